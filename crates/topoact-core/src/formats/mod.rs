@@ -1,0 +1,1 @@
+//! Activation file formats (npy, npz, safetensors) and label side files.

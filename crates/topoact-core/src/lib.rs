@@ -1,0 +1,11 @@
+//! TopoAct core: activation datasets, their file formats, and the mapper.
+//!
+//! Architecture invariant: this crate knows nothing of the browser. No leptos, web-sys,
+//! js-sys, clocks or threads (rayon only behind the `parallel` feature). Long computations
+//! are offered as [`job::Job`]s that do bounded work per step, so the single-threaded
+//! worker can report progress and honour cancellation between steps.
+
+pub mod dataset;
+pub mod formats;
+pub mod job;
+pub mod mapper;

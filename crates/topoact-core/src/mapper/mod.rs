@@ -1,0 +1,1 @@
+//! The mapper: lenses, covers, DBSCAN, nerve, graph statistics.

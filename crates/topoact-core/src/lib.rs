@@ -9,3 +9,4 @@ pub mod dataset;
 pub mod formats;
 pub mod job;
 pub mod mapper;
+pub mod subsample;

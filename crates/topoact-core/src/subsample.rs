@@ -1,0 +1,1 @@
+//! Seeded, class-stratified, nested subsamples.

@@ -1,0 +1,197 @@
+"""Tests for tools/export_activations.py on a tiny random model and synthetic data.
+
+Needs numpy and torch (e.g. the /work/.venv-demo environment); skipped cleanly otherwise:
+
+    /work/.venv-demo/bin/python -m pytest tools/test_export_activations.py -q
+"""
+
+import json
+import os
+import sys
+
+import pytest
+
+np = pytest.importorskip("numpy")
+torch = pytest.importorskip("torch")
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import export_activations as ea  # noqa: E402
+
+N = 23  # not a multiple of the batch size
+CLASSES = ["circle", "square", "triangle"]
+
+
+class TinyNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU())
+        self.blocks = torch.nn.Sequential(
+            torch.nn.Conv2d(4, 6, 3, stride=2, padding=1),
+            torch.nn.ReLU(),
+            torch.nn.Conv2d(6, 8, 3, stride=2, padding=1),
+        )
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+        self.fc = torch.nn.Linear(8, len(CLASSES))
+
+    def forward(self, x):
+        x = self.blocks(self.stem(x))
+        return self.fc(self.pool(x).flatten(1))
+
+
+class Synthetic(torch.utils.data.Dataset):
+    def __init__(self, n=N, with_thumbs=False):
+        g = torch.Generator().manual_seed(1)
+        self.x = torch.rand(n, 3, 16, 16, generator=g)
+        self.y = torch.arange(n) % len(CLASSES)
+        self.with_thumbs = with_thumbs
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        if self.with_thumbs:
+            thumb = (self.x[i, 0] * 255).to(torch.uint8)[:12, :12]  # 12 x 12 grey
+            return self.x[i], int(self.y[i]), thumb
+        return self.x[i], int(self.y[i])
+
+
+def _model():
+    torch.manual_seed(0)
+    return TinyNet().eval()
+
+
+def _export(tmp_path, **kw):
+    out = str(tmp_path / "acts.npz")
+    args = dict(
+        name="tiny test",
+        dataset_desc="synthetic",
+        model_desc="TinyNet (random init)",
+        preprocessing="none",
+        batch_size=5,
+        thumb_size=8,
+    )
+    args.update(kw)
+    ds = args.pop("data", Synthetic())
+    res = ea.export_activations(
+        _model(), ds, ["stem", "b1=blocks.1", "blocks.2", "logits=fc"], out, CLASSES, **args
+    )
+    return out, res
+
+
+def test_keys_shapes_dtypes_meta(tmp_path):
+    out, _ = _export(tmp_path, actimg_layers=["b1", "blocks-2"])
+    with np.load(out) as z:
+        keys = set(z.files)
+        assert keys == {
+            "act_stem", "act_b1", "act_blocks-2", "act_logits",
+            "labels", "class_names", "images", "meta",
+            "actimg_b1", "actimg_blocks-2",
+        }
+        assert z["act_stem"].shape == (N, 4) and z["act_stem"].dtype == np.float16
+        assert z["act_b1"].shape == (N, 6)
+        assert z["act_blocks-2"].shape == (N, 8)
+        assert z["act_logits"].shape == (N, 3)
+        assert z["labels"].dtype == np.int64 and z["labels"].shape == (N,)
+        assert z["labels"].tolist() == [i % 3 for i in range(N)]
+        assert z["class_names"].dtype.kind == "U" and z["class_names"].tolist() == CLASSES
+        assert z["images"].dtype == np.uint8 and z["images"].shape == (N, 8, 8, 3)
+        for k in ("actimg_b1", "actimg_blocks-2"):
+            a = z[k]
+            assert a.dtype == np.uint8 and a.shape == z["images"].shape
+            assert a.max() == 255  # scaled per image
+        assert z["meta"].shape == () and z["meta"].dtype.kind == "U"
+        meta = json.loads(str(z["meta"]))
+    assert meta["name"] == "tiny test"
+    assert meta["layers"] == ["stem", "b1", "blocks-2", "logits"]
+    assert meta["layer_modules"]["b1"] == "blocks.1"
+    assert meta["pooling"] == "avg"
+    assert meta["created_by"].startswith("tools/export_activations.py v")
+    for k in ("dataset", "model", "preprocessing", "label_source"):
+        assert k in meta
+    assert meta["layer_dims"] == {"stem": 4, "b1": 6, "blocks-2": 8, "logits": 3}
+
+
+def test_avg_pooling_matches_direct_computation(tmp_path):
+    out, _ = _export(tmp_path, dtype=np.float32)
+    model = _model()
+    x = Synthetic().x
+    with torch.inference_mode():
+        stem = model.stem(x)
+        b2 = model.blocks(stem)
+        logits = model(x)
+    with np.load(out) as z:
+        np.testing.assert_allclose(z["act_stem"], stem.mean(dim=(2, 3)).numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(z["act_blocks-2"], b2.mean(dim=(2, 3)).numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(z["act_logits"], logits.numpy(), rtol=1e-5, atol=1e-6)
+        assert z["act_stem"].dtype == np.float32
+
+
+def test_maxnorm_picks_largest_position(tmp_path):
+    out, _ = _export(tmp_path, pooling="maxnorm", dtype=np.float32)
+    model = _model()
+    with torch.inference_mode():
+        b2 = model.blocks(model.stem(Synthetic().x)).flatten(2)  # N x 8 x P
+    best = b2.pow(2).sum(1).argmax(1)
+    expect = b2[torch.arange(N), :, best].numpy()
+    with np.load(out) as z:
+        np.testing.assert_allclose(z["act_blocks-2"], expect, rtol=1e-5, atol=1e-6)
+        assert json.loads(str(z["meta"]))["pooling"] == "maxnorm"
+
+
+def test_random_position_is_seeded_and_real(tmp_path):
+    a, _ = _export(tmp_path / "a", pooling="random", seed=3, dtype=np.float32)
+    b, _ = _export(tmp_path / "b", pooling="random", seed=3, dtype=np.float32)
+    c, _ = _export(tmp_path / "c", pooling="random", seed=4, dtype=np.float32)
+    model = _model()
+    with torch.inference_mode():
+        b2 = model.blocks(model.stem(Synthetic().x)).flatten(2)  # N x 8 x P
+    with np.load(a) as za, np.load(b) as zb, np.load(c) as zc:
+        np.testing.assert_array_equal(za["act_blocks-2"], zb["act_blocks-2"])
+        assert not np.array_equal(za["act_blocks-2"], zc["act_blocks-2"])
+        # every row is one of the sample's actual spatial vectors
+        got = torch.from_numpy(za["act_blocks-2"])
+        d = (b2 - got[:, :, None]).abs().amax(1).amin(1)
+        assert float(d.max()) < 1e-6
+
+
+def test_thumbnails_from_dataset_and_memmap(tmp_path):
+    out, _ = _export(
+        tmp_path,
+        data=Synthetic(with_thumbs=True),
+        actimg_layers=["stem"],
+        actimg_mode="sum",
+        memmap_dir=str(tmp_path / "mm"),
+    )
+    ds = Synthetic(with_thumbs=True)
+    with np.load(out) as z:
+        assert z["images"].shape == (N, 12, 12) and z["images"].dtype == np.uint8
+        assert z["actimg_stem"].shape == (N, 12, 12)
+        np.testing.assert_array_equal(z["images"][5], ds[5][2].numpy())
+
+
+def test_batch_transform_and_projection(tmp_path):
+    sklearn = pytest.importorskip("sklearn")  # noqa: F841
+    out, _ = _export(
+        tmp_path,
+        data=Synthetic(),
+        batch_transform=lambda x: torch.nn.functional.interpolate(x, size=(20, 20)),
+        projections=["tsne"],
+        projection_layers=["blocks-2"],
+    )
+    with np.load(out) as z:
+        assert z["proj_blocks-2_tsne"].shape == (N, 2)
+        assert z["proj_blocks-2_tsne"].dtype == np.float32
+
+
+def test_bad_layer_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="no module"):
+        ea.record_activations(_model(), Synthetic(), ["blocks.9"])
+    with pytest.raises(ValueError, match="actimg"):
+        ea.record_activations(_model(), Synthetic(), ["stem"], actimg_layers=["fc"])
+
+
+def test_layer_spec_parsing():
+    assert ea.LayerSpec.parse("blocks.7") == ea.LayerSpec("blocks-7", "blocks.7")
+    assert ea.LayerSpec.parse("block7 = blocks.7") == ea.LayerSpec("block7", "blocks.7")
+    with pytest.raises(ValueError):
+        ea.parse_layers(["a=x", "a=y"])

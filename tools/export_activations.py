@@ -73,10 +73,19 @@ class LayerSpec:
 
     name: str
     module_path: str
+    use_input: bool = False  # record the module's (first) input instead of its output
+
+    @property
+    def source(self) -> str:
+        return self.module_path + (":input" if self.use_input else "")
 
     @staticmethod
     def parse(spec: str) -> "LayerSpec":
-        """Parse ``"name=module.path"`` or ``"module.path"`` (name = path with ``.`` -> ``-``)."""
+        """Parse ``"name=module.path"`` or ``"module.path"`` (name = path with ``.`` -> ``-``).
+
+        A ``:input`` suffix on the path records the module's input instead of its output
+        (e.g. ``head=_avg_pooling:input`` for the tensor that enters a pooling layer).
+        """
         spec = spec.strip()
         if not spec:
             raise ValueError("empty layer specification")
@@ -84,12 +93,17 @@ class LayerSpec:
             name, path = (s.strip() for s in spec.split("=", 1))
         else:
             path = spec
-            name = spec.replace(".", "-")
+            name = None
+        use_input = False
+        if path.endswith(":input"):
+            path, use_input = path[: -len(":input")], True
+        if name is None:
+            name = path.replace(".", "-") + ("-input" if use_input else "")
         if not name or not path:
             raise ValueError(f"bad layer specification {spec!r}")
         if "/" in name or "\\" in name:
             raise ValueError(f"layer name {name!r} must not contain a path separator")
-        return LayerSpec(name=name, module_path=path)
+        return LayerSpec(name=name, module_path=path, use_input=use_input)
 
 
 def parse_layers(layers: Iterable[str | LayerSpec]) -> list[LayerSpec]:
@@ -266,11 +280,21 @@ class _Hooks:
             # One independent, reproducible stream of positions per layer.
             g.manual_seed((int(seed) * 1_000_003 + i * 7919) % (2**63 - 1))
             self.generators[spec.name] = g
-            self.handles.append(module.register_forward_hook(self._make_hook(spec.name)))
+            hook = self._make_hook(spec.name)
+            if spec.use_input:
+                handle = module.register_forward_pre_hook(lambda m, inputs, h=hook: h(m, None, inputs))
+            else:
+                handle = module.register_forward_hook(hook)
+            self.handles.append(handle)
 
     def _make_hook(self, name):
         def hook(_module, _inputs, output):
             out = _as_tensor_output(output).detach()
+            if name in self.features:
+                raise RuntimeError(
+                    f"layer {name!r} was called more than once in one forward pass; "
+                    "hook a module that runs once (or use ':input' of the next one)"
+                )
             self.shapes.setdefault(name, tuple(out.shape[1:]))
             self.features[name] = pool_features(out, self.pooling, self.generators[name])
             if name in self.actimg_layers:
@@ -412,7 +436,7 @@ def record_activations(
                 for spec in specs:
                     if spec.name not in hooks.features:
                         raise RuntimeError(
-                            f"layer {spec.name!r} ({spec.module_path}) was not called in forward"
+                            f"layer {spec.name!r} ({spec.source}) was not called in forward"
                         )
                     f = hooks.features[spec.name].float().cpu().numpy()
                     key = f"act_{spec.name}"
@@ -495,7 +519,7 @@ def build_meta(
         "dataset": dataset,
         "model": model,
         "layers": [l.name for l in layers],
-        "layer_modules": {l.name: l.module_path for l in layers},
+        "layer_modules": {l.name: l.source for l in layers},
         "preprocessing": preprocessing,
         "pooling": pooling,
         "created_by": CREATED_BY,

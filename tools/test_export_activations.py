@@ -193,5 +193,25 @@ def test_bad_layer_is_a_clear_error(tmp_path):
 def test_layer_spec_parsing():
     assert ea.LayerSpec.parse("blocks.7") == ea.LayerSpec("blocks-7", "blocks.7")
     assert ea.LayerSpec.parse("block7 = blocks.7") == ea.LayerSpec("block7", "blocks.7")
+    assert ea.LayerSpec.parse("pre=fc:input") == ea.LayerSpec("pre", "fc", use_input=True)
     with pytest.raises(ValueError):
         ea.parse_layers(["a=x", "a=y"])
+
+
+def test_module_input_and_shared_module_guard(tmp_path):
+    model = _model()
+    res = ea.record_activations(model, Synthetic(), ["pooled=fc:input"], dtype=np.float32)
+    with torch.inference_mode():
+        feats = model.blocks(model.stem(Synthetic().x)).mean(dim=(2, 3))
+    np.testing.assert_allclose(res["arrays"]["act_pooled"], feats.numpy(), rtol=1e-5, atol=1e-6)
+
+    class Twice(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act = torch.nn.ReLU()
+
+        def forward(self, x):
+            return self.act(self.act(x) - 0.5)
+
+    with pytest.raises(RuntimeError, match="more than once"):
+        ea.record_activations(Twice(), Synthetic(), ["act"])

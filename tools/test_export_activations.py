@@ -215,3 +215,32 @@ def test_module_input_and_shared_module_guard(tmp_path):
 
     with pytest.raises(RuntimeError, match="more than once"):
         ea.record_activations(Twice(), Synthetic(), ["act"])
+
+
+def test_command_line(tmp_path, monkeypatch):
+    (tmp_path / "tinyfactories.py").write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n"
+        "from test_export_activations import TinyNet, Synthetic\n"
+        "import torch\n"
+        "def model():\n"
+        "    torch.manual_seed(0)\n"
+        "    return TinyNet()\n"
+        "def data(n=10):\n"
+        "    return Synthetic(n=n)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "cli.npz"
+    rc = ea.main([
+        "--model", "tinyfactories:model", "--dataset", "tinyfactories:data",
+        "--dataset-kwargs", '{"n": 10}', "--layers", "b=blocks.2", "fc",
+        "--out", str(out), "--class-names", ",".join(CLASSES), "--pooling", "maxnorm",
+        "--thumb-size", "16", "--actimg-layers", "b", "--name", "cli run", "--batch-size", "4",
+    ])
+    assert rc == 0
+    with np.load(out) as z:
+        assert z["act_b"].shape == (10, 8) and z["act_fc"].shape == (10, 3)
+        assert z["images"].shape == (10, 16, 16, 3) and z["actimg_b"].shape == (10, 16, 16, 3)
+        meta = json.loads(str(z["meta"]))
+    assert meta["name"] == "cli run" and meta["layers"] == ["b", "fc"]
+    assert meta["pooling"] == "maxnorm"

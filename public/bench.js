@@ -1,0 +1,103 @@
+// In-browser benchmarks: talks to the real compute worker through its protocol, on
+// synthetic inputs built here, and publishes the figures as JSON in #result and in
+// window.__benchResult (read by benches/browser-bench.mjs).
+const log = (line) => { document.getElementById('log').textContent += line + '\n'; };
+
+const worker = new Worker('./worker-loader.js', { type: 'module' });
+const pending = new Map();
+let nextRequestId = 1;
+const ready = new Promise((resolve) => {
+  worker.onmessage = (event) => {
+    const answer = event.data;
+    if (answer.type === 'Ready') return resolve();
+    if (answer.type === 'Progress') return;
+    const waiter = pending.get(answer.request_id);
+    if (waiter) { pending.delete(answer.request_id); waiter(answer); }
+  };
+});
+
+function request(message, files) {
+  const request_id = nextRequestId++;
+  return new Promise((resolve) => {
+    pending.set(request_id, resolve);
+    const payload = { ...message, request_id };
+    if (files) payload.files = files;
+    worker.postMessage(payload);
+  });
+}
+
+/** The header of a version-1 .npy file. */
+function npyHeader(descr, shape) {
+  let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
+  const unpadded = 10 + dict.length + 1;
+  dict += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+  const bytes = new Uint8Array(10 + dict.length);
+  bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  new DataView(bytes.buffer).setUint16(8, dict.length, true);
+  for (let i = 0; i < dict.length; i++) bytes[10 + i] = dict.charCodeAt(i);
+  return bytes;
+}
+
+/** A .npy File of rows x cols random activation-like values (a 4 MiB block repeated, so the
+ *  page never holds the whole file). float16 values are built from their bit patterns. */
+function syntheticNpy(rows, cols, dtype) {
+  const itemSize = dtype === 'float16' ? 2 : 4;
+  const block = new Uint8Array(4 << 20);
+  let state = 12345;
+  const random = () => ((state = (state * 1103515245 + 12345) >>> 0) / 4294967296);
+  if (dtype === 'float16') {
+    const view = new Uint16Array(block.buffer);
+    // ReLU-like: a third zeros, the rest positive values in [2^-4, 4).
+    for (let i = 0; i < view.length; i++) view[i] = random() < 0.33 ? 0 : (0x2c00 + Math.floor(random() * 0x1800));
+  } else {
+    const view = new Float32Array(block.buffer);
+    for (let i = 0; i < view.length; i++) view[i] = random() < 0.33 ? 0 : random() * 4;
+  }
+  const total = rows * cols * itemSize;
+  const parts = [npyHeader(dtype === 'float16' ? '<f2' : '<f4', [rows, cols])];
+  for (let written = 0; written < total; written += block.length) {
+    parts.push(block.subarray(0, Math.min(block.length, total - written)));
+  }
+  return new File(parts, `synthetic-${rows}x${cols}-${dtype}.npy`);
+}
+
+async function parseSuite() {
+  const cases = [
+    { rows: 50_000, cols: 256, dtype: 'float32' },
+    { rows: 50_000, cols: 1_000, dtype: 'float32' },
+    { rows: 300_000, cols: 1_024, dtype: 'float16' },
+  ];
+  const results = [];
+  for (const { rows, cols, dtype } of cases) {
+    const file = syntheticNpy(rows, cols, dtype);
+    const started = performance.now();
+    const answer = await request({ type: 'LoadFiles', drop_nonfinite: false }, [file]);
+    const wallMs = performance.now() - started;
+    if (answer.type !== 'Loaded') throw new Error(`${file.name}: ${answer.type} ${answer.message ?? ''}`);
+    const result = {
+      name: `parse npy ${rows}x${cols} ${dtype}`, bytes: file.size, worker_ms: answer.elapsed_ms, wall_ms: wallMs,
+      mb_per_s: file.size / 1e6 / (answer.elapsed_ms / 1e3),
+    };
+    log(JSON.stringify(result));
+    results.push(result);
+  }
+  return results;
+}
+
+const SUITES = { parse: parseSuite };
+
+async function main() {
+  const suiteName = new URLSearchParams(location.search).get('suite') || 'parse';
+  const suite = SUITES[suiteName];
+  if (!suite) throw new Error(`unknown suite '${suiteName}'; known: ${Object.keys(SUITES).join(', ')}`);
+  await ready;
+  const results = await suite();
+  const report = { suite: suiteName, user_agent: navigator.userAgent, hardware_concurrency: navigator.hardwareConcurrency, results };
+  document.getElementById('result').textContent = JSON.stringify(report, null, 2);
+  window.__benchResult = report;
+}
+
+main().catch((error) => {
+  window.__benchResult = { error: String(error) };
+  document.getElementById('result').textContent = JSON.stringify(window.__benchResult);
+});

@@ -1,0 +1,284 @@
+//! The compute worker's runtime (runs inside a dedicated Web Worker, bin `worker`).
+//!
+//! Architecture invariant: the dataset lives here and only here. The UI thread sends
+//! [`ToWorker`] requests and receives [`FromWorker`] answers holding what it draws.
+//!
+//! Long jobs run in bounded steps ([`topoact_core::job::Job`]); between steps, every
+//! ~[`YIELD_EVERY_MS`], the runtime posts progress and yields to the event loop so that a
+//! `Cancel` message (or a newer request) can be received and honoured.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+
+use js_sys::{Array, Reflect, Uint8Array};
+use topoact_core::dataset::Dataset;
+use topoact_core::formats::{ByteSource, FormatError, LoadJob, LoadOptions, NamedSource};
+use topoact_core::job::{Job, Progress, Step};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent};
+
+use crate::protocol::{FailureKind, FromWorker, RequestId, ToWorker, FILES_PROPERTY};
+
+/// How long the worker computes before it reports progress and yields to its event loop.
+pub const YIELD_EVERY_MS: f64 = 30.0;
+
+/// Memory budget for a loaded dataset inside one wasm32 instance (4 GiB address space,
+/// minus room for the previous dataset's replacement window and the computations).
+pub const DATASET_BUDGET_BYTES: u64 = 3 * 1024 * 1024 * 1024;
+
+#[derive(Default)]
+struct WorkerState {
+    dataset: Option<Dataset>,
+    running: Option<RequestId>,
+    cancelled: HashSet<RequestId>,
+}
+
+thread_local! {
+    static STATE: RefCell<WorkerState> = RefCell::new(WorkerState::default());
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn post(message: &FromWorker) {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    match serde::Serialize::serialize(message, &serializer) {
+        Ok(value) => {
+            if let Err(err) = scope().post_message(&value) {
+                web_sys::console::error_2(&"worker: postMessage failed".into(), &err);
+            }
+        }
+        Err(err) => web_sys::console::error_1(&format!("worker: cannot encode reply: {err}").into()),
+    }
+}
+
+/// Entry point of the worker binary: installs the message handler and announces readiness.
+pub fn start_worker() {
+    console_error_panic_hook::set_once();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(handle_message);
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    post(&FromWorker::Ready);
+}
+
+fn handle_message(event: MessageEvent) {
+    let data = event.data();
+    let request: ToWorker = match serde_wasm_bindgen::from_value(data.clone()) {
+        Ok(request) => request,
+        Err(err) => {
+            web_sys::console::error_1(&format!("worker: unreadable request: {err}").into());
+            return;
+        }
+    };
+    match request {
+        ToWorker::Cancel { request_id } => {
+            STATE.with_borrow_mut(|state| {
+                state.cancelled.insert(request_id);
+            });
+        }
+        ToWorker::LoadFiles { request_id, drop_nonfinite } => {
+            supersede_running(request_id);
+            let files = files_of(&data);
+            wasm_bindgen_futures::spawn_local(async move {
+                let sources = files
+                    .into_iter()
+                    .map(|file| NamedSource { file_name: file.name(), source: JsFileSource::new(file) })
+                    .collect::<Vec<_>>();
+                let total_bytes = sources.iter().map(|named| named.source.len()).sum();
+                run_load(request_id, sources, drop_nonfinite, total_bytes).await;
+            });
+        }
+        ToWorker::LoadUrl { request_id, url, drop_nonfinite } => {
+            supersede_running(request_id);
+            wasm_bindgen_futures::spawn_local(async move {
+                match download(request_id, &url).await {
+                    Ok(Some(bytes)) => {
+                        let file_name = url.rsplit('/').next().unwrap_or(&url).to_string();
+                        let total_bytes = bytes.len() as u64;
+                        let sources = vec![NamedSource { file_name, source: bytes }];
+                        run_load(request_id, sources, drop_nonfinite, total_bytes).await;
+                    }
+                    Ok(None) => finish_cancelled(request_id),
+                    Err(message) => finish(request_id, FromWorker::Failed { request_id, kind: FailureKind::Network, message }),
+                }
+            });
+        }
+    }
+}
+
+/// A newer long request cancels the one running.
+fn supersede_running(request_id: RequestId) {
+    STATE.with_borrow_mut(|state| {
+        if let Some(previous) = state.running.replace(request_id) {
+            state.cancelled.insert(previous);
+        }
+    });
+}
+
+fn is_cancelled(request_id: RequestId) -> bool {
+    STATE.with_borrow(|state| state.cancelled.contains(&request_id))
+}
+
+/// Posts the final answer of a request and forgets its bookkeeping.
+fn finish(request_id: RequestId, answer: FromWorker) {
+    STATE.with_borrow_mut(|state| {
+        state.cancelled.remove(&request_id);
+        if state.running == Some(request_id) {
+            state.running = None;
+        }
+    });
+    post(&answer);
+}
+
+fn finish_cancelled(request_id: RequestId) {
+    finish(request_id, FromWorker::Cancelled { request_id });
+}
+
+fn files_of(data: &JsValue) -> Vec<File> {
+    Reflect::get(data, &JsValue::from_str(FILES_PROPERTY))
+        .ok()
+        .filter(|value| Array::is_array(value))
+        .map(|value| Array::from(&value).iter().filter_map(|item| item.dyn_into::<File>().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// Lets the event loop run (and deliver a Cancel) before the job continues.
+async fn yield_to_event_loop() {
+    gloo_timers::future::TimeoutFuture::new(0).await;
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+async fn run_load<S: ByteSource>(request_id: RequestId, sources: Vec<NamedSource<S>>, drop_nonfinite: bool, total_bytes: u64) {
+    let started_ms = now_ms();
+    let options = LoadOptions { max_total_bytes: DATASET_BUDGET_BYTES, drop_nonfinite };
+    let mut job = match LoadJob::new(sources, options) {
+        Ok(job) => job,
+        Err(err) => return finish(request_id, failure(request_id, &err)),
+    };
+    let mut last_yield_ms = now_ms();
+    loop {
+        match job.step() {
+            Ok(Step::Running(progress)) => {
+                if now_ms() - last_yield_ms >= YIELD_EVERY_MS {
+                    post(&FromWorker::Progress { request_id, progress });
+                    yield_to_event_loop().await;
+                    last_yield_ms = now_ms();
+                    if is_cancelled(request_id) {
+                        return finish_cancelled(request_id);
+                    }
+                }
+            }
+            Ok(Step::Done(dataset)) => {
+                let summary = dataset.summary();
+                STATE.with_borrow_mut(|state| state.dataset = Some(dataset));
+                let elapsed_ms = now_ms() - started_ms;
+                return finish(request_id, FromWorker::Loaded { request_id, summary, elapsed_ms, bytes_read: total_bytes });
+            }
+            Err(err) => return finish(request_id, failure(request_id, &err)),
+        }
+    }
+}
+
+fn failure(request_id: RequestId, err: &FormatError) -> FromWorker {
+    let kind = if matches!(err, FormatError::NonFinite { .. }) { FailureKind::NonFinite } else { FailureKind::BadInput };
+    FromWorker::Failed { request_id, kind, message: err.to_string() }
+}
+
+/// Reads a `File` slice by slice with `FileReaderSync` (only available in workers), so the
+/// whole file is never copied into wasm memory at once.
+pub struct JsFileSource {
+    file: File,
+    reader: Option<FileReaderSync>,
+}
+
+impl JsFileSource {
+    pub fn new(file: File) -> Self {
+        Self { file, reader: FileReaderSync::new().ok() }
+    }
+}
+
+impl ByteSource for JsFileSource {
+    fn len(&self) -> u64 {
+        self.file.size() as u64
+    }
+
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), FormatError> {
+        let io_error = |message: String| FormatError::Io { file: self.file.name(), message };
+        let reader = self.reader.as_ref().ok_or_else(|| io_error("FileReaderSync is unavailable".into()))?;
+        let end = offset + buf.len() as u64;
+        let blob = self
+            .file
+            .slice_with_f64_and_f64(offset as f64, end as f64)
+            .map_err(|err| io_error(format!("{err:?}")))?;
+        let buffer = reader.read_as_array_buffer(&blob).map_err(|err| io_error(format!("{err:?}")))?;
+        let bytes = Uint8Array::new(&buffer);
+        if bytes.length() as usize != buf.len() {
+            return Err(io_error(format!("expected {} bytes at offset {offset}, got {}", buf.len(), bytes.length())));
+        }
+        bytes.copy_to(buf);
+        Ok(())
+    }
+}
+
+/// Downloads `url` with progress; `Ok(None)` when cancelled.
+async fn download(request_id: RequestId, url: &str) -> Result<Option<Vec<u8>>, String> {
+    let fetch_failed = |err: JsValue| {
+        format!(
+            "Could not fetch {url}: {}. If the file is on another site, that site must allow cross-origin requests (CORS); otherwise download it and drop it on the page.",
+            js_error_text(&err)
+        )
+    };
+    let response: web_sys::Response = JsFuture::from(scope().fetch_with_str(url))
+        .await
+        .map_err(fetch_failed)?
+        .unchecked_into();
+    if !response.ok() {
+        return Err(format!("Could not fetch {url}: the server answered HTTP {} {}.", response.status(), response.status_text()));
+    }
+    let total_bytes = response
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|text| text.parse::<u64>().ok())
+        .unwrap_or(0);
+    let body = response.body().ok_or_else(|| format!("Could not fetch {url}: the response has no body."))?;
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut bytes = Vec::with_capacity(total_bytes.min(u32::MAX as u64) as usize);
+    let mut last_report_ms = now_ms();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(fetch_failed)?;
+        let done = Reflect::get(&chunk, &"done".into()).ok().and_then(|v| v.as_bool()).unwrap_or(true);
+        if done {
+            break;
+        }
+        if let Ok(value) = Reflect::get(&chunk, &"value".into()) {
+            let array = Uint8Array::new(&value);
+            let start = bytes.len();
+            bytes.resize(start + array.length() as usize, 0);
+            array.copy_to(&mut bytes[start..]);
+        }
+        if now_ms() - last_report_ms >= YIELD_EVERY_MS * 3.0 {
+            last_report_ms = now_ms();
+            let total = total_bytes.max(bytes.len() as u64);
+            post(&FromWorker::Progress { request_id, progress: Progress::new("downloading", bytes.len() as u64, total) });
+        }
+        if is_cancelled(request_id) {
+            let _ = reader.cancel();
+            return Ok(None);
+        }
+    }
+    Ok(Some(bytes))
+}
+
+fn js_error_text(err: &JsValue) -> String {
+    err.as_string()
+        .or_else(|| err.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
+        .unwrap_or_else(|| format!("{err:?}"))
+}

@@ -1,0 +1,94 @@
+//! The UI thread's handle on the compute worker.
+//!
+//! Spawns `worker-loader.js` as a module worker, queues requests until the worker says
+//! [`FromWorker::Ready`], and hands every answer to the callback given to [`spawn`].
+
+use std::cell::RefCell;
+
+use js_sys::{Array, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{File, MessageEvent, Worker, WorkerOptions, WorkerType};
+
+use crate::protocol::{FromWorker, ToWorker, FILES_PROPERTY};
+
+/// Path of the module that initialises the worker's wasm, relative to the page.
+pub const WORKER_SCRIPT: &str = "./worker-loader.js";
+
+struct Client {
+    worker: Worker,
+    ready: bool,
+    queued: Vec<JsValue>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+}
+
+thread_local! {
+    static CLIENT: RefCell<Option<Client>> = const { RefCell::new(None) };
+}
+
+/// Starts the worker. `on_answer` receives every decoded answer; `on_fatal` a message when
+/// the worker itself cannot start or crashes.
+pub fn spawn(on_answer: impl Fn(FromWorker) + 'static, on_fatal: impl Fn(String) + 'static) -> Result<(), String> {
+    let options = WorkerOptions::new();
+    options.set_type(WorkerType::Module);
+    let worker = Worker::new_with_options(WORKER_SCRIPT, &options)
+        .map_err(|err| format!("The compute worker could not start: {err:?}"))?;
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        match serde_wasm_bindgen::from_value::<FromWorker>(event.data()) {
+            Ok(FromWorker::Ready) => flush_queue(),
+            Ok(answer) => on_answer(answer),
+            Err(err) => web_sys::console::error_1(&format!("unreadable worker answer: {err}").into()),
+        }
+    });
+    let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
+        on_fatal(format!(
+            "The compute worker stopped: {}. Reload the page to start it again.",
+            event.message()
+        ));
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    CLIENT.with_borrow_mut(|client| {
+        *client = Some(Client { worker, ready: false, queued: Vec::new(), _on_message: on_message, _on_error: on_error });
+    });
+    Ok(())
+}
+
+fn flush_queue() {
+    CLIENT.with_borrow_mut(|client| {
+        if let Some(client) = client {
+            client.ready = true;
+            for message in client.queued.drain(..) {
+                if let Err(err) = client.worker.post_message(&message) {
+                    web_sys::console::error_2(&"postMessage to worker failed".into(), &err);
+                }
+            }
+        }
+    });
+}
+
+/// Sends a request, with `files` attached when it is a `LoadFiles`.
+pub fn send(request: &ToWorker, files: &[File]) {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let message = match serde::Serialize::serialize(request, &serializer) {
+        Ok(message) => message,
+        Err(err) => {
+            web_sys::console::error_1(&format!("cannot encode request: {err}").into());
+            return;
+        }
+    };
+    if !files.is_empty() {
+        let array: Array = files.iter().cloned().map(JsValue::from).collect();
+        let _ = Reflect::set(&message, &JsValue::from_str(FILES_PROPERTY), &array);
+    }
+    CLIENT.with_borrow_mut(|client| match client {
+        Some(client) if client.ready => {
+            if let Err(err) = client.worker.post_message(&message) {
+                web_sys::console::error_2(&"postMessage to worker failed".into(), &err);
+            }
+        }
+        Some(client) => client.queued.push(message),
+        None => web_sys::console::error_1(&"the compute worker was not started".into()),
+    });
+}

@@ -1,0 +1,106 @@
+// Shared end-to-end test harness: serves dist/ on a free loopback port, drives Debian's
+// Chromium with playwright-core (no browser download), and collects console errors.
+import { spawn } from 'node:child_process';
+import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const artifactsDir = path.join(repoRoot, 'tests/e2e/artifacts');
+mkdirSync(artifactsDir, { recursive: true });
+
+const CHROMIUM_ARGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage',
+];
+
+/** Starts the static server on dist/; resolves to { url, stop }. */
+export function startServer() {
+  return new Promise((resolve, reject) => {
+    const server = spawn('python3', ['tools/serve.py', '--root', 'dist', '--port', '0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    let buffered = '';
+    server.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      const match = buffered.match(/Serving TopoAct at (http:\/\/[^\s]+)/);
+      if (match) resolve({ url: match[1], stop: () => server.kill() });
+    });
+    server.on('exit', (code) => reject(new Error(`static server exited with ${code}`)));
+  });
+}
+
+/** Launches Chromium with a fresh profile; resolves to { browser, stop }. */
+export async function launchBrowser() {
+  const userDataDir = mkdtempSync(path.join(tmpdir(), 'topoact-chromium-'));
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [...CHROMIUM_ARGS, `--user-data-dir=${userDataDir}`],
+  });
+  return { browser, stop: async () => { await browser.close(); rmSync(userDataDir, { recursive: true, force: true }); } };
+}
+
+/** Opens a page and records its console errors and uncaught exceptions. */
+export async function openPage(browser, url) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });
+  page.on('pageerror', (error) => errors.push(String(error)));
+  page.on('worker', (worker) => worker.on('console', (message) => { if (message.type() === 'error') errors.push(`[worker] ${message.text()}`); }));
+  await page.goto(url);
+  return { page, errors };
+}
+
+/** Bytes of a .npy file header (version 1.0) for a C-order little-endian matrix. */
+export function npyHeader(descr, shape) {
+  let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const unpadded = 10 + dict.length + 1;
+  dict += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+  const header = Buffer.alloc(10 + dict.length);
+  header.write('\x93NUMPY', 0, 'latin1');
+  header[6] = 1; header[7] = 0;
+  header.writeUInt16LE(dict.length, 8);
+  header.write(dict, 10, 'latin1');
+  return header;
+}
+
+/** A small float32 .npy matrix whose values follow a simple pattern. */
+export function smallNpy(rows, cols) {
+  const values = new Float32Array(rows * cols);
+  for (let i = 0; i < values.length; i++) values[i] = Math.sin(i * 0.37) + (i % cols) * 0.01;
+  return Buffer.concat([npyHeader('<f4', [rows, cols]), Buffer.from(values.buffer)]);
+}
+
+/** Drops in-memory files on the page's drop zone through a real DataTransfer. */
+export async function dropFiles(page, files) {
+  const payload = files.map(({ name, bytes }) => ({ name, data: Array.from(bytes) }));
+  await page.evaluate((payload) => {
+    const transfer = new DataTransfer();
+    for (const { name, data } of payload) transfer.items.add(new File([new Uint8Array(data)], name));
+    const zone = document.querySelector('[data-testid="drop-zone"]');
+    zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, payload);
+}
+
+/** Waits until the header names a dataset whose name contains `expected` (any, if omitted). */
+export async function waitForDataset(page, expected = '', timeout = 120_000) {
+  await page.waitForFunction(
+    (expected) => {
+      const name = document.querySelector('[data-testid="dataset-name"]')?.textContent ?? '';
+      return name !== 'No dataset loaded' && name !== '' && name.includes(expected);
+    },
+    expected,
+    { timeout },
+  );
+}
+
+/** Writes a .npy of `rows x cols` float32 zeros as a sparse file (instant, any size). */
+export function writeSparseNpy(filePath, rows, cols) {
+  const header = npyHeader('<f4', [rows, cols]);
+  const fd = openSync(filePath, 'w');
+  writeSync(fd, header);
+  ftruncateSync(fd, header.length + rows * cols * 4);
+  closeSync(fd);
+  return filePath;
+}

@@ -1,0 +1,69 @@
+//! wasm-bindgen tests of UI components mounted in a real page (headless Chromium).
+#![cfg(target_arch = "wasm32")]
+
+use leptos::prelude::*;
+use topoact_app::protocol::FromWorker;
+use topoact_app::ui::model::AppModel;
+use topoact_app::ui::{ClassList, DatasetDetails};
+use topoact_core::dataset::{ClassSummary, DatasetSummary, Dtype, LayerSummary};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const HOSTILE: &str = "<img src=x onerror=\"window.__pwned=1\">tabby, tabby cat";
+
+fn hostile_summary() -> DatasetSummary {
+    DatasetSummary {
+        name: "<script>window.__pwned=1</script>demo".into(),
+        n_samples: 3,
+        layers: vec![LayerSummary { name: "<b>conv</b>".into(), dim: 8, dtype: Dtype::F16 }],
+        classes: vec![ClassSummary { name: HOSTILE.into(), count: 3 }],
+        has_labels: true,
+        has_images: false,
+        image_shape: None,
+        activation_image_layers: vec![],
+        projections: vec![],
+        meta: None,
+        notices: vec!["ignored key 'preds'".into()],
+    }
+}
+
+fn container() -> web_sys::HtmlElement {
+    let document = document();
+    let element = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&element).unwrap();
+    element.unchecked_into()
+}
+
+#[wasm_bindgen_test]
+async fn hostile_names_are_shown_as_text_never_as_markup() {
+    let model = RwSignal::new(AppModel::default());
+    let request_id = model.try_update(|m| m.begin("test")).unwrap();
+    model.update(|m| m.apply(FromWorker::Loaded { request_id, summary: hostile_summary(), elapsed_ms: 5.0, bytes_read: 10 }));
+    let root = container();
+    let _handle = leptos::mount::mount_to(root.clone(), move || view! { <ClassList model=model /><DatasetDetails model=model /> });
+    leptos::task::tick().await;
+    assert!(root.query_selector("img").unwrap().is_none(), "no <img> may be created from a class name");
+    assert!(root.query_selector("script").unwrap().is_none());
+    assert!(root.query_selector("b").unwrap().is_none());
+    let text = root.text_content().unwrap_or_default();
+    assert!(text.contains(HOSTILE), "the class name is shown verbatim: {text}");
+    assert!(text.contains("<b>conv</b>"));
+    assert!(text.contains("ignored key 'preds'"));
+    let pwned = js_sys::Reflect::get(&window(), &"__pwned".into()).unwrap();
+    assert!(pwned.is_undefined());
+}
+
+#[wasm_bindgen_test]
+async fn the_class_list_follows_the_loaded_dataset() {
+    let model = RwSignal::new(AppModel::default());
+    let root = container();
+    let _handle = leptos::mount::mount_to(root.clone(), move || view! { <ClassList model=model /> });
+    leptos::task::tick().await;
+    assert_eq!(root.query_selector_all(".class-item").unwrap().length(), 0);
+    let request_id = model.try_update(|m| m.begin("test")).unwrap();
+    model.update(|m| m.apply(FromWorker::Loaded { request_id, summary: hostile_summary(), elapsed_ms: 5.0, bytes_read: 10 }));
+    leptos::task::tick().await;
+    assert_eq!(root.query_selector_all(".class-item").unwrap().length(), 1);
+}

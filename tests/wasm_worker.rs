@@ -1,0 +1,67 @@
+//! wasm-bindgen tests that run inside a dedicated Web Worker in headless Chromium: the
+//! worker's `File` reader (FileReaderSync exists only in workers) feeding the core parsers.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Uint8Array};
+use topoact_app::worker::JsFileSource;
+use topoact_core::formats::{load_dataset, ByteSource, LoadOptions, NamedSource};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
+
+/// A C-order little-endian float32 `.npy` file.
+fn npy_f32(rows: usize, cols: usize, values: &[f32]) -> Vec<u8> {
+    let mut dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let unpadded = 10 + dict.len() + 1;
+    dict.push_str(&" ".repeat((64 - unpadded % 64) % 64));
+    dict.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(dict.as_bytes());
+    for value in values {
+        bytes.extend_from_slice(&value.to_le_bytes());
+    }
+    bytes
+}
+
+fn js_file(name: &str, bytes: &[u8]) -> web_sys::File {
+    let parts = Array::of1(&Uint8Array::from(bytes));
+    web_sys::File::new_with_u8_array_sequence(&parts, name).expect("File constructor")
+}
+
+#[wasm_bindgen_test]
+fn a_js_file_is_read_slice_by_slice() {
+    let bytes: Vec<u8> = (0..=255).collect();
+    let mut source = JsFileSource::new(js_file("bytes.bin", &bytes));
+    assert_eq!(source.len(), 256);
+    let mut buf = [0u8; 5];
+    source.read_at(100, &mut buf).expect("read inside the file");
+    assert_eq!(buf, [100, 101, 102, 103, 104]);
+    let mut past_end = [0u8; 10];
+    assert!(source.read_at(250, &mut past_end).is_err(), "reading past the end is an error, not a panic");
+}
+
+#[wasm_bindgen_test]
+fn an_npy_file_is_parsed_from_a_js_file() {
+    let values: Vec<f32> = (0..12).map(|v| v as f32 * 0.5).collect();
+    let file = js_file("acts.npy", &npy_f32(4, 3, &values));
+    let sources = vec![NamedSource { file_name: "acts.npy".to_string(), source: JsFileSource::new(file) }];
+    let dataset = load_dataset(sources, &LoadOptions::default()).expect("a valid npy loads");
+    assert_eq!(dataset.n_samples(), 4);
+    assert_eq!(dataset.layers.len(), 1);
+    assert_eq!(dataset.layers[0].activations.n_cols(), 3);
+    let mut row = [0f64; 3];
+    dataset.layers[0].activations.row_into_f64(2, &mut row);
+    assert_eq!(row, [3.0, 3.5, 4.0]);
+}
+
+#[wasm_bindgen_test]
+fn a_truncated_file_from_the_browser_is_an_error() {
+    let values: Vec<f32> = (0..12).map(|v| v as f32).collect();
+    let mut bytes = npy_f32(4, 3, &values);
+    bytes.truncate(bytes.len() - 5);
+    let file = js_file("cut.npy", &bytes);
+    let sources = vec![NamedSource { file_name: "cut.npy".to_string(), source: JsFileSource::new(file) }];
+    let message = load_dataset(sources, &LoadOptions::default()).expect_err("a cut file must not load").to_string();
+    assert!(message.contains("cut.npy"), "{message}");
+}

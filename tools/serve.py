@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""A static file server for dist/ on loopback, with the right MIME types for wasm and
+modules and no caching (so a rebuild is seen at once). Nothing here is needed in
+production: any static host serves dist/ as it is."""
+
+import argparse
+import functools
+import http.server
+import socketserver
+import sys
+
+MIME_TYPES = {
+    ".wasm": "application/wasm",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html; charset=utf-8",
+    ".json": "application/json",
+    ".npz": "application/octet-stream",
+    ".npy": "application/octet-stream",
+}
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
+
+    def end_headers(self):
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        super().end_headers()
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            super().log_message(fmt, *args)
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--root", default="dist")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args()
+    handler = functools.partial(Handler, directory=args.root)
+    with Server((args.host, args.port), handler) as server:
+        server.verbose = args.verbose
+        host, port = server.server_address[:2]
+        print(f"Serving TopoAct at http://{host}:{port}/", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,1 +1,119 @@
-//! The mapper: lenses, covers, DBSCAN, nerve, graph statistics.
+//! The mapper: lenses, covers, DBSCAN, nerve, graph statistics — node for node what
+//! KeplerMapper 2.1.0 + scikit-learn's DBSCAN produce for the same lens and parameters.
+//!
+//! Pipeline (see `shared/reference/kmapper-semantics.md` for KeplerMapper's rules):
+//! 1. **Lens** ([`Lens`]), float64 per sample in use.
+//! 2. **Cover** ([`CoverKind`]): KeplerMapper's `Cover(n, p)` in float64 ([`cover`]):
+//!    closed intervals, empty intervals dropped before numbering, intervals with fewer than
+//!    `min_samples` samples skipped but numbered. `balanced` = the same cover on the rank
+//!    lens `rank / (N - 1)`. A constant lens is an error ([`MapperError::ConstantLens`]).
+//! 3. **DBSCAN** per interval with scikit-learn's semantics ([`dbscan`]); epsilon is
+//!    explicit, or a quantile of the exact k-th-NN distance (self excluded) over all samples
+//!    in use (fixed) or inside each interval (adaptive, see [`Epsilon`]).
+//!    Every neighbour decision `dist <= eps` is scikit-learn's float64 one: the squared
+//!    distance `max(0, (|x|^2 - 2 x.y) + |y|^2)` compared with `eps * eps` when scikit-learn
+//!    runs brute force (dim > 15, or <= 11 samples in the interval), the sum of squared
+//!    differences (its KD-tree) otherwise. The fast path (f32, PCA-bound pruning) only
+//!    decides pairs that are provably far from the boundary; others are re-checked in
+//!    float64. (scikit-learn's BLAS may order the dot-product sum differently; results are
+//!    identical whenever the arithmetic is exact, e.g. small integers or dyadic values.)
+//! 4. **Nodes** `cube{i}_cluster{j}` and the **nerve** (pairs sharing >= `min_intersection`
+//!    samples, with intersection size and Jaccard), plus statistics ([`MapperGraph`]).
+//!
+//! Row order: the rows in use are `sample_indices` in the order given (or all samples);
+//! that order is DBSCAN's scan order. Node members are reported as original `sample_idx`s,
+//! ascending.
+//!
+//! ```
+//! use ndarray::Array2;
+//! use topoact_core::dataset::Matrix;
+//! use topoact_core::mapper::{compute_mapper, Epsilon, MapperInput, MapperParams};
+//!
+//! // Two well separated lines of points along the lens.
+//! let data = Array2::from_shape_fn((40, 2), |(i, c)| if c == 0 { (i % 20) as f32 } else { (i / 20) as f32 * 100.0 });
+//! let matrix = Matrix::F32(data);
+//! let params = MapperParams { n_intervals: 3, overlap: 0.2, epsilon: Epsilon::Explicit(1.5), min_samples: 2, ..Default::default() }
+//!     .validate()
+//!     .expect("valid parameters");
+//! let graph = compute_mapper(MapperInput::new(&matrix), &params).expect("a graph");
+//! assert!(graph.stats.n_nodes >= 2);
+//! ```
+
+pub mod cover;
+mod dbscan;
+pub mod export;
+mod graph;
+mod job;
+pub(crate) mod knn;
+mod lens;
+mod params;
+mod pca;
+mod rows;
+
+pub use cover::Interval;
+pub use export::{to_kmapper_json, to_node_link_json};
+pub use graph::{ClassShare, GraphStats, IntervalReport, MapperEdge, MapperGraph, MapperNode, ParamsRecord};
+pub use job::{compute_mapper, compute_mapper_with_progress, MapperInput, MapperJob};
+pub use params::{CoverKind, Epsilon, Lens, MapperError, MapperParams, ValidMapperParams};
+
+/// Reference implementations and internals exposed for tests and benchmarks only.
+#[doc(hidden)]
+pub mod testing {
+    use super::*;
+    use crate::dataset::Matrix;
+
+    /// Clusters of one set of rows by the fast DBSCAN and by a brute-force float64
+    /// DBSCAN (scikit-learn's `dbscan_inner`, literally): (fast, brute).
+    pub fn dbscan_fast_and_brute(
+        matrix: &Matrix,
+        eps: f64,
+        min_samples: usize,
+    ) -> Result<(Vec<Vec<u32>>, Vec<Vec<u32>>), MapperError> {
+        let rows = rows::Rows::gather(matrix, None)?;
+        let basis = pca::Basis::for_pruning(&rows, 16);
+        let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
+        basis.project_rows(&rows, 0..rows.n_rows, &mut coords);
+        let mean_norm = basis.mean.iter().map(|m| m * m).sum::<f64>().sqrt();
+        let projected = knn::Projected {
+            n_coords: basis.n_vectors,
+            coords,
+            slack: 1e-5 * (rows.max_norm + mean_norm) + f64::MIN_POSITIVE,
+        };
+        let members: Vec<u32> = (0..rows.n_rows as u32).collect();
+        let mut fast = dbscan::IntervalDbscan::new(&rows, &projected, &members, eps, min_samples);
+        while !fast.advance(&rows, 1000) {}
+        let brute = dbscan::brute_force_clusters(&rows, &members, eps, min_samples);
+        Ok((fast.clusters(), brute))
+    }
+
+    /// Exact k-th-NN distances (self excluded) of every row: (fast, brute force).
+    pub fn kth_nn_fast_and_brute(matrix: &Matrix, k: usize) -> Result<(Vec<f64>, Vec<f64>), MapperError> {
+        let rows = rows::Rows::gather(matrix, None)?;
+        let basis = pca::Basis::for_pruning(&rows, 16);
+        let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
+        basis.project_rows(&rows, 0..rows.n_rows, &mut coords);
+        let mean_norm = basis.mean.iter().map(|m| m * m).sum::<f64>().sqrt();
+        let projected = knn::Projected {
+            n_coords: basis.n_vectors,
+            coords,
+            slack: 1e-5 * (rows.max_norm + mean_norm) + f64::MIN_POSITIVE,
+        };
+        let members: Vec<u32> = (0..rows.n_rows as u32).collect();
+        let tree = knn::KdTree::build(&rows, &projected, &members);
+        let band = knn::FastBand::new(&rows);
+        let mut fast = vec![0f64; rows.n_rows];
+        let mut d = vec![0f64; k];
+        for pos in 0..rows.n_rows {
+            tree.knn_distances(&rows, band, pos, k, &mut d);
+            fast[tree.row_at[pos] as usize] = d[k - 1];
+        }
+        let brute = (0..rows.n_rows)
+            .map(|i| {
+                let mut all: Vec<f64> = (0..rows.n_rows).filter(|&j| j != i).map(|j| rows.sq_dist_exact_diff(i, j)).collect();
+                all.sort_by(|a, b| a.total_cmp(b));
+                all[k - 1].sqrt()
+            })
+            .collect();
+        Ok((fast, brute))
+    }
+}

@@ -1,0 +1,605 @@
+//! The stepwise mapper computation ([`MapperJob`]) and its one-call form ([`compute_mapper`]).
+//!
+//! Stages, each split into bounded steps:
+//! 1. copy the rows in use (in [`MapperJob::new`]) and project them on a pruning basis;
+//! 2. the lens (per-row lenses in blocks of rows);
+//! 3. when needed, the exact k nearest neighbours of every row (blocks of query rows): for
+//!    the fixed epsilon (a quantile of the k-th distance) and/or the k-NN lens;
+//! 4. the cover (uniform, or uniform on the rank lens for `balanced`);
+//! 5. per interval: KD-tree, optional per-interval epsilon, DBSCAN (bounded by a budget of
+//!    distance computations per step), reporting progress per interval;
+//! 6. nodes, their statistics, the nerve and the graph statistics.
+//!
+//! With the `parallel` feature, [`compute_mapper`] runs stage 3 over blocks and stage 5 over
+//! intervals with rayon; the result is identical to the stepwise run.
+
+use crate::dataset::Matrix;
+use crate::job::{Job, Progress, Step};
+
+use super::cover::{interval_members, rank_lens, uniform_intervals, Interval};
+use super::dbscan::IntervalDbscan;
+use super::graph::{graph_stats, nerve, top_classes, IntervalReport, MapperGraph, MapperNode, ParamsRecord};
+use super::knn::{numpy_quantile, FastBand, KdTree, Projected};
+use super::lens::per_row_lens;
+use super::params::{CoverKind, Epsilon, Lens, MapperError, MapperParams, ValidMapperParams};
+use super::pca::{first_component, Basis};
+use super::rows::Rows;
+
+/// Number of pruning coordinates (principal directions) used by the neighbour searches.
+const PRUNING_COORDS: usize = 16;
+/// Rows per step for per-row work (projection, lens).
+const ROWS_PER_STEP: usize = 4096;
+/// k-NN queries per step.
+const KNN_QUERIES_PER_STEP: usize = 256;
+/// Full-dimension distance computations per DBSCAN step.
+const DISTANCES_PER_STEP: u64 = 150_000;
+
+/// What the mapper runs on. `labels` is indexed by the ORIGINAL `sample_idx` (length =
+/// matrix rows); `sample_indices`, when given, selects and orders the rows in use
+/// (row order = DBSCAN scan order, as the rows of the array handed to KeplerMapper).
+#[derive(Clone, Copy, Debug)]
+pub struct MapperInput<'a> {
+    pub matrix: &'a Matrix,
+    pub sample_indices: Option<&'a [u32]>,
+    pub labels: Option<&'a [u32]>,
+    pub class_names: &'a [String],
+}
+
+impl<'a> MapperInput<'a> {
+    pub fn new(matrix: &'a Matrix) -> Self {
+        MapperInput { matrix, sample_indices: None, labels: None, class_names: &[] }
+    }
+}
+
+enum Stage {
+    Project { next_row: usize },
+    Lens { next_row: usize },
+    Knn { next_pos: usize },
+    Cover,
+    Intervals,
+    Finish,
+    Finished,
+}
+
+/// Result of one interval.
+struct IntervalOutcome {
+    report: IntervalReport,
+    clusters: Vec<Vec<u32>>,
+}
+
+/// An interval in progress (stepwise mode).
+struct IntervalWork {
+    interval_idx: usize,
+    dbscan: IntervalDbscan,
+    /// Per-interval epsilon being computed: next tree position and k-th distances so far.
+    eps_search: Option<(usize, Vec<f64>)>,
+    eps: f64,
+}
+
+/// The mapper as a [`Job`]: bounded work per [`Job::step`], cancellable between steps.
+/// Owns a copy of the rows in use (f32, plus f64 for float64 input), so it borrows nothing.
+pub struct MapperJob {
+    params: MapperParams,
+    rows: Rows,
+    sample_of_row: Vec<u32>,
+    labels_by_row: Option<Vec<u32>>,
+    n_classes: usize,
+    class_names: Vec<String>,
+    parallel: bool,
+    stage: Stage,
+    basis: Option<Basis>,
+    projected: Projected,
+    lens: Vec<f64>,
+    knn_k: usize,
+    knn_tree: Option<KdTree>,
+    /// `n_rows x knn_k` exact distances, ascending per row.
+    knn: Vec<f64>,
+    eps_global: Option<f64>,
+    intervals: Vec<Interval>,
+    members: Vec<Vec<u32>>,
+    next_interval: usize,
+    next_cube_idx: usize,
+    current: Option<IntervalWork>,
+    outcomes: Vec<IntervalOutcome>,
+}
+
+fn knn_needed(params: &MapperParams) -> usize {
+    let mut k = 0;
+    if let Epsilon::KnnQuantile { k: ke, per_interval: false, .. } = params.epsilon {
+        k = k.max(ke);
+    }
+    if let Lens::KnnDistance { k: kl } = params.lens {
+        k = k.max(kl);
+    }
+    k
+}
+
+impl MapperJob {
+    /// Checks the input against the parameters and copies the rows in use.
+    /// Cost O(n_rows * dim).
+    pub fn new(input: MapperInput<'_>, params: &ValidMapperParams) -> Result<MapperJob, MapperError> {
+        let params = params.params().clone();
+        let n_total = input.matrix.n_rows();
+        if let Some(labels) = input.labels {
+            if labels.len() != n_total {
+                return Err(MapperError::LengthMismatch { what: "labels", got: labels.len(), expected: n_total });
+            }
+        }
+        if let Lens::Custom { values_by_sample, .. } = &params.lens {
+            if values_by_sample.len() != n_total {
+                return Err(MapperError::LengthMismatch {
+                    what: "the custom lens",
+                    got: values_by_sample.len(),
+                    expected: n_total,
+                });
+            }
+        }
+        let rows = Rows::gather(input.matrix, input.sample_indices)?;
+        let sample_of_row: Vec<u32> = match input.sample_indices {
+            Some(s) => s.to_vec(),
+            None => (0..n_total as u32).collect(),
+        };
+        let knn_k = knn_needed(&params);
+        if knn_k > 0 && rows.n_rows <= knn_k {
+            return Err(MapperError::TooFewSamplesForKnn { k: knn_k, needed: knn_k + 1, got: rows.n_rows });
+        }
+        let labels_by_row = input.labels.map(|labels| sample_of_row.iter().map(|&s| labels[s as usize]).collect::<Vec<u32>>());
+        let max_label = labels_by_row.as_ref().and_then(|l| l.iter().max().copied()).map_or(0, |m| m as usize + 1);
+        let n_classes = input.class_names.len().max(max_label);
+        let n_rows = rows.n_rows;
+        Ok(MapperJob {
+            params,
+            sample_of_row,
+            labels_by_row,
+            n_classes,
+            class_names: input.class_names.to_vec(),
+            parallel: false,
+            stage: Stage::Project { next_row: 0 },
+            basis: None,
+            projected: Projected { n_coords: 0, coords: Vec::new(), slack: 0.0 },
+            lens: vec![0.0; n_rows],
+            knn_k,
+            knn_tree: None,
+            knn: Vec::new(),
+            eps_global: None,
+            intervals: Vec::new(),
+            members: Vec::new(),
+            next_interval: 0,
+            next_cube_idx: 0,
+            current: None,
+            outcomes: Vec::new(),
+            rows,
+        })
+    }
+
+    /// Runs whole stages per step, in parallel with rayon when the `parallel` feature is on
+    /// (used by [`compute_mapper`]; not for a single-threaded caller that must stay responsive).
+    pub fn with_whole_stages(mut self) -> Self {
+        self.parallel = true;
+        self
+    }
+
+    fn progress(&self, stage: &str, done: usize, total: usize) -> Progress {
+        Progress::new(stage, done as u64, total as u64)
+    }
+
+    fn step_project(&mut self, next_row: usize) -> Progress {
+        let n = self.rows.n_rows;
+        if self.basis.is_none() {
+            let basis = Basis::for_pruning(&self.rows, PRUNING_COORDS);
+            let mean_norm = basis.mean.iter().map(|m| m * m).sum::<f64>().sqrt();
+            self.projected = Projected {
+                n_coords: basis.n_vectors,
+                coords: vec![0.0; n * basis.n_vectors],
+                slack: 1e-5 * (self.rows.max_norm + mean_norm) + f64::MIN_POSITIVE,
+            };
+            self.basis = Some(basis);
+        }
+        let end = if self.parallel { n } else { (next_row + ROWS_PER_STEP).min(n) };
+        if let Some(basis) = &self.basis {
+            let k = basis.n_vectors;
+            let out = &mut self.projected.coords[next_row * k..end * k];
+            #[cfg(feature = "parallel")]
+            {
+                use rayon::prelude::*;
+                let rows = &self.rows;
+                out.par_chunks_mut(ROWS_PER_STEP * k.max(1)).enumerate().for_each(|(chunk_idx, chunk)| {
+                    let start = next_row + chunk_idx * ROWS_PER_STEP;
+                    let stop = start + chunk.len() / k.max(1);
+                    basis.project_rows(rows, start..stop, chunk);
+                });
+            }
+            #[cfg(not(feature = "parallel"))]
+            basis.project_rows(&self.rows, next_row..end, out);
+        }
+        self.stage = if end >= n { Stage::Lens { next_row: 0 } } else { Stage::Project { next_row: end } };
+        self.progress("projecting rows", end, n)
+    }
+
+    fn step_lens(&mut self, next_row: usize) -> Result<Progress, MapperError> {
+        let n = self.rows.n_rows;
+        let end = match &self.params.lens {
+            Lens::FirstPrincipalComponent => {
+                let start: Option<Vec<f64>> = self.basis.as_ref().and_then(|b| {
+                    (b.n_vectors > 0 && b.dim > PRUNING_COORDS).then(|| b.vectors[..b.dim].to_vec())
+                });
+                let (mean, direction) = first_component(&self.rows, start.as_deref());
+                for row_idx in 0..n {
+                    let mut s = 0.0;
+                    let mut col = 0;
+                    self.rows.for_each_exact(row_idx, |v| {
+                        s += (v - mean[col]) * direction[col];
+                        col += 1;
+                    });
+                    self.lens[row_idx] = s;
+                }
+                n
+            }
+            Lens::Custom { values_by_sample, .. } => {
+                for (l, &s) in self.lens.iter_mut().zip(&self.sample_of_row) {
+                    *l = values_by_sample[s as usize];
+                }
+                n
+            }
+            Lens::KnnDistance { .. } => n, // filled after the k-NN stage
+            lens => {
+                let end = if self.parallel { n } else { (next_row + ROWS_PER_STEP).min(n) };
+                per_row_lens(lens, &self.rows, next_row..end, &mut self.lens[next_row..end]);
+                end
+            }
+        };
+        self.stage = if end < n {
+            Stage::Lens { next_row: end }
+        } else if self.knn_k > 0 {
+            Stage::Knn { next_pos: 0 }
+        } else {
+            Stage::Cover
+        };
+        Ok(self.progress("lens", end, n))
+    }
+
+    fn step_knn(&mut self, next_pos: usize) -> Result<Progress, MapperError> {
+        let n = self.rows.n_rows;
+        let k = self.knn_k;
+        if self.knn_tree.is_none() {
+            let all: Vec<u32> = (0..n as u32).collect();
+            self.knn_tree = Some(KdTree::build(&self.rows, &self.projected, &all));
+            self.knn = vec![0.0; n * k];
+            return Ok(self.progress(&format!("{k}-NN distances"), 0, n));
+        }
+        let end = if self.parallel { n } else { (next_pos + KNN_QUERIES_PER_STEP).min(n) };
+        if let Some(tree) = &self.knn_tree {
+            let band = FastBand::new(&self.rows);
+            let by_pos = knn_block(tree, &self.rows, band, next_pos..end, k, self.parallel);
+            for (i, d) in by_pos.chunks(k).enumerate() {
+                let row_idx = tree.row_at[next_pos + i] as usize;
+                self.knn[row_idx * k..(row_idx + 1) * k].copy_from_slice(d);
+            }
+        }
+        if end < n {
+            self.stage = Stage::Knn { next_pos: end };
+            return Ok(self.progress(&format!("{k}-NN distances"), end, n));
+        }
+        self.knn_tree = None;
+        if let Lens::KnnDistance { k: kl } = self.params.lens {
+            for row_idx in 0..n {
+                let d = &self.knn[row_idx * k..row_idx * k + kl];
+                self.lens[row_idx] = d.iter().sum::<f64>() / kl as f64;
+            }
+        }
+        if let Epsilon::KnnQuantile { k: ke, quantile, per_interval: false } = self.params.epsilon {
+            let mut kth: Vec<f64> = (0..n).map(|row_idx| self.knn[row_idx * k + ke - 1]).collect();
+            kth.sort_by(|a, b| a.total_cmp(b));
+            let eps = numpy_quantile(&kth, quantile);
+            if !(eps > 0.0) {
+                return Err(MapperError::ZeroEpsilon { k: ke, quantile });
+            }
+            self.eps_global = Some(eps);
+        }
+        self.knn = Vec::new();
+        self.stage = Stage::Cover;
+        Ok(self.progress(&format!("{k}-NN distances"), n, n))
+    }
+
+    fn step_cover(&mut self) -> Result<Progress, MapperError> {
+        if let Some(row_idx) = self.lens.iter().position(|v| !v.is_finite()) {
+            return Err(MapperError::NonFiniteLens { sample_idx: self.sample_of_row[row_idx] as usize });
+        }
+        let cover_lens = match self.params.cover {
+            CoverKind::Uniform => self.lens.clone(),
+            CoverKind::Balanced => rank_lens(&self.lens),
+        };
+        if let Epsilon::Explicit(eps) = self.params.epsilon {
+            self.eps_global = Some(eps);
+        }
+        self.intervals = uniform_intervals(&cover_lens, self.params.n_intervals, self.params.overlap)?;
+        self.members = interval_members(&cover_lens, &self.intervals);
+        self.stage = Stage::Intervals;
+        Ok(self.progress("cover", 1, 1))
+    }
+
+    /// Starts interval `interval_idx`: returns the finished outcome when there is nothing to
+    /// cluster, else the work to advance.
+    fn begin_interval(&mut self, interval_idx: usize) -> Result<IntervalOutcome, IntervalWork> {
+        let members = &self.members[interval_idx];
+        let mut report = IntervalReport {
+            interval: self.intervals[interval_idx].clone(),
+            n_members: members.len(),
+            cube_idx: None,
+            skipped_small: false,
+            eps: None,
+            n_clusters: 0,
+        };
+        if members.is_empty() {
+            return Ok(IntervalOutcome { report, clusters: Vec::new() });
+        }
+        report.cube_idx = Some(self.next_cube_idx);
+        self.next_cube_idx += 1;
+        if members.len() < self.params.min_samples {
+            report.skipped_small = true;
+            return Ok(IntervalOutcome { report, clusters: Vec::new() });
+        }
+        let (eps, eps_search) = match (self.eps_global, self.params.epsilon) {
+            (Some(eps), _) => (eps, None),
+            (None, _) if members.len() == 1 => (f64::MIN_POSITIVE, None),
+            (None, _) => (f64::MIN_POSITIVE, Some((0usize, vec![0.0; members.len()]))),
+        };
+        let dbscan = IntervalDbscan::new(&self.rows, &self.projected, members, eps, self.params.min_samples);
+        Err(IntervalWork { interval_idx, dbscan, eps_search, eps })
+    }
+
+    fn finish_interval(&self, work: IntervalWork) -> IntervalOutcome {
+        let clusters = work.dbscan.clusters();
+        let interval_idx = work.interval_idx;
+        let members = &self.members[interval_idx];
+        IntervalOutcome {
+            report: IntervalReport {
+                interval: self.intervals[interval_idx].clone(),
+                n_members: members.len(),
+                cube_idx: None, // filled by the caller
+                skipped_small: false,
+                eps: Some(work.eps),
+                n_clusters: clusters.len(),
+            },
+            clusters,
+        }
+    }
+
+    /// Advances interval work by about `budget` distances (everything when `budget` is
+    /// `u64::MAX`); returns true when DBSCAN is done.
+    fn advance_interval(rows: &Rows, params: &MapperParams, work: &mut IntervalWork, budget: u64) -> bool {
+        if let Some((next_pos, kth)) = work.eps_search.as_mut() {
+            let (ke, quantile) = match params.epsilon {
+                Epsilon::KnnQuantile { k, quantile, .. } => (k, quantile),
+                Epsilon::Explicit(eps) => (1, eps),
+            };
+            let tree = work.dbscan.tree();
+            let n = tree.len();
+            let k = ke.min(n - 1);
+            let band = FastBand::new(rows);
+            let queries = if budget == u64::MAX { n } else { (budget / 64).max(16) as usize };
+            let end = (*next_pos + queries).min(n);
+            let mut d = vec![0.0; k];
+            for pos in *next_pos..end {
+                tree.knn_distances(rows, band, pos, k, &mut d);
+                kth[pos] = d[k - 1];
+            }
+            *next_pos = end;
+            if end < n {
+                return false;
+            }
+            kth.sort_by(|a, b| a.total_cmp(b));
+            let q = numpy_quantile(kth, quantile);
+            // A zero statistic (duplicates) keeps only exact duplicates together.
+            let eps = if q > 0.0 { q } else { f64::MIN_POSITIVE };
+            work.eps = eps;
+            work.dbscan.set_eps(rows, eps);
+            work.eps_search = None;
+            if budget != u64::MAX {
+                return false;
+            }
+        }
+        work.dbscan.advance(rows, budget)
+    }
+
+    fn step_intervals(&mut self) -> Progress {
+        let total = self.intervals.len();
+        if self.parallel {
+            let mut pending: Vec<(usize, IntervalWork)> = Vec::new();
+            let mut slots: Vec<Option<IntervalOutcome>> = Vec::new();
+            for interval_idx in 0..total {
+                let cube_idx = self.next_cube_idx;
+                match self.begin_interval(interval_idx) {
+                    Ok(outcome) => slots.push(Some(outcome)),
+                    Err(work) => {
+                        pending.push((cube_idx, work));
+                        slots.push(None);
+                    }
+                }
+            }
+            let rows = &self.rows;
+            let params = &self.params;
+            let run = |(cube_idx, mut work): (usize, IntervalWork)| {
+                Self::advance_interval(rows, params, &mut work, u64::MAX);
+                (cube_idx, work)
+            };
+            #[cfg(feature = "parallel")]
+            let done: Vec<(usize, IntervalWork)> = {
+                use rayon::prelude::*;
+                // Largest intervals first for load balance; order restored below.
+                pending.sort_by_key(|(_, w)| std::cmp::Reverse(w.dbscan.tree().len()));
+                pending.into_par_iter().map(run).collect()
+            };
+            #[cfg(not(feature = "parallel"))]
+            let done: Vec<(usize, IntervalWork)> = pending.into_iter().map(run).collect();
+            for (cube_idx, work) in done {
+                let interval_idx = work.interval_idx;
+                let mut outcome = self.finish_interval(work);
+                outcome.report.cube_idx = Some(cube_idx);
+                slots[interval_idx] = Some(outcome);
+            }
+            self.outcomes = slots.into_iter().flatten().collect();
+            self.stage = Stage::Finish;
+            return self.progress("clustering intervals", total, total);
+        }
+        if self.current.is_none() {
+            // Skip through intervals that need no clustering.
+            while self.next_interval < total {
+                let interval_idx = self.next_interval;
+                self.next_interval += 1;
+                let cube_idx = self.next_cube_idx;
+                match self.begin_interval(interval_idx) {
+                    Ok(outcome) => self.outcomes.push(outcome),
+                    Err(work) => {
+                        self.current = Some(work);
+                        self.outcomes.push(IntervalOutcome {
+                            report: IntervalReport {
+                                interval: self.intervals[interval_idx].clone(),
+                                n_members: 0,
+                                cube_idx: Some(cube_idx),
+                                skipped_small: false,
+                                eps: None,
+                                n_clusters: 0,
+                            },
+                            clusters: Vec::new(),
+                        });
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(mut work) = self.current.take() {
+            let finished = Self::advance_interval(&self.rows, &self.params, &mut work, DISTANCES_PER_STEP);
+            if finished {
+                let mut outcome = self.finish_interval(work);
+                if let Some(placeholder) = self.outcomes.last_mut() {
+                    outcome.report.cube_idx = placeholder.report.cube_idx;
+                    *placeholder = outcome;
+                }
+            } else {
+                let interval_idx = work.interval_idx;
+                self.current = Some(work);
+                return self.progress(&format!("clustering interval {}/{}", interval_idx + 1, total), interval_idx, total);
+            }
+        }
+        if self.next_interval >= total && self.current.is_none() {
+            self.stage = Stage::Finish;
+        }
+        self.progress(&format!("clustering interval {}/{}", self.next_interval, total), self.next_interval, total)
+    }
+
+    fn finish(&mut self) -> MapperGraph {
+        let dim = self.rows.dim;
+        let mut nodes: Vec<MapperNode> = Vec::new();
+        for outcome in &self.outcomes {
+            let Some(cube_idx) = outcome.report.cube_idx else { continue };
+            for (cluster_idx, rows_of_cluster) in outcome.clusters.iter().enumerate() {
+                let mut members: Vec<u32> = rows_of_cluster.iter().map(|&r| self.sample_of_row[r as usize]).collect();
+                members.sort_unstable();
+                let size = members.len();
+                let lens_mean = rows_of_cluster.iter().map(|&r| self.lens[r as usize]).sum::<f64>() / size as f64;
+                let mut class_histogram = Vec::new();
+                if let Some(labels) = &self.labels_by_row {
+                    class_histogram = vec![0usize; self.n_classes];
+                    for &r in rows_of_cluster {
+                        class_histogram[labels[r as usize] as usize] += 1;
+                    }
+                }
+                let mut sum = vec![0f64; dim];
+                for &r in rows_of_cluster {
+                    let mut col = 0;
+                    self.rows.for_each_exact(r as usize, |v| {
+                        sum[col] += v;
+                        col += 1;
+                    });
+                }
+                let mean_activation: Vec<f32> = sum.iter().map(|s| (s / size as f64) as f32).collect();
+                nodes.push(MapperNode {
+                    node_id: nodes.len(),
+                    name: format!("cube{cube_idx}_cluster{cluster_idx}"),
+                    cube_idx,
+                    interval_idx: outcome.report.interval.centre_idx,
+                    cluster_idx,
+                    top_classes: top_classes(&class_histogram, size),
+                    class_histogram,
+                    members,
+                    size,
+                    lens_mean,
+                    mean_activation,
+                });
+            }
+        }
+        let member_lists: Vec<&[u32]> = nodes.iter().map(|n| n.members.as_slice()).collect();
+        let edges = nerve(&member_lists, self.params.min_intersection);
+        let stats = graph_stats(&nodes, &edges, self.rows.n_rows);
+        MapperGraph {
+            nodes,
+            edges,
+            stats,
+            params: ParamsRecord::new(&self.params, self.eps_global),
+            intervals: self.outcomes.iter().map(|o| o.report.clone()).collect(),
+            n_samples_used: self.rows.n_rows,
+            class_names: self.class_names.clone(),
+        }
+    }
+}
+
+/// k-NN distances for the queries at tree positions `range` (row-major `len x k`).
+fn knn_block(tree: &KdTree, rows: &Rows, band: FastBand, range: std::ops::Range<usize>, k: usize, parallel: bool) -> Vec<f64> {
+    let mut out = vec![0f64; range.len() * k];
+    let start = range.start;
+    #[cfg(feature = "parallel")]
+    if parallel {
+        use rayon::prelude::*;
+        out.par_chunks_mut(k * 64).enumerate().for_each(|(chunk_idx, chunk)| {
+            for (i, d) in chunk.chunks_mut(k).enumerate() {
+                tree.knn_distances(rows, band, start + chunk_idx * 64 + i, k, d);
+            }
+        });
+        return out;
+    }
+    let _ = parallel;
+    for (i, d) in out.chunks_mut(k).enumerate() {
+        tree.knn_distances(rows, band, start + i, k, d);
+    }
+    out
+}
+
+impl Job for MapperJob {
+    type Output = MapperGraph;
+    type Error = MapperError;
+
+    fn step(&mut self) -> Result<Step<MapperGraph>, MapperError> {
+        let progress = match self.stage {
+            Stage::Project { next_row } => self.step_project(next_row),
+            Stage::Lens { next_row } => self.step_lens(next_row)?,
+            Stage::Knn { next_pos } => self.step_knn(next_pos)?,
+            Stage::Cover => self.step_cover()?,
+            Stage::Intervals => self.step_intervals(),
+            Stage::Finish => {
+                let graph = self.finish();
+                self.stage = Stage::Finished;
+                return Ok(Step::Done(graph));
+            }
+            Stage::Finished => return Err(MapperError::AlreadyFinished),
+        };
+        Ok(Step::Running(progress))
+    }
+}
+
+/// Computes a mapper graph in one call (whole stages per step; parallel with the `parallel`
+/// feature), handing progress reports to `on_progress`.
+pub fn compute_mapper_with_progress(
+    input: MapperInput<'_>,
+    params: &ValidMapperParams,
+    on_progress: impl FnMut(&Progress),
+) -> Result<MapperGraph, MapperError> {
+    let mut job = MapperJob::new(input, params)?.with_whole_stages();
+    crate::job::run_to_end(&mut job, on_progress)
+}
+
+/// Computes a mapper graph in one call. See [`MapperJob`] for the stages and
+/// [`super`] for the rules.
+pub fn compute_mapper(input: MapperInput<'_>, params: &ValidMapperParams) -> Result<MapperGraph, MapperError> {
+    compute_mapper_with_progress(input, params, |_| {})
+}

@@ -1,0 +1,344 @@
+//! Exact neighbour searches: k nearest neighbours and eps-balls, in float64 decisions.
+//!
+//! Method: every row gets coordinates `z` in a fixed orthonormal basis of (approximate)
+//! principal directions ([`super::pca::Basis`]). Since an orthogonal projection never
+//! lengthens a vector, `|z_a - z_b| <= |a - b|`: distances in `z` are exact lower bounds.
+//! A KD-tree over `z` prunes whole boxes with that bound (minus a slack covering every
+//! rounding of `z`), then single rows by their `z` distance, and only the survivors pay a
+//! full-dimension f32 distance (16 accumulators, early exit). Near the decision boundary
+//! the float64 rule decides ([`super::rows::EpsTest`] for eps-balls; for k-NN every
+//! candidate within a rounding band of the k-th distance is re-measured in float64).
+//!
+//! Cost: building is O(n log n * n_coords) plus a copy of the rows in tree order; a query
+//! visits O(log n + candidates) nodes; each candidate costs O(n_coords) and each survivor
+//! O(dim). On activation-like data (a low-dimensional latent mapped up) almost every
+//! candidate is pruned by the bound.
+
+use super::rows::{sq_dist_f32, sq_dist_f32_bounded, EpsTest, Rows};
+
+/// Per-row coordinates in the pruning basis.
+pub(crate) struct Projected {
+    pub n_coords: usize,
+    /// `n_rows x n_coords`, row-major.
+    pub coords: Vec<f32>,
+    /// Absolute slack (distance units) covering the rounding of the coordinates.
+    pub slack: f64,
+}
+
+const LEAF_SIZE: usize = 16;
+const NO_CHILD: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    start: u32,
+    end: u32,
+    left: u32,
+    right: u32,
+}
+
+/// KD-tree over a set of rows (given by row index), keyed by their projected coordinates.
+pub(crate) struct KdTree {
+    n_coords: usize,
+    dim: usize,
+    /// Row index (into [`Rows`]) at each tree position.
+    pub row_at: Vec<u32>,
+    coords: Vec<f32>,
+    values: Vec<f32>,
+    nodes: Vec<Node>,
+    boxes: Vec<f32>,
+    slack: f64,
+}
+
+/// Relative + absolute error band of a fast f32 squared distance vs the float64 one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FastBand {
+    rel: f64,
+    abs: f64,
+}
+
+impl FastBand {
+    pub fn new(rows: &Rows) -> FastBand {
+        let u = f32::EPSILON as f64 / 2.0;
+        let rel = 2.0 * (rows.dim as f64 / 16.0 + 20.0) * u;
+        let abs = if rows.is_f64() {
+            let delta = 4.0 * u * rows.max_norm;
+            // (d + delta)^2 - d^2 <= 2 d delta + delta^2 with d <= 2 max_norm.
+            (4.0 * rows.max_norm + delta) * delta * 2.0
+        } else {
+            0.0
+        } + f64::MIN_POSITIVE;
+        FastBand { rel, abs }
+    }
+    /// Upper bound on the float64 value given the fast one.
+    #[inline]
+    fn hi(&self, fast: f64) -> f64 {
+        fast * (1.0 + self.rel) + self.abs
+    }
+}
+
+impl KdTree {
+    /// Builds the tree over `members` (row indices). Ties in the split coordinate are
+    /// broken by row index, so the tree is deterministic.
+    pub fn build(rows: &Rows, projected: &Projected, members: &[u32]) -> KdTree {
+        let m = projected.n_coords;
+        let mut order: Vec<u32> = members.to_vec();
+        let mut nodes: Vec<Node> = Vec::new();
+        let coord = |row: u32, c: usize| projected.coords[row as usize * m + c];
+        // Explicit stack of (node index, start, end).
+        nodes.push(Node { start: 0, end: order.len() as u32, left: NO_CHILD, right: NO_CHILD });
+        let mut stack = vec![0usize];
+        while let Some(node_idx) = stack.pop() {
+            let Node { start, end, .. } = nodes[node_idx];
+            let (start, end) = (start as usize, end as usize);
+            // Bounding box (for the split choice; stored boxes are computed below).
+            let mut lo_hi = vec![0f32; 2 * m];
+            for c in 0..m {
+                let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+                for &row in &order[start..end] {
+                    let v = coord(row, c);
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
+                lo_hi[c] = lo;
+                lo_hi[m + c] = hi;
+            }
+            if end - start <= LEAF_SIZE || m == 0 {
+                continue;
+            }
+            let mut split_c = 0;
+            let mut spread = -1.0f32;
+            for c in 0..m {
+                let s = lo_hi[m + c] - lo_hi[c];
+                if s > spread {
+                    spread = s;
+                    split_c = c;
+                }
+            }
+            if spread <= 0.0 {
+                continue;
+            }
+            let mid = (end - start) / 2;
+            order[start..end].select_nth_unstable_by(mid, |&a, &b| {
+                coord(a, split_c).total_cmp(&coord(b, split_c)).then(a.cmp(&b))
+            });
+            let left = nodes.len();
+            nodes.push(Node { start: start as u32, end: (start + mid) as u32, left: NO_CHILD, right: NO_CHILD });
+            nodes.push(Node { start: (start + mid) as u32, end: end as u32, left: NO_CHILD, right: NO_CHILD });
+            nodes[node_idx].left = left as u32;
+            nodes[node_idx].right = left as u32 + 1;
+            stack.push(left + 1);
+            stack.push(left);
+        }
+        // Boxes in node-index order.
+        let mut ordered_boxes = vec![0f32; nodes.len() * 2 * m];
+        for (node_idx, node) in nodes.iter().enumerate() {
+            for c in 0..m {
+                let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+                for &row in &order[node.start as usize..node.end as usize] {
+                    let v = coord(row, c);
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
+                ordered_boxes[node_idx * 2 * m + c] = lo;
+                ordered_boxes[node_idx * 2 * m + m + c] = hi;
+            }
+        }
+        let dim = rows.dim;
+        let mut coords = vec![0f32; order.len() * m];
+        let mut values = vec![0f32; order.len() * dim];
+        for (pos, &row) in order.iter().enumerate() {
+            coords[pos * m..(pos + 1) * m].copy_from_slice(&projected.coords[row as usize * m..(row as usize + 1) * m]);
+            values[pos * dim..(pos + 1) * dim].copy_from_slice(rows.row32(row as usize));
+        }
+        KdTree { n_coords: m, dim, row_at: order, coords, values, nodes, boxes: ordered_boxes, slack: projected.slack }
+    }
+
+    pub fn len(&self) -> usize {
+        self.row_at.len()
+    }
+
+    #[inline]
+    fn coords_at(&self, pos: usize) -> &[f32] {
+        &self.coords[pos * self.n_coords..(pos + 1) * self.n_coords]
+    }
+
+    #[inline]
+    fn values_at(&self, pos: usize) -> &[f32] {
+        &self.values[pos * self.dim..(pos + 1) * self.dim]
+    }
+
+    /// Squared distance from `q` to node's box in the projected coordinates.
+    #[inline]
+    fn box_lb2(&self, node_idx: usize, q: &[f32]) -> f32 {
+        let m = self.n_coords;
+        let b = &self.boxes[node_idx * 2 * m..(node_idx + 1) * 2 * m];
+        let mut s = 0f32;
+        for c in 0..m {
+            let v = q[c];
+            let d = (b[c] - v).max(v - b[m + c]).max(0.0);
+            s += d * d;
+        }
+        s
+    }
+
+    /// Squared projected distance above which the true distance certainly exceeds `r`.
+    #[inline]
+    fn prune_limit2(&self, r: f64) -> f32 {
+        let lim = (r + self.slack) / (1.0 - 1e-5);
+        (lim * lim) as f32
+    }
+
+    /// Calls `visit(tree_pos)` for every member within `eps` of the member at `query_pos`
+    /// (itself included), decided by `test` with the float64 rule. `visit` returns `false`
+    /// to stop early. Returns the number of full-dimension distances computed.
+    pub fn radius_search(
+        &self,
+        rows: &Rows,
+        query_pos: usize,
+        test: &EpsTest,
+        mut visit: impl FnMut(usize) -> bool,
+    ) -> u64 {
+        let q = self.coords_at(query_pos);
+        let qv = self.values_at(query_pos);
+        let query_row = self.row_at[query_pos] as usize;
+        let zlimit = self.prune_limit2(test.eps);
+        let reject = test.reject_above_f32();
+        let mut n_full = 0u64;
+        let mut stack: Vec<u32> = Vec::with_capacity(64);
+        stack.push(0);
+        while let Some(node_idx) = stack.pop() {
+            let node_idx = node_idx as usize;
+            if self.box_lb2(node_idx, q) > zlimit {
+                continue;
+            }
+            let node = self.nodes[node_idx];
+            if node.left != NO_CHILD {
+                stack.push(node.right);
+                stack.push(node.left);
+                continue;
+            }
+            for pos in node.start as usize..node.end as usize {
+                if pos == query_pos {
+                    if !visit(pos) {
+                        return n_full;
+                    }
+                    continue;
+                }
+                let zc = self.coords_at(pos);
+                if sq_dist_f32(q, zc) > zlimit {
+                    continue;
+                }
+                n_full += 1;
+                let fast = sq_dist_f32_bounded(qv, self.values_at(pos), reject);
+                if fast > reject {
+                    continue;
+                }
+                if test.decide(rows, query_row, self.row_at[pos] as usize, fast) && !visit(pos) {
+                    return n_full;
+                }
+            }
+        }
+        n_full
+    }
+
+    /// The `k` smallest exact (float64, by differences) distances from the member at
+    /// `query_pos` to the other members, ascending, written to `out` (length k; requires
+    /// `len() > k`). Duplicates of the query count (distance 0); the query itself does not.
+    pub fn knn_distances(&self, rows: &Rows, band: FastBand, query_pos: usize, k: usize, out: &mut [f64]) {
+        let q = self.coords_at(query_pos);
+        let qv = self.values_at(query_pos);
+        let query_row = self.row_at[query_pos] as usize;
+        // k best fast values, ascending.
+        let mut best: Vec<f32> = Vec::with_capacity(k + 1);
+        // Every candidate that may still be among the exact k nearest.
+        let mut candidates: Vec<(f32, u32)> = Vec::with_capacity(4 * k);
+        let mut keep_below = f64::INFINITY; // on the f64 scale of squared distances
+        let mut zlimit = f32::INFINITY;
+        let mut full_limit = f32::INFINITY;
+        let mut stack: Vec<(u32, f32)> = Vec::with_capacity(64);
+        stack.push((0, 0.0));
+        while let Some((node_idx, lb2)) = stack.pop() {
+            if lb2 > zlimit {
+                continue;
+            }
+            let node = self.nodes[node_idx as usize];
+            if node.left != NO_CHILD {
+                let l = self.box_lb2(node.left as usize, q);
+                let r = self.box_lb2(node.right as usize, q);
+                if l <= r {
+                    stack.push((node.right, r));
+                    stack.push((node.left, l));
+                } else {
+                    stack.push((node.left, l));
+                    stack.push((node.right, r));
+                }
+                continue;
+            }
+            for pos in node.start as usize..node.end as usize {
+                if pos == query_pos {
+                    continue;
+                }
+                if sq_dist_f32(q, self.coords_at(pos)) > zlimit {
+                    continue;
+                }
+                let fast = sq_dist_f32_bounded(qv, self.values_at(pos), full_limit);
+                if fast > full_limit {
+                    continue;
+                }
+                candidates.push((fast, pos as u32));
+                let at = best.partition_point(|&b| b <= fast);
+                if at < k {
+                    best.insert(at, fast);
+                    best.truncate(k);
+                }
+                if best.len() == k {
+                    // Anything whose exact value could be <= the exact k-th must have a fast
+                    // value <= keep_below.
+                    let kth_hi = band.hi(best[k - 1] as f64);
+                    let new_keep = band.hi(kth_hi);
+                    if new_keep < keep_below {
+                        keep_below = new_keep;
+                        full_limit = (new_keep * (1.0 + 1e-7)) as f32;
+                        zlimit = self.prune_limit2(new_keep.sqrt());
+                        if candidates.len() > 8 * k + 32 {
+                            candidates.retain(|&(v, _)| (v as f64) <= keep_below);
+                        }
+                    }
+                }
+            }
+        }
+        let mut exact: Vec<f64> = candidates
+            .iter()
+            .filter(|&&(v, _)| (v as f64) <= keep_below)
+            .map(|&(_, pos)| rows.sq_dist_exact_diff(query_row, self.row_at[pos as usize] as usize))
+            .collect();
+        exact.sort_by(|a, b| a.total_cmp(b));
+        for (o, d2) in out.iter_mut().zip(exact.iter().chain(std::iter::repeat(&f64::INFINITY))) {
+            *o = d2.sqrt();
+        }
+    }
+}
+
+/// numpy's `np.median` (sorted input): the middle value, or the mean of the two middle ones.
+/// For other `q`: `np.quantile(method="linear")`, including numpy's `lerp` form.
+pub(crate) fn numpy_quantile(sorted: &[f64], q: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if q == 0.5 {
+        let mid = n / 2;
+        return if n % 2 == 1 { sorted[mid] } else { (sorted[mid - 1] + sorted[mid]) / 2.0 };
+    }
+    let pos = q * (n - 1) as f64;
+    let lo = (pos.floor() as usize).min(n - 1);
+    let hi = (lo + 1).min(n - 1);
+    let t = pos - lo as f64;
+    let (a, b) = (sorted[lo], sorted[hi]);
+    let diff = b - a;
+    if t >= 0.5 {
+        b - diff * (1.0 - t)
+    } else {
+        a + diff * t
+    }
+}

@@ -1,0 +1,252 @@
+//! The rows in use, copied once into a contiguous f32 buffer (plus the exact f64 values
+//! when the input is float64), with the distance kernels and the exact float64 neighbour
+//! rule that DBSCAN decisions must follow.
+
+use crate::dataset::Matrix;
+
+use super::params::MapperError;
+
+/// `n_rows x dim` rows in mapper row order (row `row_idx` is the `row_idx`-th sample in use).
+pub(crate) struct Rows {
+    pub n_rows: usize,
+    pub dim: usize,
+    /// Row-major f32 values: exact for float16/float32 input, rounded for float64 input.
+    values_f32: Vec<f32>,
+    /// Row-major exact values, only for float64 input (else the f32 values are exact).
+    values_f64: Option<Vec<f64>>,
+    /// Squared norms in float64 (sequential sum), as scikit-learn's `|x|^2`.
+    pub sq_norms: Vec<f64>,
+    /// Largest row norm (for error bands).
+    pub max_norm: f64,
+}
+
+impl Rows {
+    /// Copies the rows `sample_indices` (or all rows) of `matrix`. Checks finiteness.
+    /// Cost: O(n_rows * dim) time and 4 (or 12 for float64) bytes per value.
+    pub fn gather(matrix: &Matrix, sample_indices: Option<&[u32]>) -> Result<Rows, MapperError> {
+        let n_total = matrix.n_rows();
+        let dim = matrix.n_cols();
+        let n_rows = sample_indices.map_or(n_total, |s| s.len());
+        if n_rows == 0 {
+            return Err(MapperError::EmptyInput);
+        }
+        if dim == 0 {
+            return Err(MapperError::ZeroDimension);
+        }
+        if let Some(subset) = sample_indices {
+            if let Some(&bad) = subset.iter().find(|&&s| s as usize >= n_total) {
+                return Err(MapperError::SampleOutOfRange { sample_idx: bad, n_samples: n_total });
+            }
+        }
+        let sample_of = |row_idx: usize| sample_indices.map_or(row_idx, |s| s[row_idx] as usize);
+        let mut values_f32 = vec![0f32; n_rows * dim];
+        let mut values_f64 = match matrix {
+            Matrix::F64(_) => Some(vec![0f64; n_rows * dim]),
+            _ => None,
+        };
+        for row_idx in 0..n_rows {
+            let sample_idx = sample_of(row_idx);
+            let out = &mut values_f32[row_idx * dim..(row_idx + 1) * dim];
+            matrix.row_into_f32(sample_idx, out);
+            if let Some(v64) = values_f64.as_mut() {
+                matrix.row_into_f64(sample_idx, &mut v64[row_idx * dim..(row_idx + 1) * dim]);
+            }
+        }
+        let mut rows = Rows { n_rows, dim, values_f32, values_f64, sq_norms: vec![0.0; n_rows], max_norm: 0.0 };
+        for row_idx in 0..n_rows {
+            let mut s = 0.0f64;
+            let mut finite = true;
+            rows.for_each_exact(row_idx, |v| {
+                finite &= v.is_finite();
+                s += v * v;
+            });
+            if !finite || !s.is_finite() {
+                return Err(MapperError::NonFiniteData { sample_idx: sample_of(row_idx) });
+            }
+            rows.sq_norms[row_idx] = s;
+        }
+        rows.max_norm = rows.sq_norms.iter().cloned().fold(0.0, f64::max).sqrt();
+        Ok(rows)
+    }
+
+    pub fn is_f64(&self) -> bool {
+        self.values_f64.is_some()
+    }
+
+    /// Row as f32.
+    #[inline]
+    pub fn row32(&self, row_idx: usize) -> &[f32] {
+        &self.values_f32[row_idx * self.dim..(row_idx + 1) * self.dim]
+    }
+
+    /// Visits the exact (float64) values of a row.
+    #[inline]
+    pub fn for_each_exact(&self, row_idx: usize, mut f: impl FnMut(f64)) {
+        match &self.values_f64 {
+            Some(v) => v[row_idx * self.dim..(row_idx + 1) * self.dim].iter().for_each(|&x| f(x)),
+            None => self.row32(row_idx).iter().for_each(|&x| f(x as f64)),
+        }
+    }
+
+    /// Exact value `(row_idx, col)` as f64.
+    #[inline]
+    pub fn exact_value(&self, row_idx: usize, col: usize) -> f64 {
+        match &self.values_f64 {
+            Some(v) => v[row_idx * self.dim + col],
+            None => self.values_f32[row_idx * self.dim + col] as f64,
+        }
+    }
+
+    /// Float64 squared distance by differences, summed in coordinate order
+    /// (what a KD-tree's `rdist` computes).
+    pub fn sq_dist_exact_diff(&self, a: usize, b: usize) -> f64 {
+        let mut s = 0.0f64;
+        for col in 0..self.dim {
+            let d = self.exact_value(a, col) - self.exact_value(b, col);
+            s += d * d;
+        }
+        s
+    }
+
+    /// Float64 squared distance by scikit-learn's expansion `max(0, (|a|^2 - 2 a.b) + |b|^2)`
+    /// with the dot product summed in coordinate order. (scikit-learn's BLAS may sum in
+    /// another order; the results agree bit for bit whenever the products and partial sums
+    /// are exact, e.g. on small-integer or dyadic data, and to ~1e-16 relative otherwise.)
+    pub fn sq_dist_exact_expansion(&self, query: usize, other: usize) -> f64 {
+        let mut dot = 0.0f64;
+        for col in 0..self.dim {
+            dot += self.exact_value(query, col) * self.exact_value(other, col);
+        }
+        let middle = -2.0 * dot;
+        ((self.sq_norms[query] + middle) + self.sq_norms[other]).max(0.0)
+    }
+}
+
+/// Squared euclidean distance of two f32 vectors by differences, with 16 independent
+/// accumulators (vectorises). Error <= (len/16 + 16) * 2^-24 * result.
+#[inline]
+pub(crate) fn sq_dist_f32(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0f32; LANES];
+    let chunks = n / LANES;
+    for c in 0..chunks {
+        let pa = &a[c * LANES..(c + 1) * LANES];
+        let pb = &b[c * LANES..(c + 1) * LANES];
+        for l in 0..LANES {
+            let d = pa[l] - pb[l];
+            acc[l] += d * d;
+        }
+    }
+    let mut tail = 0f32;
+    for i in chunks * LANES..n {
+        let d = a[i] - b[i];
+        tail += d * d;
+    }
+    let mut s = tail;
+    for v in acc {
+        s += v;
+    }
+    s
+}
+
+/// Squared distance with early exit once `limit` is exceeded (checked every 16 coordinates).
+#[inline]
+pub(crate) fn sq_dist_f32_bounded(a: &[f32], b: &[f32], limit: f32) -> f32 {
+    let n = a.len().min(b.len());
+    let mut s = 0f32;
+    let mut start = 0;
+    while start < n {
+        let end = (start + 64).min(n);
+        s += sq_dist_f32(&a[start..end], &b[start..end]);
+        if s > limit {
+            return s;
+        }
+        start = end;
+    }
+    s
+}
+
+/// Which float64 formula decides `dist <= eps`, chosen exactly as scikit-learn's
+/// `NearestNeighbors(algorithm="auto", n_neighbors=5)` inside `DBSCAN.fit` does:
+/// brute force (expansion) when `dim > 15` or the interval has at most 11 samples
+/// (`5 >= n // 2`), else a KD-tree (differences).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExactRule {
+    Expansion,
+    Differences,
+}
+
+impl ExactRule {
+    pub fn for_interval(dim: usize, n_interval_rows: usize) -> ExactRule {
+        if dim > 15 || 5 >= n_interval_rows / 2 {
+            ExactRule::Expansion
+        } else {
+            ExactRule::Differences
+        }
+    }
+}
+
+/// The neighbour test `dist(query, other) <= eps`, decided fast in f32 and re-checked in
+/// float64 (with the exact rule) whenever the f32 value falls inside a band around `eps^2`
+/// that provably contains every rounding error.
+pub(crate) struct EpsTest {
+    pub eps: f64,
+    pub eps2: f64,
+    band: f64,
+    rule: ExactRule,
+}
+
+impl EpsTest {
+    pub fn new(rows: &Rows, eps: f64, rule: ExactRule) -> EpsTest {
+        let eps2 = eps * eps;
+        let dim = rows.dim as f64;
+        let u32_ = f32::EPSILON as f64 / 2.0; // 2^-24
+        let u64_ = f64::EPSILON / 2.0; // 2^-53
+        let max_sq = rows.max_norm * rows.max_norm;
+        // f32 difference kernel, relative to the value (~eps^2 near the boundary).
+        let mut band = 2.0 * (dim / 16.0 + 20.0) * u32_ * eps2;
+        // float64 input rounded to f32: |d32 - d| <= 2^-24 (|x| + |y|) =: delta.
+        if rows.is_f64() {
+            let delta = 2.0 * u32_ * 2.0 * rows.max_norm;
+            band += (2.0 * eps + delta) * delta * 2.0;
+        }
+        // exact differences vs the expansion formula in float64.
+        band += 4.0 * (dim + 4.0) * u64_ * 4.0 * max_sq;
+        // rounding of eps2 itself and of the comparisons.
+        band += 8.0 * u64_ * eps2 + f64::MIN_POSITIVE;
+        EpsTest { eps, eps2, band, rule }
+    }
+
+    /// The exact float64 decision (scikit-learn's, see [`ExactRule`]).
+    #[inline]
+    pub fn exact(&self, rows: &Rows, query: usize, other: usize) -> bool {
+        if query == other {
+            return true;
+        }
+        let d2 = match self.rule {
+            ExactRule::Expansion => rows.sq_dist_exact_expansion(query, other),
+            ExactRule::Differences => rows.sq_dist_exact_diff(query, other),
+        };
+        d2 <= self.eps2
+    }
+
+    /// Decides from a fast f32 squared distance, falling back to [`EpsTest::exact`].
+    #[inline]
+    pub fn decide(&self, rows: &Rows, query: usize, other: usize, fast_sq: f32) -> bool {
+        let fast = fast_sq as f64;
+        if fast < self.eps2 - self.band {
+            true
+        } else if fast > self.eps2 + self.band {
+            false
+        } else {
+            self.exact(rows, query, other)
+        }
+    }
+
+    /// An f32 bound above which the fast value certainly means "not a neighbour".
+    pub fn reject_above_f32(&self) -> f32 {
+        ((self.eps2 + self.band) * (1.0 + 1e-6)) as f32
+    }
+}

@@ -1,0 +1,1040 @@
+//! The stepwise loader: plans every file from its headers, checks the whole plan (roles,
+//! dtypes, shapes, row counts, duplicates, memory budget), then streams each array into
+//! its final buffer in bounded chunks, and finally assembles the [`Dataset`].
+
+use half::f16;
+
+use super::assemble::{self, assemble, LayerData, LayerPart, Parts};
+use super::error::{FormatError, KeyLabel};
+use super::npy::{self, ElemKind, ElemType, NpyHeader};
+use super::stream::RawStream;
+use super::zip::{self, Method, ZipEntry};
+use super::{labels_file, read_exact_at, safetensors, ByteSource, LoadOptions, NamedSource, CHUNK_BYTES};
+use crate::dataset::{Dataset, ProjectionKind};
+use crate::job::{Job, Progress, Step};
+
+/// What an array is used for, decided from its key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    Meta,
+    ClassNames,
+    Labels,
+    Layer(String),
+    Images,
+    ActivationImages(String),
+    Projection(String, ProjectionKind),
+}
+
+impl Role {
+    /// Reading order: small descriptive arrays first so label errors surface early.
+    fn rank(&self) -> u8 {
+        match self {
+            Role::Meta => 0,
+            Role::ClassNames => 1,
+            Role::Labels => 2,
+            Role::Layer(_) => 3,
+            Role::Images => 4,
+            Role::ActivationImages(_) => 5,
+            Role::Projection(..) => 6,
+        }
+    }
+
+    fn describe(&self) -> &'static str {
+        match self {
+            Role::Meta => "meta",
+            Role::ClassNames => "class names",
+            Role::Labels => "labels",
+            Role::Layer(_) => "activations",
+            Role::Images => "images",
+            Role::ActivationImages(_) => "activation images",
+            Role::Projection(..) => "a projection",
+        }
+    }
+}
+
+/// Maps a key (`act_fc1`, `labels`, `proj_fc1_tsne`, ...) to its role; `None` = not ours.
+pub(crate) fn role_of_key(key: &str) -> Option<Role> {
+    match key {
+        "meta" => return Some(Role::Meta),
+        "class_names" => return Some(Role::ClassNames),
+        "labels" => return Some(Role::Labels),
+        "images" => return Some(Role::Images),
+        _ => {}
+    }
+    if let Some(layer) = key.strip_prefix("act_") {
+        return (!layer.is_empty()).then(|| Role::Layer(layer.to_string()));
+    }
+    if let Some(layer) = key.strip_prefix("actimg_") {
+        return (!layer.is_empty()).then(|| Role::ActivationImages(layer.to_string()));
+    }
+    if let Some(rest) = key.strip_prefix("proj_") {
+        if let Some(layer) = rest.strip_suffix("_tsne") {
+            return (!layer.is_empty()).then(|| Role::Projection(layer.to_string(), ProjectionKind::Tsne));
+        }
+        if let Some(layer) = rest.strip_suffix("_umap") {
+            return (!layer.is_empty()).then(|| Role::Projection(layer.to_string(), ProjectionKind::Umap));
+        }
+    }
+    None
+}
+
+/// Where an array's raw data lives.
+#[derive(Clone, Debug)]
+enum Location {
+    /// Contiguous bytes of the file (`.npy`, `.safetensors`).
+    Direct { offset: u64 },
+    /// The data follows a `.npy` header of `header_len` bytes inside a zip entry.
+    ZipEntry { entry: ZipEntry, data_offset: u64, header_len: u64 },
+}
+
+/// The in-memory element type an array is converted to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DestKind {
+    F16,
+    F32,
+    F64,
+    I64,
+    U8,
+    /// Raw bytes kept as they are (strings, meta), decoded at assembly.
+    Bytes,
+}
+
+impl DestKind {
+    fn size(self) -> u64 {
+        match self {
+            DestKind::F16 => 2,
+            DestKind::F32 => 4,
+            DestKind::F64 | DestKind::I64 => 8,
+            DestKind::U8 | DestKind::Bytes => 1,
+        }
+    }
+}
+
+/// One array to read.
+#[derive(Clone, Debug)]
+struct ArrayTask {
+    file_idx: usize,
+    key: String,
+    role: Role,
+    elem: ElemType,
+    shape: Vec<u64>,
+    fortran_order: bool,
+    location: Location,
+    /// Raw bytes in the file.
+    data_bytes: u64,
+    dest: DestKind,
+}
+
+impl ArrayTask {
+    fn element_count(&self) -> u64 {
+        npy::element_count(&self.shape).unwrap_or(0)
+    }
+
+    fn dest_bytes(&self) -> u64 {
+        if self.dest == DestKind::Bytes {
+            self.data_bytes
+        } else {
+            self.element_count().saturating_mul(self.dest.size())
+        }
+    }
+}
+
+enum DestBuffer {
+    F16(Vec<f16>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    I64(Vec<i64>),
+    U8(Vec<u8>),
+    Bytes(Vec<u8>),
+}
+
+/// Writes elements read in file order to their row-major (C order) positions.
+struct Placement {
+    fortran_order: bool,
+    shape: Vec<usize>,
+    c_strides: Vec<usize>,
+    index: Vec<usize>,
+    next_pos: usize,
+}
+
+impl Placement {
+    fn new(shape: &[usize], fortran_order: bool) -> Self {
+        let mut c_strides = vec![1usize; shape.len()];
+        for axis in (0..shape.len().saturating_sub(1)).rev() {
+            c_strides[axis] = c_strides[axis + 1].saturating_mul(shape[axis + 1]);
+        }
+        Placement { fortran_order, shape: shape.to_vec(), c_strides, index: vec![0; shape.len()], next_pos: 0 }
+    }
+
+    /// Destination position of the next element in file order.
+    fn next(&mut self) -> usize {
+        let pos = self.next_pos;
+        if !self.fortran_order || self.shape.len() < 2 {
+            self.next_pos += 1;
+            return pos;
+        }
+        for axis in 0..self.shape.len() {
+            self.index[axis] += 1;
+            self.next_pos = self.next_pos.wrapping_add(self.c_strides[axis]);
+            if self.index[axis] < self.shape[axis] {
+                break;
+            }
+            self.next_pos = self.next_pos.wrapping_sub(self.shape[axis].wrapping_mul(self.c_strides[axis]));
+            self.index[axis] = 0;
+        }
+        pos
+    }
+}
+
+trait Finite {
+    fn finite(&self) -> bool;
+}
+impl Finite for f16 {
+    fn finite(&self) -> bool {
+        self.is_finite()
+    }
+}
+impl Finite for f32 {
+    fn finite(&self) -> bool {
+        self.is_finite()
+    }
+}
+impl Finite for f64 {
+    fn finite(&self) -> bool {
+        self.is_finite()
+    }
+}
+impl Finite for i64 {
+    fn finite(&self) -> bool {
+        true
+    }
+}
+impl Finite for u8 {
+    fn finite(&self) -> bool {
+        true
+    }
+}
+
+fn bytes2(b: &[u8]) -> [u8; 2] {
+    [b[0], b[1]]
+}
+fn bytes4(b: &[u8]) -> [u8; 4] {
+    [b[0], b[1], b[2], b[3]]
+}
+fn bytes8(b: &[u8]) -> [u8; 8] {
+    [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]
+}
+
+fn f16_decoder(elem: &ElemType) -> Option<fn(&[u8]) -> f16> {
+    match (elem.kind, elem.size, elem.big_endian) {
+        (ElemKind::Float, 2, false) => Some(|b| f16::from_bits(u16::from_le_bytes(bytes2(b)))),
+        (ElemKind::Float, 2, true) => Some(|b| f16::from_bits(u16::from_be_bytes(bytes2(b)))),
+        _ => None,
+    }
+}
+
+fn f32_decoder(elem: &ElemType) -> Option<fn(&[u8]) -> f32> {
+    match (elem.kind, elem.size, elem.big_endian) {
+        (ElemKind::Float, 4, false) => Some(|b| f32::from_le_bytes(bytes4(b))),
+        (ElemKind::Float, 4, true) => Some(|b| f32::from_be_bytes(bytes4(b))),
+        (ElemKind::BFloat, 2, false) => Some(|b| f32::from_bits((u16::from_le_bytes(bytes2(b)) as u32) << 16)),
+        (ElemKind::BFloat, 2, true) => Some(|b| f32::from_bits((u16::from_be_bytes(bytes2(b)) as u32) << 16)),
+        // Projections accept any float and store f32.
+        (ElemKind::Float, 2, false) => Some(|b| f16::from_bits(u16::from_le_bytes(bytes2(b))).to_f32()),
+        (ElemKind::Float, 2, true) => Some(|b| f16::from_bits(u16::from_be_bytes(bytes2(b))).to_f32()),
+        (ElemKind::Float, 8, false) => Some(|b| f64::from_le_bytes(bytes8(b)) as f32),
+        (ElemKind::Float, 8, true) => Some(|b| f64::from_be_bytes(bytes8(b)) as f32),
+        _ => None,
+    }
+}
+
+fn f64_decoder(elem: &ElemType) -> Option<fn(&[u8]) -> f64> {
+    match (elem.kind, elem.size, elem.big_endian) {
+        (ElemKind::Float, 8, false) => Some(|b| f64::from_le_bytes(bytes8(b))),
+        (ElemKind::Float, 8, true) => Some(|b| f64::from_be_bytes(bytes8(b))),
+        _ => None,
+    }
+}
+
+fn i64_decoder(elem: &ElemType) -> Option<fn(&[u8]) -> i64> {
+    match (elem.kind, elem.size, elem.big_endian) {
+        (ElemKind::Int | ElemKind::UInt, 1, _) if elem.kind == ElemKind::Int => Some(|b| b[0] as i8 as i64),
+        (ElemKind::UInt, 1, _) => Some(|b| b[0] as i64),
+        (ElemKind::Int, 2, false) => Some(|b| i16::from_le_bytes(bytes2(b)) as i64),
+        (ElemKind::Int, 2, true) => Some(|b| i16::from_be_bytes(bytes2(b)) as i64),
+        (ElemKind::UInt, 2, false) => Some(|b| u16::from_le_bytes(bytes2(b)) as i64),
+        (ElemKind::UInt, 2, true) => Some(|b| u16::from_be_bytes(bytes2(b)) as i64),
+        (ElemKind::Int, 4, false) => Some(|b| i32::from_le_bytes(bytes4(b)) as i64),
+        (ElemKind::Int, 4, true) => Some(|b| i32::from_be_bytes(bytes4(b)) as i64),
+        (ElemKind::UInt, 4, false) => Some(|b| u32::from_le_bytes(bytes4(b)) as i64),
+        (ElemKind::UInt, 4, true) => Some(|b| u32::from_be_bytes(bytes4(b)) as i64),
+        (ElemKind::Int, 8, false) => Some(|b| i64::from_le_bytes(bytes8(b))),
+        (ElemKind::Int, 8, true) => Some(|b| i64::from_be_bytes(bytes8(b))),
+        (ElemKind::UInt, 8, false) => Some(|b| i64::try_from(u64::from_le_bytes(bytes8(b))).unwrap_or(i64::MAX)),
+        (ElemKind::UInt, 8, true) => Some(|b| i64::try_from(u64::from_be_bytes(bytes8(b))).unwrap_or(i64::MAX)),
+        _ => None,
+    }
+}
+
+fn u8_decoder(elem: &ElemType) -> Option<fn(&[u8]) -> u8> {
+    match (elem.kind, elem.size) {
+        (ElemKind::UInt, 1) => Some(|b| b[0]),
+        _ => None,
+    }
+}
+
+/// Converts `raw` (whole elements of `elem_size` bytes) and writes them in place. Rows
+/// (first-axis indices) holding a non-finite value are marked in `bad_rows`.
+fn place<T: Copy + Finite>(
+    raw: &[u8],
+    elem_size: usize,
+    decode: fn(&[u8]) -> T,
+    placement: &mut Placement,
+    dest: &mut [T],
+    row_len: usize,
+    bad_rows: &mut Option<Vec<bool>>,
+    n_rows: usize,
+) -> bool {
+    for bytes in raw.chunks_exact(elem_size) {
+        let value = decode(bytes);
+        let pos = placement.next();
+        match dest.get_mut(pos) {
+            Some(slot) => *slot = value,
+            None => return false,
+        }
+        if !value.finite() {
+            let rows = bad_rows.get_or_insert_with(|| vec![false; n_rows]);
+            if let Some(flag) = rows.get_mut(pos / row_len.max(1)) {
+                *flag = true;
+            }
+        }
+    }
+    true
+}
+
+/// A read in progress.
+struct ActiveRead {
+    task_idx: usize,
+    stream: RawStream,
+    dest: DestBuffer,
+    placement: Placement,
+    bytes_left: u64,
+    row_len: usize,
+    n_rows: usize,
+    bad_rows: Option<Vec<bool>>,
+    raw: Vec<u8>,
+}
+
+enum Phase {
+    Planning { next_file: usize },
+    Checking,
+    Reading { next_task: usize, active: Option<Box<ActiveRead>> },
+    Assembling,
+    Finished,
+}
+
+/// Loads a [`Dataset`] from files in bounded steps (see the module documentation).
+///
+/// Each [`Job::step`] plans one file, or converts at most [`CHUNK_BYTES`] of array data,
+/// or assembles the result. Progress is reported in bytes of array data.
+pub struct LoadJob<S: ByteSource> {
+    files: Vec<NamedSource<S>>,
+    options: LoadOptions,
+    phase: Phase,
+    tasks: Vec<ArrayTask>,
+    parts: Parts,
+    ignored_keys: Vec<(usize, Vec<String>)>,
+    side_file_bytes: u64,
+    done_bytes: u64,
+    total_bytes: u64,
+}
+
+fn usize_of(value: u64, file: &str, key: &str) -> Result<usize, FormatError> {
+    usize::try_from(value).map_err(|_| FormatError::SizeOverflow { file: file.to_string(), key: KeyLabel::of(key) })
+}
+
+fn extension_of(file_name: &str) -> String {
+    file_name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()).unwrap_or_default()
+}
+
+fn stem_of(file_name: &str) -> String {
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    base.rsplit_once('.').map(|(stem, _)| stem.to_string()).unwrap_or_else(|| base.to_string())
+}
+
+impl<S: ByteSource> LoadJob<S> {
+    /// Prepares a load; fails at once on an empty list or an unknown file type.
+    pub fn new(files: Vec<NamedSource<S>>, options: LoadOptions) -> Result<Self, FormatError> {
+        if files.is_empty() {
+            return Err(FormatError::NoFiles);
+        }
+        for file in &files {
+            if !matches!(extension_of(&file.file_name).as_str(), "npz" | "npy" | "safetensors" | "csv" | "json") {
+                return Err(FormatError::UnknownFileType { file: file.file_name.clone() });
+            }
+        }
+        Ok(LoadJob {
+            files,
+            options,
+            phase: Phase::Planning { next_file: 0 },
+            tasks: Vec::new(),
+            parts: Parts::default(),
+            ignored_keys: Vec::new(),
+            side_file_bytes: 0,
+            done_bytes: 0,
+            total_bytes: 0,
+        })
+    }
+
+    fn progress(&self, stage: String) -> Progress {
+        Progress::new(stage, self.done_bytes, self.total_bytes.max(self.done_bytes))
+    }
+
+    /// Reads one file's headers and adds its arrays to the plan.
+    fn plan_file(&mut self, file_idx: usize) -> Result<(), FormatError> {
+        let Some(named) = self.files.get_mut(file_idx) else { return Ok(()) };
+        let file_name = named.file_name.clone();
+        match extension_of(&file_name).as_str() {
+            "npy" => {
+                let len = named.source.len();
+                let header = read_npy_header(&mut named.source, &file_name, None, len, &KeyLabel::none())?;
+                let data_bytes = checked_data_bytes(&header, &file_name, None)?;
+                let available = len.saturating_sub(header.data_offset);
+                if available != data_bytes {
+                    return Err(size_mismatch(&header, &file_name, None, data_bytes, available));
+                }
+                let stem = stem_of(&file_name);
+                let role = role_of_key(&stem).unwrap_or_else(|| fallback_role(&stem, &header));
+                let task = make_task(file_idx, stem, role, header.clone(), Location::Direct { offset: header.data_offset }, data_bytes, &file_name)?;
+                self.tasks.push(task);
+            }
+            "npz" => {
+                let entries = zip::read_central_directory(&mut named.source, &file_name)?;
+                let mut ignored = Vec::new();
+                for entry in entries {
+                    let Some(key) = entry.name.strip_suffix(".npy").map(str::to_string) else {
+                        if !entry.name.ends_with('/') {
+                            ignored.push(entry.name.clone());
+                        }
+                        continue;
+                    };
+                    if !entry.name_was_utf8 {
+                        self.parts.notices.push(format!(
+                            "'{file_name}': the entry name '{key}' is not valid UTF-8; invalid bytes were replaced with U+FFFD"
+                        ));
+                    }
+                    let Some(role) = role_of_key(&key) else {
+                        ignored.push(key);
+                        continue;
+                    };
+                    let key_label = KeyLabel::of(&key);
+                    let data_offset = zip::entry_data_offset(&mut named.source, &file_name, &entry)?;
+                    let mut stream = RawStream::zip_entry(&entry, data_offset, &file_name, key_label.clone());
+                    let header =
+                        read_npy_header_from_stream(&mut named.source, &mut stream, &file_name, &key_label, entry.uncompressed_size)?;
+                    let data_bytes = checked_data_bytes(&header, &file_name, Some(&key))?;
+                    let needed = header.data_offset.checked_add(data_bytes).ok_or(FormatError::SizeOverflow {
+                        file: file_name.clone(),
+                        key: key_label.clone(),
+                    })?;
+                    if entry.uncompressed_size > needed && entry.method == Method::Deflate {
+                        return Err(FormatError::ZipBomb {
+                            file: file_name,
+                            key: key_label,
+                            inflated_bytes: entry.uncompressed_size,
+                            needed_bytes: needed,
+                        });
+                    }
+                    if entry.uncompressed_size != needed {
+                        let available = entry.uncompressed_size.saturating_sub(header.data_offset);
+                        return Err(size_mismatch(&header, &file_name, Some(&key), data_bytes, available));
+                    }
+                    let header_len = header.data_offset;
+                    let location = Location::ZipEntry { entry, data_offset, header_len };
+                    let task = make_task(file_idx, key, role, header, location, data_bytes, &file_name)?;
+                    self.tasks.push(task);
+                }
+                if !ignored.is_empty() {
+                    self.ignored_keys.push((file_idx, ignored));
+                }
+            }
+            "safetensors" => {
+                let parsed = safetensors::read_header(&mut named.source, &file_name)?;
+                let mut ignored = Vec::new();
+                for tensor in parsed.tensors {
+                    let Some(role) = role_of_key(&tensor.name) else {
+                        ignored.push(tensor.name);
+                        continue;
+                    };
+                    let header = NpyHeader {
+                        elem: tensor.elem,
+                        shape: tensor.shape,
+                        fortran_order: false,
+                        data_offset: tensor.data_offset,
+                    };
+                    let data_bytes = checked_data_bytes(&header, &file_name, Some(&tensor.name))?;
+                    if data_bytes != tensor.data_len {
+                        return Err(size_mismatch(&header, &file_name, Some(&tensor.name), data_bytes, tensor.data_len));
+                    }
+                    let location = Location::Direct { offset: tensor.data_offset };
+                    let task = make_task(file_idx, tensor.name, role, header, location, data_bytes, &file_name)?;
+                    self.tasks.push(task);
+                }
+                if !ignored.is_empty() {
+                    self.ignored_keys.push((file_idx, ignored));
+                }
+                if let Some(class_names) = parsed.class_names {
+                    self.parts.set_class_names(class_names, format!("'{file_name}' (__metadata__)"))?;
+                }
+                if let Some(meta) = parsed.meta {
+                    self.parts.set_meta(meta, &file_name)?;
+                }
+            }
+            "csv" | "json" => {
+                let len = named.source.len();
+                let budget_left = self.options.max_total_bytes.saturating_sub(self.side_file_bytes);
+                if len > budget_left {
+                    return Err(FormatError::TooLarge { needed_bytes: len, budget_bytes: self.options.max_total_bytes });
+                }
+                self.side_file_bytes += len;
+                let mut bytes = vec![0u8; usize_of(len, &file_name, "")?];
+                read_exact_at(&mut named.source, &file_name, 0, &mut bytes, "the label file")?;
+                let side = if extension_of(&file_name) == "csv" {
+                    labels_file::parse_csv(&bytes, &file_name)?
+                } else {
+                    labels_file::parse_json(&bytes, &file_name)?
+                };
+                self.parts.notices.extend(side.notices);
+                let source_name = format!("'{file_name}'");
+                if let Some(labels) = side.labels {
+                    self.parts.set_labels(labels, source_name.clone())?;
+                }
+                if let Some(class_names) = side.class_names {
+                    self.parts.set_class_names(class_names, source_name)?;
+                }
+            }
+            _ => return Err(FormatError::UnknownFileType { file: file_name }),
+        }
+        Ok(())
+    }
+
+    /// Checks the whole plan before anything large is allocated.
+    fn check_plan(&mut self) -> Result<(), FormatError> {
+        for (file_idx, keys) in &self.ignored_keys {
+            let file_name = self.files.get(*file_idx).map(|f| f.file_name.as_str()).unwrap_or("");
+            self.parts.notices.push(format!(
+                "'{file_name}': ignored key(s) {}; only act_<layer>, labels, class_names, images, actimg_<layer>, proj_<layer>_tsne|umap and meta are read",
+                keys.join(", ")
+            ));
+        }
+        let describe = |task: &ArrayTask, files: &[NamedSource<S>]| {
+            let file_name = files.get(task.file_idx).map(|f| f.file_name.as_str()).unwrap_or("");
+            format!("'{}' (array '{}')", file_name, task.key)
+        };
+        // Duplicates.
+        for (later_idx, later) in self.tasks.iter().enumerate() {
+            if let Some(earlier) = self.tasks[..later_idx].iter().find(|t| t.role == later.role) {
+                let first = describe(earlier, &self.files);
+                let second = describe(later, &self.files);
+                return Err(match &later.role {
+                    Role::Layer(layer) => FormatError::DuplicateLayer { layer: layer.clone(), first, second },
+                    Role::Labels => FormatError::DuplicateLabels { first, second },
+                    other => FormatError::Duplicate {
+                        file: self.files.get(later.file_idx).map(|f| f.file_name.clone()).unwrap_or_default(),
+                        key: KeyLabel::of(&later.key),
+                        reason: format!("{} already came from {first}", other.describe()),
+                    },
+                });
+            }
+        }
+        if let Some(task) = self.tasks.iter().find(|t| t.role == Role::Labels) {
+            if let Some(source) = &self.parts.labels_source {
+                return Err(FormatError::DuplicateLabels { first: source.clone(), second: describe(task, &self.files) });
+            }
+        }
+        if let Some(task) = self.tasks.iter().find(|t| t.role == Role::ClassNames) {
+            if let Some(source) = &self.parts.class_names_source {
+                return Err(FormatError::Duplicate {
+                    file: self.files.get(task.file_idx).map(|f| f.file_name.clone()).unwrap_or_default(),
+                    key: KeyLabel::of(&task.key),
+                    reason: format!("class names already came from {source}"),
+                });
+            }
+        }
+        if let Some(task) = self.tasks.iter().find(|t| t.role == Role::Meta) {
+            if let Some(source) = &self.parts.meta_source {
+                return Err(FormatError::Duplicate {
+                    file: self.files.get(task.file_idx).map(|f| f.file_name.clone()).unwrap_or_default(),
+                    key: KeyLabel::of(&task.key),
+                    reason: format!("meta already came from '{source}'"),
+                });
+            }
+        }
+        // Row counts: every per-sample array matches the first layer.
+        let Some(reference) = self.tasks.iter().find(|t| matches!(t.role, Role::Layer(_))) else {
+            let files: Vec<String> = self.files.iter().map(|f| format!("'{}'", f.file_name)).collect();
+            let mut found: Vec<String> = self.tasks.iter().map(|t| t.key.clone()).collect();
+            for (_, keys) in &self.ignored_keys {
+                found.extend(keys.iter().cloned());
+            }
+            let found = if found.is_empty() { "nothing".to_string() } else { found.join(", ") };
+            return Err(FormatError::NoActivations { files: format!("{} (found: {found})", files.join(", ")) });
+        };
+        let expected_rows = reference.shape.first().copied().unwrap_or(0);
+        let reference_name = describe(reference, &self.files);
+        for task in &self.tasks {
+            if matches!(task.role, Role::Meta | Role::ClassNames) {
+                continue;
+            }
+            let rows = task.shape.first().copied().unwrap_or(0);
+            if rows != expected_rows {
+                return Err(FormatError::RowCountMismatch {
+                    what: describe(task, &self.files),
+                    rows,
+                    reference: reference_name,
+                    expected_rows,
+                });
+            }
+        }
+        if let Some(labels) = &self.parts.labels {
+            if labels.len() as u64 != expected_rows {
+                return Err(FormatError::RowCountMismatch {
+                    what: format!("the labels from {}", self.parts.labels_source.clone().unwrap_or_default()),
+                    rows: labels.len() as u64,
+                    reference: reference_name,
+                    expected_rows,
+                });
+            }
+        }
+        // Memory budget.
+        let mut needed: u64 = self.side_file_bytes;
+        for task in &self.tasks {
+            needed = needed.saturating_add(task.dest_bytes());
+        }
+        if needed > self.options.max_total_bytes {
+            return Err(FormatError::TooLarge { needed_bytes: needed, budget_bytes: self.options.max_total_bytes });
+        }
+        self.tasks.sort_by_key(|task| task.role.rank());
+        self.total_bytes = self.tasks.iter().map(|t| t.data_bytes).sum();
+        Ok(())
+    }
+
+    fn start_read(&mut self, task_idx: usize) -> Result<Box<ActiveRead>, FormatError> {
+        let task = self.tasks.get(task_idx).cloned().ok_or(FormatError::NoFiles)?;
+        let Some(named) = self.files.get_mut(task.file_idx) else { return Err(FormatError::NoFiles) };
+        let file_name = named.file_name.clone();
+        let key_label = KeyLabel::of(&task.key);
+        let stream = match &task.location {
+            Location::Direct { offset } => RawStream::direct(*offset, task.data_bytes, &file_name, key_label.clone()),
+            Location::ZipEntry { entry, data_offset, header_len } => {
+                let mut stream = RawStream::zip_entry(entry, *data_offset, &file_name, key_label.clone());
+                stream.skip(&mut named.source, *header_len)?;
+                stream
+            }
+        };
+        if stream.remaining() < task.data_bytes {
+            return Err(FormatError::Truncated {
+                file: file_name,
+                what: format!("the array data{key_label}"),
+                needed: task.data_bytes,
+                available: stream.remaining(),
+            });
+        }
+        let count = usize_of(task.element_count(), &file_name, &task.key)?;
+        let too_large = || FormatError::TooLarge { needed_bytes: task.dest_bytes(), budget_bytes: self.options.max_total_bytes };
+        fn zeroed<T: Clone + Default>(count: usize) -> Option<Vec<T>> {
+            let mut values = Vec::new();
+            values.try_reserve_exact(count).ok()?;
+            values.resize(count, T::default());
+            Some(values)
+        }
+        let dest = match task.dest {
+            DestKind::F16 => DestBuffer::F16(zeroed(count).ok_or_else(too_large)?),
+            DestKind::F32 => DestBuffer::F32(zeroed(count).ok_or_else(too_large)?),
+            DestKind::F64 => DestBuffer::F64(zeroed(count).ok_or_else(too_large)?),
+            DestKind::I64 => DestBuffer::I64(zeroed(count).ok_or_else(too_large)?),
+            DestKind::U8 => DestBuffer::U8(zeroed(count).ok_or_else(too_large)?),
+            DestKind::Bytes => {
+                let len = usize_of(task.data_bytes, &file_name, &task.key)?;
+                let mut bytes = Vec::new();
+                bytes.try_reserve_exact(len).map_err(|_| too_large())?;
+                DestBuffer::Bytes(bytes)
+            }
+        };
+        let shape: Vec<usize> = task.shape.iter().map(|&d| usize_of(d, &file_name, &task.key)).collect::<Result<_, _>>()?;
+        let n_rows = shape.first().copied().unwrap_or(1);
+        let row_len = if n_rows == 0 { 0 } else { count / n_rows };
+        Ok(Box::new(ActiveRead {
+            task_idx,
+            stream,
+            dest,
+            placement: Placement::new(&shape, task.fortran_order),
+            bytes_left: task.data_bytes,
+            row_len,
+            n_rows,
+            bad_rows: None,
+            raw: Vec::new(),
+        }))
+    }
+
+    /// Converts the next chunk; returns whether the array is complete.
+    fn read_chunk(&mut self, read: &mut ActiveRead) -> Result<bool, FormatError> {
+        let Some(task) = self.tasks.get(read.task_idx) else { return Ok(true) };
+        let elem_size = task.elem.size.max(1);
+        let chunk = if task.dest == DestKind::Bytes { CHUNK_BYTES } else { CHUNK_BYTES - CHUNK_BYTES % elem_size };
+        let now = read.bytes_left.min(chunk as u64) as usize;
+        let Some(named) = self.files.get_mut(task.file_idx) else { return Ok(true) };
+        read.raw.resize(now, 0);
+        read.stream.fill(&mut named.source, &mut read.raw)?;
+        let placed = match &mut read.dest {
+            DestBuffer::Bytes(bytes) => {
+                bytes.extend_from_slice(&read.raw);
+                true
+            }
+            DestBuffer::F16(dest) => {
+                let decode = f16_decoder(&task.elem).ok_or_else(|| unsupported(task, &named.file_name))?;
+                place(&read.raw, elem_size, decode, &mut read.placement, dest, read.row_len, &mut read.bad_rows, read.n_rows)
+            }
+            DestBuffer::F32(dest) => {
+                let decode = f32_decoder(&task.elem).ok_or_else(|| unsupported(task, &named.file_name))?;
+                place(&read.raw, elem_size, decode, &mut read.placement, dest, read.row_len, &mut read.bad_rows, read.n_rows)
+            }
+            DestBuffer::F64(dest) => {
+                let decode = f64_decoder(&task.elem).ok_or_else(|| unsupported(task, &named.file_name))?;
+                place(&read.raw, elem_size, decode, &mut read.placement, dest, read.row_len, &mut read.bad_rows, read.n_rows)
+            }
+            DestBuffer::I64(dest) => {
+                let decode = i64_decoder(&task.elem).ok_or_else(|| unsupported(task, &named.file_name))?;
+                place(&read.raw, elem_size, decode, &mut read.placement, dest, read.row_len, &mut read.bad_rows, read.n_rows)
+            }
+            DestBuffer::U8(dest) => {
+                let decode = u8_decoder(&task.elem).ok_or_else(|| unsupported(task, &named.file_name))?;
+                place(&read.raw, elem_size, decode, &mut read.placement, dest, read.row_len, &mut read.bad_rows, read.n_rows)
+            }
+        };
+        if !placed {
+            return Err(FormatError::SizeOverflow { file: named.file_name.clone(), key: KeyLabel::of(&task.key) });
+        }
+        read.bytes_left -= now as u64;
+        self.done_bytes += now as u64;
+        Ok(read.bytes_left == 0)
+    }
+
+    /// Moves a finished array into the parts.
+    fn finish_read(&mut self, read: ActiveRead) -> Result<(), FormatError> {
+        let Some(task) = self.tasks.get(read.task_idx).cloned() else { return Ok(()) };
+        let file_name = self.files.get(task.file_idx).map(|f| f.file_name.clone()).unwrap_or_default();
+        let source_name = format!("'{file_name}' (array '{}')", task.key);
+        let shape: Vec<usize> = task.shape.iter().map(|&d| d as usize).collect();
+        match (task.role, read.dest) {
+            (Role::Layer(name), dest) => {
+                let data = match dest {
+                    DestBuffer::F16(values) => LayerData::F16(values),
+                    DestBuffer::F32(values) => LayerData::F32(values),
+                    DestBuffer::F64(values) => LayerData::F64(values),
+                    _ => return Err(unsupported_role(&task.elem, &file_name, &task.key, "activations")),
+                };
+                let n_cols = shape.get(1).copied().unwrap_or(0);
+                self.parts.layers.push(LayerPart {
+                    name,
+                    source: source_name,
+                    n_rows: read.n_rows,
+                    n_cols,
+                    data,
+                    bad_rows: read.bad_rows,
+                });
+            }
+            (Role::Labels, DestBuffer::I64(values)) => self.parts.set_labels(values, source_name)?,
+            (Role::ClassNames, DestBuffer::Bytes(bytes)) => {
+                let names = assemble::decode_strings(&bytes, &task.elem, &file_name, &task.key, &mut self.parts.notices);
+                self.parts.set_class_names(names, source_name)?;
+            }
+            (Role::Meta, DestBuffer::Bytes(bytes)) => {
+                let text = if task.elem.kind == ElemKind::Unicode {
+                    assemble::decode_strings(&bytes, &task.elem, &file_name, &task.key, &mut self.parts.notices).join("")
+                } else {
+                    let trimmed: &[u8] = match bytes.iter().rposition(|&b| b != 0) {
+                        Some(last) => &bytes[..=last],
+                        None => &[],
+                    };
+                    String::from_utf8_lossy(trimmed).into_owned()
+                };
+                let meta: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|error| FormatError::BadMeta { file: file_name.clone(), reason: format!("it is not JSON ({error})") })?;
+                self.parts.set_meta(meta, &file_name)?;
+            }
+            (Role::Images, DestBuffer::U8(pixels)) => {
+                self.parts.images = Some(assemble::image_part(&shape, pixels));
+            }
+            (Role::ActivationImages(layer), DestBuffer::U8(pixels)) => {
+                self.parts.activation_images.insert(layer, assemble::image_part(&shape, pixels));
+            }
+            (Role::Projection(layer, kind), DestBuffer::F32(values)) => {
+                self.parts.projections.insert((layer, kind), values);
+            }
+            (role, _) => return Err(unsupported_role(&task.elem, &file_name, &task.key, role.describe())),
+        }
+        Ok(())
+    }
+}
+
+impl<S: ByteSource> Job for LoadJob<S> {
+    type Output = Dataset;
+    type Error = FormatError;
+
+    fn step(&mut self) -> Result<Step<Dataset>, FormatError> {
+        match std::mem::replace(&mut self.phase, Phase::Finished) {
+            Phase::Planning { next_file } => {
+                self.plan_file(next_file)?;
+                let next_file = next_file + 1;
+                self.phase = if next_file < self.files.len() { Phase::Planning { next_file } } else { Phase::Checking };
+                Ok(Step::Running(self.progress(format!("reading headers ({next_file} of {} files)", self.files.len()))))
+            }
+            Phase::Checking => {
+                self.check_plan()?;
+                self.phase = Phase::Reading { next_task: 0, active: None };
+                Ok(Step::Running(self.progress("checked sizes and shapes".to_string())))
+            }
+            Phase::Reading { next_task, active } => {
+                let mut read = match active {
+                    Some(read) => read,
+                    None if next_task < self.tasks.len() => self.start_read(next_task)?,
+                    None => {
+                        self.phase = Phase::Assembling;
+                        return Ok(Step::Running(self.progress("assembling the dataset".to_string())));
+                    }
+                };
+                let stage = self
+                    .tasks
+                    .get(read.task_idx)
+                    .map(|task| {
+                        let file = self.files.get(task.file_idx).map(|f| f.file_name.as_str()).unwrap_or("");
+                        format!("reading {} from {file}", task.key)
+                    })
+                    .unwrap_or_default();
+                let complete = self.read_chunk(&mut read)?;
+                if complete {
+                    self.finish_read(*read)?;
+                    self.phase = Phase::Reading { next_task: next_task + 1, active: None };
+                } else {
+                    self.phase = Phase::Reading { next_task, active: Some(read) };
+                }
+                Ok(Step::Running(self.progress(stage)))
+            }
+            Phase::Assembling => {
+                let first_file = self.files.first().map(|f| f.file_name.clone()).unwrap_or_default();
+                let parts = std::mem::take(&mut self.parts);
+                let dataset = assemble(parts, &first_file, &self.options)?;
+                Ok(Step::Done(dataset))
+            }
+            Phase::Finished => Err(FormatError::NoFiles),
+        }
+    }
+}
+
+fn unsupported(task: &ArrayTask, file: &str) -> FormatError {
+    unsupported_role(&task.elem, file, &task.key, task.role.describe())
+}
+
+fn unsupported_role(elem: &ElemType, file: &str, key: &str, role: &'static str) -> FormatError {
+    let hint = match elem.kind {
+        ElemKind::Complex => "complex numbers are not activations: store np.abs(a) or a.real as float32",
+        ElemKind::Other => "object, record and datetime arrays are not read (they need pickle): convert with a.astype(np.float32) or the right type",
+        ElemKind::Unicode | ElemKind::Bytes => "strings are only read as class_names or meta: store numbers here",
+        _ => match role {
+            "activations" => "store activations as float16, float32 or float64: a.astype(np.float32)",
+            "labels" => "store labels as integers: labels.astype(np.int64)",
+            "images" | "activation images" => "store images as uint8 (0-255): (img * 255).astype(np.uint8)",
+            "a projection" => "store projections as floats: p.astype(np.float32)",
+            _ => "store class_names and meta as strings: np.array(names) / np.array(json.dumps(meta))",
+        },
+    };
+    FormatError::UnsupportedDtype { file: file.to_string(), key: KeyLabel::of(key), dtype: elem.descr.clone(), role, hint }
+}
+
+fn checked_data_bytes(header: &NpyHeader, file: &str, key: Option<&str>) -> Result<u64, FormatError> {
+    npy::data_bytes(&header.shape, &header.elem)
+        .ok_or_else(|| FormatError::SizeOverflow { file: file.to_string(), key: KeyLabel(key.map(str::to_string)) })
+}
+
+fn size_mismatch(header: &NpyHeader, file: &str, key: Option<&str>, declared: u64, actual: u64) -> FormatError {
+    FormatError::SizeMismatch {
+        file: file.to_string(),
+        key: KeyLabel(key.map(str::to_string)),
+        shape: header.shape.clone(),
+        dtype: header.elem.descr.clone(),
+        declared_bytes: declared,
+        actual_bytes: actual,
+    }
+}
+
+/// The role of a `.npy` whose stem is not a known key.
+fn fallback_role(stem: &str, header: &NpyHeader) -> Role {
+    match (header.shape.len(), header.elem.kind) {
+        (1, ElemKind::Int | ElemKind::UInt) => Role::Labels,
+        (1, ElemKind::Unicode | ElemKind::Bytes) => Role::ClassNames,
+        _ => Role::Layer(stem.to_string()),
+    }
+}
+
+/// Checks the dtype and shape for the role and picks the in-memory type.
+fn make_task(
+    file_idx: usize,
+    key: String,
+    role: Role,
+    header: NpyHeader,
+    location: Location,
+    data_bytes: u64,
+    file: &str,
+) -> Result<ArrayTask, FormatError> {
+    let elem = &header.elem;
+    let shape = &header.shape;
+    let bad_shape = |expected: &'static str| FormatError::BadShape {
+        file: file.to_string(),
+        key: KeyLabel::of(&key),
+        shape: shape.clone(),
+        role: role.describe(),
+        expected,
+    };
+    let refuse = || unsupported_role(elem, file, &key, role.describe());
+    let dest = match &role {
+        Role::Layer(_) => {
+            let dest = match (elem.kind, elem.size) {
+                (ElemKind::Float, 2) => DestKind::F16,
+                (ElemKind::Float, 4) | (ElemKind::BFloat, 2) => DestKind::F32,
+                (ElemKind::Float, 8) => DestKind::F64,
+                _ => return Err(refuse()),
+            };
+            if shape.len() != 2 {
+                return Err(bad_shape("a 2-D array, samples x features (flatten or pool the other axes)"));
+            }
+            if shape[0] == 0 {
+                return Err(FormatError::ZeroRows { file: file.to_string(), key: KeyLabel::of(&key) });
+            }
+            if shape[1] == 0 {
+                return Err(FormatError::ZeroColumns { file: file.to_string(), key: KeyLabel::of(&key) });
+            }
+            dest
+        }
+        Role::Labels => {
+            if !matches!(elem.kind, ElemKind::Int | ElemKind::UInt) {
+                return Err(refuse());
+            }
+            if shape.len() != 1 {
+                return Err(bad_shape("a 1-D array with one class index per sample"));
+            }
+            DestKind::I64
+        }
+        Role::ClassNames => {
+            if !matches!(elem.kind, ElemKind::Unicode | ElemKind::Bytes) {
+                return Err(refuse());
+            }
+            if shape.len() != 1 {
+                return Err(bad_shape("a 1-D array of strings"));
+            }
+            DestKind::Bytes
+        }
+        Role::Meta => {
+            let single_string = matches!(elem.kind, ElemKind::Unicode | ElemKind::Bytes)
+                && npy::element_count(shape) == Some(1)
+                && shape.len() <= 1;
+            let byte_array = elem.kind == ElemKind::UInt && elem.size == 1 && shape.len() == 1;
+            if !single_string && !byte_array {
+                return Err(FormatError::BadMeta {
+                    file: file.to_string(),
+                    reason: format!("it is {} of shape {:?}, not one string", elem.descr, shape),
+                });
+            }
+            DestKind::Bytes
+        }
+        Role::Images | Role::ActivationImages(_) => {
+            if !(elem.kind == ElemKind::UInt && elem.size == 1) {
+                return Err(refuse());
+            }
+            let valid = shape.len() == 3 || (shape.len() == 4 && matches!(shape[3], 1 | 3));
+            if !valid {
+                return Err(bad_shape("N x H x W (grey) or N x H x W x 3 (RGB)"));
+            }
+            DestKind::U8
+        }
+        Role::Projection(..) => {
+            if !matches!((elem.kind, elem.size), (ElemKind::Float, 2 | 4 | 8) | (ElemKind::BFloat, 2)) {
+                return Err(refuse());
+            }
+            if shape.len() != 2 || shape[1] != 2 {
+                return Err(bad_shape("N x 2 coordinates"));
+            }
+            DestKind::F32
+        }
+    };
+    Ok(ArrayTask {
+        file_idx,
+        key,
+        role,
+        elem: header.elem,
+        shape: header.shape,
+        fortran_order: header.fortran_order,
+        location,
+        data_bytes,
+        dest,
+    })
+}
+
+/// Reads a `.npy` header at the start of a plain file of `len` bytes.
+fn read_npy_header<S: ByteSource>(
+    source: &mut S,
+    file: &str,
+    _key: Option<&str>,
+    len: u64,
+    key_label: &KeyLabel,
+) -> Result<NpyHeader, FormatError> {
+    let mut prefix = vec![0u8; len.min(12) as usize];
+    read_exact_at(source, file, 0, &mut prefix, "the .npy header")?;
+    let (_, text_len, preamble_len) = npy::parse_preamble(&prefix, file, key_label)?;
+    check_text_len(text_len, preamble_len, len, file, key_label)?;
+    let mut text = vec![0u8; text_len];
+    read_exact_at(source, file, preamble_len as u64, &mut text, "the .npy header")?;
+    npy::parse_header_text(&text, preamble_len, file, key_label)
+}
+
+fn check_text_len(text_len: usize, preamble_len: usize, len: u64, file: &str, key: &KeyLabel) -> Result<(), FormatError> {
+    if text_len > npy::MAX_HEADER_TEXT_BYTES {
+        return Err(FormatError::BadNpyHeader {
+            file: file.to_string(),
+            key: key.clone(),
+            reason: format!("the header claims to be {text_len} bytes long"),
+        });
+    }
+    let needed = (preamble_len + text_len) as u64;
+    if needed > len {
+        return Err(FormatError::Truncated {
+            file: file.to_string(),
+            what: format!("the .npy header{key}"),
+            needed,
+            available: len,
+        });
+    }
+    Ok(())
+}
+
+/// Reads a `.npy` header from the start of a zip entry's stream of `len` bytes.
+fn read_npy_header_from_stream<S: ByteSource>(
+    source: &mut S,
+    stream: &mut RawStream,
+    file: &str,
+    key: &KeyLabel,
+    len: u64,
+) -> Result<NpyHeader, FormatError> {
+    let mut prefix = vec![0u8; len.min(10) as usize];
+    stream.fill(source, &mut prefix)?;
+    if prefix.get(6) != Some(&1) && len >= 12 {
+        let mut more = [0u8; 2];
+        stream.fill(source, &mut more)?;
+        prefix.extend_from_slice(&more);
+    }
+    let (_, text_len, preamble_len) = npy::parse_preamble(&prefix, file, key)?;
+    check_text_len(text_len, preamble_len, len, file, key)?;
+    let mut text = vec![0u8; text_len];
+    stream.fill(source, &mut text)?;
+    npy::parse_header_text(&text, preamble_len, file, key)
+}

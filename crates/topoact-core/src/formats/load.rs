@@ -398,13 +398,14 @@ impl<S: ByteSource> LoadJob<S> {
             "npy" => {
                 let len = named.source.len();
                 let header = read_npy_header(&mut named.source, &file_name, None, len, &KeyLabel::none())?;
+                let stem = stem_of(&file_name);
+                let role = role_of_key(&stem).unwrap_or_else(|| fallback_role(&stem, &header));
+                refuse_unreadable_dtype(&header, &file_name, &stem, &role)?;
                 let data_bytes = checked_data_bytes(&header, &file_name, None)?;
                 let available = len.saturating_sub(header.data_offset);
                 if available != data_bytes {
                     return Err(size_mismatch(&header, &file_name, None, data_bytes, available));
                 }
-                let stem = stem_of(&file_name);
-                let role = role_of_key(&stem).unwrap_or_else(|| fallback_role(&stem, &header));
                 let task = make_task(file_idx, stem, role, header.clone(), Location::Direct { offset: header.data_offset }, data_bytes, &file_name)?;
                 self.tasks.push(task);
             }
@@ -432,6 +433,7 @@ impl<S: ByteSource> LoadJob<S> {
                     let mut stream = RawStream::zip_entry(&entry, data_offset, &file_name, key_label.clone());
                     let header =
                         read_npy_header_from_stream(&mut named.source, &mut stream, &file_name, &key_label, entry.uncompressed_size)?;
+                    refuse_unreadable_dtype(&header, &file_name, &key, &role)?;
                     let data_bytes = checked_data_bytes(&header, &file_name, Some(&key))?;
                     let needed = header.data_offset.checked_add(data_bytes).ok_or(FormatError::SizeOverflow {
                         file: file_name.clone(),
@@ -472,6 +474,7 @@ impl<S: ByteSource> LoadJob<S> {
                         fortran_order: false,
                         data_offset: tensor.data_offset,
                     };
+                    refuse_unreadable_dtype(&header, &file_name, &tensor.name, &role)?;
                     let data_bytes = checked_data_bytes(&header, &file_name, Some(&tensor.name))?;
                     if data_bytes != tensor.data_len {
                         return Err(size_mismatch(&header, &file_name, Some(&tensor.name), data_bytes, tensor.data_len));
@@ -850,6 +853,15 @@ fn unsupported_role(elem: &ElemType, file: &str, key: &str, role: &'static str) 
         },
     };
     FormatError::UnsupportedDtype { file: file.to_string(), key: KeyLabel::of(key), dtype: elem.descr.clone(), role, hint }
+}
+
+/// Objects (pickles), records and other dtypes without a fixed numeric meaning are
+/// refused before any size is computed from them.
+fn refuse_unreadable_dtype(header: &NpyHeader, file: &str, key: &str, role: &Role) -> Result<(), FormatError> {
+    if header.elem.kind == ElemKind::Other || header.elem.size == 0 {
+        return Err(unsupported_role(&header.elem, file, key, role.describe()));
+    }
+    Ok(())
 }
 
 fn checked_data_bytes(header: &NpyHeader, file: &str, key: Option<&str>) -> Result<u64, FormatError> {

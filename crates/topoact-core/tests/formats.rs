@@ -273,3 +273,28 @@ fn label_file_errors_point_at_the_line() {
     let error = load_dataset(vec![fixture("x.npy"), bad_json], &LoadOptions::default()).unwrap_err();
     assert!(error.to_string().contains("labels[1] is not an integer"));
 }
+
+/// Every good fixture loads to the same dataset whatever the chunk size, so chunk
+/// boundaries (mid-row, mid-Fortran-column, mid-deflate-block) change nothing.
+#[test]
+fn tiny_chunks_give_the_same_dataset() {
+    let good: &[&[&str]] = &[
+        &["basic.npz"],
+        &["compressed_f16.npz"],
+        &["bigendian_fortran.npz"],
+        &["single.npy", "single_labels.csv"],
+        &["tensors.safetensors"],
+        &["numpy_savez_compressed.npz"],
+    ];
+    for names in good {
+        let reference = format!("{:?}", load(names));
+        for chunk_bytes in [1, 3, 8, 100] {
+            let files = names.iter().map(|name| fixture(name)).collect();
+            let mut job = LoadJob::new(files, LoadOptions::default()).unwrap().with_chunk_bytes(chunk_bytes);
+            let mut steps = 0usize;
+            let dataset = run_to_end(&mut job, |_| steps += 1).unwrap();
+            assert_eq!(format!("{dataset:?}"), reference, "{names:?} with {chunk_bytes}-byte chunks");
+            assert!(steps > 3);
+        }
+    }
+}

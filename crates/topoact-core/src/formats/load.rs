@@ -347,6 +347,8 @@ pub struct LoadJob<S: ByteSource> {
     side_file_bytes: u64,
     done_bytes: u64,
     total_bytes: u64,
+    /// Raw bytes converted per step ([`CHUNK_BYTES`] unless a test asks for less).
+    chunk_bytes: usize,
 }
 
 fn usize_of(value: u64, file: &str, key: &str) -> Result<usize, FormatError> {
@@ -383,7 +385,16 @@ impl<S: ByteSource> LoadJob<S> {
             side_file_bytes: 0,
             done_bytes: 0,
             total_bytes: 0,
+            chunk_bytes: CHUNK_BYTES,
         })
+    }
+
+    /// Converts at most `chunk_bytes` (at least one element) per step instead of
+    /// [`CHUNK_BYTES`]; tests use tiny chunks to cross every chunk boundary.
+    #[doc(hidden)]
+    pub fn with_chunk_bytes(mut self, chunk_bytes: usize) -> Self {
+        self.chunk_bytes = chunk_bytes.max(1);
+        self
     }
 
     fn progress(&self, stage: String) -> Progress {
@@ -430,7 +441,7 @@ impl<S: ByteSource> LoadJob<S> {
                     };
                     let key_label = KeyLabel::of(&key);
                     let data_offset = zip::entry_data_offset(&mut named.source, &file_name, &entry)?;
-                    let mut stream = RawStream::zip_entry(&entry, data_offset, &file_name, key_label.clone());
+                    let mut stream = RawStream::zip_entry(&entry, data_offset, &file_name, key_label.clone(), self.chunk_bytes);
                     let header =
                         read_npy_header_from_stream(&mut named.source, &mut stream, &file_name, &key_label, entry.uncompressed_size)?;
                     refuse_unreadable_dtype(&header, &file_name, &key, &role)?;
@@ -630,7 +641,7 @@ impl<S: ByteSource> LoadJob<S> {
         let stream = match &task.location {
             Location::Direct { offset } => RawStream::direct(*offset, task.data_bytes, &file_name, key_label.clone()),
             Location::ZipEntry { entry, data_offset, header_len } => {
-                let mut stream = RawStream::zip_entry(entry, *data_offset, &file_name, key_label.clone());
+                let mut stream = RawStream::zip_entry(entry, *data_offset, &file_name, key_label.clone(), self.chunk_bytes);
                 stream.skip(&mut named.source, *header_len)?;
                 stream
             }
@@ -684,7 +695,11 @@ impl<S: ByteSource> LoadJob<S> {
     fn read_chunk(&mut self, read: &mut ActiveRead) -> Result<bool, FormatError> {
         let Some(task) = self.tasks.get(read.task_idx) else { return Ok(true) };
         let elem_size = task.elem.size.max(1);
-        let chunk = if task.dest == DestKind::Bytes { CHUNK_BYTES } else { CHUNK_BYTES - CHUNK_BYTES % elem_size };
+        let chunk = if task.dest == DestKind::Bytes {
+            self.chunk_bytes
+        } else {
+            (self.chunk_bytes - self.chunk_bytes % elem_size).max(elem_size)
+        };
         let now = read.bytes_left.min(chunk as u64) as usize;
         let Some(named) = self.files.get_mut(task.file_idx) else { return Ok(true) };
         read.raw.resize(now, 0);

@@ -11,7 +11,7 @@ use super::error::{FormatError, KeyLabel};
 use super::zip::{Method, ZipEntry};
 use super::{read_exact_at, ByteSource};
 
-/// Compressed bytes read from the source per refill of the inflater's input.
+/// Most compressed bytes read from the source per refill of the inflater's input.
 const INFLATE_INPUT_CHUNK: usize = 1 << 20;
 
 enum StreamKind {
@@ -25,6 +25,7 @@ enum StreamKind {
         next_input_offset: u64,
         input_end: u64,
         ended: bool,
+        input_chunk: usize,
     },
 }
 
@@ -45,8 +46,9 @@ impl RawStream {
         RawStream { kind: StreamKind::Direct { offset }, file: file.to_string(), key, remaining: len, crc: None }
     }
 
-    /// The whole unpacked content of a zip entry whose data starts at `data_offset`.
-    pub fn zip_entry(entry: &ZipEntry, data_offset: u64, file: &str, key: KeyLabel) -> Self {
+    /// The whole unpacked content of a zip entry whose data starts at `data_offset`;
+    /// compressed input is read in pieces of at most `input_chunk` bytes (capped at 1 MiB).
+    pub fn zip_entry(entry: &ZipEntry, data_offset: u64, file: &str, key: KeyLabel, input_chunk: usize) -> Self {
         let kind = match entry.method {
             Method::Stored => StreamKind::Direct { offset: data_offset },
             Method::Deflate => StreamKind::Inflate {
@@ -56,6 +58,7 @@ impl RawStream {
                 next_input_offset: data_offset,
                 input_end: data_offset.saturating_add(entry.compressed_size),
                 ended: false,
+                input_chunk: input_chunk.clamp(1, INFLATE_INPUT_CHUNK),
             },
         };
         RawStream {
@@ -87,14 +90,14 @@ impl RawStream {
                 read_exact_at(source, &self.file, *offset, out, "the array data")?;
                 *offset += out.len() as u64;
             }
-            StreamKind::Inflate { state, input, input_pos, next_input_offset, input_end, ended } => {
+            StreamKind::Inflate { state, input, input_pos, next_input_offset, input_end, ended, input_chunk } => {
                 let mut written = 0usize;
                 while written < out.len() {
                     if *ended {
                         return Err(self::deflate_error(&self.file, &self.key, "the stream ends before the data its header announces"));
                     }
                     if *input_pos >= input.len() && *next_input_offset < *input_end {
-                        let chunk = (*input_end - *next_input_offset).min(INFLATE_INPUT_CHUNK as u64) as usize;
+                        let chunk = (*input_end - *next_input_offset).min(*input_chunk as u64) as usize;
                         input.resize(chunk, 0);
                         read_exact_at(source, &self.file, *next_input_offset, input, "compressed data")?;
                         *next_input_offset += chunk as u64;

@@ -8,5 +8,6 @@
 pub mod dataset;
 pub mod formats;
 pub mod job;
+pub mod layout;
 pub mod mapper;
 pub mod subsample;

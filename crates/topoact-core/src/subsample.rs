@@ -20,7 +20,7 @@
 //! Cost: `O(n log C)` time for `C` classes, `O(n)` memory.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -39,23 +39,18 @@ use rand_chacha::ChaCha8Rng;
 /// assert_eq!(half.iter().filter(|&&s| labels[s as usize] == 0).count(), 2);
 /// ```
 pub fn nested_stratified_order(labels: Option<&[u32]>, n_samples: usize, seed: u64) -> Vec<u32> {
-    // Group samples by class; samples without a label form the last group.
-    let mut groups: Vec<Vec<u32>> = Vec::new();
+    // Group samples by class (ascending class index); samples without a label form the
+    // last group.
+    let mut by_class: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
     let mut unlabelled: Vec<u32> = Vec::new();
     for sample_idx in 0..n_samples {
-        let label = labels.and_then(|labels| labels.get(sample_idx)).copied();
         let Ok(sample) = u32::try_from(sample_idx) else { break };
-        match label {
-            Some(class_idx) => {
-                let class_idx = class_idx as usize;
-                if groups.len() <= class_idx {
-                    groups.resize_with(class_idx + 1, Vec::new);
-                }
-                groups[class_idx].push(sample);
-            }
+        match labels.and_then(|labels| labels.get(sample_idx)) {
+            Some(&class_idx) => by_class.entry(class_idx).or_default().push(sample),
             None => unlabelled.push(sample),
         }
     }
+    let mut groups: Vec<Vec<u32>> = by_class.into_values().collect();
     groups.push(unlabelled);
 
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -178,6 +173,12 @@ mod tests {
                 previous = chosen;
             }
         }
+    }
+
+    #[test]
+    fn huge_class_indices_do_not_allocate_per_index() {
+        let order = nested_stratified_order(Some(&[u32::MAX, 0, u32::MAX, 0]), 4, 3);
+        assert_eq!(subsample(&order, 4), vec![0, 1, 2, 3]);
     }
 
     #[test]

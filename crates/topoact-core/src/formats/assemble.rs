@@ -108,7 +108,7 @@ pub(crate) fn image_part(shape: &[usize], pixels: Vec<u8>) -> ImagePart {
 pub(crate) fn decode_strings(bytes: &[u8], elem: &ElemType, file: &str, key: &str, notices: &mut Vec<String>) -> Vec<String> {
     let size = elem.size;
     if size == 0 {
-        return vec![String::new(); 0];
+        return Vec::new();
     }
     let mut replaced = 0usize;
     let names: Vec<String> = bytes

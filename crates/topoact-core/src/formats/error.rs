@@ -118,6 +118,9 @@ pub enum FormatError {
     #[error("loading needs {needed_bytes} bytes ({needed_mib} MiB) but only {budget_bytes} bytes ({budget_mib} MiB) are available; export a subsample (e.g. 50,000 samples), fewer layers, or store activations as float16", needed_mib = .needed_bytes / (1024 * 1024), budget_mib = .budget_bytes / (1024 * 1024))]
     TooLarge { needed_bytes: u64, budget_bytes: u64 },
 
+    #[error("this load has already finished or failed; start a new load")]
+    JobFinished,
+
     #[error("'{file}'{key}: a size computed from the header overflows; the header is damaged")]
     SizeOverflow { file: String, key: KeyLabel },
 }

@@ -285,6 +285,7 @@ fn u8_decoder(elem: &ElemType) -> Option<fn(&[u8]) -> u8> {
 
 /// Converts `raw` (whole elements of `elem_size` bytes) and writes them in place. Rows
 /// (first-axis indices) holding a non-finite value are marked in `bad_rows`.
+#[allow(clippy::too_many_arguments)]
 fn place<T: Copy + Finite>(
     raw: &[u8],
     elem_size: usize,
@@ -359,9 +360,11 @@ fn extension_of(file_name: &str) -> String {
     file_name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()).unwrap_or_default()
 }
 
+/// The file name without folders and extension (`"layer"` if that leaves nothing).
 fn stem_of(file_name: &str) -> String {
     let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
-    base.rsplit_once('.').map(|(stem, _)| stem.to_string()).unwrap_or_else(|| base.to_string())
+    let stem = base.rsplit_once('.').map_or(base, |(stem, _)| stem);
+    if stem.is_empty() { "layer".to_string() } else { stem.to_string() }
 }
 
 impl<S: ByteSource> LoadJob<S> {
@@ -677,7 +680,7 @@ impl<S: ByteSource> LoadJob<S> {
         };
         let shape: Vec<usize> = task.shape.iter().map(|&d| usize_of(d, &file_name, &task.key)).collect::<Result<_, _>>()?;
         let n_rows = shape.first().copied().unwrap_or(1);
-        let row_len = if n_rows == 0 { 0 } else { count / n_rows };
+        let row_len = count.checked_div(n_rows).unwrap_or(0);
         Ok(Box::new(ActiveRead {
             task_idx,
             stream,
@@ -845,7 +848,7 @@ impl<S: ByteSource> Job for LoadJob<S> {
                 let dataset = assemble(parts, &first_file, &self.options)?;
                 Ok(Step::Done(dataset))
             }
-            Phase::Finished => Err(FormatError::NoFiles),
+            Phase::Finished => Err(FormatError::JobFinished),
         }
     }
 }

@@ -138,7 +138,7 @@ pub fn parse_header_text(
     let bad = |reason: String| FormatError::BadNpyHeader { file: file.to_string(), key: key.clone(), reason };
     let text = std::str::from_utf8(text_bytes).map_err(|_| bad("the header text is not UTF-8".to_string()))?;
     let mut parser = DictParser { text, pos: 0 };
-    let entries = parser.parse_dict().map_err(|reason| bad(reason))?;
+    let entries = parser.parse_dict().map_err(bad)?;
     let mut descr = None;
     let mut fortran_order = None;
     let mut shape = None;

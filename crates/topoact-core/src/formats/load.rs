@@ -5,6 +5,7 @@
 use half::f16;
 
 use super::assemble::{self, assemble, LayerData, LayerPart, Parts};
+use super::convert::{convert_chunk, Placement, RowTracker};
 use super::error::{FormatError, KeyLabel};
 use super::npy::{self, ElemKind, ElemType, NpyHeader};
 use super::stream::RawStream;
@@ -148,171 +149,6 @@ enum DestBuffer {
     Bytes(Vec<u8>),
 }
 
-/// Writes elements read in file order to their row-major (C order) positions.
-struct Placement {
-    fortran_order: bool,
-    shape: Vec<usize>,
-    c_strides: Vec<usize>,
-    index: Vec<usize>,
-    next_pos: usize,
-}
-
-impl Placement {
-    fn new(shape: &[usize], fortran_order: bool) -> Self {
-        let mut c_strides = vec![1usize; shape.len()];
-        for axis in (0..shape.len().saturating_sub(1)).rev() {
-            c_strides[axis] = c_strides[axis + 1].saturating_mul(shape[axis + 1]);
-        }
-        Placement { fortran_order, shape: shape.to_vec(), c_strides, index: vec![0; shape.len()], next_pos: 0 }
-    }
-
-    /// Destination position of the next element in file order.
-    fn next(&mut self) -> usize {
-        let pos = self.next_pos;
-        if !self.fortran_order || self.shape.len() < 2 {
-            self.next_pos += 1;
-            return pos;
-        }
-        for axis in 0..self.shape.len() {
-            self.index[axis] += 1;
-            self.next_pos = self.next_pos.wrapping_add(self.c_strides[axis]);
-            if self.index[axis] < self.shape[axis] {
-                break;
-            }
-            self.next_pos = self.next_pos.wrapping_sub(self.shape[axis].wrapping_mul(self.c_strides[axis]));
-            self.index[axis] = 0;
-        }
-        pos
-    }
-}
-
-trait Finite {
-    fn finite(&self) -> bool;
-}
-impl Finite for f16 {
-    fn finite(&self) -> bool {
-        self.is_finite()
-    }
-}
-impl Finite for f32 {
-    fn finite(&self) -> bool {
-        self.is_finite()
-    }
-}
-impl Finite for f64 {
-    fn finite(&self) -> bool {
-        self.is_finite()
-    }
-}
-impl Finite for i64 {
-    fn finite(&self) -> bool {
-        true
-    }
-}
-impl Finite for u8 {
-    fn finite(&self) -> bool {
-        true
-    }
-}
-
-fn bytes2(b: &[u8]) -> [u8; 2] {
-    [b[0], b[1]]
-}
-fn bytes4(b: &[u8]) -> [u8; 4] {
-    [b[0], b[1], b[2], b[3]]
-}
-fn bytes8(b: &[u8]) -> [u8; 8] {
-    [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]
-}
-
-fn f16_decoder(elem: &ElemType) -> Option<fn(&[u8]) -> f16> {
-    match (elem.kind, elem.size, elem.big_endian) {
-        (ElemKind::Float, 2, false) => Some(|b| f16::from_bits(u16::from_le_bytes(bytes2(b)))),
-        (ElemKind::Float, 2, true) => Some(|b| f16::from_bits(u16::from_be_bytes(bytes2(b)))),
-        _ => None,
-    }
-}
-
-fn f32_decoder(elem: &ElemType) -> Option<fn(&[u8]) -> f32> {
-    match (elem.kind, elem.size, elem.big_endian) {
-        (ElemKind::Float, 4, false) => Some(|b| f32::from_le_bytes(bytes4(b))),
-        (ElemKind::Float, 4, true) => Some(|b| f32::from_be_bytes(bytes4(b))),
-        (ElemKind::BFloat, 2, false) => Some(|b| f32::from_bits((u16::from_le_bytes(bytes2(b)) as u32) << 16)),
-        (ElemKind::BFloat, 2, true) => Some(|b| f32::from_bits((u16::from_be_bytes(bytes2(b)) as u32) << 16)),
-        // Projections accept any float and store f32.
-        (ElemKind::Float, 2, false) => Some(|b| f16::from_bits(u16::from_le_bytes(bytes2(b))).to_f32()),
-        (ElemKind::Float, 2, true) => Some(|b| f16::from_bits(u16::from_be_bytes(bytes2(b))).to_f32()),
-        (ElemKind::Float, 8, false) => Some(|b| f64::from_le_bytes(bytes8(b)) as f32),
-        (ElemKind::Float, 8, true) => Some(|b| f64::from_be_bytes(bytes8(b)) as f32),
-        _ => None,
-    }
-}
-
-fn f64_decoder(elem: &ElemType) -> Option<fn(&[u8]) -> f64> {
-    match (elem.kind, elem.size, elem.big_endian) {
-        (ElemKind::Float, 8, false) => Some(|b| f64::from_le_bytes(bytes8(b))),
-        (ElemKind::Float, 8, true) => Some(|b| f64::from_be_bytes(bytes8(b))),
-        _ => None,
-    }
-}
-
-fn i64_decoder(elem: &ElemType) -> Option<fn(&[u8]) -> i64> {
-    match (elem.kind, elem.size, elem.big_endian) {
-        (ElemKind::Int | ElemKind::UInt, 1, _) if elem.kind == ElemKind::Int => Some(|b| b[0] as i8 as i64),
-        (ElemKind::UInt, 1, _) => Some(|b| b[0] as i64),
-        (ElemKind::Int, 2, false) => Some(|b| i16::from_le_bytes(bytes2(b)) as i64),
-        (ElemKind::Int, 2, true) => Some(|b| i16::from_be_bytes(bytes2(b)) as i64),
-        (ElemKind::UInt, 2, false) => Some(|b| u16::from_le_bytes(bytes2(b)) as i64),
-        (ElemKind::UInt, 2, true) => Some(|b| u16::from_be_bytes(bytes2(b)) as i64),
-        (ElemKind::Int, 4, false) => Some(|b| i32::from_le_bytes(bytes4(b)) as i64),
-        (ElemKind::Int, 4, true) => Some(|b| i32::from_be_bytes(bytes4(b)) as i64),
-        (ElemKind::UInt, 4, false) => Some(|b| u32::from_le_bytes(bytes4(b)) as i64),
-        (ElemKind::UInt, 4, true) => Some(|b| u32::from_be_bytes(bytes4(b)) as i64),
-        (ElemKind::Int, 8, false) => Some(|b| i64::from_le_bytes(bytes8(b))),
-        (ElemKind::Int, 8, true) => Some(|b| i64::from_be_bytes(bytes8(b))),
-        (ElemKind::UInt, 8, false) => Some(|b| i64::try_from(u64::from_le_bytes(bytes8(b))).unwrap_or(i64::MAX)),
-        (ElemKind::UInt, 8, true) => Some(|b| i64::try_from(u64::from_be_bytes(bytes8(b))).unwrap_or(i64::MAX)),
-        _ => None,
-    }
-}
-
-fn u8_decoder(elem: &ElemType) -> Option<fn(&[u8]) -> u8> {
-    match (elem.kind, elem.size) {
-        (ElemKind::UInt, 1) => Some(|b| b[0]),
-        _ => None,
-    }
-}
-
-/// Converts `raw` (whole elements of `elem_size` bytes) and writes them in place. Rows
-/// (first-axis indices) holding a non-finite value are marked in `bad_rows`.
-#[allow(clippy::too_many_arguments)]
-fn place<T: Copy + Finite>(
-    raw: &[u8],
-    elem_size: usize,
-    decode: fn(&[u8]) -> T,
-    placement: &mut Placement,
-    dest: &mut [T],
-    row_len: usize,
-    bad_rows: &mut Option<Vec<bool>>,
-    n_rows: usize,
-) -> bool {
-    for bytes in raw.chunks_exact(elem_size) {
-        let value = decode(bytes);
-        let pos = placement.next();
-        match dest.get_mut(pos) {
-            Some(slot) => *slot = value,
-            None => return false,
-        }
-        if !value.finite() {
-            let rows = bad_rows.get_or_insert_with(|| vec![false; n_rows]);
-            if let Some(flag) = rows.get_mut(pos / row_len.max(1)) {
-                *flag = true;
-            }
-        }
-    }
-    true
-}
-
 /// A read in progress.
 struct ActiveRead {
     task_idx: usize,
@@ -324,6 +160,17 @@ struct ActiveRead {
     n_rows: usize,
     bad_rows: Option<Vec<bool>>,
     raw: Vec<u8>,
+    /// Decoded values of a Fortran-ordered chunk before they are scattered.
+    scratch: Scratch,
+}
+
+#[derive(Default)]
+struct Scratch {
+    f16: Vec<f16>,
+    f32: Vec<f32>,
+    f64: Vec<f64>,
+    i64: Vec<i64>,
+    u8: Vec<u8>,
 }
 
 enum Phase {
@@ -691,6 +538,7 @@ impl<S: ByteSource> LoadJob<S> {
             n_rows,
             bad_rows: None,
             raw: Vec::new(),
+            scratch: Scratch::default(),
         }))
     }
 
@@ -707,34 +555,21 @@ impl<S: ByteSource> LoadJob<S> {
         let Some(named) = self.files.get_mut(task.file_idx) else { return Ok(true) };
         read.raw.resize(now, 0);
         read.stream.fill(&mut named.source, &mut read.raw)?;
+        let rows = RowTracker { row_len: read.row_len, n_rows: read.n_rows, bad_rows: &mut read.bad_rows };
+        let (raw, placement, scratch) = (&read.raw, &mut read.placement, &mut read.scratch);
         let placed = match &mut read.dest {
             DestBuffer::Bytes(bytes) => {
-                bytes.extend_from_slice(&read.raw);
+                bytes.extend_from_slice(raw);
                 true
             }
-            DestBuffer::F16(dest) => {
-                let decode = f16_decoder(&task.elem).ok_or_else(|| unsupported(task, &named.file_name))?;
-                place(&read.raw, elem_size, decode, &mut read.placement, dest, read.row_len, &mut read.bad_rows, read.n_rows)
-            }
-            DestBuffer::F32(dest) => {
-                let decode = f32_decoder(&task.elem).ok_or_else(|| unsupported(task, &named.file_name))?;
-                place(&read.raw, elem_size, decode, &mut read.placement, dest, read.row_len, &mut read.bad_rows, read.n_rows)
-            }
-            DestBuffer::F64(dest) => {
-                let decode = f64_decoder(&task.elem).ok_or_else(|| unsupported(task, &named.file_name))?;
-                place(&read.raw, elem_size, decode, &mut read.placement, dest, read.row_len, &mut read.bad_rows, read.n_rows)
-            }
-            DestBuffer::I64(dest) => {
-                let decode = i64_decoder(&task.elem).ok_or_else(|| unsupported(task, &named.file_name))?;
-                place(&read.raw, elem_size, decode, &mut read.placement, dest, read.row_len, &mut read.bad_rows, read.n_rows)
-            }
-            DestBuffer::U8(dest) => {
-                let decode = u8_decoder(&task.elem).ok_or_else(|| unsupported(task, &named.file_name))?;
-                place(&read.raw, elem_size, decode, &mut read.placement, dest, read.row_len, &mut read.bad_rows, read.n_rows)
-            }
+            DestBuffer::F16(dest) => convert_chunk(&task.elem, raw, placement, dest, &mut scratch.f16, rows),
+            DestBuffer::F32(dest) => convert_chunk(&task.elem, raw, placement, dest, &mut scratch.f32, rows),
+            DestBuffer::F64(dest) => convert_chunk(&task.elem, raw, placement, dest, &mut scratch.f64, rows),
+            DestBuffer::I64(dest) => convert_chunk(&task.elem, raw, placement, dest, &mut scratch.i64, rows),
+            DestBuffer::U8(dest) => convert_chunk(&task.elem, raw, placement, dest, &mut scratch.u8, rows),
         };
         if !placed {
-            return Err(FormatError::SizeOverflow { file: named.file_name.clone(), key: KeyLabel::of(&task.key) });
+            return Err(unsupported(task, &named.file_name));
         }
         read.bytes_left -= now as u64;
         self.done_bytes += now as u64;

@@ -31,6 +31,7 @@
 //! - No input panics; every problem is a [`FormatError`] whose message says how to fix it.
 
 mod assemble;
+mod convert;
 mod error;
 mod labels_file;
 mod load;

@@ -136,7 +136,11 @@ impl LayoutJob {
 
         let bounding_box = |positions: &[[f64; 2]], nodes: &[usize]| circles_bounds(positions, radii, nodes);
         let anchored_boxes: Vec<Rect> = anchored_groups.iter().map(|nodes| bounding_box(&self.positions, nodes)).collect();
-        let anchored_corners = separate_anchored(&anchored_boxes, params.component_gap);
+        let anchored_gaps: Vec<f64> = anchored_groups
+            .iter()
+            .map(|nodes| if nodes.len() >= 2 { params.component_gap } else { params.node_gap })
+            .collect();
+        let anchored_corners = separate_anchored(&anchored_boxes, &anchored_gaps);
         for ((nodes, rect), corner) in anchored_groups.iter().zip(&anchored_boxes).zip(&anchored_corners) {
             translate(&mut self.positions, nodes, [corner[0] - rect.min[0], corner[1] - rect.min[1]]);
         }
@@ -279,6 +283,14 @@ impl ComponentSolver {
         }
     }
 
+    fn max_iterations(&self, params: &LayoutParams) -> usize {
+        if self.is_anchored {
+            params.warm_start_iterations.min(params.max_iterations)
+        } else {
+            params.max_iterations
+        }
+    }
+
     /// Does work until the budget is spent (at least one unit of progress) or the component
     /// is finished; returns true when finished.
     fn advance(&mut self, params: &LayoutParams, input: &LayoutInput, budget: &mut u64, progress_done: &mut u64) -> bool {
@@ -330,7 +342,7 @@ impl ComponentSolver {
                         self.phase = Phase::Overlap;
                         continue;
                     };
-                    if self.iterations_done >= params.max_iterations {
+                    if self.iterations_done >= self.max_iterations(params) {
                         self.phase = Phase::Overlap;
                         continue;
                     }
@@ -338,7 +350,8 @@ impl ComponentSolver {
                     self.iterations_done += 1;
                     *progress_done += n_nodes as u64;
                     spend(budget, terms.sweep_cost());
-                    if mean_moved < params.tolerance * params.edge_length {
+                    let converged = mean_moved < params.tolerance * params.edge_length;
+                    if converged || self.iterations_done >= self.max_iterations(params) {
                         let skipped = params.max_iterations.saturating_sub(self.iterations_done);
                         *progress_done += skipped as u64 * n_nodes as u64;
                         self.phase = Phase::Overlap;

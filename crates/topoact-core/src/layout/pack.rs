@@ -83,16 +83,23 @@ pub(crate) fn skyline_pack(sizes: &[[f64; 2]], gap: f64, aspect_ratio: f64, orig
 }
 
 /// Moves boxes that must keep (roughly) their place so that none overlaps an earlier one.
-/// Each box, in order, is shifted by the smallest axis-aligned move that clears the first
-/// earlier box it overlaps, up to 64 times; if it still overlaps it goes below all of them.
-/// Returns each box's new `min` corner. Cost: O(B^2) time in the worst case.
-pub(crate) fn separate_anchored(boxes: &[Rect], gap: f64) -> Vec<[f64; 2]> {
-    let mut placed: Vec<Rect> = Vec::with_capacity(boxes.len());
-    for &original in boxes {
+/// Two boxes keep the larger of their `gaps` between them (so single nodes may sit closer
+/// to each other than components). Each box, in order, is shifted by the smallest
+/// axis-aligned move that clears the first earlier box it overlaps, up to 64 times; if it
+/// still overlaps it goes below all of them. Returns each box's new `min` corner.
+/// Cost: O(B^2) time in the worst case.
+pub(crate) fn separate_anchored(boxes: &[Rect], gaps: &[f64]) -> Vec<[f64; 2]> {
+    let mut placed: Vec<(Rect, f64)> = Vec::with_capacity(boxes.len());
+    for (box_idx, &original) in boxes.iter().enumerate() {
+        let own_gap = gaps.get(box_idx).copied().unwrap_or(0.0);
         let mut rect = original;
         let mut cleared = false;
         for _ in 0..64 {
-            let Some(blocker) = placed.iter().find(|other| rect.overlaps(other, gap)) else {
+            let Some((blocker, gap)) = placed
+                .iter()
+                .map(|&(other, other_gap)| (other, own_gap.max(other_gap)))
+                .find(|(other, gap)| rect.overlaps(other, *gap))
+            else {
                 cleared = true;
                 break;
             };
@@ -114,13 +121,14 @@ pub(crate) fn separate_anchored(boxes: &[Rect], gap: f64) -> Vec<[f64; 2]> {
             rect.min[1] += best_move[1];
         }
         if !cleared {
-            let bottom = placed.iter().map(|other| other.max()[1]).fold(f64::NEG_INFINITY, f64::max);
-            let left = placed.iter().map(|other| other.min[0]).fold(f64::INFINITY, f64::min);
-            rect.min = [left, bottom + gap];
+            let bottom = placed.iter().map(|(other, _)| other.max()[1]).fold(f64::NEG_INFINITY, f64::max);
+            let left = placed.iter().map(|(other, _)| other.min[0]).fold(f64::INFINITY, f64::min);
+            let widest_gap = placed.iter().map(|&(_, gap)| gap).fold(own_gap, f64::max);
+            rect.min = [left, bottom + widest_gap];
         }
-        placed.push(rect);
+        placed.push((rect, own_gap));
     }
-    placed.iter().map(|rect| rect.min).collect()
+    placed.iter().map(|(rect, _)| rect.min).collect()
 }
 
 #[cfg(test)]
@@ -152,7 +160,7 @@ mod tests {
             Rect { min: [5.0, 1.0], size: [10.0, 10.0] },
             Rect { min: [100.0, 100.0], size: [1.0, 1.0] },
         ];
-        let corners = separate_anchored(&boxes, 1.0);
+        let corners = separate_anchored(&boxes, &[1.0; 3]);
         assert_eq!(corners[0], [0.0, 0.0]);
         assert_eq!(corners[2], [100.0, 100.0]);
         let rects: Vec<Rect> = corners.iter().zip(&boxes).map(|(&min, b)| Rect { min, size: b.size }).collect();

@@ -93,6 +93,10 @@ pub struct LayoutParams {
     pub n_pivots: usize,
     /// Upper bound on stress majorisation sweeps per component.
     pub max_iterations: usize,
+    /// Upper bound on sweeps for a warm-started component (one with previous positions):
+    /// enough to settle new nodes, few enough that a not fully converged previous layout does
+    /// not drift on (localized majorisation creeps slowly along long chains).
+    pub warm_start_iterations: usize,
     /// A component stops when a sweep moves nodes on average less than
     /// `tolerance * edge_length`.
     pub tolerance: f64,
@@ -117,7 +121,8 @@ impl Default for LayoutParams {
             edge_lengths: EdgeLengths::Hops,
             exact_stress_max_nodes: 1500,
             n_pivots: 100,
-            max_iterations: 200,
+            max_iterations: 100,
+            warm_start_iterations: 30,
             tolerance: 1e-3,
             node_gap: 1.0,
             component_gap: 20.0,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use half::f16;
 use ndarray::Array2;
 
+use super::MAX_CLASSES;
 use super::error::{FormatError, KeyLabel, NonFiniteRows};
 use super::npy::{ElemKind, ElemType};
 use super::LoadOptions;
@@ -194,7 +195,7 @@ pub(crate) fn assemble(mut parts: Parts, first_file: &str, options: &LoadOptions
                 }
                 None => {
                     let max_label = raw_labels.iter().copied().max().unwrap_or(-1);
-                    if max_label >= u32::MAX as i64 || max_label >= 1 << 24 {
+                    if max_label >= MAX_CLASSES as i64 {
                         let sample_idx = raw_labels.iter().position(|&l| l == max_label).unwrap_or(0);
                         return Err(FormatError::LabelOutOfRange { sample_idx, label: max_label, n_classes: 0 });
                     }

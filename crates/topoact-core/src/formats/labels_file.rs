@@ -7,6 +7,7 @@
 //! - JSON: `{"labels": [0, 2, 1, ...], "class_names": ["cat", "dog", ...]}`, either key
 //!   optional.
 
+use super::MAX_CLASSES;
 use super::error::FormatError;
 
 pub(crate) const CSV_LAYOUT: &str =
@@ -73,7 +74,7 @@ pub(crate) fn parse_csv(bytes: &[u8], file: &str) -> Result<SideLabels, FormatEr
             return Err(FormatError::NegativeLabel { sample_idx: labels.len(), label });
         }
         if with_names {
-            let class_idx = usize::try_from(label).ok().filter(|&l| l < 1 << 24).ok_or_else(|| bad(line_no, format!("label {label} is too large")))?;
+            let class_idx = usize::try_from(label).ok().filter(|&l| l < MAX_CLASSES).ok_or_else(|| bad(line_no, format!("label {label} is too large")))?;
             if names_by_label.len() <= class_idx {
                 names_by_label.resize(class_idx + 1, None);
             }

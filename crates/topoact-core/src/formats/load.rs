@@ -396,8 +396,10 @@ impl<S: ByteSource> LoadJob<S> {
             format!("'{}' (array '{}')", file_name, task.key)
         };
         // Duplicates.
+        let mut first_with_role: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
         for (later_idx, later) in self.tasks.iter().enumerate() {
-            if let Some(earlier) = self.tasks[..later_idx].iter().find(|t| t.role == later.role) {
+            let earlier_idx = *first_with_role.entry(format!("{:?}", later.role)).or_insert(later_idx);
+            if let Some(earlier) = (earlier_idx != later_idx).then(|| &self.tasks[earlier_idx]) {
                 let first = describe(earlier, &self.files);
                 let second = describe(later, &self.files);
                 return Err(match &later.role {

@@ -47,6 +47,10 @@ pub use load::LoadJob;
 
 use crate::dataset::Dataset;
 
+/// Most classes a dataset may have (labels at or above this are refused when class names
+/// must be made up or collected from a CSV).
+pub const MAX_CLASSES: usize = 1 << 20;
+
 /// Raw bytes of array data converted per job step.
 pub const CHUNK_BYTES: usize = 8 << 20;
 

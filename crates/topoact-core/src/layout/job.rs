@@ -368,7 +368,7 @@ impl ComponentSolver {
                         }
                     }
                     *progress_done += n_nodes as u64;
-                    spend(budget, (sweeps as u64 + 1) * 9 * n_nodes as u64);
+                    spend(budget, (sweeps as u64 + 1) * 10 * n_nodes as u64);
                     return true;
                 }
             }

@@ -71,7 +71,7 @@ pub enum EdgeLengths {
     /// Every edge has length 1 (breadth-first hop counts).
     Hops,
     /// An edge of Jaccard weight `w` has length `max(1 - w, min_length)` (shortest paths by
-    /// Dijkstra): strongly overlapping nodes are drawn closer. `min_length` in (0, 1] keeps
+    /// Dijkstra): strongly overlapping nodes are drawn closer. `min_length` in [0.001, 1] keeps
     /// edges of weight 1 from collapsing.
     Jaccard { min_length: f64 },
 }
@@ -147,18 +147,19 @@ impl LayoutParams {
     /// Checks every constraint; each violated one has its own [`LayoutError`] variant.
     pub fn validate(self) -> Result<ValidLayoutParams, LayoutError> {
         let positive_finite = |value: f64| value.is_finite() && value > 0.0;
-        if !positive_finite(self.edge_length) {
+        // Bounded so that no stress term can overflow (inverse distances stay below 1e6).
+        if !(self.edge_length >= 1e-3 && self.edge_length <= 1e6) {
             return Err(LayoutError::InvalidParameter {
                 name: "edge_length",
-                requirement: "a finite number > 0",
+                requirement: "a number in [0.001, 1e6]",
                 value: self.edge_length,
             });
         }
         if let EdgeLengths::Jaccard { min_length } = self.edge_lengths {
-            if !(min_length > 0.0 && min_length <= 1.0) {
+            if !(min_length >= 1e-3 && min_length <= 1.0) {
                 return Err(LayoutError::InvalidParameter {
                     name: "edge_lengths.min_length",
-                    requirement: "a number in (0, 1]",
+                    requirement: "a number in [0.001, 1]",
                     value: min_length,
                 });
             }

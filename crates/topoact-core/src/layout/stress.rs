@@ -144,62 +144,98 @@ impl StressTerms {
     /// One Gauss-Seidel sweep of the localized majorisation update over all nodes in index
     /// order. Returns the mean distance moved. Coincident pairs contribute only their
     /// attraction term (their direction is undefined).
+    ///
+    /// The sums run in four interleaved lanes combined in a fixed order: the result is the
+    /// same on every platform, and the compiler may use SIMD for the all-pairs loop.
     pub(crate) fn sweep(&self, positions: &mut [[f64; 2]]) -> f64 {
         let n_nodes = positions.len();
         if n_nodes < 2 {
             return 0.0;
         }
+        let mut xs: Vec<f64> = positions.iter().map(|position| position[0]).collect();
+        let mut ys: Vec<f64> = positions.iter().map(|position| position[1]).collect();
         let mut total_moved = 0.0;
         for node_idx in 0..n_nodes {
-            let [x_i, y_i] = positions[node_idx];
-            let mut weight_sum = 0.0;
-            let mut sum_x = 0.0;
-            let mut sum_y = 0.0;
-            let mut add_term = |weight: f64, weighted_distance: f64, [x_j, y_j]: [f64; 2]| {
-                let dx = x_i - x_j;
-                let dy = y_i - y_j;
-                let distance = (dx * dx + dy * dy).sqrt();
-                weight_sum += weight;
-                sum_x += weight * x_j;
-                sum_y += weight * y_j;
-                if distance > 0.0 {
-                    let push = weighted_distance / distance;
-                    sum_x += push * dx;
-                    sum_y += push * dy;
-                }
-            };
+            let (x_i, y_i) = (xs[node_idx], ys[node_idx]);
+            let mut sums = LaneSums::default();
             match self {
                 Self::Exact { inverse_distances, .. } => {
                     let row = &inverse_distances[node_idx * n_nodes..(node_idx + 1) * n_nodes];
-                    for (other_idx, &inverse_distance) in row.iter().enumerate() {
-                        if other_idx != node_idx && inverse_distance > 0.0 {
-                            add_term(inverse_distance * inverse_distance, inverse_distance, positions[other_idx]);
+                    let mut row_chunks = row.chunks_exact(LANES);
+                    let mut x_chunks = xs.chunks_exact(LANES);
+                    let mut y_chunks = ys.chunks_exact(LANES);
+                    for ((inverse_chunk, x_chunk), y_chunk) in (&mut row_chunks).zip(&mut x_chunks).zip(&mut y_chunks) {
+                        for lane in 0..LANES {
+                            let inverse_distance = inverse_chunk[lane];
+                            sums.add(lane, x_i, y_i, inverse_distance * inverse_distance, inverse_distance, x_chunk[lane], y_chunk[lane]);
                         }
+                    }
+                    let tail = row_chunks.remainder().iter().zip(x_chunks.remainder()).zip(y_chunks.remainder());
+                    for ((&inverse_distance, &x_j), &y_j) in tail {
+                        sums.add(0, x_i, y_i, inverse_distance * inverse_distance, inverse_distance, x_j, y_j);
                     }
                 }
                 Self::Sparse { adjacency, edge_length, pivots, pivot_weights, pivot_weighted_distances } => {
                     for (neighbour, length) in adjacency.neighbours(node_idx) {
                         let inverse_distance = 1.0 / (length * edge_length);
-                        add_term(inverse_distance * inverse_distance, inverse_distance, positions[neighbour]);
+                        sums.add(0, x_i, y_i, inverse_distance * inverse_distance, inverse_distance, xs[neighbour], ys[neighbour]);
                     }
                     let n_pivots = pivots.len();
-                    for (pivot_slot, &pivot) in pivots.iter().enumerate() {
-                        let weight = pivot_weights[node_idx * n_pivots + pivot_slot];
-                        if pivot != node_idx && weight > 0.0 {
-                            let weighted_distance = pivot_weighted_distances[node_idx * n_pivots + pivot_slot];
-                            add_term(weight, weighted_distance, positions[pivot]);
-                        }
+                    let weights = &pivot_weights[node_idx * n_pivots..(node_idx + 1) * n_pivots];
+                    let weighted_distances = &pivot_weighted_distances[node_idx * n_pivots..(node_idx + 1) * n_pivots];
+                    for (pivot_slot, ((&weight, &weighted_distance), &pivot)) in
+                        weights.iter().zip(weighted_distances).zip(pivots).enumerate()
+                    {
+                        // A node's own pivot term has weight 0 (distance 0), so it adds nothing.
+                        sums.add(pivot_slot % LANES, x_i, y_i, weight, weighted_distance, xs[pivot], ys[pivot]);
                     }
                 }
             }
+            let (weight_sum, sum_x, sum_y) = sums.total();
             if weight_sum > 0.0 {
-                let new_position = [sum_x / weight_sum, sum_y / weight_sum];
-                let dx = new_position[0] - x_i;
-                let dy = new_position[1] - y_i;
+                let (new_x, new_y) = (sum_x / weight_sum, sum_y / weight_sum);
+                let (dx, dy) = (new_x - x_i, new_y - y_i);
                 total_moved += (dx * dx + dy * dy).sqrt();
-                positions[node_idx] = new_position;
+                xs[node_idx] = new_x;
+                ys[node_idx] = new_y;
             }
         }
+        for ((position, x), y) in positions.iter_mut().zip(xs).zip(ys) {
+            *position = [x, y];
+        }
         total_moved / n_nodes as f64
+    }
+}
+
+const LANES: usize = 4;
+
+/// Below this drawn distance (drawing units) a pair's direction is taken as undefined: its
+/// push term `w d (x_i - x_j) / |x_i - x_j|` is then at most `w d * 1e-9 / 1e-9` and vanishes
+/// with `x_i - x_j`. Keeps the update free of branches and of 0 / 0.
+const MIN_DRAWN_DISTANCE: f64 = 1e-9;
+
+/// Per-lane sums of the majorisation update: `sum w`, and `sum w x_j + w d (x_i - x_j) / |.|`.
+#[derive(Default)]
+struct LaneSums {
+    weight: [f64; LANES],
+    x: [f64; LANES],
+    y: [f64; LANES],
+}
+
+impl LaneSums {
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn add(&mut self, lane: usize, x_i: f64, y_i: f64, weight: f64, weighted_distance: f64, x_j: f64, y_j: f64) {
+        let (dx, dy) = (x_i - x_j, y_i - y_j);
+        let drawn_distance = (dx * dx + dy * dy).sqrt().max(MIN_DRAWN_DISTANCE);
+        let push = weighted_distance / drawn_distance;
+        self.weight[lane] += weight;
+        self.x[lane] += weight * x_j + push * dx;
+        self.y[lane] += weight * y_j + push * dy;
+    }
+
+    fn total(&self) -> (f64, f64, f64) {
+        let combine = |lanes: &[f64; LANES]| (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+        (combine(&self.weight), combine(&self.x), combine(&self.y))
     }
 }

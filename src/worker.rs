@@ -186,7 +186,7 @@ async fn run_load<S: ByteSource>(request_id: RequestId, sources: Vec<NamedSource
 }
 
 fn failure(request_id: RequestId, err: &FormatError) -> FromWorker {
-    let kind = if matches!(err, FormatError::NonFinite { .. }) { FailureKind::NonFinite } else { FailureKind::BadInput };
+    let kind = if matches!(err, FormatError::NonFiniteActivations { .. }) { FailureKind::NonFinite } else { FailureKind::BadInput };
     FromWorker::Failed { request_id, kind, message: err.to_string() }
 }
 

@@ -41,7 +41,9 @@ if tools/build.sh 2>&1 | tee "$logs/build.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; th
   node --test --test-concurrency=1 tests/e2e/*.test.mjs 2>&1 | tee "$logs/e2e.log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   passed=$((passed + $(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$logs/e2e.log" | tail -n1)))
-  failed=$((failed + $(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$logs/e2e.log" | tail -n1)))
+  for outcome in fail cancelled; do
+    failed=$((failed + $(sed -n "s/^# ${outcome} \([0-9]*\)\$/\1/p" "$logs/e2e.log" | tail -n1)))
+  done
 else
   echo "the release build failed: end-to-end tests not run"
   status=1; failed=$((failed + 1))

@@ -232,11 +232,11 @@ pub fn LayerList(model: RwSignal<AppModel>) -> impl IntoView {
                 {move || layers().into_iter().map(|layer| {
                     let name = layer.name.clone();
                     let name_for_click = layer.name.clone();
-                    let is_selected = move || model.with(|model| model.selected_layer.as_deref() == Some(name.as_str()));
+                    let is_selected = Signal::derive(move || model.with(|model| model.selected_layer.as_deref() == Some(name.as_str())));
                     view! {
                         <li role="option" class="layer-item" data-layer=layer.name.clone()
-                            aria-selected=move || is_selected().to_string()
-                            class:selected=is_selected
+                            aria-selected=move || is_selected.get().to_string()
+                            class:selected=move || is_selected.get()
                             on:click=move |_| model.update(|model| model.selected_layer = Some(name_for_click.clone()))
                         >
                             <span class="layer-name">{layer.name.clone()}</span>

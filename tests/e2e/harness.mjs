@@ -1,8 +1,7 @@
 // Shared end-to-end test harness: serves dist/ on a free loopback port, drives Debian's
 // Chromium with playwright-core (no browser download), and collects console errors.
 import { spawn } from 'node:child_process';
-import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -30,14 +29,10 @@ export function startServer() {
   });
 }
 
-/** Launches Chromium with a fresh profile; resolves to { browser, stop }. */
+/** Launches Chromium (playwright gives it a fresh temporary profile); resolves to { browser, stop }. */
 export async function launchBrowser() {
-  const userDataDir = mkdtempSync(path.join(tmpdir(), 'topoact-chromium-'));
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: [...CHROMIUM_ARGS, `--user-data-dir=${userDataDir}`],
-  });
-  return { browser, stop: async () => { await browser.close(); rmSync(userDataDir, { recursive: true, force: true }); } };
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  return { browser, stop: () => browser.close() };
 }
 
 /** Opens a page and records its console errors and uncaught exceptions. */

@@ -1,6 +1,338 @@
 //! `topoact`: the native command line over topoact-core.
+//!
+//! - `topoact mapper INPUT... [options] --out FILE`: a mapper graph of one layer, as
+//!   KeplerMapper's graph dict, NetworkX node-link JSON (TopoAct's format) or our own graph.
+//! - `topoact synth --n N --dim D --out FILE.npy`: synthetic activation-like data (the
+//!   benchmarks' data, shared with `tools/kmapper/bench_kmapper.py`).
+//!
+//! Progress goes to stderr. Every failure is a message and a nonzero exit, never a panic.
 
-fn main() {
-    eprintln!("topoact: no subcommand yet");
-    std::process::exit(2);
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use topoact_core::dataset::{Dataset, Matrix};
+use topoact_core::formats::{load_dataset, LoadOptions, NamedSource, ReadSeekSource};
+use topoact_core::job::Progress;
+use topoact_core::mapper::{
+    compute_mapper_with_progress, to_kmapper_json, to_node_link_json, CoverKind, Epsilon, Lens, MapperInput,
+    MapperParams,
+};
+use topoact_core::subsample::{nested_stratified_order, subsample};
+
+/// Above this many samples the default is a stratified subsample of this size (seed 0).
+const DEFAULT_MAX_SAMPLES: usize = 50_000;
+
+#[derive(Parser)]
+#[command(name = "topoact", version, about = "TopoAct command line: mapper graphs of neural-network activations")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compute a mapper graph of one layer (KeplerMapper 2.1.0 semantics).
+    Mapper(MapperArgs),
+    /// Write synthetic activation-like data (float32 .npy, optional labels .npy).
+    Synth(SynthArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LensArg {
+    L2,
+    L1,
+    Mean,
+    Zeros,
+    Pc1,
+    Knn,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CoverArg {
+    Uniform,
+    Balanced,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// KeplerMapper's `map()` dict: nodes, links, simplices, meta_data.
+    Kmapper,
+    /// NetworkX node-link JSON as TopoAct's graph files.
+    NodeLink,
+    /// topoact's full graph (nodes with statistics, edges, intervals, parameters).
+    Graph,
+}
+
+#[derive(clap::Args)]
+struct MapperArgs {
+    /// Activation file(s): .npz (act_<layer>, labels, class_names), .npy, .safetensors.
+    #[arg(required = true)]
+    input: Vec<PathBuf>,
+    /// Layer name (default: the first layer).
+    #[arg(long)]
+    layer: Option<String>,
+    #[arg(long, value_enum, default_value = "l2")]
+    lens: LensArg,
+    /// k of the k-NN lens (mean distance to the k nearest other samples).
+    #[arg(long, default_value_t = 5)]
+    lens_k: usize,
+    #[arg(long, value_enum, default_value = "uniform")]
+    cover: CoverArg,
+    /// Number of intervals.
+    #[arg(long, default_value_t = 30)]
+    intervals: usize,
+    /// Overlap fraction in [0, 1).
+    #[arg(long, default_value_t = 0.3)]
+    overlap: f64,
+    /// Explicit DBSCAN epsilon (else a quantile of the k-th-NN distance).
+    #[arg(long, conflicts_with_all = ["eps_knn", "eps_quantile", "eps_per_interval"])]
+    eps: Option<f64>,
+    /// k of the k-th-nearest-neighbour distance (self not counted).
+    #[arg(long, default_value_t = 5)]
+    eps_knn: usize,
+    /// Quantile of the k-th-NN distances (0.5 = median, as np.median).
+    #[arg(long, default_value_t = 0.5)]
+    eps_quantile: f64,
+    /// Compute epsilon inside each interval (adaptive) instead of once (fixed).
+    #[arg(long)]
+    eps_per_interval: bool,
+    #[arg(long, default_value_t = 5)]
+    min_samples: usize,
+    #[arg(long, default_value_t = 1)]
+    min_intersection: usize,
+    /// Stratified subsample size (0 = all samples). Default: all up to 50,000, else 50,000.
+    #[arg(long)]
+    subsample: Option<usize>,
+    /// Subsample seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Label side file (.csv, .json or .npy).
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "kmapper")]
+    format: FormatArg,
+    /// Output file ("-" = standard output).
+    #[arg(long)]
+    out: PathBuf,
+    /// No progress on stderr.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct SynthArgs {
+    #[arg(long, default_value_t = 50_000)]
+    n: usize,
+    #[arg(long, default_value_t = 256)]
+    dim: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output .npy (float32, n x dim).
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write the labels (uint32 .npy).
+    #[arg(long)]
+    labels_out: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Mapper(args) => run_mapper(args),
+        Command::Synth(args) => run_synth(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("topoact: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(paths: &[PathBuf], labels: Option<&PathBuf>) -> Result<Dataset, String> {
+    let mut sources = Vec::new();
+    for path in paths.iter().chain(labels) {
+        let file = File::open(path).map_err(|e| format!("cannot open '{}': {e}", path.display()))?;
+        let source = ReadSeekSource::new(file).map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
+        let file_name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        sources.push(NamedSource::new(file_name, source));
+    }
+    load_dataset(sources, &LoadOptions::default()).map_err(|e| e.to_string())
+}
+
+/// Prints a progress line when the stage changes or every 10 %.
+struct ProgressPrinter {
+    quiet: bool,
+    last_stage: String,
+    last_tenth: i64,
+    started: Instant,
+}
+
+impl ProgressPrinter {
+    fn report(&mut self, p: &Progress) {
+        if self.quiet {
+            return;
+        }
+        let tenth = (p.fraction() * 10.0).floor() as i64;
+        let family = p.stage.split(' ').next().unwrap_or("").to_string();
+        if family != self.last_stage || tenth != self.last_tenth {
+            eprintln!("[{:7.2} s] {} ({}/{})", self.started.elapsed().as_secs_f64(), p.stage, p.done, p.total);
+            self.last_stage = family;
+            self.last_tenth = tenth;
+        }
+    }
+}
+
+fn run_mapper(args: MapperArgs) -> Result<(), String> {
+    let started = Instant::now();
+    let dataset = load(&args.input, args.labels.as_ref())?;
+    let layer = match &args.layer {
+        Some(name) => dataset.layer(name).ok_or_else(|| {
+            let names: Vec<&str> = dataset.layers.iter().map(|l| l.name.as_str()).collect();
+            format!("no layer '{name}'; the layers are: {}", names.join(", "))
+        })?,
+        None => dataset.layers.first().ok_or("the input has no activation layer")?,
+    };
+    let matrix: &Matrix = &layer.activations;
+    let n_samples = matrix.n_rows();
+    if !args.quiet {
+        eprintln!(
+            "[{:7.2} s] loaded '{}': layer '{}' {} x {} ({}), {} classes",
+            started.elapsed().as_secs_f64(),
+            dataset.name,
+            layer.name,
+            n_samples,
+            matrix.n_cols(),
+            matrix.dtype().name(),
+            dataset.class_names.len()
+        );
+    }
+    let size = match args.subsample {
+        Some(0) => n_samples,
+        Some(size) => size.min(n_samples),
+        None => n_samples.min(DEFAULT_MAX_SAMPLES),
+    };
+    let subset: Option<Vec<u32>> = (size < n_samples).then(|| {
+        let order = nested_stratified_order(dataset.labels.as_deref(), n_samples, args.seed);
+        subsample(&order, size)
+    });
+    if let (Some(s), false) = (&subset, args.quiet) {
+        eprintln!("[{:7.2} s] stratified subsample of {} samples (seed {})", started.elapsed().as_secs_f64(), s.len(), args.seed);
+    }
+    let lens = match args.lens {
+        LensArg::L2 => Lens::L2Norm,
+        LensArg::L1 => Lens::L1Norm,
+        LensArg::Mean => Lens::Mean,
+        LensArg::Zeros => Lens::FractionZeros,
+        LensArg::Pc1 => Lens::FirstPrincipalComponent,
+        LensArg::Knn => Lens::KnnDistance { k: args.lens_k },
+    };
+    let epsilon = match args.eps {
+        Some(eps) => Epsilon::Explicit(eps),
+        None => Epsilon::KnnQuantile { k: args.eps_knn, quantile: args.eps_quantile, per_interval: args.eps_per_interval },
+    };
+    let params = MapperParams {
+        lens,
+        cover: match args.cover {
+            CoverArg::Uniform => CoverKind::Uniform,
+            CoverArg::Balanced => CoverKind::Balanced,
+        },
+        n_intervals: args.intervals,
+        overlap: args.overlap,
+        epsilon,
+        min_samples: args.min_samples,
+        min_intersection: args.min_intersection,
+        seed: args.seed,
+    }
+    .validate()
+    .map_err(|e| e.to_string())?;
+    let input = MapperInput {
+        matrix,
+        sample_indices: subset.as_deref(),
+        labels: dataset.labels.as_deref(),
+        class_names: &dataset.class_names,
+    };
+    let mapper_started = Instant::now();
+    let mut printer = ProgressPrinter { quiet: args.quiet, last_stage: String::new(), last_tenth: -1, started };
+    let graph = compute_mapper_with_progress(input, &params, |p| printer.report(p)).map_err(|e| e.to_string())?;
+    let mapper_secs = mapper_started.elapsed().as_secs_f64();
+    let text = match args.format {
+        FormatArg::Kmapper => to_kmapper_json(&graph),
+        FormatArg::NodeLink => to_node_link_json(&graph).to_string(),
+        FormatArg::Graph => serde_json::to_string(&graph).map_err(|e| e.to_string())?,
+    };
+    write_output(&args.out, text.as_bytes())?;
+    if !args.quiet {
+        let s = &graph.stats;
+        eprintln!(
+            "[{:7.2} s] mapper {:.3} s: {} nodes, {} edges, {} components, {} branch nodes, {} leaves, {} cycles, {:.1} % covered, eps {}",
+            started.elapsed().as_secs_f64(),
+            mapper_secs,
+            s.n_nodes,
+            s.n_edges,
+            s.n_components,
+            s.n_branch_nodes,
+            s.n_leaves,
+            s.n_cycles,
+            100.0 * s.fraction_covered,
+            graph.params.eps_global.map_or("per interval".to_string(), |e| format!("{e}")),
+        );
+    }
+    Ok(())
+}
+
+fn write_output(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    if path.as_os_str() == "-" {
+        std::io::stdout().write_all(bytes).map_err(|e| format!("cannot write to standard output: {e}"))
+    } else {
+        std::fs::write(path, bytes).map_err(|e| format!("cannot write '{}': {e}", path.display()))
+    }
+}
+
+/// A version-1.0 .npy file: magic, header padded to a multiple of 64 bytes, data.
+fn npy_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let shape_text = match shape {
+        [n] => format!("({n},)"),
+        _ => format!("({})", shape.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")),
+    };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + data.len());
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+fn run_synth(args: SynthArgs) -> Result<(), String> {
+    if args.n == 0 || args.dim == 0 {
+        return Err("--n and --dim must be at least 1".into());
+    }
+    let started = Instant::now();
+    let (x, labels, _names) = topoact_core::mapper::synth::activation_like(args.n, args.dim, args.seed);
+    let data: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+    write_output(&args.out, &npy_bytes("<f4", &[args.n, args.dim], &data))?;
+    if let Some(path) = &args.labels_out {
+        let data: Vec<u8> = labels.iter().flat_map(|v| v.to_le_bytes()).collect();
+        write_output(path, &npy_bytes("<u4", &[args.n], &data))?;
+    }
+    let zeros = x.iter().filter(|&&v| v == 0.0).count() as f64 / x.len() as f64;
+    eprintln!(
+        "wrote {} x {} float32 to '{}' ({:.1} % zeros) in {:.2} s",
+        args.n,
+        args.dim,
+        args.out.display(),
+        100.0 * zeros,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

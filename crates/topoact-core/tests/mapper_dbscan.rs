@@ -26,11 +26,12 @@ proptest! {
         eps_sq in 1u32..6,
         min_samples in 1usize..7,
         as_f64 in any::<bool>(),
+        two_pass in any::<bool>(),
     ) {
         let matrix = matrix_from(values, dim, 1.0, as_f64);
         prop_assume!(matrix.n_rows() >= 1);
         let eps = (eps_sq as f64).sqrt();
-        let (fast, brute) = dbscan_fast_and_brute(&matrix, eps, min_samples).expect("dbscan");
+        let (fast, brute) = dbscan_fast_and_brute(&matrix, eps, min_samples, two_pass).expect("dbscan");
         prop_assert_eq!(fast, brute);
     }
 
@@ -41,7 +42,7 @@ proptest! {
         min_samples in 2usize..6,
     ) {
         let matrix = matrix_from(values, 20, 0.25, false);
-        let (fast, brute) = dbscan_fast_and_brute(&matrix, 1.0, min_samples).expect("dbscan");
+        let (fast, brute) = dbscan_fast_and_brute(&matrix, 1.0, min_samples, false).expect("dbscan");
         prop_assert_eq!(fast, brute);
     }
 
@@ -71,8 +72,10 @@ fn random_real_data_agrees_with_brute_force() {
     let data: Vec<f32> = (0..n * dim).map(|i| ((i / dim) % 7) as f32 * 0.8 + next() as f32).collect();
     let matrix = Matrix::F32(Array2::from_shape_vec((n, dim), data).expect("shape"));
     for (eps, min_samples) in [(1.2, 4), (1.5, 5), (2.0, 10)] {
-        let (fast, brute) = dbscan_fast_and_brute(&matrix, eps, min_samples).expect("dbscan");
-        assert_eq!(fast, brute, "eps {eps} min_samples {min_samples}");
+        for two_pass in [false, true] {
+            let (fast, brute) = dbscan_fast_and_brute(&matrix, eps, min_samples, two_pass).expect("dbscan");
+            assert_eq!(fast, brute, "eps {eps} min_samples {min_samples} two_pass {two_pass}");
+        }
     }
 }
 

@@ -10,24 +10,49 @@
 //!   smallest row; a non-core point in the neighbourhood of core points joins the
 //!   lowest-numbered of their clusters; other points are noise (dropped).
 //!
-//! Method: pass 1 counts neighbours per point, stopping at `min_samples`; pass 2 runs a
-//! full radius search from each core point only, joining core neighbours in a union-find and
-//! remembering (non-core, core) pairs; the labels follow from the components.
-//! Memory O(n + border pairs). Time: dominated by the radius searches ([`KdTree`]).
+//! Method: one symmetric self-join finds every neighbour pair once (`j > i` in tree order),
+//! counting neighbours and storing the pairs (12 bytes each); core points follow from the
+//! counts, core-core pairs are joined in a union-find, (core -> non-core) pairs give the
+//! border labels. If the pairs would exceed [`MAX_STORED_PAIRS`] (a huge eps), it restarts
+//! with two passes that store nothing per pair: counts with early exit at `min_samples`,
+//! then full radius searches from core points only.
+//! Time: dominated by the radius searches ([`KdTree`]); memory O(n + pairs).
 
 use super::knn::{KdTree, Projected};
 use super::rows::{EpsTest, ExactRule, Rows};
+
+/// Most neighbour pairs kept in memory by the single-pass method (12 bytes each); beyond
+/// it DBSCAN restarts with the two-pass method, which stores no pairs.
+const MAX_STORED_PAIRS: usize = 1 << 25;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Pass {
+    /// Single pass: each pair once (`j > i`), counts and pairs stored.
+    Pairs,
+    /// Two-pass fallback, pass 1: counts with early exit at `min_samples`.
+    Count,
+    /// Two-pass fallback, pass 2: full searches from core points.
+    Join,
+    Done,
+}
+
+/// Neighbour pair `(i, j)`, `i < j` (tree positions), with the direction flags
+/// `i -> j` (bit 0) and `j -> i` (bit 1).
+type Pair = (u32, u32, u8);
 
 /// One interval's DBSCAN in progress.
 pub(crate) struct IntervalDbscan {
     tree: KdTree,
     test: EpsTest,
     min_samples: usize,
+    /// Neighbour counts including the point itself.
+    counts: Vec<u32>,
+    pairs: Vec<Pair>,
     is_core: Vec<bool>,
     parent: Vec<u32>,
-    /// (non-core tree position, core tree position) neighbour pairs.
+    /// (non-core tree position, core tree position) with `core -> non-core`.
     border_pairs: Vec<(u32, u32)>,
-    pass: u8,
+    pass: Pass,
     next_pos: usize,
 }
 
@@ -38,6 +63,14 @@ fn find(parent: &mut [u32], mut x: u32) -> u32 {
         x = up;
     }
     x
+}
+
+fn union(parent: &mut [u32], a: u32, b: u32) {
+    let (a, b) = (find(parent, a), find(parent, b));
+    if a != b {
+        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+        parent[hi as usize] = lo;
+    }
 }
 
 impl IntervalDbscan {
@@ -51,15 +84,17 @@ impl IntervalDbscan {
             tree,
             test,
             min_samples,
+            counts: vec![1; n],
+            pairs: Vec::new(),
             is_core: vec![false; n],
             parent: (0..n as u32).collect(),
             border_pairs: Vec::new(),
-            pass: 1,
+            pass: Pass::Pairs,
             next_pos: 0,
         }
     }
 
-    /// Builds the tree only (for a per-interval epsilon computed before DBSCAN).
+    /// The interval's KD-tree.
     pub fn tree(&self) -> &KdTree {
         &self.tree
     }
@@ -71,47 +106,89 @@ impl IntervalDbscan {
     }
 
     /// Does work until about `budget` full-dimension distances were computed (or the end);
-    /// returns true when both passes are finished.
+    /// returns true when finished.
     pub fn advance(&mut self, rows: &Rows, budget: u64) -> bool {
         let n = self.tree.len();
         let mut spent = 0u64;
-        while self.pass <= 2 && spent < budget {
+        while self.pass != Pass::Done && spent < budget {
             if self.next_pos >= n {
-                self.pass += 1;
-                self.next_pos = 0;
+                self.end_of_pass();
                 continue;
             }
             let pos = self.next_pos;
             self.next_pos += 1;
-            if self.pass == 1 {
-                let min_samples = self.min_samples;
-                let mut count = 0usize;
-                spent += 1 + self.tree.radius_search(rows, pos, &self.test, |_| {
-                    count += 1;
-                    count < min_samples
-                });
-                self.is_core[pos] = count >= min_samples;
-            } else if self.is_core[pos] {
-                let is_core = &self.is_core;
-                let parent = &mut self.parent;
-                let border_pairs = &mut self.border_pairs;
-                spent += 1 + self.tree.radius_search(rows, pos, &self.test, |other| {
-                    if other != pos {
-                        if is_core[other] {
-                            let (a, b) = (find(parent, pos as u32), find(parent, other as u32));
-                            if a != b {
-                                let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-                                parent[hi as usize] = lo;
-                            }
-                        } else {
-                            border_pairs.push((other as u32, pos as u32));
-                        }
+            match self.pass {
+                Pass::Pairs => {
+                    let counts = &mut self.counts;
+                    let pairs = &mut self.pairs;
+                    spent += 1 + self.tree.radius_pairs_after(rows, pos, &self.test, |other, forward, backward| {
+                        counts[pos] += forward as u32;
+                        counts[other] += backward as u32;
+                        pairs.push((pos as u32, other as u32, forward as u8 | ((backward as u8) << 1)));
+                    });
+                    if self.pairs.len() > MAX_STORED_PAIRS {
+                        self.pairs = Vec::new();
+                        self.counts.iter_mut().for_each(|c| *c = 1);
+                        self.pass = Pass::Count;
+                        self.next_pos = 0;
                     }
-                    true
-                });
+                }
+                Pass::Count => {
+                    let min_samples = self.min_samples;
+                    let mut count = 0usize;
+                    spent += 1 + self.tree.radius_search(rows, pos, &self.test, |_| {
+                        count += 1;
+                        count < min_samples
+                    });
+                    self.is_core[pos] = count >= min_samples;
+                }
+                Pass::Join => {
+                    if self.is_core[pos] {
+                        let is_core = &self.is_core;
+                        let parent = &mut self.parent;
+                        let border_pairs = &mut self.border_pairs;
+                        spent += 1 + self.tree.radius_search(rows, pos, &self.test, |other| {
+                            if other != pos {
+                                if is_core[other] {
+                                    union(parent, pos as u32, other as u32);
+                                } else {
+                                    border_pairs.push((other as u32, pos as u32));
+                                }
+                            }
+                            true
+                        });
+                    }
+                }
+                Pass::Done => {}
             }
         }
-        self.pass > 2
+        self.pass == Pass::Done
+    }
+
+    fn end_of_pass(&mut self) {
+        self.next_pos = 0;
+        self.pass = match self.pass {
+            Pass::Pairs => {
+                let min_samples = self.min_samples as u32;
+                for (core, &count) in self.is_core.iter_mut().zip(&self.counts) {
+                    *core = count >= min_samples;
+                }
+                for &(a, b, flags) in &self.pairs {
+                    let (a_core, b_core) = (self.is_core[a as usize], self.is_core[b as usize]);
+                    if a_core && b_core {
+                        union(&mut self.parent, a, b);
+                    } else if a_core && flags & 1 != 0 {
+                        self.border_pairs.push((b, a));
+                    } else if b_core && flags & 2 != 0 {
+                        self.border_pairs.push((a, b));
+                    }
+                }
+                self.pairs = Vec::new();
+                Pass::Done
+            }
+            Pass::Count => Pass::Join,
+            Pass::Join | Pass::Done => Pass::Done,
+        };
     }
 
     /// The clusters, in scikit-learn's label order, each a list of row indices ascending.
@@ -150,6 +227,11 @@ impl IntervalDbscan {
             }
         }
         clusters
+    }
+
+    /// Forces the two-pass method (tests).
+    pub fn force_two_pass(&mut self) {
+        self.pass = Pass::Count;
     }
 }
 

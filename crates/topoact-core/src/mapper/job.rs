@@ -186,7 +186,8 @@ impl MapperJob {
     fn step_project(&mut self, next_row: usize) -> Progress {
         let n = self.rows.n_rows;
         if self.basis.is_none() {
-            let basis = Basis::for_pruning(&self.rows, PRUNING_COORDS);
+            let n_coords = option_env_usize("TOPOACT_PRUNING_COORDS").unwrap_or(PRUNING_COORDS);
+            let basis = Basis::for_pruning(&self.rows, n_coords);
             let mean_norm = basis.mean.iter().map(|m| m * m).sum::<f64>().sqrt();
             self.projected = Projected {
                 n_coords: basis.n_vectors,
@@ -542,6 +543,10 @@ impl MapperJob {
             class_names: self.class_names.clone(),
         }
     }
+}
+
+fn option_env_usize(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
 /// k-NN distances for the queries at tree positions `range` (row-major `len x k`).

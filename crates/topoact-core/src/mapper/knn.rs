@@ -15,6 +15,23 @@
 //! candidate is pruned by the bound.
 
 use super::rows::{sq_dist_f32, sq_dist_f32_bounded, EpsTest, Rows};
+use super::simd::has_avx2_fma;
+
+/// Whether the projected squared distance exceeds `limit`, looking at the first 8
+/// coordinates (the largest principal directions) before the rest.
+#[inline(always)]
+fn z_exceeds(q: &[f32], z: &[f32], limit: f32) -> bool {
+    let head = q.len().min(8);
+    let mut s = 0f32;
+    for c in 0..head {
+        let d = q[c] - z[c];
+        s += d * d;
+    }
+    if s > limit {
+        return true;
+    }
+    s + sq_dist_f32(&q[head..], &z[head..]) > limit
+}
 
 /// Per-row coordinates in the pruning basis.
 pub(crate) struct Projected {
@@ -26,6 +43,9 @@ pub(crate) struct Projected {
 }
 
 const LEAF_SIZE: usize = 16;
+fn leaf_size() -> usize {
+    std::env::var("TOPOACT_LEAF").ok().and_then(|v| v.parse().ok()).unwrap_or(LEAF_SIZE)
+}
 const NO_CHILD: u32 = u32::MAX;
 
 #[derive(Clone, Copy, Debug)]
@@ -102,7 +122,7 @@ impl KdTree {
                 lo_hi[c] = lo;
                 lo_hi[m + c] = hi;
             }
-            if end - start <= LEAF_SIZE || m == 0 {
+            if end - start <= leaf_size() || m == 0 {
                 continue;
             }
             let mut split_c = 0;
@@ -157,18 +177,18 @@ impl KdTree {
         self.row_at.len()
     }
 
-    #[inline]
+    #[inline(always)]
     fn coords_at(&self, pos: usize) -> &[f32] {
         &self.coords[pos * self.n_coords..(pos + 1) * self.n_coords]
     }
 
-    #[inline]
+    #[inline(always)]
     fn values_at(&self, pos: usize) -> &[f32] {
         &self.values[pos * self.dim..(pos + 1) * self.dim]
     }
 
     /// Squared distance from `q` to node's box in the projected coordinates.
-    #[inline]
+    #[inline(always)]
     fn box_lb2(&self, node_idx: usize, q: &[f32]) -> f32 {
         let m = self.n_coords;
         let b = &self.boxes[node_idx * 2 * m..(node_idx + 1) * 2 * m];
@@ -182,7 +202,7 @@ impl KdTree {
     }
 
     /// Squared projected distance above which the true distance certainly exceeds `r`.
-    #[inline]
+    #[inline(always)]
     fn prune_limit2(&self, r: f64) -> f32 {
         let lim = (r + self.slack) / (1.0 - 1e-5);
         (lim * lim) as f32
@@ -191,13 +211,23 @@ impl KdTree {
     /// Calls `visit(tree_pos)` for every member within `eps` of the member at `query_pos`
     /// (itself included), decided by `test` with the float64 rule. `visit` returns `false`
     /// to stop early. Returns the number of full-dimension distances computed.
-    pub fn radius_search(
-        &self,
-        rows: &Rows,
-        query_pos: usize,
-        test: &EpsTest,
-        mut visit: impl FnMut(usize) -> bool,
-    ) -> u64 {
+    pub fn radius_search<V: FnMut(usize) -> bool>(&self, rows: &Rows, query_pos: usize, test: &EpsTest, visit: V) -> u64 {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+            return unsafe { self.radius_search_avx2(rows, query_pos, test, visit) };
+        }
+        self.radius_search_impl(rows, query_pos, test, visit)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn radius_search_avx2<V: FnMut(usize) -> bool>(&self, rows: &Rows, query_pos: usize, test: &EpsTest, visit: V) -> u64 {
+        self.radius_search_impl(rows, query_pos, test, visit)
+    }
+
+    #[inline(always)]
+    fn radius_search_impl<V: FnMut(usize) -> bool>(&self, rows: &Rows, query_pos: usize, test: &EpsTest, mut visit: V) -> u64 {
         let q = self.coords_at(query_pos);
         let qv = self.values_at(query_pos);
         let query_row = self.row_at[query_pos] as usize;
@@ -225,7 +255,7 @@ impl KdTree {
                     continue;
                 }
                 let zc = self.coords_at(pos);
-                if sq_dist_f32(q, zc) > zlimit {
+                if z_exceeds(q, zc, zlimit) {
                     continue;
                 }
                 n_full += 1;
@@ -241,10 +271,84 @@ impl KdTree {
         n_full
     }
 
+    /// Pairs for a symmetric self-join: calls `visit(other_pos, query_to_other,
+    /// other_to_query)` for every member at a tree position > `query_pos` that is a neighbour
+    /// in at least one direction. Each pair is thus seen once over all queries (half the
+    /// distances of one search per point). Returns the number of full-dimension distances.
+    pub fn radius_pairs_after<V: FnMut(usize, bool, bool)>(&self, rows: &Rows, query_pos: usize, test: &EpsTest, visit: V) -> u64 {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+            return unsafe { self.radius_pairs_after_avx2(rows, query_pos, test, visit) };
+        }
+        self.radius_pairs_after_impl(rows, query_pos, test, visit)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn radius_pairs_after_avx2<V: FnMut(usize, bool, bool)>(&self, rows: &Rows, query_pos: usize, test: &EpsTest, visit: V) -> u64 {
+        self.radius_pairs_after_impl(rows, query_pos, test, visit)
+    }
+
+    #[inline(always)]
+    fn radius_pairs_after_impl<V: FnMut(usize, bool, bool)>(&self, rows: &Rows, query_pos: usize, test: &EpsTest, mut visit: V) -> u64 {
+        let q = self.coords_at(query_pos);
+        let qv = self.values_at(query_pos);
+        let query_row = self.row_at[query_pos] as usize;
+        let zlimit = self.prune_limit2(test.eps);
+        let reject = test.reject_above_f32();
+        let mut n_full = 0u64;
+        let mut stack: Vec<u32> = Vec::with_capacity(64);
+        stack.push(0);
+        while let Some(node_idx) = stack.pop() {
+            let node_idx = node_idx as usize;
+            let node = self.nodes[node_idx];
+            if node.end as usize <= query_pos + 1 || self.box_lb2(node_idx, q) > zlimit {
+                continue;
+            }
+            if node.left != NO_CHILD {
+                stack.push(node.right);
+                stack.push(node.left);
+                continue;
+            }
+            for pos in (node.start as usize).max(query_pos + 1)..node.end as usize {
+                if z_exceeds(q, self.coords_at(pos), zlimit) {
+                    continue;
+                }
+                n_full += 1;
+                let fast = sq_dist_f32_bounded(qv, self.values_at(pos), reject);
+                if fast > reject {
+                    continue;
+                }
+                let (forward, backward) = test.decide_both(rows, query_row, self.row_at[pos] as usize, fast);
+                if forward || backward {
+                    visit(pos, forward, backward);
+                }
+            }
+        }
+        n_full
+    }
+
     /// The `k` smallest exact (float64, by differences) distances from the member at
     /// `query_pos` to the other members, ascending, written to `out` (length k; requires
     /// `len() > k`). Duplicates of the query count (distance 0); the query itself does not.
     pub fn knn_distances(&self, rows: &Rows, band: FastBand, query_pos: usize, k: usize, out: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+            return unsafe { self.knn_distances_avx2(rows, band, query_pos, k, out) };
+        }
+        self.knn_distances_impl(rows, band, query_pos, k, out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn knn_distances_avx2(&self, rows: &Rows, band: FastBand, query_pos: usize, k: usize, out: &mut [f64]) {
+        self.knn_distances_impl(rows, band, query_pos, k, out)
+    }
+
+    #[inline(always)]
+    fn knn_distances_impl(&self, rows: &Rows, band: FastBand, query_pos: usize, k: usize, out: &mut [f64]) {
         let q = self.coords_at(query_pos);
         let qv = self.values_at(query_pos);
         let query_row = self.row_at[query_pos] as usize;
@@ -278,7 +382,7 @@ impl KdTree {
                 if pos == query_pos {
                     continue;
                 }
-                if sq_dist_f32(q, self.coords_at(pos)) > zlimit {
+                if z_exceeds(q, self.coords_at(pos), zlimit) {
                     continue;
                 }
                 let fast = sq_dist_f32_bounded(qv, self.values_at(pos), full_limit);

@@ -49,6 +49,8 @@ mod lens;
 mod params;
 mod pca;
 mod rows;
+mod simd;
+pub mod synth;
 
 pub use cover::Interval;
 pub use export::{to_kmapper_json, to_node_link_json};
@@ -62,12 +64,14 @@ pub mod testing {
     use super::*;
     use crate::dataset::Matrix;
 
-    /// Clusters of one set of rows by the fast DBSCAN and by a brute-force float64
-    /// DBSCAN (scikit-learn's `dbscan_inner`, literally): (fast, brute).
+    /// Clusters of one set of rows by the fast DBSCAN (single-pass, or the two-pass
+    /// fallback) and by a brute-force float64 DBSCAN (scikit-learn's `dbscan_inner`,
+    /// literally): (fast, brute).
     pub fn dbscan_fast_and_brute(
         matrix: &Matrix,
         eps: f64,
         min_samples: usize,
+        two_pass: bool,
     ) -> Result<(Vec<Vec<u32>>, Vec<Vec<u32>>), MapperError> {
         let rows = rows::Rows::gather(matrix, None)?;
         let basis = pca::Basis::for_pruning(&rows, 16);
@@ -81,6 +85,9 @@ pub mod testing {
         };
         let members: Vec<u32> = (0..rows.n_rows as u32).collect();
         let mut fast = dbscan::IntervalDbscan::new(&rows, &projected, &members, eps, min_samples);
+        if two_pass {
+            fast.force_two_pass();
+        }
         while !fast.advance(&rows, 1000) {}
         let brute = dbscan::brute_force_clusters(&rows, &members, eps, min_samples);
         Ok((fast.clusters(), brute))

@@ -74,7 +74,7 @@ impl Rows {
     }
 
     /// Row as f32.
-    #[inline]
+    #[inline(always)]
     pub fn row32(&self, row_idx: usize) -> &[f32] {
         &self.values_f32[row_idx * self.dim..(row_idx + 1) * self.dim]
     }
@@ -124,7 +124,7 @@ impl Rows {
 
 /// Squared euclidean distance of two f32 vectors by differences, with 16 independent
 /// accumulators (vectorises). Error <= (len/16 + 16) * 2^-24 * result.
-#[inline]
+#[inline(always)]
 pub(crate) fn sq_dist_f32(a: &[f32], b: &[f32]) -> f32 {
     const LANES: usize = 16;
     let n = a.len().min(b.len());
@@ -152,7 +152,7 @@ pub(crate) fn sq_dist_f32(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Squared distance with early exit once `limit` is exceeded (checked every 16 coordinates).
-#[inline]
+#[inline(always)]
 pub(crate) fn sq_dist_f32_bounded(a: &[f32], b: &[f32], limit: f32) -> f32 {
     let n = a.len().min(b.len());
     let mut s = 0f32;
@@ -233,7 +233,7 @@ impl EpsTest {
     }
 
     /// Decides from a fast f32 squared distance, falling back to [`EpsTest::exact`].
-    #[inline]
+    #[inline(always)]
     pub fn decide(&self, rows: &Rows, query: usize, other: usize, fast_sq: f32) -> bool {
         let fast = fast_sq as f64;
         if fast < self.eps2 - self.band {
@@ -242,6 +242,21 @@ impl EpsTest {
             false
         } else {
             self.exact(rows, query, other)
+        }
+    }
+
+    /// Both directions' decisions (`query -> other`, `other -> query`): scikit-learn decides
+    /// each direction with its own rounding of the expansion; they differ only when the
+    /// float64 value lands within an ulp of `eps^2`.
+    #[inline(always)]
+    pub fn decide_both(&self, rows: &Rows, a: usize, b: usize, fast_sq: f32) -> (bool, bool) {
+        let fast = fast_sq as f64;
+        if fast < self.eps2 - self.band {
+            (true, true)
+        } else if fast > self.eps2 + self.band {
+            (false, false)
+        } else {
+            (self.exact(rows, a, b), self.exact(rows, b, a))
         }
     }
 

@@ -99,7 +99,7 @@ impl Adjacency {
             components.push(members);
         }
         // Stable sort keeps discovery order (= smallest node index) among equal sizes.
-        components.sort_by(|a, b| b.len().cmp(&a.len()));
+        components.sort_by_key(|members| std::cmp::Reverse(members.len()));
         components
     }
 

@@ -30,7 +30,7 @@ pub(crate) fn remove_overlaps(
     let n_nodes = positions.len().min(radii.len());
     let max_radius = radii.iter().take(n_nodes).copied().fold(0.0, f64::max);
     let min_cell_size = 2.0 * max_radius + gap;
-    if n_nodes < 2 || !(min_cell_size > 0.0) {
+    if n_nodes < 2 || min_cell_size.is_nan() || min_cell_size <= 0.0 {
         return 0;
     }
     // Pushes overshoot by a hair so that rounding cannot leave a sliver of overlap.

@@ -148,7 +148,7 @@ impl LayoutParams {
     pub fn validate(self) -> Result<ValidLayoutParams, LayoutError> {
         let positive_finite = |value: f64| value.is_finite() && value > 0.0;
         // Bounded so that no stress term can overflow (inverse distances stay below 1e6).
-        if !(self.edge_length >= 1e-3 && self.edge_length <= 1e6) {
+        if !(1e-3..=1e6).contains(&self.edge_length) {
             return Err(LayoutError::InvalidParameter {
                 name: "edge_length",
                 requirement: "a number in [0.001, 1e6]",
@@ -156,7 +156,7 @@ impl LayoutParams {
             });
         }
         if let EdgeLengths::Jaccard { min_length } = self.edge_lengths {
-            if !(min_length >= 1e-3 && min_length <= 1.0) {
+            if !(1e-3..=1.0).contains(&min_length) {
                 return Err(LayoutError::InvalidParameter {
                     name: "edge_lengths.min_length",
                     requirement: "a number in [0.001, 1]",

@@ -59,7 +59,7 @@ pub fn normalized_stress(positions: &[[f64; 2]], edges: &[LayoutEdge], max_sourc
         }
         shortest_paths_from(&adjacency, source, &mut distances, &mut scratch);
         for (target, &graph_distance) in distances.iter().enumerate() {
-            if !(graph_distance > 0.0 && graph_distance.is_finite()) || !is_finite_point(positions[target]) {
+            if !(graph_distance > 0.0 && graph_distance.is_finite() && is_finite_point(positions[target])) {
                 continue;
             }
             let ratio = euclidean(positions[source], positions[target]) / graph_distance;
@@ -85,7 +85,7 @@ pub fn count_node_overlaps(positions: &[[f64; 2]], radii: &[f64]) -> usize {
     let radius_of = |node_idx: usize| radii.get(node_idx).copied().filter(|r| r.is_finite() && *r > 0.0).unwrap_or(0.0);
     let n_nodes = positions.len();
     let max_radius = (0..n_nodes).map(radius_of).fold(0.0, f64::max);
-    if !(max_radius > 0.0) {
+    if max_radius <= 0.0 {
         return 0;
     }
     let cell_size = 2.0 * max_radius;

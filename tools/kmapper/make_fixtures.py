@@ -95,8 +95,8 @@ def main():
                           nodes=nodes, links=links))
         print(f"{name}: {len(nodes)} nodes, {sum(len(v) for v in links.values())} edges, eps={eps!r}")
 
-    # 1. Activation-like tree, 64-d float32 (brute-force path in scikit-learn).
-    tree, labels, names = activation_like(2000, 64, seed=7)
+    # 1. Activation-like tree, 1200 x 64 float32 (brute-force path in scikit-learn).
+    tree, labels, names = activation_like(1200, 64, seed=7)
     np.save(out / "tree.npy", tree)
     np.save(out / "tree_labels.npy", labels)
     lens = l2_lens(tree)

@@ -16,8 +16,9 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kmapper")
 }
 
-/// Minimal .npy reader for the fixtures: little-endian f4/f8/u4, C order, 1-D or 2-D.
+/// Minimal .npy reader for the fixtures: little-endian f2/f4/f8/u4, C order, 1-D or 2-D.
 enum Npy {
+    F16(Vec<half::f16>, Vec<usize>),
     F32(Vec<f32>, Vec<usize>),
     F64(Vec<f64>, Vec<usize>),
     U32(Vec<u32>),
@@ -37,7 +38,9 @@ fn read_npy(name: &str) -> Npy {
     let shape: Vec<usize> =
         shape_text[..shape_text.find(')').expect(")")].split(',').filter_map(|s| s.trim().parse().ok()).collect();
     let data = &bytes[start + header_len..];
-    if header.contains("'<f4'") {
+    if header.contains("'<f2'") {
+        Npy::F16(data.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]])).collect(), shape)
+    } else if header.contains("'<f4'") {
         Npy::F32(data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(), shape)
     } else if header.contains("'<f8'") {
         Npy::F64(data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(), shape)
@@ -50,6 +53,7 @@ fn read_npy(name: &str) -> Npy {
 
 fn read_matrix(name: &str) -> Matrix {
     match read_npy(name) {
+        Npy::F16(v, shape) => Matrix::F16(Array2::from_shape_vec((shape[0], shape[1]), v).expect("shape")),
         Npy::F32(v, shape) => Matrix::F32(Array2::from_shape_vec((shape[0], shape[1]), v).expect("shape")),
         Npy::F64(v, shape) => Matrix::F64(Array2::from_shape_vec((shape[0], shape[1]), v).expect("shape")),
         Npy::U32(_) => panic!("not a matrix"),
@@ -175,32 +179,46 @@ fn same_graph_as_kmapper_with_our_lens_cover_and_epsilon() {
     }
 }
 
-/// The stepwise job (as the browser worker runs it) gives the same graph as the one call.
-#[test]
-fn stepwise_job_equals_compute_mapper() {
+fn run_stepwise(matrix: &Matrix, params: &topoact_core::mapper::ValidMapperParams) -> (MapperGraph, usize) {
     use topoact_core::job::{Job, Step};
-    let case = cases().into_iter().find(|c| c["name"] == "tree_uniform30").expect("case");
-    let matrix = read_matrix("tree.npy");
-    let params = MapperParams { epsilon: Epsilon::default(), ..base_params(&case) }.validate().expect("valid");
-    let whole = compute_mapper(MapperInput::new(&matrix), &params).expect("graph");
-    let mut job = MapperJob::new(MapperInput::new(&matrix), &params).expect("job");
+    let mut job = MapperJob::new(MapperInput::new(matrix), params).expect("job");
     let mut steps = 0;
-    let stepwise = loop {
+    loop {
         match job.step().expect("step") {
             Step::Running(p) => {
                 assert!(p.done <= p.total);
                 steps += 1;
             }
-            Step::Done(g) => break g,
+            Step::Done(g) => return (g, steps),
         }
-    };
-    assert!(steps > 10, "only {steps} steps");
-    assert_eq!(whole, stepwise);
-    check_same("tree_uniform30", "stepwise", &stepwise, &case);
-    // The export has KeplerMapper's keys.
-    let exported: Value = serde_json::from_str(&to_kmapper_json(&whole)).expect("json");
-    assert_eq!(exported["nodes"].as_object().expect("nodes").len(), whole.nodes.len());
-    assert_eq!(exported["simplices"].as_array().expect("s").len(), whole.nodes.len() + whole.edges.len());
+    }
+}
+
+/// The stepwise job (as the browser worker runs it) gives the same graph as the one call,
+/// on every epsilon path (fixed via the join, explicit, adaptive).
+#[test]
+fn stepwise_job_equals_compute_mapper() {
+    let case = cases().into_iter().find(|c| c["name"] == "tree_uniform30").expect("case");
+    let matrix = read_matrix("tree.npy");
+    let eps = case["eps"].as_f64().expect("eps");
+    for epsilon in [
+        Epsilon::default(),
+        Epsilon::Explicit(eps),
+        Epsilon::KnnQuantile { k: 5, quantile: 0.5, per_interval: true },
+    ] {
+        let params = MapperParams { epsilon, ..base_params(&case) }.validate().expect("valid");
+        let whole = compute_mapper(MapperInput::new(&matrix), &params).expect("graph");
+        let (stepwise, steps) = run_stepwise(&matrix, &params);
+        assert!(steps >= 5, "only {steps} steps");
+        assert_eq!(whole, stepwise, "{epsilon:?}");
+        if !matches!(epsilon, Epsilon::KnnQuantile { per_interval: true, .. }) {
+            check_same("tree_uniform30", "stepwise", &stepwise, &case);
+        }
+        // The export has KeplerMapper's keys.
+        let exported: Value = serde_json::from_str(&to_kmapper_json(&whole)).expect("json");
+        assert_eq!(exported["nodes"].as_object().expect("nodes").len(), whole.nodes.len());
+        assert_eq!(exported["simplices"].as_array().expect("s").len(), whole.nodes.len() + whole.edges.len());
+    }
 }
 
 /// Labels give class histograms and top classes; a subset keeps original sample indices.

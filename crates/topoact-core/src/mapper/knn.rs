@@ -42,10 +42,8 @@ pub(crate) struct Projected {
     pub slack: f64,
 }
 
-const LEAF_SIZE: usize = 16;
-fn leaf_size() -> usize {
-    std::env::var("TOPOACT_LEAF").ok().and_then(|v| v.parse().ok()).unwrap_or(LEAF_SIZE)
-}
+/// Rows per KD-tree leaf (32 measured best on activation-like data, 50K x 256).
+const LEAF_SIZE: usize = 32;
 const NO_CHILD: u32 = u32::MAX;
 
 #[derive(Clone, Copy, Debug)]
@@ -89,10 +87,15 @@ impl FastBand {
         } + f64::MIN_POSITIVE;
         FastBand { rel, abs }
     }
-    /// Upper bound on the float64 value given the fast one.
+    /// Upper bound on the float64 value given the fast one (and vice versa).
     #[inline]
-    fn hi(&self, fast: f64) -> f64 {
+    pub fn hi(&self, fast: f64) -> f64 {
         fast * (1.0 + self.rel) + self.abs
+    }
+    /// Lower bound on the float64 value given the fast one (and vice versa).
+    #[inline]
+    pub fn lo(&self, fast: f64) -> f64 {
+        ((fast - self.abs) / (1.0 + self.rel)).max(0.0)
     }
 }
 
@@ -122,7 +125,7 @@ impl KdTree {
                 lo_hi[c] = lo;
                 lo_hi[m + c] = hi;
             }
-            if end - start <= leaf_size() || m == 0 {
+            if end - start <= LEAF_SIZE || m == 0 {
                 continue;
             }
             let mut split_c = 0;
@@ -275,28 +278,40 @@ impl KdTree {
     /// other_to_query)` for every member at a tree position > `query_pos` that is a neighbour
     /// in at least one direction. Each pair is thus seen once over all queries (half the
     /// distances of one search per point). Returns the number of full-dimension distances.
-    pub fn radius_pairs_after<V: FnMut(usize, bool, bool)>(&self, rows: &Rows, query_pos: usize, test: &EpsTest, visit: V) -> u64 {
+    pub fn radius_pairs_after<V: FnMut(usize, bool, bool)>(&self, rows: &Rows, query_pos: usize, test: &EpsTest, mut visit: V) -> u64 {
+        let query_row = self.row_at[query_pos] as usize;
+        self.pairs_within_after(query_pos, test.eps, test.reject_above_f32(), |pos, fast| {
+            let (forward, backward) = test.decide_both(rows, query_row, self.row_at[pos] as usize, fast);
+            if forward || backward {
+                visit(pos, forward, backward);
+            }
+        })
+    }
+
+    /// Calls `visit(other_pos, fast_sq)` for every member at a tree position > `query_pos`
+    /// whose fast f32 squared distance is <= `fast_limit`, pruning with `radius` (which must
+    /// be >= the true distance of every pair with fast value <= `fast_limit`).
+    /// Returns the number of full-dimension distances computed.
+    pub fn pairs_within_after<V: FnMut(usize, f32)>(&self, query_pos: usize, radius: f64, fast_limit: f32, visit: V) -> u64 {
         #[cfg(target_arch = "x86_64")]
         if has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
-            return unsafe { self.radius_pairs_after_avx2(rows, query_pos, test, visit) };
+            return unsafe { self.pairs_within_after_avx2(query_pos, radius, fast_limit, visit) };
         }
-        self.radius_pairs_after_impl(rows, query_pos, test, visit)
+        self.pairs_within_after_impl(query_pos, radius, fast_limit, visit)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn radius_pairs_after_avx2<V: FnMut(usize, bool, bool)>(&self, rows: &Rows, query_pos: usize, test: &EpsTest, visit: V) -> u64 {
-        self.radius_pairs_after_impl(rows, query_pos, test, visit)
+    unsafe fn pairs_within_after_avx2<V: FnMut(usize, f32)>(&self, query_pos: usize, radius: f64, fast_limit: f32, visit: V) -> u64 {
+        self.pairs_within_after_impl(query_pos, radius, fast_limit, visit)
     }
 
     #[inline(always)]
-    fn radius_pairs_after_impl<V: FnMut(usize, bool, bool)>(&self, rows: &Rows, query_pos: usize, test: &EpsTest, mut visit: V) -> u64 {
+    fn pairs_within_after_impl<V: FnMut(usize, f32)>(&self, query_pos: usize, radius: f64, fast_limit: f32, mut visit: V) -> u64 {
         let q = self.coords_at(query_pos);
         let qv = self.values_at(query_pos);
-        let query_row = self.row_at[query_pos] as usize;
-        let zlimit = self.prune_limit2(test.eps);
-        let reject = test.reject_above_f32();
+        let zlimit = self.prune_limit2(radius);
         let mut n_full = 0u64;
         let mut stack: Vec<u32> = Vec::with_capacity(64);
         stack.push(0);
@@ -316,13 +331,9 @@ impl KdTree {
                     continue;
                 }
                 n_full += 1;
-                let fast = sq_dist_f32_bounded(qv, self.values_at(pos), reject);
-                if fast > reject {
-                    continue;
-                }
-                let (forward, backward) = test.decide_both(rows, query_row, self.row_at[pos] as usize, fast);
-                if forward || backward {
-                    visit(pos, forward, backward);
+                let fast = sq_dist_f32_bounded(qv, self.values_at(pos), fast_limit);
+                if fast <= fast_limit {
+                    visit(pos, fast);
                 }
             }
         }
@@ -426,19 +437,24 @@ impl KdTree {
 /// numpy's `np.median` (sorted input): the middle value, or the mean of the two middle ones.
 /// For other `q`: `np.quantile(method="linear")`, including numpy's `lerp` form.
 pub(crate) fn numpy_quantile(sorted: &[f64], q: f64) -> f64 {
-    let n = sorted.len();
+    numpy_quantile_at(sorted.len(), q, |i| sorted[i])
+}
+
+/// [`numpy_quantile`] of a sorted sequence of length `n` given by `value_at` (only the one or
+/// two order statistics needed are read; their indices are <= `floor(q (n-1)) + 1`).
+pub(crate) fn numpy_quantile_at(n: usize, q: f64, value_at: impl Fn(usize) -> f64) -> f64 {
     if n == 0 {
         return f64::NAN;
     }
     if q == 0.5 {
         let mid = n / 2;
-        return if n % 2 == 1 { sorted[mid] } else { (sorted[mid - 1] + sorted[mid]) / 2.0 };
+        return if n % 2 == 1 { value_at(mid) } else { (value_at(mid - 1) + value_at(mid)) / 2.0 };
     }
     let pos = q * (n - 1) as f64;
     let lo = (pos.floor() as usize).min(n - 1);
     let hi = (lo + 1).min(n - 1);
     let t = pos - lo as f64;
-    let (a, b) = (sorted[lo], sorted[hi]);
+    let (a, b) = (value_at(lo), value_at(hi));
     let diff = b - a;
     if t >= 0.5 {
         b - diff * (1.0 - t)

@@ -44,6 +44,7 @@ mod dbscan;
 pub mod export;
 mod graph;
 mod job;
+mod join;
 pub(crate) mod knn;
 mod lens;
 mod params;
@@ -74,7 +75,7 @@ pub mod testing {
         two_pass: bool,
     ) -> Result<(Vec<Vec<u32>>, Vec<Vec<u32>>), MapperError> {
         let rows = rows::Rows::gather(matrix, None)?;
-        let basis = pca::Basis::for_pruning(&rows, 16);
+        let basis = pca::Basis::for_pruning(&rows, 24);
         let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
         basis.project_rows(&rows, 0..rows.n_rows, &mut coords);
         let mean_norm = basis.mean.iter().map(|m| m * m).sum::<f64>().sqrt();
@@ -96,7 +97,7 @@ pub mod testing {
     /// Exact k-th-NN distances (self excluded) of every row: (fast, brute force).
     pub fn kth_nn_fast_and_brute(matrix: &Matrix, k: usize) -> Result<(Vec<f64>, Vec<f64>), MapperError> {
         let rows = rows::Rows::gather(matrix, None)?;
-        let basis = pca::Basis::for_pruning(&rows, 16);
+        let basis = pca::Basis::for_pruning(&rows, 24);
         let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
         basis.project_rows(&rows, 0..rows.n_rows, &mut coords);
         let mean_norm = basis.mean.iter().map(|m| m * m).sum::<f64>().sqrt();

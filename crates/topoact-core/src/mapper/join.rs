@@ -1,0 +1,240 @@
+//! The fixed-epsilon fast path: one symmetric self-join serves both the epsilon search and
+//! every interval's DBSCAN.
+//!
+//! 1. **Pilot**: exact k-th-NN distances of n/16 evenly spaced rows (256 to 2048) give a radius `hi`
+//!    above the wanted quantile with high probability (sample quantile at
+//!    `q + 3.5 sigma + 2/s`, plus 0.5 %); when it is not, step 3 notices and falls back.
+//! 2. **Join**: every pair of rows whose fast f32 squared distance is <= `S = band.hi(hi^2)`
+//!    is stored once (row_a, row_b, fast); this holds every pair with exact distance <= hi.
+//! 3. **Epsilon**: a row whose `k` nearest all lie within `hi` gets its exact k-th distance
+//!    from its stored pairs (float64 re-measure of every candidate in the rounding band); the
+//!    others are only known to lie above a bound `L`. If the quantile's order statistics are
+//!    all resolved and <= `L`, they are exactly the global ones; otherwise the caller falls
+//!    back to the full k-NN search. Same definition and value as the full search.
+//! 4. **DBSCAN**: eps <= hi, so the stored pairs contain every eps-neighbour pair; each pair
+//!    is decided once in float64 terms for both of scikit-learn's rules, bucketed into the
+//!    intervals holding both rows, and each interval's DBSCAN is a union-find over its pairs.
+//!
+//! Cost: one pruned self-join at radius `hi` (instead of a k-NN search plus one join per
+//! interval), memory 12 bytes per stored pair.
+
+use super::knn::{numpy_quantile_at, FastBand, KdTree};
+use super::rows::{EpsTest, ExactRule, Rows};
+
+/// A stored pair: rows `a < b`... (any order), fast f32 squared distance.
+pub(crate) type FastPair = (u32, u32, f32);
+
+/// Pilot radius for the join (see the module doc). `None` when it cannot be chosen.
+pub(crate) fn pilot_radius(tree: &KdTree, rows: &Rows, band: FastBand, k: usize, quantile: f64) -> Option<f64> {
+    let n = tree.len();
+    let s = (n / 16).clamp(n.min(256), 2048);
+    if s == 0 || n <= k {
+        return None;
+    }
+    let mut pos_of_row = vec![0u32; rows.n_rows];
+    for (pos, &row) in tree.row_at.iter().enumerate() {
+        pos_of_row[row as usize] = pos as u32;
+    }
+    let mut d = vec![0f64; k];
+    let mut kth: Vec<f64> = (0..s)
+        .map(|i| {
+            let row = i * n / s;
+            tree.knn_distances(rows, band, pos_of_row[row] as usize, k, &mut d);
+            d[k - 1]
+        })
+        .collect();
+    kth.sort_by(|a, b| a.total_cmp(b));
+    let q_up = (quantile + 3.5 * (quantile * (1.0 - quantile) / s as f64).sqrt() + 2.0 / s as f64).min(1.0);
+    let idx = ((q_up * (s - 1) as f64).ceil() as usize).min(s - 1);
+    let hi = kth[idx] * 1.005;
+    (hi.is_finite() && hi > 0.0).then_some(hi)
+}
+
+/// The fast-value storage limit for radius `hi`.
+pub(crate) fn storage_limit(band: FastBand, hi: f64) -> f32 {
+    (band.hi(hi * hi) * (1.0 + 1e-6)) as f32
+}
+
+/// The exact quantile of the k-th-NN distance from the stored pairs, or `None` when the
+/// pairs do not determine it (see the module doc).
+pub(crate) fn eps_from_pairs(rows: &Rows, band: FastBand, pairs: &[FastPair], hi: f64, k: usize, quantile: f64) -> Option<f64> {
+    let n = rows.n_rows;
+    let hi2 = hi * hi;
+    // Adjacency in CSR form.
+    let mut offsets = vec![0usize; n + 1];
+    for &(a, b, _) in pairs {
+        offsets[a as usize + 1] += 1;
+        offsets[b as usize + 1] += 1;
+    }
+    for i in 0..n {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut fill = offsets.clone();
+    let mut adjacent: Vec<(f32, u32)> = vec![(0.0, 0); offsets[n]];
+    for &(a, b, fast) in pairs {
+        adjacent[fill[a as usize]] = (fast, b);
+        fill[a as usize] += 1;
+        adjacent[fill[b as usize]] = (fast, a);
+        fill[b as usize] += 1;
+    }
+    let mut resolved: Vec<f64> = Vec::with_capacity(n);
+    let mut unresolved_lb2 = f64::INFINITY;
+    let mut exact: Vec<f64> = Vec::new();
+    for row in 0..n {
+        let list = &mut adjacent[offsets[row]..offsets[row + 1]];
+        if list.len() < k {
+            unresolved_lb2 = unresolved_lb2.min(hi2);
+            continue;
+        }
+        list.select_nth_unstable_by(k - 1, |x, y| x.0.total_cmp(&y.0));
+        let fk = list[k - 1].0 as f64;
+        let kth_hi = band.hi(fk);
+        if kth_hi > hi2 {
+            unresolved_lb2 = unresolved_lb2.min(hi2.min(band.lo(fk)));
+            continue;
+        }
+        let keep = band.hi(kth_hi);
+        exact.clear();
+        exact.extend(list.iter().filter(|c| (c.0 as f64) <= keep).map(|c| rows.sq_dist_exact_diff(row, c.1 as usize)));
+        exact.sort_by(|a, b| a.total_cmp(b));
+        resolved.push(exact[k - 1].sqrt());
+    }
+    resolved.sort_by(|a, b| a.total_cmp(b));
+    let needed_max = {
+        let pos = quantile * (n - 1) as f64;
+        ((pos.floor() as usize) + 1).min(n - 1)
+    };
+    if resolved.len() <= needed_max {
+        return None;
+    }
+    let top = resolved[needed_max];
+    if unresolved_lb2.is_finite() && top * top > unresolved_lb2 {
+        return None;
+    }
+    Some(numpy_quantile_at(n, quantile, |i| resolved[i]))
+}
+
+/// A pair decided at eps: rows and flags. Bits 0/1: `a -> b` / `b -> a` by differences
+/// (scikit-learn's KD-tree); bits 2/3: the same by the expansion (its brute force).
+pub(crate) type DecidedPair = (u32, u32, u8);
+
+/// Decides every stored pair at `eps` under both of scikit-learn's float64 rules; keeps the
+/// pairs that are neighbours in some direction under some rule.
+pub(crate) fn decide_pairs(rows: &Rows, pairs: &[FastPair], eps: f64) -> Vec<DecidedPair> {
+    let by_diff = EpsTest::new(rows, eps, ExactRule::Differences);
+    let by_expansion = EpsTest::new(rows, eps, ExactRule::Expansion);
+    let reject = by_diff.reject_above_f32().max(by_expansion.reject_above_f32());
+    pairs
+        .iter()
+        .filter(|p| p.2 <= reject)
+        .filter_map(|&(a, b, fast)| {
+            let (d_ab, d_ba) = by_diff.decide_both(rows, a as usize, b as usize, fast);
+            let (e_ab, e_ba) = by_expansion.decide_both(rows, a as usize, b as usize, fast);
+            let flags = d_ab as u8 | (d_ba as u8) << 1 | (e_ab as u8) << 2 | (e_ba as u8) << 3;
+            (flags != 0).then_some((a, b, flags))
+        })
+        .collect()
+}
+
+/// Buckets decided pairs into the intervals containing both rows. `interval_members[i]`
+/// lists interval i's rows; every row's intervals must be consecutive (true for a 1-D
+/// cover with increasing centres and one radius). Returns per interval its pairs as
+/// (local index a, local index b, flags) with local = position in the interval's list.
+pub(crate) fn bucket_pairs(n_rows: usize, interval_members: &[Vec<u32>], pairs: &[DecidedPair]) -> Vec<Vec<DecidedPair>> {
+    let mut first = vec![u32::MAX; n_rows];
+    let mut last = vec![0u32; n_rows];
+    for (interval_idx, members) in interval_members.iter().enumerate() {
+        for &row in members {
+            first[row as usize] = first[row as usize].min(interval_idx as u32);
+            last[row as usize] = interval_idx as u32;
+        }
+    }
+    let mut buckets: Vec<Vec<DecidedPair>> = vec![Vec::new(); interval_members.len()];
+    for &(a, b, flags) in pairs {
+        let lo = first[a as usize].max(first[b as usize]);
+        let hi = last[a as usize].min(last[b as usize]);
+        if lo == u32::MAX {
+            continue;
+        }
+        for interval_idx in lo..=hi {
+            buckets[interval_idx as usize].push((a, b, flags));
+        }
+    }
+    // Rows -> local indices.
+    for (interval_idx, bucket) in buckets.iter_mut().enumerate() {
+        let members = &interval_members[interval_idx];
+        for pair in bucket.iter_mut() {
+            let (Ok(la), Ok(lb)) = (members.binary_search(&pair.0), members.binary_search(&pair.1)) else {
+                continue;
+            };
+            *pair = (la as u32, lb as u32, pair.2);
+        }
+    }
+    buckets
+}
+
+/// DBSCAN of one interval from its decided pairs (local indices, ascending row order =
+/// scan order): counts, core points, union-find over core-core pairs, border points to
+/// the lowest label of a core point that reaches them. Returns clusters of row indices.
+pub(crate) fn clusters_from_pairs(members: &[u32], pairs: &[DecidedPair], min_samples: usize, rule: ExactRule) -> Vec<Vec<u32>> {
+    let n = members.len();
+    let shift = if rule == ExactRule::Differences { 0 } else { 2 };
+    let mut counts = vec![1u32; n];
+    for &(a, b, flags) in pairs {
+        let f = flags >> shift;
+        counts[a as usize] += (f & 1) as u32;
+        counts[b as usize] += ((f >> 1) & 1) as u32;
+    }
+    let is_core: Vec<bool> = counts.iter().map(|&c| c as usize >= min_samples).collect();
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    fn find(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            let up = parent[parent[x as usize] as usize];
+            parent[x as usize] = up;
+            x = up;
+        }
+        x
+    }
+    let mut border: Vec<(u32, u32)> = Vec::new();
+    for &(a, b, flags) in pairs {
+        let f = (flags >> shift) & 3;
+        if f == 0 {
+            continue;
+        }
+        let (a_core, b_core) = (is_core[a as usize], is_core[b as usize]);
+        if a_core && b_core {
+            let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+            if ra != rb {
+                parent[ra.max(rb) as usize] = ra.min(rb);
+            }
+        } else if a_core && f & 1 != 0 {
+            border.push((b, a));
+        } else if b_core && f & 2 != 0 {
+            border.push((a, b));
+        }
+    }
+    let mut label_of_root = vec![u32::MAX; n];
+    let mut label = vec![u32::MAX; n];
+    let mut n_labels = 0u32;
+    for local in 0..n {
+        if !is_core[local] {
+            continue;
+        }
+        let root = find(&mut parent, local as u32) as usize;
+        if label_of_root[root] == u32::MAX {
+            label_of_root[root] = n_labels;
+            n_labels += 1;
+        }
+        label[local] = label_of_root[root];
+    }
+    for &(b, c) in &border {
+        label[b as usize] = label[b as usize].min(label[c as usize]);
+    }
+    let mut clusters = vec![Vec::new(); n_labels as usize];
+    for local in 0..n {
+        if label[local] != u32::MAX {
+            clusters[label[local] as usize].push(members[local]);
+        }
+    }
+    clusters
+}

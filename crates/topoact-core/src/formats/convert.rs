@@ -137,6 +137,20 @@ impl Placement {
     /// Destination position of the next element of a Fortran-ordered array.
     fn next_fortran(&mut self) -> usize {
         let pos = self.next_pos;
+        if let ([n_rows, _], [row_stride, _], [row, col]) =
+            (self.shape.as_slice(), self.c_strides.as_slice(), self.index.as_mut_slice())
+        {
+            // A matrix: walk down column `col`, then start the next column.
+            *row += 1;
+            if *row < *n_rows {
+                self.next_pos = self.next_pos.wrapping_add(*row_stride);
+            } else {
+                *row = 0;
+                *col += 1;
+                self.next_pos = *col;
+            }
+            return pos;
+        }
         for axis in 0..self.shape.len() {
             self.index[axis] += 1;
             self.next_pos = self.next_pos.wrapping_add(self.c_strides[axis]);

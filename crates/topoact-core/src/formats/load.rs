@@ -787,7 +787,8 @@ fn make_task(
             if !matches!(elem.kind, ElemKind::Int | ElemKind::UInt) {
                 return Err(refuse());
             }
-            if shape.len() != 1 {
+            let column_vector = shape.len() == 2 && shape[1] == 1;
+            if shape.len() != 1 && !column_vector {
                 return Err(bad_shape("a 1-D array with one class index per sample"));
             }
             DestKind::I64

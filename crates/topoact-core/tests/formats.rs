@@ -298,3 +298,33 @@ fn tiny_chunks_give_the_same_dataset() {
         }
     }
 }
+
+/// A minimal `.npy` writer for in-memory cases the fixtures do not cover.
+fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    let mut text = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}").into_bytes();
+    while (10 + text.len() + 1) % 64 != 0 {
+        text.push(b' ');
+    }
+    text.push(b'\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(text.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(&text);
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+#[test]
+fn npy_files_named_like_npz_keys() {
+    let act: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let files = vec![
+        NamedSource::new("act_block1.npy", npy("<f4", "(2, 2)", &act)),
+        NamedSource::new("labels.npy", npy("<u2", "(2, 1)", &[1, 0, 0, 0])),
+        NamedSource::new("images.npy", npy("|u1", "(2, 1, 2)", &[9, 8, 7, 6])),
+        NamedSource::new("class_names.npy", npy("<U1", "(2,)", &[b'a', 0, 0, 0, b'b', 0, 0, 0])),
+    ];
+    let dataset = load_dataset(files, &LoadOptions::default()).unwrap();
+    assert_eq!(dataset.layers[0].name, "block1");
+    assert_eq!(dataset.labels.as_deref(), Some(&[1, 0][..]));
+    assert_eq!(dataset.class_names, ["a", "b"]);
+    assert_eq!(dataset.images.as_ref().unwrap().image(1), &[7, 6]);
+}

@@ -15,6 +15,7 @@
 //! candidate is pruned by the bound.
 
 use super::rows::{sq_dist_f32, sq_dist_f32_bounded, EpsTest, Rows};
+#[cfg(target_arch = "x86_64")]
 use super::simd::has_avx2_fma;
 
 /// Whether the projected squared distance exceeds `limit`, looking at the first 8

@@ -50,6 +50,7 @@ mod lens;
 mod params;
 mod pca;
 mod rows;
+#[cfg(target_arch = "x86_64")]
 mod simd;
 pub mod synth;
 

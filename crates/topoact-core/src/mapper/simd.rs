@@ -20,9 +20,3 @@ pub(crate) fn has_avx2_fma() -> bool {
         state => state == 2,
     }
 }
-
-#[cfg(not(target_arch = "x86_64"))]
-#[allow(dead_code)]
-pub(crate) fn has_avx2_fma() -> bool {
-    false
-}

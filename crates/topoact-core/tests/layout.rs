@@ -324,5 +324,11 @@ proptest! {
         prop_assert_eq!(layout.positions.len(), input.n_nodes());
         prop_assert!(layout.positions.iter().all(|[x, y]| x.is_finite() && y.is_finite()));
         prop_assert_eq!(count_node_overlaps(&layout.positions, &input.node_radii), 0);
+        // Warm start from that layout with every third node new.
+        let initial = layout.positions.iter().enumerate().map(|(i, &p)| (i % 3 != 0).then_some(p)).collect();
+        let warm_input = LayoutInput { initial_positions: Some(initial), ..input.clone() };
+        let warm = compute_layout(&warm_input, &LayoutParams { seed, ..LayoutParams::default() }).expect("valid input");
+        prop_assert!(warm.positions.iter().all(|[x, y]| x.is_finite() && y.is_finite()));
+        prop_assert_eq!(count_node_overlaps(&warm.positions, &input.node_radii), 0);
     }
 }

@@ -18,12 +18,14 @@ pub struct LayoutEdge {
 /// The graph to lay out. Self-loops and duplicate edges are accepted (and ignored).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LayoutInput {
-    /// Radius of each node's circle in drawing units (pixels); the node count is its length.
+    /// Radius of each node's circle in drawing units (pixels), in [0, 1e9]; the node count is
+    /// its length.
     /// Used for overlap removal and packing. See [`topoact_radii`] for TopoAct's scale.
     pub node_radii: Vec<f64>,
     pub edges: Vec<LayoutEdge>,
-    /// Warm start: the previous position of each node that persists (`None` for new nodes).
-    /// When given, its length must equal the node count.
+    /// Warm start: the previous position of each node that persists (`None` for new nodes),
+    /// coordinates within +-1e9. When given, its length must equal the node count (the caller
+    /// maps old nodes to new indices).
     pub initial_positions: Option<Vec<Option<[f64; 2]>>>,
 }
 
@@ -213,19 +215,23 @@ pub enum LayoutError {
     EdgeNodeOutOfRange { edge_idx: usize, node_idx: usize, n_nodes: usize },
     #[error("edge {edge_idx} ({source_idx}-{target_idx}) has weight {weight}; weights must be in (0, 1]")]
     InvalidEdgeWeight { edge_idx: usize, source_idx: usize, target_idx: usize, weight: f64 },
-    #[error("node {node_idx} has radius {radius}; radii must be finite and >= 0")]
+    #[error("node {node_idx} has radius {radius}; radii must be in [0, 1e9]")]
     InvalidRadius { node_idx: usize, radius: f64 },
     #[error("{got} initial positions were given for {n_nodes} nodes")]
     InitialPositionsLength { got: usize, n_nodes: usize },
-    #[error("the initial position of node {node_idx} is not finite: [{x}, {y}]")]
+    #[error("the initial position of node {node_idx}, [{x}, {y}], is not finite or beyond 1e9 in magnitude")]
     InvalidInitialPosition { node_idx: usize, x: f64, y: f64 },
 }
+
+/// Largest accepted radius and initial coordinate magnitude: far beyond any drawing, small
+/// enough that squared distances cannot overflow.
+const MAX_COORDINATE: f64 = 1e9;
 
 /// Checks the graph against the constraints documented on [`LayoutInput`].
 pub(crate) fn validate_input(input: &LayoutInput) -> Result<(), LayoutError> {
     let n_nodes = input.n_nodes();
     for (node_idx, &radius) in input.node_radii.iter().enumerate() {
-        if !(radius.is_finite() && radius >= 0.0) {
+        if !(0.0..=MAX_COORDINATE).contains(&radius) {
             return Err(LayoutError::InvalidRadius { node_idx, radius });
         }
     }
@@ -250,7 +256,7 @@ pub(crate) fn validate_input(input: &LayoutInput) -> Result<(), LayoutError> {
         }
         for (node_idx, position) in initial_positions.iter().enumerate() {
             if let Some([x, y]) = *position {
-                if !(x.is_finite() && y.is_finite()) {
+                if !((-MAX_COORDINATE..=MAX_COORDINATE).contains(&x) && (-MAX_COORDINATE..=MAX_COORDINATE).contains(&y)) {
                     return Err(LayoutError::InvalidInitialPosition { node_idx, x, y });
                 }
             }

@@ -29,6 +29,9 @@ pub(crate) fn random_direction(rng: &mut ChaCha8Rng) -> [f64; 2] {
     }
 }
 
+/// Pivots used by [`pivot_mds`] at most.
+pub(crate) const MAX_MDS_PIVOTS: usize = 50;
+
 /// Pivot MDS (Brandes & Pich, *Eigensolver methods for progressive multidimensional scaling of
 /// large data*, GD 2006).
 ///
@@ -38,9 +41,12 @@ pub(crate) fn random_direction(rng: &mut ChaCha8Rng) -> [f64; 2] {
 /// finally scale them so that distances to the pivots best match the graph distances (in
 /// the `1 / d^2`-weighted least-squares sense), multiplied by `edge_length`.
 ///
-/// Cost: O(n k^2) time, O(n k) space.
+/// Only the first [`MAX_MDS_PIVOTS`] pivots are used (max-min order makes them a spread-out
+/// sample; Brandes & Pich found 50 enough).
+///
+/// Cost: O(n k^2) time, O(n k) space, k <= 50.
 pub(crate) fn pivot_mds(pivot_distances: &PivotDistances, n_nodes: usize, edge_length: f64, rng: &mut ChaCha8Rng) -> Vec<[f64; 2]> {
-    let n_pivots = pivot_distances.pivots.len();
+    let n_pivots = pivot_distances.pivots.len().min(MAX_MDS_PIVOTS);
     if n_nodes == 0 || n_pivots == 0 {
         return vec![[0.0, 0.0]; n_nodes];
     }
@@ -103,7 +109,7 @@ pub(crate) fn pivot_mds(pivot_distances: &PivotDistances, n_nodes: usize, edge_l
     // Best scale against the pivot distances: minimise sum w (s D - d)^2 with w = d^-2.
     let mut numerator = 0.0;
     let mut denominator = 0.0;
-    for (pivot_slot, &pivot) in pivot_distances.pivots.iter().enumerate() {
+    for (pivot_slot, &pivot) in pivot_distances.pivots.iter().take(n_pivots).enumerate() {
         for node_idx in 0..n_nodes {
             let graph_distance = pivot_distances.rows[pivot_slot * n_nodes + node_idx];
             if !(graph_distance > 0.0 && graph_distance.is_finite()) {

@@ -5,7 +5,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::graph::Adjacency;
-use super::init::{pivot_mds, symmetric_uniform, warm_start};
+use super::init::{pivot_mds, symmetric_uniform, warm_start, MAX_MDS_PIVOTS};
 use super::overlap::remove_overlaps;
 use super::pack::{separate_anchored, skyline_pack, Rect};
 use super::params::{validate_input, Layout, LayoutError, LayoutInput, LayoutParams};
@@ -331,7 +331,7 @@ impl ComponentSolver {
                         position[1] += jitter * symmetric_uniform(&mut self.rng);
                     }
                     let n = n_nodes as u64;
-                    let setup_cost = if use_exact { n * (n + n_edges) } else { 0 } + n_pivots * (n + n_edges) + n * n_pivots * n_pivots;
+                    let setup_cost = if use_exact { n * (n + n_edges) } else { 0 } + n_pivots * (n + n_edges) + n * n_pivots.min(MAX_MDS_PIVOTS as u64).pow(2);
                     self.terms = Some(terms);
                     self.phase = Phase::Stress;
                     *progress_done += n;

@@ -7,6 +7,7 @@
 
 pub mod format;
 pub mod protocol;
+pub mod render;
 pub mod ui;
 pub mod worker;
 pub mod worker_client;

@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 use topoact_core::dataset::DatasetSummary;
 use topoact_core::job::Progress;
+use topoact_core::mapper::{ClassShare, GraphStats, MapperEdge, MapperParams};
 
 /// JS property of a `LoadFiles` message that holds the array of `File`s.
 pub const FILES_PROPERTY: &str = "files";
@@ -27,6 +28,9 @@ pub enum ToWorker {
     LoadUrl { request_id: RequestId, url: String, drop_nonfinite: bool },
     /// Stop the named request if it is still running.
     Cancel { request_id: RequestId },
+    /// Compute the mapper graph of a layer and lay it out. `previous_positions` (node name ->
+    /// position) warm-starts the layout so nodes that persist keep their place.
+    ComputeGraph { request_id: RequestId, request: GraphRequest, previous_positions: Vec<(String, [f64; 2])> },
 }
 
 impl ToWorker {
@@ -34,7 +38,8 @@ impl ToWorker {
         match self {
             ToWorker::LoadFiles { request_id, .. }
             | ToWorker::LoadUrl { request_id, .. }
-            | ToWorker::Cancel { request_id } => *request_id,
+            | ToWorker::Cancel { request_id }
+            | ToWorker::ComputeGraph { request_id, .. } => *request_id,
         }
     }
 }
@@ -66,4 +71,70 @@ pub enum FromWorker {
     Failed { request_id: RequestId, kind: FailureKind, message: String },
     /// The request was cancelled (by Cancel or by a newer request); nothing changed.
     Cancelled { request_id: RequestId },
+    /// A mapper graph, laid out, ready to draw.
+    Graph { request_id: RequestId, graph: DrawnGraph },
+}
+
+/// Above this many samples the app maps a stratified subsample by default (TopoAct's sizes
+/// went to 300K; 50K keeps a first graph within seconds in one browser thread).
+pub const DEFAULT_MAX_SAMPLES: usize = 50_000;
+
+/// Which samples a graph is computed on: the first `size` of the seeded, class-stratified,
+/// nested order (`None`: all up to [`DEFAULT_MAX_SAMPLES`], else that many).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubsampleChoice {
+    pub size: Option<usize>,
+    pub seed: u64,
+}
+
+impl Default for SubsampleChoice {
+    fn default() -> Self {
+        Self { size: None, seed: 0 }
+    }
+}
+
+impl SubsampleChoice {
+    /// The number of samples used for a dataset of `n_samples`.
+    pub fn resolve(&self, n_samples: usize) -> usize {
+        self.size.unwrap_or(DEFAULT_MAX_SAMPLES).min(n_samples)
+    }
+}
+
+/// Everything that defines one graph: layer, samples and mapper parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GraphRequest {
+    pub layer: String,
+    pub subsample: SubsampleChoice,
+    pub params: MapperParams,
+}
+
+/// One node as the UI draws it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DrawnNode {
+    /// KeplerMapper-style name, `cube{i}_cluster{j}`.
+    pub name: String,
+    pub size: usize,
+    pub lens_mean: f64,
+    pub top_classes: Vec<ClassShare>,
+    /// Member sample indices (ascending, in the dataset's indexing).
+    pub members: Vec<u32>,
+    pub position: [f64; 2],
+    pub radius: f64,
+}
+
+/// A laid-out mapper graph: what the worker sends for drawing (no activation vectors).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DrawnGraph {
+    pub request: GraphRequest,
+    pub nodes: Vec<DrawnNode>,
+    pub edges: Vec<MapperEdge>,
+    pub stats: GraphStats,
+    /// The epsilon used when one radius served every interval.
+    pub eps_global: Option<f64>,
+    pub n_samples_used: usize,
+    /// Smallest and largest node mean lens (for the colour scale).
+    pub lens_range: [f64; 2],
+    pub class_names: Vec<String>,
+    pub mapper_ms: f64,
+    pub layout_ms: f64,
 }

@@ -14,12 +14,15 @@ use js_sys::{Array, Reflect, Uint8Array};
 use topoact_core::dataset::Dataset;
 use topoact_core::formats::{ByteSource, FormatError, LoadJob, LoadOptions, NamedSource};
 use topoact_core::job::{Job, Progress, Step};
+use topoact_core::layout::{topoact_radii, LayoutEdge, LayoutInput, LayoutJob, LayoutParams};
+use topoact_core::mapper::{MapperGraph, MapperInput, MapperJob};
+use topoact_core::subsample::{nested_stratified_order, subsample};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent};
 
-use crate::protocol::{FailureKind, FromWorker, RequestId, ToWorker, FILES_PROPERTY};
+use crate::protocol::{DrawnGraph, DrawnNode, FailureKind, FromWorker, GraphRequest, RequestId, ToWorker, FILES_PROPERTY};
 
 /// How long the worker computes before it reports progress and yields to its event loop.
 pub const YIELD_EVERY_MS: f64 = 30.0;
@@ -91,6 +94,17 @@ fn handle_message(event: MessageEvent) {
                 run_load(request_id, sources, drop_nonfinite, total_bytes).await;
             });
         }
+        ToWorker::ComputeGraph { request_id, request, previous_positions } => {
+            supersede_running(request_id);
+            wasm_bindgen_futures::spawn_local(async move {
+                let answer = match compute_graph(request_id, request, previous_positions).await {
+                    Ok(Some(graph)) => FromWorker::Graph { request_id, graph },
+                    Ok(None) => FromWorker::Cancelled { request_id },
+                    Err(message) => FromWorker::Failed { request_id, kind: FailureKind::BadInput, message },
+                };
+                finish(request_id, answer);
+            });
+        }
         ToWorker::LoadUrl { request_id, url, drop_nonfinite } => {
             supersede_running(request_id);
             wasm_bindgen_futures::spawn_local(async move {
@@ -154,34 +168,140 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-async fn run_load<S: ByteSource>(request_id: RequestId, sources: Vec<NamedSource<S>>, drop_nonfinite: bool, total_bytes: u64) {
-    let started_ms = now_ms();
-    let options = LoadOptions { max_total_bytes: DATASET_BUDGET_BYTES, drop_nonfinite };
-    let mut job = match LoadJob::new(sources, options) {
-        Ok(job) => job,
-        Err(err) => return finish(request_id, failure(request_id, &err)),
-    };
+/// Steps `job` to its end, posting progress and yielding to the event loop every
+/// [`YIELD_EVERY_MS`]. `Ok(None)` when the request was cancelled meanwhile.
+async fn run_job<J: Job>(request_id: RequestId, job: &mut J) -> Result<Option<J::Output>, J::Error> {
     let mut last_yield_ms = now_ms();
     loop {
-        match job.step() {
-            Ok(Step::Running(progress)) => {
+        match job.step()? {
+            Step::Running(progress) => {
                 if now_ms() - last_yield_ms >= YIELD_EVERY_MS {
                     post(&FromWorker::Progress { request_id, progress });
                     yield_to_event_loop().await;
                     last_yield_ms = now_ms();
                     if is_cancelled(request_id) {
-                        return finish_cancelled(request_id);
+                        return Ok(None);
                     }
                 }
             }
-            Ok(Step::Done(dataset)) => {
-                let summary = dataset.summary();
-                STATE.with_borrow_mut(|state| state.dataset = Some(dataset));
-                let elapsed_ms = now_ms() - started_ms;
-                return finish(request_id, FromWorker::Loaded { request_id, summary, elapsed_ms, bytes_read: total_bytes });
-            }
-            Err(err) => return finish(request_id, failure(request_id, &err)),
+            Step::Done(output) => return Ok(Some(output)),
         }
+    }
+}
+
+async fn run_load<S: ByteSource>(request_id: RequestId, sources: Vec<NamedSource<S>>, drop_nonfinite: bool, total_bytes: u64) {
+    let started_ms = now_ms();
+    let options = LoadOptions { max_total_bytes: DATASET_BUDGET_BYTES, drop_nonfinite };
+    let loaded = match LoadJob::new(sources, options) {
+        Ok(mut job) => run_job(request_id, &mut job).await,
+        Err(err) => Err(err),
+    };
+    match loaded {
+        Ok(Some(dataset)) => {
+            let summary = dataset.summary();
+            STATE.with_borrow_mut(|state| state.dataset = Some(dataset));
+            let elapsed_ms = now_ms() - started_ms;
+            finish(request_id, FromWorker::Loaded { request_id, summary, elapsed_ms, bytes_read: total_bytes })
+        }
+        Ok(None) => finish_cancelled(request_id),
+        Err(err) => finish(request_id, failure(request_id, &err)),
+    }
+}
+
+/// Builds the mapper job for `request` on the loaded dataset (the job copies the rows it
+/// needs, so no borrow of the dataset outlives this call).
+fn mapper_job_for(request: &GraphRequest) -> Result<MapperJob, String> {
+    let params = request.params.clone().validate().map_err(|err| err.to_string())?;
+    STATE.with_borrow(|state| {
+        let dataset = state.dataset.as_ref().ok_or("No dataset is loaded: drop an activation file first.")?;
+        let layer = dataset.layer(&request.layer).ok_or_else(|| {
+            let known: Vec<&str> = dataset.layers.iter().map(|layer| layer.name.as_str()).collect();
+            format!("The dataset has no layer '{}'; its layers are: {}.", request.layer, known.join(", "))
+        })?;
+        let n_samples = dataset.n_samples();
+        let n_used = request.subsample.resolve(n_samples);
+        let sample_indices = (n_used < n_samples).then(|| {
+            let order = nested_stratified_order(dataset.labels.as_deref(), n_samples, request.subsample.seed);
+            subsample(&order, n_used)
+        });
+        let input = MapperInput {
+            matrix: &layer.activations,
+            sample_indices: sample_indices.as_deref(),
+            labels: dataset.labels.as_deref(),
+            class_names: &dataset.class_names,
+        };
+        MapperJob::new(input, &params).map_err(|err| err.to_string())
+    })
+}
+
+async fn compute_graph(
+    request_id: RequestId,
+    request: GraphRequest,
+    previous_positions: Vec<(String, [f64; 2])>,
+) -> Result<Option<DrawnGraph>, String> {
+    let started_ms = now_ms();
+    let mut mapper_job = mapper_job_for(&request)?;
+    let Some(graph) = run_job(request_id, &mut mapper_job).await.map_err(|err| err.to_string())? else {
+        return Ok(None);
+    };
+    drop(mapper_job);
+    let mapper_ms = now_ms() - started_ms;
+    let layout_started_ms = now_ms();
+    let mut layout_job = LayoutJob::new(layout_input(&graph, &previous_positions), LayoutParams::default())
+        .map_err(|err| err.to_string())?;
+    let Some(layout) = run_job(request_id, &mut layout_job).await.map_err(|err| err.to_string())? else {
+        return Ok(None);
+    };
+    let layout_ms = now_ms() - layout_started_ms;
+    Ok(Some(drawn_graph(request, graph, &layout.positions, mapper_ms, layout_ms)))
+}
+
+fn layout_input(graph: &MapperGraph, previous_positions: &[(String, [f64; 2])]) -> LayoutInput {
+    let sizes: Vec<usize> = graph.nodes.iter().map(|node| node.size).collect();
+    let edges = graph
+        .edges
+        .iter()
+        .map(|edge| LayoutEdge { source: edge.source, target: edge.target, weight: edge.jaccard })
+        .collect();
+    let initial_positions = (!previous_positions.is_empty()).then(|| {
+        let by_name: std::collections::HashMap<&str, [f64; 2]> =
+            previous_positions.iter().map(|(name, position)| (name.as_str(), *position)).collect();
+        graph.nodes.iter().map(|node| by_name.get(node.name.as_str()).copied()).collect()
+    });
+    LayoutInput { node_radii: topoact_radii(&sizes), edges, initial_positions }
+}
+
+fn drawn_graph(request: GraphRequest, graph: MapperGraph, positions: &[[f64; 2]], mapper_ms: f64, layout_ms: f64) -> DrawnGraph {
+    let sizes: Vec<usize> = graph.nodes.iter().map(|node| node.size).collect();
+    let radii = topoact_radii(&sizes);
+    let lens_range = graph.nodes.iter().fold([f64::INFINITY, f64::NEG_INFINITY], |[lo, hi], node| {
+        [lo.min(node.lens_mean), hi.max(node.lens_mean)]
+    });
+    let nodes = graph
+        .nodes
+        .into_iter()
+        .zip(positions.iter().zip(radii))
+        .map(|(node, (position, radius))| DrawnNode {
+            name: node.name,
+            size: node.size,
+            lens_mean: node.lens_mean,
+            top_classes: node.top_classes,
+            members: node.members,
+            position: *position,
+            radius,
+        })
+        .collect();
+    DrawnGraph {
+        request,
+        nodes,
+        edges: graph.edges,
+        stats: graph.stats,
+        eps_global: graph.params.eps_global,
+        n_samples_used: graph.n_samples_used,
+        lens_range: if lens_range[0].is_finite() { lens_range } else { [0.0, 1.0] },
+        class_names: graph.class_names,
+        mapper_ms,
+        layout_ms,
     }
 }
 

@@ -35,8 +35,8 @@ CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_USE_BROWSER=1 WASM_BINDGEN_TEST_
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 count_cargo "$logs/wasm.log"
 
-stage "build: release site in dist/"
-if tools/build.sh 2>&1 | tee "$logs/build.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
+stage "build: release site in dist/ and the native CLI (the e2e tests compare with it)"
+if { tools/build.sh && cargo build --release -p topoact-cli; } 2>&1 | tee "$logs/build.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
   stage "e2e: playwright-core + Chromium"
   node --test --test-concurrency=1 tests/e2e/*.test.mjs 2>&1 | tee "$logs/e2e.log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1

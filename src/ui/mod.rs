@@ -1,7 +1,10 @@
 //! Leptos components of the app. Logic lives on plain types ([`model`]); components wire
 //! signals to the DOM and send requests to the worker.
 
+pub mod controls;
+pub mod graph_view;
 pub mod model;
+pub mod search;
 
 use std::cell::RefCell;
 
@@ -13,6 +16,8 @@ use crate::format::{byte_size, megabytes_per_second, thousands};
 use crate::protocol::{FailureKind, ToWorker};
 use crate::worker_client;
 use model::AppModel;
+use controls::{ClassSearch, NodeDetails, ParameterPanel};
+use graph_view::GraphView;
 
 /// The embedded demo dataset, relative to the page.
 pub const DEMO_URL: &str = "./demo/fashion-efficientnet-lite0.npz";
@@ -45,6 +50,16 @@ fn start_load(model: RwSignal<AppModel>, source: LoadSource, drop_nonfinite: boo
     LAST_SOURCE.with_borrow_mut(|last| *last = Some(source));
 }
 
+/// Asks the worker for the graph the current settings describe (superseding any running
+/// request); the graph on screen stays until the new one arrives.
+fn request_graph(model: RwSignal<AppModel>) {
+    let Some(request) = model.with_untracked(|m| m.graph_request()) else { return };
+    let previous_positions = model.with_untracked(|m| m.previous_positions_for(&request));
+    let description = format!("Computing the mapper graph of {}", request.layer);
+    let Some(request_id) = model.try_update(|m| m.begin(description)) else { return };
+    worker_client::send(&ToWorker::ComputeGraph { request_id, request, previous_positions }, &[]);
+}
+
 fn cancel_running(model: RwSignal<AppModel>) {
     if let Some(request_id) = model.with_untracked(|model| model.running_request_id()) {
         worker_client::send(&ToWorker::Cancel { request_id }, &[]);
@@ -72,7 +87,13 @@ pub fn App() -> impl IntoView {
     let model = RwSignal::new(AppModel::default());
 
     let spawned = worker_client::spawn(
-        move |answer| model.update(|model| model.apply(answer)),
+        move |answer| {
+            let loaded = matches!(answer, crate::protocol::FromWorker::Loaded { .. });
+            model.update(|model| model.apply(answer));
+            if loaded {
+                request_graph(model);
+            }
+        },
         move |message| {
             model.update(|model| {
                 model.running = None;
@@ -87,7 +108,7 @@ pub fn App() -> impl IntoView {
 
     let on_keydown = window_event_listener(leptos::ev::keydown, move |event| {
         if event.key() == "Escape" {
-            model.update(|model| model.dismiss_banner());
+            model.update(|model| model.escape());
         }
     });
     on_cleanup(move || on_keydown.remove());
@@ -113,11 +134,20 @@ pub fn App() -> impl IntoView {
                 <aside class="side-panel">
                     <DropZone model=model />
                     <LayerList model=model />
-                    <ClassList model=model />
+                    <ParameterPanel model=model recompute=Callback::new(move |()| request_graph(model)) />
+                    <ClassSearch model=model />
                 </aside>
                 <section class="main-view">
-                    <DatasetDetails model=model />
+                    <GraphView model=model />
+                    <details class="dataset-section">
+                        <summary>"Dataset"</summary>
+                        <DatasetDetails model=model />
+                        <ClassList model=model />
+                    </details>
                 </section>
+                <aside class="detail-panel">
+                    <NodeDetails model=model />
+                </aside>
             </main>
             <footer class="status-bar" data-testid="load-status">{move || model.with(|model| model.status.clone())}</footer>
         </div>
@@ -237,7 +267,16 @@ pub fn LayerList(model: RwSignal<AppModel>) -> impl IntoView {
                         <li role="option" class="layer-item" data-layer=layer.name.clone()
                             aria-selected=move || is_selected.get().to_string()
                             class:selected=move || is_selected.get()
-                            on:click=move |_| model.update(|model| model.selected_layer = Some(name_for_click.clone()))
+                            on:click=move |_| {
+                                let changed = model.try_update(|model| {
+                                    let changed = model.selected_layer.as_deref() != Some(name_for_click.as_str());
+                                    model.selected_layer = Some(name_for_click.clone());
+                                    changed
+                                });
+                                if changed == Some(true) && model.with_untracked(|m| m.dataset.is_some() && m.running.is_none()) {
+                                    request_graph(model);
+                                }
+                            }
                         >
                             <span class="layer-name">{layer.name.clone()}</span>
                             <span class="layer-dim">{format!("{} d · {}", layer.dim, layer.dtype.name())}</span>

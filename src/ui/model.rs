@@ -4,7 +4,8 @@
 use topoact_core::dataset::DatasetSummary;
 use topoact_core::job::Progress;
 
-use crate::protocol::{FailureKind, FromWorker, RequestId};
+use crate::protocol::{DrawnGraph, FailureKind, FromWorker, GraphRequest, RequestId, SubsampleChoice};
+use topoact_core::mapper::MapperParams;
 
 /// A request the worker is working on.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +30,46 @@ pub struct LoadStats {
     pub bytes_read: u64,
 }
 
+/// The quantity node colour encodes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ColourBy {
+    /// Mean lens value of the node's members (TopoAct's default).
+    #[default]
+    MeanLens,
+    /// The node's most frequent class.
+    DominantClass,
+    /// The share of the most frequent class.
+    Purity,
+    /// Member count (log scale).
+    Size,
+}
+
+impl ColourBy {
+    pub const ALL: [ColourBy; 4] = [ColourBy::MeanLens, ColourBy::DominantClass, ColourBy::Purity, ColourBy::Size];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            ColourBy::MeanLens => "lens",
+            ColourBy::DominantClass => "class",
+            ColourBy::Purity => "purity",
+            ColourBy::Size => "size",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ColourBy::MeanLens => "Mean lens",
+            ColourBy::DominantClass => "Dominant class",
+            ColourBy::Purity => "Class purity",
+            ColourBy::Size => "Node size",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|colour_by| colour_by.key() == key)
+    }
+}
+
 /// Everything the UI shows that comes from the worker.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppModel {
@@ -39,6 +80,21 @@ pub struct AppModel {
     pub selected_layer: Option<String>,
     /// A one-line status for the status bar ("Cancelled.", "Loaded ... in 1.2 s").
     pub status: String,
+    /// The graph on screen (kept while a new one is computed).
+    pub graph: Option<DrawnGraph>,
+    /// Mapper parameters and subsample the next graph is computed with.
+    pub mapper_params: MapperParams,
+    pub subsample: SubsampleChoice,
+    /// The selected node's index in `graph.nodes`.
+    pub selected_node: Option<usize>,
+    /// Class indices whose nodes are highlighted (search and directory).
+    pub highlighted_classes: Vec<u32>,
+    /// Bumped whenever `graph` is replaced, so views can redraw on that alone.
+    pub graph_version: u64,
+    /// What node colour shows.
+    pub colour_by: ColourBy,
+    /// Links with a Jaccard index at or below this are hidden.
+    pub jaccard_threshold: f64,
     next_request_id: RequestId,
 }
 
@@ -90,6 +146,10 @@ impl AppModel {
                 self.selected_layer = keep_layer.or_else(|| summary.layers.first().map(|layer| layer.name.clone()));
                 self.dataset = Some(summary);
                 self.last_load = Some(LoadStats { elapsed_ms, bytes_read });
+                self.graph = None;
+                self.graph_version += 1;
+                self.selected_node = None;
+                self.highlighted_classes.clear();
             }
             FromWorker::Failed { request_id, kind, message } => {
                 if !self.is_current(request_id) {
@@ -103,6 +163,25 @@ impl AppModel {
                 };
                 self.banner = Some(Banner { kind, message });
             }
+            FromWorker::Graph { request_id, graph } => {
+                if !self.is_current(request_id) {
+                    return;
+                }
+                self.running = None;
+                self.status = format!(
+                    "Graph of {}: {} nodes, {} edges from {} samples (mapper {:.1} s, layout {:.1} s).",
+                    graph.request.layer,
+                    graph.stats.n_nodes,
+                    graph.stats.n_edges,
+                    crate::format::thousands(graph.n_samples_used),
+                    graph.mapper_ms / 1e3,
+                    graph.layout_ms / 1e3
+                );
+                let selected_name = self.selected_node_name();
+                self.selected_node = selected_name.and_then(|name| graph.nodes.iter().position(|node| node.name == name));
+                self.graph = Some(graph);
+                self.graph_version += 1;
+            }
             FromWorker::Cancelled { request_id } => {
                 if !self.is_current(request_id) {
                     return;
@@ -110,6 +189,47 @@ impl AppModel {
                 self.running = None;
                 self.status = "Cancelled. Nothing was changed.".into();
             }
+        }
+    }
+
+    /// The request for the graph the current settings describe, if a layer is selected.
+    pub fn graph_request(&self) -> Option<GraphRequest> {
+        let layer = self.selected_layer.clone()?;
+        Some(GraphRequest { layer, subsample: self.subsample, params: self.mapper_params.clone() })
+    }
+
+    /// Name of the selected node, if any.
+    pub fn selected_node_name(&self) -> Option<String> {
+        let graph = self.graph.as_ref()?;
+        Some(graph.nodes.get(self.selected_node?)?.name.clone())
+    }
+
+    /// Positions of the current graph's nodes by name (warm start of the next layout), when
+    /// the next graph is of the same layer.
+    pub fn previous_positions_for(&self, request: &GraphRequest) -> Vec<(String, [f64; 2])> {
+        match &self.graph {
+            Some(graph) if graph.request.layer == request.layer => {
+                graph.nodes.iter().map(|node| (node.name.clone(), node.position)).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether node `node_idx` of the current graph carries a highlighted class among its
+    /// top three.
+    pub fn is_node_highlighted(&self, node_idx: usize) -> bool {
+        let Some(node) = self.graph.as_ref().and_then(|graph| graph.nodes.get(node_idx)) else { return false };
+        node.top_classes.iter().any(|share| self.highlighted_classes.contains(&share.class_idx))
+    }
+
+    /// Escape: clears the banner, else the selection, else the highlighted classes.
+    pub fn escape(&mut self) {
+        if self.banner.is_some() {
+            self.banner = None;
+        } else if self.selected_node.is_some() {
+            self.selected_node = None;
+        } else {
+            self.highlighted_classes.clear();
         }
     }
 

@@ -1,7 +1,7 @@
 // Shared end-to-end test harness: serves dist/ on a free loopback port, drives Debian's
 // Chromium with playwright-core (no browser download), and collects console errors.
-import { spawn } from 'node:child_process';
-import { closeSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -98,4 +98,32 @@ export function writeSparseNpy(filePath, rows, cols) {
   ftruncateSync(fd, header.length + rows * cols * 4);
   closeSync(fd);
   return filePath;
+}
+
+/** Runs the native CLI (built by tools/test.sh) and returns its full graph JSON. */
+export function cliGraph(args) {
+  const out = path.join(artifactsDir, `cli-${args.join('_').replace(/[^\w.-]+/g, '')}.json`);
+  const binary = path.join(repoRoot, 'target/release/topoact');
+  const result = spawnSync(binary, ['mapper', ...args, '--format', 'graph', '--quiet', '--out', out], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`topoact mapper failed: ${result.stderr}`);
+  return JSON.parse(readFileSync(out, 'utf8'));
+}
+
+/** The demo dataset's path. */
+export const demoPath = path.join(repoRoot, 'public/demo/fashion-efficientnet-lite0.npz');
+
+/** Waits until the graph summary says `<nodes> nodes, <edges> edges`; returns [nodes, edges]. */
+export async function waitForGraph(page, expected, timeout = 180_000) {
+  const handle = await page.waitForFunction(
+    (expected) => {
+      const text = document.querySelector('[data-testid="graph-summary"]')?.textContent ?? '';
+      const match = text.match(/^(\d+) nodes, (\d+) edges/);
+      if (!match) return false;
+      if (expected && (Number(match[1]) !== expected[0] || Number(match[2]) !== expected[1])) return false;
+      return document.querySelector('[data-testid="progress"]') === null && [Number(match[1]), Number(match[2])];
+    },
+    expected ?? null,
+    { timeout },
+  );
+  return handle.jsonValue();
 }

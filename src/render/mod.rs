@@ -1,0 +1,5 @@
+//! Rendering helpers: the camera (world <-> screen) and colour scales. Rendering reads
+//! state and never writes it.
+
+pub mod camera;
+pub mod colour;

@@ -1,0 +1,185 @@
+//! The side panel's controls: mapper parameters and presets, subsample, colour and link
+//! threshold, class search; and the selected node's details.
+
+use leptos::prelude::*;
+use topoact_core::mapper::{CoverKind, Epsilon};
+
+use super::model::{AppModel, ColourBy};
+use super::search::search_classes;
+use super::graph_view::class_share_text;
+
+/// TopoAct's presets: overlap 20 / 30 / 50 % with a fixed or adaptive epsilon.
+pub const PRESETS: [(&str, f64, bool); 6] = [
+    ("overlap 20 %, eps fixed", 0.2, false),
+    ("overlap 30 %, eps fixed", 0.3, false),
+    ("overlap 50 %, eps fixed", 0.5, false),
+    ("overlap 20 %, eps adaptive", 0.2, true),
+    ("overlap 30 %, eps adaptive", 0.3, true),
+    ("overlap 50 %, eps adaptive", 0.5, true),
+];
+
+/// Subsample sizes offered (TopoAct's, plus "default" and "all").
+pub const SUBSAMPLE_SIZES: [usize; 5] = [5_000, 10_000, 50_000, 100_000, 300_000];
+
+fn input_value(event: &leptos::ev::Event) -> String {
+    event_target_value(event)
+}
+
+#[component]
+pub fn ParameterPanel(model: RwSignal<AppModel>, recompute: Callback<()>) -> impl IntoView {
+    let params = move || model.with(|m| m.mapper_params.clone());
+    let change = move |edit: Box<dyn FnOnce(&mut AppModel)>| {
+        model.update(|m| edit(m));
+        recompute.run(());
+    };
+    let preset_value = move || {
+        let p = params();
+        let per_interval = matches!(p.epsilon, Epsilon::KnnQuantile { per_interval: true, .. });
+        PRESETS
+            .iter()
+            .position(|(_, overlap, adaptive)| (p.overlap - overlap).abs() < 1e-9 && *adaptive == per_interval)
+            .map(|idx| idx.to_string())
+            .unwrap_or_else(|| "custom".into())
+    };
+    let n_samples = move || model.with(|m| m.dataset.as_ref().map(|d| d.n_samples).unwrap_or(0));
+    view! {
+        <div class="panel params" data-testid="mapper-params">
+            <h2>"Mapper"</h2>
+            <label>"Preset"
+                <select data-testid="preset" prop:value=preset_value on:change=move |ev| {
+                    if let Some(&(_, overlap, adaptive)) = input_value(&ev).parse::<usize>().ok().and_then(|idx| PRESETS.get(idx)) {
+                        change(Box::new(move |m| {
+                            m.mapper_params.overlap = overlap;
+                            let (k, quantile) = match m.mapper_params.epsilon { Epsilon::KnnQuantile { k, quantile, .. } => (k, quantile), _ => (5, 0.5) };
+                            m.mapper_params.epsilon = Epsilon::KnnQuantile { k, quantile, per_interval: adaptive };
+                        }));
+                    }
+                }>
+                    {PRESETS.iter().enumerate().map(|(idx, (label, _, _))| view! { <option value=idx.to_string()>{*label}</option> }).collect_view()}
+                    <option value="custom" disabled=true>"custom"</option>
+                </select>
+            </label>
+            <label>"Intervals"
+                <input type="number" min="1" max="500" data-testid="param-intervals" prop:value=move || params().n_intervals.to_string()
+                    on:change=move |ev| { if let Ok(n) = input_value(&ev).parse::<usize>() { change(Box::new(move |m| m.mapper_params.n_intervals = n)) } } />
+            </label>
+            <label>"Overlap %"
+                <input type="number" min="0" max="99" step="1" data-testid="param-overlap" prop:value=move || format!("{:.0}", params().overlap * 100.0)
+                    on:change=move |ev| { if let Ok(p) = input_value(&ev).parse::<f64>() { change(Box::new(move |m| m.mapper_params.overlap = p / 100.0)) } } />
+            </label>
+            <label>"Cover"
+                <select data-testid="param-cover" prop:value=move || if params().cover == CoverKind::Balanced { "balanced" } else { "uniform" }
+                    on:change=move |ev| { let balanced = input_value(&ev) == "balanced"; change(Box::new(move |m| m.mapper_params.cover = if balanced { CoverKind::Balanced } else { CoverKind::Uniform })) }>
+                    <option value="uniform">"uniform (KeplerMapper)"</option>
+                    <option value="balanced">"balanced (equal counts)"</option>
+                </select>
+            </label>
+            <label>"min_samples"
+                <input type="number" min="1" max="1000" data-testid="param-min-samples" prop:value=move || params().min_samples.to_string()
+                    on:change=move |ev| { if let Ok(n) = input_value(&ev).parse::<usize>() { change(Box::new(move |m| m.mapper_params.min_samples = n)) } } />
+            </label>
+            <label>"Epsilon"
+                <span class="eps-text" data-testid="param-eps">{move || match params().epsilon {
+                    Epsilon::Explicit(eps) => format!("{eps}"),
+                    Epsilon::KnnQuantile { k, quantile, per_interval } => format!(
+                        "{} of the {k}th-NN distance, {}", if quantile == 0.5 { "median".to_string() } else { format!("q{quantile}") },
+                        if per_interval { "per interval" } else { "whole layer" }),
+                }}</span>
+            </label>
+            <label>"Samples"
+                <select data-testid="param-subsample" prop:value=move || model.with(|m| m.subsample.size.map(|s| s.to_string()).unwrap_or_else(|| "default".into()))
+                    on:change=move |ev| { let value = input_value(&ev); change(Box::new(move |m| m.subsample.size = value.parse::<usize>().ok())) }>
+                    <option value="default">"default (all up to 50K)"</option>
+                    {move || SUBSAMPLE_SIZES.iter().filter(|&&size| size < n_samples()).map(|size| view! {
+                        <option value=size.to_string()>{crate::format::thousands(*size)}</option>
+                    }).collect_view()}
+                    <option value=move || n_samples().to_string()>{move || format!("all ({})", crate::format::thousands(n_samples()))}</option>
+                </select>
+            </label>
+            <h2>"View"</h2>
+            <label>"Colour"
+                <select data-testid="colour-by" prop:value=move || model.with(|m| m.colour_by.key())
+                    on:change=move |ev| { if let Some(c) = ColourBy::from_key(&input_value(&ev)) { model.update(|m| m.colour_by = c) } }>
+                    {ColourBy::ALL.iter().map(|c| view! { <option value=c.key()>{c.label()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>{move || format!("Hide links with Jaccard ≤ {:.2}", model.with(|m| m.jaccard_threshold))}
+                <input type="range" min="0" max="1" step="0.01" data-testid="jaccard-threshold"
+                    prop:value=move || model.with(|m| m.jaccard_threshold.to_string())
+                    on:input=move |ev| { if let Ok(t) = input_value(&ev).parse::<f64>() { model.update(|m| m.jaccard_threshold = t.clamp(0.0, 1.0)) } } />
+            </label>
+        </div>
+    }
+}
+
+#[component]
+pub fn ClassSearch(model: RwSignal<AppModel>) -> impl IntoView {
+    let query = RwSignal::new(String::new());
+    let class_names = Memo::new(move |_| model.with(|m| m.dataset.as_ref().map(|d| d.classes.iter().map(|c| c.name.clone()).collect::<Vec<_>>()).unwrap_or_default()));
+    let suggestions = move || class_names.with(|names| search_classes(names, &query.get(), 20));
+    let add = move |class_idx: u32| {
+        model.update(|m| if !m.highlighted_classes.contains(&class_idx) { m.highlighted_classes.push(class_idx) });
+        query.set(String::new());
+    };
+    view! {
+        <div class="panel class-search">
+            <h2>"Find classes"</h2>
+            <input type="search" data-testid="class-search" placeholder="class name, partial or misspelt…" autocomplete="off"
+                prop:value=move || query.get()
+                on:input=move |ev| query.set(event_target_value(&ev))
+                on:keydown=move |ev| { if ev.key() == "Enter" { if let Some(first) = suggestions().first() { add(first.class_idx) } } } />
+            <ul class="suggestions" data-testid="class-suggestions">
+                {move || suggestions().into_iter().map(|found| {
+                    let name = class_names.with(|names| names.get(found.class_idx as usize).cloned().unwrap_or_default());
+                    view! { <li><button class="suggestion" data-testid="class-suggestion" data-class=name.clone() on:click=move |_| add(found.class_idx)>{name.clone()}</button></li> }
+                }).collect_view()}
+            </ul>
+            <div class="chips" data-testid="highlighted-classes">
+                {move || model.with(|m| m.highlighted_classes.clone()).into_iter().map(|class_idx| {
+                    let name = class_names.with(|names| names.get(class_idx as usize).cloned().unwrap_or_default());
+                    view! {
+                        <span class="chip" data-testid="highlighted-class">{name}
+                            <button class="chip-remove" aria-label="Remove" on:click=move |_| model.update(|m| m.highlighted_classes.retain(|&c| c != class_idx))>"×"</button>
+                        </span>
+                    }
+                }).collect_view()}
+            </div>
+        </div>
+    }
+}
+
+#[component]
+pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
+    let details = move || {
+        model.with(|m| {
+            let graph = m.graph.as_ref()?;
+            let node = graph.nodes.get(m.selected_node?)?;
+            let rows: Vec<(String, f64, usize)> = node
+                .top_classes
+                .iter()
+                .map(|share| {
+                    let name = graph.class_names.get(share.class_idx as usize).cloned().unwrap_or_else(|| "unlabelled".into());
+                    (name, share.fraction, share.count)
+                })
+                .collect();
+            Some((node.name.clone(), node.size, node.lens_mean, rows, class_share_text(graph, node)))
+        })
+    };
+    view! {
+        {move || details().map(|(name, size, lens_mean, rows, _)| view! {
+            <div class="panel node-details" data-testid="node-details">
+                <h2>{name}</h2>
+                <p>{format!("{size} samples · mean lens {lens_mean:.4}")}</p>
+                <table class="top-classes">
+                    <thead><tr><th>"Class"</th><th>"Share"</th><th>"Count"</th></tr></thead>
+                    <tbody>
+                        {rows.into_iter().map(|(class_name, fraction, count)| view! {
+                            <tr><td>{class_name}</td><td>{format!("{:.1} %", fraction * 100.0)}</td><td>{format!("{count} / {size}")}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                <button class="button" on:click=move |_| model.update(|m| m.selected_node = None)>"Clear selection"</button>
+            </div>
+        })}
+    }
+}

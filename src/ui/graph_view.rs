@@ -1,0 +1,320 @@
+//! The mapper graph view: an SVG of nodes and links under a camera, with wheel zoom at the
+//! pointer, drag to pan, zoom buttons, hover statistics, click to select, and legends.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::model::{AppModel, ColourBy};
+use crate::protocol::{DrawnGraph, DrawnNode};
+use crate::render::camera::{bounds_of_circles, Camera};
+use crate::render::colour::{class_colour, plasma_links, unit, viridis};
+
+/// The SVG's coordinate system (its viewBox); CSS keeps the element at this aspect ratio.
+const VIEW_WIDTH: f64 = 1000.0;
+const VIEW_HEIGHT: f64 = 640.0;
+const FIT_MARGIN: f64 = 30.0;
+
+/// Fill of `node` for the chosen encoding.
+pub fn node_fill(graph: &DrawnGraph, node: &DrawnNode, colour_by: ColourBy) -> String {
+    match colour_by {
+        ColourBy::MeanLens => viridis(unit(node.lens_mean, graph.lens_range)),
+        ColourBy::DominantClass => node.top_classes.first().map(|share| class_colour(share.class_idx)).unwrap_or_else(|| "#9aa0a6".into()),
+        ColourBy::Purity => viridis(node.top_classes.first().map(|share| share.fraction).unwrap_or(0.0)),
+        ColourBy::Size => {
+            let max_size = graph.nodes.iter().map(|n| n.size).max().unwrap_or(1).max(2) as f64;
+            viridis((node.size.max(1) as f64).ln() / max_size.ln())
+        }
+    }
+}
+
+/// Link stroke width in screen pixels for a Jaccard index (TopoAct: linear in [1, 10]; we
+/// keep it thinner so dense graphs stay legible).
+pub fn link_width(jaccard: f64) -> f64 {
+    1.0 + 5.0 * jaccard.clamp(0.0, 1.0)
+}
+
+/// Tooltip / details text of a node's top classes: "Coat 45.2 %".
+pub fn class_share_text(graph: &DrawnGraph, node: &DrawnNode) -> Vec<String> {
+    node.top_classes
+        .iter()
+        .map(|share| {
+            let name = graph.class_names.get(share.class_idx as usize).map(String::as_str).unwrap_or("unlabelled");
+            format!("{name} {:.1} %", share.fraction * 100.0)
+        })
+        .collect()
+}
+
+#[derive(Clone, Copy)]
+struct PanState {
+    last_in_view: [f64; 2],
+    moved: bool,
+    /// The node under the pointer when it went down (pointer capture retargets later events).
+    node_idx: Option<usize>,
+}
+
+fn point_in_view(svg: &web_sys::Element, client_x: f64, client_y: f64) -> [f64; 2] {
+    let rect = svg.get_bounding_client_rect();
+    if rect.width() <= 0.0 || rect.height() <= 0.0 {
+        return [0.0, 0.0];
+    }
+    [(client_x - rect.left()) / rect.width() * VIEW_WIDTH, (client_y - rect.top()) / rect.height() * VIEW_HEIGHT]
+}
+
+#[component]
+pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
+    let camera = RwSignal::new(Camera::default());
+    let hovered = RwSignal::new(None::<(usize, [f64; 2])>);
+    let pan = StoredValue::new(None::<PanState>);
+    let svg_ref = NodeRef::<leptos::svg::Svg>::new();
+
+    let graph_version = Memo::new(move |_| model.with(|m| m.graph_version));
+    let colour_by = Memo::new(move |_| model.with(|m| m.colour_by));
+    let highlighted = Memo::new(move |_| model.with(|m| m.highlighted_classes.clone()));
+    let selected = Memo::new(move |_| model.with(|m| m.selected_node));
+    let threshold = Memo::new(move |_| model.with(|m| m.jaccard_threshold));
+    let bounds = Memo::new(move |_| {
+        graph_version.get();
+        model.with_untracked(|m| m.graph.as_ref().and_then(|g| bounds_of_circles(g.nodes.iter().map(|n| (n.position, n.radius)))))
+    });
+    let fit = move || {
+        if let Some(bounds) = bounds.get_untracked() {
+            camera.set(Camera::fit(bounds, [VIEW_WIDTH, VIEW_HEIGHT], FIT_MARGIN));
+        }
+    };
+    Effect::new(move |_| {
+        bounds.track();
+        fit();
+    });
+
+    let zoom_by = move |factor: f64| camera.update(|c| c.zoom_at([VIEW_WIDTH / 2.0, VIEW_HEIGHT / 2.0], factor));
+    let on_wheel = move |event: web_sys::WheelEvent| {
+        event.prevent_default();
+        let Some(svg) = svg_ref.get_untracked() else { return };
+        let anchor = point_in_view(&svg, event.client_x() as f64, event.client_y() as f64);
+        let delta = match event.delta_mode() {
+            1 => event.delta_y() * 16.0,
+            2 => event.delta_y() * 400.0,
+            _ => event.delta_y(),
+        };
+        camera.update(|c| c.zoom_at(anchor, (-delta * 0.0015).exp()));
+    };
+    let on_pointer_down = move |event: web_sys::PointerEvent| {
+        if event.button() != 0 {
+            return;
+        }
+        let Some(svg) = svg_ref.get_untracked() else { return };
+        let node_idx = event
+            .target()
+            .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+            .and_then(|element| element.get_attribute("data-node-idx"))
+            .and_then(|idx| idx.parse::<usize>().ok());
+        let _ = svg.set_pointer_capture(event.pointer_id());
+        let last_in_view = point_in_view(&svg, event.client_x() as f64, event.client_y() as f64);
+        pan.set_value(Some(PanState { last_in_view, moved: false, node_idx }));
+    };
+    let on_pointer_move = move |event: web_sys::PointerEvent| {
+        let Some(mut state) = pan.get_value() else { return };
+        let Some(svg) = svg_ref.get_untracked() else { return };
+        let now = point_in_view(&svg, event.client_x() as f64, event.client_y() as f64);
+        let delta = [now[0] - state.last_in_view[0], now[1] - state.last_in_view[1]];
+        if state.moved || delta[0].abs() + delta[1].abs() > 2.0 {
+            state.moved = true;
+            state.last_in_view = now;
+            camera.update(|c| c.pan(delta));
+        }
+        pan.set_value(Some(state));
+    };
+    let on_pointer_up = move |_event: web_sys::PointerEvent| {
+        let state = pan.get_value();
+        pan.set_value(None);
+        // A click without a drag selects the node under the pointer, or clears on background.
+        if let Some(state) = state.filter(|state| !state.moved) {
+            model.update(|m| m.selected_node = state.node_idx);
+        }
+    };
+
+    let transform = move || {
+        let c = camera.get();
+        format!("translate({:.3} {:.3}) scale({:.6})", c.offset[0], c.offset[1], c.scale)
+    };
+
+    let edges_view = move || {
+        graph_version.get();
+        model.with_untracked(|m| {
+            m.graph.as_ref().map(|graph| {
+                graph
+                    .edges
+                    .iter()
+                    .filter_map(|edge| {
+                        let source = graph.nodes.get(edge.source)?;
+                        let target = graph.nodes.get(edge.target)?;
+                        let jaccard = edge.jaccard;
+                        Some(view! {
+                            <line class="graph-link"
+                                x1=source.position[0] y1=source.position[1] x2=target.position[0] y2=target.position[1]
+                                stroke=plasma_links(jaccard) stroke-width=link_width(jaccard)
+                                vector-effect="non-scaling-stroke"
+                                data-jaccard=format!("{jaccard:.4}")
+                                visibility={move || if jaccard > threshold.get() { "visible" } else { "hidden" }}
+                            />
+                        })
+                    })
+                    .collect_view()
+            })
+        })
+    };
+
+    let nodes_view = move || {
+        graph_version.get();
+        model.with_untracked(|m| {
+            m.graph.as_ref().map(|graph| {
+                graph
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .map(|(node_idx, node)| {
+                        let fills: Vec<String> = ColourBy::ALL.iter().map(|&c| node_fill(graph, node, c)).collect();
+                        let classes: Vec<u32> = node.top_classes.iter().map(|share| share.class_idx).collect();
+                        let classes_for_dim = classes.clone();
+                        let is_highlighted = move || highlighted.with(|h| !h.is_empty() && classes.iter().any(|c| h.contains(c)));
+                        let is_dimmed = move || highlighted.with(|h| !h.is_empty() && !classes_for_dim.iter().any(|c| h.contains(c)));
+                        let is_selected = move || selected.get() == Some(node_idx);
+                        let position = node.position;
+                        view! {
+                            <circle class="graph-node"
+                                cx=node.position[0] cy=node.position[1] r=node.radius
+                                data-node-id=node.name.clone()
+                                data-node-idx=node_idx
+                                data-size=node.size
+                                fill=move || fills[ColourBy::ALL.iter().position(|&c| c == colour_by.get()).unwrap_or(0)].clone()
+                                data-highlighted=move || is_highlighted().to_string()
+                                class:dimmed=is_dimmed
+                                class:selected=is_selected
+                                vector-effect="non-scaling-stroke"
+                                on:pointerenter=move |_| hovered.set(Some((node_idx, position)))
+                                on:pointerleave=move |_| hovered.set(None)
+                            />
+                        }
+                    })
+                    .collect_view()
+            })
+        })
+    };
+
+    let tooltip = move || {
+        let (node_idx, position) = hovered.get()?;
+        let at = camera.get().screen_from_world(position);
+        model.with_untracked(|m| {
+            let graph = m.graph.as_ref()?;
+            let node = graph.nodes.get(node_idx)?;
+            let left = format!("{:.2}%", at[0] / VIEW_WIDTH * 100.0);
+            let top = format!("{:.2}%", at[1] / VIEW_HEIGHT * 100.0);
+            Some(view! {
+                <div class="tooltip" data-testid="node-tooltip" style:left=left style:top=top>
+                    <strong>{node.name.clone()}</strong>
+                    <div>{format!("{} samples · mean lens {:.4}", node.size, node.lens_mean)}</div>
+                    <ul>{class_share_text(graph, node).into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}</ul>
+                </div>
+            })
+        })
+    };
+
+    view! {
+        <div class="graph-panel">
+            <div class="graph-toolbar">
+                <span data-testid="graph-summary" class="graph-summary">{move || {
+                    graph_version.get();
+                    model.with_untracked(|m| m.graph.as_ref().map(|g| format!(
+                        "{} nodes, {} edges · {} components · {} branch nodes · {} leaves · {} cycles · {:.1} % of {} samples covered",
+                        g.stats.n_nodes, g.stats.n_edges, g.stats.n_components, g.stats.n_branch_nodes,
+                        g.stats.n_leaves, g.stats.n_cycles, g.stats.fraction_covered * 100.0, crate::format::thousands(g.n_samples_used)
+                    )).unwrap_or_else(|| "No graph yet".into()))
+                }}</span>
+                <div class="zoom-buttons">
+                    <button class="button" data-testid="zoom-in" title="Zoom in" on:click=move |_| zoom_by(1.25)>"+"</button>
+                    <button class="button" data-testid="zoom-out" title="Zoom out" on:click=move |_| zoom_by(0.8)>"−"</button>
+                    <button class="button" data-testid="zoom-fit" title="Fit the graph" on:click=move |_| fit()>"Fit"</button>
+                </div>
+            </div>
+            <div class="graph-canvas">
+                <svg node_ref=svg_ref class="graph-svg" data-testid="graph-view"
+                    viewBox=format!("0 0 {VIEW_WIDTH} {VIEW_HEIGHT}")
+                    data-zoom=move || format!("{:.4}", camera.get().scale)
+                    on:wheel=on_wheel on:pointerdown=on_pointer_down on:pointermove=on_pointer_move on:pointerup=on_pointer_up
+                >
+                    <g transform=transform>
+                        <g class="links">{edges_view}</g>
+                        <g class="nodes">{nodes_view}</g>
+                    </g>
+                </svg>
+                {tooltip}
+            </div>
+            <Legend model=model />
+        </div>
+    }
+}
+
+#[component]
+fn Legend(model: RwSignal<AppModel>) -> impl IntoView {
+    let stops: Vec<_> = (0..=10)
+        .map(|i| {
+            let t = i as f64 / 10.0;
+            view! { <stop offset=format!("{}%", i * 10) stop-color=viridis(t) /> }
+        })
+        .collect();
+    let caption = move || {
+        model.with(|m| {
+            let range = m.graph.as_ref().map(|g| g.lens_range).unwrap_or([0.0, 1.0]);
+            match m.colour_by {
+                ColourBy::MeanLens => (format!("Mean lens ({})", lens_label(m)), format!("{:.3}", range[0]), format!("{:.3}", range[1])),
+                ColourBy::Purity => ("Share of the top class".into(), "0 %".into(), "100 %".into()),
+                ColourBy::Size => ("Member count (log)".into(), "1".into(), m.graph.as_ref().map(|g| g.nodes.iter().map(|n| n.size).max().unwrap_or(1)).unwrap_or(1).to_string()),
+                ColourBy::DominantClass => ("Dominant class".into(), String::new(), String::new()),
+            }
+        })
+    };
+    let class_legend = move || {
+        model.with(|m| {
+            if m.colour_by != ColourBy::DominantClass {
+                return None;
+            }
+            let names = m.graph.as_ref().map(|g| g.class_names.clone()).unwrap_or_default();
+            Some(names.into_iter().enumerate().take(12).map(|(idx, name)| view! {
+                <span class="legend-class"><span class="swatch" style:background=class_colour(idx as u32)></span>{name}</span>
+            }).collect_view())
+        })
+    };
+    view! {
+        <div class="legend" data-testid="legend">
+            <div class="legend-scale">
+                <span class="legend-title">{move || caption().0}</span>
+                <Show when=move || model.with(|m| m.colour_by != ColourBy::DominantClass)>
+                    <span>{move || caption().1}</span>
+                    <svg class="colour-bar" viewBox="0 0 100 10" preserveAspectRatio="none">
+                        <defs><linearGradient id="viridis-bar">{stops.clone()}</linearGradient></defs>
+                        <rect width="100" height="10" fill="url(#viridis-bar)" />
+                    </svg>
+                    <span>{move || caption().2}</span>
+                </Show>
+                {class_legend}
+            </div>
+            <div class="legend-note">"Node area: log of member count · Link width and colour: Jaccard index"</div>
+        </div>
+    }
+}
+
+fn lens_label(model: &AppModel) -> String {
+    model.mapper_params.lens.name()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_width_grows_with_jaccard() {
+        assert_eq!(link_width(0.0), 1.0);
+        assert_eq!(link_width(1.0), 6.0);
+        assert_eq!(link_width(7.0), 6.0);
+    }
+}

@@ -1,0 +1,133 @@
+// End-to-end tests of the single-layer explorer on the demo: the graph agrees with the
+// native CLI on the same parameters; hover, click, Escape, search (partial and fuzzy),
+// Jaccard threshold, parameter changes, colour-by, zoom and pan work.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { artifactsDir, cliGraph, demoPath, launchBrowser, openPage, startServer, waitForDataset, waitForGraph } from './harness.mjs';
+
+let server;
+let browser;
+let page;
+let errors;
+let reference;
+
+const shot = (name) => page.screenshot({ path: path.join(artifactsDir, `explorer-${name}.png`) });
+const nodeIds = (selector) => page.$$eval(selector, (nodes) => nodes.map((node) => node.getAttribute('data-node-id')).sort());
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  reference = cliGraph([demoPath]);
+  ({ page, errors } = await openPage(browser.browser, server.url));
+  await waitForDataset(page);
+});
+
+after(async () => {
+  await browser?.stop();
+  server?.stop();
+});
+
+describe('single-layer explorer', () => {
+  test('the demo graph has the nodes and edges the CLI computes for the same parameters', async () => {
+    const [nodes, edges] = await waitForGraph(page);
+    assert.equal(nodes, reference.nodes.length);
+    assert.equal(edges, reference.edges.length);
+    assert.deepEqual(await nodeIds('[data-testid="graph-view"] [data-node-id]'), reference.nodes.map((node) => node.name).sort());
+    await shot('graph');
+    assert.deepEqual(errors, []);
+  });
+
+  test('hover shows size, mean lens and top classes', async () => {
+    const biggest = [...reference.nodes].sort((a, b) => b.size - a.size)[0];
+    await page.hover(`[data-node-id="${biggest.name}"]`);
+    const tooltip = page.locator('[data-testid="node-tooltip"]');
+    await tooltip.waitFor();
+    const text = await tooltip.textContent();
+    assert.match(text, new RegExp(`${biggest.name}${biggest.size} samples · mean lens \\d+\\.\\d{4}`));
+    assert.match(text, /\d+\.\d %/);
+    await shot('hover');
+  });
+
+  test('click selects a node and shows its top classes; Escape clears', async () => {
+    const biggest = [...reference.nodes].sort((a, b) => b.size - a.size)[0];
+    await page.click(`[data-node-id="${biggest.name}"]`);
+    const details = page.locator('[data-testid="node-details"]');
+    await details.waitFor();
+    const text = await details.textContent();
+    assert.ok(text.includes(biggest.name));
+    const share = biggest.top_classes[0];
+    assert.ok(text.includes(`${(share.fraction * 100).toFixed(1)} %`), text);
+    assert.ok(text.includes(`${share.count} / ${biggest.size}`), text);
+    await shot('selected');
+    await page.keyboard.press('Escape');
+    await details.waitFor({ state: 'detached' });
+  });
+
+  test('fuzzy search highlights exactly the nodes with that class in their top three', async () => {
+    await page.fill('[data-testid="class-search"]', 'sneakr');
+    const suggestion = page.locator('[data-testid="class-suggestion"]').first();
+    assert.equal(await suggestion.getAttribute('data-class'), 'Sneaker');
+    await suggestion.click();
+    const sneakerIdx = (await page.$$eval('[data-testid="class-list"] .class-name', (items) => items.map((item) => item.textContent))).indexOf('Sneaker');
+    const expected = reference.nodes.filter((node) => node.top_classes.some((share) => share.class_idx === sneakerIdx)).map((node) => node.name).sort();
+    assert.ok(expected.length > 0);
+    assert.deepEqual(await nodeIds('[data-highlighted="true"]'), expected);
+    await shot('search-sneaker');
+  });
+
+  test('partial search suggests every class containing the text, and several can be highlighted', async () => {
+    await page.fill('[data-testid="class-search"]', 'shirt');
+    const suggested = await page.$$eval('[data-testid="class-suggestion"]', (items) => items.map((item) => item.getAttribute('data-class')));
+    assert.deepEqual(suggested.sort(), ['Shirt', 'T-shirt/top']);
+    await page.click('[data-testid="class-suggestion"][data-class="Shirt"]');
+    assert.equal(await page.locator('[data-testid="highlighted-class"]').count(), 2);
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => document.querySelectorAll('[data-highlighted="true"]').length === 0);
+  });
+
+  test('the Jaccard threshold hides the weaker links', async () => {
+    await page.locator('[data-testid="jaccard-threshold"]').fill('0.5');
+    const visible = await page.$$eval('.graph-link', (links) => links.filter((link) => link.getAttribute('visibility') === 'visible').length);
+    assert.equal(visible, reference.edges.filter((edge) => edge.jaccard > 0.5).length);
+    await shot('threshold');
+    await page.locator('[data-testid="jaccard-threshold"]').fill('0');
+  });
+
+  test('colour by dominant class shows a class legend', async () => {
+    await page.selectOption('[data-testid="colour-by"]', 'class');
+    await page.locator('.legend-class').first().waitFor();
+    assert.ok((await page.textContent('[data-testid="legend"]')).includes('Ankle boot'));
+    await shot('colour-class');
+    await page.selectOption('[data-testid="colour-by"]', 'lens');
+  });
+
+  test('wheel zooms at the pointer, drag pans, Fit restores', async () => {
+    const svg = page.locator('[data-testid="graph-view"]');
+    const zoomBefore = Number(await svg.getAttribute('data-zoom'));
+    const box = await svg.boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, -400);
+    await page.waitForFunction((before) => Number(document.querySelector('[data-testid="graph-view"]').getAttribute('data-zoom')) > before * 1.5, zoomBefore);
+    const transformBefore = await page.getAttribute('[data-testid="graph-view"] > g', 'transform');
+    await page.mouse.move(box.x + 20, box.y + 20);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 120, box.y + 80, { steps: 5 });
+    await page.mouse.up();
+    assert.notEqual(await page.getAttribute('[data-testid="graph-view"] > g', 'transform'), transformBefore);
+    await page.click('[data-testid="zoom-fit"]');
+    assert.equal(Number(await svg.getAttribute('data-zoom')), zoomBefore);
+  });
+
+  test('changing a parameter recomputes the graph as the CLI does', async () => {
+    const expected = cliGraph([demoPath, '--intervals', '20', '--overlap', '0.5']);
+    await page.fill('[data-testid="param-intervals"]', '20');
+    await page.locator('[data-testid="param-intervals"]').dispatchEvent('change');
+    await page.selectOption('[data-testid="preset"]', '2');
+    const [nodes, edges] = await waitForGraph(page, [expected.nodes.length, expected.edges.length]);
+    assert.equal(nodes, expected.nodes.length);
+    assert.equal(edges, expected.edges.length);
+    await shot('params-changed');
+    assert.deepEqual(errors, []);
+  });
+});

@@ -16,13 +16,14 @@ the original 28 x 28 greyscale images. Writes ``public/demo/fashion-efficientnet
 
     python3 -m venv /work/.venv-demo
     /work/.venv-demo/bin/pip install -r tools/requirements-demo.txt
-    /work/.venv-demo/bin/python tools/make_demo_dataset.py            # ~10 min on 2 cores
+    /work/.venv-demo/bin/python tools/make_demo_dataset.py --tsne     # 20-70 min on 2 cores
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import importlib.metadata as md
 import json
 import os
@@ -206,6 +207,14 @@ def versions() -> dict[str, str]:
     return v
 
 
+def sha256_of(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def write_with_budget(out_path, arrays, meta, actimg_layers):
     """Write; drop activation-image layers from the end until the file fits MAX_BYTES."""
     kept = list(actimg_layers)
@@ -301,7 +310,7 @@ def write_provenance(path, info):
         "",
         "## File",
         f"`{info['out_rel']}`, {info['size']:,} bytes "
-        f"(`np.savez_compressed`). Keys:",
+        f"(`np.savez_compressed`), sha256 `{info['sha256']}`. Keys:",
         "",
         "| key | shape | dtype |",
         "|---|---|---|",
@@ -454,6 +463,7 @@ def main(argv=None) -> int:
         "sanity_verdict": verdict,
         "size": size,
         "out_rel": os.path.relpath(os.path.abspath(a.out), REPO),
+        "sha256": sha256_of(a.out),
         "keys": keys,
         "meta": meta,
     }

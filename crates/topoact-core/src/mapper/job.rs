@@ -200,11 +200,10 @@ impl MapperJob {
         let n = self.rows.n_rows;
         if self.basis.is_none() {
             let basis = Basis::for_pruning(&self.rows, PRUNING_COORDS);
-            let mean_norm = basis.mean.iter().map(|m| m * m).sum::<f64>().sqrt();
             self.projected = Projected {
                 n_coords: basis.n_vectors,
                 coords: vec![0.0; n * basis.n_vectors],
-                slack: 1e-5 * (self.rows.max_norm + mean_norm) + f64::MIN_POSITIVE,
+                slack: basis.slack(&self.rows),
             };
             self.basis = Some(basis);
         }

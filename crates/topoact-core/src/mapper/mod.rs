@@ -79,11 +79,10 @@ pub mod testing {
         let basis = pca::Basis::for_pruning(&rows, 24);
         let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
         basis.project_rows(&rows, 0..rows.n_rows, &mut coords);
-        let mean_norm = basis.mean.iter().map(|m| m * m).sum::<f64>().sqrt();
         let projected = knn::Projected {
             n_coords: basis.n_vectors,
             coords,
-            slack: 1e-5 * (rows.max_norm + mean_norm) + f64::MIN_POSITIVE,
+            slack: basis.slack(&rows),
         };
         let members: Vec<u32> = (0..rows.n_rows as u32).collect();
         let mut fast = dbscan::IntervalDbscan::new(&rows, &projected, &members, eps, min_samples);
@@ -101,11 +100,10 @@ pub mod testing {
         let basis = pca::Basis::for_pruning(&rows, 24);
         let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
         basis.project_rows(&rows, 0..rows.n_rows, &mut coords);
-        let mean_norm = basis.mean.iter().map(|m| m * m).sum::<f64>().sqrt();
         let projected = knn::Projected {
             n_coords: basis.n_vectors,
             coords,
-            slack: 1e-5 * (rows.max_norm + mean_norm) + f64::MIN_POSITIVE,
+            slack: basis.slack(&rows),
         };
         let members: Vec<u32> = (0..rows.n_rows as u32).collect();
         let tree = knn::KdTree::build(&rows, &projected, &members);

@@ -47,15 +47,15 @@ fn splitmix(state: &mut u64) -> f64 {
 }
 
 impl Basis {
-    /// Top `n_wanted` principal directions of the rows (approximately: 4 rounds of subspace
-    /// iteration on at most 2048 evenly spaced rows). Only orthonormality matters for
+    /// Top `n_wanted` principal directions of the rows (approximately: 3 rounds of subspace
+    /// iteration on at most 1024 evenly spaced rows). Only orthonormality matters for
     /// pruning, accuracy only affects speed. When `dim <= n_wanted` the basis is the identity.
     /// Cost: O(iterations * sample * dim * n_wanted).
     pub fn for_pruning(rows: &Rows, n_wanted: usize) -> Basis {
         let dim = rows.dim;
         let sample: Vec<usize> = {
             let n = rows.n_rows;
-            let take = n.min(2048);
+            let take = n.min(1024);
             (0..take).map(|i| i * n / take).collect()
         };
         let mut mean = vec![0f64; dim];
@@ -85,7 +85,7 @@ impl Basis {
             }
             c
         };
-        for _ in 0..4 {
+        for _ in 0..3 {
             let k = q.len() / dim;
             if k == 0 {
                 break;
@@ -108,21 +108,74 @@ impl Basis {
     }
 
     /// Coordinates of every row in the basis, as f32 (`n_rows x n_vectors`), computed in
-    /// float64 from the f32 rows. Cost O(n_rows * dim * n_vectors).
+    /// f32 with 16 accumulators (AVX2 when available). Their rounding is covered by
+    /// [`Basis::slack`]. Cost O(n_rows * dim * n_vectors).
     pub fn project_rows(&self, rows: &Rows, row_range: std::ops::Range<usize>, out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if super::simd::has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+            return unsafe { self.project_rows_avx2(rows, row_range, out) };
+        }
+        self.project_rows_impl(rows, row_range, out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn project_rows_avx2(&self, rows: &Rows, row_range: std::ops::Range<usize>, out: &mut [f32]) {
+        self.project_rows_impl(rows, row_range, out)
+    }
+
+    #[inline(always)]
+    fn project_rows_impl(&self, rows: &Rows, row_range: std::ops::Range<usize>, out: &mut [f32]) {
         let k = self.n_vectors;
-        let mut centred = vec![0f64; self.dim];
+        let vectors32: Vec<f32> = self.vectors.iter().map(|&v| v as f32).collect();
+        let mean32: Vec<f32> = self.mean.iter().map(|&v| v as f32).collect();
+        let mut centred = vec![0f32; self.dim];
         for (local, row_idx) in row_range.enumerate() {
-            for ((c, &v), m) in centred.iter_mut().zip(rows.row32(row_idx)).zip(&self.mean) {
-                *c = v as f64 - m;
+            for ((c, &v), &m) in centred.iter_mut().zip(rows.row32(row_idx)).zip(&mean32) {
+                *c = v - m;
             }
             for v_idx in 0..k {
-                let qv = &self.vectors[v_idx * self.dim..(v_idx + 1) * self.dim];
-                let t: f64 = centred.iter().zip(qv).map(|(a, b)| a * b).sum();
-                out[local * k + v_idx] = t as f32;
+                let qv = &vectors32[v_idx * self.dim..(v_idx + 1) * self.dim];
+                out[local * k + v_idx] = dot_f32(&centred, qv);
             }
         }
     }
+
+    /// Absolute slack (distance units) covering every rounding in the projected
+    /// coordinates: f32 centring, f32 basis, f32 dot products, and the float64 input's
+    /// rounding to f32.
+    pub fn slack(&self, rows: &Rows) -> f64 {
+        let mean_norm = self.mean.iter().map(|m| m * m).sum::<f64>().sqrt();
+        let scale = rows.max_norm + mean_norm;
+        let u = f32::EPSILON as f64 / 2.0;
+        let per_coord = (self.dim as f64 / 16.0 + 24.0) * u;
+        (2.0 * (self.n_vectors as f64).sqrt() * per_coord * 2.0 + 1e-6) * scale + f64::MIN_POSITIVE
+    }
+}
+
+/// f32 dot product with 16 accumulators.
+#[inline(always)]
+fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let n = a.len().min(b.len());
+    let mut acc = [0f32; LANES];
+    let chunks = n / LANES;
+    for c in 0..chunks {
+        let pa = &a[c * LANES..(c + 1) * LANES];
+        let pb = &b[c * LANES..(c + 1) * LANES];
+        for l in 0..LANES {
+            acc[l] += pa[l] * pb[l];
+        }
+    }
+    let mut s = 0f32;
+    for i in chunks * LANES..n {
+        s += a[i] * b[i];
+    }
+    for v in acc {
+        s += v;
+    }
+    s
 }
 
 /// First principal direction of all rows in float64 by power iteration on the centred

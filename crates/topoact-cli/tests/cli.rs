@@ -1,0 +1,72 @@
+//! The `topoact` binary end to end: synth -> mapper in every format; errors exit nonzero
+//! with a message, never a panic.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_topoact"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("topoact-cli-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn synth_then_mapper_in_every_format() {
+    let dir = temp_dir("formats");
+    let data = dir.join("acts.npy");
+    let status = bin().args(["synth", "--n", "600", "--dim", "24", "--out"]).arg(&data).status().expect("run");
+    assert!(status.success());
+    for (format, key) in [("kmapper", "simplices"), ("node-link", "links"), ("graph", "stats")] {
+        let out = dir.join(format!("graph-{format}.json"));
+        let output = bin()
+            .arg("mapper")
+            .arg(&data)
+            .args(["--intervals", "10", "--overlap", "0.3", "--min-samples", "4", "--format", format, "--out"])
+            .arg(&out)
+            .output()
+            .expect("run");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("nodes"), "progress and summary on stderr: {stderr}");
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).expect("output")).expect("json");
+        assert!(json.get(key).is_some(), "{format} output has {key}");
+    }
+    // Balanced cover, adaptive epsilon, explicit subsample.
+    let out = dir.join("adaptive.json");
+    let output = bin()
+        .arg("mapper")
+        .arg(&data)
+        .args(["--cover", "balanced", "--eps-per-interval", "--subsample", "300", "--seed", "3", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn errors_are_messages_and_nonzero_exits() {
+    let dir = temp_dir("errors");
+    let data = dir.join("acts.npy");
+    assert!(bin().args(["synth", "--n", "100", "--dim", "8", "--out"]).arg(&data).status().expect("run").success());
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["mapper".into(), dir.join("missing.npy").display().to_string()], "cannot open"),
+        (vec!["mapper".into(), data.display().to_string(), "--layer".into(), "nope".into()], "no layer 'nope'"),
+        (vec!["mapper".into(), data.display().to_string(), "--intervals".into(), "0".into()], "intervals"),
+        (vec!["mapper".into(), data.display().to_string(), "--overlap".into(), "1.5".into()], "overlap"),
+        (vec!["mapper".into(), data.display().to_string(), "--eps=-1".into()], "epsilon"),
+        (vec!["mapper".into(), data.display().to_string(), "--min-samples".into(), "0".into()], "min_samples"),
+    ];
+    for (args, expected) in cases {
+        let output = bin().args(&args).arg("--out").arg(dir.join("x.json")).output().expect("run");
+        assert!(!output.status.success(), "{args:?} should fail");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -156,7 +156,7 @@ pub enum ProjectionKind {
 /// A parsed activation file.
 #[derive(Clone, Debug, Default)]
 pub struct Dataset {
-    /// Display name: `meta.dataset`/`meta.name` if present, else the file name.
+    /// Display name: `meta.name` (else `meta.dataset`) if present, else the file name.
     pub name: String,
     /// Layers in file order (or the order `meta.layers` gives).
     pub layers: Vec<Layer>,

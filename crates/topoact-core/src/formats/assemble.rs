@@ -319,7 +319,7 @@ pub(crate) fn assemble(mut parts: Parts, first_file: &str, options: &LoadOptions
     let name = parts
         .meta
         .as_ref()
-        .and_then(|meta| meta.get("dataset").or_else(|| meta.get("name")))
+        .and_then(|meta| meta.get("name").or_else(|| meta.get("dataset")))
         .and_then(|value| value.as_str())
         .map(str::to_string)
         .unwrap_or_else(|| first_file.to_string());

@@ -11,7 +11,7 @@
 //! - `proj_<layer>_tsne`, `proj_<layer>_umap`: `N x 2` floats (stored as f32);
 //! - `meta`: a 0-d unicode/bytes array (or 1-D uint8) holding a JSON object
 //!   (safetensors: `__metadata__["meta"]`); `meta.layers` orders the layers and
-//!   `meta.dataset` / `meta.name` names the dataset.
+//!   `meta.name` (else `meta.dataset`) names the dataset.
 //!
 //! Any other npz/safetensors key is ignored and listed in a notice. A `.npy` whose stem is
 //! not one of these keys is a layer named after the stem if it is 2-D, labels if it is a

@@ -309,7 +309,7 @@ impl MapperJob {
             let mut kth: Vec<f64> = (0..n).map(|row_idx| self.knn[row_idx * k + ke - 1]).collect();
             kth.sort_by(|a, b| a.total_cmp(b));
             let eps = numpy_quantile(&kth, quantile);
-            if !(eps > 0.0) {
+            if eps.is_nan() || eps <= 0.0 {
                 return Err(MapperError::ZeroEpsilon { k: ke, quantile });
             }
             self.eps_global = Some(eps);
@@ -403,7 +403,7 @@ impl MapperJob {
 
     /// Starts interval `interval_idx`: returns the finished outcome when there is nothing to
     /// cluster, else the work to advance.
-    fn begin_interval(&mut self, interval_idx: usize) -> Result<IntervalOutcome, IntervalWork> {
+    fn begin_interval(&mut self, interval_idx: usize) -> Result<IntervalOutcome, Box<IntervalWork>> {
         let members = &self.members[interval_idx];
         let mut report = IntervalReport {
             interval: self.intervals[interval_idx].clone(),
@@ -435,7 +435,7 @@ impl MapperJob {
             (None, _) => (f64::MIN_POSITIVE, Some((0usize, vec![0.0; members.len()]))),
         };
         let dbscan = IntervalDbscan::new(&self.rows, &self.projected, members, eps, self.params.min_samples);
-        Err(IntervalWork { interval_idx, dbscan, eps_search, eps })
+        Err(Box::new(IntervalWork { interval_idx, dbscan, eps_search, eps }))
     }
 
     fn finish_interval(&self, work: IntervalWork) -> IntervalOutcome {
@@ -470,9 +470,9 @@ impl MapperJob {
             let queries = if budget == u64::MAX { n } else { (budget / 64).max(16) as usize };
             let end = (*next_pos + queries).min(n);
             let mut d = vec![0.0; k];
-            for pos in *next_pos..end {
+            for (pos, slot) in kth.iter_mut().enumerate().take(end).skip(*next_pos) {
                 tree.knn_distances(rows, band, pos, k, &mut d);
-                kth[pos] = d[k - 1];
+                *slot = d[k - 1];
             }
             *next_pos = end;
             if end < n {
@@ -502,7 +502,7 @@ impl MapperJob {
                 match self.begin_interval(interval_idx) {
                     Ok(outcome) => slots.push(Some(outcome)),
                     Err(work) => {
-                        pending.push((cube_idx, work));
+                        pending.push((cube_idx, *work));
                         slots.push(None);
                     }
                 }
@@ -541,7 +541,7 @@ impl MapperJob {
                 match self.begin_interval(interval_idx) {
                     Ok(outcome) => self.outcomes.push(outcome),
                     Err(work) => {
-                        self.current = Some(work);
+                        self.current = Some(*work);
                         self.outcomes.push(IntervalOutcome {
                             report: IntervalReport {
                                 interval: self.intervals[interval_idx].clone(),

@@ -66,6 +66,9 @@ pub mod testing {
     use super::*;
     use crate::dataset::Matrix;
 
+    /// Clusters as lists of row indices.
+    pub type Clusters = Vec<Vec<u32>>;
+
     /// Clusters of one set of rows by the fast DBSCAN (single-pass, or the two-pass
     /// fallback) and by a brute-force float64 DBSCAN (scikit-learn's `dbscan_inner`,
     /// literally): (fast, brute).
@@ -74,7 +77,7 @@ pub mod testing {
         eps: f64,
         min_samples: usize,
         two_pass: bool,
-    ) -> Result<(Vec<Vec<u32>>, Vec<Vec<u32>>), MapperError> {
+    ) -> Result<(Clusters, Clusters), MapperError> {
         let rows = rows::Rows::gather(matrix, None)?;
         let basis = pca::Basis::for_pruning(&rows, 24);
         let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];

@@ -31,6 +31,42 @@ pub enum ToWorker {
     /// Compute the mapper graph of a layer and lay it out. `previous_positions` (node name ->
     /// position) warm-starts the layout so nodes that persist keep their place.
     ComputeGraph { request_id: RequestId, request: GraphRequest, previous_positions: Vec<(String, [f64; 2])> },
+    /// Example images of a node's members (a short request: it supersedes nothing).
+    NodeExamples { request_id: RequestId, query: ExamplesQuery },
+}
+
+/// Which node's examples to fetch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExamplesQuery {
+    pub layer: String,
+    pub node_name: String,
+    /// The node's members (ascending sample indices).
+    pub members: Vec<u32>,
+    /// The node's top classes, in order.
+    pub top_classes: Vec<u32>,
+    pub per_class: usize,
+}
+
+/// One example sample.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Example {
+    pub sample_idx: u32,
+    pub class_name: String,
+    /// Input thumbnail as a `data:` URL.
+    pub thumbnail: Option<String>,
+    /// The layer's activation image, when the file carries them.
+    pub activation_image: Option<String>,
+}
+
+/// Examples for each top class, and the node's averaged images.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeExamples {
+    pub node_name: String,
+    pub groups: Vec<(String, Vec<Example>)>,
+    /// Mean of the members' activation images for this layer (if the file has them).
+    pub mean_activation_image: Option<String>,
+    /// Mean of the members' input thumbnails.
+    pub mean_thumbnail: Option<String>,
 }
 
 impl ToWorker {
@@ -39,7 +75,8 @@ impl ToWorker {
             ToWorker::LoadFiles { request_id, .. }
             | ToWorker::LoadUrl { request_id, .. }
             | ToWorker::Cancel { request_id }
-            | ToWorker::ComputeGraph { request_id, .. } => *request_id,
+            | ToWorker::ComputeGraph { request_id, .. }
+            | ToWorker::NodeExamples { request_id, .. } => *request_id,
         }
     }
 }
@@ -73,6 +110,8 @@ pub enum FromWorker {
     Cancelled { request_id: RequestId },
     /// A mapper graph, laid out, ready to draw.
     Graph { request_id: RequestId, graph: DrawnGraph },
+    /// Answer to [`ToWorker::NodeExamples`].
+    Examples { request_id: RequestId, examples: NodeExamples },
 }
 
 /// Above this many samples the app maps a stratified subsample by default (TopoAct's sizes

@@ -22,7 +22,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent};
 
-use crate::protocol::{DrawnGraph, DrawnNode, FailureKind, FromWorker, GraphRequest, RequestId, ToWorker, FILES_PROPERTY};
+use crate::protocol::{
+    DrawnGraph, DrawnNode, Example, ExamplesQuery, FailureKind, FromWorker, GraphRequest, NodeExamples, RequestId, ToWorker,
+    FILES_PROPERTY,
+};
+use crate::render::image::{bmp_data_url, mean_image, Pixels};
 
 /// How long the worker computes before it reports progress and yields to its event loop.
 pub const YIELD_EVERY_MS: f64 = 30.0;
@@ -104,6 +108,13 @@ fn handle_message(event: MessageEvent) {
                 };
                 finish(request_id, answer);
             });
+        }
+        ToWorker::NodeExamples { request_id, query } => {
+            let examples = STATE.with_borrow(|state| state.dataset.as_ref().map(|dataset| node_examples(dataset, &query)));
+            match examples {
+                Some(examples) => post(&FromWorker::Examples { request_id, examples }),
+                None => post(&FromWorker::Failed { request_id, kind: FailureKind::BadInput, message: "No dataset is loaded.".into() }),
+            }
         }
         ToWorker::LoadUrl { request_id, url, drop_nonfinite } => {
             supersede_running(request_id);
@@ -401,4 +412,53 @@ fn js_error_text(err: &JsValue) -> String {
     err.as_string()
         .or_else(|| err.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
         .unwrap_or_else(|| format!("{err:?}"))
+}
+
+/// Up to `per_class` members of each top class, spread evenly over the (ascending) member
+/// list so the choice is deterministic; plus the node's mean images.
+fn node_examples(dataset: &Dataset, query: &ExamplesQuery) -> NodeExamples {
+    let n_samples = dataset.n_samples();
+    let members: Vec<u32> = query.members.iter().copied().filter(|&idx| (idx as usize) < n_samples).collect();
+    let class_name = |class_idx: Option<u32>| {
+        class_idx
+            .and_then(|idx| dataset.class_names.get(idx as usize).cloned())
+            .unwrap_or_else(|| "unlabelled".into())
+    };
+    let label_of = |sample_idx: u32| dataset.labels.as_ref().and_then(|labels| labels.get(sample_idx as usize).copied());
+    let activation_images = dataset.activation_images.get(&query.layer);
+    let encode = |stack: &topoact_core::dataset::ImageStack, pixels: &[u8]| {
+        bmp_data_url(&Pixels { width: stack.width, height: stack.height, channels: stack.channels, data: pixels })
+    };
+    let example = |sample_idx: u32| Example {
+        sample_idx,
+        class_name: class_name(label_of(sample_idx)),
+        thumbnail: dataset.images.as_ref().and_then(|stack| encode(stack, stack.image(sample_idx as usize))),
+        activation_image: activation_images.and_then(|stack| encode(stack, stack.image(sample_idx as usize))),
+    };
+    let groups = query
+        .top_classes
+        .iter()
+        .map(|&class_idx| {
+            let of_class: Vec<u32> = members.iter().copied().filter(|&idx| label_of(idx) == Some(class_idx)).collect();
+            let picks = spread_picks(&of_class, query.per_class);
+            (class_name(Some(class_idx)), picks.into_iter().map(example).collect())
+        })
+        .collect();
+    let mean_of = |stack: &topoact_core::dataset::ImageStack| {
+        mean_image(members.iter().map(|&idx| stack.image(idx as usize)), stack.image_len()).and_then(|mean| encode(stack, &mean))
+    };
+    NodeExamples {
+        node_name: query.node_name.clone(),
+        groups,
+        mean_activation_image: activation_images.and_then(mean_of),
+        mean_thumbnail: dataset.images.as_ref().and_then(mean_of),
+    }
+}
+
+/// `count` items spread evenly over `items` (all of them when there are fewer).
+fn spread_picks(items: &[u32], count: usize) -> Vec<u32> {
+    if items.len() <= count {
+        return items.to_vec();
+    }
+    (0..count).map(|pick| items[pick * items.len() / count]).collect()
 }

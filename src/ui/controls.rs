@@ -6,7 +6,7 @@ use topoact_core::mapper::{CoverKind, Epsilon};
 
 use super::model::{AppModel, ColourBy};
 use super::search::search_classes;
-use super::graph_view::class_share_text;
+use crate::protocol::{Example, ExamplesQuery, ToWorker};
 
 /// TopoAct's presets: overlap 20 / 30 / 50 % with a fixed or adaptive epsilon.
 pub const PRESETS: [(&str, f64, bool); 6] = [
@@ -148,8 +148,41 @@ pub fn ClassSearch(model: RwSignal<AppModel>) -> impl IntoView {
     }
 }
 
+thread_local! {
+    /// Ids of short requests (examples) live in their own range, apart from long requests.
+    static NEXT_SHORT_REQUEST_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(1 << 40) };
+}
+
+/// Examples shown per top class (TopoAct showed five).
+pub const EXAMPLES_PER_CLASS: usize = 5;
+
 #[component]
 pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
+    let selected_name = Memo::new(move |_| model.with(|m| m.selected_node_name()));
+    let enlarged = RwSignal::new(None::<Example>);
+    // Ask the worker for examples whenever the selection changes.
+    Effect::new(move |_| {
+        let Some(node_name) = selected_name.get() else {
+            model.update(|m| m.examples = None);
+            return;
+        };
+        let query = model.with_untracked(|m| {
+            let graph = m.graph.as_ref()?;
+            let node = graph.nodes.iter().find(|node| node.name == node_name)?;
+            Some(ExamplesQuery {
+                layer: graph.request.layer.clone(),
+                node_name: node.name.clone(),
+                members: node.members.clone(),
+                top_classes: node.top_classes.iter().map(|share| share.class_idx).collect(),
+                per_class: EXAMPLES_PER_CLASS,
+            })
+        });
+        if let Some(query) = query {
+            let request_id = NEXT_SHORT_REQUEST_ID.with(|next| next.replace(next.get() + 1));
+            model.update(|m| m.examples = None);
+            crate::worker_client::send(&ToWorker::NodeExamples { request_id, query }, &[]);
+        }
+    });
     let details = move || {
         model.with(|m| {
             let graph = m.graph.as_ref()?;
@@ -162,11 +195,23 @@ pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
                     (name, share.fraction, share.count)
                 })
                 .collect();
-            Some((node.name.clone(), node.size, node.lens_mean, rows, class_share_text(graph, node)))
+            Some((node.name.clone(), node.size, node.lens_mean, rows))
+        })
+    };
+    let examples = move || model.with(|m| m.examples.clone());
+    let thumbnail = move |example: Example, url: Option<String>, testid: &'static str| {
+        url.map(|url| {
+            let title = format!("sample #{} · {}", example.sample_idx, example.class_name);
+            view! {
+                <button class="thumb" data-testid=testid data-sample-idx=example.sample_idx title=title.clone()
+                    on:click=move |_| enlarged.set(Some(example.clone()))>
+                    <img src=url alt=title.clone() />
+                </button>
+            }
         })
     };
     view! {
-        {move || details().map(|(name, size, lens_mean, rows, _)| view! {
+        {move || details().map(|(name, size, lens_mean, rows)| view! {
             <div class="panel node-details" data-testid="node-details">
                 <h2>{name}</h2>
                 <p>{format!("{size} samples · mean lens {lens_mean:.4}")}</p>
@@ -179,6 +224,54 @@ pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
                     </tbody>
                 </table>
                 <button class="button" on:click=move |_| model.update(|m| m.selected_node = None)>"Clear selection"</button>
+            </div>
+        })}
+        {move || examples().map(|examples| {
+            let has_activation_images = examples.mean_activation_image.is_some();
+            let groups = examples.groups.clone();
+            view! {
+                <div class="panel examples" data-testid="node-examples">
+                    <h2>"Data examples"</h2>
+                    {groups.clone().into_iter().map(|(class_name, group)| view! {
+                        <div class="example-group">
+                            <h3>{class_name}</h3>
+                            <div class="thumbs">{group.into_iter().map(|example| thumbnail(example.clone(), example.thumbnail.clone(), "example-thumbnail")).collect_view()}</div>
+                        </div>
+                    }).collect_view()}
+                </div>
+                <div class="panel feature-vis" data-testid="feature-vis">
+                    <h2>"Feature visualisation"</h2>
+                    {if has_activation_images {
+                        view! {
+                            <div>
+                                <figure class="mean-image"><img data-testid="mean-activation-image" src=examples.mean_activation_image.clone().unwrap_or_default() alt="mean activation image" />
+                                    <figcaption>"Averaged activation image of the node's members"</figcaption></figure>
+                                {groups.into_iter().map(|(class_name, group)| view! {
+                                    <div class="example-group"><h3>{class_name}</h3>
+                                    <div class="thumbs">{group.into_iter().map(|example| thumbnail(example.clone(), example.activation_image.clone(), "activation-thumbnail")).collect_view()}</div></div>
+                                }).collect_view()}
+                            </div>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <div>
+                                <figure class="mean-image"><img data-testid="mean-thumbnail" src=examples.mean_thumbnail.clone().unwrap_or_default() alt="mean thumbnail" />
+                                    <figcaption>"Mean of the members' input thumbnails"</figcaption></figure>
+                                <p class="hint">"This file has no activation images for this layer. Export them with "
+                                    <code>"tools/export_activations.py --actimg-layers <layer>"</code>" to see what the layer responds to."</p>
+                            </div>
+                        }.into_any()
+                    }}
+                </div>
+            }
+        })}
+        {move || enlarged.get().map(|example| view! {
+            <div class="lightbox" data-testid="example-enlarged" role="dialog" on:click=move |_| enlarged.set(None)>
+                <figure>
+                    <img src=example.thumbnail.clone().unwrap_or_default() alt="enlarged example" />
+                    {example.activation_image.clone().map(|url| view! { <img src=url alt="activation image" /> })}
+                    <figcaption>{format!("sample #{} · {}", example.sample_idx, example.class_name)}</figcaption>
+                </figure>
             </div>
         })}
     }

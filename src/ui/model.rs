@@ -4,7 +4,7 @@
 use topoact_core::dataset::DatasetSummary;
 use topoact_core::job::Progress;
 
-use crate::protocol::{DrawnGraph, FailureKind, FromWorker, GraphRequest, RequestId, SubsampleChoice};
+use crate::protocol::{DrawnGraph, FailureKind, FromWorker, GraphRequest, NodeExamples, RequestId, SubsampleChoice};
 use topoact_core::mapper::MapperParams;
 
 /// A request the worker is working on.
@@ -93,6 +93,8 @@ pub struct AppModel {
     pub graph_version: u64,
     /// What node colour shows.
     pub colour_by: ColourBy,
+    /// Examples of the selected node, once the worker sent them.
+    pub examples: Option<NodeExamples>,
     /// Links with a Jaccard index at or below this are hidden.
     pub jaccard_threshold: f64,
     next_request_id: RequestId,
@@ -181,6 +183,11 @@ impl AppModel {
                 self.selected_node = selected_name.and_then(|name| graph.nodes.iter().position(|node| node.name == name));
                 self.graph = Some(graph);
                 self.graph_version += 1;
+            }
+            FromWorker::Examples { examples, .. } => {
+                if self.selected_node_name().as_deref() == Some(examples.node_name.as_str()) {
+                    self.examples = Some(examples);
+                }
             }
             FromWorker::Cancelled { request_id } => {
                 if !self.is_current(request_id) {

@@ -131,3 +131,29 @@ describe('single-layer explorer', () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe('node details', () => {
+  test('examples, feature-visualisation images and an enlarged example for the selected node', async () => {
+    const biggest = [...reference.nodes].sort((a, b) => b.size - a.size)[0];
+    await page.click(`[data-node-id="${biggest.name}"]`);
+    await page.locator('[data-testid="node-examples"]').waitFor();
+    const thumbnails = page.locator('[data-testid="example-thumbnail"]');
+    const expectedCount = biggest.top_classes.reduce((sum, share) => sum + Math.min(5, share.count), 0);
+    assert.equal(await thumbnails.count(), expectedCount);
+    const members = new Set(biggest.members);
+    for (const idx of await thumbnails.evaluateAll((items) => items.map((item) => Number(item.getAttribute('data-sample-idx'))))) {
+      assert.ok(members.has(idx), `example ${idx} is a member of ${biggest.name}`);
+    }
+    // The demo's first layer (block4) carries activation images.
+    await page.locator('[data-testid="mean-activation-image"]').waitFor();
+    assert.equal(await page.locator('[data-testid="activation-thumbnail"]').count(), expectedCount);
+    await thumbnails.first().click();
+    const enlarged = page.locator('[data-testid="example-enlarged"]');
+    await enlarged.waitFor();
+    assert.match(await enlarged.textContent(), /sample #\d+ · /);
+    await shot('examples');
+    await enlarged.click();
+    await enlarged.waitFor({ state: 'detached' });
+    assert.deepEqual(errors, []);
+  });
+});

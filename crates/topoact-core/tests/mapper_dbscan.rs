@@ -46,6 +46,36 @@ proptest! {
         prop_assert_eq!(fast, brute);
     }
 
+    /// The fixed-epsilon path (one self-join for the quantile and every interval) equals the
+    /// per-interval DBSCAN given the same eps explicitly, on integer data full of ties.
+    #[test]
+    fn join_path_equals_per_interval_dbscan(
+        dim in prop::sample::select(vec![2usize, 3, 17]),
+        values in prop::collection::vec(-4i8..=4, 200..1500),
+        k in 1usize..6,
+        min_samples in 1usize..6,
+        n_intervals in 1usize..8,
+        overlap in prop::sample::select(vec![0.0, 0.3, 0.6]),
+    ) {
+        let matrix = matrix_from(values, dim, 1.0, false);
+        prop_assume!(matrix.n_rows() > k + 1);
+        let fixed = MapperParams {
+            n_intervals,
+            overlap,
+            min_samples,
+            epsilon: Epsilon::KnnQuantile { k, quantile: 0.5, per_interval: false },
+            ..Default::default()
+        };
+        let Ok(graph) = compute_mapper(MapperInput::new(&matrix), &fixed.clone().validate().expect("valid")) else {
+            return Ok(()); // constant lens or zero epsilon: refused, nothing to compare
+        };
+        let eps = graph.params.eps_global.expect("eps");
+        let explicit = MapperParams { epsilon: Epsilon::Explicit(eps), ..fixed };
+        let again = compute_mapper(MapperInput::new(&matrix), &explicit.validate().expect("valid")).expect("graph");
+        prop_assert_eq!(&graph.nodes, &again.nodes);
+        prop_assert_eq!(&graph.edges, &again.edges);
+    }
+
     /// k-th nearest-neighbour distances, exact, on random real-valued data.
     #[test]
     fn fast_knn_equals_brute_force(

@@ -10,8 +10,15 @@
 //!    distance computations per step), reporting progress per interval;
 //! 6. nodes, their statistics, the nerve and the graph statistics.
 //!
+//! With a fixed epsilon (and a lens other than k-NN) stage 3 is the self-join of
+//! [`super::join`] and stage 5 only labels pairs; otherwise stage 3 is a full k-NN search and
+//! stage 5 runs a pruned DBSCAN per interval.
+//!
 //! With the `parallel` feature, [`compute_mapper`] runs stage 3 over blocks and stage 5 over
 //! intervals with rayon; the result is identical to the stepwise run.
+//!
+//! Steps not yet bounded: the PC1 lens (power iteration over all rows, one step), the join's
+//! pilot (<= 2048 k-NN queries, one step), building a KD-tree (O(n log n)).
 
 use crate::dataset::Matrix;
 use crate::job::{Job, Progress, Step};

@@ -62,9 +62,16 @@ pub enum Epsilon {
     /// A quantile of the exact k-th-nearest-neighbour distance (self not counted, i.e.
     /// scikit-learn's `NearestNeighbors(n_neighbors=k+1).kneighbors(X)[0][:, k]`).
     ///
-    /// `per_interval = false` ("fixed"): one radius from all samples in use.
+    /// The distance is exact float64, `sqrt(sum((x - y)^2))` summed in coordinate order
+    /// (scikit-learn's brute force computes it through `|x|^2 + |y|^2 - 2 x.y` and so differs
+    /// by ~1e-13 relative; pass `Explicit` to reuse its value bit for bit).
+    ///
+    /// `per_interval = false` ("fixed"): one radius from all samples in use; a quantile of 0
+    /// (duplicates) is an error ([`MapperError::ZeroEpsilon`]).
     /// `per_interval = true` ("adaptive"): inside each interval, the statistic over that
-    /// interval's samples with neighbours searched among that interval's samples only.
+    /// interval's samples with neighbours searched among that interval's samples only; `k`
+    /// is clamped to `interval size - 1`, and a zero statistic becomes the smallest positive
+    /// float (only exact duplicates join).
     /// Quantiles follow numpy: `quantile == 0.5` is `np.median` (mean of the two middle
     /// values), any other is `np.quantile(..., method="linear")`.
     KnnQuantile { k: usize, quantile: f64, per_interval: bool },

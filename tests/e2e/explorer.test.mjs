@@ -134,7 +134,9 @@ describe('single-layer explorer', () => {
 
 describe('node details', () => {
   test('examples, feature-visualisation images and an enlarged example for the selected node', async () => {
-    const biggest = [...reference.nodes].sort((a, b) => b.size - a.size)[0];
+    // The page now shows the graph of the parameter-change test above.
+    const current = cliGraph([demoPath, '--intervals', '20', '--overlap', '0.5']);
+    const biggest = [...current.nodes].sort((a, b) => b.size - a.size)[0];
     await page.click(`[data-node-id="${biggest.name}"]`);
     await page.locator('[data-testid="node-examples"]').waitFor();
     const thumbnails = page.locator('[data-testid="example-thumbnail"]');

@@ -84,7 +84,38 @@ async function parseSuite() {
   return results;
 }
 
-const SUITES = { parse: parseSuite };
+/** The mapper on the synthetic activation-like data of peers.md (the same generator as
+ *  `topoact synth`), app defaults: L2 lens, 30 intervals, 30 % overlap, eps = median
+ *  5th-NN distance (searched), min_samples 5; uniform and balanced covers. */
+async function mapperSuite() {
+  const sizes = (new URLSearchParams(location.search).get('sizes') || '50000x256,20000x1024')
+    .split(',').map((size) => size.split('x').map(Number));
+  const results = [];
+  for (const [n, dim] of sizes) {
+    const loaded = await request({ type: 'LoadSynthetic', n_samples: n, dim, seed: 0 });
+    if (loaded.type !== 'Loaded') throw new Error(`synthetic ${n}x${dim}: ${loaded.message ?? loaded.type}`);
+    for (const cover of ['uniform', 'balanced']) {
+      const params = {
+        lens: 'l2_norm', cover, n_intervals: 30, overlap: 0.3,
+        epsilon: { knn_quantile: { k: 5, quantile: 0.5, per_interval: false } },
+        min_samples: 5, min_intersection: 1, seed: 0,
+      };
+      const started = performance.now();
+      const answer = await request({ type: 'ComputeGraph', request: { layer: 'synthetic', subsample: { size: n, seed: 0 }, params }, previous_positions: [] });
+      const wallMs = performance.now() - started;
+      if (answer.type !== 'Graph') throw new Error(`mapper ${n}x${dim} ${cover}: ${answer.message ?? answer.type}`);
+      const result = {
+        name: `mapper ${n}x${dim} ${cover}`, n, dim, cover, mapper_ms: answer.graph.mapper_ms, layout_ms: answer.graph.layout_ms,
+        wall_ms: wallMs, nodes: answer.graph.stats.n_nodes, edges: answer.graph.stats.n_edges, eps: answer.graph.eps_global,
+      };
+      log(JSON.stringify(result));
+      results.push(result);
+    }
+  }
+  return results;
+}
+
+const SUITES = { parse: parseSuite, mapper: mapperSuite };
 
 async function main() {
   const suiteName = new URLSearchParams(location.search).get('suite') || 'parse';

@@ -31,6 +31,9 @@ pub enum ToWorker {
     /// Compute the mapper graph of a layer and lay it out. `previous_positions` (node name ->
     /// position) warm-starts the layout so nodes that persist keep their place.
     ComputeGraph { request_id: RequestId, request: GraphRequest, previous_positions: Vec<(String, [f64; 2])> },
+    /// Generate the synthetic activation-like dataset of the benchmarks (`peers.md`) in the
+    /// worker: the same data `topoact synth` writes, so browser and native runs compare.
+    LoadSynthetic { request_id: RequestId, n_samples: usize, dim: usize, seed: u64 },
     /// Example images of a node's members (a short request: it supersedes nothing).
     NodeExamples { request_id: RequestId, query: ExamplesQuery },
 }
@@ -76,7 +79,8 @@ impl ToWorker {
             | ToWorker::LoadUrl { request_id, .. }
             | ToWorker::Cancel { request_id }
             | ToWorker::ComputeGraph { request_id, .. }
-            | ToWorker::NodeExamples { request_id, .. } => *request_id,
+            | ToWorker::NodeExamples { request_id, .. }
+            | ToWorker::LoadSynthetic { request_id, .. } => *request_id,
         }
     }
 }

@@ -109,6 +109,22 @@ fn handle_message(event: MessageEvent) {
                 finish(request_id, answer);
             });
         }
+        ToWorker::LoadSynthetic { request_id, n_samples, dim, seed } => {
+            supersede_running(request_id);
+            let started_ms = now_ms();
+            let (activations, labels, class_names) = topoact_core::mapper::synth::activation_like(n_samples, dim, seed);
+            let dataset = Dataset {
+                name: format!("synthetic activation-like {n_samples} x {dim} (seed {seed})"),
+                layers: vec![topoact_core::dataset::Layer { name: "synthetic".into(), activations: topoact_core::dataset::Matrix::F32(activations) }],
+                labels: Some(labels),
+                class_names,
+                ..Dataset::default()
+            };
+            let summary = dataset.summary();
+            STATE.with_borrow_mut(|state| state.dataset = Some(dataset));
+            let elapsed_ms = now_ms() - started_ms;
+            finish(request_id, FromWorker::Loaded { request_id, summary, elapsed_ms, bytes_read: 0 });
+        }
         ToWorker::NodeExamples { request_id, query } => {
             let examples = STATE.with_borrow(|state| state.dataset.as_ref().map(|dataset| node_examples(dataset, &query)));
             match examples {

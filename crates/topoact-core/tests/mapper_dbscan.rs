@@ -200,3 +200,18 @@ fn every_lens_and_cover_runs() {
         }
     }
 }
+
+/// A constant lens (here: every row the same, so the L2 norm is constant) is refused before
+/// the neighbour search starts, not after it: identical rows make k-NN search its slowest.
+#[test]
+fn a_constant_lens_fails_before_the_neighbour_search() {
+    use topoact_core::job::run_to_end;
+    use topoact_core::mapper::MapperJob;
+    let identical = Matrix::F32(Array2::from_elem((3_000, 16), 0.25));
+    let params = MapperParams::default().validate().expect("default parameters are valid");
+    let mut job = MapperJob::new(MapperInput::new(&identical), &params).expect("the job starts");
+    let mut stages = Vec::new();
+    let result = run_to_end(&mut job, |progress| stages.push(progress.stage.clone()));
+    assert!(matches!(result, Err(MapperError::ConstantLens { .. })));
+    assert!(stages.iter().all(|stage| !stage.contains("NN") && !stage.contains("join")), "{stages:?}");
+}

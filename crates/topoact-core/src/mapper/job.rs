@@ -267,6 +267,15 @@ impl MapperJob {
                 end
             }
         };
+        // Fail fast: a constant lens under the uniform cover is refused by the cover anyway;
+        // say so before the (expensive) neighbour search rather than after it.
+        if end >= n && self.params.cover == CoverKind::Uniform && !matches!(self.params.lens, Lens::KnnDistance { .. }) {
+            if let Some(&first) = self.lens.first() {
+                if self.lens.iter().all(|&value| value == first) {
+                    return Err(MapperError::ConstantLens { value: first, n_intervals: self.params.n_intervals });
+                }
+            }
+        }
         let join_path = matches!(self.params.epsilon, Epsilon::KnnQuantile { per_interval: false, .. })
             && !matches!(self.params.lens, Lens::KnnDistance { .. });
         self.stage = if end < n {

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use topoact_core::mapper::{CoverKind, Epsilon};
 
 use super::model::{AppModel, ColourBy};
-use super::search::search_classes;
+use super::search::{class_directory, search_classes};
 use crate::protocol::{Example, ExamplesQuery, ToWorker};
 
 /// TopoAct's presets: overlap 20 / 30 / 50 % with a fixed or adaptive epsilon.
@@ -145,6 +145,53 @@ pub fn ClassSearch(model: RwSignal<AppModel>) -> impl IntoView {
                 }).collect_view()}
             </div>
         </div>
+    }
+}
+
+/// TopoAct's "shopping directory": the classes present in the current graph, grouped by
+/// first letter, with how many nodes carry each among their top three; multi-select.
+#[component]
+pub fn ClassDirectory(model: RwSignal<AppModel>) -> impl IntoView {
+    let graph_version = Memo::new(move |_| model.with(|m| m.graph_version));
+    let groups = move || {
+        graph_version.get();
+        model.with_untracked(|m| {
+            m.graph.as_ref().map(|graph| {
+                let tops: Vec<Vec<u32>> = graph.nodes.iter().map(|node| node.top_classes.iter().map(|s| s.class_idx).collect()).collect();
+                class_directory(&graph.class_names, tops.iter().map(Vec::as_slice))
+            })
+        })
+    };
+    let toggle = move |class_idx: u32| {
+        model.update(|m| {
+            if let Some(pos) = m.highlighted_classes.iter().position(|&c| c == class_idx) {
+                m.highlighted_classes.remove(pos);
+            } else {
+                m.highlighted_classes.push(class_idx);
+            }
+        })
+    };
+    view! {
+        <details class="panel class-directory" data-testid="class-directory">
+            <summary>"Class directory"</summary>
+            {move || groups().map(|groups| groups.into_iter().map(|(letter, entries)| view! {
+                <div class="directory-group">
+                    <h3>{letter.to_string()}</h3>
+                    {entries.into_iter().map(|entry| {
+                        let class_idx = entry.class_idx;
+                        view! {
+                            <label class="directory-entry">
+                                <input type="checkbox" data-testid="directory-class" data-class=entry.name.clone()
+                                    prop:checked=move || model.with(|m| m.highlighted_classes.contains(&class_idx))
+                                    on:change=move |_| toggle(class_idx) />
+                                <span class="directory-name">{entry.name.clone()}</span>
+                                <span class="directory-count">{format!("{} nodes", entry.node_count)}</span>
+                            </label>
+                        }
+                    }).collect_view()}
+                </div>
+            }).collect_view())}
+        </details>
     }
 }
 

@@ -16,7 +16,7 @@ use crate::format::{byte_size, megabytes_per_second, thousands};
 use crate::protocol::{FailureKind, ToWorker};
 use crate::worker_client;
 use model::AppModel;
-use controls::{ClassSearch, NodeDetails, ParameterPanel};
+use controls::{ClassDirectory, ClassSearch, NodeDetails, ParameterPanel};
 use graph_view::GraphView;
 
 /// The embedded demo dataset, relative to the page.
@@ -136,6 +136,7 @@ pub fn App() -> impl IntoView {
                     <LayerList model=model />
                     <ParameterPanel model=model recompute=Callback::new(move |()| request_graph(model)) />
                     <ClassSearch model=model />
+                    <ClassDirectory model=model />
                 </aside>
                 <section class="main-view">
                     <GraphView model=model />

@@ -100,3 +100,60 @@ mod tests {
         assert_eq!(search_classes(&classes, "class", 20).len(), 20);
     }
 }
+
+/// One class of the directory: how many nodes carry it among their top three.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DirectoryEntry {
+    pub class_idx: u32,
+    pub name: String,
+    pub node_count: usize,
+}
+
+/// The classes present in a graph (in some node's top three), alphabetical (case-insensitive)
+/// and grouped by their first letter (`#` for names that do not start with a letter).
+pub fn class_directory<'a>(
+    class_names: &[String],
+    top_classes_of_nodes: impl Iterator<Item = &'a [u32]>,
+) -> Vec<(char, Vec<DirectoryEntry>)> {
+    let mut node_counts = vec![0usize; class_names.len()];
+    for top in top_classes_of_nodes {
+        for &class_idx in top {
+            if let Some(count) = node_counts.get_mut(class_idx as usize) {
+                *count += 1;
+            }
+        }
+    }
+    let mut entries: Vec<DirectoryEntry> = node_counts
+        .into_iter()
+        .enumerate()
+        .filter(|&(_, count)| count > 0)
+        .map(|(class_idx, node_count)| DirectoryEntry { class_idx: class_idx as u32, name: class_names[class_idx].clone(), node_count })
+        .collect();
+    entries.sort_by_key(|entry| (entry.name.to_lowercase(), entry.class_idx));
+    let mut groups: Vec<(char, Vec<DirectoryEntry>)> = Vec::new();
+    for entry in entries {
+        let letter = entry.name.chars().next().filter(|c| c.is_alphabetic()).map(|c| c.to_uppercase().next().unwrap_or(c)).unwrap_or('#');
+        match groups.last_mut() {
+            Some((last, group)) if *last == letter => group.push(entry),
+            _ => groups.push((letter, vec![entry])),
+        }
+    }
+    groups
+}
+
+#[cfg(test)]
+mod directory_tests {
+    use super::*;
+
+    #[test]
+    fn the_directory_groups_present_classes_by_letter_with_node_counts() {
+        let names: Vec<String> = ["Sneaker", "bag", "Sandal", "Coat", "<b>x</b>"].iter().map(|s| s.to_string()).collect();
+        let tops: Vec<Vec<u32>> = vec![vec![0, 2], vec![0, 1], vec![4]];
+        let groups = class_directory(&names, tops.iter().map(|t| t.as_slice()));
+        let letters: Vec<char> = groups.iter().map(|(letter, _)| *letter).collect();
+        assert_eq!(letters, vec!['#', 'B', 'S']);
+        let s_group: Vec<(&str, usize)> = groups[2].1.iter().map(|e| (e.name.as_str(), e.node_count)).collect();
+        assert_eq!(s_group, vec![("Sandal", 1), ("Sneaker", 2)]);
+        assert!(groups.iter().all(|(_, group)| group.iter().all(|e| e.name != "Coat")), "absent classes are left out");
+    }
+}

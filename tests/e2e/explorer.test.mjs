@@ -159,3 +159,21 @@ describe('node details', () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe('class directory', () => {
+  test('lists the classes of the graph with node counts; selecting several highlights their nodes', async () => {
+    const current = cliGraph([demoPath, '--intervals', '20', '--overlap', '0.5']);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Escape');
+    await page.click('[data-testid="class-directory"] summary');
+    const names = await page.$$eval('[data-testid="directory-class"]', (items) => items.map((item) => item.getAttribute('data-class')));
+    const present = new Set(current.nodes.flatMap((node) => node.top_classes.map((share) => current.class_names[share.class_idx])));
+    assert.deepEqual([...names].sort(), [...present].sort());
+    await page.check('[data-testid="directory-class"][data-class="Bag"]');
+    await page.check('[data-testid="directory-class"][data-class="Trouser"]');
+    const wanted = new Set([current.class_names.indexOf('Bag'), current.class_names.indexOf('Trouser')]);
+    const expected = current.nodes.filter((node) => node.top_classes.some((share) => wanted.has(share.class_idx))).map((node) => node.name).sort();
+    assert.deepEqual(await nodeIds('[data-highlighted="true"]'), expected);
+    await shot('directory');
+  });
+});

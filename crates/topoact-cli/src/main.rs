@@ -113,6 +113,9 @@ struct MapperArgs {
     /// Label side file (.csv, .json or .npy).
     #[arg(long)]
     labels: Option<PathBuf>,
+    /// Leave out samples with NaN or infinite activations (else they are an error).
+    #[arg(long)]
+    drop_nonfinite: bool,
     #[arg(long, value_enum, default_value = "kmapper")]
     format: FormatArg,
     /// Output file ("-" = standard output).
@@ -154,7 +157,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(paths: &[PathBuf], labels: Option<&PathBuf>) -> Result<Dataset, String> {
+fn load(paths: &[PathBuf], labels: Option<&PathBuf>, drop_nonfinite: bool) -> Result<Dataset, String> {
     let mut sources = Vec::new();
     for path in paths.iter().chain(labels) {
         let file = File::open(path).map_err(|e| format!("cannot open '{}': {e}", path.display()))?;
@@ -162,7 +165,12 @@ fn load(paths: &[PathBuf], labels: Option<&PathBuf>) -> Result<Dataset, String> 
         let file_name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         sources.push(NamedSource::new(file_name, source));
     }
-    load_dataset(sources, &LoadOptions::default()).map_err(|e| e.to_string())
+    let options = LoadOptions { drop_nonfinite, ..LoadOptions::default() };
+    let dataset = load_dataset(sources, &options).map_err(|e| e.to_string())?;
+    for notice in &dataset.notices {
+        eprintln!("topoact: note: {notice}");
+    }
+    Ok(dataset)
 }
 
 /// Prints a progress line when the stage changes or every 10 %.
@@ -190,7 +198,7 @@ impl ProgressPrinter {
 
 fn run_mapper(args: MapperArgs) -> Result<(), String> {
     let started = Instant::now();
-    let dataset = load(&args.input, args.labels.as_ref())?;
+    let dataset = load(&args.input, args.labels.as_ref(), args.drop_nonfinite)?;
     let layer = match &args.layer {
         Some(name) => dataset.layer(name).ok_or_else(|| {
             let names: Vec<&str> = dataset.layers.iter().map(|l| l.name.as_str()).collect();

@@ -70,3 +70,42 @@ fn errors_are_messages_and_nonzero_exits() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A float32 `.npy` (C order, little-endian) of `rows x cols`.
+fn write_npy(path: &std::path::Path, rows: usize, cols: usize, values: &[f32]) {
+    let mut dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    dict.push_str(&" ".repeat((64 - (10 + dict.len() + 1) % 64) % 64));
+    dict.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(dict.as_bytes());
+    values.iter().for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
+    std::fs::write(path, bytes).expect("write npy");
+}
+
+#[test]
+fn non_finite_rows_are_an_error_unless_dropped() {
+    let dir = temp_dir("nonfinite");
+    let data = dir.join("nan.npy");
+    let (rows, cols) = (200, 3);
+    let mut values: Vec<f32> = (0..rows * cols).map(|i| ((i * 37) % 101) as f32 / 10.0).collect();
+    values[5 * cols + 1] = f32::NAN;
+    values[9 * cols] = f32::INFINITY;
+    write_npy(&data, rows, cols, &values);
+    let out = dir.join("g.json");
+    let refused = bin().arg("mapper").arg(&data).args(["--intervals", "5", "--out"]).arg(&out).output().expect("run");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("NaN or infinity") && !stderr.contains("panicked"), "{stderr}");
+    let dropped = bin()
+        .arg("mapper")
+        .arg(&data)
+        .args(["--drop-nonfinite", "--intervals", "5", "--format", "graph", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert!(dropped.status.success(), "{}", String::from_utf8_lossy(&dropped.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).expect("output")).expect("json");
+    assert_eq!(json["n_samples_used"], serde_json::json!(rows - 2));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -61,6 +61,63 @@ function syntheticNpy(rows, cols, dtype) {
   return new File(parts, `synthetic-${rows}x${cols}-${dtype}.npy`);
 }
 
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+function crc32Update(crc, bytes) {
+  let c = crc ^ 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** A stored (uncompressed) ZIP64 .npz holding one `act_<layer>` entry: the npy parts of
+ *  `syntheticNpy`, with the CRC-32 computed here. */
+async function syntheticNpz(rows, cols, dtype, layer) {
+  const npy = syntheticNpy(rows, cols, dtype);
+  const name = new TextEncoder().encode(`act_${layer}.npy`);
+  const size = npy.size;
+  let crc = 0;
+  for (let offset = 0; offset < size; offset += 64 << 20) {
+    crc = crc32Update(crc, new Uint8Array(await npy.slice(offset, Math.min(size, offset + (64 << 20))).arrayBuffer()));
+  }
+  const zip64Extra = (withOffset) => {
+    const extra = new DataView(new ArrayBuffer(withOffset ? 28 : 20));
+    extra.setUint16(0, 0x0001, true);
+    extra.setUint16(2, withOffset ? 24 : 16, true);
+    extra.setBigUint64(4, BigInt(size), true);
+    extra.setBigUint64(12, BigInt(size), true);
+    if (withOffset) extra.setBigUint64(20, 0n, true);
+    return new Uint8Array(extra.buffer);
+  };
+  const local = new DataView(new ArrayBuffer(30));
+  local.setUint32(0, 0x04034b50, true); local.setUint16(4, 45, true);
+  local.setUint32(14, crc, true); local.setUint32(18, 0xffffffff, true); local.setUint32(22, 0xffffffff, true);
+  local.setUint16(26, name.length, true); local.setUint16(28, 20, true);
+  const localExtra = zip64Extra(false);
+  const centralOffset = 30 + name.length + localExtra.length + size;
+  const central = new DataView(new ArrayBuffer(46));
+  central.setUint32(0, 0x02014b50, true); central.setUint16(4, 45, true); central.setUint16(6, 45, true);
+  central.setUint32(16, crc, true); central.setUint32(20, 0xffffffff, true); central.setUint32(24, 0xffffffff, true);
+  central.setUint16(28, name.length, true); central.setUint16(30, 28, true); central.setUint32(42, 0xffffffff, true);
+  const centralExtra = zip64Extra(true);
+  const centralSize = 46 + name.length + centralExtra.length;
+  const end64 = new DataView(new ArrayBuffer(56 + 20 + 22));
+  end64.setUint32(0, 0x06064b50, true); end64.setBigUint64(4, 44n, true); end64.setUint16(12, 45, true); end64.setUint16(14, 45, true);
+  end64.setBigUint64(24, 1n, true); end64.setBigUint64(32, 1n, true); end64.setBigUint64(40, BigInt(centralSize), true);
+  end64.setBigUint64(48, BigInt(centralOffset), true);
+  end64.setUint32(56, 0x07064b50, true); end64.setBigUint64(64, BigInt(centralOffset + centralSize), true); end64.setUint32(72, 1, true);
+  end64.setUint32(76, 0x06054b50, true); end64.setUint16(84, 0xffff, true); end64.setUint16(86, 0xffff, true);
+  end64.setUint32(88, 0xffffffff, true); end64.setUint32(92, 0xffffffff, true);
+  return new File([local, name, localExtra, npy, central, name, centralExtra, end64], `synthetic-${rows}x${cols}-${dtype}.npz`);
+}
+
 async function parseSuite() {
   const cases = [
     { rows: 50_000, cols: 256, dtype: 'float32' },
@@ -70,18 +127,26 @@ async function parseSuite() {
   const results = [];
   for (const { rows, cols, dtype } of cases) {
     const file = syntheticNpy(rows, cols, dtype);
+    results.push(await timeParse(file, `parse npy ${rows}x${cols} ${dtype}`));
+  }
+  const npz = await syntheticNpz(300_000, 1_024, 'float16', 'synthetic');
+  results.push(await timeParse(npz, 'parse npz (stored, zip64) 300000x1024 float16'));
+  return results;
+}
+
+async function timeParse(file, name) {
+  {
     const started = performance.now();
     const answer = await request({ type: 'LoadFiles', drop_nonfinite: false }, [file]);
     const wallMs = performance.now() - started;
     if (answer.type !== 'Loaded') throw new Error(`${file.name}: ${answer.type} ${answer.message ?? ''}`);
     const result = {
-      name: `parse npy ${rows}x${cols} ${dtype}`, bytes: file.size, worker_ms: answer.elapsed_ms, wall_ms: wallMs,
+      name, bytes: file.size, worker_ms: answer.elapsed_ms, wall_ms: wallMs,
       mb_per_s: file.size / 1e6 / (answer.elapsed_ms / 1e3),
     };
     log(JSON.stringify(result));
-    results.push(result);
+    return result;
   }
-  return results;
 }
 
 /** The mapper on the synthetic activation-like data of peers.md (the same generator as

@@ -67,6 +67,26 @@ describe('foundation', () => {
     await page.close();
   });
 
+  test('NaN in the activations is reported, and the rows can be dropped in one click', async () => {
+    const { page } = await openPage(browser.browser, server.url);
+    await waitForDataset(page);
+    const bytes = smallNpy(50, 4);
+    const headerLength = bytes.length - 50 * 4 * 4;
+    bytes.writeFloatLE(NaN, headerLength + (7 * 4 + 2) * 4);
+    bytes.writeFloatLE(Infinity, headerLength + (30 * 4) * 4);
+    await dropFiles(page, [{ name: 'with-nan.npy', bytes }]);
+    const banner = page.locator('[data-testid="error-message"]');
+    await banner.waitFor();
+    const message = await banner.textContent();
+    assert.match(message, /NaN or infinity/);
+    assert.match(message, /7/);
+    await page.screenshot({ path: path.join(artifactsDir, 'foundation-nonfinite.png') });
+    await page.click('[data-testid="drop-nonfinite"]');
+    await waitForDataset(page, 'with-nan.npy');
+    assert.equal(await page.textContent('[data-testid="dataset-size"]'), '48 samples · 1 layers · 0 classes');
+    await page.close();
+  });
+
   test('a 200 MB .npy is parsed in the worker while the UI stays responsive', async () => {
     const { page, errors } = await openPage(browser.browser, server.url);
     await waitForDataset(page);

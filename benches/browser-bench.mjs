@@ -1,20 +1,109 @@
 // Drives public/bench.html in headless Chromium (the same harness as the e2e tests) and
 // prints its JSON report. Run `tools/build.sh` first, or use `tools/bench.sh`.
 //   node benches/browser-bench.mjs [suite]
-import { launchBrowser, startServer } from '../tests/e2e/harness.mjs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import { launchBrowser, npyHeader, startServer } from '../tests/e2e/harness.mjs';
+
+/** Activation-like bytes (a third zeros) for `dtype`, one 4 MiB block reused. */
+function block(dtype) {
+  const bytes = Buffer.alloc(4 << 20);
+  let state = 12345;
+  const random = () => ((state = (state * 1103515245 + 12345) >>> 0) / 4294967296);
+  if (dtype === 'float16') {
+    for (let i = 0; i < bytes.length; i += 2) bytes.writeUInt16LE(random() < 0.33 ? 0 : 0x2c00 + Math.floor(random() * 0x1800), i);
+  } else {
+    for (let i = 0; i < bytes.length; i += 4) bytes.writeFloatLE(random() < 0.33 ? 0 : random() * 4, i);
+  }
+  return bytes;
+}
+
+/** Writes the npy payload (header + data) to `fd` and returns [bytes written, crc32]. */
+function writeNpyPayload(fd, rows, cols, dtype) {
+  const header = npyHeader(dtype === 'float16' ? '<f2' : '<f4', [rows, cols]);
+  const data = block(dtype);
+  let crc = crc32(header);
+  writeSync(fd, header);
+  const total = rows * cols * (dtype === 'float16' ? 2 : 4);
+  for (let written = 0; written < total; written += data.length) {
+    const part = data.subarray(0, Math.min(data.length, total - written));
+    crc = crc32(part, crc);
+    writeSync(fd, part);
+  }
+  return [header.length + total, crc];
+}
+
+function writeNpy(dir, rows, cols, dtype) {
+  const file = path.join(dir, `synthetic-${rows}x${cols}-${dtype}.npy`);
+  const fd = openSync(file, 'w');
+  writeNpyPayload(fd, rows, cols, dtype);
+  closeSync(fd);
+  return file;
+}
+
+/** A stored (uncompressed) ZIP64 .npz with one `act_synthetic` entry. */
+function writeNpz(dir, rows, cols, dtype) {
+  const file = path.join(dir, `synthetic-${rows}x${cols}-${dtype}.npz`);
+  const name = Buffer.from('act_synthetic.npy');
+  const fd = openSync(file, 'w');
+  const localExtraLength = 20;
+  const payloadOffset = 30 + name.length + localExtraLength;
+  writeSync(fd, Buffer.alloc(payloadOffset)); // header written after the payload is known
+  const [size, crc] = writeNpyPayload(fd, rows, cols, dtype);
+  const zip64 = (withOffset) => {
+    const extra = Buffer.alloc(withOffset ? 28 : 20);
+    extra.writeUInt16LE(0x0001, 0); extra.writeUInt16LE(withOffset ? 24 : 16, 2);
+    extra.writeBigUInt64LE(BigInt(size), 4); extra.writeBigUInt64LE(BigInt(size), 12);
+    return extra;
+  };
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(45, 4); local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(0xffffffff, 18); local.writeUInt32LE(0xffffffff, 22); local.writeUInt16LE(name.length, 26); local.writeUInt16LE(localExtraLength, 28);
+  writeSync(fd, Buffer.concat([local, name, zip64(false)]), 0, payloadOffset, 0);
+  const centralOffset = payloadOffset + size;
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0); central.writeUInt16LE(45, 4); central.writeUInt16LE(45, 6); central.writeUInt32LE(crc, 16);
+  central.writeUInt32LE(0xffffffff, 20); central.writeUInt32LE(0xffffffff, 24); central.writeUInt16LE(name.length, 28);
+  central.writeUInt16LE(28, 30); central.writeUInt32LE(0xffffffff, 42);
+  const centralRecord = Buffer.concat([central, name, zip64(true)]);
+  const end = Buffer.alloc(98);
+  end.writeUInt32LE(0x06064b50, 0); end.writeBigUInt64LE(44n, 4); end.writeUInt16LE(45, 12); end.writeUInt16LE(45, 14);
+  end.writeBigUInt64LE(1n, 24); end.writeBigUInt64LE(1n, 32); end.writeBigUInt64LE(BigInt(centralRecord.length), 40);
+  end.writeBigUInt64LE(BigInt(centralOffset), 48);
+  end.writeUInt32LE(0x07064b50, 56); end.writeBigUInt64LE(BigInt(centralOffset + centralRecord.length), 64); end.writeUInt32LE(1, 72);
+  end.writeUInt32LE(0x06054b50, 76); end.writeUInt16LE(0xffff, 84); end.writeUInt16LE(0xffff, 86);
+  end.writeUInt32LE(0xffffffff, 88); end.writeUInt32LE(0xffffffff, 92);
+  writeSync(fd, Buffer.concat([centralRecord, end]), 0, centralRecord.length + end.length, centralOffset);
+  closeSync(fd);
+  return file;
+}
 
 const suite = process.argv[2] || 'parse';
 const server = await startServer();
 const browser = await launchBrowser();
+let scratch;
 try {
   const page = await browser.browser.newPage();
   page.on('console', (message) => { if (message.type() === 'error') console.error(`[page] ${message.text()}`); });
   await page.goto(`${server.url}bench.html?suite=${encodeURIComponent(suite)}`);
+  if (suite === 'parse') {
+    scratch = mkdtempSync(path.join(tmpdir(), 'topoact-bench-'));
+    const files = [
+      writeNpy(scratch, 50_000, 256, 'float32'),
+      writeNpy(scratch, 50_000, 1_000, 'float32'),
+      writeNpy(scratch, 300_000, 1_024, 'float16'),
+      writeNpz(scratch, 300_000, 1_024, 'float16'),
+    ];
+    await page.setInputFiles('#bench-files', files);
+  }
   const handle = await page.waitForFunction(() => window.__benchResult, null, { timeout: 30 * 60_000, polling: 500 });
   const report = await handle.jsonValue();
   console.log(JSON.stringify(report, null, 2));
   if (report.error) process.exitCode = 1;
 } finally {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
   await browser.stop();
   server.stop();
 }

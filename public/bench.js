@@ -26,111 +26,19 @@ function request(message, files) {
   });
 }
 
-/** The header of a version-1 .npy file. */
-function npyHeader(descr, shape) {
-  let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
-  const unpadded = 10 + dict.length + 1;
-  dict += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
-  const bytes = new Uint8Array(10 + dict.length);
-  bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  new DataView(bytes.buffer).setUint16(8, dict.length, true);
-  for (let i = 0; i < dict.length; i++) bytes[10 + i] = dict.charCodeAt(i);
-  return bytes;
-}
-
-/** A .npy File of rows x cols random activation-like values (a 4 MiB block repeated, so the
- *  page never holds the whole file). float16 values are built from their bit patterns. */
-function syntheticNpy(rows, cols, dtype) {
-  const itemSize = dtype === 'float16' ? 2 : 4;
-  const block = new Uint8Array(4 << 20);
-  let state = 12345;
-  const random = () => ((state = (state * 1103515245 + 12345) >>> 0) / 4294967296);
-  if (dtype === 'float16') {
-    const view = new Uint16Array(block.buffer);
-    // ReLU-like: a third zeros, the rest positive values in [2^-4, 4).
-    for (let i = 0; i < view.length; i++) view[i] = random() < 0.33 ? 0 : (0x2c00 + Math.floor(random() * 0x1800));
-  } else {
-    const view = new Float32Array(block.buffer);
-    for (let i = 0; i < view.length; i++) view[i] = random() < 0.33 ? 0 : random() * 4;
-  }
-  const total = rows * cols * itemSize;
-  const parts = [npyHeader(dtype === 'float16' ? '<f2' : '<f4', [rows, cols])];
-  for (let written = 0; written < total; written += block.length) {
-    parts.push(block.subarray(0, Math.min(block.length, total - written)));
-  }
-  return new File(parts, `synthetic-${rows}x${cols}-${dtype}.npy`);
-}
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-function crc32Update(crc, bytes) {
-  let c = crc ^ 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** A stored (uncompressed) ZIP64 .npz holding one `act_<layer>` entry: the npy parts of
- *  `syntheticNpy`, with the CRC-32 computed here. */
-async function syntheticNpz(rows, cols, dtype, layer) {
-  const npy = syntheticNpy(rows, cols, dtype);
-  const name = new TextEncoder().encode(`act_${layer}.npy`);
-  const size = npy.size;
-  let crc = 0;
-  for (let offset = 0; offset < size; offset += 64 << 20) {
-    crc = crc32Update(crc, new Uint8Array(await npy.slice(offset, Math.min(size, offset + (64 << 20))).arrayBuffer()));
-  }
-  const zip64Extra = (withOffset) => {
-    const extra = new DataView(new ArrayBuffer(withOffset ? 28 : 20));
-    extra.setUint16(0, 0x0001, true);
-    extra.setUint16(2, withOffset ? 24 : 16, true);
-    extra.setBigUint64(4, BigInt(size), true);
-    extra.setBigUint64(12, BigInt(size), true);
-    if (withOffset) extra.setBigUint64(20, 0n, true);
-    return new Uint8Array(extra.buffer);
-  };
-  const local = new DataView(new ArrayBuffer(30));
-  local.setUint32(0, 0x04034b50, true); local.setUint16(4, 45, true);
-  local.setUint32(14, crc, true); local.setUint32(18, 0xffffffff, true); local.setUint32(22, 0xffffffff, true);
-  local.setUint16(26, name.length, true); local.setUint16(28, 20, true);
-  const localExtra = zip64Extra(false);
-  const centralOffset = 30 + name.length + localExtra.length + size;
-  const central = new DataView(new ArrayBuffer(46));
-  central.setUint32(0, 0x02014b50, true); central.setUint16(4, 45, true); central.setUint16(6, 45, true);
-  central.setUint32(16, crc, true); central.setUint32(20, 0xffffffff, true); central.setUint32(24, 0xffffffff, true);
-  central.setUint16(28, name.length, true); central.setUint16(30, 28, true); central.setUint32(42, 0xffffffff, true);
-  const centralExtra = zip64Extra(true);
-  const centralSize = 46 + name.length + centralExtra.length;
-  const end64 = new DataView(new ArrayBuffer(56 + 20 + 22));
-  end64.setUint32(0, 0x06064b50, true); end64.setBigUint64(4, 44n, true); end64.setUint16(12, 45, true); end64.setUint16(14, 45, true);
-  end64.setBigUint64(24, 1n, true); end64.setBigUint64(32, 1n, true); end64.setBigUint64(40, BigInt(centralSize), true);
-  end64.setBigUint64(48, BigInt(centralOffset), true);
-  end64.setUint32(56, 0x07064b50, true); end64.setBigUint64(64, BigInt(centralOffset + centralSize), true); end64.setUint32(72, 1, true);
-  end64.setUint32(76, 0x06054b50, true); end64.setUint16(84, 0xffff, true); end64.setUint16(86, 0xffff, true);
-  end64.setUint32(88, 0xffffffff, true); end64.setUint32(92, 0xffffffff, true);
-  return new File([local, name, localExtra, npy, central, name, centralExtra, end64], `synthetic-${rows}x${cols}-${dtype}.npz`);
-}
-
+/** Parses the files the driver put in #bench-files (it writes them to disk: a page cannot
+ *  build a 600 MB Blob reliably), each timed by the worker. */
 async function parseSuite() {
-  const cases = [
-    { rows: 50_000, cols: 256, dtype: 'float32' },
-    { rows: 50_000, cols: 1_000, dtype: 'float32' },
-    { rows: 300_000, cols: 1_024, dtype: 'float16' },
-  ];
+  const input = document.getElementById('bench-files');
+  const files = input.files.length ? [...input.files] : await new Promise((resolve) => input.addEventListener('change', () => resolve([...input.files]), { once: true }));
   const results = [];
-  for (const { rows, cols, dtype } of cases) {
-    const file = syntheticNpy(rows, cols, dtype);
-    results.push(await timeParse(file, `parse npy ${rows}x${cols} ${dtype}`));
+  for (const file of files) {
+    try {
+      results.push(await timeParse(file, `parse ${file.name}`));
+    } catch (error) {
+      results.push({ name: `parse ${file.name}`, error: String(error) });
+    }
   }
-  const npz = await syntheticNpz(300_000, 1_024, 'float16', 'synthetic');
-  results.push(await timeParse(npz, 'parse npz (stored, zip64) 300000x1024 float16'));
   return results;
 }
 

@@ -1,6 +1,6 @@
 // Drives public/bench.html in headless Chromium (the same harness as the e2e tests) and
 // prints its JSON report. Run `tools/build.sh` first, or use `tools/bench.sh`.
-//   node benches/browser-bench.mjs [suite]
+//   node benches/browser-bench.mjs [parse | mapper [NxD,...]]
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -81,13 +81,16 @@ function writeNpz(dir, rows, cols, dtype) {
 }
 
 const suite = process.argv[2] || 'parse';
+// mapper: optional sizes, e.g. `node benches/browser-bench.mjs mapper 20000x1024,50000x256`.
+const sizes = process.argv[3];
 const server = await startServer();
 const browser = await launchBrowser();
 let scratch;
 try {
   const page = await browser.browser.newPage();
   page.on('console', (message) => { if (message.type() === 'error') console.error(`[page] ${message.text()}`); });
-  await page.goto(`${server.url}bench.html?suite=${encodeURIComponent(suite)}`);
+  const sizesQuery = sizes ? `&sizes=${encodeURIComponent(sizes)}` : '';
+  await page.goto(`${server.url}bench.html?suite=${encodeURIComponent(suite)}${sizesQuery}`);
   if (suite === 'parse') {
     scratch = mkdtempSync(path.join(tmpdir(), 'topoact-bench-'));
     const files = [

@@ -65,3 +65,19 @@ fn a_truncated_file_from_the_browser_is_an_error() {
     let message = load_dataset(sources, &LoadOptions::default()).expect_err("a cut file must not load").to_string();
     assert!(message.contains("cut.npy"), "{message}");
 }
+
+/// The layout is bit-identical in the browser and natively: the same fingerprint as the
+/// native test `positions_match_the_recorded_fingerprint` in crates/topoact-core/tests/layout.rs.
+#[wasm_bindgen_test]
+fn the_layout_in_the_browser_is_bit_identical_to_the_native_one() {
+    use topoact_core::layout::{compute_layout, synthetic::mapper_like_graph, LayoutParams};
+    const NATIVE_FINGERPRINT: u64 = 0x9e40_36ab_bb48_0d64;
+    let layout = compute_layout(&mapper_like_graph(60, 5), &LayoutParams::default()).expect("valid input");
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for value in layout.positions.iter().flatten() {
+        for byte in value.to_bits().to_le_bytes() {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    assert_eq!(hash, NATIVE_FINGERPRINT, "got {hash:#018x}");
+}

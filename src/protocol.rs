@@ -34,6 +34,8 @@ pub enum ToWorker {
     /// Generate the synthetic activation-like dataset of the benchmarks (`peers.md`) in the
     /// worker: the same data `topoact synth` writes, so browser and native runs compare.
     LoadSynthetic { request_id: RequestId, n_samples: usize, dim: usize, seed: u64 },
+    /// The averaged image of every node of a graph (glyph mode; a short request).
+    NodeGlyphs { request_id: RequestId, layer: String, graph_version: u64, members_of_nodes: Vec<Vec<u32>> },
     /// Example images of a node's members (a short request: it supersedes nothing).
     NodeExamples { request_id: RequestId, query: ExamplesQuery },
 }
@@ -80,7 +82,8 @@ impl ToWorker {
             | ToWorker::Cancel { request_id }
             | ToWorker::ComputeGraph { request_id, .. }
             | ToWorker::NodeExamples { request_id, .. }
-            | ToWorker::LoadSynthetic { request_id, .. } => *request_id,
+            | ToWorker::LoadSynthetic { request_id, .. }
+            | ToWorker::NodeGlyphs { request_id, .. } => *request_id,
         }
     }
 }
@@ -114,6 +117,9 @@ pub enum FromWorker {
     Cancelled { request_id: RequestId },
     /// A mapper graph, laid out, ready to draw.
     Graph { request_id: RequestId, graph: DrawnGraph },
+    /// Answer to [`ToWorker::NodeGlyphs`]: one `data:` URL per node (activation images when the
+    /// file has them for the layer, else input thumbnails), `None` without images.
+    Glyphs { request_id: RequestId, graph_version: u64, images: Vec<Option<String>>, from_activation_images: bool },
     /// Answer to [`ToWorker::NodeExamples`].
     Examples { request_id: RequestId, examples: NodeExamples },
 }

@@ -125,6 +125,25 @@ fn handle_message(event: MessageEvent) {
             let elapsed_ms = now_ms() - started_ms;
             finish(request_id, FromWorker::Loaded { request_id, summary, elapsed_ms, bytes_read: 0 });
         }
+        ToWorker::NodeGlyphs { request_id, layer, graph_version, members_of_nodes } => {
+            let answer = STATE.with_borrow(|state| {
+                let dataset = state.dataset.as_ref()?;
+                let activation_images = dataset.activation_images.get(&layer);
+                let stack = activation_images.or(dataset.images.as_ref());
+                let n_samples = dataset.n_samples();
+                let images = members_of_nodes
+                    .iter()
+                    .map(|members| {
+                        let stack = stack?;
+                        let in_range = members.iter().filter(|&&idx| (idx as usize) < n_samples);
+                        let mean = mean_image(in_range.map(|&idx| stack.image(idx as usize)), stack.image_len())?;
+                        bmp_data_url(&Pixels { width: stack.width, height: stack.height, channels: stack.channels, data: &mean })
+                    })
+                    .collect();
+                Some(FromWorker::Glyphs { request_id, graph_version, images, from_activation_images: activation_images.is_some() })
+            });
+            post(&answer.unwrap_or(FromWorker::Failed { request_id, kind: FailureKind::BadInput, message: "No dataset is loaded.".into() }));
+        }
         ToWorker::NodeExamples { request_id, query } => {
             let examples = STATE.with_borrow(|state| state.dataset.as_ref().map(|dataset| node_examples(dataset, &query)));
             match examples {

@@ -103,6 +103,10 @@ pub fn ParameterPanel(model: RwSignal<AppModel>, recompute: Callback<()>) -> imp
                     {ColourBy::ALL.iter().map(|c| view! { <option value=c.key()>{c.label()}</option> }).collect_view()}
                 </select>
             </label>
+            <label>"Glyphs (averaged images)"
+                <input type="checkbox" data-testid="glyph-toggle" prop:checked=move || model.with(|m| m.show_glyphs)
+                    on:change=move |ev| { let on = event_target_checked(&ev); model.update(|m| m.show_glyphs = on) } />
+            </label>
             <label>{move || format!("Hide links with Jaccard ≤ {:.2}", model.with(|m| m.jaccard_threshold))}
                 <input type="range" min="0" max="1" step="0.01" data-testid="jaccard-threshold"
                     prop:value=move || model.with(|m| m.jaccard_threshold.to_string())
@@ -196,8 +200,13 @@ pub fn ClassDirectory(model: RwSignal<AppModel>) -> impl IntoView {
 }
 
 thread_local! {
-    /// Ids of short requests (examples) live in their own range, apart from long requests.
+    /// Ids of short requests (examples, glyphs) live in their own range, apart from long requests.
     static NEXT_SHORT_REQUEST_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(1 << 40) };
+}
+
+/// A fresh id for a short request.
+pub fn next_short_request_id() -> u64 {
+    NEXT_SHORT_REQUEST_ID.with(|next| next.replace(next.get() + 1))
 }
 
 /// Examples shown per top class (TopoAct showed five).
@@ -225,7 +234,7 @@ pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
             })
         });
         if let Some(query) = query {
-            let request_id = NEXT_SHORT_REQUEST_ID.with(|next| next.replace(next.get() + 1));
+            let request_id = next_short_request_id();
             model.update(|m| m.examples = None);
             crate::worker_client::send(&ToWorker::NodeExamples { request_id, query }, &[]);
         }

@@ -13,6 +13,8 @@ use crate::render::colour::{class_colour, plasma_links, unit, viridis};
 const VIEW_WIDTH: f64 = 1000.0;
 const VIEW_HEIGHT: f64 = 640.0;
 const FIT_MARGIN: f64 = 30.0;
+/// Smallest side of a glyph on screen, in view units.
+const GLYPH_MIN_PX: f64 = 22.0;
 
 /// Fill of `node` for the chosen encoding.
 pub fn node_fill(graph: &DrawnGraph, node: &DrawnNode, colour_by: ColourBy) -> String {
@@ -201,6 +203,52 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
         })
     };
 
+    // Glyph mode: ask the worker for the averaged images of the graph on screen.
+    let show_glyphs = Memo::new(move |_| model.with(|m| m.show_glyphs));
+    let glyph_images = Memo::new(move |_| model.with(|m| m.current_glyphs().cloned()));
+    Effect::new(move |_| {
+        let version = graph_version.get();
+        if !show_glyphs.get() || glyph_images.with_untracked(Option::is_some) {
+            return;
+        }
+        let request = model.with_untracked(|m| {
+            let graph = m.graph.as_ref()?;
+            let members_of_nodes = graph.nodes.iter().map(|node| node.members.clone()).collect();
+            Some((graph.request.layer.clone(), members_of_nodes))
+        });
+        if let Some((layer, members_of_nodes)) = request {
+            let request_id = super::controls::next_short_request_id();
+            crate::worker_client::send(&crate::protocol::ToWorker::NodeGlyphs { request_id, layer, graph_version: version, members_of_nodes }, &[]);
+        }
+    });
+    let glyphs_view = move || {
+        if !show_glyphs.get() {
+            return None;
+        }
+        let images = glyph_images.get()?;
+        model.with_untracked(|m| {
+            let graph = m.graph.as_ref()?;
+            Some(
+                graph
+                    .nodes
+                    .iter()
+                    .zip(images)
+                    .filter_map(|(node, url)| {
+                        let url = url?;
+                        // At least GLYPH_MIN_PX on screen, whatever the zoom, so the images stay legible.
+                        let radius = node.radius;
+                        let [x, y] = node.position;
+                        let side = move || (radius * 2.6).max(GLYPH_MIN_PX / camera.get().scale);
+                        Some(view! {
+                            <image class="node-glyph" data-testid="node-glyph" data-node-id=node.name.clone() href=url
+                                x=move || x - side() / 2.0 y=move || y - side() / 2.0 width=side height=side />
+                        })
+                    })
+                    .collect_view(),
+            )
+        })
+    };
+
     let tooltip = move || {
         let (node_idx, position) = hovered.get()?;
         let at = camera.get().screen_from_world(position);
@@ -245,6 +293,7 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
                     <g transform=transform>
                         <g class="links">{edges_view}</g>
                         <g class="nodes">{nodes_view}</g>
+                        <g class="glyphs">{glyphs_view}</g>
                     </g>
                 </svg>
                 {tooltip}

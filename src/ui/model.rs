@@ -93,6 +93,10 @@ pub struct AppModel {
     pub graph_version: u64,
     /// What node colour shows.
     pub colour_by: ColourBy,
+    /// Glyph mode: nodes drawn as their averaged images.
+    pub show_glyphs: bool,
+    /// Averaged image per node of the graph with that `graph_version`.
+    pub glyphs: Option<(u64, Vec<Option<String>>)>,
     /// Examples of the selected node, once the worker sent them.
     pub examples: Option<NodeExamples>,
     /// Links with a Jaccard index at or below this are hidden.
@@ -184,6 +188,11 @@ impl AppModel {
                 self.graph = Some(graph);
                 self.graph_version += 1;
             }
+            FromWorker::Glyphs { graph_version, images, .. } => {
+                if graph_version == self.graph_version {
+                    self.glyphs = Some((graph_version, images));
+                }
+            }
             FromWorker::Examples { examples, .. } => {
                 if self.selected_node_name().as_deref() == Some(examples.node_name.as_str()) {
                     self.examples = Some(examples);
@@ -209,6 +218,11 @@ impl AppModel {
     pub fn selected_node_name(&self) -> Option<String> {
         let graph = self.graph.as_ref()?;
         Some(graph.nodes.get(self.selected_node?)?.name.clone())
+    }
+
+    /// The glyph images of the current graph, when they have arrived.
+    pub fn current_glyphs(&self) -> Option<&Vec<Option<String>>> {
+        self.glyphs.as_ref().filter(|(version, _)| *version == self.graph_version).map(|(_, images)| images)
     }
 
     /// Positions of the current graph's nodes by name (warm start of the next layout), when

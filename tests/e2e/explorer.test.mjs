@@ -182,3 +182,19 @@ describe('class directory', () => {
     await shot('directory');
   });
 });
+
+describe('glyph mode', () => {
+  test('draws every node as its averaged activation image, and turns off again', async () => {
+    const current = cliGraph([demoPath, '--intervals', '20', '--overlap', '0.5']);
+    await page.check('[data-testid="glyph-toggle"]');
+    await page.waitForFunction((count) => document.querySelectorAll('[data-testid="node-glyph"]').length === count, current.nodes.length);
+    const glyphIds = await page.$$eval('[data-testid="node-glyph"]', (items) => items.map((item) => item.getAttribute('data-node-id')).sort());
+    assert.deepEqual(glyphIds, current.nodes.map((node) => node.name).sort());
+    assert.match(await page.getAttribute('[data-testid="node-glyph"]', 'href'), /^data:image\/bmp;base64,/);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot('glyphs');
+    await page.uncheck('[data-testid="glyph-toggle"]');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="node-glyph"]').length === 0);
+    assert.deepEqual(errors, []);
+  });
+});

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 
 use js_sys::{Array, Reflect, Uint8Array};
-use topoact_core::dataset::Dataset;
+use topoact_core::dataset::{Dataset, ImageStack};
 use topoact_core::formats::{ByteSource, FormatError, LoadJob, LoadOptions, NamedSource};
 use topoact_core::job::{Job, Progress, Step};
 use topoact_core::layout::{topoact_radii, LayoutEdge, LayoutInput, LayoutJob, LayoutParams};
@@ -131,15 +131,7 @@ fn handle_message(event: MessageEvent) {
                 let activation_images = dataset.activation_images.get(&layer);
                 let stack = activation_images.or(dataset.images.as_ref());
                 let n_samples = dataset.n_samples();
-                let images = members_of_nodes
-                    .iter()
-                    .map(|members| {
-                        let stack = stack?;
-                        let in_range = members.iter().filter(|&&idx| (idx as usize) < n_samples);
-                        let mean = mean_image(in_range.map(|&idx| stack.image(idx as usize)), stack.image_len())?;
-                        bmp_data_url(&Pixels { width: stack.width, height: stack.height, channels: stack.channels, data: &mean })
-                    })
-                    .collect();
+                let images = members_of_nodes.iter().map(|members| mean_image_url(stack?, members, n_samples)).collect();
                 Some(FromWorker::Glyphs { request_id, graph_version, images, from_activation_images: activation_images.is_some() })
             });
             post(&answer.unwrap_or(FromWorker::Failed { request_id, kind: FailureKind::BadInput, message: "No dataset is loaded.".into() }));
@@ -461,14 +453,12 @@ fn node_examples(dataset: &Dataset, query: &ExamplesQuery) -> NodeExamples {
     };
     let label_of = |sample_idx: u32| dataset.labels.as_ref().and_then(|labels| labels.get(sample_idx as usize).copied());
     let activation_images = dataset.activation_images.get(&query.layer);
-    let encode = |stack: &topoact_core::dataset::ImageStack, pixels: &[u8]| {
-        bmp_data_url(&Pixels { width: stack.width, height: stack.height, channels: stack.channels, data: pixels })
-    };
+
     let example = |sample_idx: u32| Example {
         sample_idx,
         class_name: class_name(label_of(sample_idx)),
-        thumbnail: dataset.images.as_ref().and_then(|stack| encode(stack, stack.image(sample_idx as usize))),
-        activation_image: activation_images.and_then(|stack| encode(stack, stack.image(sample_idx as usize))),
+        thumbnail: dataset.images.as_ref().and_then(|stack| image_url(stack, stack.image(sample_idx as usize))),
+        activation_image: activation_images.and_then(|stack| image_url(stack, stack.image(sample_idx as usize))),
     };
     let groups = query
         .top_classes
@@ -479,15 +469,24 @@ fn node_examples(dataset: &Dataset, query: &ExamplesQuery) -> NodeExamples {
             (class_name(Some(class_idx)), picks.into_iter().map(example).collect())
         })
         .collect();
-    let mean_of = |stack: &topoact_core::dataset::ImageStack| {
-        mean_image(members.iter().map(|&idx| stack.image(idx as usize)), stack.image_len()).and_then(|mean| encode(stack, &mean))
-    };
     NodeExamples {
         node_name: query.node_name.clone(),
         groups,
-        mean_activation_image: activation_images.and_then(mean_of),
-        mean_thumbnail: dataset.images.as_ref().and_then(mean_of),
+        mean_activation_image: activation_images.and_then(|stack| mean_image_url(stack, &members, n_samples)),
+        mean_thumbnail: dataset.images.as_ref().and_then(|stack| mean_image_url(stack, &members, n_samples)),
     }
+}
+
+/// One image of `stack` as a `data:` URL.
+fn image_url(stack: &ImageStack, pixels: &[u8]) -> Option<String> {
+    bmp_data_url(&Pixels { width: stack.width, height: stack.height, channels: stack.channels, data: pixels })
+}
+
+/// The mean of the members' images (indices past `n_samples` ignored) as a `data:` URL.
+fn mean_image_url(stack: &ImageStack, members: &[u32], n_samples: usize) -> Option<String> {
+    let in_range = members.iter().filter(|&&idx| (idx as usize) < n_samples);
+    let mean = mean_image(in_range.map(|&idx| stack.image(idx as usize)), stack.image_len())?;
+    image_url(stack, &mean)
 }
 
 /// `count` items spread evenly over `items` (all of them when there are fewer).

@@ -1,4 +1,5 @@
-//! TopoAct core: activation datasets, their file formats, and the mapper.
+//! TopoAct core: activation datasets, their file formats, the mapper, the graph layout and
+//! the projections (t-SNE, UMAP).
 //!
 //! Architecture invariant: this crate knows nothing of the browser. No leptos, web-sys,
 //! js-sys, clocks or threads (rayon only behind the `parallel` feature). Long computations
@@ -6,6 +7,7 @@
 //! worker can report progress and honour cancellation between steps.
 
 pub mod dataset;
+pub mod embed;
 pub mod formats;
 pub mod job;
 pub mod layout;

@@ -1,0 +1,1 @@
+//! Projection quality: 10-NN preservation (to be written).

@@ -1,0 +1,67 @@
+//! The rows to project, copied once into a contiguous f32 buffer.
+
+use crate::dataset::Matrix;
+
+use super::EmbedError;
+
+/// `n_points x dim` rows, row-major f32; row `i` is the `i`-th sample in use.
+#[derive(Clone, Debug)]
+pub struct EmbedRows {
+    pub n_points: usize,
+    pub dim: usize,
+    pub values: Vec<f32>,
+}
+
+impl EmbedRows {
+    /// Copies the rows `sample_indices` (or all rows) of `matrix`, checking finiteness.
+    pub fn gather(matrix: &Matrix, sample_indices: Option<&[u32]>) -> Result<EmbedRows, EmbedError> {
+        let n_total = matrix.n_rows();
+        let dim = matrix.n_cols();
+        let n_points = sample_indices.map_or(n_total, |s| s.len());
+        if n_points == 0 {
+            return Err(EmbedError::EmptyInput);
+        }
+        if dim == 0 {
+            return Err(EmbedError::ZeroDimension);
+        }
+        if let Some(subset) = sample_indices {
+            if let Some(&bad) = subset.iter().find(|&&s| s as usize >= n_total) {
+                return Err(EmbedError::SampleOutOfRange { sample_idx: bad, n_samples: n_total });
+            }
+        }
+        let mut values = vec![0f32; n_points * dim];
+        for row in 0..n_points {
+            let sample_idx = sample_indices.map_or(row, |s| s[row] as usize);
+            let out = &mut values[row * dim..(row + 1) * dim];
+            matrix.row_into_f32(sample_idx, out);
+            if out.iter().any(|v| !v.is_finite()) {
+                return Err(EmbedError::NonFiniteData { sample_idx });
+            }
+        }
+        Ok(EmbedRows { n_points, dim, values })
+    }
+
+    /// Rows given directly (tests, benches). `values.len()` must be `n_points * dim`.
+    pub fn from_vec(n_points: usize, dim: usize, values: Vec<f32>) -> Result<EmbedRows, EmbedError> {
+        if n_points == 0 {
+            return Err(EmbedError::EmptyInput);
+        }
+        if dim == 0 {
+            return Err(EmbedError::ZeroDimension);
+        }
+        if values.len() != n_points * dim {
+            return Err(EmbedError::InvalidParameter {
+                name: "values",
+                reason: format!("{} values for {n_points} x {dim}", values.len()),
+            });
+        }
+        if let Some(pos) = values.iter().position(|v| !v.is_finite()) {
+            return Err(EmbedError::NonFiniteData { sample_idx: pos / dim });
+        }
+        Ok(EmbedRows { n_points, dim, values })
+    }
+
+    pub fn row(&self, row: usize) -> &[f32] {
+        &self.values[row * self.dim..(row + 1) * self.dim]
+    }
+}

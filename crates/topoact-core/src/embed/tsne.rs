@@ -1,0 +1,1 @@
+//! t-SNE (to be written).

@@ -1,0 +1,1 @@
+//! UMAP (to be written).

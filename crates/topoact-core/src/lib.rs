@@ -7,6 +7,7 @@
 //! worker can report progress and honour cancellation between steps.
 
 pub mod dataset;
+pub mod diagnostics;
 pub mod embed;
 pub mod formats;
 pub mod job;

@@ -131,6 +131,10 @@ pub struct MapperGraph {
     /// Samples the mapper ran on.
     pub n_samples_used: usize,
     pub class_names: Vec<String>,
+    /// The lens value of every row in use (row order of the mapper input), for the lens and
+    /// cover diagnostics. Not serialised: exports stay per-node.
+    #[serde(skip)]
+    pub lens_by_row: Vec<f64>,
 }
 
 impl MapperGraph {

@@ -646,6 +646,7 @@ impl MapperJob {
             intervals: self.outcomes.iter().map(|o| o.report.clone()).collect(),
             n_samples_used: self.rows.n_rows,
             class_names: self.class_names.clone(),
+            lens_by_row: self.lens.clone(),
         }
     }
 }

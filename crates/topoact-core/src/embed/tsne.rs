@@ -1,1 +1,491 @@
-//! t-SNE (to be written).
+//! t-SNE (van der Maaten & Hinton 2008) with FFT-accelerated repulsion (Linderman et al.
+//! 2019, "FIt-SNE"), following openTSNE 1.0.4's defaults except perplexity 50.
+//!
+//! # Steps ([`TsneJob`], each in bounded steps)
+//! 1. **Affinities**: for each point, a Gaussian over its first `k` neighbours of the shared
+//!    [`KnnGraph`] (`k = min(floor(3 perplexity), n - 1)`), bandwidth found by bisection so the
+//!    conditional distribution has the requested perplexity (entropy within 1e-8 nats).
+//!    If `perplexity > k` (small `n`), `k / 3` is used instead, as openTSNE does.
+//! 2. **Symmetrise**: `P = (P_cond + P_cond^T) / sum`, sparse (about 1.5 `n k` entries).
+//! 3. **PCA start**: the rows' first two principal components, first coordinate scaled to
+//!    standard deviation 1e-4, plus jitter of 1 % of that ([`pca`]).
+//! 4. **Gradient descent** on KL(P || Q) with Student-t `q_ij ∝ 1 / (1 + |y_i - y_j|^2)`:
+//!    `grad_i = e sum_j p_ij q_ij (y_i - y_j) - sum_j q_ij^2 (y_i - y_j) / Z` (openTSNE's
+//!    convention, without the factor 4). Early exaggeration `e = 12` for 250 iterations, then
+//!    `e = 1`; momentum 0.8 throughout (openTSNE 1.0.4's `initial_momentum` and
+//!    `final_momentum`); learning rate `n / e` per phase ("auto"); delta-bar-delta gains
+//!    (+0.2 on a sign change, x0.8 + 0.01 otherwise); each point's step clipped to norm 5;
+//!    the embedding re-centred after every step.
+//!    The repulsion is exact below [`RepulsionMethod::Auto`]'s threshold and otherwise
+//!    interpolated on a grid with FFT convolutions ([`repulsion`]).
+//!
+//! # Cost
+//! Per iteration O(nnz(P)) for the attraction (about 1.5 n k; `k = 150` at perplexity 50)
+//! plus O(n p^2 + L^2 log L) for the repulsion (`L` = FFT side, 256 to 1024 as the embedding
+//! grows); memory O(n k) for `P` (8 bytes per entry) and O(L^2) for the grid.
+//!
+//! # Determinism
+//! Same rows, kNN graph, parameters and seed give bit-identical coordinates on a platform:
+//! every sum runs in a fixed order, the parallel (`parallel` feature) paths split work by
+//! point and never change an operation's order, and randomness is a seeded ChaCha8 stream.
+//!
+//! # Example
+//! ```
+//! use std::sync::Arc;
+//! use topoact_core::embed::{knn::knn_brute_force, EmbedRows, tsne::{TsneJob, TsneParams}};
+//! use topoact_core::job::run_to_end;
+//! let values: Vec<f32> = (0..200 * 3).map(|v| ((v * 7919) % 101) as f32 / 10.0).collect();
+//! let rows = Arc::new(EmbedRows::from_vec(200, 3, values).unwrap());
+//! let params = TsneParams { perplexity: 10.0, n_iter: 100, early_exaggeration_iter: 50, ..TsneParams::default() };
+//! let knn = Arc::new(knn_brute_force(&rows, params.neighbours_needed_for(200)).unwrap());
+//! let mut job = TsneJob::new(rows, knn, params).unwrap();
+//! let embedding = run_to_end(&mut job, |_| {}).unwrap();
+//! assert_eq!(embedding.coords.len(), 400);
+//! assert!(embedding.coords.iter().all(|v| v.is_finite()));
+//! ```
+
+mod affinity;
+mod fft;
+mod pca;
+pub mod repulsion;
+
+use std::sync::Arc;
+
+use super::{EmbedError, EmbedRows, Embedding, KnnGraph, ProgressiveEmbedding};
+use crate::job::{Job, Progress, Step};
+use affinity::{calibrate_row, SparseAffinities, Symmetriser};
+use pca::PcaInit;
+pub use repulsion::{exact_repulsion, InterpolatedRepulsion, InterpolationParams};
+
+/// Fewest points t-SNE accepts (with 4 neighbours, perplexity at most 4/3).
+pub const MIN_POINTS: usize = 5;
+
+/// Approximate multiply-adds per [`Job::step`] in the set-up stages (a few ms natively).
+const WORK_PER_STEP: usize = 6_000_000;
+
+/// How the repulsive forces are computed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RepulsionMethod {
+    /// Exact up to `exact_max_points` points, interpolated (FFT) above.
+    Auto { exact_max_points: usize },
+    /// Exact O(n^2) sums.
+    Exact,
+    /// Interpolation on a grid with FFT convolutions.
+    Interpolated,
+}
+
+/// Parameters of t-SNE. Defaults are openTSNE 1.0.4's, except perplexity 50 (TopoAct's).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TsneParams {
+    /// Effective number of neighbours (default 50).
+    pub perplexity: f64,
+    /// Iterations in all, early exaggeration included (default 750 = openTSNE's 250 + 500).
+    pub n_iter: usize,
+    /// Attraction multiplier during the first iterations (default 12).
+    pub early_exaggeration: f64,
+    /// Iterations with early exaggeration (default 250).
+    pub early_exaggeration_iter: usize,
+    /// `None` = openTSNE's "auto": `n / exaggeration` in each phase.
+    pub learning_rate: Option<f64>,
+    pub seed: u64,
+    /// Momentum during early exaggeration (openTSNE 1.0.4: 0.8).
+    pub early_momentum: f64,
+    /// Momentum afterwards (0.8).
+    pub momentum: f64,
+    /// Smallest gain (0.01).
+    pub min_gain: f64,
+    /// Each point's step is clipped to this norm (openTSNE 1.0.4: 5); `None` = no clipping.
+    pub max_step_norm: Option<f64>,
+    pub repulsion: RepulsionMethod,
+    pub interpolation: InterpolationParams,
+}
+
+impl Default for TsneParams {
+    fn default() -> Self {
+        TsneParams {
+            perplexity: 50.0,
+            n_iter: 750,
+            early_exaggeration: 12.0,
+            early_exaggeration_iter: 250,
+            learning_rate: None,
+            seed: 0,
+            early_momentum: 0.8,
+            momentum: 0.8,
+            min_gain: 0.01,
+            max_step_norm: Some(5.0),
+            repulsion: RepulsionMethod::Auto { exact_max_points: 1000 },
+            interpolation: InterpolationParams::default(),
+        }
+    }
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> EmbedError {
+    EmbedError::InvalidParameter { name, reason: reason.into() }
+}
+
+impl TsneParams {
+    /// Checks every parameter and that `n_points` is enough ([`MIN_POINTS`]).
+    pub fn validate(&self, n_points: usize) -> Result<(), EmbedError> {
+        if n_points == 0 {
+            return Err(EmbedError::EmptyInput);
+        }
+        if n_points < MIN_POINTS {
+            return Err(EmbedError::TooFewPoints { n_points, needed: MIN_POINTS });
+        }
+        if !(self.perplexity.is_finite() && self.perplexity >= 1.0) {
+            return Err(invalid("perplexity", format!("{} is not a number of at least 1", self.perplexity)));
+        }
+        if self.n_iter == 0 || self.n_iter > 100_000 {
+            return Err(invalid("n_iter", format!("{} is not between 1 and 100000", self.n_iter)));
+        }
+        if self.early_exaggeration_iter > self.n_iter {
+            return Err(invalid(
+                "early_exaggeration_iter",
+                format!("{} exceeds the {} iterations in all", self.early_exaggeration_iter, self.n_iter),
+            ));
+        }
+        if !(self.early_exaggeration.is_finite() && self.early_exaggeration > 0.0) {
+            return Err(invalid("early_exaggeration", format!("{} is not a positive number", self.early_exaggeration)));
+        }
+        if let Some(rate) = self.learning_rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(invalid("learning_rate", format!("{rate} is not a positive number")));
+            }
+        }
+        for (name, value) in [("early_momentum", self.early_momentum), ("momentum", self.momentum)] {
+            if !(0.0..1.0).contains(&value) {
+                return Err(invalid(name, format!("{value} is not in [0, 1)")));
+            }
+        }
+        if !(self.min_gain.is_finite() && self.min_gain > 0.0 && self.min_gain < 1.0) {
+            return Err(invalid("min_gain", format!("{} is not in (0, 1)", self.min_gain)));
+        }
+        if let Some(norm) = self.max_step_norm {
+            if !(norm.is_finite() && norm > 0.0) {
+                return Err(invalid("max_step_norm", format!("{norm} is not a positive number")));
+            }
+        }
+        let grid = &self.interpolation;
+        if !(1..=8).contains(&grid.points_per_box) {
+            return Err(invalid("interpolation.points_per_box", format!("{} is not between 1 and 8", grid.points_per_box)));
+        }
+        if grid.min_boxes == 0 || !(grid.max_box_width.is_finite() && grid.max_box_width > 0.0) {
+            return Err(invalid("interpolation", "min_boxes and max_box_width must be positive"));
+        }
+        if !grid.max_fft_side.is_power_of_two() || grid.max_fft_side < 4 * grid.points_per_box || grid.max_fft_side > 8192 {
+            return Err(invalid(
+                "interpolation.max_fft_side",
+                format!("{} is not a power of two in [4 points_per_box, 8192]", grid.max_fft_side),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Neighbours per point the affinities use: `floor(3 perplexity)` as openTSNE (150 at
+    /// perplexity 50). See [`Self::neighbours_needed_for`] for the cap at `n - 1`.
+    pub fn neighbours_needed(&self) -> usize {
+        if self.perplexity.is_finite() && self.perplexity > 0.0 {
+            ((3.0 * self.perplexity).floor() as usize).max(1)
+        } else {
+            1
+        }
+    }
+
+    /// [`Self::neighbours_needed`] capped at `n_points - 1`: the `k` a kNN graph must have.
+    pub fn neighbours_needed_for(&self, n_points: usize) -> usize {
+        self.neighbours_needed().min(n_points.saturating_sub(1)).max(1)
+    }
+
+    /// Perplexity actually used with `k` neighbours (openTSNE: `k / 3` if it exceeds `k`).
+    pub fn effective_perplexity(&self, k: usize) -> f64 {
+        if self.perplexity > k as f64 {
+            k as f64 / 3.0
+        } else {
+            self.perplexity
+        }
+    }
+}
+
+enum Stage {
+    Affinities { next_row: usize },
+    Symmetrise(Box<Symmetriser>),
+    Initialise(Box<PcaInit>),
+    Iterate { iteration: usize },
+    Finished,
+}
+
+/// Gradient-descent state.
+struct Optimiser {
+    /// Interleaved coordinates `[x0, y0, ...]`.
+    coords: Vec<f64>,
+    update: Vec<f64>,
+    gains: Vec<f64>,
+    attraction: Vec<f64>,
+    repulsion_forces: Vec<f64>,
+    grid: Option<InterpolatedRepulsion>,
+}
+
+/// t-SNE as a stepwise job: affinities, symmetrisation and PCA in chunks of a few
+/// milliseconds, then one gradient-descent iteration per step. See the module docs.
+pub struct TsneJob {
+    rows: Arc<EmbedRows>,
+    knn: Arc<KnnGraph>,
+    params: TsneParams,
+    n_points: usize,
+    /// Neighbours used per point.
+    k: usize,
+    desired_entropy: f64,
+    /// `p_{j|i}` for the first `k` neighbours of each row (dropped after symmetrising).
+    conditional: Vec<f32>,
+    affinities: Option<SparseAffinities>,
+    optimiser: Option<Optimiser>,
+    coords_f32: Vec<f32>,
+    use_exact_repulsion: bool,
+    stage: Stage,
+}
+
+impl TsneJob {
+    /// Checks the parameters and the kNN graph (same number of points, at least
+    /// `neighbours_needed_for(n)` neighbours per row, indices in range and not the row itself).
+    pub fn new(rows: Arc<EmbedRows>, knn: Arc<KnnGraph>, params: TsneParams) -> Result<TsneJob, EmbedError> {
+        let n = rows.n_points;
+        params.validate(n)?;
+        if knn.n_points != n {
+            return Err(invalid("knn", format!("the neighbour graph has {} points, the rows {n}", knn.n_points)));
+        }
+        let k = params.neighbours_needed_for(n);
+        if knn.k < k {
+            return Err(invalid(
+                "knn",
+                format!("t-SNE at perplexity {} needs {k} neighbours per point, the graph has {}", params.perplexity, knn.k),
+            ));
+        }
+        if knn.indices.len() != n * knn.k || knn.distances.len() != n * knn.k {
+            return Err(invalid("knn", "the neighbour lists do not have n x k entries"));
+        }
+        for row in 0..n {
+            let neighbours = &knn.neighbours(row)[..k];
+            if let Some(&bad) = neighbours.iter().find(|&&j| j as usize >= n || j as usize == row) {
+                return Err(invalid("knn", format!("row {row} lists neighbour {bad} (itself or out of range)")));
+            }
+            if let Some(d) = knn.neighbour_distances(row)[..k].iter().find(|d| !(d.is_finite() && **d >= 0.0)) {
+                return Err(invalid("knn", format!("row {row} has neighbour distance {d}")));
+            }
+        }
+        let perplexity = params.effective_perplexity(k);
+        let use_exact_repulsion = match params.repulsion {
+            RepulsionMethod::Auto { exact_max_points } => n <= exact_max_points,
+            RepulsionMethod::Exact => true,
+            RepulsionMethod::Interpolated => false,
+        };
+        Ok(TsneJob {
+            rows,
+            knn,
+            n_points: n,
+            k,
+            desired_entropy: perplexity.ln(),
+            conditional: vec![0.0; n * k],
+            affinities: None,
+            optimiser: None,
+            coords_f32: Vec::new(),
+            use_exact_repulsion,
+            params,
+            stage: Stage::Affinities { next_row: 0 },
+        })
+    }
+
+    /// Neighbours per point in use.
+    pub fn neighbours_used(&self) -> usize {
+        self.k
+    }
+
+    fn step_affinities(&mut self, next_row: usize) -> Progress {
+        let n = self.n_points;
+        let k = self.k;
+        let rows_per_step = (WORK_PER_STEP / (k * 48)).max(1);
+        let end = (next_row + rows_per_step).min(n);
+        let mut scratch = vec![0.0; k];
+        for row in next_row..end {
+            let distances = &self.knn.neighbour_distances(row)[..k];
+            calibrate_row(distances, self.desired_entropy, &mut scratch, &mut self.conditional[row * k..(row + 1) * k]);
+        }
+        if end == n {
+            self.stage = Stage::Symmetrise(Box::new(Symmetriser::new(&self.knn, k, &self.conditional)));
+        } else {
+            self.stage = Stage::Affinities { next_row: end };
+        }
+        Progress::new("affinities", end as u64, n as u64)
+    }
+
+    fn step_symmetrise(&mut self, mut symmetriser: Box<Symmetriser>) -> Progress {
+        let rows_per_step = (WORK_PER_STEP / (self.k * 16)).max(1);
+        let finished = symmetriser.merge_rows(&self.knn, &self.conditional, rows_per_step);
+        let done = symmetriser.rows_done() as u64;
+        if finished {
+            self.affinities = Some(symmetriser.finish());
+            self.conditional = Vec::new();
+            self.stage =
+                Stage::Initialise(Box::new(PcaInit::new(self.n_points, self.rows.dim, self.params.seed)));
+        } else {
+            self.stage = Stage::Symmetrise(symmetriser);
+        }
+        Progress::new("symmetrising affinities", done, self.n_points as u64)
+    }
+
+    fn step_initialise(&mut self, mut pca: Box<PcaInit>) -> Progress {
+        let coords = pca.advance(&self.rows, WORK_PER_STEP);
+        let (done, total) = pca.progress();
+        match coords {
+            Some(coords) => {
+                let n2 = coords.len();
+                self.coords_f32 = coords.iter().map(|&v| v as f32).collect();
+                self.optimiser = Some(Optimiser {
+                    coords,
+                    update: vec![0.0; n2],
+                    gains: vec![1.0; n2],
+                    attraction: vec![0.0; n2],
+                    repulsion_forces: vec![0.0; n2],
+                    grid: (!self.use_exact_repulsion).then(|| InterpolatedRepulsion::new(self.params.interpolation)),
+                });
+                self.stage = Stage::Iterate { iteration: 0 };
+            }
+            None => self.stage = Stage::Initialise(pca),
+        }
+        Progress::new("PCA initialisation", done, total)
+    }
+
+    /// One gradient-descent iteration (`iteration` is 0-based).
+    fn iterate(&mut self, iteration: usize) {
+        let (Some(optimiser), Some(affinities)) = (self.optimiser.as_mut(), self.affinities.as_ref()) else {
+            return;
+        };
+        let params = &self.params;
+        let early = iteration < params.early_exaggeration_iter;
+        let exaggeration = if early { params.early_exaggeration } else { 1.0 };
+        let momentum = if early { params.early_momentum } else { params.momentum };
+        let learning_rate = params.learning_rate.unwrap_or(self.n_points as f64 / exaggeration);
+
+        attractive_forces(affinities, &optimiser.coords, &mut optimiser.attraction);
+        let sum_q = match optimiser.grid.as_mut() {
+            Some(grid) => grid.compute(&optimiser.coords, &mut optimiser.repulsion_forces),
+            None => exact_repulsion(&optimiser.coords, &mut optimiser.repulsion_forces),
+        };
+        let inverse_sum_q = if sum_q > 0.0 { 1.0 / sum_q } else { 0.0 };
+
+        let n = self.n_points;
+        let mut mean = [0.0f64; 2];
+        for i in 0..n {
+            let mut step = [0.0f64; 2];
+            for axis in 0..2 {
+                let at = 2 * i + axis;
+                let gradient =
+                    exaggeration * optimiser.attraction[at] - optimiser.repulsion_forces[at] * inverse_sum_q;
+                // numpy.sign semantics: a zero update counts as a sign different from a
+                // non-zero gradient (so the first step raises every gain).
+                let flipped = sign(optimiser.update[at]) != sign(gradient);
+                let gain = &mut optimiser.gains[at];
+                *gain = if flipped { *gain + 0.2 } else { *gain * 0.8 + params.min_gain };
+                step[axis] = momentum * optimiser.update[at] - learning_rate * *gain * gradient;
+            }
+            if let Some(max_norm) = params.max_step_norm {
+                let norm = (step[0] * step[0] + step[1] * step[1]).sqrt();
+                if norm > max_norm {
+                    step[0] = step[0] / norm * max_norm;
+                    step[1] = step[1] / norm * max_norm;
+                }
+            }
+            for axis in 0..2 {
+                let at = 2 * i + axis;
+                optimiser.update[at] = step[axis];
+                optimiser.coords[at] += step[axis];
+                mean[axis] += optimiser.coords[at];
+            }
+        }
+        mean[0] /= n as f64;
+        mean[1] /= n as f64;
+        for (point, out) in optimiser.coords.chunks_exact_mut(2).zip(self.coords_f32.chunks_exact_mut(2)) {
+            point[0] -= mean[0];
+            point[1] -= mean[1];
+            out[0] = point[0] as f32;
+            out[1] = point[1] as f32;
+        }
+    }
+}
+
+fn sign(v: f64) -> i8 {
+    if v > 0.0 {
+        1
+    } else if v < 0.0 {
+        -1
+    } else {
+        0
+    }
+}
+
+/// `out_i = sum_j p_ij q_ij (y_i - y_j)` over the sparse affinities. O(nnz).
+fn attractive_forces(affinities: &SparseAffinities, coords: &[f64], out: &mut [f64]) {
+    let per_point = |i: usize, force: &mut [f64]| {
+        let (xi, yi) = (coords[2 * i], coords[2 * i + 1]);
+        let range = affinities.row_starts[i]..affinities.row_starts[i + 1];
+        let (mut fx, mut fy) = (0.0, 0.0);
+        for (&j, &p) in affinities.columns[range.clone()].iter().zip(&affinities.values[range]) {
+            let j = j as usize;
+            let dx = xi - coords[2 * j];
+            let dy = yi - coords[2 * j + 1];
+            let weight = p as f64 / (1.0 + dx * dx + dy * dy);
+            fx += weight * dx;
+            fy += weight * dy;
+        }
+        force[0] = fx;
+        force[1] = fy;
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(2).enumerate().with_min_len(1024).for_each(|(i, force)| per_point(i, force));
+    }
+    #[cfg(not(feature = "parallel"))]
+    for (i, force) in out.chunks_mut(2).enumerate() {
+        per_point(i, force);
+    }
+}
+
+impl Job for TsneJob {
+    type Output = Embedding;
+    type Error = EmbedError;
+
+    fn step(&mut self) -> Result<Step<Embedding>, EmbedError> {
+        let stage = std::mem::replace(&mut self.stage, Stage::Finished);
+        let progress = match stage {
+            Stage::Affinities { next_row } => self.step_affinities(next_row),
+            Stage::Symmetrise(symmetriser) => self.step_symmetrise(symmetriser),
+            Stage::Initialise(pca) => self.step_initialise(pca),
+            Stage::Iterate { iteration } => {
+                self.iterate(iteration);
+                let done = iteration + 1;
+                if done >= self.params.n_iter {
+                    self.stage = Stage::Finished;
+                    return Ok(Step::Done(Embedding { n_points: self.n_points, coords: self.coords_f32.clone() }));
+                }
+                self.stage = Stage::Iterate { iteration: done };
+                Progress::new(format!("t-SNE iteration {done}/{}", self.params.n_iter), done as u64, self.params.n_iter as u64)
+            }
+            Stage::Finished => {
+                return Err(invalid("job", "the t-SNE job has already finished"));
+            }
+        };
+        Ok(Step::Running(progress))
+    }
+}
+
+impl ProgressiveEmbedding for TsneJob {
+    fn current(&self) -> Option<&[f32]> {
+        (!self.coords_f32.is_empty()).then_some(self.coords_f32.as_slice())
+    }
+}
+
+/// Runs t-SNE to the end (native callers, tests).
+pub fn tsne(rows: Arc<EmbedRows>, knn: Arc<KnnGraph>, params: TsneParams) -> Result<Embedding, EmbedError> {
+    let mut job = TsneJob::new(rows, knn, params)?;
+    crate::job::run_to_end(&mut job, |_| {})
+}

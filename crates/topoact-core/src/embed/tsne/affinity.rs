@@ -1,0 +1,279 @@
+//! Input affinities: a Gaussian per point over its k nearest neighbours, bandwidth chosen
+//! by bisection so the conditional distribution has the requested perplexity, then the
+//! sparse symmetrisation `P = (P_cond + P_cond^T) / sum`.
+//!
+//! This follows openTSNE 1.0.4 (`compute_gaussian_perplexity`, `joint_probabilities_nn`):
+//! entropy tolerance 1e-8 nats, at most 200 bisection steps, `P` normalised by its total
+//! (which is `n` before halving). One difference: squared distances are shifted by the row's
+//! smallest one before `exp`, which leaves the normalised row unchanged but means the sum
+//! never underflows (openTSNE clamps it at 1e-8 instead), so far-apart data cannot give
+//! NaN or a flat row by accident.
+
+use super::super::KnnGraph;
+
+/// Entropy tolerance of the bandwidth search (nats), as openTSNE.
+const ENTROPY_TOLERANCE: f64 = 1e-8;
+/// Bisection steps per row at most, as openTSNE.
+const MAX_BISECTION_STEPS: usize = 200;
+
+/// Calibrates one row: writes `p_{j|i}` (summing to 1) for the given neighbour distances
+/// (Euclidean, any order) into `out`, so that `exp(entropy) == perplexity` within the
+/// tolerance. `scratch` must have the length of `distances`.
+///
+/// Cost: O(k) per bisection step, at most 200 steps (typically 20-60).
+/// If every distance is equal the row is uniform whatever the perplexity (the search runs
+/// to its limit and stops without error).
+pub(crate) fn calibrate_row(distances: &[f32], desired_entropy: f64, scratch: &mut [f64], out: &mut [f32]) {
+    let k = distances.len();
+    debug_assert_eq!(scratch.len(), k);
+    debug_assert_eq!(out.len(), k);
+    if k == 0 {
+        return;
+    }
+    // Shifted squared distances: s_j = d_j^2 - min d^2 >= 0, so one term is exp(0) = 1.
+    let mut min_squared = f64::INFINITY;
+    for (s, &d) in scratch.iter_mut().zip(distances) {
+        let d = d as f64;
+        *s = d * d;
+        min_squared = min_squared.min(*s);
+    }
+    let mut mean_shifted = 0.0;
+    for s in scratch.iter_mut() {
+        *s -= min_squared;
+        mean_shifted += *s;
+    }
+    mean_shifted /= k as f64;
+
+    // beta = precision of the Gaussian; start at the scale of the data.
+    let mut beta = if mean_shifted > 0.0 { 1.0 / mean_shifted } else { 1.0 };
+    let mut beta_low = f64::NEG_INFINITY;
+    let mut beta_high = f64::INFINITY;
+    let mut best_beta = beta;
+    for _ in 0..MAX_BISECTION_STEPS {
+        let mut sum_p = 0.0;
+        let mut sum_sp = 0.0;
+        for &s in scratch.iter() {
+            let p = (-beta * s).exp();
+            sum_p += p;
+            sum_sp += s * p;
+        }
+        // sum_p >= 1 (the nearest neighbour's term), so the log and division are safe.
+        let entropy = sum_p.ln() + beta * sum_sp / sum_p;
+        best_beta = beta;
+        let excess = entropy - desired_entropy;
+        if excess.abs() <= ENTROPY_TOLERANCE {
+            break;
+        }
+        if excess > 0.0 {
+            // Too flat: sharpen.
+            beta_low = beta;
+            beta = if beta_high == f64::INFINITY { beta * 2.0 } else { 0.5 * (beta + beta_high) };
+        } else {
+            beta_high = beta;
+            beta = if beta_low == f64::NEG_INFINITY { beta * 0.5 } else { 0.5 * (beta + beta_low) };
+        }
+        if !beta.is_finite() || beta == 0.0 {
+            break;
+        }
+    }
+    let mut sum_p = 0.0;
+    for s in scratch.iter_mut() {
+        *s = (-best_beta * *s).exp();
+        sum_p += *s;
+    }
+    for (o, &s) in out.iter_mut().zip(scratch.iter()) {
+        *o = (s / sum_p) as f32;
+    }
+}
+
+/// Symmetric sparse affinities in compressed-row form: row `i` holds `(column, p_ij)` with
+/// columns strictly ascending and no diagonal; `sum_ij p_ij == 1` (up to rounding).
+#[derive(Clone, Debug)]
+pub(crate) struct SparseAffinities {
+    /// `row_starts[i]..row_starts[i + 1]` indexes `columns` and `values` for row `i`.
+    pub row_starts: Vec<usize>,
+    pub columns: Vec<u32>,
+    pub values: Vec<f32>,
+}
+
+/// Builds the symmetric affinities in bounded chunks of rows.
+///
+/// `conditional[i * k + j]` is `p_{j|i}` for the `j`-th neighbour of `i` in `knn` (first `k`
+/// of each list). Cost: O(n k) to transpose (first call), then O(k log k) per row to merge.
+pub(crate) struct Symmetriser {
+    n_points: usize,
+    k: usize,
+    /// Transpose of the conditional matrix: incoming `(source row, p_{i|source})`, sources
+    /// ascending because rows are scanned in order.
+    incoming_starts: Vec<usize>,
+    incoming_sources: Vec<u32>,
+    incoming_values: Vec<f32>,
+    /// Output, filled row by row (values still unnormalised: `p_{j|i} + p_{i|j}`).
+    row_starts: Vec<usize>,
+    columns: Vec<u32>,
+    values: Vec<f64>,
+    next_row: usize,
+    outgoing: Vec<(u32, f32)>,
+}
+
+impl Symmetriser {
+    pub(crate) fn new(knn: &KnnGraph, k: usize, conditional: &[f32]) -> Symmetriser {
+        let n = knn.n_points;
+        let mut counts = vec![0usize; n + 1];
+        for row in 0..n {
+            for &j in &knn.neighbours(row)[..k] {
+                counts[j as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            counts[i + 1] += counts[i];
+        }
+        let incoming_starts = counts.clone();
+        let mut fill = counts;
+        let total = n * k;
+        let mut incoming_sources = vec![0u32; total];
+        let mut incoming_values = vec![0f32; total];
+        for row in 0..n {
+            let neighbours = &knn.neighbours(row)[..k];
+            for (slot, &j) in neighbours.iter().enumerate() {
+                let at = fill[j as usize];
+                incoming_sources[at] = row as u32;
+                incoming_values[at] = conditional[row * k + slot];
+                fill[j as usize] += 1;
+            }
+        }
+        let mut row_starts = Vec::with_capacity(n + 1);
+        row_starts.push(0);
+        Symmetriser {
+            n_points: n,
+            k,
+            incoming_starts,
+            incoming_sources,
+            incoming_values,
+            row_starts,
+            columns: Vec::with_capacity(total + total / 2),
+            values: Vec::with_capacity(total + total / 2),
+            next_row: 0,
+            outgoing: Vec::with_capacity(k),
+        }
+    }
+
+    pub(crate) fn rows_done(&self) -> usize {
+        self.next_row
+    }
+
+    /// Merges up to `max_rows` more rows; returns true when every row is done.
+    pub(crate) fn merge_rows(&mut self, knn: &KnnGraph, conditional: &[f32], max_rows: usize) -> bool {
+        let end = (self.next_row + max_rows.max(1)).min(self.n_points);
+        for row in self.next_row..end {
+            self.outgoing.clear();
+            let neighbours = &knn.neighbours(row)[..self.k];
+            self.outgoing.extend(neighbours.iter().zip(&conditional[row * self.k..(row + 1) * self.k]).map(|(&j, &p)| (j, p)));
+            self.outgoing.sort_unstable_by_key(|&(j, _)| j);
+            let incoming = self.incoming_starts[row]..self.incoming_starts[row + 1];
+            let sources = &self.incoming_sources[incoming.clone()];
+            let incoming_values = &self.incoming_values[incoming];
+            let (mut a, mut b) = (0, 0);
+            // Merge two ascending lists; equal columns are summed (duplicates within a list too).
+            while a < self.outgoing.len() || b < sources.len() {
+                let take_out = b >= sources.len() || (a < self.outgoing.len() && self.outgoing[a].0 <= sources[b]);
+                let (column, value) = if take_out {
+                    a += 1;
+                    (self.outgoing[a - 1].0, self.outgoing[a - 1].1 as f64)
+                } else {
+                    b += 1;
+                    (sources[b - 1], incoming_values[b - 1] as f64)
+                };
+                let row_begin = *self.row_starts.last().unwrap_or(&0);
+                if self.columns.len() > row_begin && self.columns.last() == Some(&column) {
+                    if let Some(last) = self.values.last_mut() {
+                        *last += value;
+                    }
+                } else {
+                    self.columns.push(column);
+                    self.values.push(value);
+                }
+            }
+            self.row_starts.push(self.columns.len());
+        }
+        self.next_row = end;
+        self.next_row >= self.n_points
+    }
+
+    /// The normalised result (call after every row is merged).
+    pub(crate) fn finish(self) -> SparseAffinities {
+        // openTSNE: P = (P + P^T) / 2, then P /= sum(P). The halving cancels.
+        let total: f64 = self.values.iter().sum();
+        let scale = if total > 0.0 { 1.0 / total } else { 0.0 };
+        let values = self.values.iter().map(|&v| (v * scale) as f32).collect();
+        SparseAffinities { row_starts: self.row_starts, columns: self.columns, values }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entropy(p: &[f32]) -> f64 {
+        p.iter().filter(|&&v| v > 0.0).map(|&v| -(v as f64) * (v as f64).ln()).sum()
+    }
+
+    #[test]
+    fn calibrated_row_has_the_requested_perplexity() {
+        let distances: Vec<f32> = (0..90).map(|j| 3.0 + 0.1 * j as f32).collect();
+        let mut scratch = vec![0.0; 90];
+        let mut out = vec![0.0; 90];
+        calibrate_row(&distances, 30f64.ln(), &mut scratch, &mut out);
+        let total: f64 = out.iter().map(|&v| v as f64).sum();
+        assert!((total - 1.0).abs() < 1e-5);
+        assert!((entropy(&out).exp() - 30.0).abs() < 1e-3, "{}", entropy(&out).exp());
+        assert!(out.windows(2).all(|w| w[0] >= w[1]));
+    }
+
+    #[test]
+    fn far_apart_and_equal_distances_give_finite_rows() {
+        let far: Vec<f32> = (0..30).map(|j| 1e4 + j as f32).collect();
+        let equal = vec![2.5f32; 30];
+        let zero = vec![0f32; 30];
+        for distances in [far, equal, zero] {
+            let mut scratch = vec![0.0; 30];
+            let mut out = vec![0.0; 30];
+            calibrate_row(&distances, 5f64.ln(), &mut scratch, &mut out);
+            assert!(out.iter().all(|v| v.is_finite() && *v >= 0.0));
+            let total: f32 = out.iter().sum();
+            assert!((total - 1.0).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn symmetrised_matrix_is_symmetric_and_sums_to_one() {
+        // 4 points on a line, k = 2.
+        let knn = KnnGraph {
+            n_points: 4,
+            k: 2,
+            indices: vec![1, 2, 0, 2, 1, 3, 2, 1],
+            distances: vec![1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0],
+            exact: true,
+        };
+        let conditional = vec![0.75, 0.25, 0.5, 0.5, 0.5, 0.5, 0.75, 0.25];
+        let mut sym = Symmetriser::new(&knn, 2, &conditional);
+        assert!(!sym.merge_rows(&knn, &conditional, 3));
+        assert!(sym.merge_rows(&knn, &conditional, 3));
+        let p = sym.finish();
+        let mut dense = [[0f32; 4]; 4];
+        for i in 0..4 {
+            for e in p.row_starts[i]..p.row_starts[i + 1] {
+                dense[i][p.columns[e] as usize] = p.values[e];
+            }
+        }
+        let total: f32 = dense.iter().flatten().sum();
+        assert!((total - 1.0).abs() < 1e-6);
+        for i in 0..4 {
+            assert_eq!(dense[i][i], 0.0);
+            for j in 0..4 {
+                assert_eq!(dense[i][j], dense[j][i]);
+            }
+        }
+        assert!((dense[0][1] - (0.75 + 0.5) / 8.0).abs() < 1e-7);
+    }
+}

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 use topoact_core::dataset::DatasetSummary;
+use topoact_core::diagnostics::{LensDiagnostics, NormDiagnostics};
 use topoact_core::job::Progress;
 use topoact_core::mapper::{ClassShare, GraphStats, MapperEdge, MapperParams};
 
@@ -128,6 +129,13 @@ pub enum FromWorker {
 /// went to 300K; 50K keeps a first graph within seconds in one browser thread).
 pub const DEFAULT_MAX_SAMPLES: usize = 50_000;
 
+/// The lens and cover of a graph, and the norms of its layer (the diagnostics panel).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Diagnostics {
+    pub lens: LensDiagnostics,
+    pub norms: NormDiagnostics,
+}
+
 /// Which samples a graph is computed on: the first `size` of the seeded, class-stratified,
 /// nested order (`None`: all up to [`DEFAULT_MAX_SAMPLES`], else that many).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +183,7 @@ pub struct DrawnNode {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DrawnGraph {
     pub request: GraphRequest,
+    pub diagnostics: Diagnostics,
     pub nodes: Vec<DrawnNode>,
     pub edges: Vec<MapperEdge>,
     pub stats: GraphStats,

@@ -11,7 +11,8 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 
 use js_sys::{Array, Reflect, Uint8Array};
-use topoact_core::dataset::{Dataset, ImageStack};
+use topoact_core::dataset::{Dataset, ImageStack, Layer};
+use topoact_core::diagnostics::{lens_diagnostics, norm_diagnostics, NormDiagnostics};
 use topoact_core::formats::{ByteSource, FormatError, LoadJob, LoadOptions, NamedSource};
 use topoact_core::job::{Job, Progress, Step};
 use topoact_core::layout::{topoact_radii, LayoutEdge, LayoutInput, LayoutJob, LayoutParams};
@@ -23,7 +24,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent};
 
 use crate::protocol::{
-    DrawnGraph, DrawnNode, Example, ExamplesQuery, FailureKind, FromWorker, GraphRequest, NodeExamples, RequestId, ToWorker,
+    Diagnostics, DrawnGraph, DrawnNode, Example, ExamplesQuery, FailureKind, FromWorker, GraphRequest, NodeExamples, RequestId, SubsampleChoice,
+    ToWorker,
     FILES_PROPERTY,
 };
 use crate::render::image::{bmp_data_url, mean_image, Pixels};
@@ -38,8 +40,18 @@ pub const DATASET_BUDGET_BYTES: u64 = 3 * 1024 * 1024 * 1024;
 #[derive(Default)]
 struct WorkerState {
     dataset: Option<Dataset>,
+    /// Norm diagnostics of the last (layer, subsample) asked for.
+    norms_cache: Option<((String, SubsampleChoice), NormDiagnostics)>,
     running: Option<RequestId>,
     cancelled: HashSet<RequestId>,
+}
+
+impl WorkerState {
+    /// Installs a newly loaded dataset; caches of the previous one go with it.
+    fn replace_dataset(&mut self, dataset: Dataset) {
+        self.dataset = Some(dataset);
+        self.norms_cache = None;
+    }
 }
 
 thread_local! {
@@ -121,7 +133,7 @@ fn handle_message(event: MessageEvent) {
                 ..Dataset::default()
             };
             let summary = dataset.summary();
-            STATE.with_borrow_mut(|state| state.dataset = Some(dataset));
+            STATE.with_borrow_mut(|state| state.replace_dataset(dataset));
             let elapsed_ms = now_ms() - started_ms;
             finish(request_id, FromWorker::Loaded { request_id, summary, elapsed_ms, bytes_read: 0 });
         }
@@ -237,7 +249,7 @@ async fn run_load<S: ByteSource>(request_id: RequestId, sources: Vec<NamedSource
     match loaded {
         Ok(Some(dataset)) => {
             let summary = dataset.summary();
-            STATE.with_borrow_mut(|state| state.dataset = Some(dataset));
+            STATE.with_borrow_mut(|state| state.replace_dataset(dataset));
             let elapsed_ms = now_ms() - started_ms;
             finish(request_id, FromWorker::Loaded { request_id, summary, elapsed_ms, bytes_read: total_bytes })
         }
@@ -248,20 +260,32 @@ async fn run_load<S: ByteSource>(request_id: RequestId, sources: Vec<NamedSource
 
 /// Builds the mapper job for `request` on the loaded dataset (the job copies the rows it
 /// needs, so no borrow of the dataset outlives this call).
+/// The layer `name` of the loaded dataset, or a message naming the layers there are.
+fn find_layer<'a>(dataset: &'a Dataset, name: &str) -> Result<&'a Layer, String> {
+    dataset.layer(name).ok_or_else(|| {
+        let known: Vec<&str> = dataset.layers.iter().map(|layer| layer.name.as_str()).collect();
+        format!("The dataset has no layer '{name}'; its layers are: {}.", known.join(", "))
+    })
+}
+
+/// The samples a computation runs on (`None`: all of them), as the subsample choice says.
+fn samples_in_use(dataset: &Dataset, choice: SubsampleChoice) -> Option<Vec<u32>> {
+    let n_samples = dataset.n_samples();
+    let n_used = choice.resolve(n_samples);
+    (n_used < n_samples).then(|| {
+        let order = nested_stratified_order(dataset.labels.as_deref(), n_samples, choice.seed);
+        subsample(&order, n_used)
+    })
+}
+
+const NO_DATASET: &str = "No dataset is loaded: drop an activation file first.";
+
 fn mapper_job_for(request: &GraphRequest) -> Result<MapperJob, String> {
     let params = request.params.clone().validate().map_err(|err| err.to_string())?;
     STATE.with_borrow(|state| {
-        let dataset = state.dataset.as_ref().ok_or("No dataset is loaded: drop an activation file first.")?;
-        let layer = dataset.layer(&request.layer).ok_or_else(|| {
-            let known: Vec<&str> = dataset.layers.iter().map(|layer| layer.name.as_str()).collect();
-            format!("The dataset has no layer '{}'; its layers are: {}.", request.layer, known.join(", "))
-        })?;
-        let n_samples = dataset.n_samples();
-        let n_used = request.subsample.resolve(n_samples);
-        let sample_indices = (n_used < n_samples).then(|| {
-            let order = nested_stratified_order(dataset.labels.as_deref(), n_samples, request.subsample.seed);
-            subsample(&order, n_used)
-        });
+        let dataset = state.dataset.as_ref().ok_or(NO_DATASET)?;
+        let layer = find_layer(dataset, &request.layer)?;
+        let sample_indices = samples_in_use(dataset, request.subsample);
         let input = MapperInput {
             matrix: &layer.activations,
             sample_indices: sample_indices.as_deref(),
@@ -291,7 +315,30 @@ async fn compute_graph(
         return Ok(None);
     };
     let layout_ms = now_ms() - layout_started_ms;
-    Ok(Some(drawn_graph(request, graph, &layout.positions, mapper_ms, layout_ms)))
+    let diagnostics = graph_diagnostics(&request, &graph)?;
+    Ok(Some(drawn_graph(request, graph, &layout.positions, mapper_ms, layout_ms, diagnostics)))
+}
+
+/// Bins of the diagnostics histograms, and how many random vectors the norm chart draws.
+const DIAGNOSTIC_BINS: usize = 60;
+const DIAGNOSTIC_RANDOM_VECTORS: usize = 5_000;
+
+/// The lens and cover of the graph, and the layer's norms (cached per layer and subsample:
+/// they do not depend on the mapper's parameters).
+fn graph_diagnostics(request: &GraphRequest, graph: &MapperGraph) -> Result<Diagnostics, String> {
+    let lens = lens_diagnostics(graph, DIAGNOSTIC_BINS);
+    let key = (request.layer.clone(), request.subsample);
+    if let Some(norms) = STATE.with_borrow(|state| state.norms_cache.as_ref().filter(|(k, _)| *k == key).map(|(_, n)| n.clone())) {
+        return Ok(Diagnostics { lens, norms });
+    }
+    let norms = STATE.with_borrow(|state| {
+        let dataset = state.dataset.as_ref().ok_or(NO_DATASET)?;
+        let layer = find_layer(dataset, &request.layer)?;
+        let sample_indices = samples_in_use(dataset, request.subsample);
+        Ok::<_, String>(norm_diagnostics(&layer.activations, sample_indices.as_deref(), DIAGNOSTIC_BINS, DIAGNOSTIC_RANDOM_VECTORS, 0))
+    })?;
+    STATE.with_borrow_mut(|state| state.norms_cache = Some((key, norms.clone())));
+    Ok(Diagnostics { lens, norms })
 }
 
 fn layout_input(graph: &MapperGraph, previous_positions: &[(String, [f64; 2])]) -> LayoutInput {
@@ -309,7 +356,14 @@ fn layout_input(graph: &MapperGraph, previous_positions: &[(String, [f64; 2])]) 
     LayoutInput { node_radii: topoact_radii(&sizes), edges, initial_positions }
 }
 
-fn drawn_graph(request: GraphRequest, graph: MapperGraph, positions: &[[f64; 2]], mapper_ms: f64, layout_ms: f64) -> DrawnGraph {
+fn drawn_graph(
+    request: GraphRequest,
+    graph: MapperGraph,
+    positions: &[[f64; 2]],
+    mapper_ms: f64,
+    layout_ms: f64,
+    diagnostics: Diagnostics,
+) -> DrawnGraph {
     let sizes: Vec<usize> = graph.nodes.iter().map(|node| node.size).collect();
     let radii = topoact_radii(&sizes);
     let lens_range = graph.nodes.iter().fold([f64::INFINITY, f64::NEG_INFINITY], |[lo, hi], node| {
@@ -331,6 +385,7 @@ fn drawn_graph(request: GraphRequest, graph: MapperGraph, positions: &[[f64; 2]]
         .collect();
     DrawnGraph {
         request,
+        diagnostics,
         nodes,
         edges: graph.edges,
         stats: graph.stats,

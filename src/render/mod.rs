@@ -2,5 +2,6 @@
 //! state and never writes it.
 
 pub mod camera;
+pub mod charts;
 pub mod colour;
 pub mod image;

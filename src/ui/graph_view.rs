@@ -1,5 +1,11 @@
 //! The mapper graph view: an SVG of nodes and links under a camera, with wheel zoom at the
-//! pointer, drag to pan, zoom buttons, hover statistics, click to select, and legends.
+//! pointer, drag to pan, drag a node to move it, zoom buttons, hover statistics, click to
+//! select, and legends.
+//!
+//! Every node's position is its own signal (made anew per graph), so dragging a node
+//! re-renders only that node, its glyph and its links, even with thousands of nodes. A moved
+//! node's position is written back to the model when the drag ends, so the next layout
+//! (after a parameter change) starts from where the person left it.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -74,6 +80,15 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
     let highlighted = Memo::new(move |_| model.with(|m| m.highlighted_classes.clone()));
     let selected = Memo::new(move |_| model.with(|m| m.selected_node));
     let threshold = Memo::new(move |_| model.with(|m| m.jaccard_threshold));
+    // One position signal per node of the current graph (owned by this memo: replaced, and
+    // the old ones disposed, with every new graph).
+    let node_positions = Memo::new(move |_| {
+        graph_version.get();
+        model.with_untracked(|m| {
+            m.graph.as_ref().map(|g| g.nodes.iter().map(|n| RwSignal::new(n.position)).collect::<Vec<_>>()).unwrap_or_default()
+        })
+    });
+    let position_of = move |node_idx: usize| node_positions.with_untracked(|p| p.get(node_idx).copied());
     let bounds = Memo::new(move |_| {
         graph_version.get();
         model.with_untracked(|m| m.graph.as_ref().and_then(|g| bounds_of_circles(g.nodes.iter().map(|n| (n.position, n.radius)))))
@@ -122,16 +137,36 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
         if state.moved || delta[0].abs() + delta[1].abs() > 2.0 {
             state.moved = true;
             state.last_in_view = now;
-            camera.update(|c| c.pan(delta));
+            match state.node_idx.and_then(position_of) {
+                // Dragging a node moves it (in world units) and hides the tooltip.
+                Some(position) => {
+                    let scale = camera.get_untracked().scale;
+                    position.update(|p| {
+                        p[0] += delta[0] / scale;
+                        p[1] += delta[1] / scale;
+                    });
+                    hovered.set(None);
+                }
+                None => camera.update(|c| c.pan(delta)),
+            }
         }
         pan.set_value(Some(state));
     };
     let on_pointer_up = move |_event: web_sys::PointerEvent| {
         let state = pan.get_value();
         pan.set_value(None);
-        // A click without a drag selects the node under the pointer, or clears on background.
-        if let Some(state) = state.filter(|state| !state.moved) {
+        let Some(state) = state else { return };
+        if !state.moved {
+            // A click without a drag selects the node under the pointer, or clears on background.
             model.update(|m| m.selected_node = state.node_idx);
+        } else if let Some((node_idx, position)) = state.node_idx.and_then(|idx| position_of(idx).map(|p| (idx, p))) {
+            // Keep the moved position for the next layout's start (no re-render needed).
+            let moved_to = position.get_untracked();
+            model.update_untracked(|m| {
+                if let Some(node) = m.graph.as_mut().and_then(|g| g.nodes.get_mut(node_idx)) {
+                    node.position = moved_to;
+                }
+            });
         }
     };
 
@@ -148,12 +183,13 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
                     .edges
                     .iter()
                     .filter_map(|edge| {
-                        let source = graph.nodes.get(edge.source)?;
-                        let target = graph.nodes.get(edge.target)?;
+                        let source = position_of(edge.source)?;
+                        let target = position_of(edge.target)?;
                         let jaccard = edge.jaccard;
                         Some(view! {
                             <line class="graph-link"
-                                x1=source.position[0] y1=source.position[1] x2=target.position[0] y2=target.position[1]
+                                x1=move || source.get()[0] y1=move || source.get()[1]
+                                x2=move || target.get()[0] y2=move || target.get()[1]
                                 stroke=plasma_links(jaccard) stroke-width=link_width(jaccard)
                                 vector-effect="non-scaling-stroke"
                                 data-jaccard=format!("{jaccard:.4}")
@@ -181,10 +217,10 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
                         let is_highlighted = move || highlighted.with(|h| !h.is_empty() && classes.iter().any(|c| h.contains(c)));
                         let is_dimmed = move || highlighted.with(|h| !h.is_empty() && !classes_for_dim.iter().any(|c| h.contains(c)));
                         let is_selected = move || selected.get() == Some(node_idx);
-                        let position = node.position;
+                        let position = position_of(node_idx).unwrap_or_else(|| RwSignal::new(node.position));
                         view! {
                             <circle class="graph-node"
-                                cx=node.position[0] cy=node.position[1] r=node.radius
+                                cx=move || position.get()[0] cy=move || position.get()[1] r=node.radius
                                 data-node-id=node.name.clone()
                                 data-node-idx=node_idx
                                 data-size=node.size
@@ -193,7 +229,11 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
                                 class:dimmed=is_dimmed
                                 class:selected=is_selected
                                 vector-effect="non-scaling-stroke"
-                                on:pointerenter=move |_| hovered.set(Some((node_idx, position)))
+                                on:pointerenter=move |_| {
+                                    if pan.with_value(Option::is_none) {
+                                        hovered.set(Some((node_idx, position.get_untracked())));
+                                    }
+                                }
                                 on:pointerleave=move |_| hovered.set(None)
                             />
                         }
@@ -233,15 +273,17 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
                     .nodes
                     .iter()
                     .zip(images)
-                    .filter_map(|(node, url)| {
+                    .enumerate()
+                    .filter_map(|(node_idx, (node, url))| {
                         let url = url?;
                         // At least GLYPH_MIN_PX on screen, whatever the zoom, so the images stay legible.
                         let radius = node.radius;
-                        let [x, y] = node.position;
+                        let position = position_of(node_idx)?;
                         let side = move || (radius * 2.6).max(GLYPH_MIN_PX / camera.get().scale);
                         Some(view! {
                             <image class="node-glyph" data-testid="node-glyph" data-node-id=node.name.clone() href=url
-                                x=move || x - side() / 2.0 y=move || y - side() / 2.0 width=side height=side />
+                                x=move || position.get()[0] - side() / 2.0 y=move || position.get()[1] - side() / 2.0
+                                width=side height=side />
                         })
                     })
                     .collect_view(),

@@ -2,6 +2,7 @@
 //! signals to the DOM and send requests to the worker.
 
 pub mod controls;
+pub mod diagnostics;
 pub mod graph_view;
 pub mod model;
 pub mod search;
@@ -17,6 +18,7 @@ use crate::protocol::{FailureKind, ToWorker};
 use crate::worker_client;
 use model::AppModel;
 use controls::{ClassDirectory, ClassSearch, NodeDetails, ParameterPanel};
+use diagnostics::DiagnosticsPanel;
 use graph_view::GraphView;
 
 /// The embedded demo dataset, relative to the page.
@@ -140,6 +142,7 @@ pub fn App() -> impl IntoView {
                 </aside>
                 <section class="main-view">
                     <GraphView model=model />
+                    <DiagnosticsPanel model=model />
                     <details class="dataset-section">
                         <summary>"Dataset"</summary>
                         <DatasetDetails model=model />

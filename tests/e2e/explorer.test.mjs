@@ -124,6 +124,53 @@ describe('single-layer explorer', () => {
     await page.waitForFunction((before) => Number(document.querySelector('[data-testid="graph-view"]').getAttribute('data-zoom')) === before, zoomBefore, { timeout: 5_000 });
   });
 
+  test('dragging a node moves it and its links, not the camera', async () => {
+    const biggest = [...reference.nodes].sort((a, b) => b.size - a.size)[0];
+    const circle = page.locator(`[data-node-id="${biggest.name}"]`);
+    await circle.scrollIntoViewIfNeeded();
+    const cxBefore = Number(await circle.getAttribute('cx'));
+    const cyBefore = Number(await circle.getAttribute('cy'));
+    const transformBefore = await page.getAttribute('[data-testid="graph-view"] > g', 'transform');
+    const box = await circle.boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 90, box.y + box.height / 2 + 50, { steps: 6 });
+    await page.mouse.up();
+    const cxAfter = Number(await circle.getAttribute('cx'));
+    const cyAfter = Number(await circle.getAttribute('cy'));
+    assert.ok(cxAfter > cxBefore && cyAfter > cyBefore, `moved from ${cxBefore},${cyBefore} to ${cxAfter},${cyAfter}`);
+    assert.equal(await page.getAttribute('[data-testid="graph-view"] > g', 'transform'), transformBefore, 'the camera stays');
+    // Every link of the node follows it.
+    const ends = await page.$$eval('.graph-link', (links) => links.map((l) => [l.getAttribute('x1'), l.getAttribute('y1'), l.getAttribute('x2'), l.getAttribute('y2')].map(Number)));
+    const touching = ends.filter(([x1, y1, x2, y2]) => (x1 === cxAfter && y1 === cyAfter) || (x2 === cxAfter && y2 === cyAfter));
+    const stale = ends.filter(([x1, y1, x2, y2]) => (x1 === cxBefore && y1 === cyBefore) || (x2 === cxBefore && y2 === cyBefore));
+    const degree = reference.edges.filter((e) => e.source === biggest.node_id || e.target === biggest.node_id).length;
+    assert.equal(touching.length, degree, 'links at the new position');
+    assert.equal(stale.length, 0, 'no link left at the old position');
+    await shot('node-dragged');
+  });
+
+  test('the diagnostics panel charts the lens under its cover, the norms against random vectors and the node sizes', async () => {
+    const panel = page.locator('[data-testid="diagnostics-panel"]');
+    await panel.scrollIntoViewIfNeeded();
+    const lens = page.locator('[data-testid="lens-chart"] svg');
+    await lens.waitFor();
+    assert.ok((await lens.textContent()).includes('Lens (l2norm) and its uniform cover (30 intervals)'));
+    // background + at least one bar + one segment per interval
+    assert.ok((await lens.locator('rect').count()) >= 1 + 1 + 30);
+    const norms = await page.textContent('[data-testid="norm-chart"] svg');
+    assert.match(norms, /L2 norms, \d+ dimensions: layer vs random vectors/);
+    assert.ok(norms.includes('random vectors') && norms.includes('layer'));
+    assert.match(await page.textContent('[data-testid="zero-fraction"]'), /^\d+\.\d % of the layer's values are exactly zero/);
+    const sizes = reference.nodes.map((node) => node.size);
+    const summary = await page.textContent('[data-testid="node-size-summary"]');
+    assert.ok(summary.includes(`min ${Math.min(...sizes).toLocaleString('en-US')},`), summary);
+    assert.ok(summary.includes(`max ${Math.max(...sizes).toLocaleString('en-US')}.`), summary);
+    assert.ok((await page.textContent('[data-testid="node-size-chart"] svg')).includes(`Node sizes (${sizes.length} nodes)`));
+    await shot('diagnostics');
+    await page.evaluate(() => window.scrollTo(0, 0));
+  });
+
   test('changing a parameter recomputes the graph as the CLI does', async () => {
     const expected = cliGraph([demoPath, '--intervals', '20', '--overlap', '0.5']);
     await page.fill('[data-testid="param-intervals"]', '20');

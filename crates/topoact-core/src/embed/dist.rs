@@ -1,34 +1,182 @@
-//! Distance kernels shared by the k-NN search and the quality measure.
+//! Squared euclidean distance kernels shared by the k-NN search and the quality measure.
+//!
+//! Three builds of one formula (sum of squared differences): explicit AVX2+FMA on x86-64
+//! CPUs that have it (chosen at run time), explicit simd128 in wasm (the workspace enables it
+//! for wasm32), and a portable 8-accumulator loop elsewhere. Each build is deterministic (a
+//! fixed summation order); the builds differ from each other in the last bits (FMA), so
+//! results are bit-identical per platform, as the module invariant requires.
+//!
+//! The batched forms (`sq_dists_to_rows`, `sq_dists_to_block`) dispatch once per batch so the
+//! kernel inlines into the loop.
 
-/// Squared euclidean distance of two equally long f32 vectors, by differences, with 16
-/// independent accumulators so the compiler vectorises it (SSE2/AVX on x86-64, simd128 in
-/// wasm when enabled). Deterministic for given inputs: the summation order is fixed.
-#[inline(always)]
+use super::EmbedRows;
+
+/// Squared distance of two equally long vectors (the shorter length if they differ).
+#[inline]
 pub(crate) fn sq_dist_f32(a: &[f32], b: &[f32]) -> f32 {
-    const LANES: usize = 16;
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+        return unsafe { sq_dist_avx2(a, b) };
+    }
+    sq_dist_portable(a, b)
+}
+
+/// `out = [|q - row(t)|^2 for t in targets]`.
+pub(crate) fn sq_dists_to_rows(q: &[f32], rows: &EmbedRows, targets: &[u32], out: &mut Vec<f32>) {
+    out.clear();
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+        unsafe { sq_dists_to_rows_avx2(q, rows, targets, out) };
+        return;
+    }
+    out.extend(targets.iter().map(|&t| sq_dist_portable(q, rows.row(t as usize))));
+}
+
+/// `out = [|q - block[j*dim..(j+1)*dim]|^2 for each j]` over a contiguous block of vectors.
+pub(crate) fn sq_dists_to_block(q: &[f32], block: &[f32], dim: usize, out: &mut Vec<f32>) {
+    out.clear();
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+        unsafe { sq_dists_to_block_avx2(q, block, dim, out) };
+        return;
+    }
+    out.extend(block.chunks_exact(dim).map(|v| sq_dist_portable(q, v)));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sq_dists_to_rows_avx2(q: &[f32], rows: &EmbedRows, targets: &[u32], out: &mut Vec<f32>) {
+    for &t in targets {
+        out.push(sq_dist_avx2(q, rows.row(t as usize)));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sq_dists_to_block_avx2(q: &[f32], block: &[f32], dim: usize, out: &mut Vec<f32>) {
+    for v in block.chunks_exact(dim) {
+        out.push(sq_dist_avx2(q, v));
+    }
+}
+
+/// AVX2+FMA kernel: four 8-lane accumulators (32 values per iteration), then 8, then scalar.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn sq_dist_avx2(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    let len = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut acc = [_mm256_setzero_ps(); 4];
+    let mut i = 0;
+    // SAFETY (all loads): i + 8 * (lane + 1) <= len, within both slices.
+    while i + 32 <= len {
+        for (lane, acc_lane) in acc.iter_mut().enumerate() {
+            let d = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i + 8 * lane)), _mm256_loadu_ps(pb.add(i + 8 * lane)));
+            *acc_lane = _mm256_fmadd_ps(d, d, *acc_lane);
+        }
+        i += 32;
+    }
+    while i + 8 <= len {
+        let d = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
+        acc[0] = _mm256_fmadd_ps(d, d, acc[0]);
+        i += 8;
+    }
+    let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+    let half = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
+    let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
+    let single = _mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1));
+    let mut total = _mm_cvtss_f32(single);
+    while i < len {
+        let d = a[i] - b[i];
+        total += d * d;
+        i += 1;
+    }
+    total
+}
+
+/// Portable kernel: explicit simd128 in wasm, else eight scalar accumulators.
+#[inline(always)]
+fn sq_dist_portable(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        sq_dist_simd128(a, b)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        const LANES: usize = 8;
+        let len = a.len().min(b.len());
+        let (a, b) = (&a[..len], &b[..len]);
+        let mut acc = [0f32; LANES];
+        let chunks = len / LANES;
+        for c in 0..chunks {
+            let (ca, cb) = (&a[c * LANES..(c + 1) * LANES], &b[c * LANES..(c + 1) * LANES]);
+            for lane in 0..LANES {
+                let d = ca[lane] - cb[lane];
+                acc[lane] += d * d;
+            }
+        }
+        let mut total = 0f32;
+        for i in chunks * LANES..len {
+            let d = a[i] - b[i];
+            total += d * d;
+        }
+        total + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn sq_dist_simd128(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::wasm32::*;
     let len = a.len().min(b.len());
     let (a, b) = (&a[..len], &b[..len]);
-    let mut acc = [0f32; LANES];
-    let mut a_chunks = a.chunks_exact(LANES);
-    let mut b_chunks = b.chunks_exact(LANES);
-    for (ca, cb) in (&mut a_chunks).zip(&mut b_chunks) {
-        for lane in 0..LANES {
-            let d = ca[lane] - cb[lane];
-            acc[lane] += d * d;
+    let mut acc = [f32x4_splat(0.0); 4];
+    let mut i = 0;
+    // SAFETY: callers pass `at + 4 <= len` (checked by the loop condition); wasm loads may be
+    // unaligned.
+    let load = |s: &[f32], at: usize| unsafe { v128_load(s.as_ptr().add(at) as *const v128) };
+    while i + 16 <= len {
+        for (lane, acc_lane) in acc.iter_mut().enumerate() {
+            let d = f32x4_sub(load(a, i + 4 * lane), load(b, i + 4 * lane));
+            *acc_lane = f32x4_add(*acc_lane, f32x4_mul(d, d));
         }
+        i += 16;
     }
-    let mut total = 0f32;
-    for (x, y) in a_chunks.remainder().iter().zip(b_chunks.remainder()) {
-        let d = x - y;
+    let sum = f32x4_add(f32x4_add(acc[0], acc[1]), f32x4_add(acc[2], acc[3]));
+    let mut total = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
+        + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+    while i < len {
+        let d = a[i] - b[i];
         total += d * d;
+        i += 1;
     }
-    // Pairwise reduction of the lanes.
-    let mut width = LANES / 2;
-    while width > 0 {
-        for lane in 0..width {
-            acc[lane] += acc[lane + width];
+    total
+}
+
+/// True when the CPU has AVX2 and FMA (std caches the detection; a few ns per call).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn has_avx2_fma() -> bool {
+    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernels_agree_with_f64_within_rounding() {
+        for len in [0usize, 1, 7, 8, 31, 32, 33, 100, 256, 1000] {
+            let a: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..len).map(|i| (i as f32 * 0.11).cos()).collect();
+            let exact: f64 = a.iter().zip(&b).map(|(x, y)| (*x as f64 - *y as f64).powi(2)).sum();
+            for got in [sq_dist_f32(&a, &b), sq_dist_portable(&a, &b)] {
+                assert!((got as f64 - exact).abs() <= 1e-5 * exact.max(1e-3), "len {len}: {got} vs {exact}");
+            }
         }
-        width /= 2;
     }
-    total + acc[0]
 }

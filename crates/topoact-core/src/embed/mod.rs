@@ -14,6 +14,7 @@
 mod dist;
 pub mod knn;
 pub mod quality;
+pub mod synth;
 mod rows;
 pub mod tsne;
 pub mod umap;

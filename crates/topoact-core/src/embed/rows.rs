@@ -61,6 +61,12 @@ impl EmbedRows {
         Ok(EmbedRows { n_points, dim, values })
     }
 
+    /// Rows of a standard-layout (or any) 2-D array, e.g. `mapper::synth::activation_like`.
+    pub fn from_array(array: &ndarray::Array2<f32>) -> Result<EmbedRows, EmbedError> {
+        let (n_points, dim) = array.dim();
+        EmbedRows::from_vec(n_points, dim, array.iter().copied().collect())
+    }
+
     pub fn row(&self, row: usize) -> &[f32] {
         &self.values[row * self.dim..(row + 1) * self.dim]
     }

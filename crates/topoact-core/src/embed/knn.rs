@@ -16,7 +16,8 @@
 //! wasm). Ties are kept by the smaller row index; distances reported are euclidean.
 //!
 //! # Cost
-//! Partition: `PARTITION_ITERATIONS * n * n_clusters * dim`. Search: per query
+//! Partition: `(n + (PARTITION_ITERATIONS - 1) * max(n / 4, 40 n_clusters)) * n_clusters * dim`
+//! (the first iterations fit a sample, the last assigns every row). Search: per query
 //! `n_clusters * dim` for the centroid distances plus `dim` per scanned row. How many rows the
 //! bound lets a query skip depends on the data: on activation-like data (a low-dimensional
 //! latent mapped up) most clusters are skipped; in isotropic Gaussian blobs a query scans its
@@ -109,7 +110,9 @@ impl Partition {
 
 enum Stage {
     /// Lloyd iterations; rows before `next_row` are assigned in this iteration.
-    Partitioning { iteration: usize, next_row: usize, centroids: Vec<f32>, sums: Vec<f64>, counts: Vec<u32>, assignment: Vec<u32>, assignment_sq: Vec<f32> },
+    /// Iterations before the last visit only the first `sample_len` rows of `visit_order`;
+    /// the last one assigns every row.
+    Partitioning { iteration: usize, next_row: usize, visit_order: Vec<u32>, sample_len: usize, centroids: Vec<f32>, sums: Vec<f64>, counts: Vec<u32>, assignment: Vec<u32>, assignment_sq: Vec<f32> },
     Searching { partition: Partition, next_cluster: usize },
     Finished,
 }
@@ -146,10 +149,13 @@ impl KnnJob {
             KnnSearch::Approximate { max_candidates } => max_candidates.max(k + 1),
         };
         let n_clusters = ((2.0 * (n as f64).sqrt()).round() as usize).clamp(1, n);
-        let centroids = initial_centroids(&rows, n_clusters, params.seed);
+        let (centroids, visit_order) = initial_centroids(&rows, n_clusters, params.seed);
+        let sample_len = (40 * n_clusters).max(n / 4).min(n);
         let stage = Stage::Partitioning {
             iteration: 0,
             next_row: 0,
+            visit_order,
+            sample_len,
             centroids,
             sums: vec![0.0; n_clusters * rows.dim],
             counts: vec![0; n_clusters],
@@ -169,13 +175,17 @@ impl KnnJob {
         let rows = &self.rows;
         let (n, dim, n_clusters) = (rows.n_points, rows.dim, self.n_clusters);
         let total = self.total_work();
-        let Stage::Partitioning { iteration, next_row, centroids, sums, counts, assignment, assignment_sq } = &mut self.stage else {
+        let Stage::Partitioning { iteration, next_row, visit_order, sample_len, centroids, sums, counts, assignment, assignment_sq } = &mut self.stage else {
             unreachable!("partition_step outside the partitioning stage")
         };
+        let last_iteration = *iteration + 1 == PARTITION_ITERATIONS;
+        let visit_len = if last_iteration { n } else { *sample_len };
         let chunk = ((STEP_FLOPS / (n_clusters * dim) as f64) as usize).max(1);
-        let end = (*next_row + chunk).min(n);
-        let nearest = nearest_centroids(rows, centroids, *next_row..end);
-        for (row, (cluster, sq)) in (*next_row..end).zip(nearest) {
+        let end = (*next_row + chunk).min(visit_len);
+        let visited = &visit_order[*next_row..end];
+        let nearest = nearest_centroids(rows, centroids, visited);
+        for (&row, (cluster, sq)) in visited.iter().zip(nearest) {
+            let row = row as usize;
             assignment[row] = cluster;
             assignment_sq[row] = sq;
             counts[cluster as usize] += 1;
@@ -185,14 +195,14 @@ impl KnnJob {
             }
         }
         *next_row = end;
-        if end == n {
+        if end == visit_len {
             *iteration += 1;
             if *iteration == PARTITION_ITERATIONS {
                 // The last assignment was to these centroids: keep them (the Voronoi bound
                 // needs every row in the cell of its own centroid).
                 let partition = group_by_cluster(assignment, assignment_sq, n_clusters, std::mem::take(centroids));
                 self.stage = Stage::Searching { partition, next_cluster: 0 };
-                return Progress::new("nearest neighbours: searching", (PARTITION_ITERATIONS * n) as u64, total);
+                return Progress::new("nearest neighbours: searching", self.partition_work(), total);
             }
             // New centroids; an empty cluster keeps its old centroid.
             for c in 0..n_clusters {
@@ -207,17 +217,25 @@ impl KnnJob {
             counts.iter_mut().for_each(|c| *c = 0);
             *next_row = 0;
         }
-        let done = (*iteration * n + *next_row) as u64;
+        let done = (*iteration * *sample_len + *next_row) as u64;
         Progress::new("nearest neighbours: partitioning", done, total)
     }
 
-    /// Progress units: rows per partition iteration, then rows searched.
+    /// Progress units of the partition: rows visited by its iterations.
+    fn partition_work(&self) -> u64 {
+        let n = self.rows.n_points;
+        let sample_len = (40 * self.n_clusters).max(n / 4).min(n);
+        ((PARTITION_ITERATIONS - 1) * sample_len + n) as u64
+    }
+
+    /// Progress units: rows visited by the partition, then rows searched (of cost ~2 visits).
     fn total_work(&self) -> u64 {
-        ((PARTITION_ITERATIONS + 1) * self.rows.n_points) as u64
+        self.partition_work() + 2 * self.rows.n_points as u64
     }
 
     fn search_step(&mut self) -> Result<Step<KnnGraph>, EmbedError> {
         let total = self.total_work();
+        let partition_work = self.partition_work();
         let Stage::Searching { partition, next_cluster } = &mut self.stage else {
             unreachable!("search_step outside the searching stage")
         };
@@ -256,7 +274,7 @@ impl KnnJob {
         }
         *next_cluster = last;
         if last < partition.n_clusters() {
-            let done = (PARTITION_ITERATIONS * n + partition.start[last]) as u64;
+            let done = partition_work + 2 * partition.start[last] as u64;
             return Ok(Step::Running(Progress::new("nearest neighbours: searching", done, total)));
         }
         self.stage = Stage::Finished;
@@ -298,18 +316,21 @@ fn parallel_width() -> usize {
     }
 }
 
-/// `n_clusters` distinct rows chosen uniformly with the seed (partial Fisher-Yates).
-fn initial_centroids(rows: &EmbedRows, n_clusters: usize, seed: u64) -> Vec<f32> {
+/// A seeded random order of the rows (Fisher-Yates) and its first `n_clusters` rows as the
+/// initial centroids.
+fn initial_centroids(rows: &EmbedRows, n_clusters: usize, seed: u64) -> (Vec<f32>, Vec<u32>) {
     let n = rows.n_points;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut centroids = Vec::with_capacity(n_clusters * rows.dim);
-    for slot in 0..n_clusters {
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    for slot in 0..n.saturating_sub(1) {
         let pick = rng.random_range(slot..n);
         order.swap(slot, pick);
-        centroids.extend_from_slice(rows.row(order[slot]));
     }
-    centroids
+    let mut centroids = Vec::with_capacity(n_clusters * rows.dim);
+    for &row in &order[..n_clusters] {
+        centroids.extend_from_slice(rows.row(row as usize));
+    }
+    (centroids, order)
 }
 
 fn group_by_cluster(assignment: &[u32], assignment_sq: &[f32], n_clusters: usize, centroids: Vec<f32>) -> Partition {
@@ -340,12 +361,13 @@ fn group_by_cluster(assignment: &[u32], assignment_sq: &[f32], n_clusters: usize
 
 /// The nearest centroid of each row in `range` (ties: smaller cluster index) and the squared
 /// distance to it.
-fn nearest_centroids(rows: &EmbedRows, centroids: &[f32], range: std::ops::Range<usize>) -> Vec<(u32, f32)> {
+fn nearest_centroids(rows: &EmbedRows, centroids: &[f32], visited: &[u32]) -> Vec<(u32, f32)> {
     let dim = rows.dim;
     let mut dists = Vec::with_capacity(centroids.len() / dim);
-    range
-        .map(|row| {
-            sq_dists_to_block(rows.row(row), centroids, dim, &mut dists);
+    visited
+        .iter()
+        .map(|&row| {
+            sq_dists_to_block(rows.row(row as usize), centroids, dim, &mut dists);
             let mut best = (f32::INFINITY, 0u32);
             for (c, &d) in dists.iter().enumerate() {
                 if d < best.0 {

@@ -1,7 +1,10 @@
 // Drives public/bench.html in headless Chromium (the same harness as the e2e tests) and
 // prints its JSON report. Run `tools/build.sh` first, or use `tools/bench.sh`.
-//   node benches/browser-bench.mjs [parse | mapper [NxD,...]]
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+//   node benches/browser-bench.mjs [parse | mapper [NxD,...] | layout [N,...] | render [N]]
+// `layout` compares our layout with d3-force (served to the page from node_modules) in the
+// same browser run; `render` opens the app on a synthetic graph and records frame intervals
+// while it is zoomed with the wheel and panned by dragging.
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -80,6 +83,63 @@ function writeNpz(dir, rows, cols, dtype) {
   return file;
 }
 
+const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+/** Serves /vendor/<package>.min.js from node_modules/<package>/dist (d3-force and its deps). */
+async function serveVendor(page) {
+  await page.route('**/vendor/*.min.js', (route) => {
+    const name = path.basename(new URL(route.request().url()).pathname, '.min.js');
+    if (!/^[\w-]+$/.test(name)) return route.fulfill({ status: 404 });
+    try {
+      const body = readFileSync(path.join(repoRoot, 'node_modules', name, 'dist', `${name}.min.js`));
+      return route.fulfill({ status: 200, contentType: 'text/javascript', body });
+    } catch {
+      return route.fulfill({ status: 404 });
+    }
+  });
+}
+
+/** Frame intervals of the app's graph view with `n` synthetic nodes while zooming and panning. */
+async function renderSuite(page, baseUrl, n) {
+  await page.setViewportSize({ width: 1400, height: 900 });
+  await page.goto(`${baseUrl}?synthetic-graph=${n}`);
+  await page.waitForFunction((n) => (document.querySelector('[data-testid="graph-summary"]')?.textContent ?? '').startsWith(`${n} nodes`), n, { timeout: 300_000 });
+  const svg = page.locator('[data-testid="graph-view"]');
+  await svg.scrollIntoViewIfNeeded();
+  const box = await svg.boundingBox();
+  const centre = [box.x + box.width / 2, box.y + box.height / 2];
+  const record = async (name, interact) => {
+    await page.evaluate(() => {
+      window.__frames = [];
+      window.__recording = true;
+      const loop = (t) => { window.__frames.push(t); if (window.__recording) requestAnimationFrame(loop); };
+      requestAnimationFrame(loop);
+    });
+    const started = Date.now();
+    await interact();
+    const frames = await page.evaluate(() => { window.__recording = false; return window.__frames; });
+    const intervals = frames.slice(1).map((t, i) => t - frames[i]).sort((a, b) => a - b);
+    const at = (q) => intervals[Math.min(intervals.length - 1, Math.floor(q * intervals.length))];
+    return {
+      name, n_nodes: n, frames: frames.length, wall_ms: Date.now() - started,
+      median_frame_ms: at(0.5), p95_frame_ms: at(0.95), max_frame_ms: intervals[intervals.length - 1],
+      fps_at_median: 1000 / at(0.5),
+    };
+  };
+  const results = [];
+  results.push(await record(`wheel zoom, ${n} nodes`, async () => {
+    await page.mouse.move(...centre);
+    for (let i = 0; i < 40; i++) { await page.mouse.wheel(0, i < 20 ? -60 : 60); await page.waitForTimeout(16); }
+  }));
+  results.push(await record(`drag pan, ${n} nodes`, async () => {
+    await page.mouse.move(centre[0] - 200, centre[1]);
+    await page.mouse.down();
+    for (let i = 0; i < 60; i++) { await page.mouse.move(centre[0] - 200 + i * 6, centre[1] + (i % 20) * 3); await page.waitForTimeout(16); }
+    await page.mouse.up();
+  }));
+  return results;
+}
+
 const suite = process.argv[2] || 'parse';
 // mapper: optional sizes, e.g. `node benches/browser-bench.mjs mapper 20000x1024,50000x256`.
 const sizes = process.argv[3];
@@ -89,6 +149,12 @@ let scratch;
 try {
   const page = await browser.browser.newPage();
   page.on('console', (message) => { if (message.type() === 'error') console.error(`[page] ${message.text()}`); });
+  if (suite === 'render') {
+    const results = await renderSuite(page, server.url, Number(sizes || 5000));
+    const userAgent = await page.evaluate(() => navigator.userAgent);
+    console.log(JSON.stringify({ suite, user_agent: userAgent, results }, null, 2));
+  } else {
+  await serveVendor(page);
   const sizesQuery = sizes ? `&sizes=${encodeURIComponent(sizes)}` : '';
   await page.goto(`${server.url}bench.html?suite=${encodeURIComponent(suite)}${sizesQuery}`);
   if (suite === 'parse') {
@@ -105,6 +171,7 @@ try {
   const report = await handle.jsonValue();
   console.log(JSON.stringify(report, null, 2));
   if (report.error) process.exitCode = 1;
+  }
 } finally {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
   await browser.stop();

@@ -88,7 +88,59 @@ async function mapperSuite() {
   return results;
 }
 
-const SUITES = { parse: parseSuite, mapper: mapperSuite };
+/** Loads a classic script (the driver serves /vendor/ from node_modules). */
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = src;
+    script.onload = resolve;
+    script.onerror = () => reject(new Error(`could not load ${src} (run the page through benches/browser-bench.mjs)`));
+    document.head.append(script);
+  });
+}
+
+/** Our layout (in the worker) against d3-force with TopoAct's settings (on this page, same
+ *  browser run) on the seeded synthetic mapper-like graphs; both drawings are measured by
+ *  the same core code (normalised stress, node overlaps, edge crossings). */
+async function layoutSuite() {
+  for (const name of ['d3-dispatch', 'd3-quadtree', 'd3-timer', 'd3-force']) await loadScript(`./vendor/${name}.min.js`);
+  const sizes = (new URLSearchParams(location.search).get('sizes') || '1000,10000').split(',').map(Number);
+  const results = [];
+  for (const n of sizes) {
+    const started = performance.now();
+    const answer = await request({ type: 'SyntheticGraph', n_nodes: n, seed: 0 });
+    const wallMs = performance.now() - started;
+    if (answer.type !== 'Graph') throw new Error(`layout ${n}: ${answer.message ?? answer.type}`);
+    const graph = answer.graph;
+    const ours = graph.nodes.map((node) => node.position);
+    // d3-force as TopoAct configured it: default link force, charge -5, centre; 300 ticks.
+    const nodes = graph.nodes.map((node, index) => ({ index }));
+    const links = graph.edges.map((edge) => ({ source: edge.source, target: edge.target }));
+    const d3Started = performance.now();
+    const simulation = d3.forceSimulation(nodes)
+      .force('link', d3.forceLink(links))
+      .force('charge', d3.forceManyBody().strength(-5))
+      .force('center', d3.forceCenter(0, 0))
+      .stop();
+    const ticks = Math.ceil(Math.log(simulation.alphaMin()) / Math.log(1 - simulation.alphaDecay()));
+    simulation.tick(ticks);
+    const d3Ms = performance.now() - d3Started;
+    const d3Positions = nodes.map((node) => [node.x, node.y]);
+    const measure = async (positions) => (await request({ type: 'MeasureLayout', n_nodes: n, seed: 0, positions })).quality;
+    const result = {
+      name: `layout ${n} nodes`, n_nodes: n, n_edges: graph.edges.length,
+      ours: { layout_ms: graph.layout_ms, wall_ms: wallMs, ...(await measure(ours)) },
+      d3_force: { layout_ms: d3Ms, ticks, ...(await measure(d3Positions)) },
+    };
+    result.time_ratio_d3_over_ours = result.d3_force.layout_ms / result.ours.layout_ms;
+    result.stress_ratio_d3_over_ours = result.d3_force.normalized_stress / result.ours.normalized_stress;
+    log(JSON.stringify(result));
+    results.push(result);
+  }
+  return results;
+}
+
+const SUITES = { parse: parseSuite, mapper: mapperSuite, layout: layoutSuite };
 
 async function main() {
   const suiteName = new URLSearchParams(location.search).get('suite') || 'parse';

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use topoact_core::dataset::DatasetSummary;
 use topoact_core::diagnostics::{LensDiagnostics, NormDiagnostics};
 use topoact_core::job::Progress;
+use topoact_core::layout::LayoutQuality;
 use topoact_core::mapper::{ClassShare, GraphStats, MapperEdge, MapperParams};
 
 /// JS property of a `LoadFiles` message that holds the array of `File`s.
@@ -39,6 +40,19 @@ pub enum ToWorker {
     NodeGlyphs { request_id: RequestId, layer: String, graph_version: u64, members_of_nodes: Vec<Vec<u32>> },
     /// Example images of a node's members (a short request: it supersedes nothing).
     NodeExamples { request_id: RequestId, query: ExamplesQuery },
+    /// Lay out the seeded mapper-like graph of the layout benchmarks
+    /// (`layout::synthetic::mapper_like_graph`) and answer with it as a [`FromWorker::Graph`]
+    /// (no samples behind it): the in-browser layout and rendering benchmarks use it.
+    SyntheticGraph { request_id: RequestId, n_nodes: usize, seed: u64 },
+    /// Project a layer's samples to 2-D (t-SNE, UMAP, or the file's own coordinates). Runs
+    /// beside a graph computation (it supersedes only an older projection) and streams
+    /// [`FromWorker::ProjectionFrame`]s before the final [`FromWorker::Projection`].
+    ComputeProjection { request_id: RequestId, request: ProjectionRequest },
+    /// The input thumbnail of one sample (hover on the projection; a short request).
+    SampleThumbnail { request_id: RequestId, sample_idx: u32 },
+    /// Measure a drawing of that synthetic graph (ours or d3-force's) with the core's quality
+    /// measures; answered by [`FromWorker::LayoutMeasured`].
+    MeasureLayout { request_id: RequestId, n_nodes: usize, seed: u64, positions: Vec<[f64; 2]> },
 }
 
 /// Which node's examples to fetch.
@@ -84,6 +98,10 @@ impl ToWorker {
             | ToWorker::ComputeGraph { request_id, .. }
             | ToWorker::NodeExamples { request_id, .. }
             | ToWorker::LoadSynthetic { request_id, .. }
+            | ToWorker::SyntheticGraph { request_id, .. }
+            | ToWorker::ComputeProjection { request_id, .. }
+            | ToWorker::SampleThumbnail { request_id, .. }
+            | ToWorker::MeasureLayout { request_id, .. }
             | ToWorker::NodeGlyphs { request_id, .. } => *request_id,
         }
     }
@@ -123,6 +141,14 @@ pub enum FromWorker {
     Glyphs { request_id: RequestId, graph_version: u64, images: Vec<Option<String>>, from_activation_images: bool },
     /// Answer to [`ToWorker::NodeExamples`].
     Examples { request_id: RequestId, examples: NodeExamples },
+    /// Intermediate coordinates of a running projection (every few hundred milliseconds).
+    ProjectionFrame { request_id: RequestId, projection: DrawnProjection },
+    /// The finished projection.
+    Projection { request_id: RequestId, projection: DrawnProjection },
+    /// Answer to [`ToWorker::SampleThumbnail`] (`None` when the file has no thumbnails).
+    Thumbnail { sample_idx: u32, url: Option<String> },
+    /// Answer to [`ToWorker::MeasureLayout`].
+    LayoutMeasured { request_id: RequestId, quality: LayoutQuality },
 }
 
 /// Above this many samples the app maps a stratified subsample by default (TopoAct's sizes
@@ -183,7 +209,8 @@ pub struct DrawnNode {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DrawnGraph {
     pub request: GraphRequest,
-    pub diagnostics: Diagnostics,
+    /// `None` for the synthetic benchmark graph (no samples behind it).
+    pub diagnostics: Option<Diagnostics>,
     pub nodes: Vec<DrawnNode>,
     pub edges: Vec<MapperEdge>,
     pub stats: GraphStats,
@@ -195,4 +222,98 @@ pub struct DrawnGraph {
     pub class_names: Vec<String>,
     pub mapper_ms: f64,
     pub layout_ms: f64,
+}
+
+/// How to project a layer to 2-D.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectionMethod {
+    /// t-SNE (openTSNE's defaults; TopoAct used perplexity 50).
+    Tsne { perplexity: f64 },
+    /// UMAP (TopoAct used 20 neighbours, min_dist 0.01).
+    Umap { n_neighbors: usize, min_dist: f64 },
+    /// The coordinates the file carries for this layer (`tsne`/`umap` arrays), not recomputed.
+    Precomputed { kind: PrecomputedKind },
+}
+
+/// Which of the file's precomputed projections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrecomputedKind {
+    Tsne,
+    Umap,
+}
+
+/// UMAP with the paper's settings: the faster of the two on large layers.
+impl Default for ProjectionMethod {
+    fn default() -> Self {
+        ProjectionMethod::DEFAULT_UMAP
+    }
+}
+
+impl ProjectionMethod {
+    pub const DEFAULT_TSNE: ProjectionMethod = ProjectionMethod::Tsne { perplexity: 50.0 };
+    pub const DEFAULT_UMAP: ProjectionMethod = ProjectionMethod::Umap { n_neighbors: 20, min_dist: 0.01 };
+
+    /// Short name for status lines and legends.
+    pub fn label(&self) -> String {
+        match self {
+            ProjectionMethod::Tsne { perplexity } => format!("t-SNE (perplexity {perplexity})"),
+            ProjectionMethod::Umap { n_neighbors, min_dist } => format!("UMAP ({n_neighbors} neighbours, min_dist {min_dist})"),
+            ProjectionMethod::Precomputed { kind: PrecomputedKind::Tsne } => "t-SNE from the file".into(),
+            ProjectionMethod::Precomputed { kind: PrecomputedKind::Umap } => "UMAP from the file".into(),
+        }
+    }
+}
+
+/// Everything that determines a projection (the cache key in the worker).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProjectionRequest {
+    pub layer: String,
+    pub subsample: SubsampleChoice,
+    pub method: ProjectionMethod,
+    pub seed: u64,
+}
+
+/// A projection as the UI draws it: one point per sample in use.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DrawnProjection {
+    pub request: ProjectionRequest,
+    /// Dataset sample index of every point.
+    pub sample_indices: Vec<u32>,
+    /// Class of every point (`u32::MAX`: unlabelled).
+    pub labels: Vec<u32>,
+    /// Interleaved x, y of every point as little-endian f32 bytes (a typed array at the
+    /// JavaScript boundary, not 600,000 boxed numbers).
+    #[serde(with = "serde_bytes")]
+    pub coords_le: Vec<u8>,
+    /// L2 norm of every point's vector (the default lens), for colouring.
+    pub norms: Vec<f32>,
+    /// Whether the coordinates are final (else an intermediate frame).
+    pub complete: bool,
+    /// Stage of the computation the frame comes from ("t-SNE iteration 200/750").
+    pub stage: String,
+    pub knn_ms: f64,
+    pub elapsed_ms: f64,
+    /// Whether the neighbour graph was exact (else approximate; see the recall note).
+    pub knn_exact: bool,
+}
+
+impl DrawnProjection {
+    pub fn n_points(&self) -> usize {
+        self.sample_indices.len()
+    }
+
+    /// Coordinates of every point.
+    pub fn coords(&self) -> Vec<[f32; 2]> {
+        self.coords_le
+            .chunks_exact(8)
+            .map(|c| [f32::from_le_bytes([c[0], c[1], c[2], c[3]]), f32::from_le_bytes([c[4], c[5], c[6], c[7]])])
+            .collect()
+    }
+}
+
+/// Interleaved f32 coordinates as little-endian bytes.
+pub fn coords_to_le_bytes(coords: &[f32]) -> Vec<u8> {
+    coords.iter().flat_map(|v| v.to_le_bytes()).collect()
 }

@@ -15,8 +15,9 @@ use topoact_core::dataset::{Dataset, ImageStack, Layer};
 use topoact_core::diagnostics::{lens_diagnostics, norm_diagnostics, NormDiagnostics};
 use topoact_core::formats::{ByteSource, FormatError, LoadJob, LoadOptions, NamedSource};
 use topoact_core::job::{Job, Progress, Step};
-use topoact_core::layout::{topoact_radii, LayoutEdge, LayoutInput, LayoutJob, LayoutParams};
-use topoact_core::mapper::{MapperGraph, MapperInput, MapperJob};
+use topoact_core::layout::synthetic::mapper_like_graph_with_counts;
+use topoact_core::layout::{measure_quality, topoact_radii, LayoutEdge, LayoutInput, LayoutJob, LayoutParams};
+use topoact_core::mapper::{graph_stats, MapperEdge, MapperGraph, MapperInput, MapperJob, MapperNode};
 use topoact_core::subsample::{nested_stratified_order, subsample};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -30,6 +31,8 @@ use crate::protocol::{
 };
 use crate::render::image::{bmp_data_url, mean_image, Pixels};
 
+mod projection;
+
 /// How long the worker computes before it reports progress and yields to its event loop.
 pub const YIELD_EVERY_MS: f64 = 30.0;
 
@@ -40,6 +43,8 @@ pub const DATASET_BUDGET_BYTES: u64 = 3 * 1024 * 1024 * 1024;
 #[derive(Default)]
 struct WorkerState {
     dataset: Option<Dataset>,
+    /// Projections: cached rows, neighbour graph and finished projections, and the running one.
+    projections: projection::ProjectionState,
     /// Norm diagnostics of the last (layer, subsample) asked for.
     norms_cache: Option<((String, SubsampleChoice), NormDiagnostics)>,
     running: Option<RequestId>,
@@ -51,6 +56,9 @@ impl WorkerState {
     fn replace_dataset(&mut self, dataset: Dataset) {
         self.dataset = Some(dataset);
         self.norms_cache = None;
+        if let Some(running) = self.projections.clear() {
+            self.cancelled.insert(running);
+        }
     }
 }
 
@@ -136,6 +144,51 @@ fn handle_message(event: MessageEvent) {
             STATE.with_borrow_mut(|state| state.replace_dataset(dataset));
             let elapsed_ms = now_ms() - started_ms;
             finish(request_id, FromWorker::Loaded { request_id, summary, elapsed_ms, bytes_read: 0 });
+        }
+        ToWorker::ComputeProjection { request_id, request } => {
+            STATE.with_borrow_mut(|state| {
+                if let Some(previous) = state.projections.running.replace(request_id) {
+                    state.cancelled.insert(previous);
+                }
+            });
+            wasm_bindgen_futures::spawn_local(async move {
+                let answer = match projection::compute_projection(request_id, request).await {
+                    Ok(Some(projection)) => FromWorker::Projection { request_id, projection },
+                    Ok(None) => FromWorker::Cancelled { request_id },
+                    Err(message) => FromWorker::Failed { request_id, kind: FailureKind::BadInput, message },
+                };
+                STATE.with_borrow_mut(|state| {
+                    state.cancelled.remove(&request_id);
+                    if state.projections.running == Some(request_id) {
+                        state.projections.running = None;
+                    }
+                });
+                post(&answer);
+            });
+        }
+        ToWorker::SampleThumbnail { sample_idx, .. } => {
+            let url = STATE.with_borrow(|state| {
+                let dataset = state.dataset.as_ref()?;
+                let stack = dataset.images.as_ref()?;
+                ((sample_idx as usize) < stack.n_images()).then(|| image_url(stack, stack.image(sample_idx as usize))).flatten()
+            });
+            post(&FromWorker::Thumbnail { sample_idx, url });
+        }
+        ToWorker::SyntheticGraph { request_id, n_nodes, seed } => {
+            supersede_running(request_id);
+            wasm_bindgen_futures::spawn_local(async move {
+                let answer = match synthetic_graph(request_id, n_nodes, seed).await {
+                    Ok(Some(graph)) => FromWorker::Graph { request_id, graph },
+                    Ok(None) => FromWorker::Cancelled { request_id },
+                    Err(message) => FromWorker::Failed { request_id, kind: FailureKind::BadInput, message },
+                };
+                finish(request_id, answer);
+            });
+        }
+        ToWorker::MeasureLayout { request_id, n_nodes, seed, positions } => {
+            let (input, _) = mapper_like_graph_with_counts(n_nodes, seed);
+            let quality = measure_quality(&input, &positions, LAYOUT_STRESS_SOURCES);
+            post(&FromWorker::LayoutMeasured { request_id, quality });
         }
         ToWorker::NodeGlyphs { request_id, layer, graph_version, members_of_nodes } => {
             let answer = STATE.with_borrow(|state| {
@@ -315,8 +368,63 @@ async fn compute_graph(
         return Ok(None);
     };
     let layout_ms = now_ms() - layout_started_ms;
-    let diagnostics = graph_diagnostics(&request, &graph)?;
+    let diagnostics = Some(graph_diagnostics(&request, &graph)?);
     Ok(Some(drawn_graph(request, graph, &layout.positions, mapper_ms, layout_ms, diagnostics)))
+}
+
+/// Stress sources of the layout benchmark's quality measure (as the native comparison).
+const LAYOUT_STRESS_SOURCES: usize = 200;
+
+/// The seeded synthetic mapper-like graph, laid out, as a drawable graph: nodes named
+/// `synthetic<i>` with their member counts, no members and no classes.
+async fn synthetic_graph(request_id: RequestId, n_nodes: usize, seed: u64) -> Result<Option<DrawnGraph>, String> {
+    if n_nodes == 0 {
+        return Err("The synthetic graph needs at least one node.".into());
+    }
+    let (input, member_counts) = mapper_like_graph_with_counts(n_nodes, seed);
+    let nodes: Vec<MapperNode> = member_counts
+        .iter()
+        .enumerate()
+        .map(|(node_id, &size)| MapperNode {
+            node_id,
+            name: format!("synthetic{node_id}"),
+            cube_idx: 0,
+            interval_idx: 0,
+            cluster_idx: node_id,
+            members: Vec::new(),
+            size,
+            lens_mean: node_id as f64 / n_nodes as f64,
+            class_histogram: Vec::new(),
+            top_classes: Vec::new(),
+            mean_activation: Vec::new(),
+        })
+        .collect();
+    let edges: Vec<MapperEdge> =
+        input.edges.iter().map(|e| MapperEdge { source: e.source, target: e.target, intersection: 1, jaccard: e.weight }).collect();
+    let n_samples: usize = member_counts.iter().sum();
+    let stats = graph_stats(&nodes, &edges, n_samples);
+    let started_ms = now_ms();
+    let mut layout_job = LayoutJob::new(input, LayoutParams::default()).map_err(|err| err.to_string())?;
+    let Some(layout) = run_job(request_id, &mut layout_job).await.map_err(|err| err.to_string())? else {
+        return Ok(None);
+    };
+    let layout_ms = now_ms() - started_ms;
+    let request = GraphRequest {
+        layer: format!("synthetic graph ({n_nodes} nodes, seed {seed})"),
+        subsample: SubsampleChoice::default(),
+        params: Default::default(),
+    };
+    let graph = MapperGraph {
+        nodes,
+        edges,
+        stats,
+        params: topoact_core::mapper::ParamsRecord::new(&Default::default(), None),
+        intervals: Vec::new(),
+        n_samples_used: n_samples,
+        class_names: Vec::new(),
+        lens_by_row: Vec::new(),
+    };
+    Ok(Some(drawn_graph(request, graph, &layout.positions, 0.0, layout_ms, None)))
 }
 
 /// Bins of the diagnostics histograms, and how many random vectors the norm chart draws.
@@ -362,7 +470,7 @@ fn drawn_graph(
     positions: &[[f64; 2]],
     mapper_ms: f64,
     layout_ms: f64,
-    diagnostics: Diagnostics,
+    diagnostics: Option<Diagnostics>,
 ) -> DrawnGraph {
     let sizes: Vec<usize> = graph.nodes.iter().map(|node| node.size).collect();
     let radii = topoact_radii(&sizes);

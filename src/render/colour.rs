@@ -58,3 +58,45 @@ mod tests {
         assert_eq!(unit(3.0, [3.0, 3.0]), 0.5);
     }
 }
+
+/// Distinguishable colours for point classes: Tableau 10, then Set 3; classes beyond these
+/// are grey ([`OTHER_CLASSES`]).
+pub fn point_palette() -> Vec<[u8; 4]> {
+    colorous::TABLEAU10.iter().chain(colorous::SET3.iter().take(10)).map(|c| [c.r, c.g, c.b, 255]).collect()
+}
+
+/// Colour of classes without a palette slot.
+pub const OTHER_CLASSES: [u8; 4] = [154, 160, 166, 255];
+
+/// Which palette slot each class gets: the `priority` classes first (in order), then the
+/// rest by descending count (ties: lower index); only the first `n_slots` get one.
+pub fn class_slots(counts: &[usize], priority: &[u32], n_slots: usize) -> Vec<Option<usize>> {
+    let mut order: Vec<usize> = priority.iter().map(|&c| c as usize).filter(|&c| c < counts.len()).collect();
+    let mut rest: Vec<usize> = (0..counts.len()).filter(|c| !order.contains(c)).collect();
+    rest.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(a.cmp(&b)));
+    order.extend(rest);
+    let mut slots = vec![None; counts.len()];
+    for (slot, &class_idx) in order.iter().take(n_slots).enumerate() {
+        slots[class_idx] = Some(slot);
+    }
+    slots
+}
+
+/// `t` in [0, 1] on Viridis as RGBA.
+pub fn viridis_rgba(t: f64) -> [u8; 4] {
+    let c = colorous::VIRIDIS.eval_continuous(clamp_unit(t));
+    [c.r, c.g, c.b, 255]
+}
+
+#[cfg(test)]
+mod palette_tests {
+    use super::*;
+
+    #[test]
+    fn highlighted_then_frequent_classes_get_slots() {
+        let counts = [5, 50, 1, 20];
+        assert_eq!(class_slots(&counts, &[2], 2), vec![None, Some(1), Some(0), None]);
+        assert_eq!(class_slots(&counts, &[], 10), vec![Some(2), Some(0), Some(3), Some(1)]);
+        assert_eq!(point_palette().len(), 20);
+    }
+}

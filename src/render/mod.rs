@@ -5,3 +5,4 @@ pub mod camera;
 pub mod charts;
 pub mod colour;
 pub mod image;
+pub mod scatter;

@@ -27,7 +27,7 @@ pub fn DiagnosticsPanel(model: RwSignal<AppModel>) -> impl IntoView {
         graph_version.get();
         model.with_untracked(|m| {
             let graph = m.graph.as_ref()?;
-            let d = &graph.diagnostics;
+            let d = graph.diagnostics.as_ref()?;
             let s = &graph.stats;
             Some(Charts {
                 lens: lens_cover_chart(&d.lens),

@@ -80,6 +80,24 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
     let highlighted = Memo::new(move |_| model.with(|m| m.highlighted_classes.clone()));
     let selected = Memo::new(move |_| model.with(|m| m.selected_node));
     let threshold = Memo::new(move |_| model.with(|m| m.jaccard_threshold));
+    // Share of every node's members inside the projection selection (None: no selection).
+    let selection_fractions = Memo::new(move |_| {
+        graph_version.track();
+        model.with(|m| {
+            let selection = m.sample_selection.as_ref()?;
+            let graph = m.graph.as_ref()?;
+            Some(
+                graph
+                    .nodes
+                    .iter()
+                    .map(|node| {
+                        let inside = node.members.iter().filter(|s| selection.samples.binary_search(s).is_ok()).count();
+                        inside as f64 / node.members.len().max(1) as f64
+                    })
+                    .collect::<Vec<f64>>(),
+            )
+        })
+    });
     // One position signal per node of the current graph (owned by this memo: replaced, and
     // the old ones disposed, with every new graph).
     let node_positions = Memo::new(move |_| {
@@ -215,7 +233,11 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
                         let classes: Vec<u32> = node.top_classes.iter().map(|share| share.class_idx).collect();
                         let classes_for_dim = classes.clone();
                         let is_highlighted = move || highlighted.with(|h| !h.is_empty() && classes.iter().any(|c| h.contains(c)));
-                        let is_dimmed = move || highlighted.with(|h| !h.is_empty() && !classes_for_dim.iter().any(|c| h.contains(c)));
+                        let selection_fraction = move || selection_fractions.with(|f| f.as_ref().map(|f| f.get(node_idx).copied().unwrap_or(0.0)));
+                        let is_dimmed = move || match selection_fraction() {
+                            Some(fraction) => fraction == 0.0,
+                            None => highlighted.with(|h| !h.is_empty() && !classes_for_dim.iter().any(|c| h.contains(c))),
+                        };
                         let is_selected = move || selected.get() == Some(node_idx);
                         let position = position_of(node_idx).unwrap_or_else(|| RwSignal::new(node.position));
                         view! {
@@ -226,6 +248,8 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
                                 data-size=node.size
                                 fill=move || fills[ColourBy::ALL.iter().position(|&c| c == colour_by.get()).unwrap_or(0)].clone()
                                 data-highlighted=move || is_highlighted().to_string()
+                                data-selection-fraction=move || selection_fraction().map(|f| format!("{f:.4}"))
+                                fill-opacity=move || selection_fraction().filter(|&f| f > 0.0).map(|f| format!("{:.3}", 0.25 + 0.75 * f))
                                 class:dimmed=is_dimmed
                                 class:selected=is_selected
                                 vector-effect="non-scaling-stroke"

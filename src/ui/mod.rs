@@ -5,6 +5,7 @@ pub mod controls;
 pub mod diagnostics;
 pub mod graph_view;
 pub mod model;
+pub mod projection_view;
 pub mod search;
 
 use std::cell::RefCell;
@@ -83,6 +84,13 @@ fn initial_data_url() -> String {
         .unwrap_or_else(|| DEMO_URL.to_string())
 }
 
+/// `?synthetic-graph=<nodes>`: draw the seeded synthetic mapper-like graph of the layout
+/// benchmarks instead of opening data (the rendering benchmark uses it).
+fn synthetic_graph_request() -> Option<usize> {
+    let search = window().location().search().unwrap_or_default();
+    web_sys::UrlSearchParams::new_with_str(&search).ok()?.get("synthetic-graph")?.parse().ok()
+}
+
 /// The root component.
 #[component]
 pub fn App() -> impl IntoView {
@@ -94,6 +102,7 @@ pub fn App() -> impl IntoView {
             model.update(|model| model.apply(answer));
             if loaded {
                 request_graph(model);
+                projection_view::auto_projection(model);
             }
         },
         move |message| {
@@ -104,7 +113,13 @@ pub fn App() -> impl IntoView {
         },
     );
     match spawned {
-        Ok(()) => start_load(model, LoadSource::Url(initial_data_url()), false),
+        Ok(()) => match synthetic_graph_request() {
+            Some(n_nodes) => {
+                let request_id = model.try_update(|m| m.begin(format!("Laying out a synthetic graph of {n_nodes} nodes"))).unwrap_or_default();
+                worker_client::send(&ToWorker::SyntheticGraph { request_id, n_nodes, seed: 0 }, &[]);
+            }
+            None => start_load(model, LoadSource::Url(initial_data_url()), false),
+        },
         Err(message) => model.update(|model| model.banner = Some(model::Banner { kind: FailureKind::Internal, message })),
     }
 
@@ -141,7 +156,10 @@ pub fn App() -> impl IntoView {
                     <ClassDirectory model=model />
                 </aside>
                 <section class="main-view">
-                    <GraphView model=model />
+                    <div class="views">
+                        <GraphView model=model />
+                        <projection_view::ProjectionView model=model />
+                    </div>
                     <DiagnosticsPanel model=model />
                     <details class="dataset-section">
                         <summary>"Dataset"</summary>
@@ -150,6 +168,7 @@ pub fn App() -> impl IntoView {
                     </details>
                 </section>
                 <aside class="detail-panel">
+                    <projection_view::SelectionDetails model=model />
                     <NodeDetails model=model />
                 </aside>
             </main>
@@ -279,6 +298,7 @@ pub fn LayerList(model: RwSignal<AppModel>) -> impl IntoView {
                                 });
                                 if changed == Some(true) && model.with_untracked(|m| m.dataset.is_some() && m.running.is_none()) {
                                     request_graph(model);
+                                    projection_view::auto_projection(model);
                                 }
                             }
                         >

@@ -4,7 +4,10 @@
 use topoact_core::dataset::DatasetSummary;
 use topoact_core::job::Progress;
 
-use crate::protocol::{DrawnGraph, FailureKind, FromWorker, GraphRequest, NodeExamples, RequestId, SubsampleChoice};
+use crate::protocol::{
+    DrawnGraph, DrawnProjection, FailureKind, FromWorker, GraphRequest, NodeExamples, ProjectionMethod, ProjectionRequest,
+    RequestId, SubsampleChoice,
+};
 use topoact_core::mapper::MapperParams;
 
 /// A request the worker is working on.
@@ -70,6 +73,52 @@ impl ColourBy {
     }
 }
 
+/// What the colour of a projected point shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PointColour {
+    /// The point's class (a palette of distinguishable colours; highlighted or most frequent
+    /// classes first, the rest grey).
+    #[default]
+    Class,
+    /// The point's L2 norm (the default lens).
+    Lens,
+    /// The mean lens of the first graph node containing the point; grey when no node does.
+    Membership,
+}
+
+impl PointColour {
+    pub const ALL: [PointColour; 3] = [PointColour::Class, PointColour::Lens, PointColour::Membership];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            PointColour::Class => "class",
+            PointColour::Lens => "lens",
+            PointColour::Membership => "membership",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PointColour::Class => "Class",
+            PointColour::Lens => "L2 norm (lens)",
+            PointColour::Membership => "Node membership",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.key() == key)
+    }
+}
+
+/// The `node_name` of example requests made for the projection selection.
+pub const SELECTION_EXAMPLES: &str = "projection selection";
+
+/// Samples selected on the projection (rectangle or lasso), ascending sample indices.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SampleSelection {
+    pub samples: Vec<u32>,
+}
+
 /// Everything the UI shows that comes from the worker.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppModel {
@@ -101,6 +150,21 @@ pub struct AppModel {
     pub examples: Option<NodeExamples>,
     /// Links with a Jaccard index at or below this are hidden.
     pub jaccard_threshold: f64,
+    /// The projection on screen (an intermediate frame while one is computed).
+    pub projection: Option<DrawnProjection>,
+    /// Bumped whenever `projection` changes.
+    pub projection_version: u64,
+    /// The projection being computed (its own progress and Cancel, beside the graph's).
+    pub projection_running: Option<RunningRequest>,
+    /// The method the next projection uses.
+    pub projection_method: ProjectionMethod,
+    pub point_colour: PointColour,
+    /// Samples selected on the projection; the graph shades nodes by the share they hold.
+    pub sample_selection: Option<SampleSelection>,
+    /// The last hovered point's thumbnail (sample index, `data:` URL).
+    pub hover_thumbnail: Option<(u32, Option<String>)>,
+    /// Examples of the projection selection's top classes.
+    pub selection_examples: Option<NodeExamples>,
     next_request_id: RequestId,
 }
 
@@ -112,6 +176,25 @@ impl AppModel {
         self.running = Some(RunningRequest { request_id, description: description.into(), progress: None });
         self.banner = None;
         request_id
+    }
+
+    /// Registers a projection request (superseding the previous projection only).
+    pub fn begin_projection(&mut self, description: impl Into<String>) -> RequestId {
+        self.next_request_id += 1;
+        let request_id = self.next_request_id;
+        self.projection_running = Some(RunningRequest { request_id, description: description.into(), progress: None });
+        request_id
+    }
+
+    fn is_current_projection(&self, request_id: RequestId) -> bool {
+        self.projection_running.as_ref().map(|r| r.request_id) == Some(request_id)
+    }
+
+    /// The projection the current settings describe, if a layer is selected. It uses the
+    /// graph's subsample, so a node's members are all among the points.
+    pub fn projection_request(&self) -> Option<ProjectionRequest> {
+        let layer = self.selected_layer.clone()?;
+        Some(ProjectionRequest { layer, subsample: self.subsample, method: self.projection_method.clone(), seed: 0 })
     }
 
     /// The id of the running request, for Cancel.
@@ -130,7 +213,31 @@ impl AppModel {
             FromWorker::Progress { request_id, progress } => {
                 if let Some(running) = self.running.as_mut().filter(|running| running.request_id == request_id) {
                     running.progress = Some(progress);
+                } else if let Some(running) = self.projection_running.as_mut().filter(|running| running.request_id == request_id) {
+                    running.progress = Some(progress);
                 }
+            }
+            FromWorker::ProjectionFrame { request_id, projection } => {
+                if self.is_current_projection(request_id) {
+                    self.projection = Some(projection);
+                    self.projection_version += 1;
+                }
+            }
+            FromWorker::Projection { request_id, projection } => {
+                if !self.is_current_projection(request_id) {
+                    return;
+                }
+                self.projection_running = None;
+                self.status = format!(
+                    "{} of {}: {} points in {:.1} s (neighbours {:.1} s).",
+                    projection.request.method.label(),
+                    projection.request.layer,
+                    crate::format::thousands(projection.n_points()),
+                    projection.elapsed_ms / 1e3,
+                    projection.knn_ms / 1e3
+                );
+                self.projection = Some(projection);
+                self.projection_version += 1;
             }
             FromWorker::Loaded { request_id, summary, elapsed_ms, bytes_read } => {
                 if !self.is_current(request_id) {
@@ -156,6 +263,18 @@ impl AppModel {
                 self.graph_version += 1;
                 self.selected_node = None;
                 self.highlighted_classes.clear();
+                self.projection = None;
+                self.projection_version += 1;
+                self.projection_running = None;
+                self.sample_selection = None;
+            }
+            FromWorker::Failed { request_id, kind, message } if self.is_current_projection(request_id) => {
+                self.projection_running = None;
+                self.banner = Some(Banner { kind, message });
+            }
+            FromWorker::Cancelled { request_id } if self.is_current_projection(request_id) => {
+                self.projection_running = None;
+                self.status = "Projection cancelled.".into();
             }
             FromWorker::Failed { request_id, kind, message } => {
                 if !self.is_current(request_id) {
@@ -192,6 +311,12 @@ impl AppModel {
                 if graph_version == self.graph_version {
                     self.glyphs = Some((graph_version, images));
                 }
+            }
+            // Only the benchmark page asks for layout measures.
+            FromWorker::LayoutMeasured { .. } => {}
+            FromWorker::Thumbnail { sample_idx, url } => self.hover_thumbnail = Some((sample_idx, url)),
+            FromWorker::Examples { examples, .. } if examples.node_name == SELECTION_EXAMPLES => {
+                self.selection_examples = Some(examples);
             }
             FromWorker::Examples { examples, .. } => {
                 if self.selected_node_name().as_deref() == Some(examples.node_name.as_str()) {
@@ -249,6 +374,8 @@ impl AppModel {
             self.banner = None;
         } else if self.selected_node.is_some() {
             self.selected_node = None;
+        } else if self.sample_selection.is_some() {
+            self.sample_selection = None;
         } else {
             self.highlighted_classes.clear();
         }

@@ -18,6 +18,11 @@ use super::params::{topoact_radii, LayoutEdge, LayoutInput};
 /// isolated 1-30) and turned into radii by [`topoact_radii`]; Jaccard weights are uniform in
 /// [0.05, 0.7). Cost: O(n).
 pub fn mapper_like_graph(n_nodes: usize, seed: u64) -> LayoutInput {
+    mapper_like_graph_with_counts(n_nodes, seed).0
+}
+
+/// [`mapper_like_graph`] and the member count of every node (the radii come from them).
+pub fn mapper_like_graph_with_counts(n_nodes: usize, seed: u64) -> (LayoutInput, Vec<usize>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let below = |rng: &mut ChaCha8Rng, bound: usize| ((unit_uniform(rng) * bound as f64) as usize).min(bound.saturating_sub(1));
     let n_isolated = n_nodes / 25;
@@ -81,7 +86,7 @@ pub fn mapper_like_graph(n_nodes: usize, seed: u64) -> LayoutInput {
     for _ in 0..n_isolated {
         member_counts.push(skewed_count(&mut rng, 1.0, 30.0));
     }
-    LayoutInput { node_radii: topoact_radii(&member_counts), edges, initial_positions: None }
+    (LayoutInput { node_radii: topoact_radii(&member_counts), edges, initial_positions: None }, member_counts)
 }
 
 /// A `rows x columns` grid graph (4-neighbours) with radius-4 nodes.

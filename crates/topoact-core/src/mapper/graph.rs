@@ -105,7 +105,7 @@ pub struct ParamsRecord {
 }
 
 impl ParamsRecord {
-    pub(crate) fn new(params: &MapperParams, eps_global: Option<f64>) -> Self {
+    pub fn new(params: &MapperParams, eps_global: Option<f64>) -> Self {
         ParamsRecord {
             lens: params.lens.name(),
             cover: params.cover,
@@ -177,7 +177,7 @@ pub(crate) fn nerve(members: &[&[u32]], min_intersection: usize) -> Vec<MapperEd
 }
 
 /// Graph statistics (components by union-find).
-pub(crate) fn graph_stats(nodes: &[MapperNode], edges: &[MapperEdge], n_samples_used: usize) -> GraphStats {
+pub fn graph_stats(nodes: &[MapperNode], edges: &[MapperEdge], n_samples_used: usize) -> GraphStats {
     let n = nodes.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn root(parent: &mut [usize], mut x: usize) -> usize {

@@ -56,7 +56,7 @@ pub mod synth;
 
 pub use cover::Interval;
 pub use export::{to_kmapper_json, to_node_link_json};
-pub use graph::{ClassShare, GraphStats, IntervalReport, MapperEdge, MapperGraph, MapperNode, ParamsRecord};
+pub use graph::{graph_stats, ClassShare, GraphStats, IntervalReport, MapperEdge, MapperGraph, MapperNode, ParamsRecord};
 pub use job::{compute_mapper, compute_mapper_with_progress, MapperInput, MapperJob};
 pub use params::{CoverKind, Epsilon, Lens, MapperError, MapperParams, ValidMapperParams};
 

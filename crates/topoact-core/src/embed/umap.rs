@@ -1,1 +1,0 @@
-//! UMAP (to be written).

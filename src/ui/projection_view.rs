@@ -1,0 +1,705 @@
+//! The projection view: t-SNE / UMAP (computed in the worker, or the file's own
+//! coordinates) drawn on a canvas from a pixel buffer rasterised in WebAssembly, linked with
+//! the graph both ways:
+//! - a selected node lights up exactly its member samples; highlighted classes likewise;
+//! - a rectangle or lasso drawn on the projection selects samples, and the graph shades the
+//!   nodes that contain them by the share of the node selected.
+//!
+//! Wheel zooms at the pointer, drag pans (or selects, in the rectangle / lasso modes; Shift
+//! + drag always draws a rectangle), hover shows a point's thumbnail, label and sample index.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use topoact_core::dataset::ProjectionKind;
+use wasm_bindgen::{Clamped, JsCast};
+
+use super::model::{AppModel, PointColour, SampleSelection, SELECTION_EXAMPLES};
+use crate::protocol::{DrawnProjection, ExamplesQuery, PrecomputedKind, ProjectionMethod, ToWorker};
+use crate::render::camera::Camera;
+use crate::render::colour::{class_slots, point_palette, viridis_rgba, OTHER_CLASSES};
+use crate::render::scatter::{bounds, inside_polygon, Emphasis, PointGrid, Raster, Rgba};
+use crate::worker_client;
+
+/// The canvas's pixel size (CSS scales it to the panel's width).
+const CANVAS_WIDTH: f64 = 720.0;
+const CANVAS_HEIGHT: f64 = 560.0;
+/// Projection coordinates are scaled into this world box so the camera's range fits any
+/// method's units (t-SNE starts at 1e-4).
+const WORLD_SIZE: f64 = 1000.0;
+const FIT_MARGIN: f64 = 16.0;
+/// Hover picks the nearest point within this many canvas pixels.
+const HOVER_RADIUS_PX: f64 = 6.0;
+/// Example thumbnails of a projection selection, per top class.
+const SELECTION_EXAMPLES_PER_CLASS: usize = 5;
+
+/// A value shared by memos, equal only to itself (recomputed values always notify; no
+/// element-by-element comparison of 300,000 points).
+#[derive(Debug)]
+struct Shared<T>(Arc<T>);
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+}
+
+impl<T> PartialEq for Shared<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+fn shared<T>(value: T) -> Shared<T> {
+    Shared(Arc::new(value))
+}
+
+/// How a drag on the projection acts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DragMode {
+    Pan,
+    Rectangle,
+    Lasso,
+}
+
+/// Points of the projection on screen, in world units, with the lookup tables linking them
+/// to samples.
+struct Scene {
+    coords: Vec<[f32; 2]>,
+    grid: Option<PointGrid>,
+    /// Point index of every dataset sample (`u32::MAX`: not projected).
+    point_of_sample: Vec<u32>,
+}
+
+impl Scene {
+    fn new(projection: &DrawnProjection) -> Scene {
+        let raw = projection.coords();
+        let coords = match bounds(&raw) {
+            Some([[x0, y0], [x1, y1]]) => {
+                let scale = WORLD_SIZE / (x1 - x0).max(y1 - y0).max(1e-12);
+                raw.iter().map(|p| [((p[0] as f64 - x0) * scale) as f32, ((p[1] as f64 - y0) * scale) as f32]).collect()
+            }
+            None => raw,
+        };
+        let max_sample = projection.sample_indices.iter().copied().max().map_or(0, |m| m as usize + 1);
+        let mut point_of_sample = vec![u32::MAX; max_sample];
+        for (point_idx, &sample_idx) in projection.sample_indices.iter().enumerate() {
+            point_of_sample[sample_idx as usize] = point_idx as u32;
+        }
+        let grid = PointGrid::new(&coords, 8);
+        Scene { coords, grid, point_of_sample }
+    }
+}
+
+/// Which points are highlighted: the selected node's members, else the projection
+/// selection, else the highlighted classes; `None` when nothing is.
+fn highlighted_points(m: &AppModel, projection: &DrawnProjection, point_of_sample: &[u32]) -> Option<Vec<bool>> {
+    let n = projection.n_points();
+    let from_samples = |samples: &[u32]| {
+        let mut mask = vec![false; n];
+        for &s in samples {
+            if let Some(&p) = point_of_sample.get(s as usize) {
+                if p != u32::MAX {
+                    mask[p as usize] = true;
+                }
+            }
+        }
+        mask
+    };
+    if let Some(node) = m.selected_node.and_then(|idx| m.graph.as_ref()?.nodes.get(idx)) {
+        return Some(from_samples(&node.members));
+    }
+    if let Some(selection) = &m.sample_selection {
+        return Some(from_samples(&selection.samples));
+    }
+    if !m.highlighted_classes.is_empty() {
+        return Some(projection.labels.iter().map(|label| m.highlighted_classes.contains(label)).collect());
+    }
+    None
+}
+
+/// Colour of every point for the chosen encoding, and the legend entries (name, colour).
+fn point_colours(m: &AppModel, projection: &DrawnProjection, colour: PointColour) -> (Vec<Rgba>, Vec<(String, Rgba)>) {
+    let n = projection.n_points();
+    match colour {
+        PointColour::Class => {
+            let n_classes = m.dataset.as_ref().map_or(0, |d| d.classes.len());
+            let mut counts = vec![0usize; n_classes];
+            for &label in &projection.labels {
+                if let Some(c) = counts.get_mut(label as usize) {
+                    *c += 1;
+                }
+            }
+            let palette = point_palette();
+            let slots = class_slots(&counts, &m.highlighted_classes, palette.len());
+            let colours = projection
+                .labels
+                .iter()
+                .map(|&label| slots.get(label as usize).copied().flatten().map_or(OTHER_CLASSES, |slot| palette[slot]))
+                .collect();
+            let names: Vec<String> = m.dataset.as_ref().map(|d| d.classes.iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
+            let mut legend: Vec<(usize, String, Rgba)> = slots
+                .iter()
+                .enumerate()
+                .filter_map(|(class_idx, slot)| slot.map(|slot| (slot, names.get(class_idx).cloned().unwrap_or_default(), palette[slot])))
+                .collect();
+            legend.sort_by_key(|(slot, _, _)| *slot);
+            let mut legend: Vec<(String, Rgba)> = legend.into_iter().map(|(_, name, colour)| (name, colour)).collect();
+            if slots.iter().any(Option::is_none) || projection.labels.iter().any(|&l| l == u32::MAX) {
+                legend.push(("other classes".into(), OTHER_CLASSES));
+            }
+            (colours, legend)
+        }
+        PointColour::Lens => {
+            let (lo, hi) = projection.norms.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+            let span = (hi - lo).max(1e-12);
+            let colours = projection.norms.iter().map(|&v| viridis_rgba(((v - lo) / span) as f64)).collect();
+            (colours, vec![(format!("L2 norm {lo:.3}"), viridis_rgba(0.0)), (format!("{hi:.3}"), viridis_rgba(1.0))])
+        }
+        PointColour::Membership => {
+            let mut colours = vec![OTHER_CLASSES; n];
+            if let Some(graph) = &m.graph {
+                let point_of_sample = {
+                    let max = projection.sample_indices.iter().copied().max().map_or(0, |v| v as usize + 1);
+                    let mut table = vec![u32::MAX; max];
+                    for (p, &s) in projection.sample_indices.iter().enumerate() {
+                        table[s as usize] = p as u32;
+                    }
+                    table
+                };
+                let mut assigned = vec![false; n];
+                for node in &graph.nodes {
+                    let t = crate::render::colour::unit(node.lens_mean, graph.lens_range);
+                    for &s in &node.members {
+                        if let Some(&p) = point_of_sample.get(s as usize).filter(|&&p| p != u32::MAX) {
+                            if !assigned[p as usize] {
+                                assigned[p as usize] = true;
+                                colours[p as usize] = viridis_rgba(t);
+                            }
+                        }
+                    }
+                }
+            }
+            (colours, vec![("in a node: its mean lens".into(), viridis_rgba(0.5)), ("in no node".into(), OTHER_CLASSES)])
+        }
+    }
+}
+
+fn rgba_css(c: Rgba) -> String {
+    format!("rgb({}, {}, {})", c[0], c[1], c[2])
+}
+
+fn canvas_point(canvas: &web_sys::HtmlCanvasElement, event: &web_sys::MouseEvent) -> [f64; 2] {
+    let rect = canvas.get_bounding_client_rect();
+    if rect.width() <= 0.0 || rect.height() <= 0.0 {
+        return [0.0, 0.0];
+    }
+    [
+        (event.client_x() as f64 - rect.left()) / rect.width() * CANVAS_WIDTH,
+        (event.client_y() as f64 - rect.top()) / rect.height() * CANVAS_HEIGHT,
+    ]
+}
+
+#[derive(Clone)]
+struct Drag {
+    mode: DragMode,
+    start: [f64; 2],
+    last: [f64; 2],
+    path: Vec<[f64; 2]>,
+}
+
+/// Largest subsample projected without being asked (UMAP takes seconds up to here).
+const AUTO_PROJECT_MAX_POINTS: usize = 10_000;
+
+/// After a load or a layer change: shows the file's own coordinates for the layer when it
+/// has them, else computes UMAP when that is quick; larger layers wait for "Compute".
+pub fn auto_projection(model: RwSignal<AppModel>) {
+    let choice = model.with_untracked(|m| {
+        let layer = m.selected_layer.as_deref()?;
+        let dataset = m.dataset.as_ref()?;
+        let precomputed = [ProjectionKind::Tsne, ProjectionKind::Umap]
+            .into_iter()
+            .find(|kind| dataset.projections.iter().any(|(l, k)| l == layer && k == kind));
+        match precomputed {
+            Some(ProjectionKind::Tsne) => Some(ProjectionMethod::Precomputed { kind: PrecomputedKind::Tsne }),
+            Some(ProjectionKind::Umap) => Some(ProjectionMethod::Precomputed { kind: PrecomputedKind::Umap }),
+            None if m.subsample.resolve(dataset.n_samples) <= AUTO_PROJECT_MAX_POINTS => Some(ProjectionMethod::DEFAULT_UMAP),
+            None => None,
+        }
+    });
+    match choice {
+        Some(method) => {
+            model.update(|m| m.projection_method = method);
+            request_projection(model);
+        }
+        None => model.update(|m| {
+            m.projection = None;
+            m.projection_version += 1;
+        }),
+    }
+}
+
+/// Sends the projection request the settings describe.
+pub fn request_projection(model: RwSignal<AppModel>) {
+    let Some(request) = model.with_untracked(|m| m.projection_request()) else { return };
+    let description = format!("{} of {}", request.method.label(), request.layer);
+    let Some(request_id) = model.try_update(|m| m.begin_projection(description)) else { return };
+    worker_client::send(&ToWorker::ComputeProjection { request_id, request }, &[]);
+}
+
+#[component]
+pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
+    let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
+    let camera = RwSignal::new(Camera::default());
+    let mode = RwSignal::new(DragMode::Pan);
+    let drag = StoredValue::new(None::<Drag>);
+    let drag_path = RwSignal::new(None::<(DragMode, Vec<[f64; 2]>)>);
+    let hovered = RwSignal::new(None::<(usize, [f64; 2])>);
+    let user_moved_camera = StoredValue::new(false);
+
+    let projection_version = Memo::new(move |_| model.with(|m| m.projection_version));
+    let scene: Memo<Option<Shared<Scene>>> = Memo::new(move |_| {
+        projection_version.track();
+        model.with_untracked(|m| m.projection.as_ref().map(|p| shared(Scene::new(p))))
+    });
+    let fit = move || {
+        if let Some(b) = scene.with_untracked(|s| s.as_ref().and_then(|s| bounds(&s.coords))) {
+            camera.set(Camera::fit(b, [CANVAS_WIDTH, CANVAS_HEIGHT], FIT_MARGIN));
+        }
+    };
+    // Every new frame refits, unless the person has zoomed or panned since the last fit.
+    Effect::new(move |_| {
+        scene.track();
+        if !user_moved_camera.get_value() {
+            fit();
+        }
+    });
+    let colour = Memo::new(move |_| model.with(|m| m.point_colour));
+    let colours = Memo::new(move |_| {
+        scene.track();
+        let colour = colour.get();
+        let _ = model.with(|m| (m.highlighted_classes.clone(), m.graph_version));
+        model.with_untracked(|m| m.projection.as_ref().map(|p| shared(point_colours(m, p, colour))))
+    });
+    let emphasis = Memo::new(move |_| {
+        let scene = scene.get()?;
+        let mask = model.with(|m| {
+            let projection = m.projection.as_ref()?;
+            highlighted_points(m, projection, &scene.point_of_sample)
+        });
+        Some(shared(match mask {
+            None => vec![Emphasis::Normal; scene.coords.len()],
+            Some(mask) => mask.into_iter().map(|h| if h { Emphasis::Highlighted } else { Emphasis::Dimmed }).collect(),
+        }))
+    });
+    let n_highlighted = Memo::new(move |_| {
+        emphasis.with(|e| e.as_ref().map(|e| (e.iter().filter(|&&x| x == Emphasis::Highlighted).count(), e.len())))
+    });
+
+    // Draw whenever anything drawn changes.
+    Effect::new(move |_| {
+        let cam = camera.get();
+        let Some(canvas) = canvas_ref.get() else { return };
+        let Ok(Some(context)) = canvas.get_context("2d") else { return };
+        let Ok(context) = context.dyn_into::<web_sys::CanvasRenderingContext2d>() else { return };
+        let mut raster = Raster::new(CANVAS_WIDTH as usize, CANVAS_HEIGHT as usize);
+        if let (Some(scene), Some(colours), Some(emphasis)) = (scene.get(), colours.get(), emphasis.get()) {
+            let point_size = if scene.coords.len() > 100_000 { 1 } else if scene.coords.len() > 20_000 { 2 } else { 3 };
+            raster.draw(&cam, &scene.coords, &colours.0 .0, &emphasis, point_size);
+        }
+        if let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(&raster.pixels), raster.width as u32, raster.height as u32) {
+            let _ = context.put_image_data(&image, 0.0, 0.0);
+        }
+        if let Some((drag_mode, path)) = drag_path.get() {
+            context.begin_path();
+            match (drag_mode, path.first(), path.last()) {
+                (DragMode::Rectangle, Some(a), Some(b)) => context.rect(a[0], a[1], b[0] - a[0], b[1] - a[1]),
+                _ => {
+                    for (i, p) in path.iter().enumerate() {
+                        if i == 0 {
+                            context.move_to(p[0], p[1]);
+                        } else {
+                            context.line_to(p[0], p[1]);
+                        }
+                    }
+                    context.close_path();
+                }
+            }
+            context.set_stroke_style_str("#1f2937");
+            context.set_line_width(1.5);
+            context.stroke();
+        }
+    });
+
+    let select_in = move |drag_mode: DragMode, path: &[[f64; 2]]| {
+        let Some(scene) = scene.get_untracked() else { return };
+        let cam = camera.get_untracked();
+        let world: Vec<[f64; 2]> = path.iter().map(|&p| cam.world_from_screen(p)).collect();
+        let samples = model.with_untracked(|m| {
+            let projection = m.projection.as_ref()?;
+            let chosen: Vec<u32> = match drag_mode {
+                DragMode::Rectangle => {
+                    let (a, b) = (world.first().copied()?, world.last().copied()?);
+                    let (x0, x1) = (a[0].min(b[0]), a[0].max(b[0]));
+                    let (y0, y1) = (a[1].min(b[1]), a[1].max(b[1]));
+                    scene
+                        .coords
+                        .iter()
+                        .zip(&projection.sample_indices)
+                        .filter(|(p, _)| (p[0] as f64) >= x0 && (p[0] as f64) <= x1 && (p[1] as f64) >= y0 && (p[1] as f64) <= y1)
+                        .map(|(_, &s)| s)
+                        .collect()
+                }
+                _ => scene
+                    .coords
+                    .iter()
+                    .zip(&projection.sample_indices)
+                    .filter(|(p, _)| inside_polygon([p[0] as f64, p[1] as f64], &world))
+                    .map(|(_, &s)| s)
+                    .collect(),
+            };
+            Some(chosen)
+        });
+        let Some(mut samples) = samples else { return };
+        samples.sort_unstable();
+        let empty = samples.is_empty();
+        model.update(|m| {
+            m.selected_node = None;
+            m.selection_examples = None;
+            m.sample_selection = (!empty).then(|| SampleSelection { samples: samples.clone() });
+        });
+        if !empty {
+            request_selection_examples(model, &samples);
+        }
+    };
+
+    let on_wheel = move |event: web_sys::WheelEvent| {
+        event.prevent_default();
+        let Some(canvas) = canvas_ref.get_untracked() else { return };
+        let anchor = canvas_point(&canvas, &event);
+        let delta = match event.delta_mode() {
+            1 => event.delta_y() * 16.0,
+            2 => event.delta_y() * 400.0,
+            _ => event.delta_y(),
+        };
+        user_moved_camera.set_value(true);
+        camera.update(|c| c.zoom_at(anchor, (-delta * 0.0015).exp()));
+    };
+    let on_pointer_down = move |event: web_sys::PointerEvent| {
+        if event.button() != 0 {
+            return;
+        }
+        let Some(canvas) = canvas_ref.get_untracked() else { return };
+        let _ = canvas.set_pointer_capture(event.pointer_id());
+        let at = canvas_point(&canvas, &event);
+        let drag_mode = if event.shift_key() { DragMode::Rectangle } else { mode.get_untracked() };
+        drag.set_value(Some(Drag { mode: drag_mode, start: at, last: at, path: vec![at] }));
+        hovered.set(None);
+    };
+    let on_pointer_move = move |event: web_sys::PointerEvent| {
+        let Some(canvas) = canvas_ref.get_untracked() else { return };
+        let at = canvas_point(&canvas, &event);
+        match drag.get_value() {
+            Some(mut d) => {
+                match d.mode {
+                    DragMode::Pan => {
+                        user_moved_camera.set_value(true);
+                        camera.update(|c| c.pan([at[0] - d.last[0], at[1] - d.last[1]]));
+                    }
+                    DragMode::Rectangle => drag_path.set(Some((DragMode::Rectangle, vec![d.start, at]))),
+                    DragMode::Lasso => {
+                        d.path.push(at);
+                        drag_path.set(Some((DragMode::Lasso, d.path.clone())));
+                    }
+                }
+                d.last = at;
+                drag.set_value(Some(d));
+            }
+            None => {
+                let found = scene.with_untracked(|s| {
+                    let s = s.as_ref()?;
+                    let cam = camera.get_untracked();
+                    let point_idx = s.grid.as_ref()?.nearest(&s.coords, cam.world_from_screen(at), HOVER_RADIUS_PX / cam.scale)?;
+                    Some((point_idx, at))
+                });
+                if found.map(|f| f.0) != hovered.get_untracked().map(|h| h.0) {
+                    if let Some((point_idx, _)) = found {
+                        if let Some(sample_idx) = model.with_untracked(|m| m.projection.as_ref()?.sample_indices.get(point_idx).copied()) {
+                            let request_id = super::controls::next_short_request_id();
+                            worker_client::send(&ToWorker::SampleThumbnail { request_id, sample_idx }, &[]);
+                        }
+                    }
+                }
+                hovered.set(found);
+            }
+        }
+    };
+    let on_pointer_up = move |_event: web_sys::PointerEvent| {
+        let Some(d) = drag.get_value() else { return };
+        drag.set_value(None);
+        drag_path.set(None);
+        let moved = (d.last[0] - d.start[0]).abs() + (d.last[1] - d.start[1]).abs() > 3.0;
+        match d.mode {
+            DragMode::Pan if !moved => model.update(|m| {
+                // A click on the background clears the projection selection.
+                m.sample_selection = None;
+                m.selection_examples = None;
+            }),
+            DragMode::Pan => {}
+            DragMode::Rectangle if moved => select_in(DragMode::Rectangle, &[d.start, d.last]),
+            DragMode::Lasso if d.path.len() >= 3 => select_in(DragMode::Lasso, &d.path),
+            _ => {}
+        }
+    };
+
+    let tooltip = move || {
+        let (point_idx, at) = hovered.get()?;
+        model.with(|m| {
+            let projection = m.projection.as_ref()?;
+            let sample_idx = *projection.sample_indices.get(point_idx)?;
+            let label = projection.labels.get(point_idx).copied().unwrap_or(u32::MAX);
+            let class_name = m.dataset.as_ref().and_then(|d| d.classes.get(label as usize).map(|c| c.name.clone())).unwrap_or_else(|| "unlabelled".into());
+            let thumbnail = m.hover_thumbnail.as_ref().filter(|(s, _)| *s == sample_idx).and_then(|(_, url)| url.clone());
+            let left = format!("{:.2}%", at[0] / CANVAS_WIDTH * 100.0);
+            let top = format!("{:.2}%", at[1] / CANVAS_HEIGHT * 100.0);
+            Some(view! {
+                <div class="tooltip point-tooltip" data-testid="point-tooltip" style:left=left style:top=top>
+                    {thumbnail.map(|url| view! { <img class="point-thumbnail" data-testid="point-thumbnail" src=url alt=format!("sample {sample_idx}") /> })}
+                    <div><strong>{class_name}</strong></div>
+                    <div>{format!("sample {sample_idx}")}</div>
+                </div>
+            })
+        })
+    };
+
+    let running = move || model.with(|m| m.projection_running.clone());
+    let has_precomputed = move |kind: ProjectionKind| {
+        model.with(|m| {
+            let layer = m.selected_layer.as_deref()?;
+            Some(m.dataset.as_ref()?.projections.iter().any(|(l, k)| l == layer && *k == kind))
+        })
+        .unwrap_or(false)
+    };
+    let method_key = move || {
+        model.with(|m| match m.projection_method {
+            ProjectionMethod::Umap { .. } => "umap",
+            ProjectionMethod::Tsne { .. } => "tsne",
+            ProjectionMethod::Precomputed { kind: PrecomputedKind::Tsne } => "file-tsne",
+            ProjectionMethod::Precomputed { kind: PrecomputedKind::Umap } => "file-umap",
+        })
+    };
+    let on_method = move |event: web_sys::Event| {
+        let value = event_target_value(&event);
+        let method = match value.as_str() {
+            "tsne" => ProjectionMethod::DEFAULT_TSNE,
+            "file-tsne" => ProjectionMethod::Precomputed { kind: PrecomputedKind::Tsne },
+            "file-umap" => ProjectionMethod::Precomputed { kind: PrecomputedKind::Umap },
+            _ => ProjectionMethod::DEFAULT_UMAP,
+        };
+        model.update(|m| m.projection_method = method);
+        user_moved_camera.set_value(false);
+        request_projection(model);
+    };
+    let summary = move || match n_highlighted.get() {
+        Some((h, total)) => format!("{} of {} points highlighted", h, total),
+        None => "No projection yet".into(),
+    };
+    let legend = move || colours.get().map(|c| c.0 .1.clone()).unwrap_or_default();
+    let export_csv = move || -> Option<String> {
+        model.with_untracked(|m| {
+            let projection = m.projection.as_ref()?;
+            let scene = scene.get_untracked()?;
+            let mask = highlighted_points(m, projection, &scene.point_of_sample)?;
+            let coords = projection.coords();
+            let mut csv = String::from("sample_idx,label,x,y\n");
+            for (point_idx, _) in mask.iter().enumerate().filter(|(_, &h)| h) {
+                let label = projection.labels[point_idx];
+                let label = if label == u32::MAX { String::new() } else { label.to_string() };
+                csv.push_str(&format!("{},{},{},{}\n", projection.sample_indices[point_idx], label, coords[point_idx][0], coords[point_idx][1]));
+            }
+            Some(csv)
+        })
+    };
+    let on_export = move |_| {
+        if let Some(csv) = export_csv() {
+            download_text("topoact-selection.csv", "text/csv", &csv);
+        }
+    };
+
+    view! {
+        <div class="projection-panel" data-testid="projection-panel">
+            <div class="projection-toolbar">
+                <label>"Projection "
+                    <select data-testid="projection-method" prop:value=method_key on:change=on_method>
+                        <option value="umap">"UMAP (20 neighbours, min_dist 0.01)"</option>
+                        <option value="tsne">"t-SNE (perplexity 50)"</option>
+                        <option value="file-tsne" disabled=move || !has_precomputed(ProjectionKind::Tsne)>"t-SNE from the file"</option>
+                        <option value="file-umap" disabled=move || !has_precomputed(ProjectionKind::Umap)>"UMAP from the file"</option>
+                    </select>
+                </label>
+                <button class="button" data-testid="projection-compute" on:click=move |_| { user_moved_camera.set_value(false); request_projection(model) }>"Compute"</button>
+                <label>"Colour "
+                    <select data-testid="point-colour" on:change=move |event| {
+                        if let Some(c) = PointColour::from_key(&event_target_value(&event)) {
+                            model.update(|m| m.point_colour = c);
+                        }
+                    }>
+                        {PointColour::ALL.iter().map(|c| view! { <option value=c.key()>{c.label()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <span class="mode-buttons" role="group" aria-label="Drag mode">
+                    <button class="button" data-testid="mode-pan" class:active=move || mode.get() == DragMode::Pan on:click=move |_| mode.set(DragMode::Pan)>"Pan"</button>
+                    <button class="button" data-testid="mode-rectangle" class:active=move || mode.get() == DragMode::Rectangle on:click=move |_| mode.set(DragMode::Rectangle)>"Rectangle"</button>
+                    <button class="button" data-testid="mode-lasso" class:active=move || mode.get() == DragMode::Lasso on:click=move |_| mode.set(DragMode::Lasso)>"Lasso"</button>
+                </span>
+                <button class="button" data-testid="projection-fit" title="Fit the projection" on:click=move |_| { user_moved_camera.set_value(false); fit() }>"Fit"</button>
+            </div>
+            <Show when=move || running().is_some()>
+                <div class="progress" data-testid="projection-progress">
+                    <span class="progress-label">{move || running().map(|r| {
+                        let detail = r.progress.map(|p| format!(" — {} {:.0}%", p.stage, p.fraction() * 100.0)).unwrap_or_default();
+                        format!("{}{}", r.description, detail)
+                    })}</span>
+                    <div class="progress-track">
+                        <div class="progress-fill" style:width=move || format!("{:.1}%", running().and_then(|r| r.progress).map(|p| p.fraction()).unwrap_or(0.0) * 100.0)></div>
+                    </div>
+                    <button class="button" data-testid="projection-cancel" on:click=move |_| {
+                        if let Some(request_id) = running().map(|r| r.request_id) {
+                            worker_client::send(&ToWorker::Cancel { request_id }, &[]);
+                        }
+                    }>"Cancel"</button>
+                </div>
+            </Show>
+            <div class="projection-canvas">
+                <canvas node_ref=canvas_ref data-testid="projection-view" width=CANVAS_WIDTH height=CANVAS_HEIGHT
+                    data-zoom=move || format!("{:.4}", camera.get().scale)
+                    data-version=move || projection_version.get()
+                    data-complete=move || model.with(|m| m.projection.as_ref().map(|p| p.complete).unwrap_or(false)).to_string()
+                    on:wheel=on_wheel on:pointerdown=on_pointer_down on:pointermove=on_pointer_move on:pointerup=on_pointer_up
+                    on:pointerleave=move |_| hovered.set(None)
+                ></canvas>
+                {tooltip}
+            </div>
+            <div class="projection-footer">
+                <span data-testid="projection-summary">{summary}</span>
+                <span class="muted" data-testid="projection-stage">{move || model.with(|m| m.projection.as_ref().map(|p| {
+                    let neighbours = if p.knn_exact { "exact neighbours" } else { "approximate neighbours" };
+                    if p.complete { format!("{} · {} · {:.1} s", p.request.method.label(), neighbours, p.elapsed_ms / 1e3) } else { p.stage.clone() }
+                }))}</span>
+                <button class="button" data-testid="export-selection" on:click=on_export
+                    disabled=move || n_highlighted.get().is_none_or(|(h, _)| h == 0)
+                >"Export highlighted (CSV)"</button>
+            </div>
+            <div class="legend point-legend" data-testid="projection-legend">
+                {move || legend().into_iter().map(|(name, c)| view! {
+                    <span class="legend-class"><span class="swatch" style:background=rgba_css(c)></span>{name}</span>
+                }).collect_view()}
+            </div>
+        </div>
+    }
+}
+
+/// Offers `text` as a file download (a Blob URL on a temporary link).
+fn download_text(file_name: &str, mime: &str, text: &str) {
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else { return };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+    let anchor = document().create_element("a").ok().and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok());
+    if let Some(anchor) = anchor {
+        anchor.set_href(&url);
+        anchor.set_download(file_name);
+        anchor.click();
+    }
+    // Revoked once the browser has surely started the download.
+    gloo_timers::callback::Timeout::new(30_000, move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    })
+    .forget();
+}
+
+/// Asks the worker for example thumbnails of the selection's three largest classes.
+fn request_selection_examples(model: RwSignal<AppModel>, samples: &[u32]) {
+    let Some((layer, top_classes)) = model.with_untracked(|m| {
+        let projection = m.projection.as_ref()?;
+        let histogram = selection_histogram(projection, samples);
+        Some((projection.request.layer.clone(), histogram.iter().take(3).map(|(c, _)| *c).collect::<Vec<_>>()))
+    }) else {
+        return;
+    };
+    let query = ExamplesQuery {
+        layer,
+        node_name: SELECTION_EXAMPLES.into(),
+        members: samples.to_vec(),
+        top_classes,
+        per_class: SELECTION_EXAMPLES_PER_CLASS,
+    };
+    let request_id = super::controls::next_short_request_id();
+    worker_client::send(&ToWorker::NodeExamples { request_id, query }, &[]);
+}
+
+/// `(class_idx, count)` of the selected samples, most frequent first (ties: lower index);
+/// unlabelled samples are left out.
+pub fn selection_histogram(projection: &DrawnProjection, samples: &[u32]) -> Vec<(u32, usize)> {
+    let mut label_of_sample = std::collections::HashMap::with_capacity(projection.n_points());
+    for (p, &s) in projection.sample_indices.iter().enumerate() {
+        label_of_sample.insert(s, projection.labels[p]);
+    }
+    let mut counts: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
+    for s in samples {
+        if let Some(&label) = label_of_sample.get(s).filter(|&&l| l != u32::MAX) {
+            *counts.entry(label).or_default() += 1;
+        }
+    }
+    let mut histogram: Vec<(u32, usize)> = counts.into_iter().collect();
+    histogram.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    histogram
+}
+
+/// The selection panel: size, class histogram and example thumbnails.
+#[component]
+pub fn SelectionDetails(model: RwSignal<AppModel>) -> impl IntoView {
+    let details = move || {
+        model.with(|m| {
+            let selection = m.sample_selection.as_ref()?;
+            let projection = m.projection.as_ref()?;
+            let names: Vec<String> = m.dataset.as_ref().map(|d| d.classes.iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
+            let total = selection.samples.len();
+            let rows: Vec<(String, usize)> = selection_histogram(projection, &selection.samples)
+                .into_iter()
+                .take(10)
+                .map(|(c, n)| (names.get(c as usize).cloned().unwrap_or_default(), n))
+                .collect();
+            let examples = m.selection_examples.clone();
+            Some(view! {
+                <div class="selection-details" data-testid="selection-details">
+                    <h3>{format!("Selection: {} samples", crate::format::thousands(total))}</h3>
+                    <table>
+                        <tbody>
+                            {rows.into_iter().map(|(name, n)| view! {
+                                <tr><td>{name}</td><td>{format!("{:.1} %", n as f64 / total as f64 * 100.0)}</td><td>{format!("{n} / {total}")}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    {examples.map(|ex| ex.groups.into_iter().map(|(class_name, items)| view! {
+                        <div class="example-row">
+                            <span class="example-class">{class_name}</span>
+                            {items.into_iter().filter_map(|e| e.thumbnail.map(|url| view! {
+                                <img class="example-thumbnail" data-testid="selection-example" src=url alt=format!("sample {}", e.sample_idx) title=format!("sample {}", e.sample_idx) />
+                            })).collect_view()}
+                        </div>
+                    }).collect_view())}
+                </div>
+            })
+        })
+    };
+    view! { {details} }
+}

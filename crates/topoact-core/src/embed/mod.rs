@@ -12,6 +12,8 @@
 //! data (errors are [`EmbedError`]).
 
 mod dist;
+mod linalg;
+mod pca;
 pub mod knn;
 pub mod quality;
 pub mod synth;

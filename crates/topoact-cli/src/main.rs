@@ -2,6 +2,9 @@
 //!
 //! - `topoact mapper INPUT... [options] --out FILE`: a mapper graph of one layer, as
 //!   KeplerMapper's graph dict, NetworkX node-link JSON (TopoAct's format) or our own graph.
+//! - `topoact embed INPUT... --method tsne|umap [--perplexity P | --neighbors K --min-dist D]
+//!   [--subsample N --seed S] --out coords.npy|coords.csv`: a 2-D projection of one layer
+//!   (float32 N x 2 .npy, or CSV `sample_idx,x,y`).
 //! - `topoact synth --n N --dim D --out FILE.npy`: synthetic activation-like data (the
 //!   benchmarks' data, shared with `tools/kmapper/bench_kmapper.py`).
 //!
@@ -27,7 +30,7 @@ use topoact_core::subsample::{nested_stratified_order, subsample};
 const DEFAULT_MAX_SAMPLES: usize = 50_000;
 
 #[derive(Parser)]
-#[command(name = "topoact", version, about = "TopoAct command line: mapper graphs of neural-network activations")]
+#[command(name = "topoact", version, about = "TopoAct command line: mapper graphs and projections of neural-network activations")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,8 +40,60 @@ struct Cli {
 enum Command {
     /// Compute a mapper graph of one layer (KeplerMapper 2.1.0 semantics).
     Mapper(MapperArgs),
+    /// Project one layer to 2-D with t-SNE or UMAP (float32 .npy or CSV coordinates).
+    Embed(EmbedArgs),
     /// Write synthetic activation-like data (float32 .npy, optional labels .npy).
     Synth(SynthArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MethodArg {
+    /// t-SNE (FFT-accelerated gradient, openTSNE's defaults).
+    Tsne,
+    /// UMAP (umap-learn 0.5.12's defaults, 20 neighbours, min_dist 0.01).
+    Umap,
+}
+
+#[derive(clap::Args)]
+struct EmbedArgs {
+    /// Activation file(s): .npz (act_<layer>, labels, class_names), .npy, .safetensors.
+    #[arg(required = true)]
+    input: Vec<PathBuf>,
+    /// Layer name (default: the first layer).
+    #[arg(long)]
+    layer: Option<String>,
+    #[arg(long, value_enum)]
+    method: MethodArg,
+    /// t-SNE perplexity (default 50).
+    #[arg(long)]
+    perplexity: Option<f64>,
+    /// UMAP neighbourhood size, counting the point itself as umap-learn does (default 20).
+    #[arg(long)]
+    neighbors: Option<usize>,
+    /// UMAP minimum distance (default 0.01).
+    #[arg(long)]
+    min_dist: Option<f64>,
+    /// Stratified subsample size (0 = all samples). Default: all up to 50,000, else 50,000.
+    #[arg(long)]
+    subsample: Option<usize>,
+    /// Seed of the subsample and of the projection.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Label side file (.csv, .json or .npy).
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Leave out samples with NaN or infinite activations (else they are an error).
+    #[arg(long)]
+    drop_nonfinite: bool,
+    /// Also print the 10-NN preservation of the result (1,000 sampled points).
+    #[arg(long)]
+    quality: bool,
+    /// Output: .npy (float32 N x 2) or .csv (sample_idx,x,y).
+    #[arg(long)]
+    out: PathBuf,
+    /// No progress on stderr.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -146,6 +201,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Mapper(args) => run_mapper(args),
+        Command::Embed(args) => run_embed(args),
         Command::Synth(args) => run_synth(args),
     };
     match result {
@@ -290,6 +346,150 @@ fn run_mapper(args: MapperArgs) -> Result<(), String> {
             100.0 * s.fraction_covered,
             graph.params.eps_global.map_or("per interval".to_string(), |e| format!("{e}")),
         );
+    }
+    Ok(())
+}
+
+/// The output format, from the file extension.
+enum CoordsFormat {
+    Npy,
+    Csv,
+}
+
+fn run_embed(args: EmbedArgs) -> Result<(), String> {
+    use std::sync::Arc;
+    use topoact_core::embed::knn::{estimate_recall, KnnJob, KnnParams};
+    use topoact_core::embed::tsne::{TsneJob, TsneParams};
+    use topoact_core::embed::umap::{UmapJob, UmapParams};
+    use topoact_core::embed::{EmbedRows, Embedding};
+    use topoact_core::job::run_to_end;
+
+    let format = match args.out.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
+        Some("npy") => CoordsFormat::Npy,
+        Some("csv") => CoordsFormat::Csv,
+        _ => return Err(format!("--out '{}' must end in .npy or .csv", args.out.display())),
+    };
+    match args.method {
+        MethodArg::Tsne if args.neighbors.is_some() || args.min_dist.is_some() => {
+            return Err("--neighbors and --min-dist apply to --method umap, not tsne".into())
+        }
+        MethodArg::Umap if args.perplexity.is_some() => return Err("--perplexity applies to --method tsne, not umap".into()),
+        _ => {}
+    }
+    let started = Instant::now();
+    let dataset = load(&args.input, args.labels.as_ref(), args.drop_nonfinite)?;
+    let layer = match &args.layer {
+        Some(name) => dataset.layer(name).ok_or_else(|| {
+            let names: Vec<&str> = dataset.layers.iter().map(|l| l.name.as_str()).collect();
+            format!("no layer '{name}'; the layers are: {}", names.join(", "))
+        })?,
+        None => dataset.layers.first().ok_or("the input has no activation layer")?,
+    };
+    let matrix: &Matrix = &layer.activations;
+    let n_samples = matrix.n_rows();
+    if !args.quiet {
+        eprintln!(
+            "[{:7.2} s] loaded '{}': layer '{}' {} x {} ({})",
+            started.elapsed().as_secs_f64(),
+            dataset.name,
+            layer.name,
+            n_samples,
+            matrix.n_cols(),
+            matrix.dtype().name()
+        );
+    }
+    let size = match args.subsample {
+        Some(0) => n_samples,
+        Some(size) => size.min(n_samples),
+        None => n_samples.min(DEFAULT_MAX_SAMPLES),
+    };
+    let subset: Option<Vec<u32>> = (size < n_samples).then(|| {
+        let order = nested_stratified_order(dataset.labels.as_deref(), n_samples, args.seed);
+        subsample(&order, size)
+    });
+    if let (Some(s), false) = (&subset, args.quiet) {
+        eprintln!("[{:7.2} s] stratified subsample of {} samples (seed {})", started.elapsed().as_secs_f64(), s.len(), args.seed);
+    }
+    let rows = Arc::new(EmbedRows::gather(matrix, subset.as_deref()).map_err(|e| e.to_string())?);
+    let n_points = rows.n_points;
+
+    let tsne_params = TsneParams { perplexity: args.perplexity.unwrap_or(50.0), seed: args.seed, ..Default::default() };
+    let umap_params = UmapParams {
+        n_neighbors: args.neighbors.unwrap_or(20),
+        min_dist: args.min_dist.unwrap_or(0.01),
+        seed: args.seed,
+        ..Default::default()
+    };
+    // Check the parameters before the (long) neighbour search.
+    let k = match args.method {
+        MethodArg::Tsne => {
+            tsne_params.validate(n_points).map_err(|e| e.to_string())?;
+            tsne_params.neighbours_needed_for(n_points)
+        }
+        MethodArg::Umap => {
+            umap_params.validate(n_points, umap_params.neighbours_needed()).map_err(|e| e.to_string())?;
+            umap_params.neighbours_needed()
+        }
+    };
+    let mut printer = ProgressPrinter { quiet: args.quiet, last_stage: String::new(), last_tenth: -1, started };
+    let knn_started = Instant::now();
+    let mut knn_job = KnnJob::new(rows.clone(), KnnParams { k, seed: args.seed, ..KnnParams::new(k) }).map_err(|e| e.to_string())?;
+    let graph = run_to_end(&mut knn_job, |p| printer.report(p)).map_err(|e| e.to_string())?;
+    if !args.quiet {
+        let how = if graph.exact {
+            "exact".to_string()
+        } else {
+            format!("approximate, recall {:.4} on 200 sampled points", estimate_recall(&rows, &graph, k, 200, args.seed))
+        };
+        eprintln!("[{:7.2} s] {k} nearest neighbours in {:.2} s ({how})", started.elapsed().as_secs_f64(), knn_started.elapsed().as_secs_f64());
+    }
+    let graph = Arc::new(graph);
+    let projection_started = Instant::now();
+    let embedding: Embedding = match args.method {
+        MethodArg::Tsne => {
+            let mut job = TsneJob::new(rows.clone(), graph.clone(), tsne_params).map_err(|e| e.to_string())?;
+            run_to_end(&mut job, |p| printer.report(p)).map_err(|e| e.to_string())?
+        }
+        MethodArg::Umap => {
+            let mut job = UmapJob::new(rows.clone(), graph.clone(), umap_params).map_err(|e| e.to_string())?;
+            let embedding = run_to_end(&mut job, |p| printer.report(p)).map_err(|e| e.to_string())?;
+            if let (Some(used), false) = (job.init_used(), args.quiet) {
+                match used.spectral_failure {
+                    Some(why) => eprintln!("topoact: note: UMAP started from PCA (spectral start unavailable: {why:?})"),
+                    None => eprintln!("topoact: note: UMAP started from a {:?} layout", used.init),
+                }
+            }
+            embedding
+        }
+    };
+    let method = match args.method {
+        MethodArg::Tsne => "t-SNE",
+        MethodArg::Umap => "UMAP",
+    };
+    if !args.quiet {
+        eprintln!("[{:7.2} s] {method} in {:.2} s", started.elapsed().as_secs_f64(), projection_started.elapsed().as_secs_f64());
+    }
+    if args.quality {
+        let quality = topoact_core::embed::quality::knn_preservation(&rows, &embedding.coords, 10, Some((1000, args.seed)));
+        eprintln!("10-NN preservation (1000 sampled points): {quality:.4}");
+    }
+    let sample_idx = |row: usize| subset.as_ref().map_or(row as u32, |s| s[row]);
+    let bytes = match format {
+        CoordsFormat::Npy => {
+            let data: Vec<u8> = embedding.coords.iter().flat_map(|v| v.to_le_bytes()).collect();
+            npy_bytes("<f4", &[n_points, 2], &data)
+        }
+        CoordsFormat::Csv => {
+            let mut text = String::from("sample_idx,x,y\n");
+            for row in 0..n_points {
+                text.push_str(&format!("{},{},{}\n", sample_idx(row), embedding.coords[2 * row], embedding.coords[2 * row + 1]));
+            }
+            text.into_bytes()
+        }
+    };
+    write_output(&args.out, &bytes)?;
+    if !args.quiet {
+        eprintln!("[{:7.2} s] wrote {n_points} x 2 coordinates to '{}'", started.elapsed().as_secs_f64(), args.out.display());
     }
     Ok(())
 }

@@ -201,7 +201,9 @@ fn fast_log2(x: f32) -> f32 {
 #[inline(always)]
 fn fast_exp2(y: f32) -> f32 {
     let y = y.clamp(-125.0, 125.0);
-    let whole = y.round();
+    // Round to nearest by the 1.5 * 2^23 trick (no libm call; exact for |y| < 2^22).
+    const ROUNDER: f32 = 12_582_912.0;
+    let whole = (y + ROUNDER) - ROUNDER;
     let z = (y - whole) * std::f32::consts::LN_2; // |z| <= 0.347
     let poly = 1.0 + z * (1.0 + z * (0.5 + z * (1.0 / 6.0 + z * (1.0 / 24.0 + z * (1.0 / 120.0 + z * (1.0 / 720.0))))));
     poly * f32::from_bits(((whole as i32 + 127) as u32) << 23)

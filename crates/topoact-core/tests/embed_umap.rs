@@ -1,0 +1,126 @@
+//! UMAP against umap-learn 0.5.12 on the demo file's layers: our 10-NN preservation must be at
+//! least umap-learn's minus 0.01 (the bar). umap-learn's figures and their provenance
+//! (versions, parameters, the npz's sha256) are in `tests/fixtures/embed/peers.json`, written
+//! by `tools/embed/make_peer_fixtures.py`.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use topoact_core::embed::knn::{knn_graph, KnnParams};
+use topoact_core::embed::quality::knn_preservation_with_graph;
+use topoact_core::embed::umap::{umap, UmapInit, UmapJob, UmapParams};
+use topoact_core::embed::{EmbedRows, ProgressiveEmbedding};
+use topoact_core::formats::{load_dataset, LoadOptions, NamedSource, ReadSeekSource};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The peer figures recorded for `layer`: (tool, quality).
+fn peer_quality(layer: &str, tool: &str) -> f64 {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/embed/peers.json");
+    let text = std::fs::read_to_string(&path).expect("peers.json (run tools/embed/make_peer_fixtures.py)");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let datasets = doc["datasets"].as_array().expect("datasets");
+    let entry = datasets.iter().find(|d| d["dataset"]["layer"] == layer).expect("layer in fixture");
+    let run = entry["runs"].as_array().expect("runs").iter().find(|r| r["tool"] == tool).expect("tool in fixture");
+    run["quality_10nn_kept"].as_f64().expect("quality")
+}
+
+/// All 5,000 rows of a demo layer.
+fn demo_rows(layer: &str) -> Arc<EmbedRows> {
+    let path = repo_root().join("public/demo/fashion-efficientnet-lite0.npz");
+    let file = File::open(&path).expect("demo file");
+    let source = NamedSource::new("fashion-efficientnet-lite0.npz", ReadSeekSource::new(file).expect("readable"));
+    let dataset = load_dataset(vec![source], &LoadOptions::default()).expect("demo loads");
+    // The loader names layers without the file's `act_` prefix.
+    let layer = dataset.layer(layer.trim_start_matches("act_")).expect("layer exists");
+    Arc::new(EmbedRows::gather(&layer.activations, None).expect("finite"))
+}
+
+/// Our UMAP quality on a demo layer (exact 19-NN graph; the first 10 are the exact 10-NN the
+/// quality needs).
+fn our_quality(layer: &str, seed: u64) -> f64 {
+    let rows = demo_rows(layer);
+    let params = UmapParams { seed, ..UmapParams::default() };
+    let graph = Arc::new(knn_graph(rows.clone(), KnnParams::new(params.neighbours_needed())).expect("k-NN"));
+    assert!(graph.exact, "5,000 points are searched exactly");
+    let embedding = umap(rows, graph.clone(), params).expect("UMAP runs");
+    knn_preservation_with_graph(&graph, &embedding.coords, 10, None)
+}
+
+fn check_layer(layer: &str) {
+    let peer = peer_quality(layer, "umap-learn");
+    let ours = our_quality(layer, 42);
+    eprintln!("{layer}: ours {ours:.4}, umap-learn {peer:.4}");
+    assert!(ours >= peer - 0.01, "{layer}: UMAP quality {ours:.4} below umap-learn's {peer:.4} - 0.01");
+}
+
+#[test]
+fn quality_matches_umap_learn_on_act_block4() {
+    check_layer("act_block4");
+}
+
+#[test]
+fn quality_matches_umap_learn_on_act_block14() {
+    check_layer("act_block14");
+}
+
+#[test]
+fn quality_matches_umap_learn_on_act_head() {
+    check_layer("act_head");
+}
+
+#[test]
+fn spectral_start_is_used_on_the_demo_and_runs_are_reproducible() {
+    let rows = demo_rows("act_block14");
+    let params = UmapParams { seed: 7, n_epochs: Some(30), ..UmapParams::default() };
+    let graph = Arc::new(knn_graph(rows.clone(), KnnParams::new(19)).expect("k-NN"));
+    let mut job = UmapJob::new(rows.clone(), graph.clone(), params).expect("valid");
+    let first = topoact_core::job::run_to_end(&mut job, |_| {}).expect("runs");
+    let used = job.init_used().expect("start known");
+    eprintln!("start used: {used:?}");
+    assert_eq!(job.current(), Some(&first.coords[..]));
+    let second = umap(rows, graph, params).expect("runs");
+    assert_eq!(first, second, "same seed, bit-identical");
+    if used.init == UmapInit::Pca {
+        assert!(used.spectral_failure.is_some(), "PCA only as the spectral fallback here");
+    }
+}
+
+/// UMAP timing (k-NN at k = 19 and at the shared k = 150 included) on the benchmark data.
+/// Run: `cargo test --release -p topoact-core --no-default-features --test embed_umap --
+/// --ignored --nocapture measure_umap` (EMBED_SIZES=5000,20000,50000 to choose sizes).
+#[test]
+#[ignore]
+fn measure_umap() {
+    use topoact_core::embed::quality::knn_preservation;
+    let sizes: Vec<usize> = std::env::var("EMBED_SIZES")
+        .map(|v| v.split(',').filter_map(|s| s.parse().ok()).collect())
+        .unwrap_or_else(|_| vec![5_000, 20_000, 50_000]);
+    for n in sizes {
+        for data in ["activation-like", "blobs"] {
+            let rows = if data == "blobs" {
+                Arc::new(topoact_core::embed::synth::gaussian_blobs(n, 256, 20, 1).expect("valid").0)
+            } else {
+                let (array, _, _) = topoact_core::mapper::synth::activation_like(n, 256, 1);
+                Arc::new(EmbedRows::from_array(&array).expect("finite"))
+            };
+            let start = std::time::Instant::now();
+            let graph = Arc::new(knn_graph(rows.clone(), KnnParams::new(19)).expect("k-NN"));
+            let knn_secs = start.elapsed().as_secs_f64();
+            let mut job = UmapJob::new(rows.clone(), graph.clone(), UmapParams { seed: 1, ..Default::default() }).expect("valid");
+            let embedding = topoact_core::job::run_to_end(&mut job, |_| {}).expect("runs");
+            let total = start.elapsed().as_secs_f64();
+            let quality = knn_preservation(&rows, &embedding.coords, 10, Some((1000, 5)));
+            eprintln!(
+                "{data} {n} x 256: kNN(k=19) {knn_secs:.2} s, UMAP {:.2} s, total {total:.2} s, {} epochs, {} edges, start {:?}, quality (1000 sampled) {quality:.3}",
+                total - knn_secs,
+                job.n_epochs(),
+                job.n_edges().unwrap_or(0),
+                job.init_used()
+            );
+        }
+    }
+}

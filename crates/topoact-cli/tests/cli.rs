@@ -109,3 +109,68 @@ fn non_finite_rows_are_an_error_unless_dropped() {
     assert_eq!(json["n_samples_used"], serde_json::json!(rows - 2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn embed_writes_npy_and_csv_coordinates() {
+    let dir = temp_dir("embed");
+    let data = dir.join("acts.npy");
+    assert!(bin().args(["synth", "--n", "400", "--dim", "16", "--out"]).arg(&data).status().expect("run").success());
+    // UMAP to .npy: float32, 400 x 2.
+    let out = dir.join("umap.npy");
+    let output = bin()
+        .arg("embed")
+        .arg(&data)
+        .args(["--method", "umap", "--neighbors", "10", "--min-dist", "0.1", "--seed", "2", "--quality", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("UMAP") && stderr.contains("nearest neighbours"), "progress on stderr: {stderr}");
+    let bytes = std::fs::read(&out).expect("output");
+    assert!(bytes.starts_with(b"\x93NUMPY"));
+    let header = String::from_utf8_lossy(&bytes[10..bytes.len().min(128)]);
+    assert!(header.contains("'<f4'") && header.contains("(400, 2)"), "{header}");
+    // t-SNE of a subsample to .csv: header and one line per sampled row, original indices.
+    let out = dir.join("tsne.csv");
+    let output = bin()
+        .arg("embed")
+        .arg(&data)
+        .args(["--method", "tsne", "--perplexity", "10", "--subsample", "150", "--seed", "1", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = std::fs::read_to_string(&out).expect("output");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("sample_idx,x,y"));
+    let rows: Vec<Vec<f64>> = lines.map(|l| l.split(',').map(|v| v.parse::<f64>().expect("number")).collect()).collect();
+    assert_eq!(rows.len(), 150);
+    assert!(rows.iter().all(|r| r.len() == 3 && r[0] < 400.0 && r[1].is_finite() && r[2].is_finite()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn embed_errors_are_messages() {
+    let dir = temp_dir("embed-errors");
+    let data = dir.join("acts.npy");
+    assert!(bin().args(["synth", "--n", "50", "--dim", "4", "--out"]).arg(&data).status().expect("run").success());
+    let out = dir.join("x.npy").display().to_string();
+    let d = data.display().to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["embed", &d, "--method", "umap", "--out", "coords.txt"], ".npy or .csv"),
+        (vec!["embed", &d, "--method", "umap", "--perplexity", "5", "--out", &out], "--perplexity applies"),
+        (vec!["embed", &d, "--method", "tsne", "--neighbors", "5", "--out", &out], "apply to --method umap"),
+        (vec!["embed", &d, "--method", "umap", "--neighbors", "1", "--out", &out], "n_neighbors"),
+        (vec!["embed", &d, "--method", "umap", "--min-dist=-1", "--out", &out], "min_dist"),
+        (vec!["embed", &d, "--method", "umap", "--layer", "nope", "--out", &out], "no layer 'nope'"),
+    ];
+    for (args, expected) in cases {
+        let output = bin().args(&args).output().expect("run");
+        assert!(!output.status.success(), "{args:?} should fail");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,23 +1,37 @@
 //! A small square two-dimensional complex FFT for the repulsion grid (radix 2, f64).
 //!
-//! Data are `side x side`, row-major, with real and imaginary parts in separate planes so
-//! that a butterfly between two rows is a plain loop over contiguous slices, which the
-//! compiler vectorises (SIMD128 in the browser). A transform along the first axis works on
-//! strips of columns sized to stay in cache; the second axis is done by transposing.
+//! Data are `side x side`, row-major with a padded row stride (`side + 8` from side 64 on,
+//! so rows a power of two apart do not share cache sets), real and imaginary parts in
+//! separate planes. A 2-D transform is: 1-D transforms of the rows, an in-place blocked
+//! transpose, 1-D transforms of the rows again. Every 1-D transform runs on one contiguous
+//! row (it stays in L1 cache) and each stage's butterflies are a plain loop over contiguous
+//! slices with per-stage twiddle tables, which the compiler vectorises (SIMD128 in the
+//! browser).
+//!
+//! No bit-reversal permutation is ever done: the forward transform is decimation in
+//! frequency (natural order in, bit-reversed out) and the inverse decimation in time
+//! (bit-reversed in, natural out), so spectra are held in "scrambled" positions. That is all
+//! a convolution needs: position `(r, c)` holds frequency `(bitrev(r), bitrev(c))` of the
+//! transposed data for every array transformed this way, so pointwise products match, and
+//! [`SquareFft::mirror`] gives the position of the negated frequency.
 //!
 //! Unnormalised: forward uses `exp(-2 pi i jk / side)`, inverse `exp(+2 pi i jk / side)`, so
 //! inverse(forward(x)) = side^2 x. Cost: O(side^2 log side) per 2-D transform.
 //! Deterministic: a fixed sequence of `+ - *` on precomputed twiddles.
 
-/// Precomputed twiddles and bit-reversal table for one side length.
+/// Precomputed twiddles and tables for one side length.
 #[derive(Clone, Debug)]
 pub(crate) struct SquareFft {
     side: usize,
-    /// cos(2 pi k / side) for k < side / 2.
-    twiddle_re: Vec<f64>,
-    /// -sin(2 pi k / side) for k < side / 2 (forward sign).
-    twiddle_im: Vec<f64>,
-    bit_reversed: Vec<usize>,
+    /// Distance between rows in the planes (`side` plus padding).
+    stride: usize,
+    /// Per radix-2 stage of half-length `h` (1, 2, 4, ...), the twiddles `exp(-2 pi i j / 2h)`
+    /// for `j < h` at offset `h - 1`, so a stage reads them contiguously.
+    stage_re: Vec<f64>,
+    stage_im_forward: Vec<f64>,
+    stage_im_inverse: Vec<f64>,
+    /// `mirror[p]` = position of frequency `-bitrev(p)` in scrambled order.
+    mirror: Vec<usize>,
 }
 
 impl SquareFft {
@@ -32,150 +46,201 @@ impl SquareFft {
             twiddle_re.push(angle.cos());
             twiddle_im.push(-angle.sin());
         }
+        let mut stage_re = Vec::with_capacity(side);
+        let mut stage_im_forward = Vec::with_capacity(side);
+        let mut h = 1;
+        while h < side {
+            let step = side / (2 * h);
+            for j in 0..h {
+                stage_re.push(twiddle_re[j * step]);
+                stage_im_forward.push(twiddle_im[j * step]);
+            }
+            h *= 2;
+        }
+        let stage_im_inverse = stage_im_forward.iter().map(|v| -v).collect();
         let bits = side.trailing_zeros();
-        let bit_reversed = (0..side).map(|r| r.reverse_bits() >> (usize::BITS - bits)).collect();
-        SquareFft { side, twiddle_re, twiddle_im, bit_reversed }
+        let bit_reversed = |p: usize| p.reverse_bits() >> (usize::BITS - bits);
+        let mirror = (0..side).map(|p| bit_reversed((side - bit_reversed(p)) % side)).collect();
+        let stride = if side >= 64 { side + 8 } else { side };
+        SquareFft { side, stride, stage_re, stage_im_forward, stage_im_inverse, mirror }
     }
 
     pub(crate) fn side(&self) -> usize {
         self.side
     }
 
-    /// DFT along the first axis (each column is one sequence) of columns `0..n_cols`;
-    /// other columns are left alone.
-    pub(crate) fn transform_columns(&self, re: &mut [f64], im: &mut [f64], n_cols: usize, inverse: bool) {
-        let side = self.side;
-        assert!(re.len() == side * side && im.len() == side * side && n_cols <= side);
-        let strip = (16_384 / side).clamp(8, side);
+    /// Row stride of the planes: element `(row, col)` is at `row * stride + col`.
+    pub(crate) fn stride(&self) -> usize {
+        self.stride
+    }
+
+    /// Length of each plane (`side` rows of `stride`).
+    pub(crate) fn plane_len(&self) -> usize {
+        self.side * self.stride
+    }
+
+    /// Position (row or column) of the negated frequency in scrambled order.
+    pub(crate) fn mirror(&self) -> &[usize] {
+        &self.mirror
+    }
+
+    /// Forward 2-D transform of data that is zero outside rows `0..nonzero_rows`; the
+    /// spectrum is left transposed and scrambled (see the module docs).
+    pub(crate) fn forward(&self, re: &mut [f64], im: &mut [f64], nonzero_rows: usize) {
+        self.rows(re, im, 0..nonzero_rows, false);
+        self.transpose(re, im);
+        self.rows(re, im, 0..self.side, false);
+    }
+
+    /// Inverse of [`Self::forward`] (unscaled); only rows `0..needed_rows` of the result are
+    /// valid.
+    pub(crate) fn inverse(&self, re: &mut [f64], im: &mut [f64], needed_rows: usize) {
+        self.rows(re, im, 0..self.side, true);
+        self.transpose(re, im);
+        self.rows(re, im, 0..needed_rows, true);
+    }
+
+    /// 1-D transforms of rows `rows` (forward: decimation in frequency; inverse: in time).
+    fn rows(&self, re: &mut [f64], im: &mut [f64], rows: std::ops::Range<usize>, inverse: bool) {
+        let (side, stride) = (self.side, self.stride);
+        assert!(re.len() == self.plane_len() && im.len() == self.plane_len() && rows.end <= side);
+        let re = &mut re[rows.start * stride..rows.end * stride];
+        let im = &mut im[rows.start * stride..rows.end * stride];
+        let one_row = |row_re: &mut [f64], row_im: &mut [f64]| {
+            if inverse {
+                self.row_inverse(&mut row_re[..side], &mut row_im[..side]);
+            } else {
+                self.row_forward(&mut row_re[..side], &mut row_im[..side]);
+            }
+        };
         #[cfg(feature = "parallel")]
-        if side >= 256 {
-            // Strips are independent; each runs the serial arithmetic (identical results).
-            self.transform_columns_parallel(re, im, n_cols, strip, inverse);
-            return;
+        {
+            use rayon::prelude::*;
+            re.par_chunks_mut(stride).zip(im.par_chunks_mut(stride)).with_min_len(16).for_each(|(r, i)| one_row(r, i));
         }
-        let mut first = 0;
-        while first < n_cols {
-            let end = (first + strip).min(n_cols);
-            self.transform_strip(re, im, first, end, inverse);
-            first = end;
+        #[cfg(not(feature = "parallel"))]
+        for (r, i) in re.chunks_mut(stride).zip(im.chunks_mut(stride)) {
+            one_row(r, i);
         }
     }
 
-    #[cfg(feature = "parallel")]
-    fn transform_columns_parallel(&self, re: &mut [f64], im: &mut [f64], n_cols: usize, strip: usize, inverse: bool) {
-        use rayon::prelude::*;
+    /// Decimation in frequency: natural order in, bit-reversed out.
+    fn row_forward(&self, re: &mut [f64], im: &mut [f64]) {
         let side = self.side;
-        // Gather each strip into its own block, transform, scatter back. Each strip's
-        // arithmetic is exactly the serial one, so the results are identical.
-        let strips: Vec<(usize, usize)> =
-            (0..n_cols).step_by(strip).map(|first| (first, (first + strip).min(n_cols))).collect();
-        let blocks: Vec<(Vec<f64>, Vec<f64>)> = strips
-            .par_iter()
-            .map(|&(first, end)| {
-                let width = end - first;
-                let mut block_re = vec![0.0; width * side];
-                let mut block_im = vec![0.0; width * side];
-                for row in 0..side {
-                    block_re[row * width..(row + 1) * width].copy_from_slice(&re[row * side + first..row * side + end]);
-                    block_im[row * width..(row + 1) * width].copy_from_slice(&im[row * side + first..row * side + end]);
-                }
-                self.transform_block(&mut block_re, &mut block_im, width, 0, width, inverse);
-                (block_re, block_im)
-            })
-            .collect();
-        for (&(first, end), (block_re, block_im)) in strips.iter().zip(blocks) {
-            let width = end - first;
-            for row in 0..side {
-                re[row * side + first..row * side + end].copy_from_slice(&block_re[row * width..(row + 1) * width]);
-                im[row * side + first..row * side + end].copy_from_slice(&block_im[row * width..(row + 1) * width]);
+        let mut h = side / 2;
+        while h >= 2 {
+            let w_re = &self.stage_re[h - 1..2 * h - 1];
+            let w_im = &self.stage_im_forward[h - 1..2 * h - 1];
+            for (block_re, block_im) in re.chunks_exact_mut(2 * h).zip(im.chunks_exact_mut(2 * h)) {
+                let (a_re, b_re) = block_re.split_at_mut(h);
+                let (a_im, b_im) = block_im.split_at_mut(h);
+                butterfly_frequency(a_re, a_im, b_re, b_im, w_re, w_im);
             }
+            h /= 2;
         }
+        unit_butterflies(re, im);
     }
 
-    fn transform_strip(&self, re: &mut [f64], im: &mut [f64], first: usize, end: usize, inverse: bool) {
-        self.transform_block(re, im, self.side, first, end, inverse);
-    }
-
-    /// Transforms columns `first..end` of a `side x row_len` row-major block along its rows.
-    fn transform_block(&self, re: &mut [f64], im: &mut [f64], row_len: usize, first: usize, end: usize, inverse: bool) {
+    /// Decimation in time with conjugate twiddles: bit-reversed in, natural order out.
+    fn row_inverse(&self, re: &mut [f64], im: &mut [f64]) {
         let side = self.side;
-        let width = end - first;
-        for row in 0..side {
-            let partner = self.bit_reversed[row];
-            if row < partner {
-                let (head, tail) = re.split_at_mut(partner * row_len);
-                head[row * row_len + first..row * row_len + end].swap_with_slice(&mut tail[first..end]);
-                let (head, tail) = im.split_at_mut(partner * row_len);
-                head[row * row_len + first..row * row_len + end].swap_with_slice(&mut tail[first..end]);
+        unit_butterflies(re, im);
+        let mut h = 2;
+        while h < side {
+            let w_re = &self.stage_re[h - 1..2 * h - 1];
+            let w_im = &self.stage_im_inverse[h - 1..2 * h - 1];
+            for (block_re, block_im) in re.chunks_exact_mut(2 * h).zip(im.chunks_exact_mut(2 * h)) {
+                let (a_re, b_re) = block_re.split_at_mut(h);
+                let (a_im, b_im) = block_im.split_at_mut(h);
+                butterfly_time(a_re, a_im, b_re, b_im, w_re, w_im);
             }
-        }
-        let sign = if inverse { -1.0 } else { 1.0 };
-        let mut half = 1;
-        while half < side {
-            let stride = side / (2 * half);
-            for block in (0..side).step_by(2 * half) {
-                for j in 0..half {
-                    let top = (block + j) * row_len + first;
-                    let bottom = (block + j + half) * row_len + first;
-                    let (re_head, re_tail) = re.split_at_mut(bottom);
-                    let (im_head, im_tail) = im.split_at_mut(bottom);
-                    let a_re = &mut re_head[top..top + width];
-                    let a_im = &mut im_head[top..top + width];
-                    let b_re = &mut re_tail[..width];
-                    let b_im = &mut im_tail[..width];
-                    if j == 0 {
-                        butterfly_unit(a_re, a_im, b_re, b_im);
-                    } else {
-                        let w_re = self.twiddle_re[j * stride];
-                        let w_im = sign * self.twiddle_im[j * stride];
-                        butterfly(a_re, a_im, b_re, b_im, w_re, w_im);
-                    }
-                }
-            }
-            half *= 2;
+            h *= 2;
         }
     }
 
-    /// In-place transpose of a `side x side` plane pair.
-    pub(crate) fn transpose(&self, re: &mut [f64], im: &mut [f64]) {
-        transpose_plane(re, self.side);
-        transpose_plane(im, self.side);
+    /// In-place transpose of both planes, in square tiles.
+    fn transpose(&self, re: &mut [f64], im: &mut [f64]) {
+        transpose_plane(re, self.side, self.stride);
+        transpose_plane(im, self.side, self.stride);
     }
 }
 
+/// The stage of half-length 1 (twiddle 1), identical in both directions.
 #[inline(always)]
-fn butterfly(a_re: &mut [f64], a_im: &mut [f64], b_re: &mut [f64], b_im: &mut [f64], w_re: f64, w_im: f64) {
-    for (((ar, ai), br), bi) in a_re.iter_mut().zip(a_im.iter_mut()).zip(b_re.iter_mut()).zip(b_im.iter_mut()) {
-        let t_re = w_re * *br - w_im * *bi;
-        let t_im = w_re * *bi + w_im * *br;
-        *br = *ar - t_re;
-        *bi = *ai - t_im;
-        *ar += t_re;
-        *ai += t_im;
+fn unit_butterflies(re: &mut [f64], im: &mut [f64]) {
+    for (pair_re, pair_im) in re.chunks_exact_mut(2).zip(im.chunks_exact_mut(2)) {
+        let (a_re, b_re) = (pair_re[0], pair_re[1]);
+        let (a_im, b_im) = (pair_im[0], pair_im[1]);
+        pair_re[0] = a_re + b_re;
+        pair_re[1] = a_re - b_re;
+        pair_im[0] = a_im + b_im;
+        pair_im[1] = a_im - b_im;
     }
 }
 
+/// `a, b <- a + b, (a - b) w`.
 #[inline(always)]
-fn butterfly_unit(a_re: &mut [f64], a_im: &mut [f64], b_re: &mut [f64], b_im: &mut [f64]) {
-    for (((ar, ai), br), bi) in a_re.iter_mut().zip(a_im.iter_mut()).zip(b_re.iter_mut()).zip(b_im.iter_mut()) {
-        let (t_re, t_im) = (*br, *bi);
-        *br = *ar - t_re;
-        *bi = *ai - t_im;
-        *ar += t_re;
-        *ai += t_im;
+fn butterfly_frequency(a_re: &mut [f64], a_im: &mut [f64], b_re: &mut [f64], b_im: &mut [f64], w_re: &[f64], w_im: &[f64]) {
+    let n = a_re.len();
+    let (a_im, b_re, b_im, w_re, w_im) = (&mut a_im[..n], &mut b_re[..n], &mut b_im[..n], &w_re[..n], &w_im[..n]);
+    for j in 0..n {
+        let (d_re, d_im) = (a_re[j] - b_re[j], a_im[j] - b_im[j]);
+        a_re[j] += b_re[j];
+        a_im[j] += b_im[j];
+        b_re[j] = w_re[j] * d_re - w_im[j] * d_im;
+        b_im[j] = w_re[j] * d_im + w_im[j] * d_re;
     }
 }
 
-fn transpose_plane(plane: &mut [f64], side: usize) {
-    const TILE: usize = 32;
+/// `a, b <- a + w b, a - w b`.
+#[inline(always)]
+fn butterfly_time(a_re: &mut [f64], a_im: &mut [f64], b_re: &mut [f64], b_im: &mut [f64], w_re: &[f64], w_im: &[f64]) {
+    let n = a_re.len();
+    let (a_im, b_re, b_im, w_re, w_im) = (&mut a_im[..n], &mut b_re[..n], &mut b_im[..n], &w_re[..n], &w_im[..n]);
+    for j in 0..n {
+        let (br, bi) = (b_re[j], b_im[j]);
+        let t_re = w_re[j] * br - w_im[j] * bi;
+        let t_im = w_re[j] * bi + w_im[j] * br;
+        b_re[j] = a_re[j] - t_re;
+        b_im[j] = a_im[j] - t_im;
+        a_re[j] += t_re;
+        a_im[j] += t_im;
+    }
+}
+
+/// In-place transpose of a `side x side` matrix with row stride `stride`: pairs of
+/// `TILE x TILE` tiles are swapped through two small buffers, one row slice at a time.
+fn transpose_plane(plane: &mut [f64], side: usize, stride: usize) {
+    const TILE: usize = 16;
+    if side % TILE != 0 {
+        for r in 0..side {
+            for c in r + 1..side {
+                plane.swap(r * stride + c, c * stride + r);
+            }
+        }
+        return;
+    }
+    let mut upper = [0.0f64; TILE * TILE];
+    let mut lower = [0.0f64; TILE * TILE];
     for tile_row in (0..side).step_by(TILE) {
         for tile_col in (tile_row..side).step_by(TILE) {
-            let row_end = (tile_row + TILE).min(side);
-            let col_end = (tile_col + TILE).min(side);
-            for r in tile_row..row_end {
-                let col_start = if tile_row == tile_col { r + 1 } else { tile_col };
-                for c in col_start..col_end {
-                    plane.swap(r * side + c, c * side + r);
+            // upper = tile (tile_row, tile_col), lower = tile (tile_col, tile_row).
+            for r in 0..TILE {
+                let start_upper = (tile_row + r) * stride + tile_col;
+                upper[r * TILE..(r + 1) * TILE].copy_from_slice(&plane[start_upper..start_upper + TILE]);
+                let start_lower = (tile_col + r) * stride + tile_row;
+                lower[r * TILE..(r + 1) * TILE].copy_from_slice(&plane[start_lower..start_lower + TILE]);
+            }
+            for r in 0..TILE {
+                let start_upper = (tile_row + r) * stride + tile_col;
+                let target = &mut plane[start_upper..start_upper + TILE];
+                for (c, value) in target.iter_mut().enumerate() {
+                    *value = lower[c * TILE + r];
+                }
+                let start_lower = (tile_col + r) * stride + tile_row;
+                let target = &mut plane[start_lower..start_lower + TILE];
+                for (c, value) in target.iter_mut().enumerate() {
+                    *value = upper[c * TILE + r];
                 }
             }
         }
@@ -210,25 +275,29 @@ mod tests {
 
     #[test]
     fn two_dimensional_transform_matches_the_definition_and_inverts() {
-        let side = 16;
+        // Side 32 (unpadded); the padded layout is covered by the repulsion tests.
+        let side = 32;
         let re: Vec<f64> = (0..side * side).map(|v| ((v * 37 % 11) as f64) - 5.0).collect();
         let im: Vec<f64> = (0..side * side).map(|v| ((v * 13 % 7) as f64) * 0.5).collect();
         let fft = SquareFft::new(side);
+        assert_eq!(fft.stride(), side);
         let (mut a_re, mut a_im) = (re.clone(), im.clone());
-        fft.transform_columns(&mut a_re, &mut a_im, side, false);
-        fft.transpose(&mut a_re, &mut a_im);
-        fft.transform_columns(&mut a_re, &mut a_im, side, false);
-        // Result is transposed: a[kx][ky].
+        fft.forward(&mut a_re, &mut a_im, side);
         let (want_re, want_im) = naive_dft_2d(&re, &im, side);
-        for ky in 0..side {
-            for kx in 0..side {
-                assert!((a_re[kx * side + ky] - want_re[ky * side + kx]).abs() < 1e-9);
-                assert!((a_im[kx * side + ky] - want_im[ky * side + kx]).abs() < 1e-9);
+        let bits = side.trailing_zeros();
+        let scrambled = |p: usize| p.reverse_bits() >> (usize::BITS - bits);
+        for r in 0..side {
+            for c in 0..side {
+                // Position (r, c) holds frequency (kx, ky) = (bitrev(r), bitrev(c)).
+                let (kx, ky) = (scrambled(r), scrambled(c));
+                assert!((a_re[r * side + c] - want_re[ky * side + kx]).abs() < 1e-9);
+                assert!((a_im[r * side + c] - want_im[ky * side + kx]).abs() < 1e-9);
+                // The mirror table points at the negated frequency.
+                let (mr, mc) = (fft.mirror()[r], fft.mirror()[c]);
+                assert_eq!((scrambled(mr), scrambled(mc)), ((side - kx) % side, (side - ky) % side));
             }
         }
-        fft.transform_columns(&mut a_re, &mut a_im, side, true);
-        fft.transpose(&mut a_re, &mut a_im);
-        fft.transform_columns(&mut a_re, &mut a_im, side, true);
+        fft.inverse(&mut a_re, &mut a_im, side);
         let scale = (side * side) as f64;
         for v in 0..side * side {
             assert!((a_re[v] / scale - re[v]).abs() < 1e-12);

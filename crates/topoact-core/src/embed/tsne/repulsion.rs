@@ -21,10 +21,15 @@
 //! kernels `K2 + i K1` in one transform (both real and even, so the spectrum splits into real
 //! and imaginary parts), charges `1 + i x` and `y` in two, potentials back in two.
 //!
-//! Box count: `B >= max(min_boxes, range / max_box_width)` as openTSNE (50 boxes, width at
-//! most 1), rounded up to fill the power-of-two FFT (`B = L / (2p)`), capped at
-//! `max_fft_side`. Cost per evaluation: O(n p^2) to spread and gather plus O(L^2 log L) for
-//! five 2-D transforms; memory 6 L^2 f64 (12 MB at L = 512).
+//! Box width: at most openTSNE's, `min(range / min_boxes, max_box_width)` (50 boxes, width 1);
+//! the FFT side is the power of two that holds the nodes (so the grid may extend past the
+//! points), capped at `max_fft_side`. A grid is kept from one evaluation to the next while it
+//! still covers the points and meets the width rule, so the kernel spectrum is recomputed only
+//! when the embedding has grown or shrunk by a good fraction (and, once boxes reach the
+//! maximum width, only when the FFT side changes).
+//!
+//! Cost per evaluation: O(n p^2) to spread and gather plus O(L^2 log L) for four 2-D
+//! transforms (five when the kernel changes); memory 6 L^2 f64 (12 MB at L = 512).
 
 use super::fft::SquareFft;
 
@@ -97,6 +102,8 @@ pub struct InterpolatedRepulsion {
     kernel_k1: Vec<f64>,
     cached_spacing: f64,
     cached_nodes: usize,
+    /// The grid of the last evaluation.
+    current_shape: Option<GridShape>,
     a_re: Vec<f64>,
     a_im: Vec<f64>,
     b_re: Vec<f64>,
@@ -131,6 +138,7 @@ impl InterpolatedRepulsion {
             kernel_k1: Vec::new(),
             cached_spacing: f64::NAN,
             cached_nodes: 0,
+            current_shape: None,
             a_re: Vec::new(),
             a_im: Vec::new(),
             b_re: Vec::new(),
@@ -141,14 +149,19 @@ impl InterpolatedRepulsion {
         }
     }
 
-    /// Grid for points spanning `range` in their larger coordinate extent.
+    /// The grid a fresh evaluation would use for points spanning `range` (their larger
+    /// coordinate extent): boxes needed `B0 = max(min_boxes, range / max_box_width)`, the FFT
+    /// side the smallest power of two holding `2 p B0` nodes (capped), and the widest box the
+    /// accuracy rule allows, `range / B0` (openTSNE's width), or wider if the cap forces it.
+    /// The grid then has `L / 2p >= B0` boxes and covers at least the range.
     pub fn grid_shape(&self, range: f64) -> GridShape {
         let p = self.params.points_per_box;
-        let by_width = if self.params.max_box_width > 0.0 { (range / self.params.max_box_width).ceil() } else { 0.0 };
-        let boxes_needed = (self.params.min_boxes.max(1) as f64).max(by_width.min(1e9)) as usize;
-        let fft_side = (2 * p * boxes_needed).next_power_of_two().clamp(2 * p.next_power_of_two(), self.params.max_fft_side.max(2 * p).next_power_of_two());
+        let by_width = if range.is_finite() { (range / self.params.max_box_width).ceil() } else { 1e9 };
+        let boxes_needed = (self.params.min_boxes.max(1) as f64).max(by_width.min(1e9));
+        let side_cap = self.params.max_fft_side.max(2 * p).next_power_of_two();
+        let fft_side = (2 * p * boxes_needed as usize).next_power_of_two().clamp(2 * p.next_power_of_two(), side_cap);
         let boxes_per_axis = (fft_side / (2 * p)).max(1);
-        let box_width = if range > 0.0 { range / boxes_per_axis as f64 } else { 1.0 / boxes_per_axis as f64 };
+        let box_width = (range / boxes_needed).max(range / boxes_per_axis as f64).max(1e-12);
         GridShape { fft_side, boxes_per_axis, box_width }
     }
 
@@ -165,7 +178,20 @@ impl InterpolatedRepulsion {
             hi = hi.max(v);
         }
         let range = hi - lo;
-        let shape = self.grid_shape(range);
+        // Keep the previous grid (and its kernel spectrum) while it still covers the points
+        // and is no coarser than the accuracy rule allows; the origin follows the points.
+        let fresh = self.grid_shape(range);
+        let shape = match self.current_shape {
+            Some(current)
+                if current.fft_side == fresh.fft_side
+                    && current.box_width * current.boxes_per_axis as f64 >= range
+                    && current.box_width <= fresh.box_width =>
+            {
+                current
+            }
+            _ => fresh,
+        };
+        self.current_shape = Some(shape);
         let side = shape.fft_side;
         let nodes = shape.boxes_per_axis * p;
         let box_width = shape.box_width;
@@ -173,16 +199,18 @@ impl InterpolatedRepulsion {
         let centre = lo + 0.5 * nodes as f64 * spacing;
 
         if self.fft.as_ref().map(|f| f.side()) != Some(side) {
-            self.fft = Some(SquareFft::new(side));
+            let fft = SquareFft::new(side);
             for buffer in [&mut self.a_re, &mut self.a_im, &mut self.b_re, &mut self.b_im] {
-                *buffer = vec![0.0; side * side];
+                *buffer = vec![0.0; fft.plane_len()];
             }
+            self.fft = Some(fft);
             self.cached_spacing = f64::NAN;
         }
         if self.cached_spacing != spacing || self.cached_nodes != nodes {
             self.update_kernel(nodes, spacing);
         }
         let Some(fft) = self.fft.as_ref() else { return 0.0 };
+        let stride = fft.stride();
 
         // Locate each point and its Lagrange weights.
         self.point_node.resize(n, 0);
@@ -198,7 +226,7 @@ impl InterpolatedRepulsion {
                 let u = scaled - b as f64;
                 lagrange_weights(u, p, &self.lagrange_denominators, &mut weights[axis * p..(axis + 1) * p]);
             }
-            self.point_node[i] = box_index[1] * p * side + box_index[0] * p;
+            self.point_node[i] = box_index[1] * p * stride + box_index[0] * p;
         }
 
         // Spread charges 1 + i x (plane a) and y (plane b) onto the nodes.
@@ -212,7 +240,7 @@ impl InterpolatedRepulsion {
             let (wx, wy) = weights.split_at(p);
             let base = self.point_node[i];
             for (ty, &weight_y) in wy.iter().enumerate() {
-                let row = base + ty * side;
+                let row = base + ty * stride;
                 for (tx, &weight_x) in wx.iter().enumerate() {
                     let w = weight_x * weight_y;
                     let node = row + tx;
@@ -223,17 +251,19 @@ impl InterpolatedRepulsion {
             }
         }
 
-        // Forward transforms (the spectra end transposed; the kernels are symmetric).
-        forward(fft, &mut self.a_re, &mut self.a_im, nodes);
-        forward(fft, &mut self.b_re, &mut self.b_im, nodes);
+        // Forward transforms.
+        fft.forward(&mut self.a_re, &mut self.a_im, nodes);
+        fft.forward(&mut self.b_re, &mut self.b_im, nodes);
 
         // b <- B K2 + i C1 K1, where C1 (the spectrum of charge 1) = (A[k] + conj A[-k]) / 2.
-        for kx in 0..side {
-            let minus_kx = (side - kx) % side;
-            for ky in 0..side {
-                let minus_ky = (side - ky) % side;
-                let at = kx * side + ky;
-                let mirror = minus_kx * side + minus_ky;
+        // Spectra are held in scrambled positions; `mirror` maps a position to the one of the
+        // negated frequency.
+        let mirror_of = fft.mirror();
+        for row in 0..side {
+            let mirror_row = mirror_of[row];
+            for col in 0..side {
+                let at = row * stride + col;
+                let mirror = mirror_row * stride + mirror_of[col];
                 let c1_re = 0.5 * (self.a_re[at] + self.a_re[mirror]);
                 let c1_im = 0.5 * (self.a_im[at] - self.a_im[mirror]);
                 let k1 = self.kernel_k1[at];
@@ -247,8 +277,8 @@ impl InterpolatedRepulsion {
             *re *= k2;
             *im *= k2;
         }
-        inverse(fft, &mut self.a_re, &mut self.a_im, nodes);
-        inverse(fft, &mut self.b_re, &mut self.b_im, nodes);
+        fft.inverse(&mut self.a_re, &mut self.a_im, nodes);
+        fft.inverse(&mut self.b_re, &mut self.b_im, nodes);
 
         // Gather potentials at the points.
         let mut sum_k1 = vec![0.0; n];
@@ -262,7 +292,7 @@ impl InterpolatedRepulsion {
                 let base = point_node[i];
                 let (mut phi_1, mut phi_x, mut phi_y, mut phi_k1) = (0.0, 0.0, 0.0, 0.0);
                 for (ty, &weight_y) in wy.iter().enumerate() {
-                    let row = base + ty * side;
+                    let row = base + ty * stride;
                     for (tx, &weight_x) in wx.iter().enumerate() {
                         let w = weight_x * weight_y;
                         let node = row + tx;
@@ -300,9 +330,9 @@ impl InterpolatedRepulsion {
 
     fn update_kernel(&mut self, nodes: usize, spacing: f64) {
         let Some(fft) = self.fft.as_ref() else { return };
-        let side = fft.side();
-        let mut k_re = vec![0.0; side * side];
-        let mut k_im = vec![0.0; side * side];
+        let (side, stride) = (fft.side(), fft.stride());
+        let mut k_re = vec![0.0; fft.plane_len()];
+        let mut k_im = vec![0.0; fft.plane_len()];
         let offset = |a: usize| if a < side - a { a } else { side - a };
         let scale = 1.0 / (side * side) as f64;
         for row in 0..side {
@@ -318,11 +348,11 @@ impl InterpolatedRepulsion {
                 let ex = dx as f64 * spacing;
                 let ey = dy as f64 * spacing;
                 let q = 1.0 / (1.0 + ex * ex + ey * ey);
-                k_re[row * side + col] = q * q;
-                k_im[row * side + col] = q;
+                k_re[row * stride + col] = q * q;
+                k_im[row * stride + col] = q;
             }
         }
-        forward(fft, &mut k_re, &mut k_im, side);
+        fft.forward(&mut k_re, &mut k_im, side);
         // Both kernels are real and even, so their spectra are real: K2 in re, K1 in im.
         for v in k_re.iter_mut().chain(k_im.iter_mut()) {
             *v *= scale;
@@ -332,22 +362,6 @@ impl InterpolatedRepulsion {
         self.cached_spacing = spacing;
         self.cached_nodes = nodes;
     }
-}
-
-/// Forward 2-D transform of data confined to columns `0..nonzero_cols`; result transposed.
-fn forward(fft: &SquareFft, re: &mut [f64], im: &mut [f64], nonzero_cols: usize) {
-    let side = fft.side();
-    fft.transform_columns(re, im, nonzero_cols, false);
-    fft.transpose(re, im);
-    fft.transform_columns(re, im, side, false);
-}
-
-/// Inverse of [`forward`] (unscaled), exact only in columns `0..needed_cols`.
-fn inverse(fft: &SquareFft, re: &mut [f64], im: &mut [f64], needed_cols: usize) {
-    let side = fft.side();
-    fft.transform_columns(re, im, side, true);
-    fft.transpose(re, im);
-    fft.transform_columns(re, im, needed_cols, true);
 }
 
 /// Lagrange basis on the nodes `(t + 1/2) / p` evaluated at `u`.

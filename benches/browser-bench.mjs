@@ -110,14 +110,16 @@ async function renderSuite(page, baseUrl, n) {
   const centre = [box.x + box.width / 2, box.y + box.height / 2];
   const record = async (name, interact) => {
     await page.evaluate(() => {
+      // One recorder per generation: a loop from an earlier recording stops itself.
+      const generation = (window.__recordGeneration ?? 0) + 1;
+      window.__recordGeneration = generation;
       window.__frames = [];
-      window.__recording = true;
-      const loop = (t) => { window.__frames.push(t); if (window.__recording) requestAnimationFrame(loop); };
+      const loop = (t) => { if (window.__recordGeneration !== generation) return; window.__frames.push(t); requestAnimationFrame(loop); };
       requestAnimationFrame(loop);
     });
     const started = Date.now();
     await interact();
-    const frames = await page.evaluate(() => { window.__recording = false; return window.__frames; });
+    const frames = await page.evaluate(() => { window.__recordGeneration += 1; return window.__frames; });
     const intervals = frames.slice(1).map((t, i) => t - frames[i]).sort((a, b) => a - b);
     const at = (q) => intervals[Math.min(intervals.length - 1, Math.floor(q * intervals.length))];
     return {

@@ -5,10 +5,10 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{EmbedError, EmbedRows};
 
-/// `n` points in `dim` dimensions from `n_blobs` isotropic Gaussian blobs (standard deviation
-/// 1) whose centres are uniform in `[-10, 10]^dim`, like scikit-learn's `make_blobs`
-/// defaults: the peers' benchmark data (20 blobs, D = 256). Point `i` belongs to blob
-/// `i % n_blobs`; returns the rows and the blob label of each. Deterministic per seed
+/// `n` points in `dim` dimensions from `n_blobs` isotropic Gaussian blobs of standard
+/// deviation one whose centres are uniform in `[-10, 10]^dim`, like scikit-learn's
+/// `make_blobs` defaults: the peers' benchmark data (20 blobs, D = 256). Point `i` belongs to
+/// blob `i % n_blobs`; returns the rows and the blob label of each. Deterministic per seed
 /// (ChaCha8, Box-Muller normals). Cost O(n * dim).
 pub fn gaussian_blobs(n: usize, dim: usize, n_blobs: usize, seed: u64) -> Result<(EmbedRows, Vec<u32>), EmbedError> {
     if n_blobs == 0 {

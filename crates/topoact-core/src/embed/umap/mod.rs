@@ -166,9 +166,9 @@ pub struct InitUsed {
 enum Stage {
     Fuzzy { next_row: usize, directed: Vec<Vec<(u32, f32)>> },
     Union { directed: Vec<Vec<(u32, f32)>> },
-    Spectral { lanczos: SpectralInit },
-    Pca { pca: Pca2, spectral_failure: Option<SpectralFailure> },
-    Optimise { optimiser: Optimiser },
+    Spectral { lanczos: Box<SpectralInit> },
+    Pca { pca: Box<Pca2>, spectral_failure: Option<SpectralFailure> },
+    Optimise { optimiser: Box<Optimiser> },
     Finished,
 }
 
@@ -289,10 +289,10 @@ impl UmapJob {
         let seed = self.params.seed;
         self.stage = match self.params.init {
             UmapInit::Spectral => match SpectralInit::new(&graph, seed) {
-                Ok(lanczos) => Stage::Spectral { lanczos },
-                Err(failure) => Stage::Pca { pca: Pca2::new(&self.rows, seed), spectral_failure: Some(failure) },
+                Ok(lanczos) => Stage::Spectral { lanczos: Box::new(lanczos) },
+                Err(failure) => Stage::Pca { pca: Box::new(Pca2::new(&self.rows, seed)), spectral_failure: Some(failure) },
             },
-            UmapInit::Pca => Stage::Pca { pca: Pca2::new(&self.rows, seed), spectral_failure: None },
+            UmapInit::Pca => Stage::Pca { pca: Box::new(Pca2::new(&self.rows, seed)), spectral_failure: None },
         };
         self.graph = Some(graph);
         self.progress("UMAP: start", 0.0)
@@ -319,7 +319,7 @@ impl UmapJob {
                 self.progress("UMAP: optimising", 0.0)
             }
             Some(Err(failure)) => {
-                self.stage = Stage::Pca { pca: Pca2::new(&self.rows, self.params.seed), spectral_failure: Some(failure) };
+                self.stage = Stage::Pca { pca: Box::new(Pca2::new(&self.rows, self.params.seed)), spectral_failure: Some(failure) };
                 self.progress("UMAP: PCA start (spectral failed)", 0.0)
             }
         }
@@ -375,7 +375,7 @@ impl UmapJob {
             seed: self.params.seed,
         };
         self.coords = Some(coords);
-        self.stage = Stage::Optimise { optimiser: Optimiser::new(n, &edges, &settings) };
+        self.stage = Stage::Optimise { optimiser: Box::new(Optimiser::new(n, &edges, &settings)) };
     }
 
     fn optimise_step(&mut self) -> Step<Embedding> {

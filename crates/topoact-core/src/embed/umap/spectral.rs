@@ -117,7 +117,7 @@ impl SpectralInit {
         self.alphas.push(alpha);
         let exhausted = beta < 1e-10 || self.basis.len() >= n - 1;
         let size = self.alphas.len();
-        if size >= 2 && (size % CHECK_EVERY == 0 || size >= MAX_BASIS || exhausted) {
+        if size >= 2 && (size.is_multiple_of(CHECK_EVERY) || size >= MAX_BASIS || exhausted) {
             let (ritz, residuals) = self.ritz(beta);
             self.last_residual = residuals;
             if residuals <= TOLERANCE || exhausted {

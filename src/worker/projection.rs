@@ -7,7 +7,7 @@ use std::sync::Arc;
 use topoact_core::dataset::{Dataset, ProjectionKind};
 use topoact_core::embed::knn::{KnnJob, KnnParams};
 use topoact_core::embed::tsne::{TsneJob, TsneParams};
-// UMAP-WIRING: use topoact_core::embed::umap::{UmapJob, UmapParams};
+use topoact_core::embed::umap::{UmapJob, UmapParams};
 use topoact_core::embed::{EmbedError, EmbedRows, Embedding, KnnGraph, ProgressiveEmbedding};
 use topoact_core::job::{Job, Step};
 
@@ -21,9 +21,12 @@ use crate::protocol::{
 const FRAME_EVERY_MS: f64 = 400.0;
 /// Finished projections kept (each is 8 bytes per point plus indices).
 const CACHED_PROJECTIONS: usize = 6;
-/// The shared neighbour graph always has at least the neighbours t-SNE's default perplexity
-/// needs (3 x 50), so switching between UMAP and t-SNE never recomputes it.
+/// Up to this many points the shared neighbour graph gets at least the neighbours t-SNE's
+/// default perplexity needs (3 x 50), so switching between UMAP and t-SNE never recomputes
+/// it. Above, UMAP's 19 neighbours cost several times less than 150, so each method asks
+/// for what it needs and a larger cached graph is reused.
 const SHARED_NEIGHBOURS: usize = 150;
+const SHARED_NEIGHBOURS_MAX_POINTS: usize = 20_000;
 
 /// The rows of one (layer, subsample) and, once computed, their neighbour graph.
 pub(super) struct NeighbourCache {
@@ -70,7 +73,8 @@ pub(super) async fn compute_projection(request_id: RequestId, request: Projectio
         ProjectionMethod::Umap { n_neighbors, .. } => n_neighbors.saturating_sub(1),
         ProjectionMethod::Precomputed { .. } => 0,
     };
-    let k = needed.max(SHARED_NEIGHBOURS).min(rows.n_points.saturating_sub(1));
+    let wanted = if rows.n_points <= SHARED_NEIGHBOURS_MAX_POINTS { needed.max(SHARED_NEIGHBOURS) } else { needed };
+    let k = wanted.min(rows.n_points.saturating_sub(1));
     let cached = STATE.with_borrow(|s| s.projections.neighbours.as_ref().and_then(|c| c.knn.clone()));
     let (knn, knn_ms) = match cached.filter(|(graph, _)| graph.k >= needed.min(k)) {
         Some(hit) => hit,
@@ -106,9 +110,10 @@ pub(super) async fn compute_projection(request_id: RequestId, request: Projectio
             let mut job = TsneJob::new(rows, knn.clone(), params).map_err(embed_message)?;
             run_progressive(request_id, &mut job, |coords, stage| post(&FromWorker::ProjectionFrame { request_id, projection: frame(coords, false, stage) })).await
         }
-        ProjectionMethod::Umap { .. } => {
-            // UMAP-WIRING (until the core's UMAP lands)
-            return Err("UMAP is not available yet".into());
+        ProjectionMethod::Umap { n_neighbors, min_dist } => {
+            let params = UmapParams { n_neighbors, min_dist, seed: request.seed, ..UmapParams::default() };
+            let mut job = UmapJob::new(rows, knn.clone(), params).map_err(embed_message)?;
+            run_progressive(request_id, &mut job, |coords, stage| post(&FromWorker::ProjectionFrame { request_id, projection: frame(coords, false, stage) })).await
         }
         ProjectionMethod::Precomputed { .. } => unreachable!("handled above"),
     }

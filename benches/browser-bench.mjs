@@ -1,9 +1,12 @@
 // Drives public/bench.html in headless Chromium (the same harness as the e2e tests) and
 // prints its JSON report. Run `tools/build.sh` first, or use `tools/bench.sh`.
-//   node benches/browser-bench.mjs [parse | mapper [NxD,...] | layout [N,...] | render [N]]
+//   node benches/browser-bench.mjs [parse | mapper [NxD,...] | layout [N,...] | render [N] | embed [N,...]]
+// `embed` writes activation-like N x 256 data with the native CLI (`topoact synth`), hands the
+// same file to our worker (UMAP, t-SNE) and to umap-js on the page (same browser run).
 // `layout` compares our layout with d3-force (served to the page from node_modules) in the
 // same browser run; `render` opens the app on a synthetic graph and records frame intervals
 // while it is zoomed with the wheel and panned by dragging.
+import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -90,12 +93,15 @@ async function serveVendor(page) {
   await page.route('**/vendor/*.min.js', (route) => {
     const name = path.basename(new URL(route.request().url()).pathname, '.min.js');
     if (!/^[\w-]+$/.test(name)) return route.fulfill({ status: 404 });
-    try {
-      const body = readFileSync(path.join(repoRoot, 'node_modules', name, 'dist', `${name}.min.js`));
-      return route.fulfill({ status: 200, contentType: 'text/javascript', body });
-    } catch {
-      return route.fulfill({ status: 404 });
+    for (const folder of ['dist', 'lib']) {
+      try {
+        const body = readFileSync(path.join(repoRoot, 'node_modules', name, folder, `${name}.min.js`));
+        return route.fulfill({ status: 200, contentType: 'text/javascript', body });
+      } catch {
+        // try the next folder
+      }
     }
+    return route.fulfill({ status: 404 });
   });
 }
 
@@ -159,6 +165,16 @@ try {
   await serveVendor(page);
   const sizesQuery = sizes ? `&sizes=${encodeURIComponent(sizes)}` : '';
   await page.goto(`${server.url}bench.html?suite=${encodeURIComponent(suite)}${sizesQuery}`);
+  if (suite === 'embed') {
+    scratch = mkdtempSync(path.join(tmpdir(), 'topoact-bench-'));
+    const files = (sizes || '5000,20000,50000').split(',').map((n) => {
+      const file = path.join(scratch, `synthetic-${n}x256.npy`);
+      const made = spawnSync(path.join(repoRoot, 'target/release/topoact'), ['synth', '--n', n, '--dim', '256', '--out', file], { encoding: 'utf8' });
+      if (made.status !== 0) throw new Error(`topoact synth failed (build it with cargo build --release -p topoact-cli): ${made.stderr}`);
+      return file;
+    });
+    await page.setInputFiles('#bench-files', files);
+  }
   if (suite === 'parse') {
     scratch = mkdtempSync(path.join(tmpdir(), 'topoact-bench-'));
     const files = [

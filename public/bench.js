@@ -10,7 +10,7 @@ const ready = new Promise((resolve) => {
   worker.onmessage = (event) => {
     const answer = event.data;
     if (answer.type === 'Ready') return resolve();
-    if (answer.type === 'Progress') return;
+    if (answer.type === 'Progress' || answer.type === 'ProjectionFrame') return;
     const waiter = pending.get(answer.request_id);
     if (waiter) { pending.delete(answer.request_id); waiter(answer); }
   };
@@ -140,7 +140,54 @@ async function layoutSuite() {
   return results;
 }
 
-const SUITES = { parse: parseSuite, mapper: mapperSuite, layout: layoutSuite };
+/** Reads a float32 C-order .npy (as `topoact synth` writes it): [rows, cols, Float32Array]. */
+async function readNpyF32(file) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const headerLength = bytes[8] | (bytes[9] << 8);
+  const header = new TextDecoder().decode(bytes.subarray(10, 10 + headerLength));
+  const [rows, cols] = header.match(/'shape': \((\d+), (\d+)\)/).slice(1).map(Number);
+  const data = new Float32Array(bytes.buffer.slice(10 + headerLength, 10 + headerLength + rows * cols * 4));
+  return [rows, cols, data];
+}
+
+/** Our UMAP and t-SNE (worker) and umap-js (this page) on the same activation-like files. */
+async function embedSuite() {
+  await loadScript('./vendor/umap-js.min.js');
+  const input = document.getElementById('bench-files');
+  const files = input.files.length ? [...input.files] : await new Promise((resolve) => input.addEventListener('change', () => resolve([...input.files]), { once: true }));
+  const results = [];
+  for (const file of files) {
+    const loaded = await request({ type: 'LoadFiles', drop_nonfinite: false }, [file]);
+    if (loaded.type !== 'Loaded') throw new Error(`${file.name}: ${loaded.message ?? loaded.type}`);
+    const layer = loaded.summary.layers[0].name;
+    const n = loaded.summary.n_samples;
+    const ours = {};
+    for (const [name, method] of [['umap', { umap: { n_neighbors: 20, min_dist: 0.01 } }], ['tsne', { tsne: { perplexity: 50 } }]]) {
+      const started = performance.now();
+      const answer = await request({ type: 'ComputeProjection', request: { layer, subsample: { size: n, seed: 0 }, method, seed: 0 } });
+      if (answer.type !== 'Projection') throw new Error(`${name} ${n}: ${answer.message ?? answer.type}`);
+      ours[name] = { wall_ms: performance.now() - started, worker_ms: answer.projection.elapsed_ms, knn_ms: answer.projection.knn_ms, knn_exact: answer.projection.knn_exact };
+      log(JSON.stringify({ n, method: name, ...ours[name] }));
+    }
+    let umapJs = null;
+    if (n <= 20000) {
+      const [rows, cols, data] = await readNpyF32(file);
+      const vectors = Array.from({ length: rows }, (_, i) => Array.from(data.subarray(i * cols, (i + 1) * cols)));
+      let state = 1;
+      const random = () => ((state = (state * 1103515245 + 12345) >>> 0) / 4294967296);
+      const started = performance.now();
+      new UMAP.UMAP({ nNeighbors: 20, minDist: 0.01, random }).fit(vectors);
+      umapJs = { wall_ms: performance.now() - started };
+      log(JSON.stringify({ n, method: 'umap-js', ...umapJs }));
+    }
+    const result = { name: `embed ${n}x256 activation-like`, n, dim: 256, ours, umap_js_1_4: umapJs };
+    if (umapJs) result.umap_js_over_ours = umapJs.wall_ms / ours.umap.wall_ms;
+    results.push(result);
+  }
+  return results;
+}
+
+const SUITES = { parse: parseSuite, mapper: mapperSuite, layout: layoutSuite, embed: embedSuite };
 
 async function main() {
   const suiteName = new URLSearchParams(location.search).get('suite') || 'parse';

@@ -412,6 +412,58 @@ mod tests {
         FromWorker::Loaded { request_id, summary, elapsed_ms: 1000.0, bytes_read: 1 }
     }
 
+    fn projection(method: ProjectionMethod, complete: bool) -> DrawnProjection {
+        DrawnProjection {
+            request: ProjectionRequest { layer: "a".into(), subsample: SubsampleChoice::default(), method, seed: 0 },
+            sample_indices: vec![0, 1],
+            labels: vec![0, 1],
+            coords_le: crate::protocol::coords_to_le_bytes(&[0.0, 1.0, 2.0, 3.0]),
+            norms: vec![1.0, 2.0],
+            complete,
+            stage: String::new(),
+            knn_ms: 0.0,
+            elapsed_ms: 0.0,
+            knn_exact: true,
+        }
+    }
+
+    #[test]
+    fn projection_frames_of_a_superseded_request_are_ignored_and_a_graph_request_is_untouched() {
+        let mut model = AppModel::default();
+        let load = model.begin("demo");
+        model.apply(loaded(load, summary("demo", &["a"])));
+        let graph_request = model.begin("graph");
+        let old = model.begin_projection("umap");
+        let new = model.begin_projection("tsne");
+        assert_eq!(model.running_request_id(), Some(graph_request), "a projection never supersedes the graph");
+        model.apply(FromWorker::ProjectionFrame { request_id: old, projection: projection(ProjectionMethod::DEFAULT_UMAP, false) });
+        assert!(model.projection.is_none());
+        let version = model.projection_version;
+        model.apply(FromWorker::ProjectionFrame { request_id: new, projection: projection(ProjectionMethod::DEFAULT_TSNE, false) });
+        assert_eq!(model.projection_version, version + 1);
+        assert!(model.projection_running.is_some(), "a frame is not the end");
+        model.apply(FromWorker::Projection { request_id: new, projection: projection(ProjectionMethod::DEFAULT_TSNE, true) });
+        assert!(model.projection_running.is_none());
+        assert_eq!(model.projection.as_ref().map(|p| p.coords()), Some(vec![[0.0, 1.0], [2.0, 3.0]]));
+        // Its failure or cancellation clears only the projection's progress.
+        let failing = model.begin_projection("umap");
+        model.apply(FromWorker::Failed { request_id: failing, kind: FailureKind::BadInput, message: "too few".into() });
+        assert!(model.projection_running.is_none());
+        assert_eq!(model.running_request_id(), Some(graph_request));
+        assert!(model.projection.is_some(), "the previous projection stays");
+    }
+
+    #[test]
+    fn escape_clears_the_node_then_the_sample_selection_then_the_classes() {
+        let mut model = AppModel { selected_node: Some(1), sample_selection: Some(SampleSelection { samples: vec![3] }), highlighted_classes: vec![2], ..AppModel::default() };
+        model.escape();
+        assert_eq!((model.selected_node, model.sample_selection.is_some(), model.highlighted_classes.len()), (None, true, 1));
+        model.escape();
+        assert_eq!((model.sample_selection.is_some(), model.highlighted_classes.len()), (false, 1));
+        model.escape();
+        assert!(model.highlighted_classes.is_empty());
+    }
+
     #[test]
     fn a_failed_load_keeps_the_previous_dataset() {
         let mut model = AppModel::default();

@@ -21,6 +21,8 @@ const VIEW_HEIGHT: f64 = 640.0;
 const FIT_MARGIN: f64 = 30.0;
 /// Smallest side of a glyph on screen, in view units.
 const GLYPH_MIN_PX: f64 = 22.0;
+/// A wheel zoom is committed to the camera (and the SVG redrawn) after this quiet time.
+const ZOOM_COMMIT_MS: u32 = 140;
 
 /// Fill of `node` for the chosen encoding.
 pub fn node_fill(graph: &DrawnGraph, node: &DrawnNode, colour_by: ColourBy) -> String {
@@ -122,6 +124,21 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
     });
 
     let zoom_by = move |factor: f64| camera.update(|c| c.zoom_at([VIEW_WIDTH / 2.0, VIEW_HEIGHT / 2.0], factor));
+    // Wheel zoom is previewed by scaling the whole SVG element with a CSS transform (the
+    // compositor scales the last picture; no SVG repaint), and committed to the camera once
+    // the wheel has been still for a moment: smooth even with thousands of nodes.
+    let pending_zoom = StoredValue::new(None::<Camera>);
+    let commit_timer = StoredValue::new_local(None::<gloo_timers::callback::Timeout>);
+    let commit_zoom = move || {
+        commit_timer.update_value(|timer| drop(timer.take()));
+        if let Some(pending) = pending_zoom.get_value() {
+            pending_zoom.set_value(None);
+            if let Some(svg) = svg_ref.get_untracked() {
+                let _ = svg.style().remove_property("transform");
+            }
+            camera.set(pending);
+        }
+    };
     let on_wheel = move |event: web_sys::WheelEvent| {
         event.prevent_default();
         let Some(svg) = svg_ref.get_untracked() else { return };
@@ -131,12 +148,23 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
             2 => event.delta_y() * 400.0,
             _ => event.delta_y(),
         };
-        camera.update(|c| c.zoom_at(anchor, (-delta * 0.0015).exp()));
+        let committed = camera.get_untracked();
+        let mut pending = pending_zoom.get_value().unwrap_or(committed);
+        pending.zoom_at(anchor, (-delta * 0.0015).exp());
+        pending_zoom.set_value(Some(pending));
+        // screen = k * committed_screen + t, in view units; CSS needs pixels.
+        let k = pending.scale / committed.scale;
+        let px_per_unit = svg.get_bounding_client_rect().width() / VIEW_WIDTH;
+        let tx = (pending.offset[0] - k * committed.offset[0]) * px_per_unit;
+        let ty = (pending.offset[1] - k * committed.offset[1]) * px_per_unit;
+        let _ = svg.style().set_property("transform", &format!("translate({tx:.2}px, {ty:.2}px) scale({k:.5})"));
+        commit_timer.set_value(Some(gloo_timers::callback::Timeout::new(ZOOM_COMMIT_MS, commit_zoom)));
     };
     let on_pointer_down = move |event: web_sys::PointerEvent| {
         if event.button() != 0 {
             return;
         }
+        commit_zoom();
         let Some(svg) = svg_ref.get_untracked() else { return };
         let node_idx = event
             .target()

@@ -17,7 +17,10 @@
 //!    (+0.2 on a sign change, x0.8 + 0.01 otherwise); each point's step clipped to norm 5;
 //!    the embedding re-centred after every step.
 //!    The repulsion is exact below [`RepulsionMethod::Auto`]'s threshold and otherwise
-//!    interpolated on a grid with FFT convolutions ([`repulsion`]).
+//!    interpolated on a grid with FFT convolutions ([`repulsion`]; 5 nodes per box and boxes
+//!    up to 2 wide rather than openTSNE's 3 and 1, see [`InterpolationParams`]).
+//!    Internally points are renumbered in breadth-first order over `P` so the attraction
+//!    reads nearby memory; coordinates are reported in row order.
 //!
 //! # Cost
 //! Per iteration O(nnz(P)) for the attraction (about 1.5 n k; `k = 150` at perplexity 50)
@@ -239,6 +242,9 @@ pub struct TsneJob {
     conditional: Vec<f32>,
     affinities: Option<SparseAffinities>,
     optimiser: Option<Optimiser>,
+    /// Internal point order: internal point `i` is row `order[i]` (set after symmetrising).
+    order: Vec<u32>,
+    /// Current coordinates in row order (interleaved), for [`ProgressiveEmbedding::current`].
     coords_f32: Vec<f32>,
     use_exact_repulsion: bool,
     stage: Stage,
@@ -287,6 +293,7 @@ impl TsneJob {
             conditional: vec![0.0; n * k],
             affinities: None,
             optimiser: None,
+            order: Vec::new(),
             coords_f32: Vec::new(),
             use_exact_repulsion,
             params,
@@ -322,7 +329,11 @@ impl TsneJob {
         let finished = symmetriser.merge_rows(&self.knn, &self.conditional, rows_per_step);
         let done = symmetriser.rows_done() as u64;
         if finished {
-            self.affinities = Some(symmetriser.finish());
+            // Renumber points for memory locality (undone when coordinates are reported).
+            let affinities = symmetriser.finish();
+            let order = affinities.locality_order();
+            self.affinities = Some(affinities.permuted(&order));
+            self.order = order;
             self.conditional = Vec::new();
             self.stage =
                 Stage::Initialise(Box::new(PcaInit::new(self.n_points, self.rows.dim, self.params.seed)));
@@ -336,9 +347,14 @@ impl TsneJob {
         let coords = pca.advance(&self.rows, WORK_PER_STEP);
         let (done, total) = pca.progress();
         match coords {
-            Some(coords) => {
-                let n2 = coords.len();
-                self.coords_f32 = coords.iter().map(|&v| v as f32).collect();
+            Some(coords_by_row) => {
+                let n2 = coords_by_row.len();
+                self.coords_f32 = coords_by_row.iter().map(|&v| v as f32).collect();
+                let mut coords = vec![0.0; n2];
+                for (internal, &row) in self.order.iter().enumerate() {
+                    coords[2 * internal] = coords_by_row[2 * row as usize];
+                    coords[2 * internal + 1] = coords_by_row[2 * row as usize + 1];
+                }
                 self.optimiser = Some(Optimiser {
                     coords,
                     update: vec![0.0; n2],
@@ -403,11 +419,11 @@ impl TsneJob {
         }
         mean[0] /= n as f64;
         mean[1] /= n as f64;
-        for (point, out) in optimiser.coords.chunks_exact_mut(2).zip(self.coords_f32.chunks_exact_mut(2)) {
+        for (point, &row) in optimiser.coords.chunks_exact_mut(2).zip(&self.order) {
             point[0] -= mean[0];
             point[1] -= mean[1];
-            out[0] = point[0] as f32;
-            out[1] = point[1] as f32;
+            self.coords_f32[2 * row as usize] = point[0] as f32;
+            self.coords_f32[2 * row as usize + 1] = point[1] as f32;
         }
     }
 }

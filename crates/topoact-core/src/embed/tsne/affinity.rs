@@ -96,6 +96,62 @@ pub(crate) struct SparseAffinities {
     pub values: Vec<f32>,
 }
 
+impl SparseAffinities {
+    /// A breadth-first order of the points over the affinity graph (neighbours by ascending
+    /// index, each new component from its smallest point), so that points that attract each
+    /// other get nearby indices and the attraction's coordinate reads stay in cache.
+    /// Returns `order` with `order[new] = old`. O(n + nnz).
+    pub(crate) fn locality_order(&self) -> Vec<u32> {
+        let n = self.row_starts.len() - 1;
+        let mut order = Vec::with_capacity(n);
+        let mut visited = vec![false; n];
+        for start in 0..n {
+            if visited[start] {
+                continue;
+            }
+            visited[start] = true;
+            let mut head = order.len();
+            order.push(start as u32);
+            while head < order.len() {
+                let row = order[head] as usize;
+                head += 1;
+                for &column in &self.columns[self.row_starts[row]..self.row_starts[row + 1]] {
+                    if !visited[column as usize] {
+                        visited[column as usize] = true;
+                        order.push(column);
+                    }
+                }
+            }
+        }
+        order
+    }
+
+    /// The same matrix with points renumbered: new point `i` is old point `order[i]`.
+    /// Columns stay ascending within each row. O(nnz log(row length)).
+    pub(crate) fn permuted(&self, order: &[u32]) -> SparseAffinities {
+        let n = order.len();
+        let mut position = vec![0u32; n];
+        for (new, &old) in order.iter().enumerate() {
+            position[old as usize] = new as u32;
+        }
+        let mut row_starts = Vec::with_capacity(n + 1);
+        let mut columns = Vec::with_capacity(self.columns.len());
+        let mut values = Vec::with_capacity(self.values.len());
+        row_starts.push(0);
+        let mut entries: Vec<(u32, f32)> = Vec::new();
+        for &old in order {
+            let range = self.row_starts[old as usize]..self.row_starts[old as usize + 1];
+            entries.clear();
+            entries.extend(self.columns[range.clone()].iter().map(|&c| position[c as usize]).zip(self.values[range].iter().copied()));
+            entries.sort_unstable_by_key(|&(c, _)| c);
+            columns.extend(entries.iter().map(|e| e.0));
+            values.extend(entries.iter().map(|e| e.1));
+            row_starts.push(columns.len());
+        }
+        SparseAffinities { row_starts, columns, values }
+    }
+}
+
 /// Builds the symmetric affinities in bounded chunks of rows.
 ///
 /// `conditional[i * k + j]` is `p_{j|i}` for the `j`-th neighbour of `i` in `knn` (first `k`

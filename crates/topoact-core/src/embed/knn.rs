@@ -37,7 +37,7 @@ use std::sync::Arc;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::dist::{sq_dist_f32, sq_dists_to_block, sq_dists_to_rows};
+use super::dist::{sq_dist_f32, sq_dists_to_block};
 use super::{EmbedError, EmbedRows, KnnGraph};
 use crate::job::{Job, Progress, Step};
 
@@ -99,6 +99,10 @@ pub fn knn_graph(rows: Arc<EmbedRows>, params: KnnParams) -> Result<KnnGraph, Em
 struct Partition {
     members: Vec<u32>,
     start: Vec<usize>,
+    /// The rows copied in `members` order, so a cluster's rows are one contiguous block
+    /// (`n x dim` f32: the search streams blocks from cache instead of gathering rows).
+    sorted_rows: Vec<f32>,
+    dim: usize,
     /// `n_clusters x dim` centroids.
     centroids: Vec<f32>,
     /// `n_clusters x n_clusters` euclidean distances between centroids.
@@ -113,6 +117,10 @@ impl Partition {
     }
     fn cluster(&self, c: usize) -> &[u32] {
         &self.members[self.start[c]..self.start[c + 1]]
+    }
+    /// The rows of cluster `c`, contiguous (`cluster(c).len() x dim`).
+    fn cluster_block(&self, c: usize) -> &[f32] {
+        &self.sorted_rows[self.start[c] * self.dim..self.start[c + 1] * self.dim]
     }
     fn centroid_distance(&self, a: usize, b: usize) -> f32 {
         self.separations[a * self.n_clusters() + b]
@@ -211,7 +219,7 @@ impl KnnJob {
             if *iteration == PARTITION_ITERATIONS {
                 // The last assignment was to these centroids: keep them (the Voronoi bound
                 // needs every row in the cell of its own centroid).
-                let partition = group_by_cluster(assignment, assignment_sq, n_clusters, std::mem::take(centroids));
+                let partition = group_by_cluster(rows, assignment, assignment_sq, n_clusters, std::mem::take(centroids));
                 self.stage = Stage::Searching { partition, next_cluster: 0 };
                 return Progress::new("nearest neighbours: searching", self.partition_work(), total);
             }
@@ -344,7 +352,7 @@ fn initial_centroids(rows: &EmbedRows, n_clusters: usize, seed: u64) -> (Vec<f32
     (centroids, order)
 }
 
-fn group_by_cluster(assignment: &[u32], assignment_sq: &[f32], n_clusters: usize, centroids: Vec<f32>) -> Partition {
+fn group_by_cluster(rows: &EmbedRows, assignment: &[u32], assignment_sq: &[f32], n_clusters: usize, centroids: Vec<f32>) -> Partition {
     let mut start = vec![0usize; n_clusters + 1];
     for &c in assignment {
         start[c as usize + 1] += 1;
@@ -360,14 +368,18 @@ fn group_by_cluster(assignment: &[u32], assignment_sq: &[f32], n_clusters: usize
         fill[c as usize] += 1;
         radius[c as usize] = radius[c as usize].max(assignment_sq[row].sqrt());
     }
-    let dim = centroids.len() / n_clusters.max(1);
+    let dim = rows.dim;
+    let mut sorted_rows = Vec::with_capacity(members.len() * dim);
+    for &row in &members {
+        sorted_rows.extend_from_slice(rows.row(row as usize));
+    }
     let mut separations = Vec::with_capacity(n_clusters * n_clusters);
     let mut dists = Vec::with_capacity(n_clusters);
     for c in 0..n_clusters {
         sq_dists_to_block(&centroids[c * dim..(c + 1) * dim], &centroids, dim, &mut dists);
         separations.extend(dists.iter().map(|d| d.sqrt()));
     }
-    Partition { members, start, centroids, separations, radius }
+    Partition { members, start, sorted_rows, dim, centroids, separations, radius }
 }
 
 /// The nearest centroid of each row in `range` (ties: smaller cluster index) and the squared
@@ -395,6 +407,7 @@ fn nearest_centroids(rows: &EmbedRows, centroids: &[f32], visited: &[u32]) -> Ve
 fn search_cluster(rows: &EmbedRows, partition: &Partition, cluster: usize, k: usize, max_candidates: usize) -> ClusterResult {
     let dim = rows.dim;
     let queries = partition.cluster(cluster);
+    let own_block = partition.cluster_block(cluster);
     let n_clusters = partition.n_clusters();
     let own = cluster;
     // Per query: squared distances to every centroid, and the clusters by that distance.
@@ -441,7 +454,8 @@ fn search_cluster(rows: &EmbedRows, partition: &Partition, cluster: usize, k: us
                     }
                 }
                 let query_row = queries[pos];
-                sq_dists_to_rows(rows.row(query_row as usize), rows, targets, &mut target_dists);
+                let query = &own_block[pos * dim..(pos + 1) * dim];
+                sq_dists_to_block(query, partition.cluster_block(c), dim, &mut target_dists);
                 evaluations += targets.len() as u64;
                 for (&target, &d) in targets.iter().zip(&target_dists) {
                     if target != query_row {

@@ -78,6 +78,10 @@ pub fn ParameterPanel(model: RwSignal<AppModel>, recompute: Callback<()>) -> imp
                 <input type="number" min="1" max="1000" data-testid="param-min-samples" prop:value=move || params().min_samples.to_string()
                     on:change=move |ev| { if let Ok(n) = input_value(&ev).parse::<usize>() { change(Box::new(move |m| m.mapper_params.min_samples = n)) } } />
             </label>
+            <label title="KeplerMapper's remove_duplicate_nodes: nodes with identical members become one">"Merge duplicate nodes"
+                <input type="checkbox" data-testid="param-dedup" prop:checked=move || params().remove_duplicate_nodes
+                    on:change=move |ev| { let on = event_target_checked(&ev); change(Box::new(move |m| m.mapper_params.remove_duplicate_nodes = on)) } />
+            </label>
             <label>"Epsilon"
                 <span class="eps-text" data-testid="param-eps">{move || match params().epsilon {
                     Epsilon::Explicit(eps) => format!("{eps}"),

@@ -41,7 +41,7 @@ def knn_eps(x, k, quantile):
     return float(np.median(dist) if quantile == 0.5 else np.quantile(dist, quantile))
 
 
-def run_kmapper(x, lens, n_cubes, overlap, eps, min_samples, min_intersection):
+def run_kmapper(x, lens, n_cubes, overlap, eps, min_samples, min_intersection, remove_duplicate_nodes=False):
     mapper = km.KeplerMapper(verbose=0)
     graph = mapper.map(
         lens.reshape(-1, 1),
@@ -49,6 +49,7 @@ def run_kmapper(x, lens, n_cubes, overlap, eps, min_samples, min_intersection):
         clusterer=DBSCAN(eps=eps, min_samples=min_samples),
         cover=km.Cover(n_cubes=n_cubes, perc_overlap=overlap),
         nerve=km.GraphNerve(min_intersection=min_intersection),
+        remove_duplicate_nodes=remove_duplicate_nodes,
     )
     nodes = {name: [int(i) for i in members] for name, members in graph["nodes"].items()}
     links = {name: list(targets) for name, targets in graph["links"].items()}
@@ -85,14 +86,15 @@ def main():
     cases = []
 
     def case(name, data_file, x, lens, lens_kind, n_cubes, overlap, eps, min_samples,
-             min_intersection=1, cover="uniform", eps_knn=None):
+             min_intersection=1, cover="uniform", eps_knn=None, remove_duplicate_nodes=False):
         lens_file = f"{name}_lens.npy"
         np.save(out / lens_file, lens.astype(np.float64))
-        nodes, links = run_kmapper(x, lens, n_cubes, overlap, eps, min_samples, min_intersection)
+        nodes, links = run_kmapper(x, lens, n_cubes, overlap, eps, min_samples, min_intersection,
+                                   remove_duplicate_nodes)
         cases.append(dict(name=name, data=data_file, lens=lens_file, lens_kind=lens_kind, cover=cover,
                           n_cubes=n_cubes, perc_overlap=overlap, eps=eps, eps_knn=eps_knn,
                           min_samples=min_samples, min_intersection=min_intersection,
-                          nodes=nodes, links=links))
+                          remove_duplicate_nodes=remove_duplicate_nodes, nodes=nodes, links=links))
         print(f"{name}: {len(nodes)} nodes, {sum(len(v) for v in links.values())} edges, eps={eps!r}")
 
     # 1. Activation-like tree, 1200 x 64 float32 (brute-force path in scikit-learn).
@@ -117,6 +119,9 @@ def main():
     case("grid2d_eps1", "grid2d.npy", grid, glens, "custom", 6, 0.25, 1.0, 5)
     case("grid2d_eps_sqrt2", "grid2d.npy", grid, glens, "custom", 4, 0.5, float(np.sqrt(2.0)), 5)
     case("grid2d_eps1_many", "grid2d.npy", grid, glens + 0.5 * grid[:, 1], "custom", 25, 0.1, 1.0, 3)
+    # Wide overlap on a lens with few distinct values: neighbouring cubes hold the same
+    # samples, so their clusters are duplicates that remove_duplicate_nodes merges.
+    case("grid2d_dedup", "grid2d.npy", grid, glens, "custom", 30, 0.7, 1.0, 3, remove_duplicate_nodes=True)
 
     # 3. Small-integer clusters in 20-D: squared distances are exact integers, many pairs
     #    at exactly eps = 2 (brute-force expansion path).

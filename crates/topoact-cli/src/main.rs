@@ -159,6 +159,9 @@ struct MapperArgs {
     min_samples: usize,
     #[arg(long, default_value_t = 1)]
     min_intersection: usize,
+    /// Merge nodes with identical members (KeplerMapper's `remove_duplicate_nodes=True`).
+    #[arg(long)]
+    remove_duplicate_nodes: bool,
     /// Stratified subsample size (0 = all samples). Default: all up to 50,000, else 50,000.
     #[arg(long)]
     subsample: Option<usize>,
@@ -312,6 +315,7 @@ fn run_mapper(args: MapperArgs) -> Result<(), String> {
         min_samples: args.min_samples,
         min_intersection: args.min_intersection,
         seed: args.seed,
+        remove_duplicate_nodes: args.remove_duplicate_nodes,
     }
     .validate()
     .map_err(|e| e.to_string())?;

@@ -118,6 +118,7 @@ fn base_params(case: &Value) -> MapperParams {
         min_samples: case["min_samples"].as_u64().expect("min_samples") as usize,
         min_intersection: case["min_intersection"].as_u64().expect("mi") as usize,
         seed: 0,
+        remove_duplicate_nodes: case["remove_duplicate_nodes"].as_bool().unwrap_or(false),
     }
 }
 

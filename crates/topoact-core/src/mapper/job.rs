@@ -635,6 +635,9 @@ impl MapperJob {
                 });
             }
         }
+        if self.params.remove_duplicate_nodes {
+            nodes = merge_duplicate_nodes(nodes);
+        }
         let member_lists: Vec<&[u32]> = nodes.iter().map(|n| n.members.as_slice()).collect();
         let edges = nerve(&member_lists, self.params.min_intersection);
         let stats = graph_stats(&nodes, &edges, self.rows.n_rows);
@@ -649,6 +652,30 @@ impl MapperJob {
             lens_by_row: self.lens.clone(),
         }
     }
+}
+
+/// KeplerMapper's `remove_duplicate_nodes`: nodes with the same (sorted) members become one,
+/// at the first one's place, named `first-second-...`; `node_id`s are renumbered.
+/// Cost: O(total members) with a map keyed by member lists.
+fn merge_duplicate_nodes(nodes: Vec<MapperNode>) -> Vec<MapperNode> {
+    let mut first_of: std::collections::HashMap<Vec<u32>, usize> = std::collections::HashMap::new();
+    let mut merged: Vec<MapperNode> = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        match first_of.get(&node.members) {
+            Some(&at) => {
+                let kept = &mut merged[at];
+                kept.name = format!("{}-{}", kept.name, node.name);
+            }
+            None => {
+                first_of.insert(node.members.clone(), merged.len());
+                merged.push(node);
+            }
+        }
+    }
+    for (node_id, node) in merged.iter_mut().enumerate() {
+        node.node_id = node_id;
+    }
+    merged
 }
 
 /// The join's pairs for the query positions `range` (in parallel with the feature).

@@ -102,6 +102,10 @@ pub struct MapperParams {
     pub min_intersection: usize,
     /// Recorded in the output only (the subsample seed); the mapper itself is deterministic.
     pub seed: u64,
+    /// KeplerMapper's `remove_duplicate_nodes`: nodes with identical member sets merge into
+    /// the first of them, named by joining their names with `-`, before the nerve.
+    #[serde(default)]
+    pub remove_duplicate_nodes: bool,
 }
 
 impl Default for MapperParams {
@@ -115,6 +119,7 @@ impl Default for MapperParams {
             min_samples: 5,
             min_intersection: 1,
             seed: 0,
+            remove_duplicate_nodes: false,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! threshold, class search; and the selected node's details.
 
 use leptos::prelude::*;
-use topoact_core::mapper::{CoverKind, Epsilon};
+use topoact_core::mapper::{CoverKind, Epsilon, Lens};
 
 use super::model::{AppModel, ColourBy};
 use super::search::{class_directory, search_classes};
@@ -42,9 +42,38 @@ pub fn ParameterPanel(model: RwSignal<AppModel>, recompute: Callback<()>) -> imp
             .unwrap_or_else(|| "custom".into())
     };
     let n_samples = move || model.with(|m| m.dataset.as_ref().map(|d| d.n_samples).unwrap_or(0));
+    let lens_key = move || match params().lens {
+        Lens::L2Norm => "l2".to_string(),
+        Lens::L1Norm => "l1".into(),
+        Lens::Mean => "mean".into(),
+        Lens::FractionZeros => "zeros".into(),
+        Lens::FirstPrincipalComponent => "pc1".into(),
+        Lens::KnnDistance { .. } => "knn".into(),
+        Lens::Custom { .. } => "custom".into(),
+    };
     view! {
         <div class="panel params" data-testid="mapper-params">
             <h2>"Mapper"</h2>
+            <label>"Lens"
+                <select data-testid="param-lens" prop:value=lens_key on:change=move |ev| {
+                    let lens = match input_value(&ev).as_str() {
+                        "l1" => Lens::L1Norm,
+                        "mean" => Lens::Mean,
+                        "zeros" => Lens::FractionZeros,
+                        "pc1" => Lens::FirstPrincipalComponent,
+                        "knn" => Lens::KnnDistance { k: 5 },
+                        _ => Lens::L2Norm,
+                    };
+                    change(Box::new(move |m| m.mapper_params.lens = lens))
+                }>
+                    <option value="l2">"L2 norm"</option>
+                    <option value="l1">"L1 norm"</option>
+                    <option value="mean">"mean activation"</option>
+                    <option value="zeros">"fraction of zeros"</option>
+                    <option value="pc1">"first principal component"</option>
+                    <option value="knn">"mean distance to 5 nearest neighbours"</option>
+                </select>
+            </label>
             <label>"Preset"
                 <select data-testid="preset" prop:value=preset_value on:change=move |ev| {
                     if let Some(&(_, overlap, adaptive)) = input_value(&ev).parse::<usize>().ok().and_then(|idx| PRESETS.get(idx)) {
@@ -89,6 +118,46 @@ pub fn ParameterPanel(model: RwSignal<AppModel>, recompute: Callback<()>) -> imp
                         "{} of the {k}th-NN distance, {}", if quantile == 0.5 { "median".to_string() } else { format!("q{quantile}") },
                         if per_interval { "per interval" } else { "whole layer" }),
                 }}</span>
+            </label>
+            <label title="Epsilon from the k-th nearest-neighbour distances (k, quantile), or a fixed radius">"Epsilon from"
+                <select data-testid="param-eps-mode" prop:value=move || if matches!(params().epsilon, Epsilon::Explicit(_)) { "fixed" } else { "knn" }
+                    on:change=move |ev| {
+                        let fixed = input_value(&ev) == "fixed";
+                        change(Box::new(move |m| m.mapper_params.epsilon = if fixed {
+                            Epsilon::Explicit(m.graph.as_ref().and_then(|g| g.eps_global).unwrap_or(1.0))
+                        } else {
+                            Epsilon::KnnQuantile { k: 5, quantile: 0.5, per_interval: false }
+                        }))
+                    }>
+                    <option value="knn">"k-NN distances"</option>
+                    <option value="fixed">"a fixed radius"</option>
+                </select>
+            </label>
+            {move || match params().epsilon {
+                Epsilon::Explicit(eps) => view! {
+                    <label>"Radius"
+                        <input type="number" min="0" step="any" data-testid="param-eps-value" prop:value=eps.to_string()
+                            on:change=move |ev| { if let Ok(e) = input_value(&ev).parse::<f64>() { change(Box::new(move |m| m.mapper_params.epsilon = Epsilon::Explicit(e))) } } />
+                    </label>
+                }.into_any(),
+                Epsilon::KnnQuantile { k, quantile, per_interval } => view! {
+                    <label>"k (neighbour)"
+                        <input type="number" min="1" max="100" data-testid="param-eps-k" prop:value=k.to_string()
+                            on:change=move |ev| { if let Ok(k) = input_value(&ev).parse::<usize>() { change(Box::new(move |m| m.mapper_params.epsilon = Epsilon::KnnQuantile { k, quantile, per_interval })) } } />
+                    </label>
+                    <label>"Quantile"
+                        <input type="number" min="0" max="1" step="0.05" data-testid="param-eps-quantile" prop:value=quantile.to_string()
+                            on:change=move |ev| { if let Ok(q) = input_value(&ev).parse::<f64>() { change(Box::new(move |m| m.mapper_params.epsilon = Epsilon::KnnQuantile { k, quantile: q, per_interval })) } } />
+                    </label>
+                    <label>"Per interval (adaptive)"
+                        <input type="checkbox" data-testid="param-eps-adaptive" prop:checked=per_interval
+                            on:change=move |ev| { let on = event_target_checked(&ev); change(Box::new(move |m| m.mapper_params.epsilon = Epsilon::KnnQuantile { k, quantile, per_interval: on })) } />
+                    </label>
+                }.into_any(),
+            }}
+            <label>"min_intersection"
+                <input type="number" min="1" max="1000" data-testid="param-min-intersection" prop:value=move || params().min_intersection.to_string()
+                    on:change=move |ev| { if let Ok(n) = input_value(&ev).parse::<usize>() { change(Box::new(move |m| m.mapper_params.min_intersection = n)) } } />
             </label>
             <label>"Samples"
                 <select data-testid="param-subsample" prop:value=move || model.with(|m| m.subsample.size.map(|s| s.to_string()).unwrap_or_else(|| "default".into()))

@@ -184,6 +184,36 @@ describe('single-layer explorer', () => {
   });
 });
 
+describe('every mapper parameter is editable', () => {
+  test('lens, epsilon and min_intersection changed in the panel give the CLI graph', async () => {
+    const expected = cliGraph([demoPath, '--intervals', '20', '--overlap', '0.5', '--lens', 'pc1', '--eps-knn', '4', '--eps-quantile', '0.4', '--min-intersection', '2']);
+    await page.selectOption('[data-testid="param-lens"]', 'pc1');
+    await waitForGraph(page);
+    await page.fill('[data-testid="param-eps-k"]', '4');
+    await page.locator('[data-testid="param-eps-k"]').dispatchEvent('change');
+    await waitForGraph(page);
+    await page.fill('[data-testid="param-eps-quantile"]', '0.4');
+    await page.locator('[data-testid="param-eps-quantile"]').dispatchEvent('change');
+    await waitForGraph(page);
+    await page.fill('[data-testid="param-min-intersection"]', '2');
+    await page.locator('[data-testid="param-min-intersection"]').dispatchEvent('change');
+    const [nodes, edges] = await waitForGraph(page, [expected.nodes.length, expected.edges.length]);
+    assert.equal(nodes, expected.nodes.length);
+    assert.equal(edges, expected.edges.length);
+    assert.deepEqual(await nodeIds('[data-testid="graph-view"] [data-node-id]'), expected.nodes.map((node) => node.name).sort());
+    await shot('all-params');
+    // Back to the defaults the later tests expect.
+    await page.selectOption('[data-testid="param-lens"]', 'l2');
+    await waitForGraph(page);
+    await page.fill('[data-testid="param-min-intersection"]', '1');
+    await page.locator('[data-testid="param-min-intersection"]').dispatchEvent('change');
+    await waitForGraph(page);
+    await page.selectOption('[data-testid="param-eps-mode"]', 'knn');
+    await waitForGraph(page);
+    assert.deepEqual(errors, []);
+  });
+});
+
 describe('node details', () => {
   test('examples, feature-visualisation images and an enlarged example for the selected node', async () => {
     // The page now shows the graph of the parameter-change test above.

@@ -274,11 +274,22 @@ fn now_ms() -> f64 {
 /// Steps `job` to its end, posting progress and yielding to the event loop every
 /// [`YIELD_EVERY_MS`]. `Ok(None)` when the request was cancelled meanwhile.
 async fn run_job<J: Job>(request_id: RequestId, job: &mut J) -> Result<Option<J::Output>, J::Error> {
+    run_job_observed(request_id, job, |_, _| {}).await
+}
+
+/// [`run_job`], also showing the job and its progress to `at_yield` before each yield (the
+/// projections post their intermediate coordinates from there).
+async fn run_job_observed<J: Job>(
+    request_id: RequestId,
+    job: &mut J,
+    mut at_yield: impl FnMut(&J, &Progress),
+) -> Result<Option<J::Output>, J::Error> {
     let mut last_yield_ms = now_ms();
     loop {
         match job.step()? {
             Step::Running(progress) => {
                 if now_ms() - last_yield_ms >= YIELD_EVERY_MS {
+                    at_yield(job, &progress);
                     post(&FromWorker::Progress { request_id, progress });
                     yield_to_event_loop().await;
                     last_yield_ms = now_ms();

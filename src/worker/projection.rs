@@ -9,9 +9,8 @@ use topoact_core::embed::knn::{KnnJob, KnnParams};
 use topoact_core::embed::tsne::{TsneJob, TsneParams};
 use topoact_core::embed::umap::{UmapJob, UmapParams};
 use topoact_core::embed::{EmbedError, EmbedRows, Embedding, KnnGraph, ProgressiveEmbedding};
-use topoact_core::job::{Job, Step};
 
-use super::{find_layer, is_cancelled, now_ms, post, samples_in_use, yield_to_event_loop, NO_DATASET, STATE, YIELD_EVERY_MS};
+use super::{find_layer, now_ms, post, run_job, run_job_observed, samples_in_use, NO_DATASET, STATE};
 use crate::protocol::{
     coords_to_le_bytes, DrawnProjection, FromWorker, PrecomputedKind, ProjectionMethod, ProjectionRequest, RequestId,
     SubsampleChoice,
@@ -81,7 +80,7 @@ pub(super) async fn compute_projection(request_id: RequestId, request: Projectio
         None => {
             let knn_started = now_ms();
             let mut job = KnnJob::new(rows.clone(), KnnParams::new(k)).map_err(embed_message)?;
-            let Some(graph) = run_plain(request_id, &mut job).await.map_err(embed_message)? else { return Ok(None) };
+            let Some(graph) = run_job(request_id, &mut job).await.map_err(embed_message)? else { return Ok(None) };
             let knn_ms = now_ms() - knn_started;
             let graph = Arc::new(graph);
             STATE.with_borrow_mut(|s| {
@@ -199,55 +198,22 @@ fn precomputed(request: &ProjectionRequest, kind: PrecomputedKind) -> Result<Dra
     })
 }
 
-/// Runs a job, yielding to the event loop (progress, cancellation) like `run_job` does.
-async fn run_plain<J: Job>(request_id: RequestId, job: &mut J) -> Result<Option<J::Output>, J::Error> {
-    let mut last_yield_ms = now_ms();
-    loop {
-        match job.step()? {
-            Step::Running(progress) => {
-                if now_ms() - last_yield_ms >= YIELD_EVERY_MS {
-                    post(&FromWorker::Progress { request_id, progress });
-                    yield_to_event_loop().await;
-                    last_yield_ms = now_ms();
-                    if is_cancelled(request_id) {
-                        return Ok(None);
-                    }
-                }
-            }
-            Step::Done(output) => return Ok(Some(output)),
-        }
-    }
-}
-
-/// [`run_plain`] for a projection, also handing its current coordinates to `on_frame`
+/// [`run_job_observed`] for a projection, handing its current coordinates to `on_frame`
 /// every [`FRAME_EVERY_MS`].
 async fn run_progressive<J: ProgressiveEmbedding>(
     request_id: RequestId,
     job: &mut J,
     mut on_frame: impl FnMut(&[f32], String),
 ) -> Result<Option<Embedding>, EmbedError> {
-    let mut last_yield_ms = now_ms();
     let mut last_frame_ms = now_ms();
-    loop {
-        match job.step()? {
-            Step::Running(progress) => {
-                let now = now_ms();
-                if now - last_yield_ms >= YIELD_EVERY_MS {
-                    if now - last_frame_ms >= FRAME_EVERY_MS {
-                        if let Some(coords) = job.current() {
-                            on_frame(coords, progress.stage.clone());
-                            last_frame_ms = now;
-                        }
-                    }
-                    post(&FromWorker::Progress { request_id, progress });
-                    yield_to_event_loop().await;
-                    last_yield_ms = now_ms();
-                    if is_cancelled(request_id) {
-                        return Ok(None);
-                    }
-                }
+    run_job_observed(request_id, job, |job, progress| {
+        let now = now_ms();
+        if now - last_frame_ms >= FRAME_EVERY_MS {
+            if let Some(coords) = job.current() {
+                on_frame(coords, progress.stage.clone());
+                last_frame_ms = now;
             }
-            Step::Done(output) => return Ok(Some(output)),
         }
-    }
+    })
+    .await
 }

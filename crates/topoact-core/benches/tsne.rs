@@ -52,6 +52,14 @@ fn step_until(job: &mut TsneJob, prefix: &str) {
     }
 }
 
+/// CPU seconds of this process (Linux; 0 elsewhere), to read through a loaded machine.
+fn cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn report() {
     for n in sizes() {
         let started = Instant::now();
@@ -60,6 +68,7 @@ fn report() {
         let params = TsneParams::default();
         let n_iter = params.n_iter;
         let mut job = TsneJob::new(rows, knn, params).expect("job");
+        let cpu_started = cpu_secs();
         let mut stage_secs: Vec<(String, f64)> = Vec::new();
         let mut iteration_secs = Vec::with_capacity(n_iter);
         loop {
@@ -97,7 +106,8 @@ fn report() {
         let early_ms = 1e3 * iteration_secs[..250].iter().sum::<f64>() / 250.0;
         let late_ms = 1e3 * iteration_secs[250..].iter().sum::<f64>() / (iteration_secs.len() - 250) as f64;
         let max_step_ms = 1e3 * iteration_secs.iter().fold(0f64, |m, &s| m.max(s));
-        println!("t-SNE {n} x 256: kNN {knn_secs:.1} s (excluded); t-SNE {total:.2} s");
+        let cpu = cpu_secs() - cpu_started;
+        println!("t-SNE {n} x 256: kNN {knn_secs:.1} s (excluded); t-SNE {total:.2} s wall, {cpu:.2} s CPU");
         for (name, secs) in &stage_secs {
             println!("  {name:<28} {secs:>7.2} s");
         }

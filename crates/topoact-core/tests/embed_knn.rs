@@ -2,10 +2,10 @@
 //! data (activation-like and Gaussian blobs), and the measurement run used for the report.
 //!
 //! Measured with `measure_knn` (native, release, one thread, `KnnSearch::Auto`, k = 150, on a
-//! shared 2-core machine under load; wall / CPU seconds):
-//! activation-like 5K 0.5 s (exact), 20K 4.1 s / 2.8 s, 50K 15.8 s / 10.5 s (exact, 2,219 rows
-//! scanned per query); blobs 5K 0.4 s, 20K 3.7 s / 2.5 s, 50K 27.6 s / 13.4 s (exact, 2,500 rows
-//! per query). Recall 1.0 everywhere (the cap never bound).
+//! shared 2-core machine under load; CPU seconds): activation-like 5K 0.2 s, 20K 1.5 s, 50K
+//! 6.7-6.9 s (exact, 2,224 rows scanned per query); blobs 5K 0.2 s, 20K 2.2 s, 50K 7.6 s
+//! (exact, 2,499 rows per query). Before the cluster-ordered copy and blocked kernels: 50K
+//! 10.5 s / 13.4 s. Recall 1.0 everywhere (the cap never bound).
 //! The assertions here use 6K points and a binding cap of 500 rows so the file runs in seconds.
 
 use std::sync::Arc;

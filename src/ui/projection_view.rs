@@ -126,7 +126,7 @@ fn highlighted_points(m: &AppModel, projection: &DrawnProjection, point_of_sampl
 }
 
 /// Colour of every point for the chosen encoding, and the legend entries (name, colour).
-fn point_colours(m: &AppModel, projection: &DrawnProjection, colour: PointColour) -> (Vec<Rgba>, Vec<(String, Rgba)>) {
+fn point_colours(m: &AppModel, projection: &DrawnProjection, point_of_sample: &[u32], colour: PointColour) -> (Vec<Rgba>, Vec<(String, Rgba)>) {
     let n = projection.n_points();
     match colour {
         PointColour::Class => {
@@ -166,14 +166,6 @@ fn point_colours(m: &AppModel, projection: &DrawnProjection, colour: PointColour
         PointColour::Membership => {
             let mut colours = vec![OTHER_CLASSES; n];
             if let Some(graph) = &m.graph {
-                let point_of_sample = {
-                    let max = projection.sample_indices.iter().copied().max().map_or(0, |v| v as usize + 1);
-                    let mut table = vec![u32::MAX; max];
-                    for (p, &s) in projection.sample_indices.iter().enumerate() {
-                        table[s as usize] = p as u32;
-                    }
-                    table
-                };
                 let mut assigned = vec![false; n];
                 for node in &graph.nodes {
                     let t = crate::render::colour::unit(node.lens_mean, graph.lens_range);
@@ -283,10 +275,10 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     });
     let colour = Memo::new(move |_| model.with(|m| m.point_colour));
     let colours = Memo::new(move |_| {
-        scene.track();
+        let scene = scene.get()?;
         let colour = colour.get();
         let _ = model.with(|m| (m.highlighted_classes.clone(), m.graph_version));
-        model.with_untracked(|m| m.projection.as_ref().map(|p| shared(point_colours(m, p, colour))))
+        model.with_untracked(|m| m.projection.as_ref().map(|p| shared(point_colours(m, p, &scene.point_of_sample, colour))))
     });
     let emphasis = Memo::new(move |_| {
         let scene = scene.get()?;

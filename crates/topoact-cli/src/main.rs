@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use topoact_core::dataset::{Dataset, Matrix};
+use topoact_core::dataset::{Dataset, Layer, Matrix};
 use topoact_core::formats::{load_dataset, LoadOptions, NamedSource, ReadSeekSource};
 use topoact_core::job::Progress;
 use topoact_core::mapper::{
@@ -255,16 +255,21 @@ impl ProgressPrinter {
     }
 }
 
-fn run_mapper(args: MapperArgs) -> Result<(), String> {
-    let started = Instant::now();
-    let dataset = load(&args.input, args.labels.as_ref(), args.drop_nonfinite)?;
-    let layer = match &args.layer {
+/// The layer named `name`, or the first one; an error lists the layers there are.
+fn pick_layer<'a>(dataset: &'a Dataset, name: Option<&str>) -> Result<&'a Layer, String> {
+    match name {
         Some(name) => dataset.layer(name).ok_or_else(|| {
             let names: Vec<&str> = dataset.layers.iter().map(|l| l.name.as_str()).collect();
             format!("no layer '{name}'; the layers are: {}", names.join(", "))
-        })?,
-        None => dataset.layers.first().ok_or("the input has no activation layer")?,
-    };
+        }),
+        None => dataset.layers.first().ok_or_else(|| "the input has no activation layer".to_string()),
+    }
+}
+
+fn run_mapper(args: MapperArgs) -> Result<(), String> {
+    let started = Instant::now();
+    let dataset = load(&args.input, args.labels.as_ref(), args.drop_nonfinite)?;
+    let layer = pick_layer(&dataset, args.layer.as_deref())?;
     let matrix: &Matrix = &layer.activations;
     let n_samples = matrix.n_rows();
     if !args.quiet {
@@ -382,13 +387,7 @@ fn run_embed(args: EmbedArgs) -> Result<(), String> {
     }
     let started = Instant::now();
     let dataset = load(&args.input, args.labels.as_ref(), args.drop_nonfinite)?;
-    let layer = match &args.layer {
-        Some(name) => dataset.layer(name).ok_or_else(|| {
-            let names: Vec<&str> = dataset.layers.iter().map(|l| l.name.as_str()).collect();
-            format!("no layer '{name}'; the layers are: {}", names.join(", "))
-        })?,
-        None => dataset.layers.first().ok_or("the input has no activation layer")?,
-    };
+    let layer = pick_layer(&dataset, args.layer.as_deref())?;
     let matrix: &Matrix = &layer.activations;
     let n_samples = matrix.n_rows();
     if !args.quiet {

@@ -386,11 +386,14 @@ async fn compute_graph(
 /// Stress sources of the layout benchmark's quality measure (as the native comparison).
 const LAYOUT_STRESS_SOURCES: usize = 200;
 
+/// Largest synthetic benchmark graph (the `?synthetic-graph=` URL value is untrusted).
+const MAX_SYNTHETIC_NODES: usize = 50_000;
+
 /// The seeded synthetic mapper-like graph, laid out, as a drawable graph: nodes named
 /// `synthetic<i>` with their member counts, no members and no classes.
 async fn synthetic_graph(request_id: RequestId, n_nodes: usize, seed: u64) -> Result<Option<DrawnGraph>, String> {
-    if n_nodes == 0 {
-        return Err("The synthetic graph needs at least one node.".into());
+    if n_nodes == 0 || n_nodes > MAX_SYNTHETIC_NODES {
+        return Err(format!("The synthetic graph takes 1 to {MAX_SYNTHETIC_NODES} nodes, not {n_nodes}."));
     }
     let (input, member_counts) = mapper_like_graph_with_counts(n_nodes, seed);
     let nodes: Vec<MapperNode> = member_counts

@@ -8,6 +8,7 @@
 //! answers. A new long request supersedes (cancels) the one running.
 
 use serde::{Deserialize, Serialize};
+use topoact_core::compare::LayerNorms;
 use topoact_core::dataset::DatasetSummary;
 use topoact_core::diagnostics::{LensDiagnostics, NormDiagnostics};
 use topoact_core::job::Progress;
@@ -53,6 +54,9 @@ pub enum ToWorker {
     /// Measure a drawing of that synthetic graph (ours or d3-force's) with the core's quality
     /// measures; answered by [`FromWorker::LayoutMeasured`].
     MeasureLayout { request_id: RequestId, n_nodes: usize, seed: u64, positions: Vec<[f64; 2]> },
+    /// Compute the mapper graph (no layout) of every layer with the same samples and
+    /// parameters, and every layer's L2 norms; answered by [`FromWorker::LayerComparison`].
+    CompareLayers { request_id: RequestId, subsample: SubsampleChoice, params: MapperParams },
 }
 
 /// Which node's examples to fetch.
@@ -102,6 +106,7 @@ impl ToWorker {
             | ToWorker::ComputeProjection { request_id, .. }
             | ToWorker::SampleThumbnail { request_id, .. }
             | ToWorker::MeasureLayout { request_id, .. }
+            | ToWorker::CompareLayers { request_id, .. }
             | ToWorker::NodeGlyphs { request_id, .. } => *request_id,
         }
     }
@@ -149,6 +154,31 @@ pub enum FromWorker {
     Thumbnail { sample_idx: u32, url: Option<String> },
     /// Answer to [`ToWorker::MeasureLayout`].
     LayoutMeasured { request_id: RequestId, quality: LayoutQuality },
+    /// Answer to [`ToWorker::CompareLayers`].
+    LayerComparison { request_id: RequestId, comparison: LayerComparison },
+}
+
+/// The structure of every layer's graph for one set of parameters, and the layers' norms
+/// (the paper's Section 2 as numbers, and its Figure 8).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerComparison {
+    pub subsample: SubsampleChoice,
+    pub params: MapperParams,
+    /// One entry per layer, in the file's order.
+    pub layers: Vec<LayerStructure>,
+    /// The layers' L2-norm distributions on one shared axis, in the same order.
+    pub norms: Vec<LayerNorms>,
+    pub elapsed_ms: f64,
+}
+
+/// One layer's graph statistics.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerStructure {
+    pub layer: String,
+    pub dim: usize,
+    pub stats: GraphStats,
+    pub n_samples_used: usize,
+    pub mapper_ms: f64,
 }
 
 /// Above this many samples the app maps a stratified subsample by default (TopoAct's sizes

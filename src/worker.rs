@@ -14,10 +14,11 @@ use js_sys::{Array, Reflect, Uint8Array};
 use topoact_core::dataset::{Dataset, ImageStack, Layer};
 use topoact_core::diagnostics::{lens_diagnostics, norm_diagnostics, NormDiagnostics};
 use topoact_core::formats::{ByteSource, FormatError, LoadJob, LoadOptions, NamedSource};
-use topoact_core::job::{Job, Progress, Step};
+use topoact_core::compare::{norm_distributions, row_norms};
+use topoact_core::job::{Job, PartOfSequence, Progress, Step};
 use topoact_core::layout::synthetic::mapper_like_graph_with_counts;
 use topoact_core::layout::{measure_quality, topoact_radii, LayoutEdge, LayoutInput, LayoutJob, LayoutParams};
-use topoact_core::mapper::{graph_stats, MapperEdge, MapperGraph, MapperInput, MapperJob, MapperNode};
+use topoact_core::mapper::{graph_stats, MapperEdge, MapperGraph, MapperInput, MapperJob, MapperNode, MapperParams};
 use topoact_core::subsample::{nested_stratified_order, subsample};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -25,8 +26,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent};
 
 use crate::protocol::{
-    Diagnostics, DrawnGraph, DrawnNode, Example, ExamplesQuery, FailureKind, FromWorker, GraphRequest, NodeExamples, RequestId, SubsampleChoice,
-    ToWorker,
+    Diagnostics, DrawnGraph, DrawnNode, Example, ExamplesQuery, FailureKind, FromWorker, GraphRequest, LayerComparison, LayerStructure,
+    NodeExamples, RequestId, SubsampleChoice, ToWorker,
     FILES_PROPERTY,
 };
 use crate::render::image::{bmp_data_url, mean_image, Pixels};
@@ -179,6 +180,17 @@ fn handle_message(event: MessageEvent) {
             wasm_bindgen_futures::spawn_local(async move {
                 let answer = match synthetic_graph(request_id, n_nodes, seed).await {
                     Ok(Some(graph)) => FromWorker::Graph { request_id, graph },
+                    Ok(None) => FromWorker::Cancelled { request_id },
+                    Err(message) => FromWorker::Failed { request_id, kind: FailureKind::BadInput, message },
+                };
+                finish(request_id, answer);
+            });
+        }
+        ToWorker::CompareLayers { request_id, subsample, params } => {
+            supersede_running(request_id);
+            wasm_bindgen_futures::spawn_local(async move {
+                let answer = match compare_layers(request_id, subsample, params).await {
+                    Ok(Some(comparison)) => FromWorker::LayerComparison { request_id, comparison },
                     Ok(None) => FromWorker::Cancelled { request_id },
                     Err(message) => FromWorker::Failed { request_id, kind: FailureKind::BadInput, message },
                 };
@@ -381,6 +393,45 @@ async fn compute_graph(
     let layout_ms = now_ms() - layout_started_ms;
     let diagnostics = Some(graph_diagnostics(&request, &graph)?);
     Ok(Some(drawn_graph(request, graph, &layout.positions, mapper_ms, layout_ms, diagnostics)))
+}
+
+/// Bins of each layer's norm histogram in the layer comparison.
+const COMPARISON_NORM_BINS: usize = 50;
+
+/// The mapper graph of every layer (same samples and parameters, no layout) and every
+/// layer's L2 norms on one axis. `Ok(None)` when cancelled.
+async fn compare_layers(request_id: RequestId, subsample: SubsampleChoice, params: MapperParams) -> Result<Option<LayerComparison>, String> {
+    let started_ms = now_ms();
+    let layer_names: Vec<(String, usize)> = STATE.with_borrow(|state| {
+        let dataset = state.dataset.as_ref().ok_or(NO_DATASET)?;
+        Ok::<_, String>(dataset.layers.iter().map(|layer| (layer.name.clone(), layer.activations.n_cols())).collect())
+    })?;
+    let count = layer_names.len();
+    let mut layers = Vec::with_capacity(count);
+    let mut norms = Vec::with_capacity(count);
+    for (index, (layer, dim)) in layer_names.into_iter().enumerate() {
+        let layer_started_ms = now_ms();
+        let request = GraphRequest { layer: layer.clone(), subsample, params: params.clone() };
+        let job = mapper_job_for(&request)?;
+        let mut part = PartOfSequence { job, index, count, label: layer.clone() };
+        let Some(graph) = run_job(request_id, &mut part).await.map_err(|err| err.to_string())? else {
+            return Ok(None);
+        };
+        let mapper_ms = now_ms() - layer_started_ms;
+        layers.push(LayerStructure { layer: layer.clone(), dim, stats: graph.stats, n_samples_used: graph.n_samples_used, mapper_ms });
+        let layer_norms = STATE.with_borrow(|state| {
+            let dataset = state.dataset.as_ref().ok_or(NO_DATASET)?;
+            let sample_indices = samples_in_use(dataset, subsample);
+            Ok::<_, String>(row_norms(&find_layer(dataset, &layer)?.activations, sample_indices.as_deref()))
+        })?;
+        norms.push((layer, dim, layer_norms));
+        yield_to_event_loop().await;
+        if is_cancelled(request_id) {
+            return Ok(None);
+        }
+    }
+    let norms = norm_distributions(&norms, COMPARISON_NORM_BINS);
+    Ok(Some(LayerComparison { subsample, params, layers, norms, elapsed_ms: now_ms() - started_ms }))
 }
 
 /// Stress sources of the layout benchmark's quality measure (as the native comparison).

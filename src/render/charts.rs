@@ -8,6 +8,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use topoact_core::compare::LayerNorms;
 use topoact_core::diagnostics::{LensDiagnostics, NormDiagnostics};
 use topoact_core::mapper::GraphStats;
 
@@ -185,6 +186,137 @@ pub fn node_size_chart(stats: &GraphStats) -> ChartResult {
     })
 }
 
+/// Layer names as x labels: at most this many characters.
+const LAYER_LABEL_CHARS: usize = 12;
+
+fn short_layer_name(name: &str) -> String {
+    if name.chars().count() <= LAYER_LABEL_CHARS {
+        name.to_string()
+    } else {
+        format!("{}…", name.chars().take(LAYER_LABEL_CHARS - 1).collect::<String>())
+    }
+}
+
+/// Series of the structure chart: label, colour, value of a layer's statistics.
+type StructureSeries = (&'static str, RGBColor, fn(&GraphStats) -> f64);
+
+const STRUCTURE_SERIES: [StructureSeries; 5] = [
+    ("nodes", RGBColor(68, 114, 196), |s| s.n_nodes as f64),
+    ("components", RGBColor(221, 132, 82), |s| s.n_components as f64),
+    ("branch nodes", RGBColor(85, 168, 104), |s| s.n_branch_nodes as f64),
+    ("leaves", RGBColor(129, 114, 179), |s| s.n_leaves as f64),
+    ("cycles", RGBColor(196, 78, 82), |s| s.n_cycles as f64),
+];
+
+/// Graph structure across layers (one x position per layer, in the network's order):
+/// nodes, components, branch nodes, leaves and independent cycles.
+pub fn structure_chart(layers: &[(String, GraphStats)]) -> ChartResult {
+    let n = layers.len().max(1);
+    let y_max = layers
+        .iter()
+        .flat_map(|(_, s)| STRUCTURE_SERIES.iter().map(move |(_, _, value)| value(s)))
+        .fold(1.0, f64::max)
+        * 1.1;
+    let names: Vec<String> = layers.iter().map(|(name, _)| short_layer_name(name)).collect();
+    render(|root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(6)
+            .caption(format!("Graph structure across {} layers", layers.len()), (FONT, 16))
+            .x_label_area_size(30)
+            .y_label_area_size(44)
+            .build_cartesian_2d(-0.5f64..n as f64 - 0.5, 0f64..y_max)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n)
+            .x_label_formatter(&|x| {
+                let idx = x.round();
+                if (x - idx).abs() < 1e-6 && idx >= 0.0 {
+                    names.get(idx as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc("count")
+            .y_labels(5)
+            .y_label_formatter(&|y| crate::format::thousands(y.round().max(0.0) as usize))
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 13))
+            .draw()
+            .map_err(err)?;
+        for (label, colour, value) in STRUCTURE_SERIES {
+            let points: Vec<(f64, f64)> = layers.iter().enumerate().map(|(idx, (_, s))| (idx as f64, value(s))).collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
+                .map_err(err)?
+                .label(label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(2)));
+            chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled()))).map_err(err)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FONT, 12))
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    })
+}
+
+/// The L2-norm distributions of all layers on one axis (the paper's Figure 8), one ridge
+/// per layer, first layer at the top; each ridge scaled to its own peak.
+pub fn layer_norms_chart(layers: &[LayerNorms]) -> ChartResult {
+    let n = layers.len().max(1);
+    let (lo, hi) = layers.first().map(|l| (l.histogram.lower, l.histogram.upper)).unwrap_or((0.0, 1.0));
+    let names: Vec<String> = layers.iter().map(|l| short_layer_name(&l.layer)).collect();
+    render(|root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(6)
+            .caption("L2 norms of all layers", (FONT, 16))
+            .x_label_area_size(30)
+            .y_label_area_size(90)
+            .build_cartesian_2d(lo..hi, -0.1f64..n as f64)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc("L2 norm")
+            .x_labels(6)
+            .y_labels(n)
+            .y_label_formatter(&|y| {
+                // Ridge of layer k sits on baseline n - 1 - k.
+                let base = y.round();
+                if (y - base).abs() < 1e-6 && base >= 0.0 && (base as usize) < names.len() {
+                    names[names.len() - 1 - base as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 13))
+            .draw()
+            .map_err(err)?;
+        for (idx, layer) in layers.iter().enumerate() {
+            let baseline = (n - 1 - idx) as f64;
+            let peak = layer.histogram.counts.iter().copied().max().unwrap_or(0).max(1) as f64;
+            let width = layer.histogram.bin_width();
+            let colour = Palette99::pick(idx).to_rgba();
+            let ridge: Vec<(f64, f64)> = layer
+                .histogram
+                .counts
+                .iter()
+                .enumerate()
+                .map(|(bin, &count)| (layer.histogram.lower + (bin as f64 + 0.5) * width, baseline + 0.9 * count as f64 / peak))
+                .collect();
+            chart.draw_series(AreaSeries::new(ridge, baseline, colour.mix(0.45)).border_style(colour.stroke_width(1))).map_err(err)?;
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,5 +385,25 @@ mod tests {
         let svg = node_size_chart(&stats).expect("chart");
         assert!(svg.contains("\n1,024\n"), "the 2^10 label is written with a thousands separator");
         assert!(svg.contains("Node sizes (9 nodes)"));
+    }
+
+    #[test]
+    fn structure_chart_names_every_layer_and_series() {
+        let stats = |n_nodes| GraphStats { n_nodes, n_edges: 1, n_components: 2, n_branch_nodes: 1, n_leaves: 3, n_cycles: 0, fraction_covered: 0.5, node_size_min: 1, node_size_max: 9, node_size_mean: 3.0, node_size_median: 2.0, node_size_histogram: vec![1] };
+        let layers = vec![("block4".to_string(), stats(10)), ("<b>head</b>".to_string(), stats(40))];
+        let svg = structure_chart(&layers).expect("chart");
+        assert!(svg.contains("\nblock4\n"), "layer label");
+        assert!(svg.contains("&lt;b&gt;head&lt;/b&gt;") && !svg.contains("<b>"), "names are escaped");
+        for (label, _, _) in STRUCTURE_SERIES {
+            assert!(svg.contains(&format!("\n{label}\n")), "{label}");
+        }
+    }
+
+    #[test]
+    fn norms_chart_draws_one_ridge_per_layer() {
+        let ridge = |layer: &str| LayerNorms { layer: layer.into(), dim: 8, histogram: Histogram { lower: 0.0, upper: 4.0, counts: vec![1, 3, 2] }, mean: 2.0, std: 1.0, median: 2.0 };
+        let svg = layer_norms_chart(&[ridge("a"), ridge("b"), ridge("c")]).expect("chart");
+        assert!(svg.contains("\na\n") && svg.contains("\nc\n"));
+        assert_eq!(svg.matches("<polygon").count(), 3, "{svg}");
     }
 }

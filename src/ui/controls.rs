@@ -287,16 +287,19 @@ pub const EXAMPLES_PER_CLASS: usize = 5;
 
 #[component]
 pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
-    let selected_name = Memo::new(move |_| model.with(|m| m.selected_node_name()));
+    // (layer, node name): node names repeat across layers.
+    let selected_name = Memo::new(move |_| {
+        model.with(|m| m.focused_node().and_then(|(graph, idx)| Some((graph.request.layer.clone(), graph.nodes.get(idx)?.name.clone()))))
+    });
     let enlarged = RwSignal::new(None::<Example>);
     // Ask the worker for examples whenever the selection changes.
     Effect::new(move |_| {
-        let Some(node_name) = selected_name.get() else {
+        let Some((_, node_name)) = selected_name.get() else {
             model.update(|m| m.examples = None);
             return;
         };
         let query = model.with_untracked(|m| {
-            let graph = m.graph.as_ref()?;
+            let (graph, _) = m.focused_node()?;
             let node = graph.nodes.iter().find(|node| node.name == node_name)?;
             Some(ExamplesQuery {
                 layer: graph.request.layer.clone(),
@@ -314,8 +317,8 @@ pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
     });
     let details = move || {
         model.with(|m| {
-            let graph = m.graph.as_ref()?;
-            let node = graph.nodes.get(m.selected_node?)?;
+            let (graph, node_idx) = m.focused_node()?;
+            let node = graph.nodes.get(node_idx)?;
             let rows: Vec<(String, f64, usize)> = node
                 .top_classes
                 .iter()
@@ -352,7 +355,7 @@ pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
-                <button class="button" on:click=move |_| model.update(|m| m.selected_node = None)>"Clear selection"</button>
+                <button class="button" on:click=move |_| model.update(|m| m.clear_node_selection())>"Clear selection"</button>
             </div>
         })}
         {move || examples().map(|examples| {

@@ -10,7 +10,7 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::model::{AppModel, ColourBy};
+use super::model::{AppModel, ColourBy, GraphSlot};
 use crate::protocol::{DrawnGraph, DrawnNode};
 use crate::render::camera::{bounds_of_circles, Camera};
 use crate::render::colour::{class_colour, plasma_links, unit, viridis};
@@ -70,48 +70,44 @@ fn point_in_view(svg: &web_sys::Element, client_x: f64, client_y: f64) -> [f64; 
     [(client_x - rect.left()) / rect.width() * VIEW_WIDTH, (client_y - rect.top()) / rect.height() * VIEW_HEIGHT]
 }
 
+/// The graph of `graph_slot` (the single-layer graph by default, or one of the multilayer row's).
+/// `camera`, when given, is shared with the caller (the multilayer row draws ribbons
+/// between views from their cameras).
 #[component]
-pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
-    let camera = RwSignal::new(Camera::default());
+pub fn GraphView(
+    model: RwSignal<AppModel>,
+    #[prop(optional)] graph_slot: Option<GraphSlot>,
+    #[prop(optional)] camera: Option<RwSignal<Camera>>,
+) -> impl IntoView {
+    let slot = graph_slot.unwrap_or(GraphSlot::Main);
+    let camera = camera.unwrap_or_else(|| RwSignal::new(Camera::default()));
     let hovered = RwSignal::new(None::<(usize, [f64; 2])>);
     let pan = StoredValue::new(None::<PanState>);
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
 
-    let graph_version = Memo::new(move |_| model.with(|m| m.graph_version));
+    let graph_version = Memo::new(move |_| model.with(|m| m.version_at(slot)));
     let colour_by = Memo::new(move |_| model.with(|m| m.colour_by));
     let highlighted = Memo::new(move |_| model.with(|m| m.highlighted_classes.clone()));
-    let selected = Memo::new(move |_| model.with(|m| m.selected_node));
+    let selected = Memo::new(move |_| model.with(|m| m.selected_at(slot)));
     let threshold = Memo::new(move |_| model.with(|m| m.jaccard_threshold));
-    // Share of every node's members inside the projection selection (None: no selection).
+    // What each node holds of a selection made elsewhere (None: no such selection); see
+    // `AppModel::shading_at`.
     let selection_fractions = Memo::new(move |_| {
         graph_version.track();
-        model.with(|m| {
-            let selection = m.sample_selection.as_ref()?;
-            let graph = m.graph.as_ref()?;
-            Some(
-                graph
-                    .nodes
-                    .iter()
-                    .map(|node| {
-                        let inside = node.members.iter().filter(|s| selection.samples.binary_search(s).is_ok()).count();
-                        inside as f64 / node.members.len().max(1) as f64
-                    })
-                    .collect::<Vec<f64>>(),
-            )
-        })
+        model.with(|m| m.shading_at(slot))
     });
     // One position signal per node of the current graph (owned by this memo: replaced, and
     // the old ones disposed, with every new graph).
     let node_positions = Memo::new(move |_| {
         graph_version.get();
         model.with_untracked(|m| {
-            m.graph.as_ref().map(|g| g.nodes.iter().map(|n| RwSignal::new(n.position)).collect::<Vec<_>>()).unwrap_or_default()
+            m.graph_at(slot).map(|g| g.nodes.iter().map(|n| RwSignal::new(n.position)).collect::<Vec<_>>()).unwrap_or_default()
         })
     });
     let position_of = move |node_idx: usize| node_positions.with_untracked(|p| p.get(node_idx).copied());
     let bounds = Memo::new(move |_| {
         graph_version.get();
-        model.with_untracked(|m| m.graph.as_ref().and_then(|g| bounds_of_circles(g.nodes.iter().map(|n| (n.position, n.radius)))))
+        model.with_untracked(|m| m.graph_at(slot).and_then(|g| bounds_of_circles(g.nodes.iter().map(|n| (n.position, n.radius)))))
     });
     let fit = move || {
         if let Some(bounds) = bounds.get_untracked() {
@@ -204,12 +200,12 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
         let Some(state) = state else { return };
         if !state.moved {
             // A click without a drag selects the node under the pointer, or clears on background.
-            model.update(|m| m.selected_node = state.node_idx);
+            model.update(|m| m.select_at(slot, state.node_idx));
         } else if let Some((node_idx, position)) = state.node_idx.and_then(|idx| position_of(idx).map(|p| (idx, p))) {
             // Keep the moved position for the next layout's start (no re-render needed).
             let moved_to = position.get_untracked();
             model.update_untracked(|m| {
-                if let Some(node) = m.graph.as_mut().and_then(|g| g.nodes.get_mut(node_idx)) {
+                if let Some(node) = m.graph_at_mut(slot).and_then(|g| g.nodes.get_mut(node_idx)) {
                     node.position = moved_to;
                 }
             });
@@ -224,7 +220,7 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
     let edges_view = move || {
         graph_version.get();
         model.with_untracked(|m| {
-            m.graph.as_ref().map(|graph| {
+            m.graph_at(slot).map(|graph| {
                 graph
                     .edges
                     .iter()
@@ -251,7 +247,7 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
     let nodes_view = move || {
         graph_version.get();
         model.with_untracked(|m| {
-            m.graph.as_ref().map(|graph| {
+            m.graph_at(slot).map(|graph| {
                 graph
                     .nodes
                     .iter()
@@ -296,7 +292,8 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
     };
 
     // Glyph mode: ask the worker for the averaged images of the graph on screen.
-    let show_glyphs = Memo::new(move |_| model.with(|m| m.show_glyphs));
+    // (The averaged images are fetched for the single-layer graph only.)
+    let show_glyphs = Memo::new(move |_| slot == GraphSlot::Main && model.with(|m| m.show_glyphs));
     let glyph_images = Memo::new(move |_| model.with(|m| m.current_glyphs().cloned()));
     Effect::new(move |_| {
         let version = graph_version.get();
@@ -347,7 +344,7 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
         let (node_idx, position) = hovered.get()?;
         let at = camera.get().screen_from_world(position);
         model.with_untracked(|m| {
-            let graph = m.graph.as_ref()?;
+            let graph = m.graph_at(slot)?;
             let node = graph.nodes.get(node_idx)?;
             let left = format!("{:.2}%", at[0] / VIEW_WIDTH * 100.0);
             let top = format!("{:.2}%", at[1] / VIEW_HEIGHT * 100.0);
@@ -366,7 +363,7 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
             <div class="graph-toolbar">
                 <span data-testid="graph-summary" class="graph-summary">{move || {
                     graph_version.get();
-                    model.with_untracked(|m| m.graph.as_ref().map(|g| format!(
+                    model.with_untracked(|m| m.graph_at(slot).map(|g| format!(
                         "{} nodes, {} edges · {} components · {} branch nodes · {} leaves · {} cycles · {:.1} % of {} samples covered",
                         g.stats.n_nodes, g.stats.n_edges, g.stats.n_components, g.stats.n_branch_nodes,
                         g.stats.n_leaves, g.stats.n_cycles, g.stats.fraction_covered * 100.0, crate::format::thousands(g.n_samples_used)
@@ -392,13 +389,14 @@ pub fn GraphView(model: RwSignal<AppModel>) -> impl IntoView {
                 </svg>
                 {tooltip}
             </div>
-            <Legend model=model />
+            <Legend model=model graph_slot=slot />
         </div>
     }
 }
 
 #[component]
-fn Legend(model: RwSignal<AppModel>) -> impl IntoView {
+fn Legend(model: RwSignal<AppModel>, graph_slot: GraphSlot) -> impl IntoView {
+    let slot = graph_slot;
     let stops: Vec<_> = (0..=10)
         .map(|i| {
             let t = i as f64 / 10.0;
@@ -407,11 +405,11 @@ fn Legend(model: RwSignal<AppModel>) -> impl IntoView {
         .collect();
     let caption = move || {
         model.with(|m| {
-            let range = m.graph.as_ref().map(|g| g.lens_range).unwrap_or([0.0, 1.0]);
+            let range = m.graph_at(slot).map(|g| g.lens_range).unwrap_or([0.0, 1.0]);
             match m.colour_by {
                 ColourBy::MeanLens => (format!("Mean lens ({})", lens_label(m)), format!("{:.3}", range[0]), format!("{:.3}", range[1])),
                 ColourBy::Purity => ("Share of the top class".into(), "0 %".into(), "100 %".into()),
-                ColourBy::Size => ("Member count (log)".into(), "1".into(), m.graph.as_ref().map(|g| g.nodes.iter().map(|n| n.size).max().unwrap_or(1)).unwrap_or(1).to_string()),
+                ColourBy::Size => ("Member count (log)".into(), "1".into(), m.graph_at(slot).map(|g| g.nodes.iter().map(|n| n.size).max().unwrap_or(1)).unwrap_or(1).to_string()),
                 ColourBy::DominantClass => ("Dominant class".into(), String::new(), String::new()),
             }
         })
@@ -421,7 +419,7 @@ fn Legend(model: RwSignal<AppModel>) -> impl IntoView {
             if m.colour_by != ColourBy::DominantClass {
                 return None;
             }
-            let names = m.graph.as_ref().map(|g| g.class_names.clone()).unwrap_or_default();
+            let names = m.graph_at(slot).map(|g| g.class_names.clone()).unwrap_or_default();
             Some(names.into_iter().enumerate().take(12).map(|(idx, name)| view! {
                 <span class="legend-class"><span class="swatch" style:background=class_colour(idx as u32)></span>{name}</span>
             }).collect_view())

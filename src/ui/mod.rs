@@ -1,10 +1,12 @@
 //! Leptos components of the app. Logic lives on plain types ([`model`]); components wire
 //! signals to the DOM and send requests to the worker.
 
+pub mod comparison;
 pub mod controls;
 pub mod diagnostics;
 pub mod graph_view;
 pub mod model;
+pub mod multilayer;
 pub mod projection_view;
 pub mod search;
 
@@ -17,7 +19,7 @@ use web_sys::File;
 use crate::format::{byte_size, megabytes_per_second, thousands};
 use crate::protocol::{FailureKind, ToWorker};
 use crate::worker_client;
-use model::AppModel;
+use model::{AppModel, ViewMode};
 use controls::{ClassDirectory, ClassSearch, NodeDetails, ParameterPanel};
 use diagnostics::DiagnosticsPanel;
 use graph_view::GraphView;
@@ -53,14 +55,52 @@ fn start_load(model: RwSignal<AppModel>, source: LoadSource, drop_nonfinite: boo
     LAST_SOURCE.with_borrow_mut(|last| *last = Some(source));
 }
 
-/// Asks the worker for the graph the current settings describe (superseding any running
-/// request); the graph on screen stays until the new one arrives.
+/// Asks the worker for the graph(s) the current settings describe (superseding any running
+/// request); graphs on screen stay until the new ones arrive, and graphs computed before
+/// with the same parameters are reused.
 fn request_graph(model: RwSignal<AppModel>) {
+    if model.with_untracked(|m| m.mode) == ViewMode::Multilayer {
+        model.update(|m| m.fill_slots_from_cache());
+        advance_multilayer(model);
+        return;
+    }
     let Some(request) = model.with_untracked(|m| m.graph_request()) else { return };
+    if let Some(cached) = model.with_untracked(|m| m.cached_graph(&request).cloned()) {
+        model.update(|m| m.set_main_graph(cached));
+        return;
+    }
     let previous_positions = model.with_untracked(|m| m.previous_positions_for(&request));
     let description = format!("Computing the mapper graph of {}", request.layer);
     let Some(request_id) = model.try_update(|m| m.begin(description)) else { return };
     worker_client::send(&ToWorker::ComputeGraph { request_id, request, previous_positions }, &[]);
+}
+
+/// Multilayer mode: computes the next missing graph of the row, one at a time (each answer
+/// calls this again until the row is complete).
+fn advance_multilayer(model: RwSignal<AppModel>) {
+    let next = model.with_untracked(|m| {
+        if m.mode != ViewMode::Multilayer || m.dataset.is_none() {
+            return None;
+        }
+        let (position, request) = m.next_missing_slot()?;
+        Some((position, m.multilayer.layers.len(), m.previous_positions_for(&request), request))
+    });
+    let Some((position, n_layers, previous_positions, request)) = next else { return };
+    let description = format!("Computing the mapper graph of {} (layer {} of {n_layers})", request.layer, position + 1);
+    let Some(request_id) = model.try_update(|m| m.begin(description)) else { return };
+    worker_client::send(&ToWorker::ComputeGraph { request_id, request, previous_positions }, &[]);
+}
+
+/// Switches between one layer and three side by side.
+pub fn set_mode(model: RwSignal<AppModel>, mode: ViewMode) {
+    let changed = model.try_update(|m| {
+        let changed = m.mode != mode;
+        m.mode = mode;
+        changed
+    });
+    if changed == Some(true) && model.with_untracked(|m| m.dataset.is_some()) {
+        request_graph(model);
+    }
 }
 
 fn cancel_running(model: RwSignal<AppModel>) {
@@ -99,10 +139,15 @@ pub fn App() -> impl IntoView {
     let spawned = worker_client::spawn(
         move |answer| {
             let loaded = matches!(answer, crate::protocol::FromWorker::Loaded { .. });
+            // After a graph or a comparison, the multilayer row continues with its next graph
+            // (not after a failure, which would only repeat).
+            let continues = matches!(answer, crate::protocol::FromWorker::Graph { .. } | crate::protocol::FromWorker::LayerComparison { .. });
             model.update(|model| model.apply(answer));
             if loaded {
                 request_graph(model);
                 projection_view::auto_projection(model);
+            } else if continues && model.with_untracked(|m| m.running.is_none()) {
+                advance_multilayer(model);
             }
         },
         move |message| {
@@ -156,10 +201,16 @@ pub fn App() -> impl IntoView {
                     <ClassDirectory model=model />
                 </aside>
                 <section class="main-view">
-                    <div class="views">
-                        <GraphView model=model />
+                    <div class="views" class:multilayer-views=move || model.with(|m| m.mode == ViewMode::Multilayer)>
+                        <Show when=move || model.with(|m| m.mode == ViewMode::Single)>
+                            <GraphView model=model />
+                        </Show>
+                        <Show when=move || model.with(|m| m.mode == ViewMode::Multilayer)>
+                            <multilayer::MultilayerView model=model />
+                        </Show>
                         <projection_view::ProjectionView model=model />
                     </div>
+                    <comparison::LayerComparisonPanel model=model />
                     <DiagnosticsPanel model=model />
                     <details class="dataset-section">
                         <summary>"Dataset"</summary>
@@ -193,6 +244,14 @@ fn Header(model: RwSignal<AppModel>) -> impl IntoView {
             <div class="dataset-title">
                 <span data-testid="dataset-name" class="dataset-name">{name}</span>
                 <span data-testid="dataset-size" class="dataset-size">{size}</span>
+            </div>
+            <div class="mode-switch" role="group" aria-label="View mode">
+                <button class="button" data-testid="mode-single"
+                    aria-pressed=move || model.with(|m| (m.mode == ViewMode::Single).to_string())
+                    on:click=move |_| set_mode(model, ViewMode::Single)>"One layer"</button>
+                <button class="button" data-testid="mode-multilayer"
+                    aria-pressed=move || model.with(|m| (m.mode == ViewMode::Multilayer).to_string())
+                    on:click=move |_| set_mode(model, ViewMode::Multilayer)>"Three layers"</button>
             </div>
         </header>
     }
@@ -294,6 +353,9 @@ pub fn LayerList(model: RwSignal<AppModel>) -> impl IntoView {
                                 let changed = model.try_update(|model| {
                                     let changed = model.selected_layer.as_deref() != Some(name_for_click.as_str());
                                     model.selected_layer = Some(name_for_click.clone());
+                                    // The multilayer row centres on the chosen layer.
+                                    let all_layers: Vec<String> = model.dataset.iter().flat_map(|d| d.layers.iter().map(|l| l.name.clone())).collect();
+                                    model.set_multilayer_layers(model::layers_around(&all_layers, &name_for_click));
                                     changed
                                 });
                                 if changed == Some(true) && model.with_untracked(|m| m.dataset.is_some() && m.running.is_none()) {

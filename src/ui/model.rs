@@ -5,8 +5,8 @@ use topoact_core::dataset::DatasetSummary;
 use topoact_core::job::Progress;
 
 use crate::protocol::{
-    DrawnGraph, DrawnProjection, FailureKind, FromWorker, GraphRequest, NodeExamples, ProjectionMethod, ProjectionRequest,
-    RequestId, SubsampleChoice,
+    DrawnGraph, DrawnProjection, FailureKind, FromWorker, GraphRequest, LayerComparison, NodeExamples, ProjectionMethod,
+    ProjectionRequest, RequestId, SubsampleChoice,
 };
 use topoact_core::mapper::MapperParams;
 
@@ -110,6 +110,62 @@ impl PointColour {
     }
 }
 
+/// One layer or three side by side.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ViewMode {
+    #[default]
+    Single,
+    Multilayer,
+}
+
+/// Which graph a view shows: the single-layer graph, or one of the multilayer row's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GraphSlot {
+    Main,
+    /// Position in the multilayer row (0, 1, 2).
+    Layer(usize),
+}
+
+/// Graphs kept for reuse (a layer shown again with the same parameters is not recomputed).
+pub const GRAPH_CACHE_SIZE: usize = 12;
+
+/// Ribbons between adjacent layers with a Jaccard index at or below this are hidden.
+pub const DEFAULT_RIBBON_THRESHOLD: f64 = 0.2;
+
+/// The multilayer row: three layers, each with its own graph.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Multilayer {
+    /// The layers shown, left to right (fewer than three when the dataset has fewer).
+    pub layers: Vec<String>,
+    /// The graph of each position (kept while a new one is computed).
+    pub graphs: Vec<Option<DrawnGraph>>,
+    /// Bumped when the graph at that position is replaced.
+    pub versions: Vec<u64>,
+    /// The selected node: (position, node index).
+    pub selected: Option<(usize, usize)>,
+    /// Whether ribbons join nodes of adjacent layers that share samples.
+    pub show_ribbons: bool,
+    pub ribbon_threshold: f64,
+}
+
+impl Default for Multilayer {
+    fn default() -> Self {
+        Self { layers: Vec::new(), graphs: Vec::new(), versions: Vec::new(), selected: None, show_ribbons: true, ribbon_threshold: DEFAULT_RIBBON_THRESHOLD }
+    }
+}
+
+/// The chosen layer and its neighbours in the file's order; at the ends the window is
+/// clamped so it still holds three layers (or all of them when there are fewer).
+pub fn layers_around(all_layers: &[String], chosen: &str) -> Vec<String> {
+    let n = all_layers.len();
+    if n <= 3 {
+        return all_layers.to_vec();
+    }
+    let centre = all_layers.iter().position(|name| name == chosen).unwrap_or(0);
+    let first = centre.saturating_sub(1).min(n - 3);
+    all_layers[first..first + 3].to_vec()
+}
+
 /// The `node_name` of example requests made for the projection selection.
 pub const SELECTION_EXAMPLES: &str = "projection selection";
 
@@ -165,6 +221,12 @@ pub struct AppModel {
     pub hover_thumbnail: Option<(u32, Option<String>)>,
     /// Examples of the projection selection's top classes.
     pub selection_examples: Option<NodeExamples>,
+    pub mode: ViewMode,
+    pub multilayer: Multilayer,
+    /// Recently computed graphs, newest last (reused instead of recomputed).
+    pub graph_cache: Vec<DrawnGraph>,
+    /// Every layer's structure for one set of parameters (the comparison panel).
+    pub comparison: Option<LayerComparison>,
     next_request_id: RequestId,
 }
 
@@ -267,6 +329,11 @@ impl AppModel {
                 self.projection_version += 1;
                 self.projection_running = None;
                 self.sample_selection = None;
+                self.graph_cache.clear();
+                self.comparison = None;
+                let all_layers: Vec<String> = self.dataset.iter().flat_map(|d| d.layers.iter().map(|l| l.name.clone())).collect();
+                let chosen = self.selected_layer.clone().unwrap_or_default();
+                self.set_multilayer_layers(layers_around(&all_layers, &chosen));
             }
             FromWorker::Failed { request_id, kind, message } if self.is_current_projection(request_id) => {
                 self.projection_running = None;
@@ -302,10 +369,23 @@ impl AppModel {
                     graph.mapper_ms / 1e3,
                     graph.layout_ms / 1e3
                 );
-                let selected_name = self.selected_node_name();
-                self.selected_node = selected_name.and_then(|name| graph.nodes.iter().position(|node| node.name == name));
-                self.graph = Some(graph);
-                self.graph_version += 1;
+                self.remember_graph(graph.clone());
+                let for_slots = self.place_in_slots(&graph);
+                if !for_slots || self.graph_request().as_ref() == Some(&graph.request) {
+                    self.set_main_graph(graph);
+                }
+            }
+            FromWorker::LayerComparison { request_id, comparison } => {
+                if !self.is_current(request_id) {
+                    return;
+                }
+                self.running = None;
+                self.status = format!(
+                    "Compared {} layers in {:.1} s.",
+                    comparison.layers.len(),
+                    comparison.elapsed_ms / 1e3
+                );
+                self.comparison = Some(comparison);
             }
             FromWorker::Glyphs { graph_version, images, .. } => {
                 if graph_version == self.graph_version {
@@ -341,8 +421,184 @@ impl AppModel {
 
     /// Name of the selected node, if any.
     pub fn selected_node_name(&self) -> Option<String> {
-        let graph = self.graph.as_ref()?;
-        Some(graph.nodes.get(self.selected_node?)?.name.clone())
+        let (graph, node_idx) = self.focused_node()?;
+        Some(graph.nodes.get(node_idx)?.name.clone())
+    }
+
+    /// The selected node in the mode on screen: its graph and index.
+    pub fn focused_node(&self) -> Option<(&DrawnGraph, usize)> {
+        match self.mode {
+            ViewMode::Single => Some((self.graph.as_ref()?, self.selected_node?)),
+            ViewMode::Multilayer => {
+                let (slot, node_idx) = self.multilayer.selected?;
+                Some((self.multilayer.graphs.get(slot)?.as_ref()?, node_idx))
+            }
+        }
+    }
+
+    /// Clears the node selection of the mode on screen.
+    pub fn clear_node_selection(&mut self) {
+        match self.mode {
+            ViewMode::Single => self.selected_node = None,
+            ViewMode::Multilayer => self.multilayer.selected = None,
+        }
+    }
+
+    /// The graph a view shows.
+    pub fn graph_at(&self, slot: GraphSlot) -> Option<&DrawnGraph> {
+        match slot {
+            GraphSlot::Main => self.graph.as_ref(),
+            GraphSlot::Layer(position) => self.multilayer.graphs.get(position)?.as_ref(),
+        }
+    }
+
+    pub fn graph_at_mut(&mut self, slot: GraphSlot) -> Option<&mut DrawnGraph> {
+        match slot {
+            GraphSlot::Main => self.graph.as_mut(),
+            GraphSlot::Layer(position) => self.multilayer.graphs.get_mut(position)?.as_mut(),
+        }
+    }
+
+    /// Bumped whenever the graph a view shows is replaced.
+    pub fn version_at(&self, slot: GraphSlot) -> u64 {
+        match slot {
+            GraphSlot::Main => self.graph_version,
+            GraphSlot::Layer(position) => self.multilayer.versions.get(position).copied().unwrap_or(0),
+        }
+    }
+
+    /// The selected node of a view.
+    pub fn selected_at(&self, slot: GraphSlot) -> Option<usize> {
+        match slot {
+            GraphSlot::Main => self.selected_node,
+            GraphSlot::Layer(position) => self.multilayer.selected.filter(|(s, _)| *s == position).map(|(_, node_idx)| node_idx),
+        }
+    }
+
+    /// Selects a node of a view (`None`: clears the selection).
+    pub fn select_at(&mut self, slot: GraphSlot, node_idx: Option<usize>) {
+        match slot {
+            GraphSlot::Main => self.selected_node = node_idx,
+            GraphSlot::Layer(position) => self.multilayer.selected = node_idx.map(|idx| (position, idx)),
+        }
+    }
+
+    /// How much of something selected elsewhere each node of a view holds, or `None`:
+    /// - in the multilayer row, with a node selected in another layer: the share of that
+    ///   node's members each node holds;
+    /// - otherwise, with samples selected on the projection: the share of each node's
+    ///   members that are selected.
+    pub fn shading_at(&self, slot: GraphSlot) -> Option<Vec<f64>> {
+        let graph = self.graph_at(slot)?;
+        if let (GraphSlot::Layer(position), Some((selected_slot, node_idx))) = (slot, self.multilayer.selected) {
+            if selected_slot != position {
+                let selected = self.multilayer.graphs.get(selected_slot)?.as_ref()?.nodes.get(node_idx)?;
+                let members: Vec<&[u32]> = graph.nodes.iter().map(|node| node.members.as_slice()).collect();
+                return Some(topoact_core::compare::shares_held(&selected.members, &members));
+            }
+            return None;
+        }
+        let selection = self.sample_selection.as_ref()?;
+        Some(
+            graph
+                .nodes
+                .iter()
+                .map(|node| {
+                    let inside = topoact_core::compare::sorted_intersection_len(&selection.samples, &node.members);
+                    inside as f64 / node.members.len().max(1) as f64
+                })
+                .collect(),
+        )
+    }
+
+    /// The graph request of a multilayer position for the current parameters.
+    pub fn slot_request(&self, position: usize) -> Option<GraphRequest> {
+        let layer = self.multilayer.layers.get(position)?.clone();
+        Some(GraphRequest { layer, subsample: self.subsample, params: self.mapper_params.clone() })
+    }
+
+    /// The first multilayer position whose graph is missing or stale, with its request.
+    pub fn next_missing_slot(&self) -> Option<(usize, GraphRequest)> {
+        (0..self.multilayer.layers.len()).find_map(|position| {
+            let request = self.slot_request(position)?;
+            let current = self.multilayer.graphs.get(position)?.as_ref().map(|g| &g.request);
+            (current != Some(&request)).then_some((position, request))
+        })
+    }
+
+    /// Chooses the multilayer row's layers; graphs already computed are reused.
+    pub fn set_multilayer_layers(&mut self, layers: Vec<String>) {
+        let n = layers.len();
+        if layers == self.multilayer.layers {
+            return;
+        }
+        self.multilayer.layers = layers;
+        self.multilayer.graphs = vec![None; n];
+        self.multilayer.versions.resize(n, 0);
+        for version in &mut self.multilayer.versions {
+            *version += 1;
+        }
+        self.multilayer.selected = None;
+        self.fill_slots_from_cache();
+    }
+
+    /// Puts cached graphs matching the current parameters into the multilayer row.
+    pub fn fill_slots_from_cache(&mut self) {
+        for position in 0..self.multilayer.layers.len() {
+            let Some(request) = self.slot_request(position) else { continue };
+            let current_matches = self.multilayer.graphs[position].as_ref().is_some_and(|g| g.request == request);
+            if current_matches {
+                continue;
+            }
+            if let Some(cached) = self.graph_cache.iter().rev().find(|g| g.request == request).cloned() {
+                self.multilayer.graphs[position] = Some(cached);
+                self.multilayer.versions[position] += 1;
+                if self.multilayer.selected.is_some_and(|(slot, _)| slot == position) {
+                    self.multilayer.selected = None;
+                }
+            }
+        }
+    }
+
+    /// A cached graph for `request`, if one was computed.
+    pub fn cached_graph(&self, request: &GraphRequest) -> Option<&DrawnGraph> {
+        self.graph_cache.iter().rev().find(|g| &g.request == request)
+    }
+
+    fn remember_graph(&mut self, graph: DrawnGraph) {
+        self.graph_cache.retain(|cached| cached.request != graph.request);
+        self.graph_cache.push(graph);
+        if self.graph_cache.len() > GRAPH_CACHE_SIZE {
+            self.graph_cache.remove(0);
+        }
+    }
+
+    /// Puts `graph` at every multilayer position it was computed for; whether there was one.
+    fn place_in_slots(&mut self, graph: &DrawnGraph) -> bool {
+        let mut placed = false;
+        for position in 0..self.multilayer.layers.len() {
+            if self.slot_request(position).as_ref() == Some(&graph.request) {
+                let selected_name = self.multilayer.selected.filter(|(slot, _)| *slot == position).and_then(|(_, idx)| {
+                    self.multilayer.graphs[position].as_ref()?.nodes.get(idx).map(|node| node.name.clone())
+                });
+                self.multilayer.graphs[position] = Some(graph.clone());
+                self.multilayer.versions[position] += 1;
+                if selected_name.is_some() {
+                    let new_idx = selected_name.and_then(|name| graph.nodes.iter().position(|node| node.name == name));
+                    self.multilayer.selected = new_idx.map(|idx| (position, idx));
+                }
+                placed = true;
+            }
+        }
+        placed
+    }
+
+    /// Shows `graph` as the single-layer graph, keeping the selected node if it persists.
+    pub fn set_main_graph(&mut self, graph: DrawnGraph) {
+        let selected_name = self.graph.as_ref().and_then(|g| g.nodes.get(self.selected_node?)).map(|node| node.name.clone());
+        self.selected_node = selected_name.and_then(|name| graph.nodes.iter().position(|node| node.name == name));
+        self.graph = Some(graph);
+        self.graph_version += 1;
     }
 
     /// The glyph images of the current graph, when they have arrived.
@@ -353,12 +609,13 @@ impl AppModel {
     /// Positions of the current graph's nodes by name (warm start of the next layout), when
     /// the next graph is of the same layer.
     pub fn previous_positions_for(&self, request: &GraphRequest) -> Vec<(String, [f64; 2])> {
-        match &self.graph {
-            Some(graph) if graph.request.layer == request.layer => {
-                graph.nodes.iter().map(|node| (node.name.clone(), node.position)).collect()
-            }
-            _ => Vec::new(),
-        }
+        let same_layer = |graph: &&DrawnGraph| graph.request.layer == request.layer;
+        let slot_graphs = self.multilayer.graphs.iter().flatten();
+        let previous = match self.mode {
+            ViewMode::Single => self.graph.as_ref().filter(same_layer),
+            ViewMode::Multilayer => slot_graphs.clone().find(same_layer).or(self.graph.as_ref().filter(same_layer)),
+        };
+        previous.map(|graph| graph.nodes.iter().map(|node| (node.name.clone(), node.position)).collect()).unwrap_or_default()
     }
 
     /// Whether node `node_idx` of the current graph carries a highlighted class among its
@@ -372,6 +629,8 @@ impl AppModel {
     pub fn escape(&mut self) {
         if self.banner.is_some() {
             self.banner = None;
+        } else if self.mode == ViewMode::Multilayer && self.multilayer.selected.is_some() {
+            self.multilayer.selected = None;
         } else if self.selected_node.is_some() {
             self.selected_node = None;
         } else if self.sample_selection.is_some() {
@@ -512,5 +771,92 @@ mod tests {
         model.apply(FromWorker::Cancelled { request_id });
         assert!(model.running.is_none());
         assert!(model.status.starts_with("Cancelled"));
+    }
+
+    fn drawn_graph(request: GraphRequest, members: &[&[u32]]) -> DrawnGraph {
+        DrawnGraph {
+            request,
+            diagnostics: None,
+            nodes: members
+                .iter()
+                .enumerate()
+                .map(|(idx, m)| crate::protocol::DrawnNode {
+                    name: format!("cube{idx}_cluster0"),
+                    size: m.len(),
+                    lens_mean: 0.0,
+                    top_classes: vec![],
+                    members: m.to_vec(),
+                    position: [0.0, 0.0],
+                    radius: 1.0,
+                })
+                .collect(),
+            edges: vec![],
+            stats: topoact_core::mapper::graph_stats(&[], &[], 0),
+            eps_global: None,
+            n_samples_used: 10,
+            lens_range: [0.0, 1.0],
+            class_names: vec![],
+            mapper_ms: 0.0,
+            layout_ms: 0.0,
+        }
+    }
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_multilayer_row_centres_on_the_chosen_layer_and_clamps_at_the_ends() {
+        let all = names(&["a", "b", "c", "d", "e"]);
+        assert_eq!(layers_around(&all, "c"), names(&["b", "c", "d"]));
+        assert_eq!(layers_around(&all, "a"), names(&["a", "b", "c"]));
+        assert_eq!(layers_around(&all, "e"), names(&["c", "d", "e"]));
+        assert_eq!(layers_around(&names(&["x", "y"]), "y"), names(&["x", "y"]));
+    }
+
+    #[test]
+    fn graphs_go_to_their_positions_and_are_reused_from_the_cache() {
+        let mut model = AppModel::default();
+        let load = model.begin("demo");
+        model.apply(loaded(load, summary("demo", &["a", "b", "c", "d"])));
+        model.selected_layer = Some("b".into());
+        model.set_multilayer_layers(layers_around(&names(&["a", "b", "c", "d"]), "b"));
+        model.mode = ViewMode::Multilayer;
+        assert_eq!(model.multilayer.layers, names(&["a", "b", "c"]));
+        // The row asks for its graphs one position at a time.
+        let (position, request) = model.next_missing_slot().expect("missing");
+        assert_eq!((position, request.layer.as_str()), (0, "a"));
+        let id = model.begin("a");
+        model.apply(FromWorker::Graph { request_id: id, graph: drawn_graph(request, &[&[0, 1, 2], &[3, 4]]) });
+        assert!(model.multilayer.graphs[0].is_some());
+        assert!(model.graph.is_none(), "layer a is not the chosen layer b");
+        let (position, request) = model.next_missing_slot().expect("missing");
+        assert_eq!(position, 1);
+        let id = model.begin("b");
+        model.apply(FromWorker::Graph { request_id: id, graph: drawn_graph(request, &[&[0, 1], &[2, 3, 4]]) });
+        assert_eq!(model.graph.as_ref().map(|g| g.request.layer.as_str()), Some("b"), "the chosen layer's graph is the single-layer graph too");
+        // Selecting a node of b shades the nodes of a by the share of its members they hold.
+        model.select_at(GraphSlot::Layer(1), Some(1));
+        assert_eq!(model.shading_at(GraphSlot::Layer(0)), Some(vec![1.0 / 3.0, 2.0 / 3.0]));
+        assert_eq!(model.shading_at(GraphSlot::Layer(1)), None, "not in its own layer");
+        assert_eq!(model.selected_node_name().as_deref(), Some("cube1_cluster0"));
+        // Moving the row away and back reuses the computed graphs.
+        model.set_multilayer_layers(names(&["b", "c", "d"]));
+        assert!(model.multilayer.graphs[0].is_some(), "b comes from the cache");
+        assert_eq!(model.next_missing_slot().map(|(p, r)| (p, r.layer)), Some((1, "c".into())));
+        model.set_multilayer_layers(names(&["a", "b", "c"]));
+        assert!(model.multilayer.graphs[0].is_some() && model.multilayer.graphs[1].is_some());
+        // New parameters make every position stale (their graphs stay on screen meanwhile).
+        model.mapper_params.n_intervals += 1;
+        assert_eq!(model.next_missing_slot().map(|(p, _)| p), Some(0));
+        assert!(model.multilayer.graphs[0].is_some());
+    }
+
+    #[test]
+    fn escape_in_multilayer_mode_clears_the_row_selection_first() {
+        let mut model = AppModel { mode: ViewMode::Multilayer, selected_node: Some(0), ..AppModel::default() };
+        model.multilayer.selected = Some((2, 5));
+        model.escape();
+        assert_eq!((model.multilayer.selected, model.selected_node), (None, Some(0)));
     }
 }

@@ -113,7 +113,7 @@ fn highlighted_points(m: &AppModel, projection: &DrawnProjection, point_of_sampl
         }
         mask
     };
-    if let Some(node) = m.selected_node.and_then(|idx| m.graph.as_ref()?.nodes.get(idx)) {
+    if let Some(node) = m.focused_node().and_then(|(graph, idx)| graph.nodes.get(idx)) {
         return Some(from_samples(&node.members));
     }
     if let Some(selection) = &m.sample_selection {
@@ -363,7 +363,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         samples.sort_unstable();
         let empty = samples.is_empty();
         model.update(|m| {
-            m.selected_node = None;
+            m.clear_node_selection();
             m.selection_examples = None;
             m.sample_selection = (!empty).then(|| SampleSelection { samples: samples.clone() });
         });

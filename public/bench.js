@@ -187,7 +187,42 @@ async function embedSuite() {
   return results;
 }
 
-const SUITES = { parse: parseSuite, mapper: mapperSuite, layout: layoutSuite, embed: embedSuite };
+/** Multilayer mode's cost: three synthetic activation-like layers of 50K x 256 (default),
+ *  each graph computed and laid out as the app does with its defaults, one after another;
+ *  then the comparison of all three (graphs without layout, norms). */
+async function multilayerSuite() {
+  const [n, dim] = (new URLSearchParams(location.search).get('sizes') || '50000x256').split('x').map(Number);
+  const loaded = await request({ type: 'LoadSynthetic', n_samples: n, dim, seed: 0, n_layers: 3 });
+  if (loaded.type !== 'Loaded') throw new Error(`synthetic ${n}x${dim}x3: ${loaded.message ?? loaded.type}`);
+  const params = {
+    lens: 'l2_norm', cover: 'uniform', n_intervals: 30, overlap: 0.3,
+    epsilon: { knn_quantile: { k: 5, quantile: 0.5, per_interval: false } },
+    min_samples: 5, min_intersection: 1, seed: 0,
+  };
+  const results = [];
+  const started = performance.now();
+  for (const layer of loaded.summary.layers.map((l) => l.name)) {
+    const layerStarted = performance.now();
+    const answer = await request({ type: 'ComputeGraph', request: { layer, subsample: { size: null, seed: 0 }, params }, previous_positions: [] });
+    if (answer.type !== 'Graph') throw new Error(`graph of ${layer}: ${answer.message ?? answer.type}`);
+    const result = {
+      name: `multilayer graph ${layer} ${n}x${dim}`, layer, n, dim, mapper_ms: answer.graph.mapper_ms, layout_ms: answer.graph.layout_ms,
+      wall_ms: performance.now() - layerStarted, nodes: answer.graph.stats.n_nodes, edges: answer.graph.stats.n_edges,
+    };
+    log(JSON.stringify(result));
+    results.push(result);
+  }
+  results.push({ name: `multilayer three graphs ${n}x${dim}`, wall_ms: performance.now() - started });
+  log(JSON.stringify(results.at(-1)));
+  const compareStarted = performance.now();
+  const comparison = await request({ type: 'CompareLayers', subsample: { size: null, seed: 0 }, params });
+  if (comparison.type !== 'LayerComparison') throw new Error(`comparison: ${comparison.message ?? comparison.type}`);
+  results.push({ name: `layer comparison 3 x ${n}x${dim}`, wall_ms: performance.now() - compareStarted, nodes: comparison.comparison.layers.map((l) => l.stats.n_nodes) });
+  log(JSON.stringify(results.at(-1)));
+  return results;
+}
+
+const SUITES = { parse: parseSuite, mapper: mapperSuite, layout: layoutSuite, embed: embedSuite, multilayer: multilayerSuite };
 
 async function main() {
   const suiteName = new URLSearchParams(location.search).get('suite') || 'parse';

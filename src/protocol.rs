@@ -36,7 +36,16 @@ pub enum ToWorker {
     ComputeGraph { request_id: RequestId, request: GraphRequest, previous_positions: Vec<(String, [f64; 2])> },
     /// Generate the synthetic activation-like dataset of the benchmarks (`peers.md`) in the
     /// worker: the same data `topoact synth` writes, so browser and native runs compare.
-    LoadSynthetic { request_id: RequestId, n_samples: usize, dim: usize, seed: u64 },
+    /// `n_layers` layers (named `synthetic`, `synthetic-2`, ...) are drawn with seeds
+    /// `seed`, `seed + 1`, ... (the multilayer benchmark); the labels are the first layer's.
+    LoadSynthetic {
+        request_id: RequestId,
+        n_samples: usize,
+        dim: usize,
+        seed: u64,
+        #[serde(default = "one_layer")]
+        n_layers: usize,
+    },
     /// The averaged image of every node of a graph (glyph mode; a short request).
     NodeGlyphs { request_id: RequestId, layer: String, graph_version: u64, members_of_nodes: Vec<Vec<u32>> },
     /// Example images of a node's members (a short request: it supersedes nothing).
@@ -57,6 +66,10 @@ pub enum ToWorker {
     /// Compute the mapper graph (no layout) of every layer with the same samples and
     /// parameters, and every layer's L2 norms; answered by [`FromWorker::LayerComparison`].
     CompareLayers { request_id: RequestId, subsample: SubsampleChoice, params: MapperParams },
+}
+
+fn one_layer() -> usize {
+    1
 }
 
 /// Which node's examples to fetch.

@@ -130,13 +130,18 @@ fn handle_message(event: MessageEvent) {
                 finish(request_id, answer);
             });
         }
-        ToWorker::LoadSynthetic { request_id, n_samples, dim, seed } => {
+        ToWorker::LoadSynthetic { request_id, n_samples, dim, seed, n_layers } => {
             supersede_running(request_id);
             let started_ms = now_ms();
             let (activations, labels, class_names) = topoact_core::mapper::synth::activation_like(n_samples, dim, seed);
+            let mut layers = vec![Layer { name: "synthetic".into(), activations: topoact_core::dataset::Matrix::F32(activations) }];
+            for layer_idx in 1..n_layers.clamp(1, MAX_SYNTHETIC_LAYERS) {
+                let (activations, _, _) = topoact_core::mapper::synth::activation_like(n_samples, dim, seed + layer_idx as u64);
+                layers.push(Layer { name: format!("synthetic-{}", layer_idx + 1), activations: topoact_core::dataset::Matrix::F32(activations) });
+            }
             let dataset = Dataset {
                 name: format!("synthetic activation-like {n_samples} x {dim} (seed {seed})"),
-                layers: vec![topoact_core::dataset::Layer { name: "synthetic".into(), activations: topoact_core::dataset::Matrix::F32(activations) }],
+                layers,
                 labels: Some(labels),
                 class_names,
                 ..Dataset::default()
@@ -394,6 +399,9 @@ async fn compute_graph(
     let diagnostics = Some(graph_diagnostics(&request, &graph)?);
     Ok(Some(drawn_graph(request, graph, &layout.positions, mapper_ms, layout_ms, diagnostics)))
 }
+
+/// Most layers of a synthetic benchmark dataset.
+const MAX_SYNTHETIC_LAYERS: usize = 16;
 
 /// Bins of each layer's norm histogram in the layer comparison.
 const COMPARISON_NORM_BINS: usize = 50;

@@ -8,6 +8,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use topoact_core::compare::LayerNorms;
 use topoact_core::diagnostics::{LensDiagnostics, NormDiagnostics};
 use topoact_core::mapper::GraphStats;
@@ -216,7 +217,7 @@ pub fn structure_chart(layers: &[(String, GraphStats)]) -> ChartResult {
         .iter()
         .flat_map(|(_, s)| STRUCTURE_SERIES.iter().map(move |(_, _, value)| value(s)))
         .fold(1.0, f64::max)
-        * 1.1;
+        * 1.6; // headroom above the lines for the legend
     let names: Vec<String> = layers.iter().map(|(name, _)| short_layer_name(name)).collect();
     render(|root| {
         let mut chart = ChartBuilder::on(root)
@@ -256,10 +257,10 @@ pub fn structure_chart(layers: &[(String, GraphStats)]) -> ChartResult {
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
-            .label_font((FONT, 12))
+            .label_font((FONT, 11))
             .draw()
             .map_err(err)?;
         Ok(())
@@ -277,24 +278,15 @@ pub fn layer_norms_chart(layers: &[LayerNorms]) -> ChartResult {
             .margin(6)
             .caption("L2 norms of all layers", (FONT, 16))
             .x_label_area_size(30)
-            .y_label_area_size(90)
+            .y_label_area_size(10)
             .build_cartesian_2d(lo..hi, -0.1f64..n as f64)
             .map_err(err)?;
         chart
             .configure_mesh()
             .disable_y_mesh()
+            .disable_y_axis()
             .x_desc("L2 norm")
             .x_labels(6)
-            .y_labels(n)
-            .y_label_formatter(&|y| {
-                // Ridge of layer k sits on baseline n - 1 - k.
-                let base = y.round();
-                if (y - base).abs() < 1e-6 && base >= 0.0 && (base as usize) < names.len() {
-                    names[names.len() - 1 - base as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
             .label_style((FONT, 12))
             .axis_desc_style((FONT, 13))
             .draw()
@@ -313,6 +305,15 @@ pub fn layer_norms_chart(layers: &[LayerNorms]) -> ChartResult {
                 .collect();
             chart.draw_series(AreaSeries::new(ridge, baseline, colour.mix(0.45)).border_style(colour.stroke_width(1))).map_err(err)?;
         }
+        // Each ridge's layer name, at its baseline on the right (ridges rise on the left
+        // for early layers, whose norms are usually smaller).
+        let name_at = hi - (hi - lo) * 0.01;
+        chart
+            .draw_series(names.iter().enumerate().map(|(idx, name)| {
+                let style = TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Right, VPos::Bottom));
+                Text::new(name.clone(), (name_at, (n - 1 - idx) as f64 + 0.05), style)
+            }))
+            .map_err(err)?;
         Ok(())
     })
 }

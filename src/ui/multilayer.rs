@@ -45,7 +45,7 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
 
     // Cross-layer links of each adjacent pair, recomputed when a graph of the row changes.
     let links_by_pair = Memo::new(move |_| {
-        versions.track();
+        versions.with(|_| ());
         model.with_untracked(|m| {
             let graphs = &m.multilayer.graphs;
             (0..graphs.len().saturating_sub(1))
@@ -75,7 +75,7 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
         }
         resized.track();
         let cams: Vec<Camera> = cameras_for_overlay.iter().map(|c| c.get()).collect();
-        versions.track();
+        versions.with(|_| ());
         let row = row_ref.get()?;
         let row_rect = row.get_bounding_client_rect();
         let svgs = row.query_selector_all("svg.graph-svg").ok()?;
@@ -87,6 +87,8 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
                 Some(([rect.left() - row_rect.left(), rect.top() - row_rect.top()], rect.width() / VIEW_WIDTH))
             })
             .collect();
+        // With a node selected, the ribbons that do not touch it fade.
+        let selected = model.with(|m| m.multilayer.selected);
         let lines = model.with_untracked(|m| {
             let graphs = &m.multilayer.graphs;
             let screen = |position: usize, node_idx: usize| -> Option<[f64; 2]> {
@@ -102,9 +104,13 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
                         let a = screen(left, link.from_node)?;
                         let b = screen(left + 1, link.to_node)?;
                         let bend = (b[0] - a[0]) * 0.4;
+                        let touches_selected = selected.is_some_and(|(position, node_idx)| {
+                            (position == left && node_idx == link.from_node) || (position == left + 1 && node_idx == link.to_node)
+                        });
+                        let faded = selected.is_some() && !touches_selected;
                         let path = format!("M{:.1},{:.1} C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}", a[0], a[1], a[0] + bend, a[1], b[0] - bend, b[1], b[0], b[1]);
                         Some(view! {
-                            <path class="ribbon" data-testid="ribbon" d=path
+                            <path class="ribbon" class:faded=faded class:emphasised=touches_selected data-testid="ribbon" d=path
                                 stroke=plasma_links(link.jaccard) stroke-width=format!("{:.2}", 0.8 + 4.0 * link.jaccard)
                                 data-jaccard=format!("{:.4}", link.jaccard) data-shared=link.shared
                                 data-from=format!("{}:{}", left, link.from_node) data-to=format!("{}:{}", left + 1, link.to_node) />

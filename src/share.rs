@@ -658,6 +658,7 @@ pub struct ContentHashError {
 /// Two files of the same size that differ only in their middle therefore hash alike; together
 /// with the name and the exact size this is enough to catch the usual mistake (a different
 /// file, another export of the same model), not a deliberate forgery.
+#[allow(clippy::single_range_in_vec_init)] // one range or two: a list either way
 pub fn hashed_ranges(size_bytes: u64) -> Vec<Range<u64>> {
     if size_bytes <= 2 * HASHED_EDGE_BYTES {
         vec![0..size_bytes]
@@ -803,10 +804,12 @@ mod tests {
 
     #[test]
     fn share_markup_in_strings_is_kept_as_text() {
-        let mut state = ViewState::default();
-        state.search_text = "<script>alert(1)</script>".into();
-        state.layer = Some("\"><img src=x onerror=alert(1)>".into());
-        state.dataset = DatasetRef::Url { url: "javascript:alert(1)//<svg onload=x>".into() };
+        let state = ViewState {
+            search_text: "<script>alert(1)</script>".into(),
+            layer: Some("\"><img src=x onerror=alert(1)>".into()),
+            dataset: DatasetRef::Url { url: "javascript:alert(1)//<svg onload=x>".into() },
+            ..ViewState::default()
+        };
         let decoded = decode(&encode(&state)).expect("decodes");
         assert_eq!(decoded.search_text, "<script>alert(1)</script>");
         assert_eq!(decoded, state);
@@ -815,8 +818,10 @@ mod tests {
     #[test]
     fn share_large_selections_stay_compact() {
         // A lasso over 50,000 contiguous-ish samples of 300,000.
-        let mut state = ViewState::default();
-        state.sample_selection = (0..300_000u32).filter(|idx| idx % 6 < 1 || (100_000..140_000).contains(idx)).collect();
+        let state = ViewState {
+            sample_selection: (0..300_000u32).filter(|idx| idx % 6 < 1 || (100_000..140_000).contains(idx)).collect(),
+            ..ViewState::default()
+        };
         let link = encode_checked(&state).expect("fits in a link");
         assert!(link.len() < 16 * 1024, "{} characters", link.len());
         assert_eq!(decode(&link), Ok(state.clone()));
@@ -934,7 +939,8 @@ mod tests {
 
     #[test]
     fn share_invalid_states_name_the_problem() {
-        let cases: Vec<(&str, fn(&mut ViewState))> = vec![
+        type Spoil = fn(&mut ViewState);
+        let cases: Vec<(&str, Spoil)> = vec![
             ("Jaccard threshold", |s| s.jaccard_threshold = 1.5),
             ("ribbon threshold", |s| s.ribbon_threshold = -0.1),
             ("camera zoom", |s| s.graph_cameras = vec![CameraState { scale: 0.0, offset_x: 0.0, offset_y: 0.0 }]),
@@ -968,8 +974,7 @@ mod tests {
             assert!(encode_checked(&state).is_err());
         }
         // Non-finite numbers cannot be written as JSON; `validate` catches them in memory.
-        let mut state = ViewState::default();
-        state.jaccard_threshold = f64::NAN;
+        let mut state = ViewState { jaccard_threshold: f64::NAN, ..ViewState::default() };
         assert!(matches!(state.validate(), Err(LinkError::Invalid { field: "Jaccard threshold", .. })));
         state = ViewState::default();
         state.graph_cameras = vec![CameraState { scale: f64::INFINITY, offset_x: 0.0, offset_y: 0.0 }];

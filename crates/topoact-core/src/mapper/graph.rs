@@ -178,6 +178,13 @@ pub(crate) fn nerve(members: &[&[u32]], min_intersection: usize) -> Vec<MapperEd
 
 /// Graph statistics (components by union-find).
 pub fn graph_stats(nodes: &[MapperNode], edges: &[MapperEdge], n_samples_used: usize) -> GraphStats {
+    let sizes_and_members: Vec<(usize, &[u32])> = nodes.iter().map(|node| (node.size, node.members.as_slice())).collect();
+    stats_of_nodes(&sizes_and_members, edges, n_samples_used)
+}
+
+/// [`graph_stats`] of nodes given as `(size, members)`; every edge's ends must be node
+/// positions in `nodes`.
+pub(crate) fn stats_of_nodes(nodes: &[(usize, &[u32])], edges: &[MapperEdge], n_samples_used: usize) -> GraphStats {
     let n = nodes.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn root(parent: &mut [usize], mut x: usize) -> usize {
@@ -197,10 +204,10 @@ pub fn graph_stats(nodes: &[MapperNode], edges: &[MapperEdge], n_samples_used: u
         }
     }
     let n_components = (0..n).filter(|&i| root(&mut parent, i) == i).count();
-    let mut covered: Vec<u32> = nodes.iter().flat_map(|node| node.members.iter().copied()).collect();
+    let mut covered: Vec<u32> = nodes.iter().flat_map(|(_, members)| members.iter().copied()).collect();
     covered.sort_unstable();
     covered.dedup();
-    let mut sizes: Vec<usize> = nodes.iter().map(|node| node.size).collect();
+    let mut sizes: Vec<usize> = nodes.iter().map(|&(size, _)| size).collect();
     sizes.sort_unstable();
     let median = if sizes.is_empty() {
         0.0

@@ -43,6 +43,7 @@ pub mod cover;
 mod dbscan;
 pub mod export;
 mod graph;
+pub mod import;
 mod job;
 mod join;
 pub(crate) mod knn;
@@ -56,6 +57,7 @@ pub mod synth;
 
 pub use cover::Interval;
 pub use export::{to_kmapper_json, to_node_link_json};
+pub use import::{import_graph, ImportError, ImportFormat, ImportedGraph, ImportedNode};
 pub use graph::{graph_stats, ClassShare, GraphStats, IntervalReport, MapperEdge, MapperGraph, MapperNode, ParamsRecord};
 pub use job::{compute_mapper, compute_mapper_with_progress, MapperInput, MapperJob};
 pub use params::{CoverKind, Epsilon, Lens, MapperError, MapperParams, ValidMapperParams};

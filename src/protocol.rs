@@ -8,6 +8,7 @@
 //! answers. A new long request supersedes (cancels) the one running.
 
 use serde::{Deserialize, Serialize};
+use crate::share::DatasetRef;
 use topoact_core::compare::LayerNorms;
 use topoact_core::dataset::DatasetSummary;
 use topoact_core::diagnostics::{LensDiagnostics, NormDiagnostics};
@@ -63,6 +64,9 @@ pub enum ToWorker {
     /// Measure a drawing of that synthetic graph (ours or d3-force's) with the core's quality
     /// measures; answered by [`FromWorker::LayoutMeasured`].
     MeasureLayout { request_id: RequestId, n_nodes: usize, seed: u64, positions: Vec<[f64; 2]> },
+    /// The graph computed for `request` as a file (KeplerMapper's dict or NetworkX node-link
+    /// JSON with the per-node statistics); answered by [`FromWorker::GraphFile`].
+    ExportGraph { request_id: RequestId, request: GraphRequest, format: GraphFileFormat },
     /// Compute the mapper graph (no layout) of every layer with the same samples and
     /// parameters, and every layer's L2 norms; answered by [`FromWorker::LayerComparison`].
     CompareLayers { request_id: RequestId, subsample: SubsampleChoice, params: MapperParams },
@@ -120,6 +124,7 @@ impl ToWorker {
             | ToWorker::SampleThumbnail { request_id, .. }
             | ToWorker::MeasureLayout { request_id, .. }
             | ToWorker::CompareLayers { request_id, .. }
+            | ToWorker::ExportGraph { request_id, .. }
             | ToWorker::NodeGlyphs { request_id, .. } => *request_id,
         }
     }
@@ -136,6 +141,8 @@ pub enum FailureKind {
     Network,
     /// Anything else (a bug): the message is shown as is.
     Internal,
+    /// A link names a dropped file: the person is asked to drop it.
+    NeedsFile,
 }
 
 /// Worker -> UI.
@@ -147,7 +154,9 @@ pub enum FromWorker {
     /// A long request advanced.
     Progress { request_id: RequestId, progress: Progress },
     /// A dataset was loaded and replaced the previous one.
-    Loaded { request_id: RequestId, summary: DatasetSummary, elapsed_ms: f64, bytes_read: u64 },
+    /// `source` says which data it was, for share links (a dropped file by name, size and
+    /// content hash).
+    Loaded { request_id: RequestId, summary: DatasetSummary, elapsed_ms: f64, bytes_read: u64, source: DatasetRef },
     /// The request failed; the previous dataset is still loaded.
     Failed { request_id: RequestId, kind: FailureKind, message: String },
     /// The request was cancelled (by Cancel or by a newer request); nothing changed.
@@ -167,9 +176,24 @@ pub enum FromWorker {
     Thumbnail { sample_idx: u32, url: Option<String> },
     /// Answer to [`ToWorker::MeasureLayout`].
     LayoutMeasured { request_id: RequestId, quality: LayoutQuality },
+    /// Answer to [`ToWorker::ExportGraph`].
+    GraphFile { request_id: RequestId, file_name: String, text: String },
     /// Answer to [`ToWorker::CompareLayers`].
     LayerComparison { request_id: RequestId, comparison: LayerComparison },
 }
+
+/// Graph file formats for export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GraphFileFormat {
+    /// KeplerMapper's `map()` dict: `nodes`, `links`, `simplices`, `meta_data`.
+    Kmapper,
+    /// NetworkX node-link JSON, as TopoAct's data files, with the per-node statistics.
+    NodeLink,
+}
+
+/// The layer name an imported graph is shown under: `imported: <file name>`.
+pub const IMPORTED_LAYER_PREFIX: &str = "imported: ";
 
 /// The structure of every layer's graph for one set of parameters, and the layers' norms
 /// (the paper's Section 2 as numbers, and its Figure 8).

@@ -18,6 +18,8 @@ use topoact_core::compare::{norm_distributions, row_norms};
 use topoact_core::job::{Job, PartOfSequence, Progress, Step};
 use topoact_core::layout::synthetic::mapper_like_graph_with_counts;
 use topoact_core::layout::{measure_quality, topoact_radii, LayoutEdge, LayoutInput, LayoutJob, LayoutParams};
+use topoact_core::mapper::export::{to_kmapper_json, to_node_link_json};
+use topoact_core::mapper::import::{import_graph, MAX_IMPORT_BYTES};
 use topoact_core::mapper::{graph_stats, MapperEdge, MapperGraph, MapperInput, MapperJob, MapperNode, MapperParams};
 use topoact_core::subsample::{nested_stratified_order, subsample};
 use wasm_bindgen::prelude::*;
@@ -26,11 +28,12 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent};
 
 use crate::protocol::{
-    Diagnostics, DrawnGraph, DrawnNode, Example, ExamplesQuery, FailureKind, FromWorker, GraphRequest, LayerComparison, LayerStructure,
-    NodeExamples, RequestId, SubsampleChoice, ToWorker,
+    Diagnostics, DrawnGraph, DrawnNode, Example, ExamplesQuery, FailureKind, FromWorker, GraphFileFormat, GraphRequest, LayerComparison,
+    LayerStructure, NodeExamples, RequestId, SubsampleChoice, ToWorker, IMPORTED_LAYER_PREFIX,
     FILES_PROPERTY,
 };
 use crate::render::image::{bmp_data_url, mean_image, Pixels};
+use crate::share::{content_hash, hashed_ranges, DatasetRef};
 
 mod projection;
 
@@ -48,15 +51,21 @@ struct WorkerState {
     projections: projection::ProjectionState,
     /// Norm diagnostics of the last (layer, subsample) asked for.
     norms_cache: Option<((String, SubsampleChoice), NormDiagnostics)>,
+    /// The last computed (or imported) mapper graphs with everything the exports need.
+    mapper_graphs: Vec<(GraphRequest, MapperGraph)>,
     running: Option<RequestId>,
     cancelled: HashSet<RequestId>,
 }
+
+/// Mapper graphs kept for export.
+const KEPT_MAPPER_GRAPHS: usize = 4;
 
 impl WorkerState {
     /// Installs a newly loaded dataset; caches of the previous one go with it.
     fn replace_dataset(&mut self, dataset: Dataset) {
         self.dataset = Some(dataset);
         self.norms_cache = None;
+        self.mapper_graphs.clear();
         if let Some(running) = self.projections.clear() {
             self.cancelled.insert(running);
         }
@@ -111,12 +120,23 @@ fn handle_message(event: MessageEvent) {
             supersede_running(request_id);
             let files = files_of(&data);
             wasm_bindgen_futures::spawn_local(async move {
-                let sources = files
+                let mut sources = files
                     .into_iter()
                     .map(|file| NamedSource { file_name: file.name(), source: JsFileSource::new(file) })
                     .collect::<Vec<_>>();
+                if sources.len() == 1 && looks_like_graph(&mut sources[0]) {
+                    let named = sources.remove(0);
+                    let answer = match import_graph_file(request_id, named).await {
+                        Ok(Some(graph)) => FromWorker::Graph { request_id, graph },
+                        Ok(None) => FromWorker::Cancelled { request_id },
+                        Err(message) => FromWorker::Failed { request_id, kind: FailureKind::BadInput, message },
+                    };
+                    finish(request_id, answer);
+                    return;
+                }
                 let total_bytes = sources.iter().map(|named| named.source.len()).sum();
-                run_load(request_id, sources, drop_nonfinite, total_bytes).await;
+                let identity = file_identity(&mut sources);
+                run_load(request_id, sources, drop_nonfinite, total_bytes, identity).await;
             });
         }
         ToWorker::ComputeGraph { request_id, request, previous_positions } => {
@@ -149,7 +169,8 @@ fn handle_message(event: MessageEvent) {
             let summary = dataset.summary();
             STATE.with_borrow_mut(|state| state.replace_dataset(dataset));
             let elapsed_ms = now_ms() - started_ms;
-            finish(request_id, FromWorker::Loaded { request_id, summary, elapsed_ms, bytes_read: 0 });
+            let source = DatasetRef::Synthetic { n_samples, dim, seed };
+            finish(request_id, FromWorker::Loaded { request_id, summary, elapsed_ms, bytes_read: 0, source });
         }
         ToWorker::ComputeProjection { request_id, request } => {
             STATE.with_borrow_mut(|state| {
@@ -189,6 +210,16 @@ fn handle_message(event: MessageEvent) {
                     Err(message) => FromWorker::Failed { request_id, kind: FailureKind::BadInput, message },
                 };
                 finish(request_id, answer);
+            });
+        }
+        ToWorker::ExportGraph { request_id, request, format } => {
+            wasm_bindgen_futures::spawn_local(async move {
+                let answer = match export_graph(request_id, request, format).await {
+                    Ok(Some((file_name, text))) => FromWorker::GraphFile { request_id, file_name, text },
+                    Ok(None) => FromWorker::Cancelled { request_id },
+                    Err(message) => FromWorker::Failed { request_id, kind: FailureKind::BadInput, message },
+                };
+                post(&answer);
             });
         }
         ToWorker::CompareLayers { request_id, subsample, params } => {
@@ -233,7 +264,7 @@ fn handle_message(event: MessageEvent) {
                         let file_name = url.rsplit('/').next().unwrap_or(&url).to_string();
                         let total_bytes = bytes.len() as u64;
                         let sources = vec![NamedSource { file_name, source: bytes }];
-                        run_load(request_id, sources, drop_nonfinite, total_bytes).await;
+                        run_load(request_id, sources, drop_nonfinite, total_bytes, DatasetRef::Url { url }).await;
                     }
                     Ok(None) => finish_cancelled(request_id),
                     Err(message) => finish(request_id, FromWorker::Failed { request_id, kind: FailureKind::Network, message }),
@@ -320,7 +351,33 @@ async fn run_job_observed<J: Job>(
     }
 }
 
-async fn run_load<S: ByteSource>(request_id: RequestId, sources: Vec<NamedSource<S>>, drop_nonfinite: bool, total_bytes: u64) {
+/// The identity a share link records for dropped files: the largest one (the activations;
+/// side files of labels are small) by name, size and `share::content_hash`.
+fn file_identity<S: ByteSource>(sources: &mut [NamedSource<S>]) -> DatasetRef {
+    let Some(largest) = sources.iter_mut().max_by_key(|named| named.source.len()) else {
+        return DatasetRef::default();
+    };
+    let size_bytes = largest.source.len();
+    let mut chunks = Vec::new();
+    for range in hashed_ranges(size_bytes) {
+        let mut chunk = vec![0u8; (range.end - range.start) as usize];
+        if largest.source.read_at(range.start, &mut chunk).is_err() {
+            // Unreadable now means unreadable for the load too, which reports it.
+            return DatasetRef::File { name: largest.file_name.clone(), size_bytes, content_hash: String::new() };
+        }
+        chunks.push(chunk);
+    }
+    let content_hash = content_hash(size_bytes, chunks.iter().map(Vec::as_slice)).unwrap_or_default();
+    DatasetRef::File { name: largest.file_name.clone(), size_bytes, content_hash }
+}
+
+async fn run_load<S: ByteSource>(
+    request_id: RequestId,
+    sources: Vec<NamedSource<S>>,
+    drop_nonfinite: bool,
+    total_bytes: u64,
+    source: DatasetRef,
+) {
     let started_ms = now_ms();
     let options = LoadOptions { max_total_bytes: DATASET_BUDGET_BYTES, drop_nonfinite };
     let loaded = match LoadJob::new(sources, options) {
@@ -332,7 +389,7 @@ async fn run_load<S: ByteSource>(request_id: RequestId, sources: Vec<NamedSource
             let summary = dataset.summary();
             STATE.with_borrow_mut(|state| state.replace_dataset(dataset));
             let elapsed_ms = now_ms() - started_ms;
-            finish(request_id, FromWorker::Loaded { request_id, summary, elapsed_ms, bytes_read: total_bytes })
+            finish(request_id, FromWorker::Loaded { request_id, summary, elapsed_ms, bytes_read: total_bytes, source })
         }
         Ok(None) => finish_cancelled(request_id),
         Err(err) => finish(request_id, failure(request_id, &err)),
@@ -388,6 +445,7 @@ async fn compute_graph(
         return Ok(None);
     };
     drop(mapper_job);
+    keep_mapper_graph(&request, &graph);
     let mapper_ms = now_ms() - started_ms;
     let layout_started_ms = now_ms();
     let mut layout_job = LayoutJob::new(layout_input(&graph, &previous_positions), LayoutParams::default())
@@ -440,6 +498,88 @@ async fn compare_layers(request_id: RequestId, subsample: SubsampleChoice, param
     }
     let norms = norm_distributions(&norms, COMPARISON_NORM_BINS);
     Ok(Some(LayerComparison { subsample, params, layers, norms, elapsed_ms: now_ms() - started_ms }))
+}
+
+fn keep_mapper_graph(request: &GraphRequest, graph: &MapperGraph) {
+    STATE.with_borrow_mut(|state| {
+        state.mapper_graphs.retain(|(kept, _)| kept != request);
+        state.mapper_graphs.push((request.clone(), graph.clone()));
+        if state.mapper_graphs.len() > KEPT_MAPPER_GRAPHS {
+            state.mapper_graphs.remove(0);
+        }
+    });
+}
+
+/// The graph of `request` as a file: the kept graph, else computed again (deterministic).
+async fn export_graph(request_id: RequestId, request: GraphRequest, format: GraphFileFormat) -> Result<Option<(String, String)>, String> {
+    let kept = STATE.with_borrow(|state| state.mapper_graphs.iter().find(|(kept, _)| *kept == request).map(|(_, g)| g.clone()));
+    let graph = match kept {
+        Some(graph) => graph,
+        None if request.layer.starts_with(IMPORTED_LAYER_PREFIX) => {
+            return Err("The imported graph is no longer in memory: import the file again to export it.".into())
+        }
+        None => {
+            let mut job = mapper_job_for(&request)?;
+            let Some(graph) = run_job(request_id, &mut job).await.map_err(|err| err.to_string())? else { return Ok(None) };
+            graph
+        }
+    };
+    let stem: String = request.layer.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    Ok(Some(match format {
+        GraphFileFormat::Kmapper => (format!("{stem}-kmapper.json"), to_kmapper_json(&graph)),
+        GraphFileFormat::NodeLink => (format!("{stem}-node-link.json"), to_node_link_json(&graph).to_string()),
+    }))
+}
+
+/// Whether a dropped `.json` file is a graph (KeplerMapper's dict or node-link JSON) rather
+/// than a labels file: its opening bytes name `"nodes"`.
+fn looks_like_graph<S: ByteSource>(named: &mut NamedSource<S>) -> bool {
+    if !named.file_name.to_ascii_lowercase().ends_with(".json") {
+        return false;
+    }
+    let mut head = vec![0u8; named.source.len().min(64 * 1024) as usize];
+    named.source.read_at(0, &mut head).is_ok() && head.windows(7).any(|window| window == b"\"nodes\"")
+}
+
+/// Imports a graph file, checks it against the loaded data (if any), derives its classes
+/// from the data's labels when the file has none, and lays it out.
+async fn import_graph_file<S: ByteSource>(request_id: RequestId, mut named: NamedSource<S>) -> Result<Option<DrawnGraph>, String> {
+    let started_ms = now_ms();
+    let size = named.source.len();
+    if size > MAX_IMPORT_BYTES as u64 {
+        return Err(format!("{} is {} bytes; graph files up to {} bytes are read.", named.file_name, size, MAX_IMPORT_BYTES));
+    }
+    let mut bytes = vec![0u8; size as usize];
+    named.source.read_at(0, &mut bytes).map_err(|err| err.to_string())?;
+    let mut imported = import_graph(&bytes).map_err(|err| format!("{} is not a graph this app can open: {err}", named.file_name))?;
+    drop(bytes);
+    let fitted = STATE.with_borrow(|state| {
+        let Some(dataset) = state.dataset.as_ref() else { return Ok(()) };
+        imported.check_sample_count(dataset.n_samples()).map_err(|err| {
+            format!("{} does not fit the loaded data: {err}. Open it without data (reload the page and drop it first) or load the data it was made from.", named.file_name)
+        })?;
+        let has_classes = imported.nodes.iter().any(|node| !node.top_classes.is_empty());
+        if let (false, Some(labels)) = (has_classes, dataset.labels.as_ref()) {
+            imported.derive_classes_from_labels(labels, &dataset.class_names).map_err(|err| err.to_string())?;
+        }
+        Ok::<_, String>(())
+    });
+    fitted?;
+    let graph = imported.to_mapper_graph();
+    let request = GraphRequest {
+        layer: format!("{IMPORTED_LAYER_PREFIX}{}", named.file_name),
+        subsample: SubsampleChoice::default(),
+        params: Default::default(),
+    };
+    keep_mapper_graph(&request, &graph);
+    let mapper_ms = now_ms() - started_ms;
+    let layout_started_ms = now_ms();
+    let mut layout_job = LayoutJob::new(layout_input(&graph, &[]), LayoutParams::default()).map_err(|err| err.to_string())?;
+    let Some(layout) = run_job(request_id, &mut layout_job).await.map_err(|err| err.to_string())? else {
+        return Ok(None);
+    };
+    let layout_ms = now_ms() - layout_started_ms;
+    Ok(Some(drawn_graph(request, graph, &layout.positions, mapper_ms, layout_ms, None)))
 }
 
 /// Stress sources of the layout benchmark's quality measure (as the native comparison).

@@ -40,7 +40,7 @@ fn container() -> web_sys::HtmlElement {
 async fn hostile_names_are_shown_as_text_never_as_markup() {
     let model = RwSignal::new(AppModel::default());
     let request_id = model.try_update(|m| m.begin("test")).unwrap();
-    model.update(|m| m.apply(FromWorker::Loaded { request_id, summary: hostile_summary(), elapsed_ms: 5.0, bytes_read: 10 }));
+    model.update(|m| m.apply(FromWorker::Loaded { request_id, summary: hostile_summary(), elapsed_ms: 5.0, bytes_read: 10, source: topoact_app::share::DatasetRef::Demo }));
     let root = container();
     let _handle = leptos::mount::mount_to(root.clone(), move || view! { <ClassList model=model /><DatasetDetails model=model /> });
     leptos::task::tick().await;
@@ -63,7 +63,7 @@ async fn the_class_list_follows_the_loaded_dataset() {
     leptos::task::tick().await;
     assert_eq!(root.query_selector_all(".class-item").unwrap().length(), 0);
     let request_id = model.try_update(|m| m.begin("test")).unwrap();
-    model.update(|m| m.apply(FromWorker::Loaded { request_id, summary: hostile_summary(), elapsed_ms: 5.0, bytes_read: 10 }));
+    model.update(|m| m.apply(FromWorker::Loaded { request_id, summary: hostile_summary(), elapsed_ms: 5.0, bytes_read: 10, source: topoact_app::share::DatasetRef::Demo }));
     leptos::task::tick().await;
     assert_eq!(root.query_selector_all(".class-item").unwrap().length(), 1);
 }

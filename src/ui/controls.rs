@@ -191,7 +191,7 @@ pub fn ParameterPanel(model: RwSignal<AppModel>, recompute: Callback<()>) -> imp
 
 #[component]
 pub fn ClassSearch(model: RwSignal<AppModel>) -> impl IntoView {
-    let query = RwSignal::new(String::new());
+    let query = use_context::<super::link::ViewSignals>().map(|s| s.search_text).unwrap_or_else(|| RwSignal::new(String::new()));
     let class_names = Memo::new(move |_| model.with(|m| m.dataset.as_ref().map(|d| d.classes.iter().map(|c| c.name.clone()).collect::<Vec<_>>()).unwrap_or_default()));
     let suggestions = move || class_names.with(|names| search_classes(names, &query.get(), 20));
     let add = move |class_idx: u32| {

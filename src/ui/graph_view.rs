@@ -80,7 +80,9 @@ pub fn GraphView(
     #[prop(optional)] camera: Option<RwSignal<Camera>>,
 ) -> impl IntoView {
     let slot = graph_slot.unwrap_or(GraphSlot::Main);
-    let camera = camera.unwrap_or_else(|| RwSignal::new(Camera::default()));
+    // The app shares each view's camera (share links record it); alone, a view has its own.
+    let signals = use_context::<super::link::ViewSignals>();
+    let camera = camera.or(signals.map(|s| s.camera_for(slot))).unwrap_or_else(|| RwSignal::new(Camera::default()));
     let hovered = RwSignal::new(None::<(usize, [f64; 2])>);
     let pan = StoredValue::new(None::<PanState>);
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
@@ -114,9 +116,15 @@ pub fn GraphView(
             camera.set(Camera::fit(bounds, [VIEW_WIDTH, VIEW_HEIGHT], FIT_MARGIN));
         }
     };
+    // A new graph is fitted, unless a restored link asks for its own camera.
     Effect::new(move |_| {
-        bounds.track();
-        fit();
+        if bounds.get().is_none() {
+            return;
+        }
+        match signals.and_then(|s| s.take_pending_camera(slot)) {
+            Some(restored) => camera.set(restored),
+            None => fit(),
+        }
     });
 
     let zoom_by = move |factor: f64| camera.update(|c| c.zoom_at([VIEW_WIDTH / 2.0, VIEW_HEIGHT / 2.0], factor));
@@ -358,6 +366,35 @@ pub fn GraphView(
         })
     };
 
+    // Exports: the picture is drawn here from the graph; the JSON files come from the worker
+    // (they carry what the page does not hold, such as mean activation vectors).
+    let picture_svg = move || {
+        model.with_untracked(|m| {
+            let graph = m.graph_at(slot)?;
+            let caption = match m.colour_by {
+                ColourBy::MeanLens => format!("Mean lens ({})", graph.request.params.lens.name()),
+                ColourBy::DominantClass => "Dominant class".into(),
+                ColourBy::Purity => "Share of the top class".into(),
+                ColourBy::Size => "Member count (log)".into(),
+            };
+            let picture = super::export::GraphPicture {
+                graph,
+                camera: camera.get_untracked(),
+                colour_by: m.colour_by,
+                jaccard_threshold: m.jaccard_threshold,
+                highlighted_classes: &m.highlighted_classes,
+                selected_node: m.selected_at(slot),
+                colour_caption: caption,
+            };
+            Some((super::export::graph_svg(&picture), file_stem(&graph.request.layer)))
+        })
+    };
+    let export_file = move |format: crate::protocol::GraphFileFormat| {
+        let Some(request) = model.with_untracked(|m| m.graph_at(slot).map(|g| g.request.clone())) else { return };
+        let request_id = super::controls::next_short_request_id();
+        crate::worker_client::send(&crate::protocol::ToWorker::ExportGraph { request_id, request, format }, &[]);
+    };
+
     view! {
         <div class="graph-panel">
             <div class="graph-toolbar">
@@ -369,6 +406,23 @@ pub fn GraphView(
                         g.stats.n_leaves, g.stats.n_cycles, g.stats.fraction_covered * 100.0, crate::format::thousands(g.n_samples_used)
                     )).unwrap_or_else(|| "No graph yet".into()))
                 }}</span>
+                <details class="export-menu">
+                    <summary class="button" data-testid="export-graph">"Export"</summary>
+                    <div class="export-items">
+                        <button class="button" data-testid="export-graph-svg" on:click=move |_| {
+                            if let Some((svg, stem)) = picture_svg() {
+                                super::export::download_text(&format!("{stem}.svg"), "image/svg+xml", &svg);
+                            }
+                        }>"SVG picture"</button>
+                        <button class="button" data-testid="export-graph-png" on:click=move |_| {
+                            if let Some((svg, stem)) = picture_svg() {
+                                super::export::download_svg_as_png(&svg, super::export::EXPORT_WIDTH, super::export::exported_height(), &format!("{stem}.png"));
+                            }
+                        }>"PNG picture"</button>
+                        <button class="button" data-testid="export-graph-kmapper" on:click=move |_| export_file(crate::protocol::GraphFileFormat::Kmapper)>"KeplerMapper JSON"</button>
+                        <button class="button" data-testid="export-graph-node-link" on:click=move |_| export_file(crate::protocol::GraphFileFormat::NodeLink)>"Node-link JSON"</button>
+                    </div>
+                </details>
                 <div class="zoom-buttons">
                     <button class="button" data-testid="zoom-in" title="Zoom in" on:click=move |_| zoom_by(1.25)>"+"</button>
                     <button class="button" data-testid="zoom-out" title="Zoom out" on:click=move |_| zoom_by(0.8)>"−"</button>
@@ -446,6 +500,12 @@ fn Legend(model: RwSignal<AppModel>, graph_slot: GraphSlot) -> impl IntoView {
 
 fn lens_label(model: &AppModel) -> String {
     model.mapper_params.lens.name()
+}
+
+/// A file name stem from a layer name: letters, digits, `-` and `_` kept, the rest `_`.
+pub fn file_stem(layer: &str) -> String {
+    let stem: String = layer.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    format!("topoact-{stem}")
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 pub mod comparison;
 pub mod controls;
 pub mod diagnostics;
+pub mod export;
 pub mod graph_view;
+pub mod link;
 pub mod model;
 pub mod multilayer;
 pub mod projection_view;
@@ -132,12 +134,56 @@ fn synthetic_graph_request() -> Option<usize> {
 }
 
 /// The root component.
+/// Loads the data a link names (a dropped file cannot be fetched: the person is asked for it).
+fn load_linked_data(model: RwSignal<AppModel>, dataset: crate::share::DatasetRef) {
+    use crate::share::DatasetRef;
+    match dataset {
+        DatasetRef::Demo => start_load(model, LoadSource::Url(DEMO_URL.into()), false),
+        DatasetRef::Url { url } => start_load(model, LoadSource::Url(url), false),
+        DatasetRef::Synthetic { n_samples, dim, seed } => {
+            let request_id = model.try_update(|m| m.begin(format!("Generating synthetic data ({n_samples} x {dim})"))).unwrap_or_default();
+            worker_client::send(&ToWorker::LoadSynthetic { request_id, n_samples, dim, seed, n_layers: 1 }, &[]);
+        }
+        DatasetRef::File { name, size_bytes, .. } => model.update(|m| {
+            m.banner = Some(model::Banner {
+                kind: FailureKind::NeedsFile,
+                message: format!(
+                    "This link shows a view of the file '{name}' ({}), which stays on the computer of whoever made the link. Drop that file here, or choose it, to see the view.",
+                    byte_size(size_bytes)
+                ),
+            });
+        }),
+    }
+}
+
+/// What to open first: the link in the fragment, else `?data=`, else the demo. A damaged
+/// link is reported and the default data opened (the nearest working view).
+fn open_initial(model: RwSignal<AppModel>, signals: link::ViewSignals) {
+    match link::link_in_url() {
+        Some(Ok(state)) => {
+            let dataset = link::open_link(model, signals, state);
+            load_linked_data(model, dataset);
+        }
+        Some(Err(err)) => {
+            start_load(model, LoadSource::Url(initial_data_url()), false);
+            model.update(|m| m.banner = Some(model::Banner { kind: FailureKind::BadInput, message: format!("{err} The default view is shown instead.") }));
+        }
+        None => start_load(model, LoadSource::Url(initial_data_url()), false),
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let model = RwSignal::new(AppModel::default());
+    let signals = link::ViewSignals::new();
+    provide_context(signals);
 
     let spawned = worker_client::spawn(
         move |answer| {
+            if let crate::protocol::FromWorker::GraphFile { file_name, text, .. } = &answer {
+                export::download_text(file_name, "application/json", text);
+                return;
+            }
             let loaded = matches!(answer, crate::protocol::FromWorker::Loaded { .. });
             // After a graph or a comparison, the multilayer row continues with its next graph
             // (not after a failure, which would only repeat).
@@ -145,7 +191,12 @@ pub fn App() -> impl IntoView {
             model.update(|model| model.apply(answer));
             if loaded {
                 request_graph(model);
-                projection_view::auto_projection(model);
+                match model.try_update(|m| m.restored_projection.take()).flatten() {
+                    // A restored link says whether a projection is shown, and which.
+                    Some(true) => projection_view::request_projection(model),
+                    Some(false) => {}
+                    None => projection_view::auto_projection(model),
+                }
             } else if continues && model.with_untracked(|m| m.running.is_none()) {
                 advance_multilayer(model);
             }
@@ -163,11 +214,28 @@ pub fn App() -> impl IntoView {
                 let request_id = model.try_update(|m| m.begin(format!("Laying out a synthetic graph of {n_nodes} nodes"))).unwrap_or_default();
                 worker_client::send(&ToWorker::SyntheticGraph { request_id, n_nodes, seed: 0 }, &[]);
             }
-            None => start_load(model, LoadSource::Url(initial_data_url()), false),
+            None => open_initial(model, signals),
         },
         Err(message) => model.update(|model| model.banner = Some(model::Banner { kind: FailureKind::Internal, message })),
     }
 
+    link::keep_fragment_in_step(model, signals);
+    let on_popstate = window_event_listener(leptos::ev::popstate, move |_| match link::step_through_history(model, signals) {
+        Ok(Some(dataset)) => load_linked_data(model, dataset),
+        Ok(None) => {
+            if model.with_untracked(|m| m.restored_projection.is_some()) {
+                request_graph(model);
+                if model.try_update(|m| m.restored_projection.take()).flatten() == Some(true) {
+                    let differs = model.with_untracked(|m| m.projection.as_ref().map(|p| p.request.clone()) != m.projection_request());
+                    if differs {
+                        projection_view::request_projection(model);
+                    }
+                }
+            }
+        }
+        Err(err) => model.update(|m| m.banner = Some(model::Banner { kind: FailureKind::BadInput, message: format!("{err} The view was left as it is.") })),
+    });
+    on_cleanup(move || on_popstate.remove());
     let on_keydown = window_event_listener(leptos::ev::keydown, move |event| {
         if event.key() == "Escape" {
             model.update(|model| model.escape());

@@ -8,6 +8,7 @@ use crate::protocol::{
     DrawnGraph, DrawnProjection, FailureKind, FromWorker, GraphRequest, LayerComparison, NodeExamples, ProjectionMethod,
     ProjectionRequest, RequestId, SubsampleChoice,
 };
+use crate::share::{DatasetRef, LoadedDataFacts, NodeRef, ProjectionChoice, ViewState};
 use topoact_core::mapper::MapperParams;
 
 /// A request the worker is working on.
@@ -166,6 +167,24 @@ pub fn layers_around(all_layers: &[String], chosen: &str) -> Vec<String> {
     all_layers[first..first + 3].to_vec()
 }
 
+/// Whether a link's data and the loaded data are the same (files by size and content hash).
+pub fn same_data(link: &DatasetRef, loaded: &DatasetRef) -> bool {
+    match (link, loaded) {
+        (DatasetRef::File { size_bytes: a, content_hash: ha, .. }, DatasetRef::File { size_bytes: b, content_hash: hb, .. }) => a == b && ha == hb,
+        (a, b) => a == b,
+    }
+}
+
+/// Data as a sentence names it.
+pub fn describe_data(data: &DatasetRef) -> String {
+    match data {
+        DatasetRef::Demo => "the demo dataset".into(),
+        DatasetRef::Url { url } => format!("the file at {url}"),
+        DatasetRef::File { name, size_bytes, .. } => format!("the file '{name}' ({})", crate::format::byte_size(*size_bytes)),
+        DatasetRef::Synthetic { n_samples, dim, seed } => format!("synthetic data ({n_samples} x {dim}, seed {seed})"),
+    }
+}
+
 /// The `node_name` of example requests made for the projection selection.
 pub const SELECTION_EXAMPLES: &str = "projection selection";
 
@@ -227,6 +246,15 @@ pub struct AppModel {
     pub graph_cache: Vec<DrawnGraph>,
     /// Every layer's structure for one set of parameters (the comparison panel).
     pub comparison: Option<LayerComparison>,
+    /// Which data is loaded, as a share link names it.
+    pub dataset_ref: Option<DatasetRef>,
+    /// A link opened before its data was loaded: applied when that data arrives.
+    pub pending_link: Option<ViewState>,
+    /// The node a restored link selects, selected when its layer's graph arrives.
+    pub pending_selected_node: Option<NodeRef>,
+    /// Set when a link was restored: whether it shows a projection (the app then computes
+    /// it instead of choosing one itself). Taken by the app.
+    pub restored_projection: Option<bool>,
     next_request_id: RequestId,
 }
 
@@ -301,7 +329,7 @@ impl AppModel {
                 self.projection = Some(projection);
                 self.projection_version += 1;
             }
-            FromWorker::Loaded { request_id, summary, elapsed_ms, bytes_read } => {
+            FromWorker::Loaded { request_id, summary, elapsed_ms, bytes_read, source } => {
                 if !self.is_current(request_id) {
                     return;
                 }
@@ -334,6 +362,12 @@ impl AppModel {
                 let all_layers: Vec<String> = self.dataset.iter().flat_map(|d| d.layers.iter().map(|l| l.name.clone())).collect();
                 let chosen = self.selected_layer.clone().unwrap_or_default();
                 self.set_multilayer_layers(layers_around(&all_layers, &chosen));
+                self.pending_selected_node = None;
+                self.dataset_ref = Some(match source {
+                    DatasetRef::Url { url } if url == super::DEMO_URL => DatasetRef::Demo,
+                    other => other,
+                });
+                self.restore_pending_link();
             }
             FromWorker::Failed { request_id, kind, message } if self.is_current_projection(request_id) => {
                 self.projection_running = None;
@@ -392,8 +426,8 @@ impl AppModel {
                     self.glyphs = Some((graph_version, images));
                 }
             }
-            // Only the benchmark page asks for layout measures.
-            FromWorker::LayoutMeasured { .. } => {}
+            // Only the benchmark page asks for layout measures; files are downloaded by the app.
+            FromWorker::LayoutMeasured { .. } | FromWorker::GraphFile { .. } => {}
             FromWorker::Thumbnail { sample_idx, url } => self.hover_thumbnail = Some((sample_idx, url)),
             FromWorker::Examples { examples, .. } if examples.node_name == SELECTION_EXAMPLES => {
                 self.selection_examples = Some(examples);
@@ -410,6 +444,136 @@ impl AppModel {
                 self.running = None;
                 self.status = "Cancelled. Nothing was changed.".into();
             }
+        }
+    }
+
+    /// The view as a share link records it (cameras and search text are the views'; the
+    /// caller adds them). `None` before any data is loaded.
+    pub fn view_state(&self) -> Option<ViewState> {
+        let dataset = self.dataset_ref.clone()?;
+        self.dataset.as_ref()?;
+        let projection = match self.projection.as_ref().map(|p| &p.request.method) {
+            None => ProjectionChoice::None,
+            Some(ProjectionMethod::Tsne { perplexity }) => ProjectionChoice::Tsne { perplexity: *perplexity },
+            Some(ProjectionMethod::Umap { n_neighbors, min_dist }) => ProjectionChoice::Umap { n_neighbors: *n_neighbors, min_dist: *min_dist },
+            Some(ProjectionMethod::Precomputed { kind }) => ProjectionChoice::Precomputed {
+                kind: match kind {
+                    crate::protocol::PrecomputedKind::Tsne => crate::share::PrecomputedProjection::Tsne,
+                    crate::protocol::PrecomputedKind::Umap => crate::share::PrecomputedProjection::Umap,
+                },
+            },
+        };
+        let selected_node = self
+            .focused_node()
+            .and_then(|(graph, idx)| Some(NodeRef { layer: graph.request.layer.clone(), node_name: graph.nodes.get(idx)?.name.clone() }))
+            .or_else(|| self.pending_selected_node.clone());
+        Some(ViewState {
+            dataset,
+            layer: self.selected_layer.clone(),
+            mode: match self.mode {
+                ViewMode::Single => crate::share::ViewMode::Single,
+                ViewMode::Multilayer => crate::share::ViewMode::Multilayer,
+            },
+            multilayer_layers: self.multilayer.layers.clone(),
+            subsample_size: self.subsample.size,
+            subsample_seed: self.subsample.seed,
+            mapper: self.mapper_params.clone(),
+            projection,
+            projection_points: None,
+            selected_node,
+            sample_selection: self.sample_selection.as_ref().map(|s| s.samples.clone()).unwrap_or_default(),
+            highlighted_classes: self.highlighted_classes.clone(),
+            colour_by: self.colour_by.key().into(),
+            point_colour: self.point_colour.key().into(),
+            jaccard_threshold: self.jaccard_threshold,
+            show_ribbons: self.multilayer.show_ribbons,
+            ribbon_threshold: self.multilayer.ribbon_threshold,
+            show_glyphs: self.show_glyphs,
+            ..ViewState::default()
+        })
+    }
+
+    /// Applies a link's view to the loaded data: every part that fits is applied, every
+    /// part that does not is named in the returned problems (the nearest working view).
+    /// The graphs and projection it describes are then requested by the app.
+    pub fn apply_view_state(&mut self, state: &ViewState) -> Vec<String> {
+        let mut problems = Vec::new();
+        let Some(dataset) = self.dataset.as_ref() else { return vec!["No data is loaded.".into()] };
+        let layer_names: Vec<String> = dataset.layers.iter().map(|l| l.name.clone()).collect();
+        let (n_samples, n_classes) = (dataset.n_samples, dataset.classes.len());
+        if let Err(problem) = state.check_against(LoadedDataFacts { layer_names: &layer_names, n_samples, n_classes }) {
+            problems.push(problem.to_string());
+        }
+        match &state.layer {
+            Some(layer) if layer_names.contains(layer) => self.selected_layer = Some(layer.clone()),
+            Some(layer) => problems.push(format!("The link's layer '{layer}' is not in this file; showing '{}'.", self.selected_layer.clone().unwrap_or_default())),
+            None => {}
+        }
+        let row: Vec<String> = state.multilayer_layers.iter().filter(|l| layer_names.contains(l)).cloned().collect();
+        if !row.is_empty() {
+            self.set_multilayer_layers(row);
+        }
+        self.mode = match state.mode {
+            crate::share::ViewMode::Single => ViewMode::Single,
+            crate::share::ViewMode::Multilayer => ViewMode::Multilayer,
+        };
+        self.subsample = SubsampleChoice { size: state.subsample_size, seed: state.subsample_seed };
+        match state.mapper.clone().validate() {
+            Ok(_) => self.mapper_params = state.mapper.clone(),
+            Err(err) => problems.push(format!("The link's mapper parameters are not usable ({err}); the defaults are used.")),
+        }
+        self.colour_by = ColourBy::from_key(&state.colour_by).unwrap_or_default();
+        self.point_colour = PointColour::from_key(&state.point_colour).unwrap_or_default();
+        self.jaccard_threshold = state.jaccard_threshold.clamp(0.0, 1.0);
+        self.multilayer.show_ribbons = state.show_ribbons;
+        self.multilayer.ribbon_threshold = state.ribbon_threshold.clamp(0.0, 1.0);
+        self.show_glyphs = state.show_glyphs;
+        self.highlighted_classes = state.highlighted_classes.iter().copied().filter(|&c| (c as usize) < n_classes).collect();
+        let samples: Vec<u32> = state.sample_selection.iter().copied().filter(|&s| (s as usize) < n_samples).collect();
+        self.sample_selection = (!samples.is_empty()).then_some(SampleSelection { samples });
+        self.selected_node = None;
+        self.multilayer.selected = None;
+        self.pending_selected_node = state.selected_node.clone();
+        let projection = match &state.projection {
+            ProjectionChoice::None => None,
+            ProjectionChoice::Tsne { perplexity } => Some(ProjectionMethod::Tsne { perplexity: *perplexity }),
+            ProjectionChoice::Umap { n_neighbors, min_dist } => Some(ProjectionMethod::Umap { n_neighbors: *n_neighbors, min_dist: *min_dist }),
+            ProjectionChoice::Precomputed { kind } => Some(ProjectionMethod::Precomputed {
+                kind: match kind {
+                    crate::share::PrecomputedProjection::Tsne => crate::protocol::PrecomputedKind::Tsne,
+                    crate::share::PrecomputedProjection::Umap => crate::protocol::PrecomputedKind::Umap,
+                },
+            }),
+        };
+        if let Some(method) = &projection {
+            self.projection_method = method.clone();
+        }
+        self.restored_projection = Some(projection.is_some());
+        problems
+    }
+
+    /// Applies the pending link if the data just loaded is the data it names; a different
+    /// file gets a warning and the link is not applied.
+    fn restore_pending_link(&mut self) {
+        let Some(link) = self.pending_link.take() else { return };
+        let Some(loaded) = self.dataset_ref.clone() else { return };
+        if !same_data(&link.dataset, &loaded) {
+            self.banner = Some(Banner {
+                kind: FailureKind::BadInput,
+                message: format!(
+                    "This is not the data the link was made with: the link names {}, but {} was loaded. The link's view was not applied.",
+                    describe_data(&link.dataset),
+                    describe_data(&loaded)
+                ),
+            });
+            return;
+        }
+        let problems = self.apply_view_state(&link);
+        if !problems.is_empty() {
+            self.banner = Some(Banner {
+                kind: FailureKind::BadInput,
+                message: format!("Part of the link could not be restored: {} The rest of the view is shown.", problems.join(" ")),
+            });
         }
     }
 
@@ -587,6 +751,11 @@ impl AppModel {
                     let new_idx = selected_name.and_then(|name| graph.nodes.iter().position(|node| node.name == name));
                     self.multilayer.selected = new_idx.map(|idx| (position, idx));
                 }
+                if self.mode == ViewMode::Multilayer {
+                    if let Some(node_idx) = self.take_pending_node(graph) {
+                        self.multilayer.selected = node_idx.map(|idx| (position, idx));
+                    }
+                }
                 placed = true;
             }
         }
@@ -597,8 +766,31 @@ impl AppModel {
     pub fn set_main_graph(&mut self, graph: DrawnGraph) {
         let selected_name = self.graph.as_ref().and_then(|g| g.nodes.get(self.selected_node?)).map(|node| node.name.clone());
         self.selected_node = selected_name.and_then(|name| graph.nodes.iter().position(|node| node.name == name));
+        if self.mode == ViewMode::Single {
+            if let Some(node_idx) = self.take_pending_node(&graph) {
+                self.selected_node = node_idx;
+            }
+        }
         self.graph = Some(graph);
         self.graph_version += 1;
+    }
+
+    /// The restored link's node, if it belongs to `graph`'s layer: `Some(index)` when found,
+    /// `Some(None)` (and a banner) when the graph has no such node.
+    fn take_pending_node(&mut self, graph: &DrawnGraph) -> Option<Option<usize>> {
+        let pending = self.pending_selected_node.as_ref().filter(|node| node.layer == graph.request.layer)?;
+        let found = graph.nodes.iter().position(|node| node.name == pending.node_name);
+        if found.is_none() {
+            self.banner = Some(Banner {
+                kind: FailureKind::BadInput,
+                message: format!(
+                    "The link selects node '{}' of layer '{}', which this graph does not have; nothing is selected.",
+                    pending.node_name, pending.layer
+                ),
+            });
+        }
+        self.pending_selected_node = None;
+        Some(found)
     }
 
     /// The glyph images of the current graph, when they have arrived.
@@ -668,7 +860,7 @@ mod tests {
     }
 
     fn loaded(request_id: RequestId, summary: DatasetSummary) -> FromWorker {
-        FromWorker::Loaded { request_id, summary, elapsed_ms: 1000.0, bytes_read: 1 }
+        FromWorker::Loaded { request_id, summary, elapsed_ms: 1000.0, bytes_read: 1, source: DatasetRef::Demo }
     }
 
     fn projection(method: ProjectionMethod, complete: bool) -> DrawnProjection {

@@ -35,7 +35,10 @@ pub fn visible_ribbons(links_by_pair: &[Vec<CrossLayerLink>], threshold: f64) ->
 
 #[component]
 pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
-    let cameras: Vec<RwSignal<Camera>> = (0..3).map(|_| RwSignal::new(Camera::default())).collect();
+    let cameras: Vec<RwSignal<Camera>> = match use_context::<super::link::ViewSignals>() {
+        Some(signals) => signals.layer_cameras.to_vec(),
+        None => (0..3).map(|_| RwSignal::new(Camera::default())).collect(),
+    };
     let row_ref = NodeRef::<leptos::html::Div>::new();
     let layers = Memo::new(move |_| model.with(|m| m.multilayer.layers.clone()));
     let all_layers = Memo::new(move |_| model.with(|m| m.dataset.as_ref().map(|d| d.layers.iter().map(|l| l.name.clone()).collect::<Vec<_>>()).unwrap_or_default()));

@@ -249,7 +249,8 @@ pub fn request_projection(model: RwSignal<AppModel>) {
 #[component]
 pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
-    let camera = RwSignal::new(Camera::default());
+    let signals = use_context::<super::link::ViewSignals>();
+    let camera = signals.map(|s| s.projection_camera).unwrap_or_else(|| RwSignal::new(Camera::default()));
     let mode = RwSignal::new(DragMode::Pan);
     let drag = StoredValue::new(None::<Drag>);
     let drag_path = RwSignal::new(None::<(DragMode, Vec<[f64; 2]>)>);
@@ -267,9 +268,14 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         }
     };
     // Every new frame refits, unless the person has zoomed or panned since the last fit.
+    // A restored link's camera is applied to the finished projection.
     Effect::new(move |_| {
         scene.track();
-        if !user_moved_camera.get_value() {
+        let complete = model.with_untracked(|m| m.projection.as_ref().is_some_and(|p| p.complete));
+        if let Some(restored) = complete.then(|| signals.and_then(|s| s.take_pending_projection_camera())).flatten() {
+            camera.set(restored);
+            user_moved_camera.set_value(true);
+        } else if !user_moved_camera.get_value() {
             fit();
         }
     });
@@ -521,7 +527,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     };
     let on_export = move |_| {
         if let Some(csv) = export_csv() {
-            download_text("topoact-selection.csv", "text/csv", &csv);
+            super::export::download_text("topoact-selection.csv", "text/csv", &csv);
         }
     };
 
@@ -552,6 +558,12 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                     <button class="button" data-testid="mode-lasso" class:active=move || mode.get() == DragMode::Lasso on:click=move |_| mode.set(DragMode::Lasso)>"Lasso"</button>
                 </span>
                 <button class="button" data-testid="projection-fit" title="Fit the projection" on:click=move |_| { user_moved_camera.set_value(false); fit() }>"Fit"</button>
+                <button class="button" data-testid="export-projection-png" title="Download the projection as a PNG picture" on:click=move |_| {
+                    if let Some(canvas) = canvas_ref.get_untracked() {
+                        let layer = model.with_untracked(|m| m.projection.as_ref().map(|p| p.request.layer.clone()).unwrap_or_default());
+                        super::export::download_canvas_png(&canvas, &format!("{}-projection.png", super::graph_view::file_stem(&layer)));
+                    }
+                }>"PNG"</button>
             </div>
             <Show when=move || running().is_some()>
                 <div class="progress" data-testid="projection-progress">
@@ -599,25 +611,6 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
 }
 
 /// Offers `text` as a file download (a Blob URL on a temporary link).
-fn download_text(file_name: &str, mime: &str, text: &str) {
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else { return };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
-    let anchor = document().create_element("a").ok().and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok());
-    if let Some(anchor) = anchor {
-        anchor.set_href(&url);
-        anchor.set_download(file_name);
-        anchor.click();
-    }
-    // Revoked once the browser has surely started the download.
-    gloo_timers::callback::Timeout::new(30_000, move || {
-        let _ = web_sys::Url::revoke_object_url(&url);
-    })
-    .forget();
-}
-
 /// Asks the worker for example thumbnails of the selection's three largest classes.
 fn request_selection_examples(model: RwSignal<AppModel>, samples: &[u32]) {
     let Some((layer, top_classes)) = model.with_untracked(|m| {

@@ -1,0 +1,229 @@
+//! Share links: the whole view state in the URL fragment (it never reaches a server).
+//!
+//! - [`ViewSignals`]: the view state that lives outside [`AppModel`] (each view's camera, the
+//!   search text), shared through the Leptos context, with the cameras a restored link asks
+//!   for (each view takes its own instead of its next fit).
+//! - Writing: after the view has been still for [`WRITE_AFTER_MS`], the state is encoded
+//!   (`share::encode_checked`) into the fragment. A change of what is shown (data, layer,
+//!   parameters, selection, highlighted classes, projection, mode) adds a history entry, so
+//!   Back and Forward step through them; zoom, pan, colours and thresholds replace the
+//!   current entry.
+//! - Reading: at start-up (the link's data is loaded, then the view applied) and on Back /
+//!   Forward (applied to the loaded data, or its data loaded first).
+
+use leptos::prelude::*;
+
+use super::model::{AppModel, GraphSlot, ViewMode};
+use crate::render::camera::Camera;
+use crate::share::{self, CameraState, LinkError, ViewState};
+
+/// Quiet time before the fragment is rewritten (a drag or a wheel zoom writes once).
+pub const WRITE_AFTER_MS: u32 = 400;
+
+/// Cameras a restored link asks for, not yet applied.
+#[derive(Clone, Debug, Default)]
+struct PendingCameras {
+    /// Single-layer mode: index 0; multilayer: the row's positions.
+    graphs: Vec<Option<Camera>>,
+    projection: Option<Camera>,
+}
+
+/// View state kept outside the model (it changes on every frame of a drag).
+#[derive(Clone, Copy)]
+pub struct ViewSignals {
+    pub main_camera: RwSignal<Camera>,
+    pub layer_cameras: [RwSignal<Camera>; 3],
+    pub projection_camera: RwSignal<Camera>,
+    pub search_text: RwSignal<String>,
+    pending: StoredValue<PendingCameras>,
+    /// The state last written to (or read from) the fragment.
+    last_written: StoredValue<Option<ViewState>>,
+}
+
+impl ViewSignals {
+    pub fn new() -> Self {
+        Self {
+            main_camera: RwSignal::new(Camera::default()),
+            layer_cameras: [RwSignal::new(Camera::default()), RwSignal::new(Camera::default()), RwSignal::new(Camera::default())],
+            projection_camera: RwSignal::new(Camera::default()),
+            search_text: RwSignal::new(String::new()),
+            pending: StoredValue::new(PendingCameras::default()),
+            last_written: StoredValue::new(None),
+        }
+    }
+
+    /// The camera of a graph view.
+    pub fn camera_for(&self, slot: GraphSlot) -> RwSignal<Camera> {
+        match slot {
+            GraphSlot::Main => self.main_camera,
+            GraphSlot::Layer(position) => self.layer_cameras[position.min(2)],
+        }
+    }
+
+    /// The camera a restored link asks this graph view for, once.
+    pub fn take_pending_camera(&self, slot: GraphSlot) -> Option<Camera> {
+        let index = match slot {
+            GraphSlot::Main => 0,
+            GraphSlot::Layer(position) => position,
+        };
+        self.pending.try_update_value(|p| p.graphs.get_mut(index).and_then(Option::take)).flatten()
+    }
+
+    /// The projection camera a restored link asks for, once.
+    pub fn take_pending_projection_camera(&self) -> Option<Camera> {
+        self.pending.try_update_value(|p| p.projection.take()).flatten()
+    }
+
+    /// Remembers the cameras of `state` for the views to take, and sets them now as well
+    /// (for views whose content does not change, so no fit follows).
+    fn restore_cameras(&self, state: &ViewState) {
+        let cameras: Vec<Option<Camera>> = state.graph_cameras.iter().map(|c| Some(camera_of(c))).collect();
+        let single = state.mode == share::ViewMode::Single;
+        for (index, camera) in cameras.iter().enumerate() {
+            if let Some(camera) = camera {
+                let signal = if single { self.main_camera } else { self.layer_cameras[index.min(2)] };
+                signal.set(*camera);
+            }
+        }
+        let projection = state.projection_camera.as_ref().map(camera_of);
+        if let Some(camera) = projection {
+            self.projection_camera.set(camera);
+        }
+        self.pending.set_value(PendingCameras { graphs: cameras, projection });
+    }
+}
+
+impl Default for ViewSignals {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn camera_of(state: &CameraState) -> Camera {
+    Camera { scale: state.scale, offset: [state.offset_x, state.offset_y] }
+}
+
+fn camera_state(camera: Camera) -> CameraState {
+    CameraState { scale: camera.scale, offset_x: camera.offset[0], offset_y: camera.offset[1] }
+}
+
+/// The full view state now: the model's part plus cameras and search text.
+pub fn current_state(model: &AppModel, signals: &ViewSignals) -> Option<ViewState> {
+    let mut state = model.view_state()?;
+    state.graph_cameras = match model.mode {
+        ViewMode::Single => vec![camera_state(signals.main_camera.get_untracked())],
+        ViewMode::Multilayer => {
+            (0..model.multilayer.layers.len()).map(|position| camera_state(signals.layer_cameras[position.min(2)].get_untracked())).collect()
+        }
+    };
+    state.projection_camera = model.projection.as_ref().map(|_| camera_state(signals.projection_camera.get_untracked()));
+    state.search_text = signals.search_text.get_untracked();
+    Some(state)
+}
+
+/// What makes a history entry: the state without cameras, colours, thresholds and search
+/// text (those replace the current entry).
+fn significant(state: &ViewState) -> ViewState {
+    ViewState {
+        graph_cameras: Vec::new(),
+        projection_camera: None,
+        colour_by: String::new(),
+        point_colour: String::new(),
+        jaccard_threshold: 0.0,
+        ribbon_threshold: 0.0,
+        show_ribbons: false,
+        show_glyphs: false,
+        search_text: String::new(),
+        ..state.clone()
+    }
+}
+
+/// The link in the page's fragment: `None` when there is none.
+pub fn link_in_url() -> Option<Result<ViewState, LinkError>> {
+    let hash = window().location().hash().ok()?;
+    let fragment = hash.trim_start_matches('#');
+    (!fragment.is_empty()).then(|| share::decode(fragment))
+}
+
+/// Writes `state` into the fragment (a new history entry when `push`).
+fn write_fragment(encoded: &str, push: bool) {
+    let location = window().location();
+    let url = format!("{}{}#{}", location.pathname().unwrap_or_default(), location.search().unwrap_or_default(), encoded);
+    let Ok(history) = window().history() else { return };
+    let _ = if push {
+        history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
+    } else {
+        history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
+    };
+}
+
+/// Keeps the fragment in step with the view: re-armed by every change, written once the
+/// view is still. Nothing is written while a graph is computed or a link is being restored.
+pub fn keep_fragment_in_step(model: RwSignal<AppModel>, signals: ViewSignals) {
+    let timer = StoredValue::new_local(None::<gloo_timers::callback::Timeout>);
+    Effect::new(move |_| {
+        model.track();
+        signals.main_camera.track();
+        for camera in signals.layer_cameras {
+            camera.track();
+        }
+        signals.projection_camera.track();
+        signals.search_text.track();
+        let write = move || {
+            let state = model.with_untracked(|m| {
+                let busy = m.running.is_some() || m.pending_link.is_some() || m.pending_selected_node.is_some();
+                if busy { None } else { current_state(m, &signals) }
+            });
+            let Some(state) = state else { return };
+            let previous = signals.last_written.get_value();
+            if previous.as_ref() == Some(&state) {
+                return;
+            }
+            let Ok(encoded) = share::encode_checked(&state) else {
+                // Too long for a URL (a huge selection): the fragment keeps the last view.
+                return;
+            };
+            let push = previous.as_ref().is_some_and(|previous| significant(previous) != significant(&state));
+            write_fragment(&encoded, push);
+            signals.last_written.set_value(Some(state));
+        };
+        timer.set_value(Some(gloo_timers::callback::Timeout::new(WRITE_AFTER_MS, write)));
+    });
+}
+
+/// A link to open at start-up: registers it (cameras included) and says which data to load.
+pub fn open_link(model: RwSignal<AppModel>, signals: ViewSignals, state: ViewState) -> share::DatasetRef {
+    signals.restore_cameras(&state);
+    signals.search_text.set(state.search_text.clone());
+    signals.last_written.set_value(Some(state.clone()));
+    let dataset = state.dataset.clone();
+    model.update(|m| m.pending_link = Some(state));
+    dataset
+}
+
+/// Back / Forward: the view of the fragment, applied to the loaded data when it is the
+/// link's; otherwise `Some(dataset)` to load first (the link waits for it).
+pub fn step_through_history(model: RwSignal<AppModel>, signals: ViewSignals) -> Result<Option<share::DatasetRef>, LinkError> {
+    let Some(link) = link_in_url() else { return Ok(None) };
+    let state = link?;
+    if signals.last_written.with_value(|last| last.as_ref() == Some(&state)) {
+        return Ok(None);
+    }
+    let same = model.with_untracked(|m| m.dataset_ref.as_ref().is_some_and(|loaded| super::model::same_data(&state.dataset, loaded)));
+    if !same {
+        return Ok(Some(open_link(model, signals, state)));
+    }
+    signals.restore_cameras(&state);
+    signals.search_text.set(state.search_text.clone());
+    signals.last_written.set_value(Some(state.clone()));
+    model.update(|m| {
+        let problems = m.apply_view_state(&state);
+        if !problems.is_empty() {
+            m.banner = Some(super::model::Banner {
+                kind: crate::protocol::FailureKind::BadInput,
+                message: format!("Part of this view could not be restored: {}", problems.join(" ")),
+            });
+        }
+    });
+    Ok(None)
+}

@@ -143,6 +143,8 @@ pub enum FailureKind {
     Internal,
     /// A link names a dropped file: the person is asked to drop it.
     NeedsFile,
+    /// A share link could not be (fully) restored; stays until dismissed.
+    LinkProblem,
 }
 
 /// Worker -> UI.

@@ -220,7 +220,7 @@ pub fn step_through_history(model: RwSignal<AppModel>, signals: ViewSignals) -> 
         let problems = m.apply_view_state(&state);
         if !problems.is_empty() {
             m.banner = Some(super::model::Banner {
-                kind: crate::protocol::FailureKind::BadInput,
+                kind: crate::protocol::FailureKind::LinkProblem,
                 message: format!("Part of this view could not be restored: {}", problems.join(" ")),
             });
         }

@@ -166,7 +166,7 @@ fn open_initial(model: RwSignal<AppModel>, signals: link::ViewSignals) {
         }
         Some(Err(err)) => {
             start_load(model, LoadSource::Url(initial_data_url()), false);
-            model.update(|m| m.banner = Some(model::Banner { kind: FailureKind::BadInput, message: format!("{err} The default view is shown instead.") }));
+            model.update(|m| m.banner = Some(model::Banner { kind: FailureKind::LinkProblem, message: format!("{err} The default view is shown instead.") }));
         }
         None => start_load(model, LoadSource::Url(initial_data_url()), false),
     }
@@ -233,7 +233,7 @@ pub fn App() -> impl IntoView {
                 }
             }
         }
-        Err(err) => model.update(|m| m.banner = Some(model::Banner { kind: FailureKind::BadInput, message: format!("{err} The view was left as it is.") })),
+        Err(err) => model.update(|m| m.banner = Some(model::Banner { kind: FailureKind::LinkProblem, message: format!("{err} The view was left as it is.") })),
     });
     on_cleanup(move || on_popstate.remove());
     let on_keydown = window_event_listener(leptos::ev::keydown, move |event| {

@@ -264,7 +264,10 @@ impl AppModel {
         self.next_request_id += 1;
         let request_id = self.next_request_id;
         self.running = Some(RunningRequest { request_id, description: description.into(), progress: None });
-        self.banner = None;
+        // A message about a share link stays until dismissed: the work it started follows.
+        if self.banner.as_ref().is_none_or(|banner| banner.kind != FailureKind::LinkProblem) {
+            self.banner = None;
+        }
         request_id
     }
 
@@ -559,7 +562,7 @@ impl AppModel {
         let Some(loaded) = self.dataset_ref.clone() else { return };
         if !same_data(&link.dataset, &loaded) {
             self.banner = Some(Banner {
-                kind: FailureKind::BadInput,
+                kind: FailureKind::LinkProblem,
                 message: format!(
                     "This is not the data the link was made with: the link names {}, but {} was loaded. The link's view was not applied.",
                     describe_data(&link.dataset),
@@ -571,7 +574,7 @@ impl AppModel {
         let problems = self.apply_view_state(&link);
         if !problems.is_empty() {
             self.banner = Some(Banner {
-                kind: FailureKind::BadInput,
+                kind: FailureKind::LinkProblem,
                 message: format!("Part of the link could not be restored: {} The rest of the view is shown.", problems.join(" ")),
             });
         }
@@ -782,7 +785,7 @@ impl AppModel {
         let found = graph.nodes.iter().position(|node| node.name == pending.node_name);
         if found.is_none() {
             self.banner = Some(Banner {
-                kind: FailureKind::BadInput,
+                kind: FailureKind::LinkProblem,
                 message: format!(
                     "The link selects node '{}' of layer '{}', which this graph does not have; nothing is selected.",
                     pending.node_name, pending.layer
@@ -1050,5 +1053,79 @@ mod tests {
         model.multilayer.selected = Some((2, 5));
         model.escape();
         assert_eq!((model.multilayer.selected, model.selected_node), (None, Some(0)));
+    }
+
+    fn loaded_model(layers: &[&str]) -> AppModel {
+        let mut model = AppModel::default();
+        let load = model.begin("demo");
+        let mut data = summary("demo", layers);
+        data.classes = (0..3).map(|idx| topoact_core::dataset::ClassSummary { name: format!("class{idx}"), count: 3 }).collect();
+        model.apply(loaded(load, data));
+        model
+    }
+
+    #[test]
+    fn a_view_state_applied_to_the_same_data_gives_the_same_view_state() {
+        let mut model = loaded_model(&["a", "b", "c"]);
+        model.selected_layer = Some("b".into());
+        model.mapper_params.n_intervals = 12;
+        model.subsample = SubsampleChoice { size: Some(8), seed: 3 };
+        model.colour_by = ColourBy::Purity;
+        model.point_colour = PointColour::Lens;
+        model.jaccard_threshold = 0.25;
+        model.highlighted_classes = vec![2, 0];
+        model.sample_selection = Some(SampleSelection { samples: vec![1, 4, 9] });
+        model.mode = ViewMode::Multilayer;
+        model.multilayer.ribbon_threshold = 0.4;
+        model.pending_selected_node = Some(NodeRef { layer: "b".into(), node_name: "cube1_cluster0".into() });
+        let state = model.view_state().expect("state");
+        assert_eq!(state.dataset, DatasetRef::Demo);
+
+        let mut restored = loaded_model(&["a", "b", "c"]);
+        assert!(restored.apply_view_state(&state).is_empty());
+        assert_eq!(restored.view_state(), Some(state.clone()));
+        assert_eq!(restored.restored_projection, Some(false));
+        // The selected node is selected when its graph arrives.
+        let request = restored.slot_request(1).expect("b is in the row");
+        let id = restored.begin("b");
+        restored.apply(FromWorker::Graph { request_id: id, graph: drawn_graph(request, &[&[0], &[1, 2]]) });
+        assert_eq!(restored.multilayer.selected, Some((1, 1)));
+        assert!(restored.pending_selected_node.is_none());
+    }
+
+    #[test]
+    fn parts_of_a_link_that_do_not_fit_the_data_are_named_and_the_rest_applied() {
+        let mut model = loaded_model(&["a", "b"]);
+        model.highlighted_classes = vec![1];
+        let mut state = model.view_state().expect("state");
+        state.layer = Some("gone".into());
+        state.highlighted_classes = vec![1, 99];
+        state.sample_selection = vec![2, 50];
+        let mut restored = loaded_model(&["a", "b"]);
+        let problems = restored.apply_view_state(&state);
+        assert!(problems.iter().any(|p| p.contains("gone")), "{problems:?}");
+        assert_eq!(restored.selected_layer.as_deref(), Some("a"), "the layer stays where it was");
+        assert_eq!(restored.highlighted_classes, vec![1]);
+        assert_eq!(restored.sample_selection.map(|s| s.samples), Some(vec![2]));
+    }
+
+    #[test]
+    fn a_link_waits_for_its_data_and_a_different_file_is_refused() {
+        let file = DatasetRef::File { name: "acts.npz".into(), size_bytes: 10, content_hash: "00aa".into() };
+        let mut model = AppModel::default();
+        let mut state = ViewState { dataset: file.clone(), layer: Some("b".into()), ..ViewState::default() };
+        model.pending_link = Some(state.clone());
+        let load = model.begin("other file");
+        let other = DatasetRef::File { name: "acts.npz".into(), size_bytes: 10, content_hash: "00bb".into() };
+        model.apply(FromWorker::Loaded { request_id: load, summary: summary("x", &["a", "b"]), elapsed_ms: 1.0, bytes_read: 10, source: other });
+        assert!(model.banner.as_ref().is_some_and(|b| b.message.contains("not the data the link was made with")));
+        assert_eq!(model.selected_layer.as_deref(), Some("a"), "the link was not applied");
+        // The same file (renamed) is accepted.
+        state.dataset = file;
+        model.pending_link = Some(state);
+        let load = model.begin("the file");
+        let renamed = DatasetRef::File { name: "renamed.npz".into(), size_bytes: 10, content_hash: "00aa".into() };
+        model.apply(FromWorker::Loaded { request_id: load, summary: summary("x", &["a", "b"]), elapsed_ms: 1.0, bytes_read: 10, source: renamed });
+        assert_eq!(model.selected_layer.as_deref(), Some("b"));
     }
 }

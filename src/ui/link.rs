@@ -179,9 +179,16 @@ pub fn keep_fragment_in_step(model: RwSignal<AppModel>, signals: ViewSignals) {
             if previous.as_ref() == Some(&state) {
                 return;
             }
-            let Ok(encoded) = share::encode_checked(&state) else {
-                // Too long for a URL (a huge selection): the fragment keeps the last view.
-                return;
+            let encoded = match share::encode_checked(&state) {
+                Ok(encoded) => encoded,
+                Err(err) => {
+                    // Too long for a URL (a huge selection): the fragment keeps the last view.
+                    let message = format!("The address keeps the last view that fits in a link: {err}");
+                    if model.with_untracked(|m| m.status != message) {
+                        model.update(|m| m.status = message);
+                    }
+                    return;
+                }
             };
             let push = previous.as_ref().is_some_and(|previous| significant(previous) != significant(&state));
             write_fragment(&encoded, push);

@@ -1128,4 +1128,22 @@ mod tests {
         model.apply(FromWorker::Loaded { request_id: load, summary: summary("x", &["a", "b"]), elapsed_ms: 1.0, bytes_read: 10, source: renamed });
         assert_eq!(model.selected_layer.as_deref(), Some("b"));
     }
+
+    #[test]
+    fn a_link_naming_a_node_the_graph_does_not_have_selects_nothing_and_says_so() {
+        let mut model = loaded_model(&["a"]);
+        let mut state = model.view_state().expect("state");
+        state.selected_node = Some(NodeRef { layer: "a".into(), node_name: "cube99_cluster7".into() });
+        assert!(model.apply_view_state(&state).is_empty());
+        let request = model.graph_request().expect("request");
+        let id = model.begin("a");
+        model.apply(FromWorker::Graph { request_id: id, graph: drawn_graph(request, &[&[0, 1]]) });
+        assert_eq!(model.selected_node, None);
+        let banner = model.banner.clone().expect("banner");
+        assert_eq!(banner.kind, FailureKind::LinkProblem);
+        assert!(banner.message.contains("cube99_cluster7"));
+        // The message survives the next request (it is about the link, not about that request).
+        model.begin("next");
+        assert!(model.banner.is_some());
+    }
 }

@@ -188,6 +188,43 @@ describe('share links', () => {
   });
 });
 
+describe('opening data by URL', () => {
+  test('?data= loads a file over HTTP with progress, and its link carries the address', async () => {
+    const context = await browser.browser.newContext({ viewport: VIEWPORT });
+    const opened = await context.newPage();
+    const dataUrl = `${server.url}demo/fashion-efficientnet-lite0.npz`;
+    await opened.goto(`${server.url}?data=${encodeURIComponent(dataUrl)}`);
+    await opened.locator('[data-testid="progress"]').waitFor();
+    await waitForDataset(opened);
+    await waitForGraph(opened);
+    const link = await settledUrl(opened);
+    await context.close();
+    // The link alone (no ?data=) opens the same address.
+    const fragmentOnly = `${server.url}#${link.split('#')[1]}`;
+    const second = await browser.browser.newContext({ viewport: VIEWPORT });
+    const again = await second.newPage();
+    await again.goto(fragmentOnly);
+    await again.waitForFunction((url) => (document.querySelector('[data-testid="progress-label"]')?.textContent ?? '').includes(`Loading ${url}`), dataUrl);
+    await waitForDataset(again);
+    await waitForGraph(again);
+    assert.equal(await again.locator('[data-testid="error-message"]').count(), 0);
+    await second.close();
+  });
+
+  test('an unreachable or missing address gets a message that says what to do', async () => {
+    for (const [address, message] of [[`${server.url}no-such-file.npz`, /HTTP 404/], ['https://127.0.0.1:1/activations.npz', /CORS|download it and drop it/]]) {
+      const context = await browser.browser.newContext({ viewport: VIEWPORT });
+      const opened = await context.newPage();
+      await opened.goto(`${server.url}?data=${encodeURIComponent(address)}`);
+      await opened.locator('[data-testid="error-message"]').waitFor({ timeout: 60_000 });
+      assert.match(await opened.textContent('[data-testid="error-message"]'), message);
+      assert.equal(await opened.getAttribute('[data-testid="error-message"]', 'data-kind'), 'Network');
+      assert.equal(await opened.locator('[data-testid="drop-zone"]').count(), 1, 'the page still works: files can be dropped');
+      await context.close();
+    }
+  });
+});
+
 describe('exports and imports', () => {
   test('the exported SVG holds every node of the graph and no markup from the data', async () => {
     const [nodes] = await waitForGraph(page);
@@ -198,6 +235,21 @@ describe('exports and imports', () => {
     assert.equal((svg.match(/<circle /g) ?? []).length, nodes);
     assert.ok(!/<script/i.test(svg));
     writeFileSync(path.join(artifactsDir, 'share-export.svg'), svg);
+  });
+
+  test('the graph and the projection export as PNG pictures', async () => {
+    const png = async (open, button) => {
+      if (open) await page.click(open);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+      const bytes = readFileSync(await download.path());
+      assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+      assert.ok(bytes.length > 5_000, `${bytes.length} bytes`);
+      return download.suggestedFilename();
+    };
+    const details = page.locator('[data-testid="export-graph"]');
+    if (!(await page.isVisible('[data-testid="export-graph-png"]'))) await details.click();
+    assert.match(await png(null, '[data-testid="export-graph-png"]'), /^topoact-.*\.png$/);
+    assert.match(await png(null, '[data-testid="export-projection-png"]'), /projection\.png$/);
   });
 
   test('the exported KeplerMapper JSON is the graph the CLI computes', async () => {

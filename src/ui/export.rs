@@ -149,6 +149,17 @@ fn legend_svg(picture: &GraphPicture<'_>) -> String {
     out
 }
 
+/// A CSV field (RFC 4180): quoted when it holds a comma, quote or line break; text that a
+/// spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) gets a leading `'`.
+pub fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_string() };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
 /// Offers `blob` as a download named `file_name`.
 pub fn download_blob(file_name: &str, blob: &web_sys::Blob) {
     let Ok(url) = web_sys::Url::create_object_url_with_blob(blob) else { return };
@@ -248,6 +259,14 @@ mod tests {
             mapper_ms: 0.0,
             layout_ms: 0.0,
         }
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("Coat"), "Coat");
+        assert_eq!(csv_field("tench, Tinca tinca"), "\"tench, Tinca tinca\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
     }
 
     #[test]

@@ -516,11 +516,13 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
             let scene = scene.get_untracked()?;
             let mask = highlighted_points(m, projection, &scene.point_of_sample)?;
             let coords = projection.coords();
-            let mut csv = String::from("sample_idx,label,x,y\n");
+            let class_names = m.dataset.as_ref().map(|d| d.classes.iter().map(|c| c.name.clone()).collect::<Vec<_>>()).unwrap_or_default();
+            let mut csv = String::from("sample_idx,label,x,y,class\n");
             for (point_idx, _) in mask.iter().enumerate().filter(|(_, &h)| h) {
                 let label = projection.labels[point_idx];
+                let class = class_names.get(label as usize).map(|name| super::export::csv_field(name)).unwrap_or_default();
                 let label = if label == u32::MAX { String::new() } else { label.to_string() };
-                csv.push_str(&format!("{},{},{},{}\n", projection.sample_indices[point_idx], label, coords[point_idx][0], coords[point_idx][1]));
+                csv.push_str(&format!("{},{},{},{},{}\n", projection.sample_indices[point_idx], label, coords[point_idx][0], coords[point_idx][1], class));
             }
             Some(csv)
         })

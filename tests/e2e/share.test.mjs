@@ -282,6 +282,27 @@ describe('exports and imports', () => {
     const top = expected.class_names[biggest.top_classes[0].class_idx];
     assert.ok(tooltip.includes(`${top} ${(biggest.top_classes[0].fraction * 100).toFixed(1)} %`), tooltip);
     await shot(page, 'imported');
+    // TopoAct's node-link JSON opens the same way.
+    const nodeLink = path.join(artifactsDir, 'share-import-node-link.json');
+    const made = spawnSync(path.join(repoRoot, 'target/release/topoact'), ['mapper', demoPath, '--layer', 'block7', '--format', 'node-link', '--quiet', '--out', nodeLink], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const block7 = cliGraph([demoPath, '--layer', 'block7']);
+    await page.setInputFiles('[data-testid="file-input"]', nodeLink);
+    await waitForGraph(page, [block7.nodes.length, block7.edges.length]);
+    assert.match(await page.textContent('[data-testid="load-status"]'), /imported: share-import-node-link\.json/);
+    assert.deepEqual(errors, []);
+  });
+
+  test('a file that is not a graph gets a message and the view stays', async () => {
+    const before = await page.textContent('[data-testid="graph-summary"]');
+    const broken = path.join(artifactsDir, 'share-broken-graph.json');
+    writeFileSync(broken, '{"nodes": {"<img src=x onerror=alert(1)>": [0, 1]}, "links": {"<img src=x onerror=alert(1)>": ["nowhere"]}}');
+    page.once('dialog', (dialog) => { errors.push(`dialog ${dialog.message()}`); dialog.dismiss(); });
+    await page.setInputFiles('[data-testid="file-input"]', broken);
+    await page.locator('[data-testid="error-message"]').waitFor();
+    assert.match(await page.textContent('[data-testid="error-message"]'), /not a graph this app can open/);
+    assert.equal(await page.locator('[data-testid="error-message"] img').count(), 0, 'names are shown as text');
+    assert.equal(await page.textContent('[data-testid="graph-summary"]'), before);
     assert.deepEqual(errors, []);
   });
 });

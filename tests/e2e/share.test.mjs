@@ -32,7 +32,9 @@ async function viewFacts(target) {
       transform: group?.getAttribute('transform'),
       layer: document.querySelector('.layer-item.selected')?.getAttribute('data-layer'),
       intervals: document.querySelector('[data-testid="param-intervals"]')?.value,
-      projectionStage: document.querySelector('[data-testid="projection-stage"]')?.textContent,
+      projectionMethod: document.querySelector('[data-testid="projection-method"]')?.value,
+      projectionZoom: Number(document.querySelector('[data-testid="projection-view"]')?.getAttribute('data-zoom')),
+      projectionSummary: document.querySelector('[data-testid="projection-summary"]')?.textContent,
     };
   });
 }
@@ -64,6 +66,7 @@ after(async () => {
 describe('share links', () => {
   let link;
   let facts;
+  let zoomBefore;
   const reference = () => cliGraph([demoPath, '--layer', 'block10', '--intervals', '20']);
 
   test('a view set up in one context is the same view when its link is opened in a fresh one', async () => {
@@ -81,6 +84,11 @@ describe('share links', () => {
     await page.click(`[data-testid="class-suggestion"][data-class="${className}"]`);
     await page.click('[data-testid="zoom-in"]');
     await page.click('[data-testid="zoom-in"]');
+    // Zoom the projection too (its camera is part of the view).
+    zoomBefore = (await viewFacts(page)).projectionZoom;
+    const canvas = await page.locator('[data-testid="projection-view"]').boundingBox();
+    await page.mouse.move(canvas.x + canvas.width * 0.6, canvas.y + canvas.height * 0.4);
+    await page.mouse.wheel(0, -300);
     link = await settledUrl(page);
     facts = await viewFacts(page);
     assert.deepEqual(facts.selected, [chosen.name]);
@@ -104,6 +112,12 @@ describe('share links', () => {
     const [x1, y1, s1] = translation(restored.transform);
     assert.ok(Math.abs(x0 - x1) < 1 && Math.abs(y0 - y1) < 1 && Math.abs(s0 - s1) < 1e-4, `${facts.transform} vs ${restored.transform}`);
     assert.ok((await fresh.textContent('[data-testid="node-details"]')).includes(chosen.name));
+    await fresh.waitForFunction(() => document.querySelector('[data-testid="projection-view"]')?.getAttribute('data-complete') === 'true');
+    const projection = await viewFacts(fresh);
+    assert.equal(projection.projectionMethod, facts.projectionMethod);
+    assert.ok(facts.projectionZoom > zoomBefore * 1.2, `the projection was zoomed (${zoomBefore} -> ${facts.projectionZoom})`);
+    assert.ok(Math.abs(projection.projectionZoom - facts.projectionZoom) < 1e-3, `${projection.projectionZoom} vs ${facts.projectionZoom}`);
+    assert.equal(projection.projectionSummary, facts.projectionSummary, 'the same points are highlighted');
     await shot(fresh, 'restored');
     assert.deepEqual(freshErrors, []);
     await context.close();

@@ -761,7 +761,7 @@ fn build_graph(file: RawFile) -> Result<ImportedGraph, ImportError> {
             let mut edges = Vec::with_capacity(stored.len());
             for ((source, target), in_file) in stored {
                 let (a, b) = (&nodes[source], &nodes[target]);
-                let intersection = sorted_intersection_size(&a.members, &b.members);
+                let intersection = crate::compare::sorted_intersection_len(&a.members, &b.members);
                 if let Some(in_file) = in_file.filter(|&in_file| in_file != intersection as u64) {
                     return Err(ImportError::IntersectionMismatch {
                         source_name: a.name.clone(),
@@ -796,19 +796,3 @@ fn build_graph(file: RawFile) -> Result<ImportedGraph, ImportError> {
     Ok(ImportedGraph { format, nodes, edges, stats, n_samples, n_samples_used, class_names, metadata: file.metadata, notes })
 }
 
-/// Size of the intersection of two ascending lists, by merging.
-fn sorted_intersection_size(a: &[u32], b: &[u32]) -> usize {
-    let (mut i, mut j, mut shared) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                shared += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    shared
-}

@@ -225,18 +225,26 @@ pub fn ClassSearch(model: RwSignal<AppModel>) -> impl IntoView {
     }
 }
 
-/// TopoAct's "shopping directory": the classes present in the current graph, grouped by
-/// first letter, with how many nodes carry each among their top three; multi-select.
+/// TopoAct's "shopping directory": the classes present in the graphs on screen (one, or the
+/// multilayer row's three), grouped by first letter, with how many nodes carry each among
+/// their top three; multi-select.
 #[component]
 pub fn ClassDirectory(model: RwSignal<AppModel>) -> impl IntoView {
-    let graph_version = Memo::new(move |_| model.with(|m| m.graph_version));
+    // The graphs on screen: the single-layer graph, or the three of the multilayer row.
+    let graphs_version = Memo::new(move |_| model.with(|m| (m.mode, m.graph_version, m.multilayer.versions.clone())));
     let groups = move || {
-        graph_version.get();
+        graphs_version.get();
         model.with_untracked(|m| {
-            m.graph.as_ref().map(|graph| {
-                let tops: Vec<Vec<u32>> = graph.nodes.iter().map(|node| node.top_classes.iter().map(|s| s.class_idx).collect()).collect();
-                class_directory(&graph.class_names, tops.iter().map(Vec::as_slice))
-            })
+            let graphs: Vec<&crate::protocol::DrawnGraph> = match m.mode {
+                super::model::ViewMode::Single => m.graph.iter().collect(),
+                super::model::ViewMode::Multilayer => m.multilayer.graphs.iter().flatten().collect(),
+            };
+            let class_names = &graphs.first()?.class_names;
+            let tops: Vec<Vec<u32>> = graphs
+                .iter()
+                .flat_map(|graph| graph.nodes.iter().map(|node| node.top_classes.iter().map(|s| s.class_idx).collect()))
+                .collect();
+            Some(class_directory(class_names, tops.iter().map(Vec::as_slice)))
         })
     };
     let toggle = move |class_idx: u32| {

@@ -101,6 +101,14 @@ describe('multilayer mode', () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-highlighted="true"]').length === 0);
   });
 
+  test('the class directory counts the nodes of all three layers', async () => {
+    await page.click('[data-testid="class-directory"] summary');
+    const sneaker = reference.block4.class_names.indexOf('Sneaker');
+    const expected = ROW.reduce((sum, layer) => sum + reference[layer].nodes.filter((n) => n.top_classes.some((s) => s.class_idx === sneaker)).length, 0);
+    assert.equal(await page.textContent('label.directory-entry:has([data-class="Sneaker"]) .directory-count'), `${expected} nodes`);
+    await page.click('[data-testid="class-directory"] summary');
+  });
+
   test('a node selected in one layer shades the nodes holding its members in the others', async () => {
     const middle = reference.block7;
     const chosen = [...middle.nodes].sort((a, b) => b.size - a.size)[1];

@@ -59,3 +59,9 @@ mod tests {
         assert_eq!(megabytes_per_second(10_000_000, 1000.0), Some(10.0));
     }
 }
+
+/// A file name stem from a layer name: letters, digits, `-` and `_` kept, anything else `_`
+/// (layer names come from files and may hold path separators or markup).
+pub fn file_stem(layer: &str) -> String {
+    layer.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}

@@ -524,7 +524,7 @@ async fn export_graph(request_id: RequestId, request: GraphRequest, format: Grap
             graph
         }
     };
-    let stem: String = request.layer.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let stem = crate::format::file_stem(&request.layer);
     Ok(Some(match format {
         GraphFileFormat::Kmapper => (format!("{stem}-kmapper.json"), to_kmapper_json(&graph)),
         GraphFileFormat::NodeLink => (format!("{stem}-node-link.json"), to_node_link_json(&graph).to_string()),

@@ -16,7 +16,7 @@ use crate::render::camera::{bounds_of_circles, Camera};
 use crate::render::colour::{class_colour, plasma_links, unit, viridis};
 
 /// The SVG's coordinate system (its viewBox); CSS keeps the element at this aspect ratio.
-const VIEW_WIDTH: f64 = 1000.0;
+pub const VIEW_WIDTH: f64 = 1000.0;
 const VIEW_HEIGHT: f64 = 640.0;
 const FIT_MARGIN: f64 = 30.0;
 /// Smallest side of a glyph on screen, in view units.
@@ -502,10 +502,9 @@ fn lens_label(model: &AppModel) -> String {
     model.mapper_params.lens.name()
 }
 
-/// A file name stem from a layer name: letters, digits, `-` and `_` kept, the rest `_`.
+/// The name exported files of a layer's views start with.
 pub fn file_stem(layer: &str) -> String {
-    let stem: String = layer.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-    format!("topoact-{stem}")
+    format!("topoact-{}", crate::format::file_stem(layer))
 }
 
 #[cfg(test)]

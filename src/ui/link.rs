@@ -198,11 +198,17 @@ pub fn keep_fragment_in_step(model: RwSignal<AppModel>, signals: ViewSignals) {
     });
 }
 
-/// A link to open at start-up: registers it (cameras included) and says which data to load.
-pub fn open_link(model: RwSignal<AppModel>, signals: ViewSignals, state: ViewState) -> share::DatasetRef {
-    signals.restore_cameras(&state);
+/// Takes a link's cameras and search text, and remembers it as written (so restoring it
+/// adds no history entry of its own).
+fn adopt_view_signals(signals: ViewSignals, state: &ViewState) {
+    signals.restore_cameras(state);
     signals.search_text.set(state.search_text.clone());
     signals.last_written.set_value(Some(state.clone()));
+}
+
+/// A link to open at start-up: registers it (cameras included) and says which data to load.
+pub fn open_link(model: RwSignal<AppModel>, signals: ViewSignals, state: ViewState) -> share::DatasetRef {
+    adopt_view_signals(signals, &state);
     let dataset = state.dataset.clone();
     model.update(|m| m.pending_link = Some(state));
     dataset
@@ -220,9 +226,7 @@ pub fn step_through_history(model: RwSignal<AppModel>, signals: ViewSignals) -> 
     if !same {
         return Ok(Some(open_link(model, signals, state)));
     }
-    signals.restore_cameras(&state);
-    signals.search_text.set(state.search_text.clone());
-    signals.last_written.set_value(Some(state.clone()));
+    adopt_view_signals(signals, &state);
     model.update(|m| {
         let problems = m.apply_view_state(&state);
         if !problems.is_empty() {

@@ -8,7 +8,7 @@
 
 use leptos::prelude::*;
 
-use super::graph_view::GraphView;
+use super::graph_view::{GraphView, VIEW_WIDTH};
 use super::model::{AppModel, GraphSlot};
 use crate::render::camera::Camera;
 use crate::render::colour::plasma_links;
@@ -16,9 +16,6 @@ use topoact_core::compare::{cross_layer_links, CrossLayerLink};
 
 /// At most this many ribbons are drawn per pair of layers (the strongest ones).
 pub const MAX_RIBBONS_PER_PAIR: usize = 1_500;
-
-/// The SVG viewBox width of a graph view (see `graph_view`).
-const VIEW_WIDTH: f64 = 1000.0;
 
 /// The ribbons between adjacent positions: `(left position, link)`, strongest first per
 /// pair, above `threshold`, at most [`MAX_RIBBONS_PER_PAIR`] per pair.

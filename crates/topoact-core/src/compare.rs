@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::Matrix;
-use crate::diagnostics::Histogram;
+use crate::diagnostics::{mean_std, Histogram};
 
 /// Two nodes of different layers that share samples.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -148,9 +148,7 @@ pub fn norm_distributions(layers: &[(String, usize, Vec<f64>)], n_bins: usize) -
     layers
         .iter()
         .map(|(layer, dim, norms)| {
-            let n = norms.len().max(1) as f64;
-            let mean = norms.iter().sum::<f64>() / n;
-            let std = (norms.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
+            let (mean, std) = mean_std(norms);
             let mut sorted = norms.clone();
             sorted.sort_by(f64::total_cmp);
             let median = match sorted.len() {

@@ -205,7 +205,8 @@ fn matrix_value(matrix: &Matrix, sample_idx: usize, col: usize) -> f64 {
     }
 }
 
-fn mean_std(values: &[f64]) -> (f64, f64) {
+/// Mean and (population) standard deviation; zeros for no values.
+pub(crate) fn mean_std(values: &[f64]) -> (f64, f64) {
     if values.is_empty() {
         return (0.0, 0.0);
     }

@@ -76,7 +76,7 @@ fn union(parent: &mut [u32], a: u32, b: u32) {
 impl IntervalDbscan {
     /// Prepares DBSCAN over `members` (row indices, ascending) with radius `eps`.
     pub fn new(rows: &Rows, projected: &Projected, members: &[u32], eps: f64, min_samples: usize) -> Self {
-        let tree = KdTree::build(rows, projected, members);
+        let tree = KdTree::build(projected, members);
         let rule = ExactRule::for_interval(rows.dim, members.len());
         let test = EpsTest::new(rows, eps, rule);
         let n = members.len();

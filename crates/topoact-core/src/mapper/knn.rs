@@ -3,13 +3,18 @@
 //! Method: every row gets coordinates `z` in a fixed orthonormal basis of (approximate)
 //! principal directions ([`super::pca::Basis`]). Since an orthogonal projection never
 //! lengthens a vector, `|z_a - z_b| <= |a - b|`: distances in `z` are exact lower bounds.
-//! A KD-tree over `z` prunes whole boxes with that bound (minus a slack covering every
-//! rounding of `z`), then single rows by their `z` distance, and only the survivors pay a
-//! full-dimension f32 distance (16 accumulators, early exit). Near the decision boundary
+//! A KD-tree over the leading [`TREE_COORDS`] coordinates of `z` prunes whole boxes with
+//! that bound (minus a slack covering every rounding of `z`), then single rows by their `z`
+//! distance over all coordinates (largest directions first, early exit), and only the
+//! survivors pay a full-dimension f32 distance (16 accumulators, early exit). Near the decision boundary
 //! the float64 rule decides ([`super::rows::EpsTest`] for eps-balls; for k-NN every
 //! candidate within a rounding band of the k-th distance is re-measured in float64).
 //!
-//! Cost: building is O(n log n * n_coords) plus a copy of the rows in tree order; a query
+//! The tree holds no copy of the rows: it reads them through [`Rows`]. The mapper moves the
+//! rows' storage into the tree order of its all-rows tree ([`Rows::store_in_order`]), so a
+//! search reads neighbouring memory.
+//!
+//! Cost: building is O(n log n * n_coords) plus a copy of the coordinates; a query
 //! visits O(log n + candidates) nodes; each candidate costs O(n_coords) and each survivor
 //! O(dim). On activation-like data (a low-dimensional latent mapped up) almost every
 //! candidate is pruned by the bound.
@@ -18,11 +23,17 @@ use super::rows::{sq_dist_f32, sq_dist_f32_bounded, EpsTest, Rows};
 #[cfg(target_arch = "x86_64")]
 use super::simd::has_avx2_fma;
 
-/// Whether the projected squared distance exceeds `limit`, looking at the first 8
-/// coordinates (the largest principal directions) before the rest.
+/// Coordinates used for the tree's splits and boxes (the largest principal directions);
+/// the rest of a row's coordinates only tighten the per-candidate check.
+pub(crate) const TREE_COORDS: usize = 24;
+
+/// Whether the projected squared distance exceeds `limit`, looking at the largest principal
+/// directions first and stopping as soon as a partial sum exceeds it (after 8 coordinates,
+/// after [`TREE_COORDS`], then every 32).
 #[inline(always)]
 fn z_exceeds(q: &[f32], z: &[f32], limit: f32) -> bool {
-    let head = q.len().min(8);
+    let n = q.len().min(z.len());
+    let head = n.min(8);
     let mut s = 0f32;
     for c in 0..head {
         let d = q[c] - z[c];
@@ -31,7 +42,17 @@ fn z_exceeds(q: &[f32], z: &[f32], limit: f32) -> bool {
     if s > limit {
         return true;
     }
-    s + sq_dist_f32(&q[head..], &z[head..]) > limit
+    let mut start = head;
+    let mut end = n.min(TREE_COORDS);
+    while start < n {
+        s += sq_dist_f32(&q[start..end], &z[start..end]);
+        if s > limit {
+            return true;
+        }
+        start = end;
+        end = (end + 32).min(n);
+    }
+    false
 }
 
 /// Per-row coordinates in the pruning basis.
@@ -57,12 +78,13 @@ struct Node {
 
 /// KD-tree over a set of rows (given by row index), keyed by their projected coordinates.
 pub(crate) struct KdTree {
+    /// Coordinates per row (all of the pruning basis).
     n_coords: usize,
-    dim: usize,
+    /// Leading coordinates the splits and boxes use.
+    box_coords: usize,
     /// Row index (into [`Rows`]) at each tree position.
     pub row_at: Vec<u32>,
     coords: Vec<f32>,
-    values: Vec<f32>,
     nodes: Vec<Node>,
     boxes: Vec<f32>,
     slack: f64,
@@ -103,8 +125,9 @@ impl FastBand {
 impl KdTree {
     /// Builds the tree over `members` (row indices). Ties in the split coordinate are
     /// broken by row index, so the tree is deterministic.
-    pub fn build(rows: &Rows, projected: &Projected, members: &[u32]) -> KdTree {
+    pub fn build(projected: &Projected, members: &[u32]) -> KdTree {
         let m = projected.n_coords;
+        let t = m.min(TREE_COORDS);
         let mut order: Vec<u32> = members.to_vec();
         let mut nodes: Vec<Node> = Vec::new();
         let coord = |row: u32, c: usize| projected.coords[row as usize * m + c];
@@ -115,8 +138,8 @@ impl KdTree {
             let Node { start, end, .. } = nodes[node_idx];
             let (start, end) = (start as usize, end as usize);
             // Bounding box (for the split choice; stored boxes are computed below).
-            let mut lo_hi = vec![0f32; 2 * m];
-            for c in 0..m {
+            let mut lo_hi = vec![0f32; 2 * t];
+            for c in 0..t {
                 let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
                 for &row in &order[start..end] {
                     let v = coord(row, c);
@@ -124,15 +147,15 @@ impl KdTree {
                     hi = hi.max(v);
                 }
                 lo_hi[c] = lo;
-                lo_hi[m + c] = hi;
+                lo_hi[t + c] = hi;
             }
-            if end - start <= LEAF_SIZE || m == 0 {
+            if end - start <= LEAF_SIZE || t == 0 {
                 continue;
             }
             let mut split_c = 0;
             let mut spread = -1.0f32;
-            for c in 0..m {
-                let s = lo_hi[m + c] - lo_hi[c];
+            for c in 0..t {
+                let s = lo_hi[t + c] - lo_hi[c];
                 if s > spread {
                     spread = s;
                     split_c = c;
@@ -154,27 +177,24 @@ impl KdTree {
             stack.push(left);
         }
         // Boxes in node-index order.
-        let mut ordered_boxes = vec![0f32; nodes.len() * 2 * m];
+        let mut ordered_boxes = vec![0f32; nodes.len() * 2 * t];
         for (node_idx, node) in nodes.iter().enumerate() {
-            for c in 0..m {
+            for c in 0..t {
                 let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
                 for &row in &order[node.start as usize..node.end as usize] {
                     let v = coord(row, c);
                     lo = lo.min(v);
                     hi = hi.max(v);
                 }
-                ordered_boxes[node_idx * 2 * m + c] = lo;
-                ordered_boxes[node_idx * 2 * m + m + c] = hi;
+                ordered_boxes[node_idx * 2 * t + c] = lo;
+                ordered_boxes[node_idx * 2 * t + t + c] = hi;
             }
         }
-        let dim = rows.dim;
         let mut coords = vec![0f32; order.len() * m];
-        let mut values = vec![0f32; order.len() * dim];
         for (pos, &row) in order.iter().enumerate() {
             coords[pos * m..(pos + 1) * m].copy_from_slice(&projected.coords[row as usize * m..(row as usize + 1) * m]);
-            values[pos * dim..(pos + 1) * dim].copy_from_slice(rows.row32(row as usize));
         }
-        KdTree { n_coords: m, dim, row_at: order, coords, values, nodes, boxes: ordered_boxes, slack: projected.slack }
+        KdTree { n_coords: m, box_coords: t, row_at: order, coords, nodes, boxes: ordered_boxes, slack: projected.slack }
     }
 
     pub fn len(&self) -> usize {
@@ -187,14 +207,14 @@ impl KdTree {
     }
 
     #[inline(always)]
-    fn values_at(&self, pos: usize) -> &[f32] {
-        &self.values[pos * self.dim..(pos + 1) * self.dim]
+    fn values_at<'r>(&self, rows: &'r Rows, pos: usize) -> &'r [f32] {
+        rows.row32(self.row_at[pos] as usize)
     }
 
     /// Squared distance from `q` to node's box in the projected coordinates.
     #[inline(always)]
     fn box_lb2(&self, node_idx: usize, q: &[f32]) -> f32 {
-        let m = self.n_coords;
+        let m = self.box_coords;
         let b = &self.boxes[node_idx * 2 * m..(node_idx + 1) * 2 * m];
         let mut s = 0f32;
         for c in 0..m {
@@ -233,7 +253,7 @@ impl KdTree {
     #[inline(always)]
     fn radius_search_impl<V: FnMut(usize) -> bool>(&self, rows: &Rows, query_pos: usize, test: &EpsTest, mut visit: V) -> u64 {
         let q = self.coords_at(query_pos);
-        let qv = self.values_at(query_pos);
+        let qv = self.values_at(rows, query_pos);
         let query_row = self.row_at[query_pos] as usize;
         let zlimit = self.prune_limit2(test.eps);
         let reject = test.reject_above_f32();
@@ -263,7 +283,7 @@ impl KdTree {
                     continue;
                 }
                 n_full += 1;
-                let fast = sq_dist_f32_bounded(qv, self.values_at(pos), reject);
+                let fast = sq_dist_f32_bounded(qv, self.values_at(rows, pos), reject);
                 if fast > reject {
                     continue;
                 }
@@ -281,7 +301,7 @@ impl KdTree {
     /// distances of one search per point). Returns the number of full-dimension distances.
     pub fn radius_pairs_after<V: FnMut(usize, bool, bool)>(&self, rows: &Rows, query_pos: usize, test: &EpsTest, mut visit: V) -> u64 {
         let query_row = self.row_at[query_pos] as usize;
-        self.pairs_within_after(query_pos, test.eps, test.reject_above_f32(), |pos, fast| {
+        self.pairs_within_after(rows, query_pos, test.eps, test.reject_above_f32(), |pos, fast| {
             let (forward, backward) = test.decide_both(rows, query_row, self.row_at[pos] as usize, fast);
             if forward || backward {
                 visit(pos, forward, backward);
@@ -293,25 +313,25 @@ impl KdTree {
     /// whose fast f32 squared distance is <= `fast_limit`, pruning with `radius` (which must
     /// be >= the true distance of every pair with fast value <= `fast_limit`).
     /// Returns the number of full-dimension distances computed.
-    pub fn pairs_within_after<V: FnMut(usize, f32)>(&self, query_pos: usize, radius: f64, fast_limit: f32, visit: V) -> u64 {
+    pub fn pairs_within_after<V: FnMut(usize, f32)>(&self, rows: &Rows, query_pos: usize, radius: f64, fast_limit: f32, visit: V) -> u64 {
         #[cfg(target_arch = "x86_64")]
         if has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
-            return unsafe { self.pairs_within_after_avx2(query_pos, radius, fast_limit, visit) };
+            return unsafe { self.pairs_within_after_avx2(rows, query_pos, radius, fast_limit, visit) };
         }
-        self.pairs_within_after_impl(query_pos, radius, fast_limit, visit)
+        self.pairs_within_after_impl(rows, query_pos, radius, fast_limit, visit)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn pairs_within_after_avx2<V: FnMut(usize, f32)>(&self, query_pos: usize, radius: f64, fast_limit: f32, visit: V) -> u64 {
-        self.pairs_within_after_impl(query_pos, radius, fast_limit, visit)
+    unsafe fn pairs_within_after_avx2<V: FnMut(usize, f32)>(&self, rows: &Rows, query_pos: usize, radius: f64, fast_limit: f32, visit: V) -> u64 {
+        self.pairs_within_after_impl(rows, query_pos, radius, fast_limit, visit)
     }
 
     #[inline(always)]
-    fn pairs_within_after_impl<V: FnMut(usize, f32)>(&self, query_pos: usize, radius: f64, fast_limit: f32, mut visit: V) -> u64 {
+    fn pairs_within_after_impl<V: FnMut(usize, f32)>(&self, rows: &Rows, query_pos: usize, radius: f64, fast_limit: f32, mut visit: V) -> u64 {
         let q = self.coords_at(query_pos);
-        let qv = self.values_at(query_pos);
+        let qv = self.values_at(rows, query_pos);
         let zlimit = self.prune_limit2(radius);
         let mut n_full = 0u64;
         let mut stack: Vec<u32> = Vec::with_capacity(64);
@@ -332,7 +352,7 @@ impl KdTree {
                     continue;
                 }
                 n_full += 1;
-                let fast = sq_dist_f32_bounded(qv, self.values_at(pos), fast_limit);
+                let fast = sq_dist_f32_bounded(qv, self.values_at(rows, pos), fast_limit);
                 if fast <= fast_limit {
                     visit(pos, fast);
                 }
@@ -362,7 +382,7 @@ impl KdTree {
     #[inline(always)]
     fn knn_distances_impl(&self, rows: &Rows, band: FastBand, query_pos: usize, k: usize, out: &mut [f64]) {
         let q = self.coords_at(query_pos);
-        let qv = self.values_at(query_pos);
+        let qv = self.values_at(rows, query_pos);
         let query_row = self.row_at[query_pos] as usize;
         // k best fast values, ascending.
         let mut best: Vec<f32> = Vec::with_capacity(k + 1);
@@ -397,7 +417,7 @@ impl KdTree {
                 if z_exceeds(q, self.coords_at(pos), zlimit) {
                     continue;
                 }
-                let fast = sq_dist_f32_bounded(qv, self.values_at(pos), full_limit);
+                let fast = sq_dist_f32_bounded(qv, self.values_at(rows, pos), full_limit);
                 if fast > full_limit {
                     continue;
                 }
@@ -463,3 +483,4 @@ pub(crate) fn numpy_quantile_at(n: usize, q: f64, value_at: impl Fn(usize) -> f6
         a + diff * t
     }
 }
+

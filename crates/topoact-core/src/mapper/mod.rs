@@ -81,7 +81,7 @@ pub mod testing {
         two_pass: bool,
     ) -> Result<(Clusters, Clusters), MapperError> {
         let rows = rows::Rows::gather(matrix, None)?;
-        let basis = pca::Basis::for_pruning(&rows, 24);
+        let basis = pca::Basis::for_pruning(&rows, job::PRUNING_COORDS);
         let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
         basis.project_rows(&rows, 0..rows.n_rows, &mut coords);
         let projected = knn::Projected {
@@ -102,7 +102,7 @@ pub mod testing {
     /// Exact k-th-NN distances (self excluded) of every row: (fast, brute force).
     pub fn kth_nn_fast_and_brute(matrix: &Matrix, k: usize) -> Result<(Vec<f64>, Vec<f64>), MapperError> {
         let rows = rows::Rows::gather(matrix, None)?;
-        let basis = pca::Basis::for_pruning(&rows, 24);
+        let basis = pca::Basis::for_pruning(&rows, job::PRUNING_COORDS);
         let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
         basis.project_rows(&rows, 0..rows.n_rows, &mut coords);
         let projected = knn::Projected {
@@ -111,7 +111,7 @@ pub mod testing {
             slack: basis.slack(&rows),
         };
         let members: Vec<u32> = (0..rows.n_rows as u32).collect();
-        let tree = knn::KdTree::build(&rows, &projected, &members);
+        let tree = knn::KdTree::build(&projected, &members);
         let band = knn::FastBand::new(&rows);
         let mut fast = vec![0f64; rows.n_rows];
         let mut d = vec![0f64; k];

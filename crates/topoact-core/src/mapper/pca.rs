@@ -172,10 +172,7 @@ fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     for i in chunks * LANES..n {
         s += a[i] * b[i];
     }
-    for v in acc {
-        s += v;
-    }
-    s
+    s + super::rows::sum_lanes(acc)
 }
 
 /// First principal direction of all rows in float64 by power iteration on the centred

@@ -27,11 +27,12 @@ proptest! {
         min_samples in 1usize..7,
         as_f64 in any::<bool>(),
         two_pass in any::<bool>(),
+        n_coords in prop::sample::select(vec![8usize, 24]),
     ) {
         let matrix = matrix_from(values, dim, 1.0, as_f64);
         prop_assume!(matrix.n_rows() >= 1);
         let eps = (eps_sq as f64).sqrt();
-        let (fast, brute) = dbscan_fast_and_brute(&matrix, eps, min_samples, two_pass).expect("dbscan");
+        let (fast, brute) = dbscan_fast_and_brute(&matrix, eps, min_samples, two_pass, n_coords).expect("dbscan");
         prop_assert_eq!(fast, brute);
     }
 
@@ -42,7 +43,7 @@ proptest! {
         min_samples in 2usize..6,
     ) {
         let matrix = matrix_from(values, 20, 0.25, false);
-        let (fast, brute) = dbscan_fast_and_brute(&matrix, 1.0, min_samples, false).expect("dbscan");
+        let (fast, brute) = dbscan_fast_and_brute(&matrix, 1.0, min_samples, false, 24).expect("dbscan");
         prop_assert_eq!(fast, brute);
     }
 
@@ -80,12 +81,13 @@ proptest! {
     #[test]
     fn fast_knn_equals_brute_force(
         values in prop::collection::vec(-100i8..=100, 300..2000),
-        dim in prop::sample::select(vec![3usize, 20]),
+        dim in prop::sample::select(vec![3usize, 20, 40]),
         k in 1usize..7,
+        n_coords in prop::sample::select(vec![8usize, 24, 32]),
     ) {
         let matrix = matrix_from(values, dim, 0.013, false);
         prop_assume!(matrix.n_rows() > k);
-        let (fast, brute) = kth_nn_fast_and_brute(&matrix, k).expect("knn");
+        let (fast, brute) = kth_nn_fast_and_brute(&matrix, k, n_coords).expect("knn");
         prop_assert_eq!(fast, brute);
     }
 }
@@ -102,9 +104,10 @@ fn random_real_data_agrees_with_brute_force() {
     let data: Vec<f32> = (0..n * dim).map(|i| ((i / dim) % 7) as f32 * 0.8 + next() as f32).collect();
     let matrix = Matrix::F32(Array2::from_shape_vec((n, dim), data).expect("shape"));
     for (eps, min_samples) in [(1.2, 4), (1.5, 5), (2.0, 10)] {
-        for two_pass in [false, true] {
-            let (fast, brute) = dbscan_fast_and_brute(&matrix, eps, min_samples, two_pass).expect("dbscan");
-            assert_eq!(fast, brute, "eps {eps} min_samples {min_samples} two_pass {two_pass}");
+        // 24 coordinates: all in the tree; 36: the last 12 only in the per-candidate bound.
+        for (two_pass, n_coords) in [(false, 24), (true, 24), (false, 36), (true, 36)] {
+            let (fast, brute) = dbscan_fast_and_brute(&matrix, eps, min_samples, two_pass, n_coords).expect("dbscan");
+            assert_eq!(fast, brute, "eps {eps} min_samples {min_samples} two_pass {two_pass} coordinates {n_coords}");
         }
     }
 }

@@ -27,17 +27,27 @@ use super::cover::{interval_members, rank_lens, uniform_intervals, Interval};
 use super::dbscan::IntervalDbscan;
 use super::graph::{graph_stats, nerve, top_classes, IntervalReport, MapperGraph, MapperNode, ParamsRecord};
 use super::join::{bucket_pairs, clusters_from_pairs, decide_pairs, eps_from_pairs, pilot_radius, storage_limit, DecidedPair, FastPair};
-use super::knn::{numpy_quantile, FastBand, KdTree, Projected};
+use super::knn::{numpy_quantile, FastBand, KdTree, Projected, TREE_COORDS};
 use super::lens::per_row_lens;
 use super::params::{CoverKind, Epsilon, Lens, MapperError, MapperParams, ValidMapperParams};
 use super::pca::{first_component, Basis};
 use super::rows::{ExactRule, Rows};
 
-/// Number of pruning coordinates (principal directions) used by the neighbour searches.
-/// The tree splits on the first [`super::knn::TREE_COORDS`]; the rest only sharpen the
-/// per-candidate bound. On activation-like 100K x 1024 data, 96 cut the full-dimension
-/// distances of the join from 54M to 8M (64: 14M, 128: 6M) and the join's time about 3x.
-pub(crate) const PRUNING_COORDS: usize = 96;
+/// Number of pruning coordinates (principal directions) the neighbour searches use for
+/// `n_rows` rows of `dim` values. The tree splits on the first
+/// [`super::knn::TREE_COORDS`] = 24; more coordinates only sharpen the per-candidate bound,
+/// at the price of projecting every row on them. Measured on activation-like data (one
+/// thread): at 100K x 1024, 96 coordinates cut the join's full-dimension distances from 54M
+/// to 8M (64: 14M, 128: 6M) and the mapper's time 3x, and 300K x 1024 went from 238 s to
+/// 89 s; at 20K x 1024 and 50K x 256 they cost 10-30 % more than 24. Hence 24 below 60K
+/// rows, else `dim / 8` between 24 and 96.
+pub(crate) fn pruning_coords(n_rows: usize, dim: usize) -> usize {
+    if n_rows < 60_000 {
+        TREE_COORDS
+    } else {
+        (dim / 8).clamp(TREE_COORDS, 96)
+    }
+}
 /// Rows per step for per-row work (projection, lens).
 const ROWS_PER_STEP: usize = 4096;
 /// k-NN queries per step.
@@ -217,7 +227,7 @@ impl MapperJob {
     fn step_project(&mut self, next_row: usize) -> Progress {
         let n = self.rows.n_rows;
         if self.basis.is_none() {
-            let basis = Basis::for_pruning(&self.rows, PRUNING_COORDS);
+            let basis = Basis::for_pruning(&self.rows, pruning_coords(self.rows.n_rows, self.rows.dim));
             self.projected = Projected {
                 n_coords: basis.n_vectors,
                 coords: vec![0.0; n * basis.n_vectors],
@@ -251,7 +261,7 @@ impl MapperJob {
         let end = match &self.params.lens {
             Lens::FirstPrincipalComponent => {
                 let start: Option<Vec<f64>> = self.basis.as_ref().and_then(|b| {
-                    (b.n_vectors > 0 && b.dim > PRUNING_COORDS).then(|| b.vectors[..b.dim].to_vec())
+                    (b.n_vectors > 0 && b.dim > b.n_vectors).then(|| b.vectors[..b.dim].to_vec())
                 });
                 let (mean, direction) = first_component(&self.rows, start.as_deref());
                 for row_idx in 0..n {

@@ -73,15 +73,17 @@ pub mod testing {
 
     /// Clusters of one set of rows by the fast DBSCAN (single-pass, or the two-pass
     /// fallback) and by a brute-force float64 DBSCAN (scikit-learn's `dbscan_inner`,
-    /// literally): (fast, brute).
+    /// literally): (fast, brute). The fast one prunes with `n_coords` principal directions
+    /// (the tree uses at most 24 of them, the rest sharpen the per-candidate bound).
     pub fn dbscan_fast_and_brute(
         matrix: &Matrix,
         eps: f64,
         min_samples: usize,
         two_pass: bool,
+        n_coords: usize,
     ) -> Result<(Clusters, Clusters), MapperError> {
         let rows = rows::Rows::gather(matrix, None)?;
-        let basis = pca::Basis::for_pruning(&rows, job::PRUNING_COORDS);
+        let basis = pca::Basis::for_pruning(&rows, n_coords);
         let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
         basis.project_rows(&rows, 0..rows.n_rows, &mut coords);
         let projected = knn::Projected {
@@ -99,10 +101,11 @@ pub mod testing {
         Ok((fast.clusters(), brute))
     }
 
-    /// Exact k-th-NN distances (self excluded) of every row: (fast, brute force).
-    pub fn kth_nn_fast_and_brute(matrix: &Matrix, k: usize) -> Result<(Vec<f64>, Vec<f64>), MapperError> {
+    /// Exact k-th-NN distances (self excluded) of every row: (fast, brute force), the fast
+    /// one pruning with `n_coords` principal directions.
+    pub fn kth_nn_fast_and_brute(matrix: &Matrix, k: usize, n_coords: usize) -> Result<(Vec<f64>, Vec<f64>), MapperError> {
         let rows = rows::Rows::gather(matrix, None)?;
-        let basis = pca::Basis::for_pruning(&rows, job::PRUNING_COORDS);
+        let basis = pca::Basis::for_pruning(&rows, n_coords);
         let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
         basis.project_rows(&rows, 0..rows.n_rows, &mut coords);
         let projected = knn::Projected {

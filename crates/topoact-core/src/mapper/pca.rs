@@ -172,7 +172,10 @@ fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     for i in chunks * LANES..n {
         s += a[i] * b[i];
     }
-    s + super::rows::sum_lanes(acc)
+    for v in acc {
+        s += v;
+    }
+    s
 }
 
 /// First principal direction of all rows in float64 by power iteration on the centred

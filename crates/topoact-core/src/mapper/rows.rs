@@ -201,23 +201,13 @@ pub(crate) fn sq_dist_f32(a: &[f32], b: &[f32]) -> f32 {
         let d = a[i] - b[i];
         tail += d * d;
     }
-    tail + sum_lanes(acc)
+    let mut s = tail;
+    for v in acc {
+        s += v;
+    }
+    s
 }
 
-/// Sum of 16 accumulators as a balanced tree (four dependent additions instead of sixteen;
-/// vectorises). Its rounding error is within that of a sequential sum.
-#[inline(always)]
-pub(crate) fn sum_lanes(acc: [f32; 16]) -> f32 {
-    let mut half = [0f32; 8];
-    for i in 0..8 {
-        half[i] = acc[i] + acc[i + 8];
-    }
-    let mut quarter = [0f32; 4];
-    for i in 0..4 {
-        quarter[i] = half[i] + half[i + 4];
-    }
-    (quarter[0] + quarter[2]) + (quarter[1] + quarter[3])
-}
 
 /// Squared distance with early exit once `limit` is exceeded (checked every 16 coordinates).
 #[inline(always)]

@@ -201,11 +201,15 @@ pub(crate) fn sq_dist_f32(a: &[f32], b: &[f32]) -> f32 {
         let d = a[i] - b[i];
         tail += d * d;
     }
-    let mut s = tail;
-    for v in acc {
-        s += v;
+    let mut half = [0f32; 8];
+    for i in 0..8 {
+        half[i] = acc[i] + acc[i + 8];
     }
-    s
+    let mut quarter = [0f32; 4];
+    for i in 0..4 {
+        quarter[i] = half[i] + half[i + 4];
+    }
+    tail + ((quarter[0] + quarter[2]) + (quarter[1] + quarter[3]))
 }
 
 

@@ -10,11 +10,33 @@ const ready = new Promise((resolve) => {
   worker.onmessage = (event) => {
     const answer = event.data;
     if (answer.type === 'Ready') return resolve();
-    if (answer.type === 'Progress' || answer.type === 'ProjectionFrame') return;
+    if (answer.type === 'Progress') return noteStage(answer.request_id, answer.progress.stage);
+    if (answer.type === 'ProjectionFrame') return;
     const waiter = pending.get(answer.request_id);
     if (waiter) { pending.delete(answer.request_id); waiter(answer); }
   };
 });
+
+/** Stage changes seen in each request's progress: request_id -> [{ stage, at }]. */
+const stageStarts = new Map();
+function noteStage(requestId, stage) {
+  const starts = stageStarts.get(requestId) ?? [];
+  if (starts.at(-1)?.stage !== stage) starts.push({ stage, at: performance.now() });
+  stageStarts.set(requestId, starts);
+}
+
+/** Wall milliseconds spent in each stage of a request (from its progress messages), up
+ *  to `endedAt`; a stage seen twice adds up. */
+function stageTimes(requestId, endedAt) {
+  const starts = stageStarts.get(requestId) ?? [];
+  stageStarts.delete(requestId);
+  const times = {};
+  starts.forEach(({ stage, at }, i) => {
+    const until = i + 1 < starts.length ? starts[i + 1].at : endedAt;
+    times[stage] = Math.round((times[stage] ?? 0) + until - at);
+  });
+  return times;
+}
 
 function request(message, files) {
   const request_id = nextRequestId++;
@@ -74,12 +96,14 @@ async function mapperSuite() {
         min_samples: 5, min_intersection: 1, seed: 0,
       };
       const started = performance.now();
+      const requestId = nextRequestId;
       const answer = await request({ type: 'ComputeGraph', request: { layer: 'synthetic', subsample: { size: n, seed: 0 }, params }, previous_positions: [] });
       const wallMs = performance.now() - started;
       if (answer.type !== 'Graph') throw new Error(`mapper ${n}x${dim} ${cover}: ${answer.message ?? answer.type}`);
       const result = {
         name: `mapper ${n}x${dim} ${cover}`, n, dim, cover, mapper_ms: answer.graph.mapper_ms, layout_ms: answer.graph.layout_ms,
         wall_ms: wallMs, nodes: answer.graph.stats.n_nodes, edges: answer.graph.stats.n_edges, eps: answer.graph.eps_global,
+        stages_ms: stageTimes(requestId, started + wallMs),
       };
       log(JSON.stringify(result));
       results.push(result);

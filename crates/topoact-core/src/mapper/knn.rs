@@ -6,8 +6,8 @@
 //! A KD-tree over the leading [`TREE_COORDS`] coordinates of `z` prunes whole boxes with
 //! that bound (minus a slack covering every rounding of `z`), then single rows by their `z`
 //! distance over all coordinates (largest directions first, early exit), and only the
-//! survivors pay a full-dimension f32 distance (16 accumulators, early exit). Near the decision boundary
-//! the float64 rule decides ([`super::rows::EpsTest`] for eps-balls; for k-NN every
+//! survivors pay a full-dimension f32 distance (16 accumulators, early exit). Near the
+//! decision boundary the float64 rule decides ([`super::rows::EpsTest`] for eps-balls; for k-NN every
 //! candidate within a rounding band of the k-th distance is re-measured in float64).
 //!
 //! The tree holds no copy of the rows: it reads them through [`Rows`]. The mapper moves the
@@ -483,4 +483,3 @@ pub(crate) fn numpy_quantile_at(n: usize, q: f64, value_at: impl Fn(usize) -> f6
         a + diff * t
     }
 }
-

@@ -10,9 +10,10 @@ use super::params::MapperError;
 pub(crate) struct Rows {
     pub n_rows: usize,
     pub dim: usize,
-    /// Row-major f32 values: exact for float16/float32 input, rounded for float64 input.
+    /// f32 values, one row after another in storage order (see `slot_of_row`): exact for
+    /// float16/float32 input, rounded for float64 input.
     values_f32: Vec<f32>,
-    /// Row-major exact values, only for float64 input (else the f32 values are exact).
+    /// Exact values in the same order, only for float64 input (else the f32 values are exact).
     values_f64: Option<Vec<f64>>,
     /// Squared norms in float64 (sequential sum), as scikit-learn's `|x|^2`.
     pub sq_norms: Vec<f64>,
@@ -111,6 +112,7 @@ impl Rows {
     /// pages). Row indices keep their meaning. In place: one row of scratch, O(n_rows * dim).
     pub fn store_in_order(&mut self, order: &[u32]) {
         let n = self.n_rows;
+        debug_assert_eq!(order.len(), n, "store_in_order takes every row once");
         if order.len() != n {
             return;
         }
@@ -141,8 +143,10 @@ impl Rows {
         s
     }
 
-    /// Float64 squared distance by scikit-learn's brute-force expansion
-    /// `(|q|^2 - 2 q.o) + |o|^2`, clamped at 0 (dot product summed in coordinate order).
+    /// Float64 squared distance by scikit-learn's expansion `max(0, (|a|^2 - 2 a.b) + |b|^2)`
+    /// with the dot product summed in coordinate order. (scikit-learn's BLAS may sum in
+    /// another order; the results agree bit for bit whenever the products and partial sums
+    /// are exact, e.g. on small-integer or dyadic data, and to ~1e-16 relative otherwise.)
     pub fn sq_dist_exact_expansion(&self, query: usize, other: usize) -> f64 {
         let mut dot = 0.0f64;
         match (self.row64(query), self.row64(other)) {
@@ -201,6 +205,7 @@ pub(crate) fn sq_dist_f32(a: &[f32], b: &[f32]) -> f32 {
         let d = a[i] - b[i];
         tail += d * d;
     }
+    // Balanced sum of the accumulators (a few vector additions instead of 16 dependent ones).
     let mut half = [0f32; 8];
     for i in 0..8 {
         half[i] = acc[i] + acc[i + 8];
@@ -212,8 +217,7 @@ pub(crate) fn sq_dist_f32(a: &[f32], b: &[f32]) -> f32 {
     tail + ((quarter[0] + quarter[2]) + (quarter[1] + quarter[3]))
 }
 
-
-/// Squared distance with early exit once `limit` is exceeded (checked every 16 coordinates).
+/// Squared distance with early exit once `limit` is exceeded (checked every 64 coordinates).
 #[inline(always)]
 pub(crate) fn sq_dist_f32_bounded(a: &[f32], b: &[f32], limit: f32) -> f32 {
     let n = a.len().min(b.len());

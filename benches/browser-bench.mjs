@@ -151,9 +151,13 @@ async function renderSuite(page, baseUrl, n) {
 const suite = process.argv[2] || 'parse';
 // mapper: optional sizes, e.g. `node benches/browser-bench.mjs mapper 20000x1024,50000x256`.
 const sizes = process.argv[3];
+// BENCH_THREADS=1,auto runs the suite once per entry, each on a fresh page: `1` is the
+// single-threaded worker, `auto` one thread per core (the default), a number that many.
+const threadRuns = (process.env.BENCH_THREADS || 'auto').split(',').map((t) => t.trim());
 const server = await startServer();
 const browser = await launchBrowser();
 let scratch;
+for (const threads of threadRuns) {
 try {
   const page = await browser.browser.newPage();
   page.on('console', (message) => { if (message.type() === 'error') console.error(`[page] ${message.text()}`); });
@@ -164,7 +168,8 @@ try {
   } else {
   await serveVendor(page);
   const sizesQuery = sizes ? `&sizes=${encodeURIComponent(sizes)}` : '';
-  await page.goto(`${server.url}bench.html?suite=${encodeURIComponent(suite)}${sizesQuery}`);
+  const threadsQuery = threads === 'auto' ? '' : `&threads=${encodeURIComponent(threads)}`;
+  await page.goto(`${server.url}bench.html?suite=${encodeURIComponent(suite)}${sizesQuery}${threadsQuery}`);
   if (suite === 'embed') {
     scratch = mkdtempSync(path.join(tmpdir(), 'topoact-bench-'));
     const files = (sizes || '5000,20000,50000').split(',').map((n) => {
@@ -190,8 +195,11 @@ try {
   console.log(JSON.stringify(report, null, 2));
   if (report.error) process.exitCode = 1;
   }
+  await page.close();
 } finally {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
-  await browser.stop();
-  server.stop();
+  scratch = undefined;
 }
+}
+await browser.stop();
+server.stop();

@@ -3,13 +3,15 @@
 // window.__benchResult (read by benches/browser-bench.mjs).
 const log = (line) => { document.getElementById('log').textContent += line + '\n'; };
 
-const worker = new Worker('./worker-loader.js', { type: 'module' });
+// `?threads=N` is passed on to the worker (1: the single-threaded build; default: one per core).
+const threadsAsked = new URLSearchParams(location.search).get('threads');
+const worker = new Worker(`./worker-loader.js${threadsAsked ? `?threads=${encodeURIComponent(threadsAsked)}` : ''}`, { type: 'module' });
 const pending = new Map();
 let nextRequestId = 1;
 const ready = new Promise((resolve) => {
   worker.onmessage = (event) => {
     const answer = event.data;
-    if (answer.type === 'Ready') return resolve();
+    if (answer.type === 'Ready') return resolve(answer.compute_threads);
     if (answer.type === 'Progress') return noteStage(answer.request_id, answer.progress.stage);
     if (answer.type === 'ProjectionFrame') return;
     const waiter = pending.get(answer.request_id);
@@ -252,9 +254,12 @@ async function main() {
   const suiteName = new URLSearchParams(location.search).get('suite') || 'parse';
   const suite = SUITES[suiteName];
   if (!suite) throw new Error(`unknown suite '${suiteName}'; known: ${Object.keys(SUITES).join(', ')}`);
-  await ready;
+  const computeThreads = await ready;
   const results = await suite();
-  const report = { suite: suiteName, user_agent: navigator.userAgent, hardware_concurrency: navigator.hardwareConcurrency, results };
+  const report = {
+    suite: suiteName, user_agent: navigator.userAgent, hardware_concurrency: navigator.hardwareConcurrency,
+    cross_origin_isolated: self.crossOriginIsolated, compute_threads: computeThreads, results,
+  };
   document.getElementById('result').textContent = JSON.stringify(report, null, 2);
   window.__benchResult = report;
 }

@@ -41,7 +41,13 @@ mod tests {
 
     #[test]
     fn thousands_groups_digits() {
-        for (value, expected) in [(0, "0"), (999, "999"), (1000, "1,000"), (5000, "5,000"), (1234567, "1,234,567")] {
+        for (value, expected) in [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (5000, "5,000"),
+            (1234567, "1,234,567"),
+        ] {
             assert_eq!(thousands(value), expected);
         }
     }
@@ -63,5 +69,14 @@ mod tests {
 /// A file name stem from a layer name: letters, digits, `-` and `_` kept, anything else `_`
 /// (layer names come from files and may hold path separators or markup).
 pub fn file_stem(layer: &str) -> String {
-    layer.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+    layer
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }

@@ -7,8 +7,8 @@
 //! Every request carries a `request_id` chosen by the UI; every answer names the request it
 //! answers. A new long request supersedes (cancels) the one running.
 
-use serde::{Deserialize, Serialize};
 use crate::share::DatasetRef;
+use serde::{Deserialize, Serialize};
 use topoact_core::compare::LayerNorms;
 use topoact_core::dataset::DatasetSummary;
 use topoact_core::diagnostics::{LensDiagnostics, NormDiagnostics};
@@ -27,14 +27,25 @@ pub type RequestId = u64;
 #[serde(tag = "type")]
 pub enum ToWorker {
     /// Parse the `File`s attached to this message into the new dataset.
-    LoadFiles { request_id: RequestId, drop_nonfinite: bool },
+    LoadFiles {
+        request_id: RequestId,
+        drop_nonfinite: bool,
+    },
     /// Fetch an activation file over HTTP(S) (the demo, or `?data=`) and parse it.
-    LoadUrl { request_id: RequestId, url: String, drop_nonfinite: bool },
+    LoadUrl {
+        request_id: RequestId,
+        url: String,
+        drop_nonfinite: bool,
+    },
     /// Stop the named request if it is still running.
     Cancel { request_id: RequestId },
     /// Compute the mapper graph of a layer and lay it out. `previous_positions` (node name ->
     /// position) warm-starts the layout so nodes that persist keep their place.
-    ComputeGraph { request_id: RequestId, request: GraphRequest, previous_positions: Vec<(String, [f64; 2])> },
+    ComputeGraph {
+        request_id: RequestId,
+        request: GraphRequest,
+        previous_positions: Vec<(String, [f64; 2])>,
+    },
     /// Generate the synthetic activation-like dataset of the benchmarks (`peers.md`) in the
     /// worker: the same data `topoact synth` writes, so browser and native runs compare.
     /// `n_layers` layers (named `synthetic`, `synthetic-2`, ...) are drawn with seeds
@@ -48,28 +59,59 @@ pub enum ToWorker {
         n_layers: usize,
     },
     /// The averaged image of every node of a graph (glyph mode; a short request).
-    NodeGlyphs { request_id: RequestId, layer: String, graph_version: u64, members_of_nodes: Vec<Vec<u32>> },
+    NodeGlyphs {
+        request_id: RequestId,
+        layer: String,
+        graph_version: u64,
+        members_of_nodes: Vec<Vec<u32>>,
+    },
     /// Example images of a node's members (a short request: it supersedes nothing).
-    NodeExamples { request_id: RequestId, query: ExamplesQuery },
+    NodeExamples {
+        request_id: RequestId,
+        query: ExamplesQuery,
+    },
     /// Lay out the seeded mapper-like graph of the layout benchmarks
     /// (`layout::synthetic::mapper_like_graph`) and answer with it as a [`FromWorker::Graph`]
     /// (no samples behind it): the in-browser layout and rendering benchmarks use it.
-    SyntheticGraph { request_id: RequestId, n_nodes: usize, seed: u64 },
+    SyntheticGraph {
+        request_id: RequestId,
+        n_nodes: usize,
+        seed: u64,
+    },
     /// Project a layer's samples to 2-D (t-SNE, UMAP, or the file's own coordinates). Runs
     /// beside a graph computation (it supersedes only an older projection) and streams
     /// [`FromWorker::ProjectionFrame`]s before the final [`FromWorker::Projection`].
-    ComputeProjection { request_id: RequestId, request: ProjectionRequest },
+    ComputeProjection {
+        request_id: RequestId,
+        request: ProjectionRequest,
+    },
     /// The input thumbnail of one sample (hover on the projection; a short request).
-    SampleThumbnail { request_id: RequestId, sample_idx: u32 },
+    SampleThumbnail {
+        request_id: RequestId,
+        sample_idx: u32,
+    },
     /// Measure a drawing of that synthetic graph (ours or d3-force's) with the core's quality
     /// measures; answered by [`FromWorker::LayoutMeasured`].
-    MeasureLayout { request_id: RequestId, n_nodes: usize, seed: u64, positions: Vec<[f64; 2]> },
+    MeasureLayout {
+        request_id: RequestId,
+        n_nodes: usize,
+        seed: u64,
+        positions: Vec<[f64; 2]>,
+    },
     /// The graph computed for `request` as a file (KeplerMapper's dict or NetworkX node-link
     /// JSON with the per-node statistics); answered by [`FromWorker::GraphFile`].
-    ExportGraph { request_id: RequestId, request: GraphRequest, format: GraphFileFormat },
+    ExportGraph {
+        request_id: RequestId,
+        request: GraphRequest,
+        format: GraphFileFormat,
+    },
     /// Compute the mapper graph (no layout) of every layer with the same samples and
     /// parameters, and every layer's L2 norms; answered by [`FromWorker::LayerComparison`].
-    CompareLayers { request_id: RequestId, subsample: SubsampleChoice, params: MapperParams },
+    CompareLayers {
+        request_id: RequestId,
+        subsample: SubsampleChoice,
+        params: MapperParams,
+    },
 }
 
 fn one_layer() -> usize {
@@ -151,37 +193,81 @@ pub enum FailureKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum FromWorker {
-    /// The worker's WebAssembly is initialised and it accepts requests.
-    Ready,
+    /// The worker's WebAssembly is initialised and it accepts requests; its jobs run on
+    /// `compute_threads` threads (1 without wasm threads).
+    Ready { compute_threads: usize },
     /// A long request advanced.
-    Progress { request_id: RequestId, progress: Progress },
+    Progress {
+        request_id: RequestId,
+        progress: Progress,
+    },
     /// A dataset was loaded and replaced the previous one.
     /// `source` says which data it was, for share links (a dropped file by name, size and
     /// content hash).
-    Loaded { request_id: RequestId, summary: DatasetSummary, elapsed_ms: f64, bytes_read: u64, source: DatasetRef },
+    Loaded {
+        request_id: RequestId,
+        summary: DatasetSummary,
+        elapsed_ms: f64,
+        bytes_read: u64,
+        source: DatasetRef,
+    },
     /// The request failed; the previous dataset is still loaded.
-    Failed { request_id: RequestId, kind: FailureKind, message: String },
+    Failed {
+        request_id: RequestId,
+        kind: FailureKind,
+        message: String,
+    },
     /// The request was cancelled (by Cancel or by a newer request); nothing changed.
     Cancelled { request_id: RequestId },
     /// A mapper graph, laid out, ready to draw.
-    Graph { request_id: RequestId, graph: DrawnGraph },
+    Graph {
+        request_id: RequestId,
+        graph: DrawnGraph,
+    },
     /// Answer to [`ToWorker::NodeGlyphs`]: one `data:` URL per node (activation images when the
     /// file has them for the layer, else input thumbnails), `None` without images.
-    Glyphs { request_id: RequestId, graph_version: u64, images: Vec<Option<String>>, from_activation_images: bool },
+    Glyphs {
+        request_id: RequestId,
+        graph_version: u64,
+        images: Vec<Option<String>>,
+        from_activation_images: bool,
+    },
     /// Answer to [`ToWorker::NodeExamples`].
-    Examples { request_id: RequestId, examples: NodeExamples },
+    Examples {
+        request_id: RequestId,
+        examples: NodeExamples,
+    },
     /// Intermediate coordinates of a running projection (every few hundred milliseconds).
-    ProjectionFrame { request_id: RequestId, projection: DrawnProjection },
+    ProjectionFrame {
+        request_id: RequestId,
+        projection: DrawnProjection,
+    },
     /// The finished projection.
-    Projection { request_id: RequestId, projection: DrawnProjection },
+    Projection {
+        request_id: RequestId,
+        projection: DrawnProjection,
+    },
     /// Answer to [`ToWorker::SampleThumbnail`] (`None` when the file has no thumbnails).
-    Thumbnail { sample_idx: u32, url: Option<String> },
+    Thumbnail {
+        sample_idx: u32,
+        url: Option<String>,
+    },
     /// Answer to [`ToWorker::MeasureLayout`].
-    LayoutMeasured { request_id: RequestId, quality: LayoutQuality },
+    LayoutMeasured {
+        request_id: RequestId,
+        quality: LayoutQuality,
+    },
     /// Answer to [`ToWorker::ExportGraph`].
-    GraphFile { request_id: RequestId, file_name: String, text: String },
+    GraphFile {
+        request_id: RequestId,
+        file_name: String,
+        text: String,
+    },
     /// Answer to [`ToWorker::CompareLayers`].
-    LayerComparison { request_id: RequestId, comparison: LayerComparison },
+    LayerComparison {
+        request_id: RequestId,
+        comparison: LayerComparison,
+    },
 }
 
 /// Graph file formats for export.
@@ -241,7 +327,10 @@ pub struct SubsampleChoice {
 
 impl Default for SubsampleChoice {
     fn default() -> Self {
-        Self { size: None, seed: 0 }
+        Self {
+            size: None,
+            seed: 0,
+        }
     }
 }
 
@@ -322,15 +411,25 @@ impl Default for ProjectionMethod {
 
 impl ProjectionMethod {
     pub const DEFAULT_TSNE: ProjectionMethod = ProjectionMethod::Tsne { perplexity: 50.0 };
-    pub const DEFAULT_UMAP: ProjectionMethod = ProjectionMethod::Umap { n_neighbors: 20, min_dist: 0.01 };
+    pub const DEFAULT_UMAP: ProjectionMethod = ProjectionMethod::Umap {
+        n_neighbors: 20,
+        min_dist: 0.01,
+    };
 
     /// Short name for status lines and legends.
     pub fn label(&self) -> String {
         match self {
             ProjectionMethod::Tsne { perplexity } => format!("t-SNE (perplexity {perplexity})"),
-            ProjectionMethod::Umap { n_neighbors, min_dist } => format!("UMAP ({n_neighbors} neighbours, min_dist {min_dist})"),
-            ProjectionMethod::Precomputed { kind: PrecomputedKind::Tsne } => "t-SNE from the file".into(),
-            ProjectionMethod::Precomputed { kind: PrecomputedKind::Umap } => "UMAP from the file".into(),
+            ProjectionMethod::Umap {
+                n_neighbors,
+                min_dist,
+            } => format!("UMAP ({n_neighbors} neighbours, min_dist {min_dist})"),
+            ProjectionMethod::Precomputed {
+                kind: PrecomputedKind::Tsne,
+            } => "t-SNE from the file".into(),
+            ProjectionMethod::Precomputed {
+                kind: PrecomputedKind::Umap,
+            } => "UMAP from the file".into(),
         }
     }
 }
@@ -377,7 +476,12 @@ impl DrawnProjection {
     pub fn coords(&self) -> Vec<[f32; 2]> {
         self.coords_le
             .chunks_exact(8)
-            .map(|c| [f32::from_le_bytes([c[0], c[1], c[2], c[3]]), f32::from_le_bytes([c[4], c[5], c[6], c[7]])])
+            .map(|c| {
+                [
+                    f32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+                    f32::from_le_bytes([c[4], c[5], c[6], c[7]]),
+                ]
+            })
             .collect()
     }
 }

@@ -94,7 +94,11 @@ pub enum DatasetRef {
         content_hash: String,
     },
     /// Synthetic benchmark data generated in the page.
-    Synthetic { n_samples: usize, dim: usize, seed: u64 },
+    Synthetic {
+        n_samples: usize,
+        dim: usize,
+        seed: u64,
+    },
 }
 
 /// One layer at a time, or adjacent layers side by side.
@@ -121,10 +125,17 @@ pub enum ProjectionChoice {
     /// No projection shown.
     #[default]
     None,
-    Tsne { perplexity: f64 },
-    Umap { n_neighbors: usize, min_dist: f64 },
+    Tsne {
+        perplexity: f64,
+    },
+    Umap {
+        n_neighbors: usize,
+        min_dist: f64,
+    },
     /// Coordinates stored in the file.
-    Precomputed { kind: PrecomputedProjection },
+    Precomputed {
+        kind: PrecomputedProjection,
+    },
 }
 
 /// A node of one layer's graph, by name (`cube3_cluster1`).
@@ -234,8 +245,13 @@ pub enum LinkError {
     #[error("This link unpacks to more than {MAX_PAYLOAD_BYTES} bytes of view state; it was not made by TopoAct.")]
     PayloadTooLarge,
     #[error("This link's {field} is not valid: {problem}.")]
-    Invalid { field: &'static str, problem: String },
-    #[error("The link shows layer \"{layer}\", which this data does not have (it has: {available}).")]
+    Invalid {
+        field: &'static str,
+        problem: String,
+    },
+    #[error(
+        "The link shows layer \"{layer}\", which this data does not have (it has: {available})."
+    )]
     MissingLayer { layer: String, available: String },
     #[error("The link selects sample {sample_idx}, but this data has only {n_samples} samples.")]
     SampleOutOfRange { sample_idx: u32, n_samples: usize },
@@ -246,7 +262,10 @@ pub enum LinkError {
 }
 
 fn invalid(field: &'static str, problem: impl Into<String>) -> LinkError {
-    LinkError::Invalid { field, problem: problem.into() }
+    LinkError::Invalid {
+        field,
+        problem: problem.into(),
+    }
 }
 
 /// What [`ViewState::check_against`] needs to know of the loaded data.
@@ -269,17 +288,27 @@ impl ViewState {
                     return Err(invalid("dataset URL", "it is empty"));
                 }
             }
-            DatasetRef::File { name, content_hash, .. } => {
+            DatasetRef::File {
+                name, content_hash, ..
+            } => {
                 check_text("file name", name, MAX_TEXT_CHARS)?;
                 let is_hash = content_hash.len() == 16
-                    && content_hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                    && content_hash
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
                 if !is_hash {
-                    return Err(invalid("file content hash", "it must be 16 lowercase hexadecimal digits"));
+                    return Err(invalid(
+                        "file content hash",
+                        "it must be 16 lowercase hexadecimal digits",
+                    ));
                 }
             }
             DatasetRef::Synthetic { n_samples, dim, .. } => {
                 if *n_samples == 0 || *dim == 0 {
-                    return Err(invalid("synthetic data size", "samples and dimension must be at least 1"));
+                    return Err(invalid(
+                        "synthetic data size",
+                        "samples and dimension must be at least 1",
+                    ));
                 }
             }
         }
@@ -289,7 +318,10 @@ impl ViewState {
         if self.multilayer_layers.len() > MAX_MULTILAYER_LAYERS {
             return Err(invalid(
                 "multilayer view",
-                format!("it has {} layers; at most {MAX_MULTILAYER_LAYERS} are shown", self.multilayer_layers.len()),
+                format!(
+                    "it has {} layers; at most {MAX_MULTILAYER_LAYERS} are shown",
+                    self.multilayer_layers.len()
+                ),
             ));
         }
         for layer in &self.multilayer_layers {
@@ -306,15 +338,27 @@ impl ViewState {
             ProjectionChoice::None | ProjectionChoice::Precomputed { .. } => {}
             ProjectionChoice::Tsne { perplexity } => {
                 if !(perplexity.is_finite() && perplexity > 0.0 && perplexity <= 10_000.0) {
-                    return Err(invalid("t-SNE perplexity", format!("{perplexity} is not in (0, 10000]")));
+                    return Err(invalid(
+                        "t-SNE perplexity",
+                        format!("{perplexity} is not in (0, 10000]"),
+                    ));
                 }
             }
-            ProjectionChoice::Umap { n_neighbors, min_dist } => {
+            ProjectionChoice::Umap {
+                n_neighbors,
+                min_dist,
+            } => {
                 if !(1..=10_000).contains(&n_neighbors) {
-                    return Err(invalid("UMAP neighbour count", format!("{n_neighbors} is not in [1, 10000]")));
+                    return Err(invalid(
+                        "UMAP neighbour count",
+                        format!("{n_neighbors} is not in [1, 10000]"),
+                    ));
                 }
                 if !(min_dist.is_finite() && (0.0..=100.0).contains(&min_dist)) {
-                    return Err(invalid("UMAP min_dist", format!("{min_dist} is not in [0, 100]")));
+                    return Err(invalid(
+                        "UMAP min_dist",
+                        format!("{min_dist} is not in [0, 100]"),
+                    ));
                 }
             }
         }
@@ -325,16 +369,29 @@ impl ViewState {
         if self.sample_selection.len() > MAX_SELECTED_SAMPLES {
             return Err(invalid(
                 "sample selection",
-                format!("{} samples; at most {MAX_SELECTED_SAMPLES}", self.sample_selection.len()),
+                format!(
+                    "{} samples; at most {MAX_SELECTED_SAMPLES}",
+                    self.sample_selection.len()
+                ),
             ));
         }
-        if self.sample_selection.windows(2).any(|pair| pair[0] >= pair[1]) {
-            return Err(invalid("sample selection", "the sample indices are not strictly ascending"));
+        if self
+            .sample_selection
+            .windows(2)
+            .any(|pair| pair[0] >= pair[1])
+        {
+            return Err(invalid(
+                "sample selection",
+                "the sample indices are not strictly ascending",
+            ));
         }
         if self.highlighted_classes.len() > MAX_HIGHLIGHTED_CLASSES {
             return Err(invalid(
                 "class highlight",
-                format!("{} classes; at most {MAX_HIGHLIGHTED_CLASSES}", self.highlighted_classes.len()),
+                format!(
+                    "{} classes; at most {MAX_HIGHLIGHTED_CLASSES}",
+                    self.highlighted_classes.len()
+                ),
             ));
         }
         check_text("search text", &self.search_text, MAX_TEXT_CHARS)?;
@@ -345,29 +402,49 @@ impl ViewState {
         if self.graph_cameras.len() > MAX_MULTILAYER_LAYERS {
             return Err(invalid(
                 "graph cameras",
-                format!("{} cameras; at most {MAX_MULTILAYER_LAYERS}", self.graph_cameras.len()),
+                format!(
+                    "{} cameras; at most {MAX_MULTILAYER_LAYERS}",
+                    self.graph_cameras.len()
+                ),
             ));
         }
-        for camera in self.graph_cameras.iter().chain(self.projection_camera.iter()) {
+        for camera in self
+            .graph_cameras
+            .iter()
+            .chain(self.projection_camera.iter())
+        {
             check_camera(camera)?;
         }
         Ok(())
     }
 
     fn validate_mapper(&self) -> Result<(), LinkError> {
-        if let Lens::Custom { name, values_by_sample } = &self.mapper.lens {
+        if let Lens::Custom {
+            name,
+            values_by_sample,
+        } = &self.mapper.lens
+        {
             check_text("custom lens name", name, MAX_TEXT_CHARS)?;
             if values_by_sample.len() > MAX_CUSTOM_LENS_VALUES {
                 return Err(invalid(
                     "custom lens",
-                    format!("{} values; at most {MAX_CUSTOM_LENS_VALUES}", values_by_sample.len()),
+                    format!(
+                        "{} values; at most {MAX_CUSTOM_LENS_VALUES}",
+                        values_by_sample.len()
+                    ),
                 ));
             }
         }
         if !self.mapper.overlap.is_finite() {
-            return Err(invalid("mapper parameters", "the overlap is not a finite number"));
+            return Err(invalid(
+                "mapper parameters",
+                "the overlap is not a finite number",
+            ));
         }
-        self.mapper.clone().validate().map_err(|err| invalid("mapper parameters", err.to_string()))?;
+        self.mapper
+            .clone()
+            .validate()
+            .map_err(|err| invalid("mapper parameters", err.to_string()))?;
         Ok(())
     }
 
@@ -381,17 +458,29 @@ impl ViewState {
             .chain(self.selected_node.iter().map(|node| &node.layer));
         for layer in named_layers {
             if !facts.layer_names.iter().any(|name| name == layer) {
-                return Err(LinkError::MissingLayer { layer: layer.clone(), available: facts.layer_names.join(", ") });
+                return Err(LinkError::MissingLayer {
+                    layer: layer.clone(),
+                    available: facts.layer_names.join(", "),
+                });
             }
         }
         if let Some(&sample_idx) = self.sample_selection.last() {
             if sample_idx as usize >= facts.n_samples {
-                return Err(LinkError::SampleOutOfRange { sample_idx, n_samples: facts.n_samples });
+                return Err(LinkError::SampleOutOfRange {
+                    sample_idx,
+                    n_samples: facts.n_samples,
+                });
             }
         }
-        if let Some(&class_idx) = self.highlighted_classes.iter().find(|&&class_idx| class_idx as usize >= facts.n_classes)
+        if let Some(&class_idx) = self
+            .highlighted_classes
+            .iter()
+            .find(|&&class_idx| class_idx as usize >= facts.n_classes)
         {
-            return Err(LinkError::ClassOutOfRange { class_idx, n_classes: facts.n_classes });
+            return Err(LinkError::ClassOutOfRange {
+                class_idx,
+                n_classes: facts.n_classes,
+            });
         }
         Ok(())
     }
@@ -408,7 +497,10 @@ impl ViewState {
                 if node_names.into_iter().any(|name| name == node.node_name) {
                     Ok(())
                 } else {
-                    Err(LinkError::UnknownNode { layer: node.layer.clone(), node_name: node.node_name.clone() })
+                    Err(LinkError::UnknownNode {
+                        layer: node.layer.clone(),
+                        node_name: node.node_name.clone(),
+                    })
                 }
             }
             _ => Ok(()),
@@ -419,7 +511,10 @@ impl ViewState {
 fn check_text(field: &'static str, text: &str, max_chars: usize) -> Result<(), LinkError> {
     // Bytes bound characters from above: only count characters when the bytes exceed it.
     if text.len() > max_chars && text.chars().count() > max_chars {
-        return Err(invalid(field, format!("it is longer than {max_chars} characters")));
+        return Err(invalid(
+            field,
+            format!("it is longer than {max_chars} characters"),
+        ));
     }
     Ok(())
 }
@@ -434,11 +529,20 @@ fn check_fraction(field: &'static str, value: f64) -> Result<(), LinkError> {
 fn check_camera(camera: &CameraState) -> Result<(), LinkError> {
     let (scale_min, scale_max) = CAMERA_SCALE_RANGE;
     if !(camera.scale.is_finite() && camera.scale >= scale_min && camera.scale <= scale_max) {
-        return Err(invalid("camera zoom", format!("{} is not a zoom factor in [{scale_min}, {scale_max}]", camera.scale)));
+        return Err(invalid(
+            "camera zoom",
+            format!(
+                "{} is not a zoom factor in [{scale_min}, {scale_max}]",
+                camera.scale
+            ),
+        ));
     }
     for offset in [camera.offset_x, camera.offset_y] {
         if !(offset.is_finite() && offset.abs() <= CAMERA_OFFSET_LIMIT) {
-            return Err(invalid("camera pan", format!("{offset} is not a finite offset within {CAMERA_OFFSET_LIMIT}")));
+            return Err(invalid(
+                "camera pan",
+                format!("{offset} is not a finite offset within {CAMERA_OFFSET_LIMIT}"),
+            ));
         }
     }
     Ok(())
@@ -497,13 +601,17 @@ pub fn decode(link: &str) -> Result<ViewState, LinkError> {
     // Version 1 is the only one so far; an older layout would be read here.
     let compressed = URL_SAFE_NO_PAD
         .decode(body)
-        .map_err(|_| LinkError::Damaged { detail: "it contains characters or a length a link never has".into() })?;
-    let payload = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(&compressed, MAX_PAYLOAD_BYTES).map_err(
-        |err| match err.status {
-            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => LinkError::PayloadTooLarge,
-            _ => LinkError::Damaged { detail: "its compressed data does not unpack".into() },
-        },
-    )?;
+        .map_err(|_| LinkError::Damaged {
+            detail: "it contains characters or a length a link never has".into(),
+        })?;
+    let payload =
+        miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(&compressed, MAX_PAYLOAD_BYTES)
+            .map_err(|err| match err.status {
+                miniz_oxide::inflate::TINFLStatus::HasMoreOutput => LinkError::PayloadTooLarge,
+                _ => LinkError::Damaged {
+                    detail: "its compressed data does not unpack".into(),
+                },
+            })?;
     let state = parse_payload(&payload)?;
     state.validate()?;
     Ok(state)
@@ -524,28 +632,40 @@ fn split_version(link: &str) -> Result<(u32, &str), LinkError> {
         return Err(LinkError::NotAViewLink);
     }
     let Some(body) = after.strip_prefix('.') else {
-        return Err(LinkError::Damaged { detail: "the version is not followed by the view".into() });
+        return Err(LinkError::Damaged {
+            detail: "the version is not followed by the view".into(),
+        });
     };
     Ok((version, body))
 }
 
 fn parse_payload(payload: &[u8]) -> Result<ViewState, LinkError> {
-    let mut cursor = ByteCursor { bytes: payload, position: 0 };
+    let mut cursor = ByteCursor {
+        bytes: payload,
+        position: 0,
+    };
     let json_len = cursor.varint()?;
     let json_len = usize::try_from(json_len)
         .ok()
         .filter(|&len| len <= payload.len())
-        .ok_or_else(|| LinkError::Damaged { detail: "its parts have impossible lengths".into() })?;
+        .ok_or_else(|| LinkError::Damaged {
+            detail: "its parts have impossible lengths".into(),
+        })?;
     let json = cursor.take(json_len)?;
     // serde also reads a struct from a JSON array (fields by position); links only use objects.
     if json.first() != Some(&b'{') {
-        return Err(LinkError::Damaged { detail: "its view description is not an object".into() });
+        return Err(LinkError::Damaged {
+            detail: "its view description is not an object".into(),
+        });
     }
-    let mut state: ViewState = serde_json::from_slice(json)
-        .map_err(|err| LinkError::Damaged { detail: format!("its view description does not read ({err})") })?;
+    let mut state: ViewState = serde_json::from_slice(json).map_err(|err| LinkError::Damaged {
+        detail: format!("its view description does not read ({err})"),
+    })?;
     state.sample_selection = read_selection(&mut cursor)?;
     if cursor.position != payload.len() {
-        return Err(LinkError::Damaged { detail: "it has data after its end".into() });
+        return Err(LinkError::Damaged {
+            detail: "it has data after its end".into(),
+        });
     }
     Ok(state)
 }
@@ -584,10 +704,15 @@ fn read_selection(cursor: &mut ByteCursor<'_>) -> Result<Vec<u32>, LinkError> {
     // Every index takes at least one byte: a count beyond the bytes left is a lie.
     let remaining = (cursor.bytes.len() - cursor.position) as u64;
     if count > remaining {
-        return Err(LinkError::Damaged { detail: "its sample selection is cut short".into() });
+        return Err(LinkError::Damaged {
+            detail: "its sample selection is cut short".into(),
+        });
     }
     if count > MAX_SELECTED_SAMPLES as u64 {
-        return Err(invalid("sample selection", format!("{count} samples; at most {MAX_SELECTED_SAMPLES}")));
+        return Err(invalid(
+            "sample selection",
+            format!("{count} samples; at most {MAX_SELECTED_SAMPLES}"),
+        ));
     }
     let mut samples = Vec::with_capacity(count as usize);
     let mut previous: Option<u64> = None;
@@ -613,8 +738,13 @@ struct ByteCursor<'a> {
 
 impl<'a> ByteCursor<'a> {
     fn take(&mut self, len: usize) -> Result<&'a [u8], LinkError> {
-        let end = self.position.checked_add(len).filter(|&end| end <= self.bytes.len());
-        let end = end.ok_or_else(|| LinkError::Damaged { detail: "it ends in the middle of its data".into() })?;
+        let end = self
+            .position
+            .checked_add(len)
+            .filter(|&end| end <= self.bytes.len());
+        let end = end.ok_or_else(|| LinkError::Damaged {
+            detail: "it ends in the middle of its data".into(),
+        })?;
         let slice = &self.bytes[self.position..end];
         self.position = end;
         Ok(slice)
@@ -627,19 +757,25 @@ impl<'a> ByteCursor<'a> {
             let byte = *self
                 .bytes
                 .get(self.position)
-                .ok_or_else(|| LinkError::Damaged { detail: "it ends in the middle of a number".into() })?;
+                .ok_or_else(|| LinkError::Damaged {
+                    detail: "it ends in the middle of a number".into(),
+                })?;
             self.position += 1;
             let low_bits = u64::from(byte & 0x7f);
             let shift = 7 * byte_idx;
             if byte_idx == 9 && low_bits > 1 {
-                return Err(LinkError::Damaged { detail: "it holds a number too large".into() });
+                return Err(LinkError::Damaged {
+                    detail: "it holds a number too large".into(),
+                });
             }
             value |= low_bits << shift;
             if byte & 0x80 == 0 {
                 return Ok(value);
             }
         }
-        Err(LinkError::Damaged { detail: "it holds a number too large".into() })
+        Err(LinkError::Damaged {
+            detail: "it holds a number too large".into(),
+        })
     }
 }
 
@@ -663,7 +799,10 @@ pub fn hashed_ranges(size_bytes: u64) -> Vec<Range<u64>> {
     if size_bytes <= 2 * HASHED_EDGE_BYTES {
         vec![0..size_bytes]
     } else {
-        vec![0..HASHED_EDGE_BYTES, size_bytes - HASHED_EDGE_BYTES..size_bytes]
+        vec![
+            0..HASHED_EDGE_BYTES,
+            size_bytes - HASHED_EDGE_BYTES..size_bytes,
+        ]
     }
 }
 
@@ -698,7 +837,10 @@ pub fn content_hash<'a>(
     size_bytes: u64,
     chunks: impl IntoIterator<Item = &'a [u8]>,
 ) -> Result<String, ContentHashError> {
-    let expected: u64 = hashed_ranges(size_bytes).iter().map(|range| range.end - range.start).sum();
+    let expected: u64 = hashed_ranges(size_bytes)
+        .iter()
+        .map(|range| range.end - range.start)
+        .sum();
     let mut hasher = Fnv1a64::new();
     hasher.update(&size_bytes.to_le_bytes());
     let mut got: u64 = 0;
@@ -718,7 +860,9 @@ pub fn content_hash<'a>(
 /// [`content_hash`] of a file held whole in memory (tests, the native command).
 pub fn content_hash_of_bytes(bytes: &[u8]) -> String {
     let ranges = hashed_ranges(bytes.len() as u64);
-    let chunks = ranges.iter().map(|range| &bytes[range.start as usize..range.end as usize]);
+    let chunks = ranges
+        .iter()
+        .map(|range| &bytes[range.start as usize..range.end as usize]);
     // The ranges are computed from this very length, so the lengths always agree.
     content_hash(bytes.len() as u64, chunks).unwrap_or_default()
 }
@@ -754,9 +898,15 @@ mod tests {
                 seed: 11,
                 remove_duplicate_nodes: true,
             },
-            projection: ProjectionChoice::Umap { n_neighbors: 20, min_dist: 0.01 },
+            projection: ProjectionChoice::Umap {
+                n_neighbors: 20,
+                min_dist: 0.01,
+            },
             projection_points: Some(10_000),
-            selected_node: Some(NodeRef { layer: "mixed4c".into(), node_name: "cube3_cluster1".into() }),
+            selected_node: Some(NodeRef {
+                layer: "mixed4c".into(),
+                node_name: "cube3_cluster1".into(),
+            }),
             sample_selection: vec![0, 1, 2, 3, 10, 1000, 1001, 65_535, 4_000_000_000],
             highlighted_classes: vec![3, 999, 1],
             search_text: "<script>alert('x')</script> golden retriever".into(),
@@ -767,11 +917,27 @@ mod tests {
             ribbon_threshold: 0.1,
             show_glyphs: true,
             graph_cameras: vec![
-                CameraState { scale: 1.5, offset_x: -20.25, offset_y: 3.0 },
-                CameraState { scale: 0.2, offset_x: 0.0, offset_y: 0.0 },
-                CameraState { scale: 5.0, offset_x: 1e6, offset_y: -1e-3 },
+                CameraState {
+                    scale: 1.5,
+                    offset_x: -20.25,
+                    offset_y: 3.0,
+                },
+                CameraState {
+                    scale: 0.2,
+                    offset_x: 0.0,
+                    offset_y: 0.0,
+                },
+                CameraState {
+                    scale: 5.0,
+                    offset_x: 1e6,
+                    offset_y: -1e-3,
+                },
             ],
-            projection_camera: Some(CameraState { scale: 2.0, offset_x: 0.5, offset_y: -0.5 }),
+            projection_camera: Some(CameraState {
+                scale: 2.0,
+                offset_x: 0.5,
+                offset_y: -0.5,
+            }),
         }
     }
 
@@ -807,7 +973,9 @@ mod tests {
         let state = ViewState {
             search_text: "<script>alert(1)</script>".into(),
             layer: Some("\"><img src=x onerror=alert(1)>".into()),
-            dataset: DatasetRef::Url { url: "javascript:alert(1)//<svg onload=x>".into() },
+            dataset: DatasetRef::Url {
+                url: "javascript:alert(1)//<svg onload=x>".into(),
+            },
             ..ViewState::default()
         };
         let decoded = decode(&encode(&state)).expect("decodes");
@@ -819,7 +987,9 @@ mod tests {
     fn share_large_selections_stay_compact() {
         // A lasso over 50,000 contiguous-ish samples of 300,000.
         let state = ViewState {
-            sample_selection: (0..300_000u32).filter(|idx| idx % 6 < 1 || (100_000..140_000).contains(idx)).collect(),
+            sample_selection: (0..300_000u32)
+                .filter(|idx| idx % 6 < 1 || (100_000..140_000).contains(idx))
+                .collect(),
             ..ViewState::default()
         };
         let link = encode_checked(&state).expect("fits in a link");
@@ -830,7 +1000,9 @@ mod tests {
         let mut value: u64 = 12345;
         let mut chosen = std::collections::BTreeSet::new();
         while chosen.len() < 50_000 {
-            value = value.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            value = value
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             chosen.insert(((value >> 33) % 300_000) as u32);
         }
         scatter_state.sample_selection = chosen.into_iter().collect();
@@ -842,7 +1014,10 @@ mod tests {
     fn share_every_truncation_is_refused() {
         let link = encode(&fixture_state());
         for len in 0..link.len() {
-            assert!(decode(&link[..len]).is_err(), "prefix of {len} characters decoded");
+            assert!(
+                decode(&link[..len]).is_err(),
+                "prefix of {len} characters decoded"
+            );
         }
     }
 
@@ -872,7 +1047,10 @@ mod tests {
         assert_eq!(result, Err(LinkError::FutureVersion { version: 3 }));
         let message = result.err().map(|err| err.to_string()).unwrap_or_default();
         assert!(message.contains("newer version (v3)"), "{message}");
-        assert_eq!(decode("v2.anything"), Err(LinkError::FutureVersion { version: 2 }));
+        assert_eq!(
+            decode("v2.anything"),
+            Err(LinkError::FutureVersion { version: 2 })
+        );
     }
 
     #[test]
@@ -896,7 +1074,12 @@ mod tests {
     fn share_overlong_links_are_refused_before_decoding() {
         let link = format!("v1.{}", "A".repeat(MAX_LINK_CHARS));
         let result = decode(&link);
-        assert_eq!(result, Err(LinkError::TooLong { chars: MAX_LINK_CHARS + 3 }));
+        assert_eq!(
+            result,
+            Err(LinkError::TooLong {
+                chars: MAX_LINK_CHARS + 3
+            })
+        );
         let message = result.err().map(|err| err.to_string()).unwrap_or_default();
         assert!(message.contains("longer than browsers keep"), "{message}");
         // A view too big to share is caught before sharing.
@@ -905,13 +1088,19 @@ mod tests {
         let mut sample_idx: u32 = 0;
         state.sample_selection = (0..1_000_000)
             .map(|_| {
-                random = random.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                random = random
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 sample_idx += 1 + ((random >> 33) % 4000) as u32;
                 sample_idx
             })
             .collect();
         let checked = encode_checked(&state);
-        assert!(matches!(checked, Err(LinkError::TooLong { .. })), "{:?}", checked.map(|link| link.len()));
+        assert!(
+            matches!(checked, Err(LinkError::TooLong { .. })),
+            "{:?}",
+            checked.map(|link| link.len())
+        );
     }
 
     /// A short link that inflates to more than the payload limit (a "zip bomb").
@@ -926,7 +1115,10 @@ mod tests {
 
     /// A link made from an arbitrary payload (valid framing, any content).
     fn link_of_payload(payload: &[u8]) -> String {
-        format!("v1.{}", URL_SAFE_NO_PAD.encode(miniz_oxide::deflate::compress_to_vec_zlib(payload, 6)))
+        format!(
+            "v1.{}",
+            URL_SAFE_NO_PAD.encode(miniz_oxide::deflate::compress_to_vec_zlib(payload, 6))
+        )
     }
 
     fn payload_of(json: &str, selection: &[u32]) -> Vec<u8> {
@@ -943,24 +1135,72 @@ mod tests {
         let cases: Vec<(&str, Spoil)> = vec![
             ("Jaccard threshold", |s| s.jaccard_threshold = 1.5),
             ("ribbon threshold", |s| s.ribbon_threshold = -0.1),
-            ("camera zoom", |s| s.graph_cameras = vec![CameraState { scale: 0.0, offset_x: 0.0, offset_y: 0.0 }]),
-            ("camera pan", |s| s.projection_camera = Some(CameraState { scale: 1.0, offset_x: 1e300, offset_y: 0.0 })),
-            ("graph cameras", |s| s.graph_cameras = vec![CameraState { scale: 1.0, offset_x: 0.0, offset_y: 0.0 }; 4]),
+            ("camera zoom", |s| {
+                s.graph_cameras = vec![CameraState {
+                    scale: 0.0,
+                    offset_x: 0.0,
+                    offset_y: 0.0,
+                }]
+            }),
+            ("camera pan", |s| {
+                s.projection_camera = Some(CameraState {
+                    scale: 1.0,
+                    offset_x: 1e300,
+                    offset_y: 0.0,
+                })
+            }),
+            ("graph cameras", |s| {
+                s.graph_cameras = vec![
+                    CameraState {
+                        scale: 1.0,
+                        offset_x: 0.0,
+                        offset_y: 0.0
+                    };
+                    4
+                ]
+            }),
             ("mapper parameters", |s| s.mapper.overlap = 1.0),
             ("mapper parameters", |s| s.mapper.n_intervals = 0),
-            ("mapper parameters", |s| s.mapper.epsilon = Epsilon::Explicit(-1.0)),
-            ("multilayer view", |s| s.multilayer_layers = vec!["a".into(); 4]),
-            ("search text", |s| s.search_text = "x".repeat(MAX_TEXT_CHARS + 1)),
-            ("file content hash", |s| {
-                s.dataset = DatasetRef::File { name: "a.npz".into(), size_bytes: 1, content_hash: "<script>".into() }
+            ("mapper parameters", |s| {
+                s.mapper.epsilon = Epsilon::Explicit(-1.0)
             }),
-            ("dataset URL", |s| s.dataset = DatasetRef::Url { url: String::new() }),
-            ("t-SNE perplexity", |s| s.projection = ProjectionChoice::Tsne { perplexity: 0.0 }),
-            ("UMAP min_dist", |s| s.projection = ProjectionChoice::Umap { n_neighbors: 15, min_dist: -1.0 }),
-            ("UMAP neighbour count", |s| s.projection = ProjectionChoice::Umap { n_neighbors: 0, min_dist: 0.1 }),
+            ("multilayer view", |s| {
+                s.multilayer_layers = vec!["a".into(); 4]
+            }),
+            ("search text", |s| {
+                s.search_text = "x".repeat(MAX_TEXT_CHARS + 1)
+            }),
+            ("file content hash", |s| {
+                s.dataset = DatasetRef::File {
+                    name: "a.npz".into(),
+                    size_bytes: 1,
+                    content_hash: "<script>".into(),
+                }
+            }),
+            ("dataset URL", |s| {
+                s.dataset = DatasetRef::Url { url: String::new() }
+            }),
+            ("t-SNE perplexity", |s| {
+                s.projection = ProjectionChoice::Tsne { perplexity: 0.0 }
+            }),
+            ("UMAP min_dist", |s| {
+                s.projection = ProjectionChoice::Umap {
+                    n_neighbors: 15,
+                    min_dist: -1.0,
+                }
+            }),
+            ("UMAP neighbour count", |s| {
+                s.projection = ProjectionChoice::Umap {
+                    n_neighbors: 0,
+                    min_dist: 0.1,
+                }
+            }),
             ("subsample size", |s| s.subsample_size = Some(0)),
             ("custom lens", |s| {
-                s.mapper.lens = Lens::Custom { name: "mine".into(), values_by_sample: vec![0.0; MAX_CUSTOM_LENS_VALUES + 1] }
+                s.mapper.lens = Lens::Custom {
+                    name: "mine".into(),
+                    values_by_sample: vec![0.0; MAX_CUSTOM_LENS_VALUES + 1],
+                }
             }),
         ];
         for (field, spoil) in cases {
@@ -974,73 +1214,182 @@ mod tests {
             assert!(encode_checked(&state).is_err());
         }
         // Non-finite numbers cannot be written as JSON; `validate` catches them in memory.
-        let mut state = ViewState { jaccard_threshold: f64::NAN, ..ViewState::default() };
-        assert!(matches!(state.validate(), Err(LinkError::Invalid { field: "Jaccard threshold", .. })));
+        let mut state = ViewState {
+            jaccard_threshold: f64::NAN,
+            ..ViewState::default()
+        };
+        assert!(matches!(
+            state.validate(),
+            Err(LinkError::Invalid {
+                field: "Jaccard threshold",
+                ..
+            })
+        ));
         state = ViewState::default();
-        state.graph_cameras = vec![CameraState { scale: f64::INFINITY, offset_x: 0.0, offset_y: 0.0 }];
-        assert!(matches!(state.validate(), Err(LinkError::Invalid { field: "camera zoom", .. })));
+        state.graph_cameras = vec![CameraState {
+            scale: f64::INFINITY,
+            offset_x: 0.0,
+            offset_y: 0.0,
+        }];
+        assert!(matches!(
+            state.validate(),
+            Err(LinkError::Invalid {
+                field: "camera zoom",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn share_unordered_or_oversized_selections_are_refused() {
         for selection in [vec![5u32, 3], vec![4, 4], vec![u32::MAX, 0]] {
             let link = link_of_payload(&payload_of("{}", &selection));
-            assert!(matches!(decode(&link), Err(LinkError::Invalid { field: "sample selection", .. })), "{selection:?}");
+            assert!(
+                matches!(
+                    decode(&link),
+                    Err(LinkError::Invalid {
+                        field: "sample selection",
+                        ..
+                    })
+                ),
+                "{selection:?}"
+            );
         }
         // A count larger than the bytes that follow.
         let mut payload = payload_of("{}", &[]);
         payload.pop();
         write_varint(&mut payload, 1_000_000);
-        assert!(matches!(decode(&link_of_payload(&payload)), Err(LinkError::Damaged { .. })));
+        assert!(matches!(
+            decode(&link_of_payload(&payload)),
+            Err(LinkError::Damaged { .. })
+        ));
         // Bytes after the selection, a JSON length beyond the payload, bad JSON, wrong types.
         let mut trailing = payload_of("{}", &[1, 2]);
         trailing.push(0);
-        assert!(matches!(decode(&link_of_payload(&trailing)), Err(LinkError::Damaged { .. })));
+        assert!(matches!(
+            decode(&link_of_payload(&trailing)),
+            Err(LinkError::Damaged { .. })
+        ));
         let mut long_json = Vec::new();
         write_varint(&mut long_json, 1 << 40);
-        assert!(matches!(decode(&link_of_payload(&long_json)), Err(LinkError::Damaged { .. })));
-        for json in ["{", "[]", "{\"jaccard_threshold\": \"high\"}", "{\"mode\": \"triple\"}", "{\"jaccard_threshold\": null}"] {
-            assert!(matches!(decode(&link_of_payload(&payload_of(json, &[]))), Err(LinkError::Damaged { .. })), "{json}");
+        assert!(matches!(
+            decode(&link_of_payload(&long_json)),
+            Err(LinkError::Damaged { .. })
+        ));
+        for json in [
+            "{",
+            "[]",
+            "{\"jaccard_threshold\": \"high\"}",
+            "{\"mode\": \"triple\"}",
+            "{\"jaccard_threshold\": null}",
+        ] {
+            assert!(
+                matches!(
+                    decode(&link_of_payload(&payload_of(json, &[]))),
+                    Err(LinkError::Damaged { .. })
+                ),
+                "{json}"
+            );
         }
         // Fields unknown to this version are ignored; missing ones take their defaults.
-        let link = link_of_payload(&payload_of("{\"added_later\": [1, 2], \"show_glyphs\": true}", &[]));
-        assert_eq!(decode(&link), Ok(ViewState { show_glyphs: true, ..ViewState::default() }));
+        let link = link_of_payload(&payload_of(
+            "{\"added_later\": [1, 2], \"show_glyphs\": true}",
+            &[],
+        ));
+        assert_eq!(
+            decode(&link),
+            Ok(ViewState {
+                show_glyphs: true,
+                ..ViewState::default()
+            })
+        );
     }
 
     #[test]
     fn share_varints_reject_more_than_64_bits() {
         let mut bytes = Vec::new();
         write_varint(&mut bytes, u64::MAX);
-        assert_eq!(ByteCursor { bytes: &bytes, position: 0 }.varint(), Ok(u64::MAX));
+        assert_eq!(
+            ByteCursor {
+                bytes: &bytes,
+                position: 0
+            }
+            .varint(),
+            Ok(u64::MAX)
+        );
         let too_long = [0xffu8; 11];
-        assert!(ByteCursor { bytes: &too_long, position: 0 }.varint().is_err());
+        assert!(ByteCursor {
+            bytes: &too_long,
+            position: 0
+        }
+        .varint()
+        .is_err());
         let overflowing = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
-        assert!(ByteCursor { bytes: &overflowing, position: 0 }.varint().is_err());
+        assert!(ByteCursor {
+            bytes: &overflowing,
+            position: 0
+        }
+        .varint()
+        .is_err());
     }
 
     #[test]
     fn share_checks_against_the_loaded_data() {
-        let layer_names = vec!["mixed4b".to_string(), "mixed4c".to_string(), "mixed4d".to_string()];
-        let facts = LoadedDataFacts { layer_names: &layer_names, n_samples: 4_000_000_001, n_classes: 1000 };
+        let layer_names = vec![
+            "mixed4b".to_string(),
+            "mixed4c".to_string(),
+            "mixed4d".to_string(),
+        ];
+        let facts = LoadedDataFacts {
+            layer_names: &layer_names,
+            n_samples: 4_000_000_001,
+            n_classes: 1000,
+        };
         assert_eq!(fixture_state().check_against(facts), Ok(()));
 
         let mut state = fixture_state();
         state.layer = Some("mixed5b".into());
-        assert!(matches!(state.check_against(facts), Err(LinkError::MissingLayer { layer, .. }) if layer == "mixed5b"));
+        assert!(
+            matches!(state.check_against(facts), Err(LinkError::MissingLayer { layer, .. }) if layer == "mixed5b")
+        );
         let state = fixture_state();
-        let few_samples = LoadedDataFacts { n_samples: 70_000, ..facts };
+        let few_samples = LoadedDataFacts {
+            n_samples: 70_000,
+            ..facts
+        };
         assert_eq!(
             state.check_against(few_samples),
-            Err(LinkError::SampleOutOfRange { sample_idx: 4_000_000_000, n_samples: 70_000 })
+            Err(LinkError::SampleOutOfRange {
+                sample_idx: 4_000_000_000,
+                n_samples: 70_000
+            })
         );
-        let few_classes = LoadedDataFacts { n_classes: 10, ..facts };
-        assert_eq!(state.check_against(few_classes), Err(LinkError::ClassOutOfRange { class_idx: 999, n_classes: 10 }));
+        let few_classes = LoadedDataFacts {
+            n_classes: 10,
+            ..facts
+        };
+        assert_eq!(
+            state.check_against(few_classes),
+            Err(LinkError::ClassOutOfRange {
+                class_idx: 999,
+                n_classes: 10
+            })
+        );
 
-        assert_eq!(state.check_selected_node("mixed4c", ["cube0_cluster0", "cube3_cluster1"]), Ok(()));
-        assert_eq!(state.check_selected_node("mixed4b", ["cube0_cluster0"]), Ok(()));
+        assert_eq!(
+            state.check_selected_node("mixed4c", ["cube0_cluster0", "cube3_cluster1"]),
+            Ok(())
+        );
+        assert_eq!(
+            state.check_selected_node("mixed4b", ["cube0_cluster0"]),
+            Ok(())
+        );
         assert_eq!(
             state.check_selected_node("mixed4c", ["cube0_cluster0"]),
-            Err(LinkError::UnknownNode { layer: "mixed4c".into(), node_name: "cube3_cluster1".into() })
+            Err(LinkError::UnknownNode {
+                layer: "mixed4c".into(),
+                node_name: "cube3_cluster1".into()
+            })
         );
     }
 
@@ -1066,7 +1415,10 @@ mod tests {
         assert_eq!(hashed_ranges(small.len() as u64), vec![0..5000]);
         assert_eq!(
             content_hash(small.len() as u64, [&small[..100]]),
-            Err(ContentHashError { expected: 5000, got: 100 })
+            Err(ContentHashError {
+                expected: 5000,
+                got: 100
+            })
         );
 
         let size = 3 * HASHED_EDGE_BYTES as usize;
@@ -1084,28 +1436,43 @@ mod tests {
     }
 
     fn text() -> impl Strategy<Value = String> {
-        prop_oneof![".{0,24}", Just("<script>alert(1)</script>".to_string()), "[a-z0-9_]{1,12}"]
+        prop_oneof![
+            ".{0,24}",
+            Just("<script>alert(1)</script>".to_string()),
+            "[a-z0-9_]{1,12}"
+        ]
     }
 
     fn camera() -> impl Strategy<Value = CameraState> {
-        (1e-6f64..1e6, -1e9f64..1e9, -1e9f64..1e9).prop_map(|(scale, offset_x, offset_y)| CameraState {
-            scale,
-            offset_x,
-            offset_y,
+        (1e-6f64..1e6, -1e9f64..1e9, -1e9f64..1e9).prop_map(|(scale, offset_x, offset_y)| {
+            CameraState {
+                scale,
+                offset_x,
+                offset_y,
+            }
         })
     }
 
     fn dataset() -> impl Strategy<Value = DatasetRef> {
         prop_oneof![
             Just(DatasetRef::Demo),
-            text().prop_filter("non-empty", |url| !url.is_empty()).prop_map(|url| DatasetRef::Url { url }),
-            (text(), any::<u64>(), any::<u64>()).prop_map(|(name, size_bytes, hash)| DatasetRef::File {
-                name,
-                size_bytes,
-                content_hash: format!("{hash:016x}"),
+            text()
+                .prop_filter("non-empty", |url| !url.is_empty())
+                .prop_map(|url| DatasetRef::Url { url }),
+            (text(), any::<u64>(), any::<u64>()).prop_map(|(name, size_bytes, hash)| {
+                DatasetRef::File {
+                    name,
+                    size_bytes,
+                    content_hash: format!("{hash:016x}"),
+                }
             }),
-            (1usize..1_000_000, 1usize..4096, any::<u64>())
-                .prop_map(|(n_samples, dim, seed)| DatasetRef::Synthetic { n_samples, dim, seed }),
+            (1usize..1_000_000, 1usize..4096, any::<u64>()).prop_map(|(n_samples, dim, seed)| {
+                DatasetRef::Synthetic {
+                    n_samples,
+                    dim,
+                    seed,
+                }
+            }),
         ]
     }
 
@@ -1114,37 +1481,81 @@ mod tests {
             Just(Lens::L2Norm),
             Just(Lens::FirstPrincipalComponent),
             (1usize..50).prop_map(|k| Lens::KnnDistance { k }),
-            (text(), prop::collection::vec(-1e12f64..1e12, 0..20))
-                .prop_map(|(name, values_by_sample)| Lens::Custom { name, values_by_sample }),
+            (text(), prop::collection::vec(-1e12f64..1e12, 0..20)).prop_map(
+                |(name, values_by_sample)| Lens::Custom {
+                    name,
+                    values_by_sample
+                }
+            ),
         ];
         let epsilon = prop_oneof![
             (1e-12f64..1e6).prop_map(Epsilon::Explicit),
-            (1usize..100, 0.0f64..=1.0, any::<bool>())
-                .prop_map(|(k, quantile, per_interval)| Epsilon::KnnQuantile { k, quantile, per_interval }),
+            (1usize..100, 0.0f64..=1.0, any::<bool>()).prop_map(|(k, quantile, per_interval)| {
+                Epsilon::KnnQuantile {
+                    k,
+                    quantile,
+                    per_interval,
+                }
+            }),
         ];
-        (lens, any::<bool>(), 1usize..500, 0.0f64..0.999, epsilon, 1usize..100, 1usize..20, any::<u64>(), any::<bool>())
-            .prop_map(|(lens, balanced, n_intervals, overlap, epsilon, min_samples, min_intersection, seed, dedup)| {
-                MapperParams {
+        (
+            lens,
+            any::<bool>(),
+            1usize..500,
+            0.0f64..0.999,
+            epsilon,
+            1usize..100,
+            1usize..20,
+            any::<u64>(),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(
                     lens,
-                    cover: if balanced { CoverKind::Balanced } else { CoverKind::Uniform },
+                    balanced,
                     n_intervals,
                     overlap,
                     epsilon,
                     min_samples,
                     min_intersection,
                     seed,
-                    remove_duplicate_nodes: dedup,
-                }
-            })
+                    dedup,
+                )| {
+                    MapperParams {
+                        lens,
+                        cover: if balanced {
+                            CoverKind::Balanced
+                        } else {
+                            CoverKind::Uniform
+                        },
+                        n_intervals,
+                        overlap,
+                        epsilon,
+                        min_samples,
+                        min_intersection,
+                        seed,
+                        remove_duplicate_nodes: dedup,
+                    }
+                },
+            )
     }
 
     fn projection() -> impl Strategy<Value = ProjectionChoice> {
         prop_oneof![
             Just(ProjectionChoice::None),
             (0.001f64..10_000.0).prop_map(|perplexity| ProjectionChoice::Tsne { perplexity }),
-            (1usize..10_000, 0.0f64..100.0).prop_map(|(n_neighbors, min_dist)| ProjectionChoice::Umap { n_neighbors, min_dist }),
-            Just(ProjectionChoice::Precomputed { kind: PrecomputedProjection::Tsne }),
-            Just(ProjectionChoice::Precomputed { kind: PrecomputedProjection::Umap }),
+            (1usize..10_000, 0.0f64..100.0).prop_map(|(n_neighbors, min_dist)| {
+                ProjectionChoice::Umap {
+                    n_neighbors,
+                    min_dist,
+                }
+            }),
+            Just(ProjectionChoice::Precomputed {
+                kind: PrecomputedProjection::Tsne
+            }),
+            Just(ProjectionChoice::Precomputed {
+                kind: PrecomputedProjection::Umap
+            }),
         ]
     }
 
@@ -1177,14 +1588,35 @@ mod tests {
             prop::option::of(camera()),
         );
         (data_part, selection_part, display_part).prop_map(|(data, selection, display)| {
-            let (dataset, layer, multilayer, multilayer_layers, subsample_size, subsample_seed, mapper, projection, projection_points) =
-                data;
-            let (selected, samples, highlighted_classes, search_text, colour_by, point_colour) = selection;
-            let (jaccard_threshold, show_ribbons, ribbon_threshold, show_glyphs, graph_cameras, projection_camera) = display;
+            let (
+                dataset,
+                layer,
+                multilayer,
+                multilayer_layers,
+                subsample_size,
+                subsample_seed,
+                mapper,
+                projection,
+                projection_points,
+            ) = data;
+            let (selected, samples, highlighted_classes, search_text, colour_by, point_colour) =
+                selection;
+            let (
+                jaccard_threshold,
+                show_ribbons,
+                ribbon_threshold,
+                show_glyphs,
+                graph_cameras,
+                projection_camera,
+            ) = display;
             ViewState {
                 dataset,
                 layer,
-                mode: if multilayer { ViewMode::Multilayer } else { ViewMode::Single },
+                mode: if multilayer {
+                    ViewMode::Multilayer
+                } else {
+                    ViewMode::Single
+                },
                 multilayer_layers,
                 subsample_size,
                 subsample_seed,

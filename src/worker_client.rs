@@ -29,30 +29,59 @@ thread_local! {
 
 /// Starts the worker. `on_answer` receives every decoded answer; `on_fatal` a message when
 /// the worker itself cannot start or crashes.
-pub fn spawn(on_answer: impl Fn(FromWorker) + 'static, on_fatal: impl Fn(String) + 'static) -> Result<(), String> {
+pub fn spawn(
+    on_answer: impl Fn(FromWorker) + 'static,
+    on_fatal: impl Fn(String) + 'static,
+) -> Result<(), String> {
     let options = WorkerOptions::new();
     options.set_type(WorkerType::Module);
-    let worker = Worker::new_with_options(WORKER_SCRIPT, &options)
+    let worker = Worker::new_with_options(&worker_script_url(), &options)
         .map_err(|err| format!("The compute worker could not start: {err:?}"))?;
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         match serde_wasm_bindgen::from_value::<FromWorker>(event.data()) {
-            Ok(FromWorker::Ready) => flush_queue(),
+            Ok(ready @ FromWorker::Ready { .. }) => {
+                flush_queue();
+                on_answer(ready);
+            }
             Ok(answer) => on_answer(answer),
-            Err(err) => web_sys::console::error_1(&format!("unreadable worker answer: {err}").into()),
+            Err(err) => {
+                web_sys::console::error_1(&format!("unreadable worker answer: {err}").into())
+            }
         }
     });
-    let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
-        on_fatal(format!(
-            "The compute worker stopped: {}. Reload the page to start it again.",
-            event.message()
-        ));
-    });
+    let on_error =
+        Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
+            on_fatal(format!(
+                "The compute worker stopped: {}. Reload the page to start it again.",
+                event.message()
+            ));
+        });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     CLIENT.with_borrow_mut(|client| {
-        *client = Some(Client { worker, ready: false, queued: Vec::new(), _on_message: on_message, _on_error: on_error });
+        *client = Some(Client {
+            worker,
+            ready: false,
+            queued: Vec::new(),
+            _on_message: on_message,
+            _on_error: on_error,
+        });
     });
     Ok(())
+}
+
+/// [`WORKER_SCRIPT`], with the page's `threads` parameter passed on (`?threads=1` forces the
+/// single-threaded worker; see `worker-loader.js`).
+fn worker_script_url() -> String {
+    let threads = web_sys::window()
+        .and_then(|window| window.location().search().ok())
+        .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
+        .and_then(|params| params.get("threads"))
+        .and_then(|value| value.trim().parse::<u32>().ok());
+    match threads {
+        Some(threads) => format!("{WORKER_SCRIPT}?threads={threads}"),
+        None => WORKER_SCRIPT.to_string(),
+    }
 }
 
 fn flush_queue() {

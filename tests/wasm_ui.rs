@@ -17,8 +17,15 @@ fn hostile_summary() -> DatasetSummary {
     DatasetSummary {
         name: "<script>window.__pwned=1</script>demo".into(),
         n_samples: 3,
-        layers: vec![LayerSummary { name: "<b>conv</b>".into(), dim: 8, dtype: Dtype::F16 }],
-        classes: vec![ClassSummary { name: HOSTILE.into(), count: 3 }],
+        layers: vec![LayerSummary {
+            name: "<b>conv</b>".into(),
+            dim: 8,
+            dtype: Dtype::F16,
+        }],
+        classes: vec![ClassSummary {
+            name: HOSTILE.into(),
+            count: 3,
+        }],
         has_labels: true,
         has_images: false,
         image_shape: None,
@@ -40,15 +47,32 @@ fn container() -> web_sys::HtmlElement {
 async fn hostile_names_are_shown_as_text_never_as_markup() {
     let model = RwSignal::new(AppModel::default());
     let request_id = model.try_update(|m| m.begin("test")).unwrap();
-    model.update(|m| m.apply(FromWorker::Loaded { request_id, summary: hostile_summary(), elapsed_ms: 5.0, bytes_read: 10, source: topoact_app::share::DatasetRef::Demo }));
+    model.update(|m| {
+        m.apply(FromWorker::Loaded {
+            request_id,
+            summary: hostile_summary(),
+            elapsed_ms: 5.0,
+            bytes_read: 10,
+            source: topoact_app::share::DatasetRef::Demo,
+        })
+    });
     let root = container();
-    let _handle = leptos::mount::mount_to(root.clone(), move || view! { <ClassList model=model /><DatasetDetails model=model /> });
+    let _handle = leptos::mount::mount_to(
+        root.clone(),
+        move || view! { <ClassList model=model /><DatasetDetails model=model /> },
+    );
     leptos::task::tick().await;
-    assert!(root.query_selector("img").unwrap().is_none(), "no <img> may be created from a class name");
+    assert!(
+        root.query_selector("img").unwrap().is_none(),
+        "no <img> may be created from a class name"
+    );
     assert!(root.query_selector("script").unwrap().is_none());
     assert!(root.query_selector("b").unwrap().is_none());
     let text = root.text_content().unwrap_or_default();
-    assert!(text.contains(HOSTILE), "the class name is shown verbatim: {text}");
+    assert!(
+        text.contains(HOSTILE),
+        "the class name is shown verbatim: {text}"
+    );
     assert!(text.contains("<b>conv</b>"));
     assert!(text.contains("ignored key 'preds'"));
     let pwned = js_sys::Reflect::get(&window(), &"__pwned".into()).unwrap();
@@ -59,11 +83,20 @@ async fn hostile_names_are_shown_as_text_never_as_markup() {
 async fn the_class_list_follows_the_loaded_dataset() {
     let model = RwSignal::new(AppModel::default());
     let root = container();
-    let _handle = leptos::mount::mount_to(root.clone(), move || view! { <ClassList model=model /> });
+    let _handle =
+        leptos::mount::mount_to(root.clone(), move || view! { <ClassList model=model /> });
     leptos::task::tick().await;
     assert_eq!(root.query_selector_all(".class-item").unwrap().length(), 0);
     let request_id = model.try_update(|m| m.begin("test")).unwrap();
-    model.update(|m| m.apply(FromWorker::Loaded { request_id, summary: hostile_summary(), elapsed_ms: 5.0, bytes_read: 10, source: topoact_app::share::DatasetRef::Demo }));
+    model.update(|m| {
+        m.apply(FromWorker::Loaded {
+            request_id,
+            summary: hostile_summary(),
+            elapsed_ms: 5.0,
+            bytes_read: 10,
+            source: topoact_app::share::DatasetRef::Demo,
+        })
+    });
     leptos::task::tick().await;
     assert_eq!(root.query_selector_all(".class-item").unwrap().length(), 1);
 }

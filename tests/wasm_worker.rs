@@ -11,7 +11,8 @@ wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 /// A C-order little-endian float32 `.npy` file.
 fn npy_f32(rows: usize, cols: usize, values: &[f32]) -> Vec<u8> {
-    let mut dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut dict =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     let unpadded = 10 + dict.len() + 1;
     dict.push_str(&" ".repeat((64 - unpadded % 64) % 64));
     dict.push('\n');
@@ -38,14 +39,20 @@ fn a_js_file_is_read_slice_by_slice() {
     source.read_at(100, &mut buf).expect("read inside the file");
     assert_eq!(buf, [100, 101, 102, 103, 104]);
     let mut past_end = [0u8; 10];
-    assert!(source.read_at(250, &mut past_end).is_err(), "reading past the end is an error, not a panic");
+    assert!(
+        source.read_at(250, &mut past_end).is_err(),
+        "reading past the end is an error, not a panic"
+    );
 }
 
 #[wasm_bindgen_test]
 fn an_npy_file_is_parsed_from_a_js_file() {
     let values: Vec<f32> = (0..12).map(|v| v as f32 * 0.5).collect();
     let file = js_file("acts.npy", &npy_f32(4, 3, &values));
-    let sources = vec![NamedSource { file_name: "acts.npy".to_string(), source: JsFileSource::new(file) }];
+    let sources = vec![NamedSource {
+        file_name: "acts.npy".to_string(),
+        source: JsFileSource::new(file),
+    }];
     let dataset = load_dataset(sources, &LoadOptions::default()).expect("a valid npy loads");
     assert_eq!(dataset.n_samples(), 4);
     assert_eq!(dataset.layers.len(), 1);
@@ -61,8 +68,13 @@ fn a_truncated_file_from_the_browser_is_an_error() {
     let mut bytes = npy_f32(4, 3, &values);
     bytes.truncate(bytes.len() - 5);
     let file = js_file("cut.npy", &bytes);
-    let sources = vec![NamedSource { file_name: "cut.npy".to_string(), source: JsFileSource::new(file) }];
-    let message = load_dataset(sources, &LoadOptions::default()).expect_err("a cut file must not load").to_string();
+    let sources = vec![NamedSource {
+        file_name: "cut.npy".to_string(),
+        source: JsFileSource::new(file),
+    }];
+    let message = load_dataset(sources, &LoadOptions::default())
+        .expect_err("a cut file must not load")
+        .to_string();
     assert!(message.contains("cut.npy"), "{message}");
 }
 
@@ -72,7 +84,8 @@ fn a_truncated_file_from_the_browser_is_an_error() {
 fn the_layout_in_the_browser_is_bit_identical_to_the_native_one() {
     use topoact_core::layout::{compute_layout, synthetic::mapper_like_graph, LayoutParams};
     const NATIVE_FINGERPRINT: u64 = 0x9e40_36ab_bb48_0d64;
-    let layout = compute_layout(&mapper_like_graph(60, 5), &LayoutParams::default()).expect("valid input");
+    let layout =
+        compute_layout(&mapper_like_graph(60, 5), &LayoutParams::default()).expect("valid input");
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for value in layout.positions.iter().flatten() {
         for byte in value.to_bits().to_le_bytes() {

@@ -20,8 +20,37 @@ for bin in app worker; do
   fi
 done
 
+# The multi-threaded worker (wasm threads; used when the page is cross-origin isolated):
+# nightly, std rebuilt with atomics, shared memory of up to 4 GiB. Same sources, feature
+# `threads`; its own target directory so the two builds do not invalidate each other.
+# TOPOACT_SKIP_THREADS=1 skips it (the site then always computes on one thread).
+rm -rf pkg-threads
+if [ "${TOPOACT_SKIP_THREADS:-0}" != 1 ]; then
+  echo "[build] cargo +nightly build (wasm32, atomics, worker with threads)"
+  threads_flags=(
+    -C target-feature=+atomics,+bulk-memory,+simd128
+    --cfg 'getrandom_backend="wasm_js"'
+    -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=4294967296
+    -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size
+    -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base
+  )
+  CARGO_ENCODED_RUSTFLAGS=$(IFS=$'\x1f'; echo "${threads_flags[*]}") \
+    cargo +nightly build -Z build-std=panic_abort,std --target wasm32-unknown-unknown --release \
+      -p topoact-app --bin worker --features threads --target-dir target/threads
+  mkdir -p pkg-threads
+  wasm-bindgen --target web --no-typescript --out-dir pkg-threads \
+    target/threads/wasm32-unknown-unknown/release/worker.wasm
+  if [ "${TOPOACT_SKIP_WASM_OPT:-0}" != 1 ]; then
+    node_modules/.bin/wasm-opt -O3 \
+      --enable-threads --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+      --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      pkg-threads/worker_bg.wasm -o pkg-threads/worker_bg.wasm
+  fi
+fi
+
 rm -rf dist && mkdir -p dist
 cp index.html dist/
 cp -r style pkg dist/
+[ -d pkg-threads ] && cp -r pkg-threads dist/
 cp -r public/. dist/
 echo "[build] dist/ ready: $(du -sh dist | cut -f1) ($(du -h pkg/app_bg.wasm | cut -f1) app, $(du -h pkg/worker_bg.wasm | cut -f1) worker)"

@@ -24,8 +24,10 @@ MIME_TYPES = {
 # The policy of index.html's <meta> tag, also sent as a header: a meta tag governs the page
 # only, while the compute worker (which fetches ?data= addresses) takes its policy from the
 # headers of its own script. Static hosts that let you set headers should send the same.
+# `worker-src blob:`: rayon's pool starts its Web Workers from a blob copy of a same-origin
+# script (wasm-bindgen-rayon).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
     "connect-src 'self' https:; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
     "object-src 'none'; base-uri 'self'; form-action 'none'"
 )
@@ -38,6 +40,10 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        # Cross-origin isolation, which wasm threads need (SharedArrayBuffer): without these
+        # two headers the compute worker falls back to its single-threaded build.
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
         super().end_headers()
 
     def log_message(self, fmt, *args):

@@ -14,17 +14,26 @@ pub struct Camera {
 
 impl Default for Camera {
     fn default() -> Self {
-        Self { scale: 1.0, offset: [0.0, 0.0] }
+        Self {
+            scale: 1.0,
+            offset: [0.0, 0.0],
+        }
     }
 }
 
 impl Camera {
     pub fn screen_from_world(&self, point_in_world: [f64; 2]) -> [f64; 2] {
-        [point_in_world[0] * self.scale + self.offset[0], point_in_world[1] * self.scale + self.offset[1]]
+        [
+            point_in_world[0] * self.scale + self.offset[0],
+            point_in_world[1] * self.scale + self.offset[1],
+        ]
     }
 
     pub fn world_from_screen(&self, point_in_screen: [f64; 2]) -> [f64; 2] {
-        [(point_in_screen[0] - self.offset[0]) / self.scale, (point_in_screen[1] - self.offset[1]) / self.scale]
+        [
+            (point_in_screen[0] - self.offset[0]) / self.scale,
+            (point_in_screen[1] - self.offset[1]) / self.scale,
+        ]
     }
 
     /// Zooms by `factor` keeping the world point under `anchor_in_screen` fixed.
@@ -52,18 +61,33 @@ impl Camera {
         let [[min_x, min_y], [max_x, max_y]] = bounds_in_world;
         let width = (max_x - min_x).max(1e-9);
         let height = (max_y - min_y).max(1e-9);
-        let usable = [(viewport[0] - 2.0 * margin).max(1.0), (viewport[1] - 2.0 * margin).max(1.0)];
-        let scale = (usable[0] / width).min(usable[1] / height).clamp(MIN_SCALE, MAX_SCALE);
+        let usable = [
+            (viewport[0] - 2.0 * margin).max(1.0),
+            (viewport[1] - 2.0 * margin).max(1.0),
+        ];
+        let scale = (usable[0] / width)
+            .min(usable[1] / height)
+            .clamp(MIN_SCALE, MAX_SCALE);
         let centre_in_world = [(min_x + max_x) / 2.0, (min_y + max_y) / 2.0];
-        Self { scale, offset: [viewport[0] / 2.0 - centre_in_world[0] * scale, viewport[1] / 2.0 - centre_in_world[1] * scale] }
+        Self {
+            scale,
+            offset: [
+                viewport[0] / 2.0 - centre_in_world[0] * scale,
+                viewport[1] / 2.0 - centre_in_world[1] * scale,
+            ],
+        }
     }
 }
 
 /// Bounds of circles (centre, radius); `None` for no circles.
 pub fn bounds_of_circles(circles: impl Iterator<Item = ([f64; 2], f64)>) -> Option<[[f64; 2]; 2]> {
     circles.fold(None, |bounds, ([x, y], radius)| {
-        let [[min_x, min_y], [max_x, max_y]] = bounds.unwrap_or([[f64::INFINITY; 2], [f64::NEG_INFINITY; 2]]);
-        Some([[min_x.min(x - radius), min_y.min(y - radius)], [max_x.max(x + radius), max_y.max(y + radius)]])
+        let [[min_x, min_y], [max_x, max_y]] =
+            bounds.unwrap_or([[f64::INFINITY; 2], [f64::NEG_INFINITY; 2]]);
+        Some([
+            [min_x.min(x - radius), min_y.min(y - radius)],
+            [max_x.max(x + radius), max_y.max(y + radius)],
+        ])
     })
 }
 
@@ -77,14 +101,23 @@ mod tests {
 
     #[test]
     fn world_and_screen_round_trip() {
-        let camera = Camera { scale: 2.5, offset: [10.0, -4.0] };
+        let camera = Camera {
+            scale: 2.5,
+            offset: [10.0, -4.0],
+        };
         let point = [3.0, 7.0];
-        assert!(close(camera.world_from_screen(camera.screen_from_world(point)), point));
+        assert!(close(
+            camera.world_from_screen(camera.screen_from_world(point)),
+            point
+        ));
     }
 
     #[test]
     fn zoom_keeps_the_point_under_the_pointer() {
-        let mut camera = Camera { scale: 1.0, offset: [5.0, 5.0] };
+        let mut camera = Camera {
+            scale: 1.0,
+            offset: [5.0, 5.0],
+        };
         let anchor = [120.0, 80.0];
         let before = camera.world_from_screen(anchor);
         camera.zoom_at(anchor, 1.7);
@@ -111,7 +144,8 @@ mod tests {
 
     #[test]
     fn bounds_cover_every_circle() {
-        let bounds = bounds_of_circles([([0.0, 0.0], 1.0), ([5.0, -2.0], 2.0)].into_iter()).unwrap();
+        let bounds =
+            bounds_of_circles([([0.0, 0.0], 1.0), ([5.0, -2.0], 2.0)].into_iter()).unwrap();
         assert_eq!(bounds, [[-1.0, -4.0], [7.0, 1.0]]);
         assert!(bounds_of_circles(std::iter::empty()).is_none());
     }

@@ -27,10 +27,13 @@ const INTERVAL_ROWS: usize = 3;
 
 type ChartResult = Result<String, String>;
 
-fn render(draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>) -> ChartResult {
+fn render(
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>,
+) -> ChartResult {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (CHART_WIDTH, CHART_HEIGHT)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, (CHART_WIDTH, CHART_HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(|err| err.to_string())?;
         draw(&root)?;
         root.present().map_err(|err| err.to_string())?;
@@ -49,13 +52,25 @@ pub fn lens_cover_chart(d: &LensDiagnostics) -> ChartResult {
     // The cover overhangs the lens range at both ends: show all of it.
     let lo = d.intervals.iter().map(|i| i[0]).fold(h.lower, f64::min);
     let hi = d.intervals.iter().map(|i| i[1]).fold(h.upper, f64::max);
-    let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 0.5, lo + 0.5)
+    };
     let band = max_count * 0.08;
     let y_top = max_count * 1.1 + band * INTERVAL_ROWS as f64;
     render(|root| {
         let mut chart = ChartBuilder::on(root)
             .margin(6)
-            .caption(format!("Lens ({}) and its {} cover ({} intervals)", d.lens, d.cover, d.intervals.len()), (FONT, 16))
+            .caption(
+                format!(
+                    "Lens ({}) and its {} cover ({} intervals)",
+                    d.lens,
+                    d.cover,
+                    d.intervals.len()
+                ),
+                (FONT, 16),
+            )
             .x_label_area_size(30)
             .y_label_area_size(44)
             .build_cartesian_2d(lo..hi, 0f64..y_top)
@@ -75,16 +90,24 @@ pub fn lens_cover_chart(d: &LensDiagnostics) -> ChartResult {
             .map_err(err)?;
         let width = h.bin_width();
         chart
-            .draw_series(h.counts.iter().enumerate().filter(|(_, &c)| c > 0).map(|(bin, &count)| {
-                let x0 = h.lower + bin as f64 * width;
-                Rectangle::new([(x0, 0.0), (x0 + width, count as f64)], BAR.mix(0.75).filled())
-            }))
+            .draw_series(h.counts.iter().enumerate().filter(|(_, &c)| c > 0).map(
+                |(bin, &count)| {
+                    let x0 = h.lower + bin as f64 * width;
+                    Rectangle::new(
+                        [(x0, 0.0), (x0 + width, count as f64)],
+                        BAR.mix(0.75).filled(),
+                    )
+                },
+            ))
             .map_err(err)?;
         let base = max_count * 1.1;
         chart
             .draw_series(d.intervals.iter().enumerate().map(|(idx, interval)| {
                 let y = base + band * (idx % INTERVAL_ROWS) as f64 + band * 0.2;
-                Rectangle::new([(interval[0], y), (interval[1], y + band * 0.55)], INTERVAL.mix(0.55).filled())
+                Rectangle::new(
+                    [(interval[0], y), (interval[1], y + band * 0.55)],
+                    INTERVAL.mix(0.55).filled(),
+                )
             }))
             .map_err(err)?;
         Ok(())
@@ -99,13 +122,22 @@ pub fn norm_chart(d: &NormDiagnostics) -> ChartResult {
     };
     let activation = fraction(&d.activation.counts);
     let random = fraction(&d.random.counts);
-    let y_max = activation.iter().chain(&random).copied().fold(0.0, f64::max).max(1e-9) * 1.1;
+    let y_max = activation
+        .iter()
+        .chain(&random)
+        .copied()
+        .fold(0.0, f64::max)
+        .max(1e-9)
+        * 1.1;
     let (lo, hi) = (d.activation.lower, d.activation.upper);
     let width = d.activation.bin_width();
     render(|root| {
         let mut chart = ChartBuilder::on(root)
             .margin(6)
-            .caption(format!("L2 norms, {} dimensions: layer vs random vectors", d.dim), (FONT, 16))
+            .caption(
+                format!("L2 norms, {} dimensions: layer vs random vectors", d.dim),
+                (FONT, 16),
+            )
             .x_label_area_size(30)
             .y_label_area_size(44)
             .build_cartesian_2d(lo..hi, 0f64..y_max)
@@ -122,15 +154,22 @@ pub fn norm_chart(d: &NormDiagnostics) -> ChartResult {
             .axis_desc_style((FONT, 13))
             .draw()
             .map_err(err)?;
-        for (values, colour, label) in [(&activation, BAR, "layer"), (&random, RANDOM, "random vectors")] {
+        for (values, colour, label) in [
+            (&activation, BAR, "layer"),
+            (&random, RANDOM, "random vectors"),
+        ] {
             chart
-                .draw_series(values.iter().enumerate().filter(|(_, &v)| v > 0.0).map(|(bin, &v)| {
-                    let x0 = lo + bin as f64 * width;
-                    Rectangle::new([(x0, 0.0), (x0 + width, v)], colour.mix(0.55).filled())
-                }))
+                .draw_series(values.iter().enumerate().filter(|(_, &v)| v > 0.0).map(
+                    |(bin, &v)| {
+                        let x0 = lo + bin as f64 * width;
+                        Rectangle::new([(x0, 0.0), (x0 + width, v)], colour.mix(0.55).filled())
+                    },
+                ))
                 .map_err(err)?
                 .label(label)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.mix(0.55).filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.mix(0.55).filled())
+                });
         }
         chart
             .configure_series_labels()
@@ -179,9 +218,17 @@ pub fn node_size_chart(stats: &GraphStats) -> ChartResult {
             .draw()
             .map_err(err)?;
         chart
-            .draw_series(bins.iter().enumerate().filter(|(_, &c)| c > 0).map(|(bin, &count)| {
-                Rectangle::new([(bin as f64 + 0.08, 0.0), (bin as f64 + 0.92, count as f64)], BAR.mix(0.75).filled())
-            }))
+            .draw_series(
+                bins.iter()
+                    .enumerate()
+                    .filter(|(_, &c)| c > 0)
+                    .map(|(bin, &count)| {
+                        Rectangle::new(
+                            [(bin as f64 + 0.08, 0.0), (bin as f64 + 0.92, count as f64)],
+                            BAR.mix(0.75).filled(),
+                        )
+                    }),
+            )
             .map_err(err)?;
         Ok(())
     })
@@ -194,7 +241,10 @@ fn short_layer_name(name: &str) -> String {
     if name.chars().count() <= LAYER_LABEL_CHARS {
         name.to_string()
     } else {
-        format!("{}…", name.chars().take(LAYER_LABEL_CHARS - 1).collect::<String>())
+        format!(
+            "{}…",
+            name.chars().take(LAYER_LABEL_CHARS - 1).collect::<String>()
+        )
     }
 }
 
@@ -203,8 +253,12 @@ type StructureSeries = (&'static str, RGBColor, fn(&GraphStats) -> f64);
 
 const STRUCTURE_SERIES: [StructureSeries; 5] = [
     ("nodes", RGBColor(68, 114, 196), |s| s.n_nodes as f64),
-    ("components", RGBColor(221, 132, 82), |s| s.n_components as f64),
-    ("branch nodes", RGBColor(85, 168, 104), |s| s.n_branch_nodes as f64),
+    ("components", RGBColor(221, 132, 82), |s| {
+        s.n_components as f64
+    }),
+    ("branch nodes", RGBColor(85, 168, 104), |s| {
+        s.n_branch_nodes as f64
+    }),
     ("leaves", RGBColor(129, 114, 179), |s| s.n_leaves as f64),
     ("cycles", RGBColor(196, 78, 82), |s| s.n_cycles as f64),
 ];
@@ -218,11 +272,17 @@ pub fn structure_chart(layers: &[(String, GraphStats)]) -> ChartResult {
         .flat_map(|(_, s)| STRUCTURE_SERIES.iter().map(move |(_, _, value)| value(s)))
         .fold(1.0, f64::max)
         * 1.6; // headroom above the lines for the legend
-    let names: Vec<String> = layers.iter().map(|(name, _)| short_layer_name(name)).collect();
+    let names: Vec<String> = layers
+        .iter()
+        .map(|(name, _)| short_layer_name(name))
+        .collect();
     render(|root| {
         let mut chart = ChartBuilder::on(root)
             .margin(6)
-            .caption(format!("Graph structure across {} layers", layers.len()), (FONT, 16))
+            .caption(
+                format!("Graph structure across {} layers", layers.len()),
+                (FONT, 16),
+            )
             .x_label_area_size(30)
             .y_label_area_size(44)
             .build_cartesian_2d(-0.5f64..n as f64 - 0.5, 0f64..y_max)
@@ -247,13 +307,25 @@ pub fn structure_chart(layers: &[(String, GraphStats)]) -> ChartResult {
             .draw()
             .map_err(err)?;
         for (label, colour, value) in STRUCTURE_SERIES {
-            let points: Vec<(f64, f64)> = layers.iter().enumerate().map(|(idx, (_, s))| (idx as f64, value(s))).collect();
+            let points: Vec<(f64, f64)> = layers
+                .iter()
+                .enumerate()
+                .map(|(idx, (_, s))| (idx as f64, value(s)))
+                .collect();
             chart
                 .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
                 .map_err(err)?
                 .label(label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(2)));
-            chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled()))).map_err(err)?;
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(2))
+                });
+            chart
+                .draw_series(
+                    points
+                        .into_iter()
+                        .map(|p| Circle::new(p, 3, colour.filled())),
+                )
+                .map_err(err)?;
         }
         chart
             .configure_series_labels()
@@ -271,7 +343,10 @@ pub fn structure_chart(layers: &[(String, GraphStats)]) -> ChartResult {
 /// per layer, first layer at the top; each ridge scaled to its own peak.
 pub fn layer_norms_chart(layers: &[LayerNorms]) -> ChartResult {
     let n = layers.len().max(1);
-    let (lo, hi) = layers.first().map(|l| (l.histogram.lower, l.histogram.upper)).unwrap_or((0.0, 1.0));
+    let (lo, hi) = layers
+        .first()
+        .map(|l| (l.histogram.lower, l.histogram.upper))
+        .unwrap_or((0.0, 1.0));
     let names: Vec<String> = layers.iter().map(|l| short_layer_name(&l.layer)).collect();
     render(|root| {
         let mut chart = ChartBuilder::on(root)
@@ -293,7 +368,14 @@ pub fn layer_norms_chart(layers: &[LayerNorms]) -> ChartResult {
             .map_err(err)?;
         for (idx, layer) in layers.iter().enumerate() {
             let baseline = (n - 1 - idx) as f64;
-            let peak = layer.histogram.counts.iter().copied().max().unwrap_or(0).max(1) as f64;
+            let peak = layer
+                .histogram
+                .counts
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(0)
+                .max(1) as f64;
             let width = layer.histogram.bin_width();
             let colour = Palette99::pick(idx).to_rgba();
             let ridge: Vec<(f64, f64)> = layer
@@ -301,16 +383,27 @@ pub fn layer_norms_chart(layers: &[LayerNorms]) -> ChartResult {
                 .counts
                 .iter()
                 .enumerate()
-                .map(|(bin, &count)| (layer.histogram.lower + (bin as f64 + 0.5) * width, baseline + 0.9 * count as f64 / peak))
+                .map(|(bin, &count)| {
+                    (
+                        layer.histogram.lower + (bin as f64 + 0.5) * width,
+                        baseline + 0.9 * count as f64 / peak,
+                    )
+                })
                 .collect();
-            chart.draw_series(AreaSeries::new(ridge, baseline, colour.mix(0.45)).border_style(colour.stroke_width(1))).map_err(err)?;
+            chart
+                .draw_series(
+                    AreaSeries::new(ridge, baseline, colour.mix(0.45))
+                        .border_style(colour.stroke_width(1)),
+                )
+                .map_err(err)?;
         }
         // Each ridge's layer name, at its baseline on the right (ridges rise on the left
         // for early layers, whose norms are usually smaller).
         let name_at = hi - (hi - lo) * 0.01;
         chart
             .draw_series(names.iter().enumerate().map(|(idx, name)| {
-                let style = TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Right, VPos::Bottom));
+                let style = TextStyle::from((FONT, 12).into_font())
+                    .pos(Pos::new(HPos::Right, VPos::Bottom));
                 Text::new(name.clone(), (name_at, (n - 1 - idx) as f64 + 0.05), style)
             }))
             .map_err(err)?;
@@ -327,7 +420,11 @@ mod tests {
         LensDiagnostics {
             lens: "l2norm".into(),
             cover: "uniform".into(),
-            histogram: Histogram { lower: 1.0, upper: 3.0, counts: vec![1, 4, 0, 2] },
+            histogram: Histogram {
+                lower: 1.0,
+                upper: 3.0,
+                counts: vec![1, 4, 0, 2],
+            },
             intervals: vec![[0.8, 1.6], [1.4, 2.2], [2.0, 2.8], [2.6, 3.4]],
             interval_sizes: vec![3, 4, 2, 2],
         }
@@ -344,7 +441,15 @@ mod tests {
         assert!(svg.contains("Lens (l2norm) and its uniform cover (4 intervals)"));
         // background + 3 bars + 4 intervals (+ plotting-area frame rectangles, if any)
         assert!(rects(&svg) >= 1 + 3 + 4, "{}", rects(&svg));
-        let empty = LensDiagnostics { histogram: Histogram { lower: 2.0, upper: 2.0, counts: vec![0; 3] }, intervals: vec![], ..lens() };
+        let empty = LensDiagnostics {
+            histogram: Histogram {
+                lower: 2.0,
+                upper: 2.0,
+                counts: vec![0; 3],
+            },
+            intervals: vec![],
+            ..lens()
+        };
         assert!(lens_cover_chart(&empty).is_ok());
     }
 
@@ -354,8 +459,16 @@ mod tests {
             dim: 64,
             n_vectors: 10,
             n_random: 10,
-            activation: Histogram { lower: 0.0, upper: 4.0, counts: vec![2, 5, 3, 0] },
-            random: Histogram { lower: 0.0, upper: 4.0, counts: vec![0, 0, 10, 0] },
+            activation: Histogram {
+                lower: 0.0,
+                upper: 4.0,
+                counts: vec![2, 5, 3, 0],
+            },
+            random: Histogram {
+                lower: 0.0,
+                upper: 4.0,
+                counts: vec![0, 0, 10, 0],
+            },
             activation_mean: 1.5,
             activation_std: 0.8,
             random_mean: 2.5,
@@ -364,7 +477,10 @@ mod tests {
         };
         let svg = norm_chart(&d).expect("chart");
         assert!(svg.contains("64 dimensions"));
-        assert!(svg.contains("\nrandom vectors\n") && svg.contains("\nlayer\n"), "legend labels");
+        assert!(
+            svg.contains("\nrandom vectors\n") && svg.contains("\nlayer\n"),
+            "legend labels"
+        );
     }
 
     #[test]
@@ -384,17 +500,39 @@ mod tests {
             node_size_histogram: vec![1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 5],
         };
         let svg = node_size_chart(&stats).expect("chart");
-        assert!(svg.contains("\n1,024\n"), "the 2^10 label is written with a thousands separator");
+        assert!(
+            svg.contains("\n1,024\n"),
+            "the 2^10 label is written with a thousands separator"
+        );
         assert!(svg.contains("Node sizes (9 nodes)"));
     }
 
     #[test]
     fn structure_chart_names_every_layer_and_series() {
-        let stats = |n_nodes| GraphStats { n_nodes, n_edges: 1, n_components: 2, n_branch_nodes: 1, n_leaves: 3, n_cycles: 0, fraction_covered: 0.5, node_size_min: 1, node_size_max: 9, node_size_mean: 3.0, node_size_median: 2.0, node_size_histogram: vec![1] };
-        let layers = vec![("block4".to_string(), stats(10)), ("<b>head</b>".to_string(), stats(40))];
+        let stats = |n_nodes| GraphStats {
+            n_nodes,
+            n_edges: 1,
+            n_components: 2,
+            n_branch_nodes: 1,
+            n_leaves: 3,
+            n_cycles: 0,
+            fraction_covered: 0.5,
+            node_size_min: 1,
+            node_size_max: 9,
+            node_size_mean: 3.0,
+            node_size_median: 2.0,
+            node_size_histogram: vec![1],
+        };
+        let layers = vec![
+            ("block4".to_string(), stats(10)),
+            ("<b>head</b>".to_string(), stats(40)),
+        ];
         let svg = structure_chart(&layers).expect("chart");
         assert!(svg.contains("\nblock4\n"), "layer label");
-        assert!(svg.contains("&lt;b&gt;head&lt;/b&gt;") && !svg.contains("<b>"), "names are escaped");
+        assert!(
+            svg.contains("&lt;b&gt;head&lt;/b&gt;") && !svg.contains("<b>"),
+            "names are escaped"
+        );
         for (label, _, _) in STRUCTURE_SERIES {
             assert!(svg.contains(&format!("\n{label}\n")), "{label}");
         }
@@ -402,7 +540,18 @@ mod tests {
 
     #[test]
     fn norms_chart_draws_one_ridge_per_layer() {
-        let ridge = |layer: &str| LayerNorms { layer: layer.into(), dim: 8, histogram: Histogram { lower: 0.0, upper: 4.0, counts: vec![1, 3, 2] }, mean: 2.0, std: 1.0, median: 2.0 };
+        let ridge = |layer: &str| LayerNorms {
+            layer: layer.into(),
+            dim: 8,
+            histogram: Histogram {
+                lower: 0.0,
+                upper: 4.0,
+                counts: vec![1, 3, 2],
+            },
+            mean: 2.0,
+            std: 1.0,
+            median: 2.0,
+        };
         let svg = layer_norms_chart(&[ridge("a"), ridge("b"), ridge("c")]).expect("chart");
         assert!(svg.contains("\na\n") && svg.contains("\nc\n"));
         assert_eq!(svg.matches("<polygon").count(), 3, "{svg}");

@@ -13,7 +13,10 @@ pub fn plasma_links(t: f64) -> String {
 
 /// A distinguishable colour for class `class_idx` (Tableau 10, then grey for the rest).
 pub fn class_colour(class_idx: u32) -> String {
-    colorous::TABLEAU10.get(class_idx as usize).map(|colour| hex(*colour)).unwrap_or_else(|| "#9aa0a6".to_string())
+    colorous::TABLEAU10
+        .get(class_idx as usize)
+        .map(|colour| hex(*colour))
+        .unwrap_or_else(|| "#9aa0a6".to_string())
 }
 
 /// `value` scaled to [0, 1] over `[lo, hi]` (0.5 for an empty range).
@@ -62,7 +65,11 @@ mod tests {
 /// Distinguishable colours for point classes: Tableau 10, then Set 3; classes beyond these
 /// are grey ([`OTHER_CLASSES`]).
 pub fn point_palette() -> Vec<[u8; 4]> {
-    colorous::TABLEAU10.iter().chain(colorous::SET3.iter().take(10)).map(|c| [c.r, c.g, c.b, 255]).collect()
+    colorous::TABLEAU10
+        .iter()
+        .chain(colorous::SET3.iter().take(10))
+        .map(|c| [c.r, c.g, c.b, 255])
+        .collect()
 }
 
 /// Colour of classes without a palette slot.
@@ -71,7 +78,11 @@ pub const OTHER_CLASSES: [u8; 4] = [154, 160, 166, 255];
 /// Which palette slot each class gets: the `priority` classes first (in order), then the
 /// rest by descending count (ties: lower index); only the first `n_slots` get one.
 pub fn class_slots(counts: &[usize], priority: &[u32], n_slots: usize) -> Vec<Option<usize>> {
-    let mut order: Vec<usize> = priority.iter().map(|&c| c as usize).filter(|&c| c < counts.len()).collect();
+    let mut order: Vec<usize> = priority
+        .iter()
+        .map(|&c| c as usize)
+        .filter(|&c| c < counts.len())
+        .collect();
     let mut rest: Vec<usize> = (0..counts.len()).filter(|c| !order.contains(c)).collect();
     rest.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(a.cmp(&b)));
     order.extend(rest);
@@ -95,8 +106,14 @@ mod palette_tests {
     #[test]
     fn highlighted_then_frequent_classes_get_slots() {
         let counts = [5, 50, 1, 20];
-        assert_eq!(class_slots(&counts, &[2], 2), vec![None, Some(1), Some(0), None]);
-        assert_eq!(class_slots(&counts, &[], 10), vec![Some(2), Some(0), Some(3), Some(1)]);
+        assert_eq!(
+            class_slots(&counts, &[2], 2),
+            vec![None, Some(1), Some(0), None]
+        );
+        assert_eq!(
+            class_slots(&counts, &[], 10),
+            vec![Some(2), Some(0), Some(3), Some(1)]
+        );
         assert_eq!(point_palette().len(), 20);
     }
 }

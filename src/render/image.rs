@@ -14,8 +14,17 @@ pub struct Pixels<'a> {
 
 /// Encodes as a 32-bit BMP data URL; `None` when the sizes do not fit the buffer.
 pub fn bmp_data_url(pixels: &Pixels<'_>) -> Option<String> {
-    let Pixels { width, height, channels, data } = *pixels;
-    if !(channels == 1 || channels == 3) || width == 0 || height == 0 || data.len() != width.checked_mul(height)?.checked_mul(channels)? {
+    let Pixels {
+        width,
+        height,
+        channels,
+        data,
+    } = *pixels;
+    if !(channels == 1 || channels == 3)
+        || width == 0
+        || height == 0
+        || data.len() != width.checked_mul(height)?.checked_mul(channels)?
+    {
         return None;
     }
     let pixel_bytes = width * height * 4;
@@ -35,10 +44,17 @@ pub fn bmp_data_url(pixels: &Pixels<'_>) -> Option<String> {
     bmp.extend_from_slice(&u32::try_from(pixel_bytes).ok()?.to_le_bytes());
     bmp.extend_from_slice(&[0; 16]);
     for pixel in data.chunks_exact(channels) {
-        let (r, g, b) = if channels == 1 { (pixel[0], pixel[0], pixel[0]) } else { (pixel[0], pixel[1], pixel[2]) };
+        let (r, g, b) = if channels == 1 {
+            (pixel[0], pixel[0], pixel[0])
+        } else {
+            (pixel[0], pixel[1], pixel[2])
+        };
         bmp.extend_from_slice(&[b, g, r, 255]);
     }
-    Some(format!("data:image/bmp;base64,{}", base64::engine::general_purpose::STANDARD.encode(&bmp)))
+    Some(format!(
+        "data:image/bmp;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&bmp)
+    ))
 }
 
 /// The per-pixel mean of several images of the same size (rounded).
@@ -49,10 +65,16 @@ pub fn mean_image<'a>(images: impl Iterator<Item = &'a [u8]>, len: usize) -> Opt
         if image.len() != len {
             return None;
         }
-        sums.iter_mut().zip(image).for_each(|(sum, &value)| *sum += value as u64);
+        sums.iter_mut()
+            .zip(image)
+            .for_each(|(sum, &value)| *sum += value as u64);
         count += 1;
     }
-    (count > 0).then(|| sums.into_iter().map(|sum| ((sum + count / 2) / count) as u8).collect())
+    (count > 0).then(|| {
+        sums.into_iter()
+            .map(|sum| ((sum + count / 2) / count) as u8)
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -62,8 +84,16 @@ mod tests {
     #[test]
     fn a_grey_image_becomes_a_bmp_data_url() {
         let data = [0u8, 255, 128, 64];
-        let url = bmp_data_url(&Pixels { width: 2, height: 2, channels: 1, data: &data }).unwrap();
-        let bytes = base64::engine::general_purpose::STANDARD.decode(url.strip_prefix("data:image/bmp;base64,").unwrap()).unwrap();
+        let url = bmp_data_url(&Pixels {
+            width: 2,
+            height: 2,
+            channels: 1,
+            data: &data,
+        })
+        .unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(url.strip_prefix("data:image/bmp;base64,").unwrap())
+            .unwrap();
         assert_eq!(&bytes[..2], b"BM");
         assert_eq!(bytes.len(), 54 + 16);
         assert_eq!(&bytes[54..58], &[0, 0, 0, 255]);
@@ -72,15 +102,30 @@ mod tests {
 
     #[test]
     fn wrong_sizes_are_refused() {
-        assert!(bmp_data_url(&Pixels { width: 3, height: 2, channels: 1, data: &[0; 4] }).is_none());
-        assert!(bmp_data_url(&Pixels { width: 1, height: 1, channels: 2, data: &[0; 2] }).is_none());
+        assert!(bmp_data_url(&Pixels {
+            width: 3,
+            height: 2,
+            channels: 1,
+            data: &[0; 4]
+        })
+        .is_none());
+        assert!(bmp_data_url(&Pixels {
+            width: 1,
+            height: 1,
+            channels: 2,
+            data: &[0; 2]
+        })
+        .is_none());
     }
 
     #[test]
     fn mean_of_images_rounds() {
         let a = [0u8, 10, 255];
         let b = [1u8, 20, 255];
-        assert_eq!(mean_image([&a[..], &b[..]].into_iter(), 3), Some(vec![1, 15, 255]));
+        assert_eq!(
+            mean_image([&a[..], &b[..]].into_iter(), 3),
+            Some(vec![1, 15, 255])
+        );
         assert_eq!(mean_image(std::iter::empty(), 3), None);
     }
 }

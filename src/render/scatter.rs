@@ -34,7 +34,11 @@ pub struct Raster {
 
 impl Raster {
     pub fn new(width: usize, height: usize) -> Raster {
-        Raster { width, height, pixels: vec![0; width * height * 4] }
+        Raster {
+            width,
+            height,
+            pixels: vec![0; width * height * 4],
+        }
     }
 
     fn clear(&mut self) {
@@ -52,7 +56,11 @@ impl Raster {
         let half = (size / 2) as f64;
         let x0 = (x - half).floor();
         let y0 = (y - half).floor();
-        if x0 + size as f64 <= 0.0 || y0 + size as f64 <= 0.0 || x0 >= self.width as f64 || y0 >= self.height as f64 {
+        if x0 + size as f64 <= 0.0
+            || y0 + size as f64 <= 0.0
+            || x0 >= self.width as f64
+            || y0 >= self.height as f64
+        {
             return;
         }
         let (x0, y0) = (x0 as i64, y0 as i64);
@@ -79,7 +87,14 @@ impl Raster {
     /// Draws every point: dimmed first, then normal, then highlighted.
     /// `coords[i]` in world units, `colours[i]` its colour, `emphasis[i]` how to draw it.
     /// Cost: O(points * point_size^2).
-    pub fn draw(&mut self, camera: &Camera, coords: &[[f32; 2]], colours: &[Rgba], emphasis: &[Emphasis], point_size: usize) {
+    pub fn draw(
+        &mut self,
+        camera: &Camera,
+        coords: &[[f32; 2]],
+        colours: &[Rgba],
+        emphasis: &[Emphasis],
+        point_size: usize,
+    ) {
         self.clear();
         let size = point_size.max(1);
         for pass in [Emphasis::Dimmed, Emphasis::Normal, Emphasis::Highlighted] {
@@ -93,7 +108,11 @@ impl Raster {
                     continue;
                 }
                 let [x, y] = camera.screen_from_world([point[0] as f64, point[1] as f64]);
-                let colour = if pass == Emphasis::Dimmed { [190, 190, 190, 255] } else { *colour };
+                let colour = if pass == Emphasis::Dimmed {
+                    [190, 190, 190, 255]
+                } else {
+                    *colour
+                };
                 self.square(x, y, draw_size, colour, alpha);
             }
         }
@@ -115,7 +134,10 @@ impl PointGrid {
     /// About `target_per_cell` points per cell on average. Cost O(n).
     pub fn new(coords: &[[f32; 2]], target_per_cell: usize) -> Option<PointGrid> {
         let bounds = bounds(coords)?;
-        let (w, h) = ((bounds[1][0] - bounds[0][0]).max(1e-9), (bounds[1][1] - bounds[0][1]).max(1e-9));
+        let (w, h) = (
+            (bounds[1][0] - bounds[0][0]).max(1e-9),
+            (bounds[1][1] - bounds[0][1]).max(1e-9),
+        );
         let n_cells = (coords.len() / target_per_cell.max(1)).clamp(1, 1 << 20) as f64;
         let cell = ((w * h) / n_cells).sqrt().max(1e-9);
         let columns = ((w / cell).ceil() as usize).max(1);
@@ -140,7 +162,14 @@ impl PointGrid {
             order[fill[c] as usize] = idx as u32;
             fill[c] += 1;
         }
-        Some(PointGrid { origin: bounds[0], cell, columns, rows, starts, order })
+        Some(PointGrid {
+            origin: bounds[0],
+            cell,
+            columns,
+            rows,
+            starts,
+            order,
+        })
     }
 
     /// The point nearest to `at` (world units) within `radius`, if any (ties: lower index).
@@ -155,7 +184,9 @@ impl PointGrid {
                 for &idx in &self.order[self.starts[c] as usize..self.starts[c + 1] as usize] {
                     let p = coords[idx as usize];
                     let d = (p[0] as f64 - at[0]).powi(2) + (p[1] as f64 - at[1]).powi(2);
-                    if d <= radius * radius && best.is_none_or(|(bd, bi)| d < bd || (d == bd && (idx as usize) < bi)) {
+                    if d <= radius * radius
+                        && best.is_none_or(|(bd, bi)| d < bd || (d == bd && (idx as usize) < bi))
+                    {
                         best = Some((d, idx as usize));
                     }
                 }
@@ -168,7 +199,10 @@ impl PointGrid {
 /// `[[min_x, min_y], [max_x, max_y]]` of the finite points.
 pub fn bounds(coords: &[[f32; 2]]) -> Option<[[f64; 2]; 2]> {
     let mut b: Option<[[f64; 2]; 2]> = None;
-    for p in coords.iter().filter(|p| p[0].is_finite() && p[1].is_finite()) {
+    for p in coords
+        .iter()
+        .filter(|p| p[0].is_finite() && p[1].is_finite())
+    {
         let (x, y) = (p[0] as f64, p[1] as f64);
         b = Some(match b {
             None => [[x, y], [x, y]],
@@ -213,7 +247,13 @@ mod tests {
         let coords = [[5.0f32, 5.0], [5.0, 5.0]];
         let red = [255, 0, 0, 255];
         let blue = [0, 0, 255, 255];
-        raster.draw(&camera(), &coords, &[red, blue], &[Emphasis::Highlighted, Emphasis::Dimmed], 2);
+        raster.draw(
+            &camera(),
+            &coords,
+            &[red, blue],
+            &[Emphasis::Highlighted, Emphasis::Dimmed],
+            2,
+        );
         let at = |x: usize, y: usize| &raster.pixels[(y * 100 + x) * 4..(y * 100 + x) * 4 + 3];
         assert_eq!(at(50, 50), &[255, 0, 0], "the highlighted point wins");
         assert_eq!(at(5, 5), &BACKGROUND[..3]);
@@ -223,15 +263,26 @@ mod tests {
     fn points_outside_the_view_are_skipped_without_panicking() {
         let mut raster = Raster::new(10, 10);
         let coords = [[-1e9f32, 3.0], [f32::NAN, 1.0], [1e9, 1e9]];
-        raster.draw(&camera(), &coords, &[[0, 0, 0, 255]; 3], &[Emphasis::Normal; 3], 3);
-        assert!(raster.pixels.chunks_exact(4).all(|p| p[..3] == BACKGROUND[..3]));
+        raster.draw(
+            &camera(),
+            &coords,
+            &[[0, 0, 0, 255]; 3],
+            &[Emphasis::Normal; 3],
+            3,
+        );
+        assert!(raster
+            .pixels
+            .chunks_exact(4)
+            .all(|p| p[..3] == BACKGROUND[..3]));
     }
 
     #[test]
     fn grid_nearest_agrees_with_brute_force() {
         let mut state = 7u64;
         let mut next = || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (state >> 40) as f32 / (1u64 << 24) as f32 * 100.0
         };
         let coords: Vec<[f32; 2]> = (0..5000).map(|_| [next(), next()]).collect();
@@ -242,7 +293,12 @@ mod tests {
             let brute = coords
                 .iter()
                 .enumerate()
-                .map(|(i, p)| ((p[0] as f64 - at[0]).powi(2) + (p[1] as f64 - at[1]).powi(2), i))
+                .map(|(i, p)| {
+                    (
+                        (p[0] as f64 - at[0]).powi(2) + (p[1] as f64 - at[1]).powi(2),
+                        i,
+                    )
+                })
                 .filter(|(d, _)| *d <= radius * radius)
                 .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
                 .map(|(_, i)| i);

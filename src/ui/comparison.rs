@@ -11,13 +11,25 @@ use crate::ui::model::AppModel;
 
 /// Asks the worker to compare all layers with the current samples and parameters.
 fn request_comparison(model: RwSignal<AppModel>) {
-    let Some((subsample, params, n_layers)) =
-        model.with_untracked(|m| m.dataset.as_ref().map(|d| (m.subsample, m.mapper_params.clone(), d.layers.len())))
+    let Some((subsample, params, n_layers)) = model.with_untracked(|m| {
+        m.dataset
+            .as_ref()
+            .map(|d| (m.subsample, m.mapper_params.clone(), d.layers.len()))
+    }) else {
+        return;
+    };
+    let Some(request_id) = model.try_update(|m| m.begin(format!("Comparing {n_layers} layers")))
     else {
         return;
     };
-    let Some(request_id) = model.try_update(|m| m.begin(format!("Comparing {n_layers} layers"))) else { return };
-    crate::worker_client::send(&ToWorker::CompareLayers { request_id, subsample, params }, &[]);
+    crate::worker_client::send(
+        &ToWorker::CompareLayers {
+            request_id,
+            subsample,
+            params,
+        },
+        &[],
+    );
 }
 
 /// Whether the comparison on screen was made with the current parameters.
@@ -28,18 +40,26 @@ fn is_current(m: &AppModel, comparison: &LayerComparison) -> bool {
 #[component]
 pub fn LayerComparisonPanel(model: RwSignal<AppModel>) -> impl IntoView {
     let comparison = Memo::new(move |_| model.with(|m| m.comparison.clone()));
-    let stale = Memo::new(move |_| model.with(|m| m.comparison.as_ref().is_some_and(|c| !is_current(m, c))));
+    let stale = Memo::new(move |_| {
+        model.with(|m| m.comparison.as_ref().is_some_and(|c| !is_current(m, c)))
+    });
     let charts = Memo::new(move |_| {
         comparison.with(|c| {
             c.as_ref().map(|c| {
-                let rows: Vec<(String, topoact_core::mapper::GraphStats)> = c.layers.iter().map(|l| (l.layer.clone(), l.stats.clone())).collect();
+                let rows: Vec<(String, topoact_core::mapper::GraphStats)> = c
+                    .layers
+                    .iter()
+                    .map(|l| (l.layer.clone(), l.stats.clone()))
+                    .collect();
                 (structure_chart(&rows), layer_norms_chart(&c.norms))
             })
         })
     });
-    let chart = |markup: Result<String, String>, testid: &'static str| match markup {
+    let chart = |markup: Result<String, String>, testid: &'static str| {
+        match markup {
         Ok(svg) => view! { <div class="chart" data-testid=testid inner_html=svg></div> }.into_any(),
         Err(reason) => view! { <p class="chart-error" data-testid=testid>{format!("This chart could not be drawn: {reason}")}</p> }.into_any(),
+    }
     };
     view! {
         <details class="comparison-section" data-testid="layer-comparison">

@@ -34,10 +34,18 @@ pub fn ParameterPanel(model: RwSignal<AppModel>, recompute: Callback<()>) -> imp
     };
     let preset_value = move || {
         let p = params();
-        let per_interval = matches!(p.epsilon, Epsilon::KnnQuantile { per_interval: true, .. });
+        let per_interval = matches!(
+            p.epsilon,
+            Epsilon::KnnQuantile {
+                per_interval: true,
+                ..
+            }
+        );
         PRESETS
             .iter()
-            .position(|(_, overlap, adaptive)| (p.overlap - overlap).abs() < 1e-9 && *adaptive == per_interval)
+            .position(|(_, overlap, adaptive)| {
+                (p.overlap - overlap).abs() < 1e-9 && *adaptive == per_interval
+            })
             .map(|idx| idx.to_string())
             .unwrap_or_else(|| "custom".into())
     };
@@ -191,11 +199,24 @@ pub fn ParameterPanel(model: RwSignal<AppModel>, recompute: Callback<()>) -> imp
 
 #[component]
 pub fn ClassSearch(model: RwSignal<AppModel>) -> impl IntoView {
-    let query = use_context::<super::link::ViewSignals>().map(|s| s.search_text).unwrap_or_else(|| RwSignal::new(String::new()));
-    let class_names = Memo::new(move |_| model.with(|m| m.dataset.as_ref().map(|d| d.classes.iter().map(|c| c.name.clone()).collect::<Vec<_>>()).unwrap_or_default()));
+    let query = use_context::<super::link::ViewSignals>()
+        .map(|s| s.search_text)
+        .unwrap_or_else(|| RwSignal::new(String::new()));
+    let class_names = Memo::new(move |_| {
+        model.with(|m| {
+            m.dataset
+                .as_ref()
+                .map(|d| d.classes.iter().map(|c| c.name.clone()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    });
     let suggestions = move || class_names.with(|names| search_classes(names, &query.get(), 20));
     let add = move |class_idx: u32| {
-        model.update(|m| if !m.highlighted_classes.contains(&class_idx) { m.highlighted_classes.push(class_idx) });
+        model.update(|m| {
+            if !m.highlighted_classes.contains(&class_idx) {
+                m.highlighted_classes.push(class_idx)
+            }
+        });
         query.set(String::new());
     };
     view! {
@@ -231,18 +252,27 @@ pub fn ClassSearch(model: RwSignal<AppModel>) -> impl IntoView {
 #[component]
 pub fn ClassDirectory(model: RwSignal<AppModel>) -> impl IntoView {
     // The graphs on screen: the single-layer graph, or the three of the multilayer row.
-    let graphs_version = Memo::new(move |_| model.with(|m| (m.mode, m.graph_version, m.multilayer.versions.clone())));
+    let graphs_version = Memo::new(move |_| {
+        model.with(|m| (m.mode, m.graph_version, m.multilayer.versions.clone()))
+    });
     let groups = move || {
         graphs_version.get();
         model.with_untracked(|m| {
             let graphs: Vec<&crate::protocol::DrawnGraph> = match m.mode {
                 super::model::ViewMode::Single => m.graph.iter().collect(),
-                super::model::ViewMode::Multilayer => m.multilayer.graphs.iter().flatten().collect(),
+                super::model::ViewMode::Multilayer => {
+                    m.multilayer.graphs.iter().flatten().collect()
+                }
             };
             let class_names = &graphs.first()?.class_names;
             let tops: Vec<Vec<u32>> = graphs
                 .iter()
-                .flat_map(|graph| graph.nodes.iter().map(|node| node.top_classes.iter().map(|s| s.class_idx).collect()))
+                .flat_map(|graph| {
+                    graph
+                        .nodes
+                        .iter()
+                        .map(|node| node.top_classes.iter().map(|s| s.class_idx).collect())
+                })
                 .collect();
             Some(class_directory(class_names, tops.iter().map(Vec::as_slice)))
         })
@@ -297,7 +327,14 @@ pub const EXAMPLES_PER_CLASS: usize = 5;
 pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
     // (layer, node name): node names repeat across layers.
     let selected_name = Memo::new(move |_| {
-        model.with(|m| m.focused_node().and_then(|(graph, idx)| Some((graph.request.layer.clone(), graph.nodes.get(idx)?.name.clone()))))
+        model.with(|m| {
+            m.focused_node().and_then(|(graph, idx)| {
+                Some((
+                    graph.request.layer.clone(),
+                    graph.nodes.get(idx)?.name.clone(),
+                ))
+            })
+        })
     });
     let enlarged = RwSignal::new(None::<Example>);
     // Ask the worker for examples whenever the selection changes.
@@ -313,7 +350,11 @@ pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
                 layer: graph.request.layer.clone(),
                 node_name: node.name.clone(),
                 members: node.members.clone(),
-                top_classes: node.top_classes.iter().map(|share| share.class_idx).collect(),
+                top_classes: node
+                    .top_classes
+                    .iter()
+                    .map(|share| share.class_idx)
+                    .collect(),
                 per_class: EXAMPLES_PER_CLASS,
             })
         });
@@ -331,7 +372,11 @@ pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
                 .top_classes
                 .iter()
                 .map(|share| {
-                    let name = graph.class_names.get(share.class_idx as usize).cloned().unwrap_or_else(|| "unlabelled".into());
+                    let name = graph
+                        .class_names
+                        .get(share.class_idx as usize)
+                        .cloned()
+                        .unwrap_or_else(|| "unlabelled".into());
                     (name, share.fraction, share.count)
                 })
                 .collect();

@@ -53,9 +53,11 @@ pub fn DiagnosticsPanel(model: RwSignal<AppModel>) -> impl IntoView {
             })
         })
     });
-    let chart = |markup: Result<String, String>, testid: &'static str| match markup {
+    let chart = |markup: Result<String, String>, testid: &'static str| {
+        match markup {
         Ok(svg) => view! { <div class="chart" data-testid=testid inner_html=svg></div> }.into_any(),
         Err(reason) => view! { <p class="chart-error" data-testid=testid>{format!("This chart could not be drawn: {reason}")}</p> }.into_any(),
+    }
     };
     view! {
         <details class="diagnostics-section" data-testid="diagnostics-panel" open>

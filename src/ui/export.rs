@@ -56,8 +56,13 @@ pub fn graph_svg(picture: &GraphPicture<'_>) -> String {
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{EXPORT_WIDTH}\" height=\"{height}\" viewBox=\"0 0 {EXPORT_WIDTH} {height}\" font-family=\"sans-serif\">\n"
     );
-    svg.push_str(&format!("<title>{}</title>\n", escape_xml(&format!("Mapper graph of {}", graph.request.layer))));
-    svg.push_str(&format!("<rect width=\"{EXPORT_WIDTH}\" height=\"{height}\" fill=\"#ffffff\"/>\n"));
+    svg.push_str(&format!(
+        "<title>{}</title>\n",
+        escape_xml(&format!("Mapper graph of {}", graph.request.layer))
+    ));
+    svg.push_str(&format!(
+        "<rect width=\"{EXPORT_WIDTH}\" height=\"{height}\" fill=\"#ffffff\"/>\n"
+    ));
     svg.push_str(&format!(
         "<clipPath id=\"graph-area\"><rect width=\"{EXPORT_WIDTH}\" height=\"{EXPORT_GRAPH_HEIGHT}\"/></clipPath>\n<g clip-path=\"url(#graph-area)\">\n<g transform=\"translate({:.3} {:.3}) scale({:.6})\">\n",
         camera.offset[0], camera.offset[1], camera.scale
@@ -67,7 +72,10 @@ pub fn graph_svg(picture: &GraphPicture<'_>) -> String {
         if edge.jaccard <= picture.jaccard_threshold {
             continue;
         }
-        let (Some(a), Some(b)) = (graph.nodes.get(edge.source), graph.nodes.get(edge.target)) else { continue };
+        let (Some(a), Some(b)) = (graph.nodes.get(edge.source), graph.nodes.get(edge.target))
+        else {
+            continue;
+        };
         svg.push_str(&format!(
             "<line x1=\"{:.3}\" y1=\"{:.3}\" x2=\"{:.3}\" y2=\"{:.3}\" stroke=\"{}\" stroke-width=\"{:.4}\" stroke-opacity=\"0.8\"/>\n",
             a.position[0],
@@ -80,8 +88,15 @@ pub fn graph_svg(picture: &GraphPicture<'_>) -> String {
     }
     let highlighting = !picture.highlighted_classes.is_empty();
     for (node_idx, node) in graph.nodes.iter().enumerate() {
-        let highlighted = node.top_classes.iter().any(|share| picture.highlighted_classes.contains(&share.class_idx));
-        let opacity = if highlighting && !highlighted { 0.2 } else { 1.0 };
+        let highlighted = node
+            .top_classes
+            .iter()
+            .any(|share| picture.highlighted_classes.contains(&share.class_idx));
+        let opacity = if highlighting && !highlighted {
+            0.2
+        } else {
+            1.0
+        };
         let (stroke, width) = if picture.selected_node == Some(node_idx) {
             ("#d6336c", 3.0)
         } else if highlighting && highlighted {
@@ -110,7 +125,10 @@ fn legend_svg(picture: &GraphPicture<'_>) -> String {
     let graph = picture.graph;
     let top = EXPORT_GRAPH_HEIGHT + 12.0;
     let mut out = format!("<g class=\"legend\" transform=\"translate(20 {top})\" font-size=\"13\" fill=\"#1d1f23\">\n");
-    out.push_str(&format!("<text x=\"0\" y=\"12\">{}</text>\n", escape_xml(&picture.colour_caption)));
+    out.push_str(&format!(
+        "<text x=\"0\" y=\"12\">{}</text>\n",
+        escape_xml(&picture.colour_caption)
+    ));
     match picture.colour_by {
         ColourBy::DominantClass => {
             let mut x = 0.0;
@@ -126,13 +144,29 @@ fn legend_svg(picture: &GraphPicture<'_>) -> String {
         }
         colour_by => {
             let (lo, hi) = match colour_by {
-                ColourBy::MeanLens => (format!("{:.3}", graph.lens_range[0]), format!("{:.3}", graph.lens_range[1])),
+                ColourBy::MeanLens => (
+                    format!("{:.3}", graph.lens_range[0]),
+                    format!("{:.3}", graph.lens_range[1]),
+                ),
                 ColourBy::Purity => ("0 %".into(), "100 %".into()),
-                _ => ("1".into(), graph.nodes.iter().map(|n| n.size).max().unwrap_or(1).to_string()),
+                _ => (
+                    "1".into(),
+                    graph
+                        .nodes
+                        .iter()
+                        .map(|n| n.size)
+                        .max()
+                        .unwrap_or(1)
+                        .to_string(),
+                ),
             };
             out.push_str("<defs><linearGradient id=\"export-viridis\">");
             for i in 0..=10 {
-                out.push_str(&format!("<stop offset=\"{}%\" stop-color=\"{}\"/>", i * 10, viridis(i as f64 / 10.0)));
+                out.push_str(&format!(
+                    "<stop offset=\"{}%\" stop-color=\"{}\"/>",
+                    i * 10,
+                    viridis(i as f64 / 10.0)
+                ));
             }
             out.push_str("</linearGradient></defs>\n");
             out.push_str(&format!("<text x=\"0\" y=\"33\">{lo}</text><rect x=\"60\" y=\"22\" width=\"200\" height=\"12\" fill=\"url(#export-viridis)\"/><text x=\"268\" y=\"33\">{hi}</text>\n"));
@@ -152,7 +186,11 @@ fn legend_svg(picture: &GraphPicture<'_>) -> String {
 /// A CSV field (RFC 4180): quoted when it holds a comma, quote or line break; text that a
 /// spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) gets a leading `'`.
 pub fn csv_field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_string() };
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -162,8 +200,13 @@ pub fn csv_field(text: &str) -> String {
 
 /// Offers `blob` as a download named `file_name`.
 pub fn download_blob(file_name: &str, blob: &web_sys::Blob) {
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(blob) else { return };
-    let anchor = leptos::prelude::document().create_element("a").ok().and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok());
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(blob) else {
+        return;
+    };
+    let anchor = leptos::prelude::document()
+        .create_element("a")
+        .ok()
+        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok());
     if let Some(anchor) = anchor {
         anchor.set_href(&url);
         anchor.set_download(file_name);
@@ -202,19 +245,32 @@ pub fn download_svg_as_png(svg: &str, width: f64, height: f64, file_name: &str) 
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(svg));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("image/svg+xml");
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else { return };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
-    let Ok(image) = web_sys::HtmlImageElement::new() else { return };
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    let Ok(image) = web_sys::HtmlImageElement::new() else {
+        return;
+    };
     let file_name = file_name.to_string();
     let image_for_load = image.clone();
     let url_for_load = url.clone();
     let on_load = Closure::once_into_js(move || {
         let _ = web_sys::Url::revoke_object_url(&url_for_load);
-        let canvas = leptos::prelude::document().create_element("canvas").ok().and_then(|c| c.dyn_into::<web_sys::HtmlCanvasElement>().ok());
+        let canvas = leptos::prelude::document()
+            .create_element("canvas")
+            .ok()
+            .and_then(|c| c.dyn_into::<web_sys::HtmlCanvasElement>().ok());
         let Some(canvas) = canvas else { return };
         canvas.set_width((width * 2.0) as u32);
         canvas.set_height((height * 2.0) as u32);
-        let context = canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok());
+        let context = canvas
+            .get_context("2d")
+            .ok()
+            .flatten()
+            .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok());
         if let Some(context) = context {
             let _ = context.scale(2.0, 2.0);
             let _ = context.draw_image_with_html_image_element(&image_for_load, 0.0, 0.0);
@@ -241,16 +297,32 @@ mod tests {
             name: name.into(),
             size: 3,
             lens_mean: x,
-            top_classes: vec![ClassShare { class_idx, count: 3, fraction: 1.0 }],
+            top_classes: vec![ClassShare {
+                class_idx,
+                count: 3,
+                fraction: 1.0,
+            }],
             members: vec![0, 1, 2],
             position: [x, 0.0],
             radius: 5.0,
         };
         DrawnGraph {
-            request: GraphRequest { layer: "<script>alert(1)</script>".into(), subsample: SubsampleChoice::default(), params: Default::default() },
+            request: GraphRequest {
+                layer: "<script>alert(1)</script>".into(),
+                subsample: SubsampleChoice::default(),
+                params: Default::default(),
+            },
             diagnostics: None,
-            nodes: vec![node("cube0_cluster0", 0.0, 0), node("cube1_cluster0", 10.0, 1)],
-            edges: vec![MapperEdge { source: 0, target: 1, intersection: 1, jaccard: 0.5 }],
+            nodes: vec![
+                node("cube0_cluster0", 0.0, 0),
+                node("cube1_cluster0", 10.0, 1),
+            ],
+            edges: vec![MapperEdge {
+                source: 0,
+                target: 1,
+                intersection: 1,
+                jaccard: 0.5,
+            }],
             stats: graph_stats(&[], &[], 3),
             eps_global: None,
             n_samples_used: 3,
@@ -285,9 +357,16 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 2);
         assert_eq!(svg.matches("<line").count(), 1);
         assert!(svg.contains("data-node-id=\"cube1_cluster0\""));
-        assert!(!svg.contains("<script>") && !svg.contains("<i>"), "user text is escaped");
+        assert!(
+            !svg.contains("<script>") && !svg.contains("<i>"),
+            "user text is escaped"
+        );
         assert!(svg.contains("&lt;script&gt;") && svg.contains("a &amp; b"));
         picture.jaccard_threshold = 0.5;
-        assert_eq!(graph_svg(&picture).matches("<line").count(), 0, "links at or below the threshold are hidden");
+        assert_eq!(
+            graph_svg(&picture).matches("<line").count(),
+            0,
+            "links at or below the threshold are hidden"
+        );
     }
 }

@@ -28,8 +28,17 @@ const ZOOM_COMMIT_MS: u32 = 140;
 pub fn node_fill(graph: &DrawnGraph, node: &DrawnNode, colour_by: ColourBy) -> String {
     match colour_by {
         ColourBy::MeanLens => viridis(unit(node.lens_mean, graph.lens_range)),
-        ColourBy::DominantClass => node.top_classes.first().map(|share| class_colour(share.class_idx)).unwrap_or_else(|| "#9aa0a6".into()),
-        ColourBy::Purity => viridis(node.top_classes.first().map(|share| share.fraction).unwrap_or(0.0)),
+        ColourBy::DominantClass => node
+            .top_classes
+            .first()
+            .map(|share| class_colour(share.class_idx))
+            .unwrap_or_else(|| "#9aa0a6".into()),
+        ColourBy::Purity => viridis(
+            node.top_classes
+                .first()
+                .map(|share| share.fraction)
+                .unwrap_or(0.0),
+        ),
         ColourBy::Size => {
             let max_size = graph.nodes.iter().map(|n| n.size).max().unwrap_or(1).max(2) as f64;
             viridis((node.size.max(1) as f64).ln() / max_size.ln())
@@ -48,7 +57,11 @@ pub fn class_share_text(graph: &DrawnGraph, node: &DrawnNode) -> Vec<String> {
     node.top_classes
         .iter()
         .map(|share| {
-            let name = graph.class_names.get(share.class_idx as usize).map(String::as_str).unwrap_or("unlabelled");
+            let name = graph
+                .class_names
+                .get(share.class_idx as usize)
+                .map(String::as_str)
+                .unwrap_or("unlabelled");
             format!("{name} {:.1} %", share.fraction * 100.0)
         })
         .collect()
@@ -67,7 +80,10 @@ fn point_in_view(svg: &web_sys::Element, client_x: f64, client_y: f64) -> [f64; 
     if rect.width() <= 0.0 || rect.height() <= 0.0 {
         return [0.0, 0.0];
     }
-    [(client_x - rect.left()) / rect.width() * VIEW_WIDTH, (client_y - rect.top()) / rect.height() * VIEW_HEIGHT]
+    [
+        (client_x - rect.left()) / rect.width() * VIEW_WIDTH,
+        (client_y - rect.top()) / rect.height() * VIEW_HEIGHT,
+    ]
 }
 
 /// The graph of `graph_slot` (the single-layer graph by default, or one of the multilayer row's).
@@ -82,7 +98,9 @@ pub fn GraphView(
     let slot = graph_slot.unwrap_or(GraphSlot::Main);
     // The app shares each view's camera (share links record it); alone, a view has its own.
     let signals = use_context::<super::link::ViewSignals>();
-    let camera = camera.or(signals.map(|s| s.camera_for(slot))).unwrap_or_else(|| RwSignal::new(Camera::default()));
+    let camera = camera
+        .or(signals.map(|s| s.camera_for(slot)))
+        .unwrap_or_else(|| RwSignal::new(Camera::default()));
     let hovered = RwSignal::new(None::<(usize, [f64; 2])>);
     let pan = StoredValue::new(None::<PanState>);
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
@@ -103,13 +121,24 @@ pub fn GraphView(
     let node_positions = Memo::new(move |_| {
         graph_version.get();
         model.with_untracked(|m| {
-            m.graph_at(slot).map(|g| g.nodes.iter().map(|n| RwSignal::new(n.position)).collect::<Vec<_>>()).unwrap_or_default()
+            m.graph_at(slot)
+                .map(|g| {
+                    g.nodes
+                        .iter()
+                        .map(|n| RwSignal::new(n.position))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
         })
     });
-    let position_of = move |node_idx: usize| node_positions.with_untracked(|p| p.get(node_idx).copied());
+    let position_of =
+        move |node_idx: usize| node_positions.with_untracked(|p| p.get(node_idx).copied());
     let bounds = Memo::new(move |_| {
         graph_version.get();
-        model.with_untracked(|m| m.graph_at(slot).and_then(|g| bounds_of_circles(g.nodes.iter().map(|n| (n.position, n.radius)))))
+        model.with_untracked(|m| {
+            m.graph_at(slot)
+                .and_then(|g| bounds_of_circles(g.nodes.iter().map(|n| (n.position, n.radius))))
+        })
     });
     let fit = move || {
         if let Some(bounds) = bounds.get_untracked() {
@@ -127,7 +156,9 @@ pub fn GraphView(
         }
     });
 
-    let zoom_by = move |factor: f64| camera.update(|c| c.zoom_at([VIEW_WIDTH / 2.0, VIEW_HEIGHT / 2.0], factor));
+    let zoom_by = move |factor: f64| {
+        camera.update(|c| c.zoom_at([VIEW_WIDTH / 2.0, VIEW_HEIGHT / 2.0], factor))
+    };
     // Wheel zoom is previewed by scaling the whole SVG element with a CSS transform (the
     // compositor scales the last picture; no SVG repaint), and committed to the camera once
     // the wheel has been still for a moment: smooth even with thousands of nodes.
@@ -145,7 +176,9 @@ pub fn GraphView(
     };
     let on_wheel = move |event: web_sys::WheelEvent| {
         event.prevent_default();
-        let Some(svg) = svg_ref.get_untracked() else { return };
+        let Some(svg) = svg_ref.get_untracked() else {
+            return;
+        };
         let anchor = point_in_view(&svg, event.client_x() as f64, event.client_y() as f64);
         let delta = match event.delta_mode() {
             1 => event.delta_y() * 16.0,
@@ -161,15 +194,23 @@ pub fn GraphView(
         let px_per_unit = svg.get_bounding_client_rect().width() / VIEW_WIDTH;
         let tx = (pending.offset[0] - k * committed.offset[0]) * px_per_unit;
         let ty = (pending.offset[1] - k * committed.offset[1]) * px_per_unit;
-        let _ = svg.style().set_property("transform", &format!("translate({tx:.2}px, {ty:.2}px) scale({k:.5})"));
-        commit_timer.set_value(Some(gloo_timers::callback::Timeout::new(ZOOM_COMMIT_MS, commit_zoom)));
+        let _ = svg.style().set_property(
+            "transform",
+            &format!("translate({tx:.2}px, {ty:.2}px) scale({k:.5})"),
+        );
+        commit_timer.set_value(Some(gloo_timers::callback::Timeout::new(
+            ZOOM_COMMIT_MS,
+            commit_zoom,
+        )));
     };
     let on_pointer_down = move |event: web_sys::PointerEvent| {
         if event.button() != 0 {
             return;
         }
         commit_zoom();
-        let Some(svg) = svg_ref.get_untracked() else { return };
+        let Some(svg) = svg_ref.get_untracked() else {
+            return;
+        };
         let node_idx = event
             .target()
             .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
@@ -177,13 +218,24 @@ pub fn GraphView(
             .and_then(|idx| idx.parse::<usize>().ok());
         let _ = svg.set_pointer_capture(event.pointer_id());
         let last_in_view = point_in_view(&svg, event.client_x() as f64, event.client_y() as f64);
-        pan.set_value(Some(PanState { last_in_view, moved: false, node_idx }));
+        pan.set_value(Some(PanState {
+            last_in_view,
+            moved: false,
+            node_idx,
+        }));
     };
     let on_pointer_move = move |event: web_sys::PointerEvent| {
-        let Some(mut state) = pan.get_value() else { return };
-        let Some(svg) = svg_ref.get_untracked() else { return };
+        let Some(mut state) = pan.get_value() else {
+            return;
+        };
+        let Some(svg) = svg_ref.get_untracked() else {
+            return;
+        };
         let now = point_in_view(&svg, event.client_x() as f64, event.client_y() as f64);
-        let delta = [now[0] - state.last_in_view[0], now[1] - state.last_in_view[1]];
+        let delta = [
+            now[0] - state.last_in_view[0],
+            now[1] - state.last_in_view[1],
+        ];
         if state.moved || delta[0].abs() + delta[1].abs() > 2.0 {
             state.moved = true;
             state.last_in_view = now;
@@ -209,7 +261,10 @@ pub fn GraphView(
         if !state.moved {
             // A click without a drag selects the node under the pointer, or clears on background.
             model.update(|m| m.select_at(slot, state.node_idx));
-        } else if let Some((node_idx, position)) = state.node_idx.and_then(|idx| position_of(idx).map(|p| (idx, p))) {
+        } else if let Some((node_idx, position)) = state
+            .node_idx
+            .and_then(|idx| position_of(idx).map(|p| (idx, p)))
+        {
             // Keep the moved position for the next layout's start (no re-render needed).
             let moved_to = position.get_untracked();
             model.update_untracked(|m| {
@@ -222,7 +277,10 @@ pub fn GraphView(
 
     let transform = move || {
         let c = camera.get();
-        format!("translate({:.3} {:.3}) scale({:.6})", c.offset[0], c.offset[1], c.scale)
+        format!(
+            "translate({:.3} {:.3}) scale({:.6})",
+            c.offset[0], c.offset[1], c.scale
+        )
     };
 
     let edges_view = move || {
@@ -310,12 +368,24 @@ pub fn GraphView(
         }
         let request = model.with_untracked(|m| {
             let graph = m.graph.as_ref()?;
-            let members_of_nodes = graph.nodes.iter().map(|node| node.members.clone()).collect();
+            let members_of_nodes = graph
+                .nodes
+                .iter()
+                .map(|node| node.members.clone())
+                .collect();
             Some((graph.request.layer.clone(), members_of_nodes))
         });
         if let Some((layer, members_of_nodes)) = request {
             let request_id = super::controls::next_short_request_id();
-            crate::worker_client::send(&crate::protocol::ToWorker::NodeGlyphs { request_id, layer, graph_version: version, members_of_nodes }, &[]);
+            crate::worker_client::send(
+                &crate::protocol::ToWorker::NodeGlyphs {
+                    request_id,
+                    layer,
+                    graph_version: version,
+                    members_of_nodes,
+                },
+                &[],
+            );
         }
     });
     let glyphs_view = move || {
@@ -386,13 +456,26 @@ pub fn GraphView(
                 selected_node: m.selected_at(slot),
                 colour_caption: caption,
             };
-            Some((super::export::graph_svg(&picture), file_stem(&graph.request.layer)))
+            Some((
+                super::export::graph_svg(&picture),
+                file_stem(&graph.request.layer),
+            ))
         })
     };
     let export_file = move |format: crate::protocol::GraphFileFormat| {
-        let Some(request) = model.with_untracked(|m| m.graph_at(slot).map(|g| g.request.clone())) else { return };
+        let Some(request) = model.with_untracked(|m| m.graph_at(slot).map(|g| g.request.clone()))
+        else {
+            return;
+        };
         let request_id = super::controls::next_short_request_id();
-        crate::worker_client::send(&crate::protocol::ToWorker::ExportGraph { request_id, request, format }, &[]);
+        crate::worker_client::send(
+            &crate::protocol::ToWorker::ExportGraph {
+                request_id,
+                request,
+                format,
+            },
+            &[],
+        );
     };
 
     view! {
@@ -461,9 +544,24 @@ fn Legend(model: RwSignal<AppModel>, graph_slot: GraphSlot) -> impl IntoView {
         model.with(|m| {
             let range = m.graph_at(slot).map(|g| g.lens_range).unwrap_or([0.0, 1.0]);
             match m.colour_by {
-                ColourBy::MeanLens => (format!("Mean lens ({})", lens_label(m)), format!("{:.3}", range[0]), format!("{:.3}", range[1])),
-                ColourBy::Purity => ("Share of the top class".into(), "0 %".into(), "100 %".into()),
-                ColourBy::Size => ("Member count (log)".into(), "1".into(), m.graph_at(slot).map(|g| g.nodes.iter().map(|n| n.size).max().unwrap_or(1)).unwrap_or(1).to_string()),
+                ColourBy::MeanLens => (
+                    format!("Mean lens ({})", lens_label(m)),
+                    format!("{:.3}", range[0]),
+                    format!("{:.3}", range[1]),
+                ),
+                ColourBy::Purity => (
+                    "Share of the top class".into(),
+                    "0 %".into(),
+                    "100 %".into(),
+                ),
+                ColourBy::Size => (
+                    "Member count (log)".into(),
+                    "1".into(),
+                    m.graph_at(slot)
+                        .map(|g| g.nodes.iter().map(|n| n.size).max().unwrap_or(1))
+                        .unwrap_or(1)
+                        .to_string(),
+                ),
                 ColourBy::DominantClass => ("Dominant class".into(), String::new(), String::new()),
             }
         })

@@ -44,7 +44,11 @@ impl ViewSignals {
     pub fn new() -> Self {
         Self {
             main_camera: RwSignal::new(Camera::default()),
-            layer_cameras: [RwSignal::new(Camera::default()), RwSignal::new(Camera::default()), RwSignal::new(Camera::default())],
+            layer_cameras: [
+                RwSignal::new(Camera::default()),
+                RwSignal::new(Camera::default()),
+                RwSignal::new(Camera::default()),
+            ],
             projection_camera: RwSignal::new(Camera::default()),
             search_text: RwSignal::new(String::new()),
             pending: StoredValue::new(PendingCameras::default()),
@@ -66,22 +70,34 @@ impl ViewSignals {
             GraphSlot::Main => 0,
             GraphSlot::Layer(position) => position,
         };
-        self.pending.try_update_value(|p| p.graphs.get_mut(index).and_then(Option::take)).flatten()
+        self.pending
+            .try_update_value(|p| p.graphs.get_mut(index).and_then(Option::take))
+            .flatten()
     }
 
     /// The projection camera a restored link asks for, once.
     pub fn take_pending_projection_camera(&self) -> Option<Camera> {
-        self.pending.try_update_value(|p| p.projection.take()).flatten()
+        self.pending
+            .try_update_value(|p| p.projection.take())
+            .flatten()
     }
 
     /// Remembers the cameras of `state` for the views to take, and sets them now as well
     /// (for views whose content does not change, so no fit follows).
     fn restore_cameras(&self, state: &ViewState) {
-        let cameras: Vec<Option<Camera>> = state.graph_cameras.iter().map(|c| Some(camera_of(c))).collect();
+        let cameras: Vec<Option<Camera>> = state
+            .graph_cameras
+            .iter()
+            .map(|c| Some(camera_of(c)))
+            .collect();
         let single = state.mode == share::ViewMode::Single;
         for (index, camera) in cameras.iter().enumerate() {
             if let Some(camera) = camera {
-                let signal = if single { self.main_camera } else { self.layer_cameras[index.min(2)] };
+                let signal = if single {
+                    self.main_camera
+                } else {
+                    self.layer_cameras[index.min(2)]
+                };
                 signal.set(*camera);
             }
         }
@@ -89,7 +105,10 @@ impl ViewSignals {
         if let Some(camera) = projection {
             self.projection_camera.set(camera);
         }
-        self.pending.set_value(PendingCameras { graphs: cameras, projection });
+        self.pending.set_value(PendingCameras {
+            graphs: cameras,
+            projection,
+        });
     }
 }
 
@@ -100,11 +119,18 @@ impl Default for ViewSignals {
 }
 
 fn camera_of(state: &CameraState) -> Camera {
-    Camera { scale: state.scale, offset: [state.offset_x, state.offset_y] }
+    Camera {
+        scale: state.scale,
+        offset: [state.offset_x, state.offset_y],
+    }
 }
 
 fn camera_state(camera: Camera) -> CameraState {
-    CameraState { scale: camera.scale, offset_x: camera.offset[0], offset_y: camera.offset[1] }
+    CameraState {
+        scale: camera.scale,
+        offset_x: camera.offset[0],
+        offset_y: camera.offset[1],
+    }
 }
 
 /// The full view state now: the model's part plus cameras and search text.
@@ -112,11 +138,14 @@ pub fn current_state(model: &AppModel, signals: &ViewSignals) -> Option<ViewStat
     let mut state = model.view_state()?;
     state.graph_cameras = match model.mode {
         ViewMode::Single => vec![camera_state(signals.main_camera.get_untracked())],
-        ViewMode::Multilayer => {
-            (0..model.multilayer.layers.len()).map(|position| camera_state(signals.layer_cameras[position.min(2)].get_untracked())).collect()
-        }
+        ViewMode::Multilayer => (0..model.multilayer.layers.len())
+            .map(|position| camera_state(signals.layer_cameras[position.min(2)].get_untracked()))
+            .collect(),
     };
-    state.projection_camera = model.projection.as_ref().map(|_| camera_state(signals.projection_camera.get_untracked()));
+    state.projection_camera = model
+        .projection
+        .as_ref()
+        .map(|_| camera_state(signals.projection_camera.get_untracked()));
     state.search_text = signals.search_text.get_untracked();
     Some(state)
 }
@@ -148,8 +177,15 @@ pub fn link_in_url() -> Option<Result<ViewState, LinkError>> {
 /// Writes `state` into the fragment (a new history entry when `push`).
 fn write_fragment(encoded: &str, push: bool) {
     let location = window().location();
-    let url = format!("{}{}#{}", location.pathname().unwrap_or_default(), location.search().unwrap_or_default(), encoded);
-    let Ok(history) = window().history() else { return };
+    let url = format!(
+        "{}{}#{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default(),
+        encoded
+    );
+    let Ok(history) = window().history() else {
+        return;
+    };
     let _ = if push {
         history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
     } else {
@@ -171,8 +207,14 @@ pub fn keep_fragment_in_step(model: RwSignal<AppModel>, signals: ViewSignals) {
         signals.search_text.track();
         let write = move || {
             let state = model.with_untracked(|m| {
-                let busy = m.running.is_some() || m.pending_link.is_some() || m.pending_selected_node.is_some();
-                if busy { None } else { current_state(m, &signals) }
+                let busy = m.running.is_some()
+                    || m.pending_link.is_some()
+                    || m.pending_selected_node.is_some();
+                if busy {
+                    None
+                } else {
+                    current_state(m, &signals)
+                }
             });
             let Some(state) = state else { return };
             let previous = signals.last_written.get_value();
@@ -183,18 +225,24 @@ pub fn keep_fragment_in_step(model: RwSignal<AppModel>, signals: ViewSignals) {
                 Ok(encoded) => encoded,
                 Err(err) => {
                     // Too long for a URL (a huge selection): the fragment keeps the last view.
-                    let message = format!("The address keeps the last view that fits in a link: {err}");
+                    let message =
+                        format!("The address keeps the last view that fits in a link: {err}");
                     if model.with_untracked(|m| m.status != message) {
                         model.update(|m| m.status = message);
                     }
                     return;
                 }
             };
-            let push = previous.as_ref().is_some_and(|previous| significant(previous) != significant(&state));
+            let push = previous
+                .as_ref()
+                .is_some_and(|previous| significant(previous) != significant(&state));
             write_fragment(&encoded, push);
             signals.last_written.set_value(Some(state));
         };
-        timer.set_value(Some(gloo_timers::callback::Timeout::new(WRITE_AFTER_MS, write)));
+        timer.set_value(Some(gloo_timers::callback::Timeout::new(
+            WRITE_AFTER_MS,
+            write,
+        )));
     });
 }
 
@@ -207,7 +255,11 @@ fn adopt_view_signals(signals: ViewSignals, state: &ViewState) {
 }
 
 /// A link to open at start-up: registers it (cameras included) and says which data to load.
-pub fn open_link(model: RwSignal<AppModel>, signals: ViewSignals, state: ViewState) -> share::DatasetRef {
+pub fn open_link(
+    model: RwSignal<AppModel>,
+    signals: ViewSignals,
+    state: ViewState,
+) -> share::DatasetRef {
     adopt_view_signals(signals, &state);
     let dataset = state.dataset.clone();
     model.update(|m| m.pending_link = Some(state));
@@ -216,13 +268,25 @@ pub fn open_link(model: RwSignal<AppModel>, signals: ViewSignals, state: ViewSta
 
 /// Back / Forward: the view of the fragment, applied to the loaded data when it is the
 /// link's; otherwise `Some(dataset)` to load first (the link waits for it).
-pub fn step_through_history(model: RwSignal<AppModel>, signals: ViewSignals) -> Result<Option<share::DatasetRef>, LinkError> {
-    let Some(link) = link_in_url() else { return Ok(None) };
+pub fn step_through_history(
+    model: RwSignal<AppModel>,
+    signals: ViewSignals,
+) -> Result<Option<share::DatasetRef>, LinkError> {
+    let Some(link) = link_in_url() else {
+        return Ok(None);
+    };
     let state = link?;
-    if signals.last_written.with_value(|last| last.as_ref() == Some(&state)) {
+    if signals
+        .last_written
+        .with_value(|last| last.as_ref() == Some(&state))
+    {
         return Ok(None);
     }
-    let same = model.with_untracked(|m| m.dataset_ref.as_ref().is_some_and(|loaded| super::model::same_data(&state.dataset, loaded)));
+    let same = model.with_untracked(|m| {
+        m.dataset_ref
+            .as_ref()
+            .is_some_and(|loaded| super::model::same_data(&state.dataset, loaded))
+    });
     if !same {
         return Ok(Some(open_link(model, signals, state)));
     }
@@ -232,7 +296,10 @@ pub fn step_through_history(model: RwSignal<AppModel>, signals: ViewSignals) -> 
         if !problems.is_empty() {
             m.banner = Some(super::model::Banner {
                 kind: crate::protocol::FailureKind::LinkProblem,
-                message: format!("Part of this view could not be restored: {}", problems.join(" ")),
+                message: format!(
+                    "Part of this view could not be restored: {}",
+                    problems.join(" ")
+                ),
             });
         }
     });

@@ -21,10 +21,10 @@ use web_sys::File;
 use crate::format::{byte_size, megabytes_per_second, thousands};
 use crate::protocol::{FailureKind, ToWorker};
 use crate::worker_client;
-use model::{AppModel, ViewMode};
 use controls::{ClassDirectory, ClassSearch, NodeDetails, ParameterPanel};
 use diagnostics::DiagnosticsPanel;
 use graph_view::GraphView;
+use model::{AppModel, ViewMode};
 
 /// The embedded demo dataset, relative to the page.
 pub const DEMO_URL: &str = "./demo/fashion-efficientnet-lite0.npz";
@@ -49,10 +49,25 @@ fn start_load(model: RwSignal<AppModel>, source: LoadSource, drop_nonfinite: boo
         }
         LoadSource::Url(url) => format!("Loading {url}"),
     };
-    let request_id = model.try_update(|model| model.begin(description)).unwrap_or_default();
+    let request_id = model
+        .try_update(|model| model.begin(description))
+        .unwrap_or_default();
     match &source {
-        LoadSource::Files(files) => worker_client::send(&ToWorker::LoadFiles { request_id, drop_nonfinite }, files),
-        LoadSource::Url(url) => worker_client::send(&ToWorker::LoadUrl { request_id, url: url.clone(), drop_nonfinite }, &[]),
+        LoadSource::Files(files) => worker_client::send(
+            &ToWorker::LoadFiles {
+                request_id,
+                drop_nonfinite,
+            },
+            files,
+        ),
+        LoadSource::Url(url) => worker_client::send(
+            &ToWorker::LoadUrl {
+                request_id,
+                url: url.clone(),
+                drop_nonfinite,
+            },
+            &[],
+        ),
     }
     LAST_SOURCE.with_borrow_mut(|last| *last = Some(source));
 }
@@ -66,15 +81,26 @@ fn request_graph(model: RwSignal<AppModel>) {
         advance_multilayer(model);
         return;
     }
-    let Some(request) = model.with_untracked(|m| m.graph_request()) else { return };
+    let Some(request) = model.with_untracked(|m| m.graph_request()) else {
+        return;
+    };
     if let Some(cached) = model.with_untracked(|m| m.cached_graph(&request).cloned()) {
         model.update(|m| m.set_main_graph(cached));
         return;
     }
     let previous_positions = model.with_untracked(|m| m.previous_positions_for(&request));
     let description = format!("Computing the mapper graph of {}", request.layer);
-    let Some(request_id) = model.try_update(|m| m.begin(description)) else { return };
-    worker_client::send(&ToWorker::ComputeGraph { request_id, request, previous_positions }, &[]);
+    let Some(request_id) = model.try_update(|m| m.begin(description)) else {
+        return;
+    };
+    worker_client::send(
+        &ToWorker::ComputeGraph {
+            request_id,
+            request,
+            previous_positions,
+        },
+        &[],
+    );
 }
 
 /// Multilayer mode: computes the next missing graph of the row, one at a time (each answer
@@ -85,12 +111,32 @@ fn advance_multilayer(model: RwSignal<AppModel>) {
             return None;
         }
         let (position, request) = m.next_missing_slot()?;
-        Some((position, m.multilayer.layers.len(), m.previous_positions_for(&request), request))
+        Some((
+            position,
+            m.multilayer.layers.len(),
+            m.previous_positions_for(&request),
+            request,
+        ))
     });
-    let Some((position, n_layers, previous_positions, request)) = next else { return };
-    let description = format!("Computing the mapper graph of {} (layer {} of {n_layers})", request.layer, position + 1);
-    let Some(request_id) = model.try_update(|m| m.begin(description)) else { return };
-    worker_client::send(&ToWorker::ComputeGraph { request_id, request, previous_positions }, &[]);
+    let Some((position, n_layers, previous_positions, request)) = next else {
+        return;
+    };
+    let description = format!(
+        "Computing the mapper graph of {} (layer {} of {n_layers})",
+        request.layer,
+        position + 1
+    );
+    let Some(request_id) = model.try_update(|m| m.begin(description)) else {
+        return;
+    };
+    worker_client::send(
+        &ToWorker::ComputeGraph {
+            request_id,
+            request,
+            previous_positions,
+        },
+        &[],
+    );
 }
 
 /// Switches between one layer and three side by side.
@@ -130,7 +176,11 @@ fn initial_data_url() -> String {
 /// benchmarks instead of opening data (the rendering benchmark uses it).
 fn synthetic_graph_request() -> Option<usize> {
     let search = window().location().search().unwrap_or_default();
-    web_sys::UrlSearchParams::new_with_str(&search).ok()?.get("synthetic-graph")?.parse().ok()
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get("synthetic-graph")?
+        .parse()
+        .ok()
 }
 
 /// The root component.
@@ -166,7 +216,12 @@ fn open_initial(model: RwSignal<AppModel>, signals: link::ViewSignals) {
         }
         Some(Err(err)) => {
             start_load(model, LoadSource::Url(initial_data_url()), false);
-            model.update(|m| m.banner = Some(model::Banner { kind: FailureKind::LinkProblem, message: format!("{err} The default view is shown instead.") }));
+            model.update(|m| {
+                m.banner = Some(model::Banner {
+                    kind: FailureKind::LinkProblem,
+                    message: format!("{err} The default view is shown instead."),
+                })
+            });
         }
         None => start_load(model, LoadSource::Url(initial_data_url()), false),
     }
@@ -180,14 +235,21 @@ pub fn App() -> impl IntoView {
 
     let spawned = worker_client::spawn(
         move |answer| {
-            if let crate::protocol::FromWorker::GraphFile { file_name, text, .. } = &answer {
+            if let crate::protocol::FromWorker::GraphFile {
+                file_name, text, ..
+            } = &answer
+            {
                 export::download_text(file_name, "application/json", text);
                 return;
             }
             let loaded = matches!(answer, crate::protocol::FromWorker::Loaded { .. });
             // After a graph or a comparison, the multilayer row continues with its next graph
             // (not after a failure, which would only repeat).
-            let continues = matches!(answer, crate::protocol::FromWorker::Graph { .. } | crate::protocol::FromWorker::LayerComparison { .. });
+            let continues = matches!(
+                answer,
+                crate::protocol::FromWorker::Graph { .. }
+                    | crate::protocol::FromWorker::LayerComparison { .. }
+            );
             model.update(|model| model.apply(answer));
             if loaded {
                 request_graph(model);
@@ -204,37 +266,70 @@ pub fn App() -> impl IntoView {
         move |message| {
             model.update(|model| {
                 model.running = None;
-                model.banner = Some(model::Banner { kind: FailureKind::Internal, message });
+                model.banner = Some(model::Banner {
+                    kind: FailureKind::Internal,
+                    message,
+                });
             })
         },
     );
     match spawned {
         Ok(()) => match synthetic_graph_request() {
             Some(n_nodes) => {
-                let request_id = model.try_update(|m| m.begin(format!("Laying out a synthetic graph of {n_nodes} nodes"))).unwrap_or_default();
-                worker_client::send(&ToWorker::SyntheticGraph { request_id, n_nodes, seed: 0 }, &[]);
+                let request_id = model
+                    .try_update(|m| {
+                        m.begin(format!("Laying out a synthetic graph of {n_nodes} nodes"))
+                    })
+                    .unwrap_or_default();
+                worker_client::send(
+                    &ToWorker::SyntheticGraph {
+                        request_id,
+                        n_nodes,
+                        seed: 0,
+                    },
+                    &[],
+                );
             }
             None => open_initial(model, signals),
         },
-        Err(message) => model.update(|model| model.banner = Some(model::Banner { kind: FailureKind::Internal, message })),
+        Err(message) => model.update(|model| {
+            model.banner = Some(model::Banner {
+                kind: FailureKind::Internal,
+                message,
+            })
+        }),
     }
 
     link::keep_fragment_in_step(model, signals);
-    let on_popstate = window_event_listener(leptos::ev::popstate, move |_| match link::step_through_history(model, signals) {
-        Ok(Some(dataset)) => load_linked_data(model, dataset),
-        Ok(None) => {
-            if model.with_untracked(|m| m.restored_projection.is_some()) {
-                request_graph(model);
-                if model.try_update(|m| m.restored_projection.take()).flatten() == Some(true) {
-                    let differs = model.with_untracked(|m| m.projection.as_ref().map(|p| p.request.clone()) != m.projection_request());
-                    if differs {
-                        projection_view::request_projection(model);
+    let on_popstate =
+        window_event_listener(
+            leptos::ev::popstate,
+            move |_| match link::step_through_history(model, signals) {
+                Ok(Some(dataset)) => load_linked_data(model, dataset),
+                Ok(None) => {
+                    if model.with_untracked(|m| m.restored_projection.is_some()) {
+                        request_graph(model);
+                        if model.try_update(|m| m.restored_projection.take()).flatten()
+                            == Some(true)
+                        {
+                            let differs = model.with_untracked(|m| {
+                                m.projection.as_ref().map(|p| p.request.clone())
+                                    != m.projection_request()
+                            });
+                            if differs {
+                                projection_view::request_projection(model);
+                            }
+                        }
                     }
                 }
-            }
-        }
-        Err(err) => model.update(|m| m.banner = Some(model::Banner { kind: FailureKind::LinkProblem, message: format!("{err} The view was left as it is.") })),
-    });
+                Err(err) => model.update(|m| {
+                    m.banner = Some(model::Banner {
+                        kind: FailureKind::LinkProblem,
+                        message: format!("{err} The view was left as it is."),
+                    })
+                }),
+            },
+        );
     on_cleanup(move || on_popstate.remove());
     let on_keydown = window_event_listener(leptos::ev::keydown, move |event| {
         if event.key() == "Escape" {
@@ -298,11 +393,24 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn Header(model: RwSignal<AppModel>) -> impl IntoView {
-    let name = move || model.with(|model| model.dataset.as_ref().map(|d| d.name.clone()).unwrap_or_else(|| "No dataset loaded".into()));
+    let name = move || {
+        model.with(|model| {
+            model
+                .dataset
+                .as_ref()
+                .map(|d| d.name.clone())
+                .unwrap_or_else(|| "No dataset loaded".into())
+        })
+    };
     let size = move || {
         model.with(|model| {
             model.dataset.as_ref().map(|d| {
-                format!("{} samples · {} layers · {} classes", thousands(d.n_samples), d.layers.len(), d.classes.len())
+                format!(
+                    "{} samples · {} layers · {} classes",
+                    thousands(d.n_samples),
+                    d.layers.len(),
+                    d.classes.len()
+                )
             })
         })
     };
@@ -313,6 +421,7 @@ fn Header(model: RwSignal<AppModel>) -> impl IntoView {
                 <span data-testid="dataset-name" class="dataset-name">{name}</span>
                 <span data-testid="dataset-size" class="dataset-size">{size}</span>
             </div>
+            <ComputeThreads model=model/>
             <div class="mode-switch" role="group" aria-label="View mode">
                 <button class="button" data-testid="mode-single"
                     aria-pressed=move || model.with(|m| (m.mode == ViewMode::Single).to_string())
@@ -322,6 +431,29 @@ fn Header(model: RwSignal<AppModel>) -> impl IntoView {
                     on:click=move |_| set_mode(model, ViewMode::Multilayer)>"Three layers"</button>
             </div>
         </header>
+    }
+}
+
+/// How many threads the worker computes on; one when the page is not cross-origin isolated
+/// (the host did not send the COOP/COEP headers) or the browser lacks wasm threads.
+#[component]
+fn ComputeThreads(model: RwSignal<AppModel>) -> impl IntoView {
+    let threads = move || model.with(|model| model.compute_threads);
+    let title = move || match threads() {
+        0 => "The compute worker is starting.".to_string(),
+        1 => "Computations run on one thread: wasm threads need a cross-origin-isolated page \
+              (Cross-Origin-Opener-Policy and Cross-Origin-Embedder-Policy headers)."
+            .to_string(),
+        n => format!("Computations run on {n} threads (WebAssembly threads)."),
+    };
+    view! {
+        <span class="compute-threads" data-testid="compute-threads" title=title>
+            {move || match threads() {
+                0 => String::new(),
+                1 => "1 thread".to_string(),
+                n => format!("{n} threads"),
+            }}
+        </span>
     }
 }
 
@@ -378,7 +510,8 @@ pub fn BannerView(model: RwSignal<AppModel>) -> impl IntoView {
 #[component]
 fn DropZone(model: RwSignal<AppModel>) -> impl IntoView {
     let on_change = move |event: leptos::ev::Event| {
-        let input: Option<web_sys::HtmlInputElement> = event.target().and_then(|t| t.dyn_into().ok());
+        let input: Option<web_sys::HtmlInputElement> =
+            event.target().and_then(|t| t.dyn_into().ok());
         if let Some(input) = input {
             let files = files_of(input.files());
             input.set_value("");
@@ -404,7 +537,15 @@ fn DropZone(model: RwSignal<AppModel>) -> impl IntoView {
 
 #[component]
 pub fn LayerList(model: RwSignal<AppModel>) -> impl IntoView {
-    let layers = move || model.with(|model| model.dataset.as_ref().map(|d| d.layers.clone()).unwrap_or_default());
+    let layers = move || {
+        model.with(|model| {
+            model
+                .dataset
+                .as_ref()
+                .map(|d| d.layers.clone())
+                .unwrap_or_default()
+        })
+    };
     view! {
         <nav class="panel">
             <h2>"Layers"</h2>
@@ -444,7 +585,15 @@ pub fn LayerList(model: RwSignal<AppModel>) -> impl IntoView {
 
 #[component]
 pub fn ClassList(model: RwSignal<AppModel>) -> impl IntoView {
-    let classes = move || model.with(|model| model.dataset.as_ref().map(|d| d.classes.clone()).unwrap_or_default());
+    let classes = move || {
+        model.with(|model| {
+            model
+                .dataset
+                .as_ref()
+                .map(|d| d.classes.clone())
+                .unwrap_or_default()
+        })
+    };
     view! {
         <div class="panel">
             <h2>"Classes"</h2>
@@ -459,7 +608,8 @@ pub fn ClassList(model: RwSignal<AppModel>) -> impl IntoView {
 
 #[component]
 pub fn DatasetDetails(model: RwSignal<AppModel>) -> impl IntoView {
-    let details = move || model.with(|model| model.dataset.clone().map(|d| (d, model.last_load.clone())));
+    let details =
+        move || model.with(|model| model.dataset.clone().map(|d| (d, model.last_load.clone())));
     view! {
         {move || details().map(|(dataset, last_load)| {
             let yes_no = |present: bool| if present { "yes" } else { "no" };

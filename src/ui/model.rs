@@ -5,8 +5,8 @@ use topoact_core::dataset::DatasetSummary;
 use topoact_core::job::Progress;
 
 use crate::protocol::{
-    DrawnGraph, DrawnProjection, FailureKind, FromWorker, GraphRequest, LayerComparison, NodeExamples, ProjectionMethod,
-    ProjectionRequest, RequestId, SubsampleChoice,
+    DrawnGraph, DrawnProjection, FailureKind, FromWorker, GraphRequest, LayerComparison,
+    NodeExamples, ProjectionMethod, ProjectionRequest, RequestId, SubsampleChoice,
 };
 use crate::share::{DatasetRef, LoadedDataFacts, NodeRef, ProjectionChoice, ViewState};
 use topoact_core::mapper::MapperParams;
@@ -49,7 +49,12 @@ pub enum ColourBy {
 }
 
 impl ColourBy {
-    pub const ALL: [ColourBy; 4] = [ColourBy::MeanLens, ColourBy::DominantClass, ColourBy::Purity, ColourBy::Size];
+    pub const ALL: [ColourBy; 4] = [
+        ColourBy::MeanLens,
+        ColourBy::DominantClass,
+        ColourBy::Purity,
+        ColourBy::Size,
+    ];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -70,7 +75,9 @@ impl ColourBy {
     }
 
     pub fn from_key(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|colour_by| colour_by.key() == key)
+        Self::ALL
+            .into_iter()
+            .find(|colour_by| colour_by.key() == key)
     }
 }
 
@@ -88,7 +95,11 @@ pub enum PointColour {
 }
 
 impl PointColour {
-    pub const ALL: [PointColour; 3] = [PointColour::Class, PointColour::Lens, PointColour::Membership];
+    pub const ALL: [PointColour; 3] = [
+        PointColour::Class,
+        PointColour::Lens,
+        PointColour::Membership,
+    ];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -151,7 +162,14 @@ pub struct Multilayer {
 
 impl Default for Multilayer {
     fn default() -> Self {
-        Self { layers: Vec::new(), graphs: Vec::new(), versions: Vec::new(), selected: None, show_ribbons: true, ribbon_threshold: DEFAULT_RIBBON_THRESHOLD }
+        Self {
+            layers: Vec::new(),
+            graphs: Vec::new(),
+            versions: Vec::new(),
+            selected: None,
+            show_ribbons: true,
+            ribbon_threshold: DEFAULT_RIBBON_THRESHOLD,
+        }
     }
 }
 
@@ -162,7 +180,10 @@ pub fn layers_around(all_layers: &[String], chosen: &str) -> Vec<String> {
     if n <= 3 {
         return all_layers.to_vec();
     }
-    let centre = all_layers.iter().position(|name| name == chosen).unwrap_or(0);
+    let centre = all_layers
+        .iter()
+        .position(|name| name == chosen)
+        .unwrap_or(0);
     let first = centre.saturating_sub(1).min(n - 3);
     all_layers[first..first + 3].to_vec()
 }
@@ -170,7 +191,18 @@ pub fn layers_around(all_layers: &[String], chosen: &str) -> Vec<String> {
 /// Whether a link's data and the loaded data are the same (files by size and content hash).
 pub fn same_data(link: &DatasetRef, loaded: &DatasetRef) -> bool {
     match (link, loaded) {
-        (DatasetRef::File { size_bytes: a, content_hash: ha, .. }, DatasetRef::File { size_bytes: b, content_hash: hb, .. }) => a == b && ha == hb,
+        (
+            DatasetRef::File {
+                size_bytes: a,
+                content_hash: ha,
+                ..
+            },
+            DatasetRef::File {
+                size_bytes: b,
+                content_hash: hb,
+                ..
+            },
+        ) => a == b && ha == hb,
         (a, b) => a == b,
     }
 }
@@ -180,8 +212,17 @@ pub fn describe_data(data: &DatasetRef) -> String {
     match data {
         DatasetRef::Demo => "the demo dataset".into(),
         DatasetRef::Url { url } => format!("the file at {url}"),
-        DatasetRef::File { name, size_bytes, .. } => format!("the file '{name}' ({})", crate::format::byte_size(*size_bytes)),
-        DatasetRef::Synthetic { n_samples, dim, seed } => format!("synthetic data ({n_samples} x {dim}, seed {seed})"),
+        DatasetRef::File {
+            name, size_bytes, ..
+        } => format!(
+            "the file '{name}' ({})",
+            crate::format::byte_size(*size_bytes)
+        ),
+        DatasetRef::Synthetic {
+            n_samples,
+            dim,
+            seed,
+        } => format!("synthetic data ({n_samples} x {dim}, seed {seed})"),
     }
 }
 
@@ -197,6 +238,8 @@ pub struct SampleSelection {
 /// Everything the UI shows that comes from the worker.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppModel {
+    /// Threads the worker computes on (0 until it is ready).
+    pub compute_threads: usize,
     pub dataset: Option<DatasetSummary>,
     pub running: Option<RunningRequest>,
     pub banner: Option<Banner>,
@@ -263,9 +306,17 @@ impl AppModel {
     pub fn begin(&mut self, description: impl Into<String>) -> RequestId {
         self.next_request_id += 1;
         let request_id = self.next_request_id;
-        self.running = Some(RunningRequest { request_id, description: description.into(), progress: None });
+        self.running = Some(RunningRequest {
+            request_id,
+            description: description.into(),
+            progress: None,
+        });
         // A message about a share link stays until dismissed: the work it started follows.
-        if self.banner.as_ref().is_none_or(|banner| banner.kind != FailureKind::LinkProblem) {
+        if self
+            .banner
+            .as_ref()
+            .is_none_or(|banner| banner.kind != FailureKind::LinkProblem)
+        {
             self.banner = None;
         }
         request_id
@@ -275,7 +326,11 @@ impl AppModel {
     pub fn begin_projection(&mut self, description: impl Into<String>) -> RequestId {
         self.next_request_id += 1;
         let request_id = self.next_request_id;
-        self.projection_running = Some(RunningRequest { request_id, description: description.into(), progress: None });
+        self.projection_running = Some(RunningRequest {
+            request_id,
+            description: description.into(),
+            progress: None,
+        });
         request_id
     }
 
@@ -287,7 +342,12 @@ impl AppModel {
     /// graph's subsample, so a node's members are all among the points.
     pub fn projection_request(&self) -> Option<ProjectionRequest> {
         let layer = self.selected_layer.clone()?;
-        Some(ProjectionRequest { layer, subsample: self.subsample, method: self.projection_method.clone(), seed: 0 })
+        Some(ProjectionRequest {
+            layer,
+            subsample: self.subsample,
+            method: self.projection_method.clone(),
+            seed: 0,
+        })
     }
 
     /// The id of the running request, for Cancel.
@@ -302,21 +362,38 @@ impl AppModel {
     /// Applies a worker answer. Answers to superseded requests are ignored.
     pub fn apply(&mut self, answer: FromWorker) {
         match answer {
-            FromWorker::Ready => {}
-            FromWorker::Progress { request_id, progress } => {
-                if let Some(running) = self.running.as_mut().filter(|running| running.request_id == request_id) {
+            FromWorker::Ready { compute_threads } => self.compute_threads = compute_threads,
+            FromWorker::Progress {
+                request_id,
+                progress,
+            } => {
+                if let Some(running) = self
+                    .running
+                    .as_mut()
+                    .filter(|running| running.request_id == request_id)
+                {
                     running.progress = Some(progress);
-                } else if let Some(running) = self.projection_running.as_mut().filter(|running| running.request_id == request_id) {
+                } else if let Some(running) = self
+                    .projection_running
+                    .as_mut()
+                    .filter(|running| running.request_id == request_id)
+                {
                     running.progress = Some(progress);
                 }
             }
-            FromWorker::ProjectionFrame { request_id, projection } => {
+            FromWorker::ProjectionFrame {
+                request_id,
+                projection,
+            } => {
                 if self.is_current_projection(request_id) {
                     self.projection = Some(projection);
                     self.projection_version += 1;
                 }
             }
-            FromWorker::Projection { request_id, projection } => {
+            FromWorker::Projection {
+                request_id,
+                projection,
+            } => {
                 if !self.is_current_projection(request_id) {
                     return;
                 }
@@ -332,7 +409,13 @@ impl AppModel {
                 self.projection = Some(projection);
                 self.projection_version += 1;
             }
-            FromWorker::Loaded { request_id, summary, elapsed_ms, bytes_read, source } => {
+            FromWorker::Loaded {
+                request_id,
+                summary,
+                elapsed_ms,
+                bytes_read,
+                source,
+            } => {
                 if !self.is_current(request_id) {
                     return;
                 }
@@ -349,9 +432,13 @@ impl AppModel {
                     .as_ref()
                     .filter(|name| summary.layers.iter().any(|layer| &&layer.name == name))
                     .cloned();
-                self.selected_layer = keep_layer.or_else(|| summary.layers.first().map(|layer| layer.name.clone()));
+                self.selected_layer =
+                    keep_layer.or_else(|| summary.layers.first().map(|layer| layer.name.clone()));
                 self.dataset = Some(summary);
-                self.last_load = Some(LoadStats { elapsed_ms, bytes_read });
+                self.last_load = Some(LoadStats {
+                    elapsed_ms,
+                    bytes_read,
+                });
                 self.graph = None;
                 self.graph_version += 1;
                 self.selected_node = None;
@@ -362,7 +449,11 @@ impl AppModel {
                 self.sample_selection = None;
                 self.graph_cache.clear();
                 self.comparison = None;
-                let all_layers: Vec<String> = self.dataset.iter().flat_map(|d| d.layers.iter().map(|l| l.name.clone())).collect();
+                let all_layers: Vec<String> = self
+                    .dataset
+                    .iter()
+                    .flat_map(|d| d.layers.iter().map(|l| l.name.clone()))
+                    .collect();
                 let chosen = self.selected_layer.clone().unwrap_or_default();
                 self.set_multilayer_layers(layers_around(&all_layers, &chosen));
                 self.pending_selected_node = None;
@@ -372,7 +463,11 @@ impl AppModel {
                 });
                 self.restore_pending_link();
             }
-            FromWorker::Failed { request_id, kind, message } if self.is_current_projection(request_id) => {
+            FromWorker::Failed {
+                request_id,
+                kind,
+                message,
+            } if self.is_current_projection(request_id) => {
                 self.projection_running = None;
                 self.banner = Some(Banner { kind, message });
             }
@@ -380,7 +475,11 @@ impl AppModel {
                 self.projection_running = None;
                 self.status = "Projection cancelled.".into();
             }
-            FromWorker::Failed { request_id, kind, message } => {
+            FromWorker::Failed {
+                request_id,
+                kind,
+                message,
+            } => {
                 if !self.is_current(request_id) {
                     return;
                 }
@@ -412,7 +511,10 @@ impl AppModel {
                     self.set_main_graph(graph);
                 }
             }
-            FromWorker::LayerComparison { request_id, comparison } => {
+            FromWorker::LayerComparison {
+                request_id,
+                comparison,
+            } => {
                 if !self.is_current(request_id) {
                     return;
                 }
@@ -424,14 +526,20 @@ impl AppModel {
                 );
                 self.comparison = Some(comparison);
             }
-            FromWorker::Glyphs { graph_version, images, .. } => {
+            FromWorker::Glyphs {
+                graph_version,
+                images,
+                ..
+            } => {
                 if graph_version == self.graph_version {
                     self.glyphs = Some((graph_version, images));
                 }
             }
             // Only the benchmark page asks for layout measures; files are downloaded by the app.
             FromWorker::LayoutMeasured { .. } | FromWorker::GraphFile { .. } => {}
-            FromWorker::Thumbnail { sample_idx, url } => self.hover_thumbnail = Some((sample_idx, url)),
+            FromWorker::Thumbnail { sample_idx, url } => {
+                self.hover_thumbnail = Some((sample_idx, url))
+            }
             FromWorker::Examples { examples, .. } if examples.node_name == SELECTION_EXAMPLES => {
                 self.selection_examples = Some(examples);
             }
@@ -457,18 +565,35 @@ impl AppModel {
         self.dataset.as_ref()?;
         let projection = match self.projection.as_ref().map(|p| &p.request.method) {
             None => ProjectionChoice::None,
-            Some(ProjectionMethod::Tsne { perplexity }) => ProjectionChoice::Tsne { perplexity: *perplexity },
-            Some(ProjectionMethod::Umap { n_neighbors, min_dist }) => ProjectionChoice::Umap { n_neighbors: *n_neighbors, min_dist: *min_dist },
+            Some(ProjectionMethod::Tsne { perplexity }) => ProjectionChoice::Tsne {
+                perplexity: *perplexity,
+            },
+            Some(ProjectionMethod::Umap {
+                n_neighbors,
+                min_dist,
+            }) => ProjectionChoice::Umap {
+                n_neighbors: *n_neighbors,
+                min_dist: *min_dist,
+            },
             Some(ProjectionMethod::Precomputed { kind }) => ProjectionChoice::Precomputed {
                 kind: match kind {
-                    crate::protocol::PrecomputedKind::Tsne => crate::share::PrecomputedProjection::Tsne,
-                    crate::protocol::PrecomputedKind::Umap => crate::share::PrecomputedProjection::Umap,
+                    crate::protocol::PrecomputedKind::Tsne => {
+                        crate::share::PrecomputedProjection::Tsne
+                    }
+                    crate::protocol::PrecomputedKind::Umap => {
+                        crate::share::PrecomputedProjection::Umap
+                    }
                 },
             },
         };
         let selected_node = self
             .focused_node()
-            .and_then(|(graph, idx)| Some(NodeRef { layer: graph.request.layer.clone(), node_name: graph.nodes.get(idx)?.name.clone() }))
+            .and_then(|(graph, idx)| {
+                Some(NodeRef {
+                    layer: graph.request.layer.clone(),
+                    node_name: graph.nodes.get(idx)?.name.clone(),
+                })
+            })
             .or_else(|| self.pending_selected_node.clone());
         Some(ViewState {
             dataset,
@@ -484,7 +609,11 @@ impl AppModel {
             projection,
             projection_points: None,
             selected_node,
-            sample_selection: self.sample_selection.as_ref().map(|s| s.samples.clone()).unwrap_or_default(),
+            sample_selection: self
+                .sample_selection
+                .as_ref()
+                .map(|s| s.samples.clone())
+                .unwrap_or_default(),
             highlighted_classes: self.highlighted_classes.clone(),
             colour_by: self.colour_by.key().into(),
             point_colour: self.point_colour.key().into(),
@@ -501,18 +630,32 @@ impl AppModel {
     /// The graphs and projection it describes are then requested by the app.
     pub fn apply_view_state(&mut self, state: &ViewState) -> Vec<String> {
         let mut problems = Vec::new();
-        let Some(dataset) = self.dataset.as_ref() else { return vec!["No data is loaded.".into()] };
+        let Some(dataset) = self.dataset.as_ref() else {
+            return vec!["No data is loaded.".into()];
+        };
         let layer_names: Vec<String> = dataset.layers.iter().map(|l| l.name.clone()).collect();
         let (n_samples, n_classes) = (dataset.n_samples, dataset.classes.len());
-        if let Err(problem) = state.check_against(LoadedDataFacts { layer_names: &layer_names, n_samples, n_classes }) {
+        if let Err(problem) = state.check_against(LoadedDataFacts {
+            layer_names: &layer_names,
+            n_samples,
+            n_classes,
+        }) {
             problems.push(problem.to_string());
         }
         match &state.layer {
             Some(layer) if layer_names.contains(layer) => self.selected_layer = Some(layer.clone()),
-            Some(layer) => problems.push(format!("The link's layer '{layer}' is not in this file; showing '{}'.", self.selected_layer.clone().unwrap_or_default())),
+            Some(layer) => problems.push(format!(
+                "The link's layer '{layer}' is not in this file; showing '{}'.",
+                self.selected_layer.clone().unwrap_or_default()
+            )),
             None => {}
         }
-        let row: Vec<String> = state.multilayer_layers.iter().filter(|l| layer_names.contains(l)).cloned().collect();
+        let row: Vec<String> = state
+            .multilayer_layers
+            .iter()
+            .filter(|l| layer_names.contains(l))
+            .cloned()
+            .collect();
         if !row.is_empty() {
             self.set_multilayer_layers(row);
         }
@@ -520,10 +663,15 @@ impl AppModel {
             crate::share::ViewMode::Single => ViewMode::Single,
             crate::share::ViewMode::Multilayer => ViewMode::Multilayer,
         };
-        self.subsample = SubsampleChoice { size: state.subsample_size, seed: state.subsample_seed };
+        self.subsample = SubsampleChoice {
+            size: state.subsample_size,
+            seed: state.subsample_seed,
+        };
         match state.mapper.clone().validate() {
             Ok(_) => self.mapper_params = state.mapper.clone(),
-            Err(err) => problems.push(format!("The link's mapper parameters are not usable ({err}); the defaults are used.")),
+            Err(err) => problems.push(format!(
+                "The link's mapper parameters are not usable ({err}); the defaults are used."
+            )),
         }
         self.colour_by = ColourBy::from_key(&state.colour_by).unwrap_or_default();
         self.point_colour = PointColour::from_key(&state.point_colour).unwrap_or_default();
@@ -531,20 +679,42 @@ impl AppModel {
         self.multilayer.show_ribbons = state.show_ribbons;
         self.multilayer.ribbon_threshold = state.ribbon_threshold.clamp(0.0, 1.0);
         self.show_glyphs = state.show_glyphs;
-        self.highlighted_classes = state.highlighted_classes.iter().copied().filter(|&c| (c as usize) < n_classes).collect();
-        let samples: Vec<u32> = state.sample_selection.iter().copied().filter(|&s| (s as usize) < n_samples).collect();
+        self.highlighted_classes = state
+            .highlighted_classes
+            .iter()
+            .copied()
+            .filter(|&c| (c as usize) < n_classes)
+            .collect();
+        let samples: Vec<u32> = state
+            .sample_selection
+            .iter()
+            .copied()
+            .filter(|&s| (s as usize) < n_samples)
+            .collect();
         self.sample_selection = (!samples.is_empty()).then_some(SampleSelection { samples });
         self.selected_node = None;
         self.multilayer.selected = None;
         self.pending_selected_node = state.selected_node.clone();
         let projection = match &state.projection {
             ProjectionChoice::None => None,
-            ProjectionChoice::Tsne { perplexity } => Some(ProjectionMethod::Tsne { perplexity: *perplexity }),
-            ProjectionChoice::Umap { n_neighbors, min_dist } => Some(ProjectionMethod::Umap { n_neighbors: *n_neighbors, min_dist: *min_dist }),
+            ProjectionChoice::Tsne { perplexity } => Some(ProjectionMethod::Tsne {
+                perplexity: *perplexity,
+            }),
+            ProjectionChoice::Umap {
+                n_neighbors,
+                min_dist,
+            } => Some(ProjectionMethod::Umap {
+                n_neighbors: *n_neighbors,
+                min_dist: *min_dist,
+            }),
             ProjectionChoice::Precomputed { kind } => Some(ProjectionMethod::Precomputed {
                 kind: match kind {
-                    crate::share::PrecomputedProjection::Tsne => crate::protocol::PrecomputedKind::Tsne,
-                    crate::share::PrecomputedProjection::Umap => crate::protocol::PrecomputedKind::Umap,
+                    crate::share::PrecomputedProjection::Tsne => {
+                        crate::protocol::PrecomputedKind::Tsne
+                    }
+                    crate::share::PrecomputedProjection::Umap => {
+                        crate::protocol::PrecomputedKind::Umap
+                    }
                 },
             }),
         };
@@ -558,8 +728,12 @@ impl AppModel {
     /// Applies the pending link if the data just loaded is the data it names; a different
     /// file gets a warning and the link is not applied.
     fn restore_pending_link(&mut self) {
-        let Some(link) = self.pending_link.take() else { return };
-        let Some(loaded) = self.dataset_ref.clone() else { return };
+        let Some(link) = self.pending_link.take() else {
+            return;
+        };
+        let Some(loaded) = self.dataset_ref.clone() else {
+            return;
+        };
         if !same_data(&link.dataset, &loaded) {
             self.banner = Some(Banner {
                 kind: FailureKind::LinkProblem,
@@ -575,7 +749,10 @@ impl AppModel {
         if !problems.is_empty() {
             self.banner = Some(Banner {
                 kind: FailureKind::LinkProblem,
-                message: format!("Part of the link could not be restored: {} The rest of the view is shown.", problems.join(" ")),
+                message: format!(
+                    "Part of the link could not be restored: {} The rest of the view is shown.",
+                    problems.join(" ")
+                ),
             });
         }
     }
@@ -583,7 +760,11 @@ impl AppModel {
     /// The request for the graph the current settings describe, if a layer is selected.
     pub fn graph_request(&self) -> Option<GraphRequest> {
         let layer = self.selected_layer.clone()?;
-        Some(GraphRequest { layer, subsample: self.subsample, params: self.mapper_params.clone() })
+        Some(GraphRequest {
+            layer,
+            subsample: self.subsample,
+            params: self.mapper_params.clone(),
+        })
     }
 
     /// Name of the selected node, if any.
@@ -630,7 +811,9 @@ impl AppModel {
     pub fn version_at(&self, slot: GraphSlot) -> u64 {
         match slot {
             GraphSlot::Main => self.graph_version,
-            GraphSlot::Layer(position) => self.multilayer.versions.get(position).copied().unwrap_or(0),
+            GraphSlot::Layer(position) => {
+                self.multilayer.versions.get(position).copied().unwrap_or(0)
+            }
         }
     }
 
@@ -638,7 +821,11 @@ impl AppModel {
     pub fn selected_at(&self, slot: GraphSlot) -> Option<usize> {
         match slot {
             GraphSlot::Main => self.selected_node,
-            GraphSlot::Layer(position) => self.multilayer.selected.filter(|(s, _)| *s == position).map(|(_, node_idx)| node_idx),
+            GraphSlot::Layer(position) => self
+                .multilayer
+                .selected
+                .filter(|(s, _)| *s == position)
+                .map(|(_, node_idx)| node_idx),
         }
     }
 
@@ -646,7 +833,9 @@ impl AppModel {
     pub fn select_at(&mut self, slot: GraphSlot, node_idx: Option<usize>) {
         match slot {
             GraphSlot::Main => self.selected_node = node_idx,
-            GraphSlot::Layer(position) => self.multilayer.selected = node_idx.map(|idx| (position, idx)),
+            GraphSlot::Layer(position) => {
+                self.multilayer.selected = node_idx.map(|idx| (position, idx))
+            }
         }
     }
 
@@ -657,11 +846,26 @@ impl AppModel {
     ///   members that are selected.
     pub fn shading_at(&self, slot: GraphSlot) -> Option<Vec<f64>> {
         let graph = self.graph_at(slot)?;
-        if let (GraphSlot::Layer(position), Some((selected_slot, node_idx))) = (slot, self.multilayer.selected) {
+        if let (GraphSlot::Layer(position), Some((selected_slot, node_idx))) =
+            (slot, self.multilayer.selected)
+        {
             if selected_slot != position {
-                let selected = self.multilayer.graphs.get(selected_slot)?.as_ref()?.nodes.get(node_idx)?;
-                let members: Vec<&[u32]> = graph.nodes.iter().map(|node| node.members.as_slice()).collect();
-                return Some(topoact_core::compare::shares_held(&selected.members, &members));
+                let selected = self
+                    .multilayer
+                    .graphs
+                    .get(selected_slot)?
+                    .as_ref()?
+                    .nodes
+                    .get(node_idx)?;
+                let members: Vec<&[u32]> = graph
+                    .nodes
+                    .iter()
+                    .map(|node| node.members.as_slice())
+                    .collect();
+                return Some(topoact_core::compare::shares_held(
+                    &selected.members,
+                    &members,
+                ));
             }
             return None;
         }
@@ -671,7 +875,10 @@ impl AppModel {
                 .nodes
                 .iter()
                 .map(|node| {
-                    let inside = topoact_core::compare::sorted_intersection_len(&selection.samples, &node.members);
+                    let inside = topoact_core::compare::sorted_intersection_len(
+                        &selection.samples,
+                        &node.members,
+                    );
                     inside as f64 / node.members.len().max(1) as f64
                 })
                 .collect(),
@@ -681,14 +888,23 @@ impl AppModel {
     /// The graph request of a multilayer position for the current parameters.
     pub fn slot_request(&self, position: usize) -> Option<GraphRequest> {
         let layer = self.multilayer.layers.get(position)?.clone();
-        Some(GraphRequest { layer, subsample: self.subsample, params: self.mapper_params.clone() })
+        Some(GraphRequest {
+            layer,
+            subsample: self.subsample,
+            params: self.mapper_params.clone(),
+        })
     }
 
     /// The first multilayer position whose graph is missing or stale, with its request.
     pub fn next_missing_slot(&self) -> Option<(usize, GraphRequest)> {
         (0..self.multilayer.layers.len()).find_map(|position| {
             let request = self.slot_request(position)?;
-            let current = self.multilayer.graphs.get(position)?.as_ref().map(|g| &g.request);
+            let current = self
+                .multilayer
+                .graphs
+                .get(position)?
+                .as_ref()
+                .map(|g| &g.request);
             (current != Some(&request)).then_some((position, request))
         })
     }
@@ -712,15 +928,29 @@ impl AppModel {
     /// Puts cached graphs matching the current parameters into the multilayer row.
     pub fn fill_slots_from_cache(&mut self) {
         for position in 0..self.multilayer.layers.len() {
-            let Some(request) = self.slot_request(position) else { continue };
-            let current_matches = self.multilayer.graphs[position].as_ref().is_some_and(|g| g.request == request);
+            let Some(request) = self.slot_request(position) else {
+                continue;
+            };
+            let current_matches = self.multilayer.graphs[position]
+                .as_ref()
+                .is_some_and(|g| g.request == request);
             if current_matches {
                 continue;
             }
-            if let Some(cached) = self.graph_cache.iter().rev().find(|g| g.request == request).cloned() {
+            if let Some(cached) = self
+                .graph_cache
+                .iter()
+                .rev()
+                .find(|g| g.request == request)
+                .cloned()
+            {
                 self.multilayer.graphs[position] = Some(cached);
                 self.multilayer.versions[position] += 1;
-                if self.multilayer.selected.is_some_and(|(slot, _)| slot == position) {
+                if self
+                    .multilayer
+                    .selected
+                    .is_some_and(|(slot, _)| slot == position)
+                {
                     self.multilayer.selected = None;
                 }
             }
@@ -729,11 +959,15 @@ impl AppModel {
 
     /// A cached graph for `request`, if one was computed.
     pub fn cached_graph(&self, request: &GraphRequest) -> Option<&DrawnGraph> {
-        self.graph_cache.iter().rev().find(|g| &g.request == request)
+        self.graph_cache
+            .iter()
+            .rev()
+            .find(|g| &g.request == request)
     }
 
     fn remember_graph(&mut self, graph: DrawnGraph) {
-        self.graph_cache.retain(|cached| cached.request != graph.request);
+        self.graph_cache
+            .retain(|cached| cached.request != graph.request);
         self.graph_cache.push(graph);
         if self.graph_cache.len() > GRAPH_CACHE_SIZE {
             self.graph_cache.remove(0);
@@ -745,13 +979,22 @@ impl AppModel {
         let mut placed = false;
         for position in 0..self.multilayer.layers.len() {
             if self.slot_request(position).as_ref() == Some(&graph.request) {
-                let selected_name = self.multilayer.selected.filter(|(slot, _)| *slot == position).and_then(|(_, idx)| {
-                    self.multilayer.graphs[position].as_ref()?.nodes.get(idx).map(|node| node.name.clone())
-                });
+                let selected_name = self
+                    .multilayer
+                    .selected
+                    .filter(|(slot, _)| *slot == position)
+                    .and_then(|(_, idx)| {
+                        self.multilayer.graphs[position]
+                            .as_ref()?
+                            .nodes
+                            .get(idx)
+                            .map(|node| node.name.clone())
+                    });
                 self.multilayer.graphs[position] = Some(graph.clone());
                 self.multilayer.versions[position] += 1;
                 if selected_name.is_some() {
-                    let new_idx = selected_name.and_then(|name| graph.nodes.iter().position(|node| node.name == name));
+                    let new_idx = selected_name
+                        .and_then(|name| graph.nodes.iter().position(|node| node.name == name));
                     self.multilayer.selected = new_idx.map(|idx| (position, idx));
                 }
                 if self.mode == ViewMode::Multilayer {
@@ -767,8 +1010,13 @@ impl AppModel {
 
     /// Shows `graph` as the single-layer graph, keeping the selected node if it persists.
     pub fn set_main_graph(&mut self, graph: DrawnGraph) {
-        let selected_name = self.graph.as_ref().and_then(|g| g.nodes.get(self.selected_node?)).map(|node| node.name.clone());
-        self.selected_node = selected_name.and_then(|name| graph.nodes.iter().position(|node| node.name == name));
+        let selected_name = self
+            .graph
+            .as_ref()
+            .and_then(|g| g.nodes.get(self.selected_node?))
+            .map(|node| node.name.clone());
+        self.selected_node =
+            selected_name.and_then(|name| graph.nodes.iter().position(|node| node.name == name));
         if self.mode == ViewMode::Single {
             if let Some(node_idx) = self.take_pending_node(&graph) {
                 self.selected_node = node_idx;
@@ -781,8 +1029,14 @@ impl AppModel {
     /// The restored link's node, if it belongs to `graph`'s layer: `Some(index)` when found,
     /// `Some(None)` (and a banner) when the graph has no such node.
     fn take_pending_node(&mut self, graph: &DrawnGraph) -> Option<Option<usize>> {
-        let pending = self.pending_selected_node.as_ref().filter(|node| node.layer == graph.request.layer)?;
-        let found = graph.nodes.iter().position(|node| node.name == pending.node_name);
+        let pending = self
+            .pending_selected_node
+            .as_ref()
+            .filter(|node| node.layer == graph.request.layer)?;
+        let found = graph
+            .nodes
+            .iter()
+            .position(|node| node.name == pending.node_name);
         if found.is_none() {
             self.banner = Some(Banner {
                 kind: FailureKind::LinkProblem,
@@ -798,7 +1052,10 @@ impl AppModel {
 
     /// The glyph images of the current graph, when they have arrived.
     pub fn current_glyphs(&self) -> Option<&Vec<Option<String>>> {
-        self.glyphs.as_ref().filter(|(version, _)| *version == self.graph_version).map(|(_, images)| images)
+        self.glyphs
+            .as_ref()
+            .filter(|(version, _)| *version == self.graph_version)
+            .map(|(_, images)| images)
     }
 
     /// Positions of the current graph's nodes by name (warm start of the next layout), when
@@ -808,16 +1065,35 @@ impl AppModel {
         let slot_graphs = self.multilayer.graphs.iter().flatten();
         let previous = match self.mode {
             ViewMode::Single => self.graph.as_ref().filter(same_layer),
-            ViewMode::Multilayer => slot_graphs.clone().find(same_layer).or(self.graph.as_ref().filter(same_layer)),
+            ViewMode::Multilayer => slot_graphs
+                .clone()
+                .find(same_layer)
+                .or(self.graph.as_ref().filter(same_layer)),
         };
-        previous.map(|graph| graph.nodes.iter().map(|node| (node.name.clone(), node.position)).collect()).unwrap_or_default()
+        previous
+            .map(|graph| {
+                graph
+                    .nodes
+                    .iter()
+                    .map(|node| (node.name.clone(), node.position))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Whether node `node_idx` of the current graph carries a highlighted class among its
     /// top three.
     pub fn is_node_highlighted(&self, node_idx: usize) -> bool {
-        let Some(node) = self.graph.as_ref().and_then(|graph| graph.nodes.get(node_idx)) else { return false };
-        node.top_classes.iter().any(|share| self.highlighted_classes.contains(&share.class_idx))
+        let Some(node) = self
+            .graph
+            .as_ref()
+            .and_then(|graph| graph.nodes.get(node_idx))
+        else {
+            return false;
+        };
+        node.top_classes
+            .iter()
+            .any(|share| self.highlighted_classes.contains(&share.class_idx))
     }
 
     /// Escape: clears the banner, else the selection, else the highlighted classes.
@@ -850,7 +1126,14 @@ mod tests {
         DatasetSummary {
             name: name.into(),
             n_samples: 10,
-            layers: layers.iter().map(|l| LayerSummary { name: (*l).into(), dim: 4, dtype: Dtype::F32 }).collect(),
+            layers: layers
+                .iter()
+                .map(|l| LayerSummary {
+                    name: (*l).into(),
+                    dim: 4,
+                    dtype: Dtype::F32,
+                })
+                .collect(),
             classes: vec![],
             has_labels: false,
             has_images: false,
@@ -863,12 +1146,23 @@ mod tests {
     }
 
     fn loaded(request_id: RequestId, summary: DatasetSummary) -> FromWorker {
-        FromWorker::Loaded { request_id, summary, elapsed_ms: 1000.0, bytes_read: 1, source: DatasetRef::Demo }
+        FromWorker::Loaded {
+            request_id,
+            summary,
+            elapsed_ms: 1000.0,
+            bytes_read: 1,
+            source: DatasetRef::Demo,
+        }
     }
 
     fn projection(method: ProjectionMethod, complete: bool) -> DrawnProjection {
         DrawnProjection {
-            request: ProjectionRequest { layer: "a".into(), subsample: SubsampleChoice::default(), method, seed: 0 },
+            request: ProjectionRequest {
+                layer: "a".into(),
+                subsample: SubsampleChoice::default(),
+                method,
+                seed: 0,
+            },
             sample_indices: vec![0, 1],
             labels: vec![0, 1],
             coords_le: crate::protocol::coords_to_le_bytes(&[0.0, 1.0, 2.0, 3.0]),
@@ -889,19 +1183,39 @@ mod tests {
         let graph_request = model.begin("graph");
         let old = model.begin_projection("umap");
         let new = model.begin_projection("tsne");
-        assert_eq!(model.running_request_id(), Some(graph_request), "a projection never supersedes the graph");
-        model.apply(FromWorker::ProjectionFrame { request_id: old, projection: projection(ProjectionMethod::DEFAULT_UMAP, false) });
+        assert_eq!(
+            model.running_request_id(),
+            Some(graph_request),
+            "a projection never supersedes the graph"
+        );
+        model.apply(FromWorker::ProjectionFrame {
+            request_id: old,
+            projection: projection(ProjectionMethod::DEFAULT_UMAP, false),
+        });
         assert!(model.projection.is_none());
         let version = model.projection_version;
-        model.apply(FromWorker::ProjectionFrame { request_id: new, projection: projection(ProjectionMethod::DEFAULT_TSNE, false) });
+        model.apply(FromWorker::ProjectionFrame {
+            request_id: new,
+            projection: projection(ProjectionMethod::DEFAULT_TSNE, false),
+        });
         assert_eq!(model.projection_version, version + 1);
         assert!(model.projection_running.is_some(), "a frame is not the end");
-        model.apply(FromWorker::Projection { request_id: new, projection: projection(ProjectionMethod::DEFAULT_TSNE, true) });
+        model.apply(FromWorker::Projection {
+            request_id: new,
+            projection: projection(ProjectionMethod::DEFAULT_TSNE, true),
+        });
         assert!(model.projection_running.is_none());
-        assert_eq!(model.projection.as_ref().map(|p| p.coords()), Some(vec![[0.0, 1.0], [2.0, 3.0]]));
+        assert_eq!(
+            model.projection.as_ref().map(|p| p.coords()),
+            Some(vec![[0.0, 1.0], [2.0, 3.0]])
+        );
         // Its failure or cancellation clears only the projection's progress.
         let failing = model.begin_projection("umap");
-        model.apply(FromWorker::Failed { request_id: failing, kind: FailureKind::BadInput, message: "too few".into() });
+        model.apply(FromWorker::Failed {
+            request_id: failing,
+            kind: FailureKind::BadInput,
+            message: "too few".into(),
+        });
         assert!(model.projection_running.is_none());
         assert_eq!(model.running_request_id(), Some(graph_request));
         assert!(model.projection.is_some(), "the previous projection stays");
@@ -909,11 +1223,29 @@ mod tests {
 
     #[test]
     fn escape_clears_the_node_then_the_sample_selection_then_the_classes() {
-        let mut model = AppModel { selected_node: Some(1), sample_selection: Some(SampleSelection { samples: vec![3] }), highlighted_classes: vec![2], ..AppModel::default() };
+        let mut model = AppModel {
+            selected_node: Some(1),
+            sample_selection: Some(SampleSelection { samples: vec![3] }),
+            highlighted_classes: vec![2],
+            ..AppModel::default()
+        };
         model.escape();
-        assert_eq!((model.selected_node, model.sample_selection.is_some(), model.highlighted_classes.len()), (None, true, 1));
+        assert_eq!(
+            (
+                model.selected_node,
+                model.sample_selection.is_some(),
+                model.highlighted_classes.len()
+            ),
+            (None, true, 1)
+        );
         model.escape();
-        assert_eq!((model.sample_selection.is_some(), model.highlighted_classes.len()), (false, 1));
+        assert_eq!(
+            (
+                model.sample_selection.is_some(),
+                model.highlighted_classes.len()
+            ),
+            (false, 1)
+        );
         model.escape();
         assert!(model.highlighted_classes.is_empty());
     }
@@ -924,9 +1256,19 @@ mod tests {
         let first = model.begin("demo");
         model.apply(loaded(first, summary("demo", &["a", "b"])));
         let second = model.begin("bad file");
-        model.apply(FromWorker::Failed { request_id: second, kind: FailureKind::BadInput, message: "not npy".into() });
-        assert_eq!(model.dataset.as_ref().map(|d| d.name.as_str()), Some("demo"));
-        assert_eq!(model.banner.as_ref().map(|b| b.message.as_str()), Some("not npy"));
+        model.apply(FromWorker::Failed {
+            request_id: second,
+            kind: FailureKind::BadInput,
+            message: "not npy".into(),
+        });
+        assert_eq!(
+            model.dataset.as_ref().map(|d| d.name.as_str()),
+            Some("demo")
+        );
+        assert_eq!(
+            model.banner.as_ref().map(|b| b.message.as_str()),
+            Some("not npy")
+        );
         assert!(model.running.is_none());
     }
 
@@ -938,10 +1280,19 @@ mod tests {
         model.apply(loaded(old, summary("big", &["x"])));
         assert!(model.dataset.is_none());
         assert_eq!(model.running_request_id(), Some(new));
-        model.apply(FromWorker::Progress { request_id: old, progress: Progress::new("reading", 1, 2) });
-        assert_eq!(model.running.as_ref().and_then(|r| r.progress.clone()), None);
+        model.apply(FromWorker::Progress {
+            request_id: old,
+            progress: Progress::new("reading", 1, 2),
+        });
+        assert_eq!(
+            model.running.as_ref().and_then(|r| r.progress.clone()),
+            None
+        );
         model.apply(loaded(new, summary("small", &["y"])));
-        assert_eq!(model.dataset.as_ref().map(|d| d.name.as_str()), Some("small"));
+        assert_eq!(
+            model.dataset.as_ref().map(|d| d.name.as_str()),
+            Some("small")
+        );
     }
 
     #[test]
@@ -1022,23 +1373,49 @@ mod tests {
         let (position, request) = model.next_missing_slot().expect("missing");
         assert_eq!((position, request.layer.as_str()), (0, "a"));
         let id = model.begin("a");
-        model.apply(FromWorker::Graph { request_id: id, graph: drawn_graph(request, &[&[0, 1, 2], &[3, 4]]) });
+        model.apply(FromWorker::Graph {
+            request_id: id,
+            graph: drawn_graph(request, &[&[0, 1, 2], &[3, 4]]),
+        });
         assert!(model.multilayer.graphs[0].is_some());
         assert!(model.graph.is_none(), "layer a is not the chosen layer b");
         let (position, request) = model.next_missing_slot().expect("missing");
         assert_eq!(position, 1);
         let id = model.begin("b");
-        model.apply(FromWorker::Graph { request_id: id, graph: drawn_graph(request, &[&[0, 1], &[2, 3, 4]]) });
-        assert_eq!(model.graph.as_ref().map(|g| g.request.layer.as_str()), Some("b"), "the chosen layer's graph is the single-layer graph too");
+        model.apply(FromWorker::Graph {
+            request_id: id,
+            graph: drawn_graph(request, &[&[0, 1], &[2, 3, 4]]),
+        });
+        assert_eq!(
+            model.graph.as_ref().map(|g| g.request.layer.as_str()),
+            Some("b"),
+            "the chosen layer's graph is the single-layer graph too"
+        );
         // Selecting a node of b shades the nodes of a by the share of its members they hold.
         model.select_at(GraphSlot::Layer(1), Some(1));
-        assert_eq!(model.shading_at(GraphSlot::Layer(0)), Some(vec![1.0 / 3.0, 2.0 / 3.0]));
-        assert_eq!(model.shading_at(GraphSlot::Layer(1)), None, "not in its own layer");
-        assert_eq!(model.selected_node_name().as_deref(), Some("cube1_cluster0"));
+        assert_eq!(
+            model.shading_at(GraphSlot::Layer(0)),
+            Some(vec![1.0 / 3.0, 2.0 / 3.0])
+        );
+        assert_eq!(
+            model.shading_at(GraphSlot::Layer(1)),
+            None,
+            "not in its own layer"
+        );
+        assert_eq!(
+            model.selected_node_name().as_deref(),
+            Some("cube1_cluster0")
+        );
         // Moving the row away and back reuses the computed graphs.
         model.set_multilayer_layers(names(&["b", "c", "d"]));
-        assert!(model.multilayer.graphs[0].is_some(), "b comes from the cache");
-        assert_eq!(model.next_missing_slot().map(|(p, r)| (p, r.layer)), Some((1, "c".into())));
+        assert!(
+            model.multilayer.graphs[0].is_some(),
+            "b comes from the cache"
+        );
+        assert_eq!(
+            model.next_missing_slot().map(|(p, r)| (p, r.layer)),
+            Some((1, "c".into()))
+        );
         model.set_multilayer_layers(names(&["a", "b", "c"]));
         assert!(model.multilayer.graphs[0].is_some() && model.multilayer.graphs[1].is_some());
         // New parameters make every position stale (their graphs stay on screen meanwhile).
@@ -1049,17 +1426,29 @@ mod tests {
 
     #[test]
     fn escape_in_multilayer_mode_clears_the_row_selection_first() {
-        let mut model = AppModel { mode: ViewMode::Multilayer, selected_node: Some(0), ..AppModel::default() };
+        let mut model = AppModel {
+            mode: ViewMode::Multilayer,
+            selected_node: Some(0),
+            ..AppModel::default()
+        };
         model.multilayer.selected = Some((2, 5));
         model.escape();
-        assert_eq!((model.multilayer.selected, model.selected_node), (None, Some(0)));
+        assert_eq!(
+            (model.multilayer.selected, model.selected_node),
+            (None, Some(0))
+        );
     }
 
     fn loaded_model(layers: &[&str]) -> AppModel {
         let mut model = AppModel::default();
         let load = model.begin("demo");
         let mut data = summary("demo", layers);
-        data.classes = (0..3).map(|idx| topoact_core::dataset::ClassSummary { name: format!("class{idx}"), count: 3 }).collect();
+        data.classes = (0..3)
+            .map(|idx| topoact_core::dataset::ClassSummary {
+                name: format!("class{idx}"),
+                count: 3,
+            })
+            .collect();
         model.apply(loaded(load, data));
         model
     }
@@ -1069,15 +1458,23 @@ mod tests {
         let mut model = loaded_model(&["a", "b", "c"]);
         model.selected_layer = Some("b".into());
         model.mapper_params.n_intervals = 12;
-        model.subsample = SubsampleChoice { size: Some(8), seed: 3 };
+        model.subsample = SubsampleChoice {
+            size: Some(8),
+            seed: 3,
+        };
         model.colour_by = ColourBy::Purity;
         model.point_colour = PointColour::Lens;
         model.jaccard_threshold = 0.25;
         model.highlighted_classes = vec![2, 0];
-        model.sample_selection = Some(SampleSelection { samples: vec![1, 4, 9] });
+        model.sample_selection = Some(SampleSelection {
+            samples: vec![1, 4, 9],
+        });
         model.mode = ViewMode::Multilayer;
         model.multilayer.ribbon_threshold = 0.4;
-        model.pending_selected_node = Some(NodeRef { layer: "b".into(), node_name: "cube1_cluster0".into() });
+        model.pending_selected_node = Some(NodeRef {
+            layer: "b".into(),
+            node_name: "cube1_cluster0".into(),
+        });
         let state = model.view_state().expect("state");
         assert_eq!(state.dataset, DatasetRef::Demo);
 
@@ -1088,7 +1485,10 @@ mod tests {
         // The selected node is selected when its graph arrives.
         let request = restored.slot_request(1).expect("b is in the row");
         let id = restored.begin("b");
-        restored.apply(FromWorker::Graph { request_id: id, graph: drawn_graph(request, &[&[0], &[1, 2]]) });
+        restored.apply(FromWorker::Graph {
+            request_id: id,
+            graph: drawn_graph(request, &[&[0], &[1, 2]]),
+        });
         assert_eq!(restored.multilayer.selected, Some((1, 1)));
         assert!(restored.pending_selected_node.is_none());
     }
@@ -1104,28 +1504,67 @@ mod tests {
         let mut restored = loaded_model(&["a", "b"]);
         let problems = restored.apply_view_state(&state);
         assert!(problems.iter().any(|p| p.contains("gone")), "{problems:?}");
-        assert_eq!(restored.selected_layer.as_deref(), Some("a"), "the layer stays where it was");
+        assert_eq!(
+            restored.selected_layer.as_deref(),
+            Some("a"),
+            "the layer stays where it was"
+        );
         assert_eq!(restored.highlighted_classes, vec![1]);
         assert_eq!(restored.sample_selection.map(|s| s.samples), Some(vec![2]));
     }
 
     #[test]
     fn a_link_waits_for_its_data_and_a_different_file_is_refused() {
-        let file = DatasetRef::File { name: "acts.npz".into(), size_bytes: 10, content_hash: "00aa".into() };
+        let file = DatasetRef::File {
+            name: "acts.npz".into(),
+            size_bytes: 10,
+            content_hash: "00aa".into(),
+        };
         let mut model = AppModel::default();
-        let mut state = ViewState { dataset: file.clone(), layer: Some("b".into()), ..ViewState::default() };
+        let mut state = ViewState {
+            dataset: file.clone(),
+            layer: Some("b".into()),
+            ..ViewState::default()
+        };
         model.pending_link = Some(state.clone());
         let load = model.begin("other file");
-        let other = DatasetRef::File { name: "acts.npz".into(), size_bytes: 10, content_hash: "00bb".into() };
-        model.apply(FromWorker::Loaded { request_id: load, summary: summary("x", &["a", "b"]), elapsed_ms: 1.0, bytes_read: 10, source: other });
-        assert!(model.banner.as_ref().is_some_and(|b| b.message.contains("not the data the link was made with")));
-        assert_eq!(model.selected_layer.as_deref(), Some("a"), "the link was not applied");
+        let other = DatasetRef::File {
+            name: "acts.npz".into(),
+            size_bytes: 10,
+            content_hash: "00bb".into(),
+        };
+        model.apply(FromWorker::Loaded {
+            request_id: load,
+            summary: summary("x", &["a", "b"]),
+            elapsed_ms: 1.0,
+            bytes_read: 10,
+            source: other,
+        });
+        assert!(model
+            .banner
+            .as_ref()
+            .is_some_and(|b| b.message.contains("not the data the link was made with")));
+        assert_eq!(
+            model.selected_layer.as_deref(),
+            Some("a"),
+            "the link was not applied"
+        );
         // The same file (renamed) is accepted.
         state.dataset = file;
         model.pending_link = Some(state);
         let load = model.begin("the file");
-        let renamed = DatasetRef::File { name: "renamed.npz".into(), size_bytes: 10, content_hash: "00aa".into() };
-        model.apply(FromWorker::Loaded { request_id: load, summary: summary("x", &["a", "b"]), elapsed_ms: 1.0, bytes_read: 10, source: renamed });
+        let renamed = DatasetRef::File {
+            name: "renamed.npz".into(),
+            size_bytes: 10,
+            content_hash: "00aa".into(),
+        };
+        model.apply(FromWorker::Loaded {
+            request_id: load,
+            summary: summary("x", &["a", "b"]),
+            elapsed_ms: 1.0,
+            bytes_read: 10,
+            source: renamed,
+        });
         assert_eq!(model.selected_layer.as_deref(), Some("b"));
     }
 
@@ -1133,11 +1572,17 @@ mod tests {
     fn a_link_naming_a_node_the_graph_does_not_have_selects_nothing_and_says_so() {
         let mut model = loaded_model(&["a"]);
         let mut state = model.view_state().expect("state");
-        state.selected_node = Some(NodeRef { layer: "a".into(), node_name: "cube99_cluster7".into() });
+        state.selected_node = Some(NodeRef {
+            layer: "a".into(),
+            node_name: "cube99_cluster7".into(),
+        });
         assert!(model.apply_view_state(&state).is_empty());
         let request = model.graph_request().expect("request");
         let id = model.begin("a");
-        model.apply(FromWorker::Graph { request_id: id, graph: drawn_graph(request, &[&[0, 1]]) });
+        model.apply(FromWorker::Graph {
+            request_id: id,
+            graph: drawn_graph(request, &[&[0, 1]]),
+        });
         assert_eq!(model.selected_node, None);
         let banner = model.banner.clone().expect("banner");
         assert_eq!(banner.kind, FailureKind::LinkProblem);

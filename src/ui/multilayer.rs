@@ -19,11 +19,23 @@ pub const MAX_RIBBONS_PER_PAIR: usize = 1_500;
 
 /// The ribbons between adjacent positions: `(left position, link)`, strongest first per
 /// pair, above `threshold`, at most [`MAX_RIBBONS_PER_PAIR`] per pair.
-pub fn visible_ribbons(links_by_pair: &[Vec<CrossLayerLink>], threshold: f64) -> Vec<(usize, CrossLayerLink)> {
+pub fn visible_ribbons(
+    links_by_pair: &[Vec<CrossLayerLink>],
+    threshold: f64,
+) -> Vec<(usize, CrossLayerLink)> {
     let mut visible = Vec::new();
     for (left, links) in links_by_pair.iter().enumerate() {
-        let mut above: Vec<CrossLayerLink> = links.iter().copied().filter(|link| link.jaccard > threshold).collect();
-        above.sort_by(|a, b| b.jaccard.total_cmp(&a.jaccard).then(a.from_node.cmp(&b.from_node)).then(a.to_node.cmp(&b.to_node)));
+        let mut above: Vec<CrossLayerLink> = links
+            .iter()
+            .copied()
+            .filter(|link| link.jaccard > threshold)
+            .collect();
+        above.sort_by(|a, b| {
+            b.jaccard
+                .total_cmp(&a.jaccard)
+                .then(a.from_node.cmp(&b.from_node))
+                .then(a.to_node.cmp(&b.to_node))
+        });
         above.truncate(MAX_RIBBONS_PER_PAIR);
         visible.extend(above.into_iter().map(|link| (left, link)));
     }
@@ -38,7 +50,14 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
     };
     let row_ref = NodeRef::<leptos::html::Div>::new();
     let layers = Memo::new(move |_| model.with(|m| m.multilayer.layers.clone()));
-    let all_layers = Memo::new(move |_| model.with(|m| m.dataset.as_ref().map(|d| d.layers.iter().map(|l| l.name.clone()).collect::<Vec<_>>()).unwrap_or_default()));
+    let all_layers = Memo::new(move |_| {
+        model.with(|m| {
+            m.dataset
+                .as_ref()
+                .map(|d| d.layers.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    });
     let versions = Memo::new(move |_| model.with(|m| m.multilayer.versions.clone()));
     let show_ribbons = Memo::new(move |_| model.with(|m| m.multilayer.show_ribbons));
     let threshold = Memo::new(move |_| model.with(|m| m.multilayer.ribbon_threshold));
@@ -51,8 +70,10 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
             (0..graphs.len().saturating_sub(1))
                 .map(|left| match (&graphs[left], &graphs[left + 1]) {
                     (Some(a), Some(b)) => {
-                        let from: Vec<&[u32]> = a.nodes.iter().map(|n| n.members.as_slice()).collect();
-                        let to: Vec<&[u32]> = b.nodes.iter().map(|n| n.members.as_slice()).collect();
+                        let from: Vec<&[u32]> =
+                            a.nodes.iter().map(|n| n.members.as_slice()).collect();
+                        let to: Vec<&[u32]> =
+                            b.nodes.iter().map(|n| n.members.as_slice()).collect();
                         cross_layer_links(&from, &to)
                     }
                     _ => Vec::new(),
@@ -60,8 +81,15 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     });
-    let ribbons = Memo::new(move |_| links_by_pair.with(|links| visible_ribbons(links, threshold.get())));
-    let ribbon_count = move || if show_ribbons.get() { ribbons.with(Vec::len) } else { 0 };
+    let ribbons =
+        Memo::new(move |_| links_by_pair.with(|links| visible_ribbons(links, threshold.get())));
+    let ribbon_count = move || {
+        if show_ribbons.get() {
+            ribbons.with(Vec::len)
+        } else {
+            0
+        }
+    };
 
     // The overlay needs the views' places on screen: re-read on resize.
     let resized = RwSignal::new(0u32);
@@ -82,9 +110,13 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
         // Each view's top-left and pixels per view unit, relative to the row.
         let frames: Vec<([f64; 2], f64)> = (0..svgs.length())
             .filter_map(|idx| {
-                let element: web_sys::Element = wasm_bindgen::JsCast::dyn_into(svgs.item(idx)?).ok()?;
+                let element: web_sys::Element =
+                    wasm_bindgen::JsCast::dyn_into(svgs.item(idx)?).ok()?;
                 let rect = element.get_bounding_client_rect();
-                Some(([rect.left() - row_rect.left(), rect.top() - row_rect.top()], rect.width() / VIEW_WIDTH))
+                Some((
+                    [rect.left() - row_rect.left(), rect.top() - row_rect.top()],
+                    rect.width() / VIEW_WIDTH,
+                ))
             })
             .collect();
         // With a node selected, the ribbons that do not touch it fade.
@@ -198,14 +230,32 @@ mod tests {
     use super::*;
 
     fn link(from_node: usize, to_node: usize, jaccard: f64) -> CrossLayerLink {
-        CrossLayerLink { from_node, to_node, shared: 1, jaccard }
+        CrossLayerLink {
+            from_node,
+            to_node,
+            shared: 1,
+            jaccard,
+        }
     }
 
     #[test]
     fn ribbons_above_the_threshold_strongest_first_per_pair() {
-        let pairs = vec![vec![link(0, 0, 0.1), link(0, 1, 0.5), link(1, 1, 0.3)], vec![link(2, 0, 0.9)]];
+        let pairs = vec![
+            vec![link(0, 0, 0.1), link(0, 1, 0.5), link(1, 1, 0.3)],
+            vec![link(2, 0, 0.9)],
+        ];
         let visible = visible_ribbons(&pairs, 0.2);
-        assert_eq!(visible, vec![(0, link(0, 1, 0.5)), (0, link(1, 1, 0.3)), (1, link(2, 0, 0.9))]);
-        assert!(visible_ribbons(&pairs, 0.9).is_empty(), "at or below the threshold is hidden");
+        assert_eq!(
+            visible,
+            vec![
+                (0, link(0, 1, 0.5)),
+                (0, link(1, 1, 0.3)),
+                (1, link(2, 0, 0.9))
+            ]
+        );
+        assert!(
+            visible_ribbons(&pairs, 0.9).is_empty(),
+            "at or below the threshold is hidden"
+        );
     }
 }

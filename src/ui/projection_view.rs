@@ -15,7 +15,9 @@ use topoact_core::dataset::ProjectionKind;
 use wasm_bindgen::{Clamped, JsCast};
 
 use super::model::{AppModel, PointColour, SampleSelection, SELECTION_EXAMPLES};
-use crate::protocol::{DrawnProjection, ExamplesQuery, PrecomputedKind, ProjectionMethod, ToWorker};
+use crate::protocol::{
+    DrawnProjection, ExamplesQuery, PrecomputedKind, ProjectionMethod, ToWorker,
+};
 use crate::render::camera::Camera;
 use crate::render::colour::{class_slots, point_palette, viridis_rgba, OTHER_CLASSES};
 use crate::render::scatter::{bounds, inside_polygon, Emphasis, PointGrid, Raster, Rgba};
@@ -84,23 +86,43 @@ impl Scene {
         let coords = match bounds(&raw) {
             Some([[x0, y0], [x1, y1]]) => {
                 let scale = WORLD_SIZE / (x1 - x0).max(y1 - y0).max(1e-12);
-                raw.iter().map(|p| [((p[0] as f64 - x0) * scale) as f32, ((p[1] as f64 - y0) * scale) as f32]).collect()
+                raw.iter()
+                    .map(|p| {
+                        [
+                            ((p[0] as f64 - x0) * scale) as f32,
+                            ((p[1] as f64 - y0) * scale) as f32,
+                        ]
+                    })
+                    .collect()
             }
             None => raw,
         };
-        let max_sample = projection.sample_indices.iter().copied().max().map_or(0, |m| m as usize + 1);
+        let max_sample = projection
+            .sample_indices
+            .iter()
+            .copied()
+            .max()
+            .map_or(0, |m| m as usize + 1);
         let mut point_of_sample = vec![u32::MAX; max_sample];
         for (point_idx, &sample_idx) in projection.sample_indices.iter().enumerate() {
             point_of_sample[sample_idx as usize] = point_idx as u32;
         }
         let grid = PointGrid::new(&coords, 8);
-        Scene { coords, grid, point_of_sample }
+        Scene {
+            coords,
+            grid,
+            point_of_sample,
+        }
     }
 }
 
 /// Which points are highlighted: the selected node's members, else the projection
 /// selection, else the highlighted classes; `None` when nothing is.
-fn highlighted_points(m: &AppModel, projection: &DrawnProjection, point_of_sample: &[u32]) -> Option<Vec<bool>> {
+fn highlighted_points(
+    m: &AppModel,
+    projection: &DrawnProjection,
+    point_of_sample: &[u32],
+) -> Option<Vec<bool>> {
     let n = projection.n_points();
     let from_samples = |samples: &[u32]| {
         let mut mask = vec![false; n];
@@ -113,20 +135,34 @@ fn highlighted_points(m: &AppModel, projection: &DrawnProjection, point_of_sampl
         }
         mask
     };
-    if let Some(node) = m.focused_node().and_then(|(graph, idx)| graph.nodes.get(idx)) {
+    if let Some(node) = m
+        .focused_node()
+        .and_then(|(graph, idx)| graph.nodes.get(idx))
+    {
         return Some(from_samples(&node.members));
     }
     if let Some(selection) = &m.sample_selection {
         return Some(from_samples(&selection.samples));
     }
     if !m.highlighted_classes.is_empty() {
-        return Some(projection.labels.iter().map(|label| m.highlighted_classes.contains(label)).collect());
+        return Some(
+            projection
+                .labels
+                .iter()
+                .map(|label| m.highlighted_classes.contains(label))
+                .collect(),
+        );
     }
     None
 }
 
 /// Colour of every point for the chosen encoding, and the legend entries (name, colour).
-fn point_colours(m: &AppModel, projection: &DrawnProjection, point_of_sample: &[u32], colour: PointColour) -> (Vec<Rgba>, Vec<(String, Rgba)>) {
+fn point_colours(
+    m: &AppModel,
+    projection: &DrawnProjection,
+    point_of_sample: &[u32],
+    colour: PointColour,
+) -> (Vec<Rgba>, Vec<(String, Rgba)>) {
     let n = projection.n_points();
     match colour {
         PointColour::Class => {
@@ -142,26 +178,63 @@ fn point_colours(m: &AppModel, projection: &DrawnProjection, point_of_sample: &[
             let colours = projection
                 .labels
                 .iter()
-                .map(|&label| slots.get(label as usize).copied().flatten().map_or(OTHER_CLASSES, |slot| palette[slot]))
+                .map(|&label| {
+                    slots
+                        .get(label as usize)
+                        .copied()
+                        .flatten()
+                        .map_or(OTHER_CLASSES, |slot| palette[slot])
+                })
                 .collect();
-            let names: Vec<String> = m.dataset.as_ref().map(|d| d.classes.iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
+            let names: Vec<String> = m
+                .dataset
+                .as_ref()
+                .map(|d| d.classes.iter().map(|c| c.name.clone()).collect())
+                .unwrap_or_default();
             let mut legend: Vec<(usize, String, Rgba)> = slots
                 .iter()
                 .enumerate()
-                .filter_map(|(class_idx, slot)| slot.map(|slot| (slot, names.get(class_idx).cloned().unwrap_or_default(), palette[slot])))
+                .filter_map(|(class_idx, slot)| {
+                    slot.map(|slot| {
+                        (
+                            slot,
+                            names.get(class_idx).cloned().unwrap_or_default(),
+                            palette[slot],
+                        )
+                    })
+                })
                 .collect();
             legend.sort_by_key(|(slot, _, _)| *slot);
-            let mut legend: Vec<(String, Rgba)> = legend.into_iter().map(|(_, name, colour)| (name, colour)).collect();
-            if slots.iter().any(Option::is_none) || projection.labels.iter().any(|&l| l == u32::MAX) {
+            let mut legend: Vec<(String, Rgba)> = legend
+                .into_iter()
+                .map(|(_, name, colour)| (name, colour))
+                .collect();
+            if slots.iter().any(Option::is_none) || projection.labels.iter().any(|&l| l == u32::MAX)
+            {
                 legend.push(("other classes".into(), OTHER_CLASSES));
             }
             (colours, legend)
         }
         PointColour::Lens => {
-            let (lo, hi) = projection.norms.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+            let (lo, hi) = projection
+                .norms
+                .iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                    (lo.min(v), hi.max(v))
+                });
             let span = (hi - lo).max(1e-12);
-            let colours = projection.norms.iter().map(|&v| viridis_rgba(((v - lo) / span) as f64)).collect();
-            (colours, vec![(format!("L2 norm {lo:.3}"), viridis_rgba(0.0)), (format!("{hi:.3}"), viridis_rgba(1.0))])
+            let colours = projection
+                .norms
+                .iter()
+                .map(|&v| viridis_rgba(((v - lo) / span) as f64))
+                .collect();
+            (
+                colours,
+                vec![
+                    (format!("L2 norm {lo:.3}"), viridis_rgba(0.0)),
+                    (format!("{hi:.3}"), viridis_rgba(1.0)),
+                ],
+            )
         }
         PointColour::Membership => {
             let mut colours = vec![OTHER_CLASSES; n];
@@ -170,7 +243,9 @@ fn point_colours(m: &AppModel, projection: &DrawnProjection, point_of_sample: &[
                 for node in &graph.nodes {
                     let t = crate::render::colour::unit(node.lens_mean, graph.lens_range);
                     for &s in &node.members {
-                        if let Some(&p) = point_of_sample.get(s as usize).filter(|&&p| p != u32::MAX) {
+                        if let Some(&p) =
+                            point_of_sample.get(s as usize).filter(|&&p| p != u32::MAX)
+                        {
                             if !assigned[p as usize] {
                                 assigned[p as usize] = true;
                                 colours[p as usize] = viridis_rgba(t);
@@ -179,7 +254,13 @@ fn point_colours(m: &AppModel, projection: &DrawnProjection, point_of_sample: &[
                     }
                 }
             }
-            (colours, vec![("in a node: its mean lens".into(), viridis_rgba(0.5)), ("in no node".into(), OTHER_CLASSES)])
+            (
+                colours,
+                vec![
+                    ("in a node: its mean lens".into(), viridis_rgba(0.5)),
+                    ("in no node".into(), OTHER_CLASSES),
+                ],
+            )
         }
     }
 }
@@ -218,11 +299,22 @@ pub fn auto_projection(model: RwSignal<AppModel>) {
         let dataset = m.dataset.as_ref()?;
         let precomputed = [ProjectionKind::Tsne, ProjectionKind::Umap]
             .into_iter()
-            .find(|kind| dataset.projections.iter().any(|(l, k)| l == layer && k == kind));
+            .find(|kind| {
+                dataset
+                    .projections
+                    .iter()
+                    .any(|(l, k)| l == layer && k == kind)
+            });
         match precomputed {
-            Some(ProjectionKind::Tsne) => Some(ProjectionMethod::Precomputed { kind: PrecomputedKind::Tsne }),
-            Some(ProjectionKind::Umap) => Some(ProjectionMethod::Precomputed { kind: PrecomputedKind::Umap }),
-            None if m.subsample.resolve(dataset.n_samples) <= AUTO_PROJECT_MAX_POINTS => Some(ProjectionMethod::DEFAULT_UMAP),
+            Some(ProjectionKind::Tsne) => Some(ProjectionMethod::Precomputed {
+                kind: PrecomputedKind::Tsne,
+            }),
+            Some(ProjectionKind::Umap) => Some(ProjectionMethod::Precomputed {
+                kind: PrecomputedKind::Umap,
+            }),
+            None if m.subsample.resolve(dataset.n_samples) <= AUTO_PROJECT_MAX_POINTS => {
+                Some(ProjectionMethod::DEFAULT_UMAP)
+            }
             None => None,
         }
     });
@@ -240,17 +332,29 @@ pub fn auto_projection(model: RwSignal<AppModel>) {
 
 /// Sends the projection request the settings describe.
 pub fn request_projection(model: RwSignal<AppModel>) {
-    let Some(request) = model.with_untracked(|m| m.projection_request()) else { return };
+    let Some(request) = model.with_untracked(|m| m.projection_request()) else {
+        return;
+    };
     let description = format!("{} of {}", request.method.label(), request.layer);
-    let Some(request_id) = model.try_update(|m| m.begin_projection(description)) else { return };
-    worker_client::send(&ToWorker::ComputeProjection { request_id, request }, &[]);
+    let Some(request_id) = model.try_update(|m| m.begin_projection(description)) else {
+        return;
+    };
+    worker_client::send(
+        &ToWorker::ComputeProjection {
+            request_id,
+            request,
+        },
+        &[],
+    );
 }
 
 #[component]
 pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let signals = use_context::<super::link::ViewSignals>();
-    let camera = signals.map(|s| s.projection_camera).unwrap_or_else(|| RwSignal::new(Camera::default()));
+    let camera = signals
+        .map(|s| s.projection_camera)
+        .unwrap_or_else(|| RwSignal::new(Camera::default()));
     let mode = RwSignal::new(DragMode::Pan);
     let drag = StoredValue::new(None::<Drag>);
     let drag_path = RwSignal::new(None::<(DragMode, Vec<[f64; 2]>)>);
@@ -272,7 +376,10 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     Effect::new(move |_| {
         scene.track();
         let complete = model.with_untracked(|m| m.projection.as_ref().is_some_and(|p| p.complete));
-        if let Some(restored) = complete.then(|| signals.and_then(|s| s.take_pending_projection_camera())).flatten() {
+        if let Some(restored) = complete
+            .then(|| signals.and_then(|s| s.take_pending_projection_camera()))
+            .flatten()
+        {
             camera.set(restored);
             user_moved_camera.set_value(true);
         } else if !user_moved_camera.get_value() {
@@ -284,7 +391,11 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         let scene = scene.get()?;
         let colour = colour.get();
         let _ = model.with(|m| (m.highlighted_classes.clone(), m.graph_version));
-        model.with_untracked(|m| m.projection.as_ref().map(|p| shared(point_colours(m, p, &scene.point_of_sample, colour))))
+        model.with_untracked(|m| {
+            m.projection
+                .as_ref()
+                .map(|p| shared(point_colours(m, p, &scene.point_of_sample, colour)))
+        })
     });
     let emphasis = Memo::new(move |_| {
         let scene = scene.get()?;
@@ -294,31 +405,67 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         });
         Some(shared(match mask {
             None => vec![Emphasis::Normal; scene.coords.len()],
-            Some(mask) => mask.into_iter().map(|h| if h { Emphasis::Highlighted } else { Emphasis::Dimmed }).collect(),
+            Some(mask) => mask
+                .into_iter()
+                .map(|h| {
+                    if h {
+                        Emphasis::Highlighted
+                    } else {
+                        Emphasis::Dimmed
+                    }
+                })
+                .collect(),
         }))
     });
     let n_highlighted = Memo::new(move |_| {
-        emphasis.with(|e| e.as_ref().map(|e| (e.iter().filter(|&&x| x == Emphasis::Highlighted).count(), e.len())))
+        emphasis.with(|e| {
+            e.as_ref().map(|e| {
+                (
+                    e.iter().filter(|&&x| x == Emphasis::Highlighted).count(),
+                    e.len(),
+                )
+            })
+        })
     });
 
     // Draw whenever anything drawn changes.
     Effect::new(move |_| {
         let cam = camera.get();
-        let Some(canvas) = canvas_ref.get() else { return };
-        let Ok(Some(context)) = canvas.get_context("2d") else { return };
-        let Ok(context) = context.dyn_into::<web_sys::CanvasRenderingContext2d>() else { return };
+        let Some(canvas) = canvas_ref.get() else {
+            return;
+        };
+        let Ok(Some(context)) = canvas.get_context("2d") else {
+            return;
+        };
+        let Ok(context) = context.dyn_into::<web_sys::CanvasRenderingContext2d>() else {
+            return;
+        };
         let mut raster = Raster::new(CANVAS_WIDTH as usize, CANVAS_HEIGHT as usize);
-        if let (Some(scene), Some(colours), Some(emphasis)) = (scene.get(), colours.get(), emphasis.get()) {
-            let point_size = if scene.coords.len() > 100_000 { 1 } else if scene.coords.len() > 20_000 { 2 } else { 3 };
+        if let (Some(scene), Some(colours), Some(emphasis)) =
+            (scene.get(), colours.get(), emphasis.get())
+        {
+            let point_size = if scene.coords.len() > 100_000 {
+                1
+            } else if scene.coords.len() > 20_000 {
+                2
+            } else {
+                3
+            };
             raster.draw(&cam, &scene.coords, &colours.0 .0, &emphasis, point_size);
         }
-        if let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(&raster.pixels), raster.width as u32, raster.height as u32) {
+        if let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+            Clamped(&raster.pixels),
+            raster.width as u32,
+            raster.height as u32,
+        ) {
             let _ = context.put_image_data(&image, 0.0, 0.0);
         }
         if let Some((drag_mode, path)) = drag_path.get() {
             context.begin_path();
             match (drag_mode, path.first(), path.last()) {
-                (DragMode::Rectangle, Some(a), Some(b)) => context.rect(a[0], a[1], b[0] - a[0], b[1] - a[1]),
+                (DragMode::Rectangle, Some(a), Some(b)) => {
+                    context.rect(a[0], a[1], b[0] - a[0], b[1] - a[1])
+                }
                 _ => {
                     for (i, p) in path.iter().enumerate() {
                         if i == 0 {
@@ -337,7 +484,9 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     });
 
     let select_in = move |drag_mode: DragMode, path: &[[f64; 2]]| {
-        let Some(scene) = scene.get_untracked() else { return };
+        let Some(scene) = scene.get_untracked() else {
+            return;
+        };
         let cam = camera.get_untracked();
         let world: Vec<[f64; 2]> = path.iter().map(|&p| cam.world_from_screen(p)).collect();
         let samples = model.with_untracked(|m| {
@@ -351,7 +500,12 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                         .coords
                         .iter()
                         .zip(&projection.sample_indices)
-                        .filter(|(p, _)| (p[0] as f64) >= x0 && (p[0] as f64) <= x1 && (p[1] as f64) >= y0 && (p[1] as f64) <= y1)
+                        .filter(|(p, _)| {
+                            (p[0] as f64) >= x0
+                                && (p[0] as f64) <= x1
+                                && (p[1] as f64) >= y0
+                                && (p[1] as f64) <= y1
+                        })
                         .map(|(_, &s)| s)
                         .collect()
                 }
@@ -371,7 +525,9 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         model.update(|m| {
             m.clear_node_selection();
             m.selection_examples = None;
-            m.sample_selection = (!empty).then(|| SampleSelection { samples: samples.clone() });
+            m.sample_selection = (!empty).then(|| SampleSelection {
+                samples: samples.clone(),
+            });
         });
         if !empty {
             request_selection_examples(model, &samples);
@@ -380,7 +536,9 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
 
     let on_wheel = move |event: web_sys::WheelEvent| {
         event.prevent_default();
-        let Some(canvas) = canvas_ref.get_untracked() else { return };
+        let Some(canvas) = canvas_ref.get_untracked() else {
+            return;
+        };
         let anchor = canvas_point(&canvas, &event);
         let delta = match event.delta_mode() {
             1 => event.delta_y() * 16.0,
@@ -394,15 +552,28 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         if event.button() != 0 {
             return;
         }
-        let Some(canvas) = canvas_ref.get_untracked() else { return };
+        let Some(canvas) = canvas_ref.get_untracked() else {
+            return;
+        };
         let _ = canvas.set_pointer_capture(event.pointer_id());
         let at = canvas_point(&canvas, &event);
-        let drag_mode = if event.shift_key() { DragMode::Rectangle } else { mode.get_untracked() };
-        drag.set_value(Some(Drag { mode: drag_mode, start: at, last: at, path: vec![at] }));
+        let drag_mode = if event.shift_key() {
+            DragMode::Rectangle
+        } else {
+            mode.get_untracked()
+        };
+        drag.set_value(Some(Drag {
+            mode: drag_mode,
+            start: at,
+            last: at,
+            path: vec![at],
+        }));
         hovered.set(None);
     };
     let on_pointer_move = move |event: web_sys::PointerEvent| {
-        let Some(canvas) = canvas_ref.get_untracked() else { return };
+        let Some(canvas) = canvas_ref.get_untracked() else {
+            return;
+        };
         let at = canvas_point(&canvas, &event);
         match drag.get_value() {
             Some(mut d) => {
@@ -411,7 +582,9 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                         user_moved_camera.set_value(true);
                         camera.update(|c| c.pan([at[0] - d.last[0], at[1] - d.last[1]]));
                     }
-                    DragMode::Rectangle => drag_path.set(Some((DragMode::Rectangle, vec![d.start, at]))),
+                    DragMode::Rectangle => {
+                        drag_path.set(Some((DragMode::Rectangle, vec![d.start, at])))
+                    }
                     DragMode::Lasso => {
                         d.path.push(at);
                         drag_path.set(Some((DragMode::Lasso, d.path.clone())));
@@ -424,14 +597,30 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                 let found = scene.with_untracked(|s| {
                     let s = s.as_ref()?;
                     let cam = camera.get_untracked();
-                    let point_idx = s.grid.as_ref()?.nearest(&s.coords, cam.world_from_screen(at), HOVER_RADIUS_PX / cam.scale)?;
+                    let point_idx = s.grid.as_ref()?.nearest(
+                        &s.coords,
+                        cam.world_from_screen(at),
+                        HOVER_RADIUS_PX / cam.scale,
+                    )?;
                     Some((point_idx, at))
                 });
                 if found.map(|f| f.0) != hovered.get_untracked().map(|h| h.0) {
                     if let Some((point_idx, _)) = found {
-                        if let Some(sample_idx) = model.with_untracked(|m| m.projection.as_ref()?.sample_indices.get(point_idx).copied()) {
+                        if let Some(sample_idx) = model.with_untracked(|m| {
+                            m.projection
+                                .as_ref()?
+                                .sample_indices
+                                .get(point_idx)
+                                .copied()
+                        }) {
                             let request_id = super::controls::next_short_request_id();
-                            worker_client::send(&ToWorker::SampleThumbnail { request_id, sample_idx }, &[]);
+                            worker_client::send(
+                                &ToWorker::SampleThumbnail {
+                                    request_id,
+                                    sample_idx,
+                                },
+                                &[],
+                            );
                         }
                     }
                 }
@@ -479,26 +668,41 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
 
     let running = move || model.with(|m| m.projection_running.clone());
     let has_precomputed = move |kind: ProjectionKind| {
-        model.with(|m| {
-            let layer = m.selected_layer.as_deref()?;
-            Some(m.dataset.as_ref()?.projections.iter().any(|(l, k)| l == layer && *k == kind))
-        })
-        .unwrap_or(false)
+        model
+            .with(|m| {
+                let layer = m.selected_layer.as_deref()?;
+                Some(
+                    m.dataset
+                        .as_ref()?
+                        .projections
+                        .iter()
+                        .any(|(l, k)| l == layer && *k == kind),
+                )
+            })
+            .unwrap_or(false)
     };
     let method_key = move || {
         model.with(|m| match m.projection_method {
             ProjectionMethod::Umap { .. } => "umap",
             ProjectionMethod::Tsne { .. } => "tsne",
-            ProjectionMethod::Precomputed { kind: PrecomputedKind::Tsne } => "file-tsne",
-            ProjectionMethod::Precomputed { kind: PrecomputedKind::Umap } => "file-umap",
+            ProjectionMethod::Precomputed {
+                kind: PrecomputedKind::Tsne,
+            } => "file-tsne",
+            ProjectionMethod::Precomputed {
+                kind: PrecomputedKind::Umap,
+            } => "file-umap",
         })
     };
     let on_method = move |event: web_sys::Event| {
         let value = event_target_value(&event);
         let method = match value.as_str() {
             "tsne" => ProjectionMethod::DEFAULT_TSNE,
-            "file-tsne" => ProjectionMethod::Precomputed { kind: PrecomputedKind::Tsne },
-            "file-umap" => ProjectionMethod::Precomputed { kind: PrecomputedKind::Umap },
+            "file-tsne" => ProjectionMethod::Precomputed {
+                kind: PrecomputedKind::Tsne,
+            },
+            "file-umap" => ProjectionMethod::Precomputed {
+                kind: PrecomputedKind::Umap,
+            },
             _ => ProjectionMethod::DEFAULT_UMAP,
         };
         model.update(|m| m.projection_method = method);
@@ -516,13 +720,31 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
             let scene = scene.get_untracked()?;
             let mask = highlighted_points(m, projection, &scene.point_of_sample)?;
             let coords = projection.coords();
-            let class_names = m.dataset.as_ref().map(|d| d.classes.iter().map(|c| c.name.clone()).collect::<Vec<_>>()).unwrap_or_default();
+            let class_names = m
+                .dataset
+                .as_ref()
+                .map(|d| d.classes.iter().map(|c| c.name.clone()).collect::<Vec<_>>())
+                .unwrap_or_default();
             let mut csv = String::from("sample_idx,label,x,y,class\n");
             for (point_idx, _) in mask.iter().enumerate().filter(|(_, &h)| h) {
                 let label = projection.labels[point_idx];
-                let class = class_names.get(label as usize).map(|name| super::export::csv_field(name)).unwrap_or_default();
-                let label = if label == u32::MAX { String::new() } else { label.to_string() };
-                csv.push_str(&format!("{},{},{},{},{}\n", projection.sample_indices[point_idx], label, coords[point_idx][0], coords[point_idx][1], class));
+                let class = class_names
+                    .get(label as usize)
+                    .map(|name| super::export::csv_field(name))
+                    .unwrap_or_default();
+                let label = if label == u32::MAX {
+                    String::new()
+                } else {
+                    label.to_string()
+                };
+                csv.push_str(&format!(
+                    "{},{},{},{},{}\n",
+                    projection.sample_indices[point_idx],
+                    label,
+                    coords[point_idx][0],
+                    coords[point_idx][1],
+                    class
+                ));
             }
             Some(csv)
         })
@@ -618,7 +840,14 @@ fn request_selection_examples(model: RwSignal<AppModel>, samples: &[u32]) {
     let Some((layer, top_classes)) = model.with_untracked(|m| {
         let projection = m.projection.as_ref()?;
         let histogram = selection_histogram(projection, samples);
-        Some((projection.request.layer.clone(), histogram.iter().take(3).map(|(c, _)| *c).collect::<Vec<_>>()))
+        Some((
+            projection.request.layer.clone(),
+            histogram
+                .iter()
+                .take(3)
+                .map(|(c, _)| *c)
+                .collect::<Vec<_>>(),
+        ))
     }) else {
         return;
     };

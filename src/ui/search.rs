@@ -23,19 +23,37 @@ pub fn search_classes(class_names: &[String], query: &str, limit: usize) -> Vec<
         .iter()
         .enumerate()
         .filter_map(|(class_idx, name)| {
-            let rank = name.split(',').filter_map(|synonym| rank_synonym(&synonym.trim().to_lowercase(), &query)).min()?;
-            Some((ClassMatch { class_idx: class_idx as u32, rank }, name.as_str()))
+            let rank = name
+                .split(',')
+                .filter_map(|synonym| rank_synonym(&synonym.trim().to_lowercase(), &query))
+                .min()?;
+            Some((
+                ClassMatch {
+                    class_idx: class_idx as u32,
+                    rank,
+                },
+                name.as_str(),
+            ))
         })
         .collect();
-    matches.sort_by(|(a, a_name), (b, b_name)| a.rank.cmp(&b.rank).then_with(|| a_name.cmp(b_name)));
-    matches.into_iter().take(limit).map(|(found, _)| found).collect()
+    matches
+        .sort_by(|(a, a_name), (b, b_name)| a.rank.cmp(&b.rank).then_with(|| a_name.cmp(b_name)));
+    matches
+        .into_iter()
+        .take(limit)
+        .map(|(found, _)| found)
+        .collect()
 }
 
 fn rank_synonym(synonym: &str, query: &str) -> Option<u32> {
     if synonym == query {
         return Some(0);
     }
-    if synonym.starts_with(query) || synonym.split([' ', '-', '/']).any(|word| word.starts_with(query)) {
+    if synonym.starts_with(query)
+        || synonym
+            .split([' ', '-', '/'])
+            .any(|word| word.starts_with(query))
+    {
         return Some(1);
     }
     if synonym.contains(query) {
@@ -67,12 +85,21 @@ mod tests {
     }
 
     fn found(class_names: &[String], query: &str) -> Vec<u32> {
-        search_classes(class_names, query, 20).into_iter().map(|m| m.class_idx).collect()
+        search_classes(class_names, query, 20)
+            .into_iter()
+            .map(|m| m.class_idx)
+            .collect()
     }
 
     #[test]
     fn partial_matches_any_synonym() {
-        let classes = names(&["tabby, tabby cat", "tiger cat", "Egyptian cat", "trench coat", "T-shirt/top"]);
+        let classes = names(&[
+            "tabby, tabby cat",
+            "tiger cat",
+            "Egyptian cat",
+            "trench coat",
+            "T-shirt/top",
+        ]);
         assert_eq!(found(&classes, "cat"), vec![2, 0, 1]);
         assert_eq!(found(&classes, "TABBY"), vec![0]);
         assert_eq!(found(&classes, "shirt"), vec![4]);
@@ -127,12 +154,22 @@ pub fn class_directory<'a>(
         .into_iter()
         .enumerate()
         .filter(|&(_, count)| count > 0)
-        .map(|(class_idx, node_count)| DirectoryEntry { class_idx: class_idx as u32, name: class_names[class_idx].clone(), node_count })
+        .map(|(class_idx, node_count)| DirectoryEntry {
+            class_idx: class_idx as u32,
+            name: class_names[class_idx].clone(),
+            node_count,
+        })
         .collect();
     entries.sort_by_key(|entry| (entry.name.to_lowercase(), entry.class_idx));
     let mut groups: Vec<(char, Vec<DirectoryEntry>)> = Vec::new();
     for entry in entries {
-        let letter = entry.name.chars().next().filter(|c| c.is_alphabetic()).map(|c| c.to_uppercase().next().unwrap_or(c)).unwrap_or('#');
+        let letter = entry
+            .name
+            .chars()
+            .next()
+            .filter(|c| c.is_alphabetic())
+            .map(|c| c.to_uppercase().next().unwrap_or(c))
+            .unwrap_or('#');
         match groups.last_mut() {
             Some((last, group)) if *last == letter => group.push(entry),
             _ => groups.push((letter, vec![entry])),
@@ -147,13 +184,25 @@ mod directory_tests {
 
     #[test]
     fn the_directory_groups_present_classes_by_letter_with_node_counts() {
-        let names: Vec<String> = ["Sneaker", "bag", "Sandal", "Coat", "<b>x</b>"].iter().map(|s| s.to_string()).collect();
+        let names: Vec<String> = ["Sneaker", "bag", "Sandal", "Coat", "<b>x</b>"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let tops: Vec<Vec<u32>> = vec![vec![0, 2], vec![0, 1], vec![4]];
         let groups = class_directory(&names, tops.iter().map(|t| t.as_slice()));
         let letters: Vec<char> = groups.iter().map(|(letter, _)| *letter).collect();
         assert_eq!(letters, vec!['#', 'B', 'S']);
-        let s_group: Vec<(&str, usize)> = groups[2].1.iter().map(|e| (e.name.as_str(), e.node_count)).collect();
+        let s_group: Vec<(&str, usize)> = groups[2]
+            .1
+            .iter()
+            .map(|e| (e.name.as_str(), e.node_count))
+            .collect();
         assert_eq!(s_group, vec![("Sandal", 1), ("Sneaker", 2)]);
-        assert!(groups.iter().all(|(_, group)| group.iter().all(|e| e.name != "Coat")), "absent classes are left out");
+        assert!(
+            groups
+                .iter()
+                .all(|(_, group)| group.iter().all(|e| e.name != "Coat")),
+            "absent classes are left out"
+        );
     }
 }

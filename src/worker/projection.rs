@@ -10,10 +10,12 @@ use topoact_core::embed::tsne::{TsneJob, TsneParams};
 use topoact_core::embed::umap::{UmapJob, UmapParams};
 use topoact_core::embed::{EmbedError, EmbedRows, Embedding, KnnGraph, ProgressiveEmbedding};
 
-use super::{find_layer, now_ms, post, run_job, run_job_observed, samples_in_use, NO_DATASET, STATE};
+use super::{
+    find_layer, now_ms, post, run_job, run_job_observed, samples_in_use, NO_DATASET, STATE,
+};
 use crate::protocol::{
-    coords_to_le_bytes, DrawnProjection, FromWorker, PrecomputedKind, ProjectionMethod, ProjectionRequest, RequestId,
-    SubsampleChoice,
+    coords_to_le_bytes, DrawnProjection, FromWorker, PrecomputedKind, ProjectionMethod,
+    ProjectionRequest, RequestId, SubsampleChoice,
 };
 
 /// How often a running projection sends its current coordinates.
@@ -58,9 +60,18 @@ fn embed_message(err: EmbedError) -> String {
 }
 
 /// Runs `request` to the end (or cancellation), posting frames and the final answer.
-pub(super) async fn compute_projection(request_id: RequestId, request: ProjectionRequest) -> Result<Option<DrawnProjection>, String> {
+pub(super) async fn compute_projection(
+    request_id: RequestId,
+    request: ProjectionRequest,
+) -> Result<Option<DrawnProjection>, String> {
     let started_ms = now_ms();
-    if let Some(done) = STATE.with_borrow(|s| s.projections.finished.iter().find(|p| p.request == request).cloned()) {
+    if let Some(done) = STATE.with_borrow(|s| {
+        s.projections
+            .finished
+            .iter()
+            .find(|p| p.request == request)
+            .cloned()
+    }) {
         return Ok(Some(done));
     }
     if let ProjectionMethod::Precomputed { kind } = request.method {
@@ -68,19 +79,34 @@ pub(super) async fn compute_projection(request_id: RequestId, request: Projectio
     }
     let (rows, sample_indices, labels, norms) = rows_for(&request)?;
     let needed = match request.method {
-        ProjectionMethod::Tsne { perplexity } => TsneParams { perplexity, ..TsneParams::default() }.neighbours_needed_for(rows.n_points),
+        ProjectionMethod::Tsne { perplexity } => TsneParams {
+            perplexity,
+            ..TsneParams::default()
+        }
+        .neighbours_needed_for(rows.n_points),
         ProjectionMethod::Umap { n_neighbors, .. } => n_neighbors.saturating_sub(1),
         ProjectionMethod::Precomputed { .. } => 0,
     };
-    let wanted = if rows.n_points <= SHARED_NEIGHBOURS_MAX_POINTS { needed.max(SHARED_NEIGHBOURS) } else { needed };
+    let wanted = if rows.n_points <= SHARED_NEIGHBOURS_MAX_POINTS {
+        needed.max(SHARED_NEIGHBOURS)
+    } else {
+        needed
+    };
     let k = wanted.min(rows.n_points.saturating_sub(1));
-    let cached = STATE.with_borrow(|s| s.projections.neighbours.as_ref().and_then(|c| c.knn.clone()));
+    let cached = STATE.with_borrow(|s| {
+        s.projections
+            .neighbours
+            .as_ref()
+            .and_then(|c| c.knn.clone())
+    });
     let (knn, knn_ms) = match cached.filter(|(graph, _)| graph.k >= needed.min(k)) {
         Some(hit) => hit,
         None => {
             let knn_started = now_ms();
             let mut job = KnnJob::new(rows.clone(), KnnParams::new(k)).map_err(embed_message)?;
-            let Some(graph) = run_job(request_id, &mut job).await.map_err(embed_message)? else { return Ok(None) };
+            let Some(graph) = run_job(request_id, &mut job).await.map_err(embed_message)? else {
+                return Ok(None);
+            };
             let knn_ms = now_ms() - knn_started;
             let graph = Arc::new(graph);
             STATE.with_borrow_mut(|s| {
@@ -105,19 +131,45 @@ pub(super) async fn compute_projection(request_id: RequestId, request: Projectio
     };
     let embedding = match request.method {
         ProjectionMethod::Tsne { perplexity } => {
-            let params = TsneParams { perplexity, seed: request.seed, ..TsneParams::default() };
+            let params = TsneParams {
+                perplexity,
+                seed: request.seed,
+                ..TsneParams::default()
+            };
             let mut job = TsneJob::new(rows, knn.clone(), params).map_err(embed_message)?;
-            run_progressive(request_id, &mut job, |coords, stage| post(&FromWorker::ProjectionFrame { request_id, projection: frame(coords, false, stage) })).await
+            run_progressive(request_id, &mut job, |coords, stage| {
+                post(&FromWorker::ProjectionFrame {
+                    request_id,
+                    projection: frame(coords, false, stage),
+                })
+            })
+            .await
         }
-        ProjectionMethod::Umap { n_neighbors, min_dist } => {
-            let params = UmapParams { n_neighbors, min_dist, seed: request.seed, ..UmapParams::default() };
+        ProjectionMethod::Umap {
+            n_neighbors,
+            min_dist,
+        } => {
+            let params = UmapParams {
+                n_neighbors,
+                min_dist,
+                seed: request.seed,
+                ..UmapParams::default()
+            };
             let mut job = UmapJob::new(rows, knn.clone(), params).map_err(embed_message)?;
-            run_progressive(request_id, &mut job, |coords, stage| post(&FromWorker::ProjectionFrame { request_id, projection: frame(coords, false, stage) })).await
+            run_progressive(request_id, &mut job, |coords, stage| {
+                post(&FromWorker::ProjectionFrame {
+                    request_id,
+                    projection: frame(coords, false, stage),
+                })
+            })
+            .await
         }
         ProjectionMethod::Precomputed { .. } => unreachable!("handled above"),
     }
     .map_err(embed_message)?;
-    let Some(embedding) = embedding else { return Ok(None) };
+    let Some(embedding) = embedding else {
+        return Ok(None);
+    };
     let done = frame(&embedding.coords, true, "done".into());
     STATE.with_borrow_mut(|s| {
         let finished = &mut s.projections.finished;
@@ -130,10 +182,23 @@ pub(super) async fn compute_projection(request_id: RequestId, request: Projectio
 }
 
 /// The rows, sample indices, labels and norms of the request's (layer, subsample), cached.
-fn rows_for(request: &ProjectionRequest) -> Result<(Arc<EmbedRows>, Vec<u32>, Vec<u32>, Vec<f32>), String> {
+fn rows_for(
+    request: &ProjectionRequest,
+) -> Result<(Arc<EmbedRows>, Vec<u32>, Vec<u32>, Vec<f32>), String> {
     let key = (request.layer.clone(), request.subsample);
     if let Some(hit) = STATE.with_borrow(|s| {
-        s.projections.neighbours.as_ref().filter(|c| c.key == key).map(|c| (c.rows.clone(), c.sample_indices.clone(), c.labels.clone(), c.norms.clone()))
+        s.projections
+            .neighbours
+            .as_ref()
+            .filter(|c| c.key == key)
+            .map(|c| {
+                (
+                    c.rows.clone(),
+                    c.sample_indices.clone(),
+                    c.labels.clone(),
+                    c.norms.clone(),
+                )
+            })
     }) {
         return Ok(hit);
     }
@@ -141,26 +206,48 @@ fn rows_for(request: &ProjectionRequest) -> Result<(Arc<EmbedRows>, Vec<u32>, Ve
         let dataset = s.dataset.as_ref().ok_or(NO_DATASET)?;
         let layer = find_layer(dataset, &request.layer)?;
         let subset = samples_in_use(dataset, request.subsample);
-        let rows = EmbedRows::gather(&layer.activations, subset.as_deref()).map_err(embed_message)?;
-        let sample_indices: Vec<u32> = subset.unwrap_or_else(|| (0..dataset.n_samples() as u32).collect());
+        let rows =
+            EmbedRows::gather(&layer.activations, subset.as_deref()).map_err(embed_message)?;
+        let sample_indices: Vec<u32> =
+            subset.unwrap_or_else(|| (0..dataset.n_samples() as u32).collect());
         let labels = labels_of(dataset, &sample_indices);
-        let norms = (0..rows.n_points).map(|row| rows.row(row).iter().map(|v| v * v).sum::<f32>().sqrt()).collect();
-        Ok::<_, String>(NeighbourCache { key, rows: Arc::new(rows), sample_indices, labels, norms, knn: None })
+        let norms = (0..rows.n_points)
+            .map(|row| rows.row(row).iter().map(|v| v * v).sum::<f32>().sqrt())
+            .collect();
+        Ok::<_, String>(NeighbourCache {
+            key,
+            rows: Arc::new(rows),
+            sample_indices,
+            labels,
+            norms,
+            knn: None,
+        })
     })?;
-    let answer = (cache.rows.clone(), cache.sample_indices.clone(), cache.labels.clone(), cache.norms.clone());
+    let answer = (
+        cache.rows.clone(),
+        cache.sample_indices.clone(),
+        cache.labels.clone(),
+        cache.norms.clone(),
+    );
     STATE.with_borrow_mut(|s| s.projections.neighbours = Some(cache));
     Ok(answer)
 }
 
 fn labels_of(dataset: &Dataset, sample_indices: &[u32]) -> Vec<u32> {
     match &dataset.labels {
-        Some(labels) => sample_indices.iter().map(|&s| labels.get(s as usize).copied().unwrap_or(u32::MAX)).collect(),
+        Some(labels) => sample_indices
+            .iter()
+            .map(|&s| labels.get(s as usize).copied().unwrap_or(u32::MAX))
+            .collect(),
         None => vec![u32::MAX; sample_indices.len()],
     }
 }
 
 /// The file's own coordinates for the layer, for the samples in use.
-fn precomputed(request: &ProjectionRequest, kind: PrecomputedKind) -> Result<DrawnProjection, String> {
+fn precomputed(
+    request: &ProjectionRequest,
+    kind: PrecomputedKind,
+) -> Result<DrawnProjection, String> {
     STATE.with_borrow(|s| {
         let dataset = s.dataset.as_ref().ok_or(NO_DATASET)?;
         let layer = find_layer(dataset, &request.layer)?;

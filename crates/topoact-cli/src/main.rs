@@ -21,8 +21,8 @@ use topoact_core::dataset::{Dataset, Layer, Matrix};
 use topoact_core::formats::{load_dataset, LoadOptions, NamedSource, ReadSeekSource};
 use topoact_core::job::Progress;
 use topoact_core::mapper::{
-    compute_mapper_with_progress, to_kmapper_json, to_node_link_json, CoverKind, Epsilon, Lens, MapperInput,
-    MapperParams,
+    compute_mapper_with_progress, to_kmapper_json, to_node_link_json, CoverKind, Epsilon, Lens,
+    MapperInput, MapperParams,
 };
 use topoact_core::subsample::{nested_stratified_order, subsample};
 
@@ -30,7 +30,11 @@ use topoact_core::subsample::{nested_stratified_order, subsample};
 const DEFAULT_MAX_SAMPLES: usize = 50_000;
 
 #[derive(Parser)]
-#[command(name = "topoact", version, about = "TopoAct command line: mapper graphs and projections of neural-network activations")]
+#[command(
+    name = "topoact",
+    version,
+    about = "TopoAct command line: mapper graphs and projections of neural-network activations"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -216,15 +220,27 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(paths: &[PathBuf], labels: Option<&PathBuf>, drop_nonfinite: bool) -> Result<Dataset, String> {
+fn load(
+    paths: &[PathBuf],
+    labels: Option<&PathBuf>,
+    drop_nonfinite: bool,
+) -> Result<Dataset, String> {
     let mut sources = Vec::new();
     for path in paths.iter().chain(labels) {
-        let file = File::open(path).map_err(|e| format!("cannot open '{}': {e}", path.display()))?;
-        let source = ReadSeekSource::new(file).map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
-        let file_name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let file =
+            File::open(path).map_err(|e| format!("cannot open '{}': {e}", path.display()))?;
+        let source = ReadSeekSource::new(file)
+            .map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
+        let file_name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         sources.push(NamedSource::new(file_name, source));
     }
-    let options = LoadOptions { drop_nonfinite, ..LoadOptions::default() };
+    let options = LoadOptions {
+        drop_nonfinite,
+        ..LoadOptions::default()
+    };
     let dataset = load_dataset(sources, &options).map_err(|e| e.to_string())?;
     for notice in &dataset.notices {
         eprintln!("topoact: note: {notice}");
@@ -248,7 +264,13 @@ impl ProgressPrinter {
         let tenth = (p.fraction() * 10.0).floor() as i64;
         let family = p.stage.split(' ').next().unwrap_or("").to_string();
         if family != self.last_stage || tenth != self.last_tenth {
-            eprintln!("[{:7.2} s] {} ({}/{})", self.started.elapsed().as_secs_f64(), p.stage, p.done, p.total);
+            eprintln!(
+                "[{:7.2} s] {} ({}/{})",
+                self.started.elapsed().as_secs_f64(),
+                p.stage,
+                p.done,
+                p.total
+            );
             self.last_stage = family;
             self.last_tenth = tenth;
         }
@@ -262,7 +284,10 @@ fn pick_layer<'a>(dataset: &'a Dataset, name: Option<&str>) -> Result<&'a Layer,
             let names: Vec<&str> = dataset.layers.iter().map(|l| l.name.as_str()).collect();
             format!("no layer '{name}'; the layers are: {}", names.join(", "))
         }),
-        None => dataset.layers.first().ok_or_else(|| "the input has no activation layer".to_string()),
+        None => dataset
+            .layers
+            .first()
+            .ok_or_else(|| "the input has no activation layer".to_string()),
     }
 }
 
@@ -294,7 +319,12 @@ fn run_mapper(args: MapperArgs) -> Result<(), String> {
         subsample(&order, size)
     });
     if let (Some(s), false) = (&subset, args.quiet) {
-        eprintln!("[{:7.2} s] stratified subsample of {} samples (seed {})", started.elapsed().as_secs_f64(), s.len(), args.seed);
+        eprintln!(
+            "[{:7.2} s] stratified subsample of {} samples (seed {})",
+            started.elapsed().as_secs_f64(),
+            s.len(),
+            args.seed
+        );
     }
     let lens = match args.lens {
         LensArg::L2 => Lens::L2Norm,
@@ -306,7 +336,11 @@ fn run_mapper(args: MapperArgs) -> Result<(), String> {
     };
     let epsilon = match args.eps {
         Some(eps) => Epsilon::Explicit(eps),
-        None => Epsilon::KnnQuantile { k: args.eps_knn, quantile: args.eps_quantile, per_interval: args.eps_per_interval },
+        None => Epsilon::KnnQuantile {
+            k: args.eps_knn,
+            quantile: args.eps_quantile,
+            per_interval: args.eps_per_interval,
+        },
     };
     let params = MapperParams {
         lens,
@@ -331,8 +365,14 @@ fn run_mapper(args: MapperArgs) -> Result<(), String> {
         class_names: &dataset.class_names,
     };
     let mapper_started = Instant::now();
-    let mut printer = ProgressPrinter { quiet: args.quiet, last_stage: String::new(), last_tenth: -1, started };
-    let graph = compute_mapper_with_progress(input, &params, |p| printer.report(p)).map_err(|e| e.to_string())?;
+    let mut printer = ProgressPrinter {
+        quiet: args.quiet,
+        last_stage: String::new(),
+        last_tenth: -1,
+        started,
+    };
+    let graph = compute_mapper_with_progress(input, &params, |p| printer.report(p))
+        .map_err(|e| e.to_string())?;
     let mapper_secs = mapper_started.elapsed().as_secs_f64();
     let text = match args.format {
         FormatArg::Kmapper => to_kmapper_json(&graph),
@@ -373,16 +413,29 @@ fn run_embed(args: EmbedArgs) -> Result<(), String> {
     use topoact_core::embed::{EmbedRows, Embedding};
     use topoact_core::job::run_to_end;
 
-    let format = match args.out.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
+    let format = match args
+        .out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
         Some("npy") => CoordsFormat::Npy,
         Some("csv") => CoordsFormat::Csv,
-        _ => return Err(format!("--out '{}' must end in .npy or .csv", args.out.display())),
+        _ => {
+            return Err(format!(
+                "--out '{}' must end in .npy or .csv",
+                args.out.display()
+            ))
+        }
     };
     match args.method {
         MethodArg::Tsne if args.neighbors.is_some() || args.min_dist.is_some() => {
             return Err("--neighbors and --min-dist apply to --method umap, not tsne".into())
         }
-        MethodArg::Umap if args.perplexity.is_some() => return Err("--perplexity applies to --method tsne, not umap".into()),
+        MethodArg::Umap if args.perplexity.is_some() => {
+            return Err("--perplexity applies to --method tsne, not umap".into())
+        }
         _ => {}
     }
     let started = Instant::now();
@@ -411,12 +464,21 @@ fn run_embed(args: EmbedArgs) -> Result<(), String> {
         subsample(&order, size)
     });
     if let (Some(s), false) = (&subset, args.quiet) {
-        eprintln!("[{:7.2} s] stratified subsample of {} samples (seed {})", started.elapsed().as_secs_f64(), s.len(), args.seed);
+        eprintln!(
+            "[{:7.2} s] stratified subsample of {} samples (seed {})",
+            started.elapsed().as_secs_f64(),
+            s.len(),
+            args.seed
+        );
     }
     let rows = Arc::new(EmbedRows::gather(matrix, subset.as_deref()).map_err(|e| e.to_string())?);
     let n_points = rows.n_points;
 
-    let tsne_params = TsneParams { perplexity: args.perplexity.unwrap_or(50.0), seed: args.seed, ..Default::default() };
+    let tsne_params = TsneParams {
+        perplexity: args.perplexity.unwrap_or(50.0),
+        seed: args.seed,
+        ..Default::default()
+    };
     let umap_params = UmapParams {
         n_neighbors: args.neighbors.unwrap_or(20),
         min_dist: args.min_dist.unwrap_or(0.01),
@@ -430,32 +492,57 @@ fn run_embed(args: EmbedArgs) -> Result<(), String> {
             tsne_params.neighbours_needed_for(n_points)
         }
         MethodArg::Umap => {
-            umap_params.validate(n_points, umap_params.neighbours_needed()).map_err(|e| e.to_string())?;
+            umap_params
+                .validate(n_points, umap_params.neighbours_needed())
+                .map_err(|e| e.to_string())?;
             umap_params.neighbours_needed()
         }
     };
-    let mut printer = ProgressPrinter { quiet: args.quiet, last_stage: String::new(), last_tenth: -1, started };
+    let mut printer = ProgressPrinter {
+        quiet: args.quiet,
+        last_stage: String::new(),
+        last_tenth: -1,
+        started,
+    };
     let knn_started = Instant::now();
-    let mut knn_job = KnnJob::new(rows.clone(), KnnParams { k, seed: args.seed, ..KnnParams::new(k) }).map_err(|e| e.to_string())?;
+    let mut knn_job = KnnJob::new(
+        rows.clone(),
+        KnnParams {
+            k,
+            seed: args.seed,
+            ..KnnParams::new(k)
+        },
+    )
+    .map_err(|e| e.to_string())?;
     let graph = run_to_end(&mut knn_job, |p| printer.report(p)).map_err(|e| e.to_string())?;
     if !args.quiet {
         let how = if graph.exact {
             "exact".to_string()
         } else {
-            format!("approximate, recall {:.4} on 200 sampled points", estimate_recall(&rows, &graph, k, 200, args.seed))
+            format!(
+                "approximate, recall {:.4} on 200 sampled points",
+                estimate_recall(&rows, &graph, k, 200, args.seed)
+            )
         };
-        eprintln!("[{:7.2} s] {k} nearest neighbours in {:.2} s ({how})", started.elapsed().as_secs_f64(), knn_started.elapsed().as_secs_f64());
+        eprintln!(
+            "[{:7.2} s] {k} nearest neighbours in {:.2} s ({how})",
+            started.elapsed().as_secs_f64(),
+            knn_started.elapsed().as_secs_f64()
+        );
     }
     let graph = Arc::new(graph);
     let projection_started = Instant::now();
     let embedding: Embedding = match args.method {
         MethodArg::Tsne => {
-            let mut job = TsneJob::new(rows.clone(), graph.clone(), tsne_params).map_err(|e| e.to_string())?;
+            let mut job = TsneJob::new(rows.clone(), graph.clone(), tsne_params)
+                .map_err(|e| e.to_string())?;
             run_to_end(&mut job, |p| printer.report(p)).map_err(|e| e.to_string())?
         }
         MethodArg::Umap => {
-            let mut job = UmapJob::new(rows.clone(), graph.clone(), umap_params).map_err(|e| e.to_string())?;
-            let embedding = run_to_end(&mut job, |p| printer.report(p)).map_err(|e| e.to_string())?;
+            let mut job = UmapJob::new(rows.clone(), graph.clone(), umap_params)
+                .map_err(|e| e.to_string())?;
+            let embedding =
+                run_to_end(&mut job, |p| printer.report(p)).map_err(|e| e.to_string())?;
             if let (Some(used), false) = (job.init_used(), args.quiet) {
                 match used.spectral_failure {
                     Some(why) => eprintln!("topoact: note: UMAP started from PCA (spectral start unavailable: {why:?})"),
@@ -470,36 +557,60 @@ fn run_embed(args: EmbedArgs) -> Result<(), String> {
         MethodArg::Umap => "UMAP",
     };
     if !args.quiet {
-        eprintln!("[{:7.2} s] {method} in {:.2} s", started.elapsed().as_secs_f64(), projection_started.elapsed().as_secs_f64());
+        eprintln!(
+            "[{:7.2} s] {method} in {:.2} s",
+            started.elapsed().as_secs_f64(),
+            projection_started.elapsed().as_secs_f64()
+        );
     }
     if args.quality {
-        let quality = topoact_core::embed::quality::knn_preservation(&rows, &embedding.coords, 10, Some((1000, args.seed)));
+        let quality = topoact_core::embed::quality::knn_preservation(
+            &rows,
+            &embedding.coords,
+            10,
+            Some((1000, args.seed)),
+        );
         eprintln!("10-NN preservation (1000 sampled points): {quality:.4}");
     }
     let sample_idx = |row: usize| subset.as_ref().map_or(row as u32, |s| s[row]);
     let bytes = match format {
         CoordsFormat::Npy => {
-            let data: Vec<u8> = embedding.coords.iter().flat_map(|v| v.to_le_bytes()).collect();
+            let data: Vec<u8> = embedding
+                .coords
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect();
             npy_bytes("<f4", &[n_points, 2], &data)
         }
         CoordsFormat::Csv => {
             let mut text = String::from("sample_idx,x,y\n");
             for row in 0..n_points {
-                text.push_str(&format!("{},{},{}\n", sample_idx(row), embedding.coords[2 * row], embedding.coords[2 * row + 1]));
+                text.push_str(&format!(
+                    "{},{},{}\n",
+                    sample_idx(row),
+                    embedding.coords[2 * row],
+                    embedding.coords[2 * row + 1]
+                ));
             }
             text.into_bytes()
         }
     };
     write_output(&args.out, &bytes)?;
     if !args.quiet {
-        eprintln!("[{:7.2} s] wrote {n_points} x 2 coordinates to '{}'", started.elapsed().as_secs_f64(), args.out.display());
+        eprintln!(
+            "[{:7.2} s] wrote {n_points} x 2 coordinates to '{}'",
+            started.elapsed().as_secs_f64(),
+            args.out.display()
+        );
     }
     Ok(())
 }
 
 fn write_output(path: &Path, bytes: &[u8]) -> Result<(), String> {
     if path.as_os_str() == "-" {
-        std::io::stdout().write_all(bytes).map_err(|e| format!("cannot write to standard output: {e}"))
+        std::io::stdout()
+            .write_all(bytes)
+            .map_err(|e| format!("cannot write to standard output: {e}"))
     } else {
         std::fs::write(path, bytes).map_err(|e| format!("cannot write '{}': {e}", path.display()))
     }
@@ -509,9 +620,17 @@ fn write_output(path: &Path, bytes: &[u8]) -> Result<(), String> {
 fn npy_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     let shape_text = match shape {
         [n] => format!("({n},)"),
-        _ => format!("({})", shape.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
@@ -529,7 +648,8 @@ fn run_synth(args: SynthArgs) -> Result<(), String> {
         return Err("--n and --dim must be at least 1".into());
     }
     let started = Instant::now();
-    let (x, labels, _names) = topoact_core::mapper::synth::activation_like(args.n, args.dim, args.seed);
+    let (x, labels, _names) =
+        topoact_core::mapper::synth::activation_like(args.n, args.dim, args.seed);
     let data: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
     write_output(&args.out, &npy_bytes("<f4", &[args.n, args.dim], &data))?;
     if let Some(path) = &args.labels_out {

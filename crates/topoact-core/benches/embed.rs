@@ -40,8 +40,17 @@ fn bench_umap(c: &mut Criterion) {
             let rows = data(kind, n);
             group.bench_with_input(BenchmarkId::new(kind, n), &rows, |b, rows| {
                 b.iter(|| {
-                    let graph = Arc::new(knn_graph(rows.clone(), KnnParams::new(19)).expect("k-NN"));
-                    umap(rows.clone(), graph, UmapParams { seed: 1, ..Default::default() }).expect("UMAP")
+                    let graph =
+                        Arc::new(knn_graph(rows.clone(), KnnParams::new(19)).expect("k-NN"));
+                    umap(
+                        rows.clone(),
+                        graph,
+                        UmapParams {
+                            seed: 1,
+                            ..Default::default()
+                        },
+                    )
+                    .expect("UMAP")
                 })
             });
         }

@@ -8,17 +8,24 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use topoact_core::layout::synthetic::mapper_like_graph;
-use topoact_core::layout::{compute_layout, count_edge_crossings, count_node_overlaps, normalized_stress, LayoutParams};
+use topoact_core::layout::{
+    compute_layout, count_edge_crossings, count_node_overlaps, normalized_stress, LayoutParams,
+};
 
 fn layout_sizes(c: &mut Criterion) {
     let mut group = c.benchmark_group("compute_layout/mapper_like");
-    group.sample_size(10).measurement_time(Duration::from_secs(20)).warm_up_time(Duration::from_secs(1));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20))
+        .warm_up_time(Duration::from_secs(1));
     for n_nodes in [100usize, 1_000, 10_000] {
         let input = mapper_like_graph(n_nodes, 1);
         let params = LayoutParams::default();
-        group.bench_with_input(BenchmarkId::from_parameter(n_nodes), &input, |bencher, input| {
-            bencher.iter(|| compute_layout(black_box(input), &params))
-        });
+        group.bench_with_input(
+            BenchmarkId::from_parameter(n_nodes),
+            &input,
+            |bencher, input| bencher.iter(|| compute_layout(black_box(input), &params)),
+        );
     }
     group.finish();
 }

@@ -12,28 +12,51 @@ use topoact_core::mapper::{compute_mapper, synth, CoverKind, Epsilon, MapperInpu
 
 fn bench_mapper(c: &mut Criterion) {
     let small = std::env::var("TOPOACT_BENCH_SMALL").is_ok();
-    let sizes: [(usize, usize, u64); 2] = if small { [(5_000, 256, 0), (2_000, 1024, 1)] } else { [(50_000, 256, 0), (20_000, 1024, 1)] };
+    let sizes: [(usize, usize, u64); 2] = if small {
+        [(5_000, 256, 0), (2_000, 1024, 1)]
+    } else {
+        [(50_000, 256, 0), (20_000, 1024, 1)]
+    };
     let mut group = c.benchmark_group("mapper");
     group.sample_size(10);
     for (n, dim, seed) in sizes {
         let (x, _, _) = synth::activation_like(n, dim, seed);
         let matrix = Matrix::F32(x);
         for cover in [CoverKind::Uniform, CoverKind::Balanced] {
-            let params = MapperParams { cover, epsilon: Epsilon::default(), ..Default::default() }
-                .validate()
-                .expect("valid parameters");
-            let name = format!("{n}x{dim}/{}", if cover == CoverKind::Uniform { "uniform" } else { "balanced" });
+            let params = MapperParams {
+                cover,
+                epsilon: Epsilon::default(),
+                ..Default::default()
+            }
+            .validate()
+            .expect("valid parameters");
+            let name = format!(
+                "{n}x{dim}/{}",
+                if cover == CoverKind::Uniform {
+                    "uniform"
+                } else {
+                    "balanced"
+                }
+            );
             group.bench_function(name, |b| {
                 b.iter(|| compute_mapper(MapperInput::new(&matrix), &params).expect("graph"))
             });
         }
         // The epsilon search alone vs the mapper with that eps given.
-        let eps = compute_mapper(MapperInput::new(&matrix), &MapperParams::default().validate().expect("valid"))
-            .expect("graph")
-            .params
-            .eps_global
-            .expect("eps");
-        let explicit = MapperParams { epsilon: Epsilon::Explicit(eps), ..Default::default() }.validate().expect("valid");
+        let eps = compute_mapper(
+            MapperInput::new(&matrix),
+            &MapperParams::default().validate().expect("valid"),
+        )
+        .expect("graph")
+        .params
+        .eps_global
+        .expect("eps");
+        let explicit = MapperParams {
+            epsilon: Epsilon::Explicit(eps),
+            ..Default::default()
+        }
+        .validate()
+        .expect("valid");
         group.bench_function(format!("{n}x{dim}/uniform_explicit_eps"), |b| {
             b.iter(|| compute_mapper(MapperInput::new(&matrix), &explicit).expect("graph"))
         });

@@ -22,7 +22,10 @@ use topoact_core::mapper::synth;
 
 fn sizes() -> Vec<usize> {
     if let Ok(list) = std::env::var("TOPOACT_TSNE_SIZES") {
-        return list.split(',').filter_map(|s| s.trim().parse().ok()).collect();
+        return list
+            .split(',')
+            .filter_map(|s| s.trim().parse().ok())
+            .collect();
     }
     if std::env::var("TOPOACT_BENCH_SMALL").is_ok() {
         vec![5_000]
@@ -54,9 +57,21 @@ fn step_until(job: &mut TsneJob, prefix: &str) {
 
 /// CPU seconds of this process (Linux; 0 elsewhere), to read through a loaded machine.
 fn cpu_secs() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 
@@ -77,7 +92,11 @@ fn report() {
             let secs = step_started.elapsed().as_secs_f64();
             match step {
                 Step::Running(progress) => {
-                    let name = if progress.stage.starts_with("t-SNE") { "iterations".to_string() } else { progress.stage };
+                    let name = if progress.stage.starts_with("t-SNE") {
+                        "iterations".to_string()
+                    } else {
+                        progress.stage
+                    };
                     if name == "iterations" {
                         iteration_secs.push(secs);
                     }
@@ -89,7 +108,8 @@ fn report() {
                 Step::Done(embedding) => {
                     let extent = |axis: usize| {
                         let values = embedding.coords.iter().skip(axis).step_by(2);
-                        let (lo, hi) = values.fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+                        let (lo, hi) = values
+                            .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
                         hi - lo
                     };
                     println!("  final extent {:.0} x {:.0}", extent(0), extent(1));
@@ -104,7 +124,8 @@ fn report() {
         let total: f64 = stage_secs.iter().map(|s| s.1).sum();
         let mean_ms = 1e3 * iteration_secs.iter().sum::<f64>() / iteration_secs.len() as f64;
         let early_ms = 1e3 * iteration_secs[..250].iter().sum::<f64>() / 250.0;
-        let late_ms = 1e3 * iteration_secs[250..].iter().sum::<f64>() / (iteration_secs.len() - 250) as f64;
+        let late_ms =
+            1e3 * iteration_secs[250..].iter().sum::<f64>() / (iteration_secs.len() - 250) as f64;
         let max_step_ms = 1e3 * iteration_secs.iter().fold(0f64, |m, &s| m.max(s));
         let cpu = cpu_secs() - cpu_started;
         println!("t-SNE {n} x 256: kNN {knn_secs:.1} s (excluded); t-SNE {total:.2} s wall, {cpu:.2} s CPU");
@@ -126,15 +147,21 @@ fn bench_tsne(c: &mut Criterion) {
         let (rows, knn) = data(n);
         group.bench_function(format!("setup/{n}"), |b| {
             b.iter(|| {
-                let mut job = TsneJob::new(rows.clone(), knn.clone(), TsneParams::default()).expect("job");
+                let mut job =
+                    TsneJob::new(rows.clone(), knn.clone(), TsneParams::default()).expect("job");
                 step_until(&mut job, "t-SNE");
             })
         });
         // Never finishes inside the measurement: far more iterations than will be stepped.
-        let params = TsneParams { n_iter: 100_000, ..TsneParams::default() };
+        let params = TsneParams {
+            n_iter: 100_000,
+            ..TsneParams::default()
+        };
         let mut job = TsneJob::new(rows.clone(), knn.clone(), params).expect("job");
         step_until(&mut job, "t-SNE iteration 400/");
-        group.bench_function(format!("iteration/{n}"), |b| b.iter(|| job.step().expect("step")));
+        group.bench_function(format!("iteration/{n}"), |b| {
+            b.iter(|| job.step().expect("step"))
+        });
     }
     group.finish();
 }

@@ -35,7 +35,12 @@ pub struct CrossLayerLink {
 /// Each member list must be ascending without repeats. Cost: O(sum of member counts + number
 /// of pairs), through an index of the `to` nodes holding each sample.
 pub fn cross_layer_links(from: &[&[u32]], to: &[&[u32]]) -> Vec<CrossLayerLink> {
-    let n_samples = to.iter().filter_map(|members| members.last()).map(|&s| s as usize + 1).max().unwrap_or(0);
+    let n_samples = to
+        .iter()
+        .filter_map(|members| members.last())
+        .map(|&s| s as usize + 1)
+        .max()
+        .unwrap_or(0);
     // Compressed lists: the `to` nodes holding each sample.
     let mut holders_start = vec![0usize; n_samples + 1];
     for members in to {
@@ -75,7 +80,12 @@ pub fn cross_layer_links(from: &[&[u32]], to: &[&[u32]]) -> Vec<CrossLayerLink> 
         for &to_node in &touched {
             let shared = shared_with[to_node];
             let union = members.len() + to[to_node].len() - shared;
-            links.push(CrossLayerLink { from_node, to_node, shared, jaccard: shared as f64 / union as f64 });
+            links.push(CrossLayerLink {
+                from_node,
+                to_node,
+                shared,
+                jaccard: shared as f64 / union as f64,
+            });
             shared_with[to_node] = 0;
         }
         touched.clear();
@@ -88,7 +98,13 @@ pub fn cross_layer_links(from: &[&[u32]], to: &[&[u32]]) -> Vec<CrossLayerLink> 
 pub fn shares_held(selected: &[u32], nodes: &[&[u32]]) -> Vec<f64> {
     nodes
         .iter()
-        .map(|members| if selected.is_empty() { 0.0 } else { sorted_intersection_len(selected, members) as f64 / selected.len() as f64 })
+        .map(|members| {
+            if selected.is_empty() {
+                0.0
+            } else {
+                sorted_intersection_len(selected, members) as f64 / selected.len() as f64
+            }
+        })
         .collect()
 }
 
@@ -126,10 +142,17 @@ pub fn row_norms(matrix: &Matrix, sample_indices: Option<&[u32]>) -> Vec<f64> {
     let mut row = vec![0f64; matrix.n_cols()];
     let mut norm_of = |sample_idx: usize| {
         matrix.row_into_f64(sample_idx, &mut row);
-        row.iter().all(|v| v.is_finite()).then(|| row.iter().map(|v| v * v).sum::<f64>().sqrt())
+        row.iter()
+            .all(|v| v.is_finite())
+            .then(|| row.iter().map(|v| v * v).sum::<f64>().sqrt())
     };
     match sample_indices {
-        Some(samples) => samples.iter().map(|&s| s as usize).filter(|&s| s < n_rows).filter_map(&mut norm_of).collect(),
+        Some(samples) => samples
+            .iter()
+            .map(|&s| s as usize)
+            .filter(|&s| s < n_rows)
+            .filter_map(&mut norm_of)
+            .collect(),
         None => (0..n_rows).filter_map(norm_of).collect(),
     }
 }
@@ -156,7 +179,14 @@ pub fn norm_distributions(layers: &[(String, usize, Vec<f64>)], n_bins: usize) -
                 len if len % 2 == 1 => sorted[len / 2],
                 len => 0.5 * (sorted[len / 2 - 1] + sorted[len / 2]),
             };
-            LayerNorms { layer: layer.clone(), dim: *dim, histogram: Histogram::over(norms, lower, upper, n_bins), mean, std, median }
+            LayerNorms {
+                layer: layer.clone(),
+                dim: *dim,
+                histogram: Histogram::over(norms, lower, upper, n_bins),
+                mean,
+                std,
+                median,
+            }
         })
         .collect()
 }
@@ -173,7 +203,12 @@ mod tests {
                 let shared = a.iter().filter(|s| b.contains(s)).count();
                 if shared > 0 {
                     let union = a.len() + b.len() - shared;
-                    links.push(CrossLayerLink { from_node, to_node, shared, jaccard: shared as f64 / union as f64 });
+                    links.push(CrossLayerLink {
+                        from_node,
+                        to_node,
+                        shared,
+                        jaccard: shared as f64 / union as f64,
+                    });
                 }
             }
         }
@@ -181,7 +216,10 @@ mod tests {
     }
 
     fn member_lists() -> impl Strategy<Value = Vec<Vec<u32>>> {
-        prop::collection::vec(prop::collection::btree_set(0u32..60, 0..20).prop_map(|set| set.into_iter().collect()), 0..12)
+        prop::collection::vec(
+            prop::collection::btree_set(0u32..60, 0..20).prop_map(|set| set.into_iter().collect()),
+            0..12,
+        )
     }
 
     proptest! {
@@ -209,18 +247,32 @@ mod tests {
     fn identical_nodes_have_jaccard_one_and_disjoint_nodes_no_link() {
         let a: Vec<&[u32]> = vec![&[1, 2, 3], &[7, 8]];
         let b: Vec<&[u32]> = vec![&[4, 5], &[1, 2, 3]];
-        assert_eq!(cross_layer_links(&a, &b), vec![CrossLayerLink { from_node: 0, to_node: 1, shared: 3, jaccard: 1.0 }]);
+        assert_eq!(
+            cross_layer_links(&a, &b),
+            vec![CrossLayerLink {
+                from_node: 0,
+                to_node: 1,
+                shared: 3,
+                jaccard: 1.0
+            }]
+        );
     }
 
     #[test]
     fn norm_distributions_share_one_axis() {
-        let layers = vec![("a".to_string(), 2, vec![1.0, 2.0, 3.0]), ("b".to_string(), 3, vec![10.0, 20.0])];
+        let layers = vec![
+            ("a".to_string(), 2, vec![1.0, 2.0, 3.0]),
+            ("b".to_string(), 3, vec![10.0, 20.0]),
+        ];
         let distributions = norm_distributions(&layers, 10);
         assert_eq!(distributions[0].histogram.lower, 1.0);
         assert_eq!(distributions[1].histogram.upper, 20.0);
         assert_eq!(distributions[0].histogram.total(), 3);
         assert_eq!(distributions[1].histogram.total(), 2);
-        assert_eq!((distributions[0].median, distributions[1].median), (2.0, 15.0));
+        assert_eq!(
+            (distributions[0].median, distributions[1].median),
+            (2.0, 15.0)
+        );
         assert_eq!(distributions[1].mean, 15.0);
     }
 

@@ -58,8 +58,16 @@ impl Matrix {
     /// Copies row `sample_idx` into `out` (length `n_cols`), widening exactly to f64.
     pub fn row_into_f64(&self, sample_idx: usize, out: &mut [f64]) {
         match self {
-            Matrix::F16(a) => a.row(sample_idx).iter().zip(out).for_each(|(v, o)| *o = v.to_f64()),
-            Matrix::F32(a) => a.row(sample_idx).iter().zip(out).for_each(|(v, o)| *o = *v as f64),
+            Matrix::F16(a) => a
+                .row(sample_idx)
+                .iter()
+                .zip(out)
+                .for_each(|(v, o)| *o = v.to_f64()),
+            Matrix::F32(a) => a
+                .row(sample_idx)
+                .iter()
+                .zip(out)
+                .for_each(|(v, o)| *o = *v as f64),
             Matrix::F64(a) => a.row(sample_idx).iter().zip(out).for_each(|(v, o)| *o = *v),
         }
     }
@@ -67,9 +75,17 @@ impl Matrix {
     /// Copies row `sample_idx` into `out` (length `n_cols`) as f32 (exact for f16 and f32).
     pub fn row_into_f32(&self, sample_idx: usize, out: &mut [f32]) {
         match self {
-            Matrix::F16(a) => a.row(sample_idx).iter().zip(out).for_each(|(v, o)| *o = v.to_f32()),
+            Matrix::F16(a) => a
+                .row(sample_idx)
+                .iter()
+                .zip(out)
+                .for_each(|(v, o)| *o = v.to_f32()),
             Matrix::F32(a) => a.row(sample_idx).iter().zip(out).for_each(|(v, o)| *o = *v),
-            Matrix::F64(a) => a.row(sample_idx).iter().zip(out).for_each(|(v, o)| *o = *v as f32),
+            Matrix::F64(a) => a
+                .row(sample_idx)
+                .iter()
+                .zip(out)
+                .for_each(|(v, o)| *o = *v as f32),
         }
     }
 
@@ -176,7 +192,9 @@ pub struct Dataset {
 
 impl Dataset {
     pub fn n_samples(&self) -> usize {
-        self.layers.first().map_or(0, |layer| layer.activations.n_rows())
+        self.layers
+            .first()
+            .map_or(0, |layer| layer.activations.n_rows())
     }
 
     pub fn layer(&self, name: &str) -> Option<&Layer> {
@@ -214,11 +232,17 @@ impl Dataset {
                 .class_names
                 .iter()
                 .zip(self.class_counts())
-                .map(|(name, count)| ClassSummary { name: name.clone(), count })
+                .map(|(name, count)| ClassSummary {
+                    name: name.clone(),
+                    count,
+                })
                 .collect(),
             has_labels: self.labels.is_some(),
             has_images: self.images.is_some(),
-            image_shape: self.images.as_ref().map(|img| [img.height, img.width, img.channels]),
+            image_shape: self
+                .images
+                .as_ref()
+                .map(|img| [img.height, img.width, img.channels]),
             activation_image_layers: self.activation_images.keys().cloned().collect(),
             projections: self
                 .projections

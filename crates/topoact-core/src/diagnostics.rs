@@ -31,7 +31,11 @@ impl Histogram {
     /// Bins `values` over `[lower, upper]`; values outside are ignored.
     pub fn over(values: &[f64], lower: f64, upper: f64, n_bins: usize) -> Histogram {
         let n_bins = n_bins.max(1);
-        let (lower, upper) = if upper > lower { (lower, upper) } else { (lower - 0.5, lower + 0.5) };
+        let (lower, upper) = if upper > lower {
+            (lower, upper)
+        } else {
+            (lower - 0.5, lower + 0.5)
+        };
         let mut counts = vec![0u64; n_bins];
         let width = (upper - lower) / n_bins as f64;
         for &v in values {
@@ -41,7 +45,11 @@ impl Histogram {
             let bin = (((v - lower) / width) as usize).min(n_bins - 1);
             counts[bin] += 1;
         }
-        Histogram { lower, upper, counts }
+        Histogram {
+            lower,
+            upper,
+            counts,
+        }
     }
 
     pub fn bin_width(&self) -> f64 {
@@ -54,10 +62,12 @@ impl Histogram {
 }
 
 fn finite_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
-    values.filter(|v| v.is_finite()).fold(None, |acc, v| match acc {
-        None => Some((v, v)),
-        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-    })
+    values
+        .filter(|v| v.is_finite())
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
 }
 
 /// The lens distribution and the cover over it, in lens units.
@@ -98,7 +108,10 @@ pub fn lens_diagnostics(graph: &MapperGraph, n_bins: usize) -> LensDiagnostics {
         .map(|report| {
             let interval = &report.interval;
             if balanced {
-                [at_rank(interval.lower, true), at_rank(interval.upper, false)]
+                [
+                    at_rank(interval.lower, true),
+                    at_rank(interval.upper, false),
+                ]
             } else {
                 [interval.lower, interval.upper]
             }
@@ -109,7 +122,11 @@ pub fn lens_diagnostics(graph: &MapperGraph, n_bins: usize) -> LensDiagnostics {
         cover: if balanced { "balanced" } else { "uniform" }.to_string(),
         histogram,
         intervals,
-        interval_sizes: graph.intervals.iter().map(|report| report.n_members).collect(),
+        interval_sizes: graph
+            .intervals
+            .iter()
+            .map(|report| report.n_members)
+            .collect(),
     }
 }
 
@@ -149,7 +166,11 @@ pub fn norm_diagnostics(
     let dim = matrix.n_cols();
     let n_total = matrix.n_rows();
     let samples: Vec<usize> = match sample_indices {
-        Some(s) => s.iter().map(|&i| i as usize).filter(|&i| i < n_total).collect(),
+        Some(s) => s
+            .iter()
+            .map(|&i| i as usize)
+            .filter(|&i| i < n_total)
+            .collect(),
         None => (0..n_total).collect(),
     };
     let mut row = vec![0f64; dim];
@@ -165,7 +186,11 @@ pub fn norm_diagnostics(
         values += dim as u64;
         norms.push(row.iter().map(|v| v * v).sum::<f64>().sqrt());
     }
-    let n_random = if samples.is_empty() { 0 } else { max_random.min(samples.len()).max(1) };
+    let n_random = if samples.is_empty() {
+        0
+    } else {
+        max_random.min(samples.len()).max(1)
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut random_norms = Vec::with_capacity(n_random);
     let mut value = [0f64; 1];
@@ -193,7 +218,11 @@ pub fn norm_diagnostics(
         activation_std,
         random_mean,
         random_std,
-        zero_fraction: if values == 0 { 0.0 } else { zeros as f64 / values as f64 },
+        zero_fraction: if values == 0 {
+            0.0
+        } else {
+            zeros as f64 / values as f64
+        },
     }
 }
 
@@ -237,7 +266,13 @@ mod tests {
         // Rows: half the coordinates zero; norms differ across rows.
         let n = 200;
         let dim = 16;
-        let matrix = Matrix::F32(Array2::from_shape_fn((n, dim), |(i, j)| if j % 2 == 0 { 0.0 } else { 1.0 + (i % 10) as f32 }));
+        let matrix = Matrix::F32(Array2::from_shape_fn((n, dim), |(i, j)| {
+            if j % 2 == 0 {
+                0.0
+            } else {
+                1.0 + (i % 10) as f32
+            }
+        }));
         let d = norm_diagnostics(&matrix, None, 20, 100, 7);
         assert_eq!(d.n_vectors, n);
         assert_eq!(d.n_random, 100);
@@ -245,7 +280,12 @@ mod tests {
         assert_eq!(d.activation.total(), n as u64);
         assert_eq!(d.random.total(), 100);
         // Independent coordinates average out: random norms vary less than real ones.
-        assert!(d.random_std < d.activation_std, "{} vs {}", d.random_std, d.activation_std);
+        assert!(
+            d.random_std < d.activation_std,
+            "{} vs {}",
+            d.random_std,
+            d.activation_std
+        );
         // Same seed, same answer.
         assert_eq!(d, norm_diagnostics(&matrix, None, 20, 100, 7));
     }
@@ -256,25 +296,45 @@ mod tests {
         let (values, _, _) = synth::activation_like(2000, 32, 3);
         let matrix = Matrix::F32(values);
         for cover in [CoverKind::Uniform, CoverKind::Balanced] {
-            let params = MapperParams { cover, n_intervals: 10, ..MapperParams::default() }.validate().expect("valid");
+            let params = MapperParams {
+                cover,
+                n_intervals: 10,
+                ..MapperParams::default()
+            }
+            .validate()
+            .expect("valid");
             let graph = compute_mapper(MapperInput::new(&matrix), &params).expect("graph");
             let d = lens_diagnostics(&graph, 40);
             assert_eq!(d.histogram.total(), 2000);
             assert_eq!(d.intervals.len(), 10);
             for pair in d.intervals.windows(2) {
-                assert!(pair[0][0] <= pair[1][0] && pair[0][1] <= pair[1][1], "{pair:?}");
+                assert!(
+                    pair[0][0] <= pair[1][0] && pair[0][1] <= pair[1][1],
+                    "{pair:?}"
+                );
             }
             // Every interval's members lie within its lens bounds.
             for (bounds, &size) in d.intervals.iter().zip(&d.interval_sizes) {
-                let inside = graph.lens_by_row.iter().filter(|&&l| l >= bounds[0] && l <= bounds[1]).count();
+                let inside = graph
+                    .lens_by_row
+                    .iter()
+                    .filter(|&&l| l >= bounds[0] && l <= bounds[1])
+                    .count();
                 assert!(inside >= size, "{cover:?} {bounds:?}: {inside} < {size}");
             }
             if cover == CoverKind::Balanced {
                 // KeplerMapper's cover overhangs the range at both ends, so only the interior
                 // intervals are full.
                 let interior = &d.interval_sizes[1..d.interval_sizes.len() - 1];
-                let (lo, hi) = (interior.iter().min().copied(), interior.iter().max().copied());
-                assert!(hi.unwrap_or(0) - lo.unwrap_or(0) <= 2, "{:?}", d.interval_sizes);
+                let (lo, hi) = (
+                    interior.iter().min().copied(),
+                    interior.iter().max().copied(),
+                );
+                assert!(
+                    hi.unwrap_or(0) - lo.unwrap_or(0) <= 2,
+                    "{:?}",
+                    d.interval_sizes
+                );
             }
         }
     }

@@ -16,7 +16,11 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(stage: impl Into<String>, done: u64, total: u64) -> Self {
-        Self { stage: stage.into(), done, total }
+        Self {
+            stage: stage.into(),
+            done,
+            total,
+        }
     }
 
     /// Fraction in [0, 1]; 0 when the total is unknown.
@@ -82,7 +86,13 @@ impl<J: Job> Job for PartOfSequence<J> {
             Step::Running(progress) => {
                 let within = (progress.fraction() * PART_RESOLUTION as f64) as u64;
                 Step::Running(Progress::new(
-                    format!("{} ({} of {}): {}", self.label, self.index + 1, self.count, progress.stage),
+                    format!(
+                        "{} ({} of {}): {}",
+                        self.label,
+                        self.index + 1,
+                        self.count,
+                        progress.stage
+                    ),
                     self.index as u64 * PART_RESOLUTION + within,
                     self.count.max(1) as u64 * PART_RESOLUTION,
                 ))
@@ -111,11 +121,19 @@ mod tests {
 
     #[test]
     fn a_part_reports_its_share_of_the_sequence() {
-        let mut part = PartOfSequence { job: Countdown(4), index: 1, count: 4, label: "block7".into() };
+        let mut part = PartOfSequence {
+            job: Countdown(4),
+            index: 1,
+            count: 4,
+            label: "block7".into(),
+        };
         let mut reports = Vec::new();
         let output = run_to_end(&mut part, |p| reports.push(p.clone())).unwrap();
         assert_eq!(output, "done");
-        assert_eq!(reports[0], Progress::new("block7 (2 of 4): counting", 1_250, 4_000));
+        assert_eq!(
+            reports[0],
+            Progress::new("block7 (2 of 4): counting", 1_250, 4_000)
+        );
         assert_eq!(reports.last().map(|p| p.done), Some(2_000));
     }
 }

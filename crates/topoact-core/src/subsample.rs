@@ -44,7 +44,9 @@ pub fn nested_stratified_order(labels: Option<&[u32]>, n_samples: usize, seed: u
     let mut by_class: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
     let mut unlabelled: Vec<u32> = Vec::new();
     for sample_idx in 0..n_samples {
-        let Ok(sample) = u32::try_from(sample_idx) else { break };
+        let Ok(sample) = u32::try_from(sample_idx) else {
+            break;
+        };
         match labels.and_then(|labels| labels.get(sample_idx)) {
             Some(&class_idx) => by_class.entry(class_idx).or_default().push(sample),
             None => unlabelled.push(sample),
@@ -67,7 +69,10 @@ pub fn nested_stratified_order(labels: Option<&[u32]>, n_samples: usize, seed: u
     let mut placed = vec![0u64; groups.len()];
     for (class_idx, group) in groups.iter().enumerate() {
         if !group.is_empty() {
-            waiting.push(Reverse((first_eligible_position(0, group.len() as u64), class_idx)));
+            waiting.push(Reverse((
+                first_eligible_position(0, group.len() as u64),
+                class_idx,
+            )));
         }
     }
     let mut order = Vec::with_capacity(n_total as usize);
@@ -78,7 +83,11 @@ pub fn nested_stratified_order(labels: Option<&[u32]>, n_samples: usize, seed: u
             }
             waiting.pop();
             let size = groups[class_idx].len() as u64;
-            eligible.push(Priority { size, placed: placed[class_idx], class_idx });
+            eligible.push(Priority {
+                size,
+                placed: placed[class_idx],
+                class_idx,
+            });
         }
         // The quota method guarantees an eligible class while samples remain.
         let Some(chosen) = eligible.pop() else { break };
@@ -88,7 +97,10 @@ pub fn nested_stratified_order(labels: Option<&[u32]>, n_samples: usize, seed: u
         placed[class_idx] += 1;
         let size = group.len() as u64;
         if placed[class_idx] < size {
-            waiting.push(Reverse((first_eligible_position(placed[class_idx], size), class_idx)));
+            waiting.push(Reverse((
+                first_eligible_position(placed[class_idx], size),
+                class_idx,
+            )));
         }
     }
     order
@@ -126,8 +138,14 @@ pub fn subsample(order: &[u32], size: usize) -> Vec<u32> {
 }
 
 /// The subsample sizes TopoAct offers (`None` = all samples).
-pub const STANDARD_SIZES: [Option<usize>; 6] =
-    [Some(5_000), Some(10_000), Some(50_000), Some(100_000), Some(300_000), None];
+pub const STANDARD_SIZES: [Option<usize>; 6] = [
+    Some(5_000),
+    Some(10_000),
+    Some(50_000),
+    Some(100_000),
+    Some(300_000),
+    None,
+];
 
 #[cfg(test)]
 mod tests {

@@ -21,14 +21,31 @@ fn activation_rows(n: usize, dim: usize, seed: u64) -> Arc<EmbedRows> {
 }
 
 fn check_recall(rows: Arc<EmbedRows>, k: usize, min_recall: f64, what: &str) {
-    let exact = knn_graph(rows.clone(), KnnParams { k, seed: 0, search: KnnSearch::Exact }).expect("valid");
+    let exact = knn_graph(
+        rows.clone(),
+        KnnParams {
+            k,
+            seed: 0,
+            search: KnnSearch::Exact,
+        },
+    )
+    .expect("valid");
     let approx = knn_graph(
         rows.clone(),
-        KnnParams { k, seed: 7, search: KnnSearch::Approximate { max_candidates: 500 } },
+        KnnParams {
+            k,
+            seed: 7,
+            search: KnnSearch::Approximate {
+                max_candidates: 500,
+            },
+        },
     )
     .expect("valid");
     assert!(exact.exact);
-    assert!(!approx.exact, "{what}: the cap of 500 rows must bind for this test to measure something");
+    assert!(
+        !approx.exact,
+        "{what}: the cap of 500 rows must bind for this test to measure something"
+    );
     let r = recall(&approx, &exact);
     eprintln!("{what}: recall {r:.4} (k = {k})");
     assert!(r >= min_recall, "{what}: recall {r} below {min_recall}");
@@ -45,12 +62,23 @@ fn prefix(graph: &topoact_core::embed::KnnGraph, k: usize) -> topoact_core::embe
         indices.extend_from_slice(&graph.neighbours(row)[..k]);
         distances.extend_from_slice(&graph.neighbour_distances(row)[..k]);
     }
-    topoact_core::embed::KnnGraph { n_points: graph.n_points, k, indices, distances, exact: graph.exact }
+    topoact_core::embed::KnnGraph {
+        n_points: graph.n_points,
+        k,
+        indices,
+        distances,
+        exact: graph.exact,
+    }
 }
 
 #[test]
 fn approximate_recall_on_activation_like_data() {
-    check_recall(activation_rows(6000, 256, 1), 150, 0.95, "activation-like 6K x 256");
+    check_recall(
+        activation_rows(6000, 256, 1),
+        150,
+        0.95,
+        "activation-like 6K x 256",
+    );
 }
 
 /// In isotropic 256-d blobs the distances inside a blob are nearly all equal, so a scan
@@ -70,7 +98,12 @@ fn thread_cpu_secs() -> f64 {
     let after_name = stat.rsplit(')').next().unwrap_or("");
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     // Fields after the name start at field 3 (state); utime is field 14, stime field 15.
-    let ticks = |i: usize| fields.get(i - 3).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i - 3)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(14) + ticks(15)) / 100.0
 }
 
@@ -86,7 +119,11 @@ fn measure_knn() {
         .unwrap_or_else(|_| vec![5_000, 20_000, 50_000]);
     for n in sizes {
         for data in ["activation-like", "blobs"] {
-            let rows = if data == "blobs" { Arc::new(gaussian_blobs(n, 256, 20, 1).expect("valid").0) } else { activation_rows(n, 256, 1) };
+            let rows = if data == "blobs" {
+                Arc::new(gaussian_blobs(n, 256, 20, 1).expect("valid").0)
+            } else {
+                activation_rows(n, 256, 1)
+            };
             let start = std::time::Instant::now();
             let cpu_start = thread_cpu_secs();
             let mut job = KnnJob::new(rows.clone(), KnnParams::new(150)).expect("valid");

@@ -8,7 +8,8 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use topoact_core::embed::knn::{knn_brute_force, knn_graph, KnnParams, KnnSearch};
 use topoact_core::embed::tsne::{
-    exact_repulsion, tsne, InterpolatedRepulsion, InterpolationParams, RepulsionMethod, TsneJob, TsneParams,
+    exact_repulsion, tsne, InterpolatedRepulsion, InterpolationParams, RepulsionMethod, TsneJob,
+    TsneParams,
 };
 use topoact_core::embed::{EmbedError, EmbedRows, KnnGraph, ProgressiveEmbedding};
 use topoact_core::job::{Job, Step};
@@ -20,7 +21,9 @@ fn uniform(rng: &mut ChaCha8Rng) -> f64 {
 /// `n` points in `dim` dimensions around `n_clusters` centres (spread 1, centres 8 apart).
 fn clusters(n: usize, dim: usize, n_clusters: usize, seed: u64) -> EmbedRows {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let centres: Vec<f64> = (0..n_clusters * dim).map(|_| (uniform(&mut rng) - 0.5) * 16.0).collect();
+    let centres: Vec<f64> = (0..n_clusters * dim)
+        .map(|_| (uniform(&mut rng) - 0.5) * 16.0)
+        .collect();
     let mut values = Vec::with_capacity(n * dim);
     for i in 0..n {
         let c = i % n_clusters;
@@ -39,7 +42,14 @@ fn run(rows: &Arc<EmbedRows>, params: TsneParams) -> Vec<f32> {
 }
 
 fn short(perplexity: f64, repulsion: RepulsionMethod) -> TsneParams {
-    TsneParams { perplexity, n_iter: 200, early_exaggeration_iter: 80, repulsion, seed: 7, ..TsneParams::default() }
+    TsneParams {
+        perplexity,
+        n_iter: 200,
+        early_exaggeration_iter: 80,
+        repulsion,
+        seed: 7,
+        ..TsneParams::default()
+    }
 }
 
 #[test]
@@ -56,8 +66,20 @@ fn two_runs_are_bit_identical_with_either_repulsion() {
 #[test]
 fn a_different_seed_changes_only_the_jitter() {
     let rows = Arc::new(clusters(300, 6, 3, 2));
-    let a = run(&rows, TsneParams { seed: 1, ..short(20.0, RepulsionMethod::Exact) });
-    let b = run(&rows, TsneParams { seed: 2, ..short(20.0, RepulsionMethod::Exact) });
+    let a = run(
+        &rows,
+        TsneParams {
+            seed: 1,
+            ..short(20.0, RepulsionMethod::Exact)
+        },
+    );
+    let b = run(
+        &rows,
+        TsneParams {
+            seed: 2,
+            ..short(20.0, RepulsionMethod::Exact)
+        },
+    );
     assert_ne!(a, b);
     assert!(b.iter().all(|v| v.is_finite()));
 }
@@ -86,7 +108,10 @@ fn clusters_separate_and_progress_streams() {
         }
     };
     assert_eq!(stages, ["affinities", "symmetrising", "PCA", "t-SNE"]);
-    assert!(job.step().is_err(), "stepping a finished job is an error, not a panic");
+    assert!(
+        job.step().is_err(),
+        "stepping a finished job is an error, not a panic"
+    );
     // Each point's nearest 2-D neighbour is in its own cluster.
     let mut same = 0;
     for i in 0..500 {
@@ -96,7 +121,10 @@ fn clusters_separate_and_progress_streams() {
             .unwrap();
         same += (nearest % 4 == i % 4) as usize;
     }
-    assert!(same >= 495, "{same} of 500 nearest neighbours in the same cluster");
+    assert!(
+        same >= 495,
+        "{same} of 500 nearest neighbours in the same cluster"
+    );
 }
 
 fn dist2(coords: &[f32], a: usize, b: usize) -> f64 {
@@ -120,10 +148,20 @@ fn degenerate_inputs_give_finite_coordinates() {
     let few = Arc::new(clusters(7, 3, 2, 6));
     for rows in [duplicated, equal, just_enough, few] {
         for repulsion in [RepulsionMethod::Exact, RepulsionMethod::Interpolated] {
-            let params = TsneParams { n_iter: 150, early_exaggeration_iter: 50, repulsion, ..TsneParams::default() };
+            let params = TsneParams {
+                n_iter: 150,
+                early_exaggeration_iter: 50,
+                repulsion,
+                ..TsneParams::default()
+            };
             let coords = run(&rows, params);
             assert_eq!(coords.len(), 2 * rows.n_points);
-            assert!(coords.iter().all(|v| v.is_finite()), "n = {}: {:?}", rows.n_points, &coords[..8]);
+            assert!(
+                coords.iter().all(|v| v.is_finite()),
+                "n = {}: {:?}",
+                rows.n_points,
+                &coords[..8]
+            );
         }
     }
 }
@@ -134,17 +172,31 @@ fn bad_inputs_are_typed_errors() {
     let knn = Arc::new(knn_brute_force(&tiny, 3).unwrap());
     assert!(matches!(
         TsneJob::new(tiny, knn, TsneParams::default()),
-        Err(EmbedError::TooFewPoints { n_points: 4, needed: 5 })
+        Err(EmbedError::TooFewPoints {
+            n_points: 4,
+            needed: 5
+        })
     ));
 
     let rows = Arc::new(clusters(200, 4, 2, 8));
     let short_lists = Arc::new(knn_brute_force(&rows, 20).unwrap());
     let error = TsneJob::new(rows.clone(), short_lists, TsneParams::default()).err();
-    assert!(matches!(error, Some(EmbedError::InvalidParameter { name: "knn", .. })), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            Some(EmbedError::InvalidParameter { name: "knn", .. })
+        ),
+        "{error:?}"
+    );
 
     // Longer lists than needed are fine (the first 150 are used).
     let long_lists = Arc::new(knn_brute_force(&rows, 170).unwrap());
-    assert_eq!(TsneJob::new(rows.clone(), long_lists.clone(), TsneParams::default()).unwrap().neighbours_used(), 150);
+    assert_eq!(
+        TsneJob::new(rows.clone(), long_lists.clone(), TsneParams::default())
+            .unwrap()
+            .neighbours_used(),
+        150
+    );
 
     // A row listing itself.
     let mut broken: KnnGraph = (*long_lists).clone();
@@ -152,15 +204,42 @@ fn bad_inputs_are_typed_errors() {
     assert!(TsneJob::new(rows.clone(), Arc::new(broken), TsneParams::default()).is_err());
 
     for params in [
-        TsneParams { perplexity: 0.5, ..TsneParams::default() },
-        TsneParams { perplexity: f64::NAN, ..TsneParams::default() },
-        TsneParams { n_iter: 0, ..TsneParams::default() },
-        TsneParams { early_exaggeration_iter: 800, ..TsneParams::default() },
-        TsneParams { learning_rate: Some(-1.0), ..TsneParams::default() },
-        TsneParams { momentum: 1.0, ..TsneParams::default() },
-        TsneParams { early_exaggeration: 0.0, ..TsneParams::default() },
+        TsneParams {
+            perplexity: 0.5,
+            ..TsneParams::default()
+        },
+        TsneParams {
+            perplexity: f64::NAN,
+            ..TsneParams::default()
+        },
+        TsneParams {
+            n_iter: 0,
+            ..TsneParams::default()
+        },
+        TsneParams {
+            early_exaggeration_iter: 800,
+            ..TsneParams::default()
+        },
+        TsneParams {
+            learning_rate: Some(-1.0),
+            ..TsneParams::default()
+        },
+        TsneParams {
+            momentum: 1.0,
+            ..TsneParams::default()
+        },
+        TsneParams {
+            early_exaggeration: 0.0,
+            ..TsneParams::default()
+        },
     ] {
-        assert!(matches!(params.validate(200), Err(EmbedError::InvalidParameter { .. })), "{params:?}");
+        assert!(
+            matches!(
+                params.validate(200),
+                Err(EmbedError::InvalidParameter { .. })
+            ),
+            "{params:?}"
+        );
     }
     assert_eq!(TsneParams::default().neighbours_needed(), 150);
     assert_eq!(TsneParams::default().neighbours_needed_for(100), 99);
@@ -185,10 +264,18 @@ fn embedding_like(n: usize, spread: f64, seed: u64) -> Vec<f64> {
 
 #[test]
 fn interpolated_repulsion_matches_the_exact_sums() {
-    let opentsne_grid = InterpolationParams { points_per_box: 3, min_boxes: 50, max_box_width: 1.0, max_fft_side: 2048 };
+    let opentsne_grid = InterpolationParams {
+        points_per_box: 3,
+        min_boxes: 50,
+        max_box_width: 1.0,
+        max_fft_side: 2048,
+    };
     // (grid, largest relative error of sum_q, of the forces). openTSNE's own FFT gradient is
     // off by a few 1e-3 with its grid; our default grid is coarser once boxes reach width 2.
-    let cases = [(opentsne_grid, 3e-3, 4e-2), (InterpolationParams::default(), 3e-3, 4e-2)];
+    let cases = [
+        (opentsne_grid, 3e-3, 4e-2),
+        (InterpolationParams::default(), 3e-3, 4e-2),
+    ];
     // From a fresh start (1e-3) to a large embedding (about 120 wide).
     for (grid_params, z_tolerance, force_tolerance) in cases {
         for (spread, seed) in [(1e-3, 1), (2.0, 2), (30.0, 3), (120.0, 4)] {
@@ -203,8 +290,14 @@ fn interpolated_repulsion_matches_the_exact_sums() {
             let relative_force_error = norm(&difference) / norm(&exact);
             let relative_z_error = (z_exact - z_approx).abs() / z_exact;
             eprintln!("{grid_params:?} spread {spread}: sum_q error {relative_z_error:.2e}, force error {relative_force_error:.2e}");
-            assert!(relative_z_error < z_tolerance, "spread {spread}: sum_q off by {relative_z_error:e}");
-            assert!(relative_force_error < force_tolerance, "spread {spread}: forces off by {relative_force_error:e}");
+            assert!(
+                relative_z_error < z_tolerance,
+                "spread {spread}: sum_q off by {relative_z_error:e}"
+            );
+            assert!(
+                relative_force_error < force_tolerance,
+                "spread {spread}: forces off by {relative_force_error:e}"
+            );
         }
     }
 }
@@ -223,17 +316,27 @@ fn neighbours_kept(high: &KnnGraph, coords: &[f32], k: usize) -> f64 {
         candidates.extend((0..n).filter(|&j| j != i).map(|j| (dist2(coords, i, j), j)));
         candidates.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let low: Vec<usize> = candidates[..k].iter().map(|c| c.1).collect();
-        kept += high.neighbours(i)[..k].iter().filter(|&&j| low.contains(&(j as usize))).count();
+        kept += high.neighbours(i)[..k]
+            .iter()
+            .filter(|&&j| low.contains(&(j as usize)))
+            .count();
     }
     kept as f64 / (n * k) as f64
 }
 
 fn demo_layer(name: &str) -> Option<EmbedRows> {
     use topoact_core::formats::{load_dataset, LoadOptions, NamedSource, ReadSeekSource};
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/demo/fashion-efficientnet-lite0.npz");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../public/demo/fashion-efficientnet-lite0.npz"
+    );
     let file = std::fs::File::open(path).ok()?;
     let source = ReadSeekSource::new(file).ok()?;
-    let dataset = load_dataset(vec![NamedSource::new("demo.npz".to_string(), source)], &LoadOptions::default()).ok()?;
+    let dataset = load_dataset(
+        vec![NamedSource::new("demo.npz".to_string(), source)],
+        &LoadOptions::default(),
+    )
+    .ok()?;
     let layer = dataset.layer(name)?;
     EmbedRows::gather(&layer.activations, None).ok()
 }
@@ -241,11 +344,17 @@ fn demo_layer(name: &str) -> Option<EmbedRows> {
 /// openTSNE 1.0.4's 10-NN figure for a demo layer (perplexity 50, 5,000 points) from the
 /// peers fixture (`tools/embed/make_peer_fixtures.py`; same measure, exact neighbours).
 fn opentsne_reference(layer: &str) -> Option<f64> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/embed/peers.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/embed/peers.json"
+    );
     let text = std::fs::read_to_string(path).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     let wanted = format!("act_{layer}");
-    json["datasets"].as_array()?.iter().find(|d| d["dataset"]["layer"].as_str() == Some(wanted.as_str()))?["runs"]
+    json["datasets"]
+        .as_array()?
+        .iter()
+        .find(|d| d["dataset"]["layer"].as_str() == Some(wanted.as_str()))?["runs"]
         .as_array()?
         .iter()
         .find(|run| run["tool"].as_str() == Some("openTSNE"))?["quality_10nn_kept"]
@@ -262,13 +371,26 @@ fn quality_on_the_demo_matches_opentsne() {
     let params = TsneParams::default();
     let k = params.neighbours_needed_for(rows.n_points);
     let knn = Arc::new(
-        knn_graph(rows.clone(), KnnParams { k, seed: 0, search: KnnSearch::Exact }).unwrap(),
+        knn_graph(
+            rows.clone(),
+            KnnParams {
+                k,
+                seed: 0,
+                search: KnnSearch::Exact,
+            },
+        )
+        .unwrap(),
     );
     let coords = tsne(rows.clone(), knn.clone(), params).unwrap().coords;
     let ours = neighbours_kept(&knn, &coords, 10);
     let reference = opentsne_reference(layer);
     eprintln!("demo {layer}: 10-NN kept ours {ours:.4}, openTSNE {reference:?}");
-    let Some(reference) = reference else { panic!("no openTSNE figure for layer {layer} in peers.json") };
+    let Some(reference) = reference else {
+        panic!("no openTSNE figure for layer {layer} in peers.json")
+    };
     let floor = reference - 0.01;
-    assert!(ours >= floor, "ours {ours:.4} below openTSNE's {reference:.4} - 0.01");
+    assert!(
+        ours >= floor,
+        "ours {ours:.4} below openTSNE's {reference:.4} - 0.01"
+    );
 }

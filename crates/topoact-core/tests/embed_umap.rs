@@ -20,11 +20,20 @@ fn repo_root() -> PathBuf {
 /// The peer figures recorded for `layer`: (tool, quality).
 fn peer_quality(layer: &str, tool: &str) -> f64 {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/embed/peers.json");
-    let text = std::fs::read_to_string(&path).expect("peers.json (run tools/embed/make_peer_fixtures.py)");
+    let text =
+        std::fs::read_to_string(&path).expect("peers.json (run tools/embed/make_peer_fixtures.py)");
     let doc: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     let datasets = doc["datasets"].as_array().expect("datasets");
-    let entry = datasets.iter().find(|d| d["dataset"]["layer"] == layer).expect("layer in fixture");
-    let run = entry["runs"].as_array().expect("runs").iter().find(|r| r["tool"] == tool).expect("tool in fixture");
+    let entry = datasets
+        .iter()
+        .find(|d| d["dataset"]["layer"] == layer)
+        .expect("layer in fixture");
+    let run = entry["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .find(|r| r["tool"] == tool)
+        .expect("tool in fixture");
     run["quality_10nn_kept"].as_f64().expect("quality")
 }
 
@@ -32,10 +41,15 @@ fn peer_quality(layer: &str, tool: &str) -> f64 {
 fn demo_rows(layer: &str) -> Arc<EmbedRows> {
     let path = repo_root().join("public/demo/fashion-efficientnet-lite0.npz");
     let file = File::open(&path).expect("demo file");
-    let source = NamedSource::new("fashion-efficientnet-lite0.npz", ReadSeekSource::new(file).expect("readable"));
+    let source = NamedSource::new(
+        "fashion-efficientnet-lite0.npz",
+        ReadSeekSource::new(file).expect("readable"),
+    );
     let dataset = load_dataset(vec![source], &LoadOptions::default()).expect("demo loads");
     // The loader names layers without the file's `act_` prefix.
-    let layer = dataset.layer(layer.trim_start_matches("act_")).expect("layer exists");
+    let layer = dataset
+        .layer(layer.trim_start_matches("act_"))
+        .expect("layer exists");
     Arc::new(EmbedRows::gather(&layer.activations, None).expect("finite"))
 }
 
@@ -43,8 +57,13 @@ fn demo_rows(layer: &str) -> Arc<EmbedRows> {
 /// quality needs).
 fn our_quality(layer: &str, seed: u64) -> f64 {
     let rows = demo_rows(layer);
-    let params = UmapParams { seed, ..UmapParams::default() };
-    let graph = Arc::new(knn_graph(rows.clone(), KnnParams::new(params.neighbours_needed())).expect("k-NN"));
+    let params = UmapParams {
+        seed,
+        ..UmapParams::default()
+    };
+    let graph = Arc::new(
+        knn_graph(rows.clone(), KnnParams::new(params.neighbours_needed())).expect("k-NN"),
+    );
     assert!(graph.exact, "5,000 points are searched exactly");
     let embedding = umap(rows, graph.clone(), params).expect("UMAP runs");
     knn_preservation_with_graph(&graph, &embedding.coords, 10, None)
@@ -54,7 +73,10 @@ fn check_layer(layer: &str) {
     let peer = peer_quality(layer, "umap-learn");
     let ours = our_quality(layer, 42);
     eprintln!("{layer}: ours {ours:.4}, umap-learn {peer:.4}");
-    assert!(ours >= peer - 0.01, "{layer}: UMAP quality {ours:.4} below umap-learn's {peer:.4} - 0.01");
+    assert!(
+        ours >= peer - 0.01,
+        "{layer}: UMAP quality {ours:.4} below umap-learn's {peer:.4} - 0.01"
+    );
 }
 
 #[test]
@@ -75,7 +97,11 @@ fn quality_matches_umap_learn_on_act_head() {
 #[test]
 fn spectral_start_is_used_on_the_demo_and_runs_are_reproducible() {
     let rows = demo_rows("act_block14");
-    let params = UmapParams { seed: 7, n_epochs: Some(30), ..UmapParams::default() };
+    let params = UmapParams {
+        seed: 7,
+        n_epochs: Some(30),
+        ..UmapParams::default()
+    };
     let graph = Arc::new(knn_graph(rows.clone(), KnnParams::new(19)).expect("k-NN"));
     let mut job = UmapJob::new(rows.clone(), graph.clone(), params).expect("valid");
     let first = topoact_core::job::run_to_end(&mut job, |_| {}).expect("runs");
@@ -85,7 +111,10 @@ fn spectral_start_is_used_on_the_demo_and_runs_are_reproducible() {
     let second = umap(rows, graph, params).expect("runs");
     assert_eq!(first, second, "same seed, bit-identical");
     if used.init == UmapInit::Pca {
-        assert!(used.spectral_failure.is_some(), "PCA only as the spectral fallback here");
+        assert!(
+            used.spectral_failure.is_some(),
+            "PCA only as the spectral fallback here"
+        );
     }
 }
 
@@ -102,7 +131,11 @@ fn measure_umap() {
     for n in sizes {
         for data in ["activation-like", "blobs"] {
             let rows = if data == "blobs" {
-                Arc::new(topoact_core::embed::synth::gaussian_blobs(n, 256, 20, 1).expect("valid").0)
+                Arc::new(
+                    topoact_core::embed::synth::gaussian_blobs(n, 256, 20, 1)
+                        .expect("valid")
+                        .0,
+                )
             } else {
                 let (array, _, _) = topoact_core::mapper::synth::activation_like(n, 256, 1);
                 Arc::new(EmbedRows::from_array(&array).expect("finite"))
@@ -112,7 +145,15 @@ fn measure_umap() {
             let graph = Arc::new(knn_graph(rows.clone(), KnnParams::new(19)).expect("k-NN"));
             let knn_secs = start.elapsed().as_secs_f64();
             let knn_cpu = thread_cpu_secs() - cpu_start;
-            let mut job = UmapJob::new(rows.clone(), graph.clone(), UmapParams { seed: 1, ..Default::default() }).expect("valid");
+            let mut job = UmapJob::new(
+                rows.clone(),
+                graph.clone(),
+                UmapParams {
+                    seed: 1,
+                    ..Default::default()
+                },
+            )
+            .expect("valid");
             // Time until the first epoch: fuzzy graph and start.
             let mut prepare_cpu = None;
             let embedding = topoact_core::job::run_to_end(&mut job, |p| {
@@ -143,6 +184,11 @@ fn thread_cpu_secs() -> f64 {
     let after_name = stat.rsplit(')').next().unwrap_or("");
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     // Fields after the name start at field 3 (state); utime is field 14, stime field 15.
-    let ticks = |i: usize| fields.get(i - 3).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i - 3)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(14) + ticks(15)) / 100.0
 }

@@ -6,11 +6,15 @@ use std::path::PathBuf;
 
 use half::f16;
 use topoact_core::dataset::{Dataset, Matrix, ProjectionKind};
-use topoact_core::formats::{load_dataset, FormatError, LoadJob, LoadOptions, NamedSource, ReadSeekSource};
+use topoact_core::formats::{
+    load_dataset, FormatError, LoadJob, LoadOptions, NamedSource, ReadSeekSource,
+};
 use topoact_core::job::run_to_end;
 
 fn fixture_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/formats")
+        .join(name)
 }
 
 fn fixture(name: &str) -> NamedSource<Vec<u8>> {
@@ -36,7 +40,10 @@ fn check_error(names: &[&str], expected: &[&str]) -> FormatError {
     let error = load_with(names, &LoadOptions::default()).expect_err("should fail");
     let message = error.to_string();
     for part in expected {
-        assert!(message.contains(part), "{names:?}: message {message:?} lacks {part:?}");
+        assert!(
+            message.contains(part),
+            "{names:?}: message {message:?} lacks {part:?}"
+        );
     }
     error
 }
@@ -51,13 +58,30 @@ fn basic_npz_has_every_part() {
     let conv = &dataset.layer("conv").unwrap().activations;
     assert!(matches!(conv, Matrix::F32(_)));
     assert_eq!((conv.n_rows(), conv.n_cols()), (6, 4));
-    assert_eq!(values_f64(conv), (0..24).map(|v| v as f64 / 8.0).collect::<Vec<_>>());
+    assert_eq!(
+        values_f64(conv),
+        (0..24).map(|v| v as f64 / 8.0).collect::<Vec<_>>()
+    );
     let fc = &dataset.layer("fc").unwrap().activations;
-    assert_eq!(values_f64(fc), (0..18).map(|v| (v as f64 - 5.0) * 0.25).collect::<Vec<_>>());
+    assert_eq!(
+        values_f64(fc),
+        (0..18).map(|v| (v as f64 - 5.0) * 0.25).collect::<Vec<_>>()
+    );
     assert_eq!(dataset.labels.as_deref(), Some(&[0, 1, 2, 0, 1, 2][..]));
-    assert_eq!(dataset.class_names, ["cat", "dog", "<script>alert(\"x\")</script> & <b>bird</b>"]);
+    assert_eq!(
+        dataset.class_names,
+        ["cat", "dog", "<script>alert(\"x\")</script> & <b>bird</b>"]
+    );
     let images = dataset.images.as_ref().unwrap();
-    assert_eq!((images.height, images.width, images.channels, images.n_images()), (4, 4, 1, 6));
+    assert_eq!(
+        (
+            images.height,
+            images.width,
+            images.channels,
+            images.n_images()
+        ),
+        (4, 4, 1, 6)
+    );
     assert_eq!(images.image(1)[0], 16);
     let actimg = &dataset.activation_images["fc"];
     assert_eq!((actimg.height, actimg.width, actimg.channels), (4, 4, 3));
@@ -68,7 +92,11 @@ fn basic_npz_has_every_part() {
     assert_eq!(umap[[2, 0]], 1.0);
     let meta = dataset.meta.as_ref().unwrap();
     assert_eq!(meta["model"], "tiny-cnn");
-    assert!(dataset.notices.iter().any(|n| n.contains("notes")), "{:?}", dataset.notices);
+    assert!(
+        dataset.notices.iter().any(|n| n.contains("notes")),
+        "{:?}",
+        dataset.notices
+    );
     assert_eq!(dataset.class_counts(), [2, 2, 2]);
 }
 
@@ -76,9 +104,10 @@ fn basic_npz_has_every_part() {
 fn compressed_float16_stays_float16() {
     let dataset = load(&["compressed_f16.npz"]);
     let expected = load(&["expected_compressed_f16.npy"]);
-    let (Matrix::F16(values), Matrix::F16(reference)) =
-        (&dataset.layers[0].activations, &expected.layers[0].activations)
-    else {
+    let (Matrix::F16(values), Matrix::F16(reference)) = (
+        &dataset.layers[0].activations,
+        &expected.layers[0].activations,
+    ) else {
         panic!("float16 must stay float16");
     };
     assert_eq!(dataset.layers[0].name, "block1");
@@ -96,9 +125,15 @@ fn big_endian_and_fortran_order_become_row_major() {
     let dataset = load(&["bigendian_fortran.npz"]);
     let be = &dataset.layer("be").unwrap().activations;
     assert!(matches!(be, Matrix::F64(_)));
-    assert_eq!(values_f64(be), (0..15).map(|v| v as f64 + 0.5).collect::<Vec<_>>());
+    assert_eq!(
+        values_f64(be),
+        (0..15).map(|v| v as f64 + 0.5).collect::<Vec<_>>()
+    );
     let fortran = &dataset.layer("fortran").unwrap().activations;
-    assert_eq!(values_f64(fortran), (0..20).map(|v| v as f64).collect::<Vec<_>>());
+    assert_eq!(
+        values_f64(fortran),
+        (0..20).map(|v| v as f64).collect::<Vec<_>>()
+    );
     assert_eq!(dataset.labels.as_deref(), Some(&[1, 0, 1, 0, 1][..]));
     assert_eq!(dataset.class_names, ["even", "odd"]);
     let images = dataset.images.as_ref().unwrap();
@@ -118,16 +153,25 @@ fn single_npy_with_each_kind_of_label_file() {
     let with_npy = load(&["single.npy", "single_labels.npy"]);
     assert_eq!(with_npy.labels.as_deref(), Some(&[2, 0, 1, 1, 0][..]));
     assert_eq!(with_npy.class_names, ["0", "1", "2"], "made-up names");
-    assert!(with_npy.notices.iter().any(|n| n.contains("no class names")));
+    assert!(with_npy
+        .notices
+        .iter()
+        .any(|n| n.contains("no class names")));
 
     let with_csv = load(&["single.npy", "single_labels.csv"]);
     assert_eq!(with_csv.labels.as_deref(), Some(&[2, 0, 1, 1, 0][..]));
-    assert_eq!(with_csv.class_names, ["zero", "one \"1\"", "<i>two</i>, quoted"]);
+    assert_eq!(
+        with_csv.class_names,
+        ["zero", "one \"1\"", "<i>two</i>, quoted"]
+    );
 
     let with_json = load(&["single_labels.json", "single.npy"]);
     assert_eq!(with_json.labels.as_deref(), Some(&[2, 0, 1, 1, 0][..]));
     assert_eq!(with_json.class_names, ["a", "b", "c"]);
-    assert_eq!(with_json.name, "single_labels.json", "the first file names the dataset");
+    assert_eq!(
+        with_json.name, "single_labels.json",
+        "the first file names the dataset"
+    );
 }
 
 #[test]
@@ -158,7 +202,10 @@ fn files_written_by_numpy_itself() {
     for name in ["numpy_savez.npz", "numpy_savez_compressed.npz"] {
         let dataset = load(&[name]);
         assert_eq!(dataset.layers[0].name, "layer1");
-        assert_eq!(values_f64(&dataset.layers[0].activations), (0..24).map(|v| v as f64 / 8.0).collect::<Vec<_>>());
+        assert_eq!(
+            values_f64(&dataset.layers[0].activations),
+            (0..24).map(|v| v as f64 / 8.0).collect::<Vec<_>>()
+        );
         assert_eq!(dataset.labels.as_deref(), Some(&[0, 1, 2, 0, 1, 2][..]));
     }
 }
@@ -167,7 +214,11 @@ fn files_written_by_numpy_itself() {
 fn read_seek_source_over_a_file() {
     let file = std::fs::File::open(fixture_path("basic.npz")).unwrap();
     let source = ReadSeekSource::new(file).unwrap();
-    let dataset = load_dataset(vec![NamedSource::new("basic.npz", source)], &LoadOptions::default()).unwrap();
+    let dataset = load_dataset(
+        vec![NamedSource::new("basic.npz", source)],
+        &LoadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(dataset.n_samples(), 6);
 }
 
@@ -175,35 +226,63 @@ fn read_seek_source_over_a_file() {
 fn non_finite_rows_are_reported_per_layer() {
     let error = check_error(
         &["nonfinite.npz"],
-        &["layer 'a': 2 row(s), first at sample 1, 3", "layer 'b': 1 row(s), first at sample 4", "drop non-finite"],
+        &[
+            "layer 'a': 2 row(s), first at sample 1, 3",
+            "layer 'b': 1 row(s), first at sample 4",
+            "drop non-finite",
+        ],
     );
-    let FormatError::NonFiniteActivations { layers } = error else { panic!("{error:?}") };
+    let FormatError::NonFiniteActivations { layers } = error else {
+        panic!("{error:?}")
+    };
     assert_eq!(layers[0].first_sample_idxs, [1, 3]);
 }
 
 #[test]
 fn non_finite_rows_can_be_dropped_from_everything() {
-    let options = LoadOptions { drop_nonfinite: true, ..LoadOptions::default() };
+    let options = LoadOptions {
+        drop_nonfinite: true,
+        ..LoadOptions::default()
+    };
     let dataset = load_with(&["nonfinite.npz"], &options).unwrap();
     assert_eq!(dataset.n_samples(), 3);
     let kept = [0usize, 2, 5];
-    assert_eq!(values_f64(&dataset.layer("a").unwrap().activations), kept.iter().flat_map(|&r| [2 * r, 2 * r + 1]).map(|v| v as f64).collect::<Vec<_>>());
+    assert_eq!(
+        values_f64(&dataset.layer("a").unwrap().activations),
+        kept.iter()
+            .flat_map(|&r| [2 * r, 2 * r + 1])
+            .map(|v| v as f64)
+            .collect::<Vec<_>>()
+    );
     assert_eq!(dataset.layer("b").unwrap().activations.n_rows(), 3);
     assert_eq!(dataset.labels.as_deref(), Some(&[0, 0, 1][..]));
     let images = dataset.images.as_ref().unwrap();
     assert_eq!(images.image(2), &[20, 21, 22, 23]);
     let tsne = &dataset.projections[&("a".to_string(), ProjectionKind::Tsne)];
     assert_eq!(tsne.row(1).to_vec(), [4.0, 5.0]);
-    assert!(dataset.notices.iter().any(|n| n.contains("dropped 3 of 6 samples")), "{:?}", dataset.notices);
+    assert!(
+        dataset
+            .notices
+            .iter()
+            .any(|n| n.contains("dropped 3 of 6 samples")),
+        "{:?}",
+        dataset.notices
+    );
 }
 
 #[test]
 fn memory_budget_is_checked_before_reading() {
-    let options = LoadOptions { max_total_bytes: 200, drop_nonfinite: false };
+    let options = LoadOptions {
+        max_total_bytes: 200,
+        drop_nonfinite: false,
+    };
     let error = load_with(&["basic.npz"], &options).unwrap_err();
     assert!(matches!(error, FormatError::TooLarge { .. }));
     let message = error.to_string();
-    assert!(message.contains("subsample") && message.contains("float16"), "{message}");
+    assert!(
+        message.contains("subsample") && message.contains("float16"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -223,18 +302,42 @@ fn each_bad_input_has_a_clear_message() {
     let cases: &[(&[&str], &[&str])] = &[
         (&["bad_truncated.npy"], &["truncated", "save it again"]),
         (&["bad_magic.npy"], &["not a valid .npy", "'GIF89a'"]),
-        (&["bad_header_lies.npy"], &["announces 1600 bytes", "80 bytes are stored"]),
-        (&["bad_complex.npz"], &["<c8", "cannot be used as activations", "np.abs"]),
+        (
+            &["bad_header_lies.npy"],
+            &["announces 1600 bytes", "80 bytes are stored"],
+        ),
+        (
+            &["bad_complex.npz"],
+            &["<c8", "cannot be used as activations", "np.abs"],
+        ),
         (&["bad_object.npy"], &["|O", "pickle"]),
-        (&["bad_strings_act.npz"], &["<U1", "strings are only read as class_names"]),
+        (
+            &["bad_strings_act.npz"],
+            &["<U1", "strings are only read as class_names"],
+        ),
         (&["bad_zero_rows.npz"], &["zero rows", "act_empty"]),
         (&["bad_zero_cols.npz"], &["zero columns"]),
         (&["bad_row_mismatch.npz"], &["'act_b') has 4 rows", "has 5"]),
-        (&["bad_labels_mismatch.npz"], &["'labels') has 4 rows", "one row per sample"]),
-        (&["bad_label_range.npz"], &["label 5 of sample 2", "3 class names"]),
-        (&["bad_negative_label.npz"], &["label -1 of sample 1 is negative"]),
-        (&["dup_a.npz", "x.npy"], &["layer name 'x' appears twice", "unique"]),
-        (&["single.npy", "single_labels.npy", "single_labels.csv"], &["labels are given more than once"]),
+        (
+            &["bad_labels_mismatch.npz"],
+            &["'labels') has 4 rows", "one row per sample"],
+        ),
+        (
+            &["bad_label_range.npz"],
+            &["label 5 of sample 2", "3 class names"],
+        ),
+        (
+            &["bad_negative_label.npz"],
+            &["label -1 of sample 1 is negative"],
+        ),
+        (
+            &["dup_a.npz", "x.npy"],
+            &["layer name 'x' appears twice", "unique"],
+        ),
+        (
+            &["single.npy", "single_labels.npy", "single_labels.csv"],
+            &["labels are given more than once"],
+        ),
         (&["bad_meta.npz"], &["meta", "not JSON"]),
         (&["bad_zip_bomb.npz"], &["zip bomb", "8388"]),
         (&["bad_crc.npz"], &["CRC-32"]),
@@ -247,7 +350,12 @@ fn each_bad_input_has_a_clear_message() {
     ];
     for (names, expected) in cases {
         if names == &["notes.txt"] {
-            let error = LoadJob::new(vec![NamedSource::new("notes.txt", Vec::new())], LoadOptions::default()).err().unwrap();
+            let error = LoadJob::new(
+                vec![NamedSource::new("notes.txt", Vec::new())],
+                LoadOptions::default(),
+            )
+            .err()
+            .unwrap();
             assert!(error.to_string().contains(expected[0]));
             continue;
         }
@@ -268,9 +376,15 @@ fn label_file_errors_point_at_the_line() {
     let npy = fixture("x.npy");
     let error = load_dataset(vec![npy, bad_csv], &LoadOptions::default()).unwrap_err();
     let message = error.to_string();
-    assert!(message.contains("line 3") && message.contains("'x' is not an integer") && message.contains("label,class_name"), "{message}");
+    assert!(
+        message.contains("line 3")
+            && message.contains("'x' is not an integer")
+            && message.contains("label,class_name"),
+        "{message}"
+    );
     let bad_json = NamedSource::new("l.json", br#"{"labels": [0, "a"]}"#.to_vec());
-    let error = load_dataset(vec![fixture("x.npy"), bad_json], &LoadOptions::default()).unwrap_err();
+    let error =
+        load_dataset(vec![fixture("x.npy"), bad_json], &LoadOptions::default()).unwrap_err();
     assert!(error.to_string().contains("labels[1] is not an integer"));
 }
 
@@ -290,10 +404,16 @@ fn tiny_chunks_give_the_same_dataset() {
         let reference = format!("{:?}", load(names));
         for chunk_bytes in [1, 3, 8, 100] {
             let files = names.iter().map(|name| fixture(name)).collect();
-            let mut job = LoadJob::new(files, LoadOptions::default()).unwrap().with_chunk_bytes(chunk_bytes);
+            let mut job = LoadJob::new(files, LoadOptions::default())
+                .unwrap()
+                .with_chunk_bytes(chunk_bytes);
             let mut steps = 0usize;
             let dataset = run_to_end(&mut job, |_| steps += 1).unwrap();
-            assert_eq!(format!("{dataset:?}"), reference, "{names:?} with {chunk_bytes}-byte chunks");
+            assert_eq!(
+                format!("{dataset:?}"),
+                reference,
+                "{names:?} with {chunk_bytes}-byte chunks"
+            );
             assert!(steps > 3);
         }
     }
@@ -301,7 +421,8 @@ fn tiny_chunks_give_the_same_dataset() {
 
 /// A minimal `.npy` writer for in-memory cases the fixtures do not cover.
 fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
-    let mut text = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}").into_bytes();
+    let mut text =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}").into_bytes();
     while (10 + text.len() + 1) % 64 != 0 {
         text.push(b' ');
     }
@@ -315,12 +436,18 @@ fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
 
 #[test]
 fn npy_files_named_like_npz_keys() {
-    let act: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let act: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     let files = vec![
         NamedSource::new("act_block1.npy", npy("<f4", "(2, 2)", &act)),
         NamedSource::new("labels.npy", npy("<u2", "(2, 1)", &[1, 0, 0, 0])),
         NamedSource::new("images.npy", npy("|u1", "(2, 1, 2)", &[9, 8, 7, 6])),
-        NamedSource::new("class_names.npy", npy("<U1", "(2,)", &[b'a', 0, 0, 0, b'b', 0, 0, 0])),
+        NamedSource::new(
+            "class_names.npy",
+            npy("<U1", "(2,)", &[b'a', 0, 0, 0, b'b', 0, 0, 0]),
+        ),
     ];
     let dataset = load_dataset(files, &LoadOptions::default()).unwrap();
     assert_eq!(dataset.layers[0].name, "block1");

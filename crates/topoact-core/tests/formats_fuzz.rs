@@ -19,7 +19,9 @@ const SEEDS: &[&str] = &[
 ];
 
 fn seed_bytes(name: &str) -> Vec<u8> {
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats").join(name);
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/formats")
+        .join(name);
     std::fs::read(path).expect("fixture")
 }
 
@@ -36,9 +38,13 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         any::<usize>().prop_map(Mutation::Truncate),
         (any::<usize>(), 1u8..=255).prop_map(|(at, mask)| Mutation::Flip(at, mask)),
-        (any::<usize>(), proptest::collection::vec(prop_oneof![Just(0u8), Just(0xFF), any::<u8>()], 1..9))
+        (
+            any::<usize>(),
+            proptest::collection::vec(prop_oneof![Just(0u8), Just(0xFF), any::<u8>()], 1..9)
+        )
             .prop_map(|(at, bytes)| Mutation::Overwrite(at, bytes)),
-        (any::<usize>(), proptest::collection::vec(any::<u8>(), 1..9)).prop_map(|(at, bytes)| Mutation::Insert(at, bytes)),
+        (any::<usize>(), proptest::collection::vec(any::<u8>(), 1..9))
+            .prop_map(|(at, bytes)| Mutation::Insert(at, bytes)),
         (any::<usize>(), 1usize..64).prop_map(|(at, len)| Mutation::Remove(at, len)),
     ]
 }

@@ -6,7 +6,10 @@ use std::time::Instant;
 use topoact_core::formats::{load_dataset, LoadOptions, NamedSource};
 
 fn npy_f32(n_rows: usize, n_cols: usize, fortran: bool) -> Vec<u8> {
-    let header = format!("{{'descr': '<f4', 'fortran_order': {}, 'shape': ({n_rows}, {n_cols}), }}", if fortran { "True" } else { "False" });
+    let header = format!(
+        "{{'descr': '<f4', 'fortran_order': {}, 'shape': ({n_rows}, {n_cols}), }}",
+        if fortran { "True" } else { "False" }
+    );
     let mut text = header.into_bytes();
     while (10 + text.len() + 1) % 64 != 0 {
         text.push(b' ');
@@ -29,9 +32,16 @@ fn throughput_of_a_64_mb_layer() {
         let bytes = npy_f32(16_000, 1_000, fortran);
         let size_mb = bytes.len() as f64 / 1e6;
         let start = Instant::now();
-        let dataset = load_dataset(vec![NamedSource::new("big.npy", bytes)], &LoadOptions::default()).unwrap();
+        let dataset = load_dataset(
+            vec![NamedSource::new("big.npy", bytes)],
+            &LoadOptions::default(),
+        )
+        .unwrap();
         let secs = start.elapsed().as_secs_f64();
         assert_eq!(dataset.n_samples(), 16_000);
-        println!("fortran={fortran}: {size_mb:.0} MB in {secs:.3} s = {:.0} MB/s", size_mb / secs);
+        println!(
+            "fortran={fortran}: {size_mb:.0} MB in {secs:.3} s = {:.0} MB/s",
+            size_mb / secs
+        );
     }
 }

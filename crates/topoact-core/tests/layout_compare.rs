@@ -18,7 +18,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use topoact_core::layout::synthetic::{grid_graph, mapper_like_graph};
-use topoact_core::layout::{compute_layout, measure_quality, LayoutInput, LayoutParams, LayoutQuality};
+use topoact_core::layout::{
+    compute_layout, measure_quality, LayoutInput, LayoutParams, LayoutQuality,
+};
 
 /// Stress is measured from at most this many source nodes (all targets).
 const STRESS_SOURCES: usize = 1000;
@@ -44,7 +46,8 @@ fn run_d3(input: &LayoutInput, name: &str) -> D3Run {
         "d3-force is not installed: run `npm install` in {}",
         tools_dir.display()
     );
-    let work_dir = std::env::temp_dir().join(format!("topoact-layout-compare-{}", std::process::id()));
+    let work_dir =
+        std::env::temp_dir().join(format!("topoact-layout-compare-{}", std::process::id()));
     std::fs::create_dir_all(&work_dir).expect("temporary directory");
     let graph_path = work_dir.join(format!("{name}.graph.json"));
     let positions_path = work_dir.join(format!("{name}.d3.json"));
@@ -57,17 +60,33 @@ fn run_d3(input: &LayoutInput, name: &str) -> D3Run {
         .expect("node runs");
     assert!(status.success(), "d3_layout.mjs failed on {name}");
     let output: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&positions_path).expect("read positions")).expect("JSON");
+        serde_json::from_str(&std::fs::read_to_string(&positions_path).expect("read positions"))
+            .expect("JSON");
     let positions = output["positions"]
         .as_array()
         .expect("positions array")
         .iter()
-        .map(|point| [point[0].as_f64().unwrap_or(f64::NAN), point[1].as_f64().unwrap_or(f64::NAN)])
+        .map(|point| {
+            [
+                point[0].as_f64().unwrap_or(f64::NAN),
+                point[1].as_f64().unwrap_or(f64::NAN),
+            ]
+        })
         .collect();
-    D3Run { positions, millis: output["millis"].as_f64().unwrap_or(f64::NAN) }
+    D3Run {
+        positions,
+        millis: output["millis"].as_f64().unwrap_or(f64::NAN),
+    }
 }
 
-fn row(name: &str, n_nodes: usize, n_edges: usize, who: &str, millis: f64, quality: &LayoutQuality) {
+fn row(
+    name: &str,
+    n_nodes: usize,
+    n_edges: usize,
+    who: &str,
+    millis: f64,
+    quality: &LayoutQuality,
+) {
     println!(
         "| {name:<16} | {n_nodes:>6} | {n_edges:>6} | {who:<5} | {millis:>9.1} | {:>7.4} | {:>8} | {:>9} |",
         quality.normalized_stress, quality.node_overlaps, quality.edge_crossings
@@ -99,7 +118,21 @@ fn compare_with_d3_force() {
         let ours = layout.expect("at least one run");
         let d3 = run_d3(input, &name.replace(' ', "_"));
         let n_edges = input.edges.len();
-        row(name, input.n_nodes(), n_edges, "ours", best_millis, &measure_quality(input, &ours.positions, STRESS_SOURCES));
-        row(name, input.n_nodes(), n_edges, "d3", d3.millis, &measure_quality(input, &d3.positions, STRESS_SOURCES));
+        row(
+            name,
+            input.n_nodes(),
+            n_edges,
+            "ours",
+            best_millis,
+            &measure_quality(input, &ours.positions, STRESS_SOURCES),
+        );
+        row(
+            name,
+            input.n_nodes(),
+            n_edges,
+            "d3",
+            d3.millis,
+            &measure_quality(input, &d3.positions, STRESS_SOURCES),
+        );
     }
 }

@@ -6,13 +6,22 @@ use ndarray::Array2;
 use proptest::prelude::*;
 use topoact_core::dataset::Matrix;
 use topoact_core::mapper::testing::{dbscan_fast_and_brute, kth_nn_fast_and_brute};
-use topoact_core::mapper::{compute_mapper, CoverKind, Epsilon, Lens, MapperError, MapperInput, MapperParams};
+use topoact_core::mapper::{
+    compute_mapper, CoverKind, Epsilon, Lens, MapperError, MapperInput, MapperParams,
+};
 
 fn matrix_from(values: Vec<i8>, dim: usize, scale: f32, as_f64: bool) -> Matrix {
     let n = values.len() / dim;
-    let data: Vec<f32> = values[..n * dim].iter().map(|&v| v as f32 * scale).collect();
+    let data: Vec<f32> = values[..n * dim]
+        .iter()
+        .map(|&v| v as f32 * scale)
+        .collect();
     let a = Array2::from_shape_vec((n, dim), data).expect("shape");
-    if as_f64 { Matrix::F64(a.mapv(|v| v as f64)) } else { Matrix::F32(a) }
+    if as_f64 {
+        Matrix::F64(a.mapv(|v| v as f64))
+    } else {
+        Matrix::F32(a)
+    }
 }
 
 proptest! {
@@ -97,23 +106,34 @@ fn random_real_data_agrees_with_brute_force() {
     // Deterministic pseudo-random Gaussian-ish clouds, 40-d float32.
     let mut state = 12345u64;
     let mut next = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((state >> 33) as f64 / (1u64 << 31) as f64) - 0.5
     };
     let (n, dim) = (700, 40);
-    let data: Vec<f32> = (0..n * dim).map(|i| ((i / dim) % 7) as f32 * 0.8 + next() as f32).collect();
+    let data: Vec<f32> = (0..n * dim)
+        .map(|i| ((i / dim) % 7) as f32 * 0.8 + next() as f32)
+        .collect();
     let matrix = Matrix::F32(Array2::from_shape_vec((n, dim), data).expect("shape"));
     for (eps, min_samples) in [(1.2, 4), (1.5, 5), (2.0, 10)] {
         // 24 coordinates: all in the tree; 36: the last 12 only in the per-candidate bound.
         for (two_pass, n_coords) in [(false, 24), (true, 24), (false, 36), (true, 36)] {
-            let (fast, brute) = dbscan_fast_and_brute(&matrix, eps, min_samples, two_pass, n_coords).expect("dbscan");
-            assert_eq!(fast, brute, "eps {eps} min_samples {min_samples} two_pass {two_pass} coordinates {n_coords}");
+            let (fast, brute) =
+                dbscan_fast_and_brute(&matrix, eps, min_samples, two_pass, n_coords)
+                    .expect("dbscan");
+            assert_eq!(
+                fast, brute,
+                "eps {eps} min_samples {min_samples} two_pass {two_pass} coordinates {n_coords}"
+            );
         }
     }
 }
 
 fn tiny() -> Matrix {
-    Matrix::F32(Array2::from_shape_fn((30, 3), |(i, c)| (i * (c + 1)) as f32))
+    Matrix::F32(Array2::from_shape_fn((30, 3), |(i, c)| {
+        (i * (c + 1)) as f32
+    }))
 }
 
 fn run(params: MapperParams, matrix: &Matrix) -> Result<(), MapperError> {
@@ -124,53 +144,159 @@ fn run(params: MapperParams, matrix: &Matrix) -> Result<(), MapperError> {
 fn parameter_errors_are_typed_and_clear() {
     let m = tiny();
     let bad = |p: MapperParams| run(p, &m).expect_err("must fail");
-    assert_eq!(bad(MapperParams { n_intervals: 0, ..Default::default() }), MapperError::ZeroIntervals);
-    assert_eq!(bad(MapperParams { overlap: 1.0, ..Default::default() }), MapperError::OverlapOutOfRange(1.0));
-    assert_eq!(bad(MapperParams { overlap: -0.1, ..Default::default() }), MapperError::OverlapOutOfRange(-0.1));
-    assert!(matches!(bad(MapperParams { overlap: f64::NAN, ..Default::default() }), MapperError::OverlapOutOfRange(_)));
-    assert_eq!(bad(MapperParams { epsilon: Epsilon::Explicit(0.0), ..Default::default() }), MapperError::InvalidEpsilon(0.0));
-    assert!(matches!(bad(MapperParams { epsilon: Epsilon::Explicit(f64::NAN), ..Default::default() }), MapperError::InvalidEpsilon(_)));
-    assert_eq!(bad(MapperParams { min_samples: 0, ..Default::default() }), MapperError::ZeroMinSamples);
-    assert_eq!(bad(MapperParams { min_intersection: 0, ..Default::default() }), MapperError::ZeroMinIntersection);
     assert_eq!(
-        bad(MapperParams { epsilon: Epsilon::KnnQuantile { k: 0, quantile: 0.5, per_interval: false }, ..Default::default() }),
+        bad(MapperParams {
+            n_intervals: 0,
+            ..Default::default()
+        }),
+        MapperError::ZeroIntervals
+    );
+    assert_eq!(
+        bad(MapperParams {
+            overlap: 1.0,
+            ..Default::default()
+        }),
+        MapperError::OverlapOutOfRange(1.0)
+    );
+    assert_eq!(
+        bad(MapperParams {
+            overlap: -0.1,
+            ..Default::default()
+        }),
+        MapperError::OverlapOutOfRange(-0.1)
+    );
+    assert!(matches!(
+        bad(MapperParams {
+            overlap: f64::NAN,
+            ..Default::default()
+        }),
+        MapperError::OverlapOutOfRange(_)
+    ));
+    assert_eq!(
+        bad(MapperParams {
+            epsilon: Epsilon::Explicit(0.0),
+            ..Default::default()
+        }),
+        MapperError::InvalidEpsilon(0.0)
+    );
+    assert!(matches!(
+        bad(MapperParams {
+            epsilon: Epsilon::Explicit(f64::NAN),
+            ..Default::default()
+        }),
+        MapperError::InvalidEpsilon(_)
+    ));
+    assert_eq!(
+        bad(MapperParams {
+            min_samples: 0,
+            ..Default::default()
+        }),
+        MapperError::ZeroMinSamples
+    );
+    assert_eq!(
+        bad(MapperParams {
+            min_intersection: 0,
+            ..Default::default()
+        }),
+        MapperError::ZeroMinIntersection
+    );
+    assert_eq!(
+        bad(MapperParams {
+            epsilon: Epsilon::KnnQuantile {
+                k: 0,
+                quantile: 0.5,
+                per_interval: false
+            },
+            ..Default::default()
+        }),
         MapperError::ZeroNeighbours
     );
     assert_eq!(
-        bad(MapperParams { epsilon: Epsilon::KnnQuantile { k: 5, quantile: 1.5, per_interval: false }, ..Default::default() }),
+        bad(MapperParams {
+            epsilon: Epsilon::KnnQuantile {
+                k: 5,
+                quantile: 1.5,
+                per_interval: false
+            },
+            ..Default::default()
+        }),
         MapperError::QuantileOutOfRange(1.5)
     );
     let mut nan_lens = vec![0.0; 30];
     nan_lens[7] = f64::NAN;
     assert_eq!(
-        bad(MapperParams { lens: Lens::Custom { name: "x".into(), values_by_sample: nan_lens }, ..Default::default() }),
+        bad(MapperParams {
+            lens: Lens::Custom {
+                name: "x".into(),
+                values_by_sample: nan_lens
+            },
+            ..Default::default()
+        }),
         MapperError::NonFiniteLens { sample_idx: 7 }
     );
     assert!(matches!(
-        bad(MapperParams { lens: Lens::Custom { name: "x".into(), values_by_sample: vec![2.0; 30] }, ..Default::default() }),
+        bad(MapperParams {
+            lens: Lens::Custom {
+                name: "x".into(),
+                values_by_sample: vec![2.0; 30]
+            },
+            ..Default::default()
+        }),
         MapperError::ConstantLens { .. }
     ));
     assert!(matches!(
-        bad(MapperParams { lens: Lens::Custom { name: "x".into(), values_by_sample: vec![2.0; 3] }, ..Default::default() }),
+        bad(MapperParams {
+            lens: Lens::Custom {
+                name: "x".into(),
+                values_by_sample: vec![2.0; 3]
+            },
+            ..Default::default()
+        }),
         MapperError::LengthMismatch { .. }
     ));
     let empty = Matrix::F32(Array2::zeros((0, 4)));
-    assert_eq!(run(MapperParams::default(), &empty), Err(MapperError::EmptyInput));
+    assert_eq!(
+        run(MapperParams::default(), &empty),
+        Err(MapperError::EmptyInput)
+    );
     let few = Matrix::F32(Array2::from_shape_fn((4, 2), |(i, _)| i as f32));
-    assert!(matches!(run(MapperParams::default(), &few), Err(MapperError::TooFewSamplesForKnn { .. })));
+    assert!(matches!(
+        run(MapperParams::default(), &few),
+        Err(MapperError::TooFewSamplesForKnn { .. })
+    ));
     let dup = Matrix::F32(Array2::from_shape_fn((20, 2), |(i, _)| (i / 10) as f32));
-    assert!(matches!(run(MapperParams::default(), &dup), Err(MapperError::ZeroEpsilon { .. })));
+    assert!(matches!(
+        run(MapperParams::default(), &dup),
+        Err(MapperError::ZeroEpsilon { .. })
+    ));
     let subset = [3u32, 99];
-    let input = MapperInput { matrix: &m, sample_indices: Some(&subset), labels: None, class_names: &[] };
-    let params = MapperParams { epsilon: Epsilon::Explicit(1.0), ..Default::default() }.validate().expect("valid");
-    assert!(matches!(compute_mapper(input, &params), Err(MapperError::SampleOutOfRange { sample_idx: 99, .. })));
+    let input = MapperInput {
+        matrix: &m,
+        sample_indices: Some(&subset),
+        labels: None,
+        class_names: &[],
+    };
+    let params = MapperParams {
+        epsilon: Epsilon::Explicit(1.0),
+        ..Default::default()
+    }
+    .validate()
+    .expect("valid");
+    assert!(matches!(
+        compute_mapper(input, &params),
+        Err(MapperError::SampleOutOfRange { sample_idx: 99, .. })
+    ));
     // Messages are for people.
-    assert!(MapperError::OverlapOutOfRange(1.0).to_string().contains("[0, 1)"));
+    assert!(MapperError::OverlapOutOfRange(1.0)
+        .to_string()
+        .contains("[0, 1)"));
 }
 
 #[test]
 fn every_lens_and_cover_runs() {
-    let m = Matrix::F32(Array2::from_shape_fn((200, 6), |(i, c)| (((i * 7 + c * 13) % 17) as f32 - 5.0).max(0.0) + (i / 50) as f32));
+    let m = Matrix::F32(Array2::from_shape_fn((200, 6), |(i, c)| {
+        (((i * 7 + c * 13) % 17) as f32 - 5.0).max(0.0) + (i / 50) as f32
+    }));
     for lens in [
         Lens::L2Norm,
         Lens::L1Norm,
@@ -185,19 +311,31 @@ fn every_lens_and_cover_runs() {
                     lens: lens.clone(),
                     cover,
                     n_intervals: 8,
-                    epsilon: Epsilon::KnnQuantile { k: 3, quantile: 0.5, per_interval },
+                    epsilon: Epsilon::KnnQuantile {
+                        k: 3,
+                        quantile: 0.5,
+                        per_interval,
+                    },
                     ..Default::default()
                 };
-                let graph = compute_mapper(MapperInput::new(&m), &params.validate().expect("valid")).expect("graph");
+                let graph =
+                    compute_mapper(MapperInput::new(&m), &params.validate().expect("valid"))
+                        .expect("graph");
                 let s = &graph.stats;
                 assert_eq!(s.n_nodes, graph.nodes.len());
                 assert_eq!(s.n_cycles + s.n_nodes, s.n_edges + s.n_components);
                 assert!((0.0..=1.0).contains(&s.fraction_covered));
                 for e in &graph.edges {
                     let (a, b) = (&graph.nodes[e.source], &graph.nodes[e.target]);
-                    let inter = a.members.iter().filter(|x| b.members.binary_search(x).is_ok()).count();
+                    let inter = a
+                        .members
+                        .iter()
+                        .filter(|x| b.members.binary_search(x).is_ok())
+                        .count();
                     assert_eq!(inter, e.intersection);
-                    assert!((e.jaccard - inter as f64 / (a.size + b.size - inter) as f64).abs() < 1e-15);
+                    assert!(
+                        (e.jaccard - inter as f64 / (a.size + b.size - inter) as f64).abs() < 1e-15
+                    );
                 }
             }
         }
@@ -211,10 +349,17 @@ fn a_constant_lens_fails_before_the_neighbour_search() {
     use topoact_core::job::run_to_end;
     use topoact_core::mapper::MapperJob;
     let identical = Matrix::F32(Array2::from_elem((3_000, 16), 0.25));
-    let params = MapperParams::default().validate().expect("default parameters are valid");
+    let params = MapperParams::default()
+        .validate()
+        .expect("default parameters are valid");
     let mut job = MapperJob::new(MapperInput::new(&identical), &params).expect("the job starts");
     let mut stages = Vec::new();
     let result = run_to_end(&mut job, |progress| stages.push(progress.stage.clone()));
     assert!(matches!(result, Err(MapperError::ConstantLens { .. })));
-    assert!(stages.iter().all(|stage| !stage.contains("NN") && !stage.contains("join")), "{stages:?}");
+    assert!(
+        stages
+            .iter()
+            .all(|stage| !stage.contains("NN") && !stage.contains("join")),
+        "{stages:?}"
+    );
 }

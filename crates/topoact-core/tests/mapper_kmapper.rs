@@ -9,7 +9,8 @@ use ndarray::Array2;
 use serde_json::Value;
 use topoact_core::dataset::Matrix;
 use topoact_core::mapper::{
-    compute_mapper, to_kmapper_json, CoverKind, Epsilon, Lens, MapperGraph, MapperInput, MapperJob, MapperParams,
+    compute_mapper, to_kmapper_json, CoverKind, Epsilon, Lens, MapperGraph, MapperInput, MapperJob,
+    MapperParams,
 };
 
 fn fixtures() -> PathBuf {
@@ -30,22 +31,46 @@ fn read_npy(name: &str) -> Npy {
     let (header_len, start) = if bytes[6] == 1 {
         (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10)
     } else {
-        (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+        (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        )
     };
     let header = std::str::from_utf8(&bytes[start..start + header_len]).expect("header");
     assert!(header.contains("'fortran_order': False"));
     let shape_text = &header[header.find("'shape': (").expect("shape") + 10..];
-    let shape: Vec<usize> =
-        shape_text[..shape_text.find(')').expect(")")].split(',').filter_map(|s| s.trim().parse().ok()).collect();
+    let shape: Vec<usize> = shape_text[..shape_text.find(')').expect(")")]
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
     let data = &bytes[start + header_len..];
     if header.contains("'<f2'") {
-        Npy::F16(data.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]])).collect(), shape)
+        Npy::F16(
+            data.chunks_exact(2)
+                .map(|c| half::f16::from_le_bytes([c[0], c[1]]))
+                .collect(),
+            shape,
+        )
     } else if header.contains("'<f4'") {
-        Npy::F32(data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(), shape)
+        Npy::F32(
+            data.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            shape,
+        )
     } else if header.contains("'<f8'") {
-        Npy::F64(data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(), shape)
+        Npy::F64(
+            data.chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect(),
+            shape,
+        )
     } else if header.contains("'<u4'") {
-        Npy::U32(data.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+        Npy::U32(
+            data.chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        )
     } else {
         panic!("unsupported dtype in {header}")
     }
@@ -53,9 +78,15 @@ fn read_npy(name: &str) -> Npy {
 
 fn read_matrix(name: &str) -> Matrix {
     match read_npy(name) {
-        Npy::F16(v, shape) => Matrix::F16(Array2::from_shape_vec((shape[0], shape[1]), v).expect("shape")),
-        Npy::F32(v, shape) => Matrix::F32(Array2::from_shape_vec((shape[0], shape[1]), v).expect("shape")),
-        Npy::F64(v, shape) => Matrix::F64(Array2::from_shape_vec((shape[0], shape[1]), v).expect("shape")),
+        Npy::F16(v, shape) => {
+            Matrix::F16(Array2::from_shape_vec((shape[0], shape[1]), v).expect("shape"))
+        }
+        Npy::F32(v, shape) => {
+            Matrix::F32(Array2::from_shape_vec((shape[0], shape[1]), v).expect("shape"))
+        }
+        Npy::F64(v, shape) => {
+            Matrix::F64(Array2::from_shape_vec((shape[0], shape[1]), v).expect("shape"))
+        }
         Npy::U32(_) => panic!("not a matrix"),
     }
 }
@@ -74,7 +105,11 @@ fn cases() -> Vec<Value> {
 }
 
 fn nodes_of(graph: &MapperGraph) -> BTreeMap<String, Vec<u32>> {
-    graph.nodes.iter().map(|n| (n.name.clone(), n.members.clone())).collect()
+    graph
+        .nodes
+        .iter()
+        .map(|n| (n.name.clone(), n.members.clone()))
+        .collect()
 }
 
 fn expected_nodes(case: &Value) -> BTreeMap<String, Vec<u32>> {
@@ -83,7 +118,12 @@ fn expected_nodes(case: &Value) -> BTreeMap<String, Vec<u32>> {
         .expect("nodes")
         .iter()
         .map(|(k, v)| {
-            let mut m: Vec<u32> = v.as_array().expect("list").iter().map(|x| x.as_u64().expect("id") as u32).collect();
+            let mut m: Vec<u32> = v
+                .as_array()
+                .expect("list")
+                .iter()
+                .map(|x| x.as_u64().expect("id") as u32)
+                .collect();
             m.sort_unstable();
             (k.clone(), m)
         })
@@ -93,7 +133,10 @@ fn expected_nodes(case: &Value) -> BTreeMap<String, Vec<u32>> {
 fn links_of(graph: &MapperGraph) -> BTreeMap<String, Vec<String>> {
     let mut links: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for e in &graph.edges {
-        links.entry(graph.nodes[e.source].name.clone()).or_default().push(graph.nodes[e.target].name.clone());
+        links
+            .entry(graph.nodes[e.source].name.clone())
+            .or_default()
+            .push(graph.nodes[e.target].name.clone());
     }
     links
 }
@@ -103,7 +146,16 @@ fn expected_links(case: &Value) -> BTreeMap<String, Vec<String>> {
         .as_object()
         .expect("links")
         .iter()
-        .map(|(k, v)| (k.clone(), v.as_array().expect("list").iter().map(|x| x.as_str().expect("name").to_string()).collect()))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_array()
+                    .expect("list")
+                    .iter()
+                    .map(|x| x.as_str().expect("name").to_string())
+                    .collect(),
+            )
+        })
         .filter(|(_, v): &(String, Vec<String>)| !v.is_empty())
         .collect()
 }
@@ -125,11 +177,25 @@ fn base_params(case: &Value) -> MapperParams {
 fn check_same(name: &str, what: &str, graph: &MapperGraph, case: &Value) {
     let (ours, theirs) = (nodes_of(graph), expected_nodes(case));
     if ours != theirs {
-        let only_ours: Vec<_> = ours.iter().filter(|(k, v)| theirs.get(*k) != Some(v)).map(|(k, _)| k).collect();
-        let only_theirs: Vec<_> = theirs.iter().filter(|(k, v)| ours.get(*k) != Some(v)).map(|(k, _)| k).collect();
-        panic!("{name} ({what}): nodes differ; ours only {only_ours:?}; kmapper only {only_theirs:?}");
+        let only_ours: Vec<_> = ours
+            .iter()
+            .filter(|(k, v)| theirs.get(*k) != Some(v))
+            .map(|(k, _)| k)
+            .collect();
+        let only_theirs: Vec<_> = theirs
+            .iter()
+            .filter(|(k, v)| ours.get(*k) != Some(v))
+            .map(|(k, _)| k)
+            .collect();
+        panic!(
+            "{name} ({what}): nodes differ; ours only {only_ours:?}; kmapper only {only_theirs:?}"
+        );
     }
-    assert_eq!(links_of(graph), expected_links(case), "{name} ({what}): links differ");
+    assert_eq!(
+        links_of(graph),
+        expected_links(case),
+        "{name} ({what}): links differ"
+    );
     // Node order = KeplerMapper's insertion order.
     let order: Vec<&String> = case["nodes"].as_object().expect("nodes").keys().collect();
     let mut expected_order: Vec<&String> = order.clone();
@@ -144,9 +210,15 @@ fn same_graph_as_kmapper_with_its_lens() {
         let name = case["name"].as_str().expect("name");
         let matrix = read_matrix(case["data"].as_str().expect("data"));
         let lens = read_f64(case["lens"].as_str().expect("lens"));
-        let params = MapperParams { lens: Lens::Custom { name: "fixture".into(), values_by_sample: lens }, ..base_params(&case) }
-            .validate()
-            .expect("valid");
+        let params = MapperParams {
+            lens: Lens::Custom {
+                name: "fixture".into(),
+                values_by_sample: lens,
+            },
+            ..base_params(&case)
+        }
+        .validate()
+        .expect("valid");
         let graph = compute_mapper(MapperInput::new(&matrix), &params).expect("graph");
         check_same(name, "custom lens", &graph, &case);
     }
@@ -161,28 +233,54 @@ fn same_graph_as_kmapper_with_our_lens_cover_and_epsilon() {
             continue;
         }
         let matrix = read_matrix(case["data"].as_str().expect("data"));
-        let cover = if case["cover"] == "balanced" { CoverKind::Balanced } else { CoverKind::Uniform };
-        let params = MapperParams { cover, ..base_params(&case) }.validate().expect("valid");
+        let cover = if case["cover"] == "balanced" {
+            CoverKind::Balanced
+        } else {
+            CoverKind::Uniform
+        };
+        let params = MapperParams {
+            cover,
+            ..base_params(&case)
+        }
+        .validate()
+        .expect("valid");
         let graph = compute_mapper(MapperInput::new(&matrix), &params).expect("graph");
         check_same(name, "our L2 lens", &graph, &case);
         if let Some(knn) = case["eps_knn"].as_object() {
             let k = knn["k"].as_u64().expect("k") as usize;
             let quantile = knn["quantile"].as_f64().expect("q");
-            let params = MapperParams { cover, epsilon: Epsilon::KnnQuantile { k, quantile, per_interval: false }, ..base_params(&case) }
-                .validate()
-                .expect("valid");
+            let params = MapperParams {
+                cover,
+                epsilon: Epsilon::KnnQuantile {
+                    k,
+                    quantile,
+                    per_interval: false,
+                },
+                ..base_params(&case)
+            }
+            .validate()
+            .expect("valid");
             let graph = compute_mapper(MapperInput::new(&matrix), &params).expect("graph");
             let ours = graph.params.eps_global.expect("eps");
             let theirs = case["eps"].as_f64().expect("eps");
-            assert!((ours - theirs).abs() <= 1e-12 * theirs, "{name}: eps {ours} vs scikit-learn {theirs}");
+            assert!(
+                (ours - theirs).abs() <= 1e-12 * theirs,
+                "{name}: eps {ours} vs scikit-learn {theirs}"
+            );
             check_same(name, "our eps", &graph, &case);
         }
     }
 }
 
-fn run_stepwise(matrix: &Matrix, params: &topoact_core::mapper::ValidMapperParams) -> (MapperGraph, usize) {
+fn run_stepwise(
+    matrix: &Matrix,
+    params: &topoact_core::mapper::ValidMapperParams,
+    step_threads: usize,
+) -> (MapperGraph, usize) {
     use topoact_core::job::{Job, Step};
-    let mut job = MapperJob::new(MapperInput::new(matrix), params).expect("job");
+    let mut job = MapperJob::new(MapperInput::new(matrix), params)
+        .expect("job")
+        .with_step_threads(step_threads);
     let mut steps = 0;
     loop {
         match job.step().expect("step") {
@@ -195,30 +293,62 @@ fn run_stepwise(matrix: &Matrix, params: &topoact_core::mapper::ValidMapperParam
     }
 }
 
-/// The stepwise job (as the browser worker runs it) gives the same graph as the one call,
-/// on every epsilon path (fixed via the join, explicit, adaptive).
+/// The stepwise job (as the browser worker runs it, sequential or with threaded steps) gives
+/// the same graph as the one call, on every epsilon path (fixed via the join, explicit,
+/// adaptive).
 #[test]
 fn stepwise_job_equals_compute_mapper() {
-    let case = cases().into_iter().find(|c| c["name"] == "tree_uniform30").expect("case");
+    let case = cases()
+        .into_iter()
+        .find(|c| c["name"] == "tree_uniform30")
+        .expect("case");
     let matrix = read_matrix("tree.npy");
     let eps = case["eps"].as_f64().expect("eps");
     for epsilon in [
         Epsilon::default(),
         Epsilon::Explicit(eps),
-        Epsilon::KnnQuantile { k: 5, quantile: 0.5, per_interval: true },
+        Epsilon::KnnQuantile {
+            k: 5,
+            quantile: 0.5,
+            per_interval: true,
+        },
     ] {
-        let params = MapperParams { epsilon, ..base_params(&case) }.validate().expect("valid");
+        let params = MapperParams {
+            epsilon,
+            ..base_params(&case)
+        }
+        .validate()
+        .expect("valid");
         let whole = compute_mapper(MapperInput::new(&matrix), &params).expect("graph");
-        let (stepwise, steps) = run_stepwise(&matrix, &params);
+        let (stepwise, steps) = run_stepwise(&matrix, &params, 1);
         assert!(steps >= 5, "only {steps} steps");
         assert_eq!(whole, stepwise, "{epsilon:?}");
-        if !matches!(epsilon, Epsilon::KnnQuantile { per_interval: true, .. }) {
+        for step_threads in [2, 3] {
+            let (threaded, _) = run_stepwise(&matrix, &params, step_threads);
+            assert_eq!(
+                whole, threaded,
+                "{epsilon:?}, {step_threads} threads per step"
+            );
+        }
+        if !matches!(
+            epsilon,
+            Epsilon::KnnQuantile {
+                per_interval: true,
+                ..
+            }
+        ) {
             check_same("tree_uniform30", "stepwise", &stepwise, &case);
         }
         // The export has KeplerMapper's keys.
         let exported: Value = serde_json::from_str(&to_kmapper_json(&whole)).expect("json");
-        assert_eq!(exported["nodes"].as_object().expect("nodes").len(), whole.nodes.len());
-        assert_eq!(exported["simplices"].as_array().expect("s").len(), whole.nodes.len() + whole.edges.len());
+        assert_eq!(
+            exported["nodes"].as_object().expect("nodes").len(),
+            whole.nodes.len()
+        );
+        assert_eq!(
+            exported["simplices"].as_array().expect("s").len(),
+            whole.nodes.len() + whole.edges.len()
+        );
     }
 }
 
@@ -226,17 +356,27 @@ fn stepwise_job_equals_compute_mapper() {
 #[test]
 fn labels_and_subsets() {
     let matrix = read_matrix("overlap.npy");
-    let Npy::U32(labels) = read_npy("tree_labels.npy") else { panic!("labels") };
+    let Npy::U32(labels) = read_npy("tree_labels.npy") else {
+        panic!("labels")
+    };
     let labels = &labels[..matrix.n_rows()];
     let class_names: Vec<String> = (0..10).map(|c| format!("class{c}")).collect();
     let subset: Vec<u32> = (0..matrix.n_rows() as u32).filter(|s| s % 3 != 0).collect();
     let params = MapperParams::default().validate().expect("valid");
-    let input = MapperInput { matrix: &matrix, sample_indices: Some(&subset), labels: Some(labels), class_names: &class_names };
+    let input = MapperInput {
+        matrix: &matrix,
+        sample_indices: Some(&subset),
+        labels: Some(labels),
+        class_names: &class_names,
+    };
     let graph = compute_mapper(input, &params).expect("graph");
     assert_eq!(graph.n_samples_used, subset.len());
     assert!(!graph.nodes.is_empty());
     for node in &graph.nodes {
-        assert!(node.members.iter().all(|s| s % 3 != 0), "members are original sample indices");
+        assert!(
+            node.members.iter().all(|s| s % 3 != 0),
+            "members are original sample indices"
+        );
         assert!(node.members.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(node.class_histogram.iter().sum::<usize>(), node.size);
         let top: usize = node.top_classes.iter().map(|c| c.count).sum();
@@ -245,7 +385,9 @@ fn labels_and_subsets() {
     }
     // The same subset handed over as a matrix of its own rows gives the same graph, with
     // members renumbered.
-    let Matrix::F32(full) = &matrix else { panic!("f32") };
+    let Matrix::F32(full) = &matrix else {
+        panic!("f32")
+    };
     let sub_rows: Vec<usize> = subset.iter().map(|&s| s as usize).collect();
     let sub = Matrix::F32(full.select(ndarray::Axis(0), &sub_rows));
     let graph_sub = compute_mapper(MapperInput::new(&sub), &params).expect("graph");
@@ -257,8 +399,14 @@ fn labels_and_subsets() {
     }
     assert_eq!(graph.edges, graph_sub.edges);
     let node_link = topoact_core::mapper::to_node_link_json(&graph);
-    assert_eq!(node_link["nodes"].as_array().expect("nodes").len(), graph.nodes.len());
-    assert!(node_link["nodes"][0]["top_classes"][0].as_str().expect("name").starts_with("class"));
+    assert_eq!(
+        node_link["nodes"].as_array().expect("nodes").len(),
+        graph.nodes.len()
+    );
+    assert!(node_link["nodes"][0]["top_classes"][0]
+        .as_str()
+        .expect("name")
+        .starts_with("class"));
 }
 
 /// Adaptive epsilon with an interval subset equal to the whole data reproduces the fixed
@@ -266,11 +414,21 @@ fn labels_and_subsets() {
 #[test]
 fn adaptive_epsilon_single_interval_equals_fixed() {
     let matrix = read_matrix("overlap.npy");
-    let fixed = MapperParams { n_intervals: 1, overlap: 0.0, ..Default::default() }.validate().expect("valid");
+    let fixed = MapperParams {
+        n_intervals: 1,
+        overlap: 0.0,
+        ..Default::default()
+    }
+    .validate()
+    .expect("valid");
     let adaptive = MapperParams {
         n_intervals: 1,
         overlap: 0.0,
-        epsilon: Epsilon::KnnQuantile { k: 5, quantile: 0.5, per_interval: true },
+        epsilon: Epsilon::KnnQuantile {
+            k: 5,
+            quantile: 0.5,
+            per_interval: true,
+        },
         ..Default::default()
     }
     .validate()

@@ -50,7 +50,12 @@ fn sq_dists_to_block_simd128(q: &[f32], block: &[f32], dim: usize, out: &mut Vec
     let load = |s: &[f32], at: usize| unsafe { v128_load(s.as_ptr().add(at) as *const v128) };
     let mut groups = block.chunks_exact(4 * dim);
     for group in &mut groups {
-        let targets = [&group[..len], &group[dim..dim + len], &group[2 * dim..2 * dim + len], &group[3 * dim..3 * dim + len]];
+        let targets = [
+            &group[..len],
+            &group[dim..dim + len],
+            &group[2 * dim..2 * dim + len],
+            &group[3 * dim..3 * dim + len],
+        ];
         let mut acc = [[f32x4_splat(0.0); 2]; 4];
         let mut i = 0;
         while i + 8 <= len {
@@ -66,7 +71,8 @@ fn sq_dists_to_block_simd128(q: &[f32], block: &[f32], dim: usize, out: &mut Vec
         }
         for t in 0..4 {
             let sum = f32x4_add(acc[t][0], acc[t][1]);
-            let mut total = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum)) + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+            let mut total = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
+                + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
             for j in i..len {
                 let d = q[j] - targets[t][j];
                 total += d * d;
@@ -74,7 +80,12 @@ fn sq_dists_to_block_simd128(q: &[f32], block: &[f32], dim: usize, out: &mut Vec
             out.push(total);
         }
     }
-    out.extend(groups.remainder().chunks_exact(dim).map(|v| sq_dist_portable(q, v)));
+    out.extend(
+        groups
+            .remainder()
+            .chunks_exact(dim)
+            .map(|v| sq_dist_portable(q, v)),
+    );
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -88,7 +99,12 @@ unsafe fn sq_dists_to_block_avx2(q: &[f32], block: &[f32], dim: usize, out: &mut
         // Four targets share each load of the query: eight independent FMA chains (two per
         // target, 16 dimensions per iteration), one horizontal reduction per four pairs.
         let pq = q.as_ptr();
-        let pt = [group.as_ptr(), group.as_ptr().add(dim), group.as_ptr().add(2 * dim), group.as_ptr().add(3 * dim)];
+        let pt = [
+            group.as_ptr(),
+            group.as_ptr().add(dim),
+            group.as_ptr().add(2 * dim),
+            group.as_ptr().add(3 * dim),
+        ];
         let mut acc = [[_mm256_setzero_ps(); 2]; 4];
         let mut i = 0;
         // SAFETY (all loads): i + 16 <= len <= dim, within the query and each target row.
@@ -104,8 +120,14 @@ unsafe fn sq_dists_to_block_avx2(q: &[f32], block: &[f32], dim: usize, out: &mut
             i += 16;
         }
         let sums = [0, 1, 2, 3].map(|t| _mm256_add_ps(acc[t][0], acc[t][1]));
-        let pairs = _mm256_hadd_ps(_mm256_hadd_ps(sums[0], sums[1]), _mm256_hadd_ps(sums[2], sums[3]));
-        let four = _mm_add_ps(_mm256_castps256_ps128(pairs), _mm256_extractf128_ps(pairs, 1));
+        let pairs = _mm256_hadd_ps(
+            _mm256_hadd_ps(sums[0], sums[1]),
+            _mm256_hadd_ps(sums[2], sums[3]),
+        );
+        let four = _mm_add_ps(
+            _mm256_castps256_ps128(pairs),
+            _mm256_extractf128_ps(pairs, 1),
+        );
         let mut totals = [0f32; 4];
         _mm_storeu_ps(totals.as_mut_ptr(), four);
         for (t, total) in totals.iter_mut().enumerate() {
@@ -135,7 +157,10 @@ unsafe fn sq_dist_avx2(a: &[f32], b: &[f32]) -> f32 {
     // SAFETY (all loads): i + 8 * (lane + 1) <= len, within both slices.
     while i + 32 <= len {
         for (lane, acc_lane) in acc.iter_mut().enumerate() {
-            let d = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i + 8 * lane)), _mm256_loadu_ps(pb.add(i + 8 * lane)));
+            let d = _mm256_sub_ps(
+                _mm256_loadu_ps(pa.add(i + 8 * lane)),
+                _mm256_loadu_ps(pb.add(i + 8 * lane)),
+            );
             *acc_lane = _mm256_fmadd_ps(d, d, *acc_lane);
         }
         i += 32;
@@ -173,7 +198,10 @@ fn sq_dist_portable(a: &[f32], b: &[f32]) -> f32 {
         let mut acc = [0f32; LANES];
         let chunks = len / LANES;
         for c in 0..chunks {
-            let (ca, cb) = (&a[c * LANES..(c + 1) * LANES], &b[c * LANES..(c + 1) * LANES]);
+            let (ca, cb) = (
+                &a[c * LANES..(c + 1) * LANES],
+                &b[c * LANES..(c + 1) * LANES],
+            );
             for lane in 0..LANES {
                 let d = ca[lane] - cb[lane];
                 acc[lane] += d * d;
@@ -237,8 +265,15 @@ mod tests {
             sq_dists_to_block(&q, &block, dim, &mut out);
             assert_eq!(out.len(), count);
             for (t, got) in out.iter().enumerate() {
-                let exact: f64 = q.iter().zip(&block[t * dim..(t + 1) * dim]).map(|(x, y)| (*x as f64 - *y as f64).powi(2)).sum();
-                assert!((*got as f64 - exact).abs() <= 1e-5 * exact.max(1e-3), "dim {dim} target {t}: {got} vs {exact}");
+                let exact: f64 = q
+                    .iter()
+                    .zip(&block[t * dim..(t + 1) * dim])
+                    .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+                    .sum();
+                assert!(
+                    (*got as f64 - exact).abs() <= 1e-5 * exact.max(1e-3),
+                    "dim {dim} target {t}: {got} vs {exact}"
+                );
             }
         }
     }
@@ -248,9 +283,16 @@ mod tests {
         for len in [0usize, 1, 7, 8, 31, 32, 33, 100, 256, 1000] {
             let a: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin()).collect();
             let b: Vec<f32> = (0..len).map(|i| (i as f32 * 0.11).cos()).collect();
-            let exact: f64 = a.iter().zip(&b).map(|(x, y)| (*x as f64 - *y as f64).powi(2)).sum();
+            let exact: f64 = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+                .sum();
             for got in [sq_dist_f32(&a, &b), sq_dist_portable(&a, &b)] {
-                assert!((got as f64 - exact).abs() <= 1e-5 * exact.max(1e-3), "len {len}: {got} vs {exact}");
+                assert!(
+                    (got as f64 - exact).abs() <= 1e-5 * exact.max(1e-3),
+                    "len {len}: {got} vs {exact}"
+                );
             }
         }
     }

@@ -74,7 +74,11 @@ pub struct KnnParams {
 impl KnnParams {
     /// `k` neighbours, seed 0, [`KnnSearch::Auto`].
     pub fn new(k: usize) -> KnnParams {
-        KnnParams { k, seed: 0, search: KnnSearch::Auto }
+        KnnParams {
+            k,
+            seed: 0,
+            search: KnnSearch::Auto,
+        }
     }
 }
 
@@ -134,8 +138,21 @@ enum Stage {
     /// Lloyd iterations; rows before `next_row` are assigned in this iteration.
     /// Iterations before the last visit only the first `sample_len` rows of `visit_order`;
     /// the last one assigns every row.
-    Partitioning { iteration: usize, next_row: usize, visit_order: Vec<u32>, sample_len: usize, centroids: Vec<f32>, sums: Vec<f64>, counts: Vec<u32>, assignment: Vec<u32>, assignment_sq: Vec<f32> },
-    Searching { partition: Partition, next_cluster: usize },
+    Partitioning {
+        iteration: usize,
+        next_row: usize,
+        visit_order: Vec<u32>,
+        sample_len: usize,
+        centroids: Vec<f32>,
+        sums: Vec<f64>,
+        counts: Vec<u32>,
+        assignment: Vec<u32>,
+        assignment_sq: Vec<f32>,
+    },
+    Searching {
+        partition: Partition,
+        next_cluster: usize,
+    },
     Finished,
 }
 
@@ -160,10 +177,16 @@ impl KnnJob {
         let n = rows.n_points;
         let k = params.k;
         if k == 0 {
-            return Err(EmbedError::InvalidParameter { name: "k", reason: "must be at least 1".into() });
+            return Err(EmbedError::InvalidParameter {
+                name: "k",
+                reason: "must be at least 1".into(),
+            });
         }
         if k >= n {
-            return Err(EmbedError::TooFewPoints { n_points: n, needed: k + 1 });
+            return Err(EmbedError::TooFewPoints {
+                n_points: n,
+                needed: k + 1,
+            });
         }
         let max_candidates = match params.search {
             KnnSearch::Exact => usize::MAX,
@@ -184,7 +207,17 @@ impl KnnJob {
             assignment: vec![0; n],
             assignment_sq: vec![0.0; n],
         };
-        Ok(KnnJob { rows, k, max_candidates, n_clusters, stage, capped: false, evaluations: 0, indices: vec![0; n * k], distances: vec![0.0; n * k] })
+        Ok(KnnJob {
+            rows,
+            k,
+            max_candidates,
+            n_clusters,
+            stage,
+            capped: false,
+            evaluations: 0,
+            indices: vec![0; n * k],
+            distances: vec![0.0; n * k],
+        })
     }
 
     /// Row-to-row distance evaluations so far (the search's main cost; `n * (n - 1)` would be
@@ -197,7 +230,18 @@ impl KnnJob {
         let rows = &self.rows;
         let (n, dim, n_clusters) = (rows.n_points, rows.dim, self.n_clusters);
         let total = self.total_work();
-        let Stage::Partitioning { iteration, next_row, visit_order, sample_len, centroids, sums, counts, assignment, assignment_sq } = &mut self.stage else {
+        let Stage::Partitioning {
+            iteration,
+            next_row,
+            visit_order,
+            sample_len,
+            centroids,
+            sums,
+            counts,
+            assignment,
+            assignment_sq,
+        } = &mut self.stage
+        else {
             unreachable!("partition_step outside the partitioning stage")
         };
         let last_iteration = *iteration + 1 == PARTITION_ITERATIONS;
@@ -222,9 +266,22 @@ impl KnnJob {
             if *iteration == PARTITION_ITERATIONS {
                 // The last assignment was to these centroids: keep them (the Voronoi bound
                 // needs every row in the cell of its own centroid).
-                let partition = group_by_cluster(rows, assignment, assignment_sq, n_clusters, std::mem::take(centroids));
-                self.stage = Stage::Searching { partition, next_cluster: 0 };
-                return Progress::new("nearest neighbours: searching", self.partition_work(), total);
+                let partition = group_by_cluster(
+                    rows,
+                    assignment,
+                    assignment_sq,
+                    n_clusters,
+                    std::mem::take(centroids),
+                );
+                self.stage = Stage::Searching {
+                    partition,
+                    next_cluster: 0,
+                };
+                return Progress::new(
+                    "nearest neighbours: searching",
+                    self.partition_work(),
+                    total,
+                );
             }
             // New centroids; an empty cluster keeps its old centroid.
             for c in 0..n_clusters {
@@ -258,7 +315,11 @@ impl KnnJob {
     fn search_step(&mut self) -> Result<Step<KnnGraph>, EmbedError> {
         let total = self.total_work();
         let partition_work = self.partition_work();
-        let Stage::Searching { partition, next_cluster } = &mut self.stage else {
+        let Stage::Searching {
+            partition,
+            next_cluster,
+        } = &mut self.stage
+        else {
             unreachable!("search_step outside the searching stage")
         };
         let rows = &*self.rows;
@@ -275,7 +336,8 @@ impl KnnJob {
             last += 1;
         }
         let max_candidates = self.max_candidates;
-        let search_one = |cluster: usize| search_cluster(rows, partition, cluster, k, max_candidates);
+        let search_one =
+            |cluster: usize| search_cluster(rows, partition, cluster, k, max_candidates);
         #[cfg(feature = "parallel")]
         let results: Vec<ClusterResult> = {
             use rayon::prelude::*;
@@ -297,7 +359,11 @@ impl KnnJob {
         *next_cluster = last;
         if last < partition.n_clusters() {
             let done = partition_work + 2 * partition.start[last] as u64;
-            return Ok(Step::Running(Progress::new("nearest neighbours: searching", done, total)));
+            return Ok(Step::Running(Progress::new(
+                "nearest neighbours: searching",
+                done,
+                total,
+            )));
         }
         self.stage = Stage::Finished;
         Ok(Step::Done(KnnGraph {
@@ -355,7 +421,13 @@ fn initial_centroids(rows: &EmbedRows, n_clusters: usize, seed: u64) -> (Vec<f32
     (centroids, order)
 }
 
-fn group_by_cluster(rows: &EmbedRows, assignment: &[u32], assignment_sq: &[f32], n_clusters: usize, centroids: Vec<f32>) -> Partition {
+fn group_by_cluster(
+    rows: &EmbedRows,
+    assignment: &[u32],
+    assignment_sq: &[f32],
+    n_clusters: usize,
+    centroids: Vec<f32>,
+) -> Partition {
     let mut start = vec![0usize; n_clusters + 1];
     for &c in assignment {
         start[c as usize + 1] += 1;
@@ -379,10 +451,23 @@ fn group_by_cluster(rows: &EmbedRows, assignment: &[u32], assignment_sq: &[f32],
     let mut separations = Vec::with_capacity(n_clusters * n_clusters);
     let mut dists = Vec::with_capacity(n_clusters);
     for c in 0..n_clusters {
-        sq_dists_to_block(&centroids[c * dim..(c + 1) * dim], &centroids, dim, &mut dists);
+        sq_dists_to_block(
+            &centroids[c * dim..(c + 1) * dim],
+            &centroids,
+            dim,
+            &mut dists,
+        );
         separations.extend(dists.iter().map(|d| d.sqrt()));
     }
-    Partition { members, start, sorted_rows, dim, centroids, separations, radius }
+    Partition {
+        members,
+        start,
+        sorted_rows,
+        dim,
+        centroids,
+        separations,
+        radius,
+    }
 }
 
 /// The nearest centroid of each row in `range` (ties: smaller cluster index) and the squared
@@ -407,7 +492,13 @@ fn nearest_centroids(rows: &EmbedRows, centroids: &[f32], visited: &[u32]) -> Ve
 
 /// The `k` nearest candidates of every row of cluster `cluster`, as `(row, [(sq, idx)])`
 /// sorted ascending by `(sq, idx)`.
-fn search_cluster(rows: &EmbedRows, partition: &Partition, cluster: usize, k: usize, max_candidates: usize) -> ClusterResult {
+fn search_cluster(
+    rows: &EmbedRows,
+    partition: &Partition,
+    cluster: usize,
+    k: usize,
+    max_candidates: usize,
+) -> ClusterResult {
     let dim = rows.dim;
     let queries = partition.cluster(cluster);
     let own_block = partition.cluster_block(cluster);
@@ -418,9 +509,20 @@ fn search_cluster(rows: &EmbedRows, partition: &Partition, cluster: usize, k: us
     let mut orders: Vec<Vec<u32>> = Vec::with_capacity(queries.len());
     let mut dists = Vec::with_capacity(n_clusters);
     for &query_row in queries {
-        sq_dists_to_block(rows.row(query_row as usize), &partition.centroids, dim, &mut dists);
-        let mut order: Vec<u32> = (0..n_clusters as u32).filter(|&c| !partition.cluster(c as usize).is_empty()).collect();
-        order.sort_unstable_by(|&a, &b| dists[a as usize].total_cmp(&dists[b as usize]).then(a.cmp(&b)));
+        sq_dists_to_block(
+            rows.row(query_row as usize),
+            &partition.centroids,
+            dim,
+            &mut dists,
+        );
+        let mut order: Vec<u32> = (0..n_clusters as u32)
+            .filter(|&c| !partition.cluster(c as usize).is_empty())
+            .collect();
+        order.sort_unstable_by(|&a, &b| {
+            dists[a as usize]
+                .total_cmp(&dists[b as usize])
+                .then(a.cmp(&b))
+        });
         centroid_sq.extend_from_slice(&dists);
         orders.push(order);
     }
@@ -432,9 +534,14 @@ fn search_cluster(rows: &EmbedRows, partition: &Partition, cluster: usize, k: us
         // f32 rounding of the squared distances.
         let gap = (to_c - to_own) as f64 - 1e-5 * (to_c + to_own) as f64;
         let separation = partition.centroid_distance(c, own) as f64;
-        let by_cell = if gap > 0.0 && separation > 0.0 { gap / (2.0 * separation) } else { 0.0 };
+        let by_cell = if gap > 0.0 && separation > 0.0 {
+            gap / (2.0 * separation)
+        } else {
+            0.0
+        };
         // Triangle: rows of c are within radius_c of mu_c.
-        let by_ball = (to_c as f64).sqrt() * (1.0 - 1e-5) - partition.radius[c] as f64 * (1.0 + 1e-5);
+        let by_ball =
+            (to_c as f64).sqrt() * (1.0 - 1e-5) - partition.radius[c] as f64 * (1.0 + 1e-5);
         by_cell.max(by_ball).max(0.0)
     };
     let mut heaps: Vec<MaxHeap> = (0..queries.len()).map(|_| MaxHeap::new(k)).collect();
@@ -500,8 +607,16 @@ fn search_cluster(rows: &EmbedRows, partition: &Partition, cluster: usize, k: us
         }
     }
     scan_all(&mut scanners, &mut heaps, true);
-    let lists = queries.iter().zip(heaps).map(|(&row, heap)| (row, heap.into_sorted())).collect();
-    ClusterResult { lists, capped, evaluations }
+    let lists = queries
+        .iter()
+        .zip(heaps)
+        .map(|(&row, heap)| (row, heap.into_sorted()))
+        .collect();
+    ClusterResult {
+        lists,
+        capped,
+        evaluations,
+    }
 }
 
 /// Neighbour lists of one cluster's rows, and whether any search stopped at the cap.
@@ -526,7 +641,10 @@ fn pair_less(a: (f32, u32), b: (f32, u32)) -> bool {
 
 impl MaxHeap {
     fn new(capacity: usize) -> MaxHeap {
-        MaxHeap { capacity, items: Vec::with_capacity(capacity) }
+        MaxHeap {
+            capacity,
+            items: Vec::with_capacity(capacity),
+        }
     }
 
     fn is_full(&self) -> bool {
@@ -563,7 +681,11 @@ impl MaxHeap {
                     break;
                 }
                 let right = left + 1;
-                let larger = if right < len && pair_less(self.items[left], self.items[right]) { right } else { left };
+                let larger = if right < len && pair_less(self.items[left], self.items[right]) {
+                    right
+                } else {
+                    left
+                };
                 if pair_less(self.items[parent], self.items[larger]) {
                     self.items.swap(parent, larger);
                     parent = larger;
@@ -575,7 +697,8 @@ impl MaxHeap {
     }
 
     fn into_sorted(mut self) -> Vec<(f32, u32)> {
-        self.items.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        self.items
+            .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         self.items
     }
 }
@@ -594,7 +717,10 @@ pub fn recall(approx: &KnnGraph, exact: &KnnGraph) -> f64 {
         truth.clear();
         truth.extend_from_slice(&exact.neighbours(row)[..k]);
         truth.sort_unstable();
-        found += approx.neighbours(row)[..k].iter().filter(|v| truth.binary_search(v).is_ok()).count();
+        found += approx.neighbours(row)[..k]
+            .iter()
+            .filter(|v| truth.binary_search(v).is_ok())
+            .count();
     }
     found as f64 / (n * k) as f64
 }
@@ -603,7 +729,13 @@ pub fn recall(approx: &KnnGraph, exact: &KnnGraph) -> f64 {
 /// `n_queries` rows whose exact neighbours are found by brute force: cost
 /// O(n_queries * n * dim). A neighbour counts as found when its distance is within the exact
 /// k-th distance (so exact ties do not count as misses).
-pub fn estimate_recall(rows: &EmbedRows, graph: &KnnGraph, k: usize, n_queries: usize, seed: u64) -> f64 {
+pub fn estimate_recall(
+    rows: &EmbedRows,
+    graph: &KnnGraph,
+    k: usize,
+    n_queries: usize,
+    seed: u64,
+) -> f64 {
     let n = rows.n_points;
     let k = k.min(graph.k);
     if k == 0 || n < 2 {
@@ -646,7 +778,10 @@ pub fn estimate_recall(rows: &EmbedRows, graph: &KnnGraph, k: usize, n_queries: 
 pub fn knn_brute_force(rows: &EmbedRows, k: usize) -> Result<KnnGraph, EmbedError> {
     let n = rows.n_points;
     if k == 0 || k >= n {
-        return Err(EmbedError::TooFewPoints { n_points: n, needed: k + 1 });
+        return Err(EmbedError::TooFewPoints {
+            n_points: n,
+            needed: k + 1,
+        });
     }
     let mut indices = Vec::with_capacity(n * k);
     let mut distances = Vec::with_capacity(n * k);
@@ -659,7 +794,11 @@ pub fn knn_brute_force(rows: &EmbedRows, k: usize) -> Result<KnnGraph, EmbedErro
                 continue;
             }
             let b = rows.row(j);
-            let d: f64 = a.iter().zip(b).map(|(x, y)| ((*x as f64) - (*y as f64)).powi(2)).sum();
+            let d: f64 = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| ((*x as f64) - (*y as f64)).powi(2))
+                .sum();
             cand.push((d, j as u32));
         }
         cand.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
@@ -668,7 +807,13 @@ pub fn knn_brute_force(rows: &EmbedRows, k: usize) -> Result<KnnGraph, EmbedErro
             distances.push(d.sqrt() as f32);
         }
     }
-    Ok(KnnGraph { n_points: n, k, indices, distances, exact: true })
+    Ok(KnnGraph {
+        n_points: n,
+        k,
+        indices,
+        distances,
+        exact: true,
+    })
 }
 
 #[cfg(test)]
@@ -685,7 +830,15 @@ mod tests {
     fn exact_search_matches_brute_force() {
         let rows = Arc::new(random_rows(700, 9, 3));
         let reference = knn_brute_force(&rows, 12).expect("enough rows");
-        let graph = knn_graph(rows.clone(), KnnParams { k: 12, seed: 5, search: KnnSearch::Exact }).expect("valid");
+        let graph = knn_graph(
+            rows.clone(),
+            KnnParams {
+                k: 12,
+                seed: 5,
+                search: KnnSearch::Exact,
+            },
+        )
+        .expect("valid");
         assert!(graph.exact);
         assert_eq!(graph.indices, reference.indices);
         for (a, b) in graph.distances.iter().zip(&reference.distances) {
@@ -696,7 +849,13 @@ mod tests {
     #[test]
     fn approximate_search_is_deterministic_and_close() {
         let rows = Arc::new(random_rows(2000, 6, 4));
-        let params = KnnParams { k: 10, seed: 9, search: KnnSearch::Approximate { max_candidates: 300 } };
+        let params = KnnParams {
+            k: 10,
+            seed: 9,
+            search: KnnSearch::Approximate {
+                max_candidates: 300,
+            },
+        };
         let a = knn_graph(rows.clone(), params).expect("valid");
         let b = knn_graph(rows.clone(), params).expect("valid");
         assert_eq!(a, b);
@@ -716,7 +875,13 @@ mod tests {
     #[test]
     fn steps_are_bounded_and_report_progress() {
         let rows = Arc::new(random_rows(3000, 64, 5));
-        let params = KnnParams { k: 5, seed: 1, search: KnnSearch::Approximate { max_candidates: 200 } };
+        let params = KnnParams {
+            k: 5,
+            seed: 1,
+            search: KnnSearch::Approximate {
+                max_candidates: 200,
+            },
+        };
         let mut job = KnnJob::new(rows, params).expect("valid");
         let mut steps = 0;
         let mut last_done = 0;
@@ -739,8 +904,17 @@ mod tests {
     #[test]
     fn parameter_errors() {
         let rows = Arc::new(random_rows(10, 2, 6));
-        assert!(matches!(KnnJob::new(rows.clone(), KnnParams::new(0)), Err(EmbedError::InvalidParameter { .. })));
-        assert!(matches!(KnnJob::new(rows, KnnParams::new(10)), Err(EmbedError::TooFewPoints { n_points: 10, needed: 11 })));
+        assert!(matches!(
+            KnnJob::new(rows.clone(), KnnParams::new(0)),
+            Err(EmbedError::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            KnnJob::new(rows, KnnParams::new(10)),
+            Err(EmbedError::TooFewPoints {
+                n_points: 10,
+                needed: 11
+            })
+        ));
     }
 
     #[test]

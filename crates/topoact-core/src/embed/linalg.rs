@@ -12,7 +12,10 @@ pub(crate) fn symmetric_eigen(matrix: &[f64], m: usize) -> (Vec<f64>, Vec<f64>) 
         v[i * m + i] = 1.0;
     }
     for _sweep in 0..60 {
-        let off: f64 = (0..m).flat_map(|i| (0..m).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i * m + j].powi(2)).sum();
+        let off: f64 = (0..m)
+            .flat_map(|i| (0..m).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * m + j].powi(2))
+            .sum();
         let diag: f64 = (0..m).map(|i| a[i * m + i].powi(2)).sum();
         if off <= 1e-30 * diag.max(1e-300) {
             break;
@@ -66,7 +69,11 @@ pub(crate) fn orthonormalise(vectors: &mut [f64], len: usize) {
     let count = vectors.len() / len;
     for i in 0..count {
         for attempt in 0..=len {
-            let before = vectors[i * len..(i + 1) * len].iter().map(|x| x * x).sum::<f64>().sqrt();
+            let before = vectors[i * len..(i + 1) * len]
+                .iter()
+                .map(|x| x * x)
+                .sum::<f64>()
+                .sqrt();
             // Two projection passes ("twice is enough") keep orthogonality under cancellation.
             for _pass in 0..2 {
                 for j in 0..i {
@@ -97,7 +104,9 @@ mod tests {
     #[test]
     fn jacobi_diagonalises_a_symmetric_matrix() {
         let m = 4;
-        let a = [4.0, 1.0, 0.5, 0.0, 1.0, 3.0, 0.2, 0.1, 0.5, 0.2, 2.0, 0.3, 0.0, 0.1, 0.3, 1.0];
+        let a = [
+            4.0, 1.0, 0.5, 0.0, 1.0, 3.0, 0.2, 0.1, 0.5, 0.2, 2.0, 0.3, 0.0, 0.1, 0.3, 1.0,
+        ];
         let (values, vectors) = symmetric_eigen(&a, m);
         assert!(values.windows(2).all(|w| w[0] >= w[1]));
         for col in 0..m {

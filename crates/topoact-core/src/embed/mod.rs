@@ -12,12 +12,12 @@
 //! data (errors are [`EmbedError`]).
 
 mod dist;
+pub mod knn;
 mod linalg;
 mod pca;
-pub mod knn;
 pub mod quality;
-pub mod synth;
 mod rows;
+pub mod synth;
 pub mod tsne;
 pub mod umap;
 

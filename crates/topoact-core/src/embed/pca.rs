@@ -41,7 +41,9 @@ impl Pca2 {
         let dim = rows.dim;
         let block = BLOCK.min(dim);
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7063_615f_7532);
-        let mut basis: Vec<f64> = (0..block * dim).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let mut basis: Vec<f64> = (0..block * dim)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
         orthonormalise(&mut basis, dim);
         Pca2 {
             phase: Phase::Mean,
@@ -75,7 +77,10 @@ impl Pca2 {
         match self.phase {
             Phase::Mean => {
                 for row in self.next_row..end {
-                    self.mean.iter_mut().zip(rows.row(row)).for_each(|(m, &v)| *m += v as f64);
+                    self.mean
+                        .iter_mut()
+                        .zip(rows.row(row))
+                        .for_each(|(m, &v)| *m += v as f64);
                 }
                 if end == n {
                     self.mean.iter_mut().for_each(|m| *m /= n as f64);
@@ -84,20 +89,39 @@ impl Pca2 {
             Phase::Power(_) => {
                 let mut t = vec![0.0; block];
                 for row in self.next_row..end {
-                    centred.iter_mut().zip(rows.row(row)).zip(&self.mean).for_each(|((c, &v), m)| *c = v as f64 - m);
+                    centred
+                        .iter_mut()
+                        .zip(rows.row(row))
+                        .zip(&self.mean)
+                        .for_each(|((c, &v), m)| *c = v as f64 - m);
                     for (b, tb) in t.iter_mut().enumerate() {
-                        *tb = self.basis[b * dim..(b + 1) * dim].iter().zip(&centred).map(|(x, y)| x * y).sum();
+                        *tb = self.basis[b * dim..(b + 1) * dim]
+                            .iter()
+                            .zip(&centred)
+                            .map(|(x, y)| x * y)
+                            .sum();
                     }
                     for (b, &tb) in t.iter().enumerate() {
-                        self.accumulated[b * dim..(b + 1) * dim].iter_mut().zip(&centred).for_each(|(w, c)| *w += tb * c);
+                        self.accumulated[b * dim..(b + 1) * dim]
+                            .iter_mut()
+                            .zip(&centred)
+                            .for_each(|(w, c)| *w += tb * c);
                     }
                 }
             }
             Phase::Project => {
                 for row in self.next_row..end {
-                    centred.iter_mut().zip(rows.row(row)).zip(&self.mean).for_each(|((c, &v), m)| *c = v as f64 - m);
+                    centred
+                        .iter_mut()
+                        .zip(rows.row(row))
+                        .zip(&self.mean)
+                        .for_each(|((c, &v), m)| *c = v as f64 - m);
                     for axis in 0..2 {
-                        self.coords[2 * row + axis] = self.axes[axis * dim..(axis + 1) * dim].iter().zip(&centred).map(|(x, y)| x * y).sum();
+                        self.coords[2 * row + axis] = self.axes[axis * dim..(axis + 1) * dim]
+                            .iter()
+                            .zip(&centred)
+                            .map(|(x, y)| x * y)
+                            .sum();
                     }
                 }
             }
@@ -132,7 +156,11 @@ impl Pca2 {
         let mut h = vec![0.0; block * block];
         for i in 0..block {
             for j in 0..block {
-                h[i * block + j] = self.basis[i * dim..(i + 1) * dim].iter().zip(&self.accumulated[j * dim..(j + 1) * dim]).map(|(a, b)| a * b).sum();
+                h[i * block + j] = self.basis[i * dim..(i + 1) * dim]
+                    .iter()
+                    .zip(&self.accumulated[j * dim..(j + 1) * dim])
+                    .map(|(a, b)| a * b)
+                    .sum();
             }
         }
         // Symmetrise against rounding.
@@ -152,9 +180,15 @@ impl Pca2 {
                     axes[axis * dim + d] += weight * self.basis[b * dim + d];
                 }
             }
-            let largest = axes[axis * dim..(axis + 1) * dim].iter().copied().max_by(|a, b| a.abs().total_cmp(&b.abs())).unwrap_or(1.0);
+            let largest = axes[axis * dim..(axis + 1) * dim]
+                .iter()
+                .copied()
+                .max_by(|a, b| a.abs().total_cmp(&b.abs()))
+                .unwrap_or(1.0);
             if largest < 0.0 {
-                axes[axis * dim..(axis + 1) * dim].iter_mut().for_each(|x| *x = -*x);
+                axes[axis * dim..(axis + 1) * dim]
+                    .iter_mut()
+                    .for_each(|x| *x = -*x);
             }
         }
         axes
@@ -175,7 +209,13 @@ mod tests {
             let t: f64 = rng.random_range(-10.0..10.0);
             let s: f64 = rng.random_range(-3.0..3.0);
             // Long axis (1,1,0,0,0)/sqrt2, second axis (0,0,1,0,0).
-            values.extend_from_slice(&[(t + 5.0) as f32, (t - 1.0) as f32, s as f32, rng.random_range(-0.1..0.1), 0.5]);
+            values.extend_from_slice(&[
+                (t + 5.0) as f32,
+                (t - 1.0) as f32,
+                s as f32,
+                rng.random_range(-0.1..0.1),
+                0.5,
+            ]);
         }
         let rows = EmbedRows::from_vec(n, dim, values).expect("finite");
         let mut pca = Pca2::new(&rows, 3);

@@ -52,7 +52,12 @@ fn query_rows(n_points: usize, sample: Option<(usize, u64)>) -> Vec<usize> {
 ///
 /// # Panics
 /// If `coords.len() != 2 * high.n_points` (a programming error, not a data error).
-pub fn knn_preservation(high: &EmbedRows, coords: &[f32], k: usize, sample: Option<(usize, u64)>) -> f64 {
+pub fn knn_preservation(
+    high: &EmbedRows,
+    coords: &[f32],
+    k: usize,
+    sample: Option<(usize, u64)>,
+) -> f64 {
     let n = high.n_points;
     assert_eq!(coords.len(), 2 * n, "coords must hold x, y for every row");
     let k = k.min(n.saturating_sub(1));
@@ -77,7 +82,12 @@ pub fn knn_preservation(high: &EmbedRows, coords: &[f32], k: usize, sample: Opti
 ///
 /// # Panics
 /// If `coords.len() != 2 * high_knn.n_points`.
-pub fn knn_preservation_with_graph(high_knn: &KnnGraph, coords: &[f32], k: usize, sample: Option<(usize, u64)>) -> f64 {
+pub fn knn_preservation_with_graph(
+    high_knn: &KnnGraph,
+    coords: &[f32],
+    k: usize,
+    sample: Option<(usize, u64)>,
+) -> f64 {
     let n = high_knn.n_points;
     assert_eq!(coords.len(), 2 * n, "coords must hold x, y for every row");
     let k = k.min(high_knn.k).min(n.saturating_sub(1));
@@ -113,7 +123,9 @@ fn sum_over(queries: &[usize], per_query: impl Fn(&usize) -> usize + Sync + Send
 fn count_common(a: &[u32], b: &[u32]) -> usize {
     let mut sorted_b = b.to_vec();
     sorted_b.sort_unstable();
-    a.iter().filter(|v| sorted_b.binary_search(v).is_ok()).count()
+    a.iter()
+        .filter(|v| sorted_b.binary_search(v).is_ok())
+        .count()
 }
 
 /// The `k` nearest rows to `query` (self excluded) by brute force in f32, ascending,
@@ -138,7 +150,10 @@ pub(crate) struct TopK {
 
 impl TopK {
     pub(crate) fn new(k: usize) -> TopK {
-        TopK { k, items: Vec::with_capacity(k + 1) }
+        TopK {
+            k,
+            items: Vec::with_capacity(k + 1),
+        }
     }
 
     /// The largest kept distance once full, else infinity.
@@ -159,7 +174,9 @@ impl TopK {
                 return;
             }
         }
-        let pos = self.items.partition_point(|&(d, i)| d < dist || (d == dist && i < idx));
+        let pos = self
+            .items
+            .partition_point(|&(d, i)| d < dist || (d == dist && i < idx));
         self.items.insert(pos, (dist, idx));
         self.items.truncate(self.k);
     }
@@ -206,11 +223,27 @@ impl PlaneTree {
             xy.push(coords64[2 * p as usize]);
             xy.push(coords64[2 * p as usize + 1]);
         }
-        PlaneTree { order, xy, nodes, coords: coords64 }
+        PlaneTree {
+            order,
+            xy,
+            nodes,
+            coords: coords64,
+        }
     }
 
-    fn build_node(coords: &[f64], order: &mut [u32], start: usize, end: usize, nodes: &mut Vec<PlaneNode>) -> usize {
-        let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    fn build_node(
+        coords: &[f64],
+        order: &mut [u32],
+        start: usize,
+        end: usize,
+        nodes: &mut Vec<PlaneNode>,
+    ) -> usize {
+        let mut bbox = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
         for &p in &order[start..end] {
             let (x, y) = (coords[2 * p as usize], coords[2 * p as usize + 1]);
             bbox[0] = bbox[0].min(x);
@@ -219,12 +252,23 @@ impl PlaneTree {
             bbox[3] = bbox[3].max(y);
         }
         let node_idx = nodes.len();
-        nodes.push(PlaneNode { start, end, bbox, children: None });
+        nodes.push(PlaneNode {
+            start,
+            end,
+            bbox,
+            children: None,
+        });
         if end - start > PLANE_LEAF {
-            let axis = if bbox[2] - bbox[0] >= bbox[3] - bbox[1] { 0 } else { 1 };
+            let axis = if bbox[2] - bbox[0] >= bbox[3] - bbox[1] {
+                0
+            } else {
+                1
+            };
             let mid = (start + end) / 2;
             order[start..end].select_nth_unstable_by(mid - start, |&a, &b| {
-                coords[2 * a as usize + axis].total_cmp(&coords[2 * b as usize + axis]).then(a.cmp(&b))
+                coords[2 * a as usize + axis]
+                    .total_cmp(&coords[2 * b as usize + axis])
+                    .then(a.cmp(&b))
             });
             let left = Self::build_node(coords, order, start, mid, nodes);
             let right = Self::build_node(coords, order, mid, end, nodes);
@@ -336,7 +380,10 @@ mod tests {
                 let all: Vec<usize> = (0..rows.n_points).collect();
                 let expected = brute_quality(&rows, &coords, k, &all);
                 let got = knn_preservation(&rows, &coords, k, None);
-                assert!((got - expected).abs() < 1e-12, "seed {seed} k {k}: {got} vs {expected}");
+                assert!(
+                    (got - expected).abs() < 1e-12,
+                    "seed {seed} k {k}: {got} vs {expected}"
+                );
             }
         }
     }
@@ -358,7 +405,10 @@ mod tests {
         let graph = crate::embed::knn::knn_brute_force(&rows, 15).expect("enough rows");
         let direct = knn_preservation(&rows, &coords, 10, None);
         let via_graph = knn_preservation_with_graph(&graph, &coords, 10, None);
-        assert!((direct - via_graph).abs() < 1e-12, "{direct} vs {via_graph}");
+        assert!(
+            (direct - via_graph).abs() < 1e-12,
+            "{direct} vs {via_graph}"
+        );
     }
 
     #[test]

@@ -14,7 +14,10 @@ pub struct EmbedRows {
 
 impl EmbedRows {
     /// Copies the rows `sample_indices` (or all rows) of `matrix`, checking finiteness.
-    pub fn gather(matrix: &Matrix, sample_indices: Option<&[u32]>) -> Result<EmbedRows, EmbedError> {
+    pub fn gather(
+        matrix: &Matrix,
+        sample_indices: Option<&[u32]>,
+    ) -> Result<EmbedRows, EmbedError> {
         let n_total = matrix.n_rows();
         let dim = matrix.n_cols();
         let n_points = sample_indices.map_or(n_total, |s| s.len());
@@ -26,7 +29,10 @@ impl EmbedRows {
         }
         if let Some(subset) = sample_indices {
             if let Some(&bad) = subset.iter().find(|&&s| s as usize >= n_total) {
-                return Err(EmbedError::SampleOutOfRange { sample_idx: bad, n_samples: n_total });
+                return Err(EmbedError::SampleOutOfRange {
+                    sample_idx: bad,
+                    n_samples: n_total,
+                });
             }
         }
         let mut values = vec![0f32; n_points * dim];
@@ -38,11 +44,19 @@ impl EmbedRows {
                 return Err(EmbedError::NonFiniteData { sample_idx });
             }
         }
-        Ok(EmbedRows { n_points, dim, values })
+        Ok(EmbedRows {
+            n_points,
+            dim,
+            values,
+        })
     }
 
     /// Rows given directly (tests, benches). `values.len()` must be `n_points * dim`.
-    pub fn from_vec(n_points: usize, dim: usize, values: Vec<f32>) -> Result<EmbedRows, EmbedError> {
+    pub fn from_vec(
+        n_points: usize,
+        dim: usize,
+        values: Vec<f32>,
+    ) -> Result<EmbedRows, EmbedError> {
         if n_points == 0 {
             return Err(EmbedError::EmptyInput);
         }
@@ -56,9 +70,15 @@ impl EmbedRows {
             });
         }
         if let Some(pos) = values.iter().position(|v| !v.is_finite()) {
-            return Err(EmbedError::NonFiniteData { sample_idx: pos / dim });
+            return Err(EmbedError::NonFiniteData {
+                sample_idx: pos / dim,
+            });
         }
-        Ok(EmbedRows { n_points, dim, values })
+        Ok(EmbedRows {
+            n_points,
+            dim,
+            values,
+        })
     }
 
     /// Rows of a standard-layout (or any) 2-D array, e.g. `mapper::synth::activation_like`.

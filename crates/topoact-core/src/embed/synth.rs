@@ -10,12 +10,22 @@ use super::{EmbedError, EmbedRows};
 /// `make_blobs` defaults: the peers' benchmark data (20 blobs, D = 256). Point `i` belongs to
 /// blob `i % n_blobs`; returns the rows and the blob label of each. Deterministic per seed
 /// (ChaCha8, Box-Muller normals). Cost O(n * dim).
-pub fn gaussian_blobs(n: usize, dim: usize, n_blobs: usize, seed: u64) -> Result<(EmbedRows, Vec<u32>), EmbedError> {
+pub fn gaussian_blobs(
+    n: usize,
+    dim: usize,
+    n_blobs: usize,
+    seed: u64,
+) -> Result<(EmbedRows, Vec<u32>), EmbedError> {
     if n_blobs == 0 {
-        return Err(EmbedError::InvalidParameter { name: "n_blobs", reason: "must be at least 1".into() });
+        return Err(EmbedError::InvalidParameter {
+            name: "n_blobs",
+            reason: "must be at least 1".into(),
+        });
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let centres: Vec<f32> = (0..n_blobs * dim).map(|_| rng.random_range(-10.0f32..10.0)).collect();
+    let centres: Vec<f32> = (0..n_blobs * dim)
+        .map(|_| rng.random_range(-10.0f32..10.0))
+        .collect();
     let mut values = Vec::with_capacity(n * dim);
     let mut labels = Vec::with_capacity(n);
     for i in 0..n {

@@ -116,14 +116,19 @@ impl Default for TsneParams {
             momentum: 0.8,
             min_gain: 0.01,
             max_step_norm: Some(5.0),
-            repulsion: RepulsionMethod::Auto { exact_max_points: 1000 },
+            repulsion: RepulsionMethod::Auto {
+                exact_max_points: 1000,
+            },
             interpolation: InterpolationParams::default(),
         }
     }
 }
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> EmbedError {
-    EmbedError::InvalidParameter { name, reason: reason.into() }
+    EmbedError::InvalidParameter {
+        name,
+        reason: reason.into(),
+    }
 }
 
 impl TsneParams {
@@ -133,52 +138,91 @@ impl TsneParams {
             return Err(EmbedError::EmptyInput);
         }
         if n_points < MIN_POINTS {
-            return Err(EmbedError::TooFewPoints { n_points, needed: MIN_POINTS });
+            return Err(EmbedError::TooFewPoints {
+                n_points,
+                needed: MIN_POINTS,
+            });
         }
         if !(self.perplexity.is_finite() && self.perplexity >= 1.0) {
-            return Err(invalid("perplexity", format!("{} is not a number of at least 1", self.perplexity)));
+            return Err(invalid(
+                "perplexity",
+                format!("{} is not a number of at least 1", self.perplexity),
+            ));
         }
         if self.n_iter == 0 || self.n_iter > 100_000 {
-            return Err(invalid("n_iter", format!("{} is not between 1 and 100000", self.n_iter)));
+            return Err(invalid(
+                "n_iter",
+                format!("{} is not between 1 and 100000", self.n_iter),
+            ));
         }
         if self.early_exaggeration_iter > self.n_iter {
             return Err(invalid(
                 "early_exaggeration_iter",
-                format!("{} exceeds the {} iterations in all", self.early_exaggeration_iter, self.n_iter),
+                format!(
+                    "{} exceeds the {} iterations in all",
+                    self.early_exaggeration_iter, self.n_iter
+                ),
             ));
         }
         if !(self.early_exaggeration.is_finite() && self.early_exaggeration > 0.0) {
-            return Err(invalid("early_exaggeration", format!("{} is not a positive number", self.early_exaggeration)));
+            return Err(invalid(
+                "early_exaggeration",
+                format!("{} is not a positive number", self.early_exaggeration),
+            ));
         }
         if let Some(rate) = self.learning_rate {
             if !(rate.is_finite() && rate > 0.0) {
-                return Err(invalid("learning_rate", format!("{rate} is not a positive number")));
+                return Err(invalid(
+                    "learning_rate",
+                    format!("{rate} is not a positive number"),
+                ));
             }
         }
-        for (name, value) in [("early_momentum", self.early_momentum), ("momentum", self.momentum)] {
+        for (name, value) in [
+            ("early_momentum", self.early_momentum),
+            ("momentum", self.momentum),
+        ] {
             if !(0.0..1.0).contains(&value) {
                 return Err(invalid(name, format!("{value} is not in [0, 1)")));
             }
         }
         if !(self.min_gain.is_finite() && self.min_gain > 0.0 && self.min_gain < 1.0) {
-            return Err(invalid("min_gain", format!("{} is not in (0, 1)", self.min_gain)));
+            return Err(invalid(
+                "min_gain",
+                format!("{} is not in (0, 1)", self.min_gain),
+            ));
         }
         if let Some(norm) = self.max_step_norm {
             if !(norm.is_finite() && norm > 0.0) {
-                return Err(invalid("max_step_norm", format!("{norm} is not a positive number")));
+                return Err(invalid(
+                    "max_step_norm",
+                    format!("{norm} is not a positive number"),
+                ));
             }
         }
         let grid = &self.interpolation;
         if !(1..=8).contains(&grid.points_per_box) {
-            return Err(invalid("interpolation.points_per_box", format!("{} is not between 1 and 8", grid.points_per_box)));
+            return Err(invalid(
+                "interpolation.points_per_box",
+                format!("{} is not between 1 and 8", grid.points_per_box),
+            ));
         }
         if grid.min_boxes == 0 || !(grid.max_box_width.is_finite() && grid.max_box_width > 0.0) {
-            return Err(invalid("interpolation", "min_boxes and max_box_width must be positive"));
+            return Err(invalid(
+                "interpolation",
+                "min_boxes and max_box_width must be positive",
+            ));
         }
-        if !grid.max_fft_side.is_power_of_two() || grid.max_fft_side < 4 * grid.points_per_box || grid.max_fft_side > 8192 {
+        if !grid.max_fft_side.is_power_of_two()
+            || grid.max_fft_side < 4 * grid.points_per_box
+            || grid.max_fft_side > 8192
+        {
             return Err(invalid(
                 "interpolation.max_fft_side",
-                format!("{} is not a power of two in [4 points_per_box, 8192]", grid.max_fft_side),
+                format!(
+                    "{} is not a power of two in [4 points_per_box, 8192]",
+                    grid.max_fft_side
+                ),
             ));
         }
         Ok(())
@@ -196,7 +240,9 @@ impl TsneParams {
 
     /// [`Self::neighbours_needed`] capped at `n_points - 1`: the `k` a kNN graph must have.
     pub fn neighbours_needed_for(&self, n_points: usize) -> usize {
-        self.neighbours_needed().min(n_points.saturating_sub(1)).max(1)
+        self.neighbours_needed()
+            .min(n_points.saturating_sub(1))
+            .max(1)
     }
 
     /// Perplexity actually used with `k` neighbours (openTSNE: `k / 3` if it exceeds `k`).
@@ -253,29 +299,57 @@ pub struct TsneJob {
 impl TsneJob {
     /// Checks the parameters and the kNN graph (same number of points, at least
     /// `neighbours_needed_for(n)` neighbours per row, indices in range and not the row itself).
-    pub fn new(rows: Arc<EmbedRows>, knn: Arc<KnnGraph>, params: TsneParams) -> Result<TsneJob, EmbedError> {
+    pub fn new(
+        rows: Arc<EmbedRows>,
+        knn: Arc<KnnGraph>,
+        params: TsneParams,
+    ) -> Result<TsneJob, EmbedError> {
         let n = rows.n_points;
         params.validate(n)?;
         if knn.n_points != n {
-            return Err(invalid("knn", format!("the neighbour graph has {} points, the rows {n}", knn.n_points)));
+            return Err(invalid(
+                "knn",
+                format!(
+                    "the neighbour graph has {} points, the rows {n}",
+                    knn.n_points
+                ),
+            ));
         }
         let k = params.neighbours_needed_for(n);
         if knn.k < k {
             return Err(invalid(
                 "knn",
-                format!("t-SNE at perplexity {} needs {k} neighbours per point, the graph has {}", params.perplexity, knn.k),
+                format!(
+                    "t-SNE at perplexity {} needs {k} neighbours per point, the graph has {}",
+                    params.perplexity, knn.k
+                ),
             ));
         }
         if knn.indices.len() != n * knn.k || knn.distances.len() != n * knn.k {
-            return Err(invalid("knn", "the neighbour lists do not have n x k entries"));
+            return Err(invalid(
+                "knn",
+                "the neighbour lists do not have n x k entries",
+            ));
         }
         for row in 0..n {
             let neighbours = &knn.neighbours(row)[..k];
-            if let Some(&bad) = neighbours.iter().find(|&&j| j as usize >= n || j as usize == row) {
-                return Err(invalid("knn", format!("row {row} lists neighbour {bad} (itself or out of range)")));
+            if let Some(&bad) = neighbours
+                .iter()
+                .find(|&&j| j as usize >= n || j as usize == row)
+            {
+                return Err(invalid(
+                    "knn",
+                    format!("row {row} lists neighbour {bad} (itself or out of range)"),
+                ));
             }
-            if let Some(d) = knn.neighbour_distances(row)[..k].iter().find(|d| !(d.is_finite() && **d >= 0.0)) {
-                return Err(invalid("knn", format!("row {row} has neighbour distance {d}")));
+            if let Some(d) = knn.neighbour_distances(row)[..k]
+                .iter()
+                .find(|d| !(d.is_finite() && **d >= 0.0))
+            {
+                return Err(invalid(
+                    "knn",
+                    format!("row {row} has neighbour distance {d}"),
+                ));
             }
         }
         let perplexity = params.effective_perplexity(k);
@@ -314,10 +388,16 @@ impl TsneJob {
         let mut scratch = vec![0.0; k];
         for row in next_row..end {
             let distances = &self.knn.neighbour_distances(row)[..k];
-            calibrate_row(distances, self.desired_entropy, &mut scratch, &mut self.conditional[row * k..(row + 1) * k]);
+            calibrate_row(
+                distances,
+                self.desired_entropy,
+                &mut scratch,
+                &mut self.conditional[row * k..(row + 1) * k],
+            );
         }
         if end == n {
-            self.stage = Stage::Symmetrise(Box::new(Symmetriser::new(&self.knn, k, &self.conditional)));
+            self.stage =
+                Stage::Symmetrise(Box::new(Symmetriser::new(&self.knn, k, &self.conditional)));
         } else {
             self.stage = Stage::Affinities { next_row: end };
         }
@@ -335,8 +415,11 @@ impl TsneJob {
             self.affinities = Some(affinities.permuted(&order));
             self.order = order;
             self.conditional = Vec::new();
-            self.stage =
-                Stage::Initialise(Box::new(PcaInit::new(self.n_points, self.rows.dim, self.params.seed)));
+            self.stage = Stage::Initialise(Box::new(PcaInit::new(
+                self.n_points,
+                self.rows.dim,
+                self.params.seed,
+            )));
         } else {
             self.stage = Stage::Symmetrise(symmetriser);
         }
@@ -361,7 +444,8 @@ impl TsneJob {
                     gains: vec![1.0; n2],
                     attraction: vec![0.0; n2],
                     repulsion_forces: vec![0.0; n2],
-                    grid: (!self.use_exact_repulsion).then(|| InterpolatedRepulsion::new(self.params.interpolation)),
+                    grid: (!self.use_exact_repulsion)
+                        .then(|| InterpolatedRepulsion::new(self.params.interpolation)),
                 });
                 self.stage = Stage::Iterate { iteration: 0 };
             }
@@ -372,14 +456,26 @@ impl TsneJob {
 
     /// One gradient-descent iteration (`iteration` is 0-based).
     fn iterate(&mut self, iteration: usize) {
-        let (Some(optimiser), Some(affinities)) = (self.optimiser.as_mut(), self.affinities.as_ref()) else {
+        let (Some(optimiser), Some(affinities)) =
+            (self.optimiser.as_mut(), self.affinities.as_ref())
+        else {
             return;
         };
         let params = &self.params;
         let early = iteration < params.early_exaggeration_iter;
-        let exaggeration = if early { params.early_exaggeration } else { 1.0 };
-        let momentum = if early { params.early_momentum } else { params.momentum };
-        let learning_rate = params.learning_rate.unwrap_or(self.n_points as f64 / exaggeration);
+        let exaggeration = if early {
+            params.early_exaggeration
+        } else {
+            1.0
+        };
+        let momentum = if early {
+            params.early_momentum
+        } else {
+            params.momentum
+        };
+        let learning_rate = params
+            .learning_rate
+            .unwrap_or(self.n_points as f64 / exaggeration);
 
         attractive_forces(affinities, &optimiser.coords, &mut optimiser.attraction);
         let sum_q = match optimiser.grid.as_mut() {
@@ -394,13 +490,17 @@ impl TsneJob {
             let mut step = [0.0f64; 2];
             for axis in 0..2 {
                 let at = 2 * i + axis;
-                let gradient =
-                    exaggeration * optimiser.attraction[at] - optimiser.repulsion_forces[at] * inverse_sum_q;
+                let gradient = exaggeration * optimiser.attraction[at]
+                    - optimiser.repulsion_forces[at] * inverse_sum_q;
                 // numpy.sign semantics: a zero update counts as a sign different from a
                 // non-zero gradient (so the first step raises every gain).
                 let flipped = sign(optimiser.update[at]) != sign(gradient);
                 let gain = &mut optimiser.gains[at];
-                *gain = if flipped { *gain + 0.2 } else { *gain * 0.8 + params.min_gain };
+                *gain = if flipped {
+                    *gain + 0.2
+                } else {
+                    *gain * 0.8 + params.min_gain
+                };
                 step[axis] = momentum * optimiser.update[at] - learning_rate * *gain * gradient;
             }
             if let Some(max_norm) = params.max_step_norm {
@@ -444,7 +544,10 @@ fn attractive_forces(affinities: &SparseAffinities, coords: &[f64], out: &mut [f
         let (xi, yi) = (coords[2 * i], coords[2 * i + 1]);
         let range = affinities.row_starts[i]..affinities.row_starts[i + 1];
         let (mut fx, mut fy) = (0.0, 0.0);
-        for (&j, &p) in affinities.columns[range.clone()].iter().zip(&affinities.values[range]) {
+        for (&j, &p) in affinities.columns[range.clone()]
+            .iter()
+            .zip(&affinities.values[range])
+        {
             let j = j as usize;
             let dx = xi - coords[2 * j];
             let dy = yi - coords[2 * j + 1];
@@ -458,7 +561,10 @@ fn attractive_forces(affinities: &SparseAffinities, coords: &[f64], out: &mut [f
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
-        out.par_chunks_mut(2).enumerate().with_min_len(1024).for_each(|(i, force)| per_point(i, force));
+        out.par_chunks_mut(2)
+            .enumerate()
+            .with_min_len(1024)
+            .for_each(|(i, force)| per_point(i, force));
     }
     #[cfg(not(feature = "parallel"))]
     for (i, force) in out.chunks_mut(2).enumerate() {
@@ -481,10 +587,17 @@ impl Job for TsneJob {
                 let done = iteration + 1;
                 if done >= self.params.n_iter {
                     self.stage = Stage::Finished;
-                    return Ok(Step::Done(Embedding { n_points: self.n_points, coords: self.coords_f32.clone() }));
+                    return Ok(Step::Done(Embedding {
+                        n_points: self.n_points,
+                        coords: self.coords_f32.clone(),
+                    }));
                 }
                 self.stage = Stage::Iterate { iteration: done };
-                Progress::new(format!("t-SNE iteration {done}/{}", self.params.n_iter), done as u64, self.params.n_iter as u64)
+                Progress::new(
+                    format!("t-SNE iteration {done}/{}", self.params.n_iter),
+                    done as u64,
+                    self.params.n_iter as u64,
+                )
             }
             Stage::Finished => {
                 return Err(invalid("job", "the t-SNE job has already finished"));
@@ -501,7 +614,11 @@ impl ProgressiveEmbedding for TsneJob {
 }
 
 /// Runs t-SNE to the end (native callers, tests).
-pub fn tsne(rows: Arc<EmbedRows>, knn: Arc<KnnGraph>, params: TsneParams) -> Result<Embedding, EmbedError> {
+pub fn tsne(
+    rows: Arc<EmbedRows>,
+    knn: Arc<KnnGraph>,
+    params: TsneParams,
+) -> Result<Embedding, EmbedError> {
     let mut job = TsneJob::new(rows, knn, params)?;
     crate::job::run_to_end(&mut job, |_| {})
 }

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use half::f16;
 use ndarray::Array2;
 
-use super::MAX_CLASSES;
 use super::error::{FormatError, KeyLabel, NonFiniteRows};
 use super::npy::{ElemKind, ElemType};
 use super::LoadOptions;
+use super::MAX_CLASSES;
 use crate::dataset::{Dataset, ImageStack, Layer, Matrix, ProjectionKind};
 
 /// How many sample indices a non-finite report lists per layer.
@@ -57,14 +57,21 @@ pub(crate) struct Parts {
 impl Parts {
     pub fn set_labels(&mut self, labels: Vec<i64>, source: String) -> Result<(), FormatError> {
         if let Some(first) = &self.labels_source {
-            return Err(FormatError::DuplicateLabels { first: first.clone(), second: source });
+            return Err(FormatError::DuplicateLabels {
+                first: first.clone(),
+                second: source,
+            });
         }
         self.labels = Some(labels);
         self.labels_source = Some(source);
         Ok(())
     }
 
-    pub fn set_class_names(&mut self, names: Vec<String>, source: String) -> Result<(), FormatError> {
+    pub fn set_class_names(
+        &mut self,
+        names: Vec<String>,
+        source: String,
+    ) -> Result<(), FormatError> {
         if let Some(first) = &self.class_names_source {
             return Err(FormatError::Duplicate {
                 file: source,
@@ -86,7 +93,10 @@ impl Parts {
             });
         }
         if !meta.is_object() {
-            return Err(FormatError::BadMeta { file: file.to_string(), reason: "it is JSON but not an object".to_string() });
+            return Err(FormatError::BadMeta {
+                file: file.to_string(),
+                reason: "it is JSON but not an object".to_string(),
+            });
         }
         self.meta = Some(meta);
         self.meta_source = Some(file.to_string());
@@ -106,7 +116,13 @@ pub(crate) fn image_part(shape: &[usize], pixels: Vec<u8>) -> ImagePart {
 /// Decodes a NumPy string array: `U` is UTF-32 (invalid code points become U+FFFD, with
 /// a notice), `S` is bytes read as UTF-8 (invalid sequences become U+FFFD, with a notice).
 /// Trailing NULs, NumPy's padding, are removed.
-pub(crate) fn decode_strings(bytes: &[u8], elem: &ElemType, file: &str, key: &str, notices: &mut Vec<String>) -> Vec<String> {
+pub(crate) fn decode_strings(
+    bytes: &[u8],
+    elem: &ElemType,
+    file: &str,
+    key: &str,
+    notices: &mut Vec<String>,
+) -> Vec<String> {
     let size = elem.size;
     if size == 0 {
         return Vec::new();
@@ -119,7 +135,11 @@ pub(crate) fn decode_strings(bytes: &[u8], elem: &ElemType, file: &str, key: &st
                 let mut text = String::new();
                 for unit in item.chunks_exact(4) {
                     let array = [unit[0], unit[1], unit[2], unit[3]];
-                    let code = if elem.big_endian { u32::from_be_bytes(array) } else { u32::from_le_bytes(array) };
+                    let code = if elem.big_endian {
+                        u32::from_be_bytes(array)
+                    } else {
+                        u32::from_le_bytes(array)
+                    };
                     match char::from_u32(code) {
                         Some(ch) => text.push(ch),
                         None => {
@@ -130,7 +150,10 @@ pub(crate) fn decode_strings(bytes: &[u8], elem: &ElemType, file: &str, key: &st
                 }
                 text.trim_end_matches('\0').to_string()
             } else {
-                let end = item.iter().rposition(|&b| b != 0).map_or(0, |last| last + 1);
+                let end = item
+                    .iter()
+                    .rposition(|&b| b != 0)
+                    .map_or(0, |last| last + 1);
                 match std::str::from_utf8(&item[..end]) {
                     Ok(text) => text.to_string(),
                     Err(_) => {
@@ -169,7 +192,11 @@ fn compact_rows<T: Copy>(values: &mut Vec<T>, row_len: usize, keep: &[bool]) {
 }
 
 /// Builds the dataset from the parts; see the module rules.
-pub(crate) fn assemble(mut parts: Parts, first_file: &str, options: &LoadOptions) -> Result<Dataset, FormatError> {
+pub(crate) fn assemble(
+    mut parts: Parts,
+    first_file: &str,
+    options: &LoadOptions,
+) -> Result<Dataset, FormatError> {
     let mut notices = std::mem::take(&mut parts.notices);
     let n_rows = parts.layers.first().map_or(0, |layer| layer.n_rows);
 
@@ -177,31 +204,53 @@ pub(crate) fn assemble(mut parts: Parts, first_file: &str, options: &LoadOptions
     let labels: Option<Vec<u32>> = match parts.labels.take() {
         None => {
             if parts.class_names.is_some() {
-                notices.push("class names were given without labels: every sample is unlabelled".to_string());
+                notices.push(
+                    "class names were given without labels: every sample is unlabelled".to_string(),
+                );
             }
             None
         }
         Some(raw_labels) => {
-            if let Some((sample_idx, &label)) = raw_labels.iter().enumerate().find(|(_, &label)| label < 0) {
+            if let Some((sample_idx, &label)) =
+                raw_labels.iter().enumerate().find(|(_, &label)| label < 0)
+            {
                 return Err(FormatError::NegativeLabel { sample_idx, label });
             }
             match &parts.class_names {
                 Some(names) => {
-                    if let Some((sample_idx, &label)) =
-                        raw_labels.iter().enumerate().find(|(_, &label)| label as u64 >= names.len() as u64)
+                    if let Some((sample_idx, &label)) = raw_labels
+                        .iter()
+                        .enumerate()
+                        .find(|(_, &label)| label as u64 >= names.len() as u64)
                     {
-                        return Err(FormatError::LabelOutOfRange { sample_idx, label, n_classes: names.len() });
+                        return Err(FormatError::LabelOutOfRange {
+                            sample_idx,
+                            label,
+                            n_classes: names.len(),
+                        });
                     }
                 }
                 None => {
                     let max_label = raw_labels.iter().copied().max().unwrap_or(-1);
                     if max_label >= MAX_CLASSES as i64 {
-                        let sample_idx = raw_labels.iter().position(|&l| l == max_label).unwrap_or(0);
-                        return Err(FormatError::LabelOutOfRange { sample_idx, label: max_label, n_classes: 0 });
+                        let sample_idx =
+                            raw_labels.iter().position(|&l| l == max_label).unwrap_or(0);
+                        return Err(FormatError::LabelOutOfRange {
+                            sample_idx,
+                            label: max_label,
+                            n_classes: 0,
+                        });
                     }
                     let n_classes = (max_label + 1) as usize;
-                    parts.class_names = Some((0..n_classes).map(|class_idx| class_idx.to_string()).collect());
-                    notices.push(format!("no class names were given: classes are named 0 to {}", n_classes.saturating_sub(1)));
+                    parts.class_names = Some(
+                        (0..n_classes)
+                            .map(|class_idx| class_idx.to_string())
+                            .collect(),
+                    );
+                    notices.push(format!(
+                        "no class names were given: classes are named 0 to {}",
+                        n_classes.saturating_sub(1)
+                    ));
                 }
             }
             Some(raw_labels.iter().map(|&label| label as u32).collect())
@@ -215,7 +264,12 @@ pub(crate) fn assemble(mut parts: Parts, first_file: &str, options: &LoadOptions
         .iter()
         .filter_map(|layer| {
             let bad = layer.bad_rows.as_ref()?;
-            let idxs: Vec<usize> = bad.iter().enumerate().filter(|(_, &b)| b).map(|(i, _)| i).collect();
+            let idxs: Vec<usize> = bad
+                .iter()
+                .enumerate()
+                .filter(|(_, &b)| b)
+                .map(|(i, _)| i)
+                .collect();
             (!idxs.is_empty()).then(|| NonFiniteRows {
                 layer: layer.name.clone(),
                 n_rows: idxs.len(),
@@ -264,7 +318,10 @@ pub(crate) fn assemble(mut parts: Parts, first_file: &str, options: &LoadOptions
         for values in parts.projections.values_mut() {
             compact_rows(values, 2, &keep);
         }
-        let details: Vec<String> = reports.iter().map(|r| format!("{}: {}", r.layer, r.n_rows)).collect();
+        let details: Vec<String> = reports
+            .iter()
+            .map(|r| format!("{}: {}", r.layer, r.n_rows))
+            .collect();
         notices.push(format!(
             "dropped {} of {} samples with NaN or infinity in their activations (rows per layer: {})",
             n_rows - n_kept,
@@ -279,7 +336,12 @@ pub(crate) fn assemble(mut parts: Parts, first_file: &str, options: &LoadOptions
         .as_ref()
         .and_then(|meta| meta.get("layers"))
         .and_then(|layers| layers.as_array())
-        .map(|layers| layers.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|layers| {
+            layers
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     let mut ordered: Vec<LayerPart> = Vec::with_capacity(parts.layers.len());
     let mut missing = Vec::new();
@@ -291,31 +353,54 @@ pub(crate) fn assemble(mut parts: Parts, first_file: &str, options: &LoadOptions
         }
     }
     if !missing.is_empty() {
-        notices.push(format!("meta.layers names layer(s) not in the files: {}", missing.join(", ")));
+        notices.push(format!(
+            "meta.layers names layer(s) not in the files: {}",
+            missing.join(", ")
+        ));
     }
     ordered.append(&mut parts.layers);
 
     let mut layers = Vec::with_capacity(ordered.len());
     for part in ordered {
         let shape = (part.n_rows, part.n_cols);
-        let shape_error = || FormatError::SizeOverflow { file: part.source.clone(), key: KeyLabel::none() };
-        let activations = match part.data {
-            LayerData::F16(values) => Matrix::F16(Array2::from_shape_vec(shape, values).map_err(|_| shape_error())?),
-            LayerData::F32(values) => Matrix::F32(Array2::from_shape_vec(shape, values).map_err(|_| shape_error())?),
-            LayerData::F64(values) => Matrix::F64(Array2::from_shape_vec(shape, values).map_err(|_| shape_error())?),
+        let shape_error = || FormatError::SizeOverflow {
+            file: part.source.clone(),
+            key: KeyLabel::none(),
         };
-        layers.push(Layer { name: part.name, activations });
+        let activations = match part.data {
+            LayerData::F16(values) => {
+                Matrix::F16(Array2::from_shape_vec(shape, values).map_err(|_| shape_error())?)
+            }
+            LayerData::F32(values) => {
+                Matrix::F32(Array2::from_shape_vec(shape, values).map_err(|_| shape_error())?)
+            }
+            LayerData::F64(values) => {
+                Matrix::F64(Array2::from_shape_vec(shape, values).map_err(|_| shape_error())?)
+            }
+        };
+        layers.push(Layer {
+            name: part.name,
+            activations,
+        });
     }
 
     let n_final = layers.first().map_or(0, |layer| layer.activations.n_rows());
     let mut projections = BTreeMap::new();
     for (key, values) in parts.projections {
-        let array = Array2::from_shape_vec((n_final, 2), values)
-            .map_err(|_| FormatError::SizeOverflow { file: format!("proj_{}", key.0), key: KeyLabel::none() })?;
+        let array = Array2::from_shape_vec((n_final, 2), values).map_err(|_| {
+            FormatError::SizeOverflow {
+                file: format!("proj_{}", key.0),
+                key: KeyLabel::none(),
+            }
+        })?;
         projections.insert(key, array);
     }
-    let to_stack =
-        |part: ImagePart| ImageStack { height: part.height, width: part.width, channels: part.channels, pixels: part.pixels };
+    let to_stack = |part: ImagePart| ImageStack {
+        height: part.height,
+        width: part.width,
+        channels: part.channels,
+        pixels: part.pixels,
+    };
     let name = parts
         .meta
         .as_ref()
@@ -329,7 +414,11 @@ pub(crate) fn assemble(mut parts: Parts, first_file: &str, options: &LoadOptions
         labels,
         class_names: parts.class_names.unwrap_or_default(),
         images: parts.images.map(to_stack),
-        activation_images: parts.activation_images.into_iter().map(|(layer, part)| (layer, to_stack(part))).collect(),
+        activation_images: parts
+            .activation_images
+            .into_iter()
+            .map(|(layer, part)| (layer, to_stack(part)))
+            .collect(),
         projections,
         meta: parts.meta,
         notices,

@@ -19,7 +19,11 @@ pub(crate) trait Element: Copy + Default {
     }
 }
 
-fn decode_with<T, const N: usize>(raw: &[u8], out: &mut [T], decode: impl Fn([u8; N]) -> T) -> bool {
+fn decode_with<T, const N: usize>(
+    raw: &[u8],
+    out: &mut [T],
+    decode: impl Fn([u8; N]) -> T,
+) -> bool {
     for (slot, bytes) in out.iter_mut().zip(raw.chunks_exact(N)) {
         let mut array = [0u8; N];
         array.copy_from_slice(bytes);
@@ -31,8 +35,12 @@ fn decode_with<T, const N: usize>(raw: &[u8], out: &mut [T], decode: impl Fn([u8
 impl Element for f16 {
     fn decode_chunk(elem: &ElemType, raw: &[u8], out: &mut [Self]) -> bool {
         match (elem.kind, elem.size, elem.big_endian) {
-            (ElemKind::Float, 2, false) => decode_with(raw, out, |b| f16::from_bits(u16::from_le_bytes(b))),
-            (ElemKind::Float, 2, true) => decode_with(raw, out, |b| f16::from_bits(u16::from_be_bytes(b))),
+            (ElemKind::Float, 2, false) => {
+                decode_with(raw, out, |b| f16::from_bits(u16::from_le_bytes(b)))
+            }
+            (ElemKind::Float, 2, true) => {
+                decode_with(raw, out, |b| f16::from_bits(u16::from_be_bytes(b)))
+            }
             _ => false,
         }
     }
@@ -48,10 +56,18 @@ impl Element for f32 {
         match (elem.kind, elem.size, elem.big_endian) {
             (ElemKind::Float, 4, false) => decode_with(raw, out, f32::from_le_bytes),
             (ElemKind::Float, 4, true) => decode_with(raw, out, f32::from_be_bytes),
-            (ElemKind::BFloat, 2, false) => decode_with(raw, out, |b| f32::from_bits((u16::from_le_bytes(b) as u32) << 16)),
-            (ElemKind::BFloat, 2, true) => decode_with(raw, out, |b| f32::from_bits((u16::from_be_bytes(b) as u32) << 16)),
-            (ElemKind::Float, 2, false) => decode_with(raw, out, |b| f16::from_bits(u16::from_le_bytes(b)).to_f32()),
-            (ElemKind::Float, 2, true) => decode_with(raw, out, |b| f16::from_bits(u16::from_be_bytes(b)).to_f32()),
+            (ElemKind::BFloat, 2, false) => decode_with(raw, out, |b| {
+                f32::from_bits((u16::from_le_bytes(b) as u32) << 16)
+            }),
+            (ElemKind::BFloat, 2, true) => decode_with(raw, out, |b| {
+                f32::from_bits((u16::from_be_bytes(b) as u32) << 16)
+            }),
+            (ElemKind::Float, 2, false) => {
+                decode_with(raw, out, |b| f16::from_bits(u16::from_le_bytes(b)).to_f32())
+            }
+            (ElemKind::Float, 2, true) => {
+                decode_with(raw, out, |b| f16::from_bits(u16::from_be_bytes(b)).to_f32())
+            }
             (ElemKind::Float, 8, false) => decode_with(raw, out, |b| f64::from_le_bytes(b) as f32),
             (ElemKind::Float, 8, true) => decode_with(raw, out, |b| f64::from_be_bytes(b) as f32),
             _ => false,
@@ -92,10 +108,12 @@ impl Element for i64 {
             (ElemKind::UInt, 4) => decode_with(raw, out, |b| u32::from_le_bytes(b) as i64),
             (ElemKind::Int, 8) if big => decode_with(raw, out, i64::from_be_bytes),
             (ElemKind::Int, 8) => decode_with(raw, out, i64::from_le_bytes),
-            (ElemKind::UInt, 8) if big => {
-                decode_with(raw, out, |b| i64::try_from(u64::from_be_bytes(b)).unwrap_or(i64::MAX))
-            }
-            (ElemKind::UInt, 8) => decode_with(raw, out, |b| i64::try_from(u64::from_le_bytes(b)).unwrap_or(i64::MAX)),
+            (ElemKind::UInt, 8) if big => decode_with(raw, out, |b| {
+                i64::try_from(u64::from_be_bytes(b)).unwrap_or(i64::MAX)
+            }),
+            (ElemKind::UInt, 8) => decode_with(raw, out, |b| {
+                i64::try_from(u64::from_le_bytes(b)).unwrap_or(i64::MAX)
+            }),
             _ => false,
         }
     }
@@ -131,15 +149,23 @@ impl Placement {
         }
         // A 0-d or 1-d array is laid out the same in both orders.
         let fortran_order = fortran_order && shape.len() >= 2;
-        Placement { fortran_order, shape: shape.to_vec(), c_strides, index: vec![0; shape.len()], next_pos: 0 }
+        Placement {
+            fortran_order,
+            shape: shape.to_vec(),
+            c_strides,
+            index: vec![0; shape.len()],
+            next_pos: 0,
+        }
     }
 
     /// Destination position of the next element of a Fortran-ordered array.
     fn next_fortran(&mut self) -> usize {
         let pos = self.next_pos;
-        if let ([n_rows, _], [row_stride, _], [row, col]) =
-            (self.shape.as_slice(), self.c_strides.as_slice(), self.index.as_mut_slice())
-        {
+        if let ([n_rows, _], [row_stride, _], [row, col]) = (
+            self.shape.as_slice(),
+            self.c_strides.as_slice(),
+            self.index.as_mut_slice(),
+        ) {
             // A matrix: walk down column `col`, then start the next column.
             *row += 1;
             if *row < *n_rows {
@@ -157,7 +183,9 @@ impl Placement {
             if self.index[axis] < self.shape[axis] {
                 break;
             }
-            self.next_pos = self.next_pos.wrapping_sub(self.shape[axis].wrapping_mul(self.c_strides[axis]));
+            self.next_pos = self
+                .next_pos
+                .wrapping_sub(self.shape[axis].wrapping_mul(self.c_strides[axis]));
             self.index[axis] = 0;
         }
         pos
@@ -192,7 +220,12 @@ pub(crate) fn convert_chunk<T: Element>(
     let count = raw.len() / elem.size.max(1);
     if !placement.fortran_order {
         let start = placement.next_pos;
-        let Some(out) = start.checked_add(count).and_then(|end| dest.get_mut(start..end)) else { return false };
+        let Some(out) = start
+            .checked_add(count)
+            .and_then(|end| dest.get_mut(start..end))
+        else {
+            return false;
+        };
         if !T::decode_chunk(elem, raw, out) {
             return false;
         }

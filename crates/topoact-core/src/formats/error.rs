@@ -19,8 +19,16 @@ fn describe_non_finite(layers: &[NonFiniteRows]) -> String {
     layers
         .iter()
         .map(|rows| {
-            let idxs: Vec<String> = rows.first_sample_idxs.iter().map(|i| i.to_string()).collect();
-            let more = if rows.n_rows > rows.first_sample_idxs.len() { ", ..." } else { "" };
+            let idxs: Vec<String> = rows
+                .first_sample_idxs
+                .iter()
+                .map(|i| i.to_string())
+                .collect();
+            let more = if rows.n_rows > rows.first_sample_idxs.len() {
+                ", ..."
+            } else {
+                ""
+            };
             format!(
                 "layer '{}': {} row(s), first at sample {}{}",
                 rows.layer,
@@ -47,22 +55,55 @@ pub enum FormatError {
     Io { file: String, message: String },
 
     #[error("'{file}' is truncated: {what} needs {needed} bytes but only {available} are there; the file was probably cut off while copying or downloading: save it again")]
-    Truncated { file: String, what: String, needed: u64, available: u64 },
+    Truncated {
+        file: String,
+        what: String,
+        needed: u64,
+        available: u64,
+    },
 
     #[error("'{file}' is not a valid {format} file (it starts with {found} instead of {expected}); check that the file type matches its extension")]
-    BadMagic { file: String, format: &'static str, expected: String, found: String },
+    BadMagic {
+        file: String,
+        format: &'static str,
+        expected: String,
+        found: String,
+    },
 
     #[error("'{file}'{key}: damaged .npy header: {reason}; save the array again with numpy.save / numpy.savez")]
-    BadNpyHeader { file: String, key: KeyLabel, reason: String },
+    BadNpyHeader {
+        file: String,
+        key: KeyLabel,
+        reason: String,
+    },
 
     #[error("'{file}'{key}: the .npy header announces {declared_bytes} bytes of data ({shape:?} of {dtype}) but {actual_bytes} bytes are stored; the file is damaged or was edited by hand: save it again")]
-    SizeMismatch { file: String, key: KeyLabel, shape: Vec<u64>, dtype: String, declared_bytes: u64, actual_bytes: u64 },
+    SizeMismatch {
+        file: String,
+        key: KeyLabel,
+        shape: Vec<u64>,
+        dtype: String,
+        declared_bytes: u64,
+        actual_bytes: u64,
+    },
 
     #[error("'{file}'{key}: dtype {dtype} cannot be used as {role}; {hint}")]
-    UnsupportedDtype { file: String, key: KeyLabel, dtype: String, role: &'static str, hint: &'static str },
+    UnsupportedDtype {
+        file: String,
+        key: KeyLabel,
+        dtype: String,
+        role: &'static str,
+        hint: &'static str,
+    },
 
     #[error("'{file}'{key}: shape {shape:?} cannot be used as {role}; expected {expected}")]
-    BadShape { file: String, key: KeyLabel, shape: Vec<u64>, role: &'static str, expected: &'static str },
+    BadShape {
+        file: String,
+        key: KeyLabel,
+        shape: Vec<u64>,
+        role: &'static str,
+        expected: &'static str,
+    },
 
     #[error("'{file}'{key}: the activation matrix has zero rows (no samples); export at least one sample")]
     ZeroRows { file: String, key: KeyLabel },
@@ -71,13 +112,22 @@ pub enum FormatError {
     ZeroColumns { file: String, key: KeyLabel },
 
     #[error("{what} has {rows} rows but {reference} has {expected_rows}; every layer, the labels, images and projections must have one row per sample, in the same order")]
-    RowCountMismatch { what: String, rows: u64, reference: String, expected_rows: u64 },
+    RowCountMismatch {
+        what: String,
+        rows: u64,
+        reference: String,
+        expected_rows: u64,
+    },
 
     #[error("label {label} of sample {sample_idx} is negative; labels must be class indices 0, 1, 2, ...")]
     NegativeLabel { sample_idx: usize, label: i64 },
 
     #[error("label {label} of sample {sample_idx} is outside the {n_classes} class names; labels must be between 0 and {max_label} or class_names must list every class", max_label = .n_classes.saturating_sub(1))]
-    LabelOutOfRange { sample_idx: usize, label: i64, n_classes: usize },
+    LabelOutOfRange {
+        sample_idx: usize,
+        label: i64,
+        n_classes: usize,
+    },
 
     #[error("NaN or infinity in the activations ({}); fix the export, or enable 'drop non-finite rows' to leave those samples out", describe_non_finite(.layers))]
     NonFiniteActivations { layers: Vec<NonFiniteRows> },
@@ -85,20 +135,39 @@ pub enum FormatError {
     #[error("every sample has a NaN or infinity in some layer, so none is left after dropping them; fix the export")]
     NothingLeftAfterDrop,
 
-    #[error("layer name '{layer}' appears twice ({first} and {second}); give each layer a unique name")]
-    DuplicateLayer { layer: String, first: String, second: String },
+    #[error(
+        "layer name '{layer}' appears twice ({first} and {second}); give each layer a unique name"
+    )]
+    DuplicateLayer {
+        layer: String,
+        first: String,
+        second: String,
+    },
 
     #[error("'{file}'{key}: {reason}; this is given twice, keep one")]
-    Duplicate { file: String, key: KeyLabel, reason: String },
+    Duplicate {
+        file: String,
+        key: KeyLabel,
+        reason: String,
+    },
 
     #[error("'{file}'{key}: the zip entry claims to inflate to {inflated_bytes} bytes but its .npy header needs only {needed_bytes}; refusing it (possible zip bomb). Save the file again with numpy.savez_compressed")]
-    ZipBomb { file: String, key: KeyLabel, inflated_bytes: u64, needed_bytes: u64 },
+    ZipBomb {
+        file: String,
+        key: KeyLabel,
+        inflated_bytes: u64,
+        needed_bytes: u64,
+    },
 
     #[error("'{file}': damaged or unsupported zip archive: {reason}; save it again with numpy.savez or numpy.savez_compressed")]
     BadZip { file: String, reason: String },
 
     #[error("'{file}'{key}: the compressed data is damaged ({reason}); save the file again")]
-    BadDeflate { file: String, key: KeyLabel, reason: String },
+    BadDeflate {
+        file: String,
+        key: KeyLabel,
+        reason: String,
+    },
 
     #[error("'{file}': damaged .safetensors header: {reason}; save it again with safetensors' save_file")]
     BadSafetensors { file: String, reason: String },
@@ -107,7 +176,12 @@ pub enum FormatError {
     BadMeta { file: String, reason: String },
 
     #[error("'{file}', line {line}: {reason}; {layout}")]
-    BadLabelFile { file: String, line: usize, reason: String, layout: &'static str },
+    BadLabelFile {
+        file: String,
+        line: usize,
+        reason: String,
+        layout: &'static str,
+    },
 
     #[error("labels are given more than once ({first} and {second}); keep one source of labels")]
     DuplicateLabels { first: String, second: String },
@@ -116,7 +190,10 @@ pub enum FormatError {
     NoActivations { files: String },
 
     #[error("loading needs {needed_bytes} bytes ({needed_mib} MiB) but only {budget_bytes} bytes ({budget_mib} MiB) are available; export a subsample (e.g. 50,000 samples), fewer layers, or store activations as float16", needed_mib = .needed_bytes / (1024 * 1024), budget_mib = .budget_bytes / (1024 * 1024))]
-    TooLarge { needed_bytes: u64, budget_bytes: u64 },
+    TooLarge {
+        needed_bytes: u64,
+        budget_bytes: u64,
+    },
 
     #[error("this load has already finished or failed; start a new load")]
     JobFinished,

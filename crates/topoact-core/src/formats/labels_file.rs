@@ -7,8 +7,8 @@
 //! - JSON: `{"labels": [0, 2, 1, ...], "class_names": ["cat", "dog", ...]}`, either key
 //!   optional.
 
-use super::MAX_CLASSES;
 use super::error::FormatError;
+use super::MAX_CLASSES;
 
 pub(crate) const CSV_LAYOUT: &str =
     "expected a header line 'label' or 'label,class_name' and then one line per sample, e.g. '3,cat'";
@@ -48,12 +48,27 @@ fn split_csv_line(line: &str) -> Result<Vec<String>, &'static str> {
 }
 
 pub(crate) fn parse_csv(bytes: &[u8], file: &str) -> Result<SideLabels, FormatError> {
-    let bad = |line: usize, reason: String| FormatError::BadLabelFile { file: file.to_string(), line, reason, layout: CSV_LAYOUT };
-    let text = std::str::from_utf8(bytes).map_err(|_| bad(1, "the file is not UTF-8 text".to_string()))?;
+    let bad = |line: usize, reason: String| FormatError::BadLabelFile {
+        file: file.to_string(),
+        line,
+        reason,
+        layout: CSV_LAYOUT,
+    };
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| bad(1, "the file is not UTF-8 text".to_string()))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text.lines().enumerate().map(|(i, line)| (i + 1, line.trim_end_matches('\r')));
-    let (_, header) = lines.next().ok_or_else(|| bad(1, "the file is empty".to_string()))?;
-    let columns: Vec<String> = split_csv_line(header).map_err(|r| bad(1, r.to_string()))?.iter().map(|c| c.trim().to_string()).collect();
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| (i + 1, line.trim_end_matches('\r')));
+    let (_, header) = lines
+        .next()
+        .ok_or_else(|| bad(1, "the file is empty".to_string()))?;
+    let columns: Vec<String> = split_csv_line(header)
+        .map_err(|r| bad(1, r.to_string()))?
+        .iter()
+        .map(|c| c.trim().to_string())
+        .collect();
     let with_names = match columns.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["label"] => false,
         ["label", "class_name"] => true,
@@ -67,21 +82,36 @@ pub(crate) fn parse_csv(bytes: &[u8], file: &str) -> Result<SideLabels, FormatEr
         }
         let fields = split_csv_line(line).map_err(|r| bad(line_no, r.to_string()))?;
         if fields.len() != columns.len() {
-            return Err(bad(line_no, format!("{} field(s) instead of {}", fields.len(), columns.len())));
+            return Err(bad(
+                line_no,
+                format!("{} field(s) instead of {}", fields.len(), columns.len()),
+            ));
         }
-        let label: i64 = fields[0].trim().parse().map_err(|_| bad(line_no, format!("'{}' is not an integer label", fields[0])))?;
+        let label: i64 = fields[0]
+            .trim()
+            .parse()
+            .map_err(|_| bad(line_no, format!("'{}' is not an integer label", fields[0])))?;
         if label < 0 {
-            return Err(FormatError::NegativeLabel { sample_idx: labels.len(), label });
+            return Err(FormatError::NegativeLabel {
+                sample_idx: labels.len(),
+                label,
+            });
         }
         if with_names {
-            let class_idx = usize::try_from(label).ok().filter(|&l| l < MAX_CLASSES).ok_or_else(|| bad(line_no, format!("label {label} is too large")))?;
+            let class_idx = usize::try_from(label)
+                .ok()
+                .filter(|&l| l < MAX_CLASSES)
+                .ok_or_else(|| bad(line_no, format!("label {label} is too large")))?;
             if names_by_label.len() <= class_idx {
                 names_by_label.resize(class_idx + 1, None);
             }
             let name = &fields[1];
             match &names_by_label[class_idx] {
                 Some(existing) if existing != name => {
-                    return Err(bad(line_no, format!("label {label} is named '{existing}' earlier and '{name}' here")));
+                    return Err(bad(
+                        line_no,
+                        format!("label {label} is named '{existing}' earlier and '{name}' here"),
+                    ));
                 }
                 Some(_) => {}
                 None => names_by_label[class_idx] = Some(name.clone()),
@@ -91,28 +121,56 @@ pub(crate) fn parse_csv(bytes: &[u8], file: &str) -> Result<SideLabels, FormatEr
     }
     let mut notices = Vec::new();
     let class_names = with_names.then(|| {
-        let unnamed: Vec<String> =
-            names_by_label.iter().enumerate().filter(|(_, n)| n.is_none()).map(|(i, _)| i.to_string()).collect();
+        let unnamed: Vec<String> = names_by_label
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.is_none())
+            .map(|(i, _)| i.to_string())
+            .collect();
         if !unnamed.is_empty() {
-            notices.push(format!("'{file}': class(es) {} have no sample and no name; named after their number", unnamed.join(", ")));
+            notices.push(format!(
+                "'{file}': class(es) {} have no sample and no name; named after their number",
+                unnamed.join(", ")
+            ));
         }
-        names_by_label.into_iter().enumerate().map(|(i, name)| name.unwrap_or_else(|| i.to_string())).collect()
+        names_by_label
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| name.unwrap_or_else(|| i.to_string()))
+            .collect()
     });
-    Ok(SideLabels { labels: Some(labels), class_names, notices })
+    Ok(SideLabels {
+        labels: Some(labels),
+        class_names,
+        notices,
+    })
 }
 
 pub(crate) fn parse_json(bytes: &[u8], file: &str) -> Result<SideLabels, FormatError> {
-    let bad = |reason: String| FormatError::BadLabelFile { file: file.to_string(), line: 1, reason, layout: JSON_LAYOUT };
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| bad(format!("it is not JSON ({error})")))?;
-    let object = value.as_object().ok_or_else(|| bad("it is not a JSON object".to_string()))?;
+    let bad = |reason: String| FormatError::BadLabelFile {
+        file: file.to_string(),
+        line: 1,
+        reason,
+        layout: JSON_LAYOUT,
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|error| bad(format!("it is not JSON ({error})")))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| bad("it is not a JSON object".to_string()))?;
     let labels = match object.get("labels") {
         None => None,
         Some(list) => {
-            let list = list.as_array().ok_or_else(|| bad("'labels' is not a list".to_string()))?;
+            let list = list
+                .as_array()
+                .ok_or_else(|| bad("'labels' is not a list".to_string()))?;
             let labels: Vec<i64> = list
                 .iter()
                 .enumerate()
-                .map(|(sample_idx, v)| v.as_i64().ok_or_else(|| bad(format!("labels[{sample_idx}] is not an integer"))))
+                .map(|(sample_idx, v)| {
+                    v.as_i64()
+                        .ok_or_else(|| bad(format!("labels[{sample_idx}] is not an integer")))
+                })
                 .collect::<Result<_, _>>()?;
             Some(labels)
         }
@@ -120,11 +178,17 @@ pub(crate) fn parse_json(bytes: &[u8], file: &str) -> Result<SideLabels, FormatE
     let class_names = match object.get("class_names") {
         None => None,
         Some(list) => {
-            let list = list.as_array().ok_or_else(|| bad("'class_names' is not a list".to_string()))?;
+            let list = list
+                .as_array()
+                .ok_or_else(|| bad("'class_names' is not a list".to_string()))?;
             let names: Vec<String> = list
                 .iter()
                 .enumerate()
-                .map(|(class_idx, v)| v.as_str().map(str::to_string).ok_or_else(|| bad(format!("class_names[{class_idx}] is not a string"))))
+                .map(|(class_idx, v)| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| bad(format!("class_names[{class_idx}] is not a string")))
+                })
                 .collect::<Result<_, _>>()?;
             Some(names)
         }
@@ -132,5 +196,9 @@ pub(crate) fn parse_json(bytes: &[u8], file: &str) -> Result<SideLabels, FormatE
     if labels.is_none() && class_names.is_none() {
         return Err(bad("it has neither 'labels' nor 'class_names'".to_string()));
     }
-    Ok(SideLabels { labels, class_names, notices: Vec::new() })
+    Ok(SideLabels {
+        labels,
+        class_names,
+        notices: Vec::new(),
+    })
 }

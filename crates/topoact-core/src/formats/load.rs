@@ -10,7 +10,9 @@ use super::error::{FormatError, KeyLabel};
 use super::npy::{self, ElemKind, ElemType, NpyHeader};
 use super::stream::RawStream;
 use super::zip::{self, Method, ZipEntry};
-use super::{labels_file, read_exact_at, safetensors, ByteSource, LoadOptions, NamedSource, CHUNK_BYTES};
+use super::{
+    labels_file, read_exact_at, safetensors, ByteSource, LoadOptions, NamedSource, CHUNK_BYTES,
+};
 use crate::dataset::{Dataset, ProjectionKind};
 use crate::job::{Job, Progress, Step};
 
@@ -70,10 +72,12 @@ pub(crate) fn role_of_key(key: &str) -> Option<Role> {
     }
     if let Some(rest) = key.strip_prefix("proj_") {
         if let Some(layer) = rest.strip_suffix("_tsne") {
-            return (!layer.is_empty()).then(|| Role::Projection(layer.to_string(), ProjectionKind::Tsne));
+            return (!layer.is_empty())
+                .then(|| Role::Projection(layer.to_string(), ProjectionKind::Tsne));
         }
         if let Some(layer) = rest.strip_suffix("_umap") {
-            return (!layer.is_empty()).then(|| Role::Projection(layer.to_string(), ProjectionKind::Umap));
+            return (!layer.is_empty())
+                .then(|| Role::Projection(layer.to_string(), ProjectionKind::Umap));
         }
     }
     None
@@ -85,7 +89,11 @@ enum Location {
     /// Contiguous bytes of the file (`.npy`, `.safetensors`).
     Direct { offset: u64 },
     /// The data follows a `.npy` header of `header_len` bytes inside a zip entry.
-    ZipEntry { entry: ZipEntry, data_offset: u64, header_len: u64 },
+    ZipEntry {
+        entry: ZipEntry,
+        data_offset: u64,
+        header_len: u64,
+    },
 }
 
 /// The in-memory element type an array is converted to.
@@ -174,9 +182,14 @@ struct Scratch {
 }
 
 enum Phase {
-    Planning { next_file: usize },
+    Planning {
+        next_file: usize,
+    },
     Checking,
-    Reading { next_task: usize, active: Option<Box<ActiveRead>> },
+    Reading {
+        next_task: usize,
+        active: Option<Box<ActiveRead>>,
+    },
     Assembling,
     Finished,
 }
@@ -200,18 +213,28 @@ pub struct LoadJob<S: ByteSource> {
 }
 
 fn usize_of(value: u64, file: &str, key: &str) -> Result<usize, FormatError> {
-    usize::try_from(value).map_err(|_| FormatError::SizeOverflow { file: file.to_string(), key: KeyLabel::of(key) })
+    usize::try_from(value).map_err(|_| FormatError::SizeOverflow {
+        file: file.to_string(),
+        key: KeyLabel::of(key),
+    })
 }
 
 fn extension_of(file_name: &str) -> String {
-    file_name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()).unwrap_or_default()
+    file_name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default()
 }
 
 /// The file name without folders and extension (`"layer"` if that leaves nothing).
 fn stem_of(file_name: &str) -> String {
     let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
     let stem = base.rsplit_once('.').map_or(base, |(stem, _)| stem);
-    if stem.is_empty() { "layer".to_string() } else { stem.to_string() }
+    if stem.is_empty() {
+        "layer".to_string()
+    } else {
+        stem.to_string()
+    }
 }
 
 impl<S: ByteSource> LoadJob<S> {
@@ -221,8 +244,13 @@ impl<S: ByteSource> LoadJob<S> {
             return Err(FormatError::NoFiles);
         }
         for file in &files {
-            if !matches!(extension_of(&file.file_name).as_str(), "npz" | "npy" | "safetensors" | "csv" | "json") {
-                return Err(FormatError::UnknownFileType { file: file.file_name.clone() });
+            if !matches!(
+                extension_of(&file.file_name).as_str(),
+                "npz" | "npy" | "safetensors" | "csv" | "json"
+            ) {
+                return Err(FormatError::UnknownFileType {
+                    file: file.file_name.clone(),
+                });
             }
         }
         Ok(LoadJob {
@@ -248,26 +276,45 @@ impl<S: ByteSource> LoadJob<S> {
     }
 
     fn progress(&self, stage: String) -> Progress {
-        Progress::new(stage, self.done_bytes, self.total_bytes.max(self.done_bytes))
+        Progress::new(
+            stage,
+            self.done_bytes,
+            self.total_bytes.max(self.done_bytes),
+        )
     }
 
     /// Reads one file's headers and adds its arrays to the plan.
     fn plan_file(&mut self, file_idx: usize) -> Result<(), FormatError> {
-        let Some(named) = self.files.get_mut(file_idx) else { return Ok(()) };
+        let Some(named) = self.files.get_mut(file_idx) else {
+            return Ok(());
+        };
         let file_name = named.file_name.clone();
         match extension_of(&file_name).as_str() {
             "npy" => {
                 let len = named.source.len();
-                let header = read_npy_header(&mut named.source, &file_name, None, len, &KeyLabel::none())?;
+                let header =
+                    read_npy_header(&mut named.source, &file_name, None, len, &KeyLabel::none())?;
                 let stem = stem_of(&file_name);
                 let role = role_of_key(&stem).unwrap_or_else(|| fallback_role(&stem, &header));
                 refuse_unreadable_dtype(&header, &file_name, &stem, &role)?;
                 let data_bytes = checked_data_bytes(&header, &file_name, None)?;
                 let available = len.saturating_sub(header.data_offset);
                 if available != data_bytes {
-                    return Err(size_mismatch(&header, &file_name, None, data_bytes, available));
+                    return Err(size_mismatch(
+                        &header, &file_name, None, data_bytes, available,
+                    ));
                 }
-                let task = make_task(file_idx, stem, role, header.clone(), Location::Direct { offset: header.data_offset }, data_bytes, &file_name)?;
+                let task = make_task(
+                    file_idx,
+                    stem,
+                    role,
+                    header.clone(),
+                    Location::Direct {
+                        offset: header.data_offset,
+                    },
+                    data_bytes,
+                    &file_name,
+                )?;
                 self.tasks.push(task);
             }
             "npz" => {
@@ -290,16 +337,30 @@ impl<S: ByteSource> LoadJob<S> {
                         continue;
                     };
                     let key_label = KeyLabel::of(&key);
-                    let data_offset = zip::entry_data_offset(&mut named.source, &file_name, &entry)?;
-                    let mut stream = RawStream::zip_entry(&entry, data_offset, &file_name, key_label.clone(), self.chunk_bytes);
-                    let header =
-                        read_npy_header_from_stream(&mut named.source, &mut stream, &file_name, &key_label, entry.uncompressed_size)?;
+                    let data_offset =
+                        zip::entry_data_offset(&mut named.source, &file_name, &entry)?;
+                    let mut stream = RawStream::zip_entry(
+                        &entry,
+                        data_offset,
+                        &file_name,
+                        key_label.clone(),
+                        self.chunk_bytes,
+                    );
+                    let header = read_npy_header_from_stream(
+                        &mut named.source,
+                        &mut stream,
+                        &file_name,
+                        &key_label,
+                        entry.uncompressed_size,
+                    )?;
                     refuse_unreadable_dtype(&header, &file_name, &key, &role)?;
                     let data_bytes = checked_data_bytes(&header, &file_name, Some(&key))?;
-                    let needed = header.data_offset.checked_add(data_bytes).ok_or(FormatError::SizeOverflow {
-                        file: file_name.clone(),
-                        key: key_label.clone(),
-                    })?;
+                    let needed = header.data_offset.checked_add(data_bytes).ok_or(
+                        FormatError::SizeOverflow {
+                            file: file_name.clone(),
+                            key: key_label.clone(),
+                        },
+                    )?;
                     if entry.uncompressed_size > needed && entry.method == Method::Deflate {
                         return Err(FormatError::ZipBomb {
                             file: file_name,
@@ -310,11 +371,23 @@ impl<S: ByteSource> LoadJob<S> {
                     }
                     if entry.uncompressed_size != needed {
                         let available = entry.uncompressed_size.saturating_sub(header.data_offset);
-                        return Err(size_mismatch(&header, &file_name, Some(&key), data_bytes, available));
+                        return Err(size_mismatch(
+                            &header,
+                            &file_name,
+                            Some(&key),
+                            data_bytes,
+                            available,
+                        ));
                     }
                     let header_len = header.data_offset;
-                    let location = Location::ZipEntry { entry, data_offset, header_len };
-                    let task = make_task(file_idx, key, role, header, location, data_bytes, &file_name)?;
+                    let location = Location::ZipEntry {
+                        entry,
+                        data_offset,
+                        header_len,
+                    };
+                    let task = make_task(
+                        file_idx, key, role, header, location, data_bytes, &file_name,
+                    )?;
                     self.tasks.push(task);
                 }
                 if !ignored.is_empty() {
@@ -338,17 +411,34 @@ impl<S: ByteSource> LoadJob<S> {
                     refuse_unreadable_dtype(&header, &file_name, &tensor.name, &role)?;
                     let data_bytes = checked_data_bytes(&header, &file_name, Some(&tensor.name))?;
                     if data_bytes != tensor.data_len {
-                        return Err(size_mismatch(&header, &file_name, Some(&tensor.name), data_bytes, tensor.data_len));
+                        return Err(size_mismatch(
+                            &header,
+                            &file_name,
+                            Some(&tensor.name),
+                            data_bytes,
+                            tensor.data_len,
+                        ));
                     }
-                    let location = Location::Direct { offset: tensor.data_offset };
-                    let task = make_task(file_idx, tensor.name, role, header, location, data_bytes, &file_name)?;
+                    let location = Location::Direct {
+                        offset: tensor.data_offset,
+                    };
+                    let task = make_task(
+                        file_idx,
+                        tensor.name,
+                        role,
+                        header,
+                        location,
+                        data_bytes,
+                        &file_name,
+                    )?;
                     self.tasks.push(task);
                 }
                 if !ignored.is_empty() {
                     self.ignored_keys.push((file_idx, ignored));
                 }
                 if let Some(class_names) = parsed.class_names {
-                    self.parts.set_class_names(class_names, format!("'{file_name}' (__metadata__)"))?;
+                    self.parts
+                        .set_class_names(class_names, format!("'{file_name}' (__metadata__)"))?;
                 }
                 if let Some(meta) = parsed.meta {
                     self.parts.set_meta(meta, &file_name)?;
@@ -356,13 +446,25 @@ impl<S: ByteSource> LoadJob<S> {
             }
             "csv" | "json" => {
                 let len = named.source.len();
-                let budget_left = self.options.max_total_bytes.saturating_sub(self.side_file_bytes);
+                let budget_left = self
+                    .options
+                    .max_total_bytes
+                    .saturating_sub(self.side_file_bytes);
                 if len > budget_left {
-                    return Err(FormatError::TooLarge { needed_bytes: len, budget_bytes: self.options.max_total_bytes });
+                    return Err(FormatError::TooLarge {
+                        needed_bytes: len,
+                        budget_bytes: self.options.max_total_bytes,
+                    });
                 }
                 self.side_file_bytes += len;
                 let mut bytes = vec![0u8; usize_of(len, &file_name, "")?];
-                read_exact_at(&mut named.source, &file_name, 0, &mut bytes, "the label file")?;
+                read_exact_at(
+                    &mut named.source,
+                    &file_name,
+                    0,
+                    &mut bytes,
+                    "the label file",
+                )?;
                 let side = if extension_of(&file_name) == "csv" {
                     labels_file::parse_csv(&bytes, &file_name)?
                 } else {
@@ -385,28 +487,46 @@ impl<S: ByteSource> LoadJob<S> {
     /// Checks the whole plan before anything large is allocated.
     fn check_plan(&mut self) -> Result<(), FormatError> {
         for (file_idx, keys) in &self.ignored_keys {
-            let file_name = self.files.get(*file_idx).map(|f| f.file_name.as_str()).unwrap_or("");
+            let file_name = self
+                .files
+                .get(*file_idx)
+                .map(|f| f.file_name.as_str())
+                .unwrap_or("");
             self.parts.notices.push(format!(
                 "'{file_name}': ignored key(s) {}; only act_<layer>, labels, class_names, images, actimg_<layer>, proj_<layer>_tsne|umap and meta are read",
                 keys.join(", ")
             ));
         }
         let describe = |task: &ArrayTask, files: &[NamedSource<S>]| {
-            let file_name = files.get(task.file_idx).map(|f| f.file_name.as_str()).unwrap_or("");
+            let file_name = files
+                .get(task.file_idx)
+                .map(|f| f.file_name.as_str())
+                .unwrap_or("");
             format!("'{}' (array '{}')", file_name, task.key)
         };
         // Duplicates.
-        let mut first_with_role: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+        let mut first_with_role: std::collections::BTreeMap<String, usize> =
+            std::collections::BTreeMap::new();
         for (later_idx, later) in self.tasks.iter().enumerate() {
-            let earlier_idx = *first_with_role.entry(format!("{:?}", later.role)).or_insert(later_idx);
+            let earlier_idx = *first_with_role
+                .entry(format!("{:?}", later.role))
+                .or_insert(later_idx);
             if let Some(earlier) = (earlier_idx != later_idx).then(|| &self.tasks[earlier_idx]) {
                 let first = describe(earlier, &self.files);
                 let second = describe(later, &self.files);
                 return Err(match &later.role {
-                    Role::Layer(layer) => FormatError::DuplicateLayer { layer: layer.clone(), first, second },
+                    Role::Layer(layer) => FormatError::DuplicateLayer {
+                        layer: layer.clone(),
+                        first,
+                        second,
+                    },
                     Role::Labels => FormatError::DuplicateLabels { first, second },
                     other => FormatError::Duplicate {
-                        file: self.files.get(later.file_idx).map(|f| f.file_name.clone()).unwrap_or_default(),
+                        file: self
+                            .files
+                            .get(later.file_idx)
+                            .map(|f| f.file_name.clone())
+                            .unwrap_or_default(),
                         key: KeyLabel::of(&later.key),
                         reason: format!("{} already came from {first}", other.describe()),
                     },
@@ -415,13 +535,20 @@ impl<S: ByteSource> LoadJob<S> {
         }
         if let Some(task) = self.tasks.iter().find(|t| t.role == Role::Labels) {
             if let Some(source) = &self.parts.labels_source {
-                return Err(FormatError::DuplicateLabels { first: source.clone(), second: describe(task, &self.files) });
+                return Err(FormatError::DuplicateLabels {
+                    first: source.clone(),
+                    second: describe(task, &self.files),
+                });
             }
         }
         if let Some(task) = self.tasks.iter().find(|t| t.role == Role::ClassNames) {
             if let Some(source) = &self.parts.class_names_source {
                 return Err(FormatError::Duplicate {
-                    file: self.files.get(task.file_idx).map(|f| f.file_name.clone()).unwrap_or_default(),
+                    file: self
+                        .files
+                        .get(task.file_idx)
+                        .map(|f| f.file_name.clone())
+                        .unwrap_or_default(),
                     key: KeyLabel::of(&task.key),
                     reason: format!("class names already came from {source}"),
                 });
@@ -430,7 +557,11 @@ impl<S: ByteSource> LoadJob<S> {
         if let Some(task) = self.tasks.iter().find(|t| t.role == Role::Meta) {
             if let Some(source) = &self.parts.meta_source {
                 return Err(FormatError::Duplicate {
-                    file: self.files.get(task.file_idx).map(|f| f.file_name.clone()).unwrap_or_default(),
+                    file: self
+                        .files
+                        .get(task.file_idx)
+                        .map(|f| f.file_name.clone())
+                        .unwrap_or_default(),
                     key: KeyLabel::of(&task.key),
                     reason: format!("meta already came from '{source}'"),
                 });
@@ -438,13 +569,23 @@ impl<S: ByteSource> LoadJob<S> {
         }
         // Row counts: every per-sample array matches the first layer.
         let Some(reference) = self.tasks.iter().find(|t| matches!(t.role, Role::Layer(_))) else {
-            let files: Vec<String> = self.files.iter().map(|f| format!("'{}'", f.file_name)).collect();
+            let files: Vec<String> = self
+                .files
+                .iter()
+                .map(|f| format!("'{}'", f.file_name))
+                .collect();
             let mut found: Vec<String> = self.tasks.iter().map(|t| t.key.clone()).collect();
             for (_, keys) in &self.ignored_keys {
                 found.extend(keys.iter().cloned());
             }
-            let found = if found.is_empty() { "nothing".to_string() } else { found.join(", ") };
-            return Err(FormatError::NoActivations { files: format!("{} (found: {found})", files.join(", ")) });
+            let found = if found.is_empty() {
+                "nothing".to_string()
+            } else {
+                found.join(", ")
+            };
+            return Err(FormatError::NoActivations {
+                files: format!("{} (found: {found})", files.join(", ")),
+            });
         };
         let expected_rows = reference.shape.first().copied().unwrap_or(0);
         let reference_name = describe(reference, &self.files);
@@ -465,7 +606,10 @@ impl<S: ByteSource> LoadJob<S> {
         if let Some(labels) = &self.parts.labels {
             if labels.len() as u64 != expected_rows {
                 return Err(FormatError::RowCountMismatch {
-                    what: format!("the labels from {}", self.parts.labels_source.clone().unwrap_or_default()),
+                    what: format!(
+                        "the labels from {}",
+                        self.parts.labels_source.clone().unwrap_or_default()
+                    ),
                     rows: labels.len() as u64,
                     reference: reference_name,
                     expected_rows,
@@ -478,7 +622,10 @@ impl<S: ByteSource> LoadJob<S> {
             needed = needed.saturating_add(task.dest_bytes());
         }
         if needed > self.options.max_total_bytes {
-            return Err(FormatError::TooLarge { needed_bytes: needed, budget_bytes: self.options.max_total_bytes });
+            return Err(FormatError::TooLarge {
+                needed_bytes: needed,
+                budget_bytes: self.options.max_total_bytes,
+            });
         }
         self.tasks.sort_by_key(|task| task.role.rank());
         self.total_bytes = self.tasks.iter().map(|t| t.data_bytes).sum();
@@ -486,14 +633,32 @@ impl<S: ByteSource> LoadJob<S> {
     }
 
     fn start_read(&mut self, task_idx: usize) -> Result<Box<ActiveRead>, FormatError> {
-        let task = self.tasks.get(task_idx).cloned().ok_or(FormatError::NoFiles)?;
-        let Some(named) = self.files.get_mut(task.file_idx) else { return Err(FormatError::NoFiles) };
+        let task = self
+            .tasks
+            .get(task_idx)
+            .cloned()
+            .ok_or(FormatError::NoFiles)?;
+        let Some(named) = self.files.get_mut(task.file_idx) else {
+            return Err(FormatError::NoFiles);
+        };
         let file_name = named.file_name.clone();
         let key_label = KeyLabel::of(&task.key);
         let stream = match &task.location {
-            Location::Direct { offset } => RawStream::direct(*offset, task.data_bytes, &file_name, key_label.clone()),
-            Location::ZipEntry { entry, data_offset, header_len } => {
-                let mut stream = RawStream::zip_entry(entry, *data_offset, &file_name, key_label.clone(), self.chunk_bytes);
+            Location::Direct { offset } => {
+                RawStream::direct(*offset, task.data_bytes, &file_name, key_label.clone())
+            }
+            Location::ZipEntry {
+                entry,
+                data_offset,
+                header_len,
+            } => {
+                let mut stream = RawStream::zip_entry(
+                    entry,
+                    *data_offset,
+                    &file_name,
+                    key_label.clone(),
+                    self.chunk_bytes,
+                );
                 stream.skip(&mut named.source, *header_len)?;
                 stream
             }
@@ -507,7 +672,10 @@ impl<S: ByteSource> LoadJob<S> {
             });
         }
         let count = usize_of(task.element_count(), &file_name, &task.key)?;
-        let too_large = || FormatError::TooLarge { needed_bytes: task.dest_bytes(), budget_bytes: self.options.max_total_bytes };
+        let too_large = || FormatError::TooLarge {
+            needed_bytes: task.dest_bytes(),
+            budget_bytes: self.options.max_total_bytes,
+        };
         fn zeroed<T: Clone + Default>(count: usize) -> Option<Vec<T>> {
             let mut values = Vec::new();
             values.try_reserve_exact(count).ok()?;
@@ -527,7 +695,11 @@ impl<S: ByteSource> LoadJob<S> {
                 DestBuffer::Bytes(bytes)
             }
         };
-        let shape: Vec<usize> = task.shape.iter().map(|&d| usize_of(d, &file_name, &task.key)).collect::<Result<_, _>>()?;
+        let shape: Vec<usize> = task
+            .shape
+            .iter()
+            .map(|&d| usize_of(d, &file_name, &task.key))
+            .collect::<Result<_, _>>()?;
         let n_rows = shape.first().copied().unwrap_or(1);
         let row_len = count.checked_div(n_rows).unwrap_or(0);
         Ok(Box::new(ActiveRead {
@@ -546,7 +718,9 @@ impl<S: ByteSource> LoadJob<S> {
 
     /// Converts the next chunk; returns whether the array is complete.
     fn read_chunk(&mut self, read: &mut ActiveRead) -> Result<bool, FormatError> {
-        let Some(task) = self.tasks.get(read.task_idx) else { return Ok(true) };
+        let Some(task) = self.tasks.get(read.task_idx) else {
+            return Ok(true);
+        };
         let elem_size = task.elem.size.max(1);
         let chunk = if task.dest == DestKind::Bytes {
             self.chunk_bytes
@@ -554,21 +728,37 @@ impl<S: ByteSource> LoadJob<S> {
             (self.chunk_bytes - self.chunk_bytes % elem_size).max(elem_size)
         };
         let now = read.bytes_left.min(chunk as u64) as usize;
-        let Some(named) = self.files.get_mut(task.file_idx) else { return Ok(true) };
+        let Some(named) = self.files.get_mut(task.file_idx) else {
+            return Ok(true);
+        };
         read.raw.resize(now, 0);
         read.stream.fill(&mut named.source, &mut read.raw)?;
-        let rows = RowTracker { row_len: read.row_len, n_rows: read.n_rows, bad_rows: &mut read.bad_rows };
+        let rows = RowTracker {
+            row_len: read.row_len,
+            n_rows: read.n_rows,
+            bad_rows: &mut read.bad_rows,
+        };
         let (raw, placement, scratch) = (&read.raw, &mut read.placement, &mut read.scratch);
         let placed = match &mut read.dest {
             DestBuffer::Bytes(bytes) => {
                 bytes.extend_from_slice(raw);
                 true
             }
-            DestBuffer::F16(dest) => convert_chunk(&task.elem, raw, placement, dest, &mut scratch.f16, rows),
-            DestBuffer::F32(dest) => convert_chunk(&task.elem, raw, placement, dest, &mut scratch.f32, rows),
-            DestBuffer::F64(dest) => convert_chunk(&task.elem, raw, placement, dest, &mut scratch.f64, rows),
-            DestBuffer::I64(dest) => convert_chunk(&task.elem, raw, placement, dest, &mut scratch.i64, rows),
-            DestBuffer::U8(dest) => convert_chunk(&task.elem, raw, placement, dest, &mut scratch.u8, rows),
+            DestBuffer::F16(dest) => {
+                convert_chunk(&task.elem, raw, placement, dest, &mut scratch.f16, rows)
+            }
+            DestBuffer::F32(dest) => {
+                convert_chunk(&task.elem, raw, placement, dest, &mut scratch.f32, rows)
+            }
+            DestBuffer::F64(dest) => {
+                convert_chunk(&task.elem, raw, placement, dest, &mut scratch.f64, rows)
+            }
+            DestBuffer::I64(dest) => {
+                convert_chunk(&task.elem, raw, placement, dest, &mut scratch.i64, rows)
+            }
+            DestBuffer::U8(dest) => {
+                convert_chunk(&task.elem, raw, placement, dest, &mut scratch.u8, rows)
+            }
         };
         if !placed {
             return Err(unsupported(task, &named.file_name));
@@ -580,8 +770,14 @@ impl<S: ByteSource> LoadJob<S> {
 
     /// Moves a finished array into the parts.
     fn finish_read(&mut self, read: ActiveRead) -> Result<(), FormatError> {
-        let Some(task) = self.tasks.get(read.task_idx).cloned() else { return Ok(()) };
-        let file_name = self.files.get(task.file_idx).map(|f| f.file_name.clone()).unwrap_or_default();
+        let Some(task) = self.tasks.get(read.task_idx).cloned() else {
+            return Ok(());
+        };
+        let file_name = self
+            .files
+            .get(task.file_idx)
+            .map(|f| f.file_name.clone())
+            .unwrap_or_default();
         let source_name = format!("'{file_name}' (array '{}')", task.key);
         let shape: Vec<usize> = task.shape.iter().map(|&d| d as usize).collect();
         match (task.role, read.dest) {
@@ -590,7 +786,14 @@ impl<S: ByteSource> LoadJob<S> {
                     DestBuffer::F16(values) => LayerData::F16(values),
                     DestBuffer::F32(values) => LayerData::F32(values),
                     DestBuffer::F64(values) => LayerData::F64(values),
-                    _ => return Err(unsupported_role(&task.elem, &file_name, &task.key, "activations")),
+                    _ => {
+                        return Err(unsupported_role(
+                            &task.elem,
+                            &file_name,
+                            &task.key,
+                            "activations",
+                        ))
+                    }
                 };
                 let n_cols = shape.get(1).copied().unwrap_or(0);
                 self.parts.layers.push(LayerPart {
@@ -602,14 +805,29 @@ impl<S: ByteSource> LoadJob<S> {
                     bad_rows: read.bad_rows,
                 });
             }
-            (Role::Labels, DestBuffer::I64(values)) => self.parts.set_labels(values, source_name)?,
+            (Role::Labels, DestBuffer::I64(values)) => {
+                self.parts.set_labels(values, source_name)?
+            }
             (Role::ClassNames, DestBuffer::Bytes(bytes)) => {
-                let names = assemble::decode_strings(&bytes, &task.elem, &file_name, &task.key, &mut self.parts.notices);
+                let names = assemble::decode_strings(
+                    &bytes,
+                    &task.elem,
+                    &file_name,
+                    &task.key,
+                    &mut self.parts.notices,
+                );
                 self.parts.set_class_names(names, source_name)?;
             }
             (Role::Meta, DestBuffer::Bytes(bytes)) => {
                 let text = if task.elem.kind == ElemKind::Unicode {
-                    assemble::decode_strings(&bytes, &task.elem, &file_name, &task.key, &mut self.parts.notices).join("")
+                    assemble::decode_strings(
+                        &bytes,
+                        &task.elem,
+                        &file_name,
+                        &task.key,
+                        &mut self.parts.notices,
+                    )
+                    .join("")
                 } else {
                     let trimmed: &[u8] = match bytes.iter().rposition(|&b| b != 0) {
                         Some(last) => &bytes[..=last],
@@ -617,20 +835,32 @@ impl<S: ByteSource> LoadJob<S> {
                     };
                     String::from_utf8_lossy(trimmed).into_owned()
                 };
-                let meta: serde_json::Value = serde_json::from_str(&text)
-                    .map_err(|error| FormatError::BadMeta { file: file_name.clone(), reason: format!("it is not JSON ({error})") })?;
+                let meta: serde_json::Value =
+                    serde_json::from_str(&text).map_err(|error| FormatError::BadMeta {
+                        file: file_name.clone(),
+                        reason: format!("it is not JSON ({error})"),
+                    })?;
                 self.parts.set_meta(meta, &file_name)?;
             }
             (Role::Images, DestBuffer::U8(pixels)) => {
                 self.parts.images = Some(assemble::image_part(&shape, pixels));
             }
             (Role::ActivationImages(layer), DestBuffer::U8(pixels)) => {
-                self.parts.activation_images.insert(layer, assemble::image_part(&shape, pixels));
+                self.parts
+                    .activation_images
+                    .insert(layer, assemble::image_part(&shape, pixels));
             }
             (Role::Projection(layer, kind), DestBuffer::F32(values)) => {
                 self.parts.projections.insert((layer, kind), values);
             }
-            (role, _) => return Err(unsupported_role(&task.elem, &file_name, &task.key, role.describe())),
+            (role, _) => {
+                return Err(unsupported_role(
+                    &task.elem,
+                    &file_name,
+                    &task.key,
+                    role.describe(),
+                ))
+            }
         }
         Ok(())
     }
@@ -645,13 +875,25 @@ impl<S: ByteSource> Job for LoadJob<S> {
             Phase::Planning { next_file } => {
                 self.plan_file(next_file)?;
                 let next_file = next_file + 1;
-                self.phase = if next_file < self.files.len() { Phase::Planning { next_file } } else { Phase::Checking };
-                Ok(Step::Running(self.progress(format!("reading headers ({next_file} of {} files)", self.files.len()))))
+                self.phase = if next_file < self.files.len() {
+                    Phase::Planning { next_file }
+                } else {
+                    Phase::Checking
+                };
+                Ok(Step::Running(self.progress(format!(
+                    "reading headers ({next_file} of {} files)",
+                    self.files.len()
+                ))))
             }
             Phase::Checking => {
                 self.check_plan()?;
-                self.phase = Phase::Reading { next_task: 0, active: None };
-                Ok(Step::Running(self.progress("checked sizes and shapes".to_string())))
+                self.phase = Phase::Reading {
+                    next_task: 0,
+                    active: None,
+                };
+                Ok(Step::Running(
+                    self.progress("checked sizes and shapes".to_string()),
+                ))
             }
             Phase::Reading { next_task, active } => {
                 let mut read = match active {
@@ -659,28 +901,44 @@ impl<S: ByteSource> Job for LoadJob<S> {
                     None if next_task < self.tasks.len() => self.start_read(next_task)?,
                     None => {
                         self.phase = Phase::Assembling;
-                        return Ok(Step::Running(self.progress("assembling the dataset".to_string())));
+                        return Ok(Step::Running(
+                            self.progress("assembling the dataset".to_string()),
+                        ));
                     }
                 };
                 let stage = self
                     .tasks
                     .get(read.task_idx)
                     .map(|task| {
-                        let file = self.files.get(task.file_idx).map(|f| f.file_name.as_str()).unwrap_or("");
+                        let file = self
+                            .files
+                            .get(task.file_idx)
+                            .map(|f| f.file_name.as_str())
+                            .unwrap_or("");
                         format!("reading {} from {file}", task.key)
                     })
                     .unwrap_or_default();
                 let complete = self.read_chunk(&mut read)?;
                 if complete {
                     self.finish_read(*read)?;
-                    self.phase = Phase::Reading { next_task: next_task + 1, active: None };
+                    self.phase = Phase::Reading {
+                        next_task: next_task + 1,
+                        active: None,
+                    };
                 } else {
-                    self.phase = Phase::Reading { next_task, active: Some(read) };
+                    self.phase = Phase::Reading {
+                        next_task,
+                        active: Some(read),
+                    };
                 }
                 Ok(Step::Running(self.progress(stage)))
             }
             Phase::Assembling => {
-                let first_file = self.files.first().map(|f| f.file_name.clone()).unwrap_or_default();
+                let first_file = self
+                    .files
+                    .first()
+                    .map(|f| f.file_name.clone())
+                    .unwrap_or_default();
                 let parts = std::mem::take(&mut self.parts);
                 let dataset = assemble(parts, &first_file, &self.options)?;
                 Ok(Step::Done(dataset))
@@ -707,24 +965,47 @@ fn unsupported_role(elem: &ElemType, file: &str, key: &str, role: &'static str) 
             _ => "store class_names and meta as strings: np.array(names) / np.array(json.dumps(meta))",
         },
     };
-    FormatError::UnsupportedDtype { file: file.to_string(), key: KeyLabel::of(key), dtype: elem.descr.clone(), role, hint }
+    FormatError::UnsupportedDtype {
+        file: file.to_string(),
+        key: KeyLabel::of(key),
+        dtype: elem.descr.clone(),
+        role,
+        hint,
+    }
 }
 
 /// Objects (pickles), records and other dtypes without a fixed numeric meaning are
 /// refused before any size is computed from them.
-fn refuse_unreadable_dtype(header: &NpyHeader, file: &str, key: &str, role: &Role) -> Result<(), FormatError> {
+fn refuse_unreadable_dtype(
+    header: &NpyHeader,
+    file: &str,
+    key: &str,
+    role: &Role,
+) -> Result<(), FormatError> {
     if header.elem.kind == ElemKind::Other || header.elem.size == 0 {
         return Err(unsupported_role(&header.elem, file, key, role.describe()));
     }
     Ok(())
 }
 
-fn checked_data_bytes(header: &NpyHeader, file: &str, key: Option<&str>) -> Result<u64, FormatError> {
-    npy::data_bytes(&header.shape, &header.elem)
-        .ok_or_else(|| FormatError::SizeOverflow { file: file.to_string(), key: KeyLabel(key.map(str::to_string)) })
+fn checked_data_bytes(
+    header: &NpyHeader,
+    file: &str,
+    key: Option<&str>,
+) -> Result<u64, FormatError> {
+    npy::data_bytes(&header.shape, &header.elem).ok_or_else(|| FormatError::SizeOverflow {
+        file: file.to_string(),
+        key: KeyLabel(key.map(str::to_string)),
+    })
 }
 
-fn size_mismatch(header: &NpyHeader, file: &str, key: Option<&str>, declared: u64, actual: u64) -> FormatError {
+fn size_mismatch(
+    header: &NpyHeader,
+    file: &str,
+    key: Option<&str>,
+    declared: u64,
+    actual: u64,
+) -> FormatError {
     FormatError::SizeMismatch {
         file: file.to_string(),
         key: KeyLabel(key.map(str::to_string)),
@@ -773,13 +1054,21 @@ fn make_task(
                 _ => return Err(refuse()),
             };
             if shape.len() != 2 {
-                return Err(bad_shape("a 2-D array, samples x features (flatten or pool the other axes)"));
+                return Err(bad_shape(
+                    "a 2-D array, samples x features (flatten or pool the other axes)",
+                ));
             }
             if shape[0] == 0 {
-                return Err(FormatError::ZeroRows { file: file.to_string(), key: KeyLabel::of(&key) });
+                return Err(FormatError::ZeroRows {
+                    file: file.to_string(),
+                    key: KeyLabel::of(&key),
+                });
             }
             if shape[1] == 0 {
-                return Err(FormatError::ZeroColumns { file: file.to_string(), key: KeyLabel::of(&key) });
+                return Err(FormatError::ZeroColumns {
+                    file: file.to_string(),
+                    key: KeyLabel::of(&key),
+                });
             }
             dest
         }
@@ -826,7 +1115,10 @@ fn make_task(
             DestKind::U8
         }
         Role::Projection(..) => {
-            if !matches!((elem.kind, elem.size), (ElemKind::Float, 2 | 4 | 8) | (ElemKind::BFloat, 2)) {
+            if !matches!(
+                (elem.kind, elem.size),
+                (ElemKind::Float, 2 | 4 | 8) | (ElemKind::BFloat, 2)
+            ) {
                 return Err(refuse());
             }
             if shape.len() != 2 || shape[1] != 2 {
@@ -861,11 +1153,23 @@ fn read_npy_header<S: ByteSource>(
     let (_, text_len, preamble_len) = npy::parse_preamble(&prefix, file, key_label)?;
     check_text_len(text_len, preamble_len, len, file, key_label)?;
     let mut text = vec![0u8; text_len];
-    read_exact_at(source, file, preamble_len as u64, &mut text, "the .npy header")?;
+    read_exact_at(
+        source,
+        file,
+        preamble_len as u64,
+        &mut text,
+        "the .npy header",
+    )?;
     npy::parse_header_text(&text, preamble_len, file, key_label)
 }
 
-fn check_text_len(text_len: usize, preamble_len: usize, len: u64, file: &str, key: &KeyLabel) -> Result<(), FormatError> {
+fn check_text_len(
+    text_len: usize,
+    preamble_len: usize,
+    len: u64,
+    file: &str,
+    key: &KeyLabel,
+) -> Result<(), FormatError> {
     if text_len > npy::MAX_HEADER_TEXT_BYTES {
         return Err(FormatError::BadNpyHeader {
             file: file.to_string(),

@@ -79,7 +79,11 @@ fn slice_read_at(bytes: &[u8], offset: u64, buf: &mut [u8]) -> Result<(), Format
         }
         None => Err(FormatError::Io {
             file: String::new(),
-            message: format!("read of {} bytes at offset {offset} is past the end ({} bytes)", buf.len(), bytes.len()),
+            message: format!(
+                "read of {} bytes at offset {offset} is past the end ({} bytes)",
+                buf.len(),
+                bytes.len()
+            ),
         }),
     }
 }
@@ -125,8 +129,13 @@ impl<R: Read + Seek> ByteSource for ReadSeekSource<R> {
         self.len
     }
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), FormatError> {
-        let io_error = |error: std::io::Error| FormatError::Io { file: String::new(), message: error.to_string() };
-        self.reader.seek(SeekFrom::Start(offset)).map_err(io_error)?;
+        let io_error = |error: std::io::Error| FormatError::Io {
+            file: String::new(),
+            message: error.to_string(),
+        };
+        self.reader
+            .seek(SeekFrom::Start(offset))
+            .map_err(io_error)?;
         self.reader.read_exact(buf).map_err(io_error)
     }
 }
@@ -139,7 +148,10 @@ pub struct NamedSource<S> {
 
 impl<S> NamedSource<S> {
     pub fn new(file_name: impl Into<String>, source: S) -> Self {
-        NamedSource { file_name: file_name.into(), source }
+        NamedSource {
+            file_name: file_name.into(),
+            source,
+        }
     }
 }
 
@@ -154,12 +166,18 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { max_total_bytes: 3 << 30, drop_nonfinite: false }
+        LoadOptions {
+            max_total_bytes: 3 << 30,
+            drop_nonfinite: false,
+        }
     }
 }
 
 /// Loads a dataset from one or more files, running a [`LoadJob`] to the end.
-pub fn load_dataset<S: ByteSource>(files: Vec<NamedSource<S>>, options: &LoadOptions) -> Result<Dataset, FormatError> {
+pub fn load_dataset<S: ByteSource>(
+    files: Vec<NamedSource<S>>,
+    options: &LoadOptions,
+) -> Result<Dataset, FormatError> {
     let mut job = LoadJob::new(files, options.clone())?;
     crate::job::run_to_end(&mut job, |_| {})
 }
@@ -187,7 +205,10 @@ pub(crate) fn read_exact_at<S: ByteSource>(
         }
     }
     source.read_at(offset, buf).map_err(|error| match error {
-        FormatError::Io { message, .. } => FormatError::Io { file: file.to_string(), message },
+        FormatError::Io { message, .. } => FormatError::Io {
+            file: file.to_string(),
+            message,
+        },
         other => other,
     })
 }

@@ -55,7 +55,11 @@ impl ElemType {
         let mut rest_chars = rest.chars();
         let kind_char = rest_chars.next()?;
         let digits = rest_chars.as_str();
-        let count: usize = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+        let count: usize = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().ok()?
+        };
         let (kind, size) = match kind_char {
             'f' => (ElemKind::Float, count),
             'i' => (ElemKind::Int, count),
@@ -66,7 +70,12 @@ impl ElemType {
             'S' | 'a' => (ElemKind::Bytes, count),
             _ => (ElemKind::Other, count),
         };
-        Some(ElemType { kind, size, big_endian, descr: descr.to_string() })
+        Some(ElemType {
+            kind,
+            size,
+            big_endian,
+            descr: descr.to_string(),
+        })
     }
 
     /// The numeric kinds NumPy can actually produce with this size.
@@ -93,7 +102,11 @@ pub struct NpyHeader {
 
 /// Reads the fixed 10- or 12-byte preamble. Returns `(version_major, header_text_len,
 /// preamble_len)`; `prefix` must hold at least the first 12 bytes (or all there are).
-pub fn parse_preamble(prefix: &[u8], file: &str, key: &KeyLabel) -> Result<(u8, usize, usize), FormatError> {
+pub fn parse_preamble(
+    prefix: &[u8],
+    file: &str,
+    key: &KeyLabel,
+) -> Result<(u8, usize, usize), FormatError> {
     let magic = prefix.get(..6);
     if magic != Some(&NPY_MAGIC[..]) {
         return Err(FormatError::BadMagic {
@@ -135,8 +148,13 @@ pub fn parse_header_text(
     file: &str,
     key: &KeyLabel,
 ) -> Result<NpyHeader, FormatError> {
-    let bad = |reason: String| FormatError::BadNpyHeader { file: file.to_string(), key: key.clone(), reason };
-    let text = std::str::from_utf8(text_bytes).map_err(|_| bad("the header text is not UTF-8".to_string()))?;
+    let bad = |reason: String| FormatError::BadNpyHeader {
+        file: file.to_string(),
+        key: key.clone(),
+        reason,
+    };
+    let text = std::str::from_utf8(text_bytes)
+        .map_err(|_| bad("the header text is not UTF-8".to_string()))?;
     let mut parser = DictParser { text, pos: 0 };
     let entries = parser.parse_dict().map_err(bad)?;
     let mut descr = None;
@@ -160,21 +178,33 @@ pub fn parse_header_text(
         }
     }
     let descr = descr.ok_or_else(|| bad("'descr' is missing".to_string()))?;
-    let fortran_order = fortran_order.ok_or_else(|| bad("'fortran_order' is missing".to_string()))?;
+    let fortran_order =
+        fortran_order.ok_or_else(|| bad("'fortran_order' is missing".to_string()))?;
     let shape = shape.ok_or_else(|| bad("'shape' is missing".to_string()))?;
-    let elem = ElemType::from_numpy_descr(&descr).ok_or_else(|| bad(format!("dtype '{descr}' is not understood")))?;
+    let elem = ElemType::from_numpy_descr(&descr)
+        .ok_or_else(|| bad(format!("dtype '{descr}' is not understood")))?;
     if !elem.is_valid_numeric() {
         return Err(bad(format!("dtype '{descr}' has an impossible size")));
     }
     let data_offset = (preamble_len as u64)
         .checked_add(text_bytes.len() as u64)
-        .ok_or(FormatError::SizeOverflow { file: file.to_string(), key: key.clone() })?;
-    Ok(NpyHeader { elem, shape, fortran_order, data_offset })
+        .ok_or(FormatError::SizeOverflow {
+            file: file.to_string(),
+            key: key.clone(),
+        })?;
+    Ok(NpyHeader {
+        elem,
+        shape,
+        fortran_order,
+        data_offset,
+    })
 }
 
 /// Number of elements of `shape` (1 for a 0-d array), or `None` on overflow.
 pub fn element_count(shape: &[u64]) -> Option<u64> {
-    shape.iter().try_fold(1u64, |acc, &dim| acc.checked_mul(dim))
+    shape
+        .iter()
+        .try_fold(1u64, |acc, &dim| acc.checked_mul(dim))
 }
 
 /// Bytes of data that `shape` of `elem` needs, or `None` on overflow.
@@ -266,7 +296,11 @@ impl DictParser<'_> {
 
     fn parse_string(&mut self) -> Result<String, String> {
         self.skip_space();
-        let quote = self.rest().chars().next().ok_or("unexpected end of header")?;
+        let quote = self
+            .rest()
+            .chars()
+            .next()
+            .ok_or("unexpected end of header")?;
         if quote != '\'' && quote != '"' {
             return Err(format!("expected a quoted string at byte {}", self.pos));
         }
@@ -316,7 +350,11 @@ impl DictParser<'_> {
                     break;
                 }
                 self.skip_space();
-                let digits: String = self.rest().chars().take_while(|c| c.is_ascii_digit()).collect();
+                let digits: String = self
+                    .rest()
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect();
                 if digits.is_empty() {
                     return Err(format!("expected a dimension at byte {}", self.pos));
                 }
@@ -325,7 +363,9 @@ impl DictParser<'_> {
                 if self.rest().starts_with('L') {
                     self.pos += 1;
                 }
-                let dim: u64 = digits.parse().map_err(|_| format!("dimension {digits} is too large"))?;
+                let dim: u64 = digits
+                    .parse()
+                    .map_err(|_| format!("dimension {digits} is too large"))?;
                 dims.push(dim);
                 if dims.len() > 32 {
                     return Err("more than 32 dimensions".to_string());
@@ -351,7 +391,9 @@ mod tests {
 
     #[test]
     fn parses_numpy_headers() {
-        let parsed = header("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }          \n").unwrap();
+        let parsed =
+            header("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }          \n")
+                .unwrap();
         assert_eq!(parsed.shape, vec![3, 4]);
         assert_eq!(parsed.elem.kind, ElemKind::Float);
         assert_eq!(parsed.elem.size, 4);
@@ -368,7 +410,12 @@ mod tests {
         assert!(header("{'descr': '<f4', 'fortran_order': False, 'shape': (3, -4), }").is_err());
         assert!(header("{'descr': '<f4', 'shape': (3, 4), }").is_err());
         assert!(header("{'descr': '<f3', 'fortran_order': False, 'shape': (3,), }").is_err());
-        assert!(header("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,), }").is_err());
-        assert!(header("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }").is_err());
+        assert!(header(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,), }"
+        )
+        .is_err());
+        assert!(
+            header("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }").is_err()
+        );
     }
 }

@@ -49,17 +49,36 @@ fn elem_of(dtype: &str) -> ElemType {
         "F8_E4M3" | "F8_E5M2" => (ElemKind::Other, 1),
         _ => (ElemKind::Other, 1),
     };
-    ElemType { kind, size, big_endian: false, descr: dtype.to_string() }
+    ElemType {
+        kind,
+        size,
+        big_endian: false,
+        descr: dtype.to_string(),
+    }
 }
 
-pub(crate) fn read_header<S: ByteSource>(source: &mut S, file: &str) -> Result<SafetensorsHeader, FormatError> {
-    let bad = |reason: String| FormatError::BadSafetensors { file: file.to_string(), reason };
+pub(crate) fn read_header<S: ByteSource>(
+    source: &mut S,
+    file: &str,
+) -> Result<SafetensorsHeader, FormatError> {
+    let bad = |reason: String| FormatError::BadSafetensors {
+        file: file.to_string(),
+        reason,
+    };
     let len = source.len();
     let mut length_bytes = [0u8; 8];
-    read_exact_at(source, file, 0, &mut length_bytes, "the safetensors header length")?;
+    read_exact_at(
+        source,
+        file,
+        0,
+        &mut length_bytes,
+        "the safetensors header length",
+    )?;
     let header_len = u64::from_le_bytes(length_bytes);
     if header_len > MAX_HEADER_BYTES {
-        return Err(bad(format!("the header claims {header_len} bytes (more than 100 MB)")));
+        return Err(bad(format!(
+            "the header claims {header_len} bytes (more than 100 MB)"
+        )));
     }
     let data_start = 8 + header_len;
     if data_start > len {
@@ -80,29 +99,36 @@ pub(crate) fn read_header<S: ByteSource>(source: &mut S, file: &str) -> Result<S
             found: super::npy::describe_bytes(&length_bytes),
         });
     }
-    let header: serde_json::Map<String, Value> =
-        serde_json::from_slice(&header_bytes).map_err(|error| bad(format!("the header is not a JSON object ({error})")))?;
+    let header: serde_json::Map<String, Value> = serde_json::from_slice(&header_bytes)
+        .map_err(|error| bad(format!("the header is not a JSON object ({error})")))?;
     let data_len = len - data_start;
     let mut tensors = Vec::new();
     let mut class_names = None;
     let mut meta = None;
     for (name, value) in header {
         if name == "__metadata__" {
-            let Some(entries) = value.as_object() else { return Err(bad("__metadata__ is not an object".to_string())) };
+            let Some(entries) = value.as_object() else {
+                return Err(bad("__metadata__ is not an object".to_string()));
+            };
             let mut other = serde_json::Map::new();
             for (meta_key, meta_value) in entries {
-                let text = meta_value.as_str().ok_or_else(|| bad(format!("__metadata__['{meta_key}'] is not a string")))?;
+                let text = meta_value
+                    .as_str()
+                    .ok_or_else(|| bad(format!("__metadata__['{meta_key}'] is not a string")))?;
                 match meta_key.as_str() {
                     "class_names" => {
-                        let names: Vec<String> = serde_json::from_str(text)
-                            .map_err(|_| bad("__metadata__['class_names'] is not a JSON list of strings".to_string()))?;
+                        let names: Vec<String> = serde_json::from_str(text).map_err(|_| {
+                            bad("__metadata__['class_names'] is not a JSON list of strings"
+                                .to_string())
+                        })?;
                         class_names = Some(names);
                     }
                     "meta" => {
-                        let parsed: Value = serde_json::from_str(text).map_err(|error| FormatError::BadMeta {
-                            file: file.to_string(),
-                            reason: format!("__metadata__['meta'] is not JSON ({error})"),
-                        })?;
+                        let parsed: Value =
+                            serde_json::from_str(text).map_err(|error| FormatError::BadMeta {
+                                file: file.to_string(),
+                                reason: format!("__metadata__['meta'] is not JSON ({error})"),
+                            })?;
                         meta = Some(parsed);
                     }
                     _ => {
@@ -115,7 +141,10 @@ pub(crate) fn read_header<S: ByteSource>(source: &mut S, file: &str) -> Result<S
             }
             continue;
         }
-        let dtype = value.get("dtype").and_then(Value::as_str).ok_or_else(|| bad(format!("tensor '{name}' has no dtype")))?;
+        let dtype = value
+            .get("dtype")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad(format!("tensor '{name}' has no dtype")))?;
         let shape: Vec<u64> = value
             .get("shape")
             .and_then(Value::as_array)
@@ -126,7 +155,9 @@ pub(crate) fn read_header<S: ByteSource>(source: &mut S, file: &str) -> Result<S
             .and_then(Value::as_array)
             .and_then(|dims| dims.iter().map(Value::as_u64).collect())
             .ok_or_else(|| bad(format!("tensor '{name}' has no valid data_offsets")))?;
-        let [begin, end] = offsets[..] else { return Err(bad(format!("tensor '{name}' needs two data_offsets"))) };
+        let [begin, end] = offsets[..] else {
+            return Err(bad(format!("tensor '{name}' needs two data_offsets")));
+        };
         if begin > end || end > data_len {
             return Err(FormatError::Truncated {
                 file: file.to_string(),
@@ -135,8 +166,18 @@ pub(crate) fn read_header<S: ByteSource>(source: &mut S, file: &str) -> Result<S
                 available: len,
             });
         }
-        tensors.push(Tensor { name, elem: elem_of(dtype), shape, data_offset: data_start + begin, data_len: end - begin });
+        tensors.push(Tensor {
+            name,
+            elem: elem_of(dtype),
+            shape,
+            data_offset: data_start + begin,
+            data_len: end - begin,
+        });
     }
     tensors.sort_by_key(|tensor| tensor.data_offset);
-    Ok(SafetensorsHeader { tensors, class_names, meta })
+    Ok(SafetensorsHeader {
+        tensors,
+        class_names,
+        meta,
+    })
 }

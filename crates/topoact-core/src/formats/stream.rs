@@ -43,14 +43,28 @@ pub struct RawStream {
 impl RawStream {
     /// `len` bytes starting at `offset` of the source.
     pub fn direct(offset: u64, len: u64, file: &str, key: KeyLabel) -> Self {
-        RawStream { kind: StreamKind::Direct { offset }, file: file.to_string(), key, remaining: len, crc: None }
+        RawStream {
+            kind: StreamKind::Direct { offset },
+            file: file.to_string(),
+            key,
+            remaining: len,
+            crc: None,
+        }
     }
 
     /// The whole unpacked content of a zip entry whose data starts at `data_offset`;
     /// compressed input is read in pieces of at most `input_chunk` bytes (capped at 1 MiB).
-    pub fn zip_entry(entry: &ZipEntry, data_offset: u64, file: &str, key: KeyLabel, input_chunk: usize) -> Self {
+    pub fn zip_entry(
+        entry: &ZipEntry,
+        data_offset: u64,
+        file: &str,
+        key: KeyLabel,
+        input_chunk: usize,
+    ) -> Self {
         let kind = match entry.method {
-            Method::Stored => StreamKind::Direct { offset: data_offset },
+            Method::Stored => StreamKind::Direct {
+                offset: data_offset,
+            },
             Method::Deflate => StreamKind::Inflate {
                 state: InflateState::new_boxed(DataFormat::Raw),
                 input: Vec::new(),
@@ -76,7 +90,11 @@ impl RawStream {
     }
 
     /// Fills `out` completely with the next bytes of the stream.
-    pub fn fill<S: ByteSource>(&mut self, source: &mut S, out: &mut [u8]) -> Result<(), FormatError> {
+    pub fn fill<S: ByteSource>(
+        &mut self,
+        source: &mut S,
+        out: &mut [u8],
+    ) -> Result<(), FormatError> {
         if out.len() as u64 > self.remaining {
             return Err(FormatError::Truncated {
                 file: self.file.clone(),
@@ -90,22 +108,45 @@ impl RawStream {
                 read_exact_at(source, &self.file, *offset, out, "the array data")?;
                 *offset += out.len() as u64;
             }
-            StreamKind::Inflate { state, input, input_pos, next_input_offset, input_end, ended, input_chunk } => {
+            StreamKind::Inflate {
+                state,
+                input,
+                input_pos,
+                next_input_offset,
+                input_end,
+                ended,
+                input_chunk,
+            } => {
                 let mut written = 0usize;
                 while written < out.len() {
                     if *ended {
-                        return Err(self::deflate_error(&self.file, &self.key, "the stream ends before the data its header announces"));
+                        return Err(self::deflate_error(
+                            &self.file,
+                            &self.key,
+                            "the stream ends before the data its header announces",
+                        ));
                     }
                     if *input_pos >= input.len() && *next_input_offset < *input_end {
-                        let chunk = (*input_end - *next_input_offset).min(*input_chunk as u64) as usize;
+                        let chunk =
+                            (*input_end - *next_input_offset).min(*input_chunk as u64) as usize;
                         input.resize(chunk, 0);
-                        read_exact_at(source, &self.file, *next_input_offset, input, "compressed data")?;
+                        read_exact_at(
+                            source,
+                            &self.file,
+                            *next_input_offset,
+                            input,
+                            "compressed data",
+                        )?;
                         *next_input_offset += chunk as u64;
                         *input_pos = 0;
                     }
                     let pending = input.get(*input_pos..).unwrap_or(&[]);
                     let no_more_input = pending.is_empty() && *next_input_offset >= *input_end;
-                    let flush = if no_more_input { MZFlush::Finish } else { MZFlush::None };
+                    let flush = if no_more_input {
+                        MZFlush::Finish
+                    } else {
+                        MZFlush::None
+                    };
                     let result = inflate(state, pending, &mut out[written..], flush);
                     *input_pos += result.bytes_consumed;
                     written += result.bytes_written;
@@ -113,16 +154,35 @@ impl RawStream {
                         Ok(MZStatus::StreamEnd) => *ended = true,
                         Ok(_) => {}
                         Err(MZError::Buf) => {
-                            if result.bytes_written == 0 && result.bytes_consumed == 0 && no_more_input {
-                                return Err(deflate_error(&self.file, &self.key, "the compressed data is cut off"));
+                            if result.bytes_written == 0
+                                && result.bytes_consumed == 0
+                                && no_more_input
+                            {
+                                return Err(deflate_error(
+                                    &self.file,
+                                    &self.key,
+                                    "the compressed data is cut off",
+                                ));
                             }
                         }
                         Err(error) => {
-                            return Err(deflate_error(&self.file, &self.key, &format!("inflate error {error:?}")));
+                            return Err(deflate_error(
+                                &self.file,
+                                &self.key,
+                                &format!("inflate error {error:?}"),
+                            ));
                         }
                     }
-                    if result.bytes_written == 0 && result.bytes_consumed == 0 && no_more_input && !*ended {
-                        return Err(deflate_error(&self.file, &self.key, "the compressed data is cut off"));
+                    if result.bytes_written == 0
+                        && result.bytes_consumed == 0
+                        && no_more_input
+                        && !*ended
+                    {
+                        return Err(deflate_error(
+                            &self.file,
+                            &self.key,
+                            "the compressed data is cut off",
+                        ));
                     }
                 }
             }
@@ -131,7 +191,11 @@ impl RawStream {
         if let Some((hasher, expected)) = &mut self.crc {
             hasher.update(out);
             if self.remaining == 0 && hasher.clone().finalize() != *expected {
-                return Err(deflate_error(&self.file, &self.key, "the CRC-32 checksum does not match (the data is corrupted)"));
+                return Err(deflate_error(
+                    &self.file,
+                    &self.key,
+                    "the CRC-32 checksum does not match (the data is corrupted)",
+                ));
             }
         }
         Ok(())
@@ -151,5 +215,9 @@ impl RawStream {
 }
 
 fn deflate_error(file: &str, key: &KeyLabel, reason: &str) -> FormatError {
-    FormatError::BadDeflate { file: file.to_string(), key: key.clone(), reason: reason.to_string() }
+    FormatError::BadDeflate {
+        file: file.to_string(),
+        key: key.clone(),
+        reason: reason.to_string(),
+    }
 }

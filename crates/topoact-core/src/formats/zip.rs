@@ -67,8 +67,14 @@ fn le_u64(bytes: &[u8], at: usize) -> u64 {
 }
 
 /// Reads the central directory of the archive in `source`.
-pub fn read_central_directory<S: ByteSource>(source: &mut S, file: &str) -> Result<Vec<ZipEntry>, FormatError> {
-    let bad = |reason: &str| FormatError::BadZip { file: file.to_string(), reason: reason.to_string() };
+pub fn read_central_directory<S: ByteSource>(
+    source: &mut S,
+    file: &str,
+) -> Result<Vec<ZipEntry>, FormatError> {
+    let bad = |reason: &str| FormatError::BadZip {
+        file: file.to_string(),
+        reason: reason.to_string(),
+    };
     let len = source.len();
     if len < EOCD_LEN {
         return Err(FormatError::Truncated {
@@ -111,7 +117,9 @@ pub fn read_central_directory<S: ByteSource>(source: &mut S, file: &str) -> Resu
     let eocd_abs = tail_start + eocd_pos as u64;
     if n_entries == 0xFFFF || cd_size == 0xFFFF_FFFF || cd_offset == 0xFFFF_FFFF {
         // ZIP64: a 20-byte locator precedes the EOCD and points at the ZIP64 EOCD record.
-        let locator_pos = eocd_abs.checked_sub(20).ok_or_else(|| bad("the ZIP64 locator is missing"))?;
+        let locator_pos = eocd_abs
+            .checked_sub(20)
+            .ok_or_else(|| bad("the ZIP64 locator is missing"))?;
         let mut locator = [0u8; 20];
         read_exact_at(source, file, locator_pos, &mut locator, "the ZIP64 locator")?;
         if le_u32(&locator, 0) != ZIP64_LOCATOR_SIGNATURE {
@@ -119,7 +127,13 @@ pub fn read_central_directory<S: ByteSource>(source: &mut S, file: &str) -> Resu
         }
         let record_pos = le_u64(&locator, 8);
         let mut record = [0u8; 56];
-        read_exact_at(source, file, record_pos, &mut record, "the ZIP64 directory record")?;
+        read_exact_at(
+            source,
+            file,
+            record_pos,
+            &mut record,
+            "the ZIP64 directory record",
+        )?;
         if le_u32(&record, 0) != ZIP64_EOCD_SIGNATURE {
             return Err(bad("the ZIP64 directory record is damaged"));
         }
@@ -130,16 +144,22 @@ pub fn read_central_directory<S: ByteSource>(source: &mut S, file: &str) -> Resu
     if n_entries > MAX_ENTRIES || cd_size > MAX_CENTRAL_DIRECTORY_BYTES {
         return Err(bad("the directory is implausibly large"));
     }
-    let cd_end = cd_offset.checked_add(cd_size).ok_or_else(|| bad("the directory offset overflows"))?;
+    let cd_end = cd_offset
+        .checked_add(cd_size)
+        .ok_or_else(|| bad("the directory offset overflows"))?;
     if cd_end > eocd_abs {
-        return Err(bad("the directory lies outside the archive (the file is probably truncated)"));
+        return Err(bad(
+            "the directory lies outside the archive (the file is probably truncated)",
+        ));
     }
     let mut directory = vec![0u8; cd_size as usize];
     read_exact_at(source, file, cd_offset, &mut directory, "the zip directory")?;
     let mut entries = Vec::with_capacity(n_entries as usize);
     let mut pos = 0usize;
     for _ in 0..n_entries {
-        let fixed = directory.get(pos..pos + 46).ok_or_else(|| bad("a directory entry is cut off"))?;
+        let fixed = directory
+            .get(pos..pos + 46)
+            .ok_or_else(|| bad("a directory entry is cut off"))?;
         if le_u32(fixed, 0) != CENTRAL_SIGNATURE {
             return Err(bad("a directory entry has a wrong signature"));
         }
@@ -155,7 +175,9 @@ pub fn read_central_directory<S: ByteSource>(source: &mut S, file: &str) -> Resu
         let name_start = pos + 46;
         let extra_start = name_start + name_len;
         let next = extra_start + extra_len + comment_len;
-        let name_bytes = directory.get(name_start..extra_start).ok_or_else(|| bad("an entry name is cut off"))?;
+        let name_bytes = directory
+            .get(name_start..extra_start)
+            .ok_or_else(|| bad("an entry name is cut off"))?;
         let extra = directory
             .get(extra_start..extra_start + extra_len)
             .ok_or_else(|| bad("an entry's extra field is cut off"))?;
@@ -203,7 +225,9 @@ pub fn read_central_directory<S: ByteSource>(source: &mut S, file: &str) -> Resu
             }
         };
         if method == Method::Stored && compressed_size != uncompressed_size {
-            return Err(bad("a stored entry has different packed and unpacked sizes"));
+            return Err(bad(
+                "a stored entry has different packed and unpacked sizes",
+            ));
         }
         let (name, name_was_utf8) = match std::str::from_utf8(name_bytes) {
             Ok(name) => (name.to_string(), true),
@@ -225,12 +249,28 @@ pub fn read_central_directory<S: ByteSource>(source: &mut S, file: &str) -> Resu
 
 /// Offset of an entry's first data byte, read from its local header; checks that the
 /// packed data fits inside the archive.
-pub fn entry_data_offset<S: ByteSource>(source: &mut S, file: &str, entry: &ZipEntry) -> Result<u64, FormatError> {
-    let bad = |reason: String| FormatError::BadZip { file: file.to_string(), reason };
+pub fn entry_data_offset<S: ByteSource>(
+    source: &mut S,
+    file: &str,
+    entry: &ZipEntry,
+) -> Result<u64, FormatError> {
+    let bad = |reason: String| FormatError::BadZip {
+        file: file.to_string(),
+        reason,
+    };
     let mut local = [0u8; 30];
-    read_exact_at(source, file, entry.local_header_offset, &mut local, "a zip entry header")?;
+    read_exact_at(
+        source,
+        file,
+        entry.local_header_offset,
+        &mut local,
+        "a zip entry header",
+    )?;
     if le_u32(&local, 0) != LOCAL_SIGNATURE {
-        return Err(bad(format!("the entry '{}' has a damaged local header", entry.name)));
+        return Err(bad(format!(
+            "the entry '{}' has a damaged local header",
+            entry.name
+        )));
     }
     let name_len = le_u16(&local, 26) as u64;
     let extra_len = le_u16(&local, 28) as u64;

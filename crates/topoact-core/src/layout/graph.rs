@@ -68,7 +68,10 @@ impl Adjacency {
     /// `(neighbour, edge length)` pairs of `node_idx`, neighbours ascending.
     pub(crate) fn neighbours(&self, node_idx: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
         let range = self.offsets[node_idx]..self.offsets[node_idx + 1];
-        self.neighbours[range.clone()].iter().copied().zip(self.lengths[range].iter().copied())
+        self.neighbours[range.clone()]
+            .iter()
+            .copied()
+            .zip(self.lengths[range].iter().copied())
     }
 
     /// The connected components, largest first (ties: the one holding the smallest node
@@ -119,7 +122,12 @@ impl Adjacency {
             }
             offsets.push(neighbours.len());
         }
-        Self { offsets, neighbours, lengths, unit_lengths: self.unit_lengths }
+        Self {
+            offsets,
+            neighbours,
+            lengths,
+            unit_lengths: self.unit_lengths,
+        }
     }
 }
 
@@ -160,7 +168,10 @@ pub(crate) fn shortest_paths_from(
         return;
     }
     scratch.heap.clear();
-    scratch.heap.push(HeapEntry { distance: 0.0, node_idx: source });
+    scratch.heap.push(HeapEntry {
+        distance: 0.0,
+        node_idx: source,
+    });
     while let Some(HeapEntry { distance, node_idx }) = scratch.heap.pop() {
         if distance > distances[node_idx] {
             continue;
@@ -169,7 +180,10 @@ pub(crate) fn shortest_paths_from(
             let candidate = distance + length;
             if candidate < distances[neighbour] {
                 distances[neighbour] = candidate;
-                scratch.heap.push(HeapEntry { distance: candidate, node_idx: neighbour });
+                scratch.heap.push(HeapEntry {
+                    distance: candidate,
+                    node_idx: neighbour,
+                });
             }
         }
     }
@@ -195,7 +209,10 @@ impl PartialOrd for HeapEntry {
 }
 impl Ord for HeapEntry {
     fn cmp(&self, other: &Self) -> Ordering {
-        other.distance.total_cmp(&self.distance).then(other.node_idx.cmp(&self.node_idx))
+        other
+            .distance
+            .total_cmp(&self.distance)
+            .then(other.node_idx.cmp(&self.node_idx))
     }
 }
 
@@ -204,29 +221,54 @@ mod tests {
     use super::*;
 
     fn edge(source: usize, target: usize) -> LayoutEdge {
-        LayoutEdge { source, target, weight: 0.5 }
+        LayoutEdge {
+            source,
+            target,
+            weight: 0.5,
+        }
     }
 
     #[test]
     fn drops_self_loops_and_duplicates() {
-        let adjacency =
-            Adjacency::new(3, &[edge(0, 1), edge(1, 0), edge(1, 1), edge(1, 2)], EdgeLengths::Hops);
+        let adjacency = Adjacency::new(
+            3,
+            &[edge(0, 1), edge(1, 0), edge(1, 1), edge(1, 2)],
+            EdgeLengths::Hops,
+        );
         assert_eq!(adjacency.n_edges(), 2);
-        assert_eq!(adjacency.neighbours(1).map(|(v, _)| v).collect::<Vec<_>>(), vec![0, 2]);
+        assert_eq!(
+            adjacency.neighbours(1).map(|(v, _)| v).collect::<Vec<_>>(),
+            vec![0, 2]
+        );
     }
 
     #[test]
     fn components_largest_first() {
         let adjacency = Adjacency::new(6, &[edge(0, 1), edge(2, 3), edge(3, 4)], EdgeLengths::Hops);
-        assert_eq!(adjacency.components(), vec![vec![2, 3, 4], vec![0, 1], vec![5]]);
+        assert_eq!(
+            adjacency.components(),
+            vec![vec![2, 3, 4], vec![0, 1], vec![5]]
+        );
     }
 
     #[test]
     fn dijkstra_uses_jaccard_lengths() {
         let edges = [
-            LayoutEdge { source: 0, target: 1, weight: 0.5 },
-            LayoutEdge { source: 1, target: 2, weight: 0.5 },
-            LayoutEdge { source: 0, target: 2, weight: 0.1 },
+            LayoutEdge {
+                source: 0,
+                target: 1,
+                weight: 0.5,
+            },
+            LayoutEdge {
+                source: 1,
+                target: 2,
+                weight: 0.5,
+            },
+            LayoutEdge {
+                source: 0,
+                target: 2,
+                weight: 0.1,
+            },
         ];
         let adjacency = Adjacency::new(3, &edges, EdgeLengths::Jaccard { min_length: 0.1 });
         let mut distances = vec![0.0; 3];

@@ -45,7 +45,12 @@ pub(crate) const MAX_MDS_PIVOTS: usize = 50;
 /// sample; Brandes & Pich found 50 enough).
 ///
 /// Cost: O(n k^2) time, O(n k) space, k <= 50.
-pub(crate) fn pivot_mds(pivot_distances: &PivotDistances, n_nodes: usize, edge_length: f64, rng: &mut ChaCha8Rng) -> Vec<[f64; 2]> {
+pub(crate) fn pivot_mds(
+    pivot_distances: &PivotDistances,
+    n_nodes: usize,
+    edge_length: f64,
+    rng: &mut ChaCha8Rng,
+) -> Vec<[f64; 2]> {
     let n_pivots = pivot_distances.pivots.len().min(MAX_MDS_PIVOTS);
     if n_nodes == 0 || n_pivots == 0 {
         return vec![[0.0, 0.0]; n_nodes];
@@ -122,7 +127,11 @@ pub(crate) fn pivot_mds(pivot_distances: &PivotDistances, n_nodes: usize, edge_l
             denominator += drawn_distance * drawn_distance / (graph_distance * graph_distance);
         }
     }
-    let scale = if denominator > 0.0 { edge_length * numerator / denominator } else { 0.0 };
+    let scale = if denominator > 0.0 {
+        edge_length * numerator / denominator
+    } else {
+        0.0
+    };
     for position in &mut positions {
         position[0] *= scale;
         position[1] *= scale;
@@ -133,7 +142,12 @@ pub(crate) fn pivot_mds(pivot_distances: &PivotDistances, n_nodes: usize, edge_l
 /// Power iteration for the leading eigenvector of a symmetric PSD matrix, orthogonal to
 /// `orthogonal_to` when given. Fixed 100 rounds (deterministic); returns a unit vector, or
 /// zeros when the matrix vanishes on the subspace.
-fn leading_eigenvector(matrix: &[f64], size: usize, orthogonal_to: Option<&[f64]>, rng: &mut ChaCha8Rng) -> Vec<f64> {
+fn leading_eigenvector(
+    matrix: &[f64],
+    size: usize,
+    orthogonal_to: Option<&[f64]>,
+    rng: &mut ChaCha8Rng,
+) -> Vec<f64> {
     const ROUNDS: usize = 100;
     let project_out = |vector: &mut [f64]| {
         if let Some(direction) = orthogonal_to {
@@ -160,7 +174,11 @@ fn leading_eigenvector(matrix: &[f64], size: usize, orthogonal_to: Option<&[f64]
     let mut next = vec![0.0; size];
     for _ in 0..ROUNDS {
         for (row_idx, value) in next.iter_mut().enumerate() {
-            *value = matrix[row_idx * size..(row_idx + 1) * size].iter().zip(&vector).map(|(a, b)| a * b).sum();
+            *value = matrix[row_idx * size..(row_idx + 1) * size]
+                .iter()
+                .zip(&vector)
+                .map(|(a, b)| a * b)
+                .sum();
         }
         project_out(&mut next);
         if !normalise(&mut next) {
@@ -183,7 +201,9 @@ pub(crate) fn warm_start(
 ) -> Option<Vec<[f64; 2]>> {
     let n_nodes = adjacency.n_nodes();
     let mut positions: Vec<Option<[f64; 2]>> = previous_positions.to_vec();
-    let mut wave: Vec<usize> = (0..n_nodes).filter(|&node_idx| positions[node_idx].is_some()).collect();
+    let mut wave: Vec<usize> = (0..n_nodes)
+        .filter(|&node_idx| positions[node_idx].is_some())
+        .collect();
     if wave.is_empty() {
         return None;
     }
@@ -192,7 +212,11 @@ pub(crate) fn warm_start(
         // Unplaced neighbours of the wave, ascending and without repeats.
         let mut frontier: Vec<usize> = wave
             .iter()
-            .flat_map(|&node_idx| adjacency.neighbours(node_idx).map(|(neighbour, _)| neighbour))
+            .flat_map(|&node_idx| {
+                adjacency
+                    .neighbours(node_idx)
+                    .map(|(neighbour, _)| neighbour)
+            })
             .filter(|&neighbour| positions[neighbour].is_none())
             .collect();
         frontier.sort_unstable();
@@ -211,7 +235,13 @@ pub(crate) fn warm_start(
                 }
                 let direction = random_direction(rng);
                 let offset = edge_length / 3.0;
-                (node_idx, [sum[0] / count + offset * direction[0], sum[1] / count + offset * direction[1]])
+                (
+                    node_idx,
+                    [
+                        sum[0] / count + offset * direction[0],
+                        sum[1] / count + offset * direction[1],
+                    ],
+                )
             })
             .collect();
         for &(node_idx, position) in &placed_now {
@@ -221,5 +251,10 @@ pub(crate) fn warm_start(
         wave = frontier;
     }
     // Every node of a connected component is reached; the fallback only guards misuse.
-    Some(positions.into_iter().map(|position| position.unwrap_or([0.0, 0.0])).collect())
+    Some(
+        positions
+            .into_iter()
+            .map(|position| position.unwrap_or([0.0, 0.0]))
+            .collect(),
+    )
 }

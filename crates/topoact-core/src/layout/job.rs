@@ -58,7 +58,10 @@ impl LayoutJob {
         let n_nodes = input.n_nodes();
         let adjacency = Adjacency::new(n_nodes, &input.edges, params.edge_lengths);
         let components = adjacency.components();
-        let n_connected_components = components.iter().take_while(|nodes| nodes.len() >= 2).count();
+        let n_connected_components = components
+            .iter()
+            .take_while(|nodes| nodes.len() >= 2)
+            .count();
         let units_per_node = params.max_iterations as u64 + 2;
         let progress_total = components[..n_connected_components]
             .iter()
@@ -93,7 +96,11 @@ impl LayoutJob {
             ),
             None => "layout: packing components".to_string(),
         };
-        Progress::new(stage, self.progress_done.min(self.progress_total), self.progress_total)
+        Progress::new(
+            stage,
+            self.progress_done.min(self.progress_total),
+            self.progress_total,
+        )
     }
 
     /// Lays out isolated nodes, then moves every component to its packed place.
@@ -103,8 +110,16 @@ impl LayoutJob {
         let previous = self.input.initial_positions.as_deref();
         let mut anchored_groups: Vec<Vec<usize>> = Vec::new();
         let mut free_groups: Vec<Vec<usize>> = Vec::new();
-        for (component_idx, nodes) in self.components[..self.n_connected_components].iter().enumerate() {
-            if self.component_is_anchored.get(component_idx).copied().unwrap_or(false) {
+        for (component_idx, nodes) in self.components[..self.n_connected_components]
+            .iter()
+            .enumerate()
+        {
+            if self
+                .component_is_anchored
+                .get(component_idx)
+                .copied()
+                .unwrap_or(false)
+            {
                 anchored_groups.push(nodes.clone());
             } else {
                 free_groups.push(nodes.clone());
@@ -124,51 +139,93 @@ impl LayoutJob {
             }
         }
         if !grid_nodes.is_empty() {
-            let max_radius = grid_nodes.iter().map(|&node_idx| radii[node_idx]).fold(0.0, f64::max);
+            let max_radius = grid_nodes
+                .iter()
+                .map(|&node_idx| radii[node_idx])
+                .fold(0.0, f64::max);
             let spacing = 2.0 * max_radius + params.node_gap.max(0.25 * params.edge_length);
-            let n_columns = (((grid_nodes.len() as f64) * params.aspect_ratio).sqrt().ceil() as usize).max(1);
+            let n_columns = (((grid_nodes.len() as f64) * params.aspect_ratio)
+                .sqrt()
+                .ceil() as usize)
+                .max(1);
             for (slot, &node_idx) in grid_nodes.iter().enumerate() {
                 let (row, column) = (slot / n_columns, slot % n_columns);
-                self.positions[node_idx] = [(column as f64 + 0.5) * spacing, (row as f64 + 0.5) * spacing];
+                self.positions[node_idx] = [
+                    (column as f64 + 0.5) * spacing,
+                    (row as f64 + 0.5) * spacing,
+                ];
             }
             free_groups.push(grid_nodes);
         }
 
-        let bounding_box = |positions: &[[f64; 2]], nodes: &[usize]| circles_bounds(positions, radii, nodes);
-        let anchored_boxes: Vec<Rect> = anchored_groups.iter().map(|nodes| bounding_box(&self.positions, nodes)).collect();
+        let bounding_box =
+            |positions: &[[f64; 2]], nodes: &[usize]| circles_bounds(positions, radii, nodes);
+        let anchored_boxes: Vec<Rect> = anchored_groups
+            .iter()
+            .map(|nodes| bounding_box(&self.positions, nodes))
+            .collect();
         let anchored_gaps: Vec<f64> = anchored_groups
             .iter()
-            .map(|nodes| if nodes.len() >= 2 { params.component_gap } else { params.node_gap })
+            .map(|nodes| {
+                if nodes.len() >= 2 {
+                    params.component_gap
+                } else {
+                    params.node_gap
+                }
+            })
             .collect();
         let anchored_corners = separate_anchored(&anchored_boxes, &anchored_gaps);
-        for ((nodes, rect), corner) in anchored_groups.iter().zip(&anchored_boxes).zip(&anchored_corners) {
-            translate(&mut self.positions, nodes, [corner[0] - rect.min[0], corner[1] - rect.min[1]]);
+        for ((nodes, rect), corner) in anchored_groups
+            .iter()
+            .zip(&anchored_boxes)
+            .zip(&anchored_corners)
+        {
+            translate(
+                &mut self.positions,
+                nodes,
+                [corner[0] - rect.min[0], corner[1] - rect.min[1]],
+            );
         }
-        let origin = match anchored_corners.iter().zip(&anchored_boxes).map(|(corner, rect)| {
-            [corner[0], corner[1] + rect.size[1]]
-        }).reduce(|a, b| [a[0].min(b[0]), a[1].max(b[1])])
+        let origin = match anchored_corners
+            .iter()
+            .zip(&anchored_boxes)
+            .map(|(corner, rect)| [corner[0], corner[1] + rect.size[1]])
+            .reduce(|a, b| [a[0].min(b[0]), a[1].max(b[1])])
         {
             Some([left, bottom]) => [left, bottom + params.component_gap],
             None => [0.0, 0.0],
         };
-        let free_boxes: Vec<Rect> = free_groups.iter().map(|nodes| bounding_box(&self.positions, nodes)).collect();
+        let free_boxes: Vec<Rect> = free_groups
+            .iter()
+            .map(|nodes| bounding_box(&self.positions, nodes))
+            .collect();
         let sizes: Vec<[f64; 2]> = free_boxes.iter().map(|rect| rect.size).collect();
         let free_corners = skyline_pack(&sizes, params.component_gap, params.aspect_ratio, origin);
         for ((nodes, rect), corner) in free_groups.iter().zip(&free_boxes).zip(&free_corners) {
-            translate(&mut self.positions, nodes, [corner[0] - rect.min[0], corner[1] - rect.min[1]]);
+            translate(
+                &mut self.positions,
+                nodes,
+                [corner[0] - rect.min[0], corner[1] - rect.min[1]],
+            );
         }
         let all_nodes: Vec<usize> = (0..self.positions.len()).collect();
         if anchored_groups.is_empty() && !all_nodes.is_empty() {
             // A fresh layout is centred on the origin, like d3's forceCenter.
             let rect = bounding_box(&self.positions, &all_nodes);
-            let centre = [rect.min[0] + rect.size[0] / 2.0, rect.min[1] + rect.size[1] / 2.0];
+            let centre = [
+                rect.min[0] + rect.size[0] / 2.0,
+                rect.min[1] + rect.size[1] / 2.0,
+            ];
             translate(&mut self.positions, &all_nodes, [-centre[0], -centre[1]]);
         }
         let bounds = if all_nodes.is_empty() {
             [[0.0, 0.0], [0.0, 0.0]]
         } else {
             let rect = bounding_box(&self.positions, &all_nodes);
-            [rect.min, [rect.min[0] + rect.size[0], rect.min[1] + rect.size[1]]]
+            [
+                rect.min,
+                [rect.min[0] + rect.size[0], rect.min[1] + rect.size[1]],
+            ]
         };
         let mut component_of_node = vec![0; self.positions.len()];
         for (component_idx, nodes) in self.components.iter().enumerate() {
@@ -216,7 +273,12 @@ impl Job for LayoutJob {
             let Some(solver) = self.current.as_mut() else {
                 continue;
             };
-            let finished = solver.advance(&self.params, &self.input, &mut budget, &mut self.progress_done);
+            let finished = solver.advance(
+                &self.params,
+                &self.input,
+                &mut budget,
+                &mut self.progress_done,
+            );
             if finished {
                 if let Some(solver) = self.current.take() {
                     self.stress_iterations += solver.iterations_done;
@@ -293,7 +355,13 @@ impl ComponentSolver {
 
     /// Does work until the budget is spent (at least one unit of progress) or the component
     /// is finished; returns true when finished.
-    fn advance(&mut self, params: &LayoutParams, input: &LayoutInput, budget: &mut u64, progress_done: &mut u64) -> bool {
+    fn advance(
+        &mut self,
+        params: &LayoutParams,
+        input: &LayoutInput,
+        budget: &mut u64,
+        progress_done: &mut u64,
+    ) -> bool {
         let n_nodes = self.nodes.len();
         let spend = |budget: &mut u64, cost: u64| *budget = budget.saturating_sub(cost.max(1));
         loop {
@@ -306,15 +374,22 @@ impl ComponentSolver {
                     let terms = if use_exact {
                         StressTerms::exact(&self.adjacency, params.edge_length)
                     } else {
-                        StressTerms::sparse(self.adjacency.clone(), &pivot_distances, params.edge_length)
+                        StressTerms::sparse(
+                            self.adjacency.clone(),
+                            &pivot_distances,
+                            params.edge_length,
+                        )
                     };
-                    let previous: Option<Vec<Option<[f64; 2]>>> = input
-                        .initial_positions
-                        .as_ref()
-                        .map(|positions| self.nodes.iter().map(|&node_idx| positions[node_idx]).collect());
-                    let warm = previous
-                        .as_ref()
-                        .and_then(|previous| warm_start(&self.adjacency, previous, params.edge_length, &mut self.rng));
+                    let previous: Option<Vec<Option<[f64; 2]>>> =
+                        input.initial_positions.as_ref().map(|positions| {
+                            self.nodes
+                                .iter()
+                                .map(|&node_idx| positions[node_idx])
+                                .collect()
+                        });
+                    let warm = previous.as_ref().and_then(|previous| {
+                        warm_start(&self.adjacency, previous, params.edge_length, &mut self.rng)
+                    });
                     let jitter;
                     (self.positions, jitter) = match warm {
                         Some(positions) => {
@@ -331,7 +406,9 @@ impl ComponentSolver {
                         position[1] += jitter * symmetric_uniform(&mut self.rng);
                     }
                     let n = n_nodes as u64;
-                    let setup_cost = if use_exact { n * (n + n_edges) } else { 0 } + n_pivots * (n + n_edges) + n * n_pivots.min(MAX_MDS_PIVOTS as u64).pow(2);
+                    let setup_cost = if use_exact { n * (n + n_edges) } else { 0 }
+                        + n_pivots * (n + n_edges)
+                        + n * n_pivots.min(MAX_MDS_PIVOTS as u64).pow(2);
                     self.terms = Some(terms);
                     self.phase = Phase::Stress;
                     *progress_done += n;
@@ -359,11 +436,25 @@ impl ComponentSolver {
                 }
                 Phase::Overlap => {
                     self.terms = None; // free the O(n^2) matrix early
-                    let radii: Vec<f64> = self.nodes.iter().map(|&node_idx| input.node_radii[node_idx]).collect();
-                    let sweeps = remove_overlaps(&mut self.positions, &radii, params.node_gap, params.max_overlap_iterations, &mut self.rng);
+                    let radii: Vec<f64> = self
+                        .nodes
+                        .iter()
+                        .map(|&node_idx| input.node_radii[node_idx])
+                        .collect();
+                    let sweeps = remove_overlaps(
+                        &mut self.positions,
+                        &radii,
+                        params.node_gap,
+                        params.max_overlap_iterations,
+                        &mut self.rng,
+                    );
                     if self.is_anchored {
                         if let Some(previous) = &input.initial_positions {
-                            let previous: Vec<Option<[f64; 2]>> = self.nodes.iter().map(|&node_idx| previous[node_idx]).collect();
+                            let previous: Vec<Option<[f64; 2]>> = self
+                                .nodes
+                                .iter()
+                                .map(|&node_idx| previous[node_idx])
+                                .collect();
                             align_rigidly(&mut self.positions, &previous);
                         }
                     }
@@ -402,15 +493,28 @@ fn align_rigidly(positions: &mut [[f64; 2]], previous: &[Option<[f64; 2]>]) {
     }
     let (mut cosine_sum, mut sine_sum) = (0.0, 0.0);
     for (current, previous) in &pairs {
-        let u = [current[0] - current_centre[0], current[1] - current_centre[1]];
-        let v = [previous[0] - previous_centre[0], previous[1] - previous_centre[1]];
+        let u = [
+            current[0] - current_centre[0],
+            current[1] - current_centre[1],
+        ];
+        let v = [
+            previous[0] - previous_centre[0],
+            previous[1] - previous_centre[1],
+        ];
         cosine_sum += u[0] * v[0] + u[1] * v[1];
         sine_sum += u[0] * v[1] - u[1] * v[0];
     }
     let norm = (cosine_sum * cosine_sum + sine_sum * sine_sum).sqrt();
-    let (cosine, sine) = if norm > 0.0 { (cosine_sum / norm, sine_sum / norm) } else { (1.0, 0.0) };
+    let (cosine, sine) = if norm > 0.0 {
+        (cosine_sum / norm, sine_sum / norm)
+    } else {
+        (1.0, 0.0)
+    };
     for position in positions.iter_mut() {
-        let u = [position[0] - current_centre[0], position[1] - current_centre[1]];
+        let u = [
+            position[0] - current_centre[0],
+            position[1] - current_centre[1],
+        ];
         *position = [
             previous_centre[0] + cosine * u[0] - sine * u[1],
             previous_centre[1] + sine * u[0] + cosine * u[1],
@@ -430,9 +534,15 @@ fn circles_bounds(positions: &[[f64; 2]], radii: &[f64], nodes: &[usize]) -> Rec
         }
     }
     if nodes.is_empty() {
-        return Rect { min: [0.0, 0.0], size: [0.0, 0.0] };
+        return Rect {
+            min: [0.0, 0.0],
+            size: [0.0, 0.0],
+        };
     }
-    Rect { min, size: [max[0] - min[0], max[1] - min[1]] }
+    Rect {
+        min,
+        size: [max[0] - min[0], max[1] - min[1]],
+    }
 }
 
 fn translate(positions: &mut [[f64; 2]], nodes: &[usize], offset: [f64; 2]) {

@@ -48,6 +48,9 @@ pub mod synthetic;
 
 pub use job::{compute_layout, LayoutJob};
 pub use params::{
-    topoact_radii, EdgeLengths, Layout, LayoutEdge, LayoutError, LayoutInput, LayoutParams, ValidLayoutParams,
+    topoact_radii, EdgeLengths, Layout, LayoutEdge, LayoutError, LayoutInput, LayoutParams,
+    ValidLayoutParams,
 };
-pub use quality::{count_edge_crossings, count_node_overlaps, measure_quality, normalized_stress, LayoutQuality};
+pub use quality::{
+    count_edge_crossings, count_node_overlaps, measure_quality, normalized_stress, LayoutQuality,
+};

@@ -45,9 +45,13 @@ pub(crate) fn remove_overlaps(
         for node_idx in 0..n_nodes {
             let (cell_x, cell_y) = grid.cell_of_node[node_idx];
             for neighbour_cell_y in cell_y.saturating_sub(1)..=(cell_y + 1).min(grid.n_rows - 1) {
-                for neighbour_cell_x in cell_x.saturating_sub(1)..=(cell_x + 1).min(grid.n_columns - 1) {
+                for neighbour_cell_x in
+                    cell_x.saturating_sub(1)..=(cell_x + 1).min(grid.n_columns - 1)
+                {
                     let cell = neighbour_cell_y * grid.n_columns + neighbour_cell_x;
-                    for &other_idx in &grid.nodes_by_cell[grid.cell_starts[cell]..grid.cell_starts[cell + 1]] {
+                    for &other_idx in
+                        &grid.nodes_by_cell[grid.cell_starts[cell]..grid.cell_starts[cell + 1]]
+                    {
                         if other_idx <= node_idx {
                             continue;
                         }
@@ -113,11 +117,16 @@ impl Grid {
         }
         self.n_columns = (extent[0] / cell_size) as usize + 1;
         self.n_rows = (extent[1] / cell_size) as usize + 1;
-        let cell_index = |value: f64, low: f64, count: usize| (((value - low) / cell_size) as usize).min(count - 1);
+        let cell_index = |value: f64, low: f64, count: usize| {
+            (((value - low) / cell_size) as usize).min(count - 1)
+        };
         self.cell_of_node.clear();
-        self.cell_of_node.extend(
-            positions.iter().map(|p| (cell_index(p[0], min[0], self.n_columns), cell_index(p[1], min[1], self.n_rows))),
-        );
+        self.cell_of_node.extend(positions.iter().map(|p| {
+            (
+                cell_index(p[0], min[0], self.n_columns),
+                cell_index(p[1], min[1], self.n_rows),
+            )
+        }));
         let n_cells = self.n_columns * self.n_rows;
         self.cell_starts.clear();
         self.cell_starts.resize(n_cells + 1, 0);

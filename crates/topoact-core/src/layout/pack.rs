@@ -16,7 +16,10 @@ impl Rect {
     /// True when the boxes, each grown by `gap / 2` on every side, intersect.
     fn overlaps(&self, other: &Rect, gap: f64) -> bool {
         let (a_max, b_max) = (self.max(), other.max());
-        self.min[0] < b_max[0] + gap && other.min[0] < a_max[0] + gap && self.min[1] < b_max[1] + gap && other.min[1] < a_max[1] + gap
+        self.min[0] < b_max[0] + gap
+            && other.min[0] < a_max[0] + gap
+            && self.min[1] < b_max[1] + gap
+            && other.min[1] < a_max[1] + gap
     }
 }
 
@@ -30,7 +33,12 @@ impl Rect {
 /// below. Returns each box's new `min` corner. `gap` is kept between boxes.
 ///
 /// Cost: O(B S) time where S <= 2 B is the number of skyline segments; O(B) space.
-pub(crate) fn skyline_pack(sizes: &[[f64; 2]], gap: f64, aspect_ratio: f64, origin: [f64; 2]) -> Vec<[f64; 2]> {
+pub(crate) fn skyline_pack(
+    sizes: &[[f64; 2]],
+    gap: f64,
+    aspect_ratio: f64,
+    origin: [f64; 2],
+) -> Vec<[f64; 2]> {
     let padded: Vec<[f64; 2]> = sizes.iter().map(|&[w, h]| [w + gap, h + gap]).collect();
     let total_area: f64 = padded.iter().map(|[w, h]| w * h).sum();
     let widest = padded.iter().map(|size| size[0]).fold(0.0, f64::max);
@@ -38,7 +46,9 @@ pub(crate) fn skyline_pack(sizes: &[[f64; 2]], gap: f64, aspect_ratio: f64, orig
     // Skyline segments (x start, y level), x ascending, covering [0, strip_width).
     let mut skyline: Vec<(f64, f64)> = vec![(0.0, 0.0)];
     let segment_end = |skyline: &[(f64, f64)], segment_idx: usize| {
-        skyline.get(segment_idx + 1).map_or(strip_width, |segment| segment.0)
+        skyline
+            .get(segment_idx + 1)
+            .map_or(strip_width, |segment| segment.0)
     };
     let mut corners = Vec::with_capacity(sizes.len());
     for &[width, height] in &padded {
@@ -72,7 +82,11 @@ pub(crate) fn skyline_pack(sizes: &[[f64; 2]], gap: f64, aspect_ratio: f64, orig
         } else {
             None
         };
-        let replace_to = if remainder.is_some() { end_idx + 1 } else { end_idx };
+        let replace_to = if remainder.is_some() {
+            end_idx + 1
+        } else {
+            end_idx
+        };
         let mut replacement = vec![(x, y + height)];
         replacement.extend(remainder);
         skyline.splice(start_idx..replace_to.min(skyline.len()), replacement);
@@ -121,8 +135,14 @@ pub(crate) fn separate_anchored(boxes: &[Rect], gaps: &[f64]) -> Vec<[f64; 2]> {
             rect.min[1] += best_move[1];
         }
         if !cleared {
-            let bottom = placed.iter().map(|(other, _)| other.max()[1]).fold(f64::NEG_INFINITY, f64::max);
-            let left = placed.iter().map(|(other, _)| other.min[0]).fold(f64::INFINITY, f64::min);
+            let bottom = placed
+                .iter()
+                .map(|(other, _)| other.max()[1])
+                .fold(f64::NEG_INFINITY, f64::max);
+            let left = placed
+                .iter()
+                .map(|(other, _)| other.min[0])
+                .fold(f64::INFINITY, f64::min);
             let widest_gap = placed.iter().map(|&(_, gap)| gap).fold(own_gap, f64::max);
             rect.min = [left, bottom + widest_gap];
         }
@@ -145,26 +165,56 @@ mod tests {
 
     #[test]
     fn skyline_places_boxes_disjointly_beside_the_first() {
-        let sizes = [[100.0, 80.0], [20.0, 10.0], [15.0, 15.0], [30.0, 5.0], [10.0, 40.0], [5.0, 5.0]];
+        let sizes = [
+            [100.0, 80.0],
+            [20.0, 10.0],
+            [15.0, 15.0],
+            [30.0, 5.0],
+            [10.0, 40.0],
+            [5.0, 5.0],
+        ];
         let corners = skyline_pack(&sizes, 2.0, 1.5, [0.0, 0.0]);
-        let rects: Vec<Rect> = corners.iter().zip(&sizes).map(|(&min, &size)| Rect { min, size }).collect();
+        let rects: Vec<Rect> = corners
+            .iter()
+            .zip(&sizes)
+            .map(|(&min, &size)| Rect { min, size })
+            .collect();
         assert_disjoint(&rects, 2.0);
         assert_eq!(corners[0], [0.0, 0.0]);
-        let beside_the_first = corners[1..].iter().filter(|corner| corner[0] >= 100.0 && corner[1] < 80.0).count();
-        assert!(beside_the_first >= 2, "small boxes go beside the first: {corners:?}");
+        let beside_the_first = corners[1..]
+            .iter()
+            .filter(|corner| corner[0] >= 100.0 && corner[1] < 80.0)
+            .count();
+        assert!(
+            beside_the_first >= 2,
+            "small boxes go beside the first: {corners:?}"
+        );
     }
 
     #[test]
     fn separation_moves_only_what_overlaps() {
         let boxes = [
-            Rect { min: [0.0, 0.0], size: [10.0, 10.0] },
-            Rect { min: [5.0, 1.0], size: [10.0, 10.0] },
-            Rect { min: [100.0, 100.0], size: [1.0, 1.0] },
+            Rect {
+                min: [0.0, 0.0],
+                size: [10.0, 10.0],
+            },
+            Rect {
+                min: [5.0, 1.0],
+                size: [10.0, 10.0],
+            },
+            Rect {
+                min: [100.0, 100.0],
+                size: [1.0, 1.0],
+            },
         ];
         let corners = separate_anchored(&boxes, &[1.0; 3]);
         assert_eq!(corners[0], [0.0, 0.0]);
         assert_eq!(corners[2], [100.0, 100.0]);
-        let rects: Vec<Rect> = corners.iter().zip(&boxes).map(|(&min, b)| Rect { min, size: b.size }).collect();
+        let rects: Vec<Rect> = corners
+            .iter()
+            .zip(&boxes)
+            .map(|(&min, b)| Rect { min, size: b.size })
+            .collect();
         assert_disjoint(&rects, 1.0);
     }
 }

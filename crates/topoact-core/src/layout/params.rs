@@ -32,7 +32,11 @@ pub struct LayoutInput {
 impl LayoutInput {
     /// A graph whose nodes all have the same radius.
     pub fn with_uniform_radius(n_nodes: usize, radius: f64, edges: Vec<LayoutEdge>) -> Self {
-        Self { node_radii: vec![radius; n_nodes], edges, initial_positions: None }
+        Self {
+            node_radii: vec![radius; n_nodes],
+            edges,
+            initial_positions: None,
+        }
     }
 
     pub fn n_nodes(&self) -> usize {
@@ -59,7 +63,8 @@ pub fn topoact_radii(member_counts: &[usize]) -> Vec<f64> {
         .iter()
         .map(|&count| {
             if log_max > log_min {
-                RADIUS_MIN + (RADIUS_MAX - RADIUS_MIN) * (log_count(count) - log_min) / (log_max - log_min)
+                RADIUS_MIN
+                    + (RADIUS_MAX - RADIUS_MIN) * (log_count(count) - log_min) / (log_max - log_min)
             } else {
                 RADIUS_MIN
             }
@@ -183,9 +188,16 @@ impl LayoutParams {
                 value: self.tolerance,
             });
         }
-        for (name, value) in [("node_gap", self.node_gap), ("component_gap", self.component_gap)] {
+        for (name, value) in [
+            ("node_gap", self.node_gap),
+            ("component_gap", self.component_gap),
+        ] {
             if !(value.is_finite() && value >= 0.0) {
-                return Err(LayoutError::InvalidParameter { name, requirement: "a finite number >= 0", value });
+                return Err(LayoutError::InvalidParameter {
+                    name,
+                    requirement: "a finite number >= 0",
+                    value,
+                });
             }
         }
         if !positive_finite(self.aspect_ratio) {
@@ -210,11 +222,24 @@ impl LayoutParams {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LayoutError {
     #[error("layout parameter {name} must be {requirement}, got {value}")]
-    InvalidParameter { name: &'static str, requirement: &'static str, value: f64 },
+    InvalidParameter {
+        name: &'static str,
+        requirement: &'static str,
+        value: f64,
+    },
     #[error("edge {edge_idx} names node {node_idx}, but the graph has only {n_nodes} nodes")]
-    EdgeNodeOutOfRange { edge_idx: usize, node_idx: usize, n_nodes: usize },
+    EdgeNodeOutOfRange {
+        edge_idx: usize,
+        node_idx: usize,
+        n_nodes: usize,
+    },
     #[error("edge {edge_idx} ({source_idx}-{target_idx}) has weight {weight}; weights must be in (0, 1]")]
-    InvalidEdgeWeight { edge_idx: usize, source_idx: usize, target_idx: usize, weight: f64 },
+    InvalidEdgeWeight {
+        edge_idx: usize,
+        source_idx: usize,
+        target_idx: usize,
+        weight: f64,
+    },
     #[error("node {node_idx} has radius {radius}; radii must be in [0, 1e9]")]
     InvalidRadius { node_idx: usize, radius: f64 },
     #[error("{got} initial positions were given for {n_nodes} nodes")]
@@ -238,7 +263,11 @@ pub(crate) fn validate_input(input: &LayoutInput) -> Result<(), LayoutError> {
     for (edge_idx, edge) in input.edges.iter().enumerate() {
         for node_idx in [edge.source, edge.target] {
             if node_idx >= n_nodes {
-                return Err(LayoutError::EdgeNodeOutOfRange { edge_idx, node_idx, n_nodes });
+                return Err(LayoutError::EdgeNodeOutOfRange {
+                    edge_idx,
+                    node_idx,
+                    n_nodes,
+                });
             }
         }
         if !(edge.weight > 0.0 && edge.weight <= 1.0) {
@@ -252,11 +281,16 @@ pub(crate) fn validate_input(input: &LayoutInput) -> Result<(), LayoutError> {
     }
     if let Some(initial_positions) = &input.initial_positions {
         if initial_positions.len() != n_nodes {
-            return Err(LayoutError::InitialPositionsLength { got: initial_positions.len(), n_nodes });
+            return Err(LayoutError::InitialPositionsLength {
+                got: initial_positions.len(),
+                n_nodes,
+            });
         }
         for (node_idx, position) in initial_positions.iter().enumerate() {
             if let Some([x, y]) = *position {
-                if !((-MAX_COORDINATE..=MAX_COORDINATE).contains(&x) && (-MAX_COORDINATE..=MAX_COORDINATE).contains(&y)) {
+                if !((-MAX_COORDINATE..=MAX_COORDINATE).contains(&x)
+                    && (-MAX_COORDINATE..=MAX_COORDINATE).contains(&y))
+                {
                     return Err(LayoutError::InvalidInitialPosition { node_idx, x, y });
                 }
             }

@@ -22,7 +22,11 @@ pub struct LayoutQuality {
 }
 
 /// All three measures; stress from at most `max_stress_sources` source nodes.
-pub fn measure_quality(input: &LayoutInput, positions: &[[f64; 2]], max_stress_sources: usize) -> LayoutQuality {
+pub fn measure_quality(
+    input: &LayoutInput,
+    positions: &[[f64; 2]],
+    max_stress_sources: usize,
+) -> LayoutQuality {
     LayoutQuality {
         normalized_stress: normalized_stress(positions, &input.edges, max_stress_sources),
         node_overlaps: count_node_overlaps(positions, &input.node_radii),
@@ -59,7 +63,10 @@ pub fn normalized_stress(positions: &[[f64; 2]], edges: &[LayoutEdge], max_sourc
         }
         shortest_paths_from(&adjacency, source, &mut distances, &mut scratch);
         for (target, &graph_distance) in distances.iter().enumerate() {
-            if !(graph_distance > 0.0 && graph_distance.is_finite() && is_finite_point(positions[target])) {
+            if !(graph_distance > 0.0
+                && graph_distance.is_finite()
+                && is_finite_point(positions[target]))
+            {
                 continue;
             }
             let ratio = euclidean(positions[source], positions[target]) / graph_distance;
@@ -82,14 +89,25 @@ pub fn normalized_stress(positions: &[[f64; 2]], edges: &[LayoutEdge], max_sourc
 /// (less a relative tolerance of 1e-9, so touching circles do not count). Nodes beyond
 /// `radii` count with radius 0. Cost: O(n) expected with a uniform grid, O(n) space.
 pub fn count_node_overlaps(positions: &[[f64; 2]], radii: &[f64]) -> usize {
-    let radius_of = |node_idx: usize| radii.get(node_idx).copied().filter(|r| r.is_finite() && *r > 0.0).unwrap_or(0.0);
+    let radius_of = |node_idx: usize| {
+        radii
+            .get(node_idx)
+            .copied()
+            .filter(|r| r.is_finite() && *r > 0.0)
+            .unwrap_or(0.0)
+    };
     let n_nodes = positions.len();
     let max_radius = (0..n_nodes).map(radius_of).fold(0.0, f64::max);
     if max_radius <= 0.0 {
         return 0;
     }
     let cell_size = 2.0 * max_radius;
-    let cell_of = |[x, y]: [f64; 2]| ((x / cell_size).floor() as i64, (y / cell_size).floor() as i64);
+    let cell_of = |[x, y]: [f64; 2]| {
+        (
+            (x / cell_size).floor() as i64,
+            (y / cell_size).floor() as i64,
+        )
+    };
     let mut grid: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
     for (node_idx, &position) in positions.iter().enumerate() {
         if is_finite_point(position) {
@@ -104,7 +122,11 @@ pub fn count_node_overlaps(positions: &[[f64; 2]], radii: &[f64]) -> usize {
         let (cell_x, cell_y) = cell_of(position);
         for neighbour_cell_x in cell_x.saturating_sub(1)..=cell_x.saturating_add(1) {
             for neighbour_cell_y in cell_y.saturating_sub(1)..=cell_y.saturating_add(1) {
-                for &other_idx in grid.get(&(neighbour_cell_x, neighbour_cell_y)).into_iter().flatten() {
+                for &other_idx in grid
+                    .get(&(neighbour_cell_x, neighbour_cell_y))
+                    .into_iter()
+                    .flatten()
+                {
                     if other_idx <= node_idx {
                         continue;
                     }
@@ -129,7 +151,9 @@ pub fn count_edge_crossings(positions: &[[f64; 2]], edges: &[LayoutEdge]) -> usi
     let mut segments: Vec<(usize, usize)> = edges
         .iter()
         .filter(|edge| edge.source != edge.target && edge.source < n_nodes && edge.target < n_nodes)
-        .filter(|edge| is_finite_point(positions[edge.source]) && is_finite_point(positions[edge.target]))
+        .filter(|edge| {
+            is_finite_point(positions[edge.source]) && is_finite_point(positions[edge.target])
+        })
         .map(|edge| (edge.source.min(edge.target), edge.source.max(edge.target)))
         .collect();
     segments.sort_unstable();
@@ -146,9 +170,17 @@ pub fn count_edge_crossings(positions: &[[f64; 2]], edges: &[LayoutEdge]) -> usi
             if x_range(second).0 > first_x_max {
                 break;
             }
-            let shares_end = first.0 == second.0 || first.0 == second.1 || first.1 == second.0 || first.1 == second.1;
+            let shares_end = first.0 == second.0
+                || first.0 == second.1
+                || first.1 == second.0
+                || first.1 == second.1;
             if !shares_end
-                && segments_cross(positions[first.0], positions[first.1], positions[second.0], positions[second.1])
+                && segments_cross(
+                    positions[first.0],
+                    positions[first.1],
+                    positions[second.0],
+                    positions[second.1],
+                )
             {
                 n_crossings += 1;
             }
@@ -175,7 +207,8 @@ fn orientation(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> f64 {
 fn segments_cross(p: [f64; 2], q: [f64; 2], r: [f64; 2], s: [f64; 2]) -> bool {
     let (o1, o2) = (orientation(p, q, r), orientation(p, q, s));
     let (o3, o4) = (orientation(r, s, p), orientation(r, s, q));
-    ((o1 > 0.0 && o2 < 0.0) || (o1 < 0.0 && o2 > 0.0)) && ((o3 > 0.0 && o4 < 0.0) || (o3 < 0.0 && o4 > 0.0))
+    ((o1 > 0.0 && o2 < 0.0) || (o1 < 0.0 && o2 > 0.0))
+        && ((o3 > 0.0 && o4 < 0.0) || (o3 < 0.0 && o4 > 0.0))
 }
 
 #[cfg(test)]
@@ -183,13 +216,25 @@ mod tests {
     use super::*;
 
     fn edge(source: usize, target: usize) -> LayoutEdge {
-        LayoutEdge { source, target, weight: 1.0 }
+        LayoutEdge {
+            source,
+            target,
+            weight: 1.0,
+        }
     }
 
     #[test]
     fn crossing_of_a_square_diagonals() {
         let positions = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
-        let edges = [edge(0, 2), edge(1, 3), edge(0, 1), edge(1, 2), edge(2, 3), edge(3, 0), edge(2, 0)];
+        let edges = [
+            edge(0, 2),
+            edge(1, 3),
+            edge(0, 1),
+            edge(1, 2),
+            edge(2, 3),
+            edge(3, 0),
+            edge(2, 0),
+        ];
         assert_eq!(count_edge_crossings(&positions, &edges), 1);
     }
 
@@ -198,7 +243,11 @@ mod tests {
         let positions = [[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [10.0, 0.0]];
         assert_eq!(count_node_overlaps(&positions, &[1.0; 4]), 1 + 1);
         assert_eq!(count_node_overlaps(&positions, &[0.6; 4]), 2);
-        assert_eq!(count_node_overlaps(&positions, &[0.5; 4]), 0, "touching circles do not overlap");
+        assert_eq!(
+            count_node_overlaps(&positions, &[0.5; 4]),
+            0,
+            "touching circles do not overlap"
+        );
     }
 
     #[test]
@@ -206,7 +255,11 @@ mod tests {
         let positions = [[0.0, 0.0], [7.0, 0.0], [14.0, 0.0]];
         let stress = normalized_stress(&positions, &[edge(0, 1), edge(1, 2)], 10);
         assert!(stress.abs() < 1e-12, "{stress}");
-        let bent = normalized_stress(&[[0.0, 0.0], [7.0, 0.0], [7.0, 7.0]], &[edge(0, 1), edge(1, 2)], 10);
+        let bent = normalized_stress(
+            &[[0.0, 0.0], [7.0, 0.0], [7.0, 7.0]],
+            &[edge(0, 1), edge(1, 2)],
+            10,
+        );
         assert!(bent > 0.0);
     }
 }

@@ -19,7 +19,10 @@ use super::graph::{shortest_paths_from, Adjacency, PathScratch};
 pub(crate) enum StressTerms {
     /// All pairs: `inverse_distances[i * n + j] = 1 / d_ij` (0 on the diagonal).
     /// Space O(n^2).
-    Exact { n_nodes: usize, inverse_distances: Vec<f64> },
+    Exact {
+        n_nodes: usize,
+        inverse_distances: Vec<f64>,
+    },
     /// Edge terms plus pivot terms; for node `i` and pivot slot `p`,
     /// `pivot_weights[i * k + p]` = `w_ip` and `pivot_weighted_distances[i * k + p]` =
     /// `w_ip * d_ip`. Space O(n k + E).
@@ -83,14 +86,23 @@ impl StressTerms {
                 };
             }
         }
-        Self::Exact { n_nodes, inverse_distances }
+        Self::Exact {
+            n_nodes,
+            inverse_distances,
+        }
     }
 
     /// Sparse terms from the pivots' distance rows. Cost: O(k V log V) time, O(k V) space.
-    pub(crate) fn sparse(adjacency: Adjacency, pivot_distances: &PivotDistances, edge_length: f64) -> Self {
+    pub(crate) fn sparse(
+        adjacency: Adjacency,
+        pivot_distances: &PivotDistances,
+        edge_length: f64,
+    ) -> Self {
         let n_nodes = adjacency.n_nodes();
         let n_pivots = pivot_distances.pivots.len();
-        let row = |pivot_slot: usize| &pivot_distances.rows[pivot_slot * n_nodes..(pivot_slot + 1) * n_nodes];
+        let row = |pivot_slot: usize| {
+            &pivot_distances.rows[pivot_slot * n_nodes..(pivot_slot + 1) * n_nodes]
+        };
         // Region of each pivot: the nodes nearer to it than to any other (ties: first pivot).
         let mut region_distances: Vec<Vec<f64>> = vec![Vec::new(); n_pivots];
         for node_idx in 0..n_nodes {
@@ -119,7 +131,8 @@ impl StressTerms {
                 let target_distance = graph_distance * edge_length;
                 let weight = n_represented as f64 / (target_distance * target_distance);
                 pivot_weights[node_idx * n_pivots + pivot_slot] = weight;
-                pivot_weighted_distances[node_idx * n_pivots + pivot_slot] = weight * target_distance;
+                pivot_weighted_distances[node_idx * n_pivots + pivot_slot] =
+                    weight * target_distance;
             }
         }
         Self::Sparse {
@@ -135,8 +148,11 @@ impl StressTerms {
     pub(crate) fn sweep_cost(&self) -> u64 {
         match self {
             Self::Exact { n_nodes, .. } => (*n_nodes as u64) * (*n_nodes as u64),
-            Self::Sparse { adjacency, pivots, .. } => {
-                (adjacency.n_nodes() as u64) * (pivots.len() as u64) + 2 * adjacency.n_edges() as u64
+            Self::Sparse {
+                adjacency, pivots, ..
+            } => {
+                (adjacency.n_nodes() as u64) * (pivots.len() as u64)
+                    + 2 * adjacency.n_edges() as u64
             }
         }
     }
@@ -159,35 +175,85 @@ impl StressTerms {
             let (x_i, y_i) = (xs[node_idx], ys[node_idx]);
             let mut sums = LaneSums::default();
             match self {
-                Self::Exact { inverse_distances, .. } => {
+                Self::Exact {
+                    inverse_distances, ..
+                } => {
                     let row = &inverse_distances[node_idx * n_nodes..(node_idx + 1) * n_nodes];
                     let mut row_chunks = row.chunks_exact(LANES);
                     let mut x_chunks = xs.chunks_exact(LANES);
                     let mut y_chunks = ys.chunks_exact(LANES);
-                    for ((inverse_chunk, x_chunk), y_chunk) in (&mut row_chunks).zip(&mut x_chunks).zip(&mut y_chunks) {
+                    for ((inverse_chunk, x_chunk), y_chunk) in
+                        (&mut row_chunks).zip(&mut x_chunks).zip(&mut y_chunks)
+                    {
                         for lane in 0..LANES {
                             let inverse_distance = inverse_chunk[lane];
-                            sums.add(lane, x_i, y_i, inverse_distance * inverse_distance, inverse_distance, x_chunk[lane], y_chunk[lane]);
+                            sums.add(
+                                lane,
+                                x_i,
+                                y_i,
+                                inverse_distance * inverse_distance,
+                                inverse_distance,
+                                x_chunk[lane],
+                                y_chunk[lane],
+                            );
                         }
                     }
-                    let tail = row_chunks.remainder().iter().zip(x_chunks.remainder()).zip(y_chunks.remainder());
+                    let tail = row_chunks
+                        .remainder()
+                        .iter()
+                        .zip(x_chunks.remainder())
+                        .zip(y_chunks.remainder());
                     for ((&inverse_distance, &x_j), &y_j) in tail {
-                        sums.add(0, x_i, y_i, inverse_distance * inverse_distance, inverse_distance, x_j, y_j);
+                        sums.add(
+                            0,
+                            x_i,
+                            y_i,
+                            inverse_distance * inverse_distance,
+                            inverse_distance,
+                            x_j,
+                            y_j,
+                        );
                     }
                 }
-                Self::Sparse { adjacency, edge_length, pivots, pivot_weights, pivot_weighted_distances } => {
+                Self::Sparse {
+                    adjacency,
+                    edge_length,
+                    pivots,
+                    pivot_weights,
+                    pivot_weighted_distances,
+                } => {
                     for (neighbour, length) in adjacency.neighbours(node_idx) {
                         let inverse_distance = 1.0 / (length * edge_length);
-                        sums.add(0, x_i, y_i, inverse_distance * inverse_distance, inverse_distance, xs[neighbour], ys[neighbour]);
+                        sums.add(
+                            0,
+                            x_i,
+                            y_i,
+                            inverse_distance * inverse_distance,
+                            inverse_distance,
+                            xs[neighbour],
+                            ys[neighbour],
+                        );
                     }
                     let n_pivots = pivots.len();
                     let weights = &pivot_weights[node_idx * n_pivots..(node_idx + 1) * n_pivots];
-                    let weighted_distances = &pivot_weighted_distances[node_idx * n_pivots..(node_idx + 1) * n_pivots];
-                    for (pivot_slot, ((&weight, &weighted_distance), &pivot)) in
-                        weights.iter().zip(weighted_distances).zip(pivots).enumerate()
+                    let weighted_distances =
+                        &pivot_weighted_distances[node_idx * n_pivots..(node_idx + 1) * n_pivots];
+                    for (pivot_slot, ((&weight, &weighted_distance), &pivot)) in weights
+                        .iter()
+                        .zip(weighted_distances)
+                        .zip(pivots)
+                        .enumerate()
                     {
                         // A node's own pivot term has weight 0 (distance 0), so it adds nothing.
-                        sums.add(pivot_slot % LANES, x_i, y_i, weight, weighted_distance, xs[pivot], ys[pivot]);
+                        sums.add(
+                            pivot_slot % LANES,
+                            x_i,
+                            y_i,
+                            weight,
+                            weighted_distance,
+                            xs[pivot],
+                            ys[pivot],
+                        );
                     }
                 }
             }
@@ -225,7 +291,16 @@ struct LaneSums {
 impl LaneSums {
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn add(&mut self, lane: usize, x_i: f64, y_i: f64, weight: f64, weighted_distance: f64, x_j: f64, y_j: f64) {
+    fn add(
+        &mut self,
+        lane: usize,
+        x_i: f64,
+        y_i: f64,
+        weight: f64,
+        weighted_distance: f64,
+        x_j: f64,
+        y_j: f64,
+    ) {
         let (dx, dy) = (x_i - x_j, y_i - y_j);
         let drawn_distance = (dx * dx + dy * dy).sqrt().max(MIN_DRAWN_DISTANCE);
         let push = weighted_distance / drawn_distance;

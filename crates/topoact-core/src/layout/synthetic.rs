@@ -24,7 +24,9 @@ pub fn mapper_like_graph(n_nodes: usize, seed: u64) -> LayoutInput {
 /// [`mapper_like_graph`] and the member count of every node (the radii come from them).
 pub fn mapper_like_graph_with_counts(n_nodes: usize, seed: u64) -> (LayoutInput, Vec<usize>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let below = |rng: &mut ChaCha8Rng, bound: usize| ((unit_uniform(rng) * bound as f64) as usize).min(bound.saturating_sub(1));
+    let below = |rng: &mut ChaCha8Rng, bound: usize| {
+        ((unit_uniform(rng) * bound as f64) as usize).min(bound.saturating_sub(1))
+    };
     let n_isolated = n_nodes / 25;
     let n_island_nodes = n_nodes / 5;
     let n_giant = n_nodes - n_isolated - n_island_nodes;
@@ -36,9 +38,14 @@ pub fn mapper_like_graph_with_counts(n_nodes: usize, seed: u64) -> (LayoutInput,
         (low + (high - low) * u * u * u) as usize
     };
     let weight = |rng: &mut ChaCha8Rng| 0.05 + 0.65 * unit_uniform(rng);
-    let add_edge = |edges: &mut Vec<LayoutEdge>, rng: &mut ChaCha8Rng, source: usize, target: usize| {
-        edges.push(LayoutEdge { source, target, weight: weight(rng) });
-    };
+    let add_edge =
+        |edges: &mut Vec<LayoutEdge>, rng: &mut ChaCha8Rng, source: usize, target: usize| {
+            edges.push(LayoutEdge {
+                source,
+                target,
+                weight: weight(rng),
+            });
+        };
 
     // Giant component: node 0..n_giant.
     let main_chain = (n_giant / 3).max(1).min(n_giant);
@@ -75,7 +82,11 @@ pub fn mapper_like_graph_with_counts(n_nodes: usize, seed: u64) -> (LayoutInput,
             member_counts.push(skewed_count(&mut rng, 5.0, 100.0));
             if offset > 0 {
                 let spur = offset >= 3 && unit_uniform(&mut rng) < 0.2;
-                let previous = if spur { island_node + offset - 2 } else { island_node + offset - 1 };
+                let previous = if spur {
+                    island_node + offset - 2
+                } else {
+                    island_node + offset - 1
+                };
                 add_edge(&mut edges, &mut rng, previous, island_node + offset);
             }
         }
@@ -86,7 +97,14 @@ pub fn mapper_like_graph_with_counts(n_nodes: usize, seed: u64) -> (LayoutInput,
     for _ in 0..n_isolated {
         member_counts.push(skewed_count(&mut rng, 1.0, 30.0));
     }
-    (LayoutInput { node_radii: topoact_radii(&member_counts), edges, initial_positions: None }, member_counts)
+    (
+        LayoutInput {
+            node_radii: topoact_radii(&member_counts),
+            edges,
+            initial_positions: None,
+        },
+        member_counts,
+    )
 }
 
 /// A `rows x columns` grid graph (4-neighbours) with radius-4 nodes.
@@ -96,10 +114,18 @@ pub fn grid_graph(rows: usize, columns: usize) -> LayoutInput {
     for row in 0..rows {
         for column in 0..columns {
             if column + 1 < columns {
-                edges.push(LayoutEdge { source: node(row, column), target: node(row, column + 1), weight: 0.5 });
+                edges.push(LayoutEdge {
+                    source: node(row, column),
+                    target: node(row, column + 1),
+                    weight: 0.5,
+                });
             }
             if row + 1 < rows {
-                edges.push(LayoutEdge { source: node(row, column), target: node(row + 1, column), weight: 0.5 });
+                edges.push(LayoutEdge {
+                    source: node(row, column),
+                    target: node(row + 1, column),
+                    weight: 0.5,
+                });
             }
         }
     }
@@ -108,6 +134,12 @@ pub fn grid_graph(rows: usize, columns: usize) -> LayoutInput {
 
 /// A complete binary tree of `n_nodes` nodes (node `i`'s parent is `(i - 1) / 2`), radius 4.
 pub fn binary_tree(n_nodes: usize) -> LayoutInput {
-    let edges = (1..n_nodes).map(|node_idx| LayoutEdge { source: (node_idx - 1) / 2, target: node_idx, weight: 0.5 }).collect();
+    let edges = (1..n_nodes)
+        .map(|node_idx| LayoutEdge {
+            source: (node_idx - 1) / 2,
+            target: node_idx,
+            weight: 0.5,
+        })
+        .collect();
     LayoutInput::with_uniform_radius(n_nodes, 4.0, edges)
 }

@@ -26,18 +26,27 @@ pub struct Interval {
 /// The `n` intervals of KeplerMapper's `Cover(n, p)` over `lens` (see the module doc).
 /// Errors on an empty or non-finite lens, or a constant one (`R == 0`: KeplerMapper would
 /// put every sample in every interval; we refuse instead).
-pub fn uniform_intervals(lens: &[f64], n_intervals: usize, overlap: f64) -> Result<Vec<Interval>, MapperError> {
+pub fn uniform_intervals(
+    lens: &[f64],
+    n_intervals: usize,
+    overlap: f64,
+) -> Result<Vec<Interval>, MapperError> {
     if lens.is_empty() {
         return Err(MapperError::EmptyInput);
     }
     if let Some(row_idx) = lens.iter().position(|v| !v.is_finite()) {
-        return Err(MapperError::NonFiniteLens { sample_idx: row_idx });
+        return Err(MapperError::NonFiniteLens {
+            sample_idx: row_idx,
+        });
     }
     let lo = lens.iter().cloned().fold(f64::INFINITY, f64::min);
     let hi = lens.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let range = hi - lo;
     if range == 0.0 {
-        return Err(MapperError::ConstantLens { value: lo, n_intervals });
+        return Err(MapperError::ConstantLens {
+            value: lo,
+            n_intervals,
+        });
     }
     let n = n_intervals as f64;
     let inner_range = ((n_intervals as f64 - 1.0) / n) * range;
@@ -52,7 +61,13 @@ pub fn uniform_intervals(lens: &[f64], n_intervals: usize, overlap: f64) -> Resu
         let div = (n_intervals - 1) as f64;
         let step = delta / div;
         let mut c: Vec<f64> = (0..n_intervals)
-            .map(|i| if step == 0.0 { (i as f64 / div) * delta + start } else { i as f64 * step + start })
+            .map(|i| {
+                if step == 0.0 {
+                    (i as f64 / div) * delta + start
+                } else {
+                    i as f64 * step + start
+                }
+            })
             .collect();
         c[n_intervals - 1] = stop;
         c
@@ -60,7 +75,12 @@ pub fn uniform_intervals(lens: &[f64], n_intervals: usize, overlap: f64) -> Resu
     Ok(centres
         .into_iter()
         .enumerate()
-        .map(|(centre_idx, centre)| Interval { centre_idx, centre, lower: centre - radius, upper: centre + radius })
+        .map(|(centre_idx, centre)| Interval {
+            centre_idx,
+            centre,
+            lower: centre - radius,
+            upper: centre + radius,
+        })
         .collect())
 }
 
@@ -68,13 +88,21 @@ pub fn uniform_intervals(lens: &[f64], n_intervals: usize, overlap: f64) -> Resu
 /// Cost O(n log n + total members * log).
 pub fn interval_members(lens: &[f64], intervals: &[Interval]) -> Vec<Vec<u32>> {
     let mut by_lens: Vec<u32> = (0..lens.len() as u32).collect();
-    by_lens.sort_unstable_by(|&a, &b| lens[a as usize].total_cmp(&lens[b as usize]).then(a.cmp(&b)));
+    by_lens.sort_unstable_by(|&a, &b| {
+        lens[a as usize]
+            .total_cmp(&lens[b as usize])
+            .then(a.cmp(&b))
+    });
     intervals
         .iter()
         .map(|interval| {
             let first = by_lens.partition_point(|&r| lens[r as usize] < interval.lower);
             let end = by_lens.partition_point(|&r| lens[r as usize] <= interval.upper);
-            let mut members: Vec<u32> = if first < end { by_lens[first..end].to_vec() } else { Vec::new() };
+            let mut members: Vec<u32> = if first < end {
+                by_lens[first..end].to_vec()
+            } else {
+                Vec::new()
+            };
             members.sort_unstable();
             members
         })

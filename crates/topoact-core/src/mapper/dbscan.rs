@@ -75,7 +75,13 @@ fn union(parent: &mut [u32], a: u32, b: u32) {
 
 impl IntervalDbscan {
     /// Prepares DBSCAN over `members` (row indices, ascending) with radius `eps`.
-    pub fn new(rows: &Rows, projected: &Projected, members: &[u32], eps: f64, min_samples: usize) -> Self {
+    pub fn new(
+        rows: &Rows,
+        projected: &Projected,
+        members: &[u32],
+        eps: f64,
+        min_samples: usize,
+    ) -> Self {
         let tree = KdTree::build(projected, members);
         let rule = ExactRule::for_interval(rows.dim, members.len());
         let test = EpsTest::new(rows, eps, rule);
@@ -121,11 +127,20 @@ impl IntervalDbscan {
                 Pass::Pairs => {
                     let counts = &mut self.counts;
                     let pairs = &mut self.pairs;
-                    spent += 1 + self.tree.radius_pairs_after(rows, pos, &self.test, |other, forward, backward| {
-                        counts[pos] += forward as u32;
-                        counts[other] += backward as u32;
-                        pairs.push((pos as u32, other as u32, forward as u8 | ((backward as u8) << 1)));
-                    });
+                    spent += 1 + self.tree.radius_pairs_after(
+                        rows,
+                        pos,
+                        &self.test,
+                        |other, forward, backward| {
+                            counts[pos] += forward as u32;
+                            counts[other] += backward as u32;
+                            pairs.push((
+                                pos as u32,
+                                other as u32,
+                                forward as u8 | ((backward as u8) << 1),
+                            ));
+                        },
+                    );
                     if self.pairs.len() > MAX_STORED_PAIRS {
                         self.pairs = Vec::new();
                         self.counts.iter_mut().for_each(|c| *c = 1);
@@ -237,14 +252,26 @@ impl IntervalDbscan {
 
 /// Reference DBSCAN by brute force with the same float64 rule, O(n^2 dim). For tests and
 /// tiny intervals. Returns clusters as lists of row indices ascending.
-pub(crate) fn brute_force_clusters(rows: &Rows, members: &[u32], eps: f64, min_samples: usize) -> Vec<Vec<u32>> {
+pub(crate) fn brute_force_clusters(
+    rows: &Rows,
+    members: &[u32],
+    eps: f64,
+    min_samples: usize,
+) -> Vec<Vec<u32>> {
     let rule = ExactRule::for_interval(rows.dim, members.len());
     let test = EpsTest::new(rows, eps, rule);
     let n = members.len();
     let neighbours: Vec<Vec<usize>> = (0..n)
-        .map(|i| (0..n).filter(|&j| test.exact(rows, members[i] as usize, members[j] as usize)).collect())
+        .map(|i| {
+            (0..n)
+                .filter(|&j| test.exact(rows, members[i] as usize, members[j] as usize))
+                .collect()
+        })
         .collect();
-    let is_core: Vec<bool> = neighbours.iter().map(|nb| nb.len() >= min_samples).collect();
+    let is_core: Vec<bool> = neighbours
+        .iter()
+        .map(|nb| nb.len() >= min_samples)
+        .collect();
     let mut labels = vec![-1i64; n];
     let mut next = 0i64;
     // scikit-learn's dbscan_inner, literally (members are in ascending row order).

@@ -40,22 +40,34 @@ pub fn to_kmapper_json(graph: &MapperGraph) -> String {
                 out.push_str(", ");
             }
             first = false;
-            out.push_str(&json_string(&graph.nodes[graph.edges[edge_idx].target].name));
+            out.push_str(&json_string(
+                &graph.nodes[graph.edges[edge_idx].target].name,
+            ));
             edge_idx += 1;
         }
         out.push(']');
     }
     out.push_str("}, \"simplices\": [");
-    let mut parts: Vec<String> = graph.nodes.iter().map(|n| format!("[{}]", json_string(&n.name))).collect();
+    let mut parts: Vec<String> = graph
+        .nodes
+        .iter()
+        .map(|n| format!("[{}]", json_string(&n.name)))
+        .collect();
     parts.extend(graph.edges.iter().map(|e| {
-        format!("[{}, {}]", json_string(&graph.nodes[e.source].name), json_string(&graph.nodes[e.target].name))
+        format!(
+            "[{}, {}]",
+            json_string(&graph.nodes[e.source].name),
+            json_string(&graph.nodes[e.target].name)
+        )
     }));
     out.push_str(&parts.join(", "));
     out.push_str("], \"meta_data\": ");
     let p = &graph.params;
     let eps_text = match (p.eps_global, p.epsilon) {
         (Some(eps), _) => format!("{eps}"),
-        (None, Epsilon::KnnQuantile { k, quantile, .. }) => format!("per-interval q{quantile} of {k}-NN distance"),
+        (None, Epsilon::KnnQuantile { k, quantile, .. }) => {
+            format!("per-interval q{quantile} of {k}-NN distance")
+        }
         (None, Epsilon::Explicit(eps)) => format!("{eps}"),
     };
     let meta = json!({
@@ -84,7 +96,13 @@ pub fn to_node_link_json(graph: &MapperGraph) -> Value {
             let names: Vec<String> = node
                 .top_classes
                 .iter()
-                .map(|c| graph.class_names.get(c.class_idx as usize).cloned().unwrap_or_else(|| c.class_idx.to_string()))
+                .map(|c| {
+                    graph
+                        .class_names
+                        .get(c.class_idx as usize)
+                        .cloned()
+                        .unwrap_or_else(|| c.class_idx.to_string())
+                })
                 .collect();
             let percents: Vec<f64> = node.top_classes.iter().map(|c| c.fraction).collect();
             json!({

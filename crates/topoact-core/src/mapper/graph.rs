@@ -171,20 +171,36 @@ pub(crate) fn nerve(members: &[&[u32]], min_intersection: usize) -> Vec<MapperEd
         .filter(|&(_, inter)| inter >= min_intersection)
         .map(|((source, target), intersection)| {
             let union = members[source].len() + members[target].len() - intersection;
-            MapperEdge { source, target, intersection, jaccard: intersection as f64 / union as f64 }
+            MapperEdge {
+                source,
+                target,
+                intersection,
+                jaccard: intersection as f64 / union as f64,
+            }
         })
         .collect()
 }
 
 /// Graph statistics (components by union-find).
-pub fn graph_stats(nodes: &[MapperNode], edges: &[MapperEdge], n_samples_used: usize) -> GraphStats {
-    let sizes_and_members: Vec<(usize, &[u32])> = nodes.iter().map(|node| (node.size, node.members.as_slice())).collect();
+pub fn graph_stats(
+    nodes: &[MapperNode],
+    edges: &[MapperEdge],
+    n_samples_used: usize,
+) -> GraphStats {
+    let sizes_and_members: Vec<(usize, &[u32])> = nodes
+        .iter()
+        .map(|node| (node.size, node.members.as_slice()))
+        .collect();
     stats_of_nodes(&sizes_and_members, edges, n_samples_used)
 }
 
 /// [`graph_stats`] of nodes given as `(size, members)`; every edge's ends must be node
 /// positions in `nodes`.
-pub(crate) fn stats_of_nodes(nodes: &[(usize, &[u32])], edges: &[MapperEdge], n_samples_used: usize) -> GraphStats {
+pub(crate) fn stats_of_nodes(
+    nodes: &[(usize, &[u32])],
+    edges: &[MapperEdge],
+    n_samples_used: usize,
+) -> GraphStats {
     let n = nodes.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn root(parent: &mut [usize], mut x: usize) -> usize {
@@ -204,7 +220,10 @@ pub(crate) fn stats_of_nodes(nodes: &[(usize, &[u32])], edges: &[MapperEdge], n_
         }
     }
     let n_components = (0..n).filter(|&i| root(&mut parent, i) == i).count();
-    let mut covered: Vec<u32> = nodes.iter().flat_map(|(_, members)| members.iter().copied()).collect();
+    let mut covered: Vec<u32> = nodes
+        .iter()
+        .flat_map(|(_, members)| members.iter().copied())
+        .collect();
     covered.sort_unstable();
     covered.dedup();
     let mut sizes: Vec<usize> = nodes.iter().map(|&(size, _)| size).collect();
@@ -231,10 +250,18 @@ pub(crate) fn stats_of_nodes(nodes: &[(usize, &[u32])], edges: &[MapperEdge], n_
         n_branch_nodes: degree.iter().filter(|&&d| d >= 3).count(),
         n_leaves: degree.iter().filter(|&&d| d == 1).count(),
         n_cycles: (edges.len() + n_components).saturating_sub(n),
-        fraction_covered: if n_samples_used == 0 { 0.0 } else { covered.len() as f64 / n_samples_used as f64 },
+        fraction_covered: if n_samples_used == 0 {
+            0.0
+        } else {
+            covered.len() as f64 / n_samples_used as f64
+        },
         node_size_min: sizes.first().copied().unwrap_or(0),
         node_size_max: sizes.last().copied().unwrap_or(0),
-        node_size_mean: if n == 0 { 0.0 } else { sizes.iter().sum::<usize>() as f64 / n as f64 },
+        node_size_mean: if n == 0 {
+            0.0
+        } else {
+            sizes.iter().sum::<usize>() as f64 / n as f64
+        },
         node_size_median: median,
         node_size_histogram: histogram,
     }
@@ -242,8 +269,12 @@ pub(crate) fn stats_of_nodes(nodes: &[(usize, &[u32])], edges: &[MapperEdge], n_
 
 /// Top three classes of a histogram: count descending, then class index ascending.
 pub(crate) fn top_classes(histogram: &[usize], size: usize) -> Vec<ClassShare> {
-    let mut classes: Vec<(usize, usize)> =
-        histogram.iter().enumerate().filter(|&(_, &c)| c > 0).map(|(i, &c)| (i, c)).collect();
+    let mut classes: Vec<(usize, usize)> = histogram
+        .iter()
+        .enumerate()
+        .filter(|&(_, &c)| c > 0)
+        .map(|(i, &c)| (i, c))
+        .collect();
     classes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     classes
         .into_iter()
@@ -251,7 +282,11 @@ pub(crate) fn top_classes(histogram: &[usize], size: usize) -> Vec<ClassShare> {
         .map(|(class_idx, count)| ClassShare {
             class_idx: class_idx as u32,
             count,
-            fraction: if size == 0 { 0.0 } else { count as f64 / size as f64 },
+            fraction: if size == 0 {
+                0.0
+            } else {
+                count as f64 / size as f64
+            },
         })
         .collect()
 }

@@ -39,7 +39,10 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use super::graph::{nerve, stats_of_nodes, top_classes, ClassShare, GraphStats, MapperEdge, MapperGraph, MapperNode, ParamsRecord};
+use super::graph::{
+    nerve, stats_of_nodes, top_classes, ClassShare, GraphStats, MapperEdge, MapperGraph,
+    MapperNode, ParamsRecord,
+};
 use super::params::MapperParams;
 
 /// Largest file accepted (512 MiB).
@@ -119,17 +122,23 @@ pub struct ImportedGraph {
 /// Why a graph file could not be imported, each with a message meant for a person.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ImportError {
-    #[error("the file is {size_bytes} bytes; graph files of at most {limit} bytes can be imported")]
+    #[error(
+        "the file is {size_bytes} bytes; graph files of at most {limit} bytes can be imported"
+    )]
     TooLarge { size_bytes: usize, limit: usize },
     #[error("the file is not valid JSON: {detail}")]
     NotJson { detail: String },
-    #[error("the file is JSON but not a mapper graph (KeplerMapper's dict or node-link JSON): {detail}")]
+    #[error(
+        "the file is JSON but not a mapper graph (KeplerMapper's dict or node-link JSON): {detail}"
+    )]
     NotAGraph { detail: String },
     #[error("the graph has more than {limit} nodes, more than can be shown")]
     TooManyNodes { limit: usize },
     #[error("the graph has more than {limit} links, more than can be shown")]
     TooManyEdges { limit: usize },
-    #[error("the graph's nodes hold more than {limit} memberships in total, more than can be loaded")]
+    #[error(
+        "the graph's nodes hold more than {limit} memberships in total, more than can be loaded"
+    )]
     TooManyMembers { limit: usize },
     #[error("two nodes are named \"{name}\"; node names must be unique")]
     DuplicateNode { name: String },
@@ -138,9 +147,18 @@ pub enum ImportError {
     #[error("a link names node number {index}, but there are {n_nodes} nodes")]
     NodeIndexOutOfRange { index: u64, n_nodes: usize },
     #[error("the link between \"{source_name}\" and \"{target_name}\" says they share {in_file} samples, but their members share {computed}")]
-    IntersectionMismatch { source_name: String, target_name: String, in_file: u64, computed: usize },
+    IntersectionMismatch {
+        source_name: String,
+        target_name: String,
+        in_file: u64,
+        computed: usize,
+    },
     #[error("node \"{node}\" has {n_names} top classes but {n_fractions} top class fractions")]
-    TopClassMismatch { node: String, n_names: usize, n_fractions: usize },
+    TopClassMismatch {
+        node: String,
+        n_names: usize,
+        n_fractions: usize,
+    },
     #[error("node \"{node}\" has a top class fraction of {value}; fractions must be in [0, 1]")]
     FractionOutOfRange { node: String, value: f64 },
     #[error("node \"{node}\" has a non-finite {what}")]
@@ -156,14 +174,19 @@ pub enum ImportError {
 /// Reads a graph file (KeplerMapper's dict or node-link JSON; see the module documentation).
 pub fn import_graph(bytes: &[u8]) -> Result<ImportedGraph, ImportError> {
     if bytes.len() > MAX_IMPORT_BYTES {
-        return Err(ImportError::TooLarge { size_bytes: bytes.len(), limit: MAX_IMPORT_BYTES });
+        return Err(ImportError::TooLarge {
+            size_bytes: bytes.len(),
+            limit: MAX_IMPORT_BYTES,
+        });
     }
     let budget = ParseBudget::default();
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let parsed = GraphFileSeed { budget: &budget }.deserialize(&mut deserializer).and_then(|file| {
-        deserializer.end()?;
-        Ok(file)
-    });
+    let parsed = GraphFileSeed { budget: &budget }
+        .deserialize(&mut deserializer)
+        .and_then(|file| {
+            deserializer.end()?;
+            Ok(file)
+        });
     let file = match parsed {
         Ok(file) => file,
         Err(err) => return Err(budget.exceeded.take().unwrap_or_else(|| json_error(&err))),
@@ -173,8 +196,12 @@ pub fn import_graph(bytes: &[u8]) -> Result<ImportedGraph, ImportError> {
 
 fn json_error(err: &serde_json::Error) -> ImportError {
     match err.classify() {
-        serde_json::error::Category::Data => ImportError::NotAGraph { detail: err.to_string() },
-        _ => ImportError::NotJson { detail: err.to_string() },
+        serde_json::error::Category::Data => ImportError::NotAGraph {
+            detail: err.to_string(),
+        },
+        _ => ImportError::NotJson {
+            detail: err.to_string(),
+        },
     }
 }
 
@@ -182,20 +209,42 @@ impl ImportedGraph {
     /// Replaces every node's classes by those of its members' `labels` (index = `sample_idx`,
     /// `u32::MAX` = unlabelled), named by `class_names` (a class without a name is called by
     /// its number). Refuses labels that do not cover every member.
-    pub fn derive_classes_from_labels(&mut self, labels: &[u32], class_names: &[String]) -> Result<(), ImportError> {
+    pub fn derive_classes_from_labels(
+        &mut self,
+        labels: &[u32],
+        class_names: &[String],
+    ) -> Result<(), ImportError> {
         if self.n_samples > labels.len() {
-            let sample_idx = self.nodes.iter().filter_map(|node| node.members.last()).copied().max().unwrap_or(0);
-            return Err(ImportError::LabelsTooShort { sample_idx, n_labels: labels.len() });
+            let sample_idx = self
+                .nodes
+                .iter()
+                .filter_map(|node| node.members.last())
+                .copied()
+                .max()
+                .unwrap_or(0);
+            return Err(ImportError::LabelsTooShort {
+                sample_idx,
+                n_labels: labels.len(),
+            });
         }
         let largest_label = self
             .nodes
             .iter()
-            .flat_map(|node| node.members.iter().map(|&sample_idx| labels[sample_idx as usize]))
+            .flat_map(|node| {
+                node.members
+                    .iter()
+                    .map(|&sample_idx| labels[sample_idx as usize])
+            })
             .filter(|&label| label != u32::MAX)
             .max();
-        let n_classes = largest_label.map_or(0, |label| label as usize + 1).max(class_names.len());
+        let n_classes = largest_label
+            .map_or(0, |label| label as usize + 1)
+            .max(class_names.len());
         if n_classes > MAX_CLASSES {
-            return Err(ImportError::TooManyClasses { n_classes, limit: MAX_CLASSES });
+            return Err(ImportError::TooManyClasses {
+                n_classes,
+                limit: MAX_CLASSES,
+            });
         }
         for node in &mut self.nodes {
             let mut histogram = vec![0usize; n_classes];
@@ -208,16 +257,31 @@ impl ImportedGraph {
             node.top_classes = top_classes(&histogram, node.size);
             node.class_histogram = histogram;
         }
-        self.class_names =
-            (0..n_classes).map(|class_idx| class_names.get(class_idx).cloned().unwrap_or_else(|| class_idx.to_string())).collect();
+        self.class_names = (0..n_classes)
+            .map(|class_idx| {
+                class_names
+                    .get(class_idx)
+                    .cloned()
+                    .unwrap_or_else(|| class_idx.to_string())
+            })
+            .collect();
         Ok(())
     }
 
     /// Checks that every member is a sample of data with `n_samples` samples.
     pub fn check_sample_count(&self, n_samples: usize) -> Result<(), ImportError> {
         if self.n_samples > n_samples {
-            let sample_idx = self.nodes.iter().filter_map(|node| node.members.last()).copied().max().unwrap_or(0);
-            return Err(ImportError::SampleOutOfRange { sample_idx, n_samples });
+            let sample_idx = self
+                .nodes
+                .iter()
+                .filter_map(|node| node.members.last())
+                .copied()
+                .max()
+                .unwrap_or(0);
+            return Err(ImportError::SampleOutOfRange {
+                sample_idx,
+                n_samples,
+            });
         }
         Ok(())
     }
@@ -258,7 +322,9 @@ impl ImportedGraph {
             if let Some(overlap) = meta.get("perc_overlap").and_then(Value::as_f64) {
                 params.overlap = overlap;
             }
-            if let Some(min_intersection) = meta.get("nerve_min_intersection").and_then(Value::as_u64) {
+            if let Some(min_intersection) =
+                meta.get("nerve_min_intersection").and_then(Value::as_u64)
+            {
                 params.min_intersection = min_intersection as usize;
             }
         }
@@ -295,7 +361,13 @@ struct ParseBudget {
 }
 
 impl ParseBudget {
-    fn spend<E: de::Error>(&self, counter: &Cell<usize>, amount: usize, limit: usize, error: ImportError) -> Result<(), E> {
+    fn spend<E: de::Error>(
+        &self,
+        counter: &Cell<usize>,
+        amount: usize,
+        limit: usize,
+        error: ImportError,
+    ) -> Result<(), E> {
         let total = counter.get().saturating_add(amount);
         counter.set(total);
         if total > limit {
@@ -307,15 +379,36 @@ impl ParseBudget {
     }
 
     fn node<E: de::Error>(&self) -> Result<(), E> {
-        self.spend(&self.n_nodes, 1, MAX_IMPORT_NODES, ImportError::TooManyNodes { limit: MAX_IMPORT_NODES })
+        self.spend(
+            &self.n_nodes,
+            1,
+            MAX_IMPORT_NODES,
+            ImportError::TooManyNodes {
+                limit: MAX_IMPORT_NODES,
+            },
+        )
     }
 
     fn edges<E: de::Error>(&self, count: usize) -> Result<(), E> {
-        self.spend(&self.n_edges, count, MAX_IMPORT_EDGES, ImportError::TooManyEdges { limit: MAX_IMPORT_EDGES })
+        self.spend(
+            &self.n_edges,
+            count,
+            MAX_IMPORT_EDGES,
+            ImportError::TooManyEdges {
+                limit: MAX_IMPORT_EDGES,
+            },
+        )
     }
 
     fn members<E: de::Error>(&self, count: usize) -> Result<(), E> {
-        self.spend(&self.n_members, count, MAX_IMPORT_MEMBERS, ImportError::TooManyMembers { limit: MAX_IMPORT_MEMBERS })
+        self.spend(
+            &self.n_members,
+            count,
+            MAX_IMPORT_MEMBERS,
+            ImportError::TooManyMembers {
+                limit: MAX_IMPORT_MEMBERS,
+            },
+        )
     }
 }
 
@@ -366,21 +459,28 @@ impl<'de> Deserialize<'de> for SampleIdx {
                 f.write_str("a sample index (a whole number >= 0)")
             }
             fn visit_u64<E: de::Error>(self, value: u64) -> Result<SampleIdx, E> {
-                u32::try_from(value)
-                    .map(SampleIdx)
-                    .map_err(|_| E::custom(format!("sample index {value} is too large (at most {})", u32::MAX)))
+                u32::try_from(value).map(SampleIdx).map_err(|_| {
+                    E::custom(format!(
+                        "sample index {value} is too large (at most {})",
+                        u32::MAX
+                    ))
+                })
             }
             fn visit_i64<E: de::Error>(self, value: i64) -> Result<SampleIdx, E> {
                 match u64::try_from(value) {
                     Ok(value) => self.visit_u64(value),
-                    Err(_) => Err(E::custom(format!("sample indices cannot be negative, got {value}"))),
+                    Err(_) => Err(E::custom(format!(
+                        "sample indices cannot be negative, got {value}"
+                    ))),
                 }
             }
             fn visit_f64<E: de::Error>(self, value: f64) -> Result<SampleIdx, E> {
                 if value.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&value) {
                     Ok(SampleIdx(value as u32))
                 } else {
-                    Err(E::custom(format!("sample indices must be whole numbers >= 0, got {value}")))
+                    Err(E::custom(format!(
+                        "sample indices must be whole numbers >= 0, got {value}"
+                    )))
                 }
             }
         }
@@ -465,12 +565,16 @@ impl<'de> Visitor<'de> for GraphFileSeed<'_> {
             match key.as_str() {
                 "nodes" if !seen_nodes => {
                     seen_nodes = true;
-                    let (format, nodes) = map.next_value_seed(NodesSeed { budget: self.budget })?;
+                    let (format, nodes) = map.next_value_seed(NodesSeed {
+                        budget: self.budget,
+                    })?;
                     file.format = Some(format);
                     file.nodes = nodes;
                 }
                 "links" | "edges" if file.links.is_none() => {
-                    file.links = Some(map.next_value_seed(LinksSeed { budget: self.budget })?);
+                    file.links = Some(map.next_value_seed(LinksSeed {
+                        budget: self.budget,
+                    })?);
                 }
                 // KeplerMapper's `meta_data` or node-link's `graph`; the first one kept.
                 "meta_data" | "graph" if file.metadata.is_none() => {
@@ -482,7 +586,9 @@ impl<'de> Visitor<'de> for GraphFileSeed<'_> {
                     file.metadata = Some(metadata);
                 }
                 "nodes" | "links" | "edges" => {
-                    return Err(de::Error::custom(format!("\"{key}\" appears twice (or both links and edges)")));
+                    return Err(de::Error::custom(format!(
+                        "\"{key}\" appears twice (or both links and edges)"
+                    )));
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -517,7 +623,9 @@ impl<'de> Visitor<'de> for NodesSeed<'_> {
         let mut nodes = Vec::new();
         while let Some(name) = map.next_key::<String>()? {
             self.budget.node()?;
-            let members = map.next_value_seed(MembersSeed { budget: self.budget })?;
+            let members = map.next_value_seed(MembersSeed {
+                budget: self.budget,
+            })?;
             nodes.push(RawNode {
                 name: NodeKey::Text(name),
                 members,
@@ -531,7 +639,9 @@ impl<'de> Visitor<'de> for NodesSeed<'_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut nodes = Vec::new();
-        while let Some(node) = seq.next_element_seed(NodeObjectSeed { budget: self.budget })? {
+        while let Some(node) = seq.next_element_seed(NodeObjectSeed {
+            budget: self.budget,
+        })? {
             self.budget.node()?;
             nodes.push(node);
         }
@@ -567,11 +677,17 @@ impl<'de> Visitor<'de> for NodeObjectSeed<'_> {
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "id" => name = Some(map.next_value::<NodeKey>()?),
-                "membership" | "members" => members = Some(map.next_value_seed(MembersSeed { budget: self.budget })?),
+                "membership" | "members" => {
+                    members = Some(map.next_value_seed(MembersSeed {
+                        budget: self.budget,
+                    })?)
+                }
                 "lens_mean" => lens_mean = map.next_value::<Option<f64>>()?,
                 "l2NormAvg" => l2_norm_avg = map.next_value::<Option<f64>>()?,
                 "top_classes" => top_class_names = map.next_value::<Option<Vec<NodeKey>>>()?,
-                "top_class_percents" => top_class_fractions = map.next_value::<Option<Vec<f64>>>()?,
+                "top_class_percents" => {
+                    top_class_fractions = map.next_value::<Option<Vec<f64>>>()?
+                }
                 "average_activation" => mean_activation = map.next_value::<Option<Vec<f32>>>()?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -580,7 +696,10 @@ impl<'de> Visitor<'de> for NodeObjectSeed<'_> {
         }
         let name = name.ok_or_else(|| de::Error::custom("a node has no \"id\""))?;
         let members = members.ok_or_else(|| {
-            de::Error::custom(format!("node \"{}\" has no \"membership\" list", name.clone().into_name()))
+            de::Error::custom(format!(
+                "node \"{}\" has no \"membership\" list",
+                name.clone().into_name()
+            ))
         })?;
         Ok(RawNode {
             name,
@@ -613,7 +732,9 @@ impl<'de> Visitor<'de> for LinksSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<RawLink>, A::Error> {
         let mut links = Vec::new();
         while let Some(source) = map.next_key::<String>()? {
-            let targets: Vec<NodeKey> = map.next_value_seed(TargetsSeed { budget: self.budget })?;
+            let targets: Vec<NodeKey> = map.next_value_seed(TargetsSeed {
+                budget: self.budget,
+            })?;
             links.extend(targets.into_iter().map(|target| RawLink {
                 source: NodeKey::Text(source.clone()),
                 target,
@@ -626,7 +747,11 @@ impl<'de> Visitor<'de> for LinksSeed<'_> {
         let mut links = Vec::new();
         while let Some(link) = seq.next_element::<LinkObject>()? {
             self.budget.edges(1)?;
-            links.push(RawLink { source: link.source, target: link.target, intersection: link.intersection });
+            links.push(RawLink {
+                source: link.source,
+                target: link.target,
+                intersection: link.intersection,
+            });
         }
         Ok(links)
     }
@@ -672,7 +797,10 @@ struct LinkObject {
 
 fn build_graph(file: RawFile) -> Result<ImportedGraph, ImportError> {
     let format = file.format.unwrap_or(ImportFormat::NodeLink);
-    let ids_are_integers = file.nodes.iter().any(|node| matches!(node.name, NodeKey::Integer(_)));
+    let ids_are_integers = file
+        .nodes
+        .iter()
+        .any(|node| matches!(node.name, NodeKey::Integer(_)));
     let mut notes = ImportNotes::default();
     let mut class_names: Vec<String> = Vec::new();
     let mut class_idx_of: HashMap<String, u32> = HashMap::new();
@@ -690,20 +818,37 @@ fn build_graph(file: RawFile) -> Result<ImportedGraph, ImportError> {
         notes.repeated_members_removed += listed - members.len();
         let size = members.len();
         if raw.lens_mean.is_some_and(|value| !value.is_finite()) {
-            return Err(ImportError::NonFinite { node: name, what: "mean lens" });
+            return Err(ImportError::NonFinite {
+                node: name,
+                what: "mean lens",
+            });
         }
-        if raw.mean_activation.as_ref().is_some_and(|values| values.iter().any(|value| !value.is_finite())) {
-            return Err(ImportError::NonFinite { node: name, what: "average activation" });
+        if raw
+            .mean_activation
+            .as_ref()
+            .is_some_and(|values| values.iter().any(|value| !value.is_finite()))
+        {
+            return Err(ImportError::NonFinite {
+                node: name,
+                what: "average activation",
+            });
         }
         let names = raw.top_class_names.unwrap_or_default();
         let fractions = raw.top_class_fractions.unwrap_or_default();
         if names.len() != fractions.len() {
-            return Err(ImportError::TopClassMismatch { node: name, n_names: names.len(), n_fractions: fractions.len() });
+            return Err(ImportError::TopClassMismatch {
+                node: name,
+                n_names: names.len(),
+                n_fractions: fractions.len(),
+            });
         }
         let mut top = Vec::with_capacity(names.len());
         for (class_name, fraction) in names.into_iter().zip(fractions) {
             if !(fraction.is_finite() && (0.0..=1.0).contains(&fraction)) {
-                return Err(ImportError::FractionOutOfRange { node: name, value: fraction });
+                return Err(ImportError::FractionOutOfRange {
+                    node: name,
+                    value: fraction,
+                });
             }
             let class_name = class_name.into_name();
             let next_idx = class_names.len() as u32;
@@ -711,7 +856,11 @@ fn build_graph(file: RawFile) -> Result<ImportedGraph, ImportError> {
                 class_names.push(class_name);
                 next_idx
             });
-            top.push(ClassShare { class_idx, count: (fraction * size as f64).round() as usize, fraction });
+            top.push(ClassShare {
+                class_idx,
+                count: (fraction * size as f64).round() as usize,
+                fraction,
+            });
         }
         nodes.push(ImportedNode {
             node_id,
@@ -730,10 +879,16 @@ fn build_graph(file: RawFile) -> Result<ImportedGraph, ImportError> {
             NodeKey::Integer(index) if !ids_are_integers => usize::try_from(index)
                 .ok()
                 .filter(|&position| position < nodes.len())
-                .ok_or(ImportError::NodeIndexOutOfRange { index, n_nodes: nodes.len() }),
+                .ok_or(ImportError::NodeIndexOutOfRange {
+                    index,
+                    n_nodes: nodes.len(),
+                }),
             key => {
                 let name = key.into_name();
-                node_idx_of.get(&name).copied().ok_or(ImportError::UnknownNode { name })
+                node_idx_of
+                    .get(&name)
+                    .copied()
+                    .ok_or(ImportError::UnknownNode { name })
             }
         }
     };
@@ -771,8 +926,17 @@ fn build_graph(file: RawFile) -> Result<ImportedGraph, ImportError> {
                     });
                 }
                 let union = a.size + b.size - intersection;
-                let jaccard = if union == 0 { 0.0 } else { intersection as f64 / union as f64 };
-                edges.push(MapperEdge { source, target, intersection, jaccard });
+                let jaccard = if union == 0 {
+                    0.0
+                } else {
+                    intersection as f64 / union as f64
+                };
+                edges.push(MapperEdge {
+                    source,
+                    target,
+                    intersection,
+                    jaccard,
+                });
             }
             edges
         }
@@ -783,16 +947,35 @@ fn build_graph(file: RawFile) -> Result<ImportedGraph, ImportError> {
                 .as_ref()
                 .and_then(|meta| meta.get("nerve_min_intersection"))
                 .and_then(Value::as_u64)
-                .map_or(1, |value| usize::try_from(value).unwrap_or(usize::MAX).max(1));
+                .map_or(1, |value| {
+                    usize::try_from(value).unwrap_or(usize::MAX).max(1)
+                });
             let members: Vec<&[u32]> = nodes.iter().map(|node| node.members.as_slice()).collect();
             nerve(&members, min_intersection)
         }
     };
 
-    let n_samples = nodes.iter().filter_map(|node| node.members.last()).map(|&last| last as usize + 1).max().unwrap_or(0);
+    let n_samples = nodes
+        .iter()
+        .filter_map(|node| node.members.last())
+        .map(|&last| last as usize + 1)
+        .max()
+        .unwrap_or(0);
     let n_samples_used = file.n_samples_used.unwrap_or(n_samples);
-    let sizes_and_members: Vec<(usize, &[u32])> = nodes.iter().map(|node| (node.size, node.members.as_slice())).collect();
+    let sizes_and_members: Vec<(usize, &[u32])> = nodes
+        .iter()
+        .map(|node| (node.size, node.members.as_slice()))
+        .collect();
     let stats = stats_of_nodes(&sizes_and_members, &edges, n_samples_used);
-    Ok(ImportedGraph { format, nodes, edges, stats, n_samples, n_samples_used, class_names, metadata: file.metadata, notes })
+    Ok(ImportedGraph {
+        format,
+        nodes,
+        edges,
+        stats,
+        n_samples,
+        n_samples_used,
+        class_names,
+        metadata: file.metadata,
+        notes,
+    })
 }
-

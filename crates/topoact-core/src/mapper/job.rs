@@ -25,8 +25,13 @@ use crate::job::{Job, Progress, Step};
 
 use super::cover::{interval_members, rank_lens, uniform_intervals, Interval};
 use super::dbscan::IntervalDbscan;
-use super::graph::{graph_stats, nerve, top_classes, IntervalReport, MapperGraph, MapperNode, ParamsRecord};
-use super::join::{bucket_pairs, clusters_from_pairs, decide_pairs, eps_from_pairs, pilot_radius, storage_limit, DecidedPair, FastPair};
+use super::graph::{
+    graph_stats, nerve, top_classes, IntervalReport, MapperGraph, MapperNode, ParamsRecord,
+};
+use super::join::{
+    bucket_pairs, clusters_from_pairs, decide_pairs, eps_from_pairs, pilot_radius, storage_limit,
+    DecidedPair, FastPair,
+};
 use super::knn::{numpy_quantile, FastBand, KdTree, Projected, TREE_COORDS};
 use super::lens::per_row_lens;
 use super::params::{CoverKind, Epsilon, Lens, MapperError, MapperParams, ValidMapperParams};
@@ -70,7 +75,12 @@ pub struct MapperInput<'a> {
 
 impl<'a> MapperInput<'a> {
     pub fn new(matrix: &'a Matrix) -> Self {
-        MapperInput { matrix, sample_indices: None, labels: None, class_names: &[] }
+        MapperInput {
+            matrix,
+            sample_indices: None,
+            labels: None,
+            class_names: &[],
+        }
     }
 }
 
@@ -110,6 +120,11 @@ pub struct MapperJob {
     n_classes: usize,
     class_names: Vec<String>,
     parallel: bool,
+    /// Threads a bounded step may use ([`MapperJob::with_step_threads`]); 1 = sequential.
+    step_threads: usize,
+    /// Query positions of the next join step when steps are threaded, adapted so a step
+    /// costs about `DISTANCES_PER_STEP x step_threads` distances.
+    join_step_len: usize,
     stage: Stage,
     basis: Option<Basis>,
     projected: Projected,
@@ -128,13 +143,19 @@ pub struct MapperJob {
     members: Vec<Vec<u32>>,
     next_interval: usize,
     next_cube_idx: usize,
-    current: Option<IntervalWork>,
+    /// Intervals being clustered (at most `step_threads`), each with its slot in `outcomes`.
+    current: Vec<(usize, IntervalWork)>,
     outcomes: Vec<IntervalOutcome>,
 }
 
 fn knn_needed(params: &MapperParams) -> usize {
     let mut k = 0;
-    if let Epsilon::KnnQuantile { k: ke, per_interval: false, .. } = params.epsilon {
+    if let Epsilon::KnnQuantile {
+        k: ke,
+        per_interval: false,
+        ..
+    } = params.epsilon
+    {
         k = k.max(ke);
     }
     if let Lens::KnnDistance { k: kl } = params.lens {
@@ -146,15 +167,25 @@ fn knn_needed(params: &MapperParams) -> usize {
 impl MapperJob {
     /// Checks the input against the parameters and copies the rows in use.
     /// Cost O(n_rows * dim).
-    pub fn new(input: MapperInput<'_>, params: &ValidMapperParams) -> Result<MapperJob, MapperError> {
+    pub fn new(
+        input: MapperInput<'_>,
+        params: &ValidMapperParams,
+    ) -> Result<MapperJob, MapperError> {
         let params = params.params().clone();
         let n_total = input.matrix.n_rows();
         if let Some(labels) = input.labels {
             if labels.len() != n_total {
-                return Err(MapperError::LengthMismatch { what: "labels", got: labels.len(), expected: n_total });
+                return Err(MapperError::LengthMismatch {
+                    what: "labels",
+                    got: labels.len(),
+                    expected: n_total,
+                });
             }
         }
-        if let Lens::Custom { values_by_sample, .. } = &params.lens {
+        if let Lens::Custom {
+            values_by_sample, ..
+        } = &params.lens
+        {
             if values_by_sample.len() != n_total {
                 return Err(MapperError::LengthMismatch {
                     what: "the custom lens",
@@ -170,10 +201,22 @@ impl MapperJob {
         };
         let knn_k = knn_needed(&params);
         if knn_k > 0 && rows.n_rows <= knn_k {
-            return Err(MapperError::TooFewSamplesForKnn { k: knn_k, needed: knn_k + 1, got: rows.n_rows });
+            return Err(MapperError::TooFewSamplesForKnn {
+                k: knn_k,
+                needed: knn_k + 1,
+                got: rows.n_rows,
+            });
         }
-        let labels_by_row = input.labels.map(|labels| sample_of_row.iter().map(|&s| labels[s as usize]).collect::<Vec<u32>>());
-        let max_label = labels_by_row.as_ref().and_then(|l| l.iter().max().copied()).map_or(0, |m| m as usize + 1);
+        let labels_by_row = input.labels.map(|labels| {
+            sample_of_row
+                .iter()
+                .map(|&s| labels[s as usize])
+                .collect::<Vec<u32>>()
+        });
+        let max_label = labels_by_row
+            .as_ref()
+            .and_then(|l| l.iter().max().copied())
+            .map_or(0, |m| m as usize + 1);
         let n_classes = input.class_names.len().max(max_label);
         let n_rows = rows.n_rows;
         Ok(MapperJob {
@@ -183,9 +226,15 @@ impl MapperJob {
             n_classes,
             class_names: input.class_names.to_vec(),
             parallel: false,
+            step_threads: 1,
+            join_step_len: 1024,
             stage: Stage::Project { next_row: 0 },
             basis: None,
-            projected: Projected { n_coords: 0, coords: Vec::new(), slack: 0.0 },
+            projected: Projected {
+                n_coords: 0,
+                coords: Vec::new(),
+                slack: 0.0,
+            },
             lens: vec![0.0; n_rows],
             knn_k,
             knn_tree: None,
@@ -198,7 +247,7 @@ impl MapperJob {
             members: Vec::new(),
             next_interval: 0,
             next_cube_idx: 0,
-            current: None,
+            current: Vec::new(),
             outcomes: Vec::new(),
             rows,
         })
@@ -208,6 +257,17 @@ impl MapperJob {
     /// (used by [`compute_mapper`]; not for a single-threaded caller that must stay responsive).
     pub fn with_whole_stages(mut self) -> Self {
         self.parallel = true;
+        self
+    }
+
+    /// Keeps steps bounded (progress, cancel) but runs each one on `threads` threads with
+    /// rayon: a step does about `threads` times the sequential step's work, in parallel where
+    /// the stage allows (projection, k-NN, the join, intervals). For a caller that owns a
+    /// thread pool and must stay responsive (the browser worker with wasm threads). The
+    /// graph is identical to the sequential run's. Without the `parallel` feature the steps
+    /// are only longer.
+    pub fn with_step_threads(mut self, threads: usize) -> Self {
+        self.step_threads = threads.max(1);
         self
     }
 
@@ -227,7 +287,8 @@ impl MapperJob {
     fn step_project(&mut self, next_row: usize) -> Progress {
         let n = self.rows.n_rows;
         if self.basis.is_none() {
-            let basis = Basis::for_pruning(&self.rows, pruning_coords(self.rows.n_rows, self.rows.dim));
+            let basis =
+                Basis::for_pruning(&self.rows, pruning_coords(self.rows.n_rows, self.rows.dim));
             self.projected = Projected {
                 n_coords: basis.n_vectors,
                 coords: vec![0.0; n * basis.n_vectors],
@@ -235,7 +296,11 @@ impl MapperJob {
             };
             self.basis = Some(basis);
         }
-        let end = if self.parallel { n } else { (next_row + ROWS_PER_STEP).min(n) };
+        let end = if self.parallel {
+            n
+        } else {
+            (next_row + ROWS_PER_STEP * self.step_threads).min(n)
+        };
         if let Some(basis) = &self.basis {
             let k = basis.n_vectors;
             let out = &mut self.projected.coords[next_row * k..end * k];
@@ -243,16 +308,22 @@ impl MapperJob {
             {
                 use rayon::prelude::*;
                 let rows = &self.rows;
-                out.par_chunks_mut(ROWS_PER_STEP * k.max(1)).enumerate().for_each(|(chunk_idx, chunk)| {
-                    let start = next_row + chunk_idx * ROWS_PER_STEP;
-                    let stop = start + chunk.len() / k.max(1);
-                    basis.project_rows(rows, start..stop, chunk);
-                });
+                out.par_chunks_mut(ROWS_PER_STEP * k.max(1))
+                    .enumerate()
+                    .for_each(|(chunk_idx, chunk)| {
+                        let start = next_row + chunk_idx * ROWS_PER_STEP;
+                        let stop = start + chunk.len() / k.max(1);
+                        basis.project_rows(rows, start..stop, chunk);
+                    });
             }
             #[cfg(not(feature = "parallel"))]
             basis.project_rows(&self.rows, next_row..end, out);
         }
-        self.stage = if end >= n { Stage::Lens { next_row: 0 } } else { Stage::Project { next_row: end } };
+        self.stage = if end >= n {
+            Stage::Lens { next_row: 0 }
+        } else {
+            Stage::Project { next_row: end }
+        };
         self.progress("projecting rows", end, n)
     }
 
@@ -275,7 +346,9 @@ impl MapperJob {
                 }
                 n
             }
-            Lens::Custom { values_by_sample, .. } => {
+            Lens::Custom {
+                values_by_sample, ..
+            } => {
                 for (l, &s) in self.lens.iter_mut().zip(&self.sample_of_row) {
                     *l = values_by_sample[s as usize];
                 }
@@ -283,22 +356,42 @@ impl MapperJob {
             }
             Lens::KnnDistance { .. } => n, // filled after the k-NN stage
             lens => {
-                let end = if self.parallel { n } else { (next_row + ROWS_PER_STEP).min(n) };
-                per_row_lens(lens, &self.rows, next_row..end, &mut self.lens[next_row..end]);
+                let end = if self.parallel {
+                    n
+                } else {
+                    (next_row + ROWS_PER_STEP * self.step_threads).min(n)
+                };
+                per_row_lens(
+                    lens,
+                    &self.rows,
+                    next_row..end,
+                    &mut self.lens[next_row..end],
+                );
                 end
             }
         };
         // Fail fast: a constant lens under the uniform cover is refused by the cover anyway;
         // say so before the (expensive) neighbour search rather than after it.
-        if end >= n && self.params.cover == CoverKind::Uniform && !matches!(self.params.lens, Lens::KnnDistance { .. }) {
+        if end >= n
+            && self.params.cover == CoverKind::Uniform
+            && !matches!(self.params.lens, Lens::KnnDistance { .. })
+        {
             if let Some(&first) = self.lens.first() {
                 if self.lens.iter().all(|&value| value == first) {
-                    return Err(MapperError::ConstantLens { value: first, n_intervals: self.params.n_intervals });
+                    return Err(MapperError::ConstantLens {
+                        value: first,
+                        n_intervals: self.params.n_intervals,
+                    });
                 }
             }
         }
-        let join_path = matches!(self.params.epsilon, Epsilon::KnnQuantile { per_interval: false, .. })
-            && !matches!(self.params.lens, Lens::KnnDistance { .. });
+        let join_path = matches!(
+            self.params.epsilon,
+            Epsilon::KnnQuantile {
+                per_interval: false,
+                ..
+            }
+        ) && !matches!(self.params.lens, Lens::KnnDistance { .. });
         self.stage = if end < n {
             Stage::Lens { next_row: end }
         } else if join_path {
@@ -321,10 +414,21 @@ impl MapperJob {
         if self.knn.len() != n * k {
             self.knn = vec![0.0; n * k];
         }
-        let end = if self.parallel { n } else { (next_pos + KNN_QUERIES_PER_STEP).min(n) };
+        let end = if self.parallel {
+            n
+        } else {
+            (next_pos + KNN_QUERIES_PER_STEP * self.step_threads).min(n)
+        };
         if let Some(tree) = &self.knn_tree {
             let band = FastBand::new(&self.rows);
-            let by_pos = knn_block(tree, &self.rows, band, next_pos..end, k, self.parallel);
+            let by_pos = knn_block(
+                tree,
+                &self.rows,
+                band,
+                next_pos..end,
+                k,
+                self.parallel || self.step_threads > 1,
+            );
             for (i, d) in by_pos.chunks(k).enumerate() {
                 let row_idx = tree.row_at[next_pos + i] as usize;
                 self.knn[row_idx * k..(row_idx + 1) * k].copy_from_slice(d);
@@ -341,8 +445,15 @@ impl MapperJob {
                 self.lens[row_idx] = d.iter().sum::<f64>() / kl as f64;
             }
         }
-        if let Epsilon::KnnQuantile { k: ke, quantile, per_interval: false } = self.params.epsilon {
-            let mut kth: Vec<f64> = (0..n).map(|row_idx| self.knn[row_idx * k + ke - 1]).collect();
+        if let Epsilon::KnnQuantile {
+            k: ke,
+            quantile,
+            per_interval: false,
+        } = self.params.epsilon
+        {
+            let mut kth: Vec<f64> = (0..n)
+                .map(|row_idx| self.knn[row_idx * k + ke - 1])
+                .collect();
             kth.sort_by(|a, b| a.total_cmp(b));
             let eps = numpy_quantile(&kth, quantile);
             if eps.is_nan() || eps <= 0.0 {
@@ -377,15 +488,26 @@ impl MapperJob {
         };
         let limit = storage_limit(band, hi);
         let end = if self.parallel {
-            self.fast_pairs = join_block(tree, &self.rows, next_pos..n, hi, limit);
+            self.fast_pairs = join_block(tree, &self.rows, next_pos..n, hi, limit).0;
             n
+        } else if self.step_threads > 1 {
+            let end = (next_pos + self.join_step_len).min(n);
+            let (pairs, spent) = join_block(tree, &self.rows, next_pos..end, hi, limit);
+            self.fast_pairs.extend_from_slice(&pairs);
+            // Aim the next step at the budget; the pairs do not depend on the step lengths.
+            let target = DISTANCES_PER_STEP * self.step_threads as u64;
+            let scaled = (self.join_step_len as u64).saturating_mul(target) / spent.max(1);
+            self.join_step_len = (scaled as usize).clamp(128, 1 << 16);
+            end
         } else {
             let mut spent = 0u64;
             let mut pos = next_pos;
             while pos < n && spent < DISTANCES_PER_STEP {
                 let row = tree.row_at[pos];
                 let pairs = &mut self.fast_pairs;
-                spent += 1 + tree.pairs_within_after(&self.rows, pos, hi, limit, |other, fast| pairs.push((row, tree.row_at[other], fast)));
+                spent += 1 + tree.pairs_within_after(&self.rows, pos, hi, limit, |other, fast| {
+                    pairs.push((row, tree.row_at[other], fast))
+                });
                 pos += 1;
             }
             pos
@@ -416,7 +538,9 @@ impl MapperJob {
 
     fn step_cover(&mut self) -> Result<Progress, MapperError> {
         if let Some(row_idx) = self.lens.iter().position(|v| !v.is_finite()) {
-            return Err(MapperError::NonFiniteLens { sample_idx: self.sample_of_row[row_idx] as usize });
+            return Err(MapperError::NonFiniteLens {
+                sample_idx: self.sample_of_row[row_idx] as usize,
+            });
         }
         let cover_lens = match self.params.cover {
             CoverKind::Uniform => self.lens.clone(),
@@ -425,7 +549,8 @@ impl MapperJob {
         if let Epsilon::Explicit(eps) = self.params.epsilon {
             self.eps_global = Some(eps);
         }
-        self.intervals = uniform_intervals(&cover_lens, self.params.n_intervals, self.params.overlap)?;
+        self.intervals =
+            uniform_intervals(&cover_lens, self.params.n_intervals, self.params.overlap)?;
         self.members = interval_members(&cover_lens, &self.intervals);
         if let (Some(eps), false) = (self.eps_global, self.fast_pairs.is_empty()) {
             let decided = decide_pairs(&self.rows, &self.fast_pairs, eps);
@@ -438,7 +563,10 @@ impl MapperJob {
 
     /// Starts interval `interval_idx`: returns the finished outcome when there is nothing to
     /// cluster, else the work to advance.
-    fn begin_interval(&mut self, interval_idx: usize) -> Result<IntervalOutcome, Box<IntervalWork>> {
+    fn begin_interval(
+        &mut self,
+        interval_idx: usize,
+    ) -> Result<IntervalOutcome, Box<IntervalWork>> {
         let members = &self.members[interval_idx];
         let mut report = IntervalReport {
             interval: self.intervals[interval_idx].clone(),
@@ -449,17 +577,28 @@ impl MapperJob {
             n_clusters: 0,
         };
         if members.is_empty() {
-            return Ok(IntervalOutcome { report, clusters: Vec::new() });
+            return Ok(IntervalOutcome {
+                report,
+                clusters: Vec::new(),
+            });
         }
         report.cube_idx = Some(self.next_cube_idx);
         self.next_cube_idx += 1;
         if members.len() < self.params.min_samples {
             report.skipped_small = true;
-            return Ok(IntervalOutcome { report, clusters: Vec::new() });
+            return Ok(IntervalOutcome {
+                report,
+                clusters: Vec::new(),
+            });
         }
         if let (Some(buckets), Some(eps)) = (&self.interval_pairs, self.eps_global) {
             let rule = ExactRule::for_interval(self.rows.dim, members.len());
-            let clusters = clusters_from_pairs(members, &buckets[interval_idx], self.params.min_samples, rule);
+            let clusters = clusters_from_pairs(
+                members,
+                &buckets[interval_idx],
+                self.params.min_samples,
+                rule,
+            );
             report.eps = Some(eps);
             report.n_clusters = clusters.len();
             return Ok(IntervalOutcome { report, clusters });
@@ -469,8 +608,19 @@ impl MapperJob {
             (None, _) if members.len() == 1 => (f64::MIN_POSITIVE, None),
             (None, _) => (f64::MIN_POSITIVE, Some((0usize, vec![0.0; members.len()]))),
         };
-        let dbscan = IntervalDbscan::new(&self.rows, &self.projected, members, eps, self.params.min_samples);
-        Err(Box::new(IntervalWork { interval_idx, dbscan, eps_search, eps }))
+        let dbscan = IntervalDbscan::new(
+            &self.rows,
+            &self.projected,
+            members,
+            eps,
+            self.params.min_samples,
+        );
+        Err(Box::new(IntervalWork {
+            interval_idx,
+            dbscan,
+            eps_search,
+            eps,
+        }))
     }
 
     fn finish_interval(&self, work: IntervalWork) -> IntervalOutcome {
@@ -492,7 +642,12 @@ impl MapperJob {
 
     /// Advances interval work by about `budget` distances (everything when `budget` is
     /// `u64::MAX`); returns true when DBSCAN is done.
-    fn advance_interval(rows: &Rows, params: &MapperParams, work: &mut IntervalWork, budget: u64) -> bool {
+    fn advance_interval(
+        rows: &Rows,
+        params: &MapperParams,
+        work: &mut IntervalWork,
+        budget: u64,
+    ) -> bool {
         if let Some((next_pos, kth)) = work.eps_search.as_mut() {
             let (ke, quantile) = match params.epsilon {
                 Epsilon::KnnQuantile { k, quantile, .. } => (k, quantile),
@@ -502,7 +657,11 @@ impl MapperJob {
             let n = tree.len();
             let k = ke.min(n - 1);
             let band = FastBand::new(rows);
-            let queries = if budget == u64::MAX { n } else { (budget / 64).max(16) as usize };
+            let queries = if budget == u64::MAX {
+                n
+            } else {
+                (budget / 64).max(16) as usize
+            };
             let end = (*next_pos + queries).min(n);
             let mut d = vec![0.0; k];
             for (pos, slot) in kth.iter_mut().enumerate().take(end).skip(*next_pos) {
@@ -567,62 +726,90 @@ impl MapperJob {
             self.stage = Stage::Finish;
             return self.progress("clustering intervals", total, total);
         }
-        if self.current.is_none() {
-            // Skip through intervals that need no clustering.
-            while self.next_interval < total {
-                let interval_idx = self.next_interval;
-                self.next_interval += 1;
-                let cube_idx = self.next_cube_idx;
-                match self.begin_interval(interval_idx) {
-                    Ok(outcome) => self.outcomes.push(outcome),
-                    Err(work) => {
-                        self.current = Some(*work);
-                        self.outcomes.push(IntervalOutcome {
-                            report: IntervalReport {
-                                interval: self.intervals[interval_idx].clone(),
-                                n_members: 0,
-                                cube_idx: Some(cube_idx),
-                                skipped_small: false,
-                                eps: None,
-                                n_clusters: 0,
-                            },
-                            clusters: Vec::new(),
-                        });
-                        break;
-                    }
+        // Start intervals until `step_threads` need clustering (skipping those that do not).
+        while self.current.len() < self.step_threads && self.next_interval < total {
+            let interval_idx = self.next_interval;
+            self.next_interval += 1;
+            let cube_idx = self.next_cube_idx;
+            match self.begin_interval(interval_idx) {
+                Ok(outcome) => self.outcomes.push(outcome),
+                Err(work) => {
+                    self.current.push((self.outcomes.len(), *work));
+                    self.outcomes.push(IntervalOutcome {
+                        report: IntervalReport {
+                            interval: self.intervals[interval_idx].clone(),
+                            n_members: 0,
+                            cube_idx: Some(cube_idx),
+                            skipped_small: false,
+                            eps: None,
+                            n_clusters: 0,
+                        },
+                        clusters: Vec::new(),
+                    });
                 }
             }
         }
-        if let Some(mut work) = self.current.take() {
-            let finished = Self::advance_interval(&self.rows, &self.params, &mut work, DISTANCES_PER_STEP);
-            if finished {
+        let mut active = std::mem::take(&mut self.current);
+        let rows = &self.rows;
+        let params = &self.params;
+        let advance = |(_, work): &mut (usize, IntervalWork)| {
+            Self::advance_interval(rows, params, work, DISTANCES_PER_STEP)
+        };
+        #[cfg(feature = "parallel")]
+        let finished: Vec<bool> = if active.len() > 1 {
+            use rayon::prelude::*;
+            active.par_iter_mut().map(advance).collect()
+        } else {
+            active.iter_mut().map(advance).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let finished: Vec<bool> = active.iter_mut().map(advance).collect();
+        for ((slot, work), done) in active.into_iter().zip(finished) {
+            if done {
                 let mut outcome = self.finish_interval(work);
-                if let Some(placeholder) = self.outcomes.last_mut() {
-                    outcome.report.cube_idx = placeholder.report.cube_idx;
-                    *placeholder = outcome;
-                }
+                outcome.report.cube_idx = self.outcomes[slot].report.cube_idx;
+                self.outcomes[slot] = outcome;
             } else {
-                let interval_idx = work.interval_idx;
-                self.current = Some(work);
-                return self.progress(&format!("clustering interval {}/{}", interval_idx + 1, total), interval_idx, total);
+                self.current.push((slot, work));
             }
         }
-        if self.next_interval >= total && self.current.is_none() {
+        if let Some((_, work)) = self.current.first() {
+            let interval_idx = work.interval_idx;
+            return self.progress(
+                &format!("clustering interval {}/{}", interval_idx + 1, total),
+                interval_idx,
+                total,
+            );
+        }
+        if self.next_interval >= total {
             self.stage = Stage::Finish;
         }
-        self.progress(&format!("clustering interval {}/{}", self.next_interval, total), self.next_interval, total)
+        self.progress(
+            &format!("clustering interval {}/{}", self.next_interval, total),
+            self.next_interval,
+            total,
+        )
     }
 
     fn finish(&mut self) -> MapperGraph {
         let dim = self.rows.dim;
         let mut nodes: Vec<MapperNode> = Vec::new();
         for outcome in &self.outcomes {
-            let Some(cube_idx) = outcome.report.cube_idx else { continue };
+            let Some(cube_idx) = outcome.report.cube_idx else {
+                continue;
+            };
             for (cluster_idx, rows_of_cluster) in outcome.clusters.iter().enumerate() {
-                let mut members: Vec<u32> = rows_of_cluster.iter().map(|&r| self.sample_of_row[r as usize]).collect();
+                let mut members: Vec<u32> = rows_of_cluster
+                    .iter()
+                    .map(|&r| self.sample_of_row[r as usize])
+                    .collect();
                 members.sort_unstable();
                 let size = members.len();
-                let lens_mean = rows_of_cluster.iter().map(|&r| self.lens[r as usize]).sum::<f64>() / size as f64;
+                let lens_mean = rows_of_cluster
+                    .iter()
+                    .map(|&r| self.lens[r as usize])
+                    .sum::<f64>()
+                    / size as f64;
                 let mut class_histogram = Vec::new();
                 if let Some(labels) = &self.labels_by_row {
                     class_histogram = vec![0usize; self.n_classes];
@@ -638,7 +825,8 @@ impl MapperJob {
                         col += 1;
                     });
                 }
-                let mean_activation: Vec<f32> = sum.iter().map(|s| (s / size as f64) as f32).collect();
+                let mean_activation: Vec<f32> =
+                    sum.iter().map(|s| (s / size as f64) as f32).collect();
                 nodes.push(MapperNode {
                     node_id: nodes.len(),
                     name: format!("cube{cube_idx}_cluster{cluster_idx}"),
@@ -697,40 +885,64 @@ fn merge_duplicate_nodes(nodes: Vec<MapperNode>) -> Vec<MapperNode> {
     merged
 }
 
-/// The join's pairs for the query positions `range` (in parallel with the feature).
-fn join_block(tree: &KdTree, rows: &Rows, range: std::ops::Range<usize>, hi: f64, limit: f32) -> Vec<FastPair> {
+/// The join's pairs for the query positions `range` (in parallel with the feature), in
+/// position order, and the work spent (full-dimension distances plus one per query).
+fn join_block(
+    tree: &KdTree,
+    rows: &Rows,
+    range: std::ops::Range<usize>,
+    hi: f64,
+    limit: f32,
+) -> (Vec<FastPair>, u64) {
     const CHUNK: usize = 128;
     let run = |start: usize| {
         let mut pairs: Vec<FastPair> = Vec::new();
+        let mut spent = 0u64;
         for pos in start..(start + CHUNK).min(range.end) {
             let row = tree.row_at[pos];
-            tree.pairs_within_after(rows, pos, hi, limit, |other, fast| pairs.push((row, tree.row_at[other], fast)));
+            spent += 1 + tree.pairs_within_after(rows, pos, hi, limit, |other, fast| {
+                pairs.push((row, tree.row_at[other], fast))
+            });
         }
-        pairs
+        (pairs, spent)
     };
     let starts: Vec<usize> = range.clone().step_by(CHUNK).collect();
     #[cfg(feature = "parallel")]
-    let parts: Vec<Vec<FastPair>> = {
+    let parts: Vec<(Vec<FastPair>, u64)> = {
         use rayon::prelude::*;
         starts.into_par_iter().map(run).collect()
     };
     #[cfg(not(feature = "parallel"))]
-    let parts: Vec<Vec<FastPair>> = starts.into_iter().map(run).collect();
-    parts.concat()
+    let parts: Vec<(Vec<FastPair>, u64)> = starts.into_iter().map(run).collect();
+    let spent = parts.iter().map(|(_, spent)| spent).sum();
+    let mut pairs = Vec::with_capacity(parts.iter().map(|(p, _)| p.len()).sum());
+    for (part, _) in parts {
+        pairs.extend_from_slice(&part);
+    }
+    (pairs, spent)
 }
 
 /// k-NN distances for the queries at tree positions `range` (row-major `len x k`).
-fn knn_block(tree: &KdTree, rows: &Rows, band: FastBand, range: std::ops::Range<usize>, k: usize, parallel: bool) -> Vec<f64> {
+fn knn_block(
+    tree: &KdTree,
+    rows: &Rows,
+    band: FastBand,
+    range: std::ops::Range<usize>,
+    k: usize,
+    parallel: bool,
+) -> Vec<f64> {
     let mut out = vec![0f64; range.len() * k];
     let start = range.start;
     #[cfg(feature = "parallel")]
     if parallel {
         use rayon::prelude::*;
-        out.par_chunks_mut(k * 64).enumerate().for_each(|(chunk_idx, chunk)| {
-            for (i, d) in chunk.chunks_mut(k).enumerate() {
-                tree.knn_distances(rows, band, start + chunk_idx * 64 + i, k, d);
-            }
-        });
+        out.par_chunks_mut(k * 64)
+            .enumerate()
+            .for_each(|(chunk_idx, chunk)| {
+                for (i, d) in chunk.chunks_mut(k).enumerate() {
+                    tree.knn_distances(rows, band, start + chunk_idx * 64 + i, k, d);
+                }
+            });
         return out;
     }
     let _ = parallel;
@@ -776,6 +988,9 @@ pub fn compute_mapper_with_progress(
 
 /// Computes a mapper graph in one call. See [`MapperJob`] for the stages and
 /// [`super`] for the rules.
-pub fn compute_mapper(input: MapperInput<'_>, params: &ValidMapperParams) -> Result<MapperGraph, MapperError> {
+pub fn compute_mapper(
+    input: MapperInput<'_>,
+    params: &ValidMapperParams,
+) -> Result<MapperGraph, MapperError> {
     compute_mapper_with_progress(input, params, |_| {})
 }

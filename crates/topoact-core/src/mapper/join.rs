@@ -25,7 +25,13 @@ use super::rows::{EpsTest, ExactRule, Rows};
 pub(crate) type FastPair = (u32, u32, f32);
 
 /// Pilot radius for the join (see the module doc). `None` when it cannot be chosen.
-pub(crate) fn pilot_radius(tree: &KdTree, rows: &Rows, band: FastBand, k: usize, quantile: f64) -> Option<f64> {
+pub(crate) fn pilot_radius(
+    tree: &KdTree,
+    rows: &Rows,
+    band: FastBand,
+    k: usize,
+    quantile: f64,
+) -> Option<f64> {
     let n = tree.len();
     let s = (n / 16).clamp(n.min(256), 2048);
     if s == 0 || n <= k {
@@ -44,7 +50,8 @@ pub(crate) fn pilot_radius(tree: &KdTree, rows: &Rows, band: FastBand, k: usize,
         })
         .collect();
     kth.sort_by(|a, b| a.total_cmp(b));
-    let q_up = (quantile + 3.5 * (quantile * (1.0 - quantile) / s as f64).sqrt() + 2.0 / s as f64).min(1.0);
+    let q_up = (quantile + 3.5 * (quantile * (1.0 - quantile) / s as f64).sqrt() + 2.0 / s as f64)
+        .min(1.0);
     let idx = ((q_up * (s - 1) as f64).ceil() as usize).min(s - 1);
     let hi = kth[idx] * 1.005;
     (hi.is_finite() && hi > 0.0).then_some(hi)
@@ -57,7 +64,14 @@ pub(crate) fn storage_limit(band: FastBand, hi: f64) -> f32 {
 
 /// The exact quantile of the k-th-NN distance from the stored pairs, or `None` when the
 /// pairs do not determine it (see the module doc).
-pub(crate) fn eps_from_pairs(rows: &Rows, band: FastBand, pairs: &[FastPair], hi: f64, k: usize, quantile: f64) -> Option<f64> {
+pub(crate) fn eps_from_pairs(
+    rows: &Rows,
+    band: FastBand,
+    pairs: &[FastPair],
+    hi: f64,
+    k: usize,
+    quantile: f64,
+) -> Option<f64> {
     let n = rows.n_rows;
     let hi2 = hi * hi;
     // Adjacency in CSR form.
@@ -95,7 +109,11 @@ pub(crate) fn eps_from_pairs(rows: &Rows, band: FastBand, pairs: &[FastPair], hi
         }
         let keep = band.hi(kth_hi);
         exact.clear();
-        exact.extend(list.iter().filter(|c| (c.0 as f64) <= keep).map(|c| rows.sq_dist_exact_diff(row, c.1 as usize)));
+        exact.extend(
+            list.iter()
+                .filter(|c| (c.0 as f64) <= keep)
+                .map(|c| rows.sq_dist_exact_diff(row, c.1 as usize)),
+        );
         exact.sort_by(|a, b| a.total_cmp(b));
         resolved.push(exact[k - 1].sqrt());
     }
@@ -123,7 +141,9 @@ pub(crate) type DecidedPair = (u32, u32, u8);
 pub(crate) fn decide_pairs(rows: &Rows, pairs: &[FastPair], eps: f64) -> Vec<DecidedPair> {
     let by_diff = EpsTest::new(rows, eps, ExactRule::Differences);
     let by_expansion = EpsTest::new(rows, eps, ExactRule::Expansion);
-    let reject = by_diff.reject_above_f32().max(by_expansion.reject_above_f32());
+    let reject = by_diff
+        .reject_above_f32()
+        .max(by_expansion.reject_above_f32());
     pairs
         .iter()
         .filter(|p| p.2 <= reject)
@@ -140,7 +160,11 @@ pub(crate) fn decide_pairs(rows: &Rows, pairs: &[FastPair], eps: f64) -> Vec<Dec
 /// lists interval i's rows; every row's intervals must be consecutive (true for a 1-D
 /// cover with increasing centres and one radius). Returns per interval its pairs as
 /// (local index a, local index b, flags) with local = position in the interval's list.
-pub(crate) fn bucket_pairs(n_rows: usize, interval_members: &[Vec<u32>], pairs: &[DecidedPair]) -> Vec<Vec<DecidedPair>> {
+pub(crate) fn bucket_pairs(
+    n_rows: usize,
+    interval_members: &[Vec<u32>],
+    pairs: &[DecidedPair],
+) -> Vec<Vec<DecidedPair>> {
     let mut first = vec![u32::MAX; n_rows];
     let mut last = vec![0u32; n_rows];
     for (interval_idx, members) in interval_members.iter().enumerate() {
@@ -164,7 +188,10 @@ pub(crate) fn bucket_pairs(n_rows: usize, interval_members: &[Vec<u32>], pairs: 
     for (interval_idx, bucket) in buckets.iter_mut().enumerate() {
         let members = &interval_members[interval_idx];
         for pair in bucket.iter_mut() {
-            let (Ok(la), Ok(lb)) = (members.binary_search(&pair.0), members.binary_search(&pair.1)) else {
+            let (Ok(la), Ok(lb)) = (
+                members.binary_search(&pair.0),
+                members.binary_search(&pair.1),
+            ) else {
                 continue;
             };
             *pair = (la as u32, lb as u32, pair.2);
@@ -176,7 +203,12 @@ pub(crate) fn bucket_pairs(n_rows: usize, interval_members: &[Vec<u32>], pairs: 
 /// DBSCAN of one interval from its decided pairs (local indices, ascending row order =
 /// scan order): counts, core points, union-find over core-core pairs, border points to
 /// the lowest label of a core point that reaches them. Returns clusters of row indices.
-pub(crate) fn clusters_from_pairs(members: &[u32], pairs: &[DecidedPair], min_samples: usize, rule: ExactRule) -> Vec<Vec<u32>> {
+pub(crate) fn clusters_from_pairs(
+    members: &[u32],
+    pairs: &[DecidedPair],
+    min_samples: usize,
+    rule: ExactRule,
+) -> Vec<Vec<u32>> {
     let n = members.len();
     let shift = if rule == ExactRule::Differences { 0 } else { 2 };
     let mut counts = vec![1u32; n];

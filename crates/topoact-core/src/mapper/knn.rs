@@ -132,7 +132,12 @@ impl KdTree {
         let mut nodes: Vec<Node> = Vec::new();
         let coord = |row: u32, c: usize| projected.coords[row as usize * m + c];
         // Explicit stack of (node index, start, end).
-        nodes.push(Node { start: 0, end: order.len() as u32, left: NO_CHILD, right: NO_CHILD });
+        nodes.push(Node {
+            start: 0,
+            end: order.len() as u32,
+            left: NO_CHILD,
+            right: NO_CHILD,
+        });
         let mut stack = vec![0usize];
         while let Some(node_idx) = stack.pop() {
             let Node { start, end, .. } = nodes[node_idx];
@@ -166,11 +171,23 @@ impl KdTree {
             }
             let mid = (end - start) / 2;
             order[start..end].select_nth_unstable_by(mid, |&a, &b| {
-                coord(a, split_c).total_cmp(&coord(b, split_c)).then(a.cmp(&b))
+                coord(a, split_c)
+                    .total_cmp(&coord(b, split_c))
+                    .then(a.cmp(&b))
             });
             let left = nodes.len();
-            nodes.push(Node { start: start as u32, end: (start + mid) as u32, left: NO_CHILD, right: NO_CHILD });
-            nodes.push(Node { start: (start + mid) as u32, end: end as u32, left: NO_CHILD, right: NO_CHILD });
+            nodes.push(Node {
+                start: start as u32,
+                end: (start + mid) as u32,
+                left: NO_CHILD,
+                right: NO_CHILD,
+            });
+            nodes.push(Node {
+                start: (start + mid) as u32,
+                end: end as u32,
+                left: NO_CHILD,
+                right: NO_CHILD,
+            });
             nodes[node_idx].left = left as u32;
             nodes[node_idx].right = left as u32 + 1;
             stack.push(left + 1);
@@ -192,9 +209,18 @@ impl KdTree {
         }
         let mut coords = vec![0f32; order.len() * m];
         for (pos, &row) in order.iter().enumerate() {
-            coords[pos * m..(pos + 1) * m].copy_from_slice(&projected.coords[row as usize * m..(row as usize + 1) * m]);
+            coords[pos * m..(pos + 1) * m]
+                .copy_from_slice(&projected.coords[row as usize * m..(row as usize + 1) * m]);
         }
-        KdTree { n_coords: m, box_coords: t, row_at: order, coords, nodes, boxes: ordered_boxes, slack: projected.slack }
+        KdTree {
+            n_coords: m,
+            box_coords: t,
+            row_at: order,
+            coords,
+            nodes,
+            boxes: ordered_boxes,
+            slack: projected.slack,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -235,7 +261,13 @@ impl KdTree {
     /// Calls `visit(tree_pos)` for every member within `eps` of the member at `query_pos`
     /// (itself included), decided by `test` with the float64 rule. `visit` returns `false`
     /// to stop early. Returns the number of full-dimension distances computed.
-    pub fn radius_search<V: FnMut(usize) -> bool>(&self, rows: &Rows, query_pos: usize, test: &EpsTest, visit: V) -> u64 {
+    pub fn radius_search<V: FnMut(usize) -> bool>(
+        &self,
+        rows: &Rows,
+        query_pos: usize,
+        test: &EpsTest,
+        visit: V,
+    ) -> u64 {
         #[cfg(target_arch = "x86_64")]
         if has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
@@ -246,12 +278,24 @@ impl KdTree {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn radius_search_avx2<V: FnMut(usize) -> bool>(&self, rows: &Rows, query_pos: usize, test: &EpsTest, visit: V) -> u64 {
+    unsafe fn radius_search_avx2<V: FnMut(usize) -> bool>(
+        &self,
+        rows: &Rows,
+        query_pos: usize,
+        test: &EpsTest,
+        visit: V,
+    ) -> u64 {
         self.radius_search_impl(rows, query_pos, test, visit)
     }
 
     #[inline(always)]
-    fn radius_search_impl<V: FnMut(usize) -> bool>(&self, rows: &Rows, query_pos: usize, test: &EpsTest, mut visit: V) -> u64 {
+    fn radius_search_impl<V: FnMut(usize) -> bool>(
+        &self,
+        rows: &Rows,
+        query_pos: usize,
+        test: &EpsTest,
+        mut visit: V,
+    ) -> u64 {
         let q = self.coords_at(query_pos);
         let qv = self.values_at(rows, query_pos);
         let query_row = self.row_at[query_pos] as usize;
@@ -299,37 +343,73 @@ impl KdTree {
     /// other_to_query)` for every member at a tree position > `query_pos` that is a neighbour
     /// in at least one direction. Each pair is thus seen once over all queries (half the
     /// distances of one search per point). Returns the number of full-dimension distances.
-    pub fn radius_pairs_after<V: FnMut(usize, bool, bool)>(&self, rows: &Rows, query_pos: usize, test: &EpsTest, mut visit: V) -> u64 {
+    pub fn radius_pairs_after<V: FnMut(usize, bool, bool)>(
+        &self,
+        rows: &Rows,
+        query_pos: usize,
+        test: &EpsTest,
+        mut visit: V,
+    ) -> u64 {
         let query_row = self.row_at[query_pos] as usize;
-        self.pairs_within_after(rows, query_pos, test.eps, test.reject_above_f32(), |pos, fast| {
-            let (forward, backward) = test.decide_both(rows, query_row, self.row_at[pos] as usize, fast);
-            if forward || backward {
-                visit(pos, forward, backward);
-            }
-        })
+        self.pairs_within_after(
+            rows,
+            query_pos,
+            test.eps,
+            test.reject_above_f32(),
+            |pos, fast| {
+                let (forward, backward) =
+                    test.decide_both(rows, query_row, self.row_at[pos] as usize, fast);
+                if forward || backward {
+                    visit(pos, forward, backward);
+                }
+            },
+        )
     }
 
     /// Calls `visit(other_pos, fast_sq)` for every member at a tree position > `query_pos`
     /// whose fast f32 squared distance is <= `fast_limit`, pruning with `radius` (which must
     /// be >= the true distance of every pair with fast value <= `fast_limit`).
     /// Returns the number of full-dimension distances computed.
-    pub fn pairs_within_after<V: FnMut(usize, f32)>(&self, rows: &Rows, query_pos: usize, radius: f64, fast_limit: f32, visit: V) -> u64 {
+    pub fn pairs_within_after<V: FnMut(usize, f32)>(
+        &self,
+        rows: &Rows,
+        query_pos: usize,
+        radius: f64,
+        fast_limit: f32,
+        visit: V,
+    ) -> u64 {
         #[cfg(target_arch = "x86_64")]
         if has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
-            return unsafe { self.pairs_within_after_avx2(rows, query_pos, radius, fast_limit, visit) };
+            return unsafe {
+                self.pairs_within_after_avx2(rows, query_pos, radius, fast_limit, visit)
+            };
         }
         self.pairs_within_after_impl(rows, query_pos, radius, fast_limit, visit)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn pairs_within_after_avx2<V: FnMut(usize, f32)>(&self, rows: &Rows, query_pos: usize, radius: f64, fast_limit: f32, visit: V) -> u64 {
+    unsafe fn pairs_within_after_avx2<V: FnMut(usize, f32)>(
+        &self,
+        rows: &Rows,
+        query_pos: usize,
+        radius: f64,
+        fast_limit: f32,
+        visit: V,
+    ) -> u64 {
         self.pairs_within_after_impl(rows, query_pos, radius, fast_limit, visit)
     }
 
     #[inline(always)]
-    fn pairs_within_after_impl<V: FnMut(usize, f32)>(&self, rows: &Rows, query_pos: usize, radius: f64, fast_limit: f32, mut visit: V) -> u64 {
+    fn pairs_within_after_impl<V: FnMut(usize, f32)>(
+        &self,
+        rows: &Rows,
+        query_pos: usize,
+        radius: f64,
+        fast_limit: f32,
+        mut visit: V,
+    ) -> u64 {
         let q = self.coords_at(query_pos);
         let qv = self.values_at(rows, query_pos);
         let zlimit = self.prune_limit2(radius);
@@ -364,7 +444,14 @@ impl KdTree {
     /// The `k` smallest exact (float64, by differences) distances from the member at
     /// `query_pos` to the other members, ascending, written to `out` (length k; requires
     /// `len() > k`). Duplicates of the query count (distance 0); the query itself does not.
-    pub fn knn_distances(&self, rows: &Rows, band: FastBand, query_pos: usize, k: usize, out: &mut [f64]) {
+    pub fn knn_distances(
+        &self,
+        rows: &Rows,
+        band: FastBand,
+        query_pos: usize,
+        k: usize,
+        out: &mut [f64],
+    ) {
         #[cfg(target_arch = "x86_64")]
         if has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
@@ -375,12 +462,26 @@ impl KdTree {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn knn_distances_avx2(&self, rows: &Rows, band: FastBand, query_pos: usize, k: usize, out: &mut [f64]) {
+    unsafe fn knn_distances_avx2(
+        &self,
+        rows: &Rows,
+        band: FastBand,
+        query_pos: usize,
+        k: usize,
+        out: &mut [f64],
+    ) {
         self.knn_distances_impl(rows, band, query_pos, k, out)
     }
 
     #[inline(always)]
-    fn knn_distances_impl(&self, rows: &Rows, band: FastBand, query_pos: usize, k: usize, out: &mut [f64]) {
+    fn knn_distances_impl(
+        &self,
+        rows: &Rows,
+        band: FastBand,
+        query_pos: usize,
+        k: usize,
+        out: &mut [f64],
+    ) {
         let q = self.coords_at(query_pos);
         let qv = self.values_at(rows, query_pos);
         let query_row = self.row_at[query_pos] as usize;
@@ -449,7 +550,10 @@ impl KdTree {
             .map(|&(_, pos)| rows.sq_dist_exact_diff(query_row, self.row_at[pos as usize] as usize))
             .collect();
         exact.sort_by(|a, b| a.total_cmp(b));
-        for (o, d2) in out.iter_mut().zip(exact.iter().chain(std::iter::repeat(&f64::INFINITY))) {
+        for (o, d2) in out
+            .iter_mut()
+            .zip(exact.iter().chain(std::iter::repeat(&f64::INFINITY)))
+        {
             *o = d2.sqrt();
         }
     }
@@ -469,7 +573,11 @@ pub(crate) fn numpy_quantile_at(n: usize, q: f64, value_at: impl Fn(usize) -> f6
     }
     if q == 0.5 {
         let mid = n / 2;
-        return if n % 2 == 1 { value_at(mid) } else { (value_at(mid - 1) + value_at(mid)) / 2.0 };
+        return if n % 2 == 1 {
+            value_at(mid)
+        } else {
+            (value_at(mid - 1) + value_at(mid)) / 2.0
+        };
     }
     let pos = q * (n - 1) as f64;
     let lo = (pos.floor() as usize).min(n - 1);

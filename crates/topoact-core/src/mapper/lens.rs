@@ -8,7 +8,12 @@ use super::rows::Rows;
 
 /// Fills `out[i]` with the lens of row `row_range.start + i` for a per-row lens; returns
 /// false for lenses that are not per-row (PC1, k-NN, custom).
-pub(crate) fn per_row_lens(lens: &Lens, rows: &Rows, row_range: std::ops::Range<usize>, out: &mut [f64]) -> bool {
+pub(crate) fn per_row_lens(
+    lens: &Lens,
+    rows: &Rows,
+    row_range: std::ops::Range<usize>,
+    out: &mut [f64],
+) -> bool {
     let dim = rows.dim as f64;
     for (o, row_idx) in out.iter_mut().zip(row_range) {
         *o = match lens {

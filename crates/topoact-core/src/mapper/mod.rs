@@ -57,8 +57,11 @@ pub mod synth;
 
 pub use cover::Interval;
 pub use export::{to_kmapper_json, to_node_link_json};
+pub use graph::{
+    graph_stats, ClassShare, GraphStats, IntervalReport, MapperEdge, MapperGraph, MapperNode,
+    ParamsRecord,
+};
 pub use import::{import_graph, ImportError, ImportFormat, ImportedGraph, ImportedNode};
-pub use graph::{graph_stats, ClassShare, GraphStats, IntervalReport, MapperEdge, MapperGraph, MapperNode, ParamsRecord};
 pub use job::{compute_mapper, compute_mapper_with_progress, MapperInput, MapperJob};
 pub use params::{CoverKind, Epsilon, Lens, MapperError, MapperParams, ValidMapperParams};
 
@@ -103,7 +106,11 @@ pub mod testing {
 
     /// Exact k-th-NN distances (self excluded) of every row: (fast, brute force), the fast
     /// one pruning with `n_coords` principal directions.
-    pub fn kth_nn_fast_and_brute(matrix: &Matrix, k: usize, n_coords: usize) -> Result<(Vec<f64>, Vec<f64>), MapperError> {
+    pub fn kth_nn_fast_and_brute(
+        matrix: &Matrix,
+        k: usize,
+        n_coords: usize,
+    ) -> Result<(Vec<f64>, Vec<f64>), MapperError> {
         let rows = rows::Rows::gather(matrix, None)?;
         let basis = pca::Basis::for_pruning(&rows, n_coords);
         let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
@@ -124,7 +131,10 @@ pub mod testing {
         }
         let brute = (0..rows.n_rows)
             .map(|i| {
-                let mut all: Vec<f64> = (0..rows.n_rows).filter(|&j| j != i).map(|j| rows.sq_dist_exact_diff(i, j)).collect();
+                let mut all: Vec<f64> = (0..rows.n_rows)
+                    .filter(|&j| j != i)
+                    .map(|j| rows.sq_dist_exact_diff(i, j))
+                    .collect();
                 all.sort_by(|a, b| a.total_cmp(b));
                 all[k - 1].sqrt()
             })

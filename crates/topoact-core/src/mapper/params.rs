@@ -24,7 +24,10 @@ pub enum Lens {
     KnnDistance { k: usize },
     /// A caller-supplied value per sample, indexed by the ORIGINAL dataset's `sample_idx`
     /// (length = number of rows of the matrix, whatever subset is used).
-    Custom { name: String, values_by_sample: Vec<f64> },
+    Custom {
+        name: String,
+        values_by_sample: Vec<f64>,
+    },
 }
 
 impl Lens {
@@ -74,12 +77,20 @@ pub enum Epsilon {
     /// float (only exact duplicates join).
     /// Quantiles follow numpy: `quantile == 0.5` is `np.median` (mean of the two middle
     /// values), any other is `np.quantile(..., method="linear")`.
-    KnnQuantile { k: usize, quantile: f64, per_interval: bool },
+    KnnQuantile {
+        k: usize,
+        quantile: f64,
+        per_interval: bool,
+    },
 }
 
 impl Default for Epsilon {
     fn default() -> Self {
-        Epsilon::KnnQuantile { k: 5, quantile: 0.5, per_interval: false }
+        Epsilon::KnnQuantile {
+            k: 5,
+            quantile: 0.5,
+            per_interval: false,
+        }
     }
 }
 
@@ -166,7 +177,9 @@ impl MapperParams {
         }
         match &self.lens {
             Lens::KnnDistance { k } if *k == 0 => return Err(MapperError::ZeroNeighbours),
-            Lens::Custom { values_by_sample, .. } => {
+            Lens::Custom {
+                values_by_sample, ..
+            } => {
                 if let Some(sample_idx) = values_by_sample.iter().position(|v| !v.is_finite()) {
                     return Err(MapperError::NonFiniteLens { sample_idx });
                 }
@@ -201,7 +214,11 @@ pub enum MapperError {
     #[error("sample index {sample_idx} in the subset is out of range (the data has {n_samples} samples)")]
     SampleOutOfRange { sample_idx: u32, n_samples: usize },
     #[error("{what} has {got} entries but the data has {expected} samples")]
-    LengthMismatch { what: &'static str, got: usize, expected: usize },
+    LengthMismatch {
+        what: &'static str,
+        got: usize,
+        expected: usize,
+    },
     #[error("the lens is not finite (NaN or infinite) at sample {sample_idx}")]
     NonFiniteLens { sample_idx: usize },
     #[error("the activation values are not finite at sample {sample_idx}")]

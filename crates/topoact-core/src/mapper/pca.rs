@@ -70,7 +70,12 @@ impl Basis {
             for i in 0..dim {
                 vectors[i * dim + i] = 1.0;
             }
-            return Basis { dim, n_vectors: dim, vectors, mean };
+            return Basis {
+                dim,
+                n_vectors: dim,
+                vectors,
+                mean,
+            };
         }
         let m = n_wanted;
         let mut state = 0x5EED_u64;
@@ -97,14 +102,22 @@ impl Basis {
                 for v_idx in 0..k {
                     let qv = &q[v_idx * dim..(v_idx + 1) * dim];
                     let t: f64 = x.iter().zip(qv).map(|(a, b)| a * b).sum();
-                    next[v_idx * dim..(v_idx + 1) * dim].iter_mut().zip(x).for_each(|(o, a)| *o += t * a);
+                    next[v_idx * dim..(v_idx + 1) * dim]
+                        .iter_mut()
+                        .zip(x)
+                        .for_each(|(o, a)| *o += t * a);
                 }
             }
             q = next;
             orthonormalise(&mut q, dim);
         }
         let n_vectors = q.len() / dim;
-        Basis { dim, n_vectors, vectors: q, mean }
+        Basis {
+            dim,
+            n_vectors,
+            vectors: q,
+            mean,
+        }
     }
 
     /// Coordinates of every row in the basis, as f32 (`n_rows x n_vectors`), computed in
@@ -121,7 +134,12 @@ impl Basis {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn project_rows_avx2(&self, rows: &Rows, row_range: std::ops::Range<usize>, out: &mut [f32]) {
+    unsafe fn project_rows_avx2(
+        &self,
+        rows: &Rows,
+        row_range: std::ops::Range<usize>,
+        out: &mut [f32],
+    ) {
         self.project_rows_impl(rows, row_range, out)
     }
 
@@ -223,7 +241,12 @@ pub(crate) fn first_component(rows: &Rows, start: Option<&[f64]>) -> (Vec<f64>, 
             break;
         }
         next.iter_mut().for_each(|x| *x /= next_norm);
-        let change: f64 = next.iter().zip(&v).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
+        let change: f64 = next
+            .iter()
+            .zip(&v)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+            .sqrt();
         v = next;
         if change < 1e-13 {
             break;

@@ -38,7 +38,10 @@ impl Rows {
         }
         if let Some(subset) = sample_indices {
             if let Some(&bad) = subset.iter().find(|&&s| s as usize >= n_total) {
-                return Err(MapperError::SampleOutOfRange { sample_idx: bad, n_samples: n_total });
+                return Err(MapperError::SampleOutOfRange {
+                    sample_idx: bad,
+                    n_samples: n_total,
+                });
             }
         }
         let sample_of = |row_idx: usize| sample_indices.map_or(row_idx, |s| s[row_idx] as usize);
@@ -55,7 +58,15 @@ impl Rows {
                 matrix.row_into_f64(sample_idx, &mut v64[row_idx * dim..(row_idx + 1) * dim]);
             }
         }
-        let mut rows = Rows { n_rows, dim, values_f32, values_f64, sq_norms: vec![0.0; n_rows], max_norm: 0.0, slot_of_row: None };
+        let mut rows = Rows {
+            n_rows,
+            dim,
+            values_f32,
+            values_f64,
+            sq_norms: vec![0.0; n_rows],
+            max_norm: 0.0,
+            slot_of_row: None,
+        };
         for row_idx in 0..n_rows {
             let mut s = 0.0f64;
             let mut finite = true;
@@ -64,7 +75,9 @@ impl Rows {
                 s += v * v;
             });
             if !finite || !s.is_finite() {
-                return Err(MapperError::NonFiniteData { sample_idx: sample_of(row_idx) });
+                return Err(MapperError::NonFiniteData {
+                    sample_idx: sample_of(row_idx),
+                });
             }
             rows.sq_norms[row_idx] = s;
         }
@@ -95,7 +108,9 @@ impl Rows {
     #[inline]
     fn row64(&self, row_idx: usize) -> Option<&[f64]> {
         let slot = self.slot(row_idx);
-        self.values_f64.as_ref().map(|v| &v[slot * self.dim..(slot + 1) * self.dim])
+        self.values_f64
+            .as_ref()
+            .map(|v| &v[slot * self.dim..(slot + 1) * self.dim])
     }
 
     /// Visits the exact (float64) values of a row.
@@ -117,7 +132,10 @@ impl Rows {
             return;
         }
         // The slot each new slot takes its values from.
-        let source: Vec<u32> = order.iter().map(|&row| self.slot(row as usize) as u32).collect();
+        let source: Vec<u32> = order
+            .iter()
+            .map(|&row| self.slot(row as usize) as u32)
+            .collect();
         permute_rows(&mut self.values_f32, self.dim, &source);
         if let Some(v64) = self.values_f64.as_mut() {
             permute_rows(v64, self.dim, &source);
@@ -135,10 +153,14 @@ impl Rows {
         let mut s = 0.0f64;
         match (self.row64(a), self.row64(b)) {
             (Some(x), Some(y)) => x.iter().zip(y).for_each(|(&p, &q)| s += (p - q) * (p - q)),
-            _ => self.row32(a).iter().zip(self.row32(b)).for_each(|(&p, &q)| {
-                let d = p as f64 - q as f64;
-                s += d * d;
-            }),
+            _ => self
+                .row32(a)
+                .iter()
+                .zip(self.row32(b))
+                .for_each(|(&p, &q)| {
+                    let d = p as f64 - q as f64;
+                    s += d * d;
+                }),
         }
         s
     }
@@ -151,7 +173,11 @@ impl Rows {
         let mut dot = 0.0f64;
         match (self.row64(query), self.row64(other)) {
             (Some(x), Some(y)) => x.iter().zip(y).for_each(|(&p, &q)| dot += p * q),
-            _ => self.row32(query).iter().zip(self.row32(other)).for_each(|(&p, &q)| dot += p as f64 * q as f64),
+            _ => self
+                .row32(query)
+                .iter()
+                .zip(self.row32(other))
+                .for_each(|(&p, &q)| dot += p as f64 * q as f64),
         }
         let middle = -2.0 * dot;
         ((self.sq_norms[query] + middle) + self.sq_norms[other]).max(0.0)
@@ -282,7 +308,12 @@ impl EpsTest {
         band += 4.0 * (dim + 4.0) * u64_ * 4.0 * max_sq;
         // rounding of eps2 itself and of the comparisons.
         band += 8.0 * u64_ * eps2 + f64::MIN_POSITIVE;
-        EpsTest { eps, eps2, band, rule }
+        EpsTest {
+            eps,
+            eps2,
+            band,
+            rule,
+        }
     }
 
     /// The exact float64 decision (scikit-learn's, see [`ExactRule`]).

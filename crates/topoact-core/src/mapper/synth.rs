@@ -29,7 +29,9 @@ impl Gauss {
 }
 
 fn bezier(p: &[Vec<f64>; 3], t: f64) -> Vec<f64> {
-    (0..LATENT).map(|c| (1.0 - t) * (1.0 - t) * p[0][c] + 2.0 * (1.0 - t) * t * p[1][c] + t * t * p[2][c]).collect()
+    (0..LATENT)
+        .map(|c| (1.0 - t) * (1.0 - t) * p[0][c] + 2.0 * (1.0 - t) * t * p[1][c] + t * t * p[2][c])
+        .collect()
 }
 
 /// `n x dim` float32 activations, labels and class names. Cost O(n * 16 * dim).
@@ -44,8 +46,16 @@ pub fn activation_like(n: usize, dim: usize, seed: u64) -> (Array2<f32>, Vec<u32
             let t0 = 0.4 + 0.6 * rng.uniform();
             bezier(&branches[parent], t0)
         };
-        let ctrl: Vec<f64> = start.iter().zip(rng.vector(1.0)).map(|(a, b)| a + b).collect();
-        let end: Vec<f64> = ctrl.iter().zip(rng.vector(1.0)).map(|(a, b)| a + b).collect();
+        let ctrl: Vec<f64> = start
+            .iter()
+            .zip(rng.vector(1.0))
+            .map(|(a, b)| a + b)
+            .collect();
+        let end: Vec<f64> = ctrl
+            .iter()
+            .zip(rng.vector(1.0))
+            .map(|(a, b)| a + b)
+            .collect();
         branches.push([start, ctrl, end]);
     }
     let loop_centre = rng.vector(1.5);
@@ -73,7 +83,9 @@ pub fn activation_like(n: usize, dim: usize, seed: u64) -> (Array2<f32>, Vec<u32
             bezier(&branches[c], t)
         } else if c == N_BRANCHES {
             let a = 2.0 * std::f64::consts::PI * t;
-            (0..LATENT).map(|k| loop_centre[k] + 1.2 * (a.cos() * u[k] + a.sin() * w[k])).collect()
+            (0..LATENT)
+                .map(|k| loop_centre[k] + 1.2 * (a.cos() * u[k] + a.sin() * w[k]))
+                .collect()
         } else {
             islands[c - N_BRANCHES - 1].clone()
         };
@@ -82,7 +94,9 @@ pub fn activation_like(n: usize, dim: usize, seed: u64) -> (Array2<f32>, Vec<u32
         }
         labels.push(c as u32);
     }
-    let map: Vec<f64> = (0..LATENT * dim).map(|_| rng.normal() / (LATENT as f64).sqrt()).collect();
+    let map: Vec<f64> = (0..LATENT * dim)
+        .map(|_| rng.normal() / (LATENT as f64).sqrt())
+        .collect();
     let mut pre = Array2::<f32>::zeros((n, dim));
     for i in 0..n {
         for j in 0..dim {
@@ -98,12 +112,20 @@ pub fn activation_like(n: usize, dim: usize, seed: u64) -> (Array2<f32>, Vec<u32
     for j in 0..dim {
         let mut col: Vec<f32> = (0..n_bias).map(|i| pre[[i, j]]).collect();
         col.sort_by(|a, b| a.total_cmp(b));
-        let bias = if col.is_empty() { 0.0 } else { col[col.len() / 3] };
+        let bias = if col.is_empty() {
+            0.0
+        } else {
+            col[col.len() / 3]
+        };
         for i in 0..n {
             pre[[i, j]] = (pre[[i, j]] - bias).max(0.0);
         }
     }
     let mut names: Vec<String> = (0..N_BRANCHES).map(|b| format!("branch{b}")).collect();
-    names.extend(["loop".to_string(), "island0".to_string(), "island1".to_string()]);
+    names.extend([
+        "loop".to_string(),
+        "island0".to_string(),
+        "island1".to_string(),
+    ]);
     (pre, labels, names)
 }

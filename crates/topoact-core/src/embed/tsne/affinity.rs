@@ -23,7 +23,12 @@ const MAX_BISECTION_STEPS: usize = 200;
 /// Cost: O(k) per bisection step, at most 200 steps (typically 20-60).
 /// If every distance is equal the row is uniform whatever the perplexity (the search runs
 /// to its limit and stops without error).
-pub(crate) fn calibrate_row(distances: &[f32], desired_entropy: f64, scratch: &mut [f64], out: &mut [f32]) {
+pub(crate) fn calibrate_row(
+    distances: &[f32],
+    desired_entropy: f64,
+    scratch: &mut [f64],
+    out: &mut [f32],
+) {
     let k = distances.len();
     debug_assert_eq!(scratch.len(), k);
     debug_assert_eq!(out.len(), k);
@@ -45,7 +50,11 @@ pub(crate) fn calibrate_row(distances: &[f32], desired_entropy: f64, scratch: &m
     mean_shifted /= k as f64;
 
     // beta = precision of the Gaussian; start at the scale of the data.
-    let mut beta = if mean_shifted > 0.0 { 1.0 / mean_shifted } else { 1.0 };
+    let mut beta = if mean_shifted > 0.0 {
+        1.0 / mean_shifted
+    } else {
+        1.0
+    };
     let mut beta_low = f64::NEG_INFINITY;
     let mut beta_high = f64::INFINITY;
     let mut best_beta = beta;
@@ -67,10 +76,18 @@ pub(crate) fn calibrate_row(distances: &[f32], desired_entropy: f64, scratch: &m
         if excess > 0.0 {
             // Too flat: sharpen.
             beta_low = beta;
-            beta = if beta_high == f64::INFINITY { beta * 2.0 } else { 0.5 * (beta + beta_high) };
+            beta = if beta_high == f64::INFINITY {
+                beta * 2.0
+            } else {
+                0.5 * (beta + beta_high)
+            };
         } else {
             beta_high = beta;
-            beta = if beta_low == f64::NEG_INFINITY { beta * 0.5 } else { 0.5 * (beta + beta_low) };
+            beta = if beta_low == f64::NEG_INFINITY {
+                beta * 0.5
+            } else {
+                0.5 * (beta + beta_low)
+            };
         }
         if !beta.is_finite() || beta == 0.0 {
             break;
@@ -142,13 +159,22 @@ impl SparseAffinities {
         for &old in order {
             let range = self.row_starts[old as usize]..self.row_starts[old as usize + 1];
             entries.clear();
-            entries.extend(self.columns[range.clone()].iter().map(|&c| position[c as usize]).zip(self.values[range].iter().copied()));
+            entries.extend(
+                self.columns[range.clone()]
+                    .iter()
+                    .map(|&c| position[c as usize])
+                    .zip(self.values[range].iter().copied()),
+            );
             entries.sort_unstable_by_key(|&(c, _)| c);
             columns.extend(entries.iter().map(|e| e.0));
             values.extend(entries.iter().map(|e| e.1));
             row_starts.push(columns.len());
         }
-        SparseAffinities { row_starts, columns, values }
+        SparseAffinities {
+            row_starts,
+            columns,
+            values,
+        }
     }
 }
 
@@ -219,12 +245,22 @@ impl Symmetriser {
     }
 
     /// Merges up to `max_rows` more rows; returns true when every row is done.
-    pub(crate) fn merge_rows(&mut self, knn: &KnnGraph, conditional: &[f32], max_rows: usize) -> bool {
+    pub(crate) fn merge_rows(
+        &mut self,
+        knn: &KnnGraph,
+        conditional: &[f32],
+        max_rows: usize,
+    ) -> bool {
         let end = (self.next_row + max_rows.max(1)).min(self.n_points);
         for row in self.next_row..end {
             self.outgoing.clear();
             let neighbours = &knn.neighbours(row)[..self.k];
-            self.outgoing.extend(neighbours.iter().zip(&conditional[row * self.k..(row + 1) * self.k]).map(|(&j, &p)| (j, p)));
+            self.outgoing.extend(
+                neighbours
+                    .iter()
+                    .zip(&conditional[row * self.k..(row + 1) * self.k])
+                    .map(|(&j, &p)| (j, p)),
+            );
             self.outgoing.sort_unstable_by_key(|&(j, _)| j);
             let incoming = self.incoming_starts[row]..self.incoming_starts[row + 1];
             let sources = &self.incoming_sources[incoming.clone()];
@@ -232,7 +268,8 @@ impl Symmetriser {
             let (mut a, mut b) = (0, 0);
             // Merge two ascending lists; equal columns are summed (duplicates within a list too).
             while a < self.outgoing.len() || b < sources.len() {
-                let take_out = b >= sources.len() || (a < self.outgoing.len() && self.outgoing[a].0 <= sources[b]);
+                let take_out = b >= sources.len()
+                    || (a < self.outgoing.len() && self.outgoing[a].0 <= sources[b]);
                 let (column, value) = if take_out {
                     a += 1;
                     (self.outgoing[a - 1].0, self.outgoing[a - 1].1 as f64)
@@ -262,7 +299,11 @@ impl Symmetriser {
         let total: f64 = self.values.iter().sum();
         let scale = if total > 0.0 { 1.0 / total } else { 0.0 };
         let values = self.values.iter().map(|&v| (v * scale) as f32).collect();
-        SparseAffinities { row_starts: self.row_starts, columns: self.columns, values }
+        SparseAffinities {
+            row_starts: self.row_starts,
+            columns: self.columns,
+            values,
+        }
     }
 }
 
@@ -271,7 +312,10 @@ mod tests {
     use super::*;
 
     fn entropy(p: &[f32]) -> f64 {
-        p.iter().filter(|&&v| v > 0.0).map(|&v| -(v as f64) * (v as f64).ln()).sum()
+        p.iter()
+            .filter(|&&v| v > 0.0)
+            .map(|&v| -(v as f64) * (v as f64).ln())
+            .sum()
     }
 
     #[test]
@@ -282,7 +326,11 @@ mod tests {
         calibrate_row(&distances, 30f64.ln(), &mut scratch, &mut out);
         let total: f64 = out.iter().map(|&v| v as f64).sum();
         assert!((total - 1.0).abs() < 1e-5);
-        assert!((entropy(&out).exp() - 30.0).abs() < 1e-3, "{}", entropy(&out).exp());
+        assert!(
+            (entropy(&out).exp() - 30.0).abs() < 1e-3,
+            "{}",
+            entropy(&out).exp()
+        );
         assert!(out.windows(2).all(|w| w[0] >= w[1]));
     }
 

@@ -37,7 +37,10 @@ pub(crate) struct SquareFft {
 impl SquareFft {
     /// `side` must be a power of two, at least 2.
     pub(crate) fn new(side: usize) -> SquareFft {
-        assert!(side >= 2 && side.is_power_of_two(), "FFT side {side} is not a power of two");
+        assert!(
+            side >= 2 && side.is_power_of_two(),
+            "FFT side {side} is not a power of two"
+        );
         let half = side / 2;
         let mut twiddle_re = Vec::with_capacity(half);
         let mut twiddle_im = Vec::with_capacity(half);
@@ -60,9 +63,18 @@ impl SquareFft {
         let stage_im_inverse = stage_im_forward.iter().map(|v| -v).collect();
         let bits = side.trailing_zeros();
         let bit_reversed = |p: usize| p.reverse_bits() >> (usize::BITS - bits);
-        let mirror = (0..side).map(|p| bit_reversed((side - bit_reversed(p)) % side)).collect();
+        let mirror = (0..side)
+            .map(|p| bit_reversed((side - bit_reversed(p)) % side))
+            .collect();
         let stride = if side >= 64 { side + 8 } else { side };
-        SquareFft { side, stride, stage_re, stage_im_forward, stage_im_inverse, mirror }
+        SquareFft {
+            side,
+            stride,
+            stage_re,
+            stage_im_forward,
+            stage_im_inverse,
+            mirror,
+        }
     }
 
     pub(crate) fn side(&self) -> usize {
@@ -116,7 +128,10 @@ impl SquareFft {
         #[cfg(feature = "parallel")]
         {
             use rayon::prelude::*;
-            re.par_chunks_mut(stride).zip(im.par_chunks_mut(stride)).with_min_len(16).for_each(|(r, i)| one_row(r, i));
+            re.par_chunks_mut(stride)
+                .zip(im.par_chunks_mut(stride))
+                .with_min_len(16)
+                .for_each(|(r, i)| one_row(r, i));
         }
         #[cfg(not(feature = "parallel"))]
         for (r, i) in re.chunks_mut(stride).zip(im.chunks_mut(stride)) {
@@ -180,9 +195,22 @@ fn unit_butterflies(re: &mut [f64], im: &mut [f64]) {
 
 /// `a, b <- a + b, (a - b) w`.
 #[inline(always)]
-fn butterfly_frequency(a_re: &mut [f64], a_im: &mut [f64], b_re: &mut [f64], b_im: &mut [f64], w_re: &[f64], w_im: &[f64]) {
+fn butterfly_frequency(
+    a_re: &mut [f64],
+    a_im: &mut [f64],
+    b_re: &mut [f64],
+    b_im: &mut [f64],
+    w_re: &[f64],
+    w_im: &[f64],
+) {
     let n = a_re.len();
-    let (a_im, b_re, b_im, w_re, w_im) = (&mut a_im[..n], &mut b_re[..n], &mut b_im[..n], &w_re[..n], &w_im[..n]);
+    let (a_im, b_re, b_im, w_re, w_im) = (
+        &mut a_im[..n],
+        &mut b_re[..n],
+        &mut b_im[..n],
+        &w_re[..n],
+        &w_im[..n],
+    );
     for j in 0..n {
         let (d_re, d_im) = (a_re[j] - b_re[j], a_im[j] - b_im[j]);
         a_re[j] += b_re[j];
@@ -194,9 +222,22 @@ fn butterfly_frequency(a_re: &mut [f64], a_im: &mut [f64], b_re: &mut [f64], b_i
 
 /// `a, b <- a + w b, a - w b`.
 #[inline(always)]
-fn butterfly_time(a_re: &mut [f64], a_im: &mut [f64], b_re: &mut [f64], b_im: &mut [f64], w_re: &[f64], w_im: &[f64]) {
+fn butterfly_time(
+    a_re: &mut [f64],
+    a_im: &mut [f64],
+    b_re: &mut [f64],
+    b_im: &mut [f64],
+    w_re: &[f64],
+    w_im: &[f64],
+) {
     let n = a_re.len();
-    let (a_im, b_re, b_im, w_re, w_im) = (&mut a_im[..n], &mut b_re[..n], &mut b_im[..n], &w_re[..n], &w_im[..n]);
+    let (a_im, b_re, b_im, w_re, w_im) = (
+        &mut a_im[..n],
+        &mut b_re[..n],
+        &mut b_im[..n],
+        &w_re[..n],
+        &w_im[..n],
+    );
     for j in 0..n {
         let (br, bi) = (b_re[j], b_im[j]);
         let t_re = w_re[j] * br - w_im[j] * bi;
@@ -227,9 +268,11 @@ fn transpose_plane(plane: &mut [f64], side: usize, stride: usize) {
             // upper = tile (tile_row, tile_col), lower = tile (tile_col, tile_row).
             for r in 0..TILE {
                 let start_upper = (tile_row + r) * stride + tile_col;
-                upper[r * TILE..(r + 1) * TILE].copy_from_slice(&plane[start_upper..start_upper + TILE]);
+                upper[r * TILE..(r + 1) * TILE]
+                    .copy_from_slice(&plane[start_upper..start_upper + TILE]);
                 let start_lower = (tile_col + r) * stride + tile_row;
-                lower[r * TILE..(r + 1) * TILE].copy_from_slice(&plane[start_lower..start_lower + TILE]);
+                lower[r * TILE..(r + 1) * TILE]
+                    .copy_from_slice(&plane[start_lower..start_lower + TILE]);
             }
             for r in 0..TILE {
                 let start_upper = (tile_row + r) * stride + tile_col;
@@ -259,7 +302,8 @@ mod tests {
                 let (mut sr, mut si) = (0.0, 0.0);
                 for y in 0..side {
                     for x in 0..side {
-                        let angle = -2.0 * std::f64::consts::PI * ((ky * y + kx * x) % side) as f64 / side as f64;
+                        let angle = -2.0 * std::f64::consts::PI * ((ky * y + kx * x) % side) as f64
+                            / side as f64;
                         let (c, s) = (angle.cos(), angle.sin());
                         let (r, i) = (re[y * side + x], im[y * side + x]);
                         sr += r * c - i * s;
@@ -277,8 +321,12 @@ mod tests {
     fn two_dimensional_transform_matches_the_definition_and_inverts() {
         // Side 32 (unpadded); the padded layout is covered by the repulsion tests.
         let side = 32;
-        let re: Vec<f64> = (0..side * side).map(|v| ((v * 37 % 11) as f64) - 5.0).collect();
-        let im: Vec<f64> = (0..side * side).map(|v| ((v * 13 % 7) as f64) * 0.5).collect();
+        let re: Vec<f64> = (0..side * side)
+            .map(|v| ((v * 37 % 11) as f64) - 5.0)
+            .collect();
+        let im: Vec<f64> = (0..side * side)
+            .map(|v| ((v * 13 % 7) as f64) * 0.5)
+            .collect();
         let fft = SquareFft::new(side);
         assert_eq!(fft.stride(), side);
         let (mut a_re, mut a_im) = (re.clone(), im.clone());
@@ -294,7 +342,10 @@ mod tests {
                 assert!((a_im[r * side + c] - want_im[ky * side + kx]).abs() < 1e-9);
                 // The mirror table points at the negated frequency.
                 let (mr, mc) = (fft.mirror()[r], fft.mirror()[c]);
-                assert_eq!((scrambled(mr), scrambled(mc)), ((side - kx) % side, (side - ky) % side));
+                assert_eq!(
+                    (scrambled(mr), scrambled(mc)),
+                    ((side - kx) % side, (side - ky) % side)
+                );
             }
         }
         fft.inverse(&mut a_re, &mut a_im, side);

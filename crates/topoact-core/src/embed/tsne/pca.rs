@@ -62,7 +62,9 @@ impl PcaInit {
     pub(crate) fn new(n_points: usize, dim: usize, seed: u64) -> PcaInit {
         let block = BLOCK.min(dim).max(1);
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5043_415f_696e_6974);
-        let mut basis: Vec<f64> = (0..block * dim).map(|_| unit_uniform(&mut rng) * 2.0 - 1.0).collect();
+        let mut basis: Vec<f64> = (0..block * dim)
+            .map(|_| unit_uniform(&mut rng) * 2.0 - 1.0)
+            .collect();
         orthonormalise(&mut basis, dim);
         PcaInit {
             n_points,
@@ -119,14 +121,22 @@ impl PcaInit {
             Phase::Power(pass) => {
                 let mut projections = [0.0; BLOCK];
                 for row in self.next_row..end {
-                    for ((c, &v), &m) in self.centred_row.iter_mut().zip(rows.row(row)).zip(&self.mean) {
+                    for ((c, &v), &m) in self
+                        .centred_row
+                        .iter_mut()
+                        .zip(rows.row(row))
+                        .zip(&self.mean)
+                    {
                         *c = v as f64 - m;
                     }
                     for (j, projection) in projections.iter_mut().enumerate().take(self.block) {
                         *projection = dot(&self.centred_row, &self.basis[j * dim..(j + 1) * dim]);
                     }
                     for (j, &projection) in projections.iter().enumerate().take(self.block) {
-                        for (a, &c) in self.accumulated[j * dim..(j + 1) * dim].iter_mut().zip(&self.centred_row) {
+                        for (a, &c) in self.accumulated[j * dim..(j + 1) * dim]
+                            .iter_mut()
+                            .zip(&self.centred_row)
+                        {
                             *a += projection * c;
                         }
                     }
@@ -147,7 +157,12 @@ impl PcaInit {
             }
             Phase::Project => {
                 for row in self.next_row..end {
-                    for ((c, &v), &m) in self.centred_row.iter_mut().zip(rows.row(row)).zip(&self.mean) {
+                    for ((c, &v), &m) in self
+                        .centred_row
+                        .iter_mut()
+                        .zip(rows.row(row))
+                        .zip(&self.mean)
+                    {
                         *c = v as f64 - m;
                     }
                     self.coords[2 * row] = dot(&self.centred_row, &self.axes[..dim]);
@@ -171,7 +186,10 @@ impl PcaInit {
         let mut h = vec![0.0; block * block];
         for a in 0..block {
             for b in 0..block {
-                h[a * block + b] = dot(&self.basis[a * dim..(a + 1) * dim], &self.accumulated[b * dim..(b + 1) * dim]);
+                h[a * block + b] = dot(
+                    &self.basis[a * dim..(a + 1) * dim],
+                    &self.accumulated[b * dim..(b + 1) * dim],
+                );
             }
         }
         // Symmetrise against rounding.
@@ -221,11 +239,16 @@ impl PcaInit {
         } else {
             // No variance along the first axis: seeded uniform start with the target spread.
             let half_width = TARGET_STD * 3f64.sqrt();
-            coords.iter_mut().for_each(|v| *v = (unit_uniform(&mut rng) * 2.0 - 1.0) * half_width);
+            coords
+                .iter_mut()
+                .for_each(|v| *v = (unit_uniform(&mut rng) * 2.0 - 1.0) * half_width);
         }
         // Jitter: uniform with standard deviation JITTER_SCALE * std(first coordinate).
-        let jitter_half_width = JITTER_SCALE * std_of(coords.iter().step_by(2).copied(), n) * 3f64.sqrt();
-        coords.iter_mut().for_each(|v| *v += (unit_uniform(&mut rng) * 2.0 - 1.0) * jitter_half_width);
+        let jitter_half_width =
+            JITTER_SCALE * std_of(coords.iter().step_by(2).copied(), n) * 3f64.sqrt();
+        coords
+            .iter_mut()
+            .for_each(|v| *v += (unit_uniform(&mut rng) * 2.0 - 1.0) * jitter_half_width);
         coords
     }
 }
@@ -306,7 +329,10 @@ fn jacobi_eigen(matrix: &[f64], size: usize) -> (Vec<f64>, Vec<f64>) {
         v[i * size + i] = 1.0;
     }
     for _sweep in 0..64 {
-        let off: f64 = (0..size).flat_map(|i| (0..size).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i * size + j].powi(2)).sum();
+        let off: f64 = (0..size)
+            .flat_map(|i| (0..size).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * size + j].powi(2))
+            .sum();
         let scale: f64 = a.iter().map(|x| x * x).sum();
         if off <= 1e-30 * scale || off == 0.0 {
             break;
@@ -360,7 +386,9 @@ mod tests {
         for _ in 0..n {
             let a = (unit_uniform(&mut rng) - 0.5) * 20.0;
             let b = (unit_uniform(&mut rng) - 0.5) * 6.0;
-            let noise: Vec<f64> = (0..dim).map(|_| (unit_uniform(&mut rng) - 0.5) * 0.2).collect();
+            let noise: Vec<f64> = (0..dim)
+                .map(|_| (unit_uniform(&mut rng) - 0.5) * 0.2)
+                .collect();
             values.extend([a + noise[0], a + noise[1], b + noise[2], noise[3]].map(|v| v as f32));
         }
         let rows = EmbedRows::from_vec(n, dim, values).unwrap();
@@ -372,7 +400,10 @@ mod tests {
         };
         let first = &pca.axes[..dim];
         let second = &pca.axes[dim..];
-        assert!((first[0] - 0.5f64.sqrt()).abs() < 1e-3 && (first[1] - 0.5f64.sqrt()).abs() < 1e-3, "{first:?}");
+        assert!(
+            (first[0] - 0.5f64.sqrt()).abs() < 1e-3 && (first[1] - 0.5f64.sqrt()).abs() < 1e-3,
+            "{first:?}"
+        );
         assert!((second[2].abs() - 1.0).abs() < 1e-3, "{second:?}");
         let std_first = std_of(coords.iter().step_by(2).copied(), n);
         assert!((std_first - TARGET_STD).abs() < 1e-6);

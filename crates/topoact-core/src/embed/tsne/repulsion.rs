@@ -56,7 +56,12 @@ pub struct InterpolationParams {
 
 impl Default for InterpolationParams {
     fn default() -> Self {
-        InterpolationParams { points_per_box: 5, min_boxes: 50, max_box_width: 2.0, max_fft_side: 2048 }
+        InterpolationParams {
+            points_per_box: 5,
+            min_boxes: 50,
+            max_box_width: 2.0,
+            max_fft_side: 2048,
+        }
     }
 }
 
@@ -137,10 +142,18 @@ impl InterpolatedRepulsion {
         let p = params.points_per_box.max(1);
         let nodes: Vec<f64> = (0..p).map(|t| (t as f64 + 0.5) / p as f64).collect();
         let lagrange_denominators = (0..p)
-            .map(|t| (0..p).filter(|&s| s != t).map(|s| nodes[t] - nodes[s]).product())
+            .map(|t| {
+                (0..p)
+                    .filter(|&s| s != t)
+                    .map(|s| nodes[t] - nodes[s])
+                    .product()
+            })
             .collect();
         InterpolatedRepulsion {
-            params: InterpolationParams { points_per_box: p, ..params },
+            params: InterpolationParams {
+                points_per_box: p,
+                ..params
+            },
             fft: None,
             kernel_k2: Vec::new(),
             kernel_k1: Vec::new(),
@@ -164,13 +177,25 @@ impl InterpolatedRepulsion {
     /// The grid then has `L / 2p >= B0` boxes and covers at least the range.
     pub fn grid_shape(&self, range: f64) -> GridShape {
         let p = self.params.points_per_box;
-        let by_width = if range.is_finite() { (range / self.params.max_box_width).ceil() } else { 1e9 };
+        let by_width = if range.is_finite() {
+            (range / self.params.max_box_width).ceil()
+        } else {
+            1e9
+        };
         let boxes_needed = (self.params.min_boxes.max(1) as f64).max(by_width.min(1e9));
         let side_cap = self.params.max_fft_side.max(2 * p).next_power_of_two();
-        let fft_side = (2 * p * boxes_needed as usize).next_power_of_two().clamp(2 * p.next_power_of_two(), side_cap);
+        let fft_side = (2 * p * boxes_needed as usize)
+            .next_power_of_two()
+            .clamp(2 * p.next_power_of_two(), side_cap);
         let boxes_per_axis = (fft_side / (2 * p)).max(1);
-        let box_width = (range / boxes_needed).max(range / boxes_per_axis as f64).max(1e-12);
-        GridShape { fft_side, boxes_per_axis, box_width }
+        let box_width = (range / boxes_needed)
+            .max(range / boxes_per_axis as f64)
+            .max(1e-12);
+        GridShape {
+            fft_side,
+            boxes_per_axis,
+            box_width,
+        }
     }
 
     /// Forces `r_i` into `forces` (interleaved, same length as `coords`); returns `sum_q`.
@@ -208,7 +233,12 @@ impl InterpolatedRepulsion {
 
         if self.fft.as_ref().map(|f| f.side()) != Some(side) {
             let fft = SquareFft::new(side);
-            for buffer in [&mut self.a_re, &mut self.a_im, &mut self.b_re, &mut self.b_im] {
+            for buffer in [
+                &mut self.a_re,
+                &mut self.a_im,
+                &mut self.b_re,
+                &mut self.b_im,
+            ] {
                 *buffer = vec![0.0; fft.plane_len()];
             }
             self.fft = Some(fft);
@@ -217,7 +247,9 @@ impl InterpolatedRepulsion {
         if self.cached_spacing != spacing || self.cached_nodes != nodes {
             self.update_kernel(nodes, spacing);
         }
-        let Some(fft) = self.fft.as_ref() else { return 0.0 };
+        let Some(fft) = self.fft.as_ref() else {
+            return 0.0;
+        };
         let stride = fft.stride();
 
         // Locate each point and its Lagrange weights.
@@ -232,13 +264,23 @@ impl InterpolatedRepulsion {
                 let b = (scaled.floor().max(0.0) as usize).min(last_box);
                 box_index[axis] = b;
                 let u = scaled - b as f64;
-                lagrange_weights(u, p, &self.lagrange_denominators, &mut weights[axis * p..(axis + 1) * p]);
+                lagrange_weights(
+                    u,
+                    p,
+                    &self.lagrange_denominators,
+                    &mut weights[axis * p..(axis + 1) * p],
+                );
             }
             self.point_node[i] = box_index[1] * p * stride + box_index[0] * p;
         }
 
         // Spread charges 1 + i x (plane a) and y (plane b) onto the nodes.
-        for buffer in [&mut self.a_re, &mut self.a_im, &mut self.b_re, &mut self.b_im] {
+        for buffer in [
+            &mut self.a_re,
+            &mut self.a_im,
+            &mut self.b_re,
+            &mut self.b_im,
+        ] {
             buffer.fill(0.0);
         }
         for (i, point) in coords.chunks_exact(2).enumerate() {
@@ -281,7 +323,12 @@ impl InterpolatedRepulsion {
                 self.b_im[at] = self.b_im[at] * k2 + c1_re * k1;
             }
         }
-        for ((re, im), &k2) in self.a_re.iter_mut().zip(self.a_im.iter_mut()).zip(&self.kernel_k2) {
+        for ((re, im), &k2) in self
+            .a_re
+            .iter_mut()
+            .zip(self.a_im.iter_mut())
+            .zip(&self.kernel_k2)
+        {
             *re *= k2;
             *im *= k2;
         }
@@ -396,16 +443,25 @@ mod tests {
         let mut coords = Vec::with_capacity(2 * n);
         let mut state = 12345u64;
         for _ in 0..2 * n {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             coords.push(((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 20.0);
         }
         let mut exact = vec![0.0; 2 * n];
         let z_exact = exact_repulsion(&coords, &mut exact);
         let mut approx = vec![0.0; 2 * n];
-        let z_approx = InterpolatedRepulsion::new(InterpolationParams::default()).compute(&coords, &mut approx);
-        assert!((z_exact - z_approx).abs() / z_exact < 1e-3, "{z_exact} {z_approx}");
+        let z_approx = InterpolatedRepulsion::new(InterpolationParams::default())
+            .compute(&coords, &mut approx);
+        assert!(
+            (z_exact - z_approx).abs() / z_exact < 1e-3,
+            "{z_exact} {z_approx}"
+        );
         let max_force = exact.iter().fold(0f64, |m, v| m.max(v.abs()));
-        let max_error = exact.iter().zip(&approx).fold(0f64, |m, (a, b)| m.max((a - b).abs()));
+        let max_error = exact
+            .iter()
+            .zip(&approx)
+            .fold(0f64, |m, (a, b)| m.max((a - b).abs()));
         assert!(max_error / max_force < 1e-2, "{max_error} vs {max_force}");
     }
 }

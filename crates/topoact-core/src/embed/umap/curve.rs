@@ -19,9 +19,25 @@ fn model(x: f64, a: f64, b: f64) -> f64 {
 
 /// `(a, b)` for the given `spread > 0` and `0 <= min_dist`.
 pub(crate) fn find_ab_params(spread: f64, min_dist: f64) -> (f64, f64) {
-    let xs: Vec<f64> = (0..SAMPLES).map(|i| 3.0 * spread * i as f64 / (SAMPLES - 1) as f64).collect();
-    let ys: Vec<f64> = xs.iter().map(|&x| if x < min_dist { 1.0 } else { (-(x - min_dist) / spread).exp() }).collect();
-    let cost = |a: f64, b: f64| xs.iter().zip(&ys).map(|(&x, &y)| (model(x, a, b) - y).powi(2)).sum::<f64>();
+    let xs: Vec<f64> = (0..SAMPLES)
+        .map(|i| 3.0 * spread * i as f64 / (SAMPLES - 1) as f64)
+        .collect();
+    let ys: Vec<f64> = xs
+        .iter()
+        .map(|&x| {
+            if x < min_dist {
+                1.0
+            } else {
+                (-(x - min_dist) / spread).exp()
+            }
+        })
+        .collect();
+    let cost = |a: f64, b: f64| {
+        xs.iter()
+            .zip(&ys)
+            .map(|(&x, &y)| (model(x, a, b) - y).powi(2))
+            .sum::<f64>()
+    };
     let (mut a, mut b) = (1.0f64, 1.0f64);
     let mut lambda = 1e-3;
     let mut current = cost(a, b);
@@ -80,10 +96,20 @@ mod tests {
     /// Expected values from umap-learn 0.5.12 `find_ab_params` (scipy 1.17.1).
     #[test]
     fn matches_umap_learn() {
-        for (min_dist, a_ref, b_ref) in [(0.01, 1.8956058659984905, 0.8006378442240341), (0.1, 1.57694346046584, 0.8950608779639974), (0.5, 0.5830300203968329, 1.3341669926352966)] {
+        for (min_dist, a_ref, b_ref) in [
+            (0.01, 1.8956058659984905, 0.8006378442240341),
+            (0.1, 1.57694346046584, 0.8950608779639974),
+            (0.5, 0.5830300203968329, 1.3341669926352966),
+        ] {
             let (a, b) = find_ab_params(1.0, min_dist);
-            assert!((a - a_ref).abs() < 1e-4 * a_ref, "min_dist {min_dist}: a {a} vs {a_ref}");
-            assert!((b - b_ref).abs() < 1e-4 * b_ref, "min_dist {min_dist}: b {b} vs {b_ref}");
+            assert!(
+                (a - a_ref).abs() < 1e-4 * a_ref,
+                "min_dist {min_dist}: a {a} vs {a_ref}"
+            );
+            assert!(
+                (b - b_ref).abs() < 1e-4 * b_ref,
+                "min_dist {min_dist}: b {b} vs {b_ref}"
+            );
         }
     }
 }

@@ -18,13 +18,21 @@ const MIN_K_DIST_SCALE: f64 = 1e-3;
 /// zero, as umap-learn averages its whole distance matrix.
 pub(crate) fn smooth_knn_dist(distances: &[f32], n_neighbors: usize, mean_all: f64) -> (f64, f64) {
     let target = (n_neighbors as f64).log2();
-    let rho = distances.iter().copied().find(|&d| d > 0.0).map_or(0.0, |d| d as f64);
+    let rho = distances
+        .iter()
+        .copied()
+        .find(|&d| d > 0.0)
+        .map_or(0.0, |d| d as f64);
     let (mut lo, mut hi, mut mid) = (0.0f64, f64::INFINITY, 1.0f64);
     for _ in 0..SMOOTH_K_ITERATIONS {
         let mut psum = 0.0;
         for &d in distances {
             let excess = d as f64 - rho;
-            psum += if excess > 0.0 { (-(excess / mid)).exp() } else { 1.0 };
+            psum += if excess > 0.0 {
+                (-(excess / mid)).exp()
+            } else {
+                1.0
+            };
         }
         if (psum - target).abs() < SMOOTH_K_TOLERANCE {
             break;
@@ -34,7 +42,11 @@ pub(crate) fn smooth_knn_dist(distances: &[f32], n_neighbors: usize, mean_all: f
             mid = (lo + hi) / 2.0;
         } else {
             lo = mid;
-            mid = if hi.is_infinite() { mid * 2.0 } else { (lo + hi) / 2.0 };
+            mid = if hi.is_infinite() {
+                mid * 2.0
+            } else {
+                (lo + hi) / 2.0
+            };
         }
     }
     let mut sigma = mid;
@@ -136,7 +148,12 @@ pub(crate) fn fuzzy_union(n: usize, directed: &[Vec<(u32, f32)>]) -> SparseGraph
         }
         row_start.push(cols.len());
     }
-    SparseGraph { n, row_start, cols, weights }
+    SparseGraph {
+        n,
+        row_start,
+        cols,
+        weights,
+    }
 }
 
 #[cfg(test)]
@@ -149,7 +166,10 @@ mod tests {
         let k = distances.len() + 1;
         let (rho, sigma) = smooth_knn_dist(&distances, k, 1.0);
         assert_eq!(rho, 0.5);
-        let sum: f64 = distances.iter().map(|&d| membership(d, rho, sigma) as f64).sum();
+        let sum: f64 = distances
+            .iter()
+            .map(|&d| membership(d, rho, sigma) as f64)
+            .sum();
         assert!((sum - (k as f64).log2()).abs() < 1e-4, "{sum}");
     }
 

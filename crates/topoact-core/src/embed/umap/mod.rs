@@ -124,35 +124,70 @@ impl UmapParams {
 
     /// Epochs used for `n_points` points.
     pub fn epochs_for(&self, n_points: usize) -> usize {
-        self.n_epochs.unwrap_or(if n_points <= 10_000 { 500 } else { 200 })
+        self.n_epochs
+            .unwrap_or(if n_points <= 10_000 { 500 } else { 200 })
     }
 
     /// Checks every constraint for `n_points` rows and a graph of `knn_k` neighbours.
     pub fn validate(&self, n_points: usize, knn_k: usize) -> Result<(), EmbedError> {
-        let invalid = |name: &'static str, reason: String| Err(EmbedError::InvalidParameter { name, reason });
+        let invalid =
+            |name: &'static str, reason: String| Err(EmbedError::InvalidParameter { name, reason });
         if self.n_neighbors < 2 {
-            return invalid("n_neighbors", format!("must be at least 2 (it counts the point itself), got {}", self.n_neighbors));
+            return invalid(
+                "n_neighbors",
+                format!(
+                    "must be at least 2 (it counts the point itself), got {}",
+                    self.n_neighbors
+                ),
+            );
         }
         if n_points < self.n_neighbors.max(4) {
-            return Err(EmbedError::TooFewPoints { n_points, needed: self.n_neighbors.max(4) });
+            return Err(EmbedError::TooFewPoints {
+                n_points,
+                needed: self.n_neighbors.max(4),
+            });
         }
         if knn_k < self.neighbours_needed() {
-            return invalid("n_neighbors", format!("needs a k-NN graph with {} neighbours per point, the graph has {knn_k}", self.neighbours_needed()));
+            return invalid(
+                "n_neighbors",
+                format!(
+                    "needs a k-NN graph with {} neighbours per point, the graph has {knn_k}",
+                    self.neighbours_needed()
+                ),
+            );
         }
         if !(self.spread.is_finite() && self.spread > 0.0) {
-            return invalid("spread", format!("must be a positive number, got {}", self.spread));
+            return invalid(
+                "spread",
+                format!("must be a positive number, got {}", self.spread),
+            );
         }
         if !(self.min_dist.is_finite() && self.min_dist >= 0.0 && self.min_dist <= self.spread) {
-            return invalid("min_dist", format!("must be between 0 and spread ({}), got {}", self.spread, self.min_dist));
+            return invalid(
+                "min_dist",
+                format!(
+                    "must be between 0 and spread ({}), got {}",
+                    self.spread, self.min_dist
+                ),
+            );
         }
         if self.n_epochs == Some(0) {
             return invalid("n_epochs", "must be at least 1".into());
         }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return invalid("learning_rate", format!("must be a positive number, got {}", self.learning_rate));
+            return invalid(
+                "learning_rate",
+                format!("must be a positive number, got {}", self.learning_rate),
+            );
         }
         if !(self.repulsion_strength.is_finite() && self.repulsion_strength >= 0.0) {
-            return invalid("repulsion_strength", format!("must be a non-negative number, got {}", self.repulsion_strength));
+            return invalid(
+                "repulsion_strength",
+                format!(
+                    "must be a non-negative number, got {}",
+                    self.repulsion_strength
+                ),
+            );
         }
         Ok(())
     }
@@ -167,11 +202,23 @@ pub struct InitUsed {
 }
 
 enum Stage {
-    Fuzzy { next_row: usize, directed: Vec<Vec<(u32, f32)>> },
-    Union { directed: Vec<Vec<(u32, f32)>> },
-    Spectral { lanczos: Box<SpectralInit> },
-    Pca { pca: Box<Pca2>, spectral_failure: Option<SpectralFailure> },
-    Optimise { optimiser: Box<Optimiser> },
+    Fuzzy {
+        next_row: usize,
+        directed: Vec<Vec<(u32, f32)>>,
+    },
+    Union {
+        directed: Vec<Vec<(u32, f32)>>,
+    },
+    Spectral {
+        lanczos: Box<SpectralInit>,
+    },
+    Pca {
+        pca: Box<Pca2>,
+        spectral_failure: Option<SpectralFailure>,
+    },
+    Optimise {
+        optimiser: Box<Optimiser>,
+    },
     Finished,
 }
 
@@ -195,11 +242,18 @@ pub struct UmapJob {
 impl UmapJob {
     /// Validates the parameters against the rows and the shared k-NN graph (which must be of
     /// these rows and hold at least `n_neighbors - 1` neighbours per row).
-    pub fn new(rows: Arc<EmbedRows>, knn: Arc<KnnGraph>, params: UmapParams) -> Result<UmapJob, EmbedError> {
+    pub fn new(
+        rows: Arc<EmbedRows>,
+        knn: Arc<KnnGraph>,
+        params: UmapParams,
+    ) -> Result<UmapJob, EmbedError> {
         if knn.n_points != rows.n_points {
             return Err(EmbedError::InvalidParameter {
                 name: "knn",
-                reason: format!("the k-NN graph has {} points, the rows {}", knn.n_points, rows.n_points),
+                reason: format!(
+                    "the k-NN graph has {} points, the rows {}",
+                    knn.n_points, rows.n_points
+                ),
             });
         }
         params.validate(rows.n_points, knn.k)?;
@@ -207,7 +261,10 @@ impl UmapJob {
         let used = params.neighbours_needed();
         let mut total = 0f64;
         for row in 0..n {
-            total += knn.neighbour_distances(row)[..used].iter().map(|&d| d as f64).sum::<f64>();
+            total += knn.neighbour_distances(row)[..used]
+                .iter()
+                .map(|&d| d as f64)
+                .sum::<f64>();
         }
         let mean_all_distances = total / (n * params.n_neighbors) as f64;
         Ok(UmapJob {
@@ -218,7 +275,10 @@ impl UmapJob {
             mean_all_distances,
             rho_sigma: Vec::with_capacity(n),
             graph: None,
-            stage: Stage::Fuzzy { next_row: 0, directed: Vec::with_capacity(n) },
+            stage: Stage::Fuzzy {
+                next_row: 0,
+                directed: Vec::with_capacity(n),
+            },
             coords: None,
             init_used: None,
         })
@@ -256,11 +316,14 @@ impl UmapJob {
         let n = self.rows.n_points;
         let used = self.params.neighbours_needed();
         let n_neighbors = self.params.n_neighbors;
-        let Stage::Fuzzy { next_row, directed } = &mut self.stage else { unreachable!("fuzzy_step outside its stage") };
+        let Stage::Fuzzy { next_row, directed } = &mut self.stage else {
+            unreachable!("fuzzy_step outside its stage")
+        };
         let end = (*next_row + FUZZY_ROWS_PER_STEP).min(n);
         for row in *next_row..end {
             let distances = &self.knn.neighbour_distances(row)[..used];
-            let (rho, sigma) = fuzzy::smooth_knn_dist(distances, n_neighbors, self.mean_all_distances);
+            let (rho, sigma) =
+                fuzzy::smooth_knn_dist(distances, n_neighbors, self.mean_all_distances);
             self.rho_sigma.push((rho, sigma));
             let list = self.knn.neighbours(row)[..used]
                 .iter()
@@ -281,29 +344,49 @@ impl UmapJob {
 
     fn union_step(&mut self) -> Progress {
         let n = self.rows.n_points;
-        let Stage::Union { directed } = &mut self.stage else { unreachable!("union_step outside its stage") };
+        let Stage::Union { directed } = &mut self.stage else {
+            unreachable!("union_step outside its stage")
+        };
         let mut graph = fuzzy::fuzzy_union(n, directed);
         // Drop edges lighter than max / n_epochs (umap-learn; for n_epochs <= 10 it uses the
         // default epoch count there).
         let max_weight = graph.weights.iter().copied().fold(0f32, f32::max);
-        let prune_epochs = if self.n_epochs > 10 { self.n_epochs } else if n <= 10_000 { 500 } else { 200 };
+        let prune_epochs = if self.n_epochs > 10 {
+            self.n_epochs
+        } else if n <= 10_000 {
+            500
+        } else {
+            200
+        };
         let threshold = max_weight / prune_epochs as f32;
         graph = prune(&graph, threshold);
         let seed = self.params.seed;
         self.stage = match self.params.init {
             UmapInit::Spectral => match SpectralInit::new(&graph, seed) {
-                Ok(lanczos) => Stage::Spectral { lanczos: Box::new(lanczos) },
-                Err(failure) => Stage::Pca { pca: Box::new(Pca2::new(&self.rows, seed)), spectral_failure: Some(failure) },
+                Ok(lanczos) => Stage::Spectral {
+                    lanczos: Box::new(lanczos),
+                },
+                Err(failure) => Stage::Pca {
+                    pca: Box::new(Pca2::new(&self.rows, seed)),
+                    spectral_failure: Some(failure),
+                },
             },
-            UmapInit::Pca => Stage::Pca { pca: Box::new(Pca2::new(&self.rows, seed)), spectral_failure: None },
+            UmapInit::Pca => Stage::Pca {
+                pca: Box::new(Pca2::new(&self.rows, seed)),
+                spectral_failure: None,
+            },
         };
         self.graph = Some(graph);
         self.progress("UMAP: start", 0.0)
     }
 
     fn spectral_step(&mut self) -> Progress {
-        let Some(graph) = self.graph.as_ref() else { unreachable!("graph built before the start") };
-        let Stage::Spectral { lanczos } = &mut self.stage else { unreachable!("spectral_step outside its stage") };
+        let Some(graph) = self.graph.as_ref() else {
+            unreachable!("graph built before the start")
+        };
+        let Stage::Spectral { lanczos } = &mut self.stage else {
+            unreachable!("spectral_step outside its stage")
+        };
         let mut spent = 0usize;
         let mut outcome = None;
         while spent < INIT_WORK_PER_STEP {
@@ -317,12 +400,18 @@ impl UmapJob {
         match outcome {
             None => self.progress("UMAP: spectral start", done as f64 / total as f64),
             Some(Ok(vectors)) => {
-                self.init_used = Some(InitUsed { init: UmapInit::Spectral, spectral_failure: None });
+                self.init_used = Some(InitUsed {
+                    init: UmapInit::Spectral,
+                    spectral_failure: None,
+                });
                 self.start_optimising(&vectors);
                 self.progress("UMAP: optimising", 0.0)
             }
             Some(Err(failure)) => {
-                self.stage = Stage::Pca { pca: Box::new(Pca2::new(&self.rows, self.params.seed)), spectral_failure: Some(failure) };
+                self.stage = Stage::Pca {
+                    pca: Box::new(Pca2::new(&self.rows, self.params.seed)),
+                    spectral_failure: Some(failure),
+                };
                 self.progress("UMAP: PCA start (spectral failed)", 0.0)
             }
         }
@@ -330,7 +419,13 @@ impl UmapJob {
 
     fn pca_step(&mut self) -> Progress {
         let n = self.rows.n_points;
-        let Stage::Pca { pca, spectral_failure } = &mut self.stage else { unreachable!("pca_step outside its stage") };
+        let Stage::Pca {
+            pca,
+            spectral_failure,
+        } = &mut self.stage
+        else {
+            unreachable!("pca_step outside its stage")
+        };
         let failure = *spectral_failure;
         match pca.advance(&self.rows, INIT_WORK_PER_STEP) {
             None => {
@@ -338,7 +433,10 @@ impl UmapJob {
                 self.progress("UMAP: PCA start", fraction)
             }
             Some(coords) => {
-                self.init_used = Some(InitUsed { init: UmapInit::Pca, spectral_failure: failure });
+                self.init_used = Some(InitUsed {
+                    init: UmapInit::Pca,
+                    spectral_failure: failure,
+                });
                 self.start_optimising(&coords);
                 self.progress("UMAP: optimising", 0.0)
             }
@@ -352,13 +450,24 @@ impl UmapJob {
         let mut rng = ChaCha8Rng::seed_from_u64(self.params.seed ^ 0x6a69_7474_6572);
         let max_abs = start.iter().fold(0f64, |m, v| m.max(v.abs()));
         let expansion = if max_abs > 0.0 { 10.0 / max_abs } else { 1.0 };
-        let mut coords: Vec<f32> = start.iter().map(|&v| (v * expansion) as f32 + (1e-4 * standard_normal(&mut rng)) as f32).collect();
+        let mut coords: Vec<f32> = start
+            .iter()
+            .map(|&v| (v * expansion) as f32 + (1e-4 * standard_normal(&mut rng)) as f32)
+            .collect();
         for axis in 0..2 {
-            let (lo, hi) = (0..n).map(|i| coords[2 * i + axis]).fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+            let (lo, hi) = (0..n)
+                .map(|i| coords[2 * i + axis])
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
+                    (lo.min(v), hi.max(v))
+                });
             let range = hi - lo;
             for i in 0..n {
                 let v = &mut coords[2 * i + axis];
-                *v = if range > 0.0 { 10.0 * (*v - lo) / range } else { 5.0 };
+                *v = if range > 0.0 {
+                    10.0 * (*v - lo) / range
+                } else {
+                    5.0
+                };
             }
         }
         let graph = self.graph.as_ref().expect("graph built before the start");
@@ -378,18 +487,32 @@ impl UmapJob {
             seed: self.params.seed,
         };
         self.coords = Some(coords);
-        self.stage = Stage::Optimise { optimiser: Box::new(Optimiser::new(n, &edges, &settings)) };
+        self.stage = Stage::Optimise {
+            optimiser: Box::new(Optimiser::new(n, &edges, &settings)),
+        };
     }
 
     fn optimise_step(&mut self) -> Step<Embedding> {
-        let Stage::Optimise { optimiser } = &mut self.stage else { unreachable!("optimise_step outside its stage") };
-        let coords = self.coords.as_mut().expect("coordinates exist once optimising");
+        let Stage::Optimise { optimiser } = &mut self.stage else {
+            unreachable!("optimise_step outside its stage")
+        };
+        let coords = self
+            .coords
+            .as_mut()
+            .expect("coordinates exist once optimising");
         let done = optimiser.advance(coords, SGD_UPDATES_PER_STEP);
         if done {
             self.stage = Stage::Finished;
-            return Step::Done(Embedding { n_points: self.rows.n_points, coords: coords.clone() });
+            return Step::Done(Embedding {
+                n_points: self.rows.n_points,
+                coords: coords.clone(),
+            });
         }
-        let label = format!("UMAP: epoch {} of {}", optimiser.epoch + 1, optimiser.n_epochs);
+        let label = format!(
+            "UMAP: epoch {} of {}",
+            optimiser.epoch + 1,
+            optimiser.n_epochs
+        );
         let fraction = optimiser.fraction();
         Step::Running(self.progress(&label, fraction))
     }
@@ -407,7 +530,10 @@ impl Job for UmapJob {
             Stage::Pca { .. } => Step::Running(self.pca_step()),
             Stage::Optimise { .. } => self.optimise_step(),
             Stage::Finished => {
-                return Err(EmbedError::InvalidParameter { name: "job", reason: "the UMAP job has already finished".into() })
+                return Err(EmbedError::InvalidParameter {
+                    name: "job",
+                    reason: "the UMAP job has already finished".into(),
+                })
             }
         })
     }
@@ -420,7 +546,11 @@ impl ProgressiveEmbedding for UmapJob {
 }
 
 /// UMAP in one call (runs [`UmapJob`] to the end).
-pub fn umap(rows: Arc<EmbedRows>, knn: Arc<KnnGraph>, params: UmapParams) -> Result<Embedding, EmbedError> {
+pub fn umap(
+    rows: Arc<EmbedRows>,
+    knn: Arc<KnnGraph>,
+    params: UmapParams,
+) -> Result<Embedding, EmbedError> {
     let mut job = UmapJob::new(rows, knn, params)?;
     crate::job::run_to_end(&mut job, |_| {})
 }
@@ -441,7 +571,12 @@ fn prune(graph: &SparseGraph, threshold: f32) -> SparseGraph {
         }
         row_start.push(cols.len());
     }
-    SparseGraph { n: graph.n, row_start, cols, weights }
+    SparseGraph {
+        n: graph.n,
+        row_start,
+        cols,
+        weights,
+    }
 }
 
 /// One standard normal draw (Box-Muller).
@@ -467,20 +602,84 @@ mod tests {
     fn parameter_checks() {
         let (rows, graph) = blobs(100);
         let check = |params: UmapParams| UmapJob::new(rows.clone(), graph.clone(), params).err();
-        assert!(matches!(check(UmapParams { n_neighbors: 1, ..Default::default() }), Some(EmbedError::InvalidParameter { name: "n_neighbors", .. })));
-        assert!(matches!(check(UmapParams { n_neighbors: 30, ..Default::default() }), Some(EmbedError::InvalidParameter { name: "n_neighbors", .. })));
-        assert!(matches!(check(UmapParams { min_dist: -0.1, ..Default::default() }), Some(EmbedError::InvalidParameter { name: "min_dist", .. })));
-        assert!(matches!(check(UmapParams { min_dist: 2.0, ..Default::default() }), Some(EmbedError::InvalidParameter { name: "min_dist", .. })));
-        assert!(matches!(check(UmapParams { spread: 0.0, ..Default::default() }), Some(EmbedError::InvalidParameter { name: "spread", .. })));
-        assert!(matches!(check(UmapParams { n_epochs: Some(0), ..Default::default() }), Some(EmbedError::InvalidParameter { name: "n_epochs", .. })));
-        assert!(matches!(check(UmapParams { learning_rate: f64::NAN, ..Default::default() }), Some(EmbedError::InvalidParameter { name: "learning_rate", .. })));
+        assert!(matches!(
+            check(UmapParams {
+                n_neighbors: 1,
+                ..Default::default()
+            }),
+            Some(EmbedError::InvalidParameter {
+                name: "n_neighbors",
+                ..
+            })
+        ));
+        assert!(matches!(
+            check(UmapParams {
+                n_neighbors: 30,
+                ..Default::default()
+            }),
+            Some(EmbedError::InvalidParameter {
+                name: "n_neighbors",
+                ..
+            })
+        ));
+        assert!(matches!(
+            check(UmapParams {
+                min_dist: -0.1,
+                ..Default::default()
+            }),
+            Some(EmbedError::InvalidParameter {
+                name: "min_dist",
+                ..
+            })
+        ));
+        assert!(matches!(
+            check(UmapParams {
+                min_dist: 2.0,
+                ..Default::default()
+            }),
+            Some(EmbedError::InvalidParameter {
+                name: "min_dist",
+                ..
+            })
+        ));
+        assert!(matches!(
+            check(UmapParams {
+                spread: 0.0,
+                ..Default::default()
+            }),
+            Some(EmbedError::InvalidParameter { name: "spread", .. })
+        ));
+        assert!(matches!(
+            check(UmapParams {
+                n_epochs: Some(0),
+                ..Default::default()
+            }),
+            Some(EmbedError::InvalidParameter {
+                name: "n_epochs",
+                ..
+            })
+        ));
+        assert!(matches!(
+            check(UmapParams {
+                learning_rate: f64::NAN,
+                ..Default::default()
+            }),
+            Some(EmbedError::InvalidParameter {
+                name: "learning_rate",
+                ..
+            })
+        ));
         assert!(check(UmapParams::default()).is_none());
     }
 
     #[test]
     fn same_seed_same_output_and_streaming_coordinates() {
         let (rows, graph) = blobs(400);
-        let params = UmapParams { n_epochs: Some(60), seed: 3, ..Default::default() };
+        let params = UmapParams {
+            n_epochs: Some(60),
+            seed: 3,
+            ..Default::default()
+        };
         let first = umap(rows.clone(), graph.clone(), params).expect("runs");
         let mut job = UmapJob::new(rows, graph, params).expect("valid");
         assert!(job.current().is_none());
@@ -505,10 +704,21 @@ mod tests {
     #[test]
     fn disconnected_blobs_fall_back_to_pca() {
         let (rows, graph) = blobs(200);
-        let mut job = UmapJob::new(rows, graph, UmapParams { n_epochs: Some(5), ..Default::default() }).expect("valid");
+        let mut job = UmapJob::new(
+            rows,
+            graph,
+            UmapParams {
+                n_epochs: Some(5),
+                ..Default::default()
+            },
+        )
+        .expect("valid");
         crate::job::run_to_end(&mut job, |_| {}).expect("runs");
         let used = job.init_used().expect("start computed");
         assert_eq!(used.init, UmapInit::Pca);
-        assert!(matches!(used.spectral_failure, Some(SpectralFailure::Disconnected { .. })));
+        assert!(matches!(
+            used.spectral_failure,
+            Some(SpectralFailure::Disconnected { .. })
+        ));
     }
 }

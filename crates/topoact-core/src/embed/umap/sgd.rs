@@ -66,7 +66,11 @@ pub(crate) struct SgdSettings {
 
 impl Optimiser {
     /// Edges `(head, tail, weight)` in the graph's order (each undirected edge twice).
-    pub(crate) fn new(n_vertices: usize, edges: &[(u32, u32, f32)], settings: &SgdSettings) -> Optimiser {
+    pub(crate) fn new(
+        n_vertices: usize,
+        edges: &[(u32, u32, f32)],
+        settings: &SgdSettings,
+    ) -> Optimiser {
         let max_weight = edges.iter().map(|e| e.2 as f64).fold(0.0, f64::max);
         let n_epochs = settings.n_epochs;
         let rate = settings.negative_sample_rate as f64;
@@ -75,10 +79,21 @@ impl Optimiser {
         let mut epochs_per_negative_sample = Vec::with_capacity(edges.len());
         for e in edges {
             // umap-learn's make_epochs_per_sample: n_epochs / (n_epochs * w / max_w), -1 when 0.
-            let n_samples = if max_weight > 0.0 { n_epochs as f64 * (e.2 as f64 / max_weight) } else { 0.0 };
+            let n_samples = if max_weight > 0.0 {
+                n_epochs as f64 * (e.2 as f64 / max_weight)
+            } else {
+                0.0
+            };
             let (per_sample, per_negative) = if n_samples > 0.0 {
                 let per_sample = n_epochs as f64 / n_samples;
-                (per_sample, if rate > 0.0 { per_sample / rate } else { f64::INFINITY })
+                (
+                    per_sample,
+                    if rate > 0.0 {
+                        per_sample / rate
+                    } else {
+                        f64::INFINITY
+                    },
+                )
             } else {
                 (f64::INFINITY, f64::INFINITY)
             };
@@ -113,7 +128,8 @@ impl Optimiser {
 
     /// Fraction of the epochs done.
     pub(crate) fn fraction(&self) -> f64 {
-        (self.epoch as f64 + self.next_edge as f64 / self.head.len().max(1) as f64) / self.n_epochs.max(1) as f64
+        (self.epoch as f64 + self.next_edge as f64 / self.head.len().max(1) as f64)
+            / self.n_epochs.max(1) as f64
     }
 
     /// Processes edges until about `budget` updates (attractive + repulsive, a skipped edge
@@ -124,7 +140,11 @@ impl Optimiser {
         let n_edges = self.head.len();
         while !self.is_done() && spent < budget {
             let n = self.epoch as f32;
-            let alpha = if self.epoch == 0 { self.initial_alpha } else { self.initial_alpha * (1.0 - (self.epoch - 1) as f64 / self.n_epochs as f64) } as f32;
+            let alpha = if self.epoch == 0 {
+                self.initial_alpha
+            } else {
+                self.initial_alpha * (1.0 - (self.epoch - 1) as f64 / self.n_epochs as f64)
+            } as f32;
             // Edges due this epoch; the scan of the others is a cheap compare per edge.
             let mut i = self.next_edge;
             while i < n_edges && spent < budget {
@@ -176,7 +196,8 @@ impl Optimiser {
         // (No update at distance 0: umap-learn's gradient is 0 there.)
         self.epoch_of_next_sample[i] += self.epochs_per_sample[i];
         let per_negative = self.epochs_per_negative_sample[i];
-        let n_negative = ((n - self.epoch_of_next_negative_sample[i]) / per_negative).max(0.0) as usize;
+        let n_negative =
+            ((n - self.epoch_of_next_negative_sample[i]) / per_negative).max(0.0) as usize;
         let mut remaining = n_negative;
         while remaining > 0 {
             let batch = remaining.min(NEGATIVE_BATCH);
@@ -194,7 +215,17 @@ impl Optimiser {
                 other_y[lane] = coords[2 * other + 1];
                 live[lane] = if lane < batch && other != j { 1.0 } else { 0.0 };
             }
-            let (step_x, step_y) = repulsion_batch(cx, cy, &other_x, &other_y, &live, a, b, self.two_gamma_b, alpha);
+            let (step_x, step_y) = repulsion_batch(
+                cx,
+                cy,
+                &other_x,
+                &other_y,
+                &live,
+                a,
+                b,
+                self.two_gamma_b,
+                alpha,
+            );
             cx += step_x;
             cy += step_y;
         }
@@ -212,7 +243,17 @@ impl Optimiser {
 /// simd128 in wasm); the sum is a fixed tree, so the result is fixed per build.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn repulsion_batch(cx: f32, cy: f32, other_x: &[f32; NEGATIVE_BATCH], other_y: &[f32; NEGATIVE_BATCH], live: &[f32; NEGATIVE_BATCH], a: f32, b: f32, two_gamma_b: f32, alpha: f32) -> (f32, f32) {
+fn repulsion_batch(
+    cx: f32,
+    cy: f32,
+    other_x: &[f32; NEGATIVE_BATCH],
+    other_y: &[f32; NEGATIVE_BATCH],
+    live: &[f32; NEGATIVE_BATCH],
+    a: f32,
+    b: f32,
+    two_gamma_b: f32,
+    alpha: f32,
+) -> (f32, f32) {
     let mut move_x = [0f32; NEGATIVE_BATCH];
     let mut move_y = [0f32; NEGATIVE_BATCH];
     for lane in 0..NEGATIVE_BATCH {
@@ -220,7 +261,11 @@ fn repulsion_batch(cx: f32, cy: f32, other_x: &[f32; NEGATIVE_BATCH], other_y: &
         let dy = cy - other_y[lane];
         let dist_sq = dx * dx + dy * dy;
         let coeff = two_gamma_b / ((0.001 + dist_sq) * (a * fast_pow(dist_sq, b) + 1.0));
-        let coeff = if dist_sq > 0.0 { coeff * live[lane] } else { 0.0 };
+        let coeff = if dist_sq > 0.0 {
+            coeff * live[lane]
+        } else {
+            0.0
+        };
         move_x[lane] = clip(coeff * dx) * alpha;
         move_y[lane] = clip(coeff * dy) * alpha;
     }
@@ -253,8 +298,17 @@ struct SampleRng {
 impl SampleRng {
     fn new(seed: u64, n_vertices: usize) -> SampleRng {
         // A zero state would stay zero.
-        let state = if seed == 0 { 0x9e37_79b9_7f4a_7c15 } else { seed };
-        SampleRng { state, n_vertices: n_vertices as u64, buffer: vec![0; RNG_BUFFER], next: RNG_BUFFER }
+        let state = if seed == 0 {
+            0x9e37_79b9_7f4a_7c15
+        } else {
+            seed
+        };
+        SampleRng {
+            state,
+            n_vertices: n_vertices as u64,
+            buffer: vec![0; RNG_BUFFER],
+            next: RNG_BUFFER,
+        }
     }
 
     /// The next `count <= NEGATIVE_BATCH` draws, in the first lanes of a block of
@@ -301,7 +355,13 @@ fn clip(v: f32) -> f32 {
 /// so it vectorises and gives the same bits on every platform.
 #[inline(always)]
 pub(crate) fn fast_pow(x: f32, p: f32) -> f32 {
-    fast_exp2(p * fast_log2(if x > f32::MIN_POSITIVE { x } else { f32::MIN_POSITIVE }))
+    fast_exp2(
+        p * fast_log2(if x > f32::MIN_POSITIVE {
+            x
+        } else {
+            f32::MIN_POSITIVE
+        }),
+    )
 }
 
 /// log2 of a positive normal `x`: exponent plus a degree-5 polynomial in `m - 1` with the
@@ -315,7 +375,9 @@ fn fast_log2(x: f32) -> f32 {
     let exponent = (offset as i32) >> 23;
     let mantissa = f32::from_bits(bits.wrapping_sub((exponent as u32) << 23));
     let t = mantissa - 1.0;
-    let poly = -6.308_053e-6 + t * (1.442_517_6 + t * (-0.720_214_1 + t * (0.488_225_7 + t * (-0.393_689_7 + t * 0.243_272_78))));
+    let poly = -6.308_053e-6
+        + t * (1.442_517_6
+            + t * (-0.720_214_1 + t * (0.488_225_7 + t * (-0.393_689_7 + t * 0.243_272_78))));
     exponent as f32 + poly
 }
 
@@ -331,7 +393,8 @@ fn fast_exp2(y: f32) -> f32 {
     let shifted = y + ROUNDER;
     let whole = shifted - ROUNDER;
     let f = y - whole;
-    let poly = 1.0 + f * (0.693_121_05 + f * (0.240_223_49 + f * (0.055_921_976 + f * 0.009_666_369)));
+    let poly =
+        1.0 + f * (0.693_121_05 + f * (0.240_223_49 + f * (0.055_921_976 + f * 0.009_666_369)));
     let int_bits = shifted.to_bits().wrapping_sub(ROUNDER.to_bits());
     f32::from_bits(poly.to_bits().wrapping_add(int_bits << 23))
 }
@@ -346,14 +409,25 @@ mod tests {
             for &x in &[1e-8f32, 1e-3, 0.1, 0.5, 1.0, 1.5, 3.0, 17.0, 1e3, 1e6] {
                 let exact = (x as f64).powf(p as f64);
                 let got = fast_pow(x, p) as f64;
-                assert!(((got - exact) / exact).abs() < 4e-5, "{x}^{p}: {got} vs {exact}");
+                assert!(
+                    ((got - exact) / exact).abs() < 4e-5,
+                    "{x}^{p}: {got} vs {exact}"
+                );
             }
         }
     }
 
     #[test]
     fn an_edge_pulls_its_ends_together() {
-        let settings = SgdSettings { a: 1.9, b: 0.8, gamma: 1.0, initial_alpha: 1.0, negative_sample_rate: 0, n_epochs: 20, seed: 1 };
+        let settings = SgdSettings {
+            a: 1.9,
+            b: 0.8,
+            gamma: 1.0,
+            initial_alpha: 1.0,
+            negative_sample_rate: 0,
+            n_epochs: 20,
+            seed: 1,
+        };
         let mut opt = Optimiser::new(2, &[(0, 1, 1.0), (1, 0, 1.0)], &settings);
         let mut coords = vec![0.0f32, 0.0, 5.0, 0.0];
         assert!(opt.advance(&mut coords, usize::MAX));

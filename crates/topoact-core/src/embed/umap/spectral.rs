@@ -68,13 +68,25 @@ impl SpectralInit {
         if n < 4 {
             return Err(SpectralFailure::NotConverged);
         }
-        let degree: Vec<f64> = (0..n).map(|i| graph.row(i).1.iter().map(|&w| w as f64).sum()).collect();
+        let degree: Vec<f64> = (0..n)
+            .map(|i| graph.row(i).1.iter().map(|&w| w as f64).sum())
+            .collect();
         let inv_sqrt_degree: Vec<f64> = degree.iter().map(|&d| 1.0 / d.sqrt()).collect();
         let mut trivial: Vec<f64> = degree.iter().map(|d| d.sqrt()).collect();
         normalise(&mut trivial);
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7370_6563_7472_616c);
         let start: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
-        let mut init = SpectralInit { n, nnz: graph.cols.len(), inv_sqrt_degree, trivial, basis: Vec::new(), alphas: Vec::new(), betas: Vec::new(), restarts: 0, last_residual: f64::INFINITY };
+        let mut init = SpectralInit {
+            n,
+            nnz: graph.cols.len(),
+            inv_sqrt_degree,
+            trivial,
+            basis: Vec::new(),
+            alphas: Vec::new(),
+            betas: Vec::new(),
+            restarts: 0,
+            last_residual: f64::INFINITY,
+        };
         init.begin(start);
         Ok(init)
     }
@@ -101,7 +113,10 @@ impl SpectralInit {
 
     /// One Lanczos step (and a convergence check every few). Returns the two eigenvectors
     /// (as `[x0, y0, x1, y1, ...]`) when done.
-    pub(crate) fn advance(&mut self, graph: &SparseGraph) -> Option<Result<Vec<f64>, SpectralFailure>> {
+    pub(crate) fn advance(
+        &mut self,
+        graph: &SparseGraph,
+    ) -> Option<Result<Vec<f64>, SpectralFailure>> {
         let n = self.n;
         let j = self.basis.len() - 1;
         let mut w = self.apply(graph, &self.basis[j]);
@@ -125,7 +140,11 @@ impl SpectralInit {
             }
             if size >= MAX_BASIS {
                 if self.restarts >= MAX_RESTARTS {
-                    return Some(if residuals <= ACCEPT_RESIDUAL { Ok(ritz) } else { Err(SpectralFailure::NotConverged) });
+                    return Some(if residuals <= ACCEPT_RESIDUAL {
+                        Ok(ritz)
+                    } else {
+                        Err(SpectralFailure::NotConverged)
+                    });
                 }
                 self.restarts += 1;
                 let start: Vec<f64> = (0..n).map(|i| ritz[2 * i] + ritz[2 * i + 1]).collect();
@@ -169,11 +188,19 @@ impl SpectralInit {
     /// `M x` with `M = D^-1/2 W D^-1/2`.
     fn apply(&self, graph: &SparseGraph, x: &[f64]) -> Vec<f64> {
         let n = self.n;
-        let scaled: Vec<f64> = x.iter().zip(&self.inv_sqrt_degree).map(|(a, b)| a * b).collect();
+        let scaled: Vec<f64> = x
+            .iter()
+            .zip(&self.inv_sqrt_degree)
+            .map(|(a, b)| a * b)
+            .collect();
         (0..n)
             .map(|i| {
                 let (cols, weights) = graph.row(i);
-                let s: f64 = cols.iter().zip(weights).map(|(&c, &w)| w as f64 * scaled[c as usize]).sum();
+                let s: f64 = cols
+                    .iter()
+                    .zip(weights)
+                    .map(|(&c, &w)| w as f64 * scaled[c as usize])
+                    .sum();
                 s * self.inv_sqrt_degree[i]
             })
             .collect()
@@ -255,6 +282,9 @@ mod tests {
     fn disconnected_graph_is_refused() {
         let directed = vec![vec![(1u32, 1.0f32)], vec![], vec![(3, 1.0)], vec![]];
         let graph = super::super::fuzzy::fuzzy_union(4, &directed);
-        assert_eq!(SpectralInit::new(&graph, 1).err(), Some(SpectralFailure::Disconnected { n_components: 2 }));
+        assert_eq!(
+            SpectralInit::new(&graph, 1).err(),
+            Some(SpectralFailure::Disconnected { n_components: 2 })
+        );
     }
 }

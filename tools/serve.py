@@ -42,8 +42,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         # Cross-origin isolation, which wasm threads need (SharedArrayBuffer): without these
         # two headers the compute worker falls back to its single-threaded build.
-        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
-        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        if self.server.isolation:
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+            self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
         super().end_headers()
 
     def log_message(self, fmt, *args):
@@ -62,10 +63,13 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--no-isolation", action="store_true",
+                        help="omit the COOP/COEP headers, as most static hosts do (one compute thread)")
     args = parser.parse_args()
     handler = functools.partial(Handler, directory=args.root)
     with Server((args.host, args.port), handler) as server:
         server.verbose = args.verbose
+        server.isolation = not args.no_isolation
         host, port = server.server_address[:2]
         print(f"Serving TopoAct at http://{host}:{port}/", flush=True)
         try:

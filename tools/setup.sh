@@ -21,6 +21,21 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The multi-threaded worker: a nightly toolchain with std's sources (`-Z build-std` rebuilds
+# std with atomics). Any recent nightly works; the one already installed is used.
+if ! rustup toolchain list | grep -q '^nightly'; then
+  say "installing the nightly Rust toolchain (minimal profile)"
+  rustup toolchain install nightly --profile minimal
+fi
+if ! rustup component list --installed --toolchain nightly | grep -q '^rust-src'; then
+  say "adding rust-src to the nightly toolchain"
+  rustup component add rust-src --toolchain nightly
+fi
+if ! rustup target list --installed --toolchain nightly | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target to the nightly toolchain"
+  rustup target add wasm32-unknown-unknown --toolchain nightly
+fi
+
 # wasm-bindgen-cli must match the wasm-bindgen crate exactly (it is pinned in Cargo.toml).
 wb_version=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml | head -n1)
 if ! wasm-bindgen --version 2>/dev/null | grep -q " ${wb_version}\$"; then

@@ -168,7 +168,8 @@ try {
   } else {
   await serveVendor(page);
   const sizesQuery = sizes ? `&sizes=${encodeURIComponent(sizes)}` : '';
-  const threadsQuery = threads === 'auto' ? '' : `&threads=${encodeURIComponent(threads)}`;
+  const threadsQuery = (threads === 'auto' ? '' : `&threads=${encodeURIComponent(threads)}`)
+    + (process.env.BENCH_METHODS ? `&methods=${encodeURIComponent(process.env.BENCH_METHODS)}` : '');
   await page.goto(`${server.url}bench.html?suite=${encodeURIComponent(suite)}${sizesQuery}${threadsQuery}`);
   if (suite === 'embed') {
     scratch = mkdtempSync(path.join(tmpdir(), 'topoact-bench-'));

@@ -13,11 +13,17 @@ const ready = new Promise((resolve) => {
     const answer = event.data;
     if (answer.type === 'Ready') return resolve(answer.compute_threads);
     if (answer.type === 'Progress') return noteStage(answer.request_id, answer.progress.stage);
-    if (answer.type === 'ProjectionFrame') return;
+    if (answer.type === 'ProjectionFrame') {
+      framesSeen.set(answer.request_id, (framesSeen.get(answer.request_id) ?? 0) + 1);
+      return;
+    }
     const waiter = pending.get(answer.request_id);
     if (waiter) { pending.delete(answer.request_id); waiter(answer); }
   };
 });
+
+/** Intermediate projection frames received per request (progressive display). */
+const framesSeen = new Map();
 
 /** Stage changes seen in each request's progress: request_id -> [{ stage, at }]. */
 const stageStarts = new Map();
@@ -188,11 +194,18 @@ async function embedSuite() {
     const layer = loaded.summary.layers[0].name;
     const n = loaded.summary.n_samples;
     const ours = {};
-    for (const [name, method] of [['umap', { umap: { n_neighbors: 20, min_dist: 0.01 } }], ['tsne', { tsne: { perplexity: 50 } }]]) {
+    // `?methods=umap` runs only UMAP (t-SNE on 300K takes long).
+    const methods = (new URLSearchParams(location.search).get('methods') || 'umap,tsne').split(',');
+    const all = [['umap', { umap: { n_neighbors: 20, min_dist: 0.01 } }], ['tsne', { tsne: { perplexity: 50 } }]];
+    for (const [name, method] of all.filter(([name]) => methods.includes(name))) {
       const started = performance.now();
+      const requestId = nextRequestId;
       const answer = await request({ type: 'ComputeProjection', request: { layer, subsample: { size: n, seed: 0 }, method, seed: 0 } });
       if (answer.type !== 'Projection') throw new Error(`${name} ${n}: ${answer.message ?? answer.type}`);
-      ours[name] = { wall_ms: performance.now() - started, worker_ms: answer.projection.elapsed_ms, knn_ms: answer.projection.knn_ms, knn_exact: answer.projection.knn_exact };
+      ours[name] = {
+        wall_ms: performance.now() - started, worker_ms: answer.projection.elapsed_ms, knn_ms: answer.projection.knn_ms,
+        knn_exact: answer.projection.knn_exact, frames: framesSeen.get(requestId) ?? 0,
+      };
       log(JSON.stringify({ n, method: name, ...ours[name] }));
     }
     let umapJs = null;
@@ -207,7 +220,7 @@ async function embedSuite() {
       log(JSON.stringify({ n, method: 'umap-js', ...umapJs }));
     }
     const result = { name: `embed ${n}x256 activation-like`, n, dim: 256, ours, umap_js_1_4: umapJs };
-    if (umapJs) result.umap_js_over_ours = umapJs.wall_ms / ours.umap.wall_ms;
+    if (umapJs && ours.umap) result.umap_js_over_ours = umapJs.wall_ms / ours.umap.wall_ms;
     results.push(result);
   }
   return results;

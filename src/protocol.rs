@@ -377,6 +377,10 @@ pub struct DrawnGraph {
     pub n_samples_used: usize,
     /// Smallest and largest node mean lens (for the colour scale).
     pub lens_range: [f64; 2],
+    /// The graph's lens value of every dataset sample (indexed by `sample_idx`; NaN for a
+    /// sample outside the graph's subsample). Empty when unknown (imported graphs). The
+    /// projection colours its points by it.
+    pub lens_by_sample: Vec<f32>,
     pub class_names: Vec<String>,
     pub mapper_ms: f64,
     pub layout_ms: f64,

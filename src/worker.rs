@@ -689,14 +689,44 @@ async fn compute_graph(
     };
     let layout_ms = now_ms() - layout_started_ms;
     let diagnostics = Some(graph_diagnostics(&request, &graph)?);
-    Ok(Some(drawn_graph(
+    let lens_by_sample = lens_by_sample(&request, &graph);
+    let mut drawn = drawn_graph(
         request,
         graph,
         &layout.positions,
         mapper_ms,
         layout_ms,
         diagnostics,
-    )))
+    );
+    drawn.lens_by_sample = lens_by_sample;
+    Ok(Some(drawn))
+}
+
+/// The graph's lens value of every dataset sample, NaN outside its subsample (see
+/// [`DrawnGraph::lens_by_sample`]).
+fn lens_by_sample(request: &GraphRequest, graph: &MapperGraph) -> Vec<f32> {
+    STATE.with_borrow(|state| {
+        let Some(dataset) = state.dataset.as_ref() else {
+            return Vec::new();
+        };
+        let n_samples = dataset.n_samples();
+        let mut values = vec![f32::NAN; n_samples];
+        match samples_in_use(dataset, request.subsample) {
+            Some(samples) => {
+                for (&sample_idx, &value) in samples.iter().zip(&graph.lens_by_row) {
+                    if let Some(slot) = values.get_mut(sample_idx as usize) {
+                        *slot = value as f32;
+                    }
+                }
+            }
+            None => {
+                for (slot, &value) in values.iter_mut().zip(&graph.lens_by_row) {
+                    *slot = value as f32;
+                }
+            }
+        }
+        values
+    })
 }
 
 /// Most layers of a synthetic benchmark dataset.
@@ -1095,6 +1125,7 @@ fn drawn_graph(
         } else {
             [0.0, 1.0]
         },
+        lens_by_sample: Vec::new(),
         class_names: graph.class_names,
         mapper_ms,
         layout_ms,

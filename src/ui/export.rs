@@ -327,6 +327,7 @@ mod tests {
             eps_global: None,
             n_samples_used: 3,
             lens_range: [0.0, 10.0],
+            lens_by_sample: Vec::new(),
             class_names: vec!["a & b".into(), "<i>c</i>".into()],
             mapper_ms: 0.0,
             layout_ms: 0.0,

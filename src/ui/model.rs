@@ -112,7 +112,7 @@ impl PointColour {
     pub fn label(self) -> &'static str {
         match self {
             PointColour::Class => "Class",
-            PointColour::Lens => "L2 norm (lens)",
+            PointColour::Lens => "Lens value",
             PointColour::Membership => "Node membership",
         }
     }
@@ -1341,6 +1341,7 @@ mod tests {
             eps_global: None,
             n_samples_used: 10,
             lens_range: [0.0, 1.0],
+            lens_by_sample: Vec::new(),
             class_names: vec![],
             mapper_ms: 0.0,
             layout_ms: 0.0,

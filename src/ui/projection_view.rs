@@ -216,25 +216,57 @@ fn point_colours(
             (colours, legend)
         }
         PointColour::Lens => {
-            let (lo, hi) = projection
-                .norms
+            // The graph's own lens values where it has them (its lens, its subsample);
+            // otherwise (no graph yet, an imported graph) the L2 norm, TopoAct's default lens.
+            let graph_lens = m.graph.as_ref().filter(|g| {
+                !g.lens_by_sample.is_empty() && g.request.layer == projection.request.layer
+            });
+            let (values, name): (Vec<f32>, String) = match graph_lens {
+                Some(graph) => (
+                    projection
+                        .sample_indices
+                        .iter()
+                        .map(|&s| {
+                            graph
+                                .lens_by_sample
+                                .get(s as usize)
+                                .copied()
+                                .unwrap_or(f32::NAN)
+                        })
+                        .collect(),
+                    graph.request.params.lens.name(),
+                ),
+                None => (projection.norms.clone(), "L2 norm".to_string()),
+            };
+            let (lo, hi) = values
                 .iter()
+                .filter(|v| v.is_finite())
                 .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
                     (lo.min(v), hi.max(v))
                 });
             let span = (hi - lo).max(1e-12);
-            let colours = projection
-                .norms
+            let colours = values
                 .iter()
-                .map(|&v| viridis_rgba(((v - lo) / span) as f64))
+                .map(|&v| {
+                    if v.is_finite() {
+                        viridis_rgba(((v - lo) / span) as f64)
+                    } else {
+                        OTHER_CLASSES
+                    }
+                })
                 .collect();
-            (
-                colours,
+            let mut legend = if lo.is_finite() {
                 vec![
-                    (format!("L2 norm {lo:.3}"), viridis_rgba(0.0)),
+                    (format!("{name} {lo:.3}"), viridis_rgba(0.0)),
                     (format!("{hi:.3}"), viridis_rgba(1.0)),
-                ],
-            )
+                ]
+            } else {
+                Vec::new()
+            };
+            if values.iter().any(|v| !v.is_finite()) {
+                legend.push(("not in the graph's subsample".into(), OTHER_CLASSES));
+            }
+            (colours, legend)
         }
         PointColour::Membership => {
             let mut colours = vec![OTHER_CLASSES; n];

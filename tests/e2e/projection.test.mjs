@@ -172,4 +172,16 @@ describe('projections', () => {
     await shot('hover');
     assert.deepEqual(errors, []);
   });
+
+  test("colour by lens uses the graph's own lens, whichever it is", async () => {
+    const legend = () => page.textContent('[data-testid="projection-legend"]');
+    await page.selectOption('[data-testid="point-colour"]', 'lens');
+    await page.waitForFunction(() => (document.querySelector('[data-testid="projection-legend"]')?.textContent ?? '').includes('l2norm'));
+    await page.selectOption('[data-testid="param-lens"]', 'pc1');
+    await waitForGraph(page);
+    await page.waitForFunction(() => (document.querySelector('[data-testid="projection-legend"]')?.textContent ?? '').includes('pc1'));
+    assert.doesNotMatch(await legend(), /l2norm/);
+    await shot('colour-by-pc1-lens');
+    assert.deepEqual(errors, []);
+  });
 });

@@ -539,24 +539,50 @@ fn sign(v: f64) -> i8 {
 }
 
 /// `out_i = sum_j p_ij q_ij (y_i - y_j)` over the sparse affinities. O(nnz).
+///
+/// Single precision, four neighbours at a time in four lanes (one SIMD128 division for four
+/// `q_ij` in the browser), lanes summed in a fixed order: about `1e-6` relative, far below
+/// the repulsion's interpolation error, and deterministic.
 fn attractive_forces(affinities: &SparseAffinities, coords: &[f64], out: &mut [f64]) {
+    const LANES: usize = 4;
+    let coords32: Vec<f32> = coords.iter().map(|&v| v as f32).collect();
     let per_point = |i: usize, force: &mut [f64]| {
-        let (xi, yi) = (coords[2 * i], coords[2 * i + 1]);
+        let (xi, yi) = (coords32[2 * i], coords32[2 * i + 1]);
         let range = affinities.row_starts[i]..affinities.row_starts[i + 1];
-        let (mut fx, mut fy) = (0.0, 0.0);
-        for (&j, &p) in affinities.columns[range.clone()]
+        let columns = &affinities.columns[range.clone()];
+        let values = &affinities.values[range];
+        let mut fx = [0f32; LANES];
+        let mut fy = [0f32; LANES];
+        let mut column_chunks = columns.chunks_exact(LANES);
+        let mut value_chunks = values.chunks_exact(LANES);
+        for (js, ps) in (&mut column_chunks).zip(&mut value_chunks) {
+            let mut dx = [0f32; LANES];
+            let mut dy = [0f32; LANES];
+            for lane in 0..LANES {
+                let j = js[lane] as usize;
+                dx[lane] = xi - coords32[2 * j];
+                dy[lane] = yi - coords32[2 * j + 1];
+            }
+            for lane in 0..LANES {
+                let weight = ps[lane] / (1.0 + dx[lane] * dx[lane] + dy[lane] * dy[lane]);
+                fx[lane] += weight * dx[lane];
+                fy[lane] += weight * dy[lane];
+            }
+        }
+        for (&j, &p) in column_chunks
+            .remainder()
             .iter()
-            .zip(&affinities.values[range])
+            .zip(value_chunks.remainder())
         {
             let j = j as usize;
-            let dx = xi - coords[2 * j];
-            let dy = yi - coords[2 * j + 1];
-            let weight = p as f64 / (1.0 + dx * dx + dy * dy);
-            fx += weight * dx;
-            fy += weight * dy;
+            let dx = xi - coords32[2 * j];
+            let dy = yi - coords32[2 * j + 1];
+            let weight = p / (1.0 + dx * dx + dy * dy);
+            fx[0] += weight * dx;
+            fy[0] += weight * dy;
         }
-        force[0] = fx;
-        force[1] = fy;
+        force[0] = ((fx[0] + fx[1]) + (fx[2] + fx[3])) as f64;
+        force[1] = ((fy[0] + fy[1]) + (fy[2] + fy[3])) as f64;
     };
     #[cfg(feature = "parallel")]
     {

@@ -30,9 +30,11 @@
 //! maximum width, only when the FFT side changes).
 //!
 //! Cost per evaluation: O(n p^2) to spread and gather plus O(L^2 log L) for four 2-D
-//! transforms (five when the kernel changes); memory 6 L^2 f64 (12 MB at L = 512).
+//! transforms (five when the kernel changes); memory 6 L^2 f32 (6 MB at L = 512). The grid
+//! is single precision: charges are spread and potentials gathered in f64, the transforms
+//! and the spectral products run in f32 (about 1e-6 relative to the largest potential).
 
-use super::fft::SquareFft;
+use super::fft::{Real, SquareFft};
 
 /// Grid settings of the interpolated repulsion.
 ///
@@ -111,16 +113,17 @@ pub struct InterpolatedRepulsion {
     params: InterpolationParams,
     fft: Option<SquareFft>,
     /// Kernel spectra (`K2`, `K1`), scaled by `1 / L^2`, for `cached_spacing`.
-    kernel_k2: Vec<f64>,
-    kernel_k1: Vec<f64>,
+    kernel_k2: Vec<Real>,
+    kernel_k1: Vec<Real>,
     cached_spacing: f64,
     cached_nodes: usize,
     /// The grid of the last evaluation.
     current_shape: Option<GridShape>,
-    a_re: Vec<f64>,
-    a_im: Vec<f64>,
-    b_re: Vec<f64>,
-    b_im: Vec<f64>,
+    /// The grid planes (single precision, see [`super::fft`]).
+    a_re: Vec<Real>,
+    a_im: Vec<Real>,
+    b_re: Vec<Real>,
+    b_im: Vec<Real>,
     /// Per point: flat index of its box's first node in the padded grid.
     point_node: Vec<usize>,
     /// Per point: `p` weights along x then `p` along y.
@@ -256,49 +259,74 @@ impl InterpolatedRepulsion {
         self.point_node.resize(n, 0);
         self.point_weights.resize(n * 2 * p, 0.0);
         let last_box = shape.boxes_per_axis - 1;
-        for (i, point) in coords.chunks_exact(2).enumerate() {
-            let weights = &mut self.point_weights[i * 2 * p..(i + 1) * 2 * p];
+        let denominators = &self.lagrange_denominators;
+        let locate = |i: usize, weights: &mut [f64], node: &mut usize| {
+            let point = &coords[2 * i..2 * i + 2];
             let mut box_index = [0usize; 2];
             for axis in 0..2 {
                 let scaled = (point[axis] - lo) / box_width;
                 let b = (scaled.floor().max(0.0) as usize).min(last_box);
                 box_index[axis] = b;
                 let u = scaled - b as f64;
-                lagrange_weights(
-                    u,
-                    p,
-                    &self.lagrange_denominators,
-                    &mut weights[axis * p..(axis + 1) * p],
-                );
+                lagrange_weights(u, p, denominators, &mut weights[axis * p..(axis + 1) * p]);
             }
-            self.point_node[i] = box_index[1] * p * stride + box_index[0] * p;
+            *node = box_index[1] * p * stride + box_index[0] * p;
+        };
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            self.point_weights
+                .par_chunks_mut(2 * p)
+                .zip(self.point_node.par_iter_mut())
+                .enumerate()
+                .with_min_len(1024)
+                .for_each(|(i, (weights, node))| locate(i, weights, node));
+        }
+        #[cfg(not(feature = "parallel"))]
+        for (i, (weights, node)) in self
+            .point_weights
+            .chunks_mut(2 * p)
+            .zip(self.point_node.iter_mut())
+            .enumerate()
+        {
+            locate(i, weights, node);
         }
 
-        // Spread charges 1 + i x (plane a) and y (plane b) onto the nodes.
-        for buffer in [
-            &mut self.a_re,
-            &mut self.a_im,
-            &mut self.b_re,
-            &mut self.b_im,
-        ] {
-            buffer.fill(0.0);
-        }
-        for (i, point) in coords.chunks_exact(2).enumerate() {
-            let x = point[0] - centre;
-            let y = point[1] - centre;
-            let weights = &self.point_weights[i * 2 * p..(i + 1) * 2 * p];
-            let (wx, wy) = weights.split_at(p);
-            let base = self.point_node[i];
-            for (ty, &weight_y) in wy.iter().enumerate() {
-                let row = base + ty * stride;
-                for (tx, &weight_x) in wx.iter().enumerate() {
-                    let w = weight_x * weight_y;
-                    let node = row + tx;
-                    self.a_re[node] += w;
-                    self.a_im[node] += w * x;
-                    self.b_re[node] += w * y;
+        // Spread charges 1 + i x (plane a) and y (plane b) onto the nodes: one pass per
+        // plane (in parallel with the feature), each in point order.
+        {
+            let point_weights = &self.point_weights;
+            let point_node = &self.point_node;
+            let spread = |plane: &mut [Real], charge: &dyn Fn(usize) -> f64| {
+                plane.fill(0.0);
+                for i in 0..n {
+                    let c = charge(i);
+                    let (wx, wy) = point_weights[i * 2 * p..(i + 1) * 2 * p].split_at(p);
+                    let base = point_node[i];
+                    for (ty, &weight_y) in wy.iter().enumerate() {
+                        let row = base + ty * stride;
+                        for (tx, &weight_x) in wx.iter().enumerate() {
+                            plane[row + tx] += (weight_x * weight_y * c) as Real;
+                        }
+                    }
                 }
+            };
+            let one = |_: usize| 1.0;
+            let x_of = |i: usize| coords[2 * i] - centre;
+            let y_of = |i: usize| coords[2 * i + 1] - centre;
+            let (a_re, a_im, b_re) = (&mut self.a_re, &mut self.a_im, &mut self.b_re);
+            #[cfg(feature = "parallel")]
+            rayon::join(
+                || spread(a_re, &one),
+                || rayon::join(|| spread(a_im, &x_of), || spread(b_re, &y_of)),
+            );
+            #[cfg(not(feature = "parallel"))]
+            {
+                spread(a_re, &one);
+                spread(a_im, &x_of);
+                spread(b_re, &y_of);
             }
+            self.b_im.fill(0.0);
         }
 
         // Forward transforms.
@@ -309,18 +337,41 @@ impl InterpolatedRepulsion {
         // Spectra are held in scrambled positions; `mirror` maps a position to the one of the
         // negated frequency.
         let mirror_of = fft.mirror();
-        for row in 0..side {
-            let mirror_row = mirror_of[row];
-            for col in 0..side {
-                let at = row * stride + col;
-                let mirror = mirror_row * stride + mirror_of[col];
-                let c1_re = 0.5 * (self.a_re[at] + self.a_re[mirror]);
-                let c1_im = 0.5 * (self.a_im[at] - self.a_im[mirror]);
-                let k1 = self.kernel_k1[at];
-                let k2 = self.kernel_k2[at];
-                // i * (c1 * k1) = -c1_im k1 + i c1_re k1
-                self.b_re[at] = self.b_re[at] * k2 - c1_im * k1;
-                self.b_im[at] = self.b_im[at] * k2 + c1_re * k1;
+        {
+            let (a_re, a_im) = (&self.a_re, &self.a_im);
+            let (kernel_k1, kernel_k2) = (&self.kernel_k1, &self.kernel_k2);
+            let multiply_row = |row: usize, b_re: &mut [Real], b_im: &mut [Real]| {
+                let mirror_row = mirror_of[row];
+                for col in 0..side {
+                    let at = row * stride + col;
+                    let mirror = mirror_row * stride + mirror_of[col];
+                    let c1_re = 0.5 * (a_re[at] + a_re[mirror]);
+                    let c1_im = 0.5 * (a_im[at] - a_im[mirror]);
+                    let k1 = kernel_k1[at];
+                    let k2 = kernel_k2[at];
+                    // i * (c1 * k1) = -c1_im k1 + i c1_re k1
+                    b_re[col] = b_re[col] * k2 - c1_im * k1;
+                    b_im[col] = b_im[col] * k2 + c1_re * k1;
+                }
+            };
+            #[cfg(feature = "parallel")]
+            {
+                use rayon::prelude::*;
+                self.b_re
+                    .par_chunks_mut(stride)
+                    .zip(self.b_im.par_chunks_mut(stride))
+                    .enumerate()
+                    .with_min_len(8)
+                    .for_each(|(row, (b_re, b_im))| multiply_row(row, b_re, b_im));
+            }
+            #[cfg(not(feature = "parallel"))]
+            for (row, (b_re, b_im)) in self
+                .b_re
+                .chunks_mut(stride)
+                .zip(self.b_im.chunks_mut(stride))
+                .enumerate()
+            {
+                multiply_row(row, b_re, b_im);
             }
         }
         for ((re, im), &k2) in self
@@ -351,10 +402,10 @@ impl InterpolatedRepulsion {
                     for (tx, &weight_x) in wx.iter().enumerate() {
                         let w = weight_x * weight_y;
                         let node = row + tx;
-                        phi_1 += w * a_re[node];
-                        phi_x += w * a_im[node];
-                        phi_y += w * b_re[node];
-                        phi_k1 += w * b_im[node];
+                        phi_1 += w * a_re[node] as f64;
+                        phi_x += w * a_im[node] as f64;
+                        phi_y += w * b_re[node] as f64;
+                        phi_k1 += w * b_im[node] as f64;
                     }
                 }
                 let x = coords[2 * i] - centre;
@@ -389,7 +440,7 @@ impl InterpolatedRepulsion {
         let mut k_re = vec![0.0; fft.plane_len()];
         let mut k_im = vec![0.0; fft.plane_len()];
         let offset = |a: usize| if a < side - a { a } else { side - a };
-        let scale = 1.0 / (side * side) as f64;
+        let scale = 1.0 / (side * side) as Real;
         for row in 0..side {
             let dy = offset(row);
             if dy >= nodes {
@@ -403,8 +454,8 @@ impl InterpolatedRepulsion {
                 let ex = dx as f64 * spacing;
                 let ey = dy as f64 * spacing;
                 let q = 1.0 / (1.0 + ex * ex + ey * ey);
-                k_re[row * stride + col] = q * q;
-                k_im[row * stride + col] = q;
+                k_re[row * stride + col] = (q * q) as Real;
+                k_im[row * stride + col] = q as Real;
             }
         }
         fft.forward(&mut k_re, &mut k_im, side);

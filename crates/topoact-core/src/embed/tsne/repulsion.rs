@@ -233,6 +233,11 @@ impl InterpolatedRepulsion {
         let box_width = shape.box_width;
         let spacing = box_width / p as f64;
         let centre = lo + 0.5 * nodes as f64 * spacing;
+        // Node rows and columns that can hold charge (the grid may extend past the points):
+        // the transforms skip the rest of the first pass and only produce these rows.
+        let used_nodes = (((range / box_width).floor() as usize).saturating_add(1))
+            .min(shape.boxes_per_axis)
+            * p;
 
         if self.fft.as_ref().map(|f| f.side()) != Some(side) {
             let fft = SquareFft::new(side);
@@ -330,8 +335,8 @@ impl InterpolatedRepulsion {
         }
 
         // Forward transforms.
-        fft.forward(&mut self.a_re, &mut self.a_im, nodes);
-        fft.forward(&mut self.b_re, &mut self.b_im, nodes);
+        fft.forward(&mut self.a_re, &mut self.a_im, used_nodes);
+        fft.forward(&mut self.b_re, &mut self.b_im, used_nodes);
 
         // b <- B K2 + i C1 K1, where C1 (the spectrum of charge 1) = (A[k] + conj A[-k]) / 2.
         // Spectra are held in scrambled positions; `mirror` maps a position to the one of the
@@ -383,8 +388,8 @@ impl InterpolatedRepulsion {
             *re *= k2;
             *im *= k2;
         }
-        fft.inverse(&mut self.a_re, &mut self.a_im, nodes);
-        fft.inverse(&mut self.b_re, &mut self.b_im, nodes);
+        fft.inverse(&mut self.a_re, &mut self.a_im, used_nodes);
+        fft.inverse(&mut self.b_re, &mut self.b_im, used_nodes);
 
         // Gather potentials at the points.
         let mut sum_k1 = vec![0.0; n];

@@ -90,6 +90,17 @@ const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '
 
 /** Serves /vendor/<package>.min.js from node_modules/<package>/dist (d3-force and its deps). */
 async function serveVendor(page) {
+  // Embedding Atlas's UMAP (Rust -> WASM, npm `embedding-atlas`): its ES modules as shipped.
+  await page.route('**/vendor/embedding-atlas/*.js', (route) => {
+    const name = path.basename(new URL(route.request().url()).pathname);
+    if (!/^[\w.-]+\.js$/.test(name)) return route.fulfill({ status: 404 });
+    try {
+      const body = readFileSync(path.join(repoRoot, 'node_modules/embedding-atlas/dist', name));
+      return route.fulfill({ status: 200, contentType: 'text/javascript', body });
+    } catch {
+      return route.fulfill({ status: 404 });
+    }
+  });
   await page.route('**/vendor/*.min.js', (route) => {
     const name = path.basename(new URL(route.request().url()).pathname, '.min.js');
     if (!/^[\w-]+$/.test(name)) return route.fulfill({ status: 404 });

@@ -219,8 +219,26 @@ async function embedSuite() {
       umapJs = { wall_ms: performance.now() - started };
       log(JSON.stringify({ n, method: 'umap-js', ...umapJs }));
     }
-    const result = { name: `embed ${n}x256 activation-like`, n, dim: 256, ours, umap_js_1_4: umapJs };
+    // Embedding Atlas 0.26's UMAP (Rust -> WASM; NN-descent, then its layout), same
+    // neighbours and min_dist, on the CPU (its WebGPU path is off by default).
+    let atlas = null;
+    if (n <= 50000 && methods.includes('umap')) {
+      try {
+        const { createUMAP } = await import('./vendor/embedding-atlas/umap.js');
+        const [rows, cols, data] = await readNpyF32(file);
+        const started = performance.now();
+        const umap = await createUMAP(rows, cols, 2, data, { nNeighbors: 20, minDist: 0.01, seed: 0 });
+        await umap.run();
+        atlas = { wall_ms: performance.now() - started, epochs: umap.epoch };
+        umap.destroy?.();
+      } catch (error) {
+        atlas = { error: String(error) };
+      }
+      log(JSON.stringify({ n, method: 'embedding-atlas', ...atlas }));
+    }
+    const result = { name: `embed ${n}x256 activation-like`, n, dim: 256, ours, umap_js_1_4: umapJs, embedding_atlas_0_26: atlas };
     if (umapJs && ours.umap) result.umap_js_over_ours = umapJs.wall_ms / ours.umap.wall_ms;
+    if (atlas?.wall_ms && ours.umap) result.embedding_atlas_over_ours = atlas.wall_ms / ours.umap.wall_ms;
     results.push(result);
   }
   return results;

@@ -32,6 +32,10 @@ CONTENT_SECURITY_POLICY = (
     "object-src 'none'; base-uri 'self'; form-action 'none'"
 )
 
+# The benchmark page (not the app) also loads Embedding Atlas's UMAP, whose module fetches its
+# WebAssembly from a data: address.
+BENCH_POLICY = CONTENT_SECURITY_POLICY.replace("connect-src 'self' https:", "connect-src 'self' https: data:")
+
 
 class Handler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
@@ -39,7 +43,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def end_headers(self):
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        self.send_header("Content-Security-Policy", BENCH_POLICY if self.path.split("?")[0].endswith("/bench.html") else CONTENT_SECURITY_POLICY)
         # Cross-origin isolation, which wasm threads need (SharedArrayBuffer): without these
         # two headers the compute worker falls back to its single-threaded build.
         if self.server.isolation:

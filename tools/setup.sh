@@ -43,8 +43,8 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " ${wb_version}\$"; then
   cargo install wasm-bindgen-cli --version "${wb_version}"
 fi
 
-if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ]; then
-  say "installing npm packages (binaryen for wasm-opt, playwright-core)"
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/embedding-atlas ]; then
+  say "installing npm packages (binaryen for wasm-opt, playwright-core; benchmark peers)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
 say "ready"

@@ -638,6 +638,36 @@ fn samples_in_use(dataset: &Dataset, choice: SubsampleChoice) -> Option<Vec<u32>
 const NO_DATASET: &str = "No dataset is loaded: drop an activation file first.";
 
 fn mapper_job_for(request: &GraphRequest) -> Result<MapperJob, String> {
+    mapper_job_with_samples(request).map(|(job, _)| job)
+}
+
+/// Which dataset samples a graph's rows are (as [`mapper_job_for`] chose them).
+struct GraphSamples {
+    n_samples: usize,
+    /// `sample_idx` of every row; `None`: row `i` is sample `i`.
+    sample_indices: Option<Vec<u32>>,
+}
+
+impl GraphSamples {
+    /// The graph's lens value of every dataset sample, NaN outside its subsample (see
+    /// [`DrawnGraph::lens_by_sample`]).
+    fn lens_by_sample(&self, lens_by_row: &[f64]) -> Vec<f32> {
+        let mut values = vec![f32::NAN; self.n_samples];
+        for (row_idx, &value) in lens_by_row.iter().enumerate() {
+            let sample_idx = match &self.sample_indices {
+                Some(samples) => samples.get(row_idx).map(|&s| s as usize),
+                None => Some(row_idx),
+            };
+            if let Some(slot) = sample_idx.and_then(|s| values.get_mut(s)) {
+                *slot = value as f32;
+            }
+        }
+        values
+    }
+}
+
+/// [`mapper_job_for`], also returning the samples its rows are.
+fn mapper_job_with_samples(request: &GraphRequest) -> Result<(MapperJob, GraphSamples), String> {
     let params = request
         .params
         .clone()
@@ -653,9 +683,16 @@ fn mapper_job_for(request: &GraphRequest) -> Result<MapperJob, String> {
             labels: dataset.labels.as_deref(),
             class_names: &dataset.class_names,
         };
-        MapperJob::new(input, &params)
+        let job = MapperJob::new(input, &params)
             .map(|job| job.with_step_threads(compute_threads()))
-            .map_err(|err| err.to_string())
+            .map_err(|err| err.to_string())?;
+        Ok((
+            job,
+            GraphSamples {
+                n_samples: dataset.n_samples(),
+                sample_indices,
+            },
+        ))
     })
 }
 
@@ -665,7 +702,7 @@ async fn compute_graph(
     previous_positions: Vec<(String, [f64; 2])>,
 ) -> Result<Option<DrawnGraph>, String> {
     let started_ms = now_ms();
-    let mut mapper_job = mapper_job_for(&request)?;
+    let (mut mapper_job, samples) = mapper_job_with_samples(&request)?;
     let Some(graph) = run_job(request_id, &mut mapper_job)
         .await
         .map_err(|err| err.to_string())?
@@ -689,7 +726,7 @@ async fn compute_graph(
     };
     let layout_ms = now_ms() - layout_started_ms;
     let diagnostics = Some(graph_diagnostics(&request, &graph)?);
-    let lens_by_sample = lens_by_sample(&request, &graph);
+    let lens_by_sample = samples.lens_by_sample(&graph.lens_by_row);
     let mut drawn = drawn_graph(
         request,
         graph,
@@ -700,33 +737,6 @@ async fn compute_graph(
     );
     drawn.lens_by_sample = lens_by_sample;
     Ok(Some(drawn))
-}
-
-/// The graph's lens value of every dataset sample, NaN outside its subsample (see
-/// [`DrawnGraph::lens_by_sample`]).
-fn lens_by_sample(request: &GraphRequest, graph: &MapperGraph) -> Vec<f32> {
-    STATE.with_borrow(|state| {
-        let Some(dataset) = state.dataset.as_ref() else {
-            return Vec::new();
-        };
-        let n_samples = dataset.n_samples();
-        let mut values = vec![f32::NAN; n_samples];
-        match samples_in_use(dataset, request.subsample) {
-            Some(samples) => {
-                for (&sample_idx, &value) in samples.iter().zip(&graph.lens_by_row) {
-                    if let Some(slot) = values.get_mut(sample_idx as usize) {
-                        *slot = value as f32;
-                    }
-                }
-            }
-            None => {
-                for (slot, &value) in values.iter_mut().zip(&graph.lens_by_row) {
-                    *slot = value as f32;
-                }
-            }
-        }
-        values
-    })
 }
 
 /// Most layers of a synthetic benchmark dataset.

@@ -491,7 +491,10 @@ impl MapperJob {
             self.fast_pairs = join_block(tree, &self.rows, next_pos..n, hi, limit).0;
             n
         } else if self.step_threads > 1 {
-            let end = (next_pos + self.join_step_len).min(n);
+            let end = tree
+                .leaf_start(next_pos + self.join_step_len)
+                .max(next_pos + 1)
+                .min(n);
             let (pairs, spent) = join_block(tree, &self.rows, next_pos..end, hi, limit);
             self.fast_pairs.extend_from_slice(&pairs);
             // Aim the next step at the budget; the pairs do not depend on the step lengths.
@@ -500,15 +503,23 @@ impl MapperJob {
             self.join_step_len = (scaled as usize).clamp(128, 1 << 16);
             end
         } else {
+            // Whole leaves (about 32 queries) at a time, until the budget is spent.
             let mut spent = 0u64;
             let mut pos = next_pos;
             while pos < n && spent < DISTANCES_PER_STEP {
-                let row = tree.row_at[pos];
+                let end = tree.leaf_end(pos).max(pos + 1).min(n);
                 let pairs = &mut self.fast_pairs;
-                spent += 1 + tree.pairs_within_after(&self.rows, pos, hi, limit, |other, fast| {
-                    pairs.push((row, tree.row_at[other], fast))
-                });
-                pos += 1;
+                spent += (end - pos) as u64
+                    + tree.pairs_within_range(
+                        &self.rows,
+                        pos..end,
+                        hi,
+                        limit,
+                        |query, other, fast| {
+                            pairs.push((tree.row_at[query], tree.row_at[other], fast))
+                        },
+                    );
+                pos = end;
             }
             pos
         };
@@ -894,19 +905,26 @@ fn join_block(
     hi: f64,
     limit: f32,
 ) -> (Vec<FastPair>, u64) {
+    // Chunks of about 128 queries that start on leaf starts (whole query leaves).
     const CHUNK: usize = 128;
-    let run = |start: usize| {
-        let mut pairs: Vec<FastPair> = Vec::new();
-        let mut spent = 0u64;
-        for pos in start..(start + CHUNK).min(range.end) {
-            let row = tree.row_at[pos];
-            spent += 1 + tree.pairs_within_after(rows, pos, hi, limit, |other, fast| {
-                pairs.push((row, tree.row_at[other], fast))
-            });
+    let mut bounds = vec![range.start];
+    while let Some(&last) = bounds.last() {
+        if last >= range.end {
+            break;
         }
+        let next = tree.leaf_start(last + CHUNK).max(last + 1).min(range.end);
+        bounds.push(next);
+    }
+    let run = |chunk: &[usize]| {
+        let (start, end) = (chunk[0], chunk[1]);
+        let mut pairs: Vec<FastPair> = Vec::new();
+        let spent = (end - start) as u64
+            + tree.pairs_within_range(rows, start..end, hi, limit, |query, other, fast| {
+                pairs.push((tree.row_at[query], tree.row_at[other], fast))
+            });
         (pairs, spent)
     };
-    let starts: Vec<usize> = range.clone().step_by(CHUNK).collect();
+    let starts: Vec<&[usize]> = bounds.windows(2).collect();
     #[cfg(feature = "parallel")]
     let parts: Vec<(Vec<FastPair>, u64)> = {
         use rayon::prelude::*;

@@ -87,6 +87,8 @@ pub(crate) struct KdTree {
     coords: Vec<f32>,
     nodes: Vec<Node>,
     boxes: Vec<f32>,
+    /// Leaf node indices in position order (their ranges tile `0..len()`).
+    leaves: Vec<u32>,
     slack: f64,
 }
 
@@ -212,6 +214,10 @@ impl KdTree {
             coords[pos * m..(pos + 1) * m]
                 .copy_from_slice(&projected.coords[row as usize * m..(row as usize + 1) * m]);
         }
+        let mut leaves: Vec<u32> = (0..nodes.len() as u32)
+            .filter(|&node_idx| nodes[node_idx as usize].left == NO_CHILD)
+            .collect();
+        leaves.sort_by_key(|&node_idx| nodes[node_idx as usize].start);
         KdTree {
             n_coords: m,
             box_coords: t,
@@ -219,6 +225,7 @@ impl KdTree {
             coords,
             nodes,
             boxes: ordered_boxes,
+            leaves,
             slack: projected.slack,
         }
     }
@@ -439,6 +446,178 @@ impl KdTree {
             }
         }
         n_full
+    }
+
+    /// The first position of the leaf holding `pos` (`len()` when `pos >= len()`): block
+    /// boundaries on leaf starts let [`Self::pairs_within_range`] take whole leaves.
+    pub fn leaf_start(&self, pos: usize) -> usize {
+        if pos >= self.len() {
+            return self.len();
+        }
+        let leaf = self
+            .leaves
+            .partition_point(|&node_idx| self.nodes[node_idx as usize].end as usize <= pos);
+        self.leaves.get(leaf).map_or(self.len(), |&node_idx| {
+            self.nodes[node_idx as usize].start as usize
+        })
+    }
+
+    /// The end of the leaf holding `pos` (`len()` when `pos >= len()`).
+    pub fn leaf_end(&self, pos: usize) -> usize {
+        let leaf = self
+            .leaves
+            .partition_point(|&node_idx| self.nodes[node_idx as usize].end as usize <= pos);
+        self.leaves.get(leaf).map_or(self.len(), |&node_idx| {
+            self.nodes[node_idx as usize].end as usize
+        })
+    }
+
+    /// The symmetric self-join for the queries at tree positions `queries`: calls
+    /// `visit(query_pos, other_pos, fast_sq)` for every pair with `other_pos > query_pos`
+    /// whose fast f32 squared distance is <= `fast_limit`, pruning with `radius` (as
+    /// [`Self::pairs_within_after`]: the same pairs, in another order).
+    ///
+    /// Queries are taken leaf by leaf. One traversal per query leaf, with the box-to-box
+    /// bound, lists the candidate leaves; each candidate leaf is then scanned for all the
+    /// leaf's queries in turn (point-to-box bound, then per row), so its rows are read from
+    /// memory once per query leaf instead of once per query. Returns the number of
+    /// full-dimension distances computed.
+    pub fn pairs_within_range<V: FnMut(usize, usize, f32)>(
+        &self,
+        rows: &Rows,
+        queries: std::ops::Range<usize>,
+        radius: f64,
+        fast_limit: f32,
+        visit: V,
+    ) -> u64 {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+            return unsafe {
+                self.pairs_within_range_avx2(rows, queries, radius, fast_limit, visit)
+            };
+        }
+        self.pairs_within_range_impl(rows, queries, radius, fast_limit, visit)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn pairs_within_range_avx2<V: FnMut(usize, usize, f32)>(
+        &self,
+        rows: &Rows,
+        queries: std::ops::Range<usize>,
+        radius: f64,
+        fast_limit: f32,
+        visit: V,
+    ) -> u64 {
+        self.pairs_within_range_impl(rows, queries, radius, fast_limit, visit)
+    }
+
+    #[inline(always)]
+    fn pairs_within_range_impl<V: FnMut(usize, usize, f32)>(
+        &self,
+        rows: &Rows,
+        queries: std::ops::Range<usize>,
+        radius: f64,
+        fast_limit: f32,
+        mut visit: V,
+    ) -> u64 {
+        let queries = queries.start..queries.end.min(self.len());
+        if queries.is_empty() {
+            return 0;
+        }
+        let zlimit = self.prune_limit2(radius);
+        let m = self.box_coords;
+        let mut n_full = 0u64;
+        let mut stack: Vec<u32> = Vec::with_capacity(64);
+        let mut candidate_leaves: Vec<u32> = Vec::new();
+        let mut query_box = vec![0f32; 2 * m];
+        let first_leaf = self.leaves.partition_point(|&node_idx| {
+            self.nodes[node_idx as usize].end as usize <= queries.start
+        });
+        for &leaf_idx in &self.leaves[first_leaf..] {
+            let leaf = self.nodes[leaf_idx as usize];
+            let start = (leaf.start as usize).max(queries.start);
+            let end = (leaf.end as usize).min(queries.end);
+            if start >= end {
+                break;
+            }
+            // The queries' box (the leaf's own when all of it is queried).
+            if start == leaf.start as usize && end == leaf.end as usize {
+                query_box.copy_from_slice(
+                    &self.boxes[leaf_idx as usize * 2 * m..(leaf_idx as usize + 1) * 2 * m],
+                );
+            } else {
+                let (lo, hi) = query_box.split_at_mut(m);
+                lo.fill(f32::INFINITY);
+                hi.fill(f32::NEG_INFINITY);
+                for pos in start..end {
+                    let z = &self.coords_at(pos)[..m];
+                    for c in 0..m {
+                        lo[c] = lo[c].min(z[c]);
+                        hi[c] = hi[c].max(z[c]);
+                    }
+                }
+            }
+            // Candidate leaves: some position after the first query, box within reach.
+            candidate_leaves.clear();
+            stack.clear();
+            stack.push(0);
+            while let Some(node_idx) = stack.pop() {
+                let node_idx = node_idx as usize;
+                let node = self.nodes[node_idx];
+                if node.end as usize <= start + 1 || self.box_box_lb2(node_idx, &query_box) > zlimit
+                {
+                    continue;
+                }
+                if node.left != NO_CHILD {
+                    stack.push(node.right);
+                    stack.push(node.left);
+                } else {
+                    candidate_leaves.push(node_idx as u32);
+                }
+            }
+            for &candidate_idx in &candidate_leaves {
+                let candidate = self.nodes[candidate_idx as usize];
+                for query_pos in start..end {
+                    if candidate.end as usize <= query_pos + 1 {
+                        break;
+                    }
+                    let q = self.coords_at(query_pos);
+                    if self.box_lb2(candidate_idx as usize, q) > zlimit {
+                        continue;
+                    }
+                    let qv = self.values_at(rows, query_pos);
+                    for pos in (candidate.start as usize).max(query_pos + 1)..candidate.end as usize
+                    {
+                        if z_exceeds(q, self.coords_at(pos), zlimit) {
+                            continue;
+                        }
+                        n_full += 1;
+                        let fast = sq_dist_f32_bounded(qv, self.values_at(rows, pos), fast_limit);
+                        if fast <= fast_limit {
+                            visit(query_pos, pos, fast);
+                        }
+                    }
+                }
+            }
+        }
+        n_full
+    }
+
+    /// Squared distance between a box (lows then highs, [`Self::box_coords`] each) and a
+    /// node's box, in the projected coordinates: a lower bound for every pair of points in
+    /// them.
+    #[inline(always)]
+    fn box_box_lb2(&self, node_idx: usize, other: &[f32]) -> f32 {
+        let m = self.box_coords;
+        let b = &self.boxes[node_idx * 2 * m..(node_idx + 1) * 2 * m];
+        let mut s = 0f32;
+        for c in 0..m {
+            let d = (b[c] - other[m + c]).max(other[c] - b[m + c]).max(0.0);
+            s += d * d;
+        }
+        s
     }
 
     /// The `k` smallest exact (float64, by differences) distances from the member at

@@ -5,7 +5,9 @@
 use ndarray::Array2;
 use proptest::prelude::*;
 use topoact_core::dataset::Matrix;
-use topoact_core::mapper::testing::{dbscan_fast_and_brute, kth_nn_fast_and_brute};
+use topoact_core::mapper::testing::{
+    dbscan_fast_and_brute, join_pairs_fast_and_brute, kth_nn_fast_and_brute,
+};
 use topoact_core::mapper::{
     compute_mapper, CoverKind, Epsilon, Lens, MapperError, MapperInput, MapperParams,
 };
@@ -42,6 +44,24 @@ proptest! {
         prop_assume!(matrix.n_rows() >= 1);
         let eps = (eps_sq as f64).sqrt();
         let (fast, brute) = dbscan_fast_and_brute(&matrix, eps, min_samples, two_pass, n_coords).expect("dbscan");
+        prop_assert_eq!(fast, brute);
+    }
+
+    /// The leaf-by-leaf self-join (tiles of projected coordinates, query blocks that cut
+    /// leaves anywhere) finds exactly the pairs within the radius, each once, including
+    /// pairs exactly at it and duplicate rows; also with fewer coordinates than a tile stage
+    /// and an odd count.
+    #[test]
+    fn join_pairs_equal_brute_force(
+        dim in prop::sample::select(vec![2usize, 5, 17, 40]),
+        values in prop::collection::vec(-3i8..=3, 40..2400),
+        radius_sq in 1u32..8,
+        n_coords in prop::sample::select(vec![3usize, 8, 13, 24]),
+        block in prop::sample::select(vec![1usize, 7, 32, 100, 5000]),
+    ) {
+        let matrix = matrix_from(values, dim, 1.0, false);
+        prop_assume!(matrix.n_rows() >= 1);
+        let (fast, brute) = join_pairs_fast_and_brute(&matrix, (radius_sq as f64).sqrt(), n_coords, block).expect("join");
         prop_assert_eq!(fast, brute);
     }
 

@@ -67,6 +67,10 @@ pub(crate) struct Projected {
 /// Rows per KD-tree leaf (32 measured best on activation-like data, 50K x 256).
 const LEAF_SIZE: usize = 32;
 const NO_CHILD: u32 = u32::MAX;
+/// Positions per tile of [`KdTree::tiles`] (two SIMD128 vectors).
+const TILE: usize = 8;
+/// Coordinates added between two checks of a tile's bound (its early exit).
+const TILE_STAGE: usize = 8;
 
 #[derive(Clone, Copy, Debug)]
 struct Node {
@@ -89,6 +93,10 @@ pub(crate) struct KdTree {
     boxes: Vec<f32>,
     /// Leaf node indices in position order (their ranges tile `0..len()`).
     leaves: Vec<u32>,
+    /// The coordinates again, in tiles of [`TILE`] positions, coordinate-major inside a
+    /// tile: `(pos, c)` at `(pos / TILE) * n_coords * TILE + c * TILE + pos % TILE`, so one
+    /// query is compared with [`TILE`] candidates per vector operation (the join's scan).
+    tiles: Vec<f32>,
     slack: f64,
 }
 
@@ -218,6 +226,13 @@ impl KdTree {
             .filter(|&node_idx| nodes[node_idx as usize].left == NO_CHILD)
             .collect();
         leaves.sort_by_key(|&node_idx| nodes[node_idx as usize].start);
+        let mut tiles = vec![0f32; order.len().div_ceil(TILE) * TILE * m];
+        for pos in 0..order.len() {
+            let tile = &mut tiles[(pos / TILE) * m * TILE..(pos / TILE + 1) * m * TILE];
+            for (c, &value) in coords[pos * m..(pos + 1) * m].iter().enumerate() {
+                tile[c * TILE + pos % TILE] = value;
+            }
+        }
         KdTree {
             n_coords: m,
             box_coords: t,
@@ -226,6 +241,7 @@ impl KdTree {
             nodes,
             boxes: ordered_boxes,
             leaves,
+            tiles,
             slack: projected.slack,
         }
     }
@@ -588,21 +604,85 @@ impl KdTree {
                         continue;
                     }
                     let qv = self.values_at(rows, query_pos);
-                    for pos in (candidate.start as usize).max(query_pos + 1)..candidate.end as usize
-                    {
-                        if z_exceeds(q, self.coords_at(pos), zlimit) {
-                            continue;
+                    let first = (candidate.start as usize).max(query_pos + 1);
+                    let last = candidate.end as usize;
+                    let mut tile_start = first - first % TILE;
+                    while tile_start < last {
+                        let survivors = self.tile_survivors(q, tile_start, first..last, zlimit);
+                        for lane in 0..TILE {
+                            if survivors & (1 << lane) == 0 {
+                                continue;
+                            }
+                            let pos = tile_start + lane;
+                            n_full += 1;
+                            let fast =
+                                sq_dist_f32_bounded(qv, self.values_at(rows, pos), fast_limit);
+                            if fast <= fast_limit {
+                                visit(query_pos, pos, fast);
+                            }
                         }
-                        n_full += 1;
-                        let fast = sq_dist_f32_bounded(qv, self.values_at(rows, pos), fast_limit);
-                        if fast <= fast_limit {
-                            visit(query_pos, pos, fast);
-                        }
+                        tile_start += TILE;
                     }
                 }
             }
         }
         n_full
+    }
+
+    /// The positions of the tile starting at `tile_start` (a multiple of [`TILE`]) that lie
+    /// in `wanted` and whose projected squared distance to `q` is <= `zlimit`, as a bit mask
+    /// (bit `lane` for position `tile_start + lane`). All lanes are summed together, a stage
+    /// of [`TILE_STAGE`] coordinates at a time, largest directions first, and the scan stops
+    /// as soon as no lane is left.
+    #[inline(always)]
+    fn tile_survivors(
+        &self,
+        q: &[f32],
+        tile_start: usize,
+        wanted: std::ops::Range<usize>,
+        zlimit: f32,
+    ) -> u32 {
+        let m = self.n_coords;
+        let tile = &self.tiles[(tile_start / TILE) * m * TILE..(tile_start / TILE + 1) * m * TILE];
+        // Two accumulators per lane (even and odd coordinates) for independent additions.
+        let mut even = [0f32; TILE];
+        let mut odd = [0f32; TILE];
+        for (lane, value) in even.iter_mut().enumerate() {
+            if !wanted.contains(&(tile_start + lane)) {
+                *value = f32::INFINITY;
+            }
+        }
+        let mut alive = 0u32;
+        for (lane, value) in even.iter().enumerate() {
+            alive |= ((*value <= zlimit) as u32) << lane;
+        }
+        let mut start = 0;
+        while start < m && alive != 0 {
+            let stop = (start + TILE_STAGE).min(m);
+            let columns = tile[start * TILE..stop * TILE].chunks_exact(2 * TILE);
+            for (q_pair, column_pair) in q[start..stop].chunks_exact(2).zip(columns) {
+                let (column_even, column_odd) = column_pair.split_at(TILE);
+                for lane in 0..TILE {
+                    let d = q_pair[0] - column_even[lane];
+                    even[lane] += d * d;
+                    let d = q_pair[1] - column_odd[lane];
+                    odd[lane] += d * d;
+                }
+            }
+            if (stop - start) % 2 == 1 {
+                let column = &tile[(stop - 1) * TILE..stop * TILE];
+                for lane in 0..TILE {
+                    let d = q[stop - 1] - column[lane];
+                    even[lane] += d * d;
+                }
+            }
+            start = stop;
+            alive = 0;
+            for lane in 0..TILE {
+                alive |= ((even[lane] + odd[lane] <= zlimit) as u32) << lane;
+            }
+        }
+        alive
     }
 
     /// Squared distance between a box (lows then highs, [`Self::box_coords`] each) and a

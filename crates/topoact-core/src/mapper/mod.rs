@@ -104,6 +104,57 @@ pub mod testing {
         Ok((fast.clusters(), brute))
     }
 
+    /// The join's pairs within `radius` (exact float64 distance by differences): (fast,
+    /// brute force), each as sorted `(row_a, row_b)` with `row_a < row_b`. The fast one runs
+    /// the leaf-by-leaf join over query blocks of `block` positions (not aligned to leaves)
+    /// and keeps its stored pairs whose exact distance is within `radius`; it also reports
+    /// a pair stored twice as an error.
+    pub fn join_pairs_fast_and_brute(
+        matrix: &Matrix,
+        radius: f64,
+        n_coords: usize,
+        block: usize,
+    ) -> Result<(Vec<(u32, u32)>, Vec<(u32, u32)>), String> {
+        let rows = rows::Rows::gather(matrix, None).map_err(|e| e.to_string())?;
+        let basis = pca::Basis::for_pruning(&rows, n_coords);
+        let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
+        basis.project_rows(&rows, 0..rows.n_rows, &mut coords);
+        let projected = knn::Projected {
+            n_coords: basis.n_vectors,
+            coords,
+            slack: basis.slack(&rows),
+        };
+        let members: Vec<u32> = (0..rows.n_rows as u32).collect();
+        let tree = knn::KdTree::build(&projected, &members);
+        let band = knn::FastBand::new(&rows);
+        let limit = join::storage_limit(band, radius);
+        let mut stored: Vec<(u32, u32)> = Vec::new();
+        let mut start = 0;
+        while start < rows.n_rows {
+            let end = (start + block.max(1)).min(rows.n_rows);
+            tree.pairs_within_range(&rows, start..end, radius, limit, |query, other, _| {
+                let (a, b) = (tree.row_at[query], tree.row_at[other]);
+                stored.push((a.min(b), a.max(b)));
+            });
+            start = end;
+        }
+        stored.sort_unstable();
+        if stored.windows(2).any(|w| w[0] == w[1]) {
+            return Err("a pair was stored twice".into());
+        }
+        let radius2 = radius * radius;
+        stored.retain(|&(a, b)| rows.sq_dist_exact_diff(a as usize, b as usize) <= radius2);
+        let mut brute = Vec::new();
+        for a in 0..rows.n_rows {
+            for b in a + 1..rows.n_rows {
+                if rows.sq_dist_exact_diff(a, b) <= radius2 {
+                    brute.push((a as u32, b as u32));
+                }
+            }
+        }
+        Ok((stored, brute))
+    }
+
     /// Exact k-th-NN distances (self excluded) of every row: (fast, brute force), the fast
     /// one pruning with `n_coords` principal directions.
     pub fn kth_nn_fast_and_brute(

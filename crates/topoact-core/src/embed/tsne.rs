@@ -24,8 +24,9 @@
 //!
 //! # Cost
 //! Per iteration O(nnz(P)) for the attraction (about 1.5 n k; `k = 150` at perplexity 50)
-//! plus O(n p^2 + L^2 log L) for the repulsion (`L` = FFT side, 256 to 1024 as the embedding
-//! grows); memory O(n k) for `P` (8 bytes per entry) and O(L^2) for the grid.
+//! plus O(n p^2 + L^2 log L) for the repulsion (`L` = FFT side, `2^k` or `3 * 2^k`: 512 with
+//! the default grid, then 768, 1024, 1536 as the embedding grows); memory O(n k) for `P`
+//! (8 bytes per entry) and O(L^2) for the grid.
 //!
 //! # Determinism
 //! Same rows, kNN graph, parameters and seed give bit-identical coordinates on a platform:
@@ -213,6 +214,7 @@ impl TsneParams {
                 "min_boxes and max_box_width must be positive",
             ));
         }
+        // The cap is a power of two; the sides below it may also be `3 * 2^k`.
         if !grid.max_fft_side.is_power_of_two()
             || grid.max_fft_side < 4 * grid.points_per_box
             || grid.max_fft_side > 8192

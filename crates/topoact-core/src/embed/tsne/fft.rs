@@ -1,4 +1,5 @@
-//! A small square two-dimensional complex FFT for the repulsion grid (radix 2, f32).
+//! A small square two-dimensional complex FFT for the repulsion grid (f32), for sides
+//! `2^k` and `3 * 2^k`.
 //!
 //! Single precision: four lanes per SIMD128 vector in the browser instead of two, half the
 //! memory traffic. The transform's rounding error is about `1e-6` of the largest value,
@@ -12,74 +13,138 @@
 //! slices with per-stage twiddle tables, which the compiler vectorises (SIMD128 in the
 //! browser).
 //!
+//! A row of length `side = 3 M` (`M` a power of two) first goes through one radix-3 stage
+//! over the whole row (its three thirds in, twiddled, the three sub-sequences
+//! `X[3 k + r]` out, one per third), then the radix-2 stages of each length-`M` third; for
+//! `side = M` only the radix-2 stages run. Sides `3 * 2^k` fill the gaps between powers of
+//! two, so the grid grows by factors 4/3 and 3/2 instead of 2.
+//!
 //! No bit-reversal permutation is ever done: the forward transform is decimation in
-//! frequency (natural order in, bit-reversed out) and the inverse decimation in time
-//! (bit-reversed in, natural out), so spectra are held in "scrambled" positions. That is all
-//! a convolution needs: position `(r, c)` holds frequency `(bitrev(r), bitrev(c))` of the
-//! transposed data for every array transformed this way, so pointwise products match, and
-//! [`SquareFft::mirror`] gives the position of the negated frequency.
+//! frequency (natural order in, scrambled out) and the inverse decimation in time
+//! (scrambled in, natural out), so spectra are held in "scrambled" positions: position
+//! `r M + p` (`r < 3`, `p < M`) holds frequency `3 bitrev_M(p) + r`, or `bitrev(p)` for a
+//! power-of-two side. That is all a convolution needs: position `(r, c)` holds frequency
+//! `(f(r), f(c))` of the transposed data for every array transformed this way, so pointwise
+//! products match, and [`SquareFft::mirror`] gives the position of the negated frequency.
 //!
 //! Unnormalised: forward uses `exp(-2 pi i jk / side)`, inverse `exp(+2 pi i jk / side)`, so
 //! inverse(forward(x)) = side^2 x. Cost: O(side^2 log side) per 2-D transform.
-//! Deterministic: a fixed sequence of `+ - *` on precomputed twiddles.
+//! Deterministic: a fixed sequence of `+ - *` on precomputed twiddles, whatever the threads.
 
 /// Sample type of the planes.
 pub(crate) type Real = f32;
+
+/// `sin(pi / 3)`, the imaginary part of the 3-point DFT's twiddles.
+const SIN_60: Real = 0.866_025_4;
 
 /// Precomputed twiddles and tables for one side length.
 #[derive(Clone, Debug)]
 pub(crate) struct SquareFft {
     side: usize,
+    /// Length of the radix-2 blocks: `side`, or `side / 3` when `radix3`.
+    block: usize,
+    /// Whether a radix-3 stage comes first (forward) or last (inverse).
+    radix3: bool,
     /// Distance between rows in the planes (`side` plus padding).
     stride: usize,
-    /// Per radix-2 stage of half-length `h` (1, 2, 4, ...), the twiddles `exp(-2 pi i j / 2h)`
-    /// for `j < h` at offset `h - 1`, so a stage reads them contiguously.
+    /// Per radix-2 stage of half-length `h` (1, 2, 4, ..., `block / 2`), the twiddles
+    /// `exp(-2 pi i j / 2h)` for `j < h` at offset `h - 1`, so a stage reads them contiguously.
     stage_re: Vec<Real>,
     stage_im_forward: Vec<Real>,
     stage_im_inverse: Vec<Real>,
-    /// `mirror[p]` = position of frequency `-bitrev(p)` in scrambled order.
+    /// Radix-3 stage: `exp(-2 pi i r n / side)` for `n < block`, `r = 1` then `r = 2` (empty
+    /// unless `radix3`); the inverse uses the conjugates.
+    third_re: [Vec<Real>; 2],
+    third_im_forward: [Vec<Real>; 2],
+    third_im_inverse: [Vec<Real>; 2],
+    /// `mirror[p]` = position of the negated frequency of position `p`'s.
     mirror: Vec<usize>,
 }
 
+/// `p` with its lowest `bits` bits reversed.
+fn bit_reversed(p: usize, bits: u32) -> usize {
+    if bits == 0 {
+        0
+    } else {
+        p.reverse_bits() >> (usize::BITS - bits)
+    }
+}
+
 impl SquareFft {
-    /// `side` must be a power of two, at least 2.
+    /// Whether [`Self::new`] accepts `side`: `2^k` or `3 * 2^k`, at least 2.
+    pub(crate) fn supports(side: usize) -> bool {
+        side >= 2
+            && (side.is_power_of_two() || (side.is_multiple_of(3) && (side / 3).is_power_of_two()))
+    }
+
+    /// `side` must be `2^k` or `3 * 2^k`, at least 2 (see [`Self::supports`]).
     pub(crate) fn new(side: usize) -> SquareFft {
         assert!(
-            side >= 2 && side.is_power_of_two(),
-            "FFT side {side} is not a power of two"
+            Self::supports(side),
+            "FFT side {side} is not a power of two or three times one"
         );
-        let half = side / 2;
-        let mut twiddle_re: Vec<Real> = Vec::with_capacity(half);
-        let mut twiddle_im: Vec<Real> = Vec::with_capacity(half);
-        for k in 0..half {
-            let angle = 2.0 * std::f64::consts::PI * k as f64 / side as f64;
-            twiddle_re.push(angle.cos() as Real);
-            twiddle_im.push(-angle.sin() as Real);
-        }
-        let mut stage_re = Vec::with_capacity(side);
-        let mut stage_im_forward = Vec::with_capacity(side);
+        let radix3 = !side.is_power_of_two();
+        let block = if radix3 { side / 3 } else { side };
+        let mut stage_re = Vec::with_capacity(block);
+        let mut stage_im_forward = Vec::with_capacity(block);
         let mut h = 1;
-        while h < side {
-            let step = side / (2 * h);
+        while h < block {
             for j in 0..h {
-                stage_re.push(twiddle_re[j * step]);
-                stage_im_forward.push(twiddle_im[j * step]);
+                let angle = 2.0 * std::f64::consts::PI * j as f64 / (2 * h) as f64;
+                stage_re.push(angle.cos() as Real);
+                stage_im_forward.push(-angle.sin() as Real);
             }
             h *= 2;
         }
         let stage_im_inverse = stage_im_forward.iter().map(|v| -v).collect();
-        let bits = side.trailing_zeros();
-        let bit_reversed = |p: usize| p.reverse_bits() >> (usize::BITS - bits);
-        let mirror = (0..side)
-            .map(|p| bit_reversed((side - bit_reversed(p)) % side))
+        let third = |r: usize| -> (Vec<Real>, Vec<Real>) {
+            if !radix3 {
+                return (Vec::new(), Vec::new());
+            }
+            (0..block)
+                .map(|n| {
+                    let angle = 2.0 * std::f64::consts::PI * (r * n) as f64 / side as f64;
+                    (angle.cos() as Real, -angle.sin() as Real)
+                })
+                .unzip()
+        };
+        let ((re1, im1), (re2, im2)) = (third(1), third(2));
+        let third_im_inverse = [
+            im1.iter().map(|v| -v).collect(),
+            im2.iter().map(|v| -v).collect(),
+        ];
+        // The frequency each position holds, and the position of each frequency.
+        let bits = block.trailing_zeros();
+        let frequency_at: Vec<usize> = (0..side)
+            .map(|position| {
+                let (r, p) = (position / block, position % block);
+                if radix3 {
+                    3 * bit_reversed(p, bits) + r
+                } else {
+                    bit_reversed(p, bits)
+                }
+            })
+            .collect();
+        let mut position_of = vec![0; side];
+        for (position, &frequency) in frequency_at.iter().enumerate() {
+            position_of[frequency] = position;
+        }
+        let mirror = frequency_at
+            .iter()
+            .map(|&frequency| position_of[(side - frequency) % side])
             .collect();
         let stride = if side >= 64 { side + 8 } else { side };
         SquareFft {
             side,
+            block,
+            radix3,
             stride,
             stage_re,
             stage_im_forward,
             stage_im_inverse,
+            third_re: [re1, re2],
+            third_im_forward: [im1, im2],
+            third_im_inverse,
             mirror,
         }
     }
@@ -146,10 +211,13 @@ impl SquareFft {
         }
     }
 
-    /// Decimation in frequency: natural order in, bit-reversed out.
+    /// Decimation in frequency: natural order in, scrambled out.
     fn row_forward(&self, re: &mut [Real], im: &mut [Real]) {
-        let side = self.side;
-        let mut h = side / 2;
+        if self.radix3 {
+            self.radix3_forward(re, im);
+        }
+        // Radix-2 stages within each block (the blocks are multiples of every `2h`).
+        let mut h = self.block / 2;
         while h >= 2 {
             let w_re = &self.stage_re[h - 1..2 * h - 1];
             let w_im = &self.stage_im_forward[h - 1..2 * h - 1];
@@ -160,15 +228,18 @@ impl SquareFft {
             }
             h /= 2;
         }
-        unit_butterflies(re, im);
+        if self.block >= 2 {
+            unit_butterflies(re, im);
+        }
     }
 
-    /// Decimation in time with conjugate twiddles: bit-reversed in, natural order out.
+    /// Decimation in time with conjugate twiddles: scrambled in, natural order out.
     fn row_inverse(&self, re: &mut [Real], im: &mut [Real]) {
-        let side = self.side;
-        unit_butterflies(re, im);
+        if self.block >= 2 {
+            unit_butterflies(re, im);
+        }
         let mut h = 2;
-        while h < side {
+        while h < self.block {
             let w_re = &self.stage_re[h - 1..2 * h - 1];
             let w_im = &self.stage_im_inverse[h - 1..2 * h - 1];
             for (block_re, block_im) in re.chunks_exact_mut(2 * h).zip(im.chunks_exact_mut(2 * h)) {
@@ -177,6 +248,82 @@ impl SquareFft {
                 butterfly_time(a_re, a_im, b_re, b_im, w_re, w_im);
             }
             h *= 2;
+        }
+        if self.radix3 {
+            self.radix3_inverse(re, im);
+        }
+    }
+
+    /// The radix-3 stage in frequency: with `a, b, c` = the row's thirds at `n`, third `r`
+    /// becomes `(a + W3^r b + W3^2r c) W^(r n)` (`W3 = exp(-2 pi i / 3)`, `W = exp(-2 pi i /
+    /// side)`), whose length-`M` DFT is `X[3 k + r]`.
+    fn radix3_forward(&self, re: &mut [Real], im: &mut [Real]) {
+        let m = self.block;
+        let (a_re, rest_re) = re.split_at_mut(m);
+        let (b_re, c_re) = rest_re.split_at_mut(m);
+        let (a_im, rest_im) = im.split_at_mut(m);
+        let (b_im, c_im) = rest_im.split_at_mut(m);
+        let (b_re, c_re, b_im, c_im) = (
+            &mut b_re[..m],
+            &mut c_re[..m],
+            &mut b_im[..m],
+            &mut c_im[..m],
+        );
+        let a_im = &mut a_im[..m];
+        let (w1_re, w1_im) = (&self.third_re[0][..m], &self.third_im_forward[0][..m]);
+        let (w2_re, w2_im) = (&self.third_re[1][..m], &self.third_im_forward[1][..m]);
+        for n in 0..m {
+            let (s_re, s_im) = (b_re[n] + c_re[n], b_im[n] + c_im[n]);
+            let (d_re, d_im) = (SIN_60 * (b_re[n] - c_re[n]), SIN_60 * (b_im[n] - c_im[n]));
+            let (m_re, m_im) = (a_re[n] - 0.5 * s_re, a_im[n] - 0.5 * s_im);
+            a_re[n] += s_re;
+            a_im[n] += s_im;
+            // y1 = m - i d, y2 = m + i d.
+            let (y1_re, y1_im) = (m_re + d_im, m_im - d_re);
+            let (y2_re, y2_im) = (m_re - d_im, m_im + d_re);
+            b_re[n] = w1_re[n] * y1_re - w1_im[n] * y1_im;
+            b_im[n] = w1_re[n] * y1_im + w1_im[n] * y1_re;
+            c_re[n] = w2_re[n] * y2_re - w2_im[n] * y2_im;
+            c_im[n] = w2_re[n] * y2_im + w2_im[n] * y2_re;
+        }
+    }
+
+    /// Inverse of [`Self::radix3_forward`] (unscaled): third `r` times `conj(W^(r n))`, then
+    /// the 3-point inverse DFT across the thirds.
+    fn radix3_inverse(&self, re: &mut [Real], im: &mut [Real]) {
+        let m = self.block;
+        let (a_re, rest_re) = re.split_at_mut(m);
+        let (b_re, c_re) = rest_re.split_at_mut(m);
+        let (a_im, rest_im) = im.split_at_mut(m);
+        let (b_im, c_im) = rest_im.split_at_mut(m);
+        let (b_re, c_re, b_im, c_im) = (
+            &mut b_re[..m],
+            &mut c_re[..m],
+            &mut b_im[..m],
+            &mut c_im[..m],
+        );
+        let a_im = &mut a_im[..m];
+        let (w1_re, w1_im) = (&self.third_re[0][..m], &self.third_im_inverse[0][..m]);
+        let (w2_re, w2_im) = (&self.third_re[1][..m], &self.third_im_inverse[1][..m]);
+        for n in 0..m {
+            let (u_re, u_im) = (
+                w1_re[n] * b_re[n] - w1_im[n] * b_im[n],
+                w1_re[n] * b_im[n] + w1_im[n] * b_re[n],
+            );
+            let (v_re, v_im) = (
+                w2_re[n] * c_re[n] - w2_im[n] * c_im[n],
+                w2_re[n] * c_im[n] + w2_im[n] * c_re[n],
+            );
+            let (s_re, s_im) = (u_re + v_re, u_im + v_im);
+            let (d_re, d_im) = (SIN_60 * (u_re - v_re), SIN_60 * (u_im - v_im));
+            let (m_re, m_im) = (a_re[n] - 0.5 * s_re, a_im[n] - 0.5 * s_im);
+            a_re[n] += s_re;
+            a_im[n] += s_im;
+            // z1 = m + i d, z2 = m - i d.
+            b_re[n] = m_re - d_im;
+            b_im[n] = m_im + d_re;
+            c_re[n] = m_re + d_im;
+            c_im[n] = m_im - d_re;
         }
     }
 
@@ -268,7 +415,7 @@ fn butterfly_time(
 /// `TILE x TILE` tiles are swapped through two small buffers, one row slice at a time.
 fn transpose_plane(plane: &mut [Real], side: usize, stride: usize) {
     const TILE: usize = 16;
-    if side % TILE != 0 {
+    if !side.is_multiple_of(TILE) {
         for r in 0..side {
             for c in r + 1..side {
                 plane.swap(r * stride + c, c * stride + r);
@@ -309,69 +456,135 @@ fn transpose_plane(plane: &mut [Real], side: usize, stride: usize) {
 mod tests {
     use super::*;
 
-    fn naive_dft_2d(re: &[f64], im: &[f64], side: usize) -> (Vec<f64>, Vec<f64>) {
-        let mut out_re = vec![0.0; side * side];
-        let mut out_im = vec![0.0; side * side];
-        for ky in 0..side {
-            for kx in 0..side {
-                let (mut sr, mut si) = (0.0, 0.0);
-                for y in 0..side {
-                    for x in 0..side {
-                        let angle = -2.0 * std::f64::consts::PI * ((ky * y + kx * x) % side) as f64
-                            / side as f64;
-                        let (c, s) = (angle.cos(), angle.sin());
-                        let (r, i) = (re[y * side + x], im[y * side + x]);
-                        sr += r * c - i * s;
-                        si += r * s + i * c;
-                    }
-                }
-                out_re[ky * side + kx] = sr;
-                out_im[ky * side + kx] = si;
+    /// The frequency held at `position` (row or column), from the module docs.
+    fn frequency_at(side: usize, position: usize) -> usize {
+        let (radix3, block) = if side.is_power_of_two() {
+            (false, side)
+        } else {
+            (true, side / 3)
+        };
+        let bits = block.trailing_zeros();
+        let reversed = bit_reversed(position % block, bits);
+        if radix3 {
+            3 * reversed + position / block
+        } else {
+            reversed
+        }
+    }
+
+    /// The 2-D DFT of `(re, im)` (given as `(row, col, re, im)` entries, zero elsewhere) at
+    /// frequency `(ky, kx)`.
+    fn naive_dft_at(
+        entries: &[(usize, usize, f64, f64)],
+        side: usize,
+        ky: usize,
+        kx: usize,
+    ) -> (f64, f64) {
+        let (mut sr, mut si) = (0.0, 0.0);
+        for &(y, x, r, i) in entries {
+            let angle =
+                -2.0 * std::f64::consts::PI * ((ky * y + kx * x) % side) as f64 / side as f64;
+            let (c, s) = (angle.cos(), angle.sin());
+            sr += r * c - i * s;
+            si += r * s + i * c;
+        }
+        (sr, si)
+    }
+
+    /// Forward then inverse transform of the entries on a `side` grid, checked against the
+    /// definition at every frequency, plus the mirror table at every position.
+    fn check_transform(side: usize, entries: &[(usize, usize, f64, f64)]) {
+        let fft = SquareFft::new(side);
+        let stride = fft.stride();
+        assert_eq!(stride, if side >= 64 { side + 8 } else { side });
+        let (mut a_re, mut a_im) = (
+            vec![0.0 as Real; fft.plane_len()],
+            vec![0.0 as Real; fft.plane_len()],
+        );
+        for &(y, x, r, i) in entries {
+            a_re[y * stride + x] = r as Real;
+            a_im[y * stride + x] = i as Real;
+        }
+        let (input_re, input_im) = (a_re.clone(), a_im.clone());
+        let nonzero_rows = entries.iter().map(|e| e.0 + 1).max().unwrap_or(0);
+        fft.forward(&mut a_re, &mut a_im, nonzero_rows);
+        // Single precision: within a few 1e-7 of the sum of the magnitudes.
+        let l1: f64 = entries.iter().map(|e| e.2.abs() + e.3.abs()).sum();
+        let tolerance = 1e-6 * l1;
+        for r in 0..side {
+            for c in 0..side {
+                // Position (r, c) holds frequency (kx, ky) = (f(r), f(c)) (transposed).
+                let (kx, ky) = (frequency_at(side, r), frequency_at(side, c));
+                let (want_re, want_im) = naive_dft_at(entries, side, ky, kx);
+                let (got_re, got_im) = (a_re[r * stride + c] as f64, a_im[r * stride + c] as f64);
+                assert!(
+                    (got_re - want_re).abs() < tolerance && (got_im - want_im).abs() < tolerance,
+                    "side {side}, position ({r}, {c}): {got_re} {got_im} vs {want_re} {want_im}"
+                );
             }
         }
-        (out_re, out_im)
+        // The mirror table points at the negated frequency, and positions hold distinct ones.
+        let mut seen = vec![false; side];
+        for position in 0..side {
+            let frequency = frequency_at(side, position);
+            assert!(!std::mem::replace(&mut seen[frequency], true));
+            assert_eq!(
+                frequency_at(side, fft.mirror()[position]),
+                (side - frequency) % side,
+                "side {side}, position {position}"
+            );
+        }
+        fft.inverse(&mut a_re, &mut a_im, side);
+        let scale = (side * side) as f64;
+        for row in 0..side {
+            for col in 0..side {
+                let at = row * stride + col;
+                assert!((a_re[at] as f64 / scale - input_re[at] as f64).abs() < 1e-5);
+                assert!((a_im[at] as f64 / scale - input_im[at] as f64).abs() < 1e-5);
+            }
+        }
+    }
+
+    fn dense(side: usize) -> Vec<(usize, usize, f64, f64)> {
+        (0..side * side)
+            .map(|v| {
+                let (re, im) = (((v * 37 % 11) as f64) - 5.0, ((v * 13 % 7) as f64) * 0.5);
+                (v / side, v % side, re, im)
+            })
+            .collect()
+    }
+
+    /// A few values in the top rows (as the repulsion's charges), the rest zero.
+    fn sparse(side: usize) -> Vec<(usize, usize, f64, f64)> {
+        (0..40)
+            .map(|v| {
+                let (row, col) = ((v * 7) % (side / 3), (v * 29 + 3) % side);
+                (
+                    row,
+                    col,
+                    ((v * 37 % 11) as f64) - 5.0,
+                    ((v * 13 % 7) as f64) * 0.5,
+                )
+            })
+            .collect()
     }
 
     #[test]
     fn two_dimensional_transform_matches_the_definition_and_inverts() {
-        // Side 32 (unpadded); the padded layout is covered by the repulsion tests.
-        let side = 32;
-        let re: Vec<f64> = (0..side * side)
-            .map(|v| ((v * 37 % 11) as f64) - 5.0)
-            .collect();
-        let im: Vec<f64> = (0..side * side)
-            .map(|v| ((v * 13 % 7) as f64) * 0.5)
-            .collect();
-        let fft = SquareFft::new(side);
-        assert_eq!(fft.stride(), side);
-        let (mut a_re, mut a_im): (Vec<Real>, Vec<Real>) = (
-            re.iter().map(|&v| v as Real).collect(),
-            im.iter().map(|&v| v as Real).collect(),
-        );
-        fft.forward(&mut a_re, &mut a_im, side);
-        let (want_re, want_im) = naive_dft_2d(&re, &im, side);
-        let bits = side.trailing_zeros();
-        let scrambled = |p: usize| p.reverse_bits() >> (usize::BITS - bits);
-        for r in 0..side {
-            for c in 0..side {
-                // Position (r, c) holds frequency (kx, ky) = (bitrev(r), bitrev(c)).
-                let (kx, ky) = (scrambled(r), scrambled(c));
-                // Single precision: within 1e-6 of the largest coefficient (about 5,000).
-                assert!((a_re[r * side + c] as f64 - want_re[ky * side + kx]).abs() < 5e-3);
-                assert!((a_im[r * side + c] as f64 - want_im[ky * side + kx]).abs() < 5e-3);
-                // The mirror table points at the negated frequency.
-                let (mr, mc) = (fft.mirror()[r], fft.mirror()[c]);
-                assert_eq!(
-                    (scrambled(mr), scrambled(mc)),
-                    ((side - kx) % side, (side - ky) % side)
-                );
-            }
+        // Powers of two and three times powers of two; 24 uses the untiled transpose, 48 the
+        // tiled one without padding, 96 and 192 the padded layout.
+        for side in [2, 4, 32, 6, 12, 24, 48] {
+            check_transform(side, &dense(side));
         }
-        fft.inverse(&mut a_re, &mut a_im, side);
-        let scale = (side * side) as f64;
-        for v in 0..side * side {
-            assert!((a_re[v] as f64 / scale - re[v]).abs() < 1e-5);
-            assert!((a_im[v] as f64 / scale - im[v]).abs() < 1e-5);
+        for side in [64, 96, 192] {
+            check_transform(side, &sparse(side));
         }
+        assert!(SquareFft::supports(3) && SquareFft::supports(768) && SquareFft::supports(1024));
+        assert!(!SquareFft::supports(1) && !SquareFft::supports(9) && !SquareFft::supports(640));
+    }
+
+    #[test]
+    fn side_three_is_the_plain_three_point_dft() {
+        check_transform(3, &dense(3));
     }
 }

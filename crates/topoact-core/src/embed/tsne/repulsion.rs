@@ -17,22 +17,26 @@
 //! Using `K1` for `sum_q` (rather than FIt-SNE's `|y|^2` charge with `K2`) avoids a
 //! cancellation between large terms.
 //!
-//! The convolution is an `L x L` complex FFT with zero padding (`L >= 2m`, a power of two):
+//! The convolution is an `L x L` complex FFT with zero padding (`L >= 2m`, a power of two or
+//! three times one; see the `fft` module):
 //! kernels `K2 + i K1` in one transform (both real and even, so the spectrum splits into real
 //! and imaginary parts), charges `1 + i x` and `y` in two, potentials back in two.
 //!
 //! Box width: at most `min(range / min_boxes, max_box_width)` (openTSNE's rule; see
 //! [`InterpolationParams`] for our defaults);
-//! the FFT side is the power of two that holds the nodes (so the grid may extend past the
-//! points), capped at `max_fft_side`. A grid is kept from one evaluation to the next while it
-//! still covers the points and meets the width rule, so the kernel spectrum is recomputed only
-//! when the embedding has grown or shrunk by a good fraction (and, once boxes reach the
-//! maximum width, only when the FFT side changes).
+//! the FFT side is the smallest `2^k` or `3 * 2^k` that holds the nodes (so the grid may
+//! extend past the points), capped at `max_fft_side`. The sides `3 * 2^k` (768, 1536) soften
+//! the steps when the embedding outgrows a side: 512 to 768 is 2.25 times the grid, not 4.
+//! A grid is kept from one evaluation to the next while it still covers the points and meets
+//! the width rule, so the kernel spectrum is recomputed only when the embedding has grown or
+//! shrunk by a good fraction (and, once boxes reach the maximum width, only when the FFT side
+//! changes).
 //!
 //! Cost per evaluation: O(n p^2) to spread and gather plus O(L^2 log L) for four 2-D
-//! transforms (five when the kernel changes); memory 6 L^2 f32 (6 MB at L = 512). The grid
-//! is single precision: charges are spread and potentials gathered in f64, the transforms
-//! and the spectral products run in f32 (about 1e-6 relative to the largest potential).
+//! transforms (five when the kernel changes); memory 6 L^2 f32 (6 MB at L = 512, 14 MB at
+//! 768, 25 MB at 1024). The grid is single precision: charges are spread and potentials
+//! gathered in f64, the transforms and the spectral products run in f32 (about 1e-6 relative
+//! to the largest potential).
 
 use super::fft::{Real, SquareFft};
 
@@ -52,7 +56,8 @@ pub struct InterpolationParams {
     pub min_boxes: usize,
     /// Box width at most, in embedding units (openTSNE: 1); the kernel's scale is 1.
     pub max_box_width: f64,
-    /// FFT side at most (a power of two); beyond it boxes get wider instead.
+    /// FFT side at most (a power of two; sides `3 * 2^k` below it are used too); beyond it
+    /// boxes get wider instead.
     pub max_fft_side: usize,
 }
 
@@ -175,9 +180,10 @@ impl InterpolatedRepulsion {
 
     /// The grid a fresh evaluation would use for points spanning `range` (their larger
     /// coordinate extent): boxes needed `B0 = max(min_boxes, range / max_box_width)`, the FFT
-    /// side the smallest power of two holding `2 p B0` nodes (capped), and the widest box the
+    /// side the smallest `2^k` or `3 * 2^k` holding `2 p B0` nodes (at least
+    /// `2 p.next_power_of_two()`, at most the power-of-two cap), and the widest box the
     /// accuracy rule allows, `range / B0` (openTSNE's width), or wider if the cap forces it.
-    /// The grid then has `L / 2p >= B0` boxes and covers at least the range.
+    /// The grid then has `floor(L / 2p) >= B0` boxes and covers at least the range.
     pub fn grid_shape(&self, range: f64) -> GridShape {
         let p = self.params.points_per_box;
         let by_width = if range.is_finite() {
@@ -187,9 +193,9 @@ impl InterpolatedRepulsion {
         };
         let boxes_needed = (self.params.min_boxes.max(1) as f64).max(by_width.min(1e9));
         let side_cap = self.params.max_fft_side.max(2 * p).next_power_of_two();
-        let fft_side = (2 * p * boxes_needed as usize)
-            .next_power_of_two()
-            .clamp(2 * p.next_power_of_two(), side_cap);
+        // Capping the nodes first keeps the product from overflowing (a 32-bit usize in wasm).
+        let nodes_wanted = (2 * p).saturating_mul(boxes_needed as usize).min(side_cap);
+        let fft_side = smallest_fft_side(nodes_wanted).clamp(2 * p.next_power_of_two(), side_cap);
         let boxes_per_axis = (fft_side / (2 * p)).max(1);
         let box_width = (range / boxes_needed)
             .max(range / boxes_per_axis as f64)
@@ -207,7 +213,6 @@ impl InterpolatedRepulsion {
         if n == 0 {
             return 0.0;
         }
-        let p = self.params.points_per_box;
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         for &v in coords {
             lo = lo.min(v);
@@ -228,6 +233,20 @@ impl InterpolatedRepulsion {
             _ => fresh,
         };
         self.current_shape = Some(shape);
+        self.compute_on(coords, forces, lo, range, shape)
+    }
+
+    /// [`Self::compute`] on the grid `shape`, whose boxes must cover `lo..lo + range`.
+    fn compute_on(
+        &mut self,
+        coords: &[f64],
+        forces: &mut [f64],
+        lo: f64,
+        range: f64,
+        shape: GridShape,
+    ) -> f64 {
+        let n = coords.len() / 2;
+        let p = self.params.points_per_box;
         let side = shape.fft_side;
         let nodes = shape.boxes_per_axis * p;
         let box_width = shape.box_width;
@@ -475,6 +494,18 @@ impl InterpolatedRepulsion {
     }
 }
 
+/// The smallest even side `2^k` or `3 * 2^k` (at least 2) that is at least `n`.
+fn smallest_fft_side(n: usize) -> usize {
+    let power = n.max(2).next_power_of_two();
+    // The only `3 * 2^k` between `power / 2` and `power`.
+    let three = 3 * (power / 4);
+    if power >= 8 && three >= n {
+        three
+    } else {
+        power
+    }
+}
+
 /// Lagrange basis on the nodes `(t + 1/2) / p` evaluated at `u`.
 #[inline]
 fn lagrange_weights(u: f64, p: usize, denominators: &[f64], out: &mut [f64]) {
@@ -519,5 +550,110 @@ mod tests {
             .zip(&approx)
             .fold(0f64, |m, (a, b)| m.max((a - b).abs()));
         assert!(max_error / max_force < 1e-2, "{max_error} vs {max_force}");
+    }
+
+    #[test]
+    fn grid_sides_are_powers_of_two_or_three_times_one() {
+        let grid = InterpolatedRepulsion::new(InterpolationParams::default());
+        let side = |range: f64| grid.grid_shape(range).fft_side;
+        assert_eq!(side(1e-3), 512);
+        assert_eq!(side(100.0), 512);
+        assert_eq!(side(102.0), 512);
+        assert_eq!(side(103.0), 768);
+        assert_eq!(side(141.0), 768);
+        assert_eq!(side(152.0), 768);
+        assert_eq!(side(153.0), 1024);
+        assert_eq!(side(200.0), 1024);
+        assert_eq!(side(250.0), 1536);
+        assert_eq!(side(1e6), 2048);
+        assert_eq!(side(f64::INFINITY), 2048);
+        let shape = grid.grid_shape(141.0);
+        assert_eq!(shape.boxes_per_axis, 76);
+        assert!(shape.boxes_per_axis as f64 * shape.box_width >= 141.0);
+        assert!(shape.box_width <= 2.0);
+        for n in 1..5000 {
+            let chosen = smallest_fft_side(n);
+            assert!(
+                chosen >= n && SquareFft::supports(chosen) && chosen.is_multiple_of(2),
+                "{n}"
+            );
+            assert!(
+                (n.max(2)..chosen).all(|s| !SquareFft::supports(s) || s % 2 == 1),
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn interpolated_matches_exact_on_a_768_grid() {
+        // Blobs of different sizes plus scattered points (as `embedding_like` in
+        // tests/embed_tsne.rs), about 147 wide: boxes of width 2 on a 768 grid.
+        let n = 500;
+        let mut coords = Vec::with_capacity(2 * n);
+        let mut state = 987654321u64;
+        let mut uniform = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for i in 0..n {
+            let (cx, cy, r) = match i % 4 {
+                0 => (0.3, 0.2, 0.05),
+                1 => (-0.4, 0.1, 0.1),
+                2 => (0.0, -0.4, 0.02),
+                _ => (0.0, 0.0, 0.5),
+            };
+            coords.push((cx + uniform() * r) * 190.0);
+            coords.push((cy + uniform() * r) * 190.0);
+        }
+        let mut exact = vec![0.0; 2 * n];
+        let z_exact = exact_repulsion(&coords, &mut exact);
+        let mut approx = vec![0.0; 2 * n];
+        let mut grid = InterpolatedRepulsion::new(InterpolationParams::default());
+        let z_approx = grid.compute(&coords, &mut approx);
+        let shape = grid.current_shape.unwrap();
+        assert_eq!((shape.fft_side, shape.boxes_per_axis), (768, 76));
+
+        let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let max_force = exact.iter().fold(0f64, |m, v| m.max(v.abs()));
+        let max_difference =
+            |u: &[f64], v: &[f64]| u.iter().zip(v).fold(0f64, |m, (a, b)| m.max((a - b).abs()));
+        let difference: Vec<f64> = exact.iter().zip(&approx).map(|(a, b)| a - b).collect();
+        let z_error = (z_exact - z_approx).abs() / z_exact;
+        let force_error = norm(&difference) / norm(&exact);
+        let max_error = max_difference(&exact, &approx) / max_force;
+        eprintln!("768 grid vs exact: sum_q {z_error:.2e}, forces {force_error:.2e} (max {max_error:.2e})");
+
+        // The same boxes and nodes on a 1024 grid (radix 2 only) give the same sums up to the
+        // single-precision rounding (amplified in the forces by `x phi_1 - phi_x`).
+        let (lo, hi) = coords
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+                (l.min(v), h.max(v))
+            });
+        let mut radix2 = vec![0.0; 2 * n];
+        let z_radix2 = InterpolatedRepulsion::new(InterpolationParams::default()).compute_on(
+            &coords,
+            &mut radix2,
+            lo,
+            hi - lo,
+            GridShape {
+                fft_side: 1024,
+                ..shape
+            },
+        );
+        let z_difference = (z_radix2 - z_approx).abs() / z_radix2;
+        let force_difference = max_difference(&radix2, &approx) / max_force;
+        eprintln!(
+            "768 vs 1024 grid: sum_q {z_difference:.2e}, forces (max) {force_difference:.2e}"
+        );
+
+        // Boxes of the widest size the rule allows (2): a little above the 3e-3 and 4e-2 of
+        // width 1.8 in tests/embed_tsne.rs, and the same on the radix-2 grid below.
+        assert!(z_error < 6e-3, "{z_exact} {z_approx}");
+        assert!(force_error < 6e-2, "{force_error}");
+        assert!(z_difference < 1e-5, "{z_radix2} {z_approx}");
+        assert!(force_difference < 5e-3, "{force_difference}");
     }
 }

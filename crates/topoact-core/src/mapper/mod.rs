@@ -74,6 +74,23 @@ pub mod testing {
     /// Clusters as lists of row indices.
     pub type Clusters = Vec<Vec<u32>>;
 
+    /// All rows of `matrix` and their coordinates on `n_coords` pruning directions.
+    fn projected_rows(
+        matrix: &Matrix,
+        n_coords: usize,
+    ) -> Result<(rows::Rows, knn::Projected), MapperError> {
+        let rows = rows::Rows::gather(matrix, None)?;
+        let basis = pca::Basis::for_pruning(&rows, n_coords);
+        let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
+        basis.project_rows(&rows, 0..rows.n_rows, &mut coords);
+        let projected = knn::Projected {
+            n_coords: basis.n_vectors,
+            coords,
+            slack: basis.slack(&rows),
+        };
+        Ok((rows, projected))
+    }
+
     /// Clusters of one set of rows by the fast DBSCAN (single-pass, or the two-pass
     /// fallback) and by a brute-force float64 DBSCAN (scikit-learn's `dbscan_inner`,
     /// literally): (fast, brute). The fast one prunes with `n_coords` principal directions
@@ -85,15 +102,7 @@ pub mod testing {
         two_pass: bool,
         n_coords: usize,
     ) -> Result<(Clusters, Clusters), MapperError> {
-        let rows = rows::Rows::gather(matrix, None)?;
-        let basis = pca::Basis::for_pruning(&rows, n_coords);
-        let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
-        basis.project_rows(&rows, 0..rows.n_rows, &mut coords);
-        let projected = knn::Projected {
-            n_coords: basis.n_vectors,
-            coords,
-            slack: basis.slack(&rows),
-        };
+        let (rows, projected) = projected_rows(matrix, n_coords)?;
         let members: Vec<u32> = (0..rows.n_rows as u32).collect();
         let mut fast = dbscan::IntervalDbscan::new(&rows, &projected, &members, eps, min_samples);
         if two_pass {
@@ -115,15 +124,7 @@ pub mod testing {
         n_coords: usize,
         block: usize,
     ) -> Result<(Vec<(u32, u32)>, Vec<(u32, u32)>), String> {
-        let rows = rows::Rows::gather(matrix, None).map_err(|e| e.to_string())?;
-        let basis = pca::Basis::for_pruning(&rows, n_coords);
-        let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
-        basis.project_rows(&rows, 0..rows.n_rows, &mut coords);
-        let projected = knn::Projected {
-            n_coords: basis.n_vectors,
-            coords,
-            slack: basis.slack(&rows),
-        };
+        let (rows, projected) = projected_rows(matrix, n_coords).map_err(|e| e.to_string())?;
         let members: Vec<u32> = (0..rows.n_rows as u32).collect();
         let tree = knn::KdTree::build(&projected, &members);
         let band = knn::FastBand::new(&rows);
@@ -162,15 +163,7 @@ pub mod testing {
         k: usize,
         n_coords: usize,
     ) -> Result<(Vec<f64>, Vec<f64>), MapperError> {
-        let rows = rows::Rows::gather(matrix, None)?;
-        let basis = pca::Basis::for_pruning(&rows, n_coords);
-        let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
-        basis.project_rows(&rows, 0..rows.n_rows, &mut coords);
-        let projected = knn::Projected {
-            n_coords: basis.n_vectors,
-            coords,
-            slack: basis.slack(&rows),
-        };
+        let (rows, projected) = projected_rows(matrix, n_coords)?;
         let members: Vec<u32> = (0..rows.n_rows as u32).collect();
         let tree = knn::KdTree::build(&projected, &members);
         let band = knn::FastBand::new(&rows);

@@ -259,17 +259,8 @@ impl SquareFft {
     /// side)`), whose length-`M` DFT is `X[3 k + r]`.
     fn radix3_forward(&self, re: &mut [Real], im: &mut [Real]) {
         let m = self.block;
-        let (a_re, rest_re) = re.split_at_mut(m);
-        let (b_re, c_re) = rest_re.split_at_mut(m);
-        let (a_im, rest_im) = im.split_at_mut(m);
-        let (b_im, c_im) = rest_im.split_at_mut(m);
-        let (b_re, c_re, b_im, c_im) = (
-            &mut b_re[..m],
-            &mut c_re[..m],
-            &mut b_im[..m],
-            &mut c_im[..m],
-        );
-        let a_im = &mut a_im[..m];
+        let [a_re, b_re, c_re] = thirds(re, m);
+        let [a_im, b_im, c_im] = thirds(im, m);
         let (w1_re, w1_im) = (&self.third_re[0][..m], &self.third_im_forward[0][..m]);
         let (w2_re, w2_im) = (&self.third_re[1][..m], &self.third_im_forward[1][..m]);
         for n in 0..m {
@@ -292,17 +283,8 @@ impl SquareFft {
     /// the 3-point inverse DFT across the thirds.
     fn radix3_inverse(&self, re: &mut [Real], im: &mut [Real]) {
         let m = self.block;
-        let (a_re, rest_re) = re.split_at_mut(m);
-        let (b_re, c_re) = rest_re.split_at_mut(m);
-        let (a_im, rest_im) = im.split_at_mut(m);
-        let (b_im, c_im) = rest_im.split_at_mut(m);
-        let (b_re, c_re, b_im, c_im) = (
-            &mut b_re[..m],
-            &mut c_re[..m],
-            &mut b_im[..m],
-            &mut c_im[..m],
-        );
-        let a_im = &mut a_im[..m];
+        let [a_re, b_re, c_re] = thirds(re, m);
+        let [a_im, b_im, c_im] = thirds(im, m);
         let (w1_re, w1_im) = (&self.third_re[0][..m], &self.third_im_inverse[0][..m]);
         let (w2_re, w2_im) = (&self.third_re[1][..m], &self.third_im_inverse[1][..m]);
         for n in 0..m {
@@ -340,6 +322,15 @@ impl SquareFft {
             transpose_plane(im, self.side, self.stride);
         }
     }
+}
+
+/// The three consecutive blocks of length `m` at the start of `row` (a row of side `3 m`),
+/// each exactly `m` long so the loops over them need no bounds checks.
+#[inline(always)]
+fn thirds(row: &mut [Real], m: usize) -> [&mut [Real]; 3] {
+    let (a, rest) = row.split_at_mut(m);
+    let (b, rest) = rest.split_at_mut(m);
+    [a, b, &mut rest[..m]]
 }
 
 /// The stage of half-length 1 (twiddle 1), identical in both directions.

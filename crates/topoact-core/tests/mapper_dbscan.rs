@@ -121,6 +121,22 @@ proptest! {
     }
 }
 
+/// Values so large that the projected pruning limit overflows to infinity in f32: every
+/// row is a candidate, and the join must still keep to the queried positions after each
+/// query (no pair twice, no position past the last row).
+#[test]
+fn join_pairs_equal_brute_force_when_the_pruning_limit_overflows() {
+    let values: Vec<i8> = (0..17 * 70)
+        .map(|v| ((v * 7 + v / 5) % 7) as i8 - 3)
+        .collect();
+    let matrix = matrix_from(values, 17, 1e18, false);
+    for block in [1, 7, 100] {
+        let (fast, brute) = join_pairs_fast_and_brute(&matrix, 4e19, 8, block).expect("join");
+        assert_eq!(fast.len(), 70 * 69 / 2);
+        assert_eq!(fast, brute);
+    }
+}
+
 #[test]
 fn random_real_data_agrees_with_brute_force() {
     // Deterministic pseudo-random Gaussian-ish clouds, 40-d float32.

@@ -464,28 +464,30 @@ impl KdTree {
         n_full
     }
 
+    /// The index into [`Self::leaves`] of the leaf holding `pos` (`leaves.len()` when
+    /// `pos >= len()`).
+    fn leaf_rank(&self, pos: usize) -> usize {
+        self.leaves
+            .partition_point(|&node_idx| self.nodes[node_idx as usize].end as usize <= pos)
+    }
+
     /// The first position of the leaf holding `pos` (`len()` when `pos >= len()`): block
     /// boundaries on leaf starts let [`Self::pairs_within_range`] take whole leaves.
     pub fn leaf_start(&self, pos: usize) -> usize {
-        if pos >= self.len() {
-            return self.len();
-        }
-        let leaf = self
-            .leaves
-            .partition_point(|&node_idx| self.nodes[node_idx as usize].end as usize <= pos);
-        self.leaves.get(leaf).map_or(self.len(), |&node_idx| {
-            self.nodes[node_idx as usize].start as usize
-        })
+        self.leaves
+            .get(self.leaf_rank(pos))
+            .map_or(self.len(), |&node_idx| {
+                self.nodes[node_idx as usize].start as usize
+            })
     }
 
     /// The end of the leaf holding `pos` (`len()` when `pos >= len()`).
     pub fn leaf_end(&self, pos: usize) -> usize {
-        let leaf = self
-            .leaves
-            .partition_point(|&node_idx| self.nodes[node_idx as usize].end as usize <= pos);
-        self.leaves.get(leaf).map_or(self.len(), |&node_idx| {
-            self.nodes[node_idx as usize].end as usize
-        })
+        self.leaves
+            .get(self.leaf_rank(pos))
+            .map_or(self.len(), |&node_idx| {
+                self.nodes[node_idx as usize].end as usize
+            })
     }
 
     /// The symmetric self-join for the queries at tree positions `queries`: calls
@@ -548,10 +550,7 @@ impl KdTree {
         let mut stack: Vec<u32> = Vec::with_capacity(64);
         let mut candidate_leaves: Vec<u32> = Vec::new();
         let mut query_box = vec![0f32; 2 * m];
-        let first_leaf = self.leaves.partition_point(|&node_idx| {
-            self.nodes[node_idx as usize].end as usize <= queries.start
-        });
-        for &leaf_idx in &self.leaves[first_leaf..] {
+        for &leaf_idx in &self.leaves[self.leaf_rank(queries.start)..] {
             let leaf = self.nodes[leaf_idx as usize];
             let start = (leaf.start as usize).max(queries.start);
             let end = (leaf.end as usize).min(queries.end);
@@ -644,18 +643,15 @@ impl KdTree {
     ) -> u32 {
         let m = self.n_coords;
         let tile = &self.tiles[(tile_start / TILE) * m * TILE..(tile_start / TILE + 1) * m * TILE];
+        // Lanes outside `wanted` never survive, whatever the sums (`zlimit` may be infinite).
+        let mut wanted_lanes = 0u32;
+        for lane in 0..TILE {
+            wanted_lanes |= (wanted.contains(&(tile_start + lane)) as u32) << lane;
+        }
         // Two accumulators per lane (even and odd coordinates) for independent additions.
         let mut even = [0f32; TILE];
         let mut odd = [0f32; TILE];
-        for (lane, value) in even.iter_mut().enumerate() {
-            if !wanted.contains(&(tile_start + lane)) {
-                *value = f32::INFINITY;
-            }
-        }
-        let mut alive = 0u32;
-        for (lane, value) in even.iter().enumerate() {
-            alive |= ((*value <= zlimit) as u32) << lane;
-        }
+        let mut alive = wanted_lanes;
         let mut start = 0;
         while start < m && alive != 0 {
             let stop = (start + TILE_STAGE).min(m);
@@ -677,10 +673,11 @@ impl KdTree {
                 }
             }
             start = stop;
-            alive = 0;
+            let mut within = 0u32;
             for lane in 0..TILE {
-                alive |= ((even[lane] + odd[lane] <= zlimit) as u32) << lane;
+                within |= ((even[lane] + odd[lane] <= zlimit) as u32) << lane;
             }
+            alive = wanted_lanes & within;
         }
         alive
     }

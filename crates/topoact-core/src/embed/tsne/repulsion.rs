@@ -524,17 +524,21 @@ fn lagrange_weights(u: f64, p: usize, denominators: &[f64], out: &mut [f64]) {
 mod tests {
     use super::*;
 
+    /// A deterministic uniform value in `[-0.5, 0.5)` (a 64-bit LCG).
+    fn next_centred_uniform(state: &mut u64) -> f64 {
+        *state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    }
+
     #[test]
     fn interpolated_matches_exact_on_a_small_cloud() {
         let n = 400;
-        let mut coords = Vec::with_capacity(2 * n);
         let mut state = 12345u64;
-        for _ in 0..2 * n {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            coords.push(((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 20.0);
-        }
+        let coords: Vec<f64> = (0..2 * n)
+            .map(|_| next_centred_uniform(&mut state) * 20.0)
+            .collect();
         let mut exact = vec![0.0; 2 * n];
         let z_exact = exact_repulsion(&coords, &mut exact);
         let mut approx = vec![0.0; 2 * n];
@@ -591,12 +595,7 @@ mod tests {
         let n = 500;
         let mut coords = Vec::with_capacity(2 * n);
         let mut state = 987654321u64;
-        let mut uniform = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut uniform = || next_centred_uniform(&mut state);
         for i in 0..n {
             let (cx, cy, r) = match i % 4 {
                 0 => (0.3, 0.2, 0.05),

@@ -479,10 +479,27 @@ impl TsneJob {
             .learning_rate
             .unwrap_or(self.n_points as f64 / exaggeration);
 
-        attractive_forces(affinities, &optimiser.coords, &mut optimiser.attraction);
-        let sum_q = match optimiser.grid.as_mut() {
-            Some(grid) => grid.compute(&optimiser.coords, &mut optimiser.repulsion_forces),
-            None => exact_repulsion(&optimiser.coords, &mut optimiser.repulsion_forces),
+        // The two halves of the gradient are independent: run them side by side, so a
+        // thread left idle by one (the repulsion's spreading has three planes for two
+        // threads) takes work from the other. Each keeps its own fixed order of operations.
+        let Optimiser {
+            coords,
+            attraction,
+            repulsion_forces,
+            grid,
+            ..
+        } = optimiser;
+        let attract = || attractive_forces(affinities, coords, attraction);
+        let repel = || match grid.as_mut() {
+            Some(grid) => grid.compute(coords, repulsion_forces),
+            None => exact_repulsion(coords, repulsion_forces),
+        };
+        #[cfg(feature = "parallel")]
+        let ((), sum_q) = rayon::join(attract, repel);
+        #[cfg(not(feature = "parallel"))]
+        let sum_q = {
+            attract();
+            repel()
         };
         let inverse_sum_q = if sum_q > 0.0 { 1.0 / sum_q } else { 0.0 };
 

@@ -135,6 +135,8 @@ pub struct InterpolatedRepulsion {
     point_weights: Vec<f64>,
     /// Denominators of the Lagrange basis on the nodes `(t + 1/2) / p`.
     lagrange_denominators: Vec<f64>,
+    /// The interpolation nodes inside a box, `(t + 1/2) / p`.
+    lagrange_nodes: Vec<f64>,
 }
 
 /// What one grid evaluation used (for tests and benchmarks).
@@ -175,6 +177,7 @@ impl InterpolatedRepulsion {
             point_node: Vec::new(),
             point_weights: Vec::new(),
             lagrange_denominators,
+            lagrange_nodes: nodes,
         }
     }
 
@@ -284,6 +287,7 @@ impl InterpolatedRepulsion {
         self.point_weights.resize(n * 2 * p, 0.0);
         let last_box = shape.boxes_per_axis - 1;
         let denominators = &self.lagrange_denominators;
+        let lagrange_nodes = &self.lagrange_nodes;
         let locate = |i: usize, weights: &mut [f64], node: &mut usize| {
             let point = &coords[2 * i..2 * i + 2];
             let mut box_index = [0usize; 2];
@@ -292,7 +296,12 @@ impl InterpolatedRepulsion {
                 let b = (scaled.floor().max(0.0) as usize).min(last_box);
                 box_index[axis] = b;
                 let u = scaled - b as f64;
-                lagrange_weights(u, p, denominators, &mut weights[axis * p..(axis + 1) * p]);
+                lagrange_weights(
+                    u,
+                    lagrange_nodes,
+                    denominators,
+                    &mut weights[axis * p..(axis + 1) * p],
+                );
             }
             *node = box_index[1] * p * stride + box_index[0] * p;
         };
@@ -506,17 +515,17 @@ fn smallest_fft_side(n: usize) -> usize {
     }
 }
 
-/// Lagrange basis on the nodes `(t + 1/2) / p` evaluated at `u`.
+/// Lagrange basis on `nodes` (`(t + 1/2) / p`, with their `denominators`) evaluated at `u`.
 #[inline]
-fn lagrange_weights(u: f64, p: usize, denominators: &[f64], out: &mut [f64]) {
-    for t in 0..p {
+fn lagrange_weights(u: f64, nodes: &[f64], denominators: &[f64], out: &mut [f64]) {
+    for (t, (out, &denominator)) in out.iter_mut().zip(denominators).enumerate() {
         let mut numerator = 1.0;
-        for s in 0..p {
+        for (s, &node) in nodes.iter().enumerate() {
             if s != t {
-                numerator *= u - (s as f64 + 0.5) / p as f64;
+                numerator *= u - node;
             }
         }
-        out[t] = numerator / denominators[t];
+        *out = numerator / denominator;
     }
 }
 

@@ -489,17 +489,19 @@ impl TsneJob {
             grid,
             ..
         } = optimiser;
-        let attract = || attractive_forces(affinities, coords, attraction);
-        let repel = || match grid.as_mut() {
-            Some(grid) => grid.compute(coords, repulsion_forces),
-            None => exact_repulsion(coords, repulsion_forces),
+        let repel = |grid: &mut Option<InterpolatedRepulsion>, forces: &mut [f64]| match grid {
+            Some(grid) => grid.compute(coords, forces),
+            None => exact_repulsion(coords, forces),
         };
         #[cfg(feature = "parallel")]
-        let ((), sum_q) = rayon::join(attract, repel);
+        let ((), sum_q) = rayon::join(
+            || attractive_forces(affinities, coords, attraction),
+            || repel(grid, repulsion_forces),
+        );
         #[cfg(not(feature = "parallel"))]
         let sum_q = {
-            attract();
-            repel()
+            attractive_forces(affinities, coords, attraction);
+            repel(grid, repulsion_forces)
         };
         let inverse_sum_q = if sum_q > 0.0 { 1.0 / sum_q } else { 0.0 };
 

@@ -173,38 +173,56 @@ pub fn norm_diagnostics(
             .collect(),
         None => (0..n_total).collect(),
     };
-    let mut row = vec![0f64; dim];
+    // One pass per row: (exact zeros, L2 norm), or `None` for a row with a non-finite
+    // value. Rows are independent, so the parallel build splits them among threads; the
+    // totals are then folded in row order.
+    let summarise = |&sample_idx: &usize| row_zeros_and_norm(matrix, sample_idx);
+    #[cfg(feature = "parallel")]
+    let summaries: Vec<Option<(u64, f64)>> = {
+        use rayon::prelude::*;
+        samples
+            .par_iter()
+            .with_min_len(256)
+            .map(summarise)
+            .collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let summaries: Vec<Option<(u64, f64)>> = samples.iter().map(summarise).collect();
     let mut norms = Vec::with_capacity(samples.len());
     let mut zeros = 0u64;
     let mut values = 0u64;
-    for &sample_idx in &samples {
-        matrix.row_into_f64(sample_idx, &mut row);
-        if row.iter().any(|v| !v.is_finite()) {
-            continue;
-        }
-        zeros += row.iter().filter(|&&v| v == 0.0).count() as u64;
+    for (row_zeros, norm) in summaries.into_iter().flatten() {
+        zeros += row_zeros;
         values += dim as u64;
-        norms.push(row.iter().map(|v| v * v).sum::<f64>().sqrt());
+        norms.push(norm);
     }
     let n_random = if samples.is_empty() {
         0
     } else {
         max_random.min(samples.len()).max(1)
     };
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut random_norms = Vec::with_capacity(n_random);
-    let mut value = [0f64; 1];
-    for _ in 0..n_random {
+    // Random vector `v` draws its coordinates from its own stream (seed, v), so the vectors
+    // can be built in parallel and the answer does not depend on the thread count.
+    let random_norm = |vector_idx: usize| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(vector_idx as u64);
         let mut sum = 0.0;
         for col in 0..dim {
             let sample_idx = samples[rng.random_range(0..samples.len())];
-            value[0] = matrix_value(matrix, sample_idx, col);
-            if value[0].is_finite() {
-                sum += value[0] * value[0];
+            let value = matrix_value(matrix, sample_idx, col);
+            if value.is_finite() {
+                sum += value * value;
             }
         }
-        random_norms.push(sum.sqrt());
-    }
+        sum.sqrt()
+    };
+    #[cfg(feature = "parallel")]
+    let random_norms: Vec<f64> = {
+        use rayon::prelude::*;
+        (0..n_random).into_par_iter().map(random_norm).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let random_norms: Vec<f64> = (0..n_random).map(random_norm).collect();
     let (lo, hi) = finite_range(norms.iter().chain(&random_norms).copied()).unwrap_or((0.0, 1.0));
     let (activation_mean, activation_std) = mean_std(&norms);
     let (random_mean, random_std) = mean_std(&random_norms);
@@ -223,6 +241,28 @@ pub fn norm_diagnostics(
         } else {
             zeros as f64 / values as f64
         },
+    }
+}
+
+/// Exact zeros and the L2 norm (float64, summed in column order) of one row; `None` when
+/// the row holds a NaN or an infinity.
+fn row_zeros_and_norm(matrix: &Matrix, sample_idx: usize) -> Option<(u64, f64)> {
+    fn summary(values: impl Iterator<Item = f64>) -> Option<(u64, f64)> {
+        let mut zeros = 0u64;
+        let mut sum = 0.0;
+        for v in values {
+            if !v.is_finite() {
+                return None;
+            }
+            zeros += (v == 0.0) as u64;
+            sum += v * v;
+        }
+        Some((zeros, sum.sqrt()))
+    }
+    match matrix {
+        Matrix::F16(a) => summary(a.row(sample_idx).iter().map(|v| v.to_f64())),
+        Matrix::F32(a) => summary(a.row(sample_idx).iter().map(|&v| v as f64)),
+        Matrix::F64(a) => summary(a.row(sample_idx).iter().copied()),
     }
 }
 

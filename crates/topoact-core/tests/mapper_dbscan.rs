@@ -33,7 +33,7 @@ proptest! {
     #[test]
     fn fast_dbscan_equals_brute_force_on_integer_grids(
         dim in prop::sample::select(vec![2usize, 3, 17, 24]),
-        values in prop::collection::vec(-3i8..=3, 24..1400),
+        values in prop::collection::vec(-3i8..=3, 24..6000),
         eps_sq in 1u32..6,
         min_samples in 1usize..7,
         as_f64 in any::<bool>(),
@@ -54,7 +54,7 @@ proptest! {
     #[test]
     fn join_pairs_equal_brute_force(
         dim in prop::sample::select(vec![2usize, 5, 17, 40]),
-        values in prop::collection::vec(-3i8..=3, 40..2400),
+        values in prop::collection::vec(-3i8..=3, 40..9000),
         radius_sq in 1u32..8,
         n_coords in prop::sample::select(vec![3usize, 8, 13, 24]),
         block in prop::sample::select(vec![1usize, 7, 32, 100, 5000]),
@@ -109,7 +109,7 @@ proptest! {
     /// k-th nearest-neighbour distances, exact, on random real-valued data.
     #[test]
     fn fast_knn_equals_brute_force(
-        values in prop::collection::vec(-100i8..=100, 300..2000),
+        values in prop::collection::vec(-100i8..=100, 300..8000),
         dim in prop::sample::select(vec![3usize, 20, 40]),
         k in 1usize..7,
         n_coords in prop::sample::select(vec![8usize, 24, 32]),

@@ -33,7 +33,9 @@ export function startServer({ isolation = true } = {}) {
 
 /** Launches Chromium (playwright gives it a fresh temporary profile); resolves to { browser, stop }. */
 export async function launchBrowser() {
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  // CHROMIUM_EXTRA_ARGS (space-separated) is for diagnosing benchmarks, e.g. V8's tiering.
+  const extra = (process.env.CHROMIUM_EXTRA_ARGS || '').split(' ').filter(Boolean);
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extra] });
   return { browser, stop: () => browser.close() };
 }
 

@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::Matrix;
-use crate::diagnostics::{mean_std, Histogram};
+use crate::diagnostics::{mean_std, row_zeros_and_norm, Histogram};
 
 /// Two nodes of different layers that share samples.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -139,19 +139,13 @@ pub struct LayerNorms {
 /// The L2 norms of each row in use of `matrix` (rows with a non-finite value are skipped).
 pub fn row_norms(matrix: &Matrix, sample_indices: Option<&[u32]>) -> Vec<f64> {
     let n_rows = matrix.n_rows();
-    let mut row = vec![0f64; matrix.n_cols()];
-    let mut norm_of = |sample_idx: usize| {
-        matrix.row_into_f64(sample_idx, &mut row);
-        row.iter()
-            .all(|v| v.is_finite())
-            .then(|| row.iter().map(|v| v * v).sum::<f64>().sqrt())
-    };
+    let norm_of = |sample_idx: usize| row_zeros_and_norm(matrix, sample_idx).map(|(_, norm)| norm);
     match sample_indices {
         Some(samples) => samples
             .iter()
             .map(|&s| s as usize)
             .filter(|&s| s < n_rows)
-            .filter_map(&mut norm_of)
+            .filter_map(norm_of)
             .collect(),
         None => (0..n_rows).filter_map(norm_of).collect(),
     }

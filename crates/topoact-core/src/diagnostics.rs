@@ -246,7 +246,7 @@ pub fn norm_diagnostics(
 
 /// Exact zeros and the L2 norm (float64, summed in column order) of one row; `None` when
 /// the row holds a NaN or an infinity.
-fn row_zeros_and_norm(matrix: &Matrix, sample_idx: usize) -> Option<(u64, f64)> {
+pub(crate) fn row_zeros_and_norm(matrix: &Matrix, sample_idx: usize) -> Option<(u64, f64)> {
     fn summary(values: impl Iterator<Item = f64>) -> Option<(u64, f64)> {
         let mut zeros = 0u64;
         let mut sum = 0.0;

@@ -25,29 +25,34 @@ const ready = new Promise((resolve) => {
 /** Intermediate projection frames received per request (progressive display). */
 const framesSeen = new Map();
 
-/** Stage changes seen in each request's progress: request_id -> [{ stage, at }]. */
-const stageStarts = new Map();
+/** Time per stage of each request, from its progress messages: request_id ->
+ *  { lastAt, times }. A progress message reports a finished step, so the time since the
+ *  previous message (or since the request was sent) is the step's and goes to its stage. */
+const stageClocks = new Map();
+function startStageClock(requestId) {
+  stageClocks.set(requestId, { lastAt: performance.now(), times: {} });
+}
 function noteStage(requestId, stage) {
-  const starts = stageStarts.get(requestId) ?? [];
-  if (starts.at(-1)?.stage !== stage) starts.push({ stage, at: performance.now() });
-  stageStarts.set(requestId, starts);
+  const clock = stageClocks.get(requestId);
+  if (!clock) return;
+  const now = performance.now();
+  clock.times[stage] = (clock.times[stage] ?? 0) + now - clock.lastAt;
+  clock.lastAt = now;
 }
 
-/** Wall milliseconds spent in each stage of a request (from its progress messages), up
- *  to `endedAt`; a stage seen twice adds up. */
+/** Wall milliseconds spent in each stage of a request (see `stageClocks`), with the time
+ *  after its last progress message up to `endedAt` as 'after last progress'. */
 function stageTimes(requestId, endedAt) {
-  const starts = stageStarts.get(requestId) ?? [];
-  stageStarts.delete(requestId);
-  const times = {};
-  starts.forEach(({ stage, at }, i) => {
-    const until = i + 1 < starts.length ? starts[i + 1].at : endedAt;
-    times[stage] = Math.round((times[stage] ?? 0) + until - at);
-  });
-  return times;
+  const clock = stageClocks.get(requestId);
+  stageClocks.delete(requestId);
+  if (!clock) return {};
+  const times = { ...clock.times, 'after last progress': endedAt - clock.lastAt };
+  return Object.fromEntries(Object.entries(times).map(([stage, ms]) => [stage, Math.round(ms)]));
 }
 
 function request(message, files) {
   const request_id = nextRequestId++;
+  startStageClock(request_id);
   return new Promise((resolve) => {
     pending.set(request_id, resolve);
     const payload = { ...message, request_id };

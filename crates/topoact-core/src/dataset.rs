@@ -80,7 +80,13 @@ impl Matrix {
                 .iter()
                 .zip(out)
                 .for_each(|(v, o)| *o = v.to_f32()),
-            Matrix::F32(a) => a.row(sample_idx).iter().zip(out).for_each(|(v, o)| *o = *v),
+            Matrix::F32(a) => {
+                let row = a.row(sample_idx);
+                match row.as_slice() {
+                    Some(values) => out.copy_from_slice(values),
+                    None => row.iter().zip(out).for_each(|(v, o)| *o = *v),
+                }
+            }
             Matrix::F64(a) => a
                 .row(sample_idx)
                 .iter()

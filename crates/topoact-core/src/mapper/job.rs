@@ -295,6 +295,7 @@ impl MapperJob {
                 slack: basis.slack(&self.rows),
             };
             self.basis = Some(basis);
+            return self.progress("choosing a pruning basis", 0, n);
         }
         let end = if self.parallel {
             n
@@ -409,7 +410,7 @@ impl MapperJob {
         let k = self.knn_k;
         if self.knn_tree.is_none() {
             self.build_global_tree();
-            return Ok(self.progress(&format!("{k}-NN distances"), 0, n));
+            return Ok(self.progress("building the search tree", n, n));
         }
         if self.knn.len() != n * k {
             self.knn = vec![0.0; n * k];
@@ -477,14 +478,14 @@ impl MapperJob {
         let band = FastBand::new(&self.rows);
         let Some(tree) = &self.knn_tree else {
             self.build_global_tree();
-            return Ok(self.progress("neighbour pairs", 0, n));
+            return Ok(self.progress("building the search tree", n, n));
         };
         let Some(hi) = self.join_radius else {
             match pilot_radius(tree, &self.rows, band, k, quantile) {
                 Some(hi) => self.join_radius = Some(hi),
                 None => self.stage = Stage::Knn { next_pos: 0 },
             }
-            return Ok(self.progress("neighbour pairs", 0, n));
+            return Ok(self.progress("choosing the join radius", 1, 1));
         };
         let limit = storage_limit(band, hi);
         let end = if self.parallel {

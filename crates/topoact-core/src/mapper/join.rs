@@ -41,14 +41,24 @@ pub(crate) fn pilot_radius(
     for (pos, &row) in tree.row_at.iter().enumerate() {
         pos_of_row[row as usize] = pos as u32;
     }
-    let mut d = vec![0f64; k];
-    let mut kth: Vec<f64> = (0..s)
-        .map(|i| {
-            let row = i * n / s;
-            tree.knn_distances(rows, band, pos_of_row[row] as usize, k, &mut d);
-            d[k - 1]
-        })
-        .collect();
+    let kth_of = |d: &mut Vec<f64>, i: usize| {
+        let row = i * n / s;
+        tree.knn_distances(rows, band, pos_of_row[row] as usize, k, d);
+        d[k - 1]
+    };
+    #[cfg(feature = "parallel")]
+    let mut kth: Vec<f64> = {
+        use rayon::prelude::*;
+        (0..s)
+            .into_par_iter()
+            .map_init(|| vec![0f64; k], kth_of)
+            .collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let mut kth: Vec<f64> = {
+        let mut d = vec![0f64; k];
+        (0..s).map(|i| kth_of(&mut d, i)).collect()
+    };
     kth.sort_by(|a, b| a.total_cmp(b));
     let q_up = (quantile + 3.5 * (quantile * (1.0 - quantile) / s as f64).sqrt() + 2.0 / s as f64)
         .min(1.0);

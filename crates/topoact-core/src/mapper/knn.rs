@@ -135,114 +135,162 @@ impl FastBand {
     }
 }
 
+/// One node of [`KdTree::build`]: the bounding box of its rows over the leading `t`
+/// coordinates (`lo` then `hi`), and, unless it is a leaf, its rows reordered so the first
+/// `mid` lie below the median of the widest coordinate (ties by row index).
+fn split_node(projected: &Projected, t: usize, rows: &mut [u32]) -> (Vec<f32>, Option<usize>) {
+    let m = projected.n_coords;
+    let mut node_box = vec![0f32; 2 * t];
+    let (lo, hi) = node_box.split_at_mut(t);
+    lo.fill(f32::INFINITY);
+    hi.fill(f32::NEG_INFINITY);
+    for &row in rows.iter() {
+        let z = &projected.coords[row as usize * m..row as usize * m + t];
+        for c in 0..t {
+            lo[c] = lo[c].min(z[c]);
+            hi[c] = hi[c].max(z[c]);
+        }
+    }
+    if rows.len() <= LEAF_SIZE || t == 0 {
+        return (node_box, None);
+    }
+    let mut split_c = 0;
+    let mut spread = -1.0f32;
+    for c in 0..t {
+        let s = hi[c] - lo[c];
+        if s > spread {
+            spread = s;
+            split_c = c;
+        }
+    }
+    if spread <= 0.0 {
+        return (node_box, None);
+    }
+    let mid = rows.len() / 2;
+    // Keys gathered once, so the selection compares contiguous values.
+    let mut keyed: Vec<(f32, u32)> = rows
+        .iter()
+        .map(|&row| (projected.coords[row as usize * m + split_c], row))
+        .collect();
+    keyed.select_nth_unstable_by(mid, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    for (slot, (_, row)) in rows.iter_mut().zip(keyed) {
+        *slot = row;
+    }
+    (node_box, Some(mid))
+}
+
 impl KdTree {
     /// Builds the tree over `members` (row indices). Ties in the split coordinate are
-    /// broken by row index, so the tree is deterministic.
+    /// broken by row index, so the tree is deterministic. Built level by level: the nodes
+    /// of one depth own disjoint ranges of positions, so they are split in parallel (with
+    /// the `parallel` feature) and the tree does not depend on the thread count. Nodes are
+    /// numbered level by level.
     pub fn build(projected: &Projected, members: &[u32]) -> KdTree {
         let m = projected.n_coords;
         let t = m.min(TREE_COORDS);
         let mut order: Vec<u32> = members.to_vec();
-        let mut nodes: Vec<Node> = Vec::new();
-        let coord = |row: u32, c: usize| projected.coords[row as usize * m + c];
-        // Explicit stack of (node index, start, end).
-        nodes.push(Node {
+        let mut nodes: Vec<Node> = vec![Node {
             start: 0,
             end: order.len() as u32,
             left: NO_CHILD,
             right: NO_CHILD,
-        });
-        let mut stack = vec![0usize];
-        while let Some(node_idx) = stack.pop() {
-            let Node { start, end, .. } = nodes[node_idx];
-            let (start, end) = (start as usize, end as usize);
-            // Bounding box (for the split choice; stored boxes are computed below).
-            let mut lo_hi = vec![0f32; 2 * t];
-            for c in 0..t {
-                let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-                for &row in &order[start..end] {
-                    let v = coord(row, c);
-                    lo = lo.min(v);
-                    hi = hi.max(v);
-                }
-                lo_hi[c] = lo;
-                lo_hi[t + c] = hi;
+        }];
+        let mut boxes: Vec<f32> = Vec::new();
+        // Node indices of the current depth, in position order.
+        let mut level: Vec<usize> = vec![0];
+        while !level.is_empty() {
+            // The disjoint slices of `order` this depth's nodes own.
+            let mut slices: Vec<&mut [u32]> = Vec::with_capacity(level.len());
+            let mut rest: &mut [u32] = &mut order;
+            let mut offset = 0usize;
+            for &node_idx in &level {
+                let Node { start, end, .. } = nodes[node_idx];
+                let (_, tail) = std::mem::take(&mut rest).split_at_mut(start as usize - offset);
+                let (mine, tail) = tail.split_at_mut((end - start) as usize);
+                slices.push(mine);
+                rest = tail;
+                offset = end as usize;
             }
-            if end - start <= LEAF_SIZE || t == 0 {
-                continue;
+            let split = |slice: &mut [u32]| split_node(projected, t, slice);
+            #[cfg(feature = "parallel")]
+            let outcomes: Vec<(Vec<f32>, Option<usize>)> = {
+                use rayon::prelude::*;
+                slices.into_par_iter().map(split).collect()
+            };
+            #[cfg(not(feature = "parallel"))]
+            let outcomes: Vec<(Vec<f32>, Option<usize>)> = slices.into_iter().map(split).collect();
+            let mut next_level = Vec::with_capacity(2 * level.len());
+            boxes.resize(nodes.len() * 2 * t, 0.0);
+            for (&node_idx, (node_box, mid)) in level.iter().zip(outcomes) {
+                boxes[node_idx * 2 * t..(node_idx + 1) * 2 * t].copy_from_slice(&node_box);
+                let Some(mid) = mid else { continue };
+                let Node { start, end, .. } = nodes[node_idx];
+                let left = nodes.len();
+                let middle = start + mid as u32;
+                nodes.push(Node {
+                    start,
+                    end: middle,
+                    left: NO_CHILD,
+                    right: NO_CHILD,
+                });
+                nodes.push(Node {
+                    start: middle,
+                    end,
+                    left: NO_CHILD,
+                    right: NO_CHILD,
+                });
+                nodes[node_idx].left = left as u32;
+                nodes[node_idx].right = left as u32 + 1;
+                next_level.push(left);
+                next_level.push(left + 1);
             }
-            let mut split_c = 0;
-            let mut spread = -1.0f32;
-            for c in 0..t {
-                let s = lo_hi[t + c] - lo_hi[c];
-                if s > spread {
-                    spread = s;
-                    split_c = c;
-                }
-            }
-            if spread <= 0.0 {
-                continue;
-            }
-            let mid = (end - start) / 2;
-            order[start..end].select_nth_unstable_by(mid, |&a, &b| {
-                coord(a, split_c)
-                    .total_cmp(&coord(b, split_c))
-                    .then(a.cmp(&b))
-            });
-            let left = nodes.len();
-            nodes.push(Node {
-                start: start as u32,
-                end: (start + mid) as u32,
-                left: NO_CHILD,
-                right: NO_CHILD,
-            });
-            nodes.push(Node {
-                start: (start + mid) as u32,
-                end: end as u32,
-                left: NO_CHILD,
-                right: NO_CHILD,
-            });
-            nodes[node_idx].left = left as u32;
-            nodes[node_idx].right = left as u32 + 1;
-            stack.push(left + 1);
-            stack.push(left);
+            level = next_level;
         }
-        // Boxes in node-index order.
-        let mut ordered_boxes = vec![0f32; nodes.len() * 2 * t];
-        for (node_idx, node) in nodes.iter().enumerate() {
-            for c in 0..t {
-                let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-                for &row in &order[node.start as usize..node.end as usize] {
-                    let v = coord(row, c);
-                    lo = lo.min(v);
-                    hi = hi.max(v);
-                }
-                ordered_boxes[node_idx * 2 * t + c] = lo;
-                ordered_boxes[node_idx * 2 * t + t + c] = hi;
-            }
-        }
+        boxes.resize(nodes.len() * 2 * t, 0.0);
         let mut coords = vec![0f32; order.len() * m];
-        for (pos, &row) in order.iter().enumerate() {
-            coords[pos * m..(pos + 1) * m]
-                .copy_from_slice(&projected.coords[row as usize * m..(row as usize + 1) * m]);
+        let mut tiles = vec![0f32; order.len().div_ceil(TILE) * TILE * m];
+        let fill_tile = |tile_idx: usize, coords_out: &mut [f32], tile: &mut [f32]| {
+            for (local, pos) in
+                (tile_idx * TILE..(tile_idx * TILE + TILE).min(order.len())).enumerate()
+            {
+                let row = order[pos] as usize;
+                let source = &projected.coords[row * m..(row + 1) * m];
+                coords_out[local * m..(local + 1) * m].copy_from_slice(source);
+                for (c, &value) in source.iter().enumerate() {
+                    tile[c * TILE + local] = value;
+                }
+            }
+        };
+        if m > 0 {
+            #[cfg(feature = "parallel")]
+            {
+                use rayon::prelude::*;
+                coords
+                    .par_chunks_mut(TILE * m)
+                    .zip(tiles.par_chunks_mut(TILE * m))
+                    .enumerate()
+                    .for_each(|(tile_idx, (coords_out, tile))| {
+                        fill_tile(tile_idx, coords_out, tile)
+                    });
+            }
+            #[cfg(not(feature = "parallel"))]
+            coords
+                .chunks_mut(TILE * m)
+                .zip(tiles.chunks_mut(TILE * m))
+                .enumerate()
+                .for_each(|(tile_idx, (coords_out, tile))| fill_tile(tile_idx, coords_out, tile));
         }
         let mut leaves: Vec<u32> = (0..nodes.len() as u32)
             .filter(|&node_idx| nodes[node_idx as usize].left == NO_CHILD)
             .collect();
         leaves.sort_by_key(|&node_idx| nodes[node_idx as usize].start);
-        let mut tiles = vec![0f32; order.len().div_ceil(TILE) * TILE * m];
-        for pos in 0..order.len() {
-            let tile = &mut tiles[(pos / TILE) * m * TILE..(pos / TILE + 1) * m * TILE];
-            for (c, &value) in coords[pos * m..(pos + 1) * m].iter().enumerate() {
-                tile[c * TILE + pos % TILE] = value;
-            }
-        }
         KdTree {
             n_coords: m,
             box_coords: t,
             row_at: order,
             coords,
             nodes,
-            boxes: ordered_boxes,
+            boxes,
             leaves,
             tiles,
             slack: projected.slack,

@@ -95,18 +95,45 @@ impl Basis {
             if k == 0 {
                 break;
             }
-            // y = C q  (C = X^T X), vector by vector.
-            let mut next = vec![0f64; k * dim];
-            for s in 0..sample.len() {
+            // y = C q (C = X^T X) as X^T (X q): first every t = x_s . q_v, then each
+            // y_v = sum over s (in sample order) of t_sv x_s. Rows of X q, and vectors of
+            // y, are independent (in parallel with the `parallel` feature, same sums).
+            let n_sample = sample.len();
+            let mut t = vec![0f64; n_sample * k];
+            let dots = |s: usize, t_row: &mut [f64]| {
                 let x = &centred[s * dim..(s + 1) * dim];
-                for v_idx in 0..k {
+                for (v_idx, t_sv) in t_row.iter_mut().enumerate() {
                     let qv = &q[v_idx * dim..(v_idx + 1) * dim];
-                    let t: f64 = x.iter().zip(qv).map(|(a, b)| a * b).sum();
-                    next[v_idx * dim..(v_idx + 1) * dim]
-                        .iter_mut()
-                        .zip(x)
-                        .for_each(|(o, a)| *o += t * a);
+                    *t_sv = x.iter().zip(qv).map(|(a, b)| a * b).sum();
                 }
+            };
+            let combine = |t: &[f64], v_idx: usize, y: &mut [f64]| {
+                for s in 0..n_sample {
+                    let coef = t[s * k + v_idx];
+                    y.iter_mut()
+                        .zip(&centred[s * dim..(s + 1) * dim])
+                        .for_each(|(o, a)| *o += coef * a);
+                }
+            };
+            let mut next = vec![0f64; k * dim];
+            #[cfg(feature = "parallel")]
+            {
+                use rayon::prelude::*;
+                t.par_chunks_mut(k)
+                    .enumerate()
+                    .for_each(|(s, t_row)| dots(s, t_row));
+                next.par_chunks_mut(dim)
+                    .enumerate()
+                    .for_each(|(v_idx, y)| combine(&t, v_idx, y));
+            }
+            #[cfg(not(feature = "parallel"))]
+            {
+                t.chunks_mut(k)
+                    .enumerate()
+                    .for_each(|(s, t_row)| dots(s, t_row));
+                next.chunks_mut(dim)
+                    .enumerate()
+                    .for_each(|(v_idx, y)| combine(&t, v_idx, y));
             }
             q = next;
             orthonormalise(&mut q, dim);

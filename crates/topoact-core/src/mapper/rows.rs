@@ -6,6 +6,10 @@ use crate::dataset::Matrix;
 
 use super::params::MapperError;
 
+/// Rows per parallel task when copying the rows in use.
+#[cfg(feature = "parallel")]
+const GATHER_BLOCK: usize = 1024;
+
 /// `n_rows x dim` rows in mapper row order (row `row_idx` is the `row_idx`-th sample in use).
 pub(crate) struct Rows {
     pub n_rows: usize,
@@ -50,37 +54,61 @@ impl Rows {
             Matrix::F64(_) => Some(vec![0f64; n_rows * dim]),
             _ => None,
         };
-        for row_idx in 0..n_rows {
-            let sample_idx = sample_of(row_idx);
-            let out = &mut values_f32[row_idx * dim..(row_idx + 1) * dim];
-            matrix.row_into_f32(sample_idx, out);
-            if let Some(v64) = values_f64.as_mut() {
-                matrix.row_into_f64(sample_idx, &mut v64[row_idx * dim..(row_idx + 1) * dim]);
+        let mut sq_norms = vec![0f64; n_rows];
+        // One block of rows: copy, and the float64 squared norm of each row summed in
+        // coordinate order (NaN or infinite when a value is not finite).
+        let fill = |first_row: usize,
+                    out32: &mut [f32],
+                    mut out64: Option<&mut [f64]>,
+                    norms: &mut [f64]| {
+            for (local, norm) in norms.iter_mut().enumerate() {
+                let sample_idx = sample_of(first_row + local);
+                let row32 = &mut out32[local * dim..(local + 1) * dim];
+                matrix.row_into_f32(sample_idx, row32);
+                let mut s = 0.0f64;
+                match out64.as_deref_mut() {
+                    Some(out64) => {
+                        let row64 = &mut out64[local * dim..(local + 1) * dim];
+                        matrix.row_into_f64(sample_idx, row64);
+                        row64.iter().for_each(|&v| s += v * v);
+                    }
+                    None => row32.iter().for_each(|&v| s += v as f64 * v as f64),
+                }
+                *norm = s;
             }
+        };
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            let chunks64: Vec<Option<&mut [f64]>> = match values_f64.as_mut() {
+                Some(v) => v.chunks_mut(GATHER_BLOCK * dim).map(Some).collect(),
+                None => (0..n_rows.div_ceil(GATHER_BLOCK)).map(|_| None).collect(),
+            };
+            values_f32
+                .par_chunks_mut(GATHER_BLOCK * dim)
+                .zip(sq_norms.par_chunks_mut(GATHER_BLOCK))
+                .zip(chunks64.into_par_iter())
+                .enumerate()
+                .for_each(|(block, ((out32, norms), out64))| {
+                    fill(block * GATHER_BLOCK, out32, out64, norms)
+                });
+        }
+        #[cfg(not(feature = "parallel"))]
+        fill(0, &mut values_f32, values_f64.as_deref_mut(), &mut sq_norms);
+        if let Some(row_idx) = sq_norms.iter().position(|s| !s.is_finite()) {
+            return Err(MapperError::NonFiniteData {
+                sample_idx: sample_of(row_idx),
+            });
         }
         let mut rows = Rows {
             n_rows,
             dim,
             values_f32,
             values_f64,
-            sq_norms: vec![0.0; n_rows],
+            sq_norms,
             max_norm: 0.0,
             slot_of_row: None,
         };
-        for row_idx in 0..n_rows {
-            let mut s = 0.0f64;
-            let mut finite = true;
-            rows.for_each_exact(row_idx, |v| {
-                finite &= v.is_finite();
-                s += v * v;
-            });
-            if !finite || !s.is_finite() {
-                return Err(MapperError::NonFiniteData {
-                    sample_idx: sample_of(row_idx),
-                });
-            }
-            rows.sq_norms[row_idx] = s;
-        }
         rows.max_norm = rows.sq_norms.iter().cloned().fold(0.0, f64::max).sqrt();
         Ok(rows)
     }

@@ -6,7 +6,8 @@ use ndarray::Array2;
 use proptest::prelude::*;
 use topoact_core::dataset::Matrix;
 use topoact_core::mapper::testing::{
-    dbscan_fast_and_brute, join_pairs_fast_and_brute, kth_nn_fast_and_brute,
+    dbscan_fast_and_brute, eps_from_join_and_brute, join_pairs_fast_and_brute,
+    kth_nn_fast_and_brute,
 };
 use topoact_core::mapper::{
     compute_mapper, CoverKind, Epsilon, Lens, MapperError, MapperInput, MapperParams,
@@ -104,6 +105,30 @@ proptest! {
         let again = compute_mapper(MapperInput::new(&matrix), &explicit.validate().expect("valid")).expect("graph");
         prop_assert_eq!(&graph.nodes, &again.nodes);
         prop_assert_eq!(&graph.edges, &again.edges);
+    }
+
+    /// The epsilon quantile from the join's pairs equals the brute-force one whenever the
+    /// pairs determine it, and they do when every pair is stored. Integer data (many equal
+    /// k-th distances) and real-valued data, radii from below the quantile to twice it.
+    #[test]
+    fn eps_from_pairs_equals_brute_force(
+        values in prop::collection::vec(-100i8..=100, 300..5000),
+        dim in prop::sample::select(vec![3usize, 20]),
+        scale in prop::sample::select(vec![1.0f32, 0.013]),
+        k in 1usize..7,
+        quantile in prop::sample::select(vec![0.1, 0.5, 0.73, 0.9]),
+        radius_factor in prop::sample::select(vec![0.8, 1.0, 1.000001, 1.05, 2.0]),
+    ) {
+        let matrix = matrix_from(values, dim, scale, false);
+        prop_assume!(matrix.n_rows() > k + 1);
+        // A radius beyond every distance: all pairs are stored and settle the quantile.
+        let (all, brute) = eps_from_join_and_brute(&matrix, k, quantile, f64::MAX.sqrt() / 4.0, 8).expect("eps");
+        prop_assert_eq!(all, Some(brute));
+        prop_assume!(brute > 0.0);
+        let (from_pairs, _) = eps_from_join_and_brute(&matrix, k, quantile, brute * radius_factor, 8).expect("eps");
+        if let Some(eps) = from_pairs {
+            prop_assert_eq!(eps, brute);
+        }
     }
 
     /// k-th nearest-neighbour distances, exact, on random real-valued data.

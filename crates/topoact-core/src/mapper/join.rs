@@ -6,9 +6,11 @@
 //!    `q + 3.5 sigma + 2/s`, plus 0.5 %); when it is not, step 3 notices and falls back.
 //! 2. **Join**: every pair of rows whose fast f32 squared distance is <= `S = band.hi(hi^2)`
 //!    is stored once (row_a, row_b, fast); this holds every pair with exact distance <= hi.
-//! 3. **Epsilon**: a row whose `k` nearest all lie within `hi` gets its exact k-th distance
-//!    from its stored pairs (float64 re-measure of every candidate in the rounding band); the
-//!    others are only known to lie above a bound `L`. If the quantile's order statistics are
+//! 3. **Epsilon**: a row whose `k` nearest all lie within `hi` has its k-th distance known
+//!    within the rounding band of its k-th fast value (the `k` smallest fast values of every
+//!    row come from one pass over the pairs); the others are only known to lie above a
+//!    bound `L`. Only the rows whose band could hold the quantile's order statistics get
+//!    their exact k-th distance (float64 re-measure of every candidate in the band). If the quantile's order statistics are
 //!    all resolved and <= `L`, they are exactly the global ones; otherwise the caller falls
 //!    back to the full k-NN search. Same definition and value as the full search.
 //! 4. **DBSCAN**: eps <= hi, so the stored pairs contain every eps-neighbour pair; each pair
@@ -72,8 +74,91 @@ pub(crate) fn storage_limit(band: FastBand, hi: f64) -> f32 {
     (band.hi(hi * hi) * (1.0 + 1e-6)) as f32
 }
 
+/// What the stored pairs say about one row's k-th-NN distance (squared).
+#[derive(Clone, Copy, Debug)]
+enum KthBound {
+    /// It is known only to be at least this.
+    Above(f64),
+    /// It lies in `[lo, hi]` (the band around the k-th fast value); its exact value costs
+    /// k float64 distances or a few more ([`exact_kth`]).
+    Within { lo: f64, hi: f64 },
+}
+
+/// The exact k-th-NN distance of `row` from its stored neighbours (`list`: fast value and
+/// row), given `kth_hi`, an upper bound of it: every candidate whose fast value could hide
+/// an exact value up to `kth_hi` is re-measured in float64 by differences.
+fn exact_kth(
+    rows: &Rows,
+    band: FastBand,
+    row: usize,
+    list: &[(f32, u32)],
+    k: usize,
+    kth_hi: f64,
+) -> f64 {
+    let keep = band.hi(kth_hi);
+    let mut exact: Vec<f64> = list
+        .iter()
+        .filter(|c| (c.0 as f64) <= keep)
+        .map(|c| rows.sq_dist_exact_diff(row, c.1 as usize))
+        .collect();
+    exact.sort_by(|a, b| a.total_cmp(b));
+    exact[k - 1].sqrt()
+}
+
+/// The `k` smallest fast values among every row's stored pairs, ascending (`n x k`; +inf
+/// where a row has fewer than `k` pairs). The same multiset whatever the split of the
+/// pairs, so the parallel form (one table per thread, merged) gives the same table.
+fn k_smallest_fast(n: usize, k: usize, pairs: &[FastPair]) -> Vec<f32> {
+    let insert = |table: &mut [f32], row: usize, fast: f32| {
+        let smallest = &mut table[row * k..(row + 1) * k];
+        if fast < smallest[k - 1] {
+            let mut i = k - 1;
+            while i > 0 && smallest[i - 1] > fast {
+                smallest[i] = smallest[i - 1];
+                i -= 1;
+            }
+            smallest[i] = fast;
+        }
+    };
+    let table_of = |chunk: &[FastPair]| {
+        let mut table = vec![f32::INFINITY; n * k];
+        for &(a, b, fast) in chunk {
+            insert(&mut table, a as usize, fast);
+            insert(&mut table, b as usize, fast);
+        }
+        table
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        let threads = rayon::current_num_threads().max(1);
+        let chunk_len = pairs.len().div_ceil(threads).max(1);
+        pairs
+            .par_chunks(chunk_len)
+            .map(table_of)
+            .reduce_with(|mut merged, other| {
+                for (row, other_smallest) in other.chunks_exact(k).enumerate() {
+                    for &fast in other_smallest.iter().take_while(|f| f.is_finite()) {
+                        insert(&mut merged, row, fast);
+                    }
+                }
+                merged
+            })
+            .unwrap_or_else(|| vec![f32::INFINITY; n * k])
+    }
+    #[cfg(not(feature = "parallel"))]
+    table_of(pairs)
+}
+
 /// The exact quantile of the k-th-NN distance from the stored pairs, or `None` when the
 /// pairs do not determine it (see the module doc).
+///
+/// Only the rows whose band could hold one of the quantile's order statistics are
+/// re-measured in float64: with `L` the smallest and `U` the largest of the needed
+/// order statistics of the bands' low and high ends, a needed order statistic lies in
+/// `[L, U]`; the rows whose bands end below `L` only count, the rows whose bands start
+/// above `U` do not matter, and the needed value is found among the exact values of the
+/// rest (typically a few dozen rows instead of all).
 pub(crate) fn eps_from_pairs(
     rows: &Rows,
     band: FastBand,
@@ -84,62 +169,110 @@ pub(crate) fn eps_from_pairs(
 ) -> Option<f64> {
     let n = rows.n_rows;
     let hi2 = hi * hi;
-    // Adjacency in CSR form.
-    let mut offsets = vec![0usize; n + 1];
-    for &(a, b, _) in pairs {
-        offsets[a as usize + 1] += 1;
-        offsets[b as usize + 1] += 1;
-    }
-    for i in 0..n {
-        offsets[i + 1] += offsets[i];
-    }
-    let mut fill = offsets.clone();
-    let mut adjacent: Vec<(f32, u32)> = vec![(0.0, 0); offsets[n]];
-    for &(a, b, fast) in pairs {
-        adjacent[fill[a as usize]] = (fast, b);
-        fill[a as usize] += 1;
-        adjacent[fill[b as usize]] = (fast, a);
-        fill[b as usize] += 1;
-    }
-    let mut resolved: Vec<f64> = Vec::with_capacity(n);
-    let mut unresolved_lb2 = f64::INFINITY;
-    let mut exact: Vec<f64> = Vec::new();
-    for row in 0..n {
-        let list = &mut adjacent[offsets[row]..offsets[row + 1]];
-        if list.len() < k {
-            unresolved_lb2 = unresolved_lb2.min(hi2);
-            continue;
+    let smallest = k_smallest_fast(n, k, pairs);
+    let bounds: Vec<KthBound> = smallest
+        .chunks_exact(k)
+        .map(|row_smallest| {
+            let fk = row_smallest[k - 1] as f64;
+            if fk.is_infinite() {
+                return KthBound::Above(hi2);
+            }
+            let kth_hi = band.hi(fk);
+            if kth_hi > hi2 {
+                KthBound::Above(hi2.min(band.lo(fk)))
+            } else {
+                KthBound::Within {
+                    lo: band.lo(fk),
+                    hi: kth_hi,
+                }
+            }
+        })
+        .collect();
+    drop(smallest);
+    let unresolved_lb2 = bounds
+        .iter()
+        .filter_map(|b| match b {
+            KthBound::Above(lb2) => Some(*lb2),
+            KthBound::Within { .. } => None,
+        })
+        .fold(f64::INFINITY, f64::min);
+    let mut lows: Vec<f64> = Vec::new();
+    let mut highs: Vec<f64> = Vec::new();
+    for b in &bounds {
+        if let KthBound::Within { lo, hi } = *b {
+            lows.push(lo);
+            highs.push(hi);
         }
-        list.select_nth_unstable_by(k - 1, |x, y| x.0.total_cmp(&y.0));
-        let fk = list[k - 1].0 as f64;
-        let kth_hi = band.hi(fk);
-        if kth_hi > hi2 {
-            unresolved_lb2 = unresolved_lb2.min(hi2.min(band.lo(fk)));
-            continue;
-        }
-        let keep = band.hi(kth_hi);
-        exact.clear();
-        exact.extend(
-            list.iter()
-                .filter(|c| (c.0 as f64) <= keep)
-                .map(|c| rows.sq_dist_exact_diff(row, c.1 as usize)),
-        );
-        exact.sort_by(|a, b| a.total_cmp(b));
-        resolved.push(exact[k - 1].sqrt());
     }
-    resolved.sort_by(|a, b| a.total_cmp(b));
-    let needed_max = {
+    let n_resolved = lows.len();
+    // The order statistics numpy's quantile reads (as positions among all n rows).
+    let (first_needed, needed_max) = {
         let pos = quantile * (n - 1) as f64;
-        ((pos.floor() as usize) + 1).min(n - 1)
+        let first = (pos.floor() as usize).min(n - 1);
+        (first, (first + 1).min(n - 1))
     };
-    if resolved.len() <= needed_max {
+    if n_resolved <= needed_max {
         return None;
     }
-    let top = resolved[needed_max];
+    let order_stat = |values: &mut Vec<f64>, p: usize| {
+        *values.select_nth_unstable_by(p, |a, b| a.total_cmp(b)).1
+    };
+    let low_end = order_stat(&mut lows, first_needed);
+    let high_end = order_stat(&mut highs, needed_max);
+    // Rows whose band ends below `low_end` come before every needed order statistic.
+    let mut n_below = 0usize;
+    let mut ambiguous: Vec<usize> = Vec::new();
+    for (row, b) in bounds.iter().enumerate() {
+        if let KthBound::Within { lo, hi } = *b {
+            if hi < low_end {
+                n_below += 1;
+            } else if lo <= high_end {
+                ambiguous.push(row);
+            }
+        }
+    }
+    // The stored neighbours of the ambiguous rows only.
+    let mut slot_of_row = vec![u32::MAX; n];
+    for (slot, &row) in ambiguous.iter().enumerate() {
+        slot_of_row[row] = slot as u32;
+    }
+    let mut lists: Vec<Vec<(f32, u32)>> = vec![Vec::new(); ambiguous.len()];
+    for &(a, b, fast) in pairs {
+        if let Some(list) = lists.get_mut(slot_of_row[a as usize] as usize) {
+            list.push((fast, b));
+        }
+        if let Some(list) = lists.get_mut(slot_of_row[b as usize] as usize) {
+            list.push((fast, a));
+        }
+    }
+    let exact_of = |(row, list): (&usize, &Vec<(f32, u32)>)| {
+        let KthBound::Within { hi: kth_hi, .. } = bounds[*row] else {
+            return f64::NAN;
+        };
+        exact_kth(rows, band, *row, list, k, kth_hi)
+    };
+    #[cfg(feature = "parallel")]
+    let mut exact: Vec<f64> = {
+        use rayon::prelude::*;
+        ambiguous.par_iter().zip(&lists).map(exact_of).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let mut exact: Vec<f64> = ambiguous.iter().zip(&lists).map(exact_of).collect();
+    exact.sort_by(|a, b| a.total_cmp(b));
+    // Position p among all resolved rows is position p - n_below among the ambiguous ones.
+    let value_at = |p: usize| exact[p - n_below];
+    if needed_max < n_below || needed_max - n_below >= exact.len() || first_needed < n_below {
+        debug_assert!(
+            false,
+            "the needed order statistics lie among the ambiguous rows"
+        );
+        return None;
+    }
+    let top = value_at(needed_max);
     if unresolved_lb2.is_finite() && top * top > unresolved_lb2 {
         return None;
     }
-    Some(numpy_quantile_at(n, quantile, |i| resolved[i]))
+    Some(numpy_quantile_at(n, quantile, value_at))
 }
 
 /// A pair decided at eps: rows and flags. Bits 0/1: `a -> b` / `b -> a` by differences
@@ -154,16 +287,32 @@ pub(crate) fn decide_pairs(rows: &Rows, pairs: &[FastPair], eps: f64) -> Vec<Dec
     let reject = by_diff
         .reject_above_f32()
         .max(by_expansion.reject_above_f32());
-    pairs
-        .iter()
-        .filter(|p| p.2 <= reject)
-        .filter_map(|&(a, b, fast)| {
-            let (d_ab, d_ba) = by_diff.decide_both(rows, a as usize, b as usize, fast);
-            let (e_ab, e_ba) = by_expansion.decide_both(rows, a as usize, b as usize, fast);
-            let flags = d_ab as u8 | (d_ba as u8) << 1 | (e_ab as u8) << 2 | (e_ba as u8) << 3;
-            (flags != 0).then_some((a, b, flags))
-        })
-        .collect()
+    let decide = |chunk: &[FastPair]| -> Vec<DecidedPair> {
+        chunk
+            .iter()
+            .filter(|p| p.2 <= reject)
+            .filter_map(|&(a, b, fast)| {
+                let (d_ab, d_ba) = by_diff.decide_both(rows, a as usize, b as usize, fast);
+                let (e_ab, e_ba) = by_expansion.decide_both(rows, a as usize, b as usize, fast);
+                let flags = d_ab as u8 | (d_ba as u8) << 1 | (e_ab as u8) << 2 | (e_ba as u8) << 3;
+                (flags != 0).then_some((a, b, flags))
+            })
+            .collect()
+    };
+    // In fixed blocks, concatenated in order: the same list on any number of threads.
+    const BLOCK: usize = 1 << 16;
+    #[cfg(feature = "parallel")]
+    let parts: Vec<Vec<DecidedPair>> = {
+        use rayon::prelude::*;
+        pairs.par_chunks(BLOCK).map(decide).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let parts: Vec<Vec<DecidedPair>> = pairs.chunks(BLOCK).map(decide).collect();
+    let mut decided = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        decided.extend_from_slice(&part);
+    }
+    decided
 }
 
 /// Buckets decided pairs into the intervals containing both rows. `interval_members[i]`
@@ -194,17 +343,19 @@ pub(crate) fn bucket_pairs(
             buckets[interval_idx as usize].push((a, b, flags));
         }
     }
-    // Rows -> local indices.
+    // Rows -> local indices, one interval at a time through a row-indexed table.
+    let mut local_of_row = first;
     for (interval_idx, bucket) in buckets.iter_mut().enumerate() {
         let members = &interval_members[interval_idx];
+        for (local, &row) in members.iter().enumerate() {
+            local_of_row[row as usize] = local as u32;
+        }
         for pair in bucket.iter_mut() {
-            let (Ok(la), Ok(lb)) = (
-                members.binary_search(&pair.0),
-                members.binary_search(&pair.1),
-            ) else {
-                continue;
-            };
-            *pair = (la as u32, lb as u32, pair.2);
+            *pair = (
+                local_of_row[pair.0 as usize],
+                local_of_row[pair.1 as usize],
+                pair.2,
+            );
         }
     }
     buckets

@@ -156,6 +156,44 @@ pub mod testing {
         Ok((stored, brute))
     }
 
+    /// The `quantile` of the k-th-NN distance (self excluded): from the join's pairs within
+    /// `radius` (`None` when they do not determine it), and by brute force in float64 by
+    /// differences (numpy's quantile of every row's k-th distance).
+    pub fn eps_from_join_and_brute(
+        matrix: &Matrix,
+        k: usize,
+        quantile: f64,
+        radius: f64,
+        n_coords: usize,
+    ) -> Result<(Option<f64>, f64), MapperError> {
+        let (rows, projected) = projected_rows(matrix, n_coords)?;
+        let members: Vec<u32> = (0..rows.n_rows as u32).collect();
+        let tree = knn::KdTree::build(&projected, &members);
+        let band = knn::FastBand::new(&rows);
+        let limit = join::storage_limit(band, radius);
+        let mut pairs: Vec<join::FastPair> = Vec::new();
+        tree.pairs_within_range(
+            &rows,
+            0..rows.n_rows,
+            radius,
+            limit,
+            |query, other, fast| pairs.push((tree.row_at[query], tree.row_at[other], fast)),
+        );
+        let from_pairs = join::eps_from_pairs(&rows, band, &pairs, radius, k, quantile);
+        let mut kth: Vec<f64> = (0..rows.n_rows)
+            .map(|a| {
+                let mut d: Vec<f64> = (0..rows.n_rows)
+                    .filter(|&b| b != a)
+                    .map(|b| rows.sq_dist_exact_diff(a, b))
+                    .collect();
+                d.sort_by(|x, y| x.total_cmp(y));
+                d[k - 1].sqrt()
+            })
+            .collect();
+        kth.sort_by(|x, y| x.total_cmp(y));
+        Ok((from_pairs, knn::numpy_quantile(&kth, quantile)))
+    }
+
     /// Exact k-th-NN distances (self excluded) of every row: (fast, brute force), the fast
     /// one pruning with `n_coords` principal directions.
     pub fn kth_nn_fast_and_brute(

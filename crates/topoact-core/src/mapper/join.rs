@@ -10,9 +10,10 @@
 //!    within the rounding band of its k-th fast value (the `k` smallest fast values of every
 //!    row come from one pass over the pairs); the others are only known to lie above a
 //!    bound `L`. Only the rows whose band could hold the quantile's order statistics get
-//!    their exact k-th distance (float64 re-measure of every candidate in the band). If the quantile's order statistics are
-//!    all resolved and <= `L`, they are exactly the global ones; otherwise the caller falls
-//!    back to the full k-NN search. Same definition and value as the full search.
+//!    their exact k-th distance (float64 re-measure of every candidate in the band). If the
+//!    quantile's order statistics are all resolved and <= `L`, they are exactly the global
+//!    ones; otherwise the caller falls back to the full k-NN search. Same definition and
+//!    value as the full search.
 //! 4. **DBSCAN**: eps <= hi, so the stored pairs contain every eps-neighbour pair; each pair
 //!    is decided once in float64 terms for both of scikit-learn's rules, bucketed into the
 //!    intervals holding both rows, and each interval's DBSCAN is a union-find over its pairs.
@@ -221,19 +222,20 @@ pub(crate) fn eps_from_pairs(
     let high_end = order_stat(&mut highs, needed_max);
     // Rows whose band ends below `low_end` come before every needed order statistic.
     let mut n_below = 0usize;
-    let mut ambiguous: Vec<usize> = Vec::new();
+    // (row, upper end of its band) of the rows that could hold a needed order statistic.
+    let mut ambiguous: Vec<(usize, f64)> = Vec::new();
     for (row, b) in bounds.iter().enumerate() {
         if let KthBound::Within { lo, hi } = *b {
             if hi < low_end {
                 n_below += 1;
             } else if lo <= high_end {
-                ambiguous.push(row);
+                ambiguous.push((row, hi));
             }
         }
     }
     // The stored neighbours of the ambiguous rows only.
     let mut slot_of_row = vec![u32::MAX; n];
-    for (slot, &row) in ambiguous.iter().enumerate() {
+    for (slot, &(row, _)) in ambiguous.iter().enumerate() {
         slot_of_row[row] = slot as u32;
     }
     let mut lists: Vec<Vec<(f32, u32)>> = vec![Vec::new(); ambiguous.len()];
@@ -245,11 +247,8 @@ pub(crate) fn eps_from_pairs(
             list.push((fast, a));
         }
     }
-    let exact_of = |(row, list): (&usize, &Vec<(f32, u32)>)| {
-        let KthBound::Within { hi: kth_hi, .. } = bounds[*row] else {
-            return f64::NAN;
-        };
-        exact_kth(rows, band, *row, list, k, kth_hi)
+    let exact_of = |(&(row, kth_hi), list): (&(usize, f64), &Vec<(f32, u32)>)| {
+        exact_kth(rows, band, row, list, k, kth_hi)
     };
     #[cfg(feature = "parallel")]
     let mut exact: Vec<f64> = {
@@ -308,11 +307,7 @@ pub(crate) fn decide_pairs(rows: &Rows, pairs: &[FastPair], eps: f64) -> Vec<Dec
     };
     #[cfg(not(feature = "parallel"))]
     let parts: Vec<Vec<DecidedPair>> = pairs.chunks(BLOCK).map(decide).collect();
-    let mut decided = Vec::with_capacity(parts.iter().map(Vec::len).sum());
-    for part in parts {
-        decided.extend_from_slice(&part);
-    }
-    decided
+    parts.concat()
 }
 
 /// Buckets decided pairs into the intervals containing both rows. `interval_members[i]`

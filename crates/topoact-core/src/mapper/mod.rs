@@ -91,6 +91,32 @@ pub mod testing {
         Ok((rows, projected))
     }
 
+    /// [`projected_rows`] with the KD-tree over all of them.
+    fn tree_over_all_rows(
+        matrix: &Matrix,
+        n_coords: usize,
+    ) -> Result<(rows::Rows, knn::KdTree), MapperError> {
+        let (rows, projected) = projected_rows(matrix, n_coords)?;
+        let members: Vec<u32> = (0..rows.n_rows as u32).collect();
+        let tree = knn::KdTree::build(&projected, &members);
+        Ok((rows, tree))
+    }
+
+    /// Every row's exact k-th-NN distance (self excluded) by brute force, float64 by
+    /// differences.
+    fn brute_kth_distances(rows: &rows::Rows, k: usize) -> Vec<f64> {
+        (0..rows.n_rows)
+            .map(|i| {
+                let mut all: Vec<f64> = (0..rows.n_rows)
+                    .filter(|&j| j != i)
+                    .map(|j| rows.sq_dist_exact_diff(i, j))
+                    .collect();
+                all.sort_by(|a, b| a.total_cmp(b));
+                all[k - 1].sqrt()
+            })
+            .collect()
+    }
+
     /// Clusters of one set of rows by the fast DBSCAN (single-pass, or the two-pass
     /// fallback) and by a brute-force float64 DBSCAN (scikit-learn's `dbscan_inner`,
     /// literally): (fast, brute). The fast one prunes with `n_coords` principal directions
@@ -124,9 +150,7 @@ pub mod testing {
         n_coords: usize,
         block: usize,
     ) -> Result<(Vec<(u32, u32)>, Vec<(u32, u32)>), String> {
-        let (rows, projected) = projected_rows(matrix, n_coords).map_err(|e| e.to_string())?;
-        let members: Vec<u32> = (0..rows.n_rows as u32).collect();
-        let tree = knn::KdTree::build(&projected, &members);
+        let (rows, tree) = tree_over_all_rows(matrix, n_coords).map_err(|e| e.to_string())?;
         let band = knn::FastBand::new(&rows);
         let limit = join::storage_limit(band, radius);
         let mut stored: Vec<(u32, u32)> = Vec::new();
@@ -166,9 +190,7 @@ pub mod testing {
         radius: f64,
         n_coords: usize,
     ) -> Result<(Option<f64>, f64), MapperError> {
-        let (rows, projected) = projected_rows(matrix, n_coords)?;
-        let members: Vec<u32> = (0..rows.n_rows as u32).collect();
-        let tree = knn::KdTree::build(&projected, &members);
+        let (rows, tree) = tree_over_all_rows(matrix, n_coords)?;
         let band = knn::FastBand::new(&rows);
         let limit = join::storage_limit(band, radius);
         let mut pairs: Vec<join::FastPair> = Vec::new();
@@ -180,16 +202,7 @@ pub mod testing {
             |query, other, fast| pairs.push((tree.row_at[query], tree.row_at[other], fast)),
         );
         let from_pairs = join::eps_from_pairs(&rows, band, &pairs, radius, k, quantile);
-        let mut kth: Vec<f64> = (0..rows.n_rows)
-            .map(|a| {
-                let mut d: Vec<f64> = (0..rows.n_rows)
-                    .filter(|&b| b != a)
-                    .map(|b| rows.sq_dist_exact_diff(a, b))
-                    .collect();
-                d.sort_by(|x, y| x.total_cmp(y));
-                d[k - 1].sqrt()
-            })
-            .collect();
+        let mut kth = brute_kth_distances(&rows, k);
         kth.sort_by(|x, y| x.total_cmp(y));
         Ok((from_pairs, knn::numpy_quantile(&kth, quantile)))
     }
@@ -201,9 +214,7 @@ pub mod testing {
         k: usize,
         n_coords: usize,
     ) -> Result<(Vec<f64>, Vec<f64>), MapperError> {
-        let (rows, projected) = projected_rows(matrix, n_coords)?;
-        let members: Vec<u32> = (0..rows.n_rows as u32).collect();
-        let tree = knn::KdTree::build(&projected, &members);
+        let (rows, tree) = tree_over_all_rows(matrix, n_coords)?;
         let band = knn::FastBand::new(&rows);
         let mut fast = vec![0f64; rows.n_rows];
         let mut d = vec![0f64; k];
@@ -211,16 +222,6 @@ pub mod testing {
             tree.knn_distances(&rows, band, pos, k, &mut d);
             fast[tree.row_at[pos] as usize] = d[k - 1];
         }
-        let brute = (0..rows.n_rows)
-            .map(|i| {
-                let mut all: Vec<f64> = (0..rows.n_rows)
-                    .filter(|&j| j != i)
-                    .map(|j| rows.sq_dist_exact_diff(i, j))
-                    .collect();
-                all.sort_by(|a, b| a.total_cmp(b));
-                all[k - 1].sqrt()
-            })
-            .collect();
-        Ok((fast, brute))
+        Ok((fast, brute_kth_distances(&rows, k)))
     }
 }

@@ -424,3 +424,31 @@ fn a_constant_lens_fails_before_the_neighbour_search() {
         "{stages:?}"
     );
 }
+
+/// A NaN or an infinity in the rows in use is refused with the first such sample, in every
+/// precision (the rows are copied in parallel blocks; the lowest row must still be named).
+#[test]
+fn non_finite_rows_are_refused_with_the_first_sample() {
+    let n = 3000;
+    let mut data: Vec<f64> = (0..n * 4).map(|i| ((i * 37) % 11) as f64 - 5.0).collect();
+    data[2100 * 4 + 1] = f64::INFINITY;
+    data[2500 * 4 + 2] = f64::NAN;
+    let a = Array2::from_shape_vec((n, 4), data).expect("shape");
+    let params = MapperParams::default().validate().expect("valid");
+    for matrix in [
+        Matrix::F64(a.clone()),
+        Matrix::F32(a.mapv(|v| v as f32)),
+        Matrix::F16(a.mapv(half::f16::from_f64)),
+    ] {
+        let all = compute_mapper(MapperInput::new(&matrix), &params).map(|_| ());
+        assert_eq!(all, Err(MapperError::NonFiniteData { sample_idx: 2100 }));
+        // A subsample without sample 2100, in another order: the first bad row in use.
+        let samples: Vec<u32> = (0..n as u32).rev().filter(|&s| s != 2100).collect();
+        let input = MapperInput {
+            sample_indices: Some(&samples),
+            ..MapperInput::new(&matrix)
+        };
+        let some = compute_mapper(input, &params).map(|_| ());
+        assert_eq!(some, Err(MapperError::NonFiniteData { sample_idx: 2500 }));
+    }
+}

@@ -201,7 +201,7 @@ async function embedSuite() {
     const ours = {};
     // `?methods=umap` runs only UMAP (t-SNE on 300K takes long).
     const methods = (new URLSearchParams(location.search).get('methods') || 'umap,tsne').split(',');
-    const all = [['umap', { umap: { n_neighbors: 20, min_dist: 0.01 } }], ['tsne', { tsne: { perplexity: 50 } }]];
+    const all = [['umap', { method: 'umap', n_neighbors: 20, min_dist: 0.01 }], ['tsne', { method: 'tsne', perplexity: 50 }]];
     for (const [name, method] of all.filter(([name]) => methods.includes(name))) {
       const started = performance.now();
       const requestId = nextRequestId;

@@ -4,12 +4,14 @@
 //! - [`worker`]: the worker's runtime; it owns the dataset.
 //! - [`worker_client`]: the UI thread's handle on the worker.
 //! - [`ui`]: Leptos components; [`ui::App`] is the root.
-//! - [`share`]: the view state as a typed value and its share-link codec.
+//! - [`session`]: the session state (what a person sees) as a typed value and its link codec.
+//! - [`vocabulary`]: the types the protocol and the session share.
 
 pub mod format;
 pub mod protocol;
 pub mod render;
-pub mod share;
+pub mod session;
 pub mod ui;
+pub mod vocabulary;
 pub mod worker;
 pub mod worker_client;

@@ -7,7 +7,10 @@
 //! Every request carries a `request_id` chosen by the UI; every answer names the request it
 //! answers. A new long request supersedes (cancels) the one running.
 
-use crate::share::DatasetRef;
+pub use crate::vocabulary::{
+    DatasetRef, GraphRequest, PrecomputedKind, ProjectionMethod, ProjectionRequest,
+    SubsampleChoice, DEFAULT_MAX_SAMPLES,
+};
 use serde::{Deserialize, Serialize};
 use topoact_core::compare::LayerNorms;
 use topoact_core::dataset::DatasetSummary;
@@ -306,47 +309,11 @@ pub struct LayerStructure {
     pub mapper_ms: f64,
 }
 
-/// Above this many samples the app maps a stratified subsample by default (TopoAct's sizes
-/// went to 300K; 50K keeps a first graph within seconds in one browser thread).
-pub const DEFAULT_MAX_SAMPLES: usize = 50_000;
-
 /// The lens and cover of a graph, and the norms of its layer (the diagnostics panel).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Diagnostics {
     pub lens: LensDiagnostics,
     pub norms: NormDiagnostics,
-}
-
-/// Which samples a graph is computed on: the first `size` of the seeded, class-stratified,
-/// nested order (`None`: all up to [`DEFAULT_MAX_SAMPLES`], else that many).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubsampleChoice {
-    pub size: Option<usize>,
-    pub seed: u64,
-}
-
-impl Default for SubsampleChoice {
-    fn default() -> Self {
-        Self {
-            size: None,
-            seed: 0,
-        }
-    }
-}
-
-impl SubsampleChoice {
-    /// The number of samples used for a dataset of `n_samples`.
-    pub fn resolve(&self, n_samples: usize) -> usize {
-        self.size.unwrap_or(DEFAULT_MAX_SAMPLES).min(n_samples)
-    }
-}
-
-/// Everything that defines one graph: layer, samples and mapper parameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GraphRequest {
-    pub layer: String,
-    pub subsample: SubsampleChoice,
-    pub params: MapperParams,
 }
 
 /// One node as the UI draws it.
@@ -384,67 +351,6 @@ pub struct DrawnGraph {
     pub class_names: Vec<String>,
     pub mapper_ms: f64,
     pub layout_ms: f64,
-}
-
-/// How to project a layer to 2-D.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProjectionMethod {
-    /// t-SNE (openTSNE's defaults; TopoAct used perplexity 50).
-    Tsne { perplexity: f64 },
-    /// UMAP (TopoAct used 20 neighbours, min_dist 0.01).
-    Umap { n_neighbors: usize, min_dist: f64 },
-    /// The coordinates the file carries for this layer (`tsne`/`umap` arrays), not recomputed.
-    Precomputed { kind: PrecomputedKind },
-}
-
-/// Which of the file's precomputed projections.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PrecomputedKind {
-    Tsne,
-    Umap,
-}
-
-/// UMAP with the paper's settings: the faster of the two on large layers.
-impl Default for ProjectionMethod {
-    fn default() -> Self {
-        ProjectionMethod::DEFAULT_UMAP
-    }
-}
-
-impl ProjectionMethod {
-    pub const DEFAULT_TSNE: ProjectionMethod = ProjectionMethod::Tsne { perplexity: 50.0 };
-    pub const DEFAULT_UMAP: ProjectionMethod = ProjectionMethod::Umap {
-        n_neighbors: 20,
-        min_dist: 0.01,
-    };
-
-    /// Short name for status lines and legends.
-    pub fn label(&self) -> String {
-        match self {
-            ProjectionMethod::Tsne { perplexity } => format!("t-SNE (perplexity {perplexity})"),
-            ProjectionMethod::Umap {
-                n_neighbors,
-                min_dist,
-            } => format!("UMAP ({n_neighbors} neighbours, min_dist {min_dist})"),
-            ProjectionMethod::Precomputed {
-                kind: PrecomputedKind::Tsne,
-            } => "t-SNE from the file".into(),
-            ProjectionMethod::Precomputed {
-                kind: PrecomputedKind::Umap,
-            } => "UMAP from the file".into(),
-        }
-    }
-}
-
-/// Everything that determines a projection (the cache key in the worker).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ProjectionRequest {
-    pub layer: String,
-    pub subsample: SubsampleChoice,
-    pub method: ProjectionMethod,
-    pub seed: u64,
 }
 
 /// A projection as the UI draws it: one point per sample in use.

@@ -37,7 +37,7 @@ use crate::protocol::{
     SubsampleChoice, ToWorker, FILES_PROPERTY, IMPORTED_LAYER_PREFIX,
 };
 use crate::render::image::{bmp_data_url, mean_image, Pixels};
-use crate::share::{content_hash, hashed_ranges, DatasetRef};
+use crate::vocabulary::{content_hash, hashed_ranges, DatasetRef};
 
 mod projection;
 
@@ -543,7 +543,7 @@ async fn run_job_observed<J: Job>(
 }
 
 /// The identity a share link records for dropped files: the largest one (the activations;
-/// side files of labels are small) by name, size and `share::content_hash`.
+/// side files of labels are small) by name, size and `session::content_hash`.
 fn file_identity<S: ByteSource>(sources: &mut [NamedSource<S>]) -> DatasetRef {
     let Some(largest) = sources.iter_mut().max_by_key(|named| named.source.len()) else {
         return DatasetRef::default();

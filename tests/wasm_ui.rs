@@ -53,7 +53,7 @@ async fn hostile_names_are_shown_as_text_never_as_markup() {
             summary: hostile_summary(),
             elapsed_ms: 5.0,
             bytes_read: 10,
-            source: topoact_app::share::DatasetRef::Demo,
+            source: topoact_app::session::DatasetRef::Demo,
         })
     });
     let root = container();
@@ -94,7 +94,7 @@ async fn the_class_list_follows_the_loaded_dataset() {
             summary: hostile_summary(),
             elapsed_ms: 5.0,
             bytes_read: 10,
-            source: topoact_app::share::DatasetRef::Demo,
+            source: topoact_app::session::DatasetRef::Demo,
         })
     });
     leptos::task::tick().await;

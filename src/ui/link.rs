@@ -4,7 +4,7 @@
 //!   search text), shared through the Leptos context, with the cameras a restored link asks
 //!   for (each view takes its own instead of its next fit).
 //! - Writing: after the view has been still for [`WRITE_AFTER_MS`], the state is encoded
-//!   (`share::encode_checked`) into the fragment. A change of what is shown (data, layer,
+//!   (`session::encode_checked`) into the fragment. A change of what is shown (data, layer,
 //!   parameters, selection, highlighted classes, projection, mode) adds a history entry, so
 //!   Back and Forward step through them; zoom, pan, colours and thresholds replace the
 //!   current entry.
@@ -15,7 +15,7 @@ use leptos::prelude::*;
 
 use super::model::{AppModel, GraphSlot, ViewMode};
 use crate::render::camera::Camera;
-use crate::share::{self, CameraState, LinkError, ViewState};
+use crate::session::{self, CameraState, LinkError, SessionState};
 
 /// Quiet time before the fragment is rewritten (a drag or a wheel zoom writes once).
 pub const WRITE_AFTER_MS: u32 = 400;
@@ -37,7 +37,7 @@ pub struct ViewSignals {
     pub search_text: RwSignal<String>,
     pending: StoredValue<PendingCameras>,
     /// The state last written to (or read from) the fragment.
-    last_written: StoredValue<Option<ViewState>>,
+    last_written: StoredValue<Option<SessionState>>,
 }
 
 impl ViewSignals {
@@ -84,13 +84,13 @@ impl ViewSignals {
 
     /// Remembers the cameras of `state` for the views to take, and sets them now as well
     /// (for views whose content does not change, so no fit follows).
-    fn restore_cameras(&self, state: &ViewState) {
+    fn restore_cameras(&self, state: &SessionState) {
         let cameras: Vec<Option<Camera>> = state
             .graph_cameras
             .iter()
             .map(|c| Some(camera_of(c)))
             .collect();
-        let single = state.mode == share::ViewMode::Single;
+        let single = state.mode == crate::vocabulary::ViewMode::Single;
         for (index, camera) in cameras.iter().enumerate() {
             if let Some(camera) = camera {
                 let signal = if single {
@@ -134,7 +134,7 @@ fn camera_state(camera: Camera) -> CameraState {
 }
 
 /// The full view state now: the model's part plus cameras and search text.
-pub fn current_state(model: &AppModel, signals: &ViewSignals) -> Option<ViewState> {
+pub fn current_state(model: &AppModel, signals: &ViewSignals) -> Option<SessionState> {
     let mut state = model.view_state()?;
     state.graph_cameras = match model.mode {
         ViewMode::Single => vec![camera_state(signals.main_camera.get_untracked())],
@@ -152,8 +152,8 @@ pub fn current_state(model: &AppModel, signals: &ViewSignals) -> Option<ViewStat
 
 /// What makes a history entry: the state without cameras, colours, thresholds and search
 /// text (those replace the current entry).
-fn significant(state: &ViewState) -> ViewState {
-    ViewState {
+fn significant(state: &SessionState) -> SessionState {
+    SessionState {
         graph_cameras: Vec::new(),
         projection_camera: None,
         colour_by: String::new(),
@@ -168,10 +168,10 @@ fn significant(state: &ViewState) -> ViewState {
 }
 
 /// The link in the page's fragment: `None` when there is none.
-pub fn link_in_url() -> Option<Result<ViewState, LinkError>> {
+pub fn link_in_url() -> Option<Result<SessionState, LinkError>> {
     let hash = window().location().hash().ok()?;
     let fragment = hash.trim_start_matches('#');
-    (!fragment.is_empty()).then(|| share::decode(fragment))
+    (!fragment.is_empty()).then(|| session::decode(fragment))
 }
 
 /// Writes `state` into the fragment (a new history entry when `push`).
@@ -221,7 +221,7 @@ pub fn keep_fragment_in_step(model: RwSignal<AppModel>, signals: ViewSignals) {
             if previous.as_ref() == Some(&state) {
                 return;
             }
-            let encoded = match share::encode_checked(&state) {
+            let encoded = match session::encode_checked(&state) {
                 Ok(encoded) => encoded,
                 Err(err) => {
                     // Too long for a URL (a huge selection): the fragment keeps the last view.
@@ -248,7 +248,7 @@ pub fn keep_fragment_in_step(model: RwSignal<AppModel>, signals: ViewSignals) {
 
 /// Takes a link's cameras and search text, and remembers it as written (so restoring it
 /// adds no history entry of its own).
-fn adopt_view_signals(signals: ViewSignals, state: &ViewState) {
+fn adopt_view_signals(signals: ViewSignals, state: &SessionState) {
     signals.restore_cameras(state);
     signals.search_text.set(state.search_text.clone());
     signals.last_written.set_value(Some(state.clone()));
@@ -258,8 +258,8 @@ fn adopt_view_signals(signals: ViewSignals, state: &ViewState) {
 pub fn open_link(
     model: RwSignal<AppModel>,
     signals: ViewSignals,
-    state: ViewState,
-) -> share::DatasetRef {
+    state: SessionState,
+) -> crate::vocabulary::DatasetRef {
     adopt_view_signals(signals, &state);
     let dataset = state.dataset.clone();
     model.update(|m| m.pending_link = Some(state));
@@ -271,7 +271,7 @@ pub fn open_link(
 pub fn step_through_history(
     model: RwSignal<AppModel>,
     signals: ViewSignals,
-) -> Result<Option<share::DatasetRef>, LinkError> {
+) -> Result<Option<crate::vocabulary::DatasetRef>, LinkError> {
     let Some(link) = link_in_url() else {
         return Ok(None);
     };
@@ -285,7 +285,7 @@ pub fn step_through_history(
     let same = model.with_untracked(|m| {
         m.dataset_ref
             .as_ref()
-            .is_some_and(|loaded| super::model::same_data(&state.dataset, loaded))
+            .is_some_and(|loaded| crate::vocabulary::same_data(&state.dataset, loaded))
     });
     if !same {
         return Ok(Some(open_link(model, signals, state)));

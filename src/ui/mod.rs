@@ -185,8 +185,8 @@ fn synthetic_graph_request() -> Option<usize> {
 
 /// The root component.
 /// Loads the data a link names (a dropped file cannot be fetched: the person is asked for it).
-fn load_linked_data(model: RwSignal<AppModel>, dataset: crate::share::DatasetRef) {
-    use crate::share::DatasetRef;
+fn load_linked_data(model: RwSignal<AppModel>, dataset: crate::vocabulary::DatasetRef) {
+    use crate::vocabulary::DatasetRef;
     match dataset {
         DatasetRef::Demo => start_load(model, LoadSource::Url(DEMO_URL.into()), false),
         DatasetRef::Url { url } => start_load(model, LoadSource::Url(url), false),

@@ -8,7 +8,8 @@ use crate::protocol::{
     DrawnGraph, DrawnProjection, FailureKind, FromWorker, GraphRequest, LayerComparison,
     NodeExamples, ProjectionMethod, ProjectionRequest, RequestId, SubsampleChoice,
 };
-use crate::share::{DatasetRef, LoadedDataFacts, NodeRef, ProjectionChoice, ViewState};
+use crate::session::{LoadedDataFacts, SessionState};
+use crate::vocabulary::{describe_data, same_data, DatasetRef, NodeRef};
 use topoact_core::mapper::MapperParams;
 
 /// A request the worker is working on.
@@ -122,13 +123,7 @@ impl PointColour {
     }
 }
 
-/// One layer or three side by side.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ViewMode {
-    #[default]
-    Single,
-    Multilayer,
-}
+pub use crate::vocabulary::ViewMode;
 
 /// Which graph a view shows: the single-layer graph, or one of the multilayer row's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -186,44 +181,6 @@ pub fn layers_around(all_layers: &[String], chosen: &str) -> Vec<String> {
         .unwrap_or(0);
     let first = centre.saturating_sub(1).min(n - 3);
     all_layers[first..first + 3].to_vec()
-}
-
-/// Whether a link's data and the loaded data are the same (files by size and content hash).
-pub fn same_data(link: &DatasetRef, loaded: &DatasetRef) -> bool {
-    match (link, loaded) {
-        (
-            DatasetRef::File {
-                size_bytes: a,
-                content_hash: ha,
-                ..
-            },
-            DatasetRef::File {
-                size_bytes: b,
-                content_hash: hb,
-                ..
-            },
-        ) => a == b && ha == hb,
-        (a, b) => a == b,
-    }
-}
-
-/// Data as a sentence names it.
-pub fn describe_data(data: &DatasetRef) -> String {
-    match data {
-        DatasetRef::Demo => "the demo dataset".into(),
-        DatasetRef::Url { url } => format!("the file at {url}"),
-        DatasetRef::File {
-            name, size_bytes, ..
-        } => format!(
-            "the file '{name}' ({})",
-            crate::format::byte_size(*size_bytes)
-        ),
-        DatasetRef::Synthetic {
-            n_samples,
-            dim,
-            seed,
-        } => format!("synthetic data ({n_samples} x {dim}, seed {seed})"),
-    }
 }
 
 /// The `node_name` of example requests made for the projection selection.
@@ -292,7 +249,7 @@ pub struct AppModel {
     /// Which data is loaded, as a share link names it.
     pub dataset_ref: Option<DatasetRef>,
     /// A link opened before its data was loaded: applied when that data arrives.
-    pub pending_link: Option<ViewState>,
+    pub pending_link: Option<SessionState>,
     /// The node a restored link selects, selected when its layer's graph arrives.
     pub pending_selected_node: Option<NodeRef>,
     /// Set when a link was restored: whether it shows a projection (the app then computes
@@ -560,32 +517,10 @@ impl AppModel {
 
     /// The view as a share link records it (cameras and search text are the views'; the
     /// caller adds them). `None` before any data is loaded.
-    pub fn view_state(&self) -> Option<ViewState> {
+    pub fn view_state(&self) -> Option<SessionState> {
         let dataset = self.dataset_ref.clone()?;
         self.dataset.as_ref()?;
-        let projection = match self.projection.as_ref().map(|p| &p.request.method) {
-            None => ProjectionChoice::None,
-            Some(ProjectionMethod::Tsne { perplexity }) => ProjectionChoice::Tsne {
-                perplexity: *perplexity,
-            },
-            Some(ProjectionMethod::Umap {
-                n_neighbors,
-                min_dist,
-            }) => ProjectionChoice::Umap {
-                n_neighbors: *n_neighbors,
-                min_dist: *min_dist,
-            },
-            Some(ProjectionMethod::Precomputed { kind }) => ProjectionChoice::Precomputed {
-                kind: match kind {
-                    crate::protocol::PrecomputedKind::Tsne => {
-                        crate::share::PrecomputedProjection::Tsne
-                    }
-                    crate::protocol::PrecomputedKind::Umap => {
-                        crate::share::PrecomputedProjection::Umap
-                    }
-                },
-            },
-        };
+        let projection = self.projection.as_ref().map(|p| p.request.method.clone());
         let selected_node = self
             .focused_node()
             .and_then(|(graph, idx)| {
@@ -595,13 +530,10 @@ impl AppModel {
                 })
             })
             .or_else(|| self.pending_selected_node.clone());
-        Some(ViewState {
+        Some(SessionState {
             dataset,
             layer: self.selected_layer.clone(),
-            mode: match self.mode {
-                ViewMode::Single => crate::share::ViewMode::Single,
-                ViewMode::Multilayer => crate::share::ViewMode::Multilayer,
-            },
+            mode: self.mode,
             multilayer_layers: self.multilayer.layers.clone(),
             subsample_size: self.subsample.size,
             subsample_seed: self.subsample.seed,
@@ -621,14 +553,14 @@ impl AppModel {
             show_ribbons: self.multilayer.show_ribbons,
             ribbon_threshold: self.multilayer.ribbon_threshold,
             show_glyphs: self.show_glyphs,
-            ..ViewState::default()
+            ..SessionState::default()
         })
     }
 
     /// Applies a link's view to the loaded data: every part that fits is applied, every
     /// part that does not is named in the returned problems (the nearest working view).
     /// The graphs and projection it describes are then requested by the app.
-    pub fn apply_view_state(&mut self, state: &ViewState) -> Vec<String> {
+    pub fn apply_view_state(&mut self, state: &SessionState) -> Vec<String> {
         let mut problems = Vec::new();
         let Some(dataset) = self.dataset.as_ref() else {
             return vec!["No data is loaded.".into()];
@@ -659,10 +591,7 @@ impl AppModel {
         if !row.is_empty() {
             self.set_multilayer_layers(row);
         }
-        self.mode = match state.mode {
-            crate::share::ViewMode::Single => ViewMode::Single,
-            crate::share::ViewMode::Multilayer => ViewMode::Multilayer,
-        };
+        self.mode = state.mode;
         self.subsample = SubsampleChoice {
             size: state.subsample_size,
             seed: state.subsample_seed,
@@ -695,29 +624,7 @@ impl AppModel {
         self.selected_node = None;
         self.multilayer.selected = None;
         self.pending_selected_node = state.selected_node.clone();
-        let projection = match &state.projection {
-            ProjectionChoice::None => None,
-            ProjectionChoice::Tsne { perplexity } => Some(ProjectionMethod::Tsne {
-                perplexity: *perplexity,
-            }),
-            ProjectionChoice::Umap {
-                n_neighbors,
-                min_dist,
-            } => Some(ProjectionMethod::Umap {
-                n_neighbors: *n_neighbors,
-                min_dist: *min_dist,
-            }),
-            ProjectionChoice::Precomputed { kind } => Some(ProjectionMethod::Precomputed {
-                kind: match kind {
-                    crate::share::PrecomputedProjection::Tsne => {
-                        crate::protocol::PrecomputedKind::Tsne
-                    }
-                    crate::share::PrecomputedProjection::Umap => {
-                        crate::protocol::PrecomputedKind::Umap
-                    }
-                },
-            }),
-        };
+        let projection = state.projection.clone();
         if let Some(method) = &projection {
             self.projection_method = method.clone();
         }
@@ -1522,10 +1429,10 @@ mod tests {
             content_hash: "00aa".into(),
         };
         let mut model = AppModel::default();
-        let mut state = ViewState {
+        let mut state = SessionState {
             dataset: file.clone(),
             layer: Some("b".into()),
-            ..ViewState::default()
+            ..SessionState::default()
         };
         model.pending_link = Some(state.clone());
         let load = model.begin("other file");

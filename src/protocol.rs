@@ -8,8 +8,8 @@
 //! answers. A new long request supersedes (cancels) the one running.
 
 pub use crate::vocabulary::{
-    DatasetRef, GraphRequest, PrecomputedKind, ProjectionMethod, ProjectionRequest,
-    SubsampleChoice, DEFAULT_MAX_SAMPLES,
+    DatasetRef, GraphRequest, ProjectionKind, ProjectionMethod, ProjectionRequest, SubsampleChoice,
+    DEFAULT_MAX_SAMPLES,
 };
 use serde::{Deserialize, Serialize};
 use topoact_core::compare::LayerNorms;

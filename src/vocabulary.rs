@@ -11,6 +11,7 @@
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
+pub use topoact_core::dataset::ProjectionKind;
 use topoact_core::mapper::MapperParams;
 
 /// Which data the view shows.
@@ -190,15 +191,7 @@ pub enum ProjectionMethod {
     /// UMAP (TopoAct used 20 neighbours, min_dist 0.01).
     Umap { n_neighbors: usize, min_dist: f64 },
     /// The coordinates the file carries for this layer (`tsne`/`umap` arrays), not recomputed.
-    Precomputed { kind: PrecomputedKind },
-}
-
-/// Which of the file's precomputed projections.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PrecomputedKind {
-    Tsne,
-    Umap,
+    Precomputed { kind: ProjectionKind },
 }
 
 /// UMAP with the paper's settings: the faster of the two on large layers.
@@ -224,10 +217,10 @@ impl ProjectionMethod {
                 min_dist,
             } => format!("UMAP ({n_neighbors} neighbours, min_dist {min_dist})"),
             ProjectionMethod::Precomputed {
-                kind: PrecomputedKind::Tsne,
+                kind: ProjectionKind::Tsne,
             } => "t-SNE from the file".into(),
             ProjectionMethod::Precomputed {
-                kind: PrecomputedKind::Umap,
+                kind: ProjectionKind::Umap,
             } => "UMAP from the file".into(),
         }
     }

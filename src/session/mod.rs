@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 use topoact_core::mapper::{Lens, MapperParams};
 
-pub use crate::vocabulary::{DatasetRef, NodeRef, PrecomputedKind, ProjectionMethod, ViewMode};
+pub use crate::vocabulary::{DatasetRef, NodeRef, ProjectionKind, ProjectionMethod, ViewMode};
 
 mod codec;
 pub use codec::{decode, encode, encode_checked};

@@ -641,10 +641,10 @@ fn projection() -> impl Strategy<Value = Option<ProjectionMethod>> {
             })
         }),
         Just(Some(ProjectionMethod::Precomputed {
-            kind: PrecomputedKind::Tsne
+            kind: ProjectionKind::Tsne
         })),
         Just(Some(ProjectionMethod::Precomputed {
-            kind: PrecomputedKind::Umap
+            kind: ProjectionKind::Umap
         })),
     ]
 }

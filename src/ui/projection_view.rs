@@ -15,9 +15,7 @@ use topoact_core::dataset::ProjectionKind;
 use wasm_bindgen::{Clamped, JsCast};
 
 use super::model::{AppModel, PointColour, SampleSelection, SELECTION_EXAMPLES};
-use crate::protocol::{
-    DrawnProjection, ExamplesQuery, PrecomputedKind, ProjectionMethod, ToWorker,
-};
+use crate::protocol::{DrawnProjection, ExamplesQuery, ProjectionMethod, ToWorker};
 use crate::render::camera::Camera;
 use crate::render::colour::{class_slots, point_palette, viridis_rgba, OTHER_CLASSES};
 use crate::render::scatter::{bounds, inside_polygon, Emphasis, PointGrid, Raster, Rgba};
@@ -339,10 +337,10 @@ pub fn auto_projection(model: RwSignal<AppModel>) {
             });
         match precomputed {
             Some(ProjectionKind::Tsne) => Some(ProjectionMethod::Precomputed {
-                kind: PrecomputedKind::Tsne,
+                kind: ProjectionKind::Tsne,
             }),
             Some(ProjectionKind::Umap) => Some(ProjectionMethod::Precomputed {
-                kind: PrecomputedKind::Umap,
+                kind: ProjectionKind::Umap,
             }),
             None if m.subsample.resolve(dataset.n_samples) <= AUTO_PROJECT_MAX_POINTS => {
                 Some(ProjectionMethod::DEFAULT_UMAP)
@@ -718,10 +716,10 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
             ProjectionMethod::Umap { .. } => "umap",
             ProjectionMethod::Tsne { .. } => "tsne",
             ProjectionMethod::Precomputed {
-                kind: PrecomputedKind::Tsne,
+                kind: ProjectionKind::Tsne,
             } => "file-tsne",
             ProjectionMethod::Precomputed {
-                kind: PrecomputedKind::Umap,
+                kind: ProjectionKind::Umap,
             } => "file-umap",
         })
     };
@@ -730,10 +728,10 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         let method = match value.as_str() {
             "tsne" => ProjectionMethod::DEFAULT_TSNE,
             "file-tsne" => ProjectionMethod::Precomputed {
-                kind: PrecomputedKind::Tsne,
+                kind: ProjectionKind::Tsne,
             },
             "file-umap" => ProjectionMethod::Precomputed {
-                kind: PrecomputedKind::Umap,
+                kind: ProjectionKind::Umap,
             },
             _ => ProjectionMethod::DEFAULT_UMAP,
         };

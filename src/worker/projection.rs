@@ -14,8 +14,8 @@ use super::{
     find_layer, now_ms, post, run_job, run_job_observed, samples_in_use, NO_DATASET, STATE,
 };
 use crate::protocol::{
-    coords_to_le_bytes, DrawnProjection, FromWorker, PrecomputedKind, ProjectionMethod,
-    ProjectionRequest, RequestId, SubsampleChoice,
+    coords_to_le_bytes, DrawnProjection, FromWorker, ProjectionMethod, ProjectionRequest,
+    RequestId, SubsampleChoice,
 };
 
 /// How often a running projection sends its current coordinates.
@@ -246,14 +246,14 @@ fn labels_of(dataset: &Dataset, sample_indices: &[u32]) -> Vec<u32> {
 /// The file's own coordinates for the layer, for the samples in use.
 fn precomputed(
     request: &ProjectionRequest,
-    kind: PrecomputedKind,
+    kind: ProjectionKind,
 ) -> Result<DrawnProjection, String> {
     STATE.with_borrow(|s| {
         let dataset = s.dataset.as_ref().ok_or(NO_DATASET)?;
         let layer = find_layer(dataset, &request.layer)?;
         let core_kind = match kind {
-            PrecomputedKind::Tsne => ProjectionKind::Tsne,
-            PrecomputedKind::Umap => ProjectionKind::Umap,
+            ProjectionKind::Tsne => ProjectionKind::Tsne,
+            ProjectionKind::Umap => ProjectionKind::Umap,
         };
         let coords = dataset.projections.get(&(request.layer.clone(), core_kind)).ok_or_else(|| {
             format!("The file has no precomputed {} coordinates for layer '{}'; compute them here instead.", request.method.label(), request.layer)

@@ -168,8 +168,9 @@ impl ImageStack {
     }
 }
 
-/// Which projection a precomputed coordinate array holds.
+/// Which projection a precomputed coordinate array holds (also which of them a view shows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ProjectionKind {
     Tsne,
     Umap,

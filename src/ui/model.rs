@@ -420,23 +420,18 @@ impl AppModel {
                 });
                 self.restore_pending_link();
             }
-            FromWorker::Failed {
-                request_id,
-                kind,
-                message,
-            } if self.is_current_projection(request_id) => {
+            FromWorker::Failed { request_id, error } if self.is_current_projection(request_id) => {
                 self.projection_running = None;
-                self.banner = Some(Banner { kind, message });
+                self.banner = Some(Banner {
+                    kind: error.kind(),
+                    message: error.to_string(),
+                });
             }
             FromWorker::Cancelled { request_id } if self.is_current_projection(request_id) => {
                 self.projection_running = None;
                 self.status = "Projection cancelled.".into();
             }
-            FromWorker::Failed {
-                request_id,
-                kind,
-                message,
-            } => {
+            FromWorker::Failed { request_id, error } => {
                 if !self.is_current(request_id) {
                     return;
                 }
@@ -446,7 +441,10 @@ impl AppModel {
                 } else {
                     String::new()
                 };
-                self.banner = Some(Banner { kind, message });
+                self.banner = Some(Banner {
+                    kind: error.kind(),
+                    message: error.to_string(),
+                });
             }
             FromWorker::Graph { request_id, graph } => {
                 if !self.is_current(request_id) {
@@ -493,7 +491,10 @@ impl AppModel {
                 }
             }
             // Only the benchmark page asks for layout measures; files are downloaded by the app.
-            FromWorker::LayoutMeasured { .. } | FromWorker::GraphFile { .. } => {}
+            // The worker client reports CouldNotStart through its fatal-error callback.
+            FromWorker::LayoutMeasured { .. }
+            | FromWorker::GraphFile { .. }
+            | FromWorker::CouldNotStart { .. } => {}
             FromWorker::Thumbnail { sample_idx, url } => {
                 self.hover_thumbnail = Some((sample_idx, url))
             }
@@ -1027,6 +1028,7 @@ impl AppModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::WorkerError;
     use topoact_core::dataset::{Dtype, LayerSummary};
 
     fn summary(name: &str, layers: &[&str]) -> DatasetSummary {
@@ -1120,8 +1122,9 @@ mod tests {
         let failing = model.begin_projection("umap");
         model.apply(FromWorker::Failed {
             request_id: failing,
-            kind: FailureKind::BadInput,
-            message: "too few".into(),
+            error: WorkerError::Projection {
+                message: "too few".into(),
+            },
         });
         assert!(model.projection_running.is_none());
         assert_eq!(model.running_request_id(), Some(graph_request));
@@ -1165,8 +1168,9 @@ mod tests {
         let second = model.begin("bad file");
         model.apply(FromWorker::Failed {
             request_id: second,
-            kind: FailureKind::BadInput,
-            message: "not npy".into(),
+            error: WorkerError::BadFile {
+                message: "not npy".into(),
+            },
         });
         assert_eq!(
             model.dataset.as_ref().map(|d| d.name.as_str()),

@@ -5,7 +5,8 @@
 //! `File` objects attached under the JS property [`FILES_PROPERTY`] of the same message.
 //!
 //! Every request carries a `request_id` chosen by the UI; every answer names the request it
-//! answers. A new long request supersedes (cancels) the one running.
+//! answers. A new long request supersedes (cancels) the one running. A failure is a
+//! [`WorkerError`] (typed, with its kind and message), never a bare string.
 
 pub use crate::vocabulary::{
     DatasetRef, GraphRequest, ProjectionKind, ProjectionMethod, ProjectionRequest, SubsampleChoice,

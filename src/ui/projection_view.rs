@@ -14,7 +14,8 @@ use leptos::prelude::*;
 use topoact_core::dataset::ProjectionKind;
 use wasm_bindgen::{Clamped, JsCast};
 
-use super::model::{AppModel, PointColour, SampleSelection, SELECTION_EXAMPLES};
+use super::act;
+use super::model::{AppModel, PointColour, UserAction, SELECTION_EXAMPLES};
 use crate::protocol::{DrawnProjection, ExamplesQuery, ProjectionMethod, ToWorker};
 use crate::render::camera::Camera;
 use crate::render::colour::{class_slots, point_palette, viridis_rgba, OTHER_CLASSES};
@@ -139,15 +140,15 @@ fn highlighted_points(
     {
         return Some(from_samples(&node.members));
     }
-    if let Some(selection) = &m.sample_selection {
-        return Some(from_samples(&selection.samples));
+    if !m.session.sample_selection.is_empty() {
+        return Some(from_samples(&m.session.sample_selection));
     }
-    if !m.highlighted_classes.is_empty() {
+    if !m.session.highlighted_classes.is_empty() {
         return Some(
             projection
                 .labels
                 .iter()
-                .map(|label| m.highlighted_classes.contains(label))
+                .map(|label| m.session.highlighted_classes.contains(label))
                 .collect(),
         );
     }
@@ -172,7 +173,7 @@ fn point_colours(
                 }
             }
             let palette = point_palette();
-            let slots = class_slots(&counts, &m.highlighted_classes, palette.len());
+            let slots = class_slots(&counts, &m.session.highlighted_classes, palette.len());
             let colours = projection
                 .labels
                 .iter()
@@ -216,7 +217,7 @@ fn point_colours(
         PointColour::Lens => {
             // The graph's own lens values where it has them (its lens, its subsample);
             // otherwise (no graph yet, an imported graph) the L2 norm, TopoAct's default lens.
-            let graph_lens = m.graph.as_ref().filter(|g| {
+            let graph_lens = m.results.graph.as_ref().filter(|g| {
                 !g.lens_by_sample.is_empty() && g.request.layer == projection.request.layer
             });
             let (values, name): (Vec<f32>, String) = match graph_lens {
@@ -268,7 +269,7 @@ fn point_colours(
         }
         PointColour::Membership => {
             let mut colours = vec![OTHER_CLASSES; n];
-            if let Some(graph) = &m.graph {
+            if let Some(graph) = &m.results.graph {
                 let mut assigned = vec![false; n];
                 for node in &graph.nodes {
                     let t = crate::render::colour::unit(node.lens_mean, graph.lens_range);
@@ -318,66 +319,6 @@ struct Drag {
     path: Vec<[f64; 2]>,
 }
 
-/// Largest subsample projected without being asked (UMAP takes seconds up to here).
-const AUTO_PROJECT_MAX_POINTS: usize = 10_000;
-
-/// After a load or a layer change: shows the file's own coordinates for the layer when it
-/// has them, else computes UMAP when that is quick; larger layers wait for "Compute".
-pub fn auto_projection(model: RwSignal<AppModel>) {
-    let choice = model.with_untracked(|m| {
-        let layer = m.selected_layer.as_deref()?;
-        let dataset = m.dataset.as_ref()?;
-        let precomputed = [ProjectionKind::Tsne, ProjectionKind::Umap]
-            .into_iter()
-            .find(|kind| {
-                dataset
-                    .projections
-                    .iter()
-                    .any(|(l, k)| l == layer && k == kind)
-            });
-        match precomputed {
-            Some(ProjectionKind::Tsne) => Some(ProjectionMethod::Precomputed {
-                kind: ProjectionKind::Tsne,
-            }),
-            Some(ProjectionKind::Umap) => Some(ProjectionMethod::Precomputed {
-                kind: ProjectionKind::Umap,
-            }),
-            None if m.subsample.resolve(dataset.n_samples) <= AUTO_PROJECT_MAX_POINTS => {
-                Some(ProjectionMethod::DEFAULT_UMAP)
-            }
-            None => None,
-        }
-    });
-    match choice {
-        Some(method) => {
-            model.update(|m| m.projection_method = method);
-            request_projection(model);
-        }
-        None => model.update(|m| {
-            m.projection = None;
-            m.projection_version += 1;
-        }),
-    }
-}
-
-/// Sends the projection request the settings describe.
-pub fn request_projection(model: RwSignal<AppModel>) {
-    let Some(request) = model.with_untracked(|m| m.projection_request()) else {
-        return;
-    };
-    let description = format!("{} of {}", request.method.label(), request.layer);
-    let Some(request_id) = model.try_update(|m| m.begin_projection(description)) else {
-        return;
-    };
-    worker_client::send(
-        &ToWorker::ComputeProjection {
-            request_id,
-            request,
-        },
-        &[],
-    );
-}
-
 #[component]
 pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
@@ -391,10 +332,10 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     let hovered = RwSignal::new(None::<(usize, [f64; 2])>);
     let user_moved_camera = StoredValue::new(false);
 
-    let projection_version = Memo::new(move |_| model.with(|m| m.projection_version));
+    let projection_version = Memo::new(move |_| model.with(|m| m.results.projection_version));
     let scene: Memo<Option<Shared<Scene>>> = Memo::new(move |_| {
         projection_version.track();
-        model.with_untracked(|m| m.projection.as_ref().map(|p| shared(Scene::new(p))))
+        model.with_untracked(|m| m.results.projection.as_ref().map(|p| shared(Scene::new(p))))
     });
     let fit = move || {
         if let Some(b) = scene.with_untracked(|s| s.as_ref().and_then(|s| bounds(&s.coords))) {
@@ -405,7 +346,8 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     // A restored link's camera is applied to the finished projection.
     Effect::new(move |_| {
         scene.track();
-        let complete = model.with_untracked(|m| m.projection.as_ref().is_some_and(|p| p.complete));
+        let complete =
+            model.with_untracked(|m| m.results.projection.as_ref().is_some_and(|p| p.complete));
         if let Some(restored) = complete
             .then(|| signals.and_then(|s| s.take_pending_projection_camera()))
             .flatten()
@@ -416,13 +358,19 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
             fit();
         }
     });
-    let colour = Memo::new(move |_| model.with(|m| m.point_colour));
+    let colour = Memo::new(move |_| model.with(|m| m.point_colour()));
     let colours = Memo::new(move |_| {
         let scene = scene.get()?;
         let colour = colour.get();
-        let _ = model.with(|m| (m.highlighted_classes.clone(), m.graph_version));
+        let _ = model.with(|m| {
+            (
+                m.session.highlighted_classes.clone(),
+                m.results.graph_version,
+            )
+        });
         model.with_untracked(|m| {
-            m.projection
+            m.results
+                .projection
                 .as_ref()
                 .map(|p| shared(point_colours(m, p, &scene.point_of_sample, colour)))
         })
@@ -430,7 +378,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     let emphasis = Memo::new(move |_| {
         let scene = scene.get()?;
         let mask = model.with(|m| {
-            let projection = m.projection.as_ref()?;
+            let projection = m.results.projection.as_ref()?;
             highlighted_points(m, projection, &scene.point_of_sample)
         });
         Some(shared(match mask {
@@ -520,7 +468,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         let cam = camera.get_untracked();
         let world: Vec<[f64; 2]> = path.iter().map(|&p| cam.world_from_screen(p)).collect();
         let samples = model.with_untracked(|m| {
-            let projection = m.projection.as_ref()?;
+            let projection = m.results.projection.as_ref()?;
             let chosen: Vec<u32> = match drag_mode {
                 DragMode::Rectangle => {
                     let (a, b) = (world.first().copied()?, world.last().copied()?);
@@ -553,11 +501,8 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         samples.sort_unstable();
         let empty = samples.is_empty();
         model.update(|m| {
-            m.clear_node_selection();
-            m.selection_examples = None;
-            m.sample_selection = (!empty).then(|| SampleSelection {
-                samples: samples.clone(),
-            });
+            m.session.selected_node = None;
+            m.on_user_action(UserAction::SelectSamples(samples.clone()));
         });
         if !empty {
             request_selection_examples(model, &samples);
@@ -637,7 +582,8 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                 if found.map(|f| f.0) != hovered.get_untracked().map(|h| h.0) {
                     if let Some((point_idx, _)) = found {
                         if let Some(sample_idx) = model.with_untracked(|m| {
-                            m.projection
+                            m.results
+                                .projection
                                 .as_ref()?
                                 .sample_indices
                                 .get(point_idx)
@@ -664,11 +610,8 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         drag_path.set(None);
         let moved = (d.last[0] - d.start[0]).abs() + (d.last[1] - d.start[1]).abs() > 3.0;
         match d.mode {
-            DragMode::Pan if !moved => model.update(|m| {
-                // A click on the background clears the projection selection.
-                m.sample_selection = None;
-                m.selection_examples = None;
-            }),
+            // A click on the background clears the projection selection.
+            DragMode::Pan if !moved => act(model, UserAction::SelectSamples(Vec::new())),
             DragMode::Pan => {}
             DragMode::Rectangle if moved => select_in(DragMode::Rectangle, &[d.start, d.last]),
             DragMode::Lasso if d.path.len() >= 3 => select_in(DragMode::Lasso, &d.path),
@@ -679,11 +622,11 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     let tooltip = move || {
         let (point_idx, at) = hovered.get()?;
         model.with(|m| {
-            let projection = m.projection.as_ref()?;
+            let projection = m.results.projection.as_ref()?;
             let sample_idx = *projection.sample_indices.get(point_idx)?;
             let label = projection.labels.get(point_idx).copied().unwrap_or(u32::MAX);
             let class_name = m.dataset.as_ref().and_then(|d| d.classes.get(label as usize).map(|c| c.name.clone())).unwrap_or_else(|| "unlabelled".into());
-            let thumbnail = m.hover_thumbnail.as_ref().filter(|(s, _)| *s == sample_idx).and_then(|(_, url)| url.clone());
+            let thumbnail = m.results.hover_thumbnail.as_ref().filter(|(s, _)| *s == sample_idx).and_then(|(_, url)| url.clone());
             let left = format!("{:.2}%", at[0] / CANVAS_WIDTH * 100.0);
             let top = format!("{:.2}%", at[1] / CANVAS_HEIGHT * 100.0);
             Some(view! {
@@ -696,11 +639,11 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         })
     };
 
-    let running = move || model.with(|m| m.projection_running.clone());
+    let running = move || model.with(|m| m.requests.projection_running.clone());
     let has_precomputed = move |kind: ProjectionKind| {
         model
             .with(|m| {
-                let layer = m.selected_layer.as_deref()?;
+                let layer = m.selected_layer()?;
                 Some(
                     m.dataset
                         .as_ref()?
@@ -712,7 +655,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
             .unwrap_or(false)
     };
     let method_key = move || {
-        model.with(|m| match m.projection_method {
+        model.with(|m| match m.session.projection.clone().unwrap_or_default() {
             ProjectionMethod::Umap { .. } => "umap",
             ProjectionMethod::Tsne { .. } => "tsne",
             ProjectionMethod::Precomputed {
@@ -735,9 +678,8 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
             },
             _ => ProjectionMethod::DEFAULT_UMAP,
         };
-        model.update(|m| m.projection_method = method);
         user_moved_camera.set_value(false);
-        request_projection(model);
+        act(model, UserAction::ChooseProjection(method));
     };
     let summary = move || match n_highlighted.get() {
         Some((h, total)) => format!("{} of {} points highlighted", h, total),
@@ -746,7 +688,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     let legend = move || colours.get().map(|c| c.0 .1.clone()).unwrap_or_default();
     let export_csv = move || -> Option<String> {
         model.with_untracked(|m| {
-            let projection = m.projection.as_ref()?;
+            let projection = m.results.projection.as_ref()?;
             let scene = scene.get_untracked()?;
             let mask = highlighted_points(m, projection, &scene.point_of_sample)?;
             let coords = projection.coords();
@@ -796,11 +738,15 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                         <option value="file-umap" disabled=move || !has_precomputed(ProjectionKind::Umap)>"UMAP from the file"</option>
                     </select>
                 </label>
-                <button class="button" data-testid="projection-compute" on:click=move |_| { user_moved_camera.set_value(false); request_projection(model) }>"Compute"</button>
+                <button class="button" data-testid="projection-compute" on:click=move |_| {
+                    user_moved_camera.set_value(false);
+                    let method = model.with_untracked(|m| m.session.projection.clone().unwrap_or_default());
+                    act(model, UserAction::ChooseProjection(method));
+                }>"Compute"</button>
                 <label>"Colour "
-                    <select data-testid="point-colour" on:change=move |event| {
+                    <select data-testid="point-colour" prop:value=move || model.with(|m| m.point_colour().key()) on:change=move |event| {
                         if let Some(c) = PointColour::from_key(&event_target_value(&event)) {
-                            model.update(|m| m.point_colour = c);
+                            model.update(|m| m.session.point_colour = c.key().into());
                         }
                     }>
                         {PointColour::ALL.iter().map(|c| view! { <option value=c.key()>{c.label()}</option> }).collect_view()}
@@ -814,7 +760,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                 <button class="button" data-testid="projection-fit" title="Fit the projection" on:click=move |_| { user_moved_camera.set_value(false); fit() }>"Fit"</button>
                 <button class="button" data-testid="export-projection-png" title="Download the projection as a PNG picture" on:click=move |_| {
                     if let Some(canvas) = canvas_ref.get_untracked() {
-                        let layer = model.with_untracked(|m| m.projection.as_ref().map(|p| p.request.layer.clone()).unwrap_or_default());
+                        let layer = model.with_untracked(|m| m.results.projection.as_ref().map(|p| p.request.layer.clone()).unwrap_or_default());
                         super::export::download_canvas_png(&canvas, &format!("{}-projection.png", super::graph_view::file_stem(&layer)));
                     }
                 }>"PNG"</button>
@@ -835,11 +781,28 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                     }>"Cancel"</button>
                 </div>
             </Show>
+            <Show when=move || model.with(|m| m.projection_is_stale())>
+                <div class="projection-stale" data-testid="projection-stale" role="status">
+                    <span>{move || model.with(|m| {
+                        let shown = m.results.projection.as_ref()?;
+                        let wanted = m.projection_request()?;
+                        let n_samples = m.dataset.as_ref().map_or(0, |d| d.n_samples);
+                        Some(format!(
+                            "Made for {} samples of {}; the graph uses {} samples of {}.",
+                            crate::format::thousands(shown.n_points()),
+                            shown.request.layer,
+                            crate::format::thousands(wanted.subsample.resolve(n_samples)),
+                            wanted.layer
+                        ))
+                    })}</span>
+                    <button class="button" data-testid="projection-update" on:click=move |_| act(model, UserAction::UpdateProjection)>"Update"</button>
+                </div>
+            </Show>
             <div class="projection-canvas">
                 <canvas node_ref=canvas_ref data-testid="projection-view" width=CANVAS_WIDTH height=CANVAS_HEIGHT
                     data-zoom=move || format!("{:.4}", camera.get().scale)
                     data-version=move || projection_version.get()
-                    data-complete=move || model.with(|m| m.projection.as_ref().map(|p| p.complete).unwrap_or(false)).to_string()
+                    data-complete=move || model.with(|m| m.results.projection.as_ref().map(|p| p.complete).unwrap_or(false)).to_string()
                     on:wheel=on_wheel on:pointerdown=on_pointer_down on:pointermove=on_pointer_move on:pointerup=on_pointer_up
                     on:pointerleave=move |_| hovered.set(None)
                 ></canvas>
@@ -847,7 +810,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
             </div>
             <div class="projection-footer">
                 <span data-testid="projection-summary">{summary}</span>
-                <span class="muted" data-testid="projection-stage">{move || model.with(|m| m.projection.as_ref().map(|p| {
+                <span class="muted" data-testid="projection-stage">{move || model.with(|m| m.results.projection.as_ref().map(|p| {
                     let neighbours = if p.knn_exact { "exact neighbours" } else { "approximate neighbours" };
                     if p.complete { format!("{} · {} · {:.1} s", p.request.method.label(), neighbours, p.elapsed_ms / 1e3) } else { p.stage.clone() }
                 }))}</span>
@@ -868,7 +831,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
 /// Asks the worker for example thumbnails of the selection's three largest classes.
 fn request_selection_examples(model: RwSignal<AppModel>, samples: &[u32]) {
     let Some((layer, top_classes)) = model.with_untracked(|m| {
-        let projection = m.projection.as_ref()?;
+        let projection = m.results.projection.as_ref()?;
         let histogram = selection_histogram(projection, samples);
         Some((
             projection.request.layer.clone(),
@@ -915,16 +878,19 @@ pub fn selection_histogram(projection: &DrawnProjection, samples: &[u32]) -> Vec
 pub fn SelectionDetails(model: RwSignal<AppModel>) -> impl IntoView {
     let details = move || {
         model.with(|m| {
-            let selection = m.sample_selection.as_ref()?;
-            let projection = m.projection.as_ref()?;
+            let selection = &m.session.sample_selection;
+            if selection.is_empty() {
+                return None;
+            }
+            let projection = m.results.projection.as_ref()?;
             let names: Vec<String> = m.dataset.as_ref().map(|d| d.classes.iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
-            let total = selection.samples.len();
-            let rows: Vec<(String, usize)> = selection_histogram(projection, &selection.samples)
+            let total = selection.len();
+            let rows: Vec<(String, usize)> = selection_histogram(projection, selection)
                 .into_iter()
                 .take(10)
                 .map(|(c, n)| (names.get(c as usize).cloned().unwrap_or_default(), n))
                 .collect();
-            let examples = m.selection_examples.clone();
+            let examples = m.results.selection_examples.clone();
             Some(view! {
                 <div class="selection-details" data-testid="selection-details">
                     <h3>{format!("Selection: {} samples", crate::format::thousands(total))}</h3>

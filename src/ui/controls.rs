@@ -186,6 +186,17 @@ pub fn ParameterPanel(model: RwSignal<AppModel>) -> impl IntoView {
                     <option value=move || n_samples().to_string()>{move || format!("all ({})", crate::format::thousands(n_samples()))}</option>
                 </select>
             </label>
+            <label title="Seed of the stratified subsample (used when the layer has more samples than are mapped); recorded in exported graphs">"Subsample seed"
+                <input type="number" min="0" max="9007199254740991" step="1" data-testid="param-seed"
+                    prop:value=move || model.with(|m| m.session.subsample_seed.to_string())
+                    on:change=move |ev| {
+                        if let Ok(seed) = input_value(&ev).parse::<u64>() {
+                            let seed = seed.min(crate::session::MAX_SEED);
+                            let size = model.with_untracked(|m| m.session.subsample_size);
+                            super::act(model, UserAction::SetSubsample(SubsampleChoice { size, seed }));
+                        }
+                    } />
+            </label>
             <h2>"View"</h2>
             <label>"Colour"
                 <select data-testid="colour-by" prop:value=move || model.with(|m| m.colour_by().key())

@@ -94,6 +94,8 @@ impl AppModel {
             UserAction::SetSubsample(subsample) => {
                 session.subsample_size = subsample.size;
                 session.subsample_seed = subsample.seed;
+                // The graph records the seed of the samples it was made from.
+                session.mapper.seed = subsample.seed;
                 self.requests.forgive();
             }
             UserAction::ChooseProjection(method) => {

@@ -108,7 +108,9 @@ pub fn GraphView(
     let graph_version = Memo::new(move |_| model.with(|m| m.results.version_at(slot)));
     let colour_by = Memo::new(move |_| model.with(|m| m.colour_by()));
     let highlighted = Memo::new(move |_| model.with(|m| m.session.highlighted_classes.clone()));
-    let selected = Memo::new(move |_| model.with(|m| m.selected_at(slot)));
+    // A selector: selecting a node re-renders the node selected before and the new one, not
+    // every node.
+    let selected = Selector::new(move || model.with(|m| m.selected_at(slot)));
     let threshold = Memo::new(move |_| model.with(|m| m.session.jaccard_threshold));
     // What each node holds of a selection made elsewhere (None: no such selection); see
     // `AppModel::shading_at`.
@@ -338,7 +340,8 @@ pub fn GraphView(
                             Some(fraction) => fraction == 0.0,
                             None => highlighted.with(|h| !h.is_empty() && !classes_for_dim.iter().any(|c| h.contains(c))),
                         };
-                        let is_selected = move || selected.get() == Some(node_idx);
+                        let selected = selected.clone();
+                        let is_selected = move || selected.selected(&Some(node_idx));
                         let position = position_of(node_idx).unwrap_or_else(|| RwSignal::new(node.position));
                         view! {
                             <circle class="graph-node"

@@ -160,6 +160,31 @@ impl AppModel {
                     self.on_graph(graph);
                 }
             }
+            FromWorker::Imported {
+                request_id,
+                graph,
+                source,
+                over_data,
+            } => {
+                if self.current(request_id).is_none() {
+                    return;
+                }
+                self.requests.running = None;
+                self.status = format!(
+                    "Opened the graph {}: {} nodes, {} edges.",
+                    graph
+                        .request
+                        .layer
+                        .trim_start_matches(crate::protocol::IMPORTED_LAYER_PREFIX),
+                    graph.stats.n_nodes,
+                    graph.stats.n_edges
+                );
+                if over_data {
+                    self.on_imported_graph(graph);
+                } else {
+                    self.on_graph_alone(graph, source);
+                }
+            }
             FromWorker::LayerComparison {
                 request_id,
                 comparison,
@@ -345,6 +370,47 @@ impl AppModel {
         if for_main {
             self.results.show_main(graph.clone());
         }
+        self.check_selected_node(&graph);
+    }
+
+    /// A graph file that does not fit the loaded data (or came without any): it replaces the
+    /// data, and the session now names the graph file. Back returns to the previous view
+    /// (its data is loaded again).
+    fn on_graph_alone(&mut self, graph: DrawnGraph, source: DatasetRef) {
+        let replaced = self.dataset.take().map(|d| d.name);
+        self.dataset_ref = Some(source.clone());
+        self.last_load = None;
+        self.results.clear();
+        self.requests.forgive();
+        self.awaiting_link_file = false;
+        if self
+            .banner
+            .as_ref()
+            .is_some_and(|b| b.kind == FailureKind::NeedsFile)
+        {
+            self.banner = None;
+        }
+        let layer = graph.request.layer.clone();
+        if !same_data(&self.session.dataset, &source) || self.session.layer.as_ref() != Some(&layer)
+        {
+            self.session = super::initial_session(source);
+            self.session.layer = Some(layer);
+            self.link_node_unverified = None;
+        }
+        self.session.mode = ViewMode::Single;
+        self.session.projection = None;
+        self.session.multilayer_layers.clear();
+        if let Some(name) = replaced {
+            self.banner = Some(Banner {
+                kind: FailureKind::Notice,
+                message: format!(
+                    "{} does not fit {name}, so it opened on its own and {name} was closed. Back (or Alt+Left) returns to {name}.",
+                    graph.request.layer.trim_start_matches(crate::protocol::IMPORTED_LAYER_PREFIX)
+                ),
+            });
+        }
+        self.results.remember_graph(graph.clone());
+        self.results.show_main(graph.clone());
         self.check_selected_node(&graph);
     }
 

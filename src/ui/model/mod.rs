@@ -248,11 +248,9 @@ impl AppModel {
 
     /// Whether the loaded data is the data the session names.
     pub fn data_matches_session(&self) -> bool {
-        self.dataset.is_some()
-            && self
-                .dataset_ref
-                .as_ref()
-                .is_some_and(|loaded| crate::vocabulary::same_data(&self.session.dataset, loaded))
+        self.dataset_ref
+            .as_ref()
+            .is_some_and(|loaded| crate::vocabulary::same_data(&self.session.dataset, loaded))
     }
 
     /// Layer names of the loaded data, in the file's order.

@@ -572,3 +572,87 @@ fn parts_of_a_link_that_do_not_fit_the_data_are_named_and_the_rest_applied() {
     assert_eq!(model.session.highlighted_classes, vec![1]);
     assert_eq!(model.session.sample_selection, vec![2]);
 }
+
+#[test]
+fn a_graph_file_that_does_not_fit_opens_on_its_own_and_back_returns_to_the_data() {
+    let (mut model, messages) = demo_model(&["a", "b"], 10);
+    answer_graph(&mut model, &messages, &[&[0, 1], &[2]]);
+    let demo_view = model.session.clone();
+    let drop = model.begin("Loading other.json", Purpose::Load(None));
+    let graph_file = DatasetRef::File {
+        name: "other.json".into(),
+        size_bytes: 123,
+        content_hash: "0123456789abcdef".into(),
+    };
+    let request = GraphRequest {
+        layer: format!("{}other.json", crate::protocol::IMPORTED_LAYER_PREFIX),
+        subsample: SubsampleChoice::default(),
+        params: Default::default(),
+    };
+    model.on_worker_answer(FromWorker::Imported {
+        request_id: drop,
+        graph: drawn_graph(request, &[&[0, 1, 2, 3], &[4], &[5, 6]]),
+        source: graph_file.clone(),
+        over_data: false,
+    });
+    assert!(model.dataset.is_none(), "the data was closed");
+    assert_eq!(
+        model.session.dataset, graph_file,
+        "the link names the graph file"
+    );
+    assert_eq!(model.results.graph.as_ref().map(|g| g.nodes.len()), Some(3));
+    let notice = model.banner.clone().expect("a notice");
+    assert_eq!(notice.kind, FailureKind::Notice);
+    assert!(notice.message.contains("Back"), "{notice:?}");
+    // The projection of the closed data is cancelled; the graph is not recomputed.
+    assert_eq!(kinds(&model.next_requests()), ["Cancel"]);
+    assert!(model.next_requests().is_empty());
+    // Back: the demo's view, its data loaded again, its graph asked for.
+    model.on_user_action(UserAction::OpenLink(demo_view.clone()));
+    let messages = model.next_requests();
+    assert_eq!(kinds(&messages), ["LoadUrl"]);
+    model.on_worker_answer(loaded(
+        messages[0].request_id(),
+        summary("demo", &["a", "b"], 10),
+        DatasetRef::Demo,
+    ));
+    assert_eq!(model.session, demo_view);
+    assert_eq!(
+        kinds(&model.next_requests()),
+        ["ComputeGraph", "ComputeProjection"]
+    );
+}
+
+#[test]
+fn a_graph_file_that_fits_opens_over_the_data() {
+    let (mut model, _) = demo_model(&["a"], 10);
+    let drop = model.begin("Loading fits.json", Purpose::Load(None));
+    let request = GraphRequest {
+        layer: format!("{}fits.json", crate::protocol::IMPORTED_LAYER_PREFIX),
+        subsample: SubsampleChoice::default(),
+        params: Default::default(),
+    };
+    model.on_worker_answer(FromWorker::Imported {
+        request_id: drop,
+        graph: drawn_graph(request.clone(), &[&[0, 1]]),
+        source: DatasetRef::File {
+            name: "fits.json".into(),
+            size_bytes: 9,
+            content_hash: "0123456789abcdef".into(),
+        },
+        over_data: true,
+    });
+    assert_eq!(
+        model.dataset.as_ref().map(|d| d.name.as_str()),
+        Some("demo")
+    );
+    assert_eq!(model.session.dataset, DatasetRef::Demo);
+    assert_eq!(model.session.layer.as_deref(), Some(request.layer.as_str()));
+    assert!(model.banner.is_none());
+    assert_eq!(
+        kinds(&model.next_requests()),
+        ["Cancel"],
+        "the layer's projection stops"
+    );
+    assert!(model.next_requests().is_empty());
+}

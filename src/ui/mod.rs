@@ -307,6 +307,11 @@ fn Header(model: RwSignal<AppModel>) -> impl IntoView {
                 .dataset
                 .as_ref()
                 .map(|d| d.name.clone())
+                .or_else(|| match &model.dataset_ref {
+                    // A graph file opened on its own.
+                    Some(DatasetRef::File { name, .. }) => Some(format!("{name} (graph file)")),
+                    _ => None,
+                })
                 .unwrap_or_else(|| "No dataset loaded".into())
         })
     };

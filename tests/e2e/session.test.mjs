@@ -3,11 +3,12 @@
 // same view (a dropped held-out file, the demo, a `?data=` URL); the projection follows the
 // chosen subsample on a file with its own coordinates.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  artifactsDir, dropFiles, launchBrowser, npyBytes, npzBytes, openPage, repoRoot, startServer, synthRows,
+  artifactsDir, cliGraph, dropFiles, launchBrowser, npyBytes, npzBytes, openPage, repoRoot, startServer, synthRows,
   unicodeNpy, waitForDataset, waitForGraph,
 } from './harness.mjs';
 
@@ -191,6 +192,42 @@ describe('the projection follows the session', () => {
     await page.waitForFunction((size) => (document.querySelector('[data-testid="projection-summary"]')?.textContent ?? '').startsWith(`${size} of`), size);
     assert.match(await points(), new RegExp(`^${size} of 60000 points highlighted`));
     await page.screenshot({ path: path.join(artifactsDir, 'session-all-samples.png') });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});
+
+describe('graph files over loaded data', () => {
+  test('a KeplerMapper and a TopoAct node-link graph of other data open on their own; Back returns to the demo', async () => {
+    const { page, errors } = await openPage(browser.browser, server.url);
+    await page.setViewportSize(VIEWPORT);
+    await waitForDataset(page);
+    const demoCounts = await waitForGraph(page);
+    const demoName = await page.textContent('[data-testid="dataset-name"]');
+    const demoSamples = Number((await page.textContent('[data-testid="fact-samples"]')).replace(/\D/g, ''));
+    // Other data: more samples than the demo, so the graphs cannot be the demo's.
+    const n = demoSamples + 5_000;
+    const binary = path.join(repoRoot, 'target/release/topoact');
+    const data = path.join(artifactsDir, 'session-other.npy');
+    const made = spawnSync(binary, ['synth', '--n', String(n), '--dim', '24', '--seed', '9', '--out', data], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    for (const [format, intervals] of [['kmapper', '12'], ['node-link', '16']]) {
+      const file = path.join(artifactsDir, `session-other-${format}.json`);
+      const run = spawnSync(binary, ['mapper', data, '--intervals', intervals, '--format', format, '--quiet', '--out', file], { encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      const reference = cliGraph([data, '--intervals', intervals]);
+      await page.setInputFiles('[data-testid="file-input"]', file);
+      await waitForGraph(page, [reference.nodes.length, reference.edges.length]);
+      const notice = page.locator('[data-testid="error-message"][data-kind="Notice"]');
+      await notice.waitFor();
+      assert.match(await notice.textContent(), /opened on its own.*Back/);
+      assert.match(await page.textContent('[data-testid="dataset-name"]'), new RegExp(`session-other-${format}\\.json`));
+      await page.waitForTimeout(700); // its own history entry
+      await page.screenshot({ path: path.join(artifactsDir, `session-graph-alone-${format}.png`) });
+      await page.goBack();
+      await waitForDataset(page, demoName);
+      assert.deepEqual(await waitForGraph(page, demoCounts), demoCounts, 'the demo\'s view again');
+    }
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -52,7 +52,10 @@ fn start_load(model: RwSignal<AppModel>, source: LoadSource, drop_nonfinite: boo
         LoadSource::Url(url) => format!("Loading {url}"),
     };
     let request_id = model
-        .try_update(|model| model.begin(description, Purpose::Load(None)))
+        .try_update(|model| {
+            model.clear_failure_banner();
+            model.begin(description, Purpose::Load(None))
+        })
         .unwrap_or_default();
     match &source {
         LoadSource::Files(files) => worker_client::send(

@@ -53,6 +53,9 @@ pub enum UserAction {
 impl AppModel {
     /// Applies what the person did to the session.
     pub fn on_user_action(&mut self, action: UserAction) {
+        if action != UserAction::Escape {
+            self.clear_failure_banner();
+        }
         let layer_names = self.layer_names();
         let session = &mut self.session;
         match action {

@@ -143,7 +143,8 @@ impl AppModel {
                 let Some(running) = self.current(request_id) else {
                     return;
                 };
-                let imported = running.purpose == Purpose::Import;
+                // Files the person gives may be a graph file: it opens over the data.
+                let imported = matches!(running.purpose, Purpose::Load(_));
                 self.requests.running = None;
                 self.status = format!(
                     "Graph of {}: {} nodes, {} edges from {} samples (mapper {:.1} s, layout {:.1} s).",

@@ -352,6 +352,21 @@ impl AppModel {
         self.banner = None;
     }
 
+    /// What the person does next replaces a message about what failed before; a message about
+    /// a link (or asking for its file) stays until dismissed: the work it started follows.
+    /// Requests derived from the session do not clear it (a failed load's message stays
+    /// while the graph it interrupted is computed again).
+    pub fn clear_failure_banner(&mut self) {
+        if self.banner.as_ref().is_some_and(|banner| {
+            !matches!(
+                banner.kind,
+                FailureKind::LinkProblem | FailureKind::NeedsFile
+            )
+        }) {
+            self.banner = None;
+        }
+    }
+
     /// Shows a banner about a link (it stays until dismissed: the work it started follows).
     fn link_banner(&mut self, message: String) {
         self.banner = Some(Banner {

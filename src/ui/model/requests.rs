@@ -16,10 +16,9 @@ use crate::vocabulary::DatasetRef;
 /// What a running request is for (so its answer, failure or cancellation lands right).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Purpose {
-    /// Loading data: the session's (`Some`), or files the person gave (`None`).
+    /// Loading data: the session's (`Some`), or files the person gave (`None`; they may
+    /// hold a graph file).
     Load(Option<DatasetRef>),
-    /// A graph file the person gave.
-    Import,
     Graph(GraphRequest),
     Projection(ProjectionRequest),
     /// "All layers compared".
@@ -80,15 +79,6 @@ impl AppModel {
             progress: None,
             purpose,
         });
-        // A message about a link stays until dismissed: the work it started follows.
-        if self.banner.as_ref().is_none_or(|banner| {
-            !matches!(
-                banner.kind,
-                FailureKind::LinkProblem | FailureKind::NeedsFile
-            )
-        }) {
-            self.banner = None;
-        }
         request_id
     }
 
@@ -120,7 +110,7 @@ impl AppModel {
             .requests
             .running
             .as_ref()
-            .is_some_and(|r| matches!(r.purpose, Purpose::Load(_) | Purpose::Import));
+            .is_some_and(|r| matches!(r.purpose, Purpose::Load(_)));
         if loading {
             return out;
         }
@@ -135,7 +125,7 @@ impl AppModel {
             .requests
             .running
             .as_ref()
-            .is_some_and(|r| matches!(r.purpose, Purpose::Load(_) | Purpose::Import));
+            .is_some_and(|r| matches!(r.purpose, Purpose::Load(_)));
         let wanted = self.session.dataset.clone();
         if loading || self.requests.given_up_data.as_ref() == Some(&wanted) {
             return;

@@ -656,3 +656,24 @@ fn a_graph_file_that_fits_opens_over_the_data() {
     );
     assert!(model.next_requests().is_empty());
 }
+
+#[test]
+fn a_failed_drop_keeps_its_message_while_the_graph_it_interrupted_is_computed_again() {
+    let (mut model, messages) = demo_model(&["a"], 10);
+    let graph_id = id_of(&messages, "ComputeGraph");
+    let drop = model.begin("Loading notes.npy", Purpose::Load(None));
+    // The worker cancels the graph the drop superseded (its answer is dropped), then fails.
+    model.on_worker_answer(FromWorker::Cancelled {
+        request_id: graph_id,
+    });
+    model.on_worker_answer(FromWorker::Failed {
+        request_id: drop,
+        kind: FailureKind::BadInput,
+        message: "notes.npy is not a .npy file".into(),
+    });
+    assert_eq!(kinds(&model.next_requests()), ["ComputeGraph"]);
+    assert!(model.banner.is_some(), "the message stays");
+    // The person's next action replaces it.
+    model.on_user_action(UserAction::SetColourBy(ColourBy::Size));
+    assert!(model.banner.is_none());
+}

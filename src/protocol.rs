@@ -194,6 +194,8 @@ pub enum FailureKind {
     NeedsFile,
     /// A share link could not be (fully) restored; stays until dismissed.
     LinkProblem,
+    /// Not a failure: something happened the person should know of (and how to undo it).
+    Notice,
 }
 
 /// Why the worker could not answer a request: what [`FromWorker::Failed`] carries. Each
@@ -369,6 +371,16 @@ pub enum FromWorker {
     Graph {
         request_id: RequestId,
         graph: DrawnGraph,
+    },
+    /// A graph file the person gave, laid out. `over_data`: its members fit the loaded data,
+    /// it opens over it (its classes derived from the data's labels). Otherwise it opens on
+    /// its own and the worker closed the data it held; `source` names the graph file (a
+    /// link to it asks for that file again).
+    Imported {
+        request_id: RequestId,
+        graph: DrawnGraph,
+        source: DatasetRef,
+        over_data: bool,
     },
     /// Answer to [`ToWorker::NodeGlyphs`]: one `data:` URL per node (activation images when the
     /// file has them for the layer, else input thumbnails), `None` without images.

@@ -46,14 +46,16 @@ fn container() -> web_sys::HtmlElement {
 #[wasm_bindgen_test]
 async fn hostile_names_are_shown_as_text_never_as_markup() {
     let model = RwSignal::new(AppModel::default());
-    let request_id = model.try_update(|m| m.begin("test")).unwrap();
+    let request_id = model
+        .try_update(|m| m.begin("test", topoact_app::ui::model::Purpose::Load(None)))
+        .unwrap();
     model.update(|m| {
-        m.apply(FromWorker::Loaded {
+        m.on_worker_answer(FromWorker::Loaded {
             request_id,
             summary: hostile_summary(),
             elapsed_ms: 5.0,
             bytes_read: 10,
-            source: topoact_app::session::DatasetRef::Demo,
+            source: topoact_app::vocabulary::DatasetRef::Demo,
         })
     });
     let root = container();
@@ -87,14 +89,16 @@ async fn the_class_list_follows_the_loaded_dataset() {
         leptos::mount::mount_to(root.clone(), move || view! { <ClassList model=model /> });
     leptos::task::tick().await;
     assert_eq!(root.query_selector_all(".class-item").unwrap().length(), 0);
-    let request_id = model.try_update(|m| m.begin("test")).unwrap();
+    let request_id = model
+        .try_update(|m| m.begin("test", topoact_app::ui::model::Purpose::Load(None)))
+        .unwrap();
     model.update(|m| {
-        m.apply(FromWorker::Loaded {
+        m.on_worker_answer(FromWorker::Loaded {
             request_id,
             summary: hostile_summary(),
             elapsed_ms: 5.0,
             bytes_read: 10,
-            source: topoact_app::session::DatasetRef::Demo,
+            source: topoact_app::vocabulary::DatasetRef::Demo,
         })
     });
     leptos::task::tick().await;

@@ -40,6 +40,9 @@ pub const MAX_MULTILAYER_LAYERS: usize = 3;
 pub const MAX_TEXT_CHARS: usize = 1024;
 /// Longest dataset URL, in characters.
 pub const MAX_URL_CHARS: usize = 8192;
+/// Largest seed a link may carry: 2^53 - 1, the largest integer a JavaScript number (the
+/// worker boundary) holds exactly.
+pub const MAX_SEED: u64 = (1 << 53) - 1;
 /// Most values of a custom lens carried by a link.
 pub const MAX_CUSTOM_LENS_VALUES: usize = 100_000;
 
@@ -81,8 +84,6 @@ pub struct SessionState {
     /// The projection shown (`None`: no projection).
     #[serde(with = "projection_field")]
     pub projection: Option<ProjectionMethod>,
-    /// Points in the projection (`None`: the app's default).
-    pub projection_points: Option<usize>,
     pub selected_node: Option<NodeRef>,
     /// Samples selected on the projection (rectangle or lasso), strictly ascending.
     pub sample_selection: Vec<u32>,
@@ -117,7 +118,6 @@ impl Default for SessionState {
             subsample_seed: 0,
             mapper: MapperParams::default(),
             projection: None,
-            projection_points: None,
             selected_node: None,
             sample_selection: Vec::new(),
             highlighted_classes: Vec::new(),
@@ -235,8 +235,13 @@ impl SessionState {
         if self.subsample_size == Some(0) {
             return Err(invalid("subsample size", "it must be at least 1"));
         }
-        if self.projection_points == Some(0) {
-            return Err(invalid("projection size", "it must be at least 1"));
+        for (field, seed) in [
+            ("subsample seed", self.subsample_seed),
+            ("mapper seed", self.mapper.seed),
+        ] {
+            if seed > MAX_SEED {
+                return Err(invalid(field, format!("{seed} is above {MAX_SEED}")));
+            }
         }
         self.validate_mapper()?;
         match self.projection {

@@ -36,7 +36,6 @@ fn fixture_state() -> SessionState {
             n_neighbors: 20,
             min_dist: 0.01,
         }),
-        projection_points: Some(10_000),
         selected_node: Some(NodeRef {
             layer: "mixed4c".into(),
             node_name: "cube3_cluster1".into(),
@@ -156,7 +155,7 @@ fn share_every_truncation_is_refused() {
 }
 
 #[test]
-fn share_every_single_character_change_is_refused() {
+fn share_no_single_character_change_gives_another_view() {
     let link = encode(&fixture_state());
     for (position, original) in link.char_indices().skip(3) {
         for replacement in ['A', 'f', '0', '-', '_'] {
@@ -166,9 +165,13 @@ fn share_every_single_character_change_is_refused() {
             let mut altered = link.clone();
             altered.replace_range(position..position + 1, &replacement.to_string());
             let result = decode(&altered);
+            // A change either fails the checksum, or lands in bits deflate does not read
+            // (e.g. the code length of a symbol the data never uses) and decodes to the very
+            // same state: never to another view.
             assert!(
-                matches!(result, Err(LinkError::Damaged { .. })),
-                "changing character {position} to {replacement} gave {result:?}"
+                matches!(result, Err(LinkError::Damaged { .. }))
+                    || result.as_ref() == Ok(&fixture_state()),
+                "changing character {position} ({original}) to {replacement} gave {result:?}"
             );
         }
     }
@@ -330,6 +333,8 @@ fn share_invalid_states_name_the_problem() {
             })
         }),
         ("subsample size", |s| s.subsample_size = Some(0)),
+        ("subsample seed", |s| s.subsample_seed = MAX_SEED + 1),
+        ("mapper seed", |s| s.mapper.seed = u64::MAX),
         ("custom lens", |s| {
             s.mapper.lens = Lens::Custom {
                 name: "mine".into(),
@@ -596,7 +601,7 @@ fn mapper_params() -> impl Strategy<Value = MapperParams> {
         epsilon,
         1usize..100,
         1usize..20,
-        any::<u64>(),
+        0..=MAX_SEED,
         any::<bool>(),
     )
         .prop_map(
@@ -656,10 +661,9 @@ fn view_state() -> impl Strategy<Value = SessionState> {
         any::<bool>(),
         prop::collection::vec(text(), 0..=3),
         prop::option::of(1usize..10_000_000),
-        any::<u64>(),
+        0..=MAX_SEED,
         mapper_params(),
         projection(),
-        prop::option::of(1usize..1_000_000),
     );
     let selection_part = (
         prop::option::of((text(), text())),
@@ -687,7 +691,6 @@ fn view_state() -> impl Strategy<Value = SessionState> {
             subsample_seed,
             mapper,
             projection,
-            projection_points,
         ) = data;
         let (selected, samples, highlighted_classes, search_text, colour_by, point_colour) =
             selection;
@@ -712,7 +715,6 @@ fn view_state() -> impl Strategy<Value = SessionState> {
             subsample_seed,
             mapper,
             projection,
-            projection_points,
             selected_node: selected.map(|(layer, node_name)| NodeRef { layer, node_name }),
             sample_selection: samples.into_iter().collect(),
             highlighted_classes,

@@ -14,12 +14,16 @@ fn request_comparison(model: RwSignal<AppModel>) {
     let Some((subsample, params, n_layers)) = model.with_untracked(|m| {
         m.dataset
             .as_ref()
-            .map(|d| (m.subsample, m.mapper_params.clone(), d.layers.len()))
+            .map(|d| (m.subsample(), m.session.mapper.clone(), d.layers.len()))
     }) else {
         return;
     };
-    let Some(request_id) = model.try_update(|m| m.begin(format!("Comparing {n_layers} layers")))
-    else {
+    let Some(request_id) = model.try_update(|m| {
+        m.begin(
+            format!("Comparing {n_layers} layers"),
+            super::model::Purpose::Comparison,
+        )
+    }) else {
         return;
     };
     crate::worker_client::send(
@@ -34,14 +38,19 @@ fn request_comparison(model: RwSignal<AppModel>) {
 
 /// Whether the comparison on screen was made with the current parameters.
 fn is_current(m: &AppModel, comparison: &LayerComparison) -> bool {
-    comparison.params == m.mapper_params && comparison.subsample == m.subsample
+    comparison.params == m.session.mapper && comparison.subsample == m.subsample()
 }
 
 #[component]
 pub fn LayerComparisonPanel(model: RwSignal<AppModel>) -> impl IntoView {
-    let comparison = Memo::new(move |_| model.with(|m| m.comparison.clone()));
+    let comparison = Memo::new(move |_| model.with(|m| m.results.comparison.clone()));
     let stale = Memo::new(move |_| {
-        model.with(|m| m.comparison.as_ref().is_some_and(|c| !is_current(m, c)))
+        model.with(|m| {
+            m.results
+                .comparison
+                .as_ref()
+                .is_some_and(|c| !is_current(m, c))
+        })
     });
     let charts = Memo::new(move |_| {
         comparison.with(|c| {

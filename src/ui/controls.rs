@@ -4,9 +4,11 @@
 use leptos::prelude::*;
 use topoact_core::mapper::{CoverKind, Epsilon, Lens};
 
-use super::model::{AppModel, ColourBy};
+use super::model::{AppModel, ColourBy, UserAction};
 use super::search::{class_directory, search_classes};
+use crate::protocol::SubsampleChoice;
 use crate::protocol::{Example, ExamplesQuery, ToWorker};
+use topoact_core::mapper::MapperParams;
 
 /// TopoAct's presets: overlap 20 / 30 / 50 % with a fixed or adaptive epsilon.
 pub const PRESETS: [(&str, f64, bool); 6] = [
@@ -26,11 +28,13 @@ fn input_value(event: &leptos::ev::Event) -> String {
 }
 
 #[component]
-pub fn ParameterPanel(model: RwSignal<AppModel>, recompute: Callback<()>) -> impl IntoView {
-    let params = move || model.with(|m| m.mapper_params.clone());
-    let change = move |edit: Box<dyn FnOnce(&mut AppModel)>| {
-        model.update(|m| edit(m));
-        recompute.run(());
+pub fn ParameterPanel(model: RwSignal<AppModel>) -> impl IntoView {
+    let params = move || model.with(|m| m.session.mapper.clone());
+    // A parameter edit makes new mapper parameters; the graphs follow from the session.
+    let change = move |edit: Box<dyn FnOnce(&mut MapperParams)>| {
+        let mut params = model.with_untracked(|m| m.session.mapper.clone());
+        edit(&mut params);
+        super::act(model, UserAction::SetMapperParams(params));
     };
     let preset_value = move || {
         let p = params();
@@ -72,7 +76,7 @@ pub fn ParameterPanel(model: RwSignal<AppModel>, recompute: Callback<()>) -> imp
                         "knn" => Lens::KnnDistance { k: 5 },
                         _ => Lens::L2Norm,
                     };
-                    change(Box::new(move |m| m.mapper_params.lens = lens))
+                    change(Box::new(move |p| p.lens = lens))
                 }>
                     <option value="l2">"L2 norm"</option>
                     <option value="l1">"L1 norm"</option>
@@ -85,10 +89,10 @@ pub fn ParameterPanel(model: RwSignal<AppModel>, recompute: Callback<()>) -> imp
             <label>"Preset"
                 <select data-testid="preset" prop:value=preset_value on:change=move |ev| {
                     if let Some(&(_, overlap, adaptive)) = input_value(&ev).parse::<usize>().ok().and_then(|idx| PRESETS.get(idx)) {
-                        change(Box::new(move |m| {
-                            m.mapper_params.overlap = overlap;
-                            let (k, quantile) = match m.mapper_params.epsilon { Epsilon::KnnQuantile { k, quantile, .. } => (k, quantile), _ => (5, 0.5) };
-                            m.mapper_params.epsilon = Epsilon::KnnQuantile { k, quantile, per_interval: adaptive };
+                        change(Box::new(move |p| {
+                            p.overlap = overlap;
+                            let (k, quantile) = match p.epsilon { Epsilon::KnnQuantile { k, quantile, .. } => (k, quantile), _ => (5, 0.5) };
+                            p.epsilon = Epsilon::KnnQuantile { k, quantile, per_interval: adaptive };
                         }));
                     }
                 }>
@@ -98,26 +102,26 @@ pub fn ParameterPanel(model: RwSignal<AppModel>, recompute: Callback<()>) -> imp
             </label>
             <label>"Intervals"
                 <input type="number" min="1" max="500" data-testid="param-intervals" prop:value=move || params().n_intervals.to_string()
-                    on:change=move |ev| { if let Ok(n) = input_value(&ev).parse::<usize>() { change(Box::new(move |m| m.mapper_params.n_intervals = n)) } } />
+                    on:change=move |ev| { if let Ok(n) = input_value(&ev).parse::<usize>() { change(Box::new(move |p| p.n_intervals = n)) } } />
             </label>
             <label>"Overlap %"
                 <input type="number" min="0" max="99" step="1" data-testid="param-overlap" prop:value=move || format!("{:.0}", params().overlap * 100.0)
-                    on:change=move |ev| { if let Ok(p) = input_value(&ev).parse::<f64>() { change(Box::new(move |m| m.mapper_params.overlap = p / 100.0)) } } />
+                    on:change=move |ev| { if let Ok(percent) = input_value(&ev).parse::<f64>() { change(Box::new(move |p| p.overlap = percent / 100.0)) } } />
             </label>
             <label>"Cover"
                 <select data-testid="param-cover" prop:value=move || if params().cover == CoverKind::Balanced { "balanced" } else { "uniform" }
-                    on:change=move |ev| { let balanced = input_value(&ev) == "balanced"; change(Box::new(move |m| m.mapper_params.cover = if balanced { CoverKind::Balanced } else { CoverKind::Uniform })) }>
+                    on:change=move |ev| { let balanced = input_value(&ev) == "balanced"; change(Box::new(move |p| p.cover = if balanced { CoverKind::Balanced } else { CoverKind::Uniform })) }>
                     <option value="uniform">"uniform (KeplerMapper)"</option>
                     <option value="balanced">"balanced (equal counts)"</option>
                 </select>
             </label>
             <label>"min_samples"
                 <input type="number" min="1" max="1000" data-testid="param-min-samples" prop:value=move || params().min_samples.to_string()
-                    on:change=move |ev| { if let Ok(n) = input_value(&ev).parse::<usize>() { change(Box::new(move |m| m.mapper_params.min_samples = n)) } } />
+                    on:change=move |ev| { if let Ok(n) = input_value(&ev).parse::<usize>() { change(Box::new(move |p| p.min_samples = n)) } } />
             </label>
             <label title="KeplerMapper's remove_duplicate_nodes: nodes with identical members become one">"Merge duplicate nodes"
                 <input type="checkbox" data-testid="param-dedup" prop:checked=move || params().remove_duplicate_nodes
-                    on:change=move |ev| { let on = event_target_checked(&ev); change(Box::new(move |m| m.mapper_params.remove_duplicate_nodes = on)) } />
+                    on:change=move |ev| { let on = event_target_checked(&ev); change(Box::new(move |p| p.remove_duplicate_nodes = on)) } />
             </label>
             <label>"Epsilon"
                 <span class="eps-text" data-testid="param-eps">{move || match params().epsilon {
@@ -131,8 +135,9 @@ pub fn ParameterPanel(model: RwSignal<AppModel>, recompute: Callback<()>) -> imp
                 <select data-testid="param-eps-mode" prop:value=move || if matches!(params().epsilon, Epsilon::Explicit(_)) { "fixed" } else { "knn" }
                     on:change=move |ev| {
                         let fixed = input_value(&ev) == "fixed";
-                        change(Box::new(move |m| m.mapper_params.epsilon = if fixed {
-                            Epsilon::Explicit(m.graph.as_ref().and_then(|g| g.eps_global).unwrap_or(1.0))
+                        let eps_now = model.with_untracked(|m| m.results.graph.as_ref().and_then(|g| g.eps_global).unwrap_or(1.0));
+                        change(Box::new(move |p| p.epsilon = if fixed {
+                            Epsilon::Explicit(eps_now)
                         } else {
                             Epsilon::KnnQuantile { k: 5, quantile: 0.5, per_interval: false }
                         }))
@@ -145,31 +150,35 @@ pub fn ParameterPanel(model: RwSignal<AppModel>, recompute: Callback<()>) -> imp
                 Epsilon::Explicit(eps) => view! {
                     <label>"Radius"
                         <input type="number" min="0" step="any" data-testid="param-eps-value" prop:value=eps.to_string()
-                            on:change=move |ev| { if let Ok(e) = input_value(&ev).parse::<f64>() { change(Box::new(move |m| m.mapper_params.epsilon = Epsilon::Explicit(e))) } } />
+                            on:change=move |ev| { if let Ok(e) = input_value(&ev).parse::<f64>() { change(Box::new(move |p| p.epsilon = Epsilon::Explicit(e))) } } />
                     </label>
                 }.into_any(),
                 Epsilon::KnnQuantile { k, quantile, per_interval } => view! {
                     <label>"k (neighbour)"
                         <input type="number" min="1" max="100" data-testid="param-eps-k" prop:value=k.to_string()
-                            on:change=move |ev| { if let Ok(k) = input_value(&ev).parse::<usize>() { change(Box::new(move |m| m.mapper_params.epsilon = Epsilon::KnnQuantile { k, quantile, per_interval })) } } />
+                            on:change=move |ev| { if let Ok(k) = input_value(&ev).parse::<usize>() { change(Box::new(move |p| p.epsilon = Epsilon::KnnQuantile { k, quantile, per_interval })) } } />
                     </label>
                     <label>"Quantile"
                         <input type="number" min="0" max="1" step="0.05" data-testid="param-eps-quantile" prop:value=quantile.to_string()
-                            on:change=move |ev| { if let Ok(q) = input_value(&ev).parse::<f64>() { change(Box::new(move |m| m.mapper_params.epsilon = Epsilon::KnnQuantile { k, quantile: q, per_interval })) } } />
+                            on:change=move |ev| { if let Ok(q) = input_value(&ev).parse::<f64>() { change(Box::new(move |p| p.epsilon = Epsilon::KnnQuantile { k, quantile: q, per_interval })) } } />
                     </label>
                     <label>"Per interval (adaptive)"
                         <input type="checkbox" data-testid="param-eps-adaptive" prop:checked=per_interval
-                            on:change=move |ev| { let on = event_target_checked(&ev); change(Box::new(move |m| m.mapper_params.epsilon = Epsilon::KnnQuantile { k, quantile, per_interval: on })) } />
+                            on:change=move |ev| { let on = event_target_checked(&ev); change(Box::new(move |p| p.epsilon = Epsilon::KnnQuantile { k, quantile, per_interval: on })) } />
                     </label>
                 }.into_any(),
             }}
             <label>"min_intersection"
                 <input type="number" min="1" max="1000" data-testid="param-min-intersection" prop:value=move || params().min_intersection.to_string()
-                    on:change=move |ev| { if let Ok(n) = input_value(&ev).parse::<usize>() { change(Box::new(move |m| m.mapper_params.min_intersection = n)) } } />
+                    on:change=move |ev| { if let Ok(n) = input_value(&ev).parse::<usize>() { change(Box::new(move |p| p.min_intersection = n)) } } />
             </label>
             <label>"Samples"
-                <select data-testid="param-subsample" prop:value=move || model.with(|m| m.subsample.size.map(|s| s.to_string()).unwrap_or_else(|| "default".into()))
-                    on:change=move |ev| { let value = input_value(&ev); change(Box::new(move |m| m.subsample.size = value.parse::<usize>().ok())) }>
+                <select data-testid="param-subsample" prop:value=move || model.with(|m| m.subsample().size.map(|s| s.to_string()).unwrap_or_else(|| "default".into()))
+                    on:change=move |ev| {
+                        let size = input_value(&ev).parse::<usize>().ok();
+                        let seed = model.with_untracked(|m| m.session.subsample_seed);
+                        super::act(model, UserAction::SetSubsample(SubsampleChoice { size, seed }));
+                    }>
                     <option value="default">"default (all up to 50K)"</option>
                     {move || SUBSAMPLE_SIZES.iter().filter(|&&size| size < n_samples()).map(|size| view! {
                         <option value=size.to_string()>{crate::format::thousands(*size)}</option>
@@ -177,21 +186,32 @@ pub fn ParameterPanel(model: RwSignal<AppModel>, recompute: Callback<()>) -> imp
                     <option value=move || n_samples().to_string()>{move || format!("all ({})", crate::format::thousands(n_samples()))}</option>
                 </select>
             </label>
+            <label title="Seed of the stratified subsample (used when the layer has more samples than are mapped); recorded in exported graphs">"Subsample seed"
+                <input type="number" min="0" max="9007199254740991" step="1" data-testid="param-seed"
+                    prop:value=move || model.with(|m| m.session.subsample_seed.to_string())
+                    on:change=move |ev| {
+                        if let Ok(seed) = input_value(&ev).parse::<u64>() {
+                            let seed = seed.min(crate::session::MAX_SEED);
+                            let size = model.with_untracked(|m| m.session.subsample_size);
+                            super::act(model, UserAction::SetSubsample(SubsampleChoice { size, seed }));
+                        }
+                    } />
+            </label>
             <h2>"View"</h2>
             <label>"Colour"
-                <select data-testid="colour-by" prop:value=move || model.with(|m| m.colour_by.key())
-                    on:change=move |ev| { if let Some(c) = ColourBy::from_key(&input_value(&ev)) { model.update(|m| m.colour_by = c) } }>
+                <select data-testid="colour-by" prop:value=move || model.with(|m| m.colour_by().key())
+                    on:change=move |ev| { if let Some(c) = ColourBy::from_key(&input_value(&ev)) { model.update(|m| m.session.colour_by = c.key().into()) } }>
                     {ColourBy::ALL.iter().map(|c| view! { <option value=c.key()>{c.label()}</option> }).collect_view()}
                 </select>
             </label>
             <label>"Glyphs (averaged images)"
-                <input type="checkbox" data-testid="glyph-toggle" prop:checked=move || model.with(|m| m.show_glyphs)
-                    on:change=move |ev| { let on = event_target_checked(&ev); model.update(|m| m.show_glyphs = on) } />
+                <input type="checkbox" data-testid="glyph-toggle" prop:checked=move || model.with(|m| m.session.show_glyphs)
+                    on:change=move |ev| { let on = event_target_checked(&ev); model.update(|m| m.session.show_glyphs = on) } />
             </label>
-            <label>{move || format!("Hide links with Jaccard ≤ {:.2}", model.with(|m| m.jaccard_threshold))}
+            <label>{move || format!("Hide links with Jaccard ≤ {:.2}", model.with(|m| m.session.jaccard_threshold))}
                 <input type="range" min="0" max="1" step="0.01" data-testid="jaccard-threshold"
-                    prop:value=move || model.with(|m| m.jaccard_threshold.to_string())
-                    on:input=move |ev| { if let Ok(t) = input_value(&ev).parse::<f64>() { model.update(|m| m.jaccard_threshold = t.clamp(0.0, 1.0)) } } />
+                    prop:value=move || model.with(|m| m.session.jaccard_threshold.to_string())
+                    on:input=move |ev| { if let Ok(t) = input_value(&ev).parse::<f64>() { model.update(|m| m.session.jaccard_threshold = t.clamp(0.0, 1.0)) } } />
             </label>
         </div>
     }
@@ -213,8 +233,8 @@ pub fn ClassSearch(model: RwSignal<AppModel>) -> impl IntoView {
     let suggestions = move || class_names.with(|names| search_classes(names, &query.get(), 20));
     let add = move |class_idx: u32| {
         model.update(|m| {
-            if !m.highlighted_classes.contains(&class_idx) {
-                m.highlighted_classes.push(class_idx)
+            if !m.session.highlighted_classes.contains(&class_idx) {
+                m.session.highlighted_classes.push(class_idx)
             }
         });
         query.set(String::new());
@@ -233,11 +253,11 @@ pub fn ClassSearch(model: RwSignal<AppModel>) -> impl IntoView {
                 }).collect_view()}
             </ul>
             <div class="chips" data-testid="highlighted-classes">
-                {move || model.with(|m| m.highlighted_classes.clone()).into_iter().map(|class_idx| {
+                {move || model.with(|m| m.session.highlighted_classes.clone()).into_iter().map(|class_idx| {
                     let name = class_names.with(|names| names.get(class_idx as usize).cloned().unwrap_or_default());
                     view! {
                         <span class="chip" data-testid="highlighted-class">{name}
-                            <button class="chip-remove" aria-label="Remove" on:click=move |_| model.update(|m| m.highlighted_classes.retain(|&c| c != class_idx))>"×"</button>
+                            <button class="chip-remove" aria-label="Remove" on:click=move |_| model.update(|m| m.session.highlighted_classes.retain(|&c| c != class_idx))>"×"</button>
                         </span>
                     }
                 }).collect_view()}
@@ -253,15 +273,21 @@ pub fn ClassSearch(model: RwSignal<AppModel>) -> impl IntoView {
 pub fn ClassDirectory(model: RwSignal<AppModel>) -> impl IntoView {
     // The graphs on screen: the single-layer graph, or the three of the multilayer row.
     let graphs_version = Memo::new(move |_| {
-        model.with(|m| (m.mode, m.graph_version, m.multilayer.versions.clone()))
+        model.with(|m| {
+            (
+                m.mode(),
+                m.results.graph_version,
+                m.results.row_versions.clone(),
+            )
+        })
     });
     let groups = move || {
         graphs_version.get();
         model.with_untracked(|m| {
-            let graphs: Vec<&crate::protocol::DrawnGraph> = match m.mode {
-                super::model::ViewMode::Single => m.graph.iter().collect(),
+            let graphs: Vec<&crate::protocol::DrawnGraph> = match m.mode() {
+                super::model::ViewMode::Single => m.results.graph.iter().collect(),
                 super::model::ViewMode::Multilayer => {
-                    m.multilayer.graphs.iter().flatten().collect()
+                    m.results.row_graphs.iter().flatten().collect()
                 }
             };
             let class_names = &graphs.first()?.class_names;
@@ -279,10 +305,15 @@ pub fn ClassDirectory(model: RwSignal<AppModel>) -> impl IntoView {
     };
     let toggle = move |class_idx: u32| {
         model.update(|m| {
-            if let Some(pos) = m.highlighted_classes.iter().position(|&c| c == class_idx) {
-                m.highlighted_classes.remove(pos);
+            if let Some(pos) = m
+                .session
+                .highlighted_classes
+                .iter()
+                .position(|&c| c == class_idx)
+            {
+                m.session.highlighted_classes.remove(pos);
             } else {
-                m.highlighted_classes.push(class_idx);
+                m.session.highlighted_classes.push(class_idx);
             }
         })
     };
@@ -297,7 +328,7 @@ pub fn ClassDirectory(model: RwSignal<AppModel>) -> impl IntoView {
                         view! {
                             <label class="directory-entry">
                                 <input type="checkbox" data-testid="directory-class" data-class=entry.name.clone()
-                                    prop:checked=move || model.with(|m| m.highlighted_classes.contains(&class_idx))
+                                    prop:checked=move || model.with(|m| m.session.highlighted_classes.contains(&class_idx))
                                     on:change=move |_| toggle(class_idx) />
                                 <span class="directory-name">{entry.name.clone()}</span>
                                 <span class="directory-count">{format!("{} nodes", entry.node_count)}</span>
@@ -340,7 +371,7 @@ pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
     // Ask the worker for examples whenever the selection changes.
     Effect::new(move |_| {
         let Some((_, node_name)) = selected_name.get() else {
-            model.update(|m| m.examples = None);
+            model.update(|m| m.results.examples = None);
             return;
         };
         let query = model.with_untracked(|m| {
@@ -360,7 +391,7 @@ pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
         });
         if let Some(query) = query {
             let request_id = next_short_request_id();
-            model.update(|m| m.examples = None);
+            model.update(|m| m.results.examples = None);
             crate::worker_client::send(&ToWorker::NodeExamples { request_id, query }, &[]);
         }
     });
@@ -383,7 +414,7 @@ pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
             Some((node.name.clone(), node.size, node.lens_mean, rows))
         })
     };
-    let examples = move || model.with(|m| m.examples.clone());
+    let examples = move || model.with(|m| m.results.examples.clone());
     let thumbnail = move |example: Example, url: Option<String>, testid: &'static str| {
         url.map(|url| {
             let title = format!("sample #{} · {}", example.sample_idx, example.class_name);
@@ -408,7 +439,7 @@ pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
-                <button class="button" on:click=move |_| model.update(|m| m.clear_node_selection())>"Clear selection"</button>
+                <button class="button" on:click=move |_| super::act(model, super::model::UserAction::SelectNode { slot: super::model::GraphSlot::Main, node_idx: None })>"Clear selection"</button>
             </div>
         })}
         {move || examples().map(|examples| {

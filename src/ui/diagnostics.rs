@@ -22,11 +22,11 @@ struct Charts {
 
 #[component]
 pub fn DiagnosticsPanel(model: RwSignal<AppModel>) -> impl IntoView {
-    let graph_version = Memo::new(move |_| model.with(|m| m.graph_version));
+    let graph_version = Memo::new(move |_| model.with(|m| m.results.graph_version));
     let charts = Memo::new(move |_| {
         graph_version.get();
         model.with_untracked(|m| {
-            let graph = m.graph.as_ref()?;
+            let graph = m.results.graph.as_ref()?;
             let d = graph.diagnostics.as_ref()?;
             let s = &graph.stats;
             Some(Charts {

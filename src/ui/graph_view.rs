@@ -10,7 +10,7 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::model::{AppModel, ColourBy, GraphSlot};
+use super::model::{AppModel, ColourBy, GraphSlot, UserAction};
 use crate::protocol::{DrawnGraph, DrawnNode};
 use crate::render::camera::{bounds_of_circles, Camera};
 use crate::render::colour::{class_colour, plasma_links, unit, viridis};
@@ -105,11 +105,13 @@ pub fn GraphView(
     let pan = StoredValue::new(None::<PanState>);
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
 
-    let graph_version = Memo::new(move |_| model.with(|m| m.version_at(slot)));
-    let colour_by = Memo::new(move |_| model.with(|m| m.colour_by));
-    let highlighted = Memo::new(move |_| model.with(|m| m.highlighted_classes.clone()));
-    let selected = Memo::new(move |_| model.with(|m| m.selected_at(slot)));
-    let threshold = Memo::new(move |_| model.with(|m| m.jaccard_threshold));
+    let graph_version = Memo::new(move |_| model.with(|m| m.results.version_at(slot)));
+    let colour_by = Memo::new(move |_| model.with(|m| m.colour_by()));
+    let highlighted = Memo::new(move |_| model.with(|m| m.session.highlighted_classes.clone()));
+    // A selector: selecting a node re-renders the node selected before and the new one, not
+    // every node.
+    let selected = Selector::new(move || model.with(|m| m.selected_at(slot)));
+    let threshold = Memo::new(move |_| model.with(|m| m.session.jaccard_threshold));
     // What each node holds of a selection made elsewhere (None: no such selection); see
     // `AppModel::shading_at`.
     let selection_fractions = Memo::new(move |_| {
@@ -260,7 +262,13 @@ pub fn GraphView(
         let Some(state) = state else { return };
         if !state.moved {
             // A click without a drag selects the node under the pointer, or clears on background.
-            model.update(|m| m.select_at(slot, state.node_idx));
+            super::act(
+                model,
+                UserAction::SelectNode {
+                    slot,
+                    node_idx: state.node_idx,
+                },
+            );
         } else if let Some((node_idx, position)) = state
             .node_idx
             .and_then(|idx| position_of(idx).map(|p| (idx, p)))
@@ -268,7 +276,11 @@ pub fn GraphView(
             // Keep the moved position for the next layout's start (no re-render needed).
             let moved_to = position.get_untracked();
             model.update_untracked(|m| {
-                if let Some(node) = m.graph_at_mut(slot).and_then(|g| g.nodes.get_mut(node_idx)) {
+                if let Some(node) = m
+                    .results
+                    .graph_at_mut(slot)
+                    .and_then(|g| g.nodes.get_mut(node_idx))
+                {
                     node.position = moved_to;
                 }
             });
@@ -328,7 +340,8 @@ pub fn GraphView(
                             Some(fraction) => fraction == 0.0,
                             None => highlighted.with(|h| !h.is_empty() && !classes_for_dim.iter().any(|c| h.contains(c))),
                         };
-                        let is_selected = move || selected.get() == Some(node_idx);
+                        let selected = selected.clone();
+                        let is_selected = move || selected.selected(&Some(node_idx));
                         let position = position_of(node_idx).unwrap_or_else(|| RwSignal::new(node.position));
                         view! {
                             <circle class="graph-node"
@@ -359,15 +372,16 @@ pub fn GraphView(
 
     // Glyph mode: ask the worker for the averaged images of the graph on screen.
     // (The averaged images are fetched for the single-layer graph only.)
-    let show_glyphs = Memo::new(move |_| slot == GraphSlot::Main && model.with(|m| m.show_glyphs));
-    let glyph_images = Memo::new(move |_| model.with(|m| m.current_glyphs().cloned()));
+    let show_glyphs =
+        Memo::new(move |_| slot == GraphSlot::Main && model.with(|m| m.session.show_glyphs));
+    let glyph_images = Memo::new(move |_| model.with(|m| m.results.current_glyphs().cloned()));
     Effect::new(move |_| {
         let version = graph_version.get();
         if !show_glyphs.get() || glyph_images.with_untracked(Option::is_some) {
             return;
         }
         let request = model.with_untracked(|m| {
-            let graph = m.graph.as_ref()?;
+            let graph = m.results.graph.as_ref()?;
             let members_of_nodes = graph
                 .nodes
                 .iter()
@@ -394,7 +408,7 @@ pub fn GraphView(
         }
         let images = glyph_images.get()?;
         model.with_untracked(|m| {
-            let graph = m.graph.as_ref()?;
+            let graph = m.results.graph.as_ref()?;
             Some(
                 graph
                     .nodes
@@ -441,7 +455,7 @@ pub fn GraphView(
     let picture_svg = move || {
         model.with_untracked(|m| {
             let graph = m.graph_at(slot)?;
-            let caption = match m.colour_by {
+            let caption = match m.colour_by() {
                 ColourBy::MeanLens => format!("Mean lens ({})", graph.request.params.lens.name()),
                 ColourBy::DominantClass => "Dominant class".into(),
                 ColourBy::Purity => "Share of the top class".into(),
@@ -450,9 +464,9 @@ pub fn GraphView(
             let picture = super::export::GraphPicture {
                 graph,
                 camera: camera.get_untracked(),
-                colour_by: m.colour_by,
-                jaccard_threshold: m.jaccard_threshold,
-                highlighted_classes: &m.highlighted_classes,
+                colour_by: m.colour_by(),
+                jaccard_threshold: m.session.jaccard_threshold,
+                highlighted_classes: &m.session.highlighted_classes,
                 selected_node: m.selected_at(slot),
                 colour_caption: caption,
             };
@@ -543,7 +557,7 @@ fn Legend(model: RwSignal<AppModel>, graph_slot: GraphSlot) -> impl IntoView {
     let caption = move || {
         model.with(|m| {
             let range = m.graph_at(slot).map(|g| g.lens_range).unwrap_or([0.0, 1.0]);
-            match m.colour_by {
+            match m.colour_by() {
                 ColourBy::MeanLens => (
                     format!("Mean lens ({})", lens_label(m)),
                     format!("{:.3}", range[0]),
@@ -568,7 +582,7 @@ fn Legend(model: RwSignal<AppModel>, graph_slot: GraphSlot) -> impl IntoView {
     };
     let class_legend = move || {
         model.with(|m| {
-            if m.colour_by != ColourBy::DominantClass {
+            if m.colour_by() != ColourBy::DominantClass {
                 return None;
             }
             let names = m.graph_at(slot).map(|g| g.class_names.clone()).unwrap_or_default();
@@ -581,7 +595,7 @@ fn Legend(model: RwSignal<AppModel>, graph_slot: GraphSlot) -> impl IntoView {
         <div class="legend" data-testid="legend">
             <div class="legend-scale">
                 <span class="legend-title">{move || caption().0}</span>
-                <Show when=move || model.with(|m| m.colour_by != ColourBy::DominantClass)>
+                <Show when=move || model.with(|m| m.colour_by() != ColourBy::DominantClass)>
                     <span>{move || caption().1}</span>
                     <svg class="colour-bar" viewBox="0 0 100 10" preserveAspectRatio="none">
                         <defs><linearGradient id="viridis-bar">{stops.clone()}</linearGradient></defs>
@@ -597,7 +611,7 @@ fn Legend(model: RwSignal<AppModel>, graph_slot: GraphSlot) -> impl IntoView {
 }
 
 fn lens_label(model: &AppModel) -> String {
-    model.mapper_params.lens.name()
+    model.session.mapper.lens.name()
 }
 
 /// The name exported files of a layer's views start with.

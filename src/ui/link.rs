@@ -8,12 +8,12 @@
 //!   parameters, selection, highlighted classes, projection, mode) adds a history entry, so
 //!   Back and Forward step through them; zoom, pan, colours and thresholds replace the
 //!   current entry.
-//! - Reading: at start-up (the link's data is loaded, then the view applied) and on Back /
-//!   Forward (applied to the loaded data, or its data loaded first).
+//! - Reading: at start-up and on Back / Forward the link's state becomes the session
+//!   ([`UserAction::OpenLink`]); the data it names is then loaded or asked for.
 
 use leptos::prelude::*;
 
-use super::model::{AppModel, GraphSlot, ViewMode};
+use super::model::{AppModel, GraphSlot, UserAction, ViewMode};
 use crate::render::camera::Camera;
 use crate::session::{self, CameraState, LinkError, SessionState};
 
@@ -133,21 +133,23 @@ fn camera_state(camera: Camera) -> CameraState {
     }
 }
 
-/// The full view state now: the model's part plus cameras and search text.
-pub fn current_state(model: &AppModel, signals: &ViewSignals) -> Option<SessionState> {
-    let mut state = model.view_state()?;
-    state.graph_cameras = match model.mode {
+/// The link of what is on screen now: the session, with the cameras and search text folded
+/// in. Written whatever is computing: the session is the truth, results are not in it.
+pub fn current_state(model: &AppModel, signals: &ViewSignals) -> SessionState {
+    let mut state = model.session.clone();
+    state.graph_cameras = match model.mode() {
         ViewMode::Single => vec![camera_state(signals.main_camera.get_untracked())],
-        ViewMode::Multilayer => (0..model.multilayer.layers.len())
+        ViewMode::Multilayer => (0..model.session.multilayer_layers.len())
             .map(|position| camera_state(signals.layer_cameras[position.min(2)].get_untracked()))
             .collect(),
     };
     state.projection_camera = model
+        .session
         .projection
         .as_ref()
         .map(|_| camera_state(signals.projection_camera.get_untracked()));
     state.search_text = signals.search_text.get_untracked();
-    Some(state)
+    state
 }
 
 /// What makes a history entry: the state without cameras, colours, thresholds and search
@@ -193,10 +195,11 @@ fn write_fragment(encoded: &str, push: bool) {
     };
 }
 
-/// Keeps the fragment in step with the view: re-armed by every change, written once the
-/// view is still. Nothing is written while a graph is computed or a link is being restored.
+/// Keeps the fragment in step with the session: a change arms a timer that writes the newest
+/// state [`WRITE_AFTER_MS`] later, whether or not anything is computing.
 pub fn keep_fragment_in_step(model: RwSignal<AppModel>, signals: ViewSignals) {
     let timer = StoredValue::new_local(None::<gloo_timers::callback::Timeout>);
+    let armed = StoredValue::new(false);
     Effect::new(move |_| {
         model.track();
         signals.main_camera.track();
@@ -205,18 +208,19 @@ pub fn keep_fragment_in_step(model: RwSignal<AppModel>, signals: ViewSignals) {
         }
         signals.projection_camera.track();
         signals.search_text.track();
+        let state = model.with_untracked(|m| current_state(m, &signals));
+        let unchanged = signals
+            .last_written
+            .with_value(|last| last.as_ref() == Some(&state));
+        // A timer already armed writes the newest state when it fires: a stream of changes
+        // (frames of a projection, a drag) cannot postpone the write past WRITE_AFTER_MS.
+        if unchanged || armed.get_value() {
+            return;
+        }
+        armed.set_value(true);
         let write = move || {
-            let state = model.with_untracked(|m| {
-                let busy = m.running.is_some()
-                    || m.pending_link.is_some()
-                    || m.pending_selected_node.is_some();
-                if busy {
-                    None
-                } else {
-                    current_state(m, &signals)
-                }
-            });
-            let Some(state) = state else { return };
+            armed.set_value(false);
+            let state = model.with_untracked(|m| current_state(m, &signals));
             let previous = signals.last_written.get_value();
             if previous.as_ref() == Some(&state) {
                 return;
@@ -254,54 +258,29 @@ fn adopt_view_signals(signals: ViewSignals, state: &SessionState) {
     signals.last_written.set_value(Some(state.clone()));
 }
 
-/// A link to open at start-up: registers it (cameras included) and says which data to load.
-pub fn open_link(
-    model: RwSignal<AppModel>,
-    signals: ViewSignals,
-    state: SessionState,
-) -> crate::vocabulary::DatasetRef {
+/// Opens a link: its cameras and search text go to the views, its state becomes the session
+/// (the data it names is then loaded, or asked for, by the requests that follow).
+pub fn open_link(model: RwSignal<AppModel>, signals: ViewSignals, state: SessionState) {
     adopt_view_signals(signals, &state);
-    let dataset = state.dataset.clone();
-    model.update(|m| m.pending_link = Some(state));
-    dataset
+    model.update(|m| m.on_user_action(UserAction::OpenLink(state)));
 }
 
-/// Back / Forward: the view of the fragment, applied to the loaded data when it is the
-/// link's; otherwise `Some(dataset)` to load first (the link waits for it).
+/// Back / Forward: the fragment's state becomes the session (unless it is what was just
+/// written).
 pub fn step_through_history(
     model: RwSignal<AppModel>,
     signals: ViewSignals,
-) -> Result<Option<crate::vocabulary::DatasetRef>, LinkError> {
+) -> Result<(), LinkError> {
     let Some(link) = link_in_url() else {
-        return Ok(None);
+        return Ok(());
     };
     let state = link?;
     if signals
         .last_written
         .with_value(|last| last.as_ref() == Some(&state))
     {
-        return Ok(None);
+        return Ok(());
     }
-    let same = model.with_untracked(|m| {
-        m.dataset_ref
-            .as_ref()
-            .is_some_and(|loaded| crate::vocabulary::same_data(&state.dataset, loaded))
-    });
-    if !same {
-        return Ok(Some(open_link(model, signals, state)));
-    }
-    adopt_view_signals(signals, &state);
-    model.update(|m| {
-        let problems = m.apply_view_state(&state);
-        if !problems.is_empty() {
-            m.banner = Some(super::model::Banner {
-                kind: crate::protocol::FailureKind::LinkProblem,
-                message: format!(
-                    "Part of this view could not be restored: {}",
-                    problems.join(" ")
-                ),
-            });
-        }
-    });
-    Ok(None)
+    open_link(model, signals, state);
+    Ok(())
 }

@@ -9,6 +9,7 @@ pub mod graph_view;
 pub mod link;
 pub mod model;
 pub mod multilayer;
+pub mod projection_scene;
 pub mod projection_view;
 pub mod search;
 
@@ -20,11 +21,12 @@ use web_sys::File;
 
 use crate::format::{byte_size, megabytes_per_second, thousands};
 use crate::protocol::{FailureKind, ToWorker};
+use crate::vocabulary::DatasetRef;
 use crate::worker_client;
 use controls::{ClassDirectory, ClassSearch, NodeDetails, ParameterPanel};
 use diagnostics::DiagnosticsPanel;
 use graph_view::GraphView;
-use model::{AppModel, ViewMode};
+use model::{AppModel, Purpose, UserAction, ViewMode};
 
 /// The embedded demo dataset, relative to the page.
 pub const DEMO_URL: &str = "./demo/fashion-efficientnet-lite0.npz";
@@ -50,7 +52,10 @@ fn start_load(model: RwSignal<AppModel>, source: LoadSource, drop_nonfinite: boo
         LoadSource::Url(url) => format!("Loading {url}"),
     };
     let request_id = model
-        .try_update(|model| model.begin(description))
+        .try_update(|model| {
+            model.clear_failure_banner();
+            model.begin(description, Purpose::Load(None))
+        })
         .unwrap_or_default();
     match &source {
         LoadSource::Files(files) => worker_client::send(
@@ -72,82 +77,39 @@ fn start_load(model: RwSignal<AppModel>, source: LoadSource, drop_nonfinite: boo
     LAST_SOURCE.with_borrow_mut(|last| *last = Some(source));
 }
 
-/// Asks the worker for the graph(s) the current settings describe (superseding any running
-/// request); graphs on screen stay until the new ones arrive, and graphs computed before
-/// with the same parameters are reused.
-fn request_graph(model: RwSignal<AppModel>) {
-    if model.with_untracked(|m| m.mode) == ViewMode::Multilayer {
-        model.update(|m| m.fill_slots_from_cache());
-        advance_multilayer(model);
-        return;
-    }
-    let Some(request) = model.with_untracked(|m| m.graph_request()) else {
-        return;
-    };
-    if let Some(cached) = model.with_untracked(|m| m.cached_graph(&request).cloned()) {
-        model.update(|m| m.set_main_graph(cached));
-        return;
-    }
-    let previous_positions = model.with_untracked(|m| m.previous_positions_for(&request));
-    let description = format!("Computing the mapper graph of {}", request.layer);
-    let Some(request_id) = model.try_update(|m| m.begin(description)) else {
+/// Sends the requests the session asks for and the worker is not yet working on
+/// ([`AppModel::next_requests`]). Runs after every change of the model (an effect), so
+/// requests follow the session whatever changed it; it notifies only when it changed
+/// something, so it settles after one extra run.
+pub fn sync_requests(model: RwSignal<AppModel>) {
+    let outcome = model.try_update_untracked(|m| {
+        let before = m.fingerprint();
+        let messages = m.next_requests();
+        let changed = before != m.fingerprint();
+        (messages, changed)
+    });
+    let Some((messages, changed)) = outcome else {
         return;
     };
-    worker_client::send(
-        &ToWorker::ComputeGraph {
-            request_id,
-            request,
-            previous_positions,
-        },
-        &[],
-    );
+    if changed || !messages.is_empty() {
+        model.notify();
+    }
+    for message in &messages {
+        worker_client::send(message, &[]);
+    }
 }
 
-/// Multilayer mode: computes the next missing graph of the row, one at a time (each answer
-/// calls this again until the row is complete).
-fn advance_multilayer(model: RwSignal<AppModel>) {
-    let next = model.with_untracked(|m| {
-        if m.mode != ViewMode::Multilayer || m.dataset.is_none() {
-            return None;
-        }
-        let (position, request) = m.next_missing_slot()?;
-        Some((
-            position,
-            m.multilayer.layers.len(),
-            m.previous_positions_for(&request),
-            request,
-        ))
-    });
-    let Some((position, n_layers, previous_positions, request)) = next else {
-        return;
-    };
-    let description = format!(
-        "Computing the mapper graph of {} (layer {} of {n_layers})",
-        request.layer,
-        position + 1
-    );
-    let Some(request_id) = model.try_update(|m| m.begin(description)) else {
-        return;
-    };
-    worker_client::send(
-        &ToWorker::ComputeGraph {
-            request_id,
-            request,
-            previous_positions,
-        },
-        &[],
-    );
+/// A person's action: the session changes, the requests follow.
+pub fn act(model: RwSignal<AppModel>, action: UserAction) {
+    model.update(|m| m.on_user_action(action));
 }
 
-/// Switches between one layer and three side by side.
-pub fn set_mode(model: RwSignal<AppModel>, mode: ViewMode) {
-    let changed = model.try_update(|m| {
-        let changed = m.mode != mode;
-        m.mode = mode;
-        changed
-    });
-    if changed == Some(true) && model.with_untracked(|m| m.dataset.is_some()) {
-        request_graph(model);
+/// "Open the demo": the demo's default view (loaded again when it is already shown).
+fn open_demo(model: RwSignal<AppModel>) {
+    if model.with_untracked(|m| m.session.dataset == DatasetRef::Demo) {
+        start_load(model, LoadSource::Url(DEMO_URL.into()), false);
+    } else {
+        act(model, UserAction::OpenData(DatasetRef::Demo));
     }
 }
 
@@ -183,47 +145,23 @@ fn synthetic_graph_request() -> Option<usize> {
         .ok()
 }
 
-/// The root component.
-/// Loads the data a link names (a dropped file cannot be fetched: the person is asked for it).
-fn load_linked_data(model: RwSignal<AppModel>, dataset: crate::vocabulary::DatasetRef) {
-    use crate::vocabulary::DatasetRef;
-    match dataset {
-        DatasetRef::Demo => start_load(model, LoadSource::Url(DEMO_URL.into()), false),
-        DatasetRef::Url { url } => start_load(model, LoadSource::Url(url), false),
-        DatasetRef::Synthetic { n_samples, dim, seed } => {
-            let request_id = model.try_update(|m| m.begin(format!("Generating synthetic data ({n_samples} x {dim})"))).unwrap_or_default();
-            worker_client::send(&ToWorker::LoadSynthetic { request_id, n_samples, dim, seed, n_layers: 1 }, &[]);
-        }
-        DatasetRef::File { name, size_bytes, .. } => model.update(|m| {
-            m.banner = Some(model::Banner {
-                kind: FailureKind::NeedsFile,
-                message: format!(
-                    "This link shows a view of the file '{name}' ({}), which stays on the computer of whoever made the link. Drop that file here, or choose it, to see the view.",
-                    byte_size(size_bytes)
-                ),
-            });
-        }),
-    }
-}
-
-/// What to open first: the link in the fragment, else `?data=`, else the demo. A damaged
-/// link is reported and the default data opened (the nearest working view).
+/// The session a fresh page opens: the link in the fragment, else `?data=`, else the demo.
+/// A damaged link is reported and the default data opened (the nearest working view).
 fn open_initial(model: RwSignal<AppModel>, signals: link::ViewSignals) {
+    let default_data = match initial_data_url() {
+        url if url == DEMO_URL => DatasetRef::Demo,
+        url => DatasetRef::Url { url },
+    };
     match link::link_in_url() {
-        Some(Ok(state)) => {
-            let dataset = link::open_link(model, signals, state);
-            load_linked_data(model, dataset);
-        }
-        Some(Err(err)) => {
-            start_load(model, LoadSource::Url(initial_data_url()), false);
-            model.update(|m| {
-                m.banner = Some(model::Banner {
-                    kind: FailureKind::LinkProblem,
-                    message: format!("{err} The default view is shown instead."),
-                })
-            });
-        }
-        None => start_load(model, LoadSource::Url(initial_data_url()), false),
+        Some(Ok(state)) => link::open_link(model, signals, state),
+        Some(Err(err)) => model.update(|m| {
+            m.on_user_action(UserAction::OpenData(default_data));
+            m.banner = Some(model::Banner {
+                kind: FailureKind::LinkProblem,
+                message: format!("{err} The default view is shown instead."),
+            })
+        }),
+        None => model.update(|m| m.on_user_action(UserAction::OpenData(default_data))),
     }
 }
 
@@ -240,32 +178,12 @@ pub fn App() -> impl IntoView {
             } = &answer
             {
                 export::download_text(file_name, "application/json", text);
-                return;
             }
-            let loaded = matches!(answer, crate::protocol::FromWorker::Loaded { .. });
-            // After a graph or a comparison, the multilayer row continues with its next graph
-            // (not after a failure, which would only repeat).
-            let continues = matches!(
-                answer,
-                crate::protocol::FromWorker::Graph { .. }
-                    | crate::protocol::FromWorker::LayerComparison { .. }
-            );
-            model.update(|model| model.apply(answer));
-            if loaded {
-                request_graph(model);
-                match model.try_update(|m| m.restored_projection.take()).flatten() {
-                    // A restored link says whether a projection is shown, and which.
-                    Some(true) => projection_view::request_projection(model),
-                    Some(false) => {}
-                    None => projection_view::auto_projection(model),
-                }
-            } else if continues && model.with_untracked(|m| m.running.is_none()) {
-                advance_multilayer(model);
-            }
+            model.update(|model| model.on_worker_answer(answer));
         },
         move |message| {
             model.update(|model| {
-                model.running = None;
+                model.requests.running = None;
                 model.banner = Some(model::Banner {
                     kind: FailureKind::Internal,
                     message,
@@ -273,12 +191,16 @@ pub fn App() -> impl IntoView {
             })
         },
     );
+    let synthetic_graph = synthetic_graph_request();
     match spawned {
-        Ok(()) => match synthetic_graph_request() {
+        Ok(()) => match synthetic_graph {
             Some(n_nodes) => {
                 let request_id = model
                     .try_update(|m| {
-                        m.begin(format!("Laying out a synthetic graph of {n_nodes} nodes"))
+                        m.begin(
+                            format!("Laying out a synthetic graph of {n_nodes} nodes"),
+                            Purpose::Other,
+                        )
                     })
                     .unwrap_or_default();
                 worker_client::send(
@@ -300,40 +222,29 @@ pub fn App() -> impl IntoView {
         }),
     }
 
+    // The requests follow the session, whatever changed it (the rendering benchmark's
+    // synthetic graph has no session behind it).
+    if synthetic_graph.is_none() {
+        Effect::new(move |_| {
+            model.track();
+            sync_requests(model);
+        });
+    }
     link::keep_fragment_in_step(model, signals);
-    let on_popstate =
-        window_event_listener(
-            leptos::ev::popstate,
-            move |_| match link::step_through_history(model, signals) {
-                Ok(Some(dataset)) => load_linked_data(model, dataset),
-                Ok(None) => {
-                    if model.with_untracked(|m| m.restored_projection.is_some()) {
-                        request_graph(model);
-                        if model.try_update(|m| m.restored_projection.take()).flatten()
-                            == Some(true)
-                        {
-                            let differs = model.with_untracked(|m| {
-                                m.projection.as_ref().map(|p| p.request.clone())
-                                    != m.projection_request()
-                            });
-                            if differs {
-                                projection_view::request_projection(model);
-                            }
-                        }
-                    }
-                }
-                Err(err) => model.update(|m| {
-                    m.banner = Some(model::Banner {
-                        kind: FailureKind::LinkProblem,
-                        message: format!("{err} The view was left as it is."),
-                    })
-                }),
-            },
-        );
+    let on_popstate = window_event_listener(leptos::ev::popstate, move |_| {
+        if let Err(err) = link::step_through_history(model, signals) {
+            model.update(|m| {
+                m.banner = Some(model::Banner {
+                    kind: FailureKind::LinkProblem,
+                    message: format!("{err} The view was left as it is."),
+                })
+            })
+        }
+    });
     on_cleanup(move || on_popstate.remove());
     let on_keydown = window_event_listener(leptos::ev::keydown, move |event| {
         if event.key() == "Escape" {
-            model.update(|model| model.escape());
+            act(model, UserAction::Escape);
         }
     });
     on_cleanup(move || on_keydown.remove());
@@ -359,16 +270,16 @@ pub fn App() -> impl IntoView {
                 <aside class="side-panel">
                     <DropZone model=model />
                     <LayerList model=model />
-                    <ParameterPanel model=model recompute=Callback::new(move |()| request_graph(model)) />
+                    <ParameterPanel model=model />
                     <ClassSearch model=model />
                     <ClassDirectory model=model />
                 </aside>
                 <section class="main-view">
-                    <div class="views" class:multilayer-views=move || model.with(|m| m.mode == ViewMode::Multilayer)>
-                        <Show when=move || model.with(|m| m.mode == ViewMode::Single)>
+                    <div class="views" class:multilayer-views=move || model.with(|m| m.mode() == ViewMode::Multilayer)>
+                        <Show when=move || model.with(|m| m.mode() == ViewMode::Single)>
                             <GraphView model=model />
                         </Show>
-                        <Show when=move || model.with(|m| m.mode == ViewMode::Multilayer)>
+                        <Show when=move || model.with(|m| m.mode() == ViewMode::Multilayer)>
                             <multilayer::MultilayerView model=model />
                         </Show>
                         <projection_view::ProjectionView model=model />
@@ -399,6 +310,11 @@ fn Header(model: RwSignal<AppModel>) -> impl IntoView {
                 .dataset
                 .as_ref()
                 .map(|d| d.name.clone())
+                .or_else(|| match &model.dataset_ref {
+                    // A graph file opened on its own.
+                    Some(DatasetRef::File { name, .. }) => Some(format!("{name} (graph file)")),
+                    _ => None,
+                })
                 .unwrap_or_else(|| "No dataset loaded".into())
         })
     };
@@ -424,11 +340,11 @@ fn Header(model: RwSignal<AppModel>) -> impl IntoView {
             <ComputeThreads model=model/>
             <div class="mode-switch" role="group" aria-label="View mode">
                 <button class="button" data-testid="mode-single"
-                    aria-pressed=move || model.with(|m| (m.mode == ViewMode::Single).to_string())
-                    on:click=move |_| set_mode(model, ViewMode::Single)>"One layer"</button>
+                    aria-pressed=move || model.with(|m| (m.mode() == ViewMode::Single).to_string())
+                    on:click=move |_| act(model, UserAction::SetMode(ViewMode::Single))>"One layer"</button>
                 <button class="button" data-testid="mode-multilayer"
-                    aria-pressed=move || model.with(|m| (m.mode == ViewMode::Multilayer).to_string())
-                    on:click=move |_| set_mode(model, ViewMode::Multilayer)>"Three layers"</button>
+                    aria-pressed=move || model.with(|m| (m.mode() == ViewMode::Multilayer).to_string())
+                    on:click=move |_| act(model, UserAction::SetMode(ViewMode::Multilayer))>"Three layers"</button>
             </div>
         </header>
     }
@@ -459,7 +375,7 @@ fn ComputeThreads(model: RwSignal<AppModel>) -> impl IntoView {
 
 #[component]
 fn ProgressBar(model: RwSignal<AppModel>) -> impl IntoView {
-    let running = move || model.with(|model| model.running.clone());
+    let running = move || model.with(|model| model.requests.running.clone());
     view! {
         <Show when=move || running().is_some()>
             <div class="progress" data-testid="progress" role="progressbar"
@@ -528,7 +444,7 @@ fn DropZone(model: RwSignal<AppModel>) -> impl IntoView {
                 <input type="file" multiple data-testid="file-input" class="file-input"
                     accept=".npz,.npy,.safetensors,.csv,.json" on:change=on_change />
             </label>
-            <button class="button link-button" data-testid="load-demo" on:click=move |_| start_load(model, LoadSource::Url(DEMO_URL.into()), false)>
+            <button class="button link-button" data-testid="load-demo" on:click=move |_| open_demo(model)>
                 "Open the demo"
             </button>
         </div>
@@ -553,25 +469,12 @@ pub fn LayerList(model: RwSignal<AppModel>) -> impl IntoView {
                 {move || layers().into_iter().map(|layer| {
                     let name = layer.name.clone();
                     let name_for_click = layer.name.clone();
-                    let is_selected = Signal::derive(move || model.with(|model| model.selected_layer.as_deref() == Some(name.as_str())));
+                    let is_selected = Signal::derive(move || model.with(|model| model.selected_layer() == Some(name.as_str())));
                     view! {
                         <li role="option" class="layer-item" data-layer=layer.name.clone()
                             aria-selected=move || is_selected.get().to_string()
                             class:selected=move || is_selected.get()
-                            on:click=move |_| {
-                                let changed = model.try_update(|model| {
-                                    let changed = model.selected_layer.as_deref() != Some(name_for_click.as_str());
-                                    model.selected_layer = Some(name_for_click.clone());
-                                    // The multilayer row centres on the chosen layer.
-                                    let all_layers: Vec<String> = model.dataset.iter().flat_map(|d| d.layers.iter().map(|l| l.name.clone())).collect();
-                                    model.set_multilayer_layers(model::layers_around(&all_layers, &name_for_click));
-                                    changed
-                                });
-                                if changed == Some(true) && model.with_untracked(|m| m.dataset.is_some() && m.running.is_none()) {
-                                    request_graph(model);
-                                    projection_view::auto_projection(model);
-                                }
-                            }
+                            on:click=move |_| act(model, UserAction::SelectLayer(name_for_click.clone()))
                         >
                             <span class="layer-name">{layer.name.clone()}</span>
                             <span class="layer-dim">{format!("{} d · {}", layer.dim, layer.dtype.name())}</span>

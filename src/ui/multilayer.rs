@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 
 use super::graph_view::{GraphView, VIEW_WIDTH};
-use super::model::{AppModel, GraphSlot};
+use super::model::{AppModel, GraphSlot, UserAction};
 use crate::render::camera::Camera;
 use crate::render::colour::plasma_links;
 use topoact_core::compare::{cross_layer_links, CrossLayerLink};
@@ -49,7 +49,7 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
         None => (0..3).map(|_| RwSignal::new(Camera::default())).collect(),
     };
     let row_ref = NodeRef::<leptos::html::Div>::new();
-    let layers = Memo::new(move |_| model.with(|m| m.multilayer.layers.clone()));
+    let layers = Memo::new(move |_| model.with(|m| m.session.multilayer_layers.clone()));
     let all_layers = Memo::new(move |_| {
         model.with(|m| {
             m.dataset
@@ -58,15 +58,15 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
                 .unwrap_or_default()
         })
     });
-    let versions = Memo::new(move |_| model.with(|m| m.multilayer.versions.clone()));
-    let show_ribbons = Memo::new(move |_| model.with(|m| m.multilayer.show_ribbons));
-    let threshold = Memo::new(move |_| model.with(|m| m.multilayer.ribbon_threshold));
+    let versions = Memo::new(move |_| model.with(|m| m.results.row_versions.clone()));
+    let show_ribbons = Memo::new(move |_| model.with(|m| m.session.show_ribbons));
+    let threshold = Memo::new(move |_| model.with(|m| m.session.ribbon_threshold));
 
     // Cross-layer links of each adjacent pair, recomputed when a graph of the row changes.
     let links_by_pair = Memo::new(move |_| {
         versions.with(|_| ());
         model.with_untracked(|m| {
-            let graphs = &m.multilayer.graphs;
+            let graphs = &m.results.row_graphs;
             (0..graphs.len().saturating_sub(1))
                 .map(|left| match (&graphs[left], &graphs[left + 1]) {
                     (Some(a), Some(b)) => {
@@ -120,9 +120,12 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
             })
             .collect();
         // With a node selected, the ribbons that do not touch it fade.
-        let selected = model.with(|m| m.multilayer.selected);
+        let selected = model.with(|m| {
+            (0..m.session.multilayer_layers.len())
+                .find_map(|position| Some((position, m.selected_at(GraphSlot::Layer(position))?)))
+        });
         let lines = model.with_untracked(|m| {
-            let graphs = &m.multilayer.graphs;
+            let graphs = &m.results.row_graphs;
             let screen = |position: usize, node_idx: usize| -> Option<[f64; 2]> {
                 let node = graphs.get(position)?.as_ref()?.nodes.get(node_idx)?;
                 let (origin, px) = frames.get(position)?;
@@ -160,14 +163,7 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
                 prop:value=move || layers.with(|l| l.get(position).cloned().unwrap_or_default())
                 on:change=move |event| {
                     let chosen = event_target_value(&event);
-                    model.update(|m| {
-                        let mut chosen_layers = m.multilayer.layers.clone();
-                        if let Some(slot) = chosen_layers.get_mut(position) {
-                            *slot = chosen;
-                        }
-                        m.set_multilayer_layers(chosen_layers);
-                    });
-                    super::request_graph(model);
+                    super::act(model, UserAction::SetRowLayer { position, layer: chosen });
                 }
             >
                 {move || all_layers.get().into_iter().map(|name| view! { <option value=name.clone()>{name.clone()}</option> }).collect_view()}
@@ -186,7 +182,7 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
                         prop:checked=move || show_ribbons.get()
                         on:change=move |event| {
                             let on = event_target_checked(&event);
-                            model.update(|m| m.multilayer.show_ribbons = on);
+                            model.update(|m| m.session.show_ribbons = on);
                         } />
                     "Links between layers"
                 </label>
@@ -196,7 +192,7 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
                         prop:value=move || format!("{:.2}", threshold.get())
                         on:input=move |event| {
                             if let Ok(value) = event_target_value(&event).parse::<f64>() {
-                                model.update(|m| m.multilayer.ribbon_threshold = value.clamp(0.0, 1.0));
+                                model.update(|m| m.session.ribbon_threshold = value.clamp(0.0, 1.0));
                             }
                         } />
                     <span data-testid="ribbon-threshold-value">{move || format!("{:.2}", threshold.get())}</span>

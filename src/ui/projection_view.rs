@@ -8,58 +8,28 @@
 //! Wheel zooms at the pointer, drag pans (or selects, in the rectangle / lasso modes; Shift
 //! + drag always draws a rectangle), hover shows a point's thumbnail, label and sample index.
 
-use std::sync::Arc;
-
 use leptos::prelude::*;
 use topoact_core::dataset::ProjectionKind;
 use wasm_bindgen::{Clamped, JsCast};
 
-use super::model::{AppModel, PointColour, SampleSelection, SELECTION_EXAMPLES};
-use crate::protocol::{DrawnProjection, ExamplesQuery, ProjectionMethod, ToWorker};
+use super::act;
+use super::model::{AppModel, PointColour, UserAction, SELECTION_EXAMPLES};
+use super::projection_scene::{
+    highlighted_points, point_colours, rgba_css, selection_histogram, shared, Scene, Shared,
+};
+use crate::protocol::{ExamplesQuery, ProjectionMethod, ToWorker};
 use crate::render::camera::Camera;
-use crate::render::colour::{class_slots, point_palette, viridis_rgba, OTHER_CLASSES};
-use crate::render::scatter::{bounds, inside_polygon, Emphasis, PointGrid, Raster, Rgba};
+use crate::render::scatter::{bounds, inside_polygon, Emphasis, Raster};
 use crate::worker_client;
 
 /// The canvas's pixel size (CSS scales it to the panel's width).
 const CANVAS_WIDTH: f64 = 720.0;
 const CANVAS_HEIGHT: f64 = 560.0;
-/// Projection coordinates are scaled into this world box so the camera's range fits any
-/// method's units (t-SNE starts at 1e-4).
-const WORLD_SIZE: f64 = 1000.0;
 const FIT_MARGIN: f64 = 16.0;
 /// Hover picks the nearest point within this many canvas pixels.
 const HOVER_RADIUS_PX: f64 = 6.0;
 /// Example thumbnails of a projection selection, per top class.
 const SELECTION_EXAMPLES_PER_CLASS: usize = 5;
-
-/// A value shared by memos, equal only to itself (recomputed values always notify; no
-/// element-by-element comparison of 300,000 points).
-#[derive(Debug)]
-struct Shared<T>(Arc<T>);
-
-impl<T> Clone for Shared<T> {
-    fn clone(&self) -> Self {
-        Shared(self.0.clone())
-    }
-}
-
-impl<T> PartialEq for Shared<T> {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl<T> std::ops::Deref for Shared<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-fn shared<T>(value: T) -> Shared<T> {
-    Shared(Arc::new(value))
-}
 
 /// How a drag on the projection acts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,236 +37,6 @@ pub enum DragMode {
     Pan,
     Rectangle,
     Lasso,
-}
-
-/// Points of the projection on screen, in world units, with the lookup tables linking them
-/// to samples.
-struct Scene {
-    coords: Vec<[f32; 2]>,
-    grid: Option<PointGrid>,
-    /// Point index of every dataset sample (`u32::MAX`: not projected).
-    point_of_sample: Vec<u32>,
-}
-
-impl Scene {
-    fn new(projection: &DrawnProjection) -> Scene {
-        let raw = projection.coords();
-        let coords = match bounds(&raw) {
-            Some([[x0, y0], [x1, y1]]) => {
-                let scale = WORLD_SIZE / (x1 - x0).max(y1 - y0).max(1e-12);
-                raw.iter()
-                    .map(|p| {
-                        [
-                            ((p[0] as f64 - x0) * scale) as f32,
-                            ((p[1] as f64 - y0) * scale) as f32,
-                        ]
-                    })
-                    .collect()
-            }
-            None => raw,
-        };
-        let max_sample = projection
-            .sample_indices
-            .iter()
-            .copied()
-            .max()
-            .map_or(0, |m| m as usize + 1);
-        let mut point_of_sample = vec![u32::MAX; max_sample];
-        for (point_idx, &sample_idx) in projection.sample_indices.iter().enumerate() {
-            point_of_sample[sample_idx as usize] = point_idx as u32;
-        }
-        let grid = PointGrid::new(&coords, 8);
-        Scene {
-            coords,
-            grid,
-            point_of_sample,
-        }
-    }
-}
-
-/// Which points are highlighted: the selected node's members, else the projection
-/// selection, else the highlighted classes; `None` when nothing is.
-fn highlighted_points(
-    m: &AppModel,
-    projection: &DrawnProjection,
-    point_of_sample: &[u32],
-) -> Option<Vec<bool>> {
-    let n = projection.n_points();
-    let from_samples = |samples: &[u32]| {
-        let mut mask = vec![false; n];
-        for &s in samples {
-            if let Some(&p) = point_of_sample.get(s as usize) {
-                if p != u32::MAX {
-                    mask[p as usize] = true;
-                }
-            }
-        }
-        mask
-    };
-    if let Some(node) = m
-        .focused_node()
-        .and_then(|(graph, idx)| graph.nodes.get(idx))
-    {
-        return Some(from_samples(&node.members));
-    }
-    if let Some(selection) = &m.sample_selection {
-        return Some(from_samples(&selection.samples));
-    }
-    if !m.highlighted_classes.is_empty() {
-        return Some(
-            projection
-                .labels
-                .iter()
-                .map(|label| m.highlighted_classes.contains(label))
-                .collect(),
-        );
-    }
-    None
-}
-
-/// Colour of every point for the chosen encoding, and the legend entries (name, colour).
-fn point_colours(
-    m: &AppModel,
-    projection: &DrawnProjection,
-    point_of_sample: &[u32],
-    colour: PointColour,
-) -> (Vec<Rgba>, Vec<(String, Rgba)>) {
-    let n = projection.n_points();
-    match colour {
-        PointColour::Class => {
-            let n_classes = m.dataset.as_ref().map_or(0, |d| d.classes.len());
-            let mut counts = vec![0usize; n_classes];
-            for &label in &projection.labels {
-                if let Some(c) = counts.get_mut(label as usize) {
-                    *c += 1;
-                }
-            }
-            let palette = point_palette();
-            let slots = class_slots(&counts, &m.highlighted_classes, palette.len());
-            let colours = projection
-                .labels
-                .iter()
-                .map(|&label| {
-                    slots
-                        .get(label as usize)
-                        .copied()
-                        .flatten()
-                        .map_or(OTHER_CLASSES, |slot| palette[slot])
-                })
-                .collect();
-            let names: Vec<String> = m
-                .dataset
-                .as_ref()
-                .map(|d| d.classes.iter().map(|c| c.name.clone()).collect())
-                .unwrap_or_default();
-            let mut legend: Vec<(usize, String, Rgba)> = slots
-                .iter()
-                .enumerate()
-                .filter_map(|(class_idx, slot)| {
-                    slot.map(|slot| {
-                        (
-                            slot,
-                            names.get(class_idx).cloned().unwrap_or_default(),
-                            palette[slot],
-                        )
-                    })
-                })
-                .collect();
-            legend.sort_by_key(|(slot, _, _)| *slot);
-            let mut legend: Vec<(String, Rgba)> = legend
-                .into_iter()
-                .map(|(_, name, colour)| (name, colour))
-                .collect();
-            if slots.iter().any(Option::is_none) || projection.labels.iter().any(|&l| l == u32::MAX)
-            {
-                legend.push(("other classes".into(), OTHER_CLASSES));
-            }
-            (colours, legend)
-        }
-        PointColour::Lens => {
-            // The graph's own lens values where it has them (its lens, its subsample);
-            // otherwise (no graph yet, an imported graph) the L2 norm, TopoAct's default lens.
-            let graph_lens = m.graph.as_ref().filter(|g| {
-                !g.lens_by_sample.is_empty() && g.request.layer == projection.request.layer
-            });
-            let (values, name): (Vec<f32>, String) = match graph_lens {
-                Some(graph) => (
-                    projection
-                        .sample_indices
-                        .iter()
-                        .map(|&s| {
-                            graph
-                                .lens_by_sample
-                                .get(s as usize)
-                                .copied()
-                                .unwrap_or(f32::NAN)
-                        })
-                        .collect(),
-                    graph.request.params.lens.name(),
-                ),
-                None => (projection.norms.clone(), "L2 norm".to_string()),
-            };
-            let (lo, hi) = values
-                .iter()
-                .filter(|v| v.is_finite())
-                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-                    (lo.min(v), hi.max(v))
-                });
-            let span = (hi - lo).max(1e-12);
-            let colours = values
-                .iter()
-                .map(|&v| {
-                    if v.is_finite() {
-                        viridis_rgba(((v - lo) / span) as f64)
-                    } else {
-                        OTHER_CLASSES
-                    }
-                })
-                .collect();
-            let mut legend = if lo.is_finite() {
-                vec![
-                    (format!("{name} {lo:.3}"), viridis_rgba(0.0)),
-                    (format!("{hi:.3}"), viridis_rgba(1.0)),
-                ]
-            } else {
-                Vec::new()
-            };
-            if values.iter().any(|v| !v.is_finite()) {
-                legend.push(("not in the graph's subsample".into(), OTHER_CLASSES));
-            }
-            (colours, legend)
-        }
-        PointColour::Membership => {
-            let mut colours = vec![OTHER_CLASSES; n];
-            if let Some(graph) = &m.graph {
-                let mut assigned = vec![false; n];
-                for node in &graph.nodes {
-                    let t = crate::render::colour::unit(node.lens_mean, graph.lens_range);
-                    for &s in &node.members {
-                        if let Some(&p) =
-                            point_of_sample.get(s as usize).filter(|&&p| p != u32::MAX)
-                        {
-                            if !assigned[p as usize] {
-                                assigned[p as usize] = true;
-                                colours[p as usize] = viridis_rgba(t);
-                            }
-                        }
-                    }
-                }
-            }
-            (
-                colours,
-                vec![
-                    ("in a node: its mean lens".into(), viridis_rgba(0.5)),
-                    ("in no node".into(), OTHER_CLASSES),
-                ],
-            )
-        }
-    }
-}
-
-fn rgba_css(c: Rgba) -> String {
-    format!("rgb({}, {}, {})", c[0], c[1], c[2])
 }
 
 fn canvas_point(canvas: &web_sys::HtmlCanvasElement, event: &web_sys::MouseEvent) -> [f64; 2] {
@@ -318,66 +58,6 @@ struct Drag {
     path: Vec<[f64; 2]>,
 }
 
-/// Largest subsample projected without being asked (UMAP takes seconds up to here).
-const AUTO_PROJECT_MAX_POINTS: usize = 10_000;
-
-/// After a load or a layer change: shows the file's own coordinates for the layer when it
-/// has them, else computes UMAP when that is quick; larger layers wait for "Compute".
-pub fn auto_projection(model: RwSignal<AppModel>) {
-    let choice = model.with_untracked(|m| {
-        let layer = m.selected_layer.as_deref()?;
-        let dataset = m.dataset.as_ref()?;
-        let precomputed = [ProjectionKind::Tsne, ProjectionKind::Umap]
-            .into_iter()
-            .find(|kind| {
-                dataset
-                    .projections
-                    .iter()
-                    .any(|(l, k)| l == layer && k == kind)
-            });
-        match precomputed {
-            Some(ProjectionKind::Tsne) => Some(ProjectionMethod::Precomputed {
-                kind: ProjectionKind::Tsne,
-            }),
-            Some(ProjectionKind::Umap) => Some(ProjectionMethod::Precomputed {
-                kind: ProjectionKind::Umap,
-            }),
-            None if m.subsample.resolve(dataset.n_samples) <= AUTO_PROJECT_MAX_POINTS => {
-                Some(ProjectionMethod::DEFAULT_UMAP)
-            }
-            None => None,
-        }
-    });
-    match choice {
-        Some(method) => {
-            model.update(|m| m.projection_method = method);
-            request_projection(model);
-        }
-        None => model.update(|m| {
-            m.projection = None;
-            m.projection_version += 1;
-        }),
-    }
-}
-
-/// Sends the projection request the settings describe.
-pub fn request_projection(model: RwSignal<AppModel>) {
-    let Some(request) = model.with_untracked(|m| m.projection_request()) else {
-        return;
-    };
-    let description = format!("{} of {}", request.method.label(), request.layer);
-    let Some(request_id) = model.try_update(|m| m.begin_projection(description)) else {
-        return;
-    };
-    worker_client::send(
-        &ToWorker::ComputeProjection {
-            request_id,
-            request,
-        },
-        &[],
-    );
-}
-
 #[component]
 pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
@@ -391,10 +71,10 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     let hovered = RwSignal::new(None::<(usize, [f64; 2])>);
     let user_moved_camera = StoredValue::new(false);
 
-    let projection_version = Memo::new(move |_| model.with(|m| m.projection_version));
+    let projection_version = Memo::new(move |_| model.with(|m| m.results.projection_version));
     let scene: Memo<Option<Shared<Scene>>> = Memo::new(move |_| {
         projection_version.track();
-        model.with_untracked(|m| m.projection.as_ref().map(|p| shared(Scene::new(p))))
+        model.with_untracked(|m| m.results.projection.as_ref().map(|p| shared(Scene::new(p))))
     });
     let fit = move || {
         if let Some(b) = scene.with_untracked(|s| s.as_ref().and_then(|s| bounds(&s.coords))) {
@@ -405,7 +85,8 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     // A restored link's camera is applied to the finished projection.
     Effect::new(move |_| {
         scene.track();
-        let complete = model.with_untracked(|m| m.projection.as_ref().is_some_and(|p| p.complete));
+        let complete =
+            model.with_untracked(|m| m.results.projection.as_ref().is_some_and(|p| p.complete));
         if let Some(restored) = complete
             .then(|| signals.and_then(|s| s.take_pending_projection_camera()))
             .flatten()
@@ -416,13 +97,19 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
             fit();
         }
     });
-    let colour = Memo::new(move |_| model.with(|m| m.point_colour));
+    let colour = Memo::new(move |_| model.with(|m| m.point_colour()));
     let colours = Memo::new(move |_| {
         let scene = scene.get()?;
         let colour = colour.get();
-        let _ = model.with(|m| (m.highlighted_classes.clone(), m.graph_version));
+        let _ = model.with(|m| {
+            (
+                m.session.highlighted_classes.clone(),
+                m.results.graph_version,
+            )
+        });
         model.with_untracked(|m| {
-            m.projection
+            m.results
+                .projection
                 .as_ref()
                 .map(|p| shared(point_colours(m, p, &scene.point_of_sample, colour)))
         })
@@ -430,7 +117,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     let emphasis = Memo::new(move |_| {
         let scene = scene.get()?;
         let mask = model.with(|m| {
-            let projection = m.projection.as_ref()?;
+            let projection = m.results.projection.as_ref()?;
             highlighted_points(m, projection, &scene.point_of_sample)
         });
         Some(shared(match mask {
@@ -520,7 +207,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         let cam = camera.get_untracked();
         let world: Vec<[f64; 2]> = path.iter().map(|&p| cam.world_from_screen(p)).collect();
         let samples = model.with_untracked(|m| {
-            let projection = m.projection.as_ref()?;
+            let projection = m.results.projection.as_ref()?;
             let chosen: Vec<u32> = match drag_mode {
                 DragMode::Rectangle => {
                     let (a, b) = (world.first().copied()?, world.last().copied()?);
@@ -553,11 +240,8 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         samples.sort_unstable();
         let empty = samples.is_empty();
         model.update(|m| {
-            m.clear_node_selection();
-            m.selection_examples = None;
-            m.sample_selection = (!empty).then(|| SampleSelection {
-                samples: samples.clone(),
-            });
+            m.session.selected_node = None;
+            m.on_user_action(UserAction::SelectSamples(samples.clone()));
         });
         if !empty {
             request_selection_examples(model, &samples);
@@ -637,7 +321,8 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                 if found.map(|f| f.0) != hovered.get_untracked().map(|h| h.0) {
                     if let Some((point_idx, _)) = found {
                         if let Some(sample_idx) = model.with_untracked(|m| {
-                            m.projection
+                            m.results
+                                .projection
                                 .as_ref()?
                                 .sample_indices
                                 .get(point_idx)
@@ -664,11 +349,8 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         drag_path.set(None);
         let moved = (d.last[0] - d.start[0]).abs() + (d.last[1] - d.start[1]).abs() > 3.0;
         match d.mode {
-            DragMode::Pan if !moved => model.update(|m| {
-                // A click on the background clears the projection selection.
-                m.sample_selection = None;
-                m.selection_examples = None;
-            }),
+            // A click on the background clears the projection selection.
+            DragMode::Pan if !moved => act(model, UserAction::SelectSamples(Vec::new())),
             DragMode::Pan => {}
             DragMode::Rectangle if moved => select_in(DragMode::Rectangle, &[d.start, d.last]),
             DragMode::Lasso if d.path.len() >= 3 => select_in(DragMode::Lasso, &d.path),
@@ -679,11 +361,11 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     let tooltip = move || {
         let (point_idx, at) = hovered.get()?;
         model.with(|m| {
-            let projection = m.projection.as_ref()?;
+            let projection = m.results.projection.as_ref()?;
             let sample_idx = *projection.sample_indices.get(point_idx)?;
             let label = projection.labels.get(point_idx).copied().unwrap_or(u32::MAX);
             let class_name = m.dataset.as_ref().and_then(|d| d.classes.get(label as usize).map(|c| c.name.clone())).unwrap_or_else(|| "unlabelled".into());
-            let thumbnail = m.hover_thumbnail.as_ref().filter(|(s, _)| *s == sample_idx).and_then(|(_, url)| url.clone());
+            let thumbnail = m.results.hover_thumbnail.as_ref().filter(|(s, _)| *s == sample_idx).and_then(|(_, url)| url.clone());
             let left = format!("{:.2}%", at[0] / CANVAS_WIDTH * 100.0);
             let top = format!("{:.2}%", at[1] / CANVAS_HEIGHT * 100.0);
             Some(view! {
@@ -696,11 +378,11 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         })
     };
 
-    let running = move || model.with(|m| m.projection_running.clone());
+    let running = move || model.with(|m| m.requests.projection_running.clone());
     let has_precomputed = move |kind: ProjectionKind| {
         model
             .with(|m| {
-                let layer = m.selected_layer.as_deref()?;
+                let layer = m.selected_layer()?;
                 Some(
                     m.dataset
                         .as_ref()?
@@ -712,7 +394,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
             .unwrap_or(false)
     };
     let method_key = move || {
-        model.with(|m| match m.projection_method {
+        model.with(|m| match m.session.projection.clone().unwrap_or_default() {
             ProjectionMethod::Umap { .. } => "umap",
             ProjectionMethod::Tsne { .. } => "tsne",
             ProjectionMethod::Precomputed {
@@ -735,9 +417,8 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
             },
             _ => ProjectionMethod::DEFAULT_UMAP,
         };
-        model.update(|m| m.projection_method = method);
         user_moved_camera.set_value(false);
-        request_projection(model);
+        act(model, UserAction::ChooseProjection(method));
     };
     let summary = move || match n_highlighted.get() {
         Some((h, total)) => format!("{} of {} points highlighted", h, total),
@@ -746,7 +427,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     let legend = move || colours.get().map(|c| c.0 .1.clone()).unwrap_or_default();
     let export_csv = move || -> Option<String> {
         model.with_untracked(|m| {
-            let projection = m.projection.as_ref()?;
+            let projection = m.results.projection.as_ref()?;
             let scene = scene.get_untracked()?;
             let mask = highlighted_points(m, projection, &scene.point_of_sample)?;
             let coords = projection.coords();
@@ -796,11 +477,15 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                         <option value="file-umap" disabled=move || !has_precomputed(ProjectionKind::Umap)>"UMAP from the file"</option>
                     </select>
                 </label>
-                <button class="button" data-testid="projection-compute" on:click=move |_| { user_moved_camera.set_value(false); request_projection(model) }>"Compute"</button>
+                <button class="button" data-testid="projection-compute" on:click=move |_| {
+                    user_moved_camera.set_value(false);
+                    let method = model.with_untracked(|m| m.session.projection.clone().unwrap_or_default());
+                    act(model, UserAction::ChooseProjection(method));
+                }>"Compute"</button>
                 <label>"Colour "
-                    <select data-testid="point-colour" on:change=move |event| {
+                    <select data-testid="point-colour" prop:value=move || model.with(|m| m.point_colour().key()) on:change=move |event| {
                         if let Some(c) = PointColour::from_key(&event_target_value(&event)) {
-                            model.update(|m| m.point_colour = c);
+                            model.update(|m| m.session.point_colour = c.key().into());
                         }
                     }>
                         {PointColour::ALL.iter().map(|c| view! { <option value=c.key()>{c.label()}</option> }).collect_view()}
@@ -814,7 +499,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                 <button class="button" data-testid="projection-fit" title="Fit the projection" on:click=move |_| { user_moved_camera.set_value(false); fit() }>"Fit"</button>
                 <button class="button" data-testid="export-projection-png" title="Download the projection as a PNG picture" on:click=move |_| {
                     if let Some(canvas) = canvas_ref.get_untracked() {
-                        let layer = model.with_untracked(|m| m.projection.as_ref().map(|p| p.request.layer.clone()).unwrap_or_default());
+                        let layer = model.with_untracked(|m| m.results.projection.as_ref().map(|p| p.request.layer.clone()).unwrap_or_default());
                         super::export::download_canvas_png(&canvas, &format!("{}-projection.png", super::graph_view::file_stem(&layer)));
                     }
                 }>"PNG"</button>
@@ -835,11 +520,28 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                     }>"Cancel"</button>
                 </div>
             </Show>
+            <Show when=move || model.with(|m| m.projection_is_stale())>
+                <div class="projection-stale" data-testid="projection-stale" role="status">
+                    <span>{move || model.with(|m| {
+                        let shown = m.results.projection.as_ref()?;
+                        let wanted = m.projection_request()?;
+                        let n_samples = m.dataset.as_ref().map_or(0, |d| d.n_samples);
+                        Some(format!(
+                            "Made for {} samples of {}; the graph uses {} samples of {}.",
+                            crate::format::thousands(shown.n_points()),
+                            shown.request.layer,
+                            crate::format::thousands(wanted.subsample.resolve(n_samples)),
+                            wanted.layer
+                        ))
+                    })}</span>
+                    <button class="button" data-testid="projection-update" on:click=move |_| act(model, UserAction::UpdateProjection)>"Update"</button>
+                </div>
+            </Show>
             <div class="projection-canvas">
                 <canvas node_ref=canvas_ref data-testid="projection-view" width=CANVAS_WIDTH height=CANVAS_HEIGHT
                     data-zoom=move || format!("{:.4}", camera.get().scale)
                     data-version=move || projection_version.get()
-                    data-complete=move || model.with(|m| m.projection.as_ref().map(|p| p.complete).unwrap_or(false)).to_string()
+                    data-complete=move || model.with(|m| m.results.projection.as_ref().map(|p| p.complete).unwrap_or(false)).to_string()
                     on:wheel=on_wheel on:pointerdown=on_pointer_down on:pointermove=on_pointer_move on:pointerup=on_pointer_up
                     on:pointerleave=move |_| hovered.set(None)
                 ></canvas>
@@ -847,7 +549,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
             </div>
             <div class="projection-footer">
                 <span data-testid="projection-summary">{summary}</span>
-                <span class="muted" data-testid="projection-stage">{move || model.with(|m| m.projection.as_ref().map(|p| {
+                <span class="muted" data-testid="projection-stage">{move || model.with(|m| m.results.projection.as_ref().map(|p| {
                     let neighbours = if p.knn_exact { "exact neighbours" } else { "approximate neighbours" };
                     if p.complete { format!("{} · {} · {:.1} s", p.request.method.label(), neighbours, p.elapsed_ms / 1e3) } else { p.stage.clone() }
                 }))}</span>
@@ -868,7 +570,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
 /// Asks the worker for example thumbnails of the selection's three largest classes.
 fn request_selection_examples(model: RwSignal<AppModel>, samples: &[u32]) {
     let Some((layer, top_classes)) = model.with_untracked(|m| {
-        let projection = m.projection.as_ref()?;
+        let projection = m.results.projection.as_ref()?;
         let histogram = selection_histogram(projection, samples);
         Some((
             projection.request.layer.clone(),
@@ -892,39 +594,24 @@ fn request_selection_examples(model: RwSignal<AppModel>, samples: &[u32]) {
     worker_client::send(&ToWorker::NodeExamples { request_id, query }, &[]);
 }
 
-/// `(class_idx, count)` of the selected samples, most frequent first (ties: lower index);
-/// unlabelled samples are left out.
-pub fn selection_histogram(projection: &DrawnProjection, samples: &[u32]) -> Vec<(u32, usize)> {
-    let mut label_of_sample = std::collections::HashMap::with_capacity(projection.n_points());
-    for (p, &s) in projection.sample_indices.iter().enumerate() {
-        label_of_sample.insert(s, projection.labels[p]);
-    }
-    let mut counts: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
-    for s in samples {
-        if let Some(&label) = label_of_sample.get(s).filter(|&&l| l != u32::MAX) {
-            *counts.entry(label).or_default() += 1;
-        }
-    }
-    let mut histogram: Vec<(u32, usize)> = counts.into_iter().collect();
-    histogram.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    histogram
-}
-
 /// The selection panel: size, class histogram and example thumbnails.
 #[component]
 pub fn SelectionDetails(model: RwSignal<AppModel>) -> impl IntoView {
     let details = move || {
         model.with(|m| {
-            let selection = m.sample_selection.as_ref()?;
-            let projection = m.projection.as_ref()?;
+            let selection = &m.session.sample_selection;
+            if selection.is_empty() {
+                return None;
+            }
+            let projection = m.results.projection.as_ref()?;
             let names: Vec<String> = m.dataset.as_ref().map(|d| d.classes.iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
-            let total = selection.samples.len();
-            let rows: Vec<(String, usize)> = selection_histogram(projection, &selection.samples)
+            let total = selection.len();
+            let rows: Vec<(String, usize)> = selection_histogram(projection, selection)
                 .into_iter()
                 .take(10)
                 .map(|(c, n)| (names.get(c as usize).cloned().unwrap_or_default(), n))
                 .collect();
-            let examples = m.selection_examples.clone();
+            let examples = m.results.selection_examples.clone();
             Some(view! {
                 <div class="selection-details" data-testid="selection-details">
                     <h3>{format!("Selection: {} samples", crate::format::thousands(total))}</h3>

@@ -360,6 +360,10 @@ pub fn read_answer(message: JsValue) -> Result<JsValue, JsError> {
             request_id: Some(request_id),
             answer: "Cancelled",
         },
+        FromWorker::Imported { request_id, .. } => BenchAnswer::Other {
+            request_id: Some(request_id),
+            answer: "Imported",
+        },
         FromWorker::Glyphs { request_id, .. } => BenchAnswer::Other {
             request_id: Some(request_id),
             answer: "Glyphs",

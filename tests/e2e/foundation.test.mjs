@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { artifactsDir, dropFiles, launchBrowser, openPage, repoRoot, smallNpy, startServer, waitForDataset, writeSparseNpy } from './harness.mjs';
+import { artifactsDir, dropFiles, launchBrowser, openPage, repoRoot, smallNpy, startServer, waitForDataset, waitForGraph, writeSparseNpy } from './harness.mjs';
 
 let server;
 let browser;
@@ -111,6 +111,10 @@ describe('foundation', () => {
   test('cancel stops a long parse and keeps the previous dataset', async () => {
     const { page } = await openPage(browser.browser, server.url);
     await waitForDataset(page);
+    // The demo's first graph first, so the only work left is the parse (a graph the parse
+    // interrupted is computed again after a cancel, and would write its own status line).
+    await waitForGraph(page);
+    const graphBefore = await page.textContent('[data-testid="graph-summary"]');
     const before = await page.textContent('[data-testid="dataset-name"]');
     const huge = writeSparseNpy(path.join(scratch, 'huge.npy'), 300_000, 1_024);
     await page.setInputFiles('[data-testid="file-input"]', huge);
@@ -121,6 +125,7 @@ describe('foundation', () => {
     await page.locator('[data-testid="progress"]').waitFor({ state: 'detached' });
     assert.match(await page.textContent('[data-testid="load-status"]'), /Cancelled/);
     assert.equal(await page.textContent('[data-testid="dataset-name"]'), before);
+    assert.equal(await page.textContent('[data-testid="graph-summary"]'), graphBefore);
     await page.close();
   });
 

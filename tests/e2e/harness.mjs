@@ -132,3 +132,68 @@ export async function waitForGraph(page, expected, timeout = 180_000) {
   );
   return handle.jsonValue();
 }
+
+/** CRC-32 (IEEE 802.3, as zip uses) of a buffer. */
+function crc32(bytes) {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let bit = 0; bit < 8; bit++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** A .npy file: header plus the raw little-endian data of a typed array. */
+export function npyBytes(descr, shape, typed) {
+  return Buffer.concat([npyHeader(descr, shape), Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength)]);
+}
+
+/** A .npy of unicode strings (NumPy's `<U`, UTF-32LE padded to the longest). */
+export function unicodeNpy(strings) {
+  const width = Math.max(1, ...strings.map((s) => [...s].length));
+  const data = new Uint32Array(strings.length * width);
+  strings.forEach((s, row) => [...s].forEach((ch, col) => { data[row * width + col] = ch.codePointAt(0); }));
+  return npyBytes(`<U${width}`, [strings.length], data);
+}
+
+/** An .npz (what `np.savez` writes: a zip of stored .npy entries) of `{ key: npyBuffer }`. */
+export function npzBytes(entries) {
+  const locals = [];
+  const centrals = [];
+  let offset = 0;
+  for (const [key, data] of Object.entries(entries)) {
+    const name = Buffer.from(`${key}.npy`, 'utf8');
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4); local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18); local.writeUInt32LE(data.length, 22); local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0); central.writeUInt16LE(20, 4); central.writeUInt16LE(20, 6);
+    central.writeUInt32LE(crc, 16); central.writeUInt32LE(data.length, 20); central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(name.length, 28); central.writeUInt32LE(offset, 42);
+    locals.push(local, name, data);
+    centrals.push(central, name);
+    offset += 30 + name.length + data.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(centrals.length / 2, 8); end.writeUInt16LE(centrals.length / 2, 10);
+  end.writeUInt32LE(directory.length, 12); end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
+
+/** `n x dim` activation-like float32 rows and their labels from the native `topoact synth`
+ *  (the benchmarks' data: clustered, class-structured). */
+export function synthRows(n, dim, seed) {
+  const stem = path.join(artifactsDir, `synth-${n}x${dim}-${seed}`);
+  const binary = path.join(repoRoot, 'target/release/topoact');
+  const result = spawnSync(binary, ['synth', '--n', String(n), '--dim', String(dim), '--seed', String(seed), '--out', `${stem}.npy`, '--labels-out', `${stem}-labels.npy`], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`topoact synth failed: ${result.stderr}`);
+  const body = (file) => { const bytes = readFileSync(file); const headerLength = 10 + bytes.readUInt16LE(8); return bytes.subarray(headerLength); };
+  const rows = body(`${stem}.npy`);
+  const labels = body(`${stem}-labels.npy`);
+  return {
+    rows: new Float32Array(rows.buffer.slice(rows.byteOffset, rows.byteOffset + rows.length)),
+    labels: new Uint32Array(labels.buffer.slice(labels.byteOffset, labels.byteOffset + labels.length)),
+  };
+}

@@ -234,7 +234,9 @@ pub enum WorkerError {
     },
     #[error("{file_name} is not a graph this app can open: {message}")]
     NotAGraph { file_name: String, message: String },
-    #[error("{file_name} does not fit the loaded data: {message}. Open it without data (reload the page and drop it first) or load the data it was made from.")]
+    /// The graph's members are samples of the loaded data, but its labels cannot name their
+    /// classes.
+    #[error("{file_name} does not fit the loaded data's labels: {message}.")]
     GraphDoesNotFit { file_name: String, message: String },
     #[error("The imported graph is no longer in memory: import the file again to export it.")]
     ImportedGraphGone,

@@ -1,6 +1,6 @@
 //! Graphs in the worker: a layer's mapper graph laid out (warm-started from the previous
-//! positions), its diagnostics, node glyphs, export as a file, an imported graph file, and
-//! the comparison of every layer.
+//! positions), its diagnostics, node glyphs, export as a file, a graph file opened (over the
+//! data, or on its own), and the comparison of every layer.
 
 use std::collections::HashMap;
 
@@ -23,6 +23,7 @@ use crate::protocol::{
     Diagnostics, DrawnGraph, DrawnNode, FromWorker, GraphFileFormat, GraphRequest, LayerComparison,
     LayerStructure, RequestId, SubsampleChoice, WorkerError, IMPORTED_LAYER_PREFIX,
 };
+use crate::vocabulary::DatasetRef;
 
 /// Bins of each layer's norm histogram in the layer comparison.
 const COMPARISON_NORM_BINS: usize = 50;
@@ -228,11 +229,14 @@ pub(super) async fn export_graph(
     }))
 }
 
-/// A dropped graph file: imported, checked against the loaded data (if any), its classes
-/// derived from the data's labels when the file has none, and laid out.
+/// A dropped graph file, laid out. When its members fit the loaded data it opens over it (its
+/// classes derived from the data's labels if the file has none); otherwise, or without data,
+/// it opens on its own and the data is closed (once the graph is ready: a cancelled import
+/// changes nothing). `source` names the file (for share links).
 pub(super) async fn import_graph_file<S: ByteSource>(
     request_id: RequestId,
     mut named: NamedSource<S>,
+    source: DatasetRef,
 ) -> Outcome {
     let started_ms = now_ms();
     let file_name = named.file_name.clone();
@@ -251,17 +255,13 @@ pub(super) async fn import_graph_file<S: ByteSource>(
         message: err.to_string(),
     })?;
     drop(bytes);
-    let does_not_fit = |message: String| WorkerError::GraphDoesNotFit {
-        file_name: file_name.clone(),
-        message,
-    };
-    state::with_state(|state| -> Result<(), WorkerError> {
+    let over_data = state::with_state(|state| -> Result<bool, WorkerError> {
         let Some(dataset) = state.dataset.as_ref() else {
-            return Ok(());
+            return Ok(false);
         };
-        imported
-            .check_sample_count(dataset.n_samples())
-            .map_err(|err| does_not_fit(err.to_string()))?;
+        if imported.check_sample_count(dataset.n_samples()).is_err() {
+            return Ok(false);
+        }
         let has_classes = imported
             .nodes
             .iter()
@@ -269,9 +269,12 @@ pub(super) async fn import_graph_file<S: ByteSource>(
         if let (false, Some(labels)) = (has_classes, dataset.labels.as_ref()) {
             imported
                 .derive_classes_from_labels(labels, &dataset.class_names)
-                .map_err(|err| does_not_fit(err.to_string()))?;
+                .map_err(|err| WorkerError::GraphDoesNotFit {
+                    file_name: file_name.clone(),
+                    message: err.to_string(),
+                })?;
         }
-        Ok(())
+        Ok(true)
     })?;
     let graph = imported.to_mapper_graph();
     let request = GraphRequest {
@@ -279,14 +282,25 @@ pub(super) async fn import_graph_file<S: ByteSource>(
         subsample: SubsampleChoice::default(),
         params: Default::default(),
     };
-    state::keep_mapper_graph(&request, &graph);
     let mapper_ms = now_ms() - started_ms;
     let Some((positions, layout_ms)) = lay_out(request_id, layout_input(&graph, &[])).await? else {
         return Ok(None);
     };
-    Ok(Some(FromWorker::Graph {
-        request_id,
-        graph: drawn_graph(request, graph, &positions, mapper_ms, layout_ms, None),
+    if !over_data {
+        state::close_dataset();
+    }
+    state::keep_mapper_graph(&request, &graph);
+    let graph = drawn_graph(request, graph, &positions, mapper_ms, layout_ms, None);
+    // Over the data it is one more graph of it (answered as the graphs of its layers are).
+    Ok(Some(if over_data {
+        FromWorker::Graph { request_id, graph }
+    } else {
+        FromWorker::Imported {
+            request_id,
+            graph,
+            source,
+            over_data,
+        }
     }))
 }
 

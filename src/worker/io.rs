@@ -33,7 +33,7 @@ pub(super) fn files_of(message: &JsValue) -> Vec<File> {
         .unwrap_or_default()
 }
 
-/// `LoadFiles`: the dropped files as the new dataset, or one dropped graph file imported.
+/// `LoadFiles`: the dropped files as the new dataset, or one dropped graph file opened.
 pub(super) async fn load_files(
     request_id: RequestId,
     files: Vec<File>,
@@ -47,7 +47,8 @@ pub(super) async fn load_files(
         })
         .collect::<Vec<_>>();
     if sources.len() == 1 && looks_like_graph(&mut sources[0]) {
-        return graph::import_graph_file(request_id, sources.remove(0)).await;
+        let source = file_identity(&mut sources);
+        return graph::import_graph_file(request_id, sources.remove(0), source).await;
     }
     let total_bytes = sources.iter().map(|named| named.source.len()).sum();
     let identity = file_identity(&mut sources);

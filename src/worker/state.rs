@@ -50,8 +50,18 @@ pub(super) fn with_dataset<T>(
 /// Installs a newly loaded dataset; the caches of the previous one go with it, and a running
 /// projection of it is cancelled.
 pub(super) fn install_dataset(dataset: Dataset) {
+    replace_dataset(Some(dataset));
+}
+
+/// Closes the dataset (a graph file that does not fit it opens on its own): the caches go
+/// with it, and a running projection of it is cancelled.
+pub(super) fn close_dataset() {
+    replace_dataset(None);
+}
+
+fn replace_dataset(dataset: Option<Dataset>) {
     with_state_mut(|state| {
-        state.dataset = Some(dataset);
+        state.dataset = dataset;
         state.norms = None;
         state.mapper_graphs.clear();
         state.projections.clear();

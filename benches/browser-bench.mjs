@@ -1,5 +1,7 @@
 // Drives public/bench.html in headless Chromium (the same harness as the e2e tests) and
-// prints its JSON report. Run `tools/build.sh` first, or use `tools/bench.sh`.
+// prints its JSON report. Build the benchmark variant first (`TOPOACT_BENCH=1 tools/build.sh`:
+// the page's protocol client and the layout measure are left out of the default build), or
+// use `tools/bench.sh`, which does.
 //   node benches/browser-bench.mjs [parse | mapper [NxD,...] | layout [N,...] | render [N] | embed [N,...]]
 // `embed` writes activation-like N x 256 data with the native CLI (`topoact synth`), hands the
 // same file to our worker (UMAP, t-SNE) and to umap-js on the page (same browser run).

@@ -1,26 +1,53 @@
 // In-browser benchmarks: talks to the real compute worker through its protocol, on
 // synthetic inputs built here, and publishes the figures as JSON in #result and in
 // window.__benchResult (read by benches/browser-bench.mjs).
+//
+// Every request is built, and every answer read, by the worker crate's benchmark client
+// (src/worker/bench.rs, feature `bench`: `TOPOACT_BENCH=1 tools/build.sh`, which
+// tools/bench.sh runs), loaded on this page from pkg/worker.js: the protocol is not written
+// out here, so a change of it breaks the build rather than this page.
+import initProtocol, * as protocol from './pkg/worker.js';
+
 const log = (line) => { document.getElementById('log').textContent += line + '\n'; };
 
-// `?threads=N` is passed on to the worker (1: the single-threaded build; default: one per core).
-const threadsAsked = new URLSearchParams(location.search).get('threads');
-const worker = new Worker(`./worker-loader.js${threadsAsked ? `?threads=${encodeURIComponent(threadsAsked)}` : ''}`, { type: 'module' });
+/** Publishes a failure as the report (the driver stops waiting). */
+function fail(error) {
+  window.__benchResult = { error: String(error) };
+  document.getElementById('result').textContent = JSON.stringify(window.__benchResult);
+}
+
+let worker = null;
 const pending = new Map();
 let nextRequestId = 1;
-const ready = new Promise((resolve) => {
-  worker.onmessage = (event) => {
-    const answer = event.data;
-    if (answer.type === 'Ready') return resolve(answer.compute_threads);
-    if (answer.type === 'Progress') return noteStage(answer.request_id, answer.progress.stage);
-    if (answer.type === 'ProjectionFrame') {
-      framesSeen.set(answer.request_id, (framesSeen.get(answer.request_id) ?? 0) + 1);
-      return;
-    }
-    const waiter = pending.get(answer.request_id);
-    if (waiter) { pending.delete(answer.request_id); waiter(answer); }
-  };
-});
+
+/** Starts the compute worker (after the protocol client is initialised, which reads its
+ *  answers); resolves to its thread count once it is ready. `?threads=N` is passed on to the
+ *  worker (1: the single-threaded build; default: one per core). */
+function startWorker() {
+  const threadsAsked = new URLSearchParams(location.search).get('threads');
+  worker = new Worker(`./worker-loader.js${threadsAsked ? `?threads=${encodeURIComponent(threadsAsked)}` : ''}`, { type: 'module' });
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (event) => {
+      const arrivedAt = performance.now();
+      let answer;
+      try {
+        answer = protocol.benchReadAnswer(event.data);
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      if (answer.type === 'Ready') return resolve(answer.compute_threads);
+      if (answer.type === 'Progress') return noteStage(answer.request_id, answer.stage);
+      if (answer.type === 'Frame') {
+        framesSeen.set(answer.request_id, (framesSeen.get(answer.request_id) ?? 0) + 1);
+        return;
+      }
+      if (answer.type === 'Failed' && answer.request_id == null) return reject(new Error(answer.message));
+      const waiter = pending.get(answer.request_id);
+      if (waiter) { pending.delete(answer.request_id); waiter({ ...answer, arrivedAt }); }
+    };
+  });
+}
 
 /** Intermediate projection frames received per request (progressive display). */
 const framesSeen = new Map();
@@ -50,15 +77,22 @@ function stageTimes(requestId, endedAt) {
   return Object.fromEntries(Object.entries(times).map(([stage, ms]) => [stage, Math.round(ms)]));
 }
 
-function request(message, files) {
-  const request_id = nextRequestId++;
-  startStageClock(request_id);
+/** Sends the request `build(request_id)` makes (one of the protocol client's `bench*`
+ *  builders) and resolves to its answer as `benchReadAnswer` reads it, with `arrivedAt`. */
+function request(build) {
+  const requestId = nextRequestId++;
+  const message = build(requestId);
+  startStageClock(requestId);
   return new Promise((resolve) => {
-    pending.set(request_id, resolve);
-    const payload = { ...message, request_id };
-    if (files) payload.files = files;
-    worker.postMessage(payload);
+    pending.set(requestId, resolve);
+    worker.postMessage(message);
   });
+}
+
+/** The answer, or an error naming `what` and why it failed. */
+function expect(answer, type, what) {
+  if (answer.type !== type) throw new Error(`${what}: ${answer.message ?? answer.answer ?? answer.type}`);
+  return answer;
 }
 
 /** Parses the files the driver put in #bench-files (it writes them to disk: a page cannot
@@ -78,18 +112,15 @@ async function parseSuite() {
 }
 
 async function timeParse(file, name) {
-  {
-    const started = performance.now();
-    const answer = await request({ type: 'LoadFiles', drop_nonfinite: false }, [file]);
-    const wallMs = performance.now() - started;
-    if (answer.type !== 'Loaded') throw new Error(`${file.name}: ${answer.type} ${answer.message ?? ''}`);
-    const result = {
-      name, bytes: file.size, worker_ms: answer.elapsed_ms, wall_ms: wallMs,
-      mb_per_s: file.size / 1e6 / (answer.elapsed_ms / 1e3),
-    };
-    log(JSON.stringify(result));
-    return result;
-  }
+  const started = performance.now();
+  const answer = expect(await request((id) => protocol.benchLoadFiles(id, [file])), 'Loaded', file.name);
+  const wallMs = answer.arrivedAt - started;
+  const result = {
+    name, bytes: file.size, worker_ms: answer.elapsed_ms, wall_ms: wallMs,
+    mb_per_s: file.size / 1e6 / (answer.elapsed_ms / 1e3),
+  };
+  log(JSON.stringify(result));
+  return result;
 }
 
 /** The mapper on the synthetic activation-like data of peers.md (the same generator as
@@ -100,22 +131,15 @@ async function mapperSuite() {
     .split(',').map((size) => size.split('x').map(Number));
   const results = [];
   for (const [n, dim] of sizes) {
-    const loaded = await request({ type: 'LoadSynthetic', n_samples: n, dim, seed: 0 });
-    if (loaded.type !== 'Loaded') throw new Error(`synthetic ${n}x${dim}: ${loaded.message ?? loaded.type}`);
+    expect(await request((id) => protocol.benchLoadSynthetic(id, n, dim, 0, 1)), 'Loaded', `synthetic ${n}x${dim}`);
     for (const cover of ['uniform', 'balanced']) {
-      const params = {
-        lens: 'l2_norm', cover, n_intervals: 30, overlap: 0.3,
-        epsilon: { knn_quantile: { k: 5, quantile: 0.5, per_interval: false } },
-        min_samples: 5, min_intersection: 1, seed: 0,
-      };
       const started = performance.now();
       const requestId = nextRequestId;
-      const answer = await request({ type: 'ComputeGraph', request: { layer: 'synthetic', subsample: { size: n, seed: 0 }, params }, previous_positions: [] });
-      const wallMs = performance.now() - started;
-      if (answer.type !== 'Graph') throw new Error(`mapper ${n}x${dim} ${cover}: ${answer.message ?? answer.type}`);
+      const graph = expect(await request((id) => protocol.benchComputeGraph(id, 'synthetic', n, cover)), 'Graph', `mapper ${n}x${dim} ${cover}`);
+      const wallMs = graph.arrivedAt - started;
       const result = {
-        name: `mapper ${n}x${dim} ${cover}`, n, dim, cover, mapper_ms: answer.graph.mapper_ms, layout_ms: answer.graph.layout_ms,
-        wall_ms: wallMs, nodes: answer.graph.stats.n_nodes, edges: answer.graph.stats.n_edges, eps: answer.graph.eps_global,
+        name: `mapper ${n}x${dim} ${cover}`, n, dim, cover, mapper_ms: graph.mapper_ms, layout_ms: graph.layout_ms,
+        wall_ms: wallMs, nodes: graph.n_nodes, edges: graph.n_edges, eps: graph.eps_global,
         stages_ms: stageTimes(requestId, started + wallMs),
       };
       log(JSON.stringify(result));
@@ -145,14 +169,12 @@ async function layoutSuite() {
   const results = [];
   for (const n of sizes) {
     const started = performance.now();
-    const answer = await request({ type: 'SyntheticGraph', n_nodes: n, seed: 0 });
-    const wallMs = performance.now() - started;
-    if (answer.type !== 'Graph') throw new Error(`layout ${n}: ${answer.message ?? answer.type}`);
-    const graph = answer.graph;
-    const ours = graph.nodes.map((node) => node.position);
+    const graph = expect(await request((id) => protocol.benchSyntheticGraph(id, n, 0)), 'Graph', `layout ${n}`);
+    const wallMs = graph.arrivedAt - started;
+    const ours = graph.positions;
     // d3-force as TopoAct configured it: default link force, charge -5, centre; 300 ticks.
-    const nodes = graph.nodes.map((node, index) => ({ index }));
-    const links = graph.edges.map((edge) => ({ source: edge.source, target: edge.target }));
+    const nodes = graph.positions.map((_, index) => ({ index }));
+    const links = graph.links.map(([source, target]) => ({ source, target }));
     const d3Started = performance.now();
     const simulation = d3.forceSimulation(nodes)
       .force('link', d3.forceLink(links))
@@ -163,9 +185,9 @@ async function layoutSuite() {
     simulation.tick(ticks);
     const d3Ms = performance.now() - d3Started;
     const d3Positions = nodes.map((node) => [node.x, node.y]);
-    const measure = async (positions) => (await request({ type: 'MeasureLayout', n_nodes: n, seed: 0, positions })).quality;
+    const measure = async (positions) => expect(await request((id) => protocol.benchMeasureLayout(id, n, 0, new Float64Array(positions.flat()))), 'LayoutMeasured', `measure ${n}`).quality;
     const result = {
-      name: `layout ${n} nodes`, n_nodes: n, n_edges: graph.edges.length,
+      name: `layout ${n} nodes`, n_nodes: n, n_edges: graph.links.length,
       ours: { layout_ms: graph.layout_ms, wall_ms: wallMs, ...(await measure(ours)) },
       d3_force: { layout_ms: d3Ms, ticks, ...(await measure(d3Positions)) },
     };
@@ -194,22 +216,20 @@ async function embedSuite() {
   const files = input.files.length ? [...input.files] : await new Promise((resolve) => input.addEventListener('change', () => resolve([...input.files]), { once: true }));
   const results = [];
   for (const file of files) {
-    const loaded = await request({ type: 'LoadFiles', drop_nonfinite: false }, [file]);
-    if (loaded.type !== 'Loaded') throw new Error(`${file.name}: ${loaded.message ?? loaded.type}`);
-    const layer = loaded.summary.layers[0].name;
-    const n = loaded.summary.n_samples;
+    const loaded = expect(await request((id) => protocol.benchLoadFiles(id, [file])), 'Loaded', file.name);
+    const layer = loaded.layers[0];
+    const n = loaded.n_samples;
     const ours = {};
     // `?methods=umap` runs only UMAP (t-SNE on 300K takes long).
     const methods = (new URLSearchParams(location.search).get('methods') || 'umap,tsne').split(',');
-    const all = [['umap', { method: 'umap', n_neighbors: 20, min_dist: 0.01 }], ['tsne', { method: 'tsne', perplexity: 50 }]];
-    for (const [name, method] of all.filter(([name]) => methods.includes(name))) {
+    // UMAP: 20 neighbours, min_dist 0.01; t-SNE: perplexity 50 (TopoAct's settings).
+    for (const name of ['umap', 'tsne'].filter((name) => methods.includes(name))) {
       const started = performance.now();
       const requestId = nextRequestId;
-      const answer = await request({ type: 'ComputeProjection', request: { layer, subsample: { size: n, seed: 0 }, method, seed: 0 } });
-      if (answer.type !== 'Projection') throw new Error(`${name} ${n}: ${answer.message ?? answer.type}`);
+      const answer = expect(await request((id) => protocol.benchComputeProjection(id, layer, n, name)), 'Projection', `${name} ${n}`);
       ours[name] = {
-        wall_ms: performance.now() - started, worker_ms: answer.projection.elapsed_ms, knn_ms: answer.projection.knn_ms,
-        knn_exact: answer.projection.knn_exact, frames: framesSeen.get(requestId) ?? 0,
+        wall_ms: answer.arrivedAt - started, worker_ms: answer.elapsed_ms, knn_ms: answer.knn_ms,
+        knn_exact: answer.knn_exact, frames: framesSeen.get(requestId) ?? 0,
       };
       log(JSON.stringify({ n, method: name, ...ours[name] }));
     }
@@ -254,22 +274,15 @@ async function embedSuite() {
  *  then the comparison of all three (graphs without layout, norms). */
 async function multilayerSuite() {
   const [n, dim] = (new URLSearchParams(location.search).get('sizes') || '50000x256').split('x').map(Number);
-  const loaded = await request({ type: 'LoadSynthetic', n_samples: n, dim, seed: 0, n_layers: 3 });
-  if (loaded.type !== 'Loaded') throw new Error(`synthetic ${n}x${dim}x3: ${loaded.message ?? loaded.type}`);
-  const params = {
-    lens: 'l2_norm', cover: 'uniform', n_intervals: 30, overlap: 0.3,
-    epsilon: { knn_quantile: { k: 5, quantile: 0.5, per_interval: false } },
-    min_samples: 5, min_intersection: 1, seed: 0,
-  };
+  const loaded = expect(await request((id) => protocol.benchLoadSynthetic(id, n, dim, 0, 3)), 'Loaded', `synthetic ${n}x${dim}x3`);
   const results = [];
   const started = performance.now();
-  for (const layer of loaded.summary.layers.map((l) => l.name)) {
+  for (const layer of loaded.layers) {
     const layerStarted = performance.now();
-    const answer = await request({ type: 'ComputeGraph', request: { layer, subsample: { size: null, seed: 0 }, params }, previous_positions: [] });
-    if (answer.type !== 'Graph') throw new Error(`graph of ${layer}: ${answer.message ?? answer.type}`);
+    const graph = expect(await request((id) => protocol.benchComputeGraph(id, layer, undefined, 'uniform')), 'Graph', `graph of ${layer}`);
     const result = {
-      name: `multilayer graph ${layer} ${n}x${dim}`, layer, n, dim, mapper_ms: answer.graph.mapper_ms, layout_ms: answer.graph.layout_ms,
-      wall_ms: performance.now() - layerStarted, nodes: answer.graph.stats.n_nodes, edges: answer.graph.stats.n_edges,
+      name: `multilayer graph ${layer} ${n}x${dim}`, layer, n, dim, mapper_ms: graph.mapper_ms, layout_ms: graph.layout_ms,
+      wall_ms: graph.arrivedAt - layerStarted, nodes: graph.n_nodes, edges: graph.n_edges,
     };
     log(JSON.stringify(result));
     results.push(result);
@@ -277,9 +290,8 @@ async function multilayerSuite() {
   results.push({ name: `multilayer three graphs ${n}x${dim}`, wall_ms: performance.now() - started });
   log(JSON.stringify(results.at(-1)));
   const compareStarted = performance.now();
-  const comparison = await request({ type: 'CompareLayers', subsample: { size: null, seed: 0 }, params });
-  if (comparison.type !== 'LayerComparison') throw new Error(`comparison: ${comparison.message ?? comparison.type}`);
-  results.push({ name: `layer comparison 3 x ${n}x${dim}`, wall_ms: performance.now() - compareStarted, nodes: comparison.comparison.layers.map((l) => l.stats.n_nodes) });
+  const comparison = expect(await request((id) => protocol.benchCompareLayers(id, undefined)), 'LayerComparison', 'comparison');
+  results.push({ name: `layer comparison 3 x ${n}x${dim}`, wall_ms: comparison.arrivedAt - compareStarted, nodes: comparison.n_nodes });
   log(JSON.stringify(results.at(-1)));
   return results;
 }
@@ -290,7 +302,11 @@ async function main() {
   const suiteName = new URLSearchParams(location.search).get('suite') || 'parse';
   const suite = SUITES[suiteName];
   if (!suite) throw new Error(`unknown suite '${suiteName}'; known: ${Object.keys(SUITES).join(', ')}`);
-  const computeThreads = await ready;
+  await initProtocol();
+  if (typeof protocol.benchReadAnswer !== 'function') {
+    throw new Error('this build has no benchmark client: build with TOPOACT_BENCH=1 tools/build.sh (tools/bench.sh does)');
+  }
+  const computeThreads = await startWorker();
   const results = await suite();
   const report = {
     suite: suiteName, user_agent: navigator.userAgent, hardware_concurrency: navigator.hardwareConcurrency,
@@ -300,7 +316,4 @@ async function main() {
   window.__benchResult = report;
 }
 
-main().catch((error) => {
-  window.__benchResult = { error: String(error) };
-  document.getElementById('result').textContent = JSON.stringify(window.__benchResult);
-});
+main().catch(fail);

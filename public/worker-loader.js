@@ -11,8 +11,10 @@
 const asked = Number.parseInt(new URL(self.location.href).searchParams.get('threads') ?? '', 10);
 const wanted = Number.isFinite(asked) && asked > 0 ? Math.min(asked, 64) : Math.max(1, navigator.hardwareConcurrency || 1);
 
+// The protocol's FromWorker::CouldNotStart (src/protocol.rs): the page shows `reason` in its
+// banner (src/worker_client.rs).
 function fail(error) {
-  self.postMessage({ type: 'Failed', request_id: 0, kind: 'Internal', message: 'The compute worker could not start: ' + error });
+  self.postMessage({ type: 'CouldNotStart', reason: String(error) });
 }
 
 async function startThreaded() {

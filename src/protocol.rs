@@ -5,7 +5,8 @@
 //! `File` objects attached under the JS property [`FILES_PROPERTY`] of the same message.
 //!
 //! Every request carries a `request_id` chosen by the UI; every answer names the request it
-//! answers. A new long request supersedes (cancels) the one running.
+//! answers. A new long request supersedes (cancels) the one running. A failure is a
+//! [`WorkerError`] (typed, with its kind and message), never a bare string.
 
 pub use crate::vocabulary::{
     DatasetRef, GraphRequest, ProjectionKind, ProjectionMethod, ProjectionRequest, SubsampleChoice,
@@ -15,9 +16,12 @@ use serde::{Deserialize, Serialize};
 use topoact_core::compare::LayerNorms;
 use topoact_core::dataset::DatasetSummary;
 use topoact_core::diagnostics::{LensDiagnostics, NormDiagnostics};
+use topoact_core::embed::EmbedError;
+use topoact_core::formats::FormatError;
 use topoact_core::job::Progress;
-use topoact_core::layout::LayoutQuality;
-use topoact_core::mapper::{ClassShare, GraphStats, MapperEdge, MapperParams};
+use topoact_core::layout::{LayoutError, LayoutQuality};
+use topoact_core::mapper::{ClassShare, GraphStats, MapperEdge, MapperError, MapperParams};
+use topoact_core::pipeline::UnknownLayer;
 
 /// JS property of a `LoadFiles` message that holds the array of `File`s.
 pub const FILES_PROPERTY: &str = "files";
@@ -194,6 +198,143 @@ pub enum FailureKind {
     Notice,
 }
 
+/// Why the worker could not answer a request: what [`FromWorker::Failed`] carries. Each
+/// variant is one failure; [`WorkerError::kind`] says which next step the UI offers and
+/// `Display` is the message shown to the person (what is wrong and how to fix it). Errors of
+/// the core keep their own message (its typed error's `Display`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum WorkerError {
+    #[error("No dataset is loaded: drop an activation file first.")]
+    NoDataset,
+    #[error("The dataset has no layer '{layer}'; its layers are: {}.", known.join(", "))]
+    UnknownLayer { layer: String, known: Vec<String> },
+    /// The files are not a dataset this app reads (the core's `FormatError`).
+    #[error("{message}")]
+    BadFile { message: String },
+    /// Some activations are NaN or infinite; loading again with `drop_nonfinite` works.
+    #[error("{message}")]
+    NonFinite { message: String },
+    /// The mapper's parameters or data were refused (the core's `MapperError`).
+    #[error("{message}")]
+    Mapper { message: String },
+    /// The graph could not be laid out (the core's `LayoutError`).
+    #[error("{message}")]
+    Layout { message: String },
+    /// The projection's parameters or data were refused (the core's `EmbedError`).
+    #[error("The projection could not be computed: {message}")]
+    Projection { message: String },
+    #[error("The file has no precomputed {method} coordinates for layer '{layer}'; compute them here instead.")]
+    NoPrecomputed { method: String, layer: String },
+    #[error("{file_name} is {size_bytes} bytes; graph files up to {max_bytes} bytes are read.")]
+    GraphFileTooLarge {
+        file_name: String,
+        size_bytes: u64,
+        max_bytes: u64,
+    },
+    #[error("{file_name} is not a graph this app can open: {message}")]
+    NotAGraph { file_name: String, message: String },
+    #[error("{file_name} does not fit the loaded data: {message}. Open it without data (reload the page and drop it first) or load the data it was made from.")]
+    GraphDoesNotFit { file_name: String, message: String },
+    #[error("The imported graph is no longer in memory: import the file again to export it.")]
+    ImportedGraphGone,
+    #[error("The synthetic graph takes 1 to {max_nodes} nodes, not {n_nodes}.")]
+    SyntheticGraphSize { n_nodes: usize, max_nodes: usize },
+    #[error("Synthetic data of {n_samples} samples x {dim} dimensions x {n_layers} layers does not fit: it takes 1 to {max_values} values in all.")]
+    SyntheticDataSize {
+        n_samples: usize,
+        dim: usize,
+        n_layers: usize,
+        max_values: u64,
+    },
+    /// The request never reached the server, or its answer never arrived.
+    #[error("Could not fetch {url}: {reason}. If the file is on another site, that site must allow cross-origin requests (CORS); otherwise download it and drop it on the page.")]
+    FetchFailed { url: String, reason: String },
+    #[error("Could not fetch {url}: the server answered HTTP {status} {status_text}.")]
+    HttpStatus {
+        url: String,
+        status: u16,
+        status_text: String,
+    },
+    #[error("Could not fetch {url}: the response has no body.")]
+    NoBody { url: String },
+    /// A request of the benchmark page sent to a worker built without the `bench` feature.
+    #[error("{request} is answered only by the benchmark build of the worker (TOPOACT_BENCH=1 tools/build.sh).")]
+    BenchOnly { request: String },
+    /// Anything else (a bug): the message is shown as is.
+    #[error("{message}")]
+    Internal { message: String },
+}
+
+impl WorkerError {
+    /// What kind of failure, so the UI can offer the right next step.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            WorkerError::NonFinite { .. } => FailureKind::NonFinite,
+            WorkerError::FetchFailed { .. }
+            | WorkerError::HttpStatus { .. }
+            | WorkerError::NoBody { .. } => FailureKind::Network,
+            WorkerError::BenchOnly { .. } | WorkerError::Internal { .. } => FailureKind::Internal,
+            WorkerError::NoDataset
+            | WorkerError::UnknownLayer { .. }
+            | WorkerError::BadFile { .. }
+            | WorkerError::Mapper { .. }
+            | WorkerError::Layout { .. }
+            | WorkerError::Projection { .. }
+            | WorkerError::NoPrecomputed { .. }
+            | WorkerError::GraphFileTooLarge { .. }
+            | WorkerError::NotAGraph { .. }
+            | WorkerError::GraphDoesNotFit { .. }
+            | WorkerError::ImportedGraphGone
+            | WorkerError::SyntheticGraphSize { .. }
+            | WorkerError::SyntheticDataSize { .. } => FailureKind::BadInput,
+        }
+    }
+}
+
+impl From<FormatError> for WorkerError {
+    fn from(err: FormatError) -> Self {
+        let message = err.to_string();
+        match err {
+            FormatError::NonFiniteActivations { .. } => WorkerError::NonFinite { message },
+            _ => WorkerError::BadFile { message },
+        }
+    }
+}
+
+impl From<UnknownLayer> for WorkerError {
+    fn from(err: UnknownLayer) -> Self {
+        WorkerError::UnknownLayer {
+            layer: err.name,
+            known: err.known,
+        }
+    }
+}
+
+impl From<MapperError> for WorkerError {
+    fn from(err: MapperError) -> Self {
+        WorkerError::Mapper {
+            message: err.to_string(),
+        }
+    }
+}
+
+impl From<LayoutError> for WorkerError {
+    fn from(err: LayoutError) -> Self {
+        WorkerError::Layout {
+            message: err.to_string(),
+        }
+    }
+}
+
+impl From<EmbedError> for WorkerError {
+    fn from(err: EmbedError) -> Self {
+        WorkerError::Projection {
+            message: err.to_string(),
+        }
+    }
+}
+
 /// Worker -> UI.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -219,9 +360,11 @@ pub enum FromWorker {
     /// The request failed; the previous dataset is still loaded.
     Failed {
         request_id: RequestId,
-        kind: FailureKind,
-        message: String,
+        error: WorkerError,
     },
+    /// The worker's WebAssembly could not start (posted by `worker-loader.js`, not by Rust):
+    /// no request can be answered. `reason` is the loader's error as text.
+    CouldNotStart { reason: String },
     /// The request was cancelled (by Cancel or by a newer request); nothing changed.
     Cancelled { request_id: RequestId },
     /// A mapper graph, laid out, ready to draw.
@@ -411,4 +554,110 @@ impl DrawnProjection {
 /// Interleaved f32 coordinates as little-endian bytes.
 pub fn coords_to_le_bytes(coords: &[f32]) -> Vec<u8> {
     coords.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each error's kind and the message the person reads.
+    #[test]
+    fn worker_errors_say_their_kind_and_their_message() {
+        let check = |error: WorkerError, kind: FailureKind, message: &str| {
+            assert_eq!(error.kind(), kind, "{error:?}");
+            assert_eq!(error.to_string(), message, "{error:?}");
+        };
+        check(
+            WorkerError::NoDataset,
+            FailureKind::BadInput,
+            "No dataset is loaded: drop an activation file first.",
+        );
+        check(
+            UnknownLayer {
+                name: "fc9".into(),
+                known: vec!["conv1".into(), "fc2".into()],
+            }
+            .into(),
+            FailureKind::BadInput,
+            "The dataset has no layer 'fc9'; its layers are: conv1, fc2.",
+        );
+        check(
+            FormatError::NothingLeftAfterDrop.into(),
+            FailureKind::BadInput,
+            &FormatError::NothingLeftAfterDrop.to_string(),
+        );
+        let non_finite = FormatError::NonFiniteActivations { layers: Vec::new() };
+        check(
+            non_finite.clone().into(),
+            FailureKind::NonFinite,
+            &non_finite.to_string(),
+        );
+        check(
+            MapperError::ZeroIntervals.into(),
+            FailureKind::BadInput,
+            "the number of intervals must be at least 1",
+        );
+        check(
+            EmbedError::EmptyInput.into(),
+            FailureKind::BadInput,
+            "The projection could not be computed: there are no samples to project",
+        );
+        check(
+            WorkerError::HttpStatus {
+                url: "https://example.org/a.npz".into(),
+                status: 404,
+                status_text: "Not Found".into(),
+            },
+            FailureKind::Network,
+            "Could not fetch https://example.org/a.npz: the server answered HTTP 404 Not Found.",
+        );
+        check(
+            WorkerError::BenchOnly {
+                request: "MeasureLayout".into(),
+            },
+            FailureKind::Internal,
+            "MeasureLayout is answered only by the benchmark build of the worker (TOPOACT_BENCH=1 tools/build.sh).",
+        );
+    }
+
+    /// A failure crosses the boundary as data (its variant and fields), not as a sentence.
+    #[test]
+    fn a_failure_crosses_as_a_typed_error() {
+        let failed = FromWorker::Failed {
+            request_id: 7,
+            error: WorkerError::GraphFileTooLarge {
+                file_name: "g.json".into(),
+                size_bytes: 300,
+                max_bytes: 200,
+            },
+        };
+        let json = serde_json::to_value(&failed).expect("serialisable");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "type": "Failed",
+                "request_id": 7,
+                "error": {"error": "graph_file_too_large", "file_name": "g.json", "size_bytes": 300, "max_bytes": 200},
+            })
+        );
+        assert_eq!(
+            serde_json::from_value::<FromWorker>(json).expect("readable"),
+            failed
+        );
+        let unit = serde_json::to_value(WorkerError::NoDataset).expect("serialisable");
+        assert_eq!(unit, serde_json::json!({"error": "no_dataset"}));
+    }
+
+    /// `worker-loader.js` posts this message by hand when the wasm cannot start.
+    #[test]
+    fn the_loaders_start_failure_is_a_protocol_message() {
+        let posted =
+            serde_json::json!({"type": "CouldNotStart", "reason": "TypeError: failed to fetch"});
+        assert_eq!(
+            serde_json::from_value::<FromWorker>(posted).expect("readable"),
+            FromWorker::CouldNotStart {
+                reason: "TypeError: failed to fetch".into()
+            }
+        );
+    }
 }

@@ -146,12 +146,13 @@ pub fn content_hash_of_bytes(bytes: &[u8]) -> String {
     content_hash(bytes.len() as u64, chunks).unwrap_or_default()
 }
 
-/// Above this many samples the app maps a stratified subsample by default (TopoAct's sizes
-/// went to 300K; 50K keeps a first graph within seconds in one browser thread).
-pub const DEFAULT_MAX_SAMPLES: usize = 50_000;
+/// Above this many samples the app maps a stratified subsample by default (the core's
+/// choice, shared with the native command).
+pub use topoact_core::pipeline::DEFAULT_MAX_SAMPLES;
 
 /// Which samples a graph is computed on: the first `size` of the seeded, class-stratified,
-/// nested order (`None`: all up to [`DEFAULT_MAX_SAMPLES`], else that many).
+/// nested order (`None`: all up to [`DEFAULT_MAX_SAMPLES`], else that many; `Some(0)`: all),
+/// as `topoact_core::pipeline::choose_samples` picks them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubsampleChoice {
     pub size: Option<usize>,
@@ -170,7 +171,7 @@ impl Default for SubsampleChoice {
 impl SubsampleChoice {
     /// The number of samples used for a dataset of `n_samples`.
     pub fn resolve(&self, n_samples: usize) -> usize {
-        self.size.unwrap_or(DEFAULT_MAX_SAMPLES).min(n_samples)
+        topoact_core::pipeline::samples_used(self.size, n_samples)
     }
 }
 

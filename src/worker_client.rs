@@ -4,6 +4,7 @@
 //! [`FromWorker::Ready`], and hands every answer to the callback given to [`spawn`].
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
@@ -28,7 +29,8 @@ thread_local! {
 }
 
 /// Starts the worker. `on_answer` receives every decoded answer; `on_fatal` a message when
-/// the worker itself cannot start or crashes.
+/// the worker itself cannot start (its loader says so with [`FromWorker::CouldNotStart`]) or
+/// crashes.
 pub fn spawn(
     on_answer: impl Fn(FromWorker) + 'static,
     on_fatal: impl Fn(String) + 'static,
@@ -37,12 +39,17 @@ pub fn spawn(
     options.set_type(WorkerType::Module);
     let worker = Worker::new_with_options(&worker_script_url(), &options)
         .map_err(|err| format!("The compute worker could not start: {err:?}"))?;
+    let on_fatal = Rc::new(on_fatal);
+    let on_start_failed = on_fatal.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         match serde_wasm_bindgen::from_value::<FromWorker>(event.data()) {
             Ok(ready @ FromWorker::Ready { .. }) => {
                 flush_queue();
                 on_answer(ready);
             }
+            Ok(FromWorker::CouldNotStart { reason }) => on_start_failed(format!(
+                "The compute worker could not start: {reason}. Reload the page to try again."
+            )),
             Ok(answer) => on_answer(answer),
             Err(err) => {
                 web_sys::console::error_1(&format!("unreadable worker answer: {err}").into())
@@ -97,20 +104,29 @@ fn flush_queue() {
     });
 }
 
+/// A request as the worker receives it (the protocol's JSON-compatible encoding), with
+/// `files` attached when it is a `LoadFiles`.
+pub fn encode(request: &ToWorker, files: &[File]) -> Result<JsValue, String> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let message = serde::Serialize::serialize(request, &serializer)
+        .map_err(|err| format!("cannot encode request: {err}"))?;
+    if !files.is_empty() {
+        let array: Array = files.iter().cloned().map(JsValue::from).collect();
+        Reflect::set(&message, &JsValue::from_str(FILES_PROPERTY), &array)
+            .map_err(|err| format!("cannot attach the files: {err:?}"))?;
+    }
+    Ok(message)
+}
+
 /// Sends a request, with `files` attached when it is a `LoadFiles`.
 pub fn send(request: &ToWorker, files: &[File]) {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    let message = match serde::Serialize::serialize(request, &serializer) {
+    let message = match encode(request, files) {
         Ok(message) => message,
         Err(err) => {
-            web_sys::console::error_1(&format!("cannot encode request: {err}").into());
+            web_sys::console::error_1(&err.into());
             return;
         }
     };
-    if !files.is_empty() {
-        let array: Array = files.iter().cloned().map(JsValue::from).collect();
-        let _ = Reflect::set(&message, &JsValue::from_str(FILES_PROPERTY), &array);
-    }
     CLIENT.with_borrow_mut(|client| match client {
         Some(client) if client.ready => {
             if let Err(err) = client.worker.post_message(&message) {

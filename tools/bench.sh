@@ -7,7 +7,8 @@ tools/setup.sh
 if [ "${SKIP_NATIVE:-0}" != 1 ]; then
   cargo bench -p topoact-core
 fi
-tools/build.sh
+# The benchmark build: the default one plus what only the benchmarks use (feature `bench`).
+TOPOACT_BENCH=1 tools/build.sh
 for suite in "${@:-parse}"; do
   node benches/browser-bench.mjs "$suite"
 done

@@ -2,12 +2,20 @@
 # Builds the static site into dist/: the UI and worker WebAssembly (release), their
 # wasm-bindgen glue, index.html, style and public/ (demo data, loaders).
 # Any static host can serve dist/ from any sub-path: every URL in it is relative.
+# TOPOACT_BENCH=1 also builds in what only the in-browser benchmarks use (feature `bench`:
+# the layout quality measure, the benchmark page's protocol client); tools/bench.sh sets it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 wasm_dir=target/wasm32-unknown-unknown/release
-echo "[build] cargo build (wasm32, release)"
-cargo build -p topoact-app --target wasm32-unknown-unknown --release --bin app --bin worker
+features=()
+threads_features=threads
+if [ "${TOPOACT_BENCH:-0}" = 1 ]; then
+  features=(--features bench)
+  threads_features=threads,bench
+fi
+echo "[build] cargo build (wasm32, release${features[*]:+, ${features[*]}})"
+cargo build -p topoact-app --target wasm32-unknown-unknown --release --bin app --bin worker "${features[@]}"
 
 rm -rf pkg && mkdir -p pkg
 for bin in app worker; do
@@ -36,7 +44,7 @@ if [ "${TOPOACT_SKIP_THREADS:-0}" != 1 ]; then
   )
   CARGO_ENCODED_RUSTFLAGS=$(IFS=$'\x1f'; echo "${threads_flags[*]}") \
     cargo +nightly build -Z build-std=panic_abort,std --target wasm32-unknown-unknown --release \
-      -p topoact-app --bin worker --features threads --target-dir target/threads
+      -p topoact-app --bin worker --features "$threads_features" --target-dir target/threads
   mkdir -p pkg-threads
   wasm-bindgen --target web --no-typescript --out-dir pkg-threads \
     target/threads/wasm32-unknown-unknown/release/worker.wasm

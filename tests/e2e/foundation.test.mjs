@@ -1,12 +1,12 @@
 // End-to-end tests of the foundation: the demo loads, files reach the worker by drop and
 // by the picker, progress and cancel work, the UI stays responsive during a big parse,
-// and bad input leaves the previous dataset loaded.
+// bad input leaves the previous dataset loaded, and a worker that cannot start is reported.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { artifactsDir, dropFiles, launchBrowser, openPage, smallNpy, startServer, waitForDataset, waitForGraph, writeSparseNpy } from './harness.mjs';
+import { artifactsDir, dropFiles, launchBrowser, openPage, repoRoot, smallNpy, startServer, waitForDataset, waitForGraph, writeSparseNpy } from './harness.mjs';
 
 let server;
 let browser;
@@ -127,5 +127,30 @@ describe('foundation', () => {
     assert.equal(await page.textContent('[data-testid="dataset-name"]'), before);
     assert.equal(await page.textContent('[data-testid="graph-summary"]'), graphBefore);
     await page.close();
+  });
+
+  test('a worker that cannot start says so in the banner', async () => {
+    // dist/ as it is (symbolic links), except that neither worker build has its wasm: the
+    // loader's start fails and it posts CouldNotStart.
+    const dist = path.join(repoRoot, 'dist');
+    const broken = path.join(scratch, 'dist-without-worker');
+    mkdirSync(path.join(broken, 'pkg'), { recursive: true });
+    for (const entry of readdirSync(dist)) {
+      if (entry !== 'pkg' && entry !== 'pkg-threads') symlinkSync(path.join(dist, entry), path.join(broken, entry));
+    }
+    for (const entry of readdirSync(path.join(dist, 'pkg'))) {
+      if (entry !== 'worker_bg.wasm') symlinkSync(path.join(dist, 'pkg', entry), path.join(broken, 'pkg', entry));
+    }
+    const brokenServer = await startServer({ root: broken });
+    try {
+      const { page } = await openPage(browser.browser, brokenServer.url);
+      const banner = page.locator('[data-testid="error-message"]');
+      await banner.waitFor({ timeout: 30_000 });
+      assert.match(await banner.textContent(), /The compute worker could not start/);
+      await page.screenshot({ path: path.join(artifactsDir, 'foundation-worker-cannot-start.png') });
+      await page.close();
+    } finally {
+      brokenServer.stop();
+    }
   });
 });

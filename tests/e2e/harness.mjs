@@ -15,11 +15,12 @@ const CHROMIUM_ARGS = [
   '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage',
 ];
 
-/** Starts the static server on dist/; resolves to { url, stop }. With `isolation: false` it
- *  omits the COOP/COEP headers (the page is then not cross-origin isolated: one compute thread). */
-export function startServer({ isolation = true } = {}) {
+/** Starts the static server on dist/ (or `root`); resolves to { url, stop }. With
+ *  `isolation: false` it omits the COOP/COEP headers (the page is then not cross-origin
+ *  isolated: one compute thread). */
+export function startServer({ isolation = true, root = 'dist' } = {}) {
   return new Promise((resolve, reject) => {
-    const args = ['tools/serve.py', '--root', 'dist', '--port', '0', ...(isolation ? [] : ['--no-isolation'])];
+    const args = ['tools/serve.py', '--root', root, '--port', '0', ...(isolation ? [] : ['--no-isolation'])];
     const server = spawn('python3', args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
     let buffered = '';
     server.stdout.on('data', (chunk) => {

@@ -22,12 +22,11 @@ use topoact_core::formats::{load_dataset, LoadOptions, NamedSource, ReadSeekSour
 use topoact_core::job::Progress;
 use topoact_core::mapper::{
     compute_mapper_with_progress, to_kmapper_json, to_node_link_json, CoverKind, Epsilon, Lens,
-    MapperInput, MapperParams,
+    MapperParams,
 };
-use topoact_core::subsample::{nested_stratified_order, subsample};
-
-/// Above this many samples the default is a stratified subsample of this size (seed 0).
-const DEFAULT_MAX_SAMPLES: usize = 50_000;
+use topoact_core::pipeline::{
+    choose_samples, find_layer, mapper_input, EmbedMethod, EmbedSetup, ProjectionRows,
+};
 
 #[derive(Parser)]
 #[command(
@@ -280,10 +279,7 @@ impl ProgressPrinter {
 /// The layer named `name`, or the first one; an error lists the layers there are.
 fn pick_layer<'a>(dataset: &'a Dataset, name: Option<&str>) -> Result<&'a Layer, String> {
     match name {
-        Some(name) => dataset.layer(name).ok_or_else(|| {
-            let names: Vec<&str> = dataset.layers.iter().map(|l| l.name.as_str()).collect();
-            format!("no layer '{name}'; the layers are: {}", names.join(", "))
-        }),
+        Some(name) => find_layer(dataset, name).map_err(|e| e.to_string()),
         None => dataset
             .layers
             .first()
@@ -309,15 +305,12 @@ fn run_mapper(args: MapperArgs) -> Result<(), String> {
             dataset.class_names.len()
         );
     }
-    let size = match args.subsample {
-        Some(0) => n_samples,
-        Some(size) => size.min(n_samples),
-        None => n_samples.min(DEFAULT_MAX_SAMPLES),
-    };
-    let subset: Option<Vec<u32>> = (size < n_samples).then(|| {
-        let order = nested_stratified_order(dataset.labels.as_deref(), n_samples, args.seed);
-        subsample(&order, size)
-    });
+    let subset = choose_samples(
+        dataset.labels.as_deref(),
+        n_samples,
+        args.subsample,
+        args.seed,
+    );
     if let (Some(s), false) = (&subset, args.quiet) {
         eprintln!(
             "[{:7.2} s] stratified subsample of {} samples (seed {})",
@@ -358,12 +351,7 @@ fn run_mapper(args: MapperArgs) -> Result<(), String> {
     }
     .validate()
     .map_err(|e| e.to_string())?;
-    let input = MapperInput {
-        matrix,
-        sample_indices: subset.as_deref(),
-        labels: dataset.labels.as_deref(),
-        class_names: &dataset.class_names,
-    };
+    let input = mapper_input(&dataset, layer, subset.as_deref());
     let mapper_started = Instant::now();
     let mut printer = ProgressPrinter {
         quiet: args.quiet,
@@ -407,10 +395,8 @@ enum CoordsFormat {
 
 fn run_embed(args: EmbedArgs) -> Result<(), String> {
     use std::sync::Arc;
-    use topoact_core::embed::knn::{estimate_recall, KnnJob, KnnParams};
-    use topoact_core::embed::tsne::{TsneJob, TsneParams};
-    use topoact_core::embed::umap::{UmapJob, UmapParams};
-    use topoact_core::embed::{EmbedRows, Embedding};
+    use topoact_core::embed::knn::{estimate_recall, KnnJob};
+    use topoact_core::embed::Embedding;
     use topoact_core::job::run_to_end;
 
     let format = match args
@@ -454,15 +440,12 @@ fn run_embed(args: EmbedArgs) -> Result<(), String> {
             matrix.dtype().name()
         );
     }
-    let size = match args.subsample {
-        Some(0) => n_samples,
-        Some(size) => size.min(n_samples),
-        None => n_samples.min(DEFAULT_MAX_SAMPLES),
-    };
-    let subset: Option<Vec<u32>> = (size < n_samples).then(|| {
-        let order = nested_stratified_order(dataset.labels.as_deref(), n_samples, args.seed);
-        subsample(&order, size)
-    });
+    let subset = choose_samples(
+        dataset.labels.as_deref(),
+        n_samples,
+        args.subsample,
+        args.seed,
+    );
     if let (Some(s), false) = (&subset, args.quiet) {
         eprintln!(
             "[{:7.2} s] stratified subsample of {} samples (seed {})",
@@ -471,33 +454,25 @@ fn run_embed(args: EmbedArgs) -> Result<(), String> {
             args.seed
         );
     }
-    let rows = Arc::new(EmbedRows::gather(matrix, subset.as_deref()).map_err(|e| e.to_string())?);
-    let n_points = rows.n_points;
+    let rows = ProjectionRows::gather(matrix, subset).map_err(|e| e.to_string())?;
+    let n_points = rows.n_points();
 
-    let tsne_params = TsneParams {
-        perplexity: args.perplexity.unwrap_or(50.0),
+    let setup = EmbedSetup {
+        method: match args.method {
+            MethodArg::Tsne => EmbedMethod::Tsne {
+                perplexity: args.perplexity.unwrap_or(50.0),
+            },
+            MethodArg::Umap => EmbedMethod::Umap {
+                n_neighbors: args.neighbors.unwrap_or(20),
+                min_dist: args.min_dist.unwrap_or(0.01),
+            },
+        },
         seed: args.seed,
-        ..Default::default()
-    };
-    let umap_params = UmapParams {
-        n_neighbors: args.neighbors.unwrap_or(20),
-        min_dist: args.min_dist.unwrap_or(0.01),
-        seed: args.seed,
-        ..Default::default()
     };
     // Check the parameters before the (long) neighbour search.
-    let k = match args.method {
-        MethodArg::Tsne => {
-            tsne_params.validate(n_points).map_err(|e| e.to_string())?;
-            tsne_params.neighbours_needed_for(n_points)
-        }
-        MethodArg::Umap => {
-            umap_params
-                .validate(n_points, umap_params.neighbours_needed())
-                .map_err(|e| e.to_string())?;
-            umap_params.neighbours_needed()
-        }
-    };
+    setup.validate(n_points).map_err(|e| e.to_string())?;
+    let knn_params = setup.knn_params(n_points);
+    let k = knn_params.k;
     let mut printer = ProgressPrinter {
         quiet: args.quiet,
         last_stage: String::new(),
@@ -505,15 +480,7 @@ fn run_embed(args: EmbedArgs) -> Result<(), String> {
         started,
     };
     let knn_started = Instant::now();
-    let mut knn_job = KnnJob::new(
-        rows.clone(),
-        KnnParams {
-            k,
-            seed: args.seed,
-            ..KnnParams::new(k)
-        },
-    )
-    .map_err(|e| e.to_string())?;
+    let mut knn_job = KnnJob::new(rows.rows.clone(), knn_params).map_err(|e| e.to_string())?;
     let graph = run_to_end(&mut knn_job, |p| printer.report(p)).map_err(|e| e.to_string())?;
     if !args.quiet {
         let how = if graph.exact {
@@ -521,7 +488,7 @@ fn run_embed(args: EmbedArgs) -> Result<(), String> {
         } else {
             format!(
                 "approximate, recall {:.4} on 200 sampled points",
-                estimate_recall(&rows, &graph, k, 200, args.seed)
+                estimate_recall(&rows.rows, &graph, k, 200, args.seed)
             )
         };
         eprintln!(
@@ -532,30 +499,20 @@ fn run_embed(args: EmbedArgs) -> Result<(), String> {
     }
     let graph = Arc::new(graph);
     let projection_started = Instant::now();
-    let embedding: Embedding = match args.method {
-        MethodArg::Tsne => {
-            let mut job = TsneJob::new(rows.clone(), graph.clone(), tsne_params)
-                .map_err(|e| e.to_string())?;
-            run_to_end(&mut job, |p| printer.report(p)).map_err(|e| e.to_string())?
+    let mut job = setup
+        .job(rows.rows.clone(), graph)
+        .map_err(|e| e.to_string())?;
+    let embedding: Embedding =
+        run_to_end(&mut job, |p| printer.report(p)).map_err(|e| e.to_string())?;
+    if let (Some(used), false) = (job.umap_init_used(), args.quiet) {
+        match used.spectral_failure {
+            Some(why) => eprintln!(
+                "topoact: note: UMAP started from PCA (spectral start unavailable: {why:?})"
+            ),
+            None => eprintln!("topoact: note: UMAP started from a {:?} layout", used.init),
         }
-        MethodArg::Umap => {
-            let mut job = UmapJob::new(rows.clone(), graph.clone(), umap_params)
-                .map_err(|e| e.to_string())?;
-            let embedding =
-                run_to_end(&mut job, |p| printer.report(p)).map_err(|e| e.to_string())?;
-            if let (Some(used), false) = (job.init_used(), args.quiet) {
-                match used.spectral_failure {
-                    Some(why) => eprintln!("topoact: note: UMAP started from PCA (spectral start unavailable: {why:?})"),
-                    None => eprintln!("topoact: note: UMAP started from a {:?} layout", used.init),
-                }
-            }
-            embedding
-        }
-    };
-    let method = match args.method {
-        MethodArg::Tsne => "t-SNE",
-        MethodArg::Umap => "UMAP",
-    };
+    }
+    let method = setup.name();
     if !args.quiet {
         eprintln!(
             "[{:7.2} s] {method} in {:.2} s",
@@ -565,14 +522,14 @@ fn run_embed(args: EmbedArgs) -> Result<(), String> {
     }
     if args.quality {
         let quality = topoact_core::embed::quality::knn_preservation(
-            &rows,
+            &rows.rows,
             &embedding.coords,
             10,
             Some((1000, args.seed)),
         );
         eprintln!("10-NN preservation (1000 sampled points): {quality:.4}");
     }
-    let sample_idx = |row: usize| subset.as_ref().map_or(row as u32, |s| s[row]);
+    let sample_idx = |row: usize| rows.sample_indices[row];
     let bytes = match format {
         CoordsFormat::Npy => {
             let data: Vec<u8> = embedding

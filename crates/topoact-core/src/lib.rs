@@ -14,4 +14,5 @@ pub mod formats;
 pub mod job;
 pub mod layout;
 pub mod mapper;
+pub mod pipeline;
 pub mod subsample;

@@ -98,11 +98,8 @@ impl AppModel {
                 });
                 self.on_loaded(summary, source);
             }
-            FromWorker::Failed {
-                request_id,
-                kind,
-                message,
-            } => {
+            FromWorker::Failed { request_id, error } => {
+                let (kind, message) = (error.kind(), error.to_string());
                 if let Some(running) = self.current_projection(request_id) {
                     if let Purpose::Projection(request) = &running.purpose {
                         self.requests.given_up_projection = Some(request.clone());
@@ -216,8 +213,9 @@ impl AppModel {
                     self.requests.running = None;
                 }
             }
-            // Only the benchmark page asks for layout measures.
-            FromWorker::LayoutMeasured { .. } => {}
+            // Only the benchmark page asks for layout measures; the worker client reports
+            // CouldNotStart through its fatal-error callback.
+            FromWorker::LayoutMeasured { .. } | FromWorker::CouldNotStart { .. } => {}
             FromWorker::Thumbnail { sample_idx, url } => {
                 self.results.hover_thumbnail = Some((sample_idx, url))
             }

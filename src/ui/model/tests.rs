@@ -6,7 +6,7 @@ use topoact_core::dataset::{ClassSummary, DatasetSummary, Dtype, LayerSummary};
 use topoact_core::job::Progress;
 
 use super::*;
-use crate::protocol::{DrawnNode, DrawnProjection, FromWorker, ToWorker};
+use crate::protocol::{DrawnNode, DrawnProjection, FromWorker, ToWorker, WorkerError};
 
 fn summary(name: &str, layers: &[&str], n_samples: usize) -> DatasetSummary {
     DatasetSummary {
@@ -232,18 +232,21 @@ fn a_failed_load_keeps_the_previous_dataset_and_is_not_retried() {
     }));
     let messages = model.next_requests();
     assert_eq!(kinds(&messages), ["LoadUrl"]);
+    let error = WorkerError::FetchFailed {
+        url: "https://example.org/x.npz".into(),
+        reason: "offline".into(),
+    };
     model.on_worker_answer(FromWorker::Failed {
         request_id: messages[0].request_id(),
-        kind: FailureKind::Network,
-        message: "offline".into(),
+        error: error.clone(),
     });
     assert_eq!(
         model.dataset.as_ref().map(|d| d.name.as_str()),
         Some("demo")
     );
     assert_eq!(
-        model.banner.as_ref().map(|b| b.message.as_str()),
-        Some("offline")
+        model.banner.as_ref().map(|b| b.message.clone()),
+        Some(error.to_string())
     );
     assert!(model.next_requests().is_empty());
 }
@@ -668,8 +671,9 @@ fn a_failed_drop_keeps_its_message_while_the_graph_it_interrupted_is_computed_ag
     });
     model.on_worker_answer(FromWorker::Failed {
         request_id: drop,
-        kind: FailureKind::BadInput,
-        message: "notes.npy is not a .npy file".into(),
+        error: WorkerError::BadFile {
+            message: "notes.npy is not a .npy file".into(),
+        },
     });
     assert_eq!(kinds(&model.next_requests()), ["ComputeGraph"]);
     assert!(model.banner.is_some(), "the message stays");

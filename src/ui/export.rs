@@ -9,7 +9,7 @@
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
-use super::graph_view::{link_width, node_fill};
+use super::graph_style::{link_width, node_fill};
 use super::model::ColourBy;
 use crate::protocol::DrawnGraph;
 use crate::render::camera::Camera;

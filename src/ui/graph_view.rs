@@ -10,10 +10,11 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::graph_style::{link_width, node_fill};
 use super::model::{AppModel, ColourBy, GraphSlot, UserAction};
 use crate::protocol::{DrawnGraph, DrawnNode};
 use crate::render::camera::{bounds_of_circles, Camera};
-use crate::render::colour::{class_colour, plasma_links, unit, viridis};
+use crate::render::colour::{class_colour, plasma_links, viridis};
 
 /// The SVG's coordinate system (its viewBox); CSS keeps the element at this aspect ratio.
 pub const VIEW_WIDTH: f64 = 1000.0;
@@ -23,34 +24,6 @@ const FIT_MARGIN: f64 = 30.0;
 const GLYPH_MIN_PX: f64 = 22.0;
 /// A wheel zoom is committed to the camera (and the SVG redrawn) after this quiet time.
 const ZOOM_COMMIT_MS: u32 = 140;
-
-/// Fill of `node` for the chosen encoding.
-pub fn node_fill(graph: &DrawnGraph, node: &DrawnNode, colour_by: ColourBy) -> String {
-    match colour_by {
-        ColourBy::MeanLens => viridis(unit(node.lens_mean, graph.lens_range)),
-        ColourBy::DominantClass => node
-            .top_classes
-            .first()
-            .map(|share| class_colour(share.class_idx))
-            .unwrap_or_else(|| "#9aa0a6".into()),
-        ColourBy::Purity => viridis(
-            node.top_classes
-                .first()
-                .map(|share| share.fraction)
-                .unwrap_or(0.0),
-        ),
-        ColourBy::Size => {
-            let max_size = graph.nodes.iter().map(|n| n.size).max().unwrap_or(1).max(2) as f64;
-            viridis((node.size.max(1) as f64).ln() / max_size.ln())
-        }
-    }
-}
-
-/// Link stroke width in screen pixels for a Jaccard index (TopoAct: linear in [1, 10]; we
-/// keep it thinner so dense graphs stay legible).
-pub fn link_width(jaccard: f64) -> f64 {
-    1.0 + 5.0 * jaccard.clamp(0.0, 1.0)
-}
 
 /// Tooltip / details text of a node's top classes: "Coat 45.2 %".
 pub fn class_share_text(graph: &DrawnGraph, node: &DrawnNode) -> Vec<String> {
@@ -617,16 +590,4 @@ fn lens_label(model: &AppModel) -> String {
 /// The name exported files of a layer's views start with.
 pub fn file_stem(layer: &str) -> String {
     format!("topoact-{}", crate::format::file_stem(layer))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn link_width_grows_with_jaccard() {
-        assert_eq!(link_width(0.0), 1.0);
-        assert_eq!(link_width(1.0), 6.0);
-        assert_eq!(link_width(7.0), 6.0);
-    }
 }

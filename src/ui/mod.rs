@@ -5,6 +5,7 @@ pub mod comparison;
 pub mod controls;
 pub mod diagnostics;
 pub mod export;
+pub mod graph_style;
 pub mod graph_view;
 pub mod link;
 pub mod model;

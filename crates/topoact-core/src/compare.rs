@@ -108,22 +108,7 @@ pub fn shares_held(selected: &[u32], nodes: &[&[u32]]) -> Vec<f64> {
         .collect()
 }
 
-/// Size of the intersection of two ascending lists without repeats.
-pub fn sorted_intersection_len(a: &[u32], b: &[u32]) -> usize {
-    let (mut i, mut j, mut count) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                count += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    count
-}
+pub use crate::mapper::graph::sorted_intersection_len;
 
 /// The L2-norm distribution of one layer, binned on an axis shared with the other layers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -33,6 +33,7 @@
 mod assemble;
 mod convert;
 mod error;
+pub mod graph_file;
 mod labels_file;
 mod load;
 mod npy;

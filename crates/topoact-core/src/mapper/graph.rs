@@ -290,3 +290,20 @@ pub(crate) fn top_classes(histogram: &[usize], size: usize) -> Vec<ClassShare> {
         })
         .collect()
 }
+
+/// Size of the intersection of two ascending lists without repeats.
+pub fn sorted_intersection_len(a: &[u32], b: &[u32]) -> usize {
+    let (mut i, mut j, mut count) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                count += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    count
+}

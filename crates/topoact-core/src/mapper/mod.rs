@@ -42,8 +42,7 @@
 pub mod cover;
 mod dbscan;
 pub mod export;
-mod graph;
-pub mod import;
+pub(crate) mod graph;
 mod job;
 mod join;
 pub(crate) mod knn;
@@ -55,13 +54,17 @@ mod rows;
 mod simd;
 pub mod synth;
 
+/// Graph files moved to [`crate::formats::graph_file`] (a format beside the others).
+pub use crate::formats::graph_file as import;
+pub use crate::formats::graph_file::{
+    import_graph, ImportError, ImportFormat, ImportedGraph, ImportedNode,
+};
 pub use cover::Interval;
 pub use export::{to_kmapper_json, to_node_link_json};
 pub use graph::{
     graph_stats, ClassShare, GraphStats, IntervalReport, MapperEdge, MapperGraph, MapperNode,
     ParamsRecord,
 };
-pub use import::{import_graph, ImportError, ImportFormat, ImportedGraph, ImportedNode};
 pub use job::{compute_mapper, compute_mapper_with_progress, MapperInput, MapperJob};
 pub use params::{CoverKind, Epsilon, Lens, MapperError, MapperParams, ValidMapperParams};
 

@@ -39,11 +39,11 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use super::graph::{
+use crate::mapper::graph::{
     nerve, stats_of_nodes, top_classes, ClassShare, GraphStats, MapperEdge, MapperGraph,
     MapperNode, ParamsRecord,
 };
-use super::params::MapperParams;
+use crate::mapper::MapperParams;
 
 /// Largest file accepted (512 MiB).
 pub const MAX_IMPORT_BYTES: usize = 512 * 1024 * 1024;
@@ -916,7 +916,8 @@ fn build_graph(file: RawFile) -> Result<ImportedGraph, ImportError> {
             let mut edges = Vec::with_capacity(stored.len());
             for ((source, target), in_file) in stored {
                 let (a, b) = (&nodes[source], &nodes[target]);
-                let intersection = crate::compare::sorted_intersection_len(&a.members, &b.members);
+                let intersection =
+                    crate::mapper::graph::sorted_intersection_len(&a.members, &b.members);
                 if let Some(in_file) = in_file.filter(|&in_file| in_file != intersection as u64) {
                     return Err(ImportError::IntersectionMismatch {
                         source_name: a.name.clone(),

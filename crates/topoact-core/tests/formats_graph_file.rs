@@ -9,9 +9,10 @@ use ndarray::Array2;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use topoact_core::dataset::Matrix;
+use topoact_core::formats::graph_file::{import_graph, ImportError, ImportFormat};
 use topoact_core::mapper::{
-    compute_mapper, import_graph, to_kmapper_json, to_node_link_json, Epsilon, ImportError,
-    ImportFormat, MapperGraph, MapperInput, MapperParams,
+    compute_mapper, to_kmapper_json, to_node_link_json, Epsilon, MapperGraph, MapperInput,
+    MapperParams,
 };
 
 /// A line of points along the lens (a chain of nodes), three classes, mapped on a subset so
@@ -424,7 +425,7 @@ fn import_refuses_malformed_graphs_with_clear_errors() {
 #[test]
 fn import_refuses_too_many_nodes_while_parsing() {
     let mut text = String::from("{\"nodes\": {");
-    for node_idx in 0..=topoact_core::mapper::import::MAX_IMPORT_NODES {
+    for node_idx in 0..=topoact_core::formats::graph_file::MAX_IMPORT_NODES {
         if node_idx > 0 {
             text.push(',');
         }
@@ -434,7 +435,7 @@ fn import_refuses_too_many_nodes_while_parsing() {
     assert_eq!(
         import_error(&text),
         ImportError::TooManyNodes {
-            limit: topoact_core::mapper::import::MAX_IMPORT_NODES
+            limit: topoact_core::formats::graph_file::MAX_IMPORT_NODES
         }
     );
 }

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 
 use topoact_core::compare::{norm_distributions, row_norms};
 use topoact_core::diagnostics::{lens_diagnostics, norm_diagnostics};
+use topoact_core::formats::graph_file::{import_graph, MAX_IMPORT_BYTES};
 use topoact_core::formats::{ByteSource, NamedSource};
 use topoact_core::job::PartOfSequence;
 use topoact_core::layout::{topoact_radii, LayoutEdge, LayoutInput, LayoutJob, LayoutParams};
 use topoact_core::mapper::export::{to_kmapper_json, to_node_link_json};
-use topoact_core::mapper::import::{import_graph, MAX_IMPORT_BYTES};
 use topoact_core::mapper::{MapperGraph, MapperJob, MapperParams};
 use topoact_core::pipeline::mapper_input;
 

@@ -47,11 +47,11 @@ pub(super) async fn load_files(
         })
         .collect::<Vec<_>>();
     if sources.len() == 1 && looks_like_graph(&mut sources[0]) {
-        let source = file_identity(&mut sources);
+        let source = file_identity(&mut sources)?;
         return graph::import_graph_file(request_id, sources.remove(0), source).await;
     }
     let total_bytes = sources.iter().map(|named| named.source.len()).sum();
-    let identity = file_identity(&mut sources);
+    let identity = file_identity(&mut sources)?;
     load(request_id, sources, drop_nonfinite, total_bytes, identity).await
 }
 
@@ -99,32 +99,37 @@ async fn load<S: ByteSource>(
 }
 
 /// The identity a share link records for dropped files: the largest one (the activations;
-/// side files of labels are small) by name, size and [`content_hash`].
-fn file_identity<S: ByteSource>(sources: &mut [NamedSource<S>]) -> DatasetRef {
+/// side files of labels are small) by name, size and [`content_hash`]. A file that cannot be
+/// read is refused here, with its name (a link could not name it: an empty hash is not a
+/// hash).
+fn file_identity<S: ByteSource>(sources: &mut [NamedSource<S>]) -> Result<DatasetRef, WorkerError> {
     let Some(largest) = sources.iter_mut().max_by_key(|named| named.source.len()) else {
-        return DatasetRef::default();
+        return Err(WorkerError::BadFile {
+            message: "No file was given.".into(),
+        });
     };
     let size_bytes = largest.source.len();
+    let unreadable = |name: &str, detail: String| {
+        WorkerError::BadFile {
+        message: format!("{name} could not be read ({detail}). Choose it again; if it is on a removable or network drive, copy it to this computer first."),
+    }
+    };
     let mut chunks = Vec::new();
     for range in hashed_ranges(size_bytes) {
         let mut chunk = vec![0u8; (range.end - range.start) as usize];
-        if largest.source.read_at(range.start, &mut chunk).is_err() {
-            // Unreadable now means unreadable for the load too, which reports it.
-            return DatasetRef::File {
-                name: largest.file_name.clone(),
-                size_bytes,
-                content_hash: String::new(),
-            };
-        }
+        largest
+            .source
+            .read_at(range.start, &mut chunk)
+            .map_err(|err| unreadable(&largest.file_name, err.to_string()))?;
         chunks.push(chunk);
     }
-    let content_hash =
-        content_hash(size_bytes, chunks.iter().map(Vec::as_slice)).unwrap_or_default();
-    DatasetRef::File {
+    let content_hash = content_hash(size_bytes, chunks.iter().map(Vec::as_slice))
+        .map_err(|err| unreadable(&largest.file_name, err.to_string()))?;
+    Ok(DatasetRef::File {
         name: largest.file_name.clone(),
         size_bytes,
         content_hash,
-    }
+    })
 }
 
 /// Whether a dropped `.json` file is a graph (KeplerMapper's dict or node-link JSON) rather

@@ -54,11 +54,6 @@ mod rows;
 mod simd;
 pub mod synth;
 
-/// Graph files moved to [`crate::formats::graph_file`] (a format beside the others).
-pub use crate::formats::graph_file as import;
-pub use crate::formats::graph_file::{
-    import_graph, ImportError, ImportFormat, ImportedGraph, ImportedNode,
-};
 pub use cover::Interval;
 pub use export::{to_kmapper_json, to_node_link_json};
 pub use graph::{

@@ -200,18 +200,18 @@ pub fn ParameterPanel(model: RwSignal<AppModel>) -> impl IntoView {
             <h2>"View"</h2>
             <label>"Colour"
                 <select data-testid="colour-by" prop:value=move || model.with(|m| m.colour_by().key())
-                    on:change=move |ev| { if let Some(c) = ColourBy::from_key(&input_value(&ev)) { model.update(|m| m.session.colour_by = c.key().into()) } }>
+                    on:change=move |ev| { if let Some(c) = ColourBy::from_key(&input_value(&ev)) { super::act(model, UserAction::SetColourBy(c)) } }>
                     {ColourBy::ALL.iter().map(|c| view! { <option value=c.key()>{c.label()}</option> }).collect_view()}
                 </select>
             </label>
             <label>"Glyphs (averaged images)"
                 <input type="checkbox" data-testid="glyph-toggle" prop:checked=move || model.with(|m| m.session.show_glyphs)
-                    on:change=move |ev| { let on = event_target_checked(&ev); model.update(|m| m.session.show_glyphs = on) } />
+                    on:change=move |ev| { let on = event_target_checked(&ev); super::act(model, UserAction::SetGlyphs(on)) } />
             </label>
             <label>{move || format!("Hide links with Jaccard ≤ {:.2}", model.with(|m| m.session.jaccard_threshold))}
                 <input type="range" min="0" max="1" step="0.01" data-testid="jaccard-threshold"
                     prop:value=move || model.with(|m| m.session.jaccard_threshold.to_string())
-                    on:input=move |ev| { if let Ok(t) = input_value(&ev).parse::<f64>() { model.update(|m| m.session.jaccard_threshold = t.clamp(0.0, 1.0)) } } />
+                    on:input=move |ev| { if let Ok(t) = input_value(&ev).parse::<f64>() { super::act(model, UserAction::SetJaccardThreshold(t)) } } />
             </label>
         </div>
     }
@@ -232,11 +232,7 @@ pub fn ClassSearch(model: RwSignal<AppModel>) -> impl IntoView {
     });
     let suggestions = move || class_names.with(|names| search_classes(names, &query.get(), 20));
     let add = move |class_idx: u32| {
-        model.update(|m| {
-            if !m.session.highlighted_classes.contains(&class_idx) {
-                m.session.highlighted_classes.push(class_idx)
-            }
-        });
+        super::act(model, UserAction::HighlightClass(class_idx));
         query.set(String::new());
     };
     view! {
@@ -257,7 +253,7 @@ pub fn ClassSearch(model: RwSignal<AppModel>) -> impl IntoView {
                     let name = class_names.with(|names| names.get(class_idx as usize).cloned().unwrap_or_default());
                     view! {
                         <span class="chip" data-testid="highlighted-class">{name}
-                            <button class="chip-remove" aria-label="Remove" on:click=move |_| model.update(|m| m.session.highlighted_classes.retain(|&c| c != class_idx))>"×"</button>
+                            <button class="chip-remove" aria-label="Remove" on:click=move |_| super::act(model, UserAction::UnhighlightClass(class_idx))>"×"</button>
                         </span>
                     }
                 }).collect_view()}
@@ -303,20 +299,8 @@ pub fn ClassDirectory(model: RwSignal<AppModel>) -> impl IntoView {
             Some(class_directory(class_names, tops.iter().map(Vec::as_slice)))
         })
     };
-    let toggle = move |class_idx: u32| {
-        model.update(|m| {
-            if let Some(pos) = m
-                .session
-                .highlighted_classes
-                .iter()
-                .position(|&c| c == class_idx)
-            {
-                m.session.highlighted_classes.remove(pos);
-            } else {
-                m.session.highlighted_classes.push(class_idx);
-            }
-        })
-    };
+    let toggle =
+        move |class_idx: u32| super::act(model, UserAction::ToggleHighlightedClass(class_idx));
     view! {
         <details class="panel class-directory" data-testid="class-directory">
             <summary>"Class directory"</summary>

@@ -182,7 +182,7 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
                         prop:checked=move || show_ribbons.get()
                         on:change=move |event| {
                             let on = event_target_checked(&event);
-                            model.update(|m| m.session.show_ribbons = on);
+                            super::act(model, UserAction::SetRibbons(on));
                         } />
                     "Links between layers"
                 </label>
@@ -192,7 +192,7 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
                         prop:value=move || format!("{:.2}", threshold.get())
                         on:input=move |event| {
                             if let Ok(value) = event_target_value(&event).parse::<f64>() {
-                                model.update(|m| m.session.ribbon_threshold = value.clamp(0.0, 1.0));
+                                super::act(model, UserAction::SetRibbonThreshold(value));
                             }
                         } />
                     <span data-testid="ribbon-threshold-value">{move || format!("{:.2}", threshold.get())}</span>

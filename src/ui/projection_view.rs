@@ -13,7 +13,7 @@ use topoact_core::dataset::ProjectionKind;
 use wasm_bindgen::{Clamped, JsCast};
 
 use super::act;
-use super::model::{AppModel, PointColour, UserAction, SELECTION_EXAMPLES};
+use super::model::{AppModel, GraphSlot, PointColour, UserAction, SELECTION_EXAMPLES};
 use super::projection_scene::{
     highlighted_points, point_colours, rgba_css, selection_histogram, shared, Scene, Shared,
 };
@@ -239,8 +239,12 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         let Some(mut samples) = samples else { return };
         samples.sort_unstable();
         let empty = samples.is_empty();
+        // A rectangle or lasso replaces the node selection.
         model.update(|m| {
-            m.session.selected_node = None;
+            m.on_user_action(UserAction::SelectNode {
+                slot: GraphSlot::Main,
+                node_idx: None,
+            });
             m.on_user_action(UserAction::SelectSamples(samples.clone()));
         });
         if !empty {
@@ -485,7 +489,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                 <label>"Colour "
                     <select data-testid="point-colour" prop:value=move || model.with(|m| m.point_colour().key()) on:change=move |event| {
                         if let Some(c) = PointColour::from_key(&event_target_value(&event)) {
-                            model.update(|m| m.session.point_colour = c.key().into());
+                            act(model, UserAction::SetPointColour(c));
                         }
                     }>
                         {PointColour::ALL.iter().map(|c| view! { <option value=c.key()>{c.label()}</option> }).collect_view()}

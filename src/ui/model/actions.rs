@@ -31,6 +31,10 @@ pub enum UserAction {
     /// "Update" on a projection made for another subsample or layer.
     UpdateProjection,
     SetHighlightedClasses(Vec<u32>),
+    /// Highlight one more class (search), or toggle one (the class directory).
+    HighlightClass(u32),
+    ToggleHighlightedClass(u32),
+    UnhighlightClass(u32),
     /// Rectangle or lasso on the projection (`None` or empty: cleared).
     SelectSamples(Vec<u32>),
     SetColourBy(ColourBy),
@@ -114,6 +118,26 @@ impl AppModel {
                 self.requests.asked_projection = self.projection_request();
             }
             UserAction::SetHighlightedClasses(classes) => session.highlighted_classes = classes,
+            UserAction::HighlightClass(class_idx) => {
+                if !session.highlighted_classes.contains(&class_idx) {
+                    session.highlighted_classes.push(class_idx);
+                }
+            }
+            UserAction::UnhighlightClass(class_idx) => {
+                session.highlighted_classes.retain(|&c| c != class_idx)
+            }
+            UserAction::ToggleHighlightedClass(class_idx) => {
+                match session
+                    .highlighted_classes
+                    .iter()
+                    .position(|&c| c == class_idx)
+                {
+                    Some(pos) => {
+                        session.highlighted_classes.remove(pos);
+                    }
+                    None => session.highlighted_classes.push(class_idx),
+                }
+            }
             UserAction::SelectSamples(mut samples) => {
                 samples.sort_unstable();
                 samples.dedup();

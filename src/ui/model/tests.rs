@@ -681,3 +681,17 @@ fn a_failed_drop_keeps_its_message_while_the_graph_it_interrupted_is_computed_ag
     model.on_user_action(UserAction::SetColourBy(ColourBy::Size));
     assert!(model.banner.is_none());
 }
+
+#[test]
+fn classes_are_highlighted_once_toggled_and_removed_through_actions() {
+    let mut model = AppModel::default();
+    model.on_user_action(UserAction::HighlightClass(2));
+    model.on_user_action(UserAction::HighlightClass(2));
+    model.on_user_action(UserAction::ToggleHighlightedClass(1));
+    assert_eq!(model.session.highlighted_classes, vec![2, 1]);
+    model.on_user_action(UserAction::ToggleHighlightedClass(2));
+    model.on_user_action(UserAction::UnhighlightClass(7));
+    assert_eq!(model.session.highlighted_classes, vec![1]);
+    model.on_user_action(UserAction::UnhighlightClass(1));
+    assert!(model.session.highlighted_classes.is_empty());
+}

@@ -10,6 +10,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing_debs=()
 command -v chromium >/dev/null 2>&1 || missing_debs+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing_debs+=(chromium-driver)
+# Firefox ESR: the end-to-end suite's Firefox subset (driven over WebDriver BiDi by puppeteer-core).
+[ -x /usr/bin/firefox-esr ] || missing_debs+=(firefox-esr)
 if [ ${#missing_debs[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing_debs[*]}"
   as_root apt-get update -qq
@@ -43,8 +45,8 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " ${wb_version}\$"; then
   cargo install wasm-bindgen-cli --version "${wb_version}"
 fi
 
-if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/embedding-atlas ]; then
-  say "installing npm packages (binaryen for wasm-opt, playwright-core; benchmark peers)"
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/puppeteer-core ] || [ ! -d node_modules/embedding-atlas ]; then
+  say "installing npm packages (binaryen for wasm-opt, playwright-core, puppeteer-core; benchmark peers)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
 say "ready"

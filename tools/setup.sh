@@ -10,7 +10,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing_debs=()
 command -v chromium >/dev/null 2>&1 || missing_debs+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing_debs+=(chromium-driver)
-# Firefox ESR: the end-to-end suite's Firefox subset (driven over WebDriver BiDi by puppeteer-core).
+# Firefox ESR: the end-to-end suite's Firefox subset (driven by geckodriver, below).
 [ -x /usr/bin/firefox-esr ] || missing_debs+=(firefox-esr)
 if [ ${#missing_debs[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing_debs[*]}"
@@ -45,8 +45,15 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " ${wb_version}\$"; then
   cargo install wasm-bindgen-cli --version "${wb_version}"
 fi
 
-if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/puppeteer-core ] || [ ! -d node_modules/embedding-atlas ]; then
-  say "installing npm packages (binaryen for wasm-opt, playwright-core, puppeteer-core; benchmark peers)"
+# geckodriver (not in Debian 12) drives Firefox for the e2e suite's Firefox subset.
+gd_version=0.37.1
+if ! geckodriver --version 2>/dev/null | grep -qx "geckodriver ${gd_version}"; then
+  say "installing geckodriver ${gd_version} (about 2 minutes on 2 cores)"
+  cargo install geckodriver --version "${gd_version}"
+fi
+
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/embedding-atlas ]; then
+  say "installing npm packages (binaryen for wasm-opt, playwright-core; benchmark peers)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
 say "ready"

@@ -2,8 +2,8 @@
 // geckodriver) by the test command: the demo loads on the cross-origin-isolated page and
 // computes on wasm threads; its graph is the CLI's; a selected node lights up exactly its
 // members in the projection; a share link reopens the same view in a fresh browser; three
-// layers side by side are the CLI's graphs; a dropped file reaches the worker and gives the
-// CLI's graph. Written against the harness's browser-neutral page objects:
+// layers side by side are the CLI's graphs; a dropped file and a file chosen with the picker
+// reach the worker and give the CLI's graphs. Written against the harness's browser-neutral page objects:
 // `E2E_BROWSER=chromium node --test tests/e2e/firefox.test.mjs` runs the same flows in Chromium.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -204,7 +204,7 @@ describe(`${process.env.E2E_BROWSER || 'firefox'}: the main flows`, () => {
     await assertNoErrors(page);
   });
 
-  test('a dropped file reaches the worker and gives the graph the CLI computes', async () => {
+  test('a dropped file and a chosen file reach the worker and give the graphs the CLI computes', async () => {
     const bytes = smallNpy(600, 8);
     const file = path.join(artifactsDir, 'firefox-dropped.npy');
     writeFileSync(file, bytes);
@@ -217,6 +217,11 @@ describe(`${process.env.E2E_BROWSER || 'firefox'}: the main flows`, () => {
     await waitForGraph(page, [expected.nodes.length, expected.edges.length]);
     assert.deepEqual(await nodeIds(page), sortedNames(expected));
     await page.screenshot('dropped');
+    // A file on disk chosen with the picker (read in the worker slice by slice) works too.
+    await page.setInputFile(testId('file-input'), demoPath);
+    await waitForDataset(page, 'Fashion-MNIST');
+    await waitForGraph(page, [reference.demo.nodes.length, reference.demo.edges.length]);
+    assert.deepEqual(await nodeIds(page), sortedNames(reference.demo));
     await assertNoErrors(page);
   });
 });

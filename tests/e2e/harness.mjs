@@ -314,6 +314,7 @@ class ChromiumPage extends NeutralPage {
   async consoleErrors() { return [...this.errors]; }
   goto(url) { return this.raw.goto(url); }
   click(selector) { return this.raw.click(selector); }
+  setInputFile(selector, filePath) { return this.raw.setInputFiles(selector, filePath); }
   select(selector, value) { return this.raw.selectOption(selector, value); }
   press(key) { return this.raw.keyboard.press(key); }
   evaluate(fn, arg) { return this.raw.evaluate(fn, arg); }
@@ -493,6 +494,12 @@ class FirefoxPage extends NeutralPage {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
+  }
+
+  /** Chooses the file at `filePath` in the file input `selector`, as the file picker would. */
+  async setInputFile(selector, filePath) {
+    const element = await this.element(selector);
+    await this.command('POST', `/element/${element}/value`, { text: filePath });
   }
 
   /** Chooses the option `value` of a <select> as a user would (`input`, then `change`). */

@@ -10,6 +10,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing_debs=()
 command -v chromium >/dev/null 2>&1 || missing_debs+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing_debs+=(chromium-driver)
+# Firefox ESR: the end-to-end suite's Firefox subset (driven by geckodriver, below).
+[ -x /usr/bin/firefox-esr ] || missing_debs+=(firefox-esr)
 if [ ${#missing_debs[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing_debs[*]}"
   as_root apt-get update -qq
@@ -41,6 +43,13 @@ wb_version=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml | head -n
 if ! wasm-bindgen --version 2>/dev/null | grep -q " ${wb_version}\$"; then
   say "installing wasm-bindgen-cli ${wb_version} (about 5 minutes on 2 cores)"
   cargo install wasm-bindgen-cli --version "${wb_version}"
+fi
+
+# geckodriver (not in Debian 12) drives Firefox for the e2e suite's Firefox subset.
+gd_version=0.37.1
+if ! geckodriver --version 2>/dev/null | grep -qx "geckodriver ${gd_version}"; then
+  say "installing geckodriver ${gd_version} (about 2 minutes on 2 cores)"
+  cargo install geckodriver --version "${gd_version}"
 fi
 
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/embedding-atlas ]; then

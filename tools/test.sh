@@ -2,8 +2,10 @@
 # Quick start, command 2: installs what is missing and runs every test:
 #   1. native `cargo test` of the workspace (core, CLI, app logic);
 #   2. wasm-bindgen tests in headless Chromium (wasm-bindgen-test-runner + chromedriver);
-#   3. the release build, then end-to-end tests with playwright-core in Debian's Chromium.
-# The last line is the summary over all three: "N passed, M failed".
+#   3. the release build, then end-to-end tests with playwright-core in Debian's Chromium,
+#      and the cross-browser subset (tests/e2e/firefox.test.mjs) in Debian's Firefox ESR
+#      through geckodriver.
+# The last line is the summary over all of them: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -19,6 +21,17 @@ count_cargo() {
   p=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
   f=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
   passed=$((passed + p)); failed=$((failed + f))
+}
+
+# Adds up node --test's "# pass N" / "# fail N" / "# cancelled N" summary of a log (a run that
+# ended without a summary counts as one failure).
+count_node() {
+  local log=$1 p f c
+  p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -n1)
+  f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -n1)
+  c=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$log" | tail -n1)
+  if [ -z "$p" ]; then failed=$((failed + 1)); return; fi
+  passed=$((passed + p)); failed=$((failed + ${f:-0} + ${c:-0}))
 }
 
 stage() { printf '\n===== %s =====\n' "$*"; }
@@ -38,12 +51,18 @@ count_cargo "$logs/wasm.log"
 stage "build: release site in dist/ and the native CLI (the e2e tests compare with it)"
 if { tools/build.sh && cargo build --release -p topoact-cli; } 2>&1 | tee "$logs/build.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
   stage "e2e: playwright-core + Chromium"
-  node --test --test-concurrency=1 tests/e2e/*.test.mjs 2>&1 | tee "$logs/e2e.log"
-  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-  passed=$((passed + $(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$logs/e2e.log" | tail -n1)))
-  for outcome in fail cancelled; do
-    failed=$((failed + $(sed -n "s/^# ${outcome} \([0-9]*\)\$/\1/p" "$logs/e2e.log" | tail -n1)))
+  chromium_tests=()
+  for file in tests/e2e/*.test.mjs; do
+    [ "$file" = tests/e2e/firefox.test.mjs ] || chromium_tests+=("$file")
   done
+  node --test --test-concurrency=1 "${chromium_tests[@]}" 2>&1 | tee "$logs/e2e.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  count_node "$logs/e2e.log"
+
+  stage "e2e: Firefox ESR through geckodriver (tests/e2e/firefox.test.mjs)"
+  E2E_BROWSER=firefox node --test tests/e2e/firefox.test.mjs 2>&1 | tee "$logs/e2e-firefox.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  count_node "$logs/e2e-firefox.log"
 else
   echo "the release build failed: end-to-end tests not run"
   status=1; failed=$((failed + 1))

@@ -1,7 +1,8 @@
 // Shared end-to-end test harness: serves dist/ on a free loopback port, drives Debian's
 // Chromium with playwright-core (no browser download), and collects console errors.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -196,4 +197,411 @@ export function synthRows(n, dim, seed) {
     rows: new Float32Array(rows.buffer.slice(rows.byteOffset, rows.byteOffset + rows.length)),
     labels: new Uint32Array(labels.buffer.slice(labels.byteOffset, labels.byteOffset + labels.length)),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Browser-neutral page objects: the operations the cross-browser tests use, with a Chromium
+// backend (playwright-core, as above) and a Firefox backend (Debian's Firefox ESR through
+// geckodriver, over WebDriver classic). Selectors are CSS; `testId('x')` is `[data-testid="x"]`.
+// `waitForFunction(fn, arg, { timeout })` and `evaluate(fn, arg)` take playwright's argument
+// order in both, so the helpers above (`waitForDataset`, `waitForGraph`, `dropFiles`) accept
+// either kind of page.
+//
+// Why not WebDriver BiDi for Firefox: every BiDi session makes Firefox watch worker creation
+// (the remote agent's WorkerDebuggerManager listener), and with it Firefox ESR 153 now and then
+// (about 1 page load in 50 on a loaded machine) never starts a worker that another worker
+// creates, so the compute worker's thread pool never comes up. Without a BiDi session (a user's
+// Firefox, or Marionette under geckodriver) not once in 960 loads.
+
+export const testId = (id) => `[data-testid="${id}"]`;
+
+/** Firefox preferences on top of the ones Marionette sets for automation (no updates,
+ *  telemetry, safe browsing, ...): every request that is not for loopback goes to a dead
+ *  proxy, and the background services that would try the network are off. */
+const FIREFOX_PREFS = {
+  'network.proxy.type': 1,
+  'network.proxy.http': '127.0.0.1',
+  'network.proxy.http_port': 9,
+  'network.proxy.ssl': '127.0.0.1',
+  'network.proxy.ssl_port': 9,
+  'network.proxy.share_proxy_settings': true,
+  'network.proxy.allow_hijacking_localhost': false,
+  'network.captive-portal-service.enabled': false,
+  'network.connectivity-service.enabled': false,
+  'network.dns.disablePrefetch': true,
+  'network.prefetch-next': false,
+  'dom.push.connection.enabled': false,
+  'browser.region.network.url': '',
+  'browser.region.update.enabled': false,
+  'app.normandy.enabled': false,
+  'app.shield.optoutstudies.enabled': false,
+  'datareporting.healthreport.uploadEnabled': false,
+  'toolkit.telemetry.enabled': false,
+  'extensions.systemAddon.update.enabled': false,
+  'identity.fxaccounts.enabled': false,
+  'browser.newtabpage.enabled': false,
+  'browser.startup.homepage': 'about:blank',
+  'browser.backup.enabled': false,
+  'messaging-system.rsexperimentloader.enabled': false,
+  'browser.backup.scheduled.enabled': false,
+};
+
+const DEFAULT_VIEWPORT = { width: 1280, height: 800 };
+
+/** Launches `name` ('chromium' or 'firefox'; default $E2E_BROWSER, else 'firefox') and resolves
+ *  to { name, newPage(url, { viewport, freshContext }), stop }. Every browser profile is fresh
+ *  and temporary. In Firefox every page is a browser of its own (geckodriver, Firefox and
+ *  profile), so `freshContext` is always true there. */
+export async function launchNeutral(name = process.env.E2E_BROWSER || 'firefox') {
+  if (name === 'chromium') {
+    const { browser, stop } = await launchBrowser();
+    return {
+      name,
+      async newPage(url, { viewport = DEFAULT_VIEWPORT, freshContext = false } = {}) {
+        const context = freshContext ? await browser.newContext({ viewport }) : null;
+        const raw = context ? await context.newPage() : await browser.newPage({ viewport });
+        const page = new ChromiumPage(name, raw, context);
+        await page.goto(url);
+        return page;
+      },
+      stop,
+    };
+  }
+  if (name === 'firefox') {
+    // geckodriver serves one session at a time: every page gets its own geckodriver and Firefox.
+    const pages = new Set();
+    return {
+      name,
+      async newPage(url, { viewport = DEFAULT_VIEWPORT } = {}) {
+        const driver = await GeckoDriver.start();
+        let page;
+        try {
+          page = new FirefoxPage(name, driver, await driver.newSession());
+        } catch (error) {
+          driver.stop();
+          throw error;
+        }
+        pages.add(page);
+        page.onClose = () => pages.delete(page);
+        await page.setViewport(viewport);
+        await page.goto(url);
+        return page;
+      },
+      async stop() {
+        for (const page of [...pages]) await page.close().catch(() => {});
+      },
+    };
+  }
+  throw new Error(`unknown browser ${name}: chromium or firefox`);
+}
+
+/** What both backends share; subclasses supply the driver calls. */
+class NeutralPage {
+  constructor(browserName) {
+    this.browserName = browserName;
+  }
+
+  /** The page's address, fragment included. */
+  url() { return this.evaluate(() => location.href); }
+
+  text(selector) { return this.evaluate((selector) => document.querySelector(selector)?.textContent ?? null, selector); }
+
+  attribute(selector, name) {
+    return this.evaluate(([selector, name]) => document.querySelector(selector)?.getAttribute(name) ?? null, [selector, name]);
+  }
+
+  count(selector) { return this.evaluate((selector) => document.querySelectorAll(selector).length, selector); }
+
+  /** Waits until `selector` matches ('attached') or matches nothing ('detached'). */
+  async waitForSelector(selector, { state = 'attached', timeout = 30_000 } = {}) {
+    await this.waitForFunction(
+      ([selector, attached]) => (document.querySelector(selector) !== null) === attached,
+      [selector, state === 'attached'],
+      { timeout },
+    );
+  }
+
+  /** Sets an input's value as typing would and commits it (`input`, then `change`). */
+  async fill(selector, value) {
+    await this.evaluate(([selector, value]) => {
+      const input = document.querySelector(selector);
+      input.focus();
+      input.value = value;
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    }, [selector, value]);
+  }
+
+  dropFiles(files) { return dropFiles(this, files); }
+
+  /** Intercepts downloads the page offers (an `<a download>` clicked on a blob: address) and
+   *  keeps their text: `takeDownload()` resolves to { name, text } of the next one. */
+  async captureDownloads() {
+    await this.evaluate(() => {
+      if (window.__e2eDownloads) return;
+      window.__e2eDownloads = [];
+      const blobs = new Map();
+      const createObjectURL = URL.createObjectURL;
+      URL.createObjectURL = (object) => {
+        const url = createObjectURL(object);
+        if (object instanceof Blob) blobs.set(url, object);
+        return url;
+      };
+      const click = HTMLElement.prototype.click;
+      HTMLAnchorElement.prototype.click = function () {
+        const blob = blobs.get(this.href);
+        if (!this.download || !blob) return click.call(this);
+        const name = this.download;
+        window.__e2eDownloads.push(blob.text().then((text) => ({ name, text })));
+      };
+    });
+  }
+
+  async takeDownload(timeout = 30_000) {
+    await this.waitForFunction(() => window.__e2eDownloads.length > 0, null, { timeout });
+    return this.evaluate(() => window.__e2eDownloads.shift());
+  }
+
+  screenshotPath(name) { return path.join(artifactsDir, `${this.browserName}-${name}.png`); }
+}
+
+class ChromiumPage extends NeutralPage {
+  constructor(browserName, raw, context) {
+    super(browserName);
+    this.raw = raw;
+    this.context = context;
+    this.errors = [];
+    raw.on('console', (message) => { if (message.type() === 'error') this.errors.push(message.text()); });
+    raw.on('pageerror', (error) => this.errors.push(String(error)));
+    raw.on('worker', (worker) => worker.on('console', (message) => { if (message.type() === 'error') this.errors.push(`[worker] ${message.text()}`); }));
+  }
+
+  /** Console errors and uncaught exceptions of the page and its workers. */
+  async consoleErrors() { return [...this.errors]; }
+  goto(url) { return this.raw.goto(url); }
+  click(selector) { return this.raw.click(selector); }
+  setInputFile(selector, filePath) { return this.raw.setInputFiles(selector, filePath); }
+  select(selector, value) { return this.raw.selectOption(selector, value); }
+  press(key) { return this.raw.keyboard.press(key); }
+  evaluate(fn, arg) { return this.raw.evaluate(fn, arg); }
+  waitForFunction(fn, arg = null, options = {}) { return this.raw.waitForFunction(fn, arg, options); }
+  screenshot(name) { return this.raw.screenshot({ path: this.screenshotPath(name) }); }
+
+  /** Turns the mouse wheel over the middle of `selector`'s element. */
+  async wheel(selector, deltaY) {
+    const box = await this.raw.locator(selector).boundingBox();
+    await this.raw.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await this.raw.mouse.wheel(0, deltaY);
+  }
+
+  async close() {
+    await this.raw.close();
+    await this.context?.close();
+  }
+}
+
+/** geckodriver on a free loopback port: a minimal client of the W3C WebDriver (classic) API. */
+class GeckoDriver {
+  static async start() {
+    const binary = process.env.GECKODRIVER || 'geckodriver';
+    const port = await new Promise((resolve, reject) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => { const { port } = probe.address(); probe.close(() => resolve(port)); });
+      probe.on('error', reject);
+    });
+    // geckodriver's and Firefox's own output goes to a log file beside the screenshots.
+    const log = openSync(path.join(artifactsDir, 'firefox-driver.log'), 'a');
+    const child = spawn(binary, ['--port', String(port), '--host', '127.0.0.1', '--log', 'error'], { stdio: ['ignore', log, log] });
+    closeSync(log);
+    let failure = null;
+    child.on('error', (error) => { failure = new Error(`${binary} did not start (tools/setup.sh installs it): ${error.message}`); });
+    child.on('exit', (code) => { failure ??= new Error(`geckodriver exited with ${code}`); });
+    const driver = new GeckoDriver(child, `http://127.0.0.1:${port}`);
+    for (let attempt = 0; ; attempt++) {
+      if (failure) throw failure;
+      try {
+        await driver.command('GET', '/status');
+        return driver;
+      } catch (error) {
+        if (attempt > 100) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
+  constructor(child, base) {
+    this.child = child;
+    this.base = base;
+  }
+
+  async command(method, route, body) {
+    const response = await fetch(`${this.base}${route}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const { value } = await response.json();
+    if (!response.ok) {
+      const error = new Error(`WebDriver ${method} ${route}: ${value?.error}: ${value?.message}`);
+      error.code = value?.error;
+      throw error;
+    }
+    return value;
+  }
+
+  /** A new Firefox (headless, a fresh temporary profile); resolves to the session's id. */
+  async newSession() {
+    const { sessionId } = await this.command('POST', '/session', {
+      capabilities: {
+        alwaysMatch: {
+          browserName: 'firefox',
+          pageLoadStrategy: 'normal',
+          unhandledPromptBehavior: 'dismiss',
+          timeouts: { script: 600_000, pageLoad: 120_000, implicit: 0 },
+          'moz:firefoxOptions': {
+            binary: process.env.FIREFOX || '/usr/bin/firefox-esr',
+            args: ['-headless'],
+            prefs: FIREFOX_PREFS,
+            // No crash reporter: it would try to send its pings (and fail, loopback only).
+            env: { MOZ_CRASHREPORTER_DISABLE: '1', MOZ_CRASHREPORTER: '0' },
+            log: { level: 'error' },
+          },
+        },
+      },
+    });
+    return sessionId;
+  }
+
+  stop() { this.child.kill(); }
+}
+
+const WEBDRIVER_KEYS = { Escape: '\uE00C', Enter: '\uE007', Tab: '\uE004' };
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+
+class FirefoxPage extends NeutralPage {
+  constructor(browserName, driver, sessionId) {
+    super(browserName);
+    this.driver = driver;
+    this.session = `/session/${sessionId}`;
+    this.onClose = () => {};
+  }
+
+  command(method, route, body) { return this.driver.command(method, `${this.session}${route}`, body); }
+
+  /** Sizes the window so that the page's viewport is `width` x `height`. */
+  async setViewport({ width, height }) {
+    await this.command('POST', '/window/rect', { width, height });
+    const inner = await this.evaluate(() => [window.innerWidth, window.innerHeight]);
+    await this.command('POST', '/window/rect', { width: 2 * width - inner[0], height: 2 * height - inner[1] });
+  }
+
+  /** Navigates and starts recording console errors, uncaught exceptions and unhandled
+   *  rejections of the page (WebDriver classic has no console events; the compute worker's
+   *  failures reach the page as the app's error banner). */
+  async goto(url) {
+    await this.command('POST', '/url', { url });
+    await this.evaluate(() => {
+      window.__e2eErrors = window.__e2eErrors ?? [];
+      const error = console.error.bind(console);
+      console.error = (...args) => { window.__e2eErrors.push(args.map(String).join(' ')); error(...args); };
+      window.addEventListener('error', (event) => window.__e2eErrors.push(String(event.error ?? event.message)));
+      window.addEventListener('unhandledrejection', (event) => window.__e2eErrors.push(String(event.reason)));
+    });
+  }
+
+  consoleErrors() { return this.evaluate(() => window.__e2eErrors ?? []); }
+
+  /** Runs `fn(arg)` in the page (awaiting a returned promise); resolves to its JSON value. */
+  async evaluate(fn, arg = null) {
+    const script = `const [arg, done] = arguments;
+      Promise.resolve().then(() => (${fn})(arg)).then(
+        (value) => done({ value: value === undefined ? null : value }),
+        (error) => done({ error: String(error) + '\\n' + ((error && error.stack) || '') }));`;
+    const result = await this.command('POST', '/execute/async', { script, args: [arg] });
+    if (result.error !== undefined) throw new Error(`evaluate failed in the page: ${result.error}`);
+    return result.value;
+  }
+
+  /** Polls `fn(arg)` in the page every 100 ms until it is truthy; resolves to a handle whose
+   *  `jsonValue()` is that value (as playwright's does). */
+  async waitForFunction(fn, arg = null, { timeout = 30_000 } = {}) {
+    const script = `const [arg, timeout, done] = arguments;
+      const started = performance.now();
+      const check = () => {
+        let value;
+        try { value = (${fn})(arg); } catch (error) { done({ error: String(error) + '\\n' + ((error && error.stack) || '') }); return; }
+        if (value) done({ value });
+        else if (performance.now() - started > timeout) done({ timedOut: true });
+        else setTimeout(check, 100);
+      };
+      check();`;
+    const result = await this.command('POST', '/execute/async', { script, args: [arg, timeout] });
+    if (result.error !== undefined) throw new Error(`waitForFunction failed in the page: ${result.error}`);
+    if (result.timedOut) throw new Error(`waitForFunction: ${timeout} ms exceeded waiting for ${String(fn).slice(0, 200)}`);
+    return { jsonValue: async () => result.value };
+  }
+
+  async element(selector) {
+    const found = await this.command('POST', '/element', { using: 'css selector', value: selector });
+    return found[ELEMENT];
+  }
+
+  /** Clicks the element's centre once it exists and nothing covers it (WebDriver scrolls it
+   *  into view), retrying for up to `timeout` ms as playwright's click waits. */
+  async click(selector, { timeout = 30_000 } = {}) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      try {
+        const element = await this.element(selector);
+        await this.command('POST', `/element/${element}/click`, {});
+        return;
+      } catch (error) {
+        const retry = ['no such element', 'element not interactable', 'element click intercepted', 'stale element reference'].includes(error.code);
+        if (!retry || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
+  /** Chooses the file at `filePath` in the file input `selector`, as the file picker would. */
+  async setInputFile(selector, filePath) {
+    const element = await this.element(selector);
+    await this.command('POST', `/element/${element}/value`, { text: filePath });
+  }
+
+  /** Chooses the option `value` of a <select> as a user would (`input`, then `change`). */
+  async select(selector, value) {
+    await this.evaluate(([selector, value]) => {
+      const select = document.querySelector(selector);
+      select.value = value;
+      select.dispatchEvent(new Event('input', { bubbles: true }));
+      select.dispatchEvent(new Event('change', { bubbles: true }));
+    }, [selector, value]);
+  }
+
+  async press(key) {
+    const value = WEBDRIVER_KEYS[key] ?? key;
+    await this.command('POST', '/actions', { actions: [{ type: 'key', id: 'keyboard', actions: [{ type: 'keyDown', value }, { type: 'keyUp', value }] }] });
+  }
+
+  /** Turns the mouse wheel over the middle of `selector`'s element. */
+  async wheel(selector, deltaY) {
+    const element = await this.element(selector);
+    await this.command('POST', '/actions', {
+      actions: [{ type: 'wheel', id: 'wheel', actions: [{ type: 'scroll', x: 0, y: 0, deltaX: 0, deltaY, origin: { [ELEMENT]: element } }] }],
+    });
+  }
+
+  async screenshot(name) {
+    const png = await this.command('GET', '/screenshot');
+    writeFileSync(this.screenshotPath(name), Buffer.from(png, 'base64'));
+  }
+
+  async close() {
+    this.onClose();
+    try {
+      await this.command('DELETE', '');
+    } finally {
+      this.driver.stop();
+    }
+  }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start, command 2: installs what is missing and runs every test:
 #   1. native `cargo test` of the workspace (core, CLI, app logic);
-#   2. wasm-bindgen tests in headless Chromium (wasm-bindgen-test-runner + chromedriver);
+#   2. wasm-bindgen tests in headless Chromium (wasm-bindgen-test-runner + chromedriver), then
+#      the same tests in headless Firefox ESR (+ geckodriver);
 #   3. the release build, then end-to-end tests with playwright-core in Debian's Chromium,
 #      and the cross-browser subset (tests/e2e/firefox.test.mjs) in Debian's Firefox ESR
 #      through geckodriver.
@@ -47,6 +48,13 @@ CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_USE_BROWSER=1 WASM_BINDGEN_TEST_
   cargo test -p topoact-app --target wasm32-unknown-unknown --test wasm_ui --test wasm_worker 2>&1 | tee "$logs/wasm.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 count_cargo "$logs/wasm.log"
+
+stage "wasm: the same wasm-bindgen tests in headless Firefox ESR (geckodriver)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+GECKODRIVER="$(command -v geckodriver)" WASM_BINDGEN_USE_BROWSER=1 WASM_BINDGEN_TEST_TIMEOUT=120 \
+  cargo test -p topoact-app --target wasm32-unknown-unknown --test wasm_ui --test wasm_worker 2>&1 | tee "$logs/wasm-firefox.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+count_cargo "$logs/wasm-firefox.log"
 
 stage "build: release site in dist/ and the native CLI (the e2e tests compare with it)"
 if { tools/build.sh && cargo build --release -p topoact-cli; } 2>&1 | tee "$logs/build.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then

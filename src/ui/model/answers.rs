@@ -12,6 +12,12 @@ use crate::protocol::{DrawnGraph, FailureKind, FromWorker, RequestId};
 use crate::session::LoadedDataFacts;
 use crate::vocabulary::{describe_data, same_data, DatasetRef};
 
+/// Where a request ran: beside the graphs (a projection), or in the one main lane.
+enum Lane {
+    Projection,
+    Main,
+}
+
 impl AppModel {
     /// The running request if `request_id` names it.
     fn current(&self, request_id: RequestId) -> Option<&RunningRequest> {
@@ -99,42 +105,26 @@ impl AppModel {
                 self.on_loaded(summary, source);
             }
             FromWorker::Failed { request_id, error } => {
-                let (kind, message) = (error.kind(), error.to_string());
-                if let Some(running) = self.current_projection(request_id) {
-                    if let Purpose::Projection(request) = &running.purpose {
-                        self.requests.given_up_projection = Some(request.clone());
+                let status = match self.give_up_request(request_id) {
+                    None => return,
+                    Some(Lane::Projection) => self.status.clone(),
+                    Some(Lane::Main) if self.dataset.is_some() => {
+                        "The previous dataset is still loaded.".into()
                     }
-                    self.requests.projection_running = None;
-                    self.banner = Some(Banner { kind, message });
-                    return;
-                }
-                let Some(running) = self.current(request_id) else {
-                    return;
+                    Some(Lane::Main) => String::new(),
                 };
-                self.give_up(running.purpose.clone());
-                self.requests.running = None;
-                self.status = if self.dataset.is_some() {
-                    "The previous dataset is still loaded.".into()
-                } else {
-                    String::new()
-                };
-                self.banner = Some(Banner { kind, message });
+                self.status = status;
+                self.banner = Some(Banner {
+                    kind: error.kind(),
+                    message: error.to_string(),
+                });
             }
             FromWorker::Cancelled { request_id } => {
-                if let Some(running) = self.current_projection(request_id) {
-                    if let Purpose::Projection(request) = &running.purpose {
-                        self.requests.given_up_projection = Some(request.clone());
-                    }
-                    self.requests.projection_running = None;
-                    self.status = "Projection cancelled.".into();
-                    return;
-                }
-                let Some(running) = self.current(request_id) else {
-                    return;
+                self.status = match self.give_up_request(request_id) {
+                    None => return,
+                    Some(Lane::Projection) => "Projection cancelled.".into(),
+                    Some(Lane::Main) => "Cancelled. Nothing was changed.".into(),
                 };
-                self.give_up(running.purpose.clone());
-                self.requests.running = None;
-                self.status = "Cancelled. Nothing was changed.".into();
             }
             FromWorker::Graph { request_id, graph } => {
                 let Some(running) = self.current(request_id) else {
@@ -230,13 +220,21 @@ impl AppModel {
         }
     }
 
-    /// A request failed or was cancelled: it is not asked again by itself.
-    fn give_up(&mut self, purpose: Purpose) {
-        match purpose {
+    /// Ends request `request_id`, which failed or was cancelled, and gives it up: it is not
+    /// asked again by itself. Which lane it ran in; `None` when it was superseded.
+    fn give_up_request(&mut self, request_id: RequestId) -> Option<Lane> {
+        let is_it = |r: &mut RunningRequest| r.request_id == request_id;
+        let (running, lane) = match self.requests.projection_running.take_if(is_it) {
+            Some(running) => (running, Lane::Projection),
+            None => (self.requests.running.take_if(is_it)?, Lane::Main),
+        };
+        match running.purpose {
             Purpose::Graph(request) => self.requests.given_up_graphs.push(request),
+            Purpose::Projection(request) => self.requests.given_up_projection = Some(request),
             Purpose::Load(Some(data)) => self.requests.given_up_data = Some(data),
-            _ => {}
+            Purpose::Load(None) | Purpose::Comparison | Purpose::Other => {}
         }
+        Some(lane)
     }
 
     /// New data: the session's own (a link's, the page's first, the same file again) keeps

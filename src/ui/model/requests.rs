@@ -106,12 +106,7 @@ impl AppModel {
             self.request_data(&mut out);
             return out;
         }
-        let loading = self
-            .requests
-            .running
-            .as_ref()
-            .is_some_and(|r| matches!(r.purpose, Purpose::Load(_)));
-        if loading {
+        if self.is_loading() {
             return out;
         }
         self.show_cached_graphs();
@@ -120,14 +115,17 @@ impl AppModel {
         out
     }
 
-    fn request_data(&mut self, out: &mut Vec<ToWorker>) {
-        let loading = self
-            .requests
+    /// Whether data is being loaded (it replaces everything: nothing else is asked meanwhile).
+    fn is_loading(&self) -> bool {
+        self.requests
             .running
             .as_ref()
-            .is_some_and(|r| matches!(r.purpose, Purpose::Load(_)));
+            .is_some_and(|r| matches!(r.purpose, Purpose::Load(_)))
+    }
+
+    fn request_data(&mut self, out: &mut Vec<ToWorker>) {
         let wanted = self.session.dataset.clone();
-        if loading || self.requests.given_up_data.as_ref() == Some(&wanted) {
+        if self.is_loading() || self.requests.given_up_data.as_ref() == Some(&wanted) {
             return;
         }
         let purpose = Purpose::Load(Some(wanted.clone()));

@@ -61,4 +61,26 @@ cp index.html dist/
 cp -r style pkg dist/
 [ -d pkg-threads ] && cp -r pkg-threads dist/
 cp -r public/. dist/
+
+# The service worker's file list and build hash (public/service-worker.js): the app shell it
+# caches for offline use, and a cache name that changes with every build.
+python3 - <<'PY'
+import hashlib, json, pathlib, re
+dist = pathlib.Path("dist")
+skip = {"service-worker.js", "bench.html", "bench.js"}
+files = sorted(
+    str(path.relative_to(dist)) for path in dist.rglob("*")
+    if path.is_file() and path.name not in skip and path.suffix != ".md"
+    and not str(path.relative_to(dist)).startswith("demo/")
+)
+digest = hashlib.sha256()
+for name in files:
+    digest.update(name.encode() + b"\0" + (dist / name).read_bytes())
+worker = dist / "service-worker.js"
+text = worker.read_text()
+text = re.sub(r"^const BUILD = .*;$", f"const BUILD = '{digest.hexdigest()[:16]}';", text, count=1, flags=re.M)
+text = re.sub(r"^const SHELL_FILES = .*;$", f"const SHELL_FILES = {json.dumps(files)};", text, count=1, flags=re.M)
+worker.write_text(text)
+print(f"[build] service worker: {len(files)} shell files, build {digest.hexdigest()[:16]}")
+PY
 echo "[build] dist/ ready: $(du -sh dist | cut -f1) ($(du -h pkg/app_bg.wasm | cut -f1) app, $(du -h pkg/worker_bg.wasm | cut -f1) worker)"

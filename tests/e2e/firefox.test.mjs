@@ -3,7 +3,8 @@
 // computes on wasm threads; its graph is the CLI's; a selected node lights up exactly its
 // members in the projection; a share link reopens the same view in a fresh browser; three
 // layers side by side are the CLI's graphs; a dropped file and a file chosen with the picker
-// reach the worker and give the CLI's graphs. Written against the harness's browser-neutral page objects:
+// reach the worker and give the CLI's graphs; on a host without the isolation headers the
+// service worker still gives wasm threads. Written against the harness's browser-neutral page objects:
 // `E2E_BROWSER=chromium node --test tests/e2e/firefox.test.mjs` runs the same flows in Chromium.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -223,5 +224,31 @@ describe(`${process.env.E2E_BROWSER || 'firefox'}: the main flows`, () => {
     await waitForGraph(page, [reference.demo.nodes.length, reference.demo.edges.length]);
     assert.deepEqual(await nodeIds(page), sortedNames(reference.demo));
     await assertNoErrors(page);
+  });
+});
+
+describe(`${process.env.E2E_BROWSER || 'firefox'}: a host without the isolation headers`, () => {
+  test('the service worker isolates the page after the first load: wasm threads, the CLI graph', async () => {
+    const plain = await startServer({ isolation: false });
+    const visitor = await browser.newPage(plain.url, { viewport: VIEWPORT, freshContext: true });
+    try {
+      await waitForDataset(visitor);
+      await waitForGraph(visitor, [reference.demo.nodes.length, reference.demo.edges.length]);
+      const facts = await visitor.evaluate(() => ({
+        isolated: self.crossOriginIsolated,
+        controlled: Boolean(navigator.serviceWorker?.controller),
+        cores: navigator.hardwareConcurrency,
+        threads: document.querySelector('[data-testid="compute-threads"]')?.textContent,
+      }));
+      assert.equal(facts.isolated, true);
+      assert.equal(facts.controlled, true);
+      assert.equal(facts.threads, facts.cores > 1 ? `${facts.cores} threads` : '1 thread');
+      assert.deepEqual(await nodeIds(visitor), sortedNames(reference.demo));
+      await visitor.screenshot('no-isolation-headers');
+      await assertNoErrors(visitor);
+    } finally {
+      await visitor.close();
+      plain.stop();
+    }
   });
 });

@@ -33,11 +33,12 @@ export function startServer({ isolation = true, root = 'dist' } = {}) {
   });
 }
 
-/** Launches Chromium (playwright gives it a fresh temporary profile); resolves to { browser, stop }. */
-export async function launchBrowser() {
+/** Launches Chromium (playwright gives it a fresh temporary profile); resolves to { browser, stop }.
+ *  `args` are added to the command line (e.g. a proxy). */
+export async function launchBrowser({ args = [] } = {}) {
   // CHROMIUM_EXTRA_ARGS (space-separated) is for diagnosing benchmarks, e.g. V8's tiering.
   const extra = (process.env.CHROMIUM_EXTRA_ARGS || '').split(' ').filter(Boolean);
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extra] });
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...args, ...extra] });
   return { browser, stop: () => browser.close() };
 }
 
@@ -499,7 +500,16 @@ class FirefoxPage extends NeutralPage {
    *  failures reach the page as the app's error banner). */
   async goto(url) {
     await this.command('POST', '/url', { url });
+    await this.installErrorHooks().catch((error) => {
+      // The service worker's first-visit reload; waitForFunction installs them again.
+      if (!/Document was unloaded/.test(String(error))) throw error;
+    });
+  }
+
+  /** Records the document's console errors and uncaught exceptions (again after a reload). */
+  async installErrorHooks() {
     await this.evaluate(() => {
+      if (window.__e2eErrors) return;
       window.__e2eErrors = window.__e2eErrors ?? [];
       const error = console.error.bind(console);
       console.error = (...args) => { window.__e2eErrors.push(args.map(String).join(' ')); error(...args); };
@@ -534,7 +544,20 @@ class FirefoxPage extends NeutralPage {
         else setTimeout(check, 100);
       };
       check();`;
-    const result = await this.command('POST', '/execute/async', { script, args: [arg, timeout] });
+    const started = Date.now();
+    let result;
+    for (;;) {
+      try {
+        result = await this.command('POST', '/execute/async', { script, args: [arg, Math.max(0, timeout - (Date.now() - started))] });
+        break;
+      } catch (error) {
+        // The document reloaded while we waited (the service worker's one reload on a host
+        // without isolation headers): wait on the new document.
+        if (!/Document was unloaded/.test(String(error)) || Date.now() - started > timeout) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await this.installErrorHooks().catch(() => {});
+      }
+    }
     if (result.error !== undefined) throw new Error(`waitForFunction failed in the page: ${result.error}`);
     if (result.timedOut) throw new Error(`waitForFunction: ${timeout} ms exceeded waiting for ${String(fn).slice(0, 200)}`);
     return { jsonValue: async () => result.value };

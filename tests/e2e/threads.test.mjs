@@ -1,19 +1,17 @@
 // End-to-end tests of the compute worker's two builds: on a cross-origin-isolated page the
-// multi-threaded one (wasm threads, one per core), with `?threads=1` or on a page served
-// without the isolation headers the single-threaded one. All give the CLI's graph.
+// multi-threaded one (wasm threads, one per core), with `?threads=1` the single-threaded one.
+// Both give the CLI's graph. (Hosts without the isolation headers: hosting.test.mjs.)
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { artifactsDir, cliGraph, demoPath, launchBrowser, openPage, startServer, waitForDataset, waitForGraph } from './harness.mjs';
 
 let isolated;
-let plain;
 let browser;
 let reference;
 
 before(async () => {
   isolated = await startServer();
-  plain = await startServer({ isolation: false });
   browser = await launchBrowser();
   reference = cliGraph([demoPath]);
 });
@@ -21,7 +19,6 @@ before(async () => {
 after(async () => {
   await browser?.stop();
   isolated?.stop();
-  plain?.stop();
 });
 
 /** Opens `url`, waits for the demo's graph; returns what the page says about its threads. */
@@ -59,14 +56,6 @@ describe('compute threads', () => {
   test('?threads=1 uses the single-threaded worker and gives the same graph', async () => {
     const facts = await demoGraphAt(`${isolated.url}?threads=1`, 'forced-single');
     assert.equal(facts.threads, '1 thread');
-    assertCliGraph(facts);
-  });
-
-  test('a page without the isolation headers falls back to one thread and says why', async () => {
-    const facts = await demoGraphAt(plain.url, 'not-isolated');
-    assert.equal(facts.isolated, false);
-    assert.equal(facts.threads, '1 thread');
-    assert.match(facts.title, /cross-origin-isolated/);
     assertCliGraph(facts);
   });
 });

@@ -32,6 +32,8 @@ fn hostile_summary() -> DatasetSummary {
         activation_image_layers: vec![],
         projections: vec![],
         meta: None,
+        columns: vec![],
+        has_predictions: false,
         notices: vec!["ignored key 'preds'".into()],
     }
 }

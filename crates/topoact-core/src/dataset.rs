@@ -14,6 +14,8 @@ use half::f16;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
+use crate::columns::{Column, ColumnSummary};
+
 /// A sample-by-feature matrix in the precision the file stored it in.
 ///
 /// float16 stays float16 in memory (half the bytes); float64 stays float64 so that the
@@ -193,6 +195,11 @@ pub struct Dataset {
     pub projections: BTreeMap<(String, ProjectionKind), Array2<f32>>,
     /// The file's `meta` JSON, if any.
     pub meta: Option<serde_json::Value>,
+    /// Per-sample columns beyond the above (`confidence`, `loss`, `split`, ...), in file order.
+    pub columns: Vec<Column>,
+    /// The network's predicted class per sample (`preds` or `predictions`), indices into
+    /// `class_names`.
+    pub predictions: Option<Vec<u32>>,
     /// Things a person should know that are not errors (ignored keys, dropped rows, ...).
     pub notices: Vec<String>,
 }
@@ -257,8 +264,14 @@ impl Dataset {
                 .map(|(layer, kind)| (layer.clone(), *kind))
                 .collect(),
             meta: self.meta.clone(),
+            columns: self.columns.iter().map(Column::summary).collect(),
+            has_predictions: self.predictions.is_some(),
             notices: self.notices.clone(),
         }
+    }
+
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|column| column.name == name)
     }
 }
 
@@ -275,6 +288,12 @@ pub struct DatasetSummary {
     pub activation_image_layers: Vec<String>,
     pub projections: Vec<(String, ProjectionKind)>,
     pub meta: Option<serde_json::Value>,
+    /// Per-sample columns (no values).
+    #[serde(default)]
+    pub columns: Vec<ColumnSummary>,
+    /// Whether the file holds the network's predictions.
+    #[serde(default)]
+    pub has_predictions: bool,
     pub notices: Vec<String>,
 }
 

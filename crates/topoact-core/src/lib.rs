@@ -6,6 +6,7 @@
 //! are offered as [`job::Job`]s that do bounded work per step, so the single-threaded
 //! worker can report progress and honour cancellation between steps.
 
+pub mod columns;
 pub mod compare;
 pub mod dataset;
 pub mod diagnostics;

@@ -260,6 +260,11 @@ fn non_finite_rows_can_be_dropped_from_everything() {
     assert_eq!(images.image(2), &[20, 21, 22, 23]);
     let tsne = &dataset.projections[&("a".to_string(), ProjectionKind::Tsne)];
     assert_eq!(tsne.row(1).to_vec(), [4.0, 5.0]);
+    assert_eq!(dataset.predictions.as_deref(), Some(&[1, 0, 1][..]));
+    assert_eq!(
+        dataset.column("weight").unwrap().values,
+        topoact_core::columns::ColumnValues::Numbers(vec![0.0, 1.0, 2.5])
+    );
     assert!(
         dataset
             .notices
@@ -454,4 +459,77 @@ fn npy_files_named_like_npz_keys() {
     assert_eq!(dataset.labels.as_deref(), Some(&[1, 0][..]));
     assert_eq!(dataset.class_names, ["a", "b"]);
     assert_eq!(dataset.images.as_ref().unwrap().image(1), &[7, 6]);
+}
+
+#[test]
+fn extra_per_sample_arrays_become_columns_and_preds_the_predictions() {
+    use topoact_core::columns::{ColumnKind, ColumnValues};
+    let dataset = load(&["columns.npz"]);
+    assert_eq!(dataset.predictions, Some(vec![0, 2, 2, 0, 0]));
+    let names: Vec<&str> = dataset.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["confidence", "loss", "split", "correct", "fold"]);
+    let column = |name: &str| dataset.column(name).unwrap();
+    match &column("confidence").values {
+        ColumnValues::Numbers(values) => {
+            let expected = [0.9f32, 0.4, 0.8, 0.55, 0.7].map(f64::from);
+            assert_eq!(values, &expected.to_vec());
+        }
+        other => panic!("confidence: {other:?}"),
+    }
+    match &column("loss").values {
+        ColumnValues::Numbers(values) => {
+            assert_eq!(values.len(), 5);
+            assert!(values[1].is_nan());
+            assert_eq!(values[3], 1.5);
+        }
+        other => panic!("loss: {other:?}"),
+    }
+    assert_eq!(
+        column("split").values,
+        ColumnValues::Text(
+            ["train", "test", "train", "val", "train"]
+                .map(String::from)
+                .to_vec()
+        )
+    );
+    assert_eq!(
+        column("correct").values,
+        ColumnValues::Integers(vec![1, 0, 1, 0, 1])
+    );
+    assert_eq!(
+        column("fold").values,
+        ColumnValues::Integers(vec![0, 1, 2, 0, 1])
+    );
+    let summary = dataset.summary();
+    assert!(summary.has_predictions);
+    let kinds: Vec<(String, ColumnKind)> = summary
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), c.kind))
+        .collect();
+    assert_eq!(kinds[0], ("confidence".into(), ColumnKind::Numeric));
+    assert_eq!(kinds[2], ("split".into(), ColumnKind::Categorical));
+    assert_eq!(summary.columns[1].n_missing, 1);
+    // Not per sample: a 1-D array of another length, and a 2-D extra array.
+    let notices = dataset.notices.join("\n");
+    assert!(notices.contains("per_class_bias"), "{notices}");
+    assert!(
+        notices.contains("their length differs from the 5 samples"),
+        "{notices}"
+    );
+    assert!(notices.contains("ignored key(s) logits"), "{notices}");
+}
+
+#[test]
+fn safetensors_columns_and_predictions() {
+    use topoact_core::columns::ColumnValues;
+    let dataset = load(&["columns.safetensors"]);
+    assert_eq!(dataset.class_names, ["left", "right"]);
+    assert_eq!(dataset.predictions, Some(vec![1, 0, 1]));
+    assert_eq!(dataset.columns.len(), 1);
+    assert_eq!(dataset.columns[0].name, "margin");
+    assert_eq!(
+        dataset.columns[0].values,
+        ColumnValues::Numbers(vec![0.5, -1.0, 2.0])
+    );
 }

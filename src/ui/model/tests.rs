@@ -32,6 +32,8 @@ fn summary(name: &str, layers: &[&str], n_samples: usize) -> DatasetSummary {
         activation_image_layers: vec![],
         projections: vec![],
         meta: None,
+        columns: vec![],
+        has_predictions: false,
         notices: vec![],
     }
 }

@@ -10,6 +10,7 @@ use super::error::{FormatError, KeyLabel, NonFiniteRows};
 use super::npy::{ElemKind, ElemType};
 use super::LoadOptions;
 use super::MAX_CLASSES;
+use crate::columns::{Column, ColumnValues};
 use crate::dataset::{Dataset, ImageStack, Layer, Matrix, ProjectionKind};
 
 /// How many sample indices a non-finite report lists per layer.
@@ -51,6 +52,10 @@ pub(crate) struct Parts {
     pub projections: BTreeMap<(String, ProjectionKind), Vec<f32>>,
     pub meta: Option<serde_json::Value>,
     pub meta_source: Option<String>,
+    /// Per-sample columns in reading order.
+    pub columns: Vec<Column>,
+    /// Predicted class indices and where they came from.
+    pub predictions: Option<(Vec<i64>, String)>,
     pub notices: Vec<String>,
 }
 
@@ -258,6 +263,36 @@ pub(crate) fn assemble(
     };
     let mut labels = labels;
 
+    // Predictions: class indices like the labels. Out of the classes' range they are kept as
+    // a plain column instead, with a notice.
+    let mut predictions: Option<Vec<u32>> = None;
+    if let Some((raw, source)) = parts.predictions.take() {
+        let n_classes = parts.class_names.as_ref().map_or(0, Vec::len) as i64;
+        match raw.iter().find(|&&p| p < 0 || p >= n_classes) {
+            None if n_classes > 0 => {
+                predictions = Some(raw.iter().map(|&p| p as u32).collect());
+            }
+            outside => {
+                notices.push(match outside {
+                    Some(value) => format!(
+                        "the predictions in {source} are not all class indices ({value} is outside 0 to {}); they are shown as a column",
+                        n_classes - 1
+                    ),
+                    None => format!(
+                        "the predictions in {source} have no classes to refer to (no labels or class names); they are shown as a column"
+                    ),
+                });
+                parts.columns.insert(
+                    0,
+                    Column {
+                        name: "predictions".to_string(),
+                        values: ColumnValues::Integers(raw),
+                    },
+                );
+            }
+        }
+    }
+
     // Non-finite rows.
     let reports: Vec<NonFiniteRows> = parts
         .layers
@@ -317,6 +352,12 @@ pub(crate) fn assemble(
         }
         for values in parts.projections.values_mut() {
             compact_rows(values, 2, &keep);
+        }
+        if let Some(values) = &mut predictions {
+            compact_rows(values, 1, &keep);
+        }
+        for column in &mut parts.columns {
+            column.values.retain_rows(&keep);
         }
         let details: Vec<String> = reports
             .iter()
@@ -421,6 +462,8 @@ pub(crate) fn assemble(
             .collect(),
         projections,
         meta: parts.meta,
+        columns: parts.columns,
+        predictions,
         notices,
     })
 }

@@ -122,7 +122,7 @@ impl Element for i64 {
 impl Element for u8 {
     fn decode_chunk(elem: &ElemType, raw: &[u8], out: &mut [Self]) -> bool {
         match (elem.kind, elem.size) {
-            (ElemKind::UInt, 1) => {
+            (ElemKind::UInt | ElemKind::Bool, 1) => {
                 let n = out.len().min(raw.len());
                 out[..n].copy_from_slice(&raw[..n]);
                 true

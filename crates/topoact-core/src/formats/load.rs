@@ -13,6 +13,7 @@ use super::zip::{self, Method, ZipEntry};
 use super::{
     labels_file, read_exact_at, safetensors, ByteSource, LoadOptions, NamedSource, CHUNK_BYTES,
 };
+use crate::columns::{Column, ColumnValues};
 use crate::dataset::{Dataset, ProjectionKind};
 use crate::job::{Job, Progress, Step};
 
@@ -26,6 +27,10 @@ pub(crate) enum Role {
     Images,
     ActivationImages(String),
     Projection(String, ProjectionKind),
+    /// The network's predicted class per sample (`preds`, `predictions`).
+    Predictions,
+    /// Any other 1-D per-sample array of a npz or safetensors file.
+    Column(String),
 }
 
 impl Role {
@@ -39,6 +44,8 @@ impl Role {
             Role::Images => 4,
             Role::ActivationImages(_) => 5,
             Role::Projection(..) => 6,
+            Role::Predictions => 7,
+            Role::Column(_) => 8,
         }
     }
 
@@ -51,6 +58,8 @@ impl Role {
             Role::Images => "images",
             Role::ActivationImages(_) => "activation images",
             Role::Projection(..) => "a projection",
+            Role::Predictions => "predictions",
+            Role::Column(_) => "a per-sample column",
         }
     }
 }
@@ -62,6 +71,7 @@ pub(crate) fn role_of_key(key: &str) -> Option<Role> {
         "class_names" => return Some(Role::ClassNames),
         "labels" => return Some(Role::Labels),
         "images" => return Some(Role::Images),
+        "preds" | "predictions" => return Some(Role::Predictions),
         _ => {}
     }
     if let Some(layer) = key.strip_prefix("act_") {
@@ -332,10 +342,7 @@ impl<S: ByteSource> LoadJob<S> {
                             "'{file_name}': the entry name '{key}' is not valid UTF-8; invalid bytes were replaced with U+FFFD"
                         ));
                     }
-                    let Some(role) = role_of_key(&key) else {
-                        ignored.push(key);
-                        continue;
-                    };
+                    let role = role_of_key(&key).unwrap_or_else(|| Role::Column(key.clone()));
                     let key_label = KeyLabel::of(&key);
                     let data_offset =
                         zip::entry_data_offset(&mut named.source, &file_name, &entry)?;
@@ -353,6 +360,10 @@ impl<S: ByteSource> LoadJob<S> {
                         &key_label,
                         entry.uncompressed_size,
                     )?;
+                    if matches!(role, Role::Column(_)) && !is_column_like(&header) {
+                        ignored.push(key);
+                        continue;
+                    }
                     refuse_unreadable_dtype(&header, &file_name, &key, &role)?;
                     let data_bytes = checked_data_bytes(&header, &file_name, Some(&key))?;
                     let needed = header.data_offset.checked_add(data_bytes).ok_or(
@@ -398,16 +409,18 @@ impl<S: ByteSource> LoadJob<S> {
                 let parsed = safetensors::read_header(&mut named.source, &file_name)?;
                 let mut ignored = Vec::new();
                 for tensor in parsed.tensors {
-                    let Some(role) = role_of_key(&tensor.name) else {
-                        ignored.push(tensor.name);
-                        continue;
-                    };
+                    let role = role_of_key(&tensor.name)
+                        .unwrap_or_else(|| Role::Column(tensor.name.clone()));
                     let header = NpyHeader {
                         elem: tensor.elem,
                         shape: tensor.shape,
                         fortran_order: false,
                         data_offset: tensor.data_offset,
                     };
+                    if matches!(role, Role::Column(_)) && !is_column_like(&header) {
+                        ignored.push(tensor.name);
+                        continue;
+                    }
                     refuse_unreadable_dtype(&header, &file_name, &tensor.name, &role)?;
                     let data_bytes = checked_data_bytes(&header, &file_name, Some(&tensor.name))?;
                     if data_bytes != tensor.data_len {
@@ -493,7 +506,7 @@ impl<S: ByteSource> LoadJob<S> {
                 .map(|f| f.file_name.as_str())
                 .unwrap_or("");
             self.parts.notices.push(format!(
-                "'{file_name}': ignored key(s) {}; only act_<layer>, labels, class_names, images, actimg_<layer>, proj_<layer>_tsne|umap and meta are read",
+                "'{file_name}': ignored key(s) {}; only act_<layer>, labels, class_names, images, actimg_<layer>, proj_<layer>_tsne|umap, meta, preds and 1-D per-sample columns are read",
                 keys.join(", ")
             ));
         }
@@ -589,6 +602,26 @@ impl<S: ByteSource> LoadJob<S> {
         };
         let expected_rows = reference.shape.first().copied().unwrap_or(0);
         let reference_name = describe(reference, &self.files);
+        // A 1-D array of another length is not per sample: left out, with a notice.
+        let mut not_per_sample = Vec::new();
+        self.tasks.retain(|task| {
+            let per_sample = !matches!(task.role, Role::Column(_))
+                || task.shape.first().copied() == Some(expected_rows);
+            if !per_sample {
+                not_per_sample.push(format!(
+                    "{} ({} values)",
+                    describe(task, &self.files),
+                    task.shape.first().copied().unwrap_or(0)
+                ));
+            }
+            per_sample
+        });
+        if !not_per_sample.is_empty() {
+            self.parts.notices.push(format!(
+                "not read as columns, their length differs from the {expected_rows} samples: {}",
+                not_per_sample.join(", ")
+            ));
+        }
         for task in &self.tasks {
             if matches!(task.role, Role::Meta | Role::ClassNames) {
                 continue;
@@ -853,6 +886,37 @@ impl<S: ByteSource> LoadJob<S> {
             (Role::Projection(layer, kind), DestBuffer::F32(values)) => {
                 self.parts.projections.insert((layer, kind), values);
             }
+            (Role::Predictions, DestBuffer::I64(values)) => {
+                self.parts.predictions = Some((values, source_name));
+            }
+            (Role::Column(name), dest) => {
+                let values = match dest {
+                    DestBuffer::F32(values) => {
+                        ColumnValues::Numbers(values.into_iter().map(f64::from).collect())
+                    }
+                    DestBuffer::F64(values) => ColumnValues::Numbers(values),
+                    DestBuffer::I64(values) => ColumnValues::Integers(values),
+                    DestBuffer::U8(values) => {
+                        ColumnValues::Integers(values.into_iter().map(i64::from).collect())
+                    }
+                    DestBuffer::Bytes(bytes) => ColumnValues::Text(assemble::decode_strings(
+                        &bytes,
+                        &task.elem,
+                        &file_name,
+                        &task.key,
+                        &mut self.parts.notices,
+                    )),
+                    DestBuffer::F16(_) => {
+                        return Err(unsupported_role(
+                            &task.elem,
+                            &file_name,
+                            &task.key,
+                            "a per-sample column",
+                        ))
+                    }
+                };
+                self.parts.columns.push(Column { name, values });
+            }
             (role, _) => {
                 return Err(unsupported_role(
                     &task.elem,
@@ -1016,6 +1080,22 @@ fn size_mismatch(
     }
 }
 
+/// Whether an array of an unknown key can be a per-sample column: 1-D (or N x 1) numbers,
+/// booleans or strings. Anything else stays ignored (with the ignored-keys notice).
+fn is_column_like(header: &NpyHeader) -> bool {
+    let shape = &header.shape;
+    let one_d = shape.len() == 1 || (shape.len() == 2 && shape[1] == 1);
+    let readable = matches!(
+        (header.elem.kind, header.elem.size),
+        (ElemKind::Float, 2 | 4 | 8)
+            | (ElemKind::BFloat, 2)
+            | (ElemKind::Int | ElemKind::UInt, 1 | 2 | 4 | 8)
+            | (ElemKind::Bool, 1)
+    ) || (matches!(header.elem.kind, ElemKind::Unicode | ElemKind::Bytes)
+        && header.elem.size > 0);
+    one_d && readable
+}
+
 /// The role of a `.npy` whose stem is not a known key.
 fn fallback_role(stem: &str, header: &NpyHeader) -> Role {
     match (header.shape.len(), header.elem.kind) {
@@ -1114,6 +1194,26 @@ fn make_task(
             }
             DestKind::U8
         }
+        Role::Predictions => {
+            if !matches!(elem.kind, ElemKind::Int | ElemKind::UInt) {
+                return Err(refuse());
+            }
+            let column_vector = shape.len() == 2 && shape[1] == 1;
+            if shape.len() != 1 && !column_vector {
+                return Err(bad_shape(
+                    "a 1-D array with one predicted class index per sample",
+                ));
+            }
+            DestKind::I64
+        }
+        Role::Column(_) => match (elem.kind, elem.size) {
+            (ElemKind::Float, 8) => DestKind::F64,
+            (ElemKind::Float, 2 | 4) | (ElemKind::BFloat, 2) => DestKind::F32,
+            (ElemKind::Int | ElemKind::UInt, _) => DestKind::I64,
+            (ElemKind::Bool, 1) => DestKind::U8,
+            (ElemKind::Unicode | ElemKind::Bytes, _) => DestKind::Bytes,
+            _ => return Err(refuse()),
+        },
         Role::Projection(..) => {
             if !matches!(
                 (elem.kind, elem.size),

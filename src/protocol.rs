@@ -13,6 +13,7 @@ pub use crate::vocabulary::{
     DEFAULT_MAX_SAMPLES,
 };
 use serde::{Deserialize, Serialize};
+use topoact_core::columns::{NodeColumnStat, NodeMistakes};
 use topoact_core::compare::LayerNorms;
 use topoact_core::dataset::DatasetSummary;
 use topoact_core::diagnostics::{LensDiagnostics, NormDiagnostics};
@@ -97,6 +98,14 @@ pub enum ToWorker {
         request_id: RequestId,
         sample_idx: u32,
     },
+    /// The `k` exact nearest neighbours of one sample in a layer's full-dimensional space
+    /// (itself excluded); answered by [`FromWorker::Neighbours`].
+    Neighbours {
+        request_id: RequestId,
+        layer: String,
+        sample_idx: u32,
+        k: usize,
+    },
     /// Measure a drawing of that synthetic graph (ours or d3-force's) with the core's quality
     /// measures; answered by [`FromWorker::LayoutMeasured`].
     MeasureLayout {
@@ -171,6 +180,7 @@ impl ToWorker {
             | ToWorker::SyntheticGraph { request_id, .. }
             | ToWorker::ComputeProjection { request_id, .. }
             | ToWorker::SampleThumbnail { request_id, .. }
+            | ToWorker::Neighbours { request_id, .. }
             | ToWorker::MeasureLayout { request_id, .. }
             | ToWorker::CompareLayers { request_id, .. }
             | ToWorker::ExportGraph { request_id, .. }
@@ -238,6 +248,8 @@ pub enum WorkerError {
     /// classes.
     #[error("{file_name} does not fit the loaded data's labels: {message}.")]
     GraphDoesNotFit { file_name: String, message: String },
+    #[error("The dataset has no sample {sample_idx}.")]
+    NoSuchSample { sample_idx: u32 },
     #[error("The imported graph is no longer in memory: import the file again to export it.")]
     ImportedGraphGone,
     #[error("The synthetic graph takes 1 to {max_nodes} nodes, not {n_nodes}.")]
@@ -288,6 +300,7 @@ impl WorkerError {
             | WorkerError::NotAGraph { .. }
             | WorkerError::GraphDoesNotFit { .. }
             | WorkerError::ImportedGraphGone
+            | WorkerError::NoSuchSample { .. }
             | WorkerError::SyntheticGraphSize { .. }
             | WorkerError::SyntheticDataSize { .. } => FailureKind::BadInput,
         }
@@ -412,6 +425,13 @@ pub enum FromWorker {
         sample_idx: u32,
         url: Option<String>,
     },
+    /// Answer to [`ToWorker::Neighbours`]: nearest first, each with its label.
+    Neighbours {
+        request_id: RequestId,
+        layer: String,
+        sample_idx: u32,
+        neighbours: Vec<SampleNeighbour>,
+    },
     /// Answer to [`ToWorker::MeasureLayout`].
     LayoutMeasured {
         request_id: RequestId,
@@ -485,6 +505,21 @@ pub struct DrawnNode {
     pub members: Vec<u32>,
     pub position: [f64; 2],
     pub radius: f64,
+    /// Each of the dataset's columns over the node's members, in the dataset's column order.
+    #[serde(default)]
+    pub columns: Vec<NodeColumnStat>,
+    /// The node's mistakes, when the file holds labels and predictions.
+    #[serde(default)]
+    pub mistakes: Option<NodeMistakes>,
+}
+
+/// One nearest neighbour of a sample, as the UI lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SampleNeighbour {
+    pub sample_idx: u32,
+    pub distance: f64,
+    /// Class index, when the file has labels.
+    pub label: Option<u32>,
 }
 
 /// A laid-out mapper graph: what the worker sends for drawing (no activation vectors).

@@ -305,6 +305,8 @@ mod tests {
             members: vec![0, 1, 2],
             position: [x, 0.0],
             radius: 5.0,
+            columns: vec![],
+            mistakes: None,
         };
         DrawnGraph {
             request: GraphRequest {

@@ -166,6 +166,15 @@ fn dispatch(request: ToWorker, message: &JsValue) {
             request_id,
             sample_idx,
         } => answer(request_id, Ok(images::sample_thumbnail(sample_idx))),
+        ToWorker::Neighbours {
+            request_id,
+            layer,
+            sample_idx,
+            k,
+        } => answer(
+            request_id,
+            graph::neighbours(request_id, &layer, sample_idx, k),
+        ),
         #[cfg(feature = "bench")]
         ToWorker::MeasureLayout {
             request_id,

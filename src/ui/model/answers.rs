@@ -206,6 +206,12 @@ impl AppModel {
             // Only the benchmark page asks for layout measures; the worker client reports
             // CouldNotStart through its fatal-error callback.
             FromWorker::LayoutMeasured { .. } | FromWorker::CouldNotStart { .. } => {}
+            FromWorker::Neighbours {
+                layer,
+                sample_idx,
+                neighbours,
+                ..
+            } => self.results.neighbours = Some((layer, sample_idx, neighbours)),
             FromWorker::Thumbnail { sample_idx, url } => {
                 self.results.hover_thumbnail = Some((sample_idx, url))
             }

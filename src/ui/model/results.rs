@@ -2,7 +2,9 @@
 //! shows of them. Nothing here is a setting: dropping all of it and recomputing from the
 //! session gives the same views.
 
-use crate::protocol::{DrawnGraph, DrawnProjection, GraphRequest, LayerComparison, NodeExamples};
+use crate::protocol::{
+    DrawnGraph, DrawnProjection, GraphRequest, LayerComparison, NodeExamples, SampleNeighbour,
+};
 
 /// Graphs kept for reuse (a layer shown again with the same parameters is not recomputed).
 pub const GRAPH_CACHE_SIZE: usize = 12;
@@ -42,6 +44,8 @@ pub struct Results {
     pub selection_examples: Option<NodeExamples>,
     /// Every layer's structure for one set of parameters (the comparison panel).
     pub comparison: Option<LayerComparison>,
+    /// The nearest neighbours of one sample: (layer, sample_idx, nearest first).
+    pub neighbours: Option<(String, u32, Vec<SampleNeighbour>)>,
 }
 
 impl Results {

@@ -63,6 +63,8 @@ fn drawn_graph(request: GraphRequest, members: &[&[u32]]) -> DrawnGraph {
                 members: m.to_vec(),
                 position: [0.0, 0.0],
                 radius: 1.0,
+                columns: vec![],
+                mistakes: None,
             })
             .collect(),
         edges: vec![],

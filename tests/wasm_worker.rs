@@ -5,6 +5,7 @@
 use js_sys::{Array, Uint8Array};
 use topoact_app::worker::JsFileSource;
 use topoact_core::formats::{load_dataset, ByteSource, LoadOptions, NamedSource};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
@@ -93,4 +94,60 @@ fn the_layout_in_the_browser_is_bit_identical_to_the_native_one() {
         }
     }
     assert_eq!(hash, NATIVE_FINGERPRINT, "got {hash:#018x}");
+}
+
+/// The worker's yield: two jobs interleaved (a graph and a projection) each have a yield
+/// outstanding at once, and both must come back. Also measures what a yield costs through a
+/// message channel against a zero-length timeout (printed, not asserted: shared machines).
+#[wasm_bindgen_test]
+async fn yields_come_back_together_and_cost_less_than_a_timeout() {
+    use topoact_app::worker::{channel_yield, timeout_yield};
+    let both = async {
+        let first = channel_yield();
+        let second = channel_yield();
+        // Polled in turn: the second yield is created while the first is outstanding.
+        let (first, second) = (Box::pin(first), Box::pin(second));
+        futures_join(first, second).await;
+    };
+    both.await;
+    let time = |now: &web_sys::WorkerGlobalScope| now.performance().map(|p| p.now()).unwrap_or(0.0);
+    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    const ROUNDS: usize = 100;
+    let started = time(&scope);
+    for _ in 0..ROUNDS {
+        timeout_yield().await;
+    }
+    let timeout_ms = (time(&scope) - started) / ROUNDS as f64;
+    let started = time(&scope);
+    for _ in 0..ROUNDS {
+        channel_yield().await;
+    }
+    let channel_ms = (time(&scope) - started) / ROUNDS as f64;
+    console_log!("one yield: timeout {timeout_ms:.3} ms, message channel {channel_ms:.3} ms");
+}
+
+/// Awaits two futures polled together (no executor crate needed).
+async fn futures_join<
+    A: std::future::Future<Output = ()> + Unpin,
+    B: std::future::Future<Output = ()> + Unpin,
+>(
+    mut a: A,
+    mut b: B,
+) {
+    use std::task::Poll;
+    let (mut a_done, mut b_done) = (false, false);
+    std::future::poll_fn(move |cx| {
+        if !a_done {
+            a_done = std::pin::Pin::new(&mut a).poll(cx).is_ready();
+        }
+        if !b_done {
+            b_done = std::pin::Pin::new(&mut b).poll(cx).is_ready();
+        }
+        if a_done && b_done {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
 }

@@ -39,6 +39,8 @@ mod synthetic;
 
 pub use io::{JsFileSource, DATASET_BUDGET_BYTES};
 pub use runtime::YIELD_EVERY_MS;
+#[doc(hidden)]
+pub use runtime::{channel_yield, timeout_yield};
 
 /// rayon's pool on Web Workers, for `worker-loader.js` (the multi-threaded build only).
 #[cfg(all(feature = "threads", target_arch = "wasm32"))]

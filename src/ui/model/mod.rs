@@ -352,6 +352,16 @@ impl AppModel {
         self.banner = None;
     }
 
+    /// The compute worker could not start, or stopped: what it was doing is over, and the
+    /// banner says why.
+    pub fn on_worker_failure(&mut self, message: String) {
+        self.requests.running = None;
+        self.banner = Some(Banner {
+            kind: FailureKind::Internal,
+            message,
+        });
+    }
+
     /// What the person does next replaces a message about what failed before; a message about
     /// a link (or asking for its file) stays until dismissed: the work it started follows.
     /// Requests derived from the session do not clear it (a failed load's message stays

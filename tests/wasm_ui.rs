@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use topoact_app::protocol::FromWorker;
 use topoact_app::ui::model::AppModel;
-use topoact_app::ui::{ClassList, DatasetDetails};
+use topoact_app::ui::{ClassList, DatasetDetails, Ui};
 use topoact_core::dataset::{ClassSummary, DatasetSummary, Dtype, LayerSummary};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -59,10 +59,10 @@ async fn hostile_names_are_shown_as_text_never_as_markup() {
         })
     });
     let root = container();
-    let _handle = leptos::mount::mount_to(
-        root.clone(),
-        move || view! { <ClassList model=model /><DatasetDetails model=model /> },
-    );
+    let _handle = leptos::mount::mount_to(root.clone(), move || {
+        Ui::provide(model);
+        view! { <ClassList /><DatasetDetails /> }
+    });
     leptos::task::tick().await;
     assert!(
         root.query_selector("img").unwrap().is_none(),
@@ -85,8 +85,10 @@ async fn hostile_names_are_shown_as_text_never_as_markup() {
 async fn the_class_list_follows_the_loaded_dataset() {
     let model = RwSignal::new(AppModel::default());
     let root = container();
-    let _handle =
-        leptos::mount::mount_to(root.clone(), move || view! { <ClassList model=model /> });
+    let _handle = leptos::mount::mount_to(root.clone(), move || {
+        Ui::provide(model);
+        view! { <ClassList /> }
+    });
     leptos::task::tick().await;
     assert_eq!(root.query_selector_all(".class-item").unwrap().length(), 0);
     let request_id = model

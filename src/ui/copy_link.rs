@@ -92,11 +92,16 @@ pub fn CopyLink() -> impl IntoView {
             });
         }
     });
-    // The field is selected as it appears, ready for Ctrl+C.
+    // The field is selected once it is on the page, ready for Ctrl+C.
     Effect::new(move |_| {
         if let Some(field) = field_ref.get() {
-            let _ = field.focus();
-            field.select();
+            Timeout::new(0, move || {
+                if field.is_connected() {
+                    let _ = field.focus();
+                    field.select();
+                }
+            })
+            .forget();
         }
     });
 

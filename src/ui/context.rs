@@ -111,7 +111,8 @@ impl Ui {
     }
 
     /// A component's own slice of the model: a memo, so what reads it re-runs only when the
-    /// slice changes. `slice` may read other signals than the model's (a hovered point):
+    /// slice changes. Read it (`get`, `with`) where it is to be followed: a memo that is only
+    /// `track`ed and never read never runs, so it follows nothing. `slice` may read other signals than the model's (a hovered point):
     /// the memo follows them too; it must not read memos derived from the model.
     pub fn select<T>(self, slice: impl Fn(&AppModel) -> T + Send + Sync + 'static) -> Memo<T>
     where

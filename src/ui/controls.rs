@@ -346,7 +346,8 @@ pub fn NodeDetails() -> impl IntoView {
     let enlarged = RwSignal::new(None::<Example>);
     // Ask the worker for examples whenever the selection changes.
     Effect::new(move |_| {
-        selected_name.track();
+        // Read, not only tracked: a memo never read follows nothing.
+        selected_name.with(|_| ());
         ui.request_examples_of_selected();
     });
     let details = ui.select(|m| {

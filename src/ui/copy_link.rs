@@ -83,7 +83,7 @@ pub fn CopyLink() -> impl IntoView {
     };
     // A link to copy by hand is the view's of that moment: another view takes it away.
     Effect::new(move |previous: Option<()>| {
-        ui.session.track();
+        ui.session.with(|_| ());
         if previous.is_some() {
             outcome.update(|o| {
                 if matches!(o, Outcome::CopyByHand(_)) {

@@ -222,14 +222,13 @@ pub fn keep_fragment_in_step(ui: Ui, signals: ViewSignals) {
     let timer = StoredValue::new_local(None::<gloo_timers::callback::Timeout>);
     let armed = StoredValue::new(false);
     Effect::new(move |_| {
-        ui.session.track();
         signals.main_camera.track();
         for camera in signals.layer_cameras {
             camera.track();
         }
         signals.projection_camera.track();
         signals.search_text.track();
-        let state = ui.session.with_untracked(|s| current_state(s, &signals));
+        let state = ui.session.with(|s| current_state(s, &signals));
         let unchanged = signals
             .last_written
             .with_value(|last| last.as_ref() == Some(&state));

@@ -71,7 +71,7 @@ pub fn ProjectionView() -> impl IntoView {
 
     let projection_version = ui.select(|m| m.results.projection_version);
     let scene: Memo<Option<Shared<Scene>>> = Memo::new(move |_| {
-        projection_version.track();
+        projection_version.with(|_| ());
         ui.read_untracked(|m| m.results.projection.as_ref().map(|p| shared(Scene::new(p))))
     });
     let fit = move || {
@@ -82,7 +82,7 @@ pub fn ProjectionView() -> impl IntoView {
     // Every new frame refits, unless the person has zoomed or panned since the last fit.
     // A restored link's camera is applied to the finished projection.
     Effect::new(move |_| {
-        scene.track();
+        scene.with(|_| ());
         let complete =
             ui.read_untracked(|m| m.results.projection.as_ref().is_some_and(|p| p.complete));
         if let Some(restored) = complete
@@ -106,7 +106,7 @@ pub fn ProjectionView() -> impl IntoView {
     let colours = Memo::new(move |_| {
         let scene = scene.get()?;
         let colour = colour.get();
-        colour_inputs.track();
+        colour_inputs.with(|_| ());
         ui.read_untracked(|m| {
             m.results
                 .projection
@@ -128,7 +128,7 @@ pub fn ProjectionView() -> impl IntoView {
     });
     let emphasis = Memo::new(move |_| {
         let scene = scene.get()?;
-        emphasis_inputs.track();
+        emphasis_inputs.with(|_| ());
         let mask = ui.read_untracked(|m| {
             let projection = m.results.projection.as_ref()?;
             highlighted_points(m, projection, &scene.point_of_sample)

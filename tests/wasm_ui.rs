@@ -106,3 +106,39 @@ async fn the_class_list_follows_the_loaded_dataset() {
     leptos::task::tick().await;
     assert_eq!(root.query_selector_all(".class-item").unwrap().length(), 1);
 }
+
+#[wasm_bindgen_test]
+async fn a_view_of_a_slice_re_runs_only_when_the_slice_changes() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use topoact_app::ui::model::UserAction;
+    let runs = Rc::new(Cell::new(0usize));
+    let handle: Rc<Cell<Option<(Ui, Memo<bool>)>>> = Rc::new(Cell::new(None));
+    let _mounted = leptos::mount::mount_to(container(), {
+        let (runs, handle) = (runs.clone(), handle.clone());
+        move || {
+            let ui = Ui::provide(RwSignal::new(AppModel::default()));
+            let glyphs = ui.select(|m| m.session.show_glyphs);
+            handle.set(Some((ui, glyphs)));
+            Effect::new(move |_| {
+                glyphs.with(|_| ());
+                runs.set(runs.get() + 1);
+            });
+            view! { <span></span> }
+        }
+    });
+    let (ui, glyphs) = handle.get().unwrap();
+    leptos::task::tick().await;
+    assert_eq!(runs.get(), 1);
+    // Other parts of the model change: the slice does not.
+    ui.act(UserAction::ShowStatus("Cancelled.".into()));
+    ui.act(UserAction::SetJaccardThreshold(0.4));
+    leptos::task::tick().await;
+    assert_eq!(runs.get(), 1, "nothing it shows changed");
+    assert_eq!(ui.status.get_untracked(), "Cancelled.");
+    assert_eq!(ui.session.with_untracked(|s| s.jaccard_threshold), 0.4);
+    ui.act(UserAction::SetGlyphs(true));
+    leptos::task::tick().await;
+    assert_eq!(runs.get(), 2);
+    assert!(glyphs.get_untracked());
+}

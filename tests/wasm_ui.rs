@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use topoact_app::protocol::FromWorker;
 use topoact_app::ui::model::AppModel;
-use topoact_app::ui::{ClassList, DatasetDetails};
+use topoact_app::ui::{ClassList, DatasetDetails, Ui};
 use topoact_core::dataset::{ClassSummary, DatasetSummary, Dtype, LayerSummary};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -61,10 +61,10 @@ async fn hostile_names_are_shown_as_text_never_as_markup() {
         })
     });
     let root = container();
-    let _handle = leptos::mount::mount_to(
-        root.clone(),
-        move || view! { <ClassList model=model /><DatasetDetails model=model /> },
-    );
+    let _handle = leptos::mount::mount_to(root.clone(), move || {
+        Ui::provide(model);
+        view! { <ClassList /><DatasetDetails /> }
+    });
     leptos::task::tick().await;
     assert!(
         root.query_selector("img").unwrap().is_none(),
@@ -87,8 +87,10 @@ async fn hostile_names_are_shown_as_text_never_as_markup() {
 async fn the_class_list_follows_the_loaded_dataset() {
     let model = RwSignal::new(AppModel::default());
     let root = container();
-    let _handle =
-        leptos::mount::mount_to(root.clone(), move || view! { <ClassList model=model /> });
+    let _handle = leptos::mount::mount_to(root.clone(), move || {
+        Ui::provide(model);
+        view! { <ClassList /> }
+    });
     leptos::task::tick().await;
     assert_eq!(root.query_selector_all(".class-item").unwrap().length(), 0);
     let request_id = model
@@ -105,4 +107,40 @@ async fn the_class_list_follows_the_loaded_dataset() {
     });
     leptos::task::tick().await;
     assert_eq!(root.query_selector_all(".class-item").unwrap().length(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_view_of_a_slice_re_runs_only_when_the_slice_changes() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use topoact_app::ui::model::UserAction;
+    let runs = Rc::new(Cell::new(0usize));
+    let handle: Rc<Cell<Option<(Ui, Memo<bool>)>>> = Rc::new(Cell::new(None));
+    let _mounted = leptos::mount::mount_to(container(), {
+        let (runs, handle) = (runs.clone(), handle.clone());
+        move || {
+            let ui = Ui::provide(RwSignal::new(AppModel::default()));
+            let glyphs = ui.select(|m| m.session.show_glyphs);
+            handle.set(Some((ui, glyphs)));
+            Effect::new(move |_| {
+                glyphs.with(|_| ());
+                runs.set(runs.get() + 1);
+            });
+            view! { <span></span> }
+        }
+    });
+    let (ui, glyphs) = handle.get().unwrap();
+    leptos::task::tick().await;
+    assert_eq!(runs.get(), 1);
+    // Other parts of the model change: the slice does not.
+    ui.act(UserAction::ShowStatus("Cancelled.".into()));
+    ui.act(UserAction::SetJaccardThreshold(0.4));
+    leptos::task::tick().await;
+    assert_eq!(runs.get(), 1, "nothing it shows changed");
+    assert_eq!(ui.status.get_untracked(), "Cancelled.");
+    assert_eq!(ui.session.with_untracked(|s| s.jaccard_threshold), 0.4);
+    ui.act(UserAction::SetGlyphs(true));
+    leptos::task::tick().await;
+    assert_eq!(runs.get(), 2);
+    assert!(glyphs.get_untracked());
 }

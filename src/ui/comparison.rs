@@ -5,36 +5,10 @@
 use leptos::prelude::*;
 
 use crate::format::thousands;
-use crate::protocol::{LayerComparison, ToWorker};
+use crate::protocol::LayerComparison;
 use crate::render::charts::{layer_norms_chart, structure_chart};
+use crate::ui::context::use_ui;
 use crate::ui::model::AppModel;
-
-/// Asks the worker to compare all layers with the current samples and parameters.
-fn request_comparison(model: RwSignal<AppModel>) {
-    let Some((subsample, params, n_layers)) = model.with_untracked(|m| {
-        m.dataset
-            .as_ref()
-            .map(|d| (m.subsample(), m.session.mapper.clone(), d.layers.len()))
-    }) else {
-        return;
-    };
-    let Some(request_id) = model.try_update(|m| {
-        m.begin(
-            format!("Comparing {n_layers} layers"),
-            super::model::Purpose::Comparison,
-        )
-    }) else {
-        return;
-    };
-    crate::worker_client::send(
-        &ToWorker::CompareLayers {
-            request_id,
-            subsample,
-            params,
-        },
-        &[],
-    );
-}
 
 /// Whether the comparison on screen was made with the current parameters.
 fn is_current(m: &AppModel, comparison: &LayerComparison) -> bool {
@@ -42,15 +16,14 @@ fn is_current(m: &AppModel, comparison: &LayerComparison) -> bool {
 }
 
 #[component]
-pub fn LayerComparisonPanel(model: RwSignal<AppModel>) -> impl IntoView {
-    let comparison = Memo::new(move |_| model.with(|m| m.results.comparison.clone()));
-    let stale = Memo::new(move |_| {
-        model.with(|m| {
-            m.results
-                .comparison
-                .as_ref()
-                .is_some_and(|c| !is_current(m, c))
-        })
+pub fn LayerComparisonPanel() -> impl IntoView {
+    let ui = use_ui();
+    let comparison = ui.select(|m| m.results.comparison.clone());
+    let stale = ui.select(|m| {
+        m.results
+            .comparison
+            .as_ref()
+            .is_some_and(|c| !is_current(m, c))
     });
     let charts = Memo::new(move |_| {
         comparison.with(|c| {
@@ -76,8 +49,8 @@ pub fn LayerComparisonPanel(model: RwSignal<AppModel>) -> impl IntoView {
             <p class="muted">
                 "Builds the mapper graph of every layer with the current parameters and samples (no layout) and compares their structure; the paper observed more branching and more islands at deeper layers."
             </p>
-            <button class="button" data-testid="compare-layers" on:click=move |_| request_comparison(model)
-                disabled=move || model.with(|m| m.dataset.is_none())>
+            <button class="button" data-testid="compare-layers" on:click=move |_| ui.compare_layers()
+                disabled=move || ui.dataset.with(Option::is_none)>
                 {move || if comparison.with(Option::is_some) { "Compare again" } else { "Compare all layers" }}
             </button>
             <Show when=move || stale.get()>

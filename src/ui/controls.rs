@@ -4,10 +4,10 @@
 use leptos::prelude::*;
 use topoact_core::mapper::{CoverKind, Epsilon, Lens};
 
-use super::model::{AppModel, ColourBy, UserAction};
+use super::context::use_ui;
+use super::model::{ColourBy, GraphSlot, UserAction, ViewMode};
 use super::search::{class_directory, search_classes};
-use crate::protocol::SubsampleChoice;
-use crate::protocol::{Example, ExamplesQuery, ToWorker};
+use crate::protocol::{Example, SubsampleChoice};
 use topoact_core::mapper::MapperParams;
 
 /// TopoAct's presets: overlap 20 / 30 / 50 % with a fixed or adaptive epsilon.
@@ -28,13 +28,15 @@ fn input_value(event: &leptos::ev::Event) -> String {
 }
 
 #[component]
-pub fn ParameterPanel(model: RwSignal<AppModel>) -> impl IntoView {
-    let params = move || model.with(|m| m.session.mapper.clone());
+pub fn ParameterPanel() -> impl IntoView {
+    let ui = use_ui();
+    let mapper = ui.select(|m| m.session.mapper.clone());
+    let params = move || mapper.get();
     // A parameter edit makes new mapper parameters; the graphs follow from the session.
     let change = move |edit: Box<dyn FnOnce(&mut MapperParams)>| {
-        let mut params = model.with_untracked(|m| m.session.mapper.clone());
+        let mut params = mapper.get_untracked();
         edit(&mut params);
-        super::act(model, UserAction::SetMapperParams(params));
+        ui.act(UserAction::SetMapperParams(params));
     };
     let preset_value = move || {
         let p = params();
@@ -53,7 +55,14 @@ pub fn ParameterPanel(model: RwSignal<AppModel>) -> impl IntoView {
             .map(|idx| idx.to_string())
             .unwrap_or_else(|| "custom".into())
     };
-    let n_samples = move || model.with(|m| m.dataset.as_ref().map(|d| d.n_samples).unwrap_or(0));
+    let n_samples = move || {
+        ui.dataset
+            .with(|d| d.as_ref().map(|d| d.n_samples).unwrap_or(0))
+    };
+    let subsample = ui.select(|m| m.subsample());
+    let colour_by = ui.select(|m| m.colour_by());
+    let show_glyphs = ui.select(|m| m.session.show_glyphs);
+    let jaccard_threshold = ui.select(|m| m.session.jaccard_threshold);
     let lens_key = move || match params().lens {
         Lens::L2Norm => "l2".to_string(),
         Lens::L1Norm => "l1".into(),
@@ -135,7 +144,7 @@ pub fn ParameterPanel(model: RwSignal<AppModel>) -> impl IntoView {
                 <select data-testid="param-eps-mode" prop:value=move || if matches!(params().epsilon, Epsilon::Explicit(_)) { "fixed" } else { "knn" }
                     on:change=move |ev| {
                         let fixed = input_value(&ev) == "fixed";
-                        let eps_now = model.with_untracked(|m| m.results.graph.as_ref().and_then(|g| g.eps_global).unwrap_or(1.0));
+                        let eps_now = ui.read_untracked(|m| m.results.graph.as_ref().and_then(|g| g.eps_global).unwrap_or(1.0));
                         change(Box::new(move |p| p.epsilon = if fixed {
                             Epsilon::Explicit(eps_now)
                         } else {
@@ -173,11 +182,11 @@ pub fn ParameterPanel(model: RwSignal<AppModel>) -> impl IntoView {
                     on:change=move |ev| { if let Ok(n) = input_value(&ev).parse::<usize>() { change(Box::new(move |p| p.min_intersection = n)) } } />
             </label>
             <label>"Samples"
-                <select data-testid="param-subsample" prop:value=move || model.with(|m| m.subsample().size.map(|s| s.to_string()).unwrap_or_else(|| "default".into()))
+                <select data-testid="param-subsample" prop:value=move || subsample.with(|s| s.size.map(|s| s.to_string()).unwrap_or_else(|| "default".into()))
                     on:change=move |ev| {
                         let size = input_value(&ev).parse::<usize>().ok();
-                        let seed = model.with_untracked(|m| m.session.subsample_seed);
-                        super::act(model, UserAction::SetSubsample(SubsampleChoice { size, seed }));
+                        let seed = subsample.get_untracked().seed;
+                        ui.act(UserAction::SetSubsample(SubsampleChoice { size, seed }));
                     }>
                     <option value="default">"default (all up to 50K)"</option>
                     {move || SUBSAMPLE_SIZES.iter().filter(|&&size| size < n_samples()).map(|size| view! {
@@ -188,51 +197,51 @@ pub fn ParameterPanel(model: RwSignal<AppModel>) -> impl IntoView {
             </label>
             <label title="Seed of the stratified subsample (used when the layer has more samples than are mapped); recorded in exported graphs">"Subsample seed"
                 <input type="number" min="0" max="9007199254740991" step="1" data-testid="param-seed"
-                    prop:value=move || model.with(|m| m.session.subsample_seed.to_string())
+                    prop:value=move || subsample.with(|s| s.seed.to_string())
                     on:change=move |ev| {
                         if let Ok(seed) = input_value(&ev).parse::<u64>() {
                             let seed = seed.min(crate::session::MAX_SEED);
-                            let size = model.with_untracked(|m| m.session.subsample_size);
-                            super::act(model, UserAction::SetSubsample(SubsampleChoice { size, seed }));
+                            let size = subsample.get_untracked().size;
+                            ui.act(UserAction::SetSubsample(SubsampleChoice { size, seed }));
                         }
                     } />
             </label>
             <h2>"View"</h2>
             <label>"Colour"
-                <select data-testid="colour-by" prop:value=move || model.with(|m| m.colour_by().key())
-                    on:change=move |ev| { if let Some(c) = ColourBy::from_key(&input_value(&ev)) { super::act(model, UserAction::SetColourBy(c)) } }>
+                <select data-testid="colour-by" prop:value=move || colour_by.get().key()
+                    on:change=move |ev| { if let Some(c) = ColourBy::from_key(&input_value(&ev)) { ui.act(UserAction::SetColourBy(c)) } }>
                     {ColourBy::ALL.iter().map(|c| view! { <option value=c.key()>{c.label()}</option> }).collect_view()}
                 </select>
             </label>
             <label>"Glyphs (averaged images)"
-                <input type="checkbox" data-testid="glyph-toggle" prop:checked=move || model.with(|m| m.session.show_glyphs)
-                    on:change=move |ev| { let on = event_target_checked(&ev); super::act(model, UserAction::SetGlyphs(on)) } />
+                <input type="checkbox" data-testid="glyph-toggle" prop:checked=move || show_glyphs.get()
+                    on:change=move |ev| { let on = event_target_checked(&ev); ui.act(UserAction::SetGlyphs(on)) } />
             </label>
-            <label>{move || format!("Hide links with Jaccard ≤ {:.2}", model.with(|m| m.session.jaccard_threshold))}
+            <label>{move || format!("Hide links with Jaccard ≤ {:.2}", jaccard_threshold.get())}
                 <input type="range" min="0" max="1" step="0.01" data-testid="jaccard-threshold"
-                    prop:value=move || model.with(|m| m.session.jaccard_threshold.to_string())
-                    on:input=move |ev| { if let Ok(t) = input_value(&ev).parse::<f64>() { super::act(model, UserAction::SetJaccardThreshold(t)) } } />
+                    prop:value=move || jaccard_threshold.get().to_string()
+                    on:input=move |ev| { if let Ok(t) = input_value(&ev).parse::<f64>() { ui.act(UserAction::SetJaccardThreshold(t)) } } />
             </label>
         </div>
     }
 }
 
 #[component]
-pub fn ClassSearch(model: RwSignal<AppModel>) -> impl IntoView {
+pub fn ClassSearch() -> impl IntoView {
+    let ui = use_ui();
     let query = use_context::<super::link::ViewSignals>()
         .map(|s| s.search_text)
         .unwrap_or_else(|| RwSignal::new(String::new()));
-    let class_names = Memo::new(move |_| {
-        model.with(|m| {
-            m.dataset
-                .as_ref()
-                .map(|d| d.classes.iter().map(|c| c.name.clone()).collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
+    let class_names = ui.select(|m| {
+        m.dataset
+            .as_ref()
+            .map(|d| d.classes.iter().map(|c| c.name.clone()).collect::<Vec<_>>())
+            .unwrap_or_default()
     });
+    let highlighted = ui.select(|m| m.session.highlighted_classes.clone());
     let suggestions = move || class_names.with(|names| search_classes(names, &query.get(), 20));
     let add = move |class_idx: u32| {
-        super::act(model, UserAction::HighlightClass(class_idx));
+        ui.act(UserAction::HighlightClass(class_idx));
         query.set(String::new());
     };
     view! {
@@ -249,11 +258,11 @@ pub fn ClassSearch(model: RwSignal<AppModel>) -> impl IntoView {
                 }).collect_view()}
             </ul>
             <div class="chips" data-testid="highlighted-classes">
-                {move || model.with(|m| m.session.highlighted_classes.clone()).into_iter().map(|class_idx| {
+                {move || highlighted.get().into_iter().map(|class_idx| {
                     let name = class_names.with(|names| names.get(class_idx as usize).cloned().unwrap_or_default());
                     view! {
                         <span class="chip" data-testid="highlighted-class">{name}
-                            <button class="chip-remove" aria-label="Remove" on:click=move |_| super::act(model, UserAction::UnhighlightClass(class_idx))>"×"</button>
+                            <button class="chip-remove" aria-label="Remove" on:click=move |_| ui.act(UserAction::UnhighlightClass(class_idx))>"×"</button>
                         </span>
                     }
                 }).collect_view()}
@@ -266,25 +275,23 @@ pub fn ClassSearch(model: RwSignal<AppModel>) -> impl IntoView {
 /// multilayer row's three), grouped by first letter, with how many nodes carry each among
 /// their top three; multi-select.
 #[component]
-pub fn ClassDirectory(model: RwSignal<AppModel>) -> impl IntoView {
+pub fn ClassDirectory() -> impl IntoView {
+    let ui = use_ui();
     // The graphs on screen: the single-layer graph, or the three of the multilayer row.
-    let graphs_version = Memo::new(move |_| {
-        model.with(|m| {
-            (
-                m.mode(),
-                m.results.graph_version,
-                m.results.row_versions.clone(),
-            )
-        })
+    let graphs_version = ui.select(|m| {
+        (
+            m.mode(),
+            m.results.graph_version,
+            m.results.row_versions.clone(),
+        )
     });
+    let highlighted = ui.select(|m| m.session.highlighted_classes.clone());
     let groups = move || {
         graphs_version.get();
-        model.with_untracked(|m| {
+        ui.read_untracked(|m| {
             let graphs: Vec<&crate::protocol::DrawnGraph> = match m.mode() {
-                super::model::ViewMode::Single => m.results.graph.iter().collect(),
-                super::model::ViewMode::Multilayer => {
-                    m.results.row_graphs.iter().flatten().collect()
-                }
+                ViewMode::Single => m.results.graph.iter().collect(),
+                ViewMode::Multilayer => m.results.row_graphs.iter().flatten().collect(),
             };
             let class_names = &graphs.first()?.class_names;
             let tops: Vec<Vec<u32>> = graphs
@@ -299,8 +306,7 @@ pub fn ClassDirectory(model: RwSignal<AppModel>) -> impl IntoView {
             Some(class_directory(class_names, tops.iter().map(Vec::as_slice)))
         })
     };
-    let toggle =
-        move |class_idx: u32| super::act(model, UserAction::ToggleHighlightedClass(class_idx));
+    let toggle = move |class_idx: u32| ui.act(UserAction::ToggleHighlightedClass(class_idx));
     view! {
         <details class="panel class-directory" data-testid="class-directory">
             <summary>"Class directory"</summary>
@@ -312,7 +318,7 @@ pub fn ClassDirectory(model: RwSignal<AppModel>) -> impl IntoView {
                         view! {
                             <label class="directory-entry">
                                 <input type="checkbox" data-testid="directory-class" data-class=entry.name.clone()
-                                    prop:checked=move || model.with(|m| m.session.highlighted_classes.contains(&class_idx))
+                                    prop:checked=move || highlighted.with(|h| h.contains(&class_idx))
                                     on:change=move |_| toggle(class_idx) />
                                 <span class="directory-name">{entry.name.clone()}</span>
                                 <span class="directory-count">{format!("{} nodes", entry.node_count)}</span>
@@ -325,80 +331,43 @@ pub fn ClassDirectory(model: RwSignal<AppModel>) -> impl IntoView {
     }
 }
 
-thread_local! {
-    /// Ids of short requests (examples, glyphs) live in their own range, apart from long requests.
-    static NEXT_SHORT_REQUEST_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(1 << 40) };
-}
-
-/// A fresh id for a short request.
-pub fn next_short_request_id() -> u64 {
-    NEXT_SHORT_REQUEST_ID.with(|next| next.replace(next.get() + 1))
-}
-
-/// Examples shown per top class (TopoAct showed five).
-pub const EXAMPLES_PER_CLASS: usize = 5;
-
 #[component]
-pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
+pub fn NodeDetails() -> impl IntoView {
+    let ui = use_ui();
     // (layer, node name): node names repeat across layers.
-    let selected_name = Memo::new(move |_| {
-        model.with(|m| {
-            m.focused_node().and_then(|(graph, idx)| {
-                Some((
-                    graph.request.layer.clone(),
-                    graph.nodes.get(idx)?.name.clone(),
-                ))
-            })
+    let selected_name = ui.select(|m| {
+        m.focused_node().and_then(|(graph, idx)| {
+            Some((
+                graph.request.layer.clone(),
+                graph.nodes.get(idx)?.name.clone(),
+            ))
         })
     });
     let enlarged = RwSignal::new(None::<Example>);
     // Ask the worker for examples whenever the selection changes.
     Effect::new(move |_| {
-        let Some((_, node_name)) = selected_name.get() else {
-            model.update(|m| m.results.examples = None);
-            return;
-        };
-        let query = model.with_untracked(|m| {
-            let (graph, _) = m.focused_node()?;
-            let node = graph.nodes.iter().find(|node| node.name == node_name)?;
-            Some(ExamplesQuery {
-                layer: graph.request.layer.clone(),
-                node_name: node.name.clone(),
-                members: node.members.clone(),
-                top_classes: node
-                    .top_classes
-                    .iter()
-                    .map(|share| share.class_idx)
-                    .collect(),
-                per_class: EXAMPLES_PER_CLASS,
-            })
-        });
-        if let Some(query) = query {
-            let request_id = next_short_request_id();
-            model.update(|m| m.results.examples = None);
-            crate::worker_client::send(&ToWorker::NodeExamples { request_id, query }, &[]);
-        }
+        // Read, not only tracked: a memo never read follows nothing.
+        selected_name.with(|_| ());
+        ui.request_examples_of_selected();
     });
-    let details = move || {
-        model.with(|m| {
-            let (graph, node_idx) = m.focused_node()?;
-            let node = graph.nodes.get(node_idx)?;
-            let rows: Vec<(String, f64, usize)> = node
-                .top_classes
-                .iter()
-                .map(|share| {
-                    let name = graph
-                        .class_names
-                        .get(share.class_idx as usize)
-                        .cloned()
-                        .unwrap_or_else(|| "unlabelled".into());
-                    (name, share.fraction, share.count)
-                })
-                .collect();
-            Some((node.name.clone(), node.size, node.lens_mean, rows))
-        })
-    };
-    let examples = move || model.with(|m| m.results.examples.clone());
+    let details = ui.select(|m| {
+        let (graph, node_idx) = m.focused_node()?;
+        let node = graph.nodes.get(node_idx)?;
+        let rows: Vec<(String, f64, usize)> = node
+            .top_classes
+            .iter()
+            .map(|share| {
+                let name = graph
+                    .class_names
+                    .get(share.class_idx as usize)
+                    .cloned()
+                    .unwrap_or_else(|| "unlabelled".into());
+                (name, share.fraction, share.count)
+            })
+            .collect();
+        Some((node.name.clone(), node.size, node.lens_mean, rows))
+    });
+    let examples = ui.select(|m| m.results.examples.clone());
     let thumbnail = move |example: Example, url: Option<String>, testid: &'static str| {
         url.map(|url| {
             let title = format!("sample #{} · {}", example.sample_idx, example.class_name);
@@ -411,7 +380,7 @@ pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
         })
     };
     view! {
-        {move || details().map(|(name, size, lens_mean, rows)| view! {
+        {move || details.get().map(|(name, size, lens_mean, rows)| view! {
             <div class="panel node-details" data-testid="node-details">
                 <h2>{name}</h2>
                 <p>{format!("{size} samples · mean lens {lens_mean:.4}")}</p>
@@ -423,10 +392,10 @@ pub fn NodeDetails(model: RwSignal<AppModel>) -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
-                <button class="button" on:click=move |_| super::act(model, super::model::UserAction::SelectNode { slot: super::model::GraphSlot::Main, node_idx: None })>"Clear selection"</button>
+                <button class="button" on:click=move |_| ui.act(UserAction::SelectNode { slot: GraphSlot::Main, node_idx: None })>"Clear selection"</button>
             </div>
         })}
-        {move || examples().map(|examples| {
+        {move || examples.get().map(|examples| {
             let has_activation_images = examples.mean_activation_image.is_some();
             let groups = examples.groups.clone();
             view! {

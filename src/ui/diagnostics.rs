@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use crate::format::thousands;
 use crate::render::charts::{lens_cover_chart, node_size_chart, norm_chart};
-use crate::ui::model::AppModel;
+use crate::ui::context::use_ui;
 
 /// Three charts' markup (or the reason a chart could not be drawn) plus the text figures.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,11 +21,12 @@ struct Charts {
 }
 
 #[component]
-pub fn DiagnosticsPanel(model: RwSignal<AppModel>) -> impl IntoView {
-    let graph_version = Memo::new(move |_| model.with(|m| m.results.graph_version));
+pub fn DiagnosticsPanel() -> impl IntoView {
+    let ui = use_ui();
+    let graph_version = ui.select(|m| m.results.graph_version);
     let charts = Memo::new(move |_| {
         graph_version.get();
-        model.with_untracked(|m| {
+        ui.read_untracked(|m| {
             let graph = m.results.graph.as_ref()?;
             let d = graph.diagnostics.as_ref()?;
             let s = &graph.stats;

@@ -10,6 +10,7 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::context::use_ui;
 use super::graph_style::{link_width, node_fill};
 use super::model::{AppModel, ColourBy, GraphSlot, UserAction};
 use crate::protocol::{DrawnGraph, DrawnNode};
@@ -64,10 +65,10 @@ fn point_in_view(svg: &web_sys::Element, client_x: f64, client_y: f64) -> [f64; 
 /// between views from their cameras).
 #[component]
 pub fn GraphView(
-    model: RwSignal<AppModel>,
     #[prop(optional)] graph_slot: Option<GraphSlot>,
     #[prop(optional)] camera: Option<RwSignal<Camera>>,
 ) -> impl IntoView {
+    let ui = use_ui();
     let slot = graph_slot.unwrap_or(GraphSlot::Main);
     // The app shares each view's camera (share links record it); alone, a view has its own.
     let signals = use_context::<super::link::ViewSignals>();
@@ -78,24 +79,22 @@ pub fn GraphView(
     let pan = StoredValue::new(None::<PanState>);
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
 
-    let graph_version = Memo::new(move |_| model.with(|m| m.results.version_at(slot)));
-    let colour_by = Memo::new(move |_| model.with(|m| m.colour_by()));
-    let highlighted = Memo::new(move |_| model.with(|m| m.session.highlighted_classes.clone()));
+    let graph_version = ui.select(move |m| m.results.version_at(slot));
+    let colour_by = ui.select(|m| m.colour_by());
+    let highlighted = ui.select(|m| m.session.highlighted_classes.clone());
     // A selector: selecting a node re-renders the node selected before and the new one, not
     // every node.
-    let selected = Selector::new(move || model.with(|m| m.selected_at(slot)));
-    let threshold = Memo::new(move |_| model.with(|m| m.session.jaccard_threshold));
+    let selected_idx = ui.select(move |m| m.selected_at(slot));
+    let selected = Selector::new(move || selected_idx.get());
+    let threshold = ui.select(|m| m.session.jaccard_threshold);
     // What each node holds of a selection made elsewhere (None: no such selection); see
     // `AppModel::shading_at`.
-    let selection_fractions = Memo::new(move |_| {
-        graph_version.track();
-        model.with(|m| m.shading_at(slot))
-    });
+    let selection_fractions = ui.select(move |m| m.shading_at(slot));
     // One position signal per node of the current graph (owned by this memo: replaced, and
     // the old ones disposed, with every new graph).
     let node_positions = Memo::new(move |_| {
         graph_version.get();
-        model.with_untracked(|m| {
+        ui.read_untracked(|m| {
             m.graph_at(slot)
                 .map(|g| {
                     g.nodes
@@ -110,7 +109,7 @@ pub fn GraphView(
         move |node_idx: usize| node_positions.with_untracked(|p| p.get(node_idx).copied());
     let bounds = Memo::new(move |_| {
         graph_version.get();
-        model.with_untracked(|m| {
+        ui.read_untracked(|m| {
             m.graph_at(slot)
                 .and_then(|g| bounds_of_circles(g.nodes.iter().map(|n| (n.position, n.radius))))
         })
@@ -235,27 +234,19 @@ pub fn GraphView(
         let Some(state) = state else { return };
         if !state.moved {
             // A click without a drag selects the node under the pointer, or clears on background.
-            super::act(
-                model,
-                UserAction::SelectNode {
-                    slot,
-                    node_idx: state.node_idx,
-                },
-            );
+            ui.act(UserAction::SelectNode {
+                slot,
+                node_idx: state.node_idx,
+            });
         } else if let Some((node_idx, position)) = state
             .node_idx
             .and_then(|idx| position_of(idx).map(|p| (idx, p)))
         {
-            // Keep the moved position for the next layout's start (no re-render needed).
-            let moved_to = position.get_untracked();
-            model.update_untracked(|m| {
-                if let Some(node) = m
-                    .results
-                    .graph_at_mut(slot)
-                    .and_then(|g| g.nodes.get_mut(node_idx))
-                {
-                    node.position = moved_to;
-                }
+            // Keep the moved position for the next layout's start.
+            ui.act(UserAction::MoveNode {
+                slot,
+                node_idx,
+                position: position.get_untracked(),
             });
         }
     };
@@ -270,7 +261,7 @@ pub fn GraphView(
 
     let edges_view = move || {
         graph_version.get();
-        model.with_untracked(|m| {
+        ui.read_untracked(|m| {
             m.graph_at(slot).map(|graph| {
                 graph
                     .edges
@@ -297,7 +288,7 @@ pub fn GraphView(
 
     let nodes_view = move || {
         graph_version.get();
-        model.with_untracked(|m| {
+        ui.read_untracked(|m| {
             m.graph_at(slot).map(|graph| {
                 graph
                     .nodes
@@ -345,42 +336,21 @@ pub fn GraphView(
 
     // Glyph mode: ask the worker for the averaged images of the graph on screen.
     // (The averaged images are fetched for the single-layer graph only.)
-    let show_glyphs =
-        Memo::new(move |_| slot == GraphSlot::Main && model.with(|m| m.session.show_glyphs));
-    let glyph_images = Memo::new(move |_| model.with(|m| m.results.current_glyphs().cloned()));
+    let show_glyphs = ui.select(move |m| slot == GraphSlot::Main && m.session.show_glyphs);
+    let glyph_images = ui.select(|m| m.results.current_glyphs().cloned());
     Effect::new(move |_| {
         let version = graph_version.get();
         if !show_glyphs.get() || glyph_images.with_untracked(Option::is_some) {
             return;
         }
-        let request = model.with_untracked(|m| {
-            let graph = m.results.graph.as_ref()?;
-            let members_of_nodes = graph
-                .nodes
-                .iter()
-                .map(|node| node.members.clone())
-                .collect();
-            Some((graph.request.layer.clone(), members_of_nodes))
-        });
-        if let Some((layer, members_of_nodes)) = request {
-            let request_id = super::controls::next_short_request_id();
-            crate::worker_client::send(
-                &crate::protocol::ToWorker::NodeGlyphs {
-                    request_id,
-                    layer,
-                    graph_version: version,
-                    members_of_nodes,
-                },
-                &[],
-            );
-        }
+        ui.request_glyphs(version);
     });
     let glyphs_view = move || {
         if !show_glyphs.get() {
             return None;
         }
         let images = glyph_images.get()?;
-        model.with_untracked(|m| {
+        ui.read_untracked(|m| {
             let graph = m.results.graph.as_ref()?;
             Some(
                 graph
@@ -408,7 +378,7 @@ pub fn GraphView(
     let tooltip = move || {
         let (node_idx, position) = hovered.get()?;
         let at = camera.get().screen_from_world(position);
-        model.with_untracked(|m| {
+        ui.read_untracked(|m| {
             let graph = m.graph_at(slot)?;
             let node = graph.nodes.get(node_idx)?;
             let left = format!("{:.2}%", at[0] / VIEW_WIDTH * 100.0);
@@ -426,7 +396,7 @@ pub fn GraphView(
     // Exports: the picture is drawn here from the graph; the JSON files come from the worker
     // (they carry what the page does not hold, such as mean activation vectors).
     let picture_svg = move || {
-        model.with_untracked(|m| {
+        ui.read_untracked(|m| {
             let graph = m.graph_at(slot)?;
             let caption = match m.colour_by() {
                 ColourBy::MeanLens => format!("Mean lens ({})", graph.request.params.lens.name()),
@@ -449,28 +419,15 @@ pub fn GraphView(
             ))
         })
     };
-    let export_file = move |format: crate::protocol::GraphFileFormat| {
-        let Some(request) = model.with_untracked(|m| m.graph_at(slot).map(|g| g.request.clone()))
-        else {
-            return;
-        };
-        let request_id = super::controls::next_short_request_id();
-        crate::worker_client::send(
-            &crate::protocol::ToWorker::ExportGraph {
-                request_id,
-                request,
-                format,
-            },
-            &[],
-        );
-    };
+    let export_file =
+        move |format: crate::protocol::GraphFileFormat| ui.export_graph_file(slot, format);
 
     view! {
         <div class="graph-panel">
             <div class="graph-toolbar">
                 <span data-testid="graph-summary" class="graph-summary">{move || {
                     graph_version.get();
-                    model.with_untracked(|m| m.graph_at(slot).map(|g| format!(
+                    ui.read_untracked(|m| m.graph_at(slot).map(|g| format!(
                         "{} nodes, {} edges · {} components · {} branch nodes · {} leaves · {} cycles · {:.1} % of {} samples covered",
                         g.stats.n_nodes, g.stats.n_edges, g.stats.n_components, g.stats.n_branch_nodes,
                         g.stats.n_leaves, g.stats.n_cycles, g.stats.fraction_covered * 100.0, crate::format::thousands(g.n_samples_used)
@@ -513,13 +470,14 @@ pub fn GraphView(
                 </svg>
                 {tooltip}
             </div>
-            <Legend model=model graph_slot=slot />
+            <Legend graph_slot=slot />
         </div>
     }
 }
 
 #[component]
-fn Legend(model: RwSignal<AppModel>, graph_slot: GraphSlot) -> impl IntoView {
+fn Legend(graph_slot: GraphSlot) -> impl IntoView {
+    let ui = use_ui();
     let slot = graph_slot;
     let stops: Vec<_> = (0..=10)
         .map(|i| {
@@ -527,54 +485,54 @@ fn Legend(model: RwSignal<AppModel>, graph_slot: GraphSlot) -> impl IntoView {
             view! { <stop offset=format!("{}%", i * 10) stop-color=viridis(t) /> }
         })
         .collect();
-    let caption = move || {
-        model.with(|m| {
-            let range = m.graph_at(slot).map(|g| g.lens_range).unwrap_or([0.0, 1.0]);
-            match m.colour_by() {
-                ColourBy::MeanLens => (
-                    format!("Mean lens ({})", lens_label(m)),
-                    format!("{:.3}", range[0]),
-                    format!("{:.3}", range[1]),
-                ),
-                ColourBy::Purity => (
-                    "Share of the top class".into(),
-                    "0 %".into(),
-                    "100 %".into(),
-                ),
-                ColourBy::Size => (
-                    "Member count (log)".into(),
-                    "1".into(),
-                    m.graph_at(slot)
-                        .map(|g| g.nodes.iter().map(|n| n.size).max().unwrap_or(1))
-                        .unwrap_or(1)
-                        .to_string(),
-                ),
-                ColourBy::DominantClass => ("Dominant class".into(), String::new(), String::new()),
-            }
+    let caption = ui.select(move |m| {
+        let range = m.graph_at(slot).map(|g| g.lens_range).unwrap_or([0.0, 1.0]);
+        match m.colour_by() {
+            ColourBy::MeanLens => (
+                format!("Mean lens ({})", lens_label(m)),
+                format!("{:.3}", range[0]),
+                format!("{:.3}", range[1]),
+            ),
+            ColourBy::Purity => (
+                "Share of the top class".into(),
+                "0 %".into(),
+                "100 %".into(),
+            ),
+            ColourBy::Size => (
+                "Member count (log)".into(),
+                "1".into(),
+                m.graph_at(slot)
+                    .map(|g| g.nodes.iter().map(|n| n.size).max().unwrap_or(1))
+                    .unwrap_or(1)
+                    .to_string(),
+            ),
+            ColourBy::DominantClass => ("Dominant class".into(), String::new(), String::new()),
+        }
+    });
+    let class_names = ui.select(move |m| {
+        (m.colour_by() == ColourBy::DominantClass).then(|| {
+            m.graph_at(slot)
+                .map(|g| g.class_names.clone())
+                .unwrap_or_default()
         })
-    };
+    });
     let class_legend = move || {
-        model.with(|m| {
-            if m.colour_by() != ColourBy::DominantClass {
-                return None;
-            }
-            let names = m.graph_at(slot).map(|g| g.class_names.clone()).unwrap_or_default();
-            Some(names.into_iter().enumerate().take(12).map(|(idx, name)| view! {
-                <span class="legend-class"><span class="swatch" style:background=class_colour(idx as u32)></span>{name}</span>
-            }).collect_view())
-        })
+        class_names.get().map(|names| names.into_iter().enumerate().take(12).map(|(idx, name)| view! {
+            <span class="legend-class"><span class="swatch" style:background=class_colour(idx as u32)></span>{name}</span>
+        }).collect_view())
     };
+    let scale_shown = ui.select(|m| m.colour_by() != ColourBy::DominantClass);
     view! {
         <div class="legend" data-testid="legend">
             <div class="legend-scale">
-                <span class="legend-title">{move || caption().0}</span>
-                <Show when=move || model.with(|m| m.colour_by() != ColourBy::DominantClass)>
-                    <span>{move || caption().1}</span>
+                <span class="legend-title">{move || caption.get().0}</span>
+                <Show when=move || scale_shown.get()>
+                    <span>{move || caption.get().1}</span>
                     <svg class="colour-bar" viewBox="0 0 100 10" preserveAspectRatio="none">
                         <defs><linearGradient id="viridis-bar">{stops.clone()}</linearGradient></defs>
                         <rect width="100" height="10" fill="url(#viridis-bar)" />
                     </svg>
-                    <span>{move || caption().2}</span>
+                    <span>{move || caption.get().2}</span>
                 </Show>
                 {class_legend}
             </div>

@@ -1,19 +1,20 @@
 //! Share links: the whole view state in the URL fragment (it never reaches a server).
 //!
-//! - [`ViewSignals`]: the view state that lives outside [`AppModel`] (each view's camera, the
+//! - [`ViewSignals`]: the view state that lives outside the model (each view's camera, the
 //!   search text), shared through the Leptos context, with the cameras a restored link asks
 //!   for (each view takes its own instead of its next fit).
 //! - Writing: after the view has been still for [`WRITE_AFTER_MS`], the state is encoded
 //!   (`session::encode_checked`) into the fragment. A change of what is shown (data, layer,
 //!   parameters, selection, highlighted classes, projection, mode) adds a history entry, so
 //!   Back and Forward step through them; zoom, pan, colours and thresholds replace the
-//!   current entry.
+//!   current entry. "Copy link" writes at once ([`write_now`]).
 //! - Reading: at start-up and on Back / Forward the link's state becomes the session
 //!   ([`UserAction::OpenLink`]); the data it names is then loaded or asked for.
 
 use leptos::prelude::*;
 
-use super::model::{AppModel, GraphSlot, UserAction, ViewMode};
+use super::context::Ui;
+use super::model::{GraphSlot, UserAction, ViewMode};
 use crate::render::camera::Camera;
 use crate::session::{self, CameraState, LinkError, SessionState};
 
@@ -28,7 +29,8 @@ struct PendingCameras {
     projection: Option<Camera>,
 }
 
-/// View state kept outside the model (it changes on every frame of a drag).
+/// View state kept outside the model (it changes on every frame of a drag). Provided in the
+/// context beside `context::Ui`.
 #[derive(Clone, Copy)]
 pub struct ViewSignals {
     pub main_camera: RwSignal<Camera>,
@@ -135,16 +137,15 @@ fn camera_state(camera: Camera) -> CameraState {
 
 /// The link of what is on screen now: the session, with the cameras and search text folded
 /// in. Written whatever is computing: the session is the truth, results are not in it.
-pub fn current_state(model: &AppModel, signals: &ViewSignals) -> SessionState {
-    let mut state = model.session.clone();
-    state.graph_cameras = match model.mode() {
+pub fn current_state(session: &SessionState, signals: &ViewSignals) -> SessionState {
+    let mut state = session.clone();
+    state.graph_cameras = match session.mode {
         ViewMode::Single => vec![camera_state(signals.main_camera.get_untracked())],
-        ViewMode::Multilayer => (0..model.session.multilayer_layers.len())
+        ViewMode::Multilayer => (0..session.multilayer_layers.len())
             .map(|position| camera_state(signals.layer_cameras[position.min(2)].get_untracked()))
             .collect(),
     };
-    state.projection_camera = model
-        .session
+    state.projection_camera = session
         .projection
         .as_ref()
         .map(|_| camera_state(signals.projection_camera.get_untracked()));
@@ -195,20 +196,39 @@ fn write_fragment(encoded: &str, push: bool) {
     };
 }
 
+/// The view on screen now, in the fragment at once (unless it is there already): a new
+/// history entry when what is shown changed since the last write, else a replacement.
+/// `Err`: the view is too long for a link (a huge selection); the fragment keeps the last
+/// view that fitted, and the message says so.
+pub fn write_now(ui: Ui, signals: ViewSignals) -> Result<(), String> {
+    let state = ui.session.with_untracked(|s| current_state(s, &signals));
+    let previous = signals.last_written.get_value();
+    if previous.as_ref() == Some(&state) {
+        return Ok(());
+    }
+    let encoded = session::encode_checked(&state)
+        .map_err(|err| format!("The address keeps the last view that fits in a link: {err}"))?;
+    let push = previous
+        .as_ref()
+        .is_some_and(|previous| significant(previous) != significant(&state));
+    write_fragment(&encoded, push);
+    signals.last_written.set_value(Some(state));
+    Ok(())
+}
+
 /// Keeps the fragment in step with the session: a change arms a timer that writes the newest
 /// state [`WRITE_AFTER_MS`] later, whether or not anything is computing.
-pub fn keep_fragment_in_step(model: RwSignal<AppModel>, signals: ViewSignals) {
+pub fn keep_fragment_in_step(ui: Ui, signals: ViewSignals) {
     let timer = StoredValue::new_local(None::<gloo_timers::callback::Timeout>);
     let armed = StoredValue::new(false);
     Effect::new(move |_| {
-        model.track();
         signals.main_camera.track();
         for camera in signals.layer_cameras {
             camera.track();
         }
         signals.projection_camera.track();
         signals.search_text.track();
-        let state = model.with_untracked(|m| current_state(m, &signals));
+        let state = ui.session.with(|s| current_state(s, &signals));
         let unchanged = signals
             .last_written
             .with_value(|last| last.as_ref() == Some(&state));
@@ -220,28 +240,11 @@ pub fn keep_fragment_in_step(model: RwSignal<AppModel>, signals: ViewSignals) {
         armed.set_value(true);
         let write = move || {
             armed.set_value(false);
-            let state = model.with_untracked(|m| current_state(m, &signals));
-            let previous = signals.last_written.get_value();
-            if previous.as_ref() == Some(&state) {
-                return;
-            }
-            let encoded = match session::encode_checked(&state) {
-                Ok(encoded) => encoded,
-                Err(err) => {
-                    // Too long for a URL (a huge selection): the fragment keeps the last view.
-                    let message =
-                        format!("The address keeps the last view that fits in a link: {err}");
-                    if model.with_untracked(|m| m.status != message) {
-                        model.update(|m| m.status = message);
-                    }
-                    return;
+            if let Err(message) = write_now(ui, signals) {
+                if ui.status.with_untracked(|status| *status != message) {
+                    ui.act(UserAction::ShowStatus(message));
                 }
-            };
-            let push = previous
-                .as_ref()
-                .is_some_and(|previous| significant(previous) != significant(&state));
-            write_fragment(&encoded, push);
-            signals.last_written.set_value(Some(state));
+            }
         };
         timer.set_value(Some(gloo_timers::callback::Timeout::new(
             WRITE_AFTER_MS,
@@ -260,17 +263,14 @@ fn adopt_view_signals(signals: ViewSignals, state: &SessionState) {
 
 /// Opens a link: its cameras and search text go to the views, its state becomes the session
 /// (the data it names is then loaded, or asked for, by the requests that follow).
-pub fn open_link(model: RwSignal<AppModel>, signals: ViewSignals, state: SessionState) {
+pub fn open_link(ui: Ui, signals: ViewSignals, state: SessionState) {
     adopt_view_signals(signals, &state);
-    model.update(|m| m.on_user_action(UserAction::OpenLink(state)));
+    ui.act(UserAction::OpenLink(state));
 }
 
 /// Back / Forward: the fragment's state becomes the session (unless it is what was just
 /// written).
-pub fn step_through_history(
-    model: RwSignal<AppModel>,
-    signals: ViewSignals,
-) -> Result<(), LinkError> {
+pub fn step_through_history(ui: Ui, signals: ViewSignals) -> Result<(), LinkError> {
     let Some(link) = link_in_url() else {
         return Ok(());
     };
@@ -281,6 +281,6 @@ pub fn step_through_history(
     {
         return Ok(());
     }
-    open_link(model, signals, state);
+    open_link(ui, signals, state);
     Ok(())
 }

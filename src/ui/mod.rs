@@ -1,8 +1,12 @@
 //! Leptos components of the app. Logic lives on plain types ([`model`]); components wire
-//! signals to the DOM and send requests to the worker.
+//! signals to the DOM. They reach the model only through the [`Ui`] handle in the context
+//! ([`context`]): narrow signals to read, user actions to change the session, and methods
+//! for the worker requests the session does not derive.
 
 pub mod comparison;
+pub mod context;
 pub mod controls;
+pub mod copy_link;
 pub mod diagnostics;
 pub mod export;
 pub mod graph_style;
@@ -14,111 +18,22 @@ pub mod projection_scene;
 pub mod projection_view;
 pub mod search;
 
-use std::cell::RefCell;
-
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::File;
 
 use crate::format::{byte_size, megabytes_per_second, thousands};
-use crate::protocol::{FailureKind, ToWorker};
+use crate::protocol::FailureKind;
 use crate::vocabulary::DatasetRef;
 use crate::worker_client;
+pub use context::{use_ui, Ui};
 use controls::{ClassDirectory, ClassSearch, NodeDetails, ParameterPanel};
 use diagnostics::DiagnosticsPanel;
 use graph_view::GraphView;
-use model::{AppModel, Purpose, UserAction, ViewMode};
+use model::{AppModel, UserAction, ViewMode};
 
 /// The embedded demo dataset, relative to the page.
 pub const DEMO_URL: &str = "./demo/fashion-efficientnet-lite0.npz";
-
-/// What the last load request read, so "drop the non-finite rows and load again" can
-/// repeat it.
-#[derive(Clone)]
-enum LoadSource {
-    Files(Vec<File>),
-    Url(String),
-}
-
-thread_local! {
-    static LAST_SOURCE: RefCell<Option<LoadSource>> = const { RefCell::new(None) };
-}
-
-fn start_load(model: RwSignal<AppModel>, source: LoadSource, drop_nonfinite: bool) {
-    let description = match &source {
-        LoadSource::Files(files) => {
-            let names: Vec<String> = files.iter().map(|file| file.name()).collect();
-            format!("Loading {}", names.join(", "))
-        }
-        LoadSource::Url(url) => format!("Loading {url}"),
-    };
-    let request_id = model
-        .try_update(|model| {
-            model.clear_failure_banner();
-            model.begin(description, Purpose::Load(None))
-        })
-        .unwrap_or_default();
-    match &source {
-        LoadSource::Files(files) => worker_client::send(
-            &ToWorker::LoadFiles {
-                request_id,
-                drop_nonfinite,
-            },
-            files,
-        ),
-        LoadSource::Url(url) => worker_client::send(
-            &ToWorker::LoadUrl {
-                request_id,
-                url: url.clone(),
-                drop_nonfinite,
-            },
-            &[],
-        ),
-    }
-    LAST_SOURCE.with_borrow_mut(|last| *last = Some(source));
-}
-
-/// Sends the requests the session asks for and the worker is not yet working on
-/// ([`AppModel::next_requests`]). Runs after every change of the model (an effect), so
-/// requests follow the session whatever changed it; it notifies only when it changed
-/// something, so it settles after one extra run.
-pub fn sync_requests(model: RwSignal<AppModel>) {
-    let outcome = model.try_update_untracked(|m| {
-        let before = m.fingerprint();
-        let messages = m.next_requests();
-        let changed = before != m.fingerprint();
-        (messages, changed)
-    });
-    let Some((messages, changed)) = outcome else {
-        return;
-    };
-    if changed || !messages.is_empty() {
-        model.notify();
-    }
-    for message in &messages {
-        worker_client::send(message, &[]);
-    }
-}
-
-/// A person's action: the session changes, the requests follow.
-pub fn act(model: RwSignal<AppModel>, action: UserAction) {
-    model.update(|m| m.on_user_action(action));
-}
-
-/// "Open the demo": the demo's default view (loaded again when it is already shown).
-fn open_demo(model: RwSignal<AppModel>) {
-    if model.with_untracked(|m| m.session.dataset == DatasetRef::Demo) {
-        start_load(model, LoadSource::Url(DEMO_URL.into()), false);
-    } else {
-        act(model, UserAction::OpenData(DatasetRef::Demo));
-    }
-}
-
-fn cancel_running(model: RwSignal<AppModel>) {
-    if let Some(request_id) = model.with_untracked(|model| model.running_request_id()) {
-        worker_client::send(&ToWorker::Cancel { request_id }, &[]);
-    }
-}
 
 fn files_of(list: Option<web_sys::FileList>) -> Vec<File> {
     let Some(list) = list else { return Vec::new() };
@@ -148,115 +63,70 @@ fn synthetic_graph_request() -> Option<usize> {
 
 /// The session a fresh page opens: the link in the fragment, else `?data=`, else the demo.
 /// A damaged link is reported and the default data opened (the nearest working view).
-fn open_initial(model: RwSignal<AppModel>, signals: link::ViewSignals) {
+fn open_initial(ui: Ui, signals: link::ViewSignals) {
     let default_data = match initial_data_url() {
         url if url == DEMO_URL => DatasetRef::Demo,
         url => DatasetRef::Url { url },
     };
     match link::link_in_url() {
-        Some(Ok(state)) => link::open_link(model, signals, state),
-        Some(Err(err)) => model.update(|m| {
-            m.on_user_action(UserAction::OpenData(default_data));
-            m.banner = Some(model::Banner {
-                kind: FailureKind::LinkProblem,
-                message: format!("{err} The default view is shown instead."),
-            })
-        }),
-        None => model.update(|m| m.on_user_action(UserAction::OpenData(default_data))),
+        Some(Ok(state)) => link::open_link(ui, signals, state),
+        Some(Err(err)) => ui.act_all([
+            UserAction::OpenData(default_data),
+            UserAction::ShowLinkProblem(format!("{err} The default view is shown instead.")),
+        ]),
+        None => ui.act(UserAction::OpenData(default_data)),
     }
 }
 
+/// The root component: it makes the model, provides the [`Ui`] handle (the only way below
+/// it to read or change the model) and the view signals, and starts the worker.
 #[component]
 pub fn App() -> impl IntoView {
-    let model = RwSignal::new(AppModel::default());
+    let ui = Ui::provide(RwSignal::new(AppModel::default()));
     let signals = link::ViewSignals::new();
     provide_context(signals);
 
     let spawned = worker_client::spawn(
-        move |answer| {
-            if let crate::protocol::FromWorker::GraphFile {
-                file_name, text, ..
-            } = &answer
-            {
-                export::download_text(file_name, "application/json", text);
-            }
-            model.update(|model| model.on_worker_answer(answer));
-        },
-        move |message| {
-            model.update(|model| {
-                model.requests.running = None;
-                model.banner = Some(model::Banner {
-                    kind: FailureKind::Internal,
-                    message,
-                });
-            })
-        },
+        move |answer| ui.on_worker_answer(answer),
+        move |message| ui.on_worker_failure(message),
     );
     let synthetic_graph = synthetic_graph_request();
     match spawned {
         Ok(()) => match synthetic_graph {
-            Some(n_nodes) => {
-                let request_id = model
-                    .try_update(|m| {
-                        m.begin(
-                            format!("Laying out a synthetic graph of {n_nodes} nodes"),
-                            Purpose::Other,
-                        )
-                    })
-                    .unwrap_or_default();
-                worker_client::send(
-                    &ToWorker::SyntheticGraph {
-                        request_id,
-                        n_nodes,
-                        seed: 0,
-                    },
-                    &[],
-                );
-            }
-            None => open_initial(model, signals),
+            Some(n_nodes) => ui.start_synthetic_graph(n_nodes),
+            None => open_initial(ui, signals),
         },
-        Err(message) => model.update(|model| {
-            model.banner = Some(model::Banner {
-                kind: FailureKind::Internal,
-                message,
-            })
-        }),
+        Err(message) => ui.on_worker_failure(message),
     }
 
     // The requests follow the session, whatever changed it (the rendering benchmark's
     // synthetic graph has no session behind it).
     if synthetic_graph.is_none() {
-        Effect::new(move |_| {
-            model.track();
-            sync_requests(model);
-        });
+        ui.keep_requests_in_step();
     }
-    link::keep_fragment_in_step(model, signals);
+    link::keep_fragment_in_step(ui, signals);
     let on_popstate = window_event_listener(leptos::ev::popstate, move |_| {
-        if let Err(err) = link::step_through_history(model, signals) {
-            model.update(|m| {
-                m.banner = Some(model::Banner {
-                    kind: FailureKind::LinkProblem,
-                    message: format!("{err} The view was left as it is."),
-                })
-            })
+        if let Err(err) = link::step_through_history(ui, signals) {
+            ui.act(UserAction::ShowLinkProblem(format!(
+                "{err} The view was left as it is."
+            )));
         }
     });
     on_cleanup(move || on_popstate.remove());
     let on_keydown = window_event_listener(leptos::ev::keydown, move |event| {
         if event.key() == "Escape" {
-            act(model, UserAction::Escape);
+            ui.act(UserAction::Escape);
         }
     });
     on_cleanup(move || on_keydown.remove());
 
     let on_drop = move |event: web_sys::DragEvent| {
         event.prevent_default();
-        let files = files_of(event.data_transfer().and_then(|transfer| transfer.files()));
-        if !files.is_empty() {
-            start_load(model, LoadSource::Files(files), false);
-        }
+        ui.load_files(files_of(
+            event.data_transfer().and_then(|transfer| transfer.files()),
+        ));
     };
+    let mode = ui.select(|m| m.mode());
 
     view! {
         <div
@@ -264,64 +134,63 @@ pub fn App() -> impl IntoView {
             on:dragover=|event: web_sys::DragEvent| event.prevent_default()
             on:drop=on_drop
         >
-            <Header model=model />
-            <ProgressBar model=model />
-            <BannerView model=model />
+            <Header />
+            <ProgressBar />
+            <BannerView />
             <main class="workspace">
                 <aside class="side-panel">
-                    <DropZone model=model />
-                    <LayerList model=model />
-                    <ParameterPanel model=model />
-                    <ClassSearch model=model />
-                    <ClassDirectory model=model />
+                    <DropZone />
+                    <LayerList />
+                    <ParameterPanel />
+                    <ClassSearch />
+                    <ClassDirectory />
                 </aside>
                 <section class="main-view">
-                    <div class="views" class:multilayer-views=move || model.with(|m| m.mode() == ViewMode::Multilayer)>
-                        <Show when=move || model.with(|m| m.mode() == ViewMode::Single)>
-                            <GraphView model=model />
+                    <div class="views" class:multilayer-views=move || mode.get() == ViewMode::Multilayer>
+                        <Show when=move || mode.get() == ViewMode::Single>
+                            <GraphView />
                         </Show>
-                        <Show when=move || model.with(|m| m.mode() == ViewMode::Multilayer)>
-                            <multilayer::MultilayerView model=model />
+                        <Show when=move || mode.get() == ViewMode::Multilayer>
+                            <multilayer::MultilayerView />
                         </Show>
-                        <projection_view::ProjectionView model=model />
+                        <projection_view::ProjectionView />
                     </div>
-                    <comparison::LayerComparisonPanel model=model />
-                    <DiagnosticsPanel model=model />
+                    <comparison::LayerComparisonPanel />
+                    <DiagnosticsPanel />
                     <details class="dataset-section">
                         <summary>"Dataset"</summary>
-                        <DatasetDetails model=model />
-                        <ClassList model=model />
+                        <DatasetDetails />
+                        <ClassList />
                     </details>
                 </section>
                 <aside class="detail-panel">
-                    <projection_view::SelectionDetails model=model />
-                    <NodeDetails model=model />
+                    <projection_view::SelectionDetails />
+                    <NodeDetails />
                 </aside>
             </main>
-            <footer class="status-bar" data-testid="load-status">{move || model.with(|model| model.status.clone())}</footer>
+            <footer class="status-bar" data-testid="load-status">{move || ui.status.get()}</footer>
         </div>
     }
 }
 
 #[component]
-fn Header(model: RwSignal<AppModel>) -> impl IntoView {
-    let name = move || {
-        model.with(|model| {
-            model
-                .dataset
-                .as_ref()
-                .map(|d| d.name.clone())
-                .or_else(|| match &model.dataset_ref {
-                    // A graph file opened on its own.
-                    Some(DatasetRef::File { name, .. }) => Some(format!("{name} (graph file)")),
-                    _ => None,
-                })
-                .unwrap_or_else(|| "No dataset loaded".into())
-        })
-    };
+fn Header() -> impl IntoView {
+    let ui = use_ui();
+    let name = ui.select(|model| {
+        model
+            .dataset
+            .as_ref()
+            .map(|d| d.name.clone())
+            .or_else(|| match &model.dataset_ref {
+                // A graph file opened on its own.
+                Some(DatasetRef::File { name, .. }) => Some(format!("{name} (graph file)")),
+                _ => None,
+            })
+            .unwrap_or_else(|| "No dataset loaded".into())
+    });
     let size = move || {
-        model.with(|model| {
-            model.dataset.as_ref().map(|d| {
+        ui.dataset.with(|dataset| {
+            dataset.as_ref().map(|d| {
                 format!(
                     "{} samples · {} layers · {} classes",
                     thousands(d.n_samples),
@@ -331,21 +200,23 @@ fn Header(model: RwSignal<AppModel>) -> impl IntoView {
             })
         })
     };
+    let mode = ui.select(|m| m.mode());
     view! {
         <header class="header">
             <h1 class="brand">"TopoAct"</h1>
             <div class="dataset-title">
-                <span data-testid="dataset-name" class="dataset-name">{name}</span>
+                <span data-testid="dataset-name" class="dataset-name">{move || name.get()}</span>
                 <span data-testid="dataset-size" class="dataset-size">{size}</span>
+                <copy_link::CopyLink />
             </div>
-            <ComputeThreads model=model/>
+            <ComputeThreads />
             <div class="mode-switch" role="group" aria-label="View mode">
                 <button class="button" data-testid="mode-single"
-                    aria-pressed=move || model.with(|m| (m.mode() == ViewMode::Single).to_string())
-                    on:click=move |_| act(model, UserAction::SetMode(ViewMode::Single))>"One layer"</button>
+                    aria-pressed=move || (mode.get() == ViewMode::Single).to_string()
+                    on:click=move |_| ui.act(UserAction::SetMode(ViewMode::Single))>"One layer"</button>
                 <button class="button" data-testid="mode-multilayer"
-                    aria-pressed=move || model.with(|m| (m.mode() == ViewMode::Multilayer).to_string())
-                    on:click=move |_| act(model, UserAction::SetMode(ViewMode::Multilayer))>"Three layers"</button>
+                    aria-pressed=move || (mode.get() == ViewMode::Multilayer).to_string()
+                    on:click=move |_| ui.act(UserAction::SetMode(ViewMode::Multilayer))>"Three layers"</button>
             </div>
         </header>
     }
@@ -354,8 +225,9 @@ fn Header(model: RwSignal<AppModel>) -> impl IntoView {
 /// How many threads the worker computes on; one when the page is not cross-origin isolated
 /// (the host did not send the COOP/COEP headers) or the browser lacks wasm threads.
 #[component]
-fn ComputeThreads(model: RwSignal<AppModel>) -> impl IntoView {
-    let threads = move || model.with(|model| model.compute_threads);
+fn ComputeThreads() -> impl IntoView {
+    let compute_threads = use_ui().compute_threads;
+    let threads = move || compute_threads.get();
     let title = move || match threads() {
         0 => "The compute worker is starting.".to_string(),
         1 => "Computations run on one thread: wasm threads need a cross-origin-isolated page \
@@ -375,8 +247,9 @@ fn ComputeThreads(model: RwSignal<AppModel>) -> impl IntoView {
 }
 
 #[component]
-fn ProgressBar(model: RwSignal<AppModel>) -> impl IntoView {
-    let running = move || model.with(|model| model.requests.running.clone());
+fn ProgressBar() -> impl IntoView {
+    let ui = use_ui();
+    let running = move || ui.running.get();
     view! {
         <Show when=move || running().is_some()>
             <div class="progress" data-testid="progress" role="progressbar"
@@ -395,15 +268,16 @@ fn ProgressBar(model: RwSignal<AppModel>) -> impl IntoView {
                         format!("{:.1}%", fraction * 100.0)
                     }></div>
                 </div>
-                <button data-testid="cancel" class="button" on:click=move |_| cancel_running(model)>"Cancel"</button>
+                <button data-testid="cancel" class="button" on:click=move |_| ui.cancel_running()>"Cancel"</button>
             </div>
         </Show>
     }
 }
 
 #[component]
-pub fn BannerView(model: RwSignal<AppModel>) -> impl IntoView {
-    let banner = move || model.with(|model| model.banner.clone());
+pub fn BannerView() -> impl IntoView {
+    let ui = use_ui();
+    let banner = move || ui.banner.get();
     view! {
         {move || banner().map(|banner| {
             let offer_drop = banner.kind == FailureKind::NonFinite;
@@ -411,13 +285,10 @@ pub fn BannerView(model: RwSignal<AppModel>) -> impl IntoView {
                 <div class="banner" role="alert" data-testid="error-message" data-kind=format!("{:?}", banner.kind)>
                     <p class="banner-text">{banner.message}</p>
                     <Show when=move || offer_drop>
-                        <button data-testid="drop-nonfinite" class="button" on:click=move |_| {
-                            if let Some(source) = LAST_SOURCE.with_borrow(|last| last.clone()) {
-                                start_load(model, source, true);
-                            }
-                        }>"Drop those rows and load"</button>
+                        <button data-testid="drop-nonfinite" class="button"
+                            on:click=move |_| ui.load_again_dropping_nonfinite()>"Drop those rows and load"</button>
                     </Show>
-                    <button class="button banner-close" aria-label="Dismiss" on:click=move |_| model.update(|m| m.dismiss_banner())>"×"</button>
+                    <button class="button banner-close" aria-label="Dismiss" on:click=move |_| ui.act(UserAction::DismissBanner)>"×"</button>
                 </div>
             }
         })}
@@ -425,16 +296,15 @@ pub fn BannerView(model: RwSignal<AppModel>) -> impl IntoView {
 }
 
 #[component]
-fn DropZone(model: RwSignal<AppModel>) -> impl IntoView {
+fn DropZone() -> impl IntoView {
+    let ui = use_ui();
     let on_change = move |event: leptos::ev::Event| {
         let input: Option<web_sys::HtmlInputElement> =
             event.target().and_then(|t| t.dyn_into().ok());
         if let Some(input) = input {
             let files = files_of(input.files());
             input.set_value("");
-            if !files.is_empty() {
-                start_load(model, LoadSource::Files(files), false);
-            }
+            ui.load_files(files);
         }
     };
     view! {
@@ -445,7 +315,7 @@ fn DropZone(model: RwSignal<AppModel>) -> impl IntoView {
                 <input type="file" multiple data-testid="file-input" class="file-input"
                     accept=".npz,.npy,.safetensors,.csv,.json" on:change=on_change />
             </label>
-            <button class="button link-button" data-testid="load-demo" on:click=move |_| open_demo(model)>
+            <button class="button link-button" data-testid="load-demo" on:click=move |_| ui.open_demo()>
                 "Open the demo"
             </button>
         </div>
@@ -453,16 +323,14 @@ fn DropZone(model: RwSignal<AppModel>) -> impl IntoView {
 }
 
 #[component]
-pub fn LayerList(model: RwSignal<AppModel>) -> impl IntoView {
+pub fn LayerList() -> impl IntoView {
+    let ui = use_ui();
     let layers = move || {
-        model.with(|model| {
-            model
-                .dataset
-                .as_ref()
-                .map(|d| d.layers.clone())
-                .unwrap_or_default()
-        })
+        ui.dataset
+            .with(|dataset| dataset.as_ref().map(|d| d.layers.clone()))
+            .unwrap_or_default()
     };
+    let selected_layer = ui.select(|m| m.session.layer.clone());
     view! {
         <nav class="panel">
             <h2>"Layers"</h2>
@@ -470,12 +338,12 @@ pub fn LayerList(model: RwSignal<AppModel>) -> impl IntoView {
                 {move || layers().into_iter().map(|layer| {
                     let name = layer.name.clone();
                     let name_for_click = layer.name.clone();
-                    let is_selected = Signal::derive(move || model.with(|model| model.selected_layer() == Some(name.as_str())));
+                    let is_selected = Signal::derive(move || selected_layer.with(|selected| selected.as_deref() == Some(name.as_str())));
                     view! {
                         <li role="option" class="layer-item" data-layer=layer.name.clone()
                             aria-selected=move || is_selected.get().to_string()
                             class:selected=move || is_selected.get()
-                            on:click=move |_| act(model, UserAction::SelectLayer(name_for_click.clone()))
+                            on:click=move |_| ui.act(UserAction::SelectLayer(name_for_click.clone()))
                         >
                             <span class="layer-name">{layer.name.clone()}</span>
                             <span class="layer-dim">{format!("{} d · {}", layer.dim, layer.dtype.name())}</span>
@@ -488,15 +356,12 @@ pub fn LayerList(model: RwSignal<AppModel>) -> impl IntoView {
 }
 
 #[component]
-pub fn ClassList(model: RwSignal<AppModel>) -> impl IntoView {
+pub fn ClassList() -> impl IntoView {
+    let dataset = use_ui().dataset;
     let classes = move || {
-        model.with(|model| {
-            model
-                .dataset
-                .as_ref()
-                .map(|d| d.classes.clone())
-                .unwrap_or_default()
-        })
+        dataset
+            .with(|dataset| dataset.as_ref().map(|d| d.classes.clone()))
+            .unwrap_or_default()
     };
     view! {
         <div class="panel">
@@ -511,11 +376,11 @@ pub fn ClassList(model: RwSignal<AppModel>) -> impl IntoView {
 }
 
 #[component]
-pub fn DatasetDetails(model: RwSignal<AppModel>) -> impl IntoView {
+pub fn DatasetDetails() -> impl IntoView {
     let details =
-        move || model.with(|model| model.dataset.clone().map(|d| (d, model.last_load.clone())));
+        use_ui().select(|model| model.dataset.clone().map(|d| (d, model.last_load.clone())));
     view! {
-        {move || details().map(|(dataset, last_load)| {
+        {move || details.get().map(|(dataset, last_load)| {
             let yes_no = |present: bool| if present { "yes" } else { "no" };
             let images = dataset.image_shape.map(|[h, w, c]| format!("yes, {h}×{w}×{c}")).unwrap_or_else(|| "no".into());
             let activation_images = if dataset.activation_image_layers.is_empty() { "no".to_string() } else { dataset.activation_image_layers.join(", ") };

@@ -8,8 +8,9 @@
 
 use leptos::prelude::*;
 
+use super::context::use_ui;
 use super::graph_view::{GraphView, VIEW_WIDTH};
-use super::model::{AppModel, GraphSlot, UserAction};
+use super::model::{GraphSlot, UserAction};
 use crate::render::camera::Camera;
 use crate::render::colour::plasma_links;
 use topoact_core::compare::{cross_layer_links, CrossLayerLink};
@@ -43,29 +44,41 @@ pub fn visible_ribbons(
 }
 
 #[component]
-pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
+pub fn MultilayerView() -> impl IntoView {
+    let ui = use_ui();
     let cameras: Vec<RwSignal<Camera>> = match use_context::<super::link::ViewSignals>() {
         Some(signals) => signals.layer_cameras.to_vec(),
         None => (0..3).map(|_| RwSignal::new(Camera::default())).collect(),
     };
     let row_ref = NodeRef::<leptos::html::Div>::new();
-    let layers = Memo::new(move |_| model.with(|m| m.session.multilayer_layers.clone()));
-    let all_layers = Memo::new(move |_| {
-        model.with(|m| {
-            m.dataset
-                .as_ref()
-                .map(|d| d.layers.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
+    let layers = ui.select(|m| m.session.multilayer_layers.clone());
+    let all_layers = ui.select(|m| m.layer_names());
+    let versions = ui.select(|m| m.results.row_versions.clone());
+    let show_ribbons = ui.select(|m| m.session.show_ribbons);
+    let threshold = ui.select(|m| m.session.ribbon_threshold);
+    // Where the row's nodes are (a dragged node's place is kept when the drag ends).
+    let row_positions = ui.select(|m| {
+        m.results
+            .row_graphs
+            .iter()
+            .map(|graph| {
+                graph
+                    .as_ref()
+                    .map(|g| g.nodes.iter().map(|n| n.position).collect::<Vec<_>>())
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
     });
-    let versions = Memo::new(move |_| model.with(|m| m.results.row_versions.clone()));
-    let show_ribbons = Memo::new(move |_| model.with(|m| m.session.show_ribbons));
-    let threshold = Memo::new(move |_| model.with(|m| m.session.ribbon_threshold));
+    // With a node selected, the ribbons that do not touch it fade.
+    let selected = ui.select(|m| {
+        (0..m.session.multilayer_layers.len())
+            .find_map(|position| Some((position, m.selected_at(GraphSlot::Layer(position))?)))
+    });
 
     // Cross-layer links of each adjacent pair, recomputed when a graph of the row changes.
     let links_by_pair = Memo::new(move |_| {
         versions.with(|_| ());
-        model.with_untracked(|m| {
+        ui.read_untracked(|m| {
             let graphs = &m.results.row_graphs;
             (0..graphs.len().saturating_sub(1))
                 .map(|left| match (&graphs[left], &graphs[left + 1]) {
@@ -103,7 +116,6 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
         }
         resized.track();
         let cams: Vec<Camera> = cameras_for_overlay.iter().map(|c| c.get()).collect();
-        versions.with(|_| ());
         let row = row_ref.get()?;
         let row_rect = row.get_bounding_client_rect();
         let svgs = row.query_selector_all("svg.graph-svg").ok()?;
@@ -119,17 +131,12 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
                 ))
             })
             .collect();
-        // With a node selected, the ribbons that do not touch it fade.
-        let selected = model.with(|m| {
-            (0..m.session.multilayer_layers.len())
-                .find_map(|position| Some((position, m.selected_at(GraphSlot::Layer(position))?)))
-        });
-        let lines = model.with_untracked(|m| {
-            let graphs = &m.results.row_graphs;
+        let selected = selected.get();
+        let lines = row_positions.with(|positions| {
             let screen = |position: usize, node_idx: usize| -> Option<[f64; 2]> {
-                let node = graphs.get(position)?.as_ref()?.nodes.get(node_idx)?;
+                let world = *positions.get(position)?.get(node_idx)?;
                 let (origin, px) = frames.get(position)?;
-                let at = cams.get(position)?.screen_from_world(node.position);
+                let at = cams.get(position)?.screen_from_world(world);
                 Some([origin[0] + at[0] * px, origin[1] + at[1] * px])
             };
             ribbons.with(|ribbons| {
@@ -163,7 +170,7 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
                 prop:value=move || layers.with(|l| l.get(position).cloned().unwrap_or_default())
                 on:change=move |event| {
                     let chosen = event_target_value(&event);
-                    super::act(model, UserAction::SetRowLayer { position, layer: chosen });
+                    ui.act(UserAction::SetRowLayer { position, layer: chosen });
                 }
             >
                 {move || all_layers.get().into_iter().map(|name| view! { <option value=name.clone()>{name.clone()}</option> }).collect_view()}
@@ -182,7 +189,7 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
                         prop:checked=move || show_ribbons.get()
                         on:change=move |event| {
                             let on = event_target_checked(&event);
-                            super::act(model, UserAction::SetRibbons(on));
+                            ui.act(UserAction::SetRibbons(on));
                         } />
                     "Links between layers"
                 </label>
@@ -192,7 +199,7 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
                         prop:value=move || format!("{:.2}", threshold.get())
                         on:input=move |event| {
                             if let Ok(value) = event_target_value(&event).parse::<f64>() {
-                                super::act(model, UserAction::SetRibbonThreshold(value));
+                                ui.act(UserAction::SetRibbonThreshold(value));
                             }
                         } />
                     <span data-testid="ribbon-threshold-value">{move || format!("{:.2}", threshold.get())}</span>
@@ -208,8 +215,8 @@ pub fn MultilayerView(model: RwSignal<AppModel>) -> impl IntoView {
                             <div class="layer-graph" data-testid="layer-graph" data-layer=layer.clone() data-position=position>
                                 <h3 class="layer-graph-title">{layer.clone()}</h3>
                                 {match camera {
-                                    Some(camera) => view! { <GraphView model=model graph_slot=GraphSlot::Layer(position) camera=camera /> }.into_any(),
-                                    None => view! { <GraphView model=model graph_slot=GraphSlot::Layer(position) /> }.into_any(),
+                                    Some(camera) => view! { <GraphView graph_slot=GraphSlot::Layer(position) camera=camera /> }.into_any(),
+                                    None => view! { <GraphView graph_slot=GraphSlot::Layer(position) /> }.into_any(),
                                 }}
                             </div>
                         }

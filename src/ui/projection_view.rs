@@ -12,15 +12,14 @@ use leptos::prelude::*;
 use topoact_core::dataset::ProjectionKind;
 use wasm_bindgen::{Clamped, JsCast};
 
-use super::act;
-use super::model::{AppModel, GraphSlot, PointColour, UserAction, SELECTION_EXAMPLES};
+use super::context::use_ui;
+use super::model::{GraphSlot, PointColour, UserAction};
 use super::projection_scene::{
     highlighted_points, point_colours, rgba_css, selection_histogram, shared, Scene, Shared,
 };
-use crate::protocol::{ExamplesQuery, ProjectionMethod, ToWorker};
+use crate::protocol::ProjectionMethod;
 use crate::render::camera::Camera;
 use crate::render::scatter::{bounds, inside_polygon, Emphasis, Raster};
-use crate::worker_client;
 
 /// The canvas's pixel size (CSS scales it to the panel's width).
 const CANVAS_WIDTH: f64 = 720.0;
@@ -28,8 +27,6 @@ const CANVAS_HEIGHT: f64 = 560.0;
 const FIT_MARGIN: f64 = 16.0;
 /// Hover picks the nearest point within this many canvas pixels.
 const HOVER_RADIUS_PX: f64 = 6.0;
-/// Example thumbnails of a projection selection, per top class.
-const SELECTION_EXAMPLES_PER_CLASS: usize = 5;
 
 /// How a drag on the projection acts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,7 +56,8 @@ struct Drag {
 }
 
 #[component]
-pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
+pub fn ProjectionView() -> impl IntoView {
+    let ui = use_ui();
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let signals = use_context::<super::link::ViewSignals>();
     let camera = signals
@@ -71,10 +69,10 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     let hovered = RwSignal::new(None::<(usize, [f64; 2])>);
     let user_moved_camera = StoredValue::new(false);
 
-    let projection_version = Memo::new(move |_| model.with(|m| m.results.projection_version));
+    let projection_version = ui.select(|m| m.results.projection_version);
     let scene: Memo<Option<Shared<Scene>>> = Memo::new(move |_| {
-        projection_version.track();
-        model.with_untracked(|m| m.results.projection.as_ref().map(|p| shared(Scene::new(p))))
+        projection_version.with(|_| ());
+        ui.read_untracked(|m| m.results.projection.as_ref().map(|p| shared(Scene::new(p))))
     });
     let fit = move || {
         if let Some(b) = scene.with_untracked(|s| s.as_ref().and_then(|s| bounds(&s.coords))) {
@@ -84,9 +82,9 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     // Every new frame refits, unless the person has zoomed or panned since the last fit.
     // A restored link's camera is applied to the finished projection.
     Effect::new(move |_| {
-        scene.track();
+        scene.with(|_| ());
         let complete =
-            model.with_untracked(|m| m.results.projection.as_ref().is_some_and(|p| p.complete));
+            ui.read_untracked(|m| m.results.projection.as_ref().is_some_and(|p| p.complete));
         if let Some(restored) = complete
             .then(|| signals.and_then(|s| s.take_pending_projection_camera()))
             .flatten()
@@ -97,26 +95,41 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
             fit();
         }
     });
-    let colour = Memo::new(move |_| model.with(|m| m.point_colour()));
+    let colour = ui.select(|m| m.point_colour());
+    // What the colours depend on besides the scene and the encoding.
+    let colour_inputs = ui.select(|m| {
+        (
+            m.session.highlighted_classes.clone(),
+            m.results.graph_version,
+        )
+    });
     let colours = Memo::new(move |_| {
         let scene = scene.get()?;
         let colour = colour.get();
-        let _ = model.with(|m| {
-            (
-                m.session.highlighted_classes.clone(),
-                m.results.graph_version,
-            )
-        });
-        model.with_untracked(|m| {
+        colour_inputs.with(|_| ());
+        ui.read_untracked(|m| {
             m.results
                 .projection
                 .as_ref()
                 .map(|p| shared(point_colours(m, p, &scene.point_of_sample, colour)))
         })
     });
+    // What the highlight depends on besides the scene (see `highlighted_points`).
+    let emphasis_inputs = ui.select(|m| {
+        (
+            m.session.selected_node.clone(),
+            m.session.mode,
+            m.session.multilayer_layers.clone(),
+            m.session.sample_selection.clone(),
+            m.session.highlighted_classes.clone(),
+            m.results.graph_version,
+            m.results.row_versions.clone(),
+        )
+    });
     let emphasis = Memo::new(move |_| {
         let scene = scene.get()?;
-        let mask = model.with(|m| {
+        emphasis_inputs.with(|_| ());
+        let mask = ui.read_untracked(|m| {
             let projection = m.results.projection.as_ref()?;
             highlighted_points(m, projection, &scene.point_of_sample)
         });
@@ -206,7 +219,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         };
         let cam = camera.get_untracked();
         let world: Vec<[f64; 2]> = path.iter().map(|&p| cam.world_from_screen(p)).collect();
-        let samples = model.with_untracked(|m| {
+        let samples = ui.read_untracked(|m| {
             let projection = m.results.projection.as_ref()?;
             let chosen: Vec<u32> = match drag_mode {
                 DragMode::Rectangle => {
@@ -240,15 +253,15 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         samples.sort_unstable();
         let empty = samples.is_empty();
         // A rectangle or lasso replaces the node selection.
-        model.update(|m| {
-            m.on_user_action(UserAction::SelectNode {
+        ui.act_all([
+            UserAction::SelectNode {
                 slot: GraphSlot::Main,
                 node_idx: None,
-            });
-            m.on_user_action(UserAction::SelectSamples(samples.clone()));
-        });
+            },
+            UserAction::SelectSamples(samples.clone()),
+        ]);
         if !empty {
-            request_selection_examples(model, &samples);
+            ui.request_selection_examples(&samples);
         }
     };
 
@@ -324,7 +337,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                 });
                 if found.map(|f| f.0) != hovered.get_untracked().map(|h| h.0) {
                     if let Some((point_idx, _)) = found {
-                        if let Some(sample_idx) = model.with_untracked(|m| {
+                        if let Some(sample_idx) = ui.read_untracked(|m| {
                             m.results
                                 .projection
                                 .as_ref()?
@@ -332,14 +345,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                                 .get(point_idx)
                                 .copied()
                         }) {
-                            let request_id = super::controls::next_short_request_id();
-                            worker_client::send(
-                                &ToWorker::SampleThumbnail {
-                                    request_id,
-                                    sample_idx,
-                                },
-                                &[],
-                            );
+                            ui.request_thumbnail(sample_idx);
                         }
                     }
                 }
@@ -354,7 +360,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         let moved = (d.last[0] - d.start[0]).abs() + (d.last[1] - d.start[1]).abs() > 3.0;
         match d.mode {
             // A click on the background clears the projection selection.
-            DragMode::Pan if !moved => act(model, UserAction::SelectSamples(Vec::new())),
+            DragMode::Pan if !moved => ui.act(UserAction::SelectSamples(Vec::new())),
             DragMode::Pan => {}
             DragMode::Rectangle if moved => select_in(DragMode::Rectangle, &[d.start, d.last]),
             DragMode::Lasso if d.path.len() >= 3 => select_in(DragMode::Lasso, &d.path),
@@ -362,53 +368,100 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         }
     };
 
-    let tooltip = move || {
+    // The hovered point's sample, class and thumbnail (when it has arrived).
+    let hover = ui.select(move |m| {
         let (point_idx, at) = hovered.get()?;
-        model.with(|m| {
-            let projection = m.results.projection.as_ref()?;
-            let sample_idx = *projection.sample_indices.get(point_idx)?;
-            let label = projection.labels.get(point_idx).copied().unwrap_or(u32::MAX);
-            let class_name = m.dataset.as_ref().and_then(|d| d.classes.get(label as usize).map(|c| c.name.clone())).unwrap_or_else(|| "unlabelled".into());
-            let thumbnail = m.results.hover_thumbnail.as_ref().filter(|(s, _)| *s == sample_idx).and_then(|(_, url)| url.clone());
-            let left = format!("{:.2}%", at[0] / CANVAS_WIDTH * 100.0);
-            let top = format!("{:.2}%", at[1] / CANVAS_HEIGHT * 100.0);
-            Some(view! {
-                <div class="tooltip point-tooltip" data-testid="point-tooltip" style:left=left style:top=top>
-                    {thumbnail.map(|url| view! { <img class="point-thumbnail" data-testid="point-thumbnail" src=url alt=format!("sample {sample_idx}") /> })}
-                    <div><strong>{class_name}</strong></div>
-                    <div>{format!("sample {sample_idx}")}</div>
-                </div>
-            })
+        let projection = m.results.projection.as_ref()?;
+        let sample_idx = *projection.sample_indices.get(point_idx)?;
+        let label = projection
+            .labels
+            .get(point_idx)
+            .copied()
+            .unwrap_or(u32::MAX);
+        let class_name = m
+            .dataset
+            .as_ref()
+            .and_then(|d| d.classes.get(label as usize).map(|c| c.name.clone()))
+            .unwrap_or_else(|| "unlabelled".into());
+        let thumbnail = m
+            .results
+            .hover_thumbnail
+            .as_ref()
+            .filter(|(s, _)| *s == sample_idx)
+            .and_then(|(_, url)| url.clone());
+        Some((at, sample_idx, class_name, thumbnail))
+    });
+    let tooltip = move || {
+        let (at, sample_idx, class_name, thumbnail) = hover.get()?;
+        let left = format!("{:.2}%", at[0] / CANVAS_WIDTH * 100.0);
+        let top = format!("{:.2}%", at[1] / CANVAS_HEIGHT * 100.0);
+        Some(view! {
+            <div class="tooltip point-tooltip" data-testid="point-tooltip" style:left=left style:top=top>
+                {thumbnail.map(|url| view! { <img class="point-thumbnail" data-testid="point-thumbnail" src=url alt=format!("sample {sample_idx}") /> })}
+                <div><strong>{class_name}</strong></div>
+                <div>{format!("sample {sample_idx}")}</div>
+            </div>
         })
     };
 
-    let running = move || model.with(|m| m.requests.projection_running.clone());
-    let has_precomputed = move |kind: ProjectionKind| {
-        model
-            .with(|m| {
-                let layer = m.selected_layer()?;
-                Some(
-                    m.dataset
-                        .as_ref()?
-                        .projections
-                        .iter()
-                        .any(|(l, k)| l == layer && *k == kind),
+    let running = move || ui.projection_running.get();
+    // Which of the file's own projections the layer has: (t-SNE, UMAP).
+    let precomputed = ui.select(|m| {
+        let has = |kind: ProjectionKind| {
+            m.selected_layer()
+                .zip(m.dataset.as_ref())
+                .is_some_and(|(layer, d)| {
+                    d.projections.iter().any(|(l, k)| l == layer && *k == kind)
+                })
+        };
+        (has(ProjectionKind::Tsne), has(ProjectionKind::Umap))
+    });
+    let method_key = ui.select(|m| match m.session.projection.clone().unwrap_or_default() {
+        ProjectionMethod::Umap { .. } => "umap",
+        ProjectionMethod::Tsne { .. } => "tsne",
+        ProjectionMethod::Precomputed {
+            kind: ProjectionKind::Tsne,
+        } => "file-tsne",
+        ProjectionMethod::Precomputed {
+            kind: ProjectionKind::Umap,
+        } => "file-umap",
+    });
+    let stale = ui.select(|m| {
+        if !m.projection_is_stale() {
+            return None;
+        }
+        let shown = m.results.projection.as_ref()?;
+        let wanted = m.projection_request()?;
+        let n_samples = m.dataset.as_ref().map_or(0, |d| d.n_samples);
+        Some(format!(
+            "Made for {} samples of {}; the graph uses {} samples of {}.",
+            crate::format::thousands(shown.n_points()),
+            shown.request.layer,
+            crate::format::thousands(wanted.subsample.resolve(n_samples)),
+            wanted.layer
+        ))
+    });
+    let is_stale = ui.select(|m| m.projection_is_stale());
+    let complete = ui.select(|m| m.results.projection.as_ref().is_some_and(|p| p.complete));
+    let stage = ui.select(|m| {
+        m.results.projection.as_ref().map(|p| {
+            let neighbours = if p.knn_exact {
+                "exact neighbours"
+            } else {
+                "approximate neighbours"
+            };
+            if p.complete {
+                format!(
+                    "{} · {} · {:.1} s",
+                    p.request.method.label(),
+                    neighbours,
+                    p.elapsed_ms / 1e3
                 )
-            })
-            .unwrap_or(false)
-    };
-    let method_key = move || {
-        model.with(|m| match m.session.projection.clone().unwrap_or_default() {
-            ProjectionMethod::Umap { .. } => "umap",
-            ProjectionMethod::Tsne { .. } => "tsne",
-            ProjectionMethod::Precomputed {
-                kind: ProjectionKind::Tsne,
-            } => "file-tsne",
-            ProjectionMethod::Precomputed {
-                kind: ProjectionKind::Umap,
-            } => "file-umap",
+            } else {
+                p.stage.clone()
+            }
         })
-    };
+    });
     let on_method = move |event: web_sys::Event| {
         let value = event_target_value(&event);
         let method = match value.as_str() {
@@ -422,7 +475,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
             _ => ProjectionMethod::DEFAULT_UMAP,
         };
         user_moved_camera.set_value(false);
-        act(model, UserAction::ChooseProjection(method));
+        ui.act(UserAction::ChooseProjection(method));
     };
     let summary = move || match n_highlighted.get() {
         Some((h, total)) => format!("{} of {} points highlighted", h, total),
@@ -430,7 +483,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     };
     let legend = move || colours.get().map(|c| c.0 .1.clone()).unwrap_or_default();
     let export_csv = move || -> Option<String> {
-        model.with_untracked(|m| {
+        ui.read_untracked(|m| {
             let projection = m.results.projection.as_ref()?;
             let scene = scene.get_untracked()?;
             let mask = highlighted_points(m, projection, &scene.point_of_sample)?;
@@ -474,22 +527,22 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
         <div class="projection-panel" data-testid="projection-panel">
             <div class="projection-toolbar">
                 <label>"Projection "
-                    <select data-testid="projection-method" prop:value=method_key on:change=on_method>
+                    <select data-testid="projection-method" prop:value=move || method_key.get() on:change=on_method>
                         <option value="umap">"UMAP (20 neighbours, min_dist 0.01)"</option>
                         <option value="tsne">"t-SNE (perplexity 50)"</option>
-                        <option value="file-tsne" disabled=move || !has_precomputed(ProjectionKind::Tsne)>"t-SNE from the file"</option>
-                        <option value="file-umap" disabled=move || !has_precomputed(ProjectionKind::Umap)>"UMAP from the file"</option>
+                        <option value="file-tsne" disabled=move || !precomputed.get().0>"t-SNE from the file"</option>
+                        <option value="file-umap" disabled=move || !precomputed.get().1>"UMAP from the file"</option>
                     </select>
                 </label>
                 <button class="button" data-testid="projection-compute" on:click=move |_| {
                     user_moved_camera.set_value(false);
-                    let method = model.with_untracked(|m| m.session.projection.clone().unwrap_or_default());
-                    act(model, UserAction::ChooseProjection(method));
+                    let method = ui.session.with_untracked(|s| s.projection.clone().unwrap_or_default());
+                    ui.act(UserAction::ChooseProjection(method));
                 }>"Compute"</button>
                 <label>"Colour "
-                    <select data-testid="point-colour" prop:value=move || model.with(|m| m.point_colour().key()) on:change=move |event| {
+                    <select data-testid="point-colour" prop:value=move || colour.get().key() on:change=move |event| {
                         if let Some(c) = PointColour::from_key(&event_target_value(&event)) {
-                            act(model, UserAction::SetPointColour(c));
+                            ui.act(UserAction::SetPointColour(c));
                         }
                     }>
                         {PointColour::ALL.iter().map(|c| view! { <option value=c.key()>{c.label()}</option> }).collect_view()}
@@ -503,7 +556,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                 <button class="button" data-testid="projection-fit" title="Fit the projection" on:click=move |_| { user_moved_camera.set_value(false); fit() }>"Fit"</button>
                 <button class="button" data-testid="export-projection-png" title="Download the projection as a PNG picture" on:click=move |_| {
                     if let Some(canvas) = canvas_ref.get_untracked() {
-                        let layer = model.with_untracked(|m| m.results.projection.as_ref().map(|p| p.request.layer.clone()).unwrap_or_default());
+                        let layer = ui.read_untracked(|m| m.results.projection.as_ref().map(|p| p.request.layer.clone()).unwrap_or_default());
                         super::export::download_canvas_png(&canvas, &format!("{}-projection.png", super::graph_view::file_stem(&layer)));
                     }
                 }>"PNG"</button>
@@ -517,35 +570,20 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
                     <div class="progress-track">
                         <div class="progress-fill" style:width=move || format!("{:.1}%", running().and_then(|r| r.progress).map(|p| p.fraction()).unwrap_or(0.0) * 100.0)></div>
                     </div>
-                    <button class="button" data-testid="projection-cancel" on:click=move |_| {
-                        if let Some(request_id) = running().map(|r| r.request_id) {
-                            worker_client::send(&ToWorker::Cancel { request_id }, &[]);
-                        }
-                    }>"Cancel"</button>
+                    <button class="button" data-testid="projection-cancel" on:click=move |_| ui.cancel_projection()>"Cancel"</button>
                 </div>
             </Show>
-            <Show when=move || model.with(|m| m.projection_is_stale())>
+            <Show when=move || is_stale.get()>
                 <div class="projection-stale" data-testid="projection-stale" role="status">
-                    <span>{move || model.with(|m| {
-                        let shown = m.results.projection.as_ref()?;
-                        let wanted = m.projection_request()?;
-                        let n_samples = m.dataset.as_ref().map_or(0, |d| d.n_samples);
-                        Some(format!(
-                            "Made for {} samples of {}; the graph uses {} samples of {}.",
-                            crate::format::thousands(shown.n_points()),
-                            shown.request.layer,
-                            crate::format::thousands(wanted.subsample.resolve(n_samples)),
-                            wanted.layer
-                        ))
-                    })}</span>
-                    <button class="button" data-testid="projection-update" on:click=move |_| act(model, UserAction::UpdateProjection)>"Update"</button>
+                    <span>{move || stale.get()}</span>
+                    <button class="button" data-testid="projection-update" on:click=move |_| ui.act(UserAction::UpdateProjection)>"Update"</button>
                 </div>
             </Show>
             <div class="projection-canvas">
                 <canvas node_ref=canvas_ref data-testid="projection-view" width=CANVAS_WIDTH height=CANVAS_HEIGHT
                     data-zoom=move || format!("{:.4}", camera.get().scale)
                     data-version=move || projection_version.get()
-                    data-complete=move || model.with(|m| m.results.projection.as_ref().map(|p| p.complete).unwrap_or(false)).to_string()
+                    data-complete=move || complete.get().to_string()
                     on:wheel=on_wheel on:pointerdown=on_pointer_down on:pointermove=on_pointer_move on:pointerup=on_pointer_up
                     on:pointerleave=move |_| hovered.set(None)
                 ></canvas>
@@ -553,10 +591,7 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
             </div>
             <div class="projection-footer">
                 <span data-testid="projection-summary">{summary}</span>
-                <span class="muted" data-testid="projection-stage">{move || model.with(|m| m.results.projection.as_ref().map(|p| {
-                    let neighbours = if p.knn_exact { "exact neighbours" } else { "approximate neighbours" };
-                    if p.complete { format!("{} · {} · {:.1} s", p.request.method.label(), neighbours, p.elapsed_ms / 1e3) } else { p.stage.clone() }
-                }))}</span>
+                <span class="muted" data-testid="projection-stage">{move || stage.get()}</span>
                 <button class="button" data-testid="export-selection" on:click=on_export
                     disabled=move || n_highlighted.get().is_none_or(|(h, _)| h == 0)
                 >"Export highlighted (CSV)"</button>
@@ -570,73 +605,47 @@ pub fn ProjectionView(model: RwSignal<AppModel>) -> impl IntoView {
     }
 }
 
-/// Offers `text` as a file download (a Blob URL on a temporary link).
-/// Asks the worker for example thumbnails of the selection's three largest classes.
-fn request_selection_examples(model: RwSignal<AppModel>, samples: &[u32]) {
-    let Some((layer, top_classes)) = model.with_untracked(|m| {
-        let projection = m.results.projection.as_ref()?;
-        let histogram = selection_histogram(projection, samples);
-        Some((
-            projection.request.layer.clone(),
-            histogram
-                .iter()
-                .take(3)
-                .map(|(c, _)| *c)
-                .collect::<Vec<_>>(),
-        ))
-    }) else {
-        return;
-    };
-    let query = ExamplesQuery {
-        layer,
-        node_name: SELECTION_EXAMPLES.into(),
-        members: samples.to_vec(),
-        top_classes,
-        per_class: SELECTION_EXAMPLES_PER_CLASS,
-    };
-    let request_id = super::controls::next_short_request_id();
-    worker_client::send(&ToWorker::NodeExamples { request_id, query }, &[]);
-}
-
 /// The selection panel: size, class histogram and example thumbnails.
 #[component]
-pub fn SelectionDetails(model: RwSignal<AppModel>) -> impl IntoView {
-    let details = move || {
-        model.with(|m| {
-            let selection = &m.session.sample_selection;
-            if selection.is_empty() {
-                return None;
-            }
-            let projection = m.results.projection.as_ref()?;
-            let names: Vec<String> = m.dataset.as_ref().map(|d| d.classes.iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
-            let total = selection.len();
-            let rows: Vec<(String, usize)> = selection_histogram(projection, selection)
-                .into_iter()
-                .take(10)
-                .map(|(c, n)| (names.get(c as usize).cloned().unwrap_or_default(), n))
-                .collect();
-            let examples = m.results.selection_examples.clone();
-            Some(view! {
-                <div class="selection-details" data-testid="selection-details">
-                    <h3>{format!("Selection: {} samples", crate::format::thousands(total))}</h3>
-                    <table>
-                        <tbody>
-                            {rows.into_iter().map(|(name, n)| view! {
-                                <tr><td>{name}</td><td>{format!("{:.1} %", n as f64 / total as f64 * 100.0)}</td><td>{format!("{n} / {total}")}</td></tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                    {examples.map(|ex| ex.groups.into_iter().map(|(class_name, items)| view! {
-                        <div class="example-row">
-                            <span class="example-class">{class_name}</span>
-                            {items.into_iter().filter_map(|e| e.thumbnail.map(|url| view! {
-                                <img class="example-thumbnail" data-testid="selection-example" src=url alt=format!("sample {}", e.sample_idx) title=format!("sample {}", e.sample_idx) />
-                            })).collect_view()}
-                        </div>
-                    }).collect_view())}
-                </div>
-            })
+pub fn SelectionDetails() -> impl IntoView {
+    let details = use_ui().select(|m| {
+        let selection = &m.session.sample_selection;
+        if selection.is_empty() {
+            return None;
+        }
+        let projection = m.results.projection.as_ref()?;
+        let names: Vec<String> = m
+            .dataset
+            .as_ref()
+            .map(|d| d.classes.iter().map(|c| c.name.clone()).collect())
+            .unwrap_or_default();
+        let rows: Vec<(String, usize)> = selection_histogram(projection, selection)
+            .into_iter()
+            .take(10)
+            .map(|(c, n)| (names.get(c as usize).cloned().unwrap_or_default(), n))
+            .collect();
+        Some((selection.len(), rows, m.results.selection_examples.clone()))
+    });
+    move || {
+        details.get().map(|(total, rows, examples)| view! {
+            <div class="selection-details" data-testid="selection-details">
+                <h3>{format!("Selection: {} samples", crate::format::thousands(total))}</h3>
+                <table>
+                    <tbody>
+                        {rows.into_iter().map(|(name, n)| view! {
+                            <tr><td>{name}</td><td>{format!("{:.1} %", n as f64 / total as f64 * 100.0)}</td><td>{format!("{n} / {total}")}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                {examples.map(|ex| ex.groups.into_iter().map(|(class_name, items)| view! {
+                    <div class="example-row">
+                        <span class="example-class">{class_name}</span>
+                        {items.into_iter().filter_map(|e| e.thumbnail.map(|url| view! {
+                            <img class="example-thumbnail" data-testid="selection-example" src=url alt=format!("sample {}", e.sample_idx) title=format!("sample {}", e.sample_idx) />
+                        })).collect_view()}
+                    </div>
+                }).collect_view())}
+            </div>
         })
-    };
-    view! { {details} }
+    }
 }

@@ -1,7 +1,8 @@
 // End-to-end tests of the session state, acting as a person at any moment, not only after
 // everything settled: the address read while a projection is still computing restores the
-// same view (a dropped held-out file, the demo, a `?data=` URL); the projection follows the
-// chosen subsample on a file with its own coordinates.
+// same view (a dropped held-out file, the demo, a `?data=` URL); so does the link "Copy link"
+// puts on the clipboard at once (and, without a clipboard, shows to copy by hand); the
+// projection follows the chosen subsample on a file with its own coordinates.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -161,6 +162,81 @@ describe('the link is the session, at every moment', () => {
     await reopen(expected.url, expected);
     assert.deepEqual(errors, []);
     await page.close();
+  });
+});
+
+describe('Copy link', () => {
+  test('while a projection computes, Copy link puts the address of the view on the clipboard at once, and it reopens that view', async () => {
+    const context = await browser.browser.newContext({ viewport: VIEWPORT, permissions: ['clipboard-read', 'clipboard-write'] });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (error) => errors.push(String(error)));
+    await page.goto(server.url);
+    await waitForDataset(page);
+    await waitForGraph(page);
+    const layer = await page.evaluate(() => [...document.querySelectorAll('[data-testid="layer-list"] [data-layer]')].at(-1).getAttribute('data-layer'));
+    await page.click(`[data-testid="layer-list"] [data-layer="${layer}"]`);
+    await waitForGraph(page);
+    await page.selectOption('[data-testid="projection-method"]', 'tsne');
+    await page.waitForSelector('[data-testid="projection-progress"]');
+    const node = await selectLargestNode(page);
+    // No waiting for the address to catch up: the click writes the view into it.
+    await page.click('[data-testid="copy-link"]');
+    const facts = await viewFacts(page);
+    await page.waitForFunction(() => document.querySelector('[data-testid="copy-link-status"]')?.textContent === 'Link copied');
+    const computing = await page.evaluate(() => document.querySelector('[data-testid="projection-progress"]') !== null);
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert.ok(computing, 'the link was copied while the projection was still computing');
+    assert.equal(copied, await page.evaluate(() => location.href));
+    assert.match(copied, /#v1\./);
+    assert.equal(facts.layer, layer);
+    assert.deepEqual(facts.selected, [node]);
+    await page.screenshot({ path: path.join(artifactsDir, 'session-copy-link.png') });
+    await page.waitForFunction(() => document.querySelector('[data-testid="copy-link-status"]') === null, null, { timeout: 10_000 });
+    await reopen(copied, { url: copied, facts, node });
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('where the clipboard refuses or is missing, the link is shown selected, to copy by hand', async () => {
+    const context = await browser.browser.newContext({ viewport: VIEWPORT });
+    // A clipboard that refuses (as without permission or focus).
+    await context.addInitScript(() => {
+      navigator.clipboard.writeText = () => Promise.reject(new DOMException('Write permission denied.', 'NotAllowedError'));
+    });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (error) => errors.push(String(error)));
+    await page.goto(server.url);
+    await waitForDataset(page);
+    await waitForGraph(page);
+    const byHand = async () => {
+      await page.click('[data-testid="copy-link"]');
+      await page.waitForSelector('[data-testid="copy-link-field"]');
+      assert.equal(await page.textContent('[data-testid="copy-link-status"]'), 'Copy this link');
+      const field = await page.evaluate(() => {
+        const input = document.querySelector('[data-testid="copy-link-field"]');
+        return { value: input.value, readOnly: input.readOnly, focused: document.activeElement === input, selected: input.selectionEnd - input.selectionStart };
+      });
+      assert.equal(field.value, await page.evaluate(() => location.href));
+      assert.match(field.value, /#v1\./);
+      assert.ok(field.readOnly);
+      assert.ok(field.focused, 'the field has the focus');
+      assert.equal(field.selected, field.value.length, 'the whole link is selected');
+    };
+    await byHand();
+    await page.screenshot({ path: path.join(artifactsDir, 'session-copy-link-by-hand.png') });
+    await page.click('[data-testid="copy-link-close"]');
+    await page.waitForSelector('[data-testid="copy-link-field"]', { state: 'detached' });
+    // No clipboard at all (a page that is not secure).
+    await page.evaluate(() => Object.defineProperty(Navigator.prototype, 'clipboard', { get: () => undefined, configurable: true }));
+    await byHand();
+    // Another view: the link shown was the old view's, so it goes.
+    await page.click('[data-testid="zoom-in"]');
+    await page.click('[data-testid="mode-multilayer"]');
+    await page.waitForSelector('[data-testid="copy-link-field"]', { state: 'detached' });
+    assert.deepEqual(errors, []);
+    await context.close();
   });
 });
 

@@ -1,5 +1,7 @@
-//! What a person does, as values ([`UserAction`]), and what it does to the session. Every
-//! action changes the session only; the requests follow from [`AppModel::next_requests`].
+//! What a person does, as values ([`UserAction`]), and what it does to the session; the
+//! requests follow from [`AppModel::next_requests`]. A few actions change what is shown
+//! beside the session instead (the banner, the status line, the examples, a moved node):
+//! the views' only way to change anything ([`crate::ui::context::Ui::act`]).
 
 use topoact_core::mapper::MapperParams;
 
@@ -52,12 +54,45 @@ pub enum UserAction {
     /// Escape: the banner, else the selected node, else the sample selection, else the
     /// highlighted classes.
     Escape,
+    /// The banner's close button.
+    DismissBanner,
+    /// The selected node's examples are out of date (another node is selected, or none):
+    /// the panel empties until the worker sends the new ones.
+    ForgetExamples,
+    /// A line for the status bar (e.g. why the address keeps an older view).
+    ShowStatus(String),
+    /// A message about a link (damaged, or not restorable); it stays until dismissed.
+    ShowLinkProblem(String),
+    /// A node dragged to `position`: the next layout of its layer starts from there (the
+    /// view has already moved it; nothing is redrawn).
+    MoveNode {
+        slot: GraphSlot,
+        node_idx: usize,
+        position: [f64; 2],
+    },
+}
+
+impl UserAction {
+    /// Whether the action replaces a message about what failed before. Escape and the
+    /// close button decide about the banner themselves; what is not the person's doing
+    /// (a status line, stale examples, a link's message) and dragging a node keep it.
+    fn replaces_failure_banner(&self) -> bool {
+        !matches!(
+            self,
+            UserAction::Escape
+                | UserAction::DismissBanner
+                | UserAction::ForgetExamples
+                | UserAction::ShowStatus(_)
+                | UserAction::ShowLinkProblem(_)
+                | UserAction::MoveNode { .. }
+        )
+    }
 }
 
 impl AppModel {
     /// Applies what the person did to the session.
     pub fn on_user_action(&mut self, action: UserAction) {
-        if action != UserAction::Escape {
+        if action.replaces_failure_banner() {
             self.clear_failure_banner();
         }
         let layer_names = self.layer_names();
@@ -166,6 +201,23 @@ impl AppModel {
             }
             UserAction::OpenLink(state) => self.open_link(state),
             UserAction::Escape => self.escape(),
+            UserAction::DismissBanner => self.dismiss_banner(),
+            UserAction::ForgetExamples => self.results.examples = None,
+            UserAction::ShowStatus(status) => self.status = status,
+            UserAction::ShowLinkProblem(message) => self.link_banner(message),
+            UserAction::MoveNode {
+                slot,
+                node_idx,
+                position,
+            } => {
+                if let Some(node) = self
+                    .results
+                    .graph_at_mut(slot)
+                    .and_then(|graph| graph.nodes.get_mut(node_idx))
+                {
+                    node.position = position;
+                }
+            }
         }
     }
 

@@ -10,11 +10,13 @@
 //! - [`InFlight`]: the requests the worker is working on, and those given up;
 //! - the banner and the status line.
 //!
-//! Transitions: [`AppModel::on_user_action`] (a [`UserAction`] changes the session),
+//! Transitions: [`AppModel::on_user_action`] (a [`UserAction`] changes the session, or what
+//! is shown beside it),
 //! [`AppModel::on_worker_answer`] (an answer fills the caches; an answer to a superseded
 //! request is dropped by its request id), and [`AppModel::next_requests`], which derives the
 //! worker requests from the session and the caches. The app calls `next_requests` after
 //! every change, so whatever changed the session (a click, a link, Back), the requests follow.
+//! Components never hold the model: they read and act through `ui::context::Ui`.
 
 mod actions;
 mod answers;
@@ -350,6 +352,16 @@ impl AppModel {
     /// Dismisses the banner (Escape, or its close button).
     pub fn dismiss_banner(&mut self) {
         self.banner = None;
+    }
+
+    /// The compute worker could not start, or stopped: what it was doing is over, and the
+    /// banner says why.
+    pub fn on_worker_failure(&mut self, message: String) {
+        self.requests.running = None;
+        self.banner = Some(Banner {
+            kind: FailureKind::Internal,
+            message,
+        });
     }
 
     /// What the person does next replaces a message about what failed before; a message about

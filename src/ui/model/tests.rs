@@ -8,6 +8,9 @@ use topoact_core::job::Progress;
 use super::*;
 use crate::protocol::{DrawnNode, DrawnProjection, FromWorker, ToWorker, WorkerError};
 
+/// The actions that change what is shown beside the session.
+mod beside_the_session;
+
 fn summary(name: &str, layers: &[&str], n_samples: usize) -> DatasetSummary {
     DatasetSummary {
         name: name.into(),

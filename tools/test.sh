@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start, command 2: installs what is missing and runs every test:
-#   1. native `cargo test` of the workspace (core, CLI, app logic);
+#   1. native `cargo test` of the workspace (core, CLI, app logic), then the core's tests again
+#      without its `parallel` feature (the single-threaded build);
 #   2. wasm-bindgen tests in headless Chromium (wasm-bindgen-test-runner + chromedriver), then
 #      the same tests in headless Firefox ESR (+ geckodriver);
 #   3. the release build, then end-to-end tests with playwright-core in Debian's Chromium,
@@ -41,6 +42,15 @@ stage "native: cargo test --workspace"
 cargo test --workspace 2>&1 | tee "$logs/native.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 count_cargo "$logs/native.log"
+
+# The core without its `parallel` feature: the single-threaded branches that the browser
+# worker runs when the page is not cross-origin isolated (tests/parallel_feature.rs checks
+# that both builds give the same bits). The dev profile (the core at opt-level 3) builds and
+# runs sooner than --release here.
+stage "native: the single-threaded core, cargo test -p topoact-core --no-default-features"
+cargo test -p topoact-core --no-default-features 2>&1 | tee "$logs/native-single.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+count_cargo "$logs/native-single.log"
 
 stage "wasm: wasm-bindgen tests in headless Chromium"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \

@@ -55,14 +55,14 @@ count_cargo "$logs/native-single.log"
 stage "wasm: wasm-bindgen tests in headless Chromium"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_USE_BROWSER=1 WASM_BINDGEN_TEST_TIMEOUT=120 \
-  cargo test -p topoact-app --target wasm32-unknown-unknown --test wasm_ui --test wasm_worker 2>&1 | tee "$logs/wasm.log"
+  cargo test -p topoact-app --target wasm32-unknown-unknown --test wasm_ui --test wasm_worker --test wasm_kernels 2>&1 | tee "$logs/wasm.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 count_cargo "$logs/wasm.log"
 
 stage "wasm: the same wasm-bindgen tests in headless Firefox ESR (geckodriver)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 GECKODRIVER="$(command -v geckodriver)" WASM_BINDGEN_USE_BROWSER=1 WASM_BINDGEN_TEST_TIMEOUT=120 \
-  cargo test -p topoact-app --target wasm32-unknown-unknown --test wasm_ui --test wasm_worker 2>&1 | tee "$logs/wasm-firefox.log"
+  cargo test -p topoact-app --target wasm32-unknown-unknown --test wasm_ui --test wasm_worker --test wasm_kernels 2>&1 | tee "$logs/wasm-firefox.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 count_cargo "$logs/wasm-firefox.log"
 

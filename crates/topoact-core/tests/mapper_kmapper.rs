@@ -1,5 +1,5 @@
-//! Our mapper against KeplerMapper 2.1.0 + scikit-learn 1.9.1: node names, members and
-//! links must be identical. Expected graphs from `tools/kmapper/make_fixtures.py`
+//! Our mapper against KeplerMapper 2.1.0 + scikit-learn 1.9.1: node names, members, links
+//! and node order must be identical. Expected graphs from `tools/kmapper/make_fixtures.py`
 //! (see `tests/fixtures/kmapper/PROVENANCE.md`).
 
 use std::collections::BTreeMap;
@@ -98,10 +98,59 @@ fn read_f64(name: &str) -> Vec<f64> {
     }
 }
 
+/// The cases of `cases.json`, each with `node_order`: its `nodes` keys in the order of the
+/// file, which is KeplerMapper's insertion order (`json.dump` keeps a dict's order;
+/// `serde_json::Value` sorts keys, so the order is read separately).
 fn cases() -> Vec<Value> {
     let text = std::fs::read_to_string(fixtures().join("cases.json")).expect("cases.json");
     let v: Value = serde_json::from_str(&text).expect("json");
-    v["cases"].as_array().expect("cases").clone()
+    let orders: CaseOrders = serde_json::from_str(&text).expect("json");
+    let mut cases = v["cases"].as_array().expect("cases").clone();
+    assert_eq!(cases.len(), orders.cases.len());
+    for (case, order) in cases.iter_mut().zip(orders.cases) {
+        assert_eq!(case["name"], order.name.as_str());
+        let names = order.nodes.0;
+        assert_eq!(names.len(), case["nodes"].as_object().expect("nodes").len());
+        case["node_order"] = Value::from(names);
+    }
+    cases
+}
+
+#[derive(serde::Deserialize)]
+struct CaseOrders {
+    cases: Vec<CaseOrder>,
+}
+
+#[derive(serde::Deserialize)]
+struct CaseOrder {
+    name: String,
+    nodes: KeysInFileOrder,
+}
+
+/// A JSON object's keys in the order they appear in the text.
+struct KeysInFileOrder(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for KeysInFileOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = KeysInFileOrder;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<KeysInFileOrder, A::Error> {
+                let mut keys = Vec::new();
+                while let Some((key, _)) = map.next_entry::<String, serde::de::IgnoredAny>()? {
+                    keys.push(key);
+                }
+                Ok(KeysInFileOrder(keys))
+            }
+        }
+        deserializer.deserialize_map(Keys)
+    }
 }
 
 fn nodes_of(graph: &MapperGraph) -> BTreeMap<String, Vec<u32>> {
@@ -196,11 +245,25 @@ fn check_same(name: &str, what: &str, graph: &MapperGraph, case: &Value) {
         expected_links(case),
         "{name} ({what}): links differ"
     );
-    // Node order = KeplerMapper's insertion order.
-    let order: Vec<&String> = case["nodes"].as_object().expect("nodes").keys().collect();
-    let mut expected_order: Vec<&String> = order.clone();
-    expected_order.sort_by_key(|n| graph.nodes.iter().position(|m| &&m.name == n));
-    let _ = expected_order;
+    // Node order = KeplerMapper's insertion order (cube by cube, clusters by label; a merged
+    // duplicate where its first original was), and node ids are positions.
+    let ours: Vec<&str> = graph.nodes.iter().map(|n| n.name.as_str()).collect();
+    let theirs: Vec<&str> = case["node_order"]
+        .as_array()
+        .expect("node_order")
+        .iter()
+        .map(|n| n.as_str().expect("name"))
+        .collect();
+    if let Some(at) = (0..ours.len().max(theirs.len())).find(|&i| ours.get(i) != theirs.get(i)) {
+        panic!(
+            "{name} ({what}): node order differs from position {at}: ours {:?}, kmapper {:?}",
+            &ours[at.min(ours.len())..(at + 3).min(ours.len())],
+            &theirs[at.min(theirs.len())..(at + 3).min(theirs.len())]
+        );
+    }
+    for (position, node) in graph.nodes.iter().enumerate() {
+        assert_eq!(node.node_id, position, "{name} ({what}): node ids are positions");
+    }
 }
 
 /// Every case with KeplerMapper's exact float64 lens passed as a custom lens.

@@ -209,13 +209,39 @@ fn expected_links(case: &Value) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
+/// The case's epsilon: its fixed value, or the adaptive rule it was generated with.
+fn epsilon_of(case: &Value) -> Epsilon {
+    match case["eps_adaptive"].as_object() {
+        Some(rule) => Epsilon::KnnQuantile {
+            k: rule["k"].as_u64().expect("k") as usize,
+            quantile: rule["quantile"].as_f64().expect("quantile"),
+            per_interval: true,
+        },
+        None => Epsilon::Explicit(case["eps"].as_f64().expect("eps")),
+    }
+}
+
+/// Our lens for the case's `lens_kind` (`None` for a custom lens).
+fn our_lens(case: &Value) -> Option<Lens> {
+    Some(match case["lens_kind"].as_str().expect("lens_kind") {
+        "l2" => Lens::L2Norm,
+        "l1" => Lens::L1Norm,
+        "mean" => Lens::Mean,
+        "zeros" => Lens::FractionZeros,
+        "pc1" => Lens::FirstPrincipalComponent,
+        "knn5" => Lens::KnnDistance { k: 5 },
+        "custom" => return None,
+        other => panic!("unknown lens kind {other}"),
+    })
+}
+
 fn base_params(case: &Value) -> MapperParams {
     MapperParams {
         lens: Lens::L2Norm,
         cover: CoverKind::Uniform,
         n_intervals: case["n_cubes"].as_u64().expect("n_cubes") as usize,
         overlap: case["perc_overlap"].as_f64().expect("overlap"),
-        epsilon: Epsilon::Explicit(case["eps"].as_f64().expect("eps")),
+        epsilon: epsilon_of(case),
         min_samples: case["min_samples"].as_u64().expect("min_samples") as usize,
         min_intersection: case["min_intersection"].as_u64().expect("mi") as usize,
         seed: 0,
@@ -264,6 +290,25 @@ fn check_same(name: &str, what: &str, graph: &MapperGraph, case: &Value) {
     for (position, node) in graph.nodes.iter().enumerate() {
         assert_eq!(node.node_id, position, "{name} ({what}): node ids are positions");
     }
+    // An adaptive epsilon: the same radius in every clustered cube, bit for bit (both sides
+    // take the quantile of distances by differences summed in coordinate order).
+    if let Some(per_cube) = case["eps_per_cube"].as_array() {
+        let ours: Vec<(usize, f64)> = graph
+            .intervals
+            .iter()
+            .filter_map(|r| r.eps.map(|eps| (r.n_members, eps)))
+            .collect();
+        let theirs: Vec<(usize, f64)> = per_cube
+            .iter()
+            .map(|c| {
+                (
+                    c["rows"].as_u64().expect("rows") as usize,
+                    c["eps"].as_f64().expect("eps"),
+                )
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{name} ({what}): per-cube (rows, eps) differ");
+    }
 }
 
 /// Every case with KeplerMapper's exact float64 lens passed as a custom lens.
@@ -287,14 +332,18 @@ fn same_graph_as_kmapper_with_its_lens() {
     }
 }
 
-/// Our own lens (L2, balanced) and our own epsilon search give the same graphs.
+/// Our own lenses (L2, L1, mean, fraction of zeros, PC1, k-NN distance), our balanced cover
+/// and our own epsilon search give the same graphs; our lens values are the fixture's (bit
+/// for bit, except PC1: power iteration against LAPACK, same sign).
 #[test]
 fn same_graph_as_kmapper_with_our_lens_cover_and_epsilon() {
+    let mut lens_kinds_seen = std::collections::BTreeSet::new();
     for case in cases() {
         let name = case["name"].as_str().expect("name");
-        if case["lens_kind"] != "l2" {
+        let Some(lens) = our_lens(&case) else {
             continue;
-        }
+        };
+        lens_kinds_seen.insert(lens.name());
         let matrix = read_matrix(case["data"].as_str().expect("data"));
         let cover = if case["cover"] == "balanced" {
             CoverKind::Balanced
@@ -303,12 +352,17 @@ fn same_graph_as_kmapper_with_our_lens_cover_and_epsilon() {
         };
         let params = MapperParams {
             cover,
+            lens: lens.clone(),
             ..base_params(&case)
         }
         .validate()
         .expect("valid");
         let graph = compute_mapper(MapperInput::new(&matrix), &params).expect("graph");
-        check_same(name, "our L2 lens", &graph, &case);
+        if cover == CoverKind::Uniform {
+            let theirs = read_f64(case["lens"].as_str().expect("lens"));
+            check_lens_values(name, &lens, &graph.lens_by_row, &theirs);
+        }
+        check_same(name, &format!("our {} lens", lens.name()), &graph, &case);
         if let Some(knn) = case["eps_knn"].as_object() {
             let k = knn["k"].as_u64().expect("k") as usize;
             let quantile = knn["quantile"].as_f64().expect("q");
@@ -332,6 +386,43 @@ fn same_graph_as_kmapper_with_our_lens_cover_and_epsilon() {
             );
             check_same(name, "our eps", &graph, &case);
         }
+    }
+    let expected = ["fraction_zeros", "knn5_distance", "l1norm", "l2norm", "mean", "pc1"];
+    assert_eq!(
+        lens_kinds_seen.iter().map(String::as_str).collect::<Vec<_>>(),
+        expected,
+        "every lens has a peer case"
+    );
+}
+
+/// Our lens values against the fixture's: bit for bit where both sides compute the same
+/// float64 sums in the same order; PC1 (our power iteration against scikit-learn's LAPACK
+/// eigen-solver) within 1e-9 of the lens range, which also pins the sign convention (the
+/// largest-magnitude loading positive: a flipped sign misses by up to twice the range).
+fn check_lens_values(name: &str, lens: &Lens, ours: &[f64], theirs: &[f64]) {
+    assert_eq!(ours.len(), theirs.len(), "{name}: lens length");
+    if *lens == Lens::FirstPrincipalComponent {
+        let (lo, hi) = theirs
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        let worst = ours
+            .iter()
+            .zip(theirs)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            worst <= 1e-9 * (hi - lo),
+            "{name}: PC1 lens differs from scikit-learn's by {worst:e} (range {lo}..{hi})"
+        );
+    } else if let Some(row) = (0..ours.len()).find(|&i| ours[i].to_bits() != theirs[i].to_bits()) {
+        panic!(
+            "{name}: {} lens of row {row}: ours {:e}, reference {:e}",
+            lens.name(),
+            ours[row],
+            theirs[row]
+        );
     }
 }
 

@@ -15,13 +15,22 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
+// These tests check the simd128 build the page ships (.cargo/config.toml): refuse to build
+// without it.
+const _: () = assert!(
+    cfg!(target_feature = "simd128"),
+    "the wasm kernel tests need the simd128 build (.cargo/config.toml)"
+);
+
 /// f32 unit roundoff.
 const U: f64 = f32::EPSILON as f64 / 2.0;
 
 /// Lengths: every remainder, then long vectors around the blocks' multiples.
 fn lengths() -> Vec<usize> {
     let mut lengths: Vec<usize> = (0..=33).collect();
-    lengths.extend([47, 63, 64, 65, 100, 127, 128, 129, 255, 256, 257, 1000, 1023, 4099]);
+    lengths.extend([
+        47, 63, 64, 65, 100, 127, 128, 129, 255, 256, 257, 1000, 1023, 4099,
+    ]);
     lengths
 }
 
@@ -115,14 +124,6 @@ fn pairs(seed: u64) -> Vec<(String, Vec<f32>, Vec<f32>)> {
     out
 }
 
-#[wasm_bindgen_test]
-fn the_build_under_test_has_simd128() {
-    assert!(
-        cfg!(target_feature = "simd128"),
-        "the wasm tests must run the simd128 build the page ships (.cargo/config.toml)"
-    );
-}
-
 /// `embed/dist.rs` single pair: four 4-lane accumulators (16 values per iteration), then a
 /// scalar remainder.
 #[wasm_bindgen_test]
@@ -171,7 +172,11 @@ fn embed_block_distances_match_float64() {
                     block[dim..2 * dim].copy_from_slice(&q);
                 }
                 embed_kernels::sq_dists_to_block(&q, &block, dim, &mut out);
-                assert_eq!(out.len(), count, "dim {dim} {kind:?}: one distance per target");
+                assert_eq!(
+                    out.len(),
+                    count,
+                    "dim {dim} {kind:?}: one distance per target"
+                );
                 for (t, &got) in out.iter().enumerate() {
                     let target = &block[t * dim..(t + 1) * dim];
                     let exact = sq_dist_reference(&q, target);
@@ -193,7 +198,14 @@ fn mapper_sq_dist_and_bounded_form_match_float64() {
     for (what, a, b) in pairs(4) {
         let n = a.len();
         let exact = sq_dist_reference(&a, &b);
-        check_sum(&what, mapper_kernels::sq_dist_f32(&a, &b), exact, n, 16, 4 + 15);
+        check_sum(
+            &what,
+            mapper_kernels::sq_dist_f32(&a, &b),
+            exact,
+            n,
+            16,
+            4 + 15,
+        );
         // Blocks of 64: one more chain per block.
         let unbounded = mapper_kernels::sq_dist_f32_bounded(&a, &b, f32::INFINITY);
         check_sum(&what, unbounded, exact, n, 16, 4 + 15 + n / 64);
@@ -201,8 +213,14 @@ fn mapper_sq_dist_and_bounded_form_match_float64() {
         let limit = (exact / 2.0) as f32;
         if exact > 0.0 && limit > 0.0 {
             let early = mapper_kernels::sq_dist_f32_bounded(&a, &b, limit);
-            assert!(early > limit, "{what}: {early:e} not above the limit {limit:e}");
-            assert!(early as f64 <= exact * (1.0 + 1e-3), "{what}: {early:e} > {exact:e}");
+            assert!(
+                early > limit,
+                "{what}: {early:e} not above the limit {limit:e}"
+            );
+            assert!(
+                early as f64 <= exact * (1.0 + 1e-3),
+                "{what}: {early:e} > {exact:e}"
+            );
         }
     }
 }
@@ -238,11 +256,22 @@ fn overflow_gives_infinity_not_nan() {
     for len in [1usize, 3, 4, 8, 15, 16, 17, 33, 64, 100] {
         let a = vec![2e38f32; len];
         let b = vec![-2e38f32; len];
-        assert_eq!(embed_kernels::sq_dist_f32(&a, &b), f32::INFINITY, "len {len}");
-        assert_eq!(mapper_kernels::sq_dist_f32(&a, &b), f32::INFINITY, "len {len}");
+        assert_eq!(
+            embed_kernels::sq_dist_f32(&a, &b),
+            f32::INFINITY,
+            "len {len}"
+        );
+        assert_eq!(
+            mapper_kernels::sq_dist_f32(&a, &b),
+            f32::INFINITY,
+            "len {len}"
+        );
         let mut out = Vec::new();
         let block: Vec<f32> = b.iter().cycle().take(len * 5).copied().collect();
         embed_kernels::sq_dists_to_block(&a, &block, len, &mut out);
-        assert!(out.iter().all(|&d| d == f32::INFINITY), "len {len}: {out:?}");
+        assert!(
+            out.iter().all(|&d| d == f32::INFINITY),
+            "len {len}: {out:?}"
+        );
     }
 }

@@ -288,7 +288,10 @@ fn check_same(name: &str, what: &str, graph: &MapperGraph, case: &Value) {
         );
     }
     for (position, node) in graph.nodes.iter().enumerate() {
-        assert_eq!(node.node_id, position, "{name} ({what}): node ids are positions");
+        assert_eq!(
+            node.node_id, position,
+            "{name} ({what}): node ids are positions"
+        );
     }
     // An adaptive epsilon: the same radius in every clustered cube, bit for bit (both sides
     // take the quantile of distances by differences summed in coordinate order).
@@ -387,9 +390,19 @@ fn same_graph_as_kmapper_with_our_lens_cover_and_epsilon() {
             check_same(name, "our eps", &graph, &case);
         }
     }
-    let expected = ["fraction_zeros", "knn5_distance", "l1norm", "l2norm", "mean", "pc1"];
+    let expected = [
+        "fraction_zeros",
+        "knn5_distance",
+        "l1norm",
+        "l2norm",
+        "mean",
+        "pc1",
+    ];
     assert_eq!(
-        lens_kinds_seen.iter().map(String::as_str).collect::<Vec<_>>(),
+        lens_kinds_seen
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
         expected,
         "every lens has a peer case"
     );

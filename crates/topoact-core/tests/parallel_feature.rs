@@ -43,7 +43,9 @@ impl Fingerprint {
         self.bytes(&v.to_le_bytes())
     }
     fn f32s(self, values: &[f32]) -> Fingerprint {
-        values.iter().fold(self, |h, v| h.bytes(&v.to_bits().to_le_bytes()))
+        values
+            .iter()
+            .fold(self, |h, v| h.bytes(&v.to_bits().to_le_bytes()))
     }
     fn u32s(self, values: &[u32]) -> Fingerprint {
         values.iter().fold(self, |h, v| h.bytes(&v.to_le_bytes()))

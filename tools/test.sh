@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start, command 2: installs what is missing and runs every test:
-#   1. native `cargo test` of the workspace (core, CLI, app logic);
+#   1. native `cargo test` of the workspace (core, CLI, app logic), then the core's tests again
+#      without its `parallel` feature (the single-threaded build);
 #   2. wasm-bindgen tests in headless Chromium (wasm-bindgen-test-runner + chromedriver), then
 #      the same tests in headless Firefox ESR (+ geckodriver);
 #   3. the release build, then end-to-end tests with playwright-core in Debian's Chromium,
@@ -42,17 +43,26 @@ cargo test --workspace 2>&1 | tee "$logs/native.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 count_cargo "$logs/native.log"
 
+# The core without its `parallel` feature: the single-threaded branches that the browser
+# worker runs when the page is not cross-origin isolated (tests/parallel_feature.rs checks
+# that both builds give the same bits). The dev profile (the core at opt-level 3) builds and
+# runs sooner than --release here.
+stage "native: the single-threaded core, cargo test -p topoact-core --no-default-features"
+cargo test -p topoact-core --no-default-features 2>&1 | tee "$logs/native-single.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+count_cargo "$logs/native-single.log"
+
 stage "wasm: wasm-bindgen tests in headless Chromium"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_USE_BROWSER=1 WASM_BINDGEN_TEST_TIMEOUT=120 \
-  cargo test -p topoact-app --target wasm32-unknown-unknown --test wasm_ui --test wasm_worker 2>&1 | tee "$logs/wasm.log"
+  cargo test -p topoact-app --target wasm32-unknown-unknown --test wasm_ui --test wasm_worker --test wasm_kernels 2>&1 | tee "$logs/wasm.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 count_cargo "$logs/wasm.log"
 
 stage "wasm: the same wasm-bindgen tests in headless Firefox ESR (geckodriver)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 GECKODRIVER="$(command -v geckodriver)" WASM_BINDGEN_USE_BROWSER=1 WASM_BINDGEN_TEST_TIMEOUT=120 \
-  cargo test -p topoact-app --target wasm32-unknown-unknown --test wasm_ui --test wasm_worker 2>&1 | tee "$logs/wasm-firefox.log"
+  cargo test -p topoact-app --target wasm32-unknown-unknown --test wasm_ui --test wasm_worker --test wasm_kernels 2>&1 | tee "$logs/wasm-firefox.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 count_cargo "$logs/wasm-firefox.log"
 

@@ -1,5 +1,5 @@
-//! Our mapper against KeplerMapper 2.1.0 + scikit-learn 1.9.1: node names, members and
-//! links must be identical. Expected graphs from `tools/kmapper/make_fixtures.py`
+//! Our mapper against KeplerMapper 2.1.0 + scikit-learn 1.9.1: node names, members, links
+//! and node order must be identical. Expected graphs from `tools/kmapper/make_fixtures.py`
 //! (see `tests/fixtures/kmapper/PROVENANCE.md`).
 
 use std::collections::BTreeMap;
@@ -98,10 +98,59 @@ fn read_f64(name: &str) -> Vec<f64> {
     }
 }
 
+/// The cases of `cases.json`, each with `node_order`: its `nodes` keys in the order of the
+/// file, which is KeplerMapper's insertion order (`json.dump` keeps a dict's order;
+/// `serde_json::Value` sorts keys, so the order is read separately).
 fn cases() -> Vec<Value> {
     let text = std::fs::read_to_string(fixtures().join("cases.json")).expect("cases.json");
     let v: Value = serde_json::from_str(&text).expect("json");
-    v["cases"].as_array().expect("cases").clone()
+    let orders: CaseOrders = serde_json::from_str(&text).expect("json");
+    let mut cases = v["cases"].as_array().expect("cases").clone();
+    assert_eq!(cases.len(), orders.cases.len());
+    for (case, order) in cases.iter_mut().zip(orders.cases) {
+        assert_eq!(case["name"], order.name.as_str());
+        let names = order.nodes.0;
+        assert_eq!(names.len(), case["nodes"].as_object().expect("nodes").len());
+        case["node_order"] = Value::from(names);
+    }
+    cases
+}
+
+#[derive(serde::Deserialize)]
+struct CaseOrders {
+    cases: Vec<CaseOrder>,
+}
+
+#[derive(serde::Deserialize)]
+struct CaseOrder {
+    name: String,
+    nodes: KeysInFileOrder,
+}
+
+/// A JSON object's keys in the order they appear in the text.
+struct KeysInFileOrder(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for KeysInFileOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = KeysInFileOrder;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<KeysInFileOrder, A::Error> {
+                let mut keys = Vec::new();
+                while let Some((key, _)) = map.next_entry::<String, serde::de::IgnoredAny>()? {
+                    keys.push(key);
+                }
+                Ok(KeysInFileOrder(keys))
+            }
+        }
+        deserializer.deserialize_map(Keys)
+    }
 }
 
 fn nodes_of(graph: &MapperGraph) -> BTreeMap<String, Vec<u32>> {
@@ -160,13 +209,39 @@ fn expected_links(case: &Value) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
+/// The case's epsilon: its fixed value, or the adaptive rule it was generated with.
+fn epsilon_of(case: &Value) -> Epsilon {
+    match case["eps_adaptive"].as_object() {
+        Some(rule) => Epsilon::KnnQuantile {
+            k: rule["k"].as_u64().expect("k") as usize,
+            quantile: rule["quantile"].as_f64().expect("quantile"),
+            per_interval: true,
+        },
+        None => Epsilon::Explicit(case["eps"].as_f64().expect("eps")),
+    }
+}
+
+/// Our lens for the case's `lens_kind` (`None` for a custom lens).
+fn our_lens(case: &Value) -> Option<Lens> {
+    Some(match case["lens_kind"].as_str().expect("lens_kind") {
+        "l2" => Lens::L2Norm,
+        "l1" => Lens::L1Norm,
+        "mean" => Lens::Mean,
+        "zeros" => Lens::FractionZeros,
+        "pc1" => Lens::FirstPrincipalComponent,
+        "knn5" => Lens::KnnDistance { k: 5 },
+        "custom" => return None,
+        other => panic!("unknown lens kind {other}"),
+    })
+}
+
 fn base_params(case: &Value) -> MapperParams {
     MapperParams {
         lens: Lens::L2Norm,
         cover: CoverKind::Uniform,
         n_intervals: case["n_cubes"].as_u64().expect("n_cubes") as usize,
         overlap: case["perc_overlap"].as_f64().expect("overlap"),
-        epsilon: Epsilon::Explicit(case["eps"].as_f64().expect("eps")),
+        epsilon: epsilon_of(case),
         min_samples: case["min_samples"].as_u64().expect("min_samples") as usize,
         min_intersection: case["min_intersection"].as_u64().expect("mi") as usize,
         seed: 0,
@@ -196,11 +271,47 @@ fn check_same(name: &str, what: &str, graph: &MapperGraph, case: &Value) {
         expected_links(case),
         "{name} ({what}): links differ"
     );
-    // Node order = KeplerMapper's insertion order.
-    let order: Vec<&String> = case["nodes"].as_object().expect("nodes").keys().collect();
-    let mut expected_order: Vec<&String> = order.clone();
-    expected_order.sort_by_key(|n| graph.nodes.iter().position(|m| &&m.name == n));
-    let _ = expected_order;
+    // Node order = KeplerMapper's insertion order (cube by cube, clusters by label; a merged
+    // duplicate where its first original was), and node ids are positions.
+    let ours: Vec<&str> = graph.nodes.iter().map(|n| n.name.as_str()).collect();
+    let theirs: Vec<&str> = case["node_order"]
+        .as_array()
+        .expect("node_order")
+        .iter()
+        .map(|n| n.as_str().expect("name"))
+        .collect();
+    if let Some(at) = (0..ours.len().max(theirs.len())).find(|&i| ours.get(i) != theirs.get(i)) {
+        panic!(
+            "{name} ({what}): node order differs from position {at}: ours {:?}, kmapper {:?}",
+            &ours[at.min(ours.len())..(at + 3).min(ours.len())],
+            &theirs[at.min(theirs.len())..(at + 3).min(theirs.len())]
+        );
+    }
+    for (position, node) in graph.nodes.iter().enumerate() {
+        assert_eq!(
+            node.node_id, position,
+            "{name} ({what}): node ids are positions"
+        );
+    }
+    // An adaptive epsilon: the same radius in every clustered cube, bit for bit (both sides
+    // take the quantile of distances by differences summed in coordinate order).
+    if let Some(per_cube) = case["eps_per_cube"].as_array() {
+        let ours: Vec<(usize, f64)> = graph
+            .intervals
+            .iter()
+            .filter_map(|r| r.eps.map(|eps| (r.n_members, eps)))
+            .collect();
+        let theirs: Vec<(usize, f64)> = per_cube
+            .iter()
+            .map(|c| {
+                (
+                    c["rows"].as_u64().expect("rows") as usize,
+                    c["eps"].as_f64().expect("eps"),
+                )
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{name} ({what}): per-cube (rows, eps) differ");
+    }
 }
 
 /// Every case with KeplerMapper's exact float64 lens passed as a custom lens.
@@ -224,14 +335,18 @@ fn same_graph_as_kmapper_with_its_lens() {
     }
 }
 
-/// Our own lens (L2, balanced) and our own epsilon search give the same graphs.
+/// Our own lenses (L2, L1, mean, fraction of zeros, PC1, k-NN distance), our balanced cover
+/// and our own epsilon search give the same graphs; our lens values are the fixture's (bit
+/// for bit, except PC1: power iteration against LAPACK, same sign).
 #[test]
 fn same_graph_as_kmapper_with_our_lens_cover_and_epsilon() {
+    let mut lens_kinds_seen = std::collections::BTreeSet::new();
     for case in cases() {
         let name = case["name"].as_str().expect("name");
-        if case["lens_kind"] != "l2" {
+        let Some(lens) = our_lens(&case) else {
             continue;
-        }
+        };
+        lens_kinds_seen.insert(lens.name());
         let matrix = read_matrix(case["data"].as_str().expect("data"));
         let cover = if case["cover"] == "balanced" {
             CoverKind::Balanced
@@ -240,12 +355,17 @@ fn same_graph_as_kmapper_with_our_lens_cover_and_epsilon() {
         };
         let params = MapperParams {
             cover,
+            lens: lens.clone(),
             ..base_params(&case)
         }
         .validate()
         .expect("valid");
         let graph = compute_mapper(MapperInput::new(&matrix), &params).expect("graph");
-        check_same(name, "our L2 lens", &graph, &case);
+        if cover == CoverKind::Uniform {
+            let theirs = read_f64(case["lens"].as_str().expect("lens"));
+            check_lens_values(name, &lens, &graph.lens_by_row, &theirs);
+        }
+        check_same(name, &format!("our {} lens", lens.name()), &graph, &case);
         if let Some(knn) = case["eps_knn"].as_object() {
             let k = knn["k"].as_u64().expect("k") as usize;
             let quantile = knn["quantile"].as_f64().expect("q");
@@ -269,6 +389,53 @@ fn same_graph_as_kmapper_with_our_lens_cover_and_epsilon() {
             );
             check_same(name, "our eps", &graph, &case);
         }
+    }
+    let expected = [
+        "fraction_zeros",
+        "knn5_distance",
+        "l1norm",
+        "l2norm",
+        "mean",
+        "pc1",
+    ];
+    assert_eq!(
+        lens_kinds_seen
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        expected,
+        "every lens has a peer case"
+    );
+}
+
+/// Our lens values against the fixture's: bit for bit where both sides compute the same
+/// float64 sums in the same order; PC1 (our power iteration against scikit-learn's LAPACK
+/// eigen-solver) within 1e-9 of the lens range, which also pins the sign convention (the
+/// largest-magnitude loading positive: a flipped sign misses by up to twice the range).
+fn check_lens_values(name: &str, lens: &Lens, ours: &[f64], theirs: &[f64]) {
+    assert_eq!(ours.len(), theirs.len(), "{name}: lens length");
+    if *lens == Lens::FirstPrincipalComponent {
+        let (lo, hi) = theirs
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        let worst = ours
+            .iter()
+            .zip(theirs)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            worst <= 1e-9 * (hi - lo),
+            "{name}: PC1 lens differs from scikit-learn's by {worst:e} (range {lo}..{hi})"
+        );
+    } else if let Some(row) = (0..ours.len()).find(|&i| ours[i].to_bits() != theirs[i].to_bits()) {
+        panic!(
+            "{name}: {} lens of row {row}: ours {:e}, reference {:e}",
+            lens.name(),
+            ours[row],
+            theirs[row]
+        );
     }
 }
 

@@ -23,6 +23,21 @@ pub mod umap;
 
 pub use rows::EmbedRows;
 
+/// The f32 distance kernels, exposed for tests only: `tests/wasm_kernels.rs` (at the
+/// repository root) checks their simd128 builds in wasm against a float64 reference.
+#[doc(hidden)]
+pub mod testing {
+    /// The k-NN search's squared distance (AVX2+FMA / simd128 / portable, as dispatched).
+    pub fn sq_dist_f32(a: &[f32], b: &[f32]) -> f32 {
+        super::dist::sq_dist_f32(a, b)
+    }
+
+    /// The k-NN search's batched squared distances of `q` to each `dim`-long row of `block`.
+    pub fn sq_dists_to_block(q: &[f32], block: &[f32], dim: usize, out: &mut Vec<f32>) {
+        super::dist::sq_dists_to_block(q, block, dim, out)
+    }
+}
+
 use crate::job::Job;
 
 /// Why a projection could not be computed.

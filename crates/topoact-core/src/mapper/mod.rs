@@ -72,6 +72,22 @@ pub mod testing {
     /// Clusters as lists of row indices.
     pub type Clusters = Vec<Vec<u32>>;
 
+    /// The f32 fast path's squared distance (16 accumulators; LLVM vectorises it: AVX2 or
+    /// SSE2 natively, simd128 in wasm).
+    pub fn sq_dist_f32(a: &[f32], b: &[f32]) -> f32 {
+        rows::sq_dist_f32(a, b)
+    }
+
+    /// [`sq_dist_f32`] in blocks of 64 coordinates, stopping once the sum exceeds `limit`.
+    pub fn sq_dist_f32_bounded(a: &[f32], b: &[f32], limit: f32) -> f32 {
+        rows::sq_dist_f32_bounded(a, b, limit)
+    }
+
+    /// The f32 dot product that projects rows on the pruning basis (16 accumulators).
+    pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+        pca::dot_f32(a, b)
+    }
+
     /// All rows of `matrix` and their coordinates on `n_coords` pruning directions.
     fn projected_rows(
         matrix: &Matrix,

@@ -201,7 +201,7 @@ impl Basis {
 
 /// f32 dot product with 16 accumulators.
 #[inline(always)]
-fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+pub(super) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     const LANES: usize = 16;
     let n = a.len().min(b.len());
     let mut acc = [0f32; LANES];

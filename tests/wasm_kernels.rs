@@ -1,0 +1,277 @@
+//! wasm-bindgen tests of the core's f32 kernels as the browser runs them: compiled for
+//! wasm32 with simd128 (`.cargo/config.toml`), inside a dedicated worker like the compute
+//! worker. Natively these builds do not exist (x86-64 takes the AVX2+FMA or SSE2 code), so
+//! only here are the explicit simd128 kernels of `embed/dist.rs` (single pair and the
+//! four-target block) and the vectorised loops of the mapper's fast path (squared distance,
+//! its bounded form, the dot product of the pruning projection) compared with a float64
+//! reference: seeded random inputs of every length 0..=33 (every remainder of the 4-, 8- and
+//! 16-wide loops) and some long ones, values of mixed magnitudes, large magnitudes that stay
+//! finite, zeros and identical vectors.
+#![cfg(target_arch = "wasm32")]
+
+use topoact_core::embed::testing as embed_kernels;
+use topoact_core::mapper::testing as mapper_kernels;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
+
+// These tests check the simd128 build the page ships (.cargo/config.toml): refuse to build
+// without it.
+const _: () = assert!(
+    cfg!(target_feature = "simd128"),
+    "the wasm kernel tests need the simd128 build (.cargo/config.toml)"
+);
+
+/// f32 unit roundoff.
+const U: f64 = f32::EPSILON as f64 / 2.0;
+
+/// Lengths: every remainder, then long vectors around the blocks' multiples.
+fn lengths() -> Vec<usize> {
+    let mut lengths: Vec<usize> = (0..=33).collect();
+    lengths.extend([
+        47, 63, 64, 65, 100, 127, 128, 129, 255, 256, 257, 1000, 1023, 4099,
+    ]);
+    lengths
+}
+
+/// splitmix64: a seeded stream without dependencies.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn sign(&mut self) -> f64 {
+        if self.next() & 1 == 0 {
+            1.0
+        } else {
+            -1.0
+        }
+    }
+}
+
+/// The kinds of input vectors.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    /// Uniform in [-1, 1].
+    Unit,
+    /// `±10^e` with e uniform in [-6, 6].
+    Mixed,
+    /// `±(1..10) * 1e16`: squares near 1e34, sums of thousands still below f32::MAX.
+    Large,
+    /// All zeros (positive and negative).
+    Zeros,
+}
+
+fn vector(rng: &mut Rng, len: usize, kind: Kind) -> Vec<f32> {
+    (0..len)
+        .map(|_| match kind {
+            Kind::Unit => (2.0 * rng.unit() - 1.0) as f32,
+            Kind::Mixed => (rng.sign() * 10f64.powf(12.0 * rng.unit() - 6.0)) as f32,
+            Kind::Large => (rng.sign() * (1.0 + 9.0 * rng.unit()) * 1e16) as f32,
+            Kind::Zeros => (rng.sign() * 0.0) as f32,
+        })
+        .collect()
+}
+
+/// Sum of squared differences in float64.
+fn sq_dist_reference(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let d = x as f64 - y as f64;
+            d * d
+        })
+        .sum()
+}
+
+/// Checks `got` against the float64 `exact` sum of `n` non-negative terms: a summation with
+/// chains of at most `n / lanes + extra` additions errs by at most that many roundings of
+/// the total, plus three per term (difference, square, one more for the reference).
+fn check_sum(what: &str, got: f32, exact: f64, n: usize, lanes: usize, extra: usize) {
+    let chain = (n / lanes + extra + 3) as f64;
+    let tolerance = chain * U * exact + 1e-44;
+    assert!(
+        got.is_finite() && (got as f64 - exact).abs() <= tolerance,
+        "{what}: got {got:e}, exact {exact:e}, tolerance {tolerance:e}"
+    );
+}
+
+/// Pairs of vectors of every length and kind, plus a zero vector against a random one and a
+/// vector against itself.
+fn pairs(seed: u64) -> Vec<(String, Vec<f32>, Vec<f32>)> {
+    let mut rng = Rng(seed);
+    let mut out = Vec::new();
+    for len in lengths() {
+        for kind in [Kind::Unit, Kind::Mixed, Kind::Large, Kind::Zeros] {
+            let a = vector(&mut rng, len, kind);
+            let b = vector(&mut rng, len, kind);
+            out.push((format!("len {len} {kind:?}"), a, b));
+        }
+        let zeros = vector(&mut rng, len, Kind::Zeros);
+        let mixed = vector(&mut rng, len, Kind::Mixed);
+        out.push((format!("len {len} zeros vs mixed"), zeros, mixed.clone()));
+        out.push((format!("len {len} itself"), mixed.clone(), mixed));
+    }
+    out
+}
+
+/// `embed/dist.rs` single pair: four 4-lane accumulators (16 values per iteration), then a
+/// scalar remainder.
+#[wasm_bindgen_test]
+fn embed_sq_dist_matches_float64() {
+    for (what, a, b) in pairs(1) {
+        let got = embed_kernels::sq_dist_f32(&a, &b);
+        let exact = sq_dist_reference(&a, &b);
+        check_sum(&what, got, exact, a.len(), 16, 4 + 15);
+        if exact == 0.0 {
+            assert_eq!(got, 0.0, "{what}");
+        }
+    }
+    // Unequal lengths: the shorter one counts.
+    let mut rng = Rng(2);
+    for (la, lb) in [(0, 5), (7, 3), (33, 17), (100, 64)] {
+        let a = vector(&mut rng, la, Kind::Unit);
+        let b = vector(&mut rng, lb, Kind::Unit);
+        let n = la.min(lb);
+        let exact = sq_dist_reference(&a[..n], &b[..n]);
+        check_sum(
+            &format!("lengths {la}, {lb}"),
+            embed_kernels::sq_dist_f32(&a, &b),
+            exact,
+            n,
+            16,
+            4 + 15,
+        );
+    }
+}
+
+/// `embed/dist.rs` block: four targets per pass (two 4-lane accumulators each, 8 values per
+/// iteration, scalar remainder), leftover targets through the single-pair kernel. Every
+/// dimension 1..=33 and some long ones, 0..=9 targets (every count of leftover targets).
+#[wasm_bindgen_test]
+fn embed_block_distances_match_float64() {
+    let mut rng = Rng(3);
+    let mut out = Vec::new();
+    for dim in lengths().into_iter().filter(|&d| d > 0) {
+        for kind in [Kind::Unit, Kind::Mixed, Kind::Large, Kind::Zeros] {
+            let n_targets = if dim > 300 { 5 } else { 9 };
+            for count in 0..=n_targets {
+                let q = vector(&mut rng, dim, kind);
+                let mut block = vector(&mut rng, dim * count, kind);
+                if count > 1 {
+                    // One target equal to the query: exactly zero.
+                    block[dim..2 * dim].copy_from_slice(&q);
+                }
+                embed_kernels::sq_dists_to_block(&q, &block, dim, &mut out);
+                assert_eq!(
+                    out.len(),
+                    count,
+                    "dim {dim} {kind:?}: one distance per target"
+                );
+                for (t, &got) in out.iter().enumerate() {
+                    let target = &block[t * dim..(t + 1) * dim];
+                    let exact = sq_dist_reference(&q, target);
+                    let what = format!("dim {dim} {kind:?} target {t} of {count}");
+                    check_sum(&what, got, exact, dim, 8, 4 + 15);
+                    if exact == 0.0 {
+                        assert_eq!(got, 0.0, "{what}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The mapper's fast path: 16 accumulators, a balanced sum of them, a scalar tail; the
+/// bounded form sums it in blocks of 64 and may stop early above the limit.
+#[wasm_bindgen_test]
+fn mapper_sq_dist_and_bounded_form_match_float64() {
+    for (what, a, b) in pairs(4) {
+        let n = a.len();
+        let exact = sq_dist_reference(&a, &b);
+        check_sum(
+            &what,
+            mapper_kernels::sq_dist_f32(&a, &b),
+            exact,
+            n,
+            16,
+            4 + 15,
+        );
+        // Blocks of 64: one more chain per block.
+        let unbounded = mapper_kernels::sq_dist_f32_bounded(&a, &b, f32::INFINITY);
+        check_sum(&what, unbounded, exact, n, 16, 4 + 15 + n / 64);
+        // Stopping early returns a partial sum above the limit, never one below it.
+        let limit = (exact / 2.0) as f32;
+        if exact > 0.0 && limit > 0.0 {
+            let early = mapper_kernels::sq_dist_f32_bounded(&a, &b, limit);
+            assert!(
+                early > limit,
+                "{what}: {early:e} not above the limit {limit:e}"
+            );
+            assert!(
+                early as f64 <= exact * (1.0 + 1e-3),
+                "{what}: {early:e} > {exact:e}"
+            );
+        }
+    }
+}
+
+/// The pruning projection's dot product: 16 accumulators, a scalar tail, then the
+/// accumulators added in turn. Products have both signs, so the error bound is relative to
+/// the sum of their magnitudes.
+#[wasm_bindgen_test]
+fn mapper_dot_product_matches_float64() {
+    let mut rng = Rng(5);
+    for len in lengths() {
+        for kind in [Kind::Unit, Kind::Mixed, Kind::Large, Kind::Zeros] {
+            let a = vector(&mut rng, len, kind);
+            let b = vector(&mut rng, len, kind);
+            let got = mapper_kernels::dot_f32(&a, &b);
+            let (exact, magnitude) = a.iter().zip(&b).fold((0.0f64, 0.0f64), |(s, m), (&x, &y)| {
+                let p = x as f64 * y as f64;
+                (s + p, m + p.abs())
+            });
+            let chain = (len / 16 + 15 + 16 + 2) as f64;
+            let tolerance = chain * U * magnitude + 1e-44;
+            assert!(
+                got.is_finite() && (got as f64 - exact).abs() <= tolerance,
+                "len {len} {kind:?}: got {got:e}, exact {exact:e}, tolerance {tolerance:e}"
+            );
+        }
+    }
+}
+
+/// Past f32's range the distances saturate to +infinity: never NaN, never a wrapped value.
+#[wasm_bindgen_test]
+fn overflow_gives_infinity_not_nan() {
+    for len in [1usize, 3, 4, 8, 15, 16, 17, 33, 64, 100] {
+        let a = vec![2e38f32; len];
+        let b = vec![-2e38f32; len];
+        assert_eq!(
+            embed_kernels::sq_dist_f32(&a, &b),
+            f32::INFINITY,
+            "len {len}"
+        );
+        assert_eq!(
+            mapper_kernels::sq_dist_f32(&a, &b),
+            f32::INFINITY,
+            "len {len}"
+        );
+        let mut out = Vec::new();
+        let block: Vec<f32> = b.iter().cycle().take(len * 5).copied().collect();
+        embed_kernels::sq_dists_to_block(&a, &block, len, &mut out);
+        assert!(
+            out.iter().all(|&d| d == f32::INFINITY),
+            "len {len}: {out:?}"
+        );
+    }
+}

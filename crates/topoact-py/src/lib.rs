@@ -485,6 +485,45 @@ fn read_graph_file(bytes: &[u8]) -> PyResult<(String, usize, usize)> {
     Ok((format, imported.nodes.len(), imported.edges.len()))
 }
 
+/// Checks the mapper's parameters (the core's rules and messages) without data.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn check_params(
+    lens_name: &str,
+    cover: &str,
+    n_intervals: usize,
+    overlap: f64,
+    eps: Option<f64>,
+    eps_knn: usize,
+    eps_quantile: f64,
+    eps_per_interval: bool,
+    min_samples: usize,
+    min_intersection: usize,
+    remove_duplicate_nodes: bool,
+) -> PyResult<()> {
+    let lens = match lens_name {
+        "custom" => Lens::Custom {
+            name: "custom".into(),
+            values_by_sample: Vec::new(),
+        },
+        name => lens_from(name, eps_knn.max(1), None)?,
+    };
+    params_from(
+        lens,
+        cover,
+        n_intervals,
+        overlap,
+        eps,
+        eps_knn,
+        eps_quantile,
+        eps_per_interval,
+        min_samples,
+        min_intersection,
+        remove_duplicate_nodes,
+    )?;
+    Ok(())
+}
+
 /// Threads the core's parallel stages use (rayon's global pool).
 #[pyfunction]
 fn thread_count() -> usize {
@@ -504,6 +543,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(node_link_json, m)?)?;
     m.add_function(wrap_pyfunction!(read_graph_file, m)?)?;
     m.add_function(wrap_pyfunction!(thread_count, m)?)?;
+    m.add_function(wrap_pyfunction!(check_params, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -524,6 +524,22 @@ fn check_params(
     Ok(())
 }
 
+/// Activation-like synthetic rows (`topoact synth`'s generator): (n x dim float32, labels).
+#[pyfunction]
+fn synth<'py>(
+    py: Python<'py>,
+    n: usize,
+    dim: usize,
+    seed: u64,
+) -> PyResult<(Bound<'py, PyArray2<f32>>, Bound<'py, PyArray1<u32>>)> {
+    if n == 0 || dim == 0 {
+        return Err(PyValueError::new_err("n and dim must be at least 1"));
+    }
+    let (x, labels, _) =
+        py.detach(|| topoact_core::mapper::synth::activation_like(n, dim, seed));
+    Ok((x.into_pyarray(py), labels.into_pyarray(py)))
+}
+
 /// Threads the core's parallel stages use (rayon's global pool).
 #[pyfunction]
 fn thread_count() -> usize {
@@ -544,6 +560,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_graph_file, m)?)?;
     m.add_function(wrap_pyfunction!(thread_count, m)?)?;
     m.add_function(wrap_pyfunction!(check_params, m)?)?;
+    m.add_function(wrap_pyfunction!(synth, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

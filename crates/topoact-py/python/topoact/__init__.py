@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _core
 
-__all__ = ["mapper", "embed", "write_graph", "check_matrix", "LENSES", "COVERS"]
+__all__ = ["mapper", "embed", "write_graph", "synth", "check_matrix", "LENSES", "COVERS"]
 __version__ = _core.__version__
 
 #: The lenses by name (a 1-D array of one value per row is also a lens).
@@ -226,3 +226,10 @@ def write_graph(graph: Dict[str, Any], path: Union[str, "os.PathLike[str]"]) -> 
     with open(path, "w", encoding="utf-8") as f:
         f.write(out)
     return path
+
+
+def synth(n: int, dim: int, seed: int = 0):
+    """Activation-like synthetic rows, the generator of ``topoact synth`` (a tree of curves,
+    a loop and islands in a 16-d latent space, a random linear map and a ReLU): an
+    ``(n, dim)`` float32 array and the uint32 component label of each row."""
+    return _core.synth(int(n), int(dim), int(seed))

@@ -139,7 +139,7 @@ def mapper(
     ``dask.array`` (its row chunks are used where they are). ``client`` defaults to the
     current ``distributed.Client``. The lens must be per row (l2, l1, mean, zeros) or a 1-D
     array; ``pc1`` and ``knn`` need all rows at once (compute them and pass the values).
-    ``query_shards`` (default: two per worker) is the number of epsilon-search tasks.
+    ``query_shards`` (default: one per worker) is the number of epsilon-search tasks.
     ``progress(stage, done, total)`` is called on the client as tasks finish.
     """
     if client is None:
@@ -182,7 +182,7 @@ def mapper(
         reference = client.submit(_stack, *futures, pure=True)
         if query_shards is None:
             n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-            query_shards = 2 * n_workers
+            query_shards = n_workers
         shards = max(1, min(int(query_shards), n_rows))
         bounds = np.linspace(0, n_rows, shards + 1).astype(np.int64)
         kth_futures = [

@@ -25,8 +25,8 @@ use topoact_core::embed::EmbedRows;
 use topoact_core::formats::graph_file::import_graph;
 use topoact_core::job::{Job, Progress, Step};
 use topoact_core::mapper::{
-    parts, to_kmapper_json, to_node_link_json, CoverKind, Epsilon, Lens, MapperJob,
-    MapperParams, ValidMapperParams,
+    parts, to_kmapper_json, to_node_link_json, CoverKind, Epsilon, Lens, MapperJob, MapperParams,
+    ValidMapperParams,
 };
 use topoact_core::pipeline::{EmbedMethod, EmbedSetup};
 
@@ -454,13 +454,7 @@ fn assemble_graph(
     )?;
     let (intervals, members) = parts::cover(&values, &params).map_err(value_error)?;
     let graph = parts::assemble_graph(
-        &params,
-        &values,
-        &intervals,
-        &members,
-        &clusters,
-        &eps_used,
-        eps_global,
+        &params, &values, &intervals, &members, &clusters, &eps_used, eps_global,
     )
     .map_err(value_error)?;
     Ok(to_kmapper_json(&graph))
@@ -524,19 +518,16 @@ fn check_params(
     Ok(())
 }
 
+/// Rows and their labels, as NumPy arrays.
+type RowsAndLabels<'py> = (Bound<'py, PyArray2<f32>>, Bound<'py, PyArray1<u32>>);
+
 /// Activation-like synthetic rows (`topoact synth`'s generator): (n x dim float32, labels).
 #[pyfunction]
-fn synth<'py>(
-    py: Python<'py>,
-    n: usize,
-    dim: usize,
-    seed: u64,
-) -> PyResult<(Bound<'py, PyArray2<f32>>, Bound<'py, PyArray1<u32>>)> {
+fn synth<'py>(py: Python<'py>, n: usize, dim: usize, seed: u64) -> PyResult<RowsAndLabels<'py>> {
     if n == 0 || dim == 0 {
         return Err(PyValueError::new_err("n and dim must be at least 1"));
     }
-    let (x, labels, _) =
-        py.detach(|| topoact_core::mapper::synth::activation_like(n, dim, seed));
+    let (x, labels, _) = py.detach(|| topoact_core::mapper::synth::activation_like(n, dim, seed));
     Ok((x.into_pyarray(py), labels.into_pyarray(py)))
 }
 

@@ -120,7 +120,14 @@ pub fn kth_neighbour_distances(
         while j < positions.len() && positions[j] == positions[j - 1] + 1 {
             j += 1;
         }
-        let by_pos = knn_block(&tree, &rows, band, positions[i]..positions[j - 1] + 1, k, true);
+        let by_pos = knn_block(
+            &tree,
+            &rows,
+            band,
+            positions[i]..positions[j - 1] + 1,
+            k,
+            true,
+        );
         for (offset, d) in by_pos.chunks(k).enumerate() {
             let row = tree.row_at[positions[i] + offset] as usize;
             out[row - queries.start] = d[k - 1];
@@ -155,7 +162,9 @@ pub fn cover(
 ) -> Result<(Vec<Interval>, Vec<Vec<u32>>), MapperError> {
     let params = params.params();
     if let Some(row_idx) = lens.iter().position(|v| !v.is_finite()) {
-        return Err(MapperError::NonFiniteLens { sample_idx: row_idx });
+        return Err(MapperError::NonFiniteLens {
+            sample_idx: row_idx,
+        });
     }
     let cover_lens = match params.cover {
         CoverKind::Uniform => lens.to_vec(),

@@ -30,7 +30,10 @@ pub(crate) struct Rows {
 impl Rows {
     /// Copies the rows `sample_indices` (or all rows) of `matrix`. Checks finiteness.
     /// Cost: O(n_rows * dim) time and 4 (or 12 for float64) bytes per value.
-    pub fn gather(matrix: MatrixView<'_>, sample_indices: Option<&[u32]>) -> Result<Rows, MapperError> {
+    pub fn gather(
+        matrix: MatrixView<'_>,
+        sample_indices: Option<&[u32]>,
+    ) -> Result<Rows, MapperError> {
         let n_total = matrix.n_rows();
         let dim = matrix.n_cols();
         let n_rows = sample_indices.map_or(n_total, |s| s.len());

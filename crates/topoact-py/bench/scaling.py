@@ -27,6 +27,9 @@ def main():
     ap.add_argument("--query-shards", type=int, default=None)
     ap.add_argument("--block-rows", type=int, default=None)
     ap.add_argument("--single", action="store_true", help="also time topoact.mapper in this process")
+    ap.add_argument("--kth-fraction", type=float, default=None,
+                    help="large N: time one eps-search task on this fraction of the queries (the "
+                         "whole reference), then run the mapper with eps = that sample's median")
     args = ap.parse_args()
 
     from distributed import Client, LocalCluster, get_task_stream
@@ -45,9 +48,27 @@ def main():
                 stages[last[1]] = stages.get(last[1], 0.0) + now - last[0]
             last[0], last[1] = now, stage
 
+        eps = None
+        if args.kth_fraction:
+            from topoact import _core
+
+            n_queries = max(1, int(args.kth_fraction * args.n))
+            ref = client.scatter(X)
+            t = time.perf_counter()
+            kth = client.submit(_core.kth_neighbour_distances, ref, 0, n_queries, 5, pure=False).result()
+            shard_s = time.perf_counter() - t
+            t = time.perf_counter()
+            client.submit(_core.kth_neighbour_distances, ref, 0, 1, 5, pure=False).result()
+            fixed_s = time.perf_counter() - t
+            eps = float(np.median(kth))
+            out["kth_sample"] = dict(queries=n_queries, seconds=round(shard_s, 2),
+                                     one_query_seconds=round(fixed_s, 2),
+                                     per_query_ms=round(1000 * (shard_s - fixed_s) / n_queries, 3),
+                                     reference_bytes=int(X.nbytes))
+            del ref
         with get_task_stream(client) as ts:
             t = time.perf_counter()
-            graph = tdist.mapper(X, client=client, progress=progress,
+            graph = tdist.mapper(X, client=client, progress=progress, eps=eps,
                                  query_shards=args.query_shards, block_rows=args.block_rows)
             out["seconds"] = round(time.perf_counter() - t, 2)
         out["stage_seconds"] = {k: round(v, 2) for k, v in stages.items()}

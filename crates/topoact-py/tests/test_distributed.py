@@ -54,6 +54,23 @@ def test_explicit_eps_and_lens_values_equal_single_machine(dask_client):
                       topoact.mapper(X, **kwargs))
 
 
+@pytest.mark.parametrize("case", ["int20_eps2", "grid2d_dedup", "overlap75_f64"])
+def test_fixture_cases_equal_kmapper(dask_client, case):
+    """Pairs exactly at eps, scikit-learn's brute-force rule (20-D), merged duplicates and
+    float64 data, through the per-interval tasks."""
+    from conftest import load_cases
+
+    c = next(c for c in load_cases() if c["name"] == case)
+    X = np.load(FIXTURES / c["data"])
+    lens = np.load(FIXTURES / c["lens"])
+    graph = tdist.mapper(X, client=dask_client, lens=lens, n_intervals=c["n_cubes"],
+                         overlap=c["perc_overlap"], eps=c["eps"], min_samples=c["min_samples"],
+                         remove_duplicate_nodes=c["remove_duplicate_nodes"], block_rows=97)
+    expected = ({k: sorted(v) for k, v in c["nodes"].items()},
+                {k: v for k, v in c["links"].items() if v})
+    assert_same_graph(graph, expected, ordered=not c["remove_duplicate_nodes"])
+
+
 def test_bad_input_and_whole_row_lenses_raise_value_error(dask_client):
     X = np.zeros((20, 3), dtype=np.float32)
     with pytest.raises(ValueError, match="needs all rows at once"):

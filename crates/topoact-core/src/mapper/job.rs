@@ -60,7 +60,7 @@ const KNN_QUERIES_PER_STEP: usize = 256;
 /// Full-dimension distance computations per DBSCAN or join step.
 const DISTANCES_PER_STEP: u64 = 150_000;
 /// Most pairs the fixed-epsilon join may store (12 bytes each) before falling back.
-const MAX_JOIN_PAIRS: usize = 1 << 25;
+pub(super) const MAX_JOIN_PAIRS: usize = 1 << 25;
 
 /// What the mapper runs on. `labels` is indexed by the ORIGINAL `sample_idx` (length =
 /// matrix rows); `sample_indices`, when given, selects and orders the rows in use
@@ -924,7 +924,7 @@ pub(super) fn merge_duplicate_nodes(nodes: Vec<MapperNode>) -> Vec<MapperNode> {
 
 /// The join's pairs for the query positions `range` (in parallel with the feature), in
 /// position order, and the work spent (full-dimension distances plus one per query).
-fn join_block(
+pub(super) fn join_block(
     tree: &KdTree,
     rows: &Rows,
     range: std::ops::Range<usize>,

@@ -24,12 +24,16 @@ use crate::dataset::MatrixView;
 use super::cover::{interval_members, rank_lens, uniform_intervals, Interval};
 use super::dbscan::IntervalDbscan;
 use super::graph::{graph_stats, nerve, IntervalReport, MapperGraph, MapperNode, ParamsRecord};
-use super::job::{knn_block, merge_duplicate_nodes, pruning_coords, IntervalWork, MapperJob};
+use super::job::{
+    join_block, knn_block, merge_duplicate_nodes, pruning_coords, IntervalWork, MapperJob,
+    MAX_JOIN_PAIRS,
+};
+use super::join::{clusters_from_pairs, decide_pairs, storage_limit};
 use super::knn::{numpy_quantile, FastBand, KdTree, Projected};
 use super::lens::per_row_lens;
 use super::params::{CoverKind, Epsilon, Lens, MapperError, ValidMapperParams};
 use super::pca::Basis;
-use super::rows::Rows;
+use super::rows::{ExactRule, Rows};
 
 /// The lens of every row of `matrix` (float64), for a per-row lens; `Err` naming the lens
 /// when it needs all rows at once (PC1, k-NN distance) or is a caller's own (custom).
@@ -188,7 +192,7 @@ pub fn cluster_rows(
     if min_samples == 0 {
         return Err(MapperError::ZeroMinSamples);
     }
-    let rows = Rows::gather(matrix, None)?;
+    let mut rows = Rows::gather(matrix, None)?;
     let n = rows.n_rows;
     let (eps, eps_search) = match epsilon {
         Epsilon::Explicit(eps) if eps > 0.0 && eps.is_finite() => (eps, None),
@@ -206,6 +210,12 @@ pub fn cluster_rows(
     };
     let projected = projected(&rows);
     let members: Vec<u32> = (0..n as u32).collect();
+    if eps_search.is_none() {
+        if let Some(clusters) = clusters_by_join(&mut rows, &projected, &members, eps, min_samples)
+        {
+            return Ok((clusters, eps));
+        }
+    }
     let dbscan = IntervalDbscan::new(&rows, &projected, &members, eps, min_samples);
     let mut work = IntervalWork {
         interval_idx: 0,
@@ -221,6 +231,35 @@ pub fn cluster_rows(
     MapperJob::advance_interval(&rows, &params, &mut work, u64::MAX);
     let eps = work.eps;
     Ok((work.dbscan.clusters(), eps))
+}
+
+/// DBSCAN at a known radius the way the one-call mapper's fixed-epsilon path does it: the
+/// self-join of the rows at radius `eps` (parallel over query blocks), every stored pair
+/// decided in float64 under both of scikit-learn's rules, then the union-find over the
+/// pairs with the rule scikit-learn uses for this many rows. `None` when the join stores
+/// more pairs than the one-call mapper allows (the caller then runs the pruned DBSCAN).
+fn clusters_by_join(
+    rows: &mut Rows,
+    projected: &Projected,
+    members: &[u32],
+    eps: f64,
+    min_samples: usize,
+) -> Option<Vec<Vec<u32>>> {
+    let tree = KdTree::build(projected, members);
+    // The rows' values in the tree's order (row indices unchanged): searches read
+    // neighbouring memory.
+    rows.store_in_order(&tree.row_at);
+    let rows = &*rows;
+    let band = FastBand::new(rows);
+    // Every pair within `eps` (exact, either rule) has a fast value within the limit.
+    let (pairs, _) = join_block(&tree, rows, 0..rows.n_rows, eps, storage_limit(band, eps));
+    if pairs.len() > MAX_JOIN_PAIRS {
+        return None;
+    }
+    let decided = decide_pairs(rows, &pairs, eps);
+    drop(pairs);
+    let rule = ExactRule::for_interval(rows.dim, rows.n_rows);
+    Some(clusters_from_pairs(members, &decided, min_samples, rule))
 }
 
 /// The graph from each interval's clusters: `clusters[i]` holds interval `i`'s clusters as

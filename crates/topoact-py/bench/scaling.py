@@ -93,7 +93,7 @@ def main():
         out["eps"] = graph["meta_data"]["eps"]
     if args.single:
         t = time.perf_counter()
-        single = topoact.mapper(X)
+        single = topoact.mapper(X, eps=eps)
         out["single_machine_seconds"] = round(time.perf_counter() - t, 2)
         out["identical"] = single["nodes"] == graph["nodes"] and single["links"] == graph["links"]
     print(json.dumps(out), flush=True)

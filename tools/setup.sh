@@ -56,4 +56,27 @@ if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] 
   say "installing npm packages (binaryen for wasm-opt, playwright-core; benchmark peers)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# ---- python package (crates/topoact-py) -------------------------------------------------
+# A venv under the gitignored .venv-py/ with the pinned build and test requirements
+# (maturin, pytest, numpy, dask[distributed], and KeplerMapper + scikit-learn at the versions
+# of tools/kmapper/requirements.txt, the reference of the identical-graph tests), then the
+# package itself built by maturin (cargo profile `python`) and installed editable. Each part
+# is redone only when its inputs changed; cargo makes an unchanged rebuild a no-op.
+py_venv=.venv-py
+py_reqs=crates/topoact-py/requirements-dev.txt
+if [ ! -x "$py_venv/bin/python" ]; then
+  say "creating the Python venv $py_venv"
+  python3 -m venv "$py_venv"
+fi
+py_reqs_hash=$(sha256sum "$py_reqs" | cut -d' ' -f1)
+if [ "$(cat "$py_venv/.requirements.sha256" 2>/dev/null)" != "$py_reqs_hash" ]; then
+  say "installing the Python requirements ($py_reqs)"
+  "$py_venv/bin/python" -m pip install -q --disable-pip-version-check -r "$py_reqs"
+  echo "$py_reqs_hash" > "$py_venv/.requirements.sha256"
+fi
+say "building the topoact Python package (maturin develop, profile python)"
+( cd crates/topoact-py && VIRTUAL_ENV="$PWD/../../$py_venv" PATH="$PWD/../../$py_venv/bin:$PATH" \
+    maturin develop --profile python --quiet >/dev/null )
+# ---- end python package ------------------------------------------------------------------
+
 say "ready"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start, command 2: installs what is missing and runs every test:
 #   1. native `cargo test` of the workspace (core, CLI, app logic), then the core's tests again
-#      without its `parallel` feature (the single-threaded build);
+#      without its `parallel` feature (the single-threaded build), then the Python package's
+#      pytest suite (crates/topoact-py/tests: KeplerMapper + scikit-learn, Dask);
 #   2. wasm-bindgen tests in headless Chromium (wasm-bindgen-test-runner + chromedriver), then
 #      the same tests in headless Firefox ESR (+ geckodriver);
 #   3. the release build, then end-to-end tests with playwright-core in Debian's Chromium,
@@ -51,6 +52,25 @@ stage "native: the single-threaded core, cargo test -p topoact-core --no-default
 cargo test -p topoact-core --no-default-features 2>&1 | tee "$logs/native-single.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 count_cargo "$logs/native-single.log"
+# ---- python package (crates/topoact-py) -------------------------------------------------
+# Adds up pytest's closing line ("1 failed, 70 passed, 1 skipped, 1 error in 41.2s", framed
+# by "=" without -q);
+# errors count as failures, and a log without that line as one failure.
+count_pytest() {
+  local log=$1 line p f e
+  line=$(grep -E '^(=+ )?[0-9]+ [a-z]+(, [0-9]+ [a-z]+)* in [0-9.]+s' "$log" | tail -n1)
+  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+  p=$(grep -Eo '[0-9]+ passed' <<<"$line" | awk '{s+=$1} END {print s+0}')
+  f=$(grep -Eo '[0-9]+ failed' <<<"$line" | awk '{s+=$1} END {print s+0}')
+  e=$(grep -Eo '[0-9]+ errors?' <<<"$line" | awk '{s+=$1} END {print s+0}')
+  passed=$((passed + p)); failed=$((failed + f + e))
+}
+
+stage "python: pytest crates/topoact-py (KeplerMapper + scikit-learn references, Dask LocalCluster)"
+.venv-py/bin/python -m pytest -q -p no:cacheprovider crates/topoact-py/tests 2>&1 | tee "$logs/python.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+count_pytest "$logs/python.log"
+# ---- end python package ------------------------------------------------------------------
 
 stage "wasm: wasm-bindgen tests in headless Chromium"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use half::f16;
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::columns::{Column, ColumnSummary};
@@ -59,41 +59,20 @@ impl Matrix {
 
     /// Copies row `sample_idx` into `out` (length `n_cols`), widening exactly to f64.
     pub fn row_into_f64(&self, sample_idx: usize, out: &mut [f64]) {
-        match self {
-            Matrix::F16(a) => a
-                .row(sample_idx)
-                .iter()
-                .zip(out)
-                .for_each(|(v, o)| *o = v.to_f64()),
-            Matrix::F32(a) => a
-                .row(sample_idx)
-                .iter()
-                .zip(out)
-                .for_each(|(v, o)| *o = *v as f64),
-            Matrix::F64(a) => a.row(sample_idx).iter().zip(out).for_each(|(v, o)| *o = *v),
-        }
+        self.view().row_into_f64(sample_idx, out)
     }
 
     /// Copies row `sample_idx` into `out` (length `n_cols`) as f32 (exact for f16 and f32).
     pub fn row_into_f32(&self, sample_idx: usize, out: &mut [f32]) {
+        self.view().row_into_f32(sample_idx, out)
+    }
+
+    /// A borrowed view of the values (no copy).
+    pub fn view(&self) -> MatrixView<'_> {
         match self {
-            Matrix::F16(a) => a
-                .row(sample_idx)
-                .iter()
-                .zip(out)
-                .for_each(|(v, o)| *o = v.to_f32()),
-            Matrix::F32(a) => {
-                let row = a.row(sample_idx);
-                match row.as_slice() {
-                    Some(values) => out.copy_from_slice(values),
-                    None => row.iter().zip(out).for_each(|(v, o)| *o = *v),
-                }
-            }
-            Matrix::F64(a) => a
-                .row(sample_idx)
-                .iter()
-                .zip(out)
-                .for_each(|(v, o)| *o = *v as f32),
+            Matrix::F16(a) => MatrixView::F16(a.view()),
+            Matrix::F32(a) => MatrixView::F32(a.view()),
+            Matrix::F64(a) => MatrixView::F64(a.view()),
         }
     }
 
@@ -103,6 +82,83 @@ impl Matrix {
             Matrix::F16(a) => a.mapv(|v| v.to_f64()),
             Matrix::F32(a) => a.mapv(|v| v as f64),
             Matrix::F64(a) => a.clone(),
+        }
+    }
+}
+
+/// A borrowed sample-by-feature matrix: a [`Matrix`]'s values, or values owned elsewhere
+/// (a NumPy array seen from Python), with any strides (C or Fortran order). What the
+/// mapper reads its rows from; it copies the rows it uses, so the view need only live
+/// while a computation starts.
+#[derive(Clone, Copy, Debug)]
+pub enum MatrixView<'a> {
+    F16(ArrayView2<'a, f16>),
+    F32(ArrayView2<'a, f32>),
+    F64(ArrayView2<'a, f64>),
+}
+
+impl MatrixView<'_> {
+    pub fn n_rows(&self) -> usize {
+        match self {
+            MatrixView::F16(a) => a.nrows(),
+            MatrixView::F32(a) => a.nrows(),
+            MatrixView::F64(a) => a.nrows(),
+        }
+    }
+
+    pub fn n_cols(&self) -> usize {
+        match self {
+            MatrixView::F16(a) => a.ncols(),
+            MatrixView::F32(a) => a.ncols(),
+            MatrixView::F64(a) => a.ncols(),
+        }
+    }
+
+    pub fn dtype(&self) -> Dtype {
+        match self {
+            MatrixView::F16(_) => Dtype::F16,
+            MatrixView::F32(_) => Dtype::F32,
+            MatrixView::F64(_) => Dtype::F64,
+        }
+    }
+
+    /// Copies row `sample_idx` into `out` (length `n_cols`), widening exactly to f64.
+    pub fn row_into_f64(&self, sample_idx: usize, out: &mut [f64]) {
+        match self {
+            MatrixView::F16(a) => a
+                .row(sample_idx)
+                .iter()
+                .zip(out)
+                .for_each(|(v, o)| *o = v.to_f64()),
+            MatrixView::F32(a) => a
+                .row(sample_idx)
+                .iter()
+                .zip(out)
+                .for_each(|(v, o)| *o = *v as f64),
+            MatrixView::F64(a) => a.row(sample_idx).iter().zip(out).for_each(|(v, o)| *o = *v),
+        }
+    }
+
+    /// Copies row `sample_idx` into `out` (length `n_cols`) as f32 (exact for f16 and f32).
+    pub fn row_into_f32(&self, sample_idx: usize, out: &mut [f32]) {
+        match self {
+            MatrixView::F16(a) => a
+                .row(sample_idx)
+                .iter()
+                .zip(out)
+                .for_each(|(v, o)| *o = v.to_f32()),
+            MatrixView::F32(a) => {
+                let row = a.row(sample_idx);
+                match row.as_slice() {
+                    Some(values) => out.copy_from_slice(values),
+                    None => row.iter().zip(out).for_each(|(v, o)| *o = *v),
+                }
+            }
+            MatrixView::F64(a) => a
+                .row(sample_idx)
+                .iter()
+                .zip(out)
+                .for_each(|(v, o)| *o = *v as f32),
         }
     }
 }

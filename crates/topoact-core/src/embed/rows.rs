@@ -1,6 +1,6 @@
 //! The rows to project, copied once into a contiguous f32 buffer.
 
-use crate::dataset::Matrix;
+use crate::dataset::{Matrix, MatrixView};
 
 use super::EmbedError;
 
@@ -16,6 +16,14 @@ impl EmbedRows {
     /// Copies the rows `sample_indices` (or all rows) of `matrix`, checking finiteness.
     pub fn gather(
         matrix: &Matrix,
+        sample_indices: Option<&[u32]>,
+    ) -> Result<EmbedRows, EmbedError> {
+        Self::gather_view(matrix.view(), sample_indices)
+    }
+
+    /// [`EmbedRows::gather`] from a borrowed matrix (values owned elsewhere; any strides).
+    pub fn gather_view(
+        matrix: MatrixView<'_>,
         sample_indices: Option<&[u32]>,
     ) -> Result<EmbedRows, EmbedError> {
         let n_total = matrix.n_rows();

@@ -20,7 +20,7 @@
 //! Steps not yet bounded: the PC1 lens (power iteration over all rows, one step), the join's
 //! pilot (<= 2048 k-NN queries, one step), building a KD-tree (O(n log n)).
 
-use crate::dataset::Matrix;
+use crate::dataset::{Matrix, MatrixView};
 use crate::job::{Job, Progress, Step};
 
 use super::cover::{interval_members, rank_lens, uniform_intervals, Interval};
@@ -60,7 +60,7 @@ const KNN_QUERIES_PER_STEP: usize = 256;
 /// Full-dimension distance computations per DBSCAN or join step.
 const DISTANCES_PER_STEP: u64 = 150_000;
 /// Most pairs the fixed-epsilon join may store (12 bytes each) before falling back.
-const MAX_JOIN_PAIRS: usize = 1 << 25;
+pub(super) const MAX_JOIN_PAIRS: usize = 1 << 25;
 
 /// What the mapper runs on. `labels` is indexed by the ORIGINAL `sample_idx` (length =
 /// matrix rows); `sample_indices`, when given, selects and orders the rows in use
@@ -101,13 +101,13 @@ struct IntervalOutcome {
     clusters: Vec<Vec<u32>>,
 }
 
-/// An interval in progress (stepwise mode).
-struct IntervalWork {
-    interval_idx: usize,
-    dbscan: IntervalDbscan,
+/// An interval in progress (stepwise mode; also [`super::parts::cluster_rows`]).
+pub(super) struct IntervalWork {
+    pub(super) interval_idx: usize,
+    pub(super) dbscan: IntervalDbscan,
     /// Per-interval epsilon being computed: next tree position and k-th distances so far.
-    eps_search: Option<(usize, Vec<f64>)>,
-    eps: f64,
+    pub(super) eps_search: Option<(usize, Vec<f64>)>,
+    pub(super) eps: f64,
 }
 
 /// The mapper as a [`Job`]: bounded work per [`Job::step`], cancellable between steps.
@@ -171,9 +171,34 @@ impl MapperJob {
         input: MapperInput<'_>,
         params: &ValidMapperParams,
     ) -> Result<MapperJob, MapperError> {
+        Self::from_parts(
+            input.matrix.view(),
+            input.sample_indices,
+            input.labels,
+            input.class_names,
+            params,
+        )
+    }
+
+    /// [`MapperJob::new`] on every row of a borrowed matrix (values owned elsewhere, e.g. a
+    /// NumPy array; any strides), without labels. The rows are copied here, as in `new`.
+    pub fn from_view(
+        matrix: MatrixView<'_>,
+        params: &ValidMapperParams,
+    ) -> Result<MapperJob, MapperError> {
+        Self::from_parts(matrix, None, None, &[], params)
+    }
+
+    fn from_parts(
+        matrix: MatrixView<'_>,
+        sample_indices: Option<&[u32]>,
+        labels: Option<&[u32]>,
+        class_names: &[String],
+        params: &ValidMapperParams,
+    ) -> Result<MapperJob, MapperError> {
         let params = params.params().clone();
-        let n_total = input.matrix.n_rows();
-        if let Some(labels) = input.labels {
+        let n_total = matrix.n_rows();
+        if let Some(labels) = labels {
             if labels.len() != n_total {
                 return Err(MapperError::LengthMismatch {
                     what: "labels",
@@ -194,8 +219,8 @@ impl MapperJob {
                 });
             }
         }
-        let rows = Rows::gather(input.matrix, input.sample_indices)?;
-        let sample_of_row: Vec<u32> = match input.sample_indices {
+        let rows = Rows::gather(matrix, sample_indices)?;
+        let sample_of_row: Vec<u32> = match sample_indices {
             Some(s) => s.to_vec(),
             None => (0..n_total as u32).collect(),
         };
@@ -207,7 +232,7 @@ impl MapperJob {
                 got: rows.n_rows,
             });
         }
-        let labels_by_row = input.labels.map(|labels| {
+        let labels_by_row = labels.map(|labels| {
             sample_of_row
                 .iter()
                 .map(|&s| labels[s as usize])
@@ -217,14 +242,14 @@ impl MapperJob {
             .as_ref()
             .and_then(|l| l.iter().max().copied())
             .map_or(0, |m| m as usize + 1);
-        let n_classes = input.class_names.len().max(max_label);
+        let n_classes = class_names.len().max(max_label);
         let n_rows = rows.n_rows;
         Ok(MapperJob {
             params,
             sample_of_row,
             labels_by_row,
             n_classes,
-            class_names: input.class_names.to_vec(),
+            class_names: class_names.to_vec(),
             parallel: false,
             step_threads: 1,
             join_step_len: 1024,
@@ -654,7 +679,7 @@ impl MapperJob {
 
     /// Advances interval work by about `budget` distances (everything when `budget` is
     /// `u64::MAX`); returns true when DBSCAN is done.
-    fn advance_interval(
+    pub(super) fn advance_interval(
         rows: &Rows,
         params: &MapperParams,
         work: &mut IntervalWork,
@@ -876,7 +901,7 @@ impl MapperJob {
 /// KeplerMapper's `remove_duplicate_nodes`: nodes with the same (sorted) members become one,
 /// at the first one's place, named `first-second-...`; `node_id`s are renumbered.
 /// Cost: O(total members) with a map keyed by member lists.
-fn merge_duplicate_nodes(nodes: Vec<MapperNode>) -> Vec<MapperNode> {
+pub(super) fn merge_duplicate_nodes(nodes: Vec<MapperNode>) -> Vec<MapperNode> {
     let mut first_of: std::collections::HashMap<Vec<u32>, usize> = std::collections::HashMap::new();
     let mut merged: Vec<MapperNode> = Vec::with_capacity(nodes.len());
     for node in nodes {
@@ -899,7 +924,7 @@ fn merge_duplicate_nodes(nodes: Vec<MapperNode>) -> Vec<MapperNode> {
 
 /// The join's pairs for the query positions `range` (in parallel with the feature), in
 /// position order, and the work spent (full-dimension distances plus one per query).
-fn join_block(
+pub(super) fn join_block(
     tree: &KdTree,
     rows: &Rows,
     range: std::ops::Range<usize>,
@@ -942,7 +967,7 @@ fn join_block(
 }
 
 /// k-NN distances for the queries at tree positions `range` (row-major `len x k`).
-fn knn_block(
+pub(super) fn knn_block(
     tree: &KdTree,
     rows: &Rows,
     band: FastBand,

@@ -48,6 +48,7 @@ mod join;
 pub(crate) mod knn;
 mod lens;
 mod params;
+pub mod parts;
 mod pca;
 mod rows;
 #[cfg(target_arch = "x86_64")]
@@ -93,7 +94,7 @@ pub mod testing {
         matrix: &Matrix,
         n_coords: usize,
     ) -> Result<(rows::Rows, knn::Projected), MapperError> {
-        let rows = rows::Rows::gather(matrix, None)?;
+        let rows = rows::Rows::gather(matrix.view(), None)?;
         let basis = pca::Basis::for_pruning(&rows, n_coords);
         let mut coords = vec![0f32; rows.n_rows * basis.n_vectors];
         basis.project_rows(&rows, 0..rows.n_rows, &mut coords);

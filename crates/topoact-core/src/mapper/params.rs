@@ -231,4 +231,12 @@ pub enum MapperError {
     AlreadyFinished,
     #[error("the {quantile} quantile of the {k}-th-nearest-neighbour distance is 0 (many exact duplicates); set epsilon explicitly")]
     ZeroEpsilon { k: usize, quantile: f64 },
+    #[error("the lens '{0}' needs all rows at once; it cannot be computed block by block")]
+    NotPerRowLens(String),
+    #[error(
+        "a fixed epsilon is a quantile over all rows: compute it first and pass it explicitly"
+    )]
+    GlobalEpsilonNeeded,
+    #[error("interval {interval_idx} has enough rows to be clustered but no clusters were given")]
+    MissingInterval { interval_idx: usize },
 }

@@ -2,7 +2,7 @@
 //! when the input is float64), with the distance kernels and the exact float64 neighbour
 //! rule that DBSCAN decisions must follow.
 
-use crate::dataset::Matrix;
+use crate::dataset::MatrixView;
 
 use super::params::MapperError;
 
@@ -30,7 +30,10 @@ pub(crate) struct Rows {
 impl Rows {
     /// Copies the rows `sample_indices` (or all rows) of `matrix`. Checks finiteness.
     /// Cost: O(n_rows * dim) time and 4 (or 12 for float64) bytes per value.
-    pub fn gather(matrix: &Matrix, sample_indices: Option<&[u32]>) -> Result<Rows, MapperError> {
+    pub fn gather(
+        matrix: MatrixView<'_>,
+        sample_indices: Option<&[u32]>,
+    ) -> Result<Rows, MapperError> {
         let n_total = matrix.n_rows();
         let dim = matrix.n_cols();
         let n_rows = sample_indices.map_or(n_total, |s| s.len());
@@ -51,7 +54,7 @@ impl Rows {
         let sample_of = |row_idx: usize| sample_indices.map_or(row_idx, |s| s[row_idx] as usize);
         let mut values_f32 = vec![0f32; n_rows * dim];
         let mut values_f64 = match matrix {
-            Matrix::F64(_) => Some(vec![0f64; n_rows * dim]),
+            MatrixView::F64(_) => Some(vec![0f64; n_rows * dim]),
             _ => None,
         };
         let mut sq_norms = vec![0f64; n_rows];

@@ -1,0 +1,114 @@
+"""Type stubs of ``topoact._core``, the Rust extension (PyO3). The public API is
+``topoact.mapper``, ``topoact.embed``, ``topoact.write_graph`` and
+``topoact.distributed.mapper``; these are their building blocks."""
+
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+_Progress = Callable[[str, int, int], Any]
+
+def mapper(
+    x: npt.NDArray[np.floating[Any]],
+    lens: str,
+    lens_values: Optional[npt.NDArray[np.float64]],
+    lens_k: int,
+    cover: str,
+    n_intervals: int,
+    overlap: float,
+    eps: Optional[float],
+    eps_knn: int,
+    eps_quantile: float,
+    eps_per_interval: bool,
+    min_samples: int,
+    min_intersection: int,
+    remove_duplicate_nodes: bool,
+    threads: int,
+    progress: Optional[_Progress] = None,
+) -> Tuple[str, Optional[float]]:
+    """KeplerMapper's ``map()`` dict as JSON text, and the radius used (None per interval)."""
+
+def embed(
+    x: npt.NDArray[np.floating[Any]],
+    method: str,
+    perplexity: float,
+    n_neighbors: int,
+    min_dist: float,
+    seed: int,
+    progress: Optional[_Progress] = None,
+) -> npt.NDArray[np.float32]:
+    """An ``(n, 2)`` UMAP or t-SNE embedding."""
+
+def kth_neighbour_distances(
+    reference: npt.NDArray[np.floating[Any]], start: int, stop: int, k: int
+) -> npt.NDArray[np.float64]:
+    """Exact k-th-NN distance (self excluded) of rows ``start:stop`` among all rows."""
+
+def epsilon_from_kth(kth: npt.NDArray[np.float64], k: int, quantile: float) -> float:
+    """numpy's quantile of the k-th-NN distances (``np.median`` for 0.5); 0 is an error."""
+
+def lens_of_rows(x: npt.NDArray[np.floating[Any]], lens: str) -> npt.NDArray[np.float64]:
+    """A per-row lens (l2, l1, mean, zeros) of every row."""
+
+def cover(
+    lens: npt.NDArray[np.float64], cover: str, n_intervals: int, overlap: float
+) -> List[npt.NDArray[np.uint32]]:
+    """The rows of each interval (ascending), one array per interval centre."""
+
+def cluster_interval(
+    rows: npt.NDArray[np.floating[Any]],
+    eps: Optional[float],
+    min_samples: int,
+    eps_knn: int = 5,
+    eps_quantile: float = 0.5,
+) -> Tuple[List[List[int]], float]:
+    """DBSCAN of one interval's rows: clusters (row positions) in label order, radius used."""
+
+def assemble_graph(
+    lens: npt.NDArray[np.float64],
+    clusters: Sequence[Optional[Sequence[Sequence[int]]]],
+    eps_used: Sequence[Optional[float]],
+    lens_name: str,
+    cover: str,
+    n_intervals: int,
+    overlap: float,
+    eps: Optional[float],
+    eps_knn: int,
+    eps_quantile: float,
+    eps_per_interval: bool,
+    min_samples: int,
+    min_intersection: int,
+    remove_duplicate_nodes: bool,
+    eps_global: Optional[float],
+) -> str:
+    """KeplerMapper's ``map()`` JSON from each interval's clusters (nodes, nerve)."""
+
+def check_params(
+    lens_name: str,
+    cover: str,
+    n_intervals: int,
+    overlap: float,
+    eps: Optional[float],
+    eps_knn: int,
+    eps_quantile: float,
+    eps_per_interval: bool,
+    min_samples: int,
+    min_intersection: int,
+    remove_duplicate_nodes: bool,
+) -> None:
+    """Raises ``ValueError`` for parameters the core refuses."""
+
+def node_link_json(text: str) -> str:
+    """TopoAct's node-link JSON from a graph file's text (the app's importer)."""
+
+def read_graph_file(bytes: bytes) -> Tuple[str, int, int]:
+    """(format, nodes, edges) as the browser app's importer reads a graph file."""
+
+def synth(n: int, dim: int, seed: int) -> Tuple[npt.NDArray[np.float32], npt.NDArray[np.uint32]]:
+    """Activation-like synthetic rows and their component labels."""
+
+def thread_count() -> int:
+    """Threads of the core's pool."""

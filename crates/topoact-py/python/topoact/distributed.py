@@ -1,0 +1,229 @@
+"""The mapper on a Dask cluster (``dask.distributed``): the same graph, node for node, as
+:func:`topoact.mapper` on the same data and parameters.
+
+Stages (each task runs the Rust core's code for that stage, ``topoact._core``):
+
+1. **lens**: one task per row block (``lens_of_rows``); the values come back to the client
+   (8 bytes a row). A lens array may be given instead.
+2. **epsilon** (when ``eps`` is None and not per interval): the exact k-th-nearest-neighbour
+   distance of every row, queries sharded: ``query_shards`` tasks, each with the whole
+   reference set (gathered once per worker from the row blocks) and a range of query rows
+   (``kth_neighbour_distances``); the client takes the quantile (``epsilon_from_kth``).
+3. **cover** on the client (``cover``): the rows of each interval.
+4. **clustering**: one task per interval with at least ``min_samples`` rows, which receives
+   just the rows of its interval (cut from each row block by small tasks where the blocks
+   live) and runs DBSCAN (``cluster_interval``).
+5. **nerve** on the client (``assemble_graph``): names, duplicate merging, links.
+
+Every task is a pure function of its inputs, so Dask may rerun a task whose worker died;
+data that only existed on a lost worker (a scattered NumPy block) makes the call raise.
+Either way the call never returns a different graph.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import _core, _graph_from_json, _lens_arg, check_matrix
+
+__all__ = ["mapper"]
+
+_PER_ROW_LENSES = ("l2", "l2norm", "l1", "l1norm", "mean", "zeros", "fraction_zeros")
+
+
+def _lens_block(block: np.ndarray, lens: str) -> np.ndarray:
+    return _core.lens_of_rows(check_matrix(block, "a row block"), lens)
+
+
+def _stack(*blocks: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.concatenate(blocks, axis=0))
+
+
+def _kth_shard(reference: np.ndarray, start: int, stop: int, k: int) -> np.ndarray:
+    return _core.kth_neighbour_distances(reference, start, stop, k)
+
+
+def _take(block: np.ndarray, local_rows: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(block[local_rows])
+
+
+def _cluster(
+    eps: Optional[float], min_samples: int, eps_knn: int, eps_quantile: float, *parts: np.ndarray
+) -> Tuple[List[List[int]], float]:
+    rows = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+    return _core.cluster_interval(rows, eps, min_samples, eps_knn, eps_quantile)
+
+
+def _row_blocks(client, X, block_rows: Optional[int]):
+    """The rows of ``X`` as futures of consecutive row blocks, with each block's first row,
+    the number of rows and the dtype. A dask.array keeps its row chunks (columns joined into
+    one chunk); a NumPy array is cut into blocks and scattered."""
+    try:
+        import dask.array as da
+    except ImportError:  # pragma: no cover - dask is a requirement of this module
+        da = None
+    if da is not None and isinstance(X, da.Array):
+        if X.ndim != 2:
+            raise ValueError(
+                f"X must be a 2-D array (samples x features), got a {X.ndim}-D dask array of shape {X.shape}"
+            )
+        if X.dtype not in (np.float16, np.float32, np.float64):
+            raise ValueError(f"X must hold float16, float32 or float64 values, got {X.dtype}")
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(f"X is empty (shape {X.shape})")
+        X = X.rechunk({1: -1})
+        blocks = list(X.to_delayed().ravel())
+        futures = client.compute(blocks)
+        sizes = list(X.chunks[0])
+        dtype = X.dtype
+        n_rows = X.shape[0]
+    else:
+        X = check_matrix(X)
+        n_rows = X.shape[0]
+        dtype = X.dtype
+        if block_rows is None:
+            n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+            block_rows = max(1, -(-n_rows // (2 * n_workers)))
+        starts = list(range(0, n_rows, block_rows))
+        pieces = [X[s : s + block_rows] for s in starts]
+        futures = client.scatter(pieces)
+        sizes = [len(p) for p in pieces]
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    return futures, offsets, n_rows, np.dtype(dtype)
+
+
+def _gather(client, futures, stage: str, progress) -> list:
+    """Results of ``futures`` in order, reporting progress as they finish."""
+    if progress is None or not futures:
+        return client.gather(futures)
+    from distributed import as_completed
+
+    total = len(futures)
+    progress(stage, 0, total)
+    done = 0
+    last = time.monotonic()
+    for _ in as_completed(futures):
+        done += 1
+        now = time.monotonic()
+        if done == total or now - last >= 0.1:
+            progress(stage, done, total)
+            last = now
+    return client.gather(futures)
+
+
+def mapper(
+    X: Any,
+    client: Any = None,
+    lens: Any = "l2",
+    cover: str = "uniform",
+    n_intervals: int = 30,
+    overlap: float = 0.3,
+    eps: Optional[float] = None,
+    eps_knn: int = 5,
+    eps_quantile: float = 0.5,
+    min_samples: int = 5,
+    *,
+    eps_per_interval: bool = False,
+    min_intersection: int = 1,
+    remove_duplicate_nodes: bool = False,
+    block_rows: Optional[int] = None,
+    query_shards: Optional[int] = None,
+    progress: Optional[Any] = None,
+) -> Dict[str, Any]:
+    """:func:`topoact.mapper` on a Dask cluster: the same parameters and the same graph.
+
+    ``X`` is a NumPy array (cut into ``block_rows``-row blocks and scattered) or a
+    ``dask.array`` (its row chunks are used where they are). ``client`` defaults to the
+    current ``distributed.Client``. The lens must be per row (l2, l1, mean, zeros) or a 1-D
+    array; ``pc1`` and ``knn`` need all rows at once (compute them and pass the values).
+    ``query_shards`` (default: one per worker) is the number of epsilon-search tasks.
+    ``progress(stage, done, total)`` is called on the client as tasks finish.
+    """
+    if client is None:
+        from distributed import get_client
+
+        client = get_client()
+    futures, offsets, n_rows, _ = _row_blocks(client, X, block_rows)
+    lens_name, lens_values = _lens_arg(lens, n_rows)
+    if lens_values is None and lens_name not in _PER_ROW_LENSES:
+        raise ValueError(
+            f"the lens '{lens_name}' needs all rows at once; distributed.mapper takes a per-row "
+            f"lens ({', '.join(_PER_ROW_LENSES[::2])}) or a 1-D array of lens values"
+        )
+    # The parameters, checked before any work (the core's checks and messages).
+    _core.check_params(
+        lens_name, cover, int(n_intervals), float(overlap), None if eps is None else float(eps),
+        int(eps_knn), float(eps_quantile), bool(eps_per_interval), int(min_samples),
+        int(min_intersection), bool(remove_duplicate_nodes),
+    )
+
+    # 1. The lens.
+    if lens_values is None:
+        lens_futures = [client.submit(_lens_block, f, lens_name, pure=True) for f in futures]
+        lens_values = np.concatenate(_gather(client, lens_futures, "lens", progress))
+    lens_values = np.ascontiguousarray(lens_values, dtype=np.float64)
+    if not np.all(np.isfinite(lens_values)):
+        bad = int(np.flatnonzero(~np.isfinite(lens_values))[0])
+        raise ValueError(f"the lens is not finite (NaN or infinite) at sample {bad}")
+
+    # 2. The fixed epsilon: every row's exact k-th-NN distance, queries sharded.
+    eps_global = None if eps is None else float(eps)
+    if eps is None and not eps_per_interval:
+        k = int(eps_knn)
+        if k < 1:
+            raise ValueError("the number of nearest neighbours k must be at least 1")
+        if n_rows <= k:
+            raise ValueError(
+                f"k = {k} nearest neighbours need at least {k + 1} samples, got {n_rows}"
+            )
+        reference = client.submit(_stack, *futures, pure=True)
+        if query_shards is None:
+            n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+            query_shards = n_workers
+        shards = max(1, min(int(query_shards), n_rows))
+        bounds = np.linspace(0, n_rows, shards + 1).astype(np.int64)
+        kth_futures = [
+            client.submit(_kth_shard, reference, int(a), int(b), k, pure=True)
+            for a, b in zip(bounds[:-1], bounds[1:])
+            if b > a
+        ]
+        kth = np.concatenate(_gather(client, kth_futures, "k-th neighbour distances", progress))
+        del reference
+        eps_global = _core.epsilon_from_kth(kth, k, float(eps_quantile))
+
+    # 3. The cover.
+    members = _core.cover(lens_values, cover, int(n_intervals), float(overlap))
+
+    # 4. One DBSCAN task per interval, with the rows of that interval only.
+    cluster_futures: Dict[int, Any] = {}
+    for interval_idx, rows in enumerate(members):
+        if len(rows) == 0 or len(rows) < int(min_samples):
+            continue
+        block_of = np.searchsorted(offsets, rows, side="right") - 1
+        parts: List[Any] = []
+        for block_idx in np.unique(block_of):
+            local = rows[block_of == block_idx] - offsets[block_idx]
+            parts.append(client.submit(_take, futures[block_idx], local, pure=True))
+        cluster_futures[interval_idx] = client.submit(
+            _cluster, eps_global, int(min_samples),
+            int(eps_knn), float(eps_quantile), *parts, pure=True,
+        )
+    order = sorted(cluster_futures)
+    results = _gather(client, [cluster_futures[i] for i in order], "clustering intervals", progress)
+    clusters: List[Optional[Sequence[Sequence[int]]]] = [None] * len(members)
+    eps_used: List[Optional[float]] = [None] * len(members)
+    for interval_idx, (found, radius) in zip(order, results):
+        clusters[interval_idx] = found
+        eps_used[interval_idx] = radius
+
+    # 5. Nodes and nerve on the client.
+    text = _core.assemble_graph(
+        lens_values, clusters, eps_used, lens_name, cover, int(n_intervals), float(overlap),
+        None if eps is None else float(eps), int(eps_knn), float(eps_quantile),
+        bool(eps_per_interval), int(min_samples), int(min_intersection),
+        bool(remove_duplicate_nodes), eps_global,
+    )
+    return _graph_from_json(text, eps_global)

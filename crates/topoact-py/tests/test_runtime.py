@@ -1,0 +1,166 @@
+"""The package's behaviour around the computation: progress callbacks, the GIL released,
+Ctrl-C, graph files the browser app opens, and the projections."""
+
+import json
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import topoact
+from topoact import _core
+from conftest import FIXTURES
+
+
+def blobs(n, dim, seed=0):
+    """Activation-like rows: a few Gaussian blobs of ReLU'd values."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=3.0, size=(8, dim))
+    X = centres[rng.integers(0, 8, size=n)] + rng.normal(size=(n, dim))
+    return np.maximum(X, 0).astype(np.float32)
+
+
+LONG = None
+
+
+def long_input():
+    """Rows on which the mapper runs for a few seconds on this machine."""
+    global LONG
+    if LONG is None:
+        LONG = blobs(30_000, 48, seed=1)
+    return LONG
+
+
+def test_progress_callback_reports_each_stage():
+    calls = []
+    X = blobs(3000, 16)
+    topoact.mapper(X, progress=lambda stage, done, total: calls.append((stage, done, total)))
+    stages = [c[0] for c in calls]
+    assert len(calls) >= 3
+    assert any("interval" in s for s in stages)
+    assert all(isinstance(d, int) and isinstance(t, int) and d <= max(t, d) for _, d, t in calls)
+
+
+def test_an_exception_in_the_progress_callback_stops_the_call():
+    def boom(stage, done, total):
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        topoact.mapper(blobs(2000, 8), progress=boom)
+
+
+def test_the_gil_is_released_during_the_computation():
+    X = long_input()
+    ticks = 0
+    finished = threading.Event()
+    result = {}
+
+    def run():
+        started = time.perf_counter()
+        result["graph"] = topoact.mapper(X, n_intervals=20)
+        result["seconds"] = time.perf_counter() - started
+        finished.set()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    # Pure-Python work on this thread: it only advances while the other thread has let go
+    # of the GIL.
+    while not finished.is_set():
+        for _ in range(1000):
+            ticks += 1
+        time.sleep(0)
+    worker.join()
+    assert result["graph"]["nodes"]
+    assert result["seconds"] > 0.3, "the call must be long enough to tell"
+    # Without releasing the GIL this thread would be stuck for the whole call.
+    assert ticks > 100_000, f"only {ticks} ticks in {result['seconds']:.2f} s"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT to the own process")
+def test_ctrl_c_interrupts_a_long_call():
+    X = long_input()
+    started = time.perf_counter()
+    full = topoact.mapper(X, n_intervals=20)
+    full_seconds = time.perf_counter() - started
+    assert full["nodes"]
+    if full_seconds < 0.2:
+        pytest.skip(f"a whole call takes {full_seconds:.2f} s: too short to interrupt")
+    delay = min(0.3, full_seconds / 4)
+    timer = threading.Timer(delay, lambda: os.kill(os.getpid(), signal.SIGINT))
+    started = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        topoact.mapper(X, n_intervals=20)
+    interrupted_after = time.perf_counter() - started
+    timer.join()
+    assert interrupted_after < delay + max(0.5, full_seconds / 2), (
+        f"interrupted after {interrupted_after:.2f} s (a whole call: {full_seconds:.2f} s)"
+    )
+
+
+def test_write_graph_writes_node_link_json_the_app_reads(tmp_path):
+    X = np.load(FIXTURES / "tree.npy")
+    graph = topoact.mapper(X, n_intervals=15, eps=0.7)
+    path = topoact.write_graph(graph, tmp_path / "g.json")
+    data = json.loads(open(path, encoding="utf-8").read())
+    assert data["directed"] is False and data["multigraph"] is False
+    assert [n["id"] for n in data["nodes"]] == list(graph["nodes"])
+    for node in data["nodes"]:
+        assert node["membership"] == graph["nodes"][node["id"]]
+        assert node["size"] == len(node["membership"])
+    n_edges = sum(len(v) for v in graph["links"].values())
+    assert len(data["links"]) == n_edges
+    pairs = {(l["source"], l["target"]) for l in data["links"]}
+    assert pairs == {(a, b) for a, bs in graph["links"].items() for b in bs}
+    for link in data["links"]:
+        shared = set(graph["nodes"][link["source"]]) & set(graph["nodes"][link["target"]])
+        assert link["intersection"] == len(shared)
+    # The browser app's own importer reads it back.
+    fmt, n_nodes, n_links = _core.read_graph_file(open(path, "rb").read())
+    assert (fmt, n_nodes, n_links) == ("node_link", len(graph["nodes"]), n_edges)
+
+
+def test_write_graph_takes_kmappers_own_dict(tmp_path):
+    from conftest import kmapper_graph, l2_lens
+    import kmapper as km
+    from sklearn.cluster import DBSCAN
+
+    X = np.load(FIXTURES / "tree.npy")
+    graph = km.KeplerMapper(verbose=0).map(
+        l2_lens(X).reshape(-1, 1), X, cover=km.Cover(10, 0.3), clusterer=DBSCAN(eps=0.7, min_samples=5)
+    )
+    path = topoact.write_graph(graph, tmp_path / "k.json")
+    fmt, n_nodes, _ = _core.read_graph_file(open(path, "rb").read())
+    assert fmt == "node_link" and n_nodes == len(graph["nodes"])
+
+
+def test_write_graph_refuses_what_is_not_a_graph(tmp_path):
+    with pytest.raises(ValueError):
+        topoact.write_graph({"edges": []}, tmp_path / "x.json")
+
+
+@pytest.mark.parametrize("method", ["umap", "tsne"])
+def test_embed_returns_n_by_2_float32(method):
+    X = blobs(600, 20, seed=3)
+    calls = []
+    Y = topoact.embed(X, method=method, seed=1, progress=lambda *a: calls.append(a))
+    assert Y.shape == (600, 2) and Y.dtype == np.float32
+    assert np.all(np.isfinite(Y)) and np.ptp(Y[:, 0]) > 0
+    assert calls
+    again = topoact.embed(np.asfortranarray(X.astype(np.float64)), method=method, seed=1)
+    np.testing.assert_array_equal(Y, again)
+
+
+def test_embed_bad_input_and_parameters():
+    X = blobs(100, 5)
+    with pytest.raises(ValueError, match="unknown method"):
+        topoact.embed(X, method="pca")
+    with pytest.raises(ValueError, match="too few"):
+        topoact.embed(X[:10], method="umap")
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        bad = X.copy()
+        bad[3, 2] = np.nan
+        topoact.embed(bad)

@@ -24,8 +24,17 @@ The file written (``np.savez_compressed``) holds:
   spatial map (channel L2 norm, channel sum or channel max) upsampled to the thumbnail size and
   scaled to 0..255 per image;
 * ``proj_<layer>_<tsne|umap>`` (optional) N x 2 float32 projections;
+* ``preds``         N int64, the network's prediction: argmax of the model's output over its
+  classes (an index into ``class_names``);
+* ``confidence``    N float32, the probability of that class (max softmax of the logits);
 * ``meta``          0-d unicode array holding a JSON object (name, dataset, model, layers,
-  preprocessing, pooling, created_by, label_source, ...).
+  preprocessing, pooling, created_by, label_source, predictions, ...).
+
+``preds`` / ``confidence`` are recorded by default when the model's output (a tensor, the first
+tensor of a tuple, or the ``logits`` of an output object) is N x C with C equal to the number of
+class names; otherwise (e.g. an ImageNet model run on another dataset) nothing is recorded and
+the reason is logged and kept in ``meta.predictions``. ``predictions=False`` (``--no-predictions``)
+turns them off; ``predictions="probs"`` for a model whose output is already probabilities.
 
 Layers are given as module paths (``blocks.7``, as in ``model.get_submodule``), optionally
 renamed with ``name=path``. Layer names should avoid ``_`` so that ``proj_<layer>_<method>``
@@ -58,6 +67,7 @@ __version__ = "1.0"
 CREATED_BY = f"tools/export_activations.py v{__version__}"
 
 POOLINGS = ("avg", "random", "maxnorm")
+PREDICTION_MODES = ("logits", "probs")
 ACTIMG_MODES = ("norm", "sum", "max")
 PROJECTIONS = ("tsne", "umap")
 
@@ -249,6 +259,81 @@ def _thumbs_to_numpy(t) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------
+# Predictions
+# ----------------------------------------------------------------------------------------------
+
+
+def _prediction_mode(predictions: bool | str | None) -> str | None:
+    """``True`` -> ``"logits"``, ``False``/``None`` -> off, or ``"logits"`` / ``"probs"``."""
+    if predictions is None or predictions is False:
+        return None
+    if predictions is True:
+        return "logits"
+    if predictions in PREDICTION_MODES:
+        return predictions
+    raise ValueError(f"predictions must be True, False or one of {PREDICTION_MODES}; got {predictions!r}")
+
+
+def output_scores(output):
+    """The score tensor in a model's return value: the tensor itself, the first tensor of a
+    tuple/list, or ``output["logits"]`` / ``output.logits`` (e.g. Hugging Face outputs)."""
+    import torch
+
+    if isinstance(output, dict) and "logits" in output:
+        output = output["logits"]
+    elif not isinstance(output, (torch.Tensor, tuple, list)) and hasattr(output, "logits"):
+        output = output.logits
+    return _as_tensor_output(output)
+
+
+def why_no_predictions(output, n_classes: int | None) -> str | None:
+    """``None`` if predictions can be read from this (first batch's) model output, else why not."""
+    if n_classes is None:
+        return "the number of classes is unknown (pass n_classes, or class names to export_activations)"
+    try:
+        scores = output_scores(output)
+    except TypeError as e:
+        return f"the model's output is not a tensor ({e})"
+    if scores.dim() != 2:
+        return f"the model's output has shape {tuple(scores.shape)}, not N x C class scores"
+    if not scores.is_floating_point():
+        return f"the model's output has dtype {scores.dtype}, not floating-point class scores"
+    c = int(scores.shape[1])
+    if c != n_classes:
+        return (
+            f"the model's output has {c} classes but there are {n_classes} class names "
+            "(e.g. a model trained on other classes than the dataset's); its argmax would not "
+            "index class_names"
+        )
+    return None
+
+
+def predictions_from_scores(scores, mode: str = "logits") -> tuple[np.ndarray, np.ndarray]:
+    """B x C scores -> ``preds`` (int64 argmax, the first maximum on ties) and ``confidence``
+    (float32 probability of that class: softmax of logits, or the score itself for ``probs``)."""
+    import torch
+
+    s = scores.detach().float()
+    preds = s.argmax(dim=1)
+    probs = torch.softmax(s, dim=1) if mode == "logits" else s
+    conf = probs.gather(1, preds.unsqueeze(1)).squeeze(1)
+    return preds.to(torch.int64).cpu().numpy(), conf.cpu().numpy().astype(np.float32)
+
+
+def _prediction_hint(scores, mode: str) -> str | None:
+    """A warning when the output does not look like what ``mode`` says (first batch only)."""
+    s = scores.detach().float()
+    looks_like_probs = bool((s >= 0).all() and (s.sum(dim=1) - 1).abs().max() < 1e-3)
+    if mode == "logits" and looks_like_probs:
+        return ("the model's output rows are non-negative and sum to 1: if they are already "
+                "probabilities, pass predictions='probs' (--predictions-from probs), or the "
+                "confidence is a softmax of probabilities")
+    if mode == "probs" and not looks_like_probs:
+        return "predictions='probs' but the model's output rows are not probabilities (>= 0, sum 1)"
+    return None
+
+
+# ----------------------------------------------------------------------------------------------
 # Recording
 # ----------------------------------------------------------------------------------------------
 
@@ -355,10 +440,12 @@ def record_activations(
     actimg_layers: Sequence[str] = (),
     actimg_mode: str = "norm",
     memmap_dir: str | None = None,
+    n_classes: int | None = None,
+    predictions: bool | str = True,
     log: Callable[[str], None] | None = None,
     log_every_secs: float = 30.0,
 ) -> dict[str, Any]:
-    """Run ``model`` over ``data`` and collect activations, labels and thumbnails.
+    """Run ``model`` over ``data`` and collect activations, labels, thumbnails and predictions.
 
     ``data`` is a ``torch.utils.data.Dataset`` (wrapped in a DataLoader with ``batch_size``) or
     any iterable of batches (e.g. a DataLoader). Batches are ``(x, y)``, ``(x, y, thumbnail)`` or
@@ -368,8 +455,14 @@ def record_activations(
     :func:`default_thumbnail`). The number of samples is ``n`` or ``len(data.dataset)`` /
     ``len(data)``; arrays are allocated once (optionally as ``.npy`` memmaps in ``memmap_dir``).
 
+    Predictions (``predictions``: ``True``/``"logits"`` by default, ``"probs"``, or ``False``):
+    when the model's output is B x ``n_classes``, ``preds`` (argmax) and ``confidence`` (max
+    softmax probability) are recorded per sample; otherwise, or when ``n_classes`` is None,
+    nothing is recorded and the reason is logged and returned.
+
     Returns a dict with ``arrays`` (name -> ndarray, file keys), ``layers`` (LayerSpec list),
-    ``layer_shapes`` (per-sample output shapes) and ``seconds``.
+    ``layer_shapes`` (per-sample output shapes), ``predictions`` (a sentence on what ``preds`` /
+    ``confidence`` hold, or why they were not recorded) and ``seconds``.
     """
     import torch
 
@@ -382,6 +475,10 @@ def record_activations(
     unknown = [a for a in actimg_layers if a not in names]
     if unknown:
         raise ValueError(f"actimg layers {unknown} are not among the recorded layers {names}")
+    pred_mode = _prediction_mode(predictions)
+    pred_note = None if pred_mode else "not recorded: switched off (predictions=False)"
+    if pred_mode is None:
+        _log("predictions: switched off", log)
 
     if isinstance(data, torch.utils.data.Dataset) and not isinstance(data, torch.utils.data.IterableDataset):
         loader = torch.utils.data.DataLoader(
@@ -432,7 +529,30 @@ def record_activations(
                     xin = batch_transform(xin)
                 hooks.features.clear()
                 hooks.maps.clear()
-                model(xin)
+                output = model(xin)
+                if pred_mode is not None and pred_note is None:  # first batch decides
+                    reason = why_no_predictions(output, n_classes)
+                    if reason is not None:
+                        pred_note = f"not recorded: {reason}"
+                        _log(f"predictions {pred_note}", log)
+                        pred_mode = None
+                    else:
+                        hint = _prediction_hint(output_scores(output), pred_mode)
+                        if hint:
+                            _log(f"warning: {hint}", log)
+                        arrays["preds"] = _allocate((n,), np.int64, memmap_dir, "preds")
+                        arrays["confidence"] = _allocate((n,), np.float32, memmap_dir, "confidence")
+                        pred_note = (
+                            f"preds = argmax of the model's output over its {n_classes} classes; "
+                            + ("confidence = max softmax probability of the logits"
+                               if pred_mode == "logits" else
+                               "confidence = the output's probability of that class")
+                        )
+                        _log(f"predictions: {pred_note}", log)
+                if pred_mode is not None:
+                    p, c = predictions_from_scores(output_scores(output), pred_mode)
+                    arrays["preds"][filled : filled + b] = p
+                    arrays["confidence"][filled : filled + b] = c
                 for spec in specs:
                     if spec.name not in hooks.features:
                         raise RuntimeError(
@@ -472,6 +592,7 @@ def record_activations(
         "arrays": arrays,
         "layers": specs,
         "layer_shapes": {k: list(v) for k, v in hooks.shapes.items()},
+        "predictions": pred_note,
         "seconds": time.time() - t0,
     }
 
@@ -545,6 +666,19 @@ def write_npz(out_path: str, arrays: dict[str, np.ndarray], class_names: Sequenc
     for ln in layer_names:
         if f"act_{ln}" not in arrays:
             raise ValueError(f"meta lists layer {ln!r} but there is no act_{ln}")
+    if "preds" in arrays:
+        preds = np.asarray(arrays["preds"])
+        if preds.ndim != 1 or preds.dtype.kind not in "iu":
+            raise ValueError("preds must be a 1-D integer array")
+        if preds.size and (preds.min() < 0 or preds.max() >= names.size):
+            raise ValueError(f"preds must lie in 0..{names.size - 1}")
+    if "confidence" in arrays:
+        conf = np.asarray(arrays["confidence"])
+        if conf.ndim != 1 or conf.dtype.kind != "f":
+            raise ValueError("confidence must be a 1-D float array")
+        finite = conf[np.isfinite(conf)]  # NaN (a NaN output) is left for the reader to flag
+        if finite.size and (finite.min() < 0 or finite.max() > 1):
+            raise ValueError("confidence must lie in 0..1")
     out: dict[str, np.ndarray] = {}
     for key, arr in arrays.items():
         if key == "labels":
@@ -583,15 +717,21 @@ def export_activations(
     projections: Sequence[str] = (),
     projection_layers: Sequence[str] | None = None,
     extra_meta: dict | None = None,
+    predictions: bool | str = True,
     log: Callable[[str], None] | None = None,
     **record_kwargs,
 ) -> dict[str, Any]:
     """Record activations (see :func:`record_activations`) and write the `.npz` file.
 
     ``projections`` (``tsne``/``umap``) are computed for ``projection_layers`` (default all).
+    ``predictions`` (default on) records ``preds`` / ``confidence`` when the model's output has
+    one score per class name (see :func:`record_activations`); ``meta.predictions`` says what
+    they hold or why they are absent.
     Returns the :func:`record_activations` result plus ``meta`` and ``out_path``.
     """
-    res = record_activations(model, data, layers, pooling=pooling, seed=seed, log=log, **record_kwargs)
+    record_kwargs.setdefault("n_classes", len(class_names))
+    res = record_activations(model, data, layers, pooling=pooling, seed=seed, log=log,
+                             predictions=predictions, **record_kwargs)
     specs = res["layers"]
     arrays = res["arrays"]
     for method in projections:
@@ -604,6 +744,7 @@ def export_activations(
         "layer_dims": {s.name: int(arrays[f"act_{s.name}"].shape[1]) for s in specs},
         "layer_output_shapes": res["layer_shapes"],
         "activation_dtype": str(arrays[f"act_{specs[0].name}"].dtype),
+        "predictions": res["predictions"],
     }
     if record_kwargs.get("actimg_layers"):
         extra["actimg_mode"] = record_kwargs.get("actimg_mode", "norm")
@@ -695,6 +836,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--model-desc", default="")
     p.add_argument("--preprocessing", default="")
     p.add_argument("--label-source", default="dataset labels")
+    p.add_argument("--no-predictions", action="store_true",
+                   help="do not record preds/confidence (recorded by default when the model's "
+                        "output has one score per class name)")
+    p.add_argument("--predictions-from", choices=PREDICTION_MODES, default="logits",
+                   help="what the model's output is: logits (softmax gives the confidence) or "
+                        "probabilities")
     a = p.parse_args(argv)
 
     import torch
@@ -730,6 +877,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         batch_size=a.batch_size, num_workers=a.num_workers, device=a.device,
         dtype=np.float32 if a.float32 else np.float16, thumb_size=a.thumb_size,
         actimg_layers=a.actimg_layers, actimg_mode=a.actimg_mode,
+        predictions=False if a.no_predictions else a.predictions_from,
         log=lambda m: print(m, file=sys.stderr, flush=True),
     )
     size = os.path.getsize(a.out)

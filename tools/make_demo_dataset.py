@@ -14,6 +14,11 @@ Preprocessing: grey -> inverted (dark on white) -> bilinear upsampling 28 -> 224
 the original 28 x 28 greyscale images. Writes ``public/demo/fashion-efficientnet-lite0.npz`` and
 ``public/demo/PROVENANCE.md``.
 
+The network's own outputs are 1000 ImageNet classes, not the 10 Fashion-MNIST ones, so the
+exporter records no ``preds``; unless ``--no-probe``, ``tools/add_demo_predictions.py`` then adds
+the out-of-fold predictions of the linear probe on the deepest layer (``preds``, ``confidence``)
+and its section of PROVENANCE.md.
+
     python3 -m venv /work/.venv-demo
     /work/.venv-demo/bin/pip install -r tools/requirements-demo.txt
     /work/.venv-demo/bin/python tools/make_demo_dataset.py --tsne     # 20-70 min on 2 cores
@@ -389,6 +394,7 @@ def main(argv=None) -> int:
         actimg_layers=ACTIMG_LAYERS,
         actimg_mode="norm",
         dtype=np.float16,
+        n_classes=len(CLASS_NAMES),  # 1000 ImageNet outputs != 10 names: no preds (logged)
         log=log,
         log_every_secs=20,
     )
@@ -423,6 +429,11 @@ def main(argv=None) -> int:
             "sampling": f"test split, {a.per_class} per class, numpy default_rng({a.seed}), "
             "ascending test index",
             "licence": "images MIT (Zalando Research); weights and model code Apache-2.0",
+            "predictions": (
+                "network's own predictions " + res["predictions"]
+                + ("; preds/confidence are the out-of-fold predictions of the linear probe on the "
+                   "deepest layer (tools/add_demo_predictions.py)" if not a.no_probe else "")
+            ),
         },
     )
     size, kept, meta = write_with_budget(a.out, arrays, meta, ACTIMG_LAYERS)
@@ -470,6 +481,12 @@ def main(argv=None) -> int:
     prov = os.path.join(os.path.dirname(os.path.abspath(a.out)), "PROVENANCE.md")
     write_provenance(prov, info)
     log(f"wrote {prov}; total {time.time() - t_start:.0f}s")
+    if not a.no_probe:  # preds / confidence from the linear probe (the network's are ImageNet's)
+        import add_demo_predictions as adp
+
+        pinfo = adp.add_predictions(a.out, seed=a.seed, threads=a.threads)
+        adp.update_provenance(prov, pinfo)
+        log(f"added preds/confidence: out-of-fold accuracy {pinfo['summary']['accuracy']:.4f}")
     return 0
 
 

@@ -3,6 +3,8 @@
 Needs numpy and torch (e.g. the /work/.venv-demo environment); skipped cleanly otherwise:
 
     /work/.venv-demo/bin/python -m pytest tools/test_export_activations.py -q
+
+(The projection test also needs scikit-learn and is skipped without it.)
 """
 
 import json
@@ -72,8 +74,10 @@ def _export(tmp_path, **kw):
     )
     args.update(kw)
     ds = args.pop("data", Synthetic())
+    model = args.pop("model", None) or _model()
+    class_names = args.pop("class_names", CLASSES)
     res = ea.export_activations(
-        _model(), ds, ["stem", "b1=blocks.1", "blocks.2", "logits=fc"], out, CLASSES, **args
+        model, ds, ["stem", "b1=blocks.1", "blocks.2", "logits=fc"], out, class_names, **args
     )
     return out, res
 
@@ -85,7 +89,7 @@ def test_keys_shapes_dtypes_meta(tmp_path):
         assert keys == {
             "act_stem", "act_b1", "act_blocks-2", "act_logits",
             "labels", "class_names", "images", "meta",
-            "actimg_b1", "actimg_blocks-2",
+            "actimg_b1", "actimg_blocks-2", "preds", "confidence",
         }
         assert z["act_stem"].shape == (N, 4) and z["act_stem"].dtype == np.float16
         assert z["act_b1"].shape == (N, 6)
@@ -94,6 +98,8 @@ def test_keys_shapes_dtypes_meta(tmp_path):
         assert z["labels"].dtype == np.int64 and z["labels"].shape == (N,)
         assert z["labels"].tolist() == [i % 3 for i in range(N)]
         assert z["class_names"].dtype.kind == "U" and z["class_names"].tolist() == CLASSES
+        assert z["preds"].dtype == np.int64 and z["preds"].shape == (N,)
+        assert z["confidence"].dtype == np.float32 and z["confidence"].shape == (N,)
         assert z["images"].dtype == np.uint8 and z["images"].shape == (N, 8, 8, 3)
         for k in ("actimg_b1", "actimg_blocks-2"):
             a = z[k]
@@ -109,6 +115,109 @@ def test_keys_shapes_dtypes_meta(tmp_path):
     for k in ("dataset", "model", "preprocessing", "label_source"):
         assert k in meta
     assert meta["layer_dims"] == {"stem": 4, "b1": 6, "blocks-2": 8, "logits": 3}
+    assert meta["predictions"].startswith("preds = argmax of the model's output over its 3 classes")
+
+
+def _logits():
+    with torch.inference_mode():
+        return _model()(Synthetic().x)
+
+
+def test_predictions_are_argmax_and_softmax_confidence(tmp_path):
+    out, res = _export(tmp_path, dtype=np.float32)
+    logits = _logits()
+    probs = torch.softmax(logits, dim=1)
+    with np.load(out) as z:
+        preds, conf = z["preds"], z["confidence"]
+        np.testing.assert_array_equal(preds, logits.argmax(dim=1).numpy())
+        np.testing.assert_allclose(conf, probs.max(dim=1).values.numpy(), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(conf, probs.numpy()[np.arange(N), preds], rtol=1e-6, atol=1e-7)
+        assert ((conf >= 1 / len(CLASSES) - 1e-6) & (conf <= 1)).all()
+        assert preds.min() >= 0 and preds.max() < len(CLASSES)
+        # the recorded logits layer is the model's output: same argmax
+        np.testing.assert_array_equal(preds, z["act_logits"].argmax(axis=1))
+    assert "softmax" in res["predictions"]
+
+
+def test_predictions_switched_off(tmp_path):
+    out, res = _export(tmp_path, predictions=False)
+    with np.load(out) as z:
+        assert "preds" not in z.files and "confidence" not in z.files
+        meta = json.loads(str(z["meta"]))
+    assert meta["predictions"].startswith("not recorded: switched off")
+
+
+def test_predictions_skipped_when_outputs_are_other_classes(tmp_path):
+    # e.g. an ImageNet model on another dataset: 3 outputs, 4 class names
+    logs = []
+    out, res = _export(tmp_path, class_names=CLASSES + ["hexagon"], log=logs.append)
+    with np.load(out) as z:
+        assert "preds" not in z.files and "confidence" not in z.files
+        assert z["act_logits"].shape == (N, 3)  # activations are still recorded
+        meta = json.loads(str(z["meta"]))
+    assert "3 classes but there are 4 class names" in meta["predictions"]
+    assert any("predictions not recorded" in m and "4 class names" in m for m in logs)
+
+
+def test_predictions_from_tuple_logits_attribute_and_probabilities(tmp_path):
+    class Tuple(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = _model()
+
+        def forward(self, x):
+            return self.net(x), x.mean()
+
+    class Out:
+        def __init__(self, logits):
+            self.logits = logits
+
+    class WithAttr(Tuple):
+        def forward(self, x):
+            return Out(self.net(x))
+
+    class Probs(Tuple):
+        def forward(self, x):
+            return torch.softmax(self.net(x), dim=1)
+
+    logits = _logits()
+    for cls in (Tuple, WithAttr):
+        res = ea.record_activations(cls(), Synthetic(), ["net.fc"], n_classes=3)
+        np.testing.assert_array_equal(res["arrays"]["preds"], logits.argmax(1).numpy())
+    logs = []
+    res = ea.record_activations(Probs(), Synthetic(), ["net.fc"], n_classes=3,
+                                predictions="probs", log=logs.append)
+    np.testing.assert_array_equal(res["arrays"]["preds"], logits.argmax(1).numpy())
+    np.testing.assert_allclose(res["arrays"]["confidence"],
+                               torch.softmax(logits, 1).max(1).values.numpy(), rtol=1e-6)
+    assert not any("warning" in m for m in logs)
+    logs = []
+    ea.record_activations(Probs(), Synthetic(), ["net.fc"], n_classes=3, log=logs.append)
+    assert any("warning" in m and "probabilities" in m for m in logs)
+
+
+def test_predictions_need_class_scores(tmp_path):
+    # no number of classes given: nothing recorded
+    res = ea.record_activations(_model(), Synthetic(), ["fc"])
+    assert "preds" not in res["arrays"] and "unknown" in res["predictions"]
+    # a spatial output is not class scores
+    res = ea.record_activations(_model().stem, Synthetic(), ["0"], n_classes=4)
+    assert "preds" not in res["arrays"] and "not N x C" in res["predictions"]
+    with pytest.raises(ValueError, match="predictions must be"):
+        ea.record_activations(_model(), Synthetic(), ["fc"], n_classes=3, predictions="maybe")
+
+
+def test_write_rejects_bad_predictions(tmp_path):
+    res = ea.record_activations(_model(), Synthetic(), ["fc"], n_classes=3)
+    arrays = dict(res["arrays"])
+    meta = {"layers": ["fc"]}
+    arrays["preds"] = np.full(N, 3, dtype=np.int64)
+    with pytest.raises(ValueError, match="preds must lie"):
+        ea.write_npz(str(tmp_path / "a.npz"), arrays, CLASSES, meta)
+    arrays = dict(res["arrays"])
+    arrays["confidence"] = np.full(N, 1.5, dtype=np.float32)
+    with pytest.raises(ValueError, match="confidence"):
+        ea.write_npz(str(tmp_path / "b.npz"), arrays, CLASSES, meta)
 
 
 def test_avg_pooling_matches_direct_computation(tmp_path):
@@ -244,3 +353,20 @@ def test_command_line(tmp_path, monkeypatch):
         meta = json.loads(str(z["meta"]))
     assert meta["name"] == "cli run" and meta["layers"] == ["b", "fc"]
     assert meta["pooling"] == "maxnorm"
+    with np.load(out) as z:
+        assert z["preds"].shape == (10,) and z["confidence"].dtype == np.float32
+        fc = z["act_fc"].astype(np.float32)  # float16 as stored: compare where the max is clear
+        top2 = np.sort(fc, axis=1)[:, -2:]
+        clear = top2[:, 1] - top2[:, 0] > 1e-2
+        assert clear.sum() >= 5
+        np.testing.assert_array_equal(z["preds"][clear], fc.argmax(axis=1)[clear])
+
+    off = tmp_path / "off.npz"
+    rc = ea.main([
+        "--model", "tinyfactories:model", "--dataset", "tinyfactories:data",
+        "--dataset-kwargs", '{"n": 10}', "--layers", "fc", "--out", str(off),
+        "--class-names", ",".join(CLASSES), "--no-predictions", "--thumb-size", "8",
+    ])
+    assert rc == 0
+    with np.load(off) as z:
+        assert "preds" not in z.files and "confidence" not in z.files

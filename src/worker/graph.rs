@@ -407,12 +407,19 @@ pub(super) fn annotate_with_columns(drawn: &mut DrawnGraph) -> Result<(), Worker
             .labels
             .as_deref()
             .zip(dataset.predictions.as_deref());
+        // Each column's categories sort the whole column: once per column, not per node.
+        let categories: Vec<Option<Vec<String>>> = dataset
+            .columns
+            .iter()
+            .map(|column| column.categories())
+            .collect();
         for node in &mut drawn.nodes {
             let members: Vec<usize> = node.members.iter().map(|&m| m as usize).collect();
             node.columns = dataset
                 .columns
                 .iter()
-                .map(|column| column.node_stat(&members))
+                .zip(&categories)
+                .map(|(column, categories)| column.node_stat_in(categories.as_deref(), &members))
                 .collect();
             node.mistakes =
                 judged.map(|(labels, predictions)| node_mistakes(labels, predictions, &members));

@@ -170,7 +170,13 @@ impl Column {
 
     /// The column over one node's members.
     pub fn node_stat(&self, members: &[usize]) -> NodeColumnStat {
-        match self.categories() {
+        self.node_stat_in(self.categories().as_deref(), members)
+    }
+
+    /// [`Column::node_stat`] with the column's [`Column::categories`] computed once by the
+    /// caller (they sort the whole column: once per column, not once per node).
+    pub fn node_stat_in(&self, categories: Option<&[String]>, members: &[usize]) -> NodeColumnStat {
+        match categories {
             None => {
                 let (sum, count) = members
                     .iter()

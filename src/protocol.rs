@@ -106,6 +106,12 @@ pub enum ToWorker {
         sample_idx: u32,
         k: usize,
     },
+    /// One value per dataset sample for colouring the projection's points; answered by
+    /// [`FromWorker::SampleValues`].
+    SampleValues {
+        request_id: RequestId,
+        of: SampleValuesOf,
+    },
     /// Measure a drawing of that synthetic graph (ours or d3-force's) with the core's quality
     /// measures; answered by [`FromWorker::LayoutMeasured`].
     MeasureLayout {
@@ -181,6 +187,7 @@ impl ToWorker {
             | ToWorker::ComputeProjection { request_id, .. }
             | ToWorker::SampleThumbnail { request_id, .. }
             | ToWorker::Neighbours { request_id, .. }
+            | ToWorker::SampleValues { request_id, .. }
             | ToWorker::MeasureLayout { request_id, .. }
             | ToWorker::CompareLayers { request_id, .. }
             | ToWorker::ExportGraph { request_id, .. }
@@ -250,6 +257,10 @@ pub enum WorkerError {
     GraphDoesNotFit { file_name: String, message: String },
     #[error("The dataset has no sample {sample_idx}.")]
     NoSuchSample { sample_idx: u32 },
+    #[error("The loaded data has no column named \"{name}\".")]
+    NoSuchColumn { name: String },
+    #[error("The loaded data has no labels and predictions to compare.")]
+    NoPredictions,
     #[error("The imported graph is no longer in memory: import the file again to export it.")]
     ImportedGraphGone,
     #[error("The synthetic graph takes 1 to {max_nodes} nodes, not {n_nodes}.")]
@@ -301,6 +312,8 @@ impl WorkerError {
             | WorkerError::GraphDoesNotFit { .. }
             | WorkerError::ImportedGraphGone
             | WorkerError::NoSuchSample { .. }
+            | WorkerError::NoSuchColumn { .. }
+            | WorkerError::NoPredictions
             | WorkerError::SyntheticGraphSize { .. }
             | WorkerError::SyntheticDataSize { .. } => FailureKind::BadInput,
         }
@@ -432,6 +445,11 @@ pub enum FromWorker {
         sample_idx: u32,
         neighbours: Vec<SampleNeighbour>,
     },
+    /// Answer to [`ToWorker::SampleValues`].
+    SampleValues {
+        request_id: RequestId,
+        values: SampleValues,
+    },
     /// Answer to [`ToWorker::MeasureLayout`].
     LayoutMeasured {
         request_id: RequestId,
@@ -448,6 +466,40 @@ pub enum FromWorker {
         request_id: RequestId,
         comparison: LayerComparison,
     },
+}
+
+/// Which per-sample values colour the projection's points.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum SampleValuesOf {
+    /// A column of the file, by name.
+    Column(String),
+    /// Whether the network classifies each sample right (labels against predictions).
+    Correctness,
+}
+
+/// One value per dataset sample (indexed by `sample_idx`), for colouring points.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SampleValues {
+    pub of: SampleValuesOf,
+    /// The categories, in order, when the values are category indices (categorical columns;
+    /// `["right", "wrong"]` for correctness); empty when they are numbers.
+    pub categories: Vec<String>,
+    /// Smallest and largest finite value (numbers).
+    pub range: Option<(f64, f64)>,
+    /// One little-endian f32 per sample (NaN: no value): the number, or the category index.
+    #[serde(with = "serde_bytes")]
+    pub values_le: Vec<u8>,
+}
+
+impl SampleValues {
+    /// The value of every sample.
+    pub fn values(&self) -> Vec<f32> {
+        self.values_le
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    }
 }
 
 /// Graph file formats for export.
@@ -520,6 +572,9 @@ pub struct SampleNeighbour {
     pub distance: f64,
     /// Class index, when the file has labels.
     pub label: Option<u32>,
+    /// Its input thumbnail as a `data:` URL, when the file has thumbnails.
+    #[serde(default)]
+    pub thumbnail: Option<String>,
 }
 
 /// A laid-out mapper graph: what the worker sends for drawing (no activation vectors).

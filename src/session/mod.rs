@@ -59,6 +59,35 @@ pub struct CameraState {
     pub offset_y: f64,
 }
 
+/// Which nodes are highlighted for the network's mistakes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MistakeHighlight {
+    /// Nodes with at least one misclassified member (search "misclassified").
+    Any,
+    /// Nodes where samples of `true_class` are predicted as `predicted_class`.
+    Confusion {
+        true_class: u32,
+        predicted_class: u32,
+    },
+}
+
+impl MistakeHighlight {
+    /// Whether a node with these mistakes is highlighted.
+    pub fn matches(&self, mistakes: &topoact_core::columns::NodeMistakes) -> bool {
+        match *self {
+            MistakeHighlight::Any => mistakes.n_errors > 0,
+            MistakeHighlight::Confusion {
+                true_class,
+                predicted_class,
+            } => mistakes
+                .confusions
+                .iter()
+                .any(|c| c.true_class == true_class && c.predicted_class == predicted_class),
+        }
+    }
+}
+
 /// Smallest and largest camera scale accepted.
 const CAMERA_SCALE_RANGE: (f64, f64) = (1e-9, 1e9);
 /// Largest camera offset accepted (in either direction).
@@ -90,10 +119,14 @@ pub struct SessionState {
     /// Class indices highlighted by search or the class directory.
     pub highlighted_classes: Vec<u32>,
     pub search_text: String,
-    /// The node colour key (`lens`, `class`, `purity`, `size`).
+    /// The node colour key (`lens`, `class`, `purity`, `size`, `errors`, `column:<name>`).
     pub colour_by: String,
-    /// The point colour key (`class`, `lens`, `membership`).
+    /// The point colour key (`class`, `lens`, `membership`, `errors`, `column:<name>`).
     pub point_colour: String,
+    /// The sample whose nearest neighbours (in the shown layer) are listed and highlighted.
+    pub neighbours_of: Option<u32>,
+    /// Nodes highlighted for their mistakes: any, or one confused pair.
+    pub highlighted_mistakes: Option<MistakeHighlight>,
     /// Links with Jaccard at or below this are hidden; in [0, 1].
     pub jaccard_threshold: f64,
     /// Multilayer ribbons between the graphs of adjacent layers.
@@ -124,6 +157,8 @@ impl Default for SessionState {
             search_text: String::new(),
             colour_by: "lens".into(),
             point_colour: "class".into(),
+            neighbours_of: None,
+            highlighted_mistakes: None,
             jaccard_threshold: 0.0,
             show_ribbons: false,
             ribbon_threshold: 0.0,
@@ -374,7 +409,8 @@ impl SessionState {
                 });
             }
         }
-        if let Some(&sample_idx) = self.sample_selection.last() {
+        let last_sample = self.sample_selection.last().into_iter();
+        if let Some(&sample_idx) = last_sample.chain(self.neighbours_of.iter()).max() {
             if sample_idx as usize >= facts.n_samples {
                 return Err(LinkError::SampleOutOfRange {
                     sample_idx,
@@ -382,9 +418,17 @@ impl SessionState {
                 });
             }
         }
+        let mistake_classes = match self.highlighted_mistakes {
+            Some(MistakeHighlight::Confusion {
+                true_class,
+                predicted_class,
+            }) => vec![true_class, predicted_class],
+            _ => Vec::new(),
+        };
         if let Some(&class_idx) = self
             .highlighted_classes
             .iter()
+            .chain(&mistake_classes)
             .find(|&&class_idx| class_idx as usize >= facts.n_classes)
         {
             return Err(LinkError::ClassOutOfRange {

@@ -45,6 +45,8 @@ fn fixture_state() -> SessionState {
         search_text: "<script>alert('x')</script> golden retriever".into(),
         colour_by: "purity".into(),
         point_colour: "membership".into(),
+        neighbours_of: None,
+        highlighted_mistakes: None,
         jaccard_threshold: 0.25,
         show_ribbons: true,
         ribbon_threshold: 0.1,
@@ -654,6 +656,18 @@ fn projection() -> impl Strategy<Value = Option<ProjectionMethod>> {
     ]
 }
 
+fn mistake_highlight() -> impl Strategy<Value = MistakeHighlight> {
+    prop_oneof![
+        Just(MistakeHighlight::Any),
+        (any::<u32>(), any::<u32>()).prop_map(|(true_class, predicted_class)| {
+            MistakeHighlight::Confusion {
+                true_class,
+                predicted_class,
+            }
+        }),
+    ]
+}
+
 fn view_state() -> impl Strategy<Value = SessionState> {
     let data_part = (
         dataset(),
@@ -680,6 +694,8 @@ fn view_state() -> impl Strategy<Value = SessionState> {
         any::<bool>(),
         prop::collection::vec(camera(), 0..=3),
         prop::option::of(camera()),
+        prop::option::of(any::<u32>()),
+        prop::option::of(mistake_highlight()),
     );
     (data_part, selection_part, display_part).prop_map(|(data, selection, display)| {
         let (
@@ -701,6 +717,8 @@ fn view_state() -> impl Strategy<Value = SessionState> {
             show_glyphs,
             graph_cameras,
             projection_camera,
+            neighbours_of,
+            highlighted_mistakes,
         ) = display;
         SessionState {
             dataset,
@@ -721,6 +739,8 @@ fn view_state() -> impl Strategy<Value = SessionState> {
             search_text,
             colour_by,
             point_colour,
+            neighbours_of,
+            highlighted_mistakes,
             jaccard_threshold,
             show_ribbons,
             ribbon_threshold,

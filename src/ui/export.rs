@@ -9,11 +9,10 @@
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
-use super::graph_style::{link_width, node_fill};
-use super::model::ColourBy;
+use super::graph_style::{link_width, GraphLegend, LegendScale, NodeColouring};
 use crate::protocol::DrawnGraph;
 use crate::render::camera::Camera;
-use crate::render::colour::{class_colour, plasma_links, viridis};
+use crate::render::colour::{plasma_links, viridis};
 
 /// Size of the exported drawing (the view's coordinate system, plus the legend below).
 pub const EXPORT_WIDTH: f64 = 1000.0;
@@ -24,12 +23,12 @@ const LEGEND_HEIGHT: f64 = 70.0;
 pub struct GraphPicture<'a> {
     pub graph: &'a DrawnGraph,
     pub camera: Camera,
-    pub colour_by: ColourBy,
+    pub colouring: NodeColouring<'a>,
     pub jaccard_threshold: f64,
     pub highlighted_classes: &'a [u32],
     pub selected_node: Option<usize>,
-    /// The legend's title, e.g. "Mean lens (l2norm)".
-    pub colour_caption: String,
+    /// What the colours mean.
+    pub legend: GraphLegend,
 }
 
 /// Text for SVG: `&`, `<`, `>`, `"` and `'` escaped.
@@ -109,7 +108,7 @@ pub fn graph_svg(picture: &GraphPicture<'_>) -> String {
             node.position[0],
             node.position[1],
             node.radius,
-            node_fill(graph, node, picture.colour_by),
+            picture.colouring.fill(graph, node),
             width * stroke_scale,
             escape_xml(&node.name),
             escape_xml(&format!("{} ({} samples)", node.name, node.size)),
@@ -127,39 +126,22 @@ fn legend_svg(picture: &GraphPicture<'_>) -> String {
     let mut out = format!("<g class=\"legend\" transform=\"translate(20 {top})\" font-size=\"13\" fill=\"#1d1f23\">\n");
     out.push_str(&format!(
         "<text x=\"0\" y=\"12\">{}</text>\n",
-        escape_xml(&picture.colour_caption)
+        escape_xml(&picture.legend.title)
     ));
-    match picture.colour_by {
-        ColourBy::DominantClass => {
+    match &picture.legend.scale {
+        LegendScale::Categorical(swatches) => {
             let mut x = 0.0;
-            for (class_idx, name) in graph.class_names.iter().enumerate().take(12) {
+            for (name, colour) in swatches {
                 out.push_str(&format!(
-                    "<rect x=\"{x:.1}\" y=\"22\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{:.1}\" y=\"31\" font-size=\"11\">{}</text>\n",
-                    class_colour(class_idx as u32),
+                    "<rect x=\"{x:.1}\" y=\"22\" width=\"10\" height=\"10\" fill=\"{colour}\"/><text x=\"{:.1}\" y=\"31\" font-size=\"11\">{}</text>\n",
                     x + 14.0,
                     escape_xml(name)
                 ));
                 x += 14.0 + 7.0 * name.chars().count().min(14) as f64 + 12.0;
             }
         }
-        colour_by => {
-            let (lo, hi) = match colour_by {
-                ColourBy::MeanLens => (
-                    format!("{:.3}", graph.lens_range[0]),
-                    format!("{:.3}", graph.lens_range[1]),
-                ),
-                ColourBy::Purity => ("0 %".into(), "100 %".into()),
-                _ => (
-                    "1".into(),
-                    graph
-                        .nodes
-                        .iter()
-                        .map(|n| n.size)
-                        .max()
-                        .unwrap_or(1)
-                        .to_string(),
-                ),
-            };
+        LegendScale::Sequential { lo, hi } => {
+            let (lo, hi) = (escape_xml(lo), escape_xml(hi));
             out.push_str("<defs><linearGradient id=\"export-viridis\">");
             for i in 0..=10 {
                 out.push_str(&format!(
@@ -290,6 +272,7 @@ pub fn exported_height() -> f64 {
 mod tests {
     use super::*;
     use crate::protocol::{DrawnNode, GraphRequest, SubsampleChoice};
+    use crate::ui::model::ColourBy;
     use topoact_core::mapper::{graph_stats, ClassShare, MapperEdge};
 
     fn graph() -> DrawnGraph {
@@ -350,11 +333,18 @@ mod tests {
         let mut picture = GraphPicture {
             graph: &graph,
             camera: Camera::default(),
-            colour_by: ColourBy::DominantClass,
+            colouring: NodeColouring {
+                colour_by: ColourBy::DominantClass,
+                columns: &[],
+            },
             jaccard_threshold: 0.0,
             highlighted_classes: &[],
             selected_node: Some(1),
-            colour_caption: "Dominant class".into(),
+            legend: NodeColouring {
+                colour_by: ColourBy::DominantClass,
+                columns: &[],
+            }
+            .legend(Some(&graph), "l2norm"),
         };
         let svg = graph_svg(&picture);
         assert_eq!(svg.matches("<circle").count(), 2);

@@ -11,11 +11,11 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::context::use_ui;
-use super::graph_style::{link_width, node_fill};
-use super::model::{AppModel, ColourBy, GraphSlot, UserAction};
+use super::graph_style::{link_width, LegendScale, NodeColouring};
+use super::model::{AppModel, GraphSlot, UserAction};
 use crate::protocol::{DrawnGraph, DrawnNode};
 use crate::render::camera::{bounds_of_circles, Camera};
-use crate::render::colour::{class_colour, plasma_links, viridis};
+use crate::render::colour::{plasma_links, viridis};
 
 /// The SVG's coordinate system (its viewBox); CSS keeps the element at this aspect ratio.
 pub const VIEW_WIDTH: f64 = 1000.0;
@@ -81,12 +81,14 @@ pub fn GraphView(
 
     let graph_version = ui.select(move |m| m.results.version_at(slot));
     let colour_by = ui.select(|m| m.colour_by());
-    let highlighted = ui.select(|m| m.session.highlighted_classes.clone());
+    let node_highlights = ui.select(move |m| m.node_highlights_at(slot));
     // A selector: selecting a node re-renders the node selected before and the new one, not
     // every node.
     let selected_idx = ui.select(move |m| m.selected_at(slot));
     let selected = Selector::new(move || selected_idx.get());
     let threshold = ui.select(|m| m.session.jaccard_threshold);
+    // Nodes holding the sample whose neighbours are listed, and nodes holding a neighbour.
+    let sample_nodes = ui.select(move |m| super::neighbours::sample_and_neighbour_nodes(m, slot));
     // What each node holds of a selection made elsewhere (None: no such selection); see
     // `AppModel::shading_at`.
     let selection_fractions = ui.select(move |m| m.shading_at(slot));
@@ -295,14 +297,11 @@ pub fn GraphView(
                     .iter()
                     .enumerate()
                     .map(|(node_idx, node)| {
-                        let fills: Vec<String> = ColourBy::ALL.iter().map(|&c| node_fill(graph, node, c)).collect();
-                        let classes: Vec<u32> = node.top_classes.iter().map(|share| share.class_idx).collect();
-                        let classes_for_dim = classes.clone();
-                        let is_highlighted = move || highlighted.with(|h| !h.is_empty() && classes.iter().any(|c| h.contains(c)));
+                        let is_highlighted = move || node_highlights.with(|h| h.as_ref().is_some_and(|h| h.get(node_idx) == Some(&true)));
                         let selection_fraction = move || selection_fractions.with(|f| f.as_ref().map(|f| f.get(node_idx).copied().unwrap_or(0.0)));
                         let is_dimmed = move || match selection_fraction() {
                             Some(fraction) => fraction == 0.0,
-                            None => highlighted.with(|h| !h.is_empty() && !classes_for_dim.iter().any(|c| h.contains(c))),
+                            None => node_highlights.with(|h| h.as_ref().is_some_and(|h| h.get(node_idx) != Some(&true))),
                         };
                         let selected = selected.clone();
                         let is_selected = move || selected.selected(&Some(node_idx));
@@ -313,12 +312,14 @@ pub fn GraphView(
                                 data-node-id=node.name.clone()
                                 data-node-idx=node_idx
                                 data-size=node.size
-                                fill=move || fills[ColourBy::ALL.iter().position(|&c| c == colour_by.get()).unwrap_or(0)].clone()
+                                fill=move || { colour_by.track(); node_fill_at(ui, slot, node_idx) }
                                 data-highlighted=move || is_highlighted().to_string()
                                 data-selection-fraction=move || selection_fraction().map(|f| format!("{f:.4}"))
                                 fill-opacity=move || selection_fraction().filter(|&f| f > 0.0).map(|f| format!("{:.3}", 0.25 + 0.75 * f))
                                 class:dimmed=is_dimmed
                                 class:selected=is_selected
+                                class:holds-sample=move || sample_nodes.with(|(sample, _)| sample.contains(&node_idx))
+                                class:holds-neighbour=move || sample_nodes.with(|(_, neighbours)| neighbours.contains(&node_idx))
                                 vector-effect="non-scaling-stroke"
                                 on:pointerenter=move |_| {
                                     if pan.with_value(Option::is_none) {
@@ -388,6 +389,8 @@ pub fn GraphView(
                     <strong>{node.name.clone()}</strong>
                     <div>{format!("{} samples · mean lens {:.4}", node.size, node.lens_mean)}</div>
                     <ul>{class_share_text(graph, node).into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}</ul>
+                    {super::node_facts::mistakes_line(node, &graph.class_names).map(|line| view! { <div data-testid="tooltip-mistakes">{line}</div> })}
+                    {super::node_facts::column_lines(node, m.dataset.as_ref().map(|d| d.columns.as_slice()).unwrap_or_default()).into_iter().map(|(name, value)| view! { <div class="tooltip-column">{format!("{name}: {value}")}</div> }).collect_view()}
                 </div>
             })
         })
@@ -398,20 +401,14 @@ pub fn GraphView(
     let picture_svg = move || {
         ui.read_untracked(|m| {
             let graph = m.graph_at(slot)?;
-            let caption = match m.colour_by() {
-                ColourBy::MeanLens => format!("Mean lens ({})", graph.request.params.lens.name()),
-                ColourBy::DominantClass => "Dominant class".into(),
-                ColourBy::Purity => "Share of the top class".into(),
-                ColourBy::Size => "Member count (log)".into(),
-            };
             let picture = super::export::GraphPicture {
                 graph,
                 camera: camera.get_untracked(),
-                colour_by: m.colour_by(),
+                colouring: NodeColouring::of(m),
                 jaccard_threshold: m.session.jaccard_threshold,
                 highlighted_classes: &m.session.highlighted_classes,
                 selected_node: m.selected_at(slot),
-                colour_caption: caption,
+                legend: NodeColouring::of(m).legend(Some(graph), &lens_label(m)),
             };
             Some((
                 super::export::graph_svg(&picture),
@@ -485,60 +482,48 @@ fn Legend(graph_slot: GraphSlot) -> impl IntoView {
             view! { <stop offset=format!("{}%", i * 10) stop-color=viridis(t) /> }
         })
         .collect();
-    let caption = ui.select(move |m| {
-        let range = m.graph_at(slot).map(|g| g.lens_range).unwrap_or([0.0, 1.0]);
-        match m.colour_by() {
-            ColourBy::MeanLens => (
-                format!("Mean lens ({})", lens_label(m)),
-                format!("{:.3}", range[0]),
-                format!("{:.3}", range[1]),
-            ),
-            ColourBy::Purity => (
-                "Share of the top class".into(),
-                "0 %".into(),
-                "100 %".into(),
-            ),
-            ColourBy::Size => (
-                "Member count (log)".into(),
-                "1".into(),
-                m.graph_at(slot)
-                    .map(|g| g.nodes.iter().map(|n| n.size).max().unwrap_or(1))
-                    .unwrap_or(1)
-                    .to_string(),
-            ),
-            ColourBy::DominantClass => ("Dominant class".into(), String::new(), String::new()),
-        }
-    });
-    let class_names = ui.select(move |m| {
-        (m.colour_by() == ColourBy::DominantClass).then(|| {
-            m.graph_at(slot)
-                .map(|g| g.class_names.clone())
-                .unwrap_or_default()
+    let legend = ui.select(move |m| NodeColouring::of(m).legend(m.graph_at(slot), &lens_label(m)));
+    let title = move || legend.with(|l| l.title.clone());
+    let range = move || {
+        legend.with(|l| match &l.scale {
+            LegendScale::Sequential { lo, hi } => Some((lo.clone(), hi.clone())),
+            LegendScale::Categorical(_) => None,
         })
-    });
-    let class_legend = move || {
-        class_names.get().map(|names| names.into_iter().enumerate().take(12).map(|(idx, name)| view! {
-            <span class="legend-class"><span class="swatch" style:background=class_colour(idx as u32)></span>{name}</span>
-        }).collect_view())
     };
-    let scale_shown = ui.select(|m| m.colour_by() != ColourBy::DominantClass);
+    let swatches = move || {
+        legend.with(|l| match &l.scale {
+            LegendScale::Categorical(swatches) => swatches.clone(),
+            LegendScale::Sequential { .. } => Vec::new(),
+        })
+    };
     view! {
         <div class="legend" data-testid="legend">
             <div class="legend-scale">
-                <span class="legend-title">{move || caption.get().0}</span>
-                <Show when=move || scale_shown.get()>
-                    <span>{move || caption.get().1}</span>
+                <span class="legend-title" data-testid="legend-title">{title}</span>
+                <Show when=move || range().is_some()>
+                    <span data-testid="legend-low">{move || range().map(|r| r.0)}</span>
                     <svg class="colour-bar" viewBox="0 0 100 10" preserveAspectRatio="none">
                         <defs><linearGradient id="viridis-bar">{stops.clone()}</linearGradient></defs>
                         <rect width="100" height="10" fill="url(#viridis-bar)" />
                     </svg>
-                    <span>{move || caption.get().2}</span>
+                    <span data-testid="legend-high">{move || range().map(|r| r.1)}</span>
                 </Show>
-                {class_legend}
+                {move || swatches().into_iter().map(|(name, colour)| view! {
+                    <span class="legend-class"><span class="swatch" style:background=colour></span>{name}</span>
+                }).collect_view()}
             </div>
             <div class="legend-note">"Node area: log of member count · Link width and colour: Jaccard index"</div>
         </div>
     }
+}
+
+/// Fill of a node of the graph in `slot`, for the session's colour.
+fn node_fill_at(ui: super::context::Ui, slot: GraphSlot, node_idx: usize) -> String {
+    ui.read_untracked(|m| {
+        let graph = m.graph_at(slot)?;
+        Some(NodeColouring::of(m).fill(graph, graph.nodes.get(node_idx)?))
+    })
+    .unwrap_or_else(|| super::graph_style::NO_VALUE_FILL.into())
 }
 
 fn lens_label(model: &AppModel) -> String {

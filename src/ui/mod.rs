@@ -14,6 +14,8 @@ pub mod graph_view;
 pub mod link;
 pub mod model;
 pub mod multilayer;
+pub mod neighbours;
+pub mod node_facts;
 pub mod projection_scene;
 pub mod projection_view;
 pub mod search;
@@ -164,6 +166,7 @@ pub fn App() -> impl IntoView {
                     </details>
                 </section>
                 <aside class="detail-panel">
+                    <neighbours::NeighboursPanel />
                     <projection_view::SelectionDetails />
                     <NodeDetails />
                 </aside>
@@ -389,6 +392,14 @@ pub fn DatasetDetails() -> impl IntoView {
             } else {
                 dataset.projections.iter().map(|(layer, kind)| format!("{layer} {kind:?}")).collect::<Vec<_>>().join(", ")
             };
+            let columns = if dataset.columns.is_empty() {
+                "none".to_string()
+            } else {
+                dataset.columns.iter().map(|column| match column.kind {
+                    topoact_core::columns::ColumnKind::Numeric => format!("{} (numbers)", column.name),
+                    topoact_core::columns::ColumnKind::Categorical => format!("{} ({} categories)", column.name, column.categories.len()),
+                }).collect::<Vec<_>>().join(", ")
+            };
             let throughput = last_load.as_ref().map(|load| {
                 let rate = megabytes_per_second(load.bytes_read, load.elapsed_ms).map(|r| format!(", {r:.0} MB/s")).unwrap_or_default();
                 format!("{} read in {:.2} s{}", byte_size(load.bytes_read), load.elapsed_ms / 1e3, rate)
@@ -403,6 +414,8 @@ pub fn DatasetDetails() -> impl IntoView {
                         <dt>"Activation images"</dt><dd data-testid="fact-actimg">{activation_images}</dd>
                         <dt>"Projections"</dt><dd data-testid="fact-projections">{projections}</dd>
                         <dt>"Load"</dt><dd data-testid="fact-load">{throughput}</dd>
+                        <dt>"Predictions"</dt><dd data-testid="fact-predictions">{yes_no(dataset.has_predictions)}</dd>
+                        <dt>"Columns"</dt><dd data-testid="fact-columns">{columns}</dd>
                     </dl>
                     <table class="layer-table" data-testid="layer-table">
                         <thead><tr><th>"Layer"</th><th>"Dimensions"</th><th>"Stored as"</th></tr></thead>

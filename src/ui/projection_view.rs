@@ -96,11 +96,23 @@ pub fn ProjectionView() -> impl IntoView {
         }
     });
     let colour = ui.select(|m| m.point_colour());
+    let colour_key = ui.select(|m| m.point_colour().key(m.dataset.as_ref()));
+    let colour_choices = ui.select(|m| {
+        let dataset = m.dataset.as_ref();
+        PointColour::choices(dataset)
+            .into_iter()
+            .map(|c| (c.key(dataset), c.label(dataset)))
+            .collect::<Vec<_>>()
+    });
     // What the colours depend on besides the scene and the encoding.
     let colour_inputs = ui.select(|m| {
         (
             m.session.highlighted_classes.clone(),
             m.results.graph_version,
+            m.results
+                .sample_values
+                .as_ref()
+                .map(|values| values.of.clone()),
         )
     });
     let colours = Memo::new(move |_| {
@@ -124,6 +136,7 @@ pub fn ProjectionView() -> impl IntoView {
             m.session.highlighted_classes.clone(),
             m.results.graph_version,
             m.results.row_versions.clone(),
+            m.shown_neighbours().map(|(sample_idx, _)| sample_idx),
         )
     });
     let emphasis = Memo::new(move |_| {
@@ -359,8 +372,27 @@ pub fn ProjectionView() -> impl IntoView {
         drag_path.set(None);
         let moved = (d.last[0] - d.start[0]).abs() + (d.last[1] - d.start[1]).abs() > 3.0;
         match d.mode {
-            // A click on the background clears the projection selection.
-            DragMode::Pan if !moved => ui.act(UserAction::SelectSamples(Vec::new())),
+            // A click on a point lists its nearest neighbours; on the background, it clears
+            // the projection selection and the neighbour list.
+            DragMode::Pan if !moved => {
+                let clicked = hovered.get_untracked().and_then(|(point_idx, _)| {
+                    ui.read_untracked(|m| {
+                        m.results
+                            .projection
+                            .as_ref()?
+                            .sample_indices
+                            .get(point_idx)
+                            .copied()
+                    })
+                });
+                match clicked {
+                    Some(sample_idx) => ui.act(UserAction::ShowNeighbours(Some(sample_idx))),
+                    None => ui.act_all([
+                        UserAction::SelectSamples(Vec::new()),
+                        UserAction::ShowNeighbours(None),
+                    ]),
+                }
+            }
             DragMode::Pan => {}
             DragMode::Rectangle if moved => select_in(DragMode::Rectangle, &[d.start, d.last]),
             DragMode::Lasso if d.path.len() >= 3 => select_in(DragMode::Lasso, &d.path),
@@ -540,12 +572,16 @@ pub fn ProjectionView() -> impl IntoView {
                     ui.act(UserAction::ChooseProjection(method));
                 }>"Compute"</button>
                 <label>"Colour "
-                    <select data-testid="point-colour" prop:value=move || colour.get().key() on:change=move |event| {
-                        if let Some(c) = PointColour::from_key(&event_target_value(&event)) {
+                    <select data-testid="point-colour" prop:value=move || colour_key.get() on:change=move |event| {
+                        let key = event_target_value(&event);
+                        if let Some(c) = ui.read_untracked(|m| PointColour::from_key(&key, m.dataset.as_ref())) {
                             ui.act(UserAction::SetPointColour(c));
                         }
                     }>
-                        {PointColour::ALL.iter().map(|c| view! { <option value=c.key()>{c.label()}</option> }).collect_view()}
+                        {move || colour_choices.get().into_iter().map(|(key, label)| {
+                            let selected = key.clone();
+                            view! { <option value=key.clone() selected=move || colour_key.with(|c| *c == selected)>{label}</option> }
+                        }).collect_view()}
                     </select>
                 </label>
                 <span class="mode-buttons" role="group" aria-label="Drag mode">

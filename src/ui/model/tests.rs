@@ -10,6 +10,8 @@ use crate::protocol::{DrawnNode, DrawnProjection, FromWorker, ToWorker, WorkerEr
 
 /// The actions that change what is shown beside the session.
 mod beside_the_session;
+/// Neighbours, column colours, mistakes.
+mod researcher;
 
 fn summary(name: &str, layers: &[&str], n_samples: usize) -> DatasetSummary {
     DatasetSummary {
@@ -37,6 +39,7 @@ fn summary(name: &str, layers: &[&str], n_samples: usize) -> DatasetSummary {
         meta: None,
         columns: vec![],
         has_predictions: false,
+        top_confusions: vec![],
         notices: vec![],
     }
 }

@@ -53,6 +53,8 @@ struct Drag {
     start: [f64; 2],
     last: [f64; 2],
     path: Vec<[f64; 2]>,
+    /// The point under the pointer when the drag began (a click on it lists its neighbours).
+    point_idx: Option<usize>,
 }
 
 #[component]
@@ -311,6 +313,7 @@ pub fn ProjectionView() -> impl IntoView {
             start: at,
             last: at,
             path: vec![at],
+            point_idx: hovered.get_untracked().map(|(point_idx, _)| point_idx),
         }));
         hovered.set(None);
     };
@@ -375,7 +378,7 @@ pub fn ProjectionView() -> impl IntoView {
             // A click on a point lists its nearest neighbours; on the background, it clears
             // the projection selection and the neighbour list.
             DragMode::Pan if !moved => {
-                let clicked = hovered.get_untracked().and_then(|(point_idx, _)| {
+                let clicked = d.point_idx.and_then(|point_idx| {
                     ui.read_untracked(|m| {
                         m.results
                             .projection

@@ -112,6 +112,17 @@ pub enum ToWorker {
         request_id: RequestId,
         of: SampleValuesOf,
     },
+    /// A CSV of samples (a projection selection): their index, label, class and
+    /// coordinates, and the file's predictions and columns; answered by
+    /// [`FromWorker::TextFile`].
+    ExportSamples {
+        request_id: RequestId,
+        file_name: String,
+        /// Dataset sample indices, in the order of the rows.
+        samples: Vec<u32>,
+        /// The projection coordinates of each sample, in the same order.
+        coords: Vec<[f32; 2]>,
+    },
     /// Measure a drawing of that synthetic graph (ours or d3-force's) with the core's quality
     /// measures; answered by [`FromWorker::LayoutMeasured`].
     MeasureLayout {
@@ -188,6 +199,7 @@ impl ToWorker {
             | ToWorker::SampleThumbnail { request_id, .. }
             | ToWorker::Neighbours { request_id, .. }
             | ToWorker::SampleValues { request_id, .. }
+            | ToWorker::ExportSamples { request_id, .. }
             | ToWorker::MeasureLayout { request_id, .. }
             | ToWorker::CompareLayers { request_id, .. }
             | ToWorker::ExportGraph { request_id, .. }
@@ -449,6 +461,13 @@ pub enum FromWorker {
     SampleValues {
         request_id: RequestId,
         values: SampleValues,
+    },
+    /// Answer to [`ToWorker::ExportSamples`]: a file to download.
+    TextFile {
+        request_id: RequestId,
+        file_name: String,
+        mime: String,
+        text: String,
     },
     /// Answer to [`ToWorker::MeasureLayout`].
     LayoutMeasured {

@@ -165,20 +165,7 @@ fn legend_svg(picture: &GraphPicture<'_>) -> String {
     out
 }
 
-/// A CSV field (RFC 4180): quoted when it holds a comma, quote or line break; text that a
-/// spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) gets a leading `'`.
-pub fn csv_field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
-}
+pub use crate::format::csv_field;
 
 /// Offers `blob` as a download named `file_name`.
 pub fn download_blob(file_name: &str, blob: &web_sys::Blob) {

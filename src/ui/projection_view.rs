@@ -517,44 +517,24 @@ pub fn ProjectionView() -> impl IntoView {
         None => "No projection yet".into(),
     };
     let legend = move || colours.get().map(|c| c.0 .1.clone()).unwrap_or_default();
-    let export_csv = move || -> Option<String> {
-        ui.read_untracked(|m| {
+    // The highlighted points as a CSV, written by the worker (it adds the file's
+    // predictions and columns).
+    let on_export = move |_| {
+        let rows = ui.read_untracked(|m| {
             let projection = m.results.projection.as_ref()?;
             let scene = scene.get_untracked()?;
             let mask = highlighted_points(m, projection, &scene.point_of_sample)?;
             let coords = projection.coords();
-            let class_names = m
-                .dataset
-                .as_ref()
-                .map(|d| d.classes.iter().map(|c| c.name.clone()).collect::<Vec<_>>())
-                .unwrap_or_default();
-            let mut csv = String::from("sample_idx,label,x,y,class\n");
-            for (point_idx, _) in mask.iter().enumerate().filter(|(_, &h)| h) {
-                let label = projection.labels[point_idx];
-                let class = class_names
-                    .get(label as usize)
-                    .map(|name| super::export::csv_field(name))
-                    .unwrap_or_default();
-                let label = if label == u32::MAX {
-                    String::new()
-                } else {
-                    label.to_string()
-                };
-                csv.push_str(&format!(
-                    "{},{},{},{},{}\n",
-                    projection.sample_indices[point_idx],
-                    label,
-                    coords[point_idx][0],
-                    coords[point_idx][1],
-                    class
-                ));
-            }
-            Some(csv)
-        })
-    };
-    let on_export = move |_| {
-        if let Some(csv) = export_csv() {
-            super::export::download_text("topoact-selection.csv", "text/csv", &csv);
+            let (samples, coords): (Vec<u32>, Vec<[f32; 2]>) = mask
+                .iter()
+                .enumerate()
+                .filter(|(_, &h)| h)
+                .map(|(point_idx, _)| (projection.sample_indices[point_idx], coords[point_idx]))
+                .unzip();
+            Some((samples, coords))
+        });
+        if let Some((samples, coords)) = rows {
+            ui.export_samples("topoact-selection.csv", samples, coords);
         }
     };
 

@@ -5,6 +5,7 @@
 use topoact_core::columns::{correctness, nearest_neighbours, node_mistakes};
 
 use super::state::{self, with_dataset};
+use crate::format::csv_field;
 use crate::protocol::{
     DrawnGraph, FromWorker, RequestId, SampleNeighbour, SampleValues, SampleValuesOf, WorkerError,
 };
@@ -117,5 +118,68 @@ pub(super) fn sample_values(
                 values_le: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
             },
         })
+    })
+}
+
+/// `ExportSamples`: one CSV row per sample: `sample_idx,label,x,y,class`, then (with
+/// predictions) `prediction,predicted_class`, then one field per column. Text is escaped
+/// (and defused for spreadsheets) by [`csv_field`].
+pub(super) fn samples_csv(samples: &[u32], coords: &[[f32; 2]]) -> Result<String, WorkerError> {
+    with_dataset(|dataset| {
+        let class_name = |class_idx: u32| {
+            dataset
+                .class_names
+                .get(class_idx as usize)
+                .map(|name| csv_field(name))
+                .unwrap_or_default()
+        };
+        let index = |value: Option<u32>| {
+            value
+                .filter(|&v| v != u32::MAX)
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        };
+        let mut header = String::from("sample_idx,label,x,y,class");
+        if dataset.predictions.is_some() {
+            header.push_str(",prediction,predicted_class");
+        }
+        for column in &dataset.columns {
+            header.push(',');
+            header.push_str(&csv_field(&column.name));
+        }
+        let mut csv = header + "\n";
+        for (row, &sample_idx) in samples.iter().enumerate() {
+            let s = sample_idx as usize;
+            if s >= dataset.n_samples() {
+                return Err(WorkerError::NoSuchSample { sample_idx });
+            }
+            let label = dataset.labels.as_ref().and_then(|l| l.get(s).copied());
+            let [x, y] = coords.get(row).copied().unwrap_or([f32::NAN; 2]);
+            csv.push_str(&format!(
+                "{sample_idx},{},{x},{y},{}",
+                index(label),
+                label
+                    .filter(|&l| l != u32::MAX)
+                    .map(class_name)
+                    .unwrap_or_default()
+            ));
+            if let Some(predictions) = &dataset.predictions {
+                let prediction = predictions.get(s).copied();
+                csv.push_str(&format!(
+                    ",{},{}",
+                    index(prediction),
+                    prediction
+                        .filter(|&p| p != u32::MAX)
+                        .map(class_name)
+                        .unwrap_or_default()
+                ));
+            }
+            for column in &dataset.columns {
+                csv.push(',');
+                csv.push_str(&csv_field(&column.text(s)));
+            }
+            csv.push('\n');
+        }
+        Ok(csv)
     })
 }

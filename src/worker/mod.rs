@@ -183,6 +183,20 @@ fn dispatch(request: ToWorker, message: &JsValue) {
         ToWorker::SampleValues { request_id, of } => {
             answer(request_id, columns::sample_values(request_id, of))
         }
+        ToWorker::ExportSamples {
+            request_id,
+            file_name,
+            samples,
+            coords,
+        } => answer(
+            request_id,
+            columns::samples_csv(&samples, &coords).map(|text| FromWorker::TextFile {
+                request_id,
+                file_name,
+                mime: "text/csv".into(),
+                text,
+            }),
+        ),
         #[cfg(feature = "bench")]
         ToWorker::MeasureLayout {
             request_id,

@@ -4,6 +4,7 @@
 // page shows is checked against an independent computation here: the file read by the
 // tests' own npz reader, the CLI's node members, and a brute-force nearest-neighbour search.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { artifactsDir, cliGraph, demoPath, launchBrowser, openPage, readNpz, startServer, waitForDataset, waitForGraph } from './harness.mjs';
@@ -191,6 +192,20 @@ describe('what a researcher asks next', () => {
     const outlined = await page.$$eval('[data-testid="graph-view"] .holds-neighbour', (nodes) => nodes.map((n) => n.getAttribute('data-node-id')).sort());
     assert.deepEqual(outlined, holding);
     await shot('neighbours');
+
+    // "Export highlighted (CSV)" writes the eleven samples with the file's predictions and
+    // confidence.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-selection"]')]);
+    const [header, ...rows] = readFileSync(await download.path(), 'utf8').trim().split('\n');
+    assert.equal(header, 'sample_idx,label,x,y,class,prediction,predicted_class,confidence');
+    const exported = rows.map((row) => row.split(','));
+    assert.deepEqual(exported.map((r) => Number(r[0])).sort((a, b) => a - b), [sampleIdx, ...expected.map((n) => n.sampleIdx)].sort((a, b) => a - b));
+    for (const r of exported) {
+      const s = Number(r[0]);
+      assert.equal(Number(r[5]), file.preds.data[s]);
+      assert.equal(r[6], file.class_names.data[file.preds.data[s]]);
+      assert.ok(Math.abs(Number(r[7]) - file.confidence.data[s]) < 1e-6, `${r[7]} vs ${file.confidence.data[s]}`);
+    }
 
     // The link reopens the list in a fresh context.
     await page.waitForTimeout(600);

@@ -206,6 +206,8 @@ impl AppModel {
             // Only the benchmark page asks for layout measures; the worker client reports
             // CouldNotStart through its fatal-error callback.
             FromWorker::LayoutMeasured { .. } | FromWorker::CouldNotStart { .. } => {}
+            // Downloaded by the app as it arrives.
+            FromWorker::TextFile { .. } => {}
             FromWorker::Neighbours {
                 layer,
                 sample_idx,

@@ -218,6 +218,22 @@ describe('what a researcher asks next', () => {
     assert.match(await fresh.page.textContent('[data-testid="neighbours-panel"] h2'), new RegExp(`#${sampleIdx}$`));
     await fresh.page.context().close();
 
+    // Three layers side by side: the sample's node is outlined in each layer.
+    await page.click('[data-testid="mode-multilayer"]');
+    await page.waitForFunction(() => {
+      const summaries = [...document.querySelectorAll('[data-testid="layer-graph"] [data-testid="graph-summary"]')].map((s) => s.textContent);
+      return summaries.length === 3 && summaries.every((s) => /^\d+ nodes/.test(s)) && !document.querySelector('[data-testid="progress"]');
+    }, null, { timeout: 180_000 });
+    const row = await page.$$eval('[data-testid="layer-graph"]', (graphs) => graphs.map((g) => g.getAttribute('data-layer')));
+    for (const rowLayer of row) {
+      const graph = cliGraph([demoPath, '--layer', rowLayer]);
+      const holding = graph.nodes.filter((node) => node.members.includes(sampleIdx)).map((n) => n.name).sort();
+      const shown = await page.$$eval(`[data-testid="layer-graph"][data-layer="${rowLayer}"] .holds-sample`, (nodes) => nodes.map((n) => n.getAttribute('data-node-id')).sort());
+      assert.deepEqual(shown, holding, rowLayer);
+    }
+    await shot('multilayer-sample');
+    await page.click('[data-testid="mode-single"]');
+
     // Escape closes the list; nothing is highlighted any more.
     await page.keyboard.press('Escape');
     await page.waitForFunction(() => !document.querySelector('[data-testid="neighbours-panel"]'));

@@ -487,6 +487,13 @@ pub enum FromWorker {
     },
 }
 
+/// How messages cross the worker boundary (both ways): JSON-compatible (maps as objects,
+/// `None` as `null`, no BigInts), except that byte fields (coordinates, point values) cross
+/// as one `Uint8Array` each, not as one boxed JavaScript number per byte.
+pub fn boundary_serializer() -> serde_wasm_bindgen::Serializer {
+    serde_wasm_bindgen::Serializer::json_compatible().serialize_bytes_as_arrays(false)
+}
+
 /// Which per-sample values colour the projection's points.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "name", rename_all = "snake_case")]
@@ -573,6 +580,7 @@ pub struct DrawnNode {
     pub lens_mean: f64,
     pub top_classes: Vec<ClassShare>,
     /// Member sample indices (ascending, in the dataset's indexing).
+    #[serde(with = "le_bytes::u32s")]
     pub members: Vec<u32>,
     pub position: [f64; 2],
     pub radius: f64,
@@ -613,6 +621,7 @@ pub struct DrawnGraph {
     /// The graph's lens value of every dataset sample (indexed by `sample_idx`; NaN for a
     /// sample outside the graph's subsample). Empty when unknown (imported graphs). The
     /// projection colours its points by it.
+    #[serde(with = "le_bytes::f32s")]
     pub lens_by_sample: Vec<f32>,
     pub class_names: Vec<String>,
     pub mapper_ms: f64,
@@ -624,14 +633,17 @@ pub struct DrawnGraph {
 pub struct DrawnProjection {
     pub request: ProjectionRequest,
     /// Dataset sample index of every point.
+    #[serde(with = "le_bytes::u32s")]
     pub sample_indices: Vec<u32>,
     /// Class of every point (`u32::MAX`: unlabelled).
+    #[serde(with = "le_bytes::u32s")]
     pub labels: Vec<u32>,
     /// Interleaved x, y of every point as little-endian f32 bytes (a typed array at the
     /// JavaScript boundary, not 600,000 boxed numbers).
     #[serde(with = "serde_bytes")]
     pub coords_le: Vec<u8>,
     /// L2 norm of every point's vector (the default lens), for colouring.
+    #[serde(with = "le_bytes::f32s")]
     pub norms: Vec<f32>,
     /// Whether the coordinates are final (else an intermediate frame).
     pub complete: bool,
@@ -665,6 +677,60 @@ impl DrawnProjection {
 /// Interleaved f32 coordinates as little-endian bytes.
 pub fn coords_to_le_bytes(coords: &[f32]) -> Vec<u8> {
     coords.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Per-point and per-sample arrays as little-endian bytes at the worker boundary (one
+/// `Uint8Array`, see [`boundary_serializer`]), plain `Vec`s on either side.
+mod le_bytes {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    fn read<'de, D: Deserializer<'de>, T, const N: usize>(
+        deserializer: D,
+        from: fn([u8; N]) -> T,
+    ) -> Result<Vec<T>, D::Error> {
+        let bytes = serde_bytes::ByteBuf::deserialize(deserializer)?;
+        if bytes.len() % N != 0 {
+            return Err(D::Error::custom(format!(
+                "{} bytes are not a whole number of {N}-byte values",
+                bytes.len()
+            )));
+        }
+        Ok(bytes
+            .chunks_exact(N)
+            .map(|chunk| from(chunk.try_into().unwrap_or([0; N])))
+            .collect())
+    }
+
+    pub mod u32s {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(values: &[u32], serializer: S) -> Result<S::Ok, S::Error> {
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            serializer.serialize_bytes(&bytes)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Vec<u32>, D::Error> {
+            read(deserializer, u32::from_le_bytes)
+        }
+    }
+
+    pub mod f32s {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(values: &[f32], serializer: S) -> Result<S::Ok, S::Error> {
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            serializer.serialize_bytes(&bytes)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Vec<f32>, D::Error> {
+            read(deserializer, f32::from_le_bytes)
+        }
+    }
 }
 
 #[cfg(test)]

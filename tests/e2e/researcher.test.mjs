@@ -247,6 +247,12 @@ describe('what a researcher asks next', () => {
     const wrong = [...labels].filter((label, i) => label !== preds[i]).length;
     await page.waitForFunction((wrong) => (document.querySelector('[data-testid="projection-legend"]')?.textContent ?? '').includes(`wrong (${wrong} of ${5000})`), wrong);
     await shot('points-wrong');
+    // Coloured by confidence: a sequential legend from the file's smallest to its largest value.
+    await page.selectOption('[data-testid="point-colour"]', 'column:confidence');
+    const finite = [...file.confidence.data].filter(Number.isFinite);
+    const range = `confidence ${legendValue(Math.min(...finite))}`;
+    await page.waitForFunction((range) => (document.querySelector('[data-testid="projection-legend"]')?.textContent ?? '').includes(range), range);
+    assert.ok((await page.textContent('[data-testid="projection-legend"]')).includes(legendValue(Math.max(...finite))));
     assert.deepEqual(errors, []);
   });
 });

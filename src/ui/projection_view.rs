@@ -294,6 +294,17 @@ pub fn ProjectionView() -> impl IntoView {
         user_moved_camera.set_value(true);
         camera.update(|c| c.zoom_at(anchor, (-delta * 0.0015).exp()));
     };
+    // The dataset sample a point of the projection on screen stands for.
+    let sample_of = move |point_idx: usize| {
+        ui.read_untracked(|m| {
+            m.results
+                .projection
+                .as_ref()?
+                .sample_indices
+                .get(point_idx)
+                .copied()
+        })
+    };
     let on_pointer_down = move |event: web_sys::PointerEvent| {
         if event.button() != 0 {
             return;
@@ -352,17 +363,9 @@ pub fn ProjectionView() -> impl IntoView {
                     Some((point_idx, at))
                 });
                 if found.map(|f| f.0) != hovered.get_untracked().map(|h| h.0) {
-                    if let Some((point_idx, _)) = found {
-                        if let Some(sample_idx) = ui.read_untracked(|m| {
-                            m.results
-                                .projection
-                                .as_ref()?
-                                .sample_indices
-                                .get(point_idx)
-                                .copied()
-                        }) {
-                            ui.request_thumbnail(sample_idx);
-                        }
+                    if let Some(sample_idx) = found.and_then(|(point_idx, _)| sample_of(point_idx))
+                    {
+                        ui.request_thumbnail(sample_idx);
                     }
                 }
                 hovered.set(found);
@@ -377,25 +380,13 @@ pub fn ProjectionView() -> impl IntoView {
         match d.mode {
             // A click on a point lists its nearest neighbours; on the background, it clears
             // the projection selection and the neighbour list.
-            DragMode::Pan if !moved => {
-                let clicked = d.point_idx.and_then(|point_idx| {
-                    ui.read_untracked(|m| {
-                        m.results
-                            .projection
-                            .as_ref()?
-                            .sample_indices
-                            .get(point_idx)
-                            .copied()
-                    })
-                });
-                match clicked {
-                    Some(sample_idx) => ui.act(UserAction::ShowNeighbours(Some(sample_idx))),
-                    None => ui.act_all([
-                        UserAction::SelectSamples(Vec::new()),
-                        UserAction::ShowNeighbours(None),
-                    ]),
-                }
-            }
+            DragMode::Pan if !moved => match d.point_idx.and_then(sample_of) {
+                Some(sample_idx) => ui.act(UserAction::ShowNeighbours(Some(sample_idx))),
+                None => ui.act_all([
+                    UserAction::SelectSamples(Vec::new()),
+                    UserAction::ShowNeighbours(None),
+                ]),
+            },
             DragMode::Pan => {}
             DragMode::Rectangle if moved => select_in(DragMode::Rectangle, &[d.start, d.last]),
             DragMode::Lasso if d.path.len() >= 3 => select_in(DragMode::Lasso, &d.path),

@@ -517,16 +517,33 @@ pub fn NodeDetails() -> impl IntoView {
         ))
     });
     let examples = ui.select(|m| m.results.examples.clone());
+    let has_images = ui.select(|m| m.dataset.as_ref().is_some_and(|d| d.has_images));
     let thumbnail = move |example: Example, url: Option<String>, testid: &'static str| {
-        url.map(|url| {
-            let title = format!("sample #{} · {}", example.sample_idx, example.class_name);
-            view! {
-                <button class="thumb" data-testid=testid data-sample-idx=example.sample_idx title=title.clone()
-                    on:click=move |_| enlarged.set(Some(example.clone()))>
-                    <img src=url alt=title.clone() />
-                </button>
+        match url {
+            Some(url) => {
+                let title = format!("sample #{} · {}", example.sample_idx, example.class_name);
+                view! {
+                    <button class="thumb" data-testid=testid data-sample-idx=example.sample_idx title=title.clone()
+                        on:click=move |_| enlarged.set(Some(example.clone()))>
+                        <img src=url alt=title.clone() />
+                    </button>
+                }
+                .into_any()
             }
-        })
+            // A file without thumbnails: the example by its index; a click lists its
+            // nearest neighbours.
+            None => {
+                let sample_idx = example.sample_idx;
+                view! {
+                    <button class="chip example-index" data-testid="example-index" data-sample-idx=sample_idx
+                        title="List this sample's nearest neighbours"
+                        on:click=move |_| ui.act(UserAction::ShowNeighbours(Some(sample_idx)))>
+                        {format!("#{sample_idx}")}
+                    </button>
+                }
+                .into_any()
+            }
+        }
     };
     view! {
         {move || details.get().map(|(name, size, lens_mean, rows, mistakes, columns)| view! {
@@ -556,6 +573,9 @@ pub fn NodeDetails() -> impl IntoView {
             view! {
                 <div class="panel examples" data-testid="node-examples">
                     <h2>"Data examples"</h2>
+                    <Show when=move || !has_images.get()>
+                        <p class="hint" data-testid="no-images">"This file has no images: examples are listed by sample index (click one for its nearest neighbours). Export thumbnails with "<code>"tools/export_activations.py"</code>" to see them."</p>
+                    </Show>
                     {groups.clone().into_iter().map(|(class_name, group)| view! {
                         <div class="example-group">
                             <h3>{class_name}</h3>
@@ -565,7 +585,9 @@ pub fn NodeDetails() -> impl IntoView {
                 </div>
                 <div class="panel feature-vis" data-testid="feature-vis">
                     <h2>"Feature visualisation"</h2>
-                    {if has_activation_images {
+                    {if !has_images.get_untracked() && !has_activation_images {
+                        view! { <p class="hint">"No images in this file: nothing to average or show here."</p> }.into_any()
+                    } else if has_activation_images {
                         view! {
                             <div>
                                 <figure class="mean-image"><img data-testid="mean-activation-image" src=examples.mean_activation_image.clone().unwrap_or_default() alt="mean activation image" />

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { artifactsDir, cliGraph, demoPath, launchBrowser, openPage, readNpz, startServer, waitForDataset, waitForGraph } from './harness.mjs';
+import { artifactsDir, cliGraph, demoPath, dropFiles, launchBrowser, npyBytes, npzBytes, openPage, readNpz, startServer, synthRows, waitForDataset, waitForGraph } from './harness.mjs';
 
 let server;
 let browser;
@@ -253,6 +253,31 @@ describe('what a researcher asks next', () => {
     const range = `confidence ${legendValue(Math.min(...finite))}`;
     await page.waitForFunction((range) => (document.querySelector('[data-testid="projection-legend"]')?.textContent ?? '').includes(range), range);
     assert.ok((await page.textContent('[data-testid="projection-legend"]')).includes(legendValue(Math.max(...finite))));
+    assert.deepEqual(errors, []);
+  });
+});
+
+describe('a file without thumbnails', () => {
+  test('a node\'s examples are listed by sample index, the panel says the file has no images, and no image is broken', async () => {
+    const { rows, labels } = synthRows(1500, 32, 3);
+    const bytes = npzBytes({
+      act_fc: npyBytes('<f4', [1500, 32], rows),
+      labels: npyBytes('<u4', [1500], labels),
+    });
+    await dropFiles(page, [{ name: 'no-images.npz', bytes }]);
+    await waitForDataset(page, 'no-images');
+    await waitForGraph(page);
+    const biggest = await page.$$eval('[data-testid="graph-view"] [data-node-id]', (nodes) => nodes.sort((a, b) => Number(b.getAttribute('data-size')) - Number(a.getAttribute('data-size')))[0].getAttribute('data-node-id'));
+    await page.click(`[data-node-id="${biggest}"]`);
+    await page.locator('[data-testid="no-images"]').waitFor();
+    assert.ok(await page.locator('[data-testid="example-index"]').count() > 0);
+    assert.equal(await page.locator('[data-testid="node-examples"] img, [data-testid="feature-vis"] img').count(), 0);
+    // An example's index lists its neighbours.
+    const sampleIdx = await page.getAttribute('[data-testid="example-index"] >> nth=0', 'data-sample-idx');
+    await page.click('[data-testid="example-index"] >> nth=0');
+    await page.locator('[data-testid="neighbours"] li').first().waitFor();
+    assert.match(await page.textContent('[data-testid="neighbours-panel"] h2'), new RegExp(`#${sampleIdx}$`));
+    await shot('no-images');
     assert.deepEqual(errors, []);
   });
 });

@@ -70,6 +70,12 @@ pub fn ParameterPanel() -> impl IntoView {
             .collect::<Vec<_>>()
     });
     let show_glyphs = ui.select(|m| m.session.show_glyphs);
+    // The graph shown is an imported file: (file name, opened over the loaded data).
+    let imported = ui.select(|m| {
+        let layer = m.session.layer.as_deref()?;
+        let file_name = layer.strip_prefix(crate::protocol::IMPORTED_LAYER_PREFIX)?;
+        (m.mode() == ViewMode::Single).then(|| (file_name.to_string(), m.dataset.is_some()))
+    });
     let jaccard_threshold = ui.select(|m| m.session.jaccard_threshold);
     let lens_key = move || match params().lens {
         Lens::L2Norm => "l2".to_string(),
@@ -82,6 +88,19 @@ pub fn ParameterPanel() -> impl IntoView {
     };
     view! {
         <div class="panel params" data-testid="mapper-params">
+            {move || imported.get().map(|(file_name, over_data)| view! {
+                <div class="imported-graph" data-testid="imported-graph-panel">
+                    <h2>"Imported graph"</h2>
+                    <p><strong>{file_name}</strong></p>
+                    <p class="hint">{if over_data {
+                        "A graph file whose members are the loaded data's samples: it is shown over that data, so colours by column, mistakes, search, the projection and examples work."
+                    } else {
+                        "A graph file on its own: no activations are loaded, so only what the file holds is shown (nodes, links, members and classes)."
+                    }}</p>
+                    <p class="hint">"It is what the file says: its mapper parameters are not known here and nothing is recomputed. Nodes can be moved; colours, search and the Jaccard threshold apply. Choose a layer, or drop activation data, to compute a graph."</p>
+                </div>
+            })}
+            <div class="mapper-fields" style:display=move || if imported.with(Option::is_some) { "none" } else { "contents" }>
             <h2>"Mapper"</h2>
             <label>"Lens"
                 <select data-testid="param-lens" prop:value=lens_key on:change=move |ev| {
@@ -214,6 +233,7 @@ pub fn ParameterPanel() -> impl IntoView {
                         }
                     } />
             </label>
+            </div>
             <h2>"View"</h2>
             <label>"Colour"
                 <select data-testid="colour-by" prop:value=move || colour_by.get()

@@ -11,6 +11,7 @@ pub mod diagnostics;
 pub mod export;
 pub mod graph_style;
 pub mod graph_view;
+pub mod keyboard;
 pub mod link;
 pub mod model;
 pub mod multilayer;

@@ -45,6 +45,9 @@ pub const MAX_URL_CHARS: usize = 8192;
 pub const MAX_SEED: u64 = (1 << 53) - 1;
 /// Most values of a custom lens carried by a link.
 pub const MAX_CUSTOM_LENS_VALUES: usize = 100_000;
+/// The share of the graph / projection split given to the graph when nothing else was
+/// chosen (links made before the split existed open with it).
+pub const DEFAULT_GRAPH_SPLIT: f64 = 0.7;
 
 /// The link prefix of a version.
 pub(crate) fn version_prefix(version: u32) -> String {
@@ -138,6 +141,10 @@ pub struct SessionState {
     /// One camera per graph view (one in single-layer mode, up to three in multilayer).
     pub graph_cameras: Vec<CameraState>,
     pub projection_camera: Option<CameraState>,
+    /// The share of the graph / projection split's width given to the graph view (the rest
+    /// is the projection's); in [0, 1]. The page keeps both views usable by drawing it
+    /// within narrower limits (`ui::layout::clamp_split`).
+    pub graph_split: f64,
 }
 
 impl Default for SessionState {
@@ -165,6 +172,7 @@ impl Default for SessionState {
             show_glyphs: false,
             graph_cameras: Vec::new(),
             projection_camera: None,
+            graph_split: DEFAULT_GRAPH_SPLIT,
         }
     }
 }
@@ -344,6 +352,7 @@ impl SessionState {
         check_text("point colour", &self.point_colour, MAX_TEXT_CHARS)?;
         check_fraction("Jaccard threshold", self.jaccard_threshold)?;
         check_fraction("ribbon threshold", self.ribbon_threshold)?;
+        check_fraction("graph / projection split", self.graph_split)?;
         if self.graph_cameras.len() > MAX_MULTILAYER_LAYERS {
             return Err(invalid(
                 "graph cameras",

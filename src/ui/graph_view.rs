@@ -2,6 +2,13 @@
 //! pointer, drag to pan, drag a node to move it, zoom buttons, hover statistics, click to
 //! select, and legends.
 //!
+//! The SVG fills the box the page gives it: it measures its size (`layout::SizeObserver`)
+//! and its view box takes that aspect ([`ViewBox::for_element`]), so nothing is letterboxed.
+//! A graph that was fitted (and not zoomed or panned since) is fitted again when the box
+//! changes size. Selected and highlighted nodes get an outline above every node, at least
+//! [`OUTLINE_MIN_RADIUS_PX`] in radius and with a stroke that does not scale with the zoom,
+//! so they stay visible at any zoom.
+//!
 //! Every node's position is its own signal (made anew per graph), so dragging a node
 //! re-renders only that node, its glyph and its links, even with thousands of nodes. A moved
 //! node's position is written back to the model when the drag ends, so the next layout
@@ -14,13 +21,14 @@ use super::context::use_ui;
 use super::graph_style::{link_width, LegendScale, NodeColouring};
 use super::model::{AppModel, GraphSlot, UserAction};
 use crate::protocol::{DrawnGraph, DrawnNode};
-use crate::render::camera::{bounds_of_circles, Camera};
+use crate::render::camera::{bounds_of_circles, Camera, ViewBox};
 use crate::render::colour::{plasma_links, viridis};
 
-/// The SVG's coordinate system (its viewBox); CSS keeps the element at this aspect ratio.
-pub const VIEW_WIDTH: f64 = 1000.0;
-const VIEW_HEIGHT: f64 = 640.0;
+/// Margin of a fitted graph, in view units.
 const FIT_MARGIN: f64 = 30.0;
+/// Smallest radius of a selected or highlighted node's outline on screen, in view units
+/// (about pixels), however far out the view is zoomed.
+pub const OUTLINE_MIN_RADIUS_PX: f64 = 6.0;
 /// Smallest side of a glyph on screen, in view units.
 const GLYPH_MIN_PX: f64 = 22.0;
 /// A wheel zoom is committed to the camera (and the SVG redrawn) after this quiet time.
@@ -49,24 +57,32 @@ struct PanState {
     node_idx: Option<usize>,
 }
 
-fn point_in_view(svg: &web_sys::Element, client_x: f64, client_y: f64) -> [f64; 2] {
+/// The view point under a pointer at `client_x`, `client_y` (as the SVG draws `view_box`).
+fn point_in_view(
+    svg: &web_sys::Element,
+    view_box: ViewBox,
+    client_x: f64,
+    client_y: f64,
+) -> [f64; 2] {
     let rect = svg.get_bounding_client_rect();
     if rect.width() <= 0.0 || rect.height() <= 0.0 {
-        return [0.0, 0.0];
+        return view_box.centre();
     }
-    [
-        (client_x - rect.left()) / rect.width() * VIEW_WIDTH,
-        (client_y - rect.top()) / rect.height() * VIEW_HEIGHT,
-    ]
+    view_box.view_from_element(
+        [client_x - rect.left(), client_y - rect.top()],
+        [rect.width(), rect.height()],
+    )
 }
 
 /// The graph of `graph_slot` (the single-layer graph by default, or one of the multilayer row's).
-/// `camera`, when given, is shared with the caller (the multilayer row draws ribbons
-/// between views from their cameras).
+/// `camera` and `view_box`, when given, are shared with the caller (the multilayer row draws
+/// ribbons between views from their cameras and view boxes); the view writes its measured
+/// view box into `view_box`.
 #[component]
 pub fn GraphView(
     #[prop(optional)] graph_slot: Option<GraphSlot>,
     #[prop(optional)] camera: Option<RwSignal<Camera>>,
+    #[prop(optional)] view_box: Option<RwSignal<ViewBox>>,
 ) -> impl IntoView {
     let ui = use_ui();
     let slot = graph_slot.unwrap_or(GraphSlot::Main);
@@ -78,6 +94,26 @@ pub fn GraphView(
     let hovered = RwSignal::new(None::<(usize, [f64; 2])>);
     let pan = StoredValue::new(None::<PanState>);
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
+    // The SVG's size in CSS pixels, and the view box drawn in it.
+    let view_box = view_box.unwrap_or_else(|| RwSignal::new(ViewBox::REFERENCE));
+    let element_px = RwSignal::new(view_box.get_untracked().size);
+    let size_observer = StoredValue::new_local(None::<super::layout::SizeObserver>);
+    Effect::new(move |_| {
+        let Some(svg) = svg_ref.get() else { return };
+        let observer = super::layout::SizeObserver::observe(&svg, move |size| {
+            if element_px.get_untracked() != size {
+                element_px.set(size);
+            }
+            let measured = ViewBox::for_element(size);
+            if view_box.get_untracked() != measured {
+                view_box.set(measured);
+            }
+        });
+        size_observer.set_value(observer);
+    });
+    on_cleanup(move || size_observer.set_value(None));
+    // Whether the camera is the last fit (no zoom or pan since): then a resized box refits.
+    let fitted = StoredValue::new(false);
 
     let graph_version = ui.select(move |m| m.results.version_at(slot));
     let colour_by = ui.select(|m| m.colour_by());
@@ -118,7 +154,8 @@ pub fn GraphView(
     });
     let fit = move || {
         if let Some(bounds) = bounds.get_untracked() {
-            camera.set(Camera::fit(bounds, [VIEW_WIDTH, VIEW_HEIGHT], FIT_MARGIN));
+            camera.set(Camera::fit_in(bounds, view_box.get_untracked(), FIT_MARGIN));
+            fitted.set_value(true);
         }
     };
     // A new graph is fitted, unless a restored link asks for its own camera.
@@ -127,13 +164,25 @@ pub fn GraphView(
             return;
         }
         match signals.and_then(|s| s.take_pending_camera(slot)) {
-            Some(restored) => camera.set(restored),
+            Some(restored) => {
+                camera.set(restored);
+                fitted.set_value(false);
+            }
             None => fit(),
+        }
+    });
+    // A fitted graph stays fitted when its box changes size.
+    Effect::new(move |_| {
+        view_box.track();
+        if fitted.get_value() {
+            fit();
         }
     });
 
     let zoom_by = move |factor: f64| {
-        camera.update(|c| c.zoom_at([VIEW_WIDTH / 2.0, VIEW_HEIGHT / 2.0], factor))
+        fitted.set_value(false);
+        let centre = view_box.get_untracked().centre();
+        camera.update(|c| c.zoom_at(centre, factor))
     };
     // Wheel zoom is previewed by scaling the whole SVG element with a CSS transform (the
     // compositor scales the last picture; no SVG repaint), and committed to the camera once
@@ -155,7 +204,14 @@ pub fn GraphView(
         let Some(svg) = svg_ref.get_untracked() else {
             return;
         };
-        let anchor = point_in_view(&svg, event.client_x() as f64, event.client_y() as f64);
+        let shown = view_box.get_untracked();
+        let anchor = point_in_view(
+            &svg,
+            shown,
+            event.client_x() as f64,
+            event.client_y() as f64,
+        );
+        fitted.set_value(false);
         let delta = match event.delta_mode() {
             1 => event.delta_y() * 16.0,
             2 => event.delta_y() * 400.0,
@@ -165,11 +221,9 @@ pub fn GraphView(
         let mut pending = pending_zoom.get_value().unwrap_or(committed);
         pending.zoom_at(anchor, (-delta * 0.0015).exp());
         pending_zoom.set_value(Some(pending));
-        // screen = k * committed_screen + t, in view units; CSS needs pixels.
-        let k = pending.scale / committed.scale;
-        let px_per_unit = svg.get_bounding_client_rect().width() / VIEW_WIDTH;
-        let tx = (pending.offset[0] - k * committed.offset[0]) * px_per_unit;
-        let ty = (pending.offset[1] - k * committed.offset[1]) * px_per_unit;
+        let rect = svg.get_bounding_client_rect();
+        let ([tx, ty], k) =
+            shown.preview_transform(&committed, &pending, [rect.width(), rect.height()]);
         let _ = svg.style().set_property(
             "transform",
             &format!("translate({tx:.2}px, {ty:.2}px) scale({k:.5})"),
@@ -193,7 +247,12 @@ pub fn GraphView(
             .and_then(|element| element.get_attribute("data-node-idx"))
             .and_then(|idx| idx.parse::<usize>().ok());
         let _ = svg.set_pointer_capture(event.pointer_id());
-        let last_in_view = point_in_view(&svg, event.client_x() as f64, event.client_y() as f64);
+        let last_in_view = point_in_view(
+            &svg,
+            view_box.get_untracked(),
+            event.client_x() as f64,
+            event.client_y() as f64,
+        );
         pan.set_value(Some(PanState {
             last_in_view,
             moved: false,
@@ -207,7 +266,12 @@ pub fn GraphView(
         let Some(svg) = svg_ref.get_untracked() else {
             return;
         };
-        let now = point_in_view(&svg, event.client_x() as f64, event.client_y() as f64);
+        let now = point_in_view(
+            &svg,
+            view_box.get_untracked(),
+            event.client_x() as f64,
+            event.client_y() as f64,
+        );
         let delta = [
             now[0] - state.last_in_view[0],
             now[1] - state.last_in_view[1],
@@ -225,7 +289,10 @@ pub fn GraphView(
                     });
                     hovered.set(None);
                 }
-                None => camera.update(|c| c.pan(delta)),
+                None => {
+                    fitted.set_value(false);
+                    camera.update(|c| c.pan(delta))
+                }
             }
         }
         pan.set_value(Some(state));
@@ -335,6 +402,61 @@ pub fn GraphView(
         })
     };
 
+    // Outlines of the selected node and the highlighted ones, above every node (a node drawn
+    // later cannot cover them), at least OUTLINE_MIN_RADIUS_PX on screen: visible at any
+    // zoom. Re-rendered when the selection or the highlight changes; each outline follows
+    // its node's position and the zoom.
+    let outlines_view = move || {
+        graph_version.get();
+        let selected_node = selected_idx.get();
+        let shaded = selection_fractions.get();
+        let highlights = node_highlights.get();
+        let (holding_sample, holding_neighbours) = sample_nodes.get();
+        ui.read_untracked(|m| {
+            let graph = m.graph_at(slot)?;
+            let outlined = graph
+                .nodes
+                .iter()
+                .enumerate()
+                .filter_map(|(node_idx, node)| {
+                    // Holding some of a selection made elsewhere, a highlighted class or mistake,
+                    // the sample whose neighbours are listed, or one of its neighbours.
+                    let holds_selection = shaded
+                        .as_ref()
+                        .is_some_and(|fractions| fractions.get(node_idx).is_some_and(|&f| f > 0.0));
+                    let is_highlighted = holds_selection
+                        || highlights
+                            .as_ref()
+                            .is_some_and(|h| h.get(node_idx) == Some(&true));
+                    let class = if selected_node == Some(node_idx) {
+                        "node-outline selected"
+                    } else if holding_sample.contains(&node_idx) {
+                        "node-outline holds-sample"
+                    } else if holding_neighbours.contains(&node_idx) {
+                        "node-outline holds-neighbour"
+                    } else if is_highlighted {
+                        "node-outline highlighted"
+                    } else {
+                        return None;
+                    };
+                    Some((node_idx, node.radius, class))
+                });
+            Some(
+                outlined
+                    .filter_map(|(node_idx, radius, class)| {
+                        let position = position_of(node_idx)?;
+                        let r = move || outline_radius(radius, camera.get().scale);
+                        Some(view! {
+                            <circle class=class data-testid="node-outline" data-node-idx=node_idx
+                                cx=move || position.get()[0] cy=move || position.get()[1] r=r
+                                vector-effect="non-scaling-stroke" />
+                        })
+                    })
+                    .collect_view(),
+            )
+        })
+    };
+
     // Glyph mode: ask the worker for the averaged images of the graph on screen.
     // (The averaged images are fetched for the single-layer graph only.)
     let show_glyphs = ui.select(move |m| slot == GraphSlot::Main && m.session.show_glyphs);
@@ -378,12 +500,15 @@ pub fn GraphView(
 
     let tooltip = move || {
         let (node_idx, position) = hovered.get()?;
-        let at = camera.get().screen_from_world(position);
+        let element = element_px.get();
+        let at = view_box
+            .get()
+            .element_from_view(camera.get().screen_from_world(position), element);
         ui.read_untracked(|m| {
             let graph = m.graph_at(slot)?;
             let node = graph.nodes.get(node_idx)?;
-            let left = format!("{:.2}%", at[0] / VIEW_WIDTH * 100.0);
-            let top = format!("{:.2}%", at[1] / VIEW_HEIGHT * 100.0);
+            let left = format!("{:.2}%", at[0] / element[0].max(1.0) * 100.0);
+            let top = format!("{:.2}%", at[1] / element[1].max(1.0) * 100.0);
             Some(view! {
                 <div class="tooltip" data-testid="node-tooltip" style:left=left style:top=top>
                     <strong>{node.name.clone()}</strong>
@@ -404,6 +529,7 @@ pub fn GraphView(
             let picture = super::export::GraphPicture {
                 graph,
                 camera: camera.get_untracked(),
+                view_box: view_box.get_untracked(),
                 colouring: NodeColouring::of(m),
                 jaccard_threshold: m.session.jaccard_threshold,
                 highlighted_classes: &m.session.highlighted_classes,
@@ -440,7 +566,8 @@ pub fn GraphView(
                         }>"SVG picture"</button>
                         <button class="button" data-testid="export-graph-png" on:click=move |_| {
                             if let Some((svg, stem)) = picture_svg() {
-                                super::export::download_svg_as_png(&svg, super::export::EXPORT_WIDTH, super::export::exported_height(), &format!("{stem}.png"));
+                                let height = super::export::exported_height(view_box.get_untracked());
+                                super::export::download_svg_as_png(&svg, super::export::EXPORT_WIDTH, height, &format!("{stem}.png"));
                             }
                         }>"PNG picture"</button>
                         <button class="button" data-testid="export-graph-kmapper" on:click=move |_| export_file(crate::protocol::GraphFileFormat::Kmapper)>"KeplerMapper JSON"</button>
@@ -455,7 +582,7 @@ pub fn GraphView(
             </div>
             <div class="graph-canvas">
                 <svg node_ref=svg_ref class="graph-svg" data-testid="graph-view"
-                    viewBox=format!("0 0 {VIEW_WIDTH} {VIEW_HEIGHT}")
+                    viewBox=move || view_box.get().attribute()
                     data-zoom=move || format!("{:.4}", camera.get().scale)
                     on:wheel=on_wheel on:pointerdown=on_pointer_down on:pointermove=on_pointer_move on:pointerup=on_pointer_up
                 >
@@ -463,6 +590,7 @@ pub fn GraphView(
                         <g class="links">{edges_view}</g>
                         <g class="nodes">{nodes_view}</g>
                         <g class="glyphs">{glyphs_view}</g>
+                        <g class="outlines">{outlines_view}</g>
                     </g>
                 </svg>
                 {tooltip}
@@ -533,4 +661,31 @@ fn lens_label(model: &AppModel) -> String {
 /// The name exported files of a layer's views start with.
 pub fn file_stem(layer: &str) -> String {
     format!("topoact-{}", crate::format::file_stem(layer))
+}
+
+/// The radius, in world units, of the outline of a node of `radius` at camera `scale`: the
+/// node's own edge, or [`OUTLINE_MIN_RADIUS_PX`] on screen when the node is drawn smaller.
+pub fn outline_radius(radius: f64, scale: f64) -> f64 {
+    radius.max(OUTLINE_MIN_RADIUS_PX / scale.max(1e-12))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outlines_keep_a_visible_size_at_any_zoom() {
+        // Zoomed in, the outline is the node's edge.
+        assert_eq!(outline_radius(4.0, 10.0), 4.0);
+        // Zoomed far out, it keeps OUTLINE_MIN_RADIUS_PX on screen.
+        for scale in [1e-3, 0.05, 0.5] {
+            let on_screen = outline_radius(4.0, scale) * scale;
+            assert!(
+                (on_screen - OUTLINE_MIN_RADIUS_PX).abs() < 1e-9
+                    || on_screen > OUTLINE_MIN_RADIUS_PX
+            );
+            assert!(on_screen >= OUTLINE_MIN_RADIUS_PX - 1e-9);
+        }
+        assert!(outline_radius(4.0, 0.0).is_finite());
+    }
 }

@@ -17,7 +17,11 @@ pub fn arrow_direction(key: &str) -> Option<[f64; 2]> {
 /// of the direction, the one with the smallest distance, where sideways distance counts
 /// double (so a node straight ahead wins over a nearer one off to the side). `None` when no
 /// node lies that way. Ties go to the smaller index.
-pub fn nearest_in_direction(positions: &[[f64; 2]], from: usize, direction: [f64; 2]) -> Option<usize> {
+pub fn nearest_in_direction(
+    positions: &[[f64; 2]],
+    from: usize,
+    direction: [f64; 2],
+) -> Option<usize> {
     let origin = *positions.get(from)?;
     let mut best: Option<(f64, usize)> = None;
     for (node_idx, position) in positions.iter().enumerate() {

@@ -12,6 +12,7 @@ pub mod export;
 pub mod graph_style;
 pub mod graph_view;
 pub mod keyboard;
+pub mod layout;
 pub mod link;
 pub mod model;
 pub mod multilayer;
@@ -30,9 +31,8 @@ use crate::protocol::FailureKind;
 use crate::vocabulary::DatasetRef;
 use crate::worker_client;
 pub use context::{use_ui, Ui};
-use controls::{ClassDirectory, ClassSearch, NodeDetails, ParameterPanel};
+use controls::{ClassDirectory, ClassSearch, ParameterPanel};
 use diagnostics::DiagnosticsPanel;
-use graph_view::GraphView;
 use model::{AppModel, UserAction, ViewMode};
 
 /// The embedded demo dataset, relative to the page.
@@ -129,8 +129,6 @@ pub fn App() -> impl IntoView {
             event.data_transfer().and_then(|transfer| transfer.files()),
         ));
     };
-    let mode = ui.select(|m| m.mode());
-
     view! {
         <div
             class="app"
@@ -141,23 +139,15 @@ pub fn App() -> impl IntoView {
             <ProgressBar />
             <BannerView />
             <main class="workspace">
-                <aside class="side-panel">
+                <layout::SidePanels>
                     <DropZone />
                     <LayerList />
                     <ParameterPanel />
                     <ClassSearch />
                     <ClassDirectory />
-                </aside>
-                <section class="main-view">
-                    <div class="views" class:multilayer-views=move || mode.get() == ViewMode::Multilayer>
-                        <Show when=move || mode.get() == ViewMode::Single>
-                            <GraphView />
-                        </Show>
-                        <Show when=move || mode.get() == ViewMode::Multilayer>
-                            <multilayer::MultilayerView />
-                        </Show>
-                        <projection_view::ProjectionView />
-                    </div>
+                </layout::SidePanels>
+                <div class="main-column">
+                    <layout::ViewsSplit />
                     <comparison::LayerComparisonPanel />
                     <DiagnosticsPanel />
                     <details class="dataset-section">
@@ -165,12 +155,7 @@ pub fn App() -> impl IntoView {
                         <DatasetDetails />
                         <ClassList />
                     </details>
-                </section>
-                <aside class="detail-panel">
-                    <neighbours::NeighboursPanel />
-                    <projection_view::SelectionDetails />
-                    <NodeDetails />
-                </aside>
+                </div>
             </main>
             <footer class="status-bar" data-testid="load-status">{move || ui.status.get()}</footer>
         </div>
@@ -209,7 +194,7 @@ fn Header() -> impl IntoView {
         <header class="header">
             <h1 class="brand">"TopoAct"</h1>
             <div class="dataset-title">
-                <span data-testid="dataset-name" class="dataset-name">{move || name.get()}</span>
+                <span data-testid="dataset-name" class="dataset-name" title=move || name.get()>{move || name.get()}</span>
                 <span data-testid="dataset-size" class="dataset-size">{size}</span>
                 <copy_link::CopyLink />
             </div>

@@ -34,12 +34,34 @@ export function startServer({ isolation = true, root = 'dist' } = {}) {
   });
 }
 
+/** The page keeps the person's choice of open or closed panels (the side bar) here. */
+export const PANELS_STORAGE_KEY = 'topoact.panels';
+
 /** Launches Chromium (playwright gives it a fresh temporary profile); resolves to { browser, stop }.
- *  `args` are added to the command line (e.g. a proxy). */
-export async function launchBrowser({ args = [] } = {}) {
+ *  `args` are added to the command line (e.g. a proxy). With `openPanels` (the default) every
+ *  page starts with the side bar of panels open, as a person who opened it once finds it (the
+ *  page remembers the choice in localStorage), so the tests reach the parameters; a page that
+ *  closes it keeps it closed. layout.test.mjs turns it off to see the page as a first visit
+ *  does. */
+export async function launchBrowser({ args = [], openPanels = true } = {}) {
   // CHROMIUM_EXTRA_ARGS (space-separated) is for diagnosing benchmarks, e.g. V8's tiering.
   const extra = (process.env.CHROMIUM_EXTRA_ARGS || '').split(' ').filter(Boolean);
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...args, ...extra] });
+  if (openPanels) {
+    // browser.newPage makes its context through newContext too.
+    const newContext = browser.newContext.bind(browser);
+    browser.newContext = async (options) => {
+      const context = await newContext(options);
+      await context.addInitScript((key) => {
+        try {
+          if (localStorage.getItem(key) === null) localStorage.setItem(key, 'open');
+        } catch {
+          // Storage refused (an opaque origin): the page keeps its default.
+        }
+      }, PANELS_STORAGE_KEY);
+      return context;
+    };
+  }
   return { browser, stop: () => browser.close() };
 }
 
@@ -287,6 +309,12 @@ export async function launchNeutral(name = process.env.E2E_BROWSER || 'firefox')
         page.onClose = () => pages.delete(page);
         await page.setViewport(viewport);
         await page.goto(url);
+        // As with Chromium (launchBrowser's openPanels): the side bar of panels open.
+        await page.waitForSelector(testId('panels-toggle'), { timeout: 120_000 });
+        await page.evaluate(() => {
+          const toggle = document.querySelector('[data-testid="panels-toggle"]');
+          if (toggle.getAttribute('aria-expanded') === 'false') toggle.click();
+        });
         return page;
       },
       async stop() {

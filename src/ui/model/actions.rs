@@ -51,6 +51,9 @@ pub enum UserAction {
     SetRibbons(bool),
     SetRibbonThreshold(f64),
     SetGlyphs(bool),
+    /// Drag (or arrow keys on) the divider between the graph and the projection: the
+    /// graph's share of the split, kept within `ui::layout`'s limits.
+    SetGraphSplit(f64),
     /// "Recompute": ask again for what failed or was cancelled.
     Recompute,
     /// Show other data (the demo button, a link's data): a fresh view of it.
@@ -91,6 +94,7 @@ impl UserAction {
                 | UserAction::ShowStatus(_)
                 | UserAction::ShowLinkProblem(_)
                 | UserAction::MoveNode { .. }
+                | UserAction::SetGraphSplit(_)
         )
     }
 }
@@ -197,6 +201,9 @@ impl AppModel {
             UserAction::SetRibbons(on) => session.show_ribbons = on,
             UserAction::SetRibbonThreshold(t) => session.ribbon_threshold = t.clamp(0.0, 1.0),
             UserAction::SetGlyphs(on) => session.show_glyphs = on,
+            UserAction::SetGraphSplit(share) => {
+                session.graph_split = crate::ui::layout::clamp_split(share)
+            }
             UserAction::Recompute => {
                 self.requests.forgive();
                 self.requests.asked_projection = self.projection_request();
@@ -205,6 +212,7 @@ impl AppModel {
                 if !crate::vocabulary::same_data(&self.session.dataset, &dataset) {
                     let mut fresh = super::initial_session(dataset);
                     fresh.mapper = self.session.mapper.clone();
+                    fresh.graph_split = self.session.graph_split;
                     self.session = fresh;
                     self.link_node_unverified = None;
                     self.awaiting_link_file = false;

@@ -173,6 +173,23 @@ fn a_fresh_page_loads_the_demo_then_asks_for_its_first_graph_and_a_small_project
     assert!(model.next_requests().is_empty());
 }
 
+/// The divider sets the split within its limits, asks the worker for nothing, and the split
+/// outlives a change of data (it is how the person likes the page laid out).
+#[test]
+fn the_split_is_set_within_its_limits_and_kept_for_other_data() {
+    let (mut model, _) = demo_model(&["a", "b"], 10);
+    model.on_user_action(UserAction::SetGraphSplit(0.55));
+    assert_eq!(model.session.graph_split, 0.55);
+    assert!(model.next_requests().is_empty(), "nothing to compute");
+    model.on_user_action(UserAction::SetGraphSplit(2.0));
+    assert_eq!(model.session.graph_split, crate::ui::layout::SPLIT_MAX);
+    model.on_user_action(UserAction::SetGraphSplit(0.5));
+    model.on_user_action(UserAction::OpenData(DatasetRef::Url {
+        url: "https://example.org/other.npz".into(),
+    }));
+    assert_eq!(model.session.graph_split, 0.5);
+}
+
 #[test]
 fn a_layer_change_supersedes_the_running_graph_and_its_late_answer_is_dropped() {
     let (mut model, first) = demo_model(&["a", "b"], 10);

@@ -145,6 +145,36 @@ pub fn GraphView(
     });
     let position_of =
         move |node_idx: usize| node_positions.with_untracked(|p| p.get(node_idx).copied());
+    // Keyboard: Tab reaches the graph, the arrows move a focus between nodes (nearest in the
+    // arrow's direction), Enter selects the focused node, Escape clears (the page's handler).
+    // The focused node shows its tooltip and a focus ring.
+    let keyboard_focus = RwSignal::new(None::<usize>);
+    let on_key_down = move |event: web_sys::KeyboardEvent| {
+        let key = event.key();
+        let positions: Vec<[f64; 2]> =
+            node_positions.with_untracked(|p| p.iter().map(|s| s.get_untracked()).collect());
+        if let Some(direction) = super::keyboard::arrow_direction(&key) {
+            event.prevent_default();
+            let next = match keyboard_focus
+                .get_untracked()
+                .filter(|&f| f < positions.len())
+            {
+                Some(from) => super::keyboard::nearest_in_direction(&positions, from, direction)
+                    .or(Some(from)),
+                None => super::keyboard::first_node(&positions),
+            };
+            keyboard_focus.set(next);
+            hovered.set(next.and_then(|idx| Some((idx, *positions.get(idx)?))));
+        } else if key == "Enter" || key == " " {
+            if let Some(node_idx) = keyboard_focus.get_untracked() {
+                event.prevent_default();
+                ui.act(UserAction::SelectNode {
+                    slot,
+                    node_idx: Some(node_idx),
+                });
+            }
+        }
+    };
     let bounds = Memo::new(move |_| {
         graph_version.get();
         ui.read_untracked(|m| {
@@ -585,12 +615,28 @@ pub fn GraphView(
                     viewBox=move || view_box.get().attribute()
                     data-zoom=move || format!("{:.4}", camera.get().scale)
                     on:wheel=on_wheel on:pointerdown=on_pointer_down on:pointermove=on_pointer_move on:pointerup=on_pointer_up
+                    tabindex="0" role="application" on:keydown=on_key_down
+                    on:blur=move |_| { keyboard_focus.set(None); hovered.set(None); }
+                    aria-label=move || { graph_version.get(); ui.read_untracked(|m| m.graph_at(slot).map(|g| format!(
+                        "Mapper graph of {}: {} nodes, {} edges. Arrow keys move between nodes, Enter selects, Escape clears.",
+                        g.request.layer, g.stats.n_nodes, g.stats.n_edges)).unwrap_or_else(|| "Mapper graph (none yet)".into())) }
                 >
                     <g transform=transform>
                         <g class="links">{edges_view}</g>
                         <g class="nodes">{nodes_view}</g>
                         <g class="glyphs">{glyphs_view}</g>
                         <g class="outlines">{outlines_view}</g>
+                        <g class="focus-ring">{move || {
+                            let node_idx = keyboard_focus.get()?;
+                            let position = position_of(node_idx)?;
+                            let radius = ui.read_untracked(|m| m.graph_at(slot)?.nodes.get(node_idx).map(|n| n.radius))?;
+                            Some(view! {
+                                <circle class="node-outline focused" data-testid="node-focus" data-node-idx=node_idx
+                                    cx=move || position.get()[0] cy=move || position.get()[1]
+                                    r=move || outline_radius(radius, camera.get().scale) * 1.3
+                                    vector-effect="non-scaling-stroke" />
+                            })
+                        }}</g>
                     </g>
                 </svg>
                 {tooltip}

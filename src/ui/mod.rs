@@ -323,7 +323,7 @@ pub fn LayerList() -> impl IntoView {
     view! {
         <nav class="panel">
             <h2>"Layers"</h2>
-            <ul class="layer-list" data-testid="layer-list" role="listbox">
+            <ul class="layer-list" data-testid="layer-list" role="listbox" aria-label="Layers">
                 {move || layers().into_iter().map(|layer| {
                     let name = layer.name.clone();
                     let name_for_click = layer.name.clone();

@@ -559,9 +559,9 @@ pub fn ProjectionView() -> impl IntoView {
                     </select>
                 </label>
                 <span class="mode-buttons" role="group" aria-label="Drag mode">
-                    <button class="button" data-testid="mode-pan" class:active=move || mode.get() == DragMode::Pan on:click=move |_| mode.set(DragMode::Pan)>"Pan"</button>
-                    <button class="button" data-testid="mode-rectangle" class:active=move || mode.get() == DragMode::Rectangle on:click=move |_| mode.set(DragMode::Rectangle)>"Rectangle"</button>
-                    <button class="button" data-testid="mode-lasso" class:active=move || mode.get() == DragMode::Lasso on:click=move |_| mode.set(DragMode::Lasso)>"Lasso"</button>
+                    <button class="button" data-testid="mode-pan" title="Pan (P)" class:active=move || mode.get() == DragMode::Pan on:click=move |_| mode.set(DragMode::Pan)>"Pan"</button>
+                    <button class="button" data-testid="mode-rectangle" title="Rectangle selection (R, or Shift+drag)" class:active=move || mode.get() == DragMode::Rectangle on:click=move |_| mode.set(DragMode::Rectangle)>"Rectangle"</button>
+                    <button class="button" data-testid="mode-lasso" title="Lasso selection (L)" class:active=move || mode.get() == DragMode::Lasso on:click=move |_| mode.set(DragMode::Lasso)>"Lasso"</button>
                 </span>
                 <button class="button" data-testid="projection-fit" title="Fit the projection" on:click=move |_| { user_moved_camera.set_value(false); fit() }>"Fit"</button>
                 <button class="button" data-testid="export-projection-png" title="Download the projection as a PNG picture" on:click=move |_| {
@@ -596,6 +596,18 @@ pub fn ProjectionView() -> impl IntoView {
                     data-complete=move || complete.get().to_string()
                     on:wheel=on_wheel on:pointerdown=on_pointer_down on:pointermove=on_pointer_move on:pointerup=on_pointer_up
                     on:pointerleave=move |_| hovered.set(None)
+                    tabindex="0" role="img"
+                    aria-label="Projection of the samples. Wheel zooms, drag pans; keys: P pan, R rectangle, L lasso, F fit, Escape clears."
+                    on:keydown=move |event: web_sys::KeyboardEvent| {
+                        match event.key().as_str() {
+                            "p" | "P" => mode.set(DragMode::Pan),
+                            "r" | "R" => mode.set(DragMode::Rectangle),
+                            "l" | "L" => mode.set(DragMode::Lasso),
+                            "f" | "F" => { user_moved_camera.set_value(false); fit() }
+                            _ => return,
+                        }
+                        event.prevent_default();
+                    }
                 ></canvas>
                 {tooltip}
             </div>

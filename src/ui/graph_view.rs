@@ -414,20 +414,27 @@ pub fn GraphView(
                 let graph = m.graph_at(slot)?;
                 let outlined = graph.nodes.iter().enumerate().filter_map(|(node_idx, node)| {
                     let is_selected = selected_node == Some(node_idx);
-                    // Holding some of a selection made elsewhere, or of a highlighted class.
+                    let is_highlighted = node.top_classes.iter().any(|share| highlighted.contains(&share.class_idx));
+                    // Holding some of a selection made elsewhere (the projection, another layer).
                     let holds_selection = shaded
                         .as_ref()
                         .is_some_and(|fractions| fractions.get(node_idx).is_some_and(|&f| f > 0.0));
-                    let is_highlighted = holds_selection
-                        || node.top_classes.iter().any(|share| highlighted.contains(&share.class_idx));
-                    (is_selected || is_highlighted).then_some((node_idx, node.radius, is_selected))
+                    let class = if is_selected {
+                        "node-outline selected"
+                    } else if is_highlighted {
+                        "node-outline highlighted"
+                    } else if holds_selection {
+                        "node-outline holds-selection"
+                    } else {
+                        return None;
+                    };
+                    Some((node_idx, node.radius, class))
                 });
                 Some(
                     outlined
-                        .filter_map(|(node_idx, radius, is_selected)| {
+                        .filter_map(|(node_idx, radius, class)| {
                             let position = position_of(node_idx)?;
                             let r = move || outline_radius(radius, camera.get().scale);
-                            let class = if is_selected { "node-outline selected" } else { "node-outline highlighted" };
                             Some(view! {
                                 <circle class=class data-testid="node-outline" data-node-idx=node_idx
                                     cx=move || position.get()[0] cy=move || position.get()[1] r=r

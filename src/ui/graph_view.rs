@@ -449,15 +449,14 @@ pub fn GraphView(
                 .iter()
                 .enumerate()
                 .filter_map(|(node_idx, node)| {
-                    // Holding some of a selection made elsewhere, a highlighted class or mistake,
-                    // the sample whose neighbours are listed, or one of its neighbours.
+                    // Holding some of a selection made elsewhere (the projection, another
+                    // layer): a lighter outline.
                     let holds_selection = shaded
                         .as_ref()
                         .is_some_and(|fractions| fractions.get(node_idx).is_some_and(|&f| f > 0.0));
-                    let is_highlighted = holds_selection
-                        || highlights
-                            .as_ref()
-                            .is_some_and(|h| h.get(node_idx) == Some(&true));
+                    let is_highlighted = highlights
+                        .as_ref()
+                        .is_some_and(|h| h.get(node_idx) == Some(&true));
                     let class = if selected_node == Some(node_idx) {
                         "node-outline selected"
                     } else if holding_sample.contains(&node_idx) {
@@ -466,6 +465,8 @@ pub fn GraphView(
                         "node-outline holds-neighbour"
                     } else if is_highlighted {
                         "node-outline highlighted"
+                    } else if holds_selection {
+                        "node-outline holds-selection"
                     } else {
                         return None;
                     };

@@ -70,6 +70,7 @@ pub fn ProjectionView() -> impl IntoView {
     let drag_path = RwSignal::new(None::<(DragMode, Vec<[f64; 2]>)>);
     let hovered = RwSignal::new(None::<(usize, [f64; 2])>);
     let user_moved_camera = StoredValue::new(false);
+    let raster_buffer = StoredValue::new_local(None::<Raster>);
 
     let projection_version = ui.select(|m| m.results.projection_version);
     let scene: Memo<Option<Shared<Scene>>> = Memo::new(move |_| {
@@ -185,24 +186,35 @@ pub fn ProjectionView() -> impl IntoView {
         let Ok(context) = context.dyn_into::<web_sys::CanvasRenderingContext2d>() else {
             return;
         };
-        let mut raster = Raster::new(CANVAS_WIDTH as usize, CANVAS_HEIGHT as usize);
-        if let (Some(scene), Some(colours), Some(emphasis)) =
-            (scene.get(), colours.get(), emphasis.get())
-        {
-            let point_size = if scene.coords.len() > 100_000 {
-                1
-            } else if scene.coords.len() > 20_000 {
-                2
-            } else {
-                3
-            };
-            raster.draw(&cam, &scene.coords, &colours.0 .0, &emphasis, point_size);
-        }
-        if let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
-            Clamped(&raster.pixels),
-            raster.width as u32,
-            raster.height as u32,
-        ) {
+        let scene_parts = (scene.get(), colours.get(), emphasis.get());
+        // One pixel buffer for the view's life: a frame allocates nothing for the points.
+        let image = raster_buffer
+            .try_update_value(|slot| {
+                let raster = slot.get_or_insert_with(|| {
+                    Raster::new(CANVAS_WIDTH as usize, CANVAS_HEIGHT as usize)
+                });
+                match scene_parts {
+                    (Some(scene), Some(colours), Some(emphasis)) => {
+                        let point_size = if scene.coords.len() > 100_000 {
+                            1
+                        } else if scene.coords.len() > 20_000 {
+                            2
+                        } else {
+                            3
+                        };
+                        raster.draw(&cam, &scene.coords, &colours.0 .0, &emphasis, point_size);
+                    }
+                    _ => raster.pixels.fill(0),
+                }
+                web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+                    Clamped(&raster.pixels),
+                    raster.width as u32,
+                    raster.height as u32,
+                )
+                .ok()
+            })
+            .flatten();
+        if let Some(image) = image {
             let _ = context.put_image_data(&image, 0.0, 0.0);
         }
         if let Some((drag_mode, path)) = drag_path.get() {

@@ -189,7 +189,7 @@ describe('what a researcher asks next', () => {
     await page.waitForFunction(() => /^11 of \d+ points highlighted/.test(document.querySelector('[data-testid="projection-summary"]')?.textContent ?? ''));
     // The graph outlines the nodes holding them.
     const holding = reference.nodes.filter((node) => node.members.some((m) => expected.some((n) => n.sampleIdx === m))).map((n) => n.name).sort();
-    const outlined = await page.$$eval('[data-testid="graph-view"] .holds-neighbour', (nodes) => nodes.map((n) => n.getAttribute('data-node-id')).sort());
+    const outlined = await page.$$eval('[data-testid="graph-view"] .graph-node.holds-neighbour', (nodes) => nodes.map((n) => n.getAttribute('data-node-id')).sort());
     assert.deepEqual(outlined, holding);
     await shot('neighbours');
 
@@ -228,7 +228,7 @@ describe('what a researcher asks next', () => {
     for (const rowLayer of row) {
       const graph = cliGraph([demoPath, '--layer', rowLayer]);
       const holding = graph.nodes.filter((node) => node.members.includes(sampleIdx)).map((n) => n.name).sort();
-      const shown = await page.$$eval(`[data-testid="layer-graph"][data-layer="${rowLayer}"] .holds-sample`, (nodes) => nodes.map((n) => n.getAttribute('data-node-id')).sort());
+      const shown = await page.$$eval(`[data-testid="layer-graph"][data-layer="${rowLayer}"] .graph-node.holds-sample`, (nodes) => nodes.map((n) => n.getAttribute('data-node-id')).sort());
       assert.deepEqual(shown, holding, rowLayer);
     }
     await shot('multilayer-sample');

@@ -14,6 +14,7 @@ pub mod graph_view;
 pub mod link;
 pub mod model;
 pub mod multilayer;
+pub mod projection_export;
 pub mod projection_scene;
 pub mod projection_view;
 pub mod search;

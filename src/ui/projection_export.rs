@@ -128,6 +128,9 @@ mod tests {
 
     #[test]
     fn file_name_names_layer_and_method() {
-        assert_eq!(projection_file_name(&projection()), "topoact-act_block4-tsne-projection.csv");
+        assert_eq!(
+            projection_file_name(&projection()),
+            "topoact-act_block4-tsne-projection.csv"
+        );
     }
 }

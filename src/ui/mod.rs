@@ -18,6 +18,7 @@ pub mod model;
 pub mod multilayer;
 pub mod neighbours;
 pub mod node_facts;
+pub mod projection_export;
 pub mod projection_scene;
 pub mod projection_view;
 pub mod search;

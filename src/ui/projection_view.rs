@@ -629,6 +629,7 @@ pub fn ProjectionView() -> impl IntoView {
                 <button class="button" data-testid="export-selection" on:click=on_export
                     disabled=move || n_highlighted.get().is_none_or(|(h, _)| h == 0)
                 >"Export highlighted (CSV)"</button>
+                <super::projection_export::ExportProjectionCsv />
             </div>
             <div class="legend point-legend" data-testid="projection-legend">
                 {move || legend().into_iter().map(|(name, c)| view! {

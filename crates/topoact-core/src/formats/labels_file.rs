@@ -1,7 +1,8 @@
 //! Label side files that accompany `.npy` activations.
 //!
 //! - CSV: a header line `label` or `label,class_name`, then one line per sample, in sample
-//!   order. Fields may be double-quoted (`""` is a quote inside). When `class_name` is
+//!   order. Fields may be double-quoted (`""` is a quote inside; a quoted field may span
+//!   lines, as RFC 4180 allows). When `class_name` is
 //!   given, the class names list is built from the (label, name) pairs; a label that
 //!   never appears is named after its number (with a notice).
 //! - JSON: `{"labels": [0, 2, 1, ...], "class_names": ["cat", "dog", ...]}`, either key
@@ -22,12 +23,29 @@ pub(crate) struct SideLabels {
     pub notices: Vec<String>,
 }
 
-/// Splits one CSV line into fields, honouring double quotes.
-fn split_csv_line(line: &str) -> Result<Vec<String>, &'static str> {
-    let mut fields = Vec::new();
+/// One CSV record: the line it starts on (1-based) and its fields.
+type Record = (usize, Vec<String>);
+
+/// Splits CSV text into records (RFC 4180): fields may be double-quoted, `""` is a quote
+/// inside a quoted field, and a quoted field may hold commas and line breaks (kept as
+/// `\n`). Records end at a line break outside quotes (`\n` or `\r\n`); blank lines are
+/// skipped. An unclosed quote is an error at the line its record starts on.
+fn csv_records(text: &str) -> Result<Vec<Record>, (usize, &'static str)> {
+    let mut records = Vec::new();
+    let mut fields: Vec<String> = Vec::new();
     let mut field = String::new();
-    let mut chars = line.chars().peekable();
     let mut in_quotes = false;
+    let mut line = 1usize;
+    let mut record_line = 1usize;
+    let mut chars = text.chars().peekable();
+    let end_record =
+        |fields: &mut Vec<String>, field: &mut String, records: &mut Vec<Record>, at: usize| {
+            fields.push(std::mem::take(field));
+            let record = std::mem::take(fields);
+            if !(record.len() == 1 && record[0].trim().is_empty()) {
+                records.push((at, record));
+            }
+        };
     while let Some(ch) = chars.next() {
         match (ch, in_quotes) {
             ('"', true) if chars.peek() == Some(&'"') => {
@@ -37,14 +55,24 @@ fn split_csv_line(line: &str) -> Result<Vec<String>, &'static str> {
             ('"', true) => in_quotes = false,
             ('"', false) if field.is_empty() => in_quotes = true,
             (',', false) => fields.push(std::mem::take(&mut field)),
+            ('\r', _) if chars.peek() == Some(&'\n') => {}
+            ('\n', true) => {
+                line += 1;
+                field.push('\n');
+            }
+            ('\n', false) => {
+                end_record(&mut fields, &mut field, &mut records, record_line);
+                line += 1;
+                record_line = line;
+            }
             (other, _) => field.push(other),
         }
     }
     if in_quotes {
-        return Err("a quoted field is not closed");
+        return Err((record_line, "a quoted field is not closed"));
     }
-    fields.push(field);
-    Ok(fields)
+    end_record(&mut fields, &mut field, &mut records, record_line);
+    Ok(records)
 }
 
 pub(crate) fn parse_csv(bytes: &[u8], file: &str) -> Result<SideLabels, FormatError> {
@@ -57,30 +85,21 @@ pub(crate) fn parse_csv(bytes: &[u8], file: &str) -> Result<SideLabels, FormatEr
     let text =
         std::str::from_utf8(bytes).map_err(|_| bad(1, "the file is not UTF-8 text".to_string()))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, line)| (i + 1, line.trim_end_matches('\r')));
-    let (_, header) = lines
+    let mut records = csv_records(text)
+        .map_err(|(line, reason)| bad(line, reason.to_string()))?
+        .into_iter();
+    let (_, header) = records
         .next()
         .ok_or_else(|| bad(1, "the file is empty".to_string()))?;
-    let columns: Vec<String> = split_csv_line(header)
-        .map_err(|r| bad(1, r.to_string()))?
-        .iter()
-        .map(|c| c.trim().to_string())
-        .collect();
+    let columns: Vec<String> = header.iter().map(|c| c.trim().to_string()).collect();
     let with_names = match columns.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["label"] => false,
         ["label", "class_name"] => true,
-        _ => return Err(bad(1, format!("the header is '{header}'"))),
+        _ => return Err(bad(1, format!("the header is '{}'", header.join(",")))),
     };
     let mut labels = Vec::new();
     let mut names_by_label: Vec<Option<String>> = Vec::new();
-    for (line_no, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields = split_csv_line(line).map_err(|r| bad(line_no, r.to_string()))?;
+    for (line_no, fields) in records {
         if fields.len() != columns.len() {
             return Err(bad(
                 line_no,
@@ -201,4 +220,42 @@ pub(crate) fn parse_json(bytes: &[u8], file: &str) -> Result<SideLabels, FormatE
         class_names,
         notices: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_fields_may_hold_commas_quotes_and_line_breaks() {
+        let text = "label,class_name\r\n0,\"tench, Tinca tinca\"\n1,\"say \"\"hi\"\"\"\n\n2,\"two\nlines\"\n3,plain\n";
+        let parsed = parse_csv(text.as_bytes(), "l.csv").expect("valid CSV");
+        assert_eq!(parsed.labels, Some(vec![0, 1, 2, 3]));
+        assert_eq!(
+            parsed.class_names,
+            Some(vec![
+                "tench, Tinca tinca".to_string(),
+                "say \"hi\"".to_string(),
+                "two\nlines".to_string(),
+                "plain".to_string(),
+            ])
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line_a_record_starts_on() {
+        let unclosed = "label,class_name\n0,a\n1,\"open\nstill open\n";
+        match parse_csv(unclosed.as_bytes(), "l.csv") {
+            Err(FormatError::BadLabelFile { line, reason, .. }) => {
+                assert_eq!(line, 3);
+                assert!(reason.contains("not closed"), "{reason}");
+            }
+            other => panic!("{:?}", other.map(|p| p.labels)),
+        }
+        let after_break = "label,class_name\n0,\"a\nb\"\nx,c\n";
+        match parse_csv(after_break.as_bytes(), "l.csv") {
+            Err(FormatError::BadLabelFile { line, .. }) => assert_eq!(line, 4),
+            other => panic!("{:?}", other.map(|p| p.labels)),
+        }
+    }
 }

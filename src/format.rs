@@ -1,5 +1,20 @@
 //! Small text formatting helpers for the UI (pure functions, tested natively).
 
+/// A CSV field (RFC 4180): quoted when it holds a comma, quote or line break; text that a
+/// spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) gets a leading `'`.
+pub fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
 /// `1234567` -> `"1,234,567"`.
 pub fn thousands(value: usize) -> String {
     let digits = value.to_string();

@@ -106,6 +106,23 @@ pub enum ToWorker {
         sample_idx: u32,
         k: usize,
     },
+    /// One value per dataset sample for colouring the projection's points; answered by
+    /// [`FromWorker::SampleValues`].
+    SampleValues {
+        request_id: RequestId,
+        of: SampleValuesOf,
+    },
+    /// A CSV of samples (a projection selection): their index, label, class and
+    /// coordinates, and the file's predictions and columns; answered by
+    /// [`FromWorker::TextFile`].
+    ExportSamples {
+        request_id: RequestId,
+        file_name: String,
+        /// Dataset sample indices, in the order of the rows.
+        samples: Vec<u32>,
+        /// The projection coordinates of each sample, in the same order.
+        coords: Vec<[f32; 2]>,
+    },
     /// Measure a drawing of that synthetic graph (ours or d3-force's) with the core's quality
     /// measures; answered by [`FromWorker::LayoutMeasured`].
     MeasureLayout {
@@ -181,6 +198,8 @@ impl ToWorker {
             | ToWorker::ComputeProjection { request_id, .. }
             | ToWorker::SampleThumbnail { request_id, .. }
             | ToWorker::Neighbours { request_id, .. }
+            | ToWorker::SampleValues { request_id, .. }
+            | ToWorker::ExportSamples { request_id, .. }
             | ToWorker::MeasureLayout { request_id, .. }
             | ToWorker::CompareLayers { request_id, .. }
             | ToWorker::ExportGraph { request_id, .. }
@@ -250,6 +269,10 @@ pub enum WorkerError {
     GraphDoesNotFit { file_name: String, message: String },
     #[error("The dataset has no sample {sample_idx}.")]
     NoSuchSample { sample_idx: u32 },
+    #[error("The loaded data has no column named \"{name}\".")]
+    NoSuchColumn { name: String },
+    #[error("The loaded data has no labels and predictions to compare.")]
+    NoPredictions,
     #[error("The imported graph is no longer in memory: import the file again to export it.")]
     ImportedGraphGone,
     #[error("The synthetic graph takes 1 to {max_nodes} nodes, not {n_nodes}.")]
@@ -301,6 +324,8 @@ impl WorkerError {
             | WorkerError::GraphDoesNotFit { .. }
             | WorkerError::ImportedGraphGone
             | WorkerError::NoSuchSample { .. }
+            | WorkerError::NoSuchColumn { .. }
+            | WorkerError::NoPredictions
             | WorkerError::SyntheticGraphSize { .. }
             | WorkerError::SyntheticDataSize { .. } => FailureKind::BadInput,
         }
@@ -432,6 +457,18 @@ pub enum FromWorker {
         sample_idx: u32,
         neighbours: Vec<SampleNeighbour>,
     },
+    /// Answer to [`ToWorker::SampleValues`].
+    SampleValues {
+        request_id: RequestId,
+        values: SampleValues,
+    },
+    /// Answer to [`ToWorker::ExportSamples`]: a file to download.
+    TextFile {
+        request_id: RequestId,
+        file_name: String,
+        mime: String,
+        text: String,
+    },
     /// Answer to [`ToWorker::MeasureLayout`].
     LayoutMeasured {
         request_id: RequestId,
@@ -448,6 +485,47 @@ pub enum FromWorker {
         request_id: RequestId,
         comparison: LayerComparison,
     },
+}
+
+/// How messages cross the worker boundary (both ways): JSON-compatible (maps as objects,
+/// `None` as `null`, no BigInts), except that byte fields (coordinates, point values) cross
+/// as one `Uint8Array` each, not as one boxed JavaScript number per byte.
+pub fn boundary_serializer() -> serde_wasm_bindgen::Serializer {
+    serde_wasm_bindgen::Serializer::json_compatible().serialize_bytes_as_arrays(false)
+}
+
+/// Which per-sample values colour the projection's points.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum SampleValuesOf {
+    /// A column of the file, by name.
+    Column(String),
+    /// Whether the network classifies each sample right (labels against predictions).
+    Correctness,
+}
+
+/// One value per dataset sample (indexed by `sample_idx`), for colouring points.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SampleValues {
+    pub of: SampleValuesOf,
+    /// The categories, in order, when the values are category indices (categorical columns;
+    /// `["right", "wrong"]` for correctness); empty when they are numbers.
+    pub categories: Vec<String>,
+    /// Smallest and largest finite value (numbers).
+    pub range: Option<(f64, f64)>,
+    /// One little-endian f32 per sample (NaN: no value): the number, or the category index.
+    #[serde(with = "serde_bytes")]
+    pub values_le: Vec<u8>,
+}
+
+impl SampleValues {
+    /// The value of every sample.
+    pub fn values(&self) -> Vec<f32> {
+        self.values_le
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    }
 }
 
 /// Graph file formats for export.
@@ -502,6 +580,7 @@ pub struct DrawnNode {
     pub lens_mean: f64,
     pub top_classes: Vec<ClassShare>,
     /// Member sample indices (ascending, in the dataset's indexing).
+    #[serde(with = "le_bytes::u32s")]
     pub members: Vec<u32>,
     pub position: [f64; 2],
     pub radius: f64,
@@ -520,6 +599,9 @@ pub struct SampleNeighbour {
     pub distance: f64,
     /// Class index, when the file has labels.
     pub label: Option<u32>,
+    /// Its input thumbnail as a `data:` URL, when the file has thumbnails.
+    #[serde(default)]
+    pub thumbnail: Option<String>,
 }
 
 /// A laid-out mapper graph: what the worker sends for drawing (no activation vectors).
@@ -539,6 +621,7 @@ pub struct DrawnGraph {
     /// The graph's lens value of every dataset sample (indexed by `sample_idx`; NaN for a
     /// sample outside the graph's subsample). Empty when unknown (imported graphs). The
     /// projection colours its points by it.
+    #[serde(with = "le_bytes::f32s")]
     pub lens_by_sample: Vec<f32>,
     pub class_names: Vec<String>,
     pub mapper_ms: f64,
@@ -550,14 +633,17 @@ pub struct DrawnGraph {
 pub struct DrawnProjection {
     pub request: ProjectionRequest,
     /// Dataset sample index of every point.
+    #[serde(with = "le_bytes::u32s")]
     pub sample_indices: Vec<u32>,
     /// Class of every point (`u32::MAX`: unlabelled).
+    #[serde(with = "le_bytes::u32s")]
     pub labels: Vec<u32>,
     /// Interleaved x, y of every point as little-endian f32 bytes (a typed array at the
     /// JavaScript boundary, not 600,000 boxed numbers).
     #[serde(with = "serde_bytes")]
     pub coords_le: Vec<u8>,
     /// L2 norm of every point's vector (the default lens), for colouring.
+    #[serde(with = "le_bytes::f32s")]
     pub norms: Vec<f32>,
     /// Whether the coordinates are final (else an intermediate frame).
     pub complete: bool,
@@ -591,6 +677,60 @@ impl DrawnProjection {
 /// Interleaved f32 coordinates as little-endian bytes.
 pub fn coords_to_le_bytes(coords: &[f32]) -> Vec<u8> {
     coords.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Per-point and per-sample arrays as little-endian bytes at the worker boundary (one
+/// `Uint8Array`, see [`boundary_serializer`]), plain `Vec`s on either side.
+mod le_bytes {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    fn read<'de, D: Deserializer<'de>, T, const N: usize>(
+        deserializer: D,
+        from: fn([u8; N]) -> T,
+    ) -> Result<Vec<T>, D::Error> {
+        let bytes = serde_bytes::ByteBuf::deserialize(deserializer)?;
+        if bytes.len() % N != 0 {
+            return Err(D::Error::custom(format!(
+                "{} bytes are not a whole number of {N}-byte values",
+                bytes.len()
+            )));
+        }
+        Ok(bytes
+            .chunks_exact(N)
+            .map(|chunk| from(chunk.try_into().unwrap_or([0; N])))
+            .collect())
+    }
+
+    pub mod u32s {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(values: &[u32], serializer: S) -> Result<S::Ok, S::Error> {
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            serializer.serialize_bytes(&bytes)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Vec<u32>, D::Error> {
+            read(deserializer, u32::from_le_bytes)
+        }
+    }
+
+    pub mod f32s {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(values: &[f32], serializer: S) -> Result<S::Ok, S::Error> {
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            serializer.serialize_bytes(&bytes)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Vec<f32>, D::Error> {
+            read(deserializer, f32::from_le_bytes)
+        }
+    }
 }
 
 #[cfg(test)]

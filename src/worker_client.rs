@@ -107,7 +107,7 @@ fn flush_queue() {
 /// A request as the worker receives it (the protocol's JSON-compatible encoding), with
 /// `files` attached when it is a `LoadFiles`.
 pub fn encode(request: &ToWorker, files: &[File]) -> Result<JsValue, String> {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let serializer = crate::protocol::boundary_serializer();
     let message = serde::Serialize::serialize(request, &serializer)
         .map_err(|err| format!("cannot encode request: {err}"))?;
     if !files.is_empty() {

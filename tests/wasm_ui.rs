@@ -34,6 +34,7 @@ fn hostile_summary() -> DatasetSummary {
         meta: None,
         columns: vec![],
         has_predictions: false,
+        top_confusions: vec![],
         notices: vec!["ignored key 'preds'".into()],
     }
 }

@@ -151,3 +151,69 @@ async fn futures_join<
     })
     .await
 }
+
+/// Coordinates and point values cross the worker boundary as one `Uint8Array` each (not one
+/// boxed number per byte), and read back to the same answer.
+#[wasm_bindgen_test]
+fn byte_fields_cross_the_boundary_as_typed_arrays() {
+    use topoact_app::protocol::{
+        boundary_serializer, coords_to_le_bytes, DrawnProjection, FromWorker, ProjectionMethod,
+        ProjectionRequest, SampleValues, SampleValuesOf, SubsampleChoice,
+    };
+    let frame = FromWorker::ProjectionFrame {
+        request_id: 7,
+        projection: DrawnProjection {
+            request: ProjectionRequest {
+                layer: "head".into(),
+                subsample: SubsampleChoice {
+                    size: None,
+                    seed: 0,
+                },
+                method: ProjectionMethod::DEFAULT_UMAP,
+                seed: 0,
+            },
+            sample_indices: vec![0, 1, 2],
+            labels: vec![0, 1, u32::MAX],
+            coords_le: coords_to_le_bytes(&[0.5, -1.0, 2.0, 3.5, -0.25, 1e6]),
+            norms: vec![1.0, 2.0, 3.0],
+            complete: false,
+            stage: "UMAP epoch 10/200".into(),
+            knn_ms: 1.0,
+            elapsed_ms: 2.0,
+            knn_exact: true,
+        },
+    };
+    let value = serde::Serialize::serialize(&frame, &boundary_serializer()).expect("encodes");
+    let projection = js_sys::Reflect::get(&value, &"projection".into()).expect("projection");
+    let coords = js_sys::Reflect::get(&projection, &"coords_le".into()).expect("coordinates");
+    assert!(
+        coords.is_instance_of::<Uint8Array>(),
+        "coordinates: {coords:?}"
+    );
+    let back: FromWorker = serde_wasm_bindgen::from_value(value).expect("decodes");
+    assert_eq!(back, frame);
+
+    let values = FromWorker::SampleValues {
+        request_id: 8,
+        values: SampleValues {
+            of: SampleValuesOf::Column("confidence".into()),
+            categories: vec![],
+            range: Some((0.25, 1.0)),
+            values_le: [0.25f32, f32::NAN, 1.0]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        },
+    };
+    let value = serde::Serialize::serialize(&values, &boundary_serializer()).expect("encodes");
+    let inner = js_sys::Reflect::get(&value, &"values".into()).expect("values");
+    let bytes = js_sys::Reflect::get(&inner, &"values_le".into()).expect("bytes");
+    assert!(bytes.is_instance_of::<Uint8Array>());
+    let back: FromWorker = serde_wasm_bindgen::from_value(value).expect("decodes");
+    let FromWorker::SampleValues { values: back, .. } = back else {
+        panic!("another answer")
+    };
+    let read = back.values();
+    assert_eq!((read[0], read[2]), (0.25, 1.0));
+    assert!(read[1].is_nan());
+}

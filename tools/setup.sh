@@ -12,6 +12,10 @@ command -v chromium >/dev/null 2>&1 || missing_debs+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing_debs+=(chromium-driver)
 # Firefox ESR: the end-to-end suite's Firefox subset (driven by geckodriver, below).
 [ -x /usr/bin/firefox-esr ] || missing_debs+=(firefox-esr)
+# The activation exporter's tests (tools/test_export_activations.py): Debian's CPU-only torch,
+# with scikit-learn and pytest for the system Python (PyPI's torch pulls GBs of CUDA wheels).
+/usr/bin/python3 -c 'import torch, sklearn, pytest' >/dev/null 2>&1 \
+  || missing_debs+=(python3-torch python3-sklearn python3-pytest)
 if [ ${#missing_debs[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing_debs[*]}"
   as_root apt-get update -qq

@@ -2,7 +2,8 @@
 # Quick start, command 2: installs what is missing and runs every test:
 #   1. native `cargo test` of the workspace (core, CLI, app logic), then the core's tests again
 #      without its `parallel` feature (the single-threaded build), then the Python package's
-#      pytest suite (crates/topoact-py/tests: KeplerMapper + scikit-learn, Dask);
+#      pytest suite (crates/topoact-py/tests: KeplerMapper + scikit-learn, Dask) and the
+#      activation exporter's tests (tools/test_*.py, Debian's CPU torch);
 #   2. wasm-bindgen tests in headless Chromium (wasm-bindgen-test-runner + chromedriver), then
 #      the same tests in headless Firefox ESR (+ geckodriver);
 #   3. the release build, then end-to-end tests with playwright-core in Debian's Chromium,
@@ -70,6 +71,11 @@ stage "python: pytest crates/topoact-py (KeplerMapper + scikit-learn references,
 .venv-py/bin/python -m pytest -q -p no:cacheprovider crates/topoact-py/tests 2>&1 | tee "$logs/python.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 count_pytest "$logs/python.log"
+
+stage "python: the activation exporter and the demo's predictions (Debian's CPU torch, scikit-learn)"
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tools/test_export_activations.py tools/test_add_demo_predictions.py 2>&1 | tee "$logs/python-tools.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+count_pytest "$logs/python-tools.log"
 # ---- end python package ------------------------------------------------------------------
 
 stage "wasm: wasm-bindgen tests in headless Chromium"

@@ -1,7 +1,9 @@
 //! The projection scatter, rasterised in WebAssembly into an RGBA pixel buffer that the
 //! canvas blits with `putImageData`: no GPU needed, and 300,000 points cost one pass over the
-//! points plus a few pixels each. Dimmed points are drawn first (pale), highlighted points on
-//! top (full colour, a little larger), so a selection stays visible in a dense cloud.
+//! points plus a few pixels each. While something is highlighted the other points are drawn
+//! first, faded to a pale grey, and the highlighted ones last, in full colour and larger; the
+//! fewer they are the larger they get, with a dark ring and a light halo
+//! ([`highlight_style`]), so 5 points among 300,000 are seen at a glance.
 //!
 //! Also the hover index: a uniform grid over the points in world units, answering "nearest
 //! point within r pixels" in O(points per nearby cell).
@@ -13,6 +15,46 @@ pub type Rgba = [u8; 4];
 
 /// Background of the scatter.
 pub const BACKGROUND: Rgba = [250, 250, 248, 255];
+/// Points that are not highlighted while something is: one pale grey, mostly transparent.
+pub const FADED: Rgba = [205, 205, 205, 255];
+const FADED_ALPHA: u32 = 55;
+/// The ring around a highlighted point.
+pub const RING: Rgba = [29, 31, 35, 255];
+
+/// How highlighted points are drawn (sides in canvas pixels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HighlightStyle {
+    /// Side of the square in the point's colour.
+    pub size: usize,
+    /// A dark one-pixel ring around it.
+    pub ring: bool,
+    /// A one-pixel halo of the background around the ring, cutting it out of the cloud.
+    pub halo: bool,
+}
+
+/// The style of `n_highlighted` highlighted points among points drawn `point_size` wide:
+/// a few are large, ringed and haloed; thousands get a ring; more are one pixel larger
+/// than the rest (rings would merge into a dark blot).
+pub fn highlight_style(n_highlighted: usize, point_size: usize) -> HighlightStyle {
+    let point_size = point_size.max(1);
+    match n_highlighted {
+        0..=500 => HighlightStyle {
+            size: (point_size + 4).max(7),
+            ring: true,
+            halo: true,
+        },
+        501..=5_000 => HighlightStyle {
+            size: (point_size + 2).max(4),
+            ring: true,
+            halo: false,
+        },
+        _ => HighlightStyle {
+            size: point_size + 1,
+            ring: false,
+            halo: false,
+        },
+    }
+}
 
 /// How one point is drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,9 +126,12 @@ impl Raster {
         }
     }
 
-    /// Draws every point: dimmed first, then normal, then highlighted.
+    /// Draws every point: the others first (faded while something is highlighted), then the
+    /// highlighted ones in the [`highlight_style`] for their number: halos, then rings, then
+    /// the points, so no point's ring covers another's colour.
     /// `coords[i]` in world units, `colours[i]` its colour, `emphasis[i]` how to draw it.
-    /// Cost: O(points * point_size^2).
+    /// Cost: O(points * point_size^2) plus, for the highlighted points, O(h * size^2); no
+    /// allocation.
     pub fn draw(
         &mut self,
         camera: &Camera,
@@ -97,23 +142,38 @@ impl Raster {
     ) {
         self.clear();
         let size = point_size.max(1);
-        for pass in [Emphasis::Dimmed, Emphasis::Normal, Emphasis::Highlighted] {
-            let (draw_size, alpha) = match pass {
-                Emphasis::Dimmed => (size, 70),
-                Emphasis::Normal => (size, 200),
-                Emphasis::Highlighted => (size + 1, 255),
+        let mut n_highlighted = 0usize;
+        for ((point, colour), &e) in coords.iter().zip(colours).zip(emphasis) {
+            let (colour, alpha) = match e {
+                Emphasis::Highlighted => {
+                    n_highlighted += 1;
+                    continue;
+                }
+                Emphasis::Dimmed => (FADED, FADED_ALPHA),
+                Emphasis::Normal => (*colour, 200),
             };
+            let [x, y] = camera.screen_from_world([point[0] as f64, point[1] as f64]);
+            self.square(x, y, size, colour, alpha);
+        }
+        if n_highlighted == 0 {
+            return;
+        }
+        let style = highlight_style(n_highlighted, size);
+        let layers = [
+            (style.halo, Some(BACKGROUND), style.size + 4),
+            (style.ring, Some(RING), style.size + 2),
+            (true, None, style.size),
+        ];
+        for (shown, fixed_colour, side) in layers {
+            if !shown {
+                continue;
+            }
             for ((point, colour), &e) in coords.iter().zip(colours).zip(emphasis) {
-                if e != pass {
+                if e != Emphasis::Highlighted {
                     continue;
                 }
                 let [x, y] = camera.screen_from_world([point[0] as f64, point[1] as f64]);
-                let colour = if pass == Emphasis::Dimmed {
-                    [190, 190, 190, 255]
-                } else {
-                    *colour
-                };
-                self.square(x, y, draw_size, colour, alpha);
+                self.square(x, y, side, fixed_colour.unwrap_or(*colour), 255);
             }
         }
     }
@@ -257,6 +317,68 @@ mod tests {
         let at = |x: usize, y: usize| &raster.pixels[(y * 100 + x) * 4..(y * 100 + x) * 4 + 3];
         assert_eq!(at(50, 50), &[255, 0, 0], "the highlighted point wins");
         assert_eq!(at(5, 5), &BACKGROUND[..3]);
+    }
+
+    #[test]
+    fn a_few_highlighted_points_among_many_stand_out() {
+        // 5 highlighted points in a dense cloud of 20,000 faded ones.
+        let mut raster = Raster::new(100, 100);
+        let mut coords = Vec::new();
+        for i in 0..20_000u32 {
+            coords.push([(i % 141) as f32 * 0.071, (i / 141) as f32 * 0.071]);
+        }
+        let picked = [
+            (2.0f32, 2.0f32),
+            (5.0, 5.0),
+            (8.0, 3.0),
+            (3.0, 8.0),
+            (7.5, 7.5),
+        ];
+        coords.extend(picked.iter().map(|&(x, y)| [x, y]));
+        let colours = vec![[40, 120, 200, 255]; coords.len()];
+        let mut emphasis = vec![Emphasis::Dimmed; 20_000];
+        emphasis.extend([Emphasis::Highlighted; 5]);
+        raster.draw(&camera(), &coords, &colours, &emphasis, 1);
+        let at = |x: usize, y: usize| {
+            let i = (y * 100 + x) * 4;
+            [raster.pixels[i], raster.pixels[i + 1], raster.pixels[i + 2]]
+        };
+        let style = highlight_style(5, 1);
+        assert!(style.ring && style.halo && style.size >= 7);
+        for &(x, y) in &picked {
+            let (px, py) = ((x * 10.0) as usize, (y * 10.0) as usize);
+            assert_eq!(
+                at(px, py),
+                [40, 120, 200],
+                "the point at ({x}, {y}) in full colour"
+            );
+            let ring = at(px - style.size / 2 - 1, py);
+            assert_eq!(ring, [RING[0], RING[1], RING[2]], "its ring");
+        }
+        // Everything else is the faded cloud: grey, lighter than the ring.
+        let coloured = raster
+            .pixels
+            .chunks_exact(4)
+            .filter(|p| p[0] == 40 && p[1] == 120 && p[2] == 200)
+            .count();
+        assert_eq!(coloured, 5 * style.size * style.size);
+        let cloud = at(50, 20);
+        assert!(cloud.iter().all(|&c| c > 200), "{cloud:?}");
+        assert!(cloud[0].abs_diff(cloud[2]) <= 3, "grey: {cloud:?}");
+    }
+
+    #[test]
+    fn the_fewer_highlighted_points_the_larger_they_are() {
+        let sizes: Vec<usize> = [1, 500, 501, 5_000, 5_001, 300_000]
+            .iter()
+            .map(|&n| highlight_style(n, 1).size)
+            .collect();
+        assert!(sizes.windows(2).all(|pair| pair[0] >= pair[1]), "{sizes:?}");
+        assert!(
+            highlight_style(300_000, 3).size > 3,
+            "always larger than the rest"
+        );
+        assert!(!highlight_style(300_000, 1).ring);
     }
 
     #[test]

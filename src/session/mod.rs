@@ -45,6 +45,9 @@ pub const MAX_URL_CHARS: usize = 8192;
 pub const MAX_SEED: u64 = (1 << 53) - 1;
 /// Most values of a custom lens carried by a link.
 pub const MAX_CUSTOM_LENS_VALUES: usize = 100_000;
+/// The share of the graph / projection split given to the graph when nothing else was
+/// chosen (links made before the split existed open with it).
+pub const DEFAULT_GRAPH_SPLIT: f64 = 0.7;
 
 /// The link prefix of a version.
 pub(crate) fn version_prefix(version: u32) -> String {
@@ -57,6 +60,35 @@ pub struct CameraState {
     pub scale: f64,
     pub offset_x: f64,
     pub offset_y: f64,
+}
+
+/// Which nodes are highlighted for the network's mistakes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MistakeHighlight {
+    /// Nodes with at least one misclassified member (search "misclassified").
+    Any,
+    /// Nodes where samples of `true_class` are predicted as `predicted_class`.
+    Confusion {
+        true_class: u32,
+        predicted_class: u32,
+    },
+}
+
+impl MistakeHighlight {
+    /// Whether a node with these mistakes is highlighted.
+    pub fn matches(&self, mistakes: &topoact_core::columns::NodeMistakes) -> bool {
+        match *self {
+            MistakeHighlight::Any => mistakes.n_errors > 0,
+            MistakeHighlight::Confusion {
+                true_class,
+                predicted_class,
+            } => mistakes
+                .confusions
+                .iter()
+                .any(|c| c.true_class == true_class && c.predicted_class == predicted_class),
+        }
+    }
 }
 
 /// Smallest and largest camera scale accepted.
@@ -90,10 +122,14 @@ pub struct SessionState {
     /// Class indices highlighted by search or the class directory.
     pub highlighted_classes: Vec<u32>,
     pub search_text: String,
-    /// The node colour key (`lens`, `class`, `purity`, `size`).
+    /// The node colour key (`lens`, `class`, `purity`, `size`, `errors`, `column:<name>`).
     pub colour_by: String,
-    /// The point colour key (`class`, `lens`, `membership`).
+    /// The point colour key (`class`, `lens`, `membership`, `errors`, `column:<name>`).
     pub point_colour: String,
+    /// The sample whose nearest neighbours (in the shown layer) are listed and highlighted.
+    pub neighbours_of: Option<u32>,
+    /// Nodes highlighted for their mistakes: any, or one confused pair.
+    pub highlighted_mistakes: Option<MistakeHighlight>,
     /// Links with Jaccard at or below this are hidden; in [0, 1].
     pub jaccard_threshold: f64,
     /// Multilayer ribbons between the graphs of adjacent layers.
@@ -105,6 +141,10 @@ pub struct SessionState {
     /// One camera per graph view (one in single-layer mode, up to three in multilayer).
     pub graph_cameras: Vec<CameraState>,
     pub projection_camera: Option<CameraState>,
+    /// The share of the graph / projection split's width given to the graph view (the rest
+    /// is the projection's); in [0, 1]. The page keeps both views usable by drawing it
+    /// within narrower limits (`ui::layout::clamp_split`).
+    pub graph_split: f64,
 }
 
 impl Default for SessionState {
@@ -124,12 +164,15 @@ impl Default for SessionState {
             search_text: String::new(),
             colour_by: "lens".into(),
             point_colour: "class".into(),
+            neighbours_of: None,
+            highlighted_mistakes: None,
             jaccard_threshold: 0.0,
             show_ribbons: false,
             ribbon_threshold: 0.0,
             show_glyphs: false,
             graph_cameras: Vec::new(),
             projection_camera: None,
+            graph_split: DEFAULT_GRAPH_SPLIT,
         }
     }
 }
@@ -309,6 +352,7 @@ impl SessionState {
         check_text("point colour", &self.point_colour, MAX_TEXT_CHARS)?;
         check_fraction("Jaccard threshold", self.jaccard_threshold)?;
         check_fraction("ribbon threshold", self.ribbon_threshold)?;
+        check_fraction("graph / projection split", self.graph_split)?;
         if self.graph_cameras.len() > MAX_MULTILAYER_LAYERS {
             return Err(invalid(
                 "graph cameras",
@@ -374,7 +418,8 @@ impl SessionState {
                 });
             }
         }
-        if let Some(&sample_idx) = self.sample_selection.last() {
+        let last_sample = self.sample_selection.last().into_iter();
+        if let Some(&sample_idx) = last_sample.chain(self.neighbours_of.iter()).max() {
             if sample_idx as usize >= facts.n_samples {
                 return Err(LinkError::SampleOutOfRange {
                     sample_idx,
@@ -382,9 +427,17 @@ impl SessionState {
                 });
             }
         }
+        let mistake_classes = match self.highlighted_mistakes {
+            Some(MistakeHighlight::Confusion {
+                true_class,
+                predicted_class,
+            }) => vec![true_class, predicted_class],
+            _ => Vec::new(),
+        };
         if let Some(&class_idx) = self
             .highlighted_classes
             .iter()
+            .chain(&mistake_classes)
             .find(|&&class_idx| class_idx as usize >= facts.n_classes)
         {
             return Err(LinkError::ClassOutOfRange {

@@ -45,6 +45,8 @@ fn fixture_state() -> SessionState {
         search_text: "<script>alert('x')</script> golden retriever".into(),
         colour_by: "purity".into(),
         point_colour: "membership".into(),
+        neighbours_of: None,
+        highlighted_mistakes: None,
         jaccard_threshold: 0.25,
         show_ribbons: true,
         ribbon_threshold: 0.1,
@@ -71,6 +73,8 @@ fn fixture_state() -> SessionState {
             offset_x: 0.5,
             offset_y: -0.5,
         }),
+        // Version-1 links made before the split existed open with the default split.
+        graph_split: DEFAULT_GRAPH_SPLIT,
     }
 }
 
@@ -89,6 +93,35 @@ fn share_fixture_v1_link_still_decodes() {
 #[ignore]
 fn share_print_fixture_link() {
     println!("{}", encode(&fixture_state()));
+}
+
+/// The split travels in the link; a link without it (made before it existed) opens with the
+/// default split.
+#[test]
+fn share_the_split_is_in_the_link_and_defaults_when_absent() {
+    let state = SessionState {
+        graph_split: 0.55,
+        ..SessionState::default()
+    };
+    assert_eq!(decode(&encode(&state)).map(|s| s.graph_split), Ok(0.55));
+    let mut json: serde_json::Value = serde_json::to_value(&state).expect("json");
+    json.as_object_mut().expect("object").remove("graph_split");
+    let link = link_of_payload(&payload_of(&json.to_string(), &[]));
+    assert_eq!(
+        decode(&link).map(|s| s.graph_split),
+        Ok(DEFAULT_GRAPH_SPLIT)
+    );
+    let not_a_number = SessionState {
+        graph_split: f64::NAN,
+        ..SessionState::default()
+    };
+    assert!(matches!(
+        not_a_number.validate(),
+        Err(LinkError::Invalid {
+            field: "graph / projection split",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -272,6 +305,7 @@ fn share_invalid_states_name_the_problem() {
     let cases: Vec<(&str, Spoil)> = vec![
         ("Jaccard threshold", |s| s.jaccard_threshold = 1.5),
         ("ribbon threshold", |s| s.ribbon_threshold = -0.1),
+        ("graph / projection split", |s| s.graph_split = 1.2),
         ("camera zoom", |s| {
             s.graph_cameras = vec![CameraState {
                 scale: 0.0,
@@ -654,6 +688,18 @@ fn projection() -> impl Strategy<Value = Option<ProjectionMethod>> {
     ]
 }
 
+fn mistake_highlight() -> impl Strategy<Value = MistakeHighlight> {
+    prop_oneof![
+        Just(MistakeHighlight::Any),
+        (any::<u32>(), any::<u32>()).prop_map(|(true_class, predicted_class)| {
+            MistakeHighlight::Confusion {
+                true_class,
+                predicted_class,
+            }
+        }),
+    ]
+}
+
 fn view_state() -> impl Strategy<Value = SessionState> {
     let data_part = (
         dataset(),
@@ -680,6 +726,9 @@ fn view_state() -> impl Strategy<Value = SessionState> {
         any::<bool>(),
         prop::collection::vec(camera(), 0..=3),
         prop::option::of(camera()),
+        prop::option::of(any::<u32>()),
+        prop::option::of(mistake_highlight()),
+        0.0f64..=1.0,
     );
     (data_part, selection_part, display_part).prop_map(|(data, selection, display)| {
         let (
@@ -701,6 +750,9 @@ fn view_state() -> impl Strategy<Value = SessionState> {
             show_glyphs,
             graph_cameras,
             projection_camera,
+            neighbours_of,
+            highlighted_mistakes,
+            graph_split,
         ) = display;
         SessionState {
             dataset,
@@ -721,12 +773,15 @@ fn view_state() -> impl Strategy<Value = SessionState> {
             search_text,
             colour_by,
             point_colour,
+            neighbours_of,
+            highlighted_mistakes,
             jaccard_threshold,
             show_ribbons,
             ribbon_threshold,
             show_glyphs,
             graph_cameras,
             projection_camera,
+            graph_split,
         }
     })
 }

@@ -261,6 +261,20 @@ impl Ui {
         );
     }
 
+    /// A CSV of `samples` with their projection coordinates, written by the worker (it holds
+    /// the predictions and columns); downloaded when it arrives.
+    pub fn export_samples(self, file_name: &str, samples: Vec<u32>, coords: Vec<[f32; 2]>) {
+        worker_client::send(
+            &ToWorker::ExportSamples {
+                request_id: next_short_request_id(),
+                file_name: file_name.into(),
+                samples,
+                coords,
+            },
+            &[],
+        );
+    }
+
     /// The selected node's examples: the ones shown are forgotten, and the new ones asked
     /// for (none when no node is selected).
     pub fn request_examples_of_selected(self) {
@@ -358,6 +372,15 @@ impl Ui {
         } = &answer
         {
             super::export::download_text(file_name, "application/json", text);
+        }
+        if let FromWorker::TextFile {
+            file_name,
+            mime,
+            text,
+            ..
+        } = &answer
+        {
+            super::export::download_text(file_name, mime, text);
         }
         self.model.update(|model| model.on_worker_answer(answer));
     }

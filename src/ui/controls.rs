@@ -8,6 +8,7 @@ use super::context::use_ui;
 use super::model::{ColourBy, GraphSlot, UserAction, ViewMode};
 use super::search::{class_directory, search_classes};
 use crate::protocol::{Example, SubsampleChoice};
+use crate::session::MistakeHighlight;
 use topoact_core::mapper::MapperParams;
 
 /// TopoAct's presets: overlap 20 / 30 / 50 % with a fixed or adaptive epsilon.
@@ -60,8 +61,21 @@ pub fn ParameterPanel() -> impl IntoView {
             .with(|d| d.as_ref().map(|d| d.n_samples).unwrap_or(0))
     };
     let subsample = ui.select(|m| m.subsample());
-    let colour_by = ui.select(|m| m.colour_by());
+    let colour_by = ui.select(|m| m.colour_by().key(m.dataset.as_ref()));
+    let colour_choices = ui.select(|m| {
+        let dataset = m.dataset.as_ref();
+        ColourBy::choices(dataset)
+            .into_iter()
+            .map(|c| (c.key(dataset), c.label(dataset)))
+            .collect::<Vec<_>>()
+    });
     let show_glyphs = ui.select(|m| m.session.show_glyphs);
+    // The graph shown is an imported file: (file name, opened over the loaded data).
+    let imported = ui.select(|m| {
+        let layer = m.session.layer.as_deref()?;
+        let file_name = layer.strip_prefix(crate::protocol::IMPORTED_LAYER_PREFIX)?;
+        (m.mode() == ViewMode::Single).then(|| (file_name.to_string(), m.dataset.is_some()))
+    });
     let jaccard_threshold = ui.select(|m| m.session.jaccard_threshold);
     let lens_key = move || match params().lens {
         Lens::L2Norm => "l2".to_string(),
@@ -74,6 +88,19 @@ pub fn ParameterPanel() -> impl IntoView {
     };
     view! {
         <div class="panel params" data-testid="mapper-params">
+            {move || imported.get().map(|(file_name, over_data)| view! {
+                <div class="imported-graph" data-testid="imported-graph-panel">
+                    <h2>"Imported graph"</h2>
+                    <p><strong>{file_name}</strong></p>
+                    <p class="hint">{if over_data {
+                        "A graph file whose members are the loaded data's samples: it is shown over that data, so colours by column, mistakes, search, the projection and examples work."
+                    } else {
+                        "A graph file on its own: no activations are loaded, so only what the file holds is shown (nodes, links, members and classes)."
+                    }}</p>
+                    <p class="hint">"It is what the file says: its mapper parameters are not known here and nothing is recomputed. Nodes can be moved; colours, search and the Jaccard threshold apply. Choose a layer, or drop activation data, to compute a graph."</p>
+                </div>
+            })}
+            <div class="mapper-fields" style:display=move || if imported.with(Option::is_some) { "none" } else { "contents" }>
             <h2>"Mapper"</h2>
             <label>"Lens"
                 <select data-testid="param-lens" prop:value=lens_key on:change=move |ev| {
@@ -206,11 +233,20 @@ pub fn ParameterPanel() -> impl IntoView {
                         }
                     } />
             </label>
+            </div>
             <h2>"View"</h2>
             <label>"Colour"
-                <select data-testid="colour-by" prop:value=move || colour_by.get().key()
-                    on:change=move |ev| { if let Some(c) = ColourBy::from_key(&input_value(&ev)) { ui.act(UserAction::SetColourBy(c)) } }>
-                    {ColourBy::ALL.iter().map(|c| view! { <option value=c.key()>{c.label()}</option> }).collect_view()}
+                <select data-testid="colour-by" prop:value=move || colour_by.get()
+                    on:change=move |ev| {
+                        let key = input_value(&ev);
+                        if let Some(c) = ui.read_untracked(|m| ColourBy::from_key(&key, m.dataset.as_ref())) {
+                            ui.act(UserAction::SetColourBy(c))
+                        }
+                    }>
+                    {move || colour_choices.get().into_iter().map(|(key, label)| {
+                        let selected = key.clone();
+                        view! { <option value=key.clone() selected=move || colour_by.with(|c| *c == selected)>{label}</option> }
+                    }).collect_view()}
                 </select>
             </label>
             <label>"Glyphs (averaged images)"
@@ -223,6 +259,33 @@ pub fn ParameterPanel() -> impl IntoView {
                     on:input=move |ev| { if let Ok(t) = input_value(&ev).parse::<f64>() { ui.act(UserAction::SetJaccardThreshold(t)) } } />
             </label>
         </div>
+    }
+}
+
+/// What search text offers the nodes with mistakes.
+const MISCLASSIFIED: &str = "misclassified";
+/// Confused pairs the class directory lists.
+const CONFUSED_PAIRS_LISTED: usize = 10;
+
+/// The chip of a mistakes highlight: "misclassified", "Shirt → T-shirt/top".
+fn mistake_highlight_label(model: &super::model::AppModel, highlight: MistakeHighlight) -> String {
+    match highlight {
+        MistakeHighlight::Any => "misclassified".into(),
+        MistakeHighlight::Confusion {
+            true_class,
+            predicted_class,
+        } => {
+            let names: Vec<String> = model
+                .dataset
+                .as_ref()
+                .map(|d| d.classes.iter().map(|c| c.name.clone()).collect())
+                .unwrap_or_default();
+            format!(
+                "{} → {}",
+                super::node_facts::name_of(&names, true_class),
+                super::node_facts::name_of(&names, predicted_class)
+            )
+        }
     }
 }
 
@@ -239,9 +302,26 @@ pub fn ClassSearch() -> impl IntoView {
             .unwrap_or_default()
     });
     let highlighted = ui.select(|m| m.session.highlighted_classes.clone());
+    let has_predictions = ui.select(|m| {
+        m.dataset
+            .as_ref()
+            .is_some_and(|d| d.has_labels && d.has_predictions)
+    });
+    let mistakes_highlighted = ui.select(|m| m.session.highlighted_mistakes);
     let suggestions = move || class_names.with(|names| search_classes(names, &query.get(), 20));
+    // "misclassified" (or its start, from three letters) offers the nodes with mistakes.
+    let offers_mistakes = move || {
+        has_predictions.get() && {
+            let text = query.get().trim().to_lowercase();
+            text.len() >= 3 && (MISCLASSIFIED.starts_with(&text) || text.starts_with(MISCLASSIFIED))
+        }
+    };
     let add = move |class_idx: u32| {
         ui.act(UserAction::HighlightClass(class_idx));
+        query.set(String::new());
+    };
+    let add_mistakes = move || {
+        ui.act(UserAction::HighlightMistakes(Some(MistakeHighlight::Any)));
         query.set(String::new());
     };
     view! {
@@ -250,14 +330,33 @@ pub fn ClassSearch() -> impl IntoView {
             <input type="search" data-testid="class-search" placeholder="class name, partial or misspelt…" autocomplete="off"
                 prop:value=move || query.get()
                 on:input=move |ev| query.set(event_target_value(&ev))
-                on:keydown=move |ev| { if ev.key() == "Enter" { if let Some(first) = suggestions().first() { add(first.class_idx) } } } />
+                on:keydown=move |ev| {
+                    if ev.key() == "Enter" {
+                        if offers_mistakes() {
+                            add_mistakes()
+                        } else if let Some(first) = suggestions().first() {
+                            add(first.class_idx)
+                        }
+                    }
+                } />
             <ul class="suggestions" data-testid="class-suggestions">
+                <Show when=offers_mistakes>
+                    <li><button class="suggestion" data-testid="search-misclassified" on:click=move |_| add_mistakes()>"misclassified samples (nodes with mistakes)"</button></li>
+                </Show>
                 {move || suggestions().into_iter().map(|found| {
                     let name = class_names.with(|names| names.get(found.class_idx as usize).cloned().unwrap_or_default());
                     view! { <li><button class="suggestion" data-testid="class-suggestion" data-class=name.clone() on:click=move |_| add(found.class_idx)>{name.clone()}</button></li> }
                 }).collect_view()}
             </ul>
             <div class="chips" data-testid="highlighted-classes">
+                {move || mistakes_highlighted.get().map(|highlight| {
+                    let label = ui.read_untracked(|m| mistake_highlight_label(m, highlight));
+                    view! {
+                        <span class="chip" data-testid="highlighted-mistakes">{label}
+                            <button class="chip-remove" aria-label="Remove" on:click=move |_| ui.act(UserAction::HighlightMistakes(None))>"×"</button>
+                        </span>
+                    }
+                })}
                 {move || highlighted.get().into_iter().map(|class_idx| {
                     let name = class_names.with(|names| names.get(class_idx as usize).cloned().unwrap_or_default());
                     view! {
@@ -307,9 +406,64 @@ pub fn ClassDirectory() -> impl IntoView {
         })
     };
     let toggle = move |class_idx: u32| ui.act(UserAction::ToggleHighlightedClass(class_idx));
+    // The file's most confused pairs, each with the nodes on screen where it happens.
+    let pairs = move || {
+        graphs_version.get();
+        ui.read_untracked(|m| {
+            let dataset = m.dataset.as_ref()?;
+            let class_names: Vec<String> = dataset.classes.iter().map(|c| c.name.clone()).collect();
+            let graphs: Vec<&crate::protocol::DrawnGraph> = match m.mode() {
+                ViewMode::Single => m.results.graph.iter().collect(),
+                ViewMode::Multilayer => m.results.row_graphs.iter().flatten().collect(),
+            };
+            let rows: Vec<(MistakeHighlight, String, usize)> = dataset
+                .top_confusions
+                .iter()
+                .take(CONFUSED_PAIRS_LISTED)
+                .map(|confusion| {
+                    let highlight = MistakeHighlight::Confusion {
+                        true_class: confusion.true_class,
+                        predicted_class: confusion.predicted_class,
+                    };
+                    let n_nodes = graphs
+                        .iter()
+                        .flat_map(|g| g.nodes.iter())
+                        .filter(|node| node.mistakes.as_ref().is_some_and(|m| highlight.matches(m)))
+                        .count();
+                    let text = format!(
+                        "{} → {}: {} samples",
+                        super::node_facts::name_of(&class_names, confusion.true_class),
+                        super::node_facts::name_of(&class_names, confusion.predicted_class),
+                        confusion.count
+                    );
+                    (highlight, text, n_nodes)
+                })
+                .collect();
+            (!rows.is_empty()).then_some(rows)
+        })
+    };
+    let mistakes_highlighted = ui.select(|m| m.session.highlighted_mistakes);
     view! {
         <details class="panel class-directory" data-testid="class-directory">
             <summary>"Class directory"</summary>
+            {move || pairs().map(|rows| view! {
+                <h3>"Most confused pairs"</h3>
+                <ol class="confused-pairs" data-testid="confused-pairs">
+                    {rows.into_iter().map(|(highlight, text, n_nodes)| view! {
+                        <li>
+                            <button data-testid="confused-pair" class:active=move || mistakes_highlighted.get() == Some(highlight)
+                                title="Highlight the nodes where this confusion happens"
+                                on:click=move |_| {
+                                    let next = (mistakes_highlighted.get_untracked() != Some(highlight)).then_some(highlight);
+                                    ui.act(UserAction::HighlightMistakes(next));
+                                }>
+                                {text}
+                                <span class="directory-count">{format!(" · {n_nodes} nodes")}</span>
+                            </button>
+                        </li>
+                    }).collect_view()}
+                </ol>
+            })}
             {move || groups().map(|groups| groups.into_iter().map(|(letter, entries)| view! {
                 <div class="directory-group">
                     <h3>{letter.to_string()}</h3>
@@ -365,25 +519,63 @@ pub fn NodeDetails() -> impl IntoView {
                 (name, share.fraction, share.count)
             })
             .collect();
-        Some((node.name.clone(), node.size, node.lens_mean, rows))
+        let mistakes = super::node_facts::mistakes_line(node, &graph.class_names);
+        let columns = super::node_facts::column_lines(
+            node,
+            m.dataset
+                .as_ref()
+                .map(|d| d.columns.as_slice())
+                .unwrap_or_default(),
+        );
+        Some((
+            node.name.clone(),
+            node.size,
+            node.lens_mean,
+            rows,
+            mistakes,
+            columns,
+        ))
     });
     let examples = ui.select(|m| m.results.examples.clone());
+    let has_images = ui.select(|m| m.dataset.as_ref().is_some_and(|d| d.has_images));
     let thumbnail = move |example: Example, url: Option<String>, testid: &'static str| {
-        url.map(|url| {
-            let title = format!("sample #{} · {}", example.sample_idx, example.class_name);
-            view! {
-                <button class="thumb" data-testid=testid data-sample-idx=example.sample_idx title=title.clone()
-                    on:click=move |_| enlarged.set(Some(example.clone()))>
-                    <img src=url alt=title.clone() />
-                </button>
+        match url {
+            Some(url) => {
+                let title = format!("sample #{} · {}", example.sample_idx, example.class_name);
+                view! {
+                    <button class="thumb" data-testid=testid data-sample-idx=example.sample_idx title=title.clone()
+                        on:click=move |_| enlarged.set(Some(example.clone()))>
+                        <img src=url alt=title.clone() />
+                    </button>
+                }
+                .into_any()
             }
-        })
+            // A file without thumbnails: the example by its index; a click lists its
+            // nearest neighbours.
+            None => {
+                let sample_idx = example.sample_idx;
+                view! {
+                    <button class="chip example-index" data-testid="example-index" data-sample-idx=sample_idx
+                        title="List this sample's nearest neighbours"
+                        on:click=move |_| ui.act(UserAction::ShowNeighbours(Some(sample_idx)))>
+                        {format!("#{sample_idx}")}
+                    </button>
+                }
+                .into_any()
+            }
+        }
     };
     view! {
-        {move || details.get().map(|(name, size, lens_mean, rows)| view! {
+        {move || details.get().map(|(name, size, lens_mean, rows, mistakes, columns)| view! {
             <div class="panel node-details" data-testid="node-details">
                 <h2>{name}</h2>
                 <p>{format!("{size} samples · mean lens {lens_mean:.4}")}</p>
+                {mistakes.map(|line| view! { <p class="mistakes" data-testid="node-mistakes">{line}</p> })}
+                {(!columns.is_empty()).then(|| view! {
+                    <dl class="facts node-columns" data-testid="node-columns">
+                        {columns.into_iter().map(|(name, value)| view! { <dt>{name}</dt><dd>{value}</dd> }).collect_view()}
+                    </dl>
+                })}
                 <table class="top-classes">
                     <thead><tr><th>"Class"</th><th>"Share"</th><th>"Count"</th></tr></thead>
                     <tbody>
@@ -401,6 +593,9 @@ pub fn NodeDetails() -> impl IntoView {
             view! {
                 <div class="panel examples" data-testid="node-examples">
                     <h2>"Data examples"</h2>
+                    <Show when=move || !has_images.get()>
+                        <p class="hint" data-testid="no-images">"This file has no images: examples are listed by sample index (click one for its nearest neighbours). Export thumbnails with "<code>"tools/export_activations.py"</code>" to see them."</p>
+                    </Show>
                     {groups.clone().into_iter().map(|(class_name, group)| view! {
                         <div class="example-group">
                             <h3>{class_name}</h3>
@@ -410,7 +605,9 @@ pub fn NodeDetails() -> impl IntoView {
                 </div>
                 <div class="panel feature-vis" data-testid="feature-vis">
                     <h2>"Feature visualisation"</h2>
-                    {if has_activation_images {
+                    {if !has_images.get_untracked() && !has_activation_images {
+                        view! { <p class="hint">"No images in this file: nothing to average or show here."</p> }.into_any()
+                    } else if has_activation_images {
                         view! {
                             <div>
                                 <figure class="mean-image"><img data-testid="mean-activation-image" src=examples.mean_activation_image.clone().unwrap_or_default() alt="mean activation image" />
@@ -440,6 +637,10 @@ pub fn NodeDetails() -> impl IntoView {
                     <img src=example.thumbnail.clone().unwrap_or_default() alt="enlarged example" />
                     {example.activation_image.clone().map(|url| view! { <img src=url alt="activation image" /> })}
                     <figcaption>{format!("sample #{} · {}", example.sample_idx, example.class_name)}</figcaption>
+                    <button class="button" data-testid="example-neighbours" on:click={
+                        let sample_idx = example.sample_idx;
+                        move |_| ui.act(UserAction::ShowNeighbours(Some(sample_idx)))
+                    }>"Its nearest neighbours"</button>
                 </figure>
             </div>
         })}

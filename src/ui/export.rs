@@ -9,27 +9,27 @@
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
-use super::graph_style::{link_width, node_fill};
-use super::model::ColourBy;
+use super::graph_style::{link_width, GraphLegend, LegendScale, NodeColouring};
 use crate::protocol::DrawnGraph;
-use crate::render::camera::Camera;
-use crate::render::colour::{class_colour, plasma_links, viridis};
+use crate::render::camera::{Camera, ViewBox};
+use crate::render::colour::{plasma_links, viridis};
 
-/// Size of the exported drawing (the view's coordinate system, plus the legend below).
+/// Width of the exported drawing; the graph above the legend has the view's aspect.
 pub const EXPORT_WIDTH: f64 = 1000.0;
-pub const EXPORT_GRAPH_HEIGHT: f64 = 640.0;
 const LEGEND_HEIGHT: f64 = 70.0;
 
 /// What the exported picture shows besides the graph.
 pub struct GraphPicture<'a> {
     pub graph: &'a DrawnGraph,
     pub camera: Camera,
-    pub colour_by: ColourBy,
+    /// What the view shows of its screen space: the picture shows the same.
+    pub view_box: ViewBox,
+    pub colouring: NodeColouring<'a>,
     pub jaccard_threshold: f64,
     pub highlighted_classes: &'a [u32],
     pub selected_node: Option<usize>,
-    /// The legend's title, e.g. "Mean lens (l2norm)".
-    pub colour_caption: String,
+    /// What the colours mean.
+    pub legend: GraphLegend,
 }
 
 /// Text for SVG: `&`, `<`, `>`, `"` and `'` escaped.
@@ -52,7 +52,11 @@ pub fn escape_xml(text: &str) -> String {
 pub fn graph_svg(picture: &GraphPicture<'_>) -> String {
     let graph = picture.graph;
     let camera = picture.camera;
-    let height = EXPORT_GRAPH_HEIGHT + LEGEND_HEIGHT;
+    let view_box = picture.view_box;
+    let graph_height = exported_graph_height(view_box);
+    let height = graph_height + LEGEND_HEIGHT;
+    // Export units per view unit.
+    let export_scale = EXPORT_WIDTH / view_box.size[0];
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{EXPORT_WIDTH}\" height=\"{height}\" viewBox=\"0 0 {EXPORT_WIDTH} {height}\" font-family=\"sans-serif\">\n"
     );
@@ -64,10 +68,12 @@ pub fn graph_svg(picture: &GraphPicture<'_>) -> String {
         "<rect width=\"{EXPORT_WIDTH}\" height=\"{height}\" fill=\"#ffffff\"/>\n"
     ));
     svg.push_str(&format!(
-        "<clipPath id=\"graph-area\"><rect width=\"{EXPORT_WIDTH}\" height=\"{EXPORT_GRAPH_HEIGHT}\"/></clipPath>\n<g clip-path=\"url(#graph-area)\">\n<g transform=\"translate({:.3} {:.3}) scale({:.6})\">\n",
+        "<clipPath id=\"graph-area\"><rect width=\"{EXPORT_WIDTH}\" height=\"{graph_height:.3}\"/></clipPath>\n<g clip-path=\"url(#graph-area)\">\n<g transform=\"scale({export_scale:.6}) translate({:.3} {:.3})\">\n<g transform=\"translate({:.3} {:.3}) scale({:.6})\">\n",
+        0.0 - view_box.origin[0], 0.0 - view_box.origin[1],
         camera.offset[0], camera.offset[1], camera.scale
     ));
-    let stroke_scale = 1.0 / camera.scale.max(1e-9);
+    // Strokes in export units, as the view draws them in pixels.
+    let stroke_scale = 1.0 / (camera.scale * export_scale).max(1e-9);
     for edge in &graph.edges {
         if edge.jaccard <= picture.jaccard_threshold {
             continue;
@@ -109,57 +115,40 @@ pub fn graph_svg(picture: &GraphPicture<'_>) -> String {
             node.position[0],
             node.position[1],
             node.radius,
-            node_fill(graph, node, picture.colour_by),
+            picture.colouring.fill(graph, node),
             width * stroke_scale,
             escape_xml(&node.name),
             escape_xml(&format!("{} ({} samples)", node.name, node.size)),
         ));
     }
-    svg.push_str("</g>\n</g>\n");
-    svg.push_str(&legend_svg(picture));
+    svg.push_str("</g>\n</g>\n</g>\n");
+    svg.push_str(&legend_svg(picture, graph_height));
     svg.push_str("</svg>\n");
     svg
 }
 
-fn legend_svg(picture: &GraphPicture<'_>) -> String {
+fn legend_svg(picture: &GraphPicture<'_>, graph_height: f64) -> String {
     let graph = picture.graph;
-    let top = EXPORT_GRAPH_HEIGHT + 12.0;
+    let top = graph_height + 12.0;
     let mut out = format!("<g class=\"legend\" transform=\"translate(20 {top})\" font-size=\"13\" fill=\"#1d1f23\">\n");
     out.push_str(&format!(
         "<text x=\"0\" y=\"12\">{}</text>\n",
-        escape_xml(&picture.colour_caption)
+        escape_xml(&picture.legend.title)
     ));
-    match picture.colour_by {
-        ColourBy::DominantClass => {
+    match &picture.legend.scale {
+        LegendScale::Categorical(swatches) => {
             let mut x = 0.0;
-            for (class_idx, name) in graph.class_names.iter().enumerate().take(12) {
+            for (name, colour) in swatches {
                 out.push_str(&format!(
-                    "<rect x=\"{x:.1}\" y=\"22\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{:.1}\" y=\"31\" font-size=\"11\">{}</text>\n",
-                    class_colour(class_idx as u32),
+                    "<rect x=\"{x:.1}\" y=\"22\" width=\"10\" height=\"10\" fill=\"{colour}\"/><text x=\"{:.1}\" y=\"31\" font-size=\"11\">{}</text>\n",
                     x + 14.0,
                     escape_xml(name)
                 ));
                 x += 14.0 + 7.0 * name.chars().count().min(14) as f64 + 12.0;
             }
         }
-        colour_by => {
-            let (lo, hi) = match colour_by {
-                ColourBy::MeanLens => (
-                    format!("{:.3}", graph.lens_range[0]),
-                    format!("{:.3}", graph.lens_range[1]),
-                ),
-                ColourBy::Purity => ("0 %".into(), "100 %".into()),
-                _ => (
-                    "1".into(),
-                    graph
-                        .nodes
-                        .iter()
-                        .map(|n| n.size)
-                        .max()
-                        .unwrap_or(1)
-                        .to_string(),
-                ),
-            };
+        LegendScale::Sequential { lo, hi } => {
+            let (lo, hi) = (escape_xml(lo), escape_xml(hi));
             out.push_str("<defs><linearGradient id=\"export-viridis\">");
             for i in 0..=10 {
                 out.push_str(&format!(
@@ -183,20 +172,7 @@ fn legend_svg(picture: &GraphPicture<'_>) -> String {
     out
 }
 
-/// A CSV field (RFC 4180): quoted when it holds a comma, quote or line break; text that a
-/// spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) gets a leading `'`.
-pub fn csv_field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
-}
+pub use crate::format::csv_field;
 
 /// Offers `blob` as a download named `file_name`.
 pub fn download_blob(file_name: &str, blob: &web_sys::Blob) {
@@ -281,15 +257,21 @@ pub fn download_svg_as_png(svg: &str, width: f64, height: f64, file_name: &str) 
     image.set_src(&url);
 }
 
-/// Height of the exported graph picture.
-pub fn exported_height() -> f64 {
-    EXPORT_GRAPH_HEIGHT + LEGEND_HEIGHT
+/// Height of the graph in the exported picture of a view showing `view_box`.
+fn exported_graph_height(view_box: ViewBox) -> f64 {
+    EXPORT_WIDTH * view_box.size[1] / view_box.size[0].max(1e-9)
+}
+
+/// Height of the exported picture (graph and legend) of a view showing `view_box`.
+pub fn exported_height(view_box: ViewBox) -> f64 {
+    exported_graph_height(view_box) + LEGEND_HEIGHT
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::{DrawnNode, GraphRequest, SubsampleChoice};
+    use crate::ui::model::ColourBy;
     use topoact_core::mapper::{graph_stats, ClassShare, MapperEdge};
 
     fn graph() -> DrawnGraph {
@@ -350,11 +332,19 @@ mod tests {
         let mut picture = GraphPicture {
             graph: &graph,
             camera: Camera::default(),
-            colour_by: ColourBy::DominantClass,
+            view_box: ViewBox::REFERENCE,
+            colouring: NodeColouring {
+                colour_by: ColourBy::DominantClass,
+                columns: &[],
+            },
             jaccard_threshold: 0.0,
             highlighted_classes: &[],
             selected_node: Some(1),
-            colour_caption: "Dominant class".into(),
+            legend: NodeColouring {
+                colour_by: ColourBy::DominantClass,
+                columns: &[],
+            }
+            .legend(Some(&graph), "l2norm"),
         };
         let svg = graph_svg(&picture);
         assert_eq!(svg.matches("<circle").count(), 2);
@@ -365,6 +355,18 @@ mod tests {
             "user text is escaped"
         );
         assert!(svg.contains("&lt;script&gt;") && svg.contains("a &amp; b"));
+        assert!(
+            svg.contains("height=\"710\""),
+            "the reference view: 1000 x 640 and the legend"
+        );
+        picture.view_box = ViewBox::for_element([800.0, 800.0]);
+        let square = graph_svg(&picture);
+        assert!(
+            square.contains("height=\"1070\""),
+            "a square view: 1000 x 1000 and the legend"
+        );
+        assert!(square.contains("translate(0.000 180.000)"), "{square}");
+        assert_eq!(exported_height(picture.view_box), 1070.0);
         picture.jaccard_threshold = 0.5;
         assert_eq!(
             graph_svg(&picture).matches("<line").count(),

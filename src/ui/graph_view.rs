@@ -2,6 +2,13 @@
 //! pointer, drag to pan, drag a node to move it, zoom buttons, hover statistics, click to
 //! select, and legends.
 //!
+//! The SVG fills the box the page gives it: it measures its size (`layout::SizeObserver`)
+//! and its view box takes that aspect ([`ViewBox::for_element`]), so nothing is letterboxed.
+//! A graph that was fitted (and not zoomed or panned since) is fitted again when the box
+//! changes size. Selected and highlighted nodes get an outline above every node, at least
+//! [`OUTLINE_MIN_RADIUS_PX`] in radius and with a stroke that does not scale with the zoom,
+//! so they stay visible at any zoom.
+//!
 //! Every node's position is its own signal (made anew per graph), so dragging a node
 //! re-renders only that node, its glyph and its links, even with thousands of nodes. A moved
 //! node's position is written back to the model when the drag ends, so the next layout
@@ -11,16 +18,17 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::context::use_ui;
-use super::graph_style::{link_width, node_fill};
-use super::model::{AppModel, ColourBy, GraphSlot, UserAction};
+use super::graph_style::{link_width, LegendScale, NodeColouring};
+use super::model::{AppModel, GraphSlot, UserAction};
 use crate::protocol::{DrawnGraph, DrawnNode};
-use crate::render::camera::{bounds_of_circles, Camera};
-use crate::render::colour::{class_colour, plasma_links, viridis};
+use crate::render::camera::{bounds_of_circles, Camera, ViewBox};
+use crate::render::colour::{plasma_links, viridis};
 
-/// The SVG's coordinate system (its viewBox); CSS keeps the element at this aspect ratio.
-pub const VIEW_WIDTH: f64 = 1000.0;
-const VIEW_HEIGHT: f64 = 640.0;
+/// Margin of a fitted graph, in view units.
 const FIT_MARGIN: f64 = 30.0;
+/// Smallest radius of a selected or highlighted node's outline on screen, in view units
+/// (about pixels), however far out the view is zoomed.
+pub const OUTLINE_MIN_RADIUS_PX: f64 = 6.0;
 /// Smallest side of a glyph on screen, in view units.
 const GLYPH_MIN_PX: f64 = 22.0;
 /// A wheel zoom is committed to the camera (and the SVG redrawn) after this quiet time.
@@ -49,24 +57,32 @@ struct PanState {
     node_idx: Option<usize>,
 }
 
-fn point_in_view(svg: &web_sys::Element, client_x: f64, client_y: f64) -> [f64; 2] {
+/// The view point under a pointer at `client_x`, `client_y` (as the SVG draws `view_box`).
+fn point_in_view(
+    svg: &web_sys::Element,
+    view_box: ViewBox,
+    client_x: f64,
+    client_y: f64,
+) -> [f64; 2] {
     let rect = svg.get_bounding_client_rect();
     if rect.width() <= 0.0 || rect.height() <= 0.0 {
-        return [0.0, 0.0];
+        return view_box.centre();
     }
-    [
-        (client_x - rect.left()) / rect.width() * VIEW_WIDTH,
-        (client_y - rect.top()) / rect.height() * VIEW_HEIGHT,
-    ]
+    view_box.view_from_element(
+        [client_x - rect.left(), client_y - rect.top()],
+        [rect.width(), rect.height()],
+    )
 }
 
 /// The graph of `graph_slot` (the single-layer graph by default, or one of the multilayer row's).
-/// `camera`, when given, is shared with the caller (the multilayer row draws ribbons
-/// between views from their cameras).
+/// `camera` and `view_box`, when given, are shared with the caller (the multilayer row draws
+/// ribbons between views from their cameras and view boxes); the view writes its measured
+/// view box into `view_box`.
 #[component]
 pub fn GraphView(
     #[prop(optional)] graph_slot: Option<GraphSlot>,
     #[prop(optional)] camera: Option<RwSignal<Camera>>,
+    #[prop(optional)] view_box: Option<RwSignal<ViewBox>>,
 ) -> impl IntoView {
     let ui = use_ui();
     let slot = graph_slot.unwrap_or(GraphSlot::Main);
@@ -78,15 +94,37 @@ pub fn GraphView(
     let hovered = RwSignal::new(None::<(usize, [f64; 2])>);
     let pan = StoredValue::new(None::<PanState>);
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
+    // The SVG's size in CSS pixels, and the view box drawn in it.
+    let view_box = view_box.unwrap_or_else(|| RwSignal::new(ViewBox::REFERENCE));
+    let element_px = RwSignal::new(view_box.get_untracked().size);
+    let size_observer = StoredValue::new_local(None::<super::layout::SizeObserver>);
+    Effect::new(move |_| {
+        let Some(svg) = svg_ref.get() else { return };
+        let observer = super::layout::SizeObserver::observe(&svg, move |size| {
+            if element_px.get_untracked() != size {
+                element_px.set(size);
+            }
+            let measured = ViewBox::for_element(size);
+            if view_box.get_untracked() != measured {
+                view_box.set(measured);
+            }
+        });
+        size_observer.set_value(observer);
+    });
+    on_cleanup(move || size_observer.set_value(None));
+    // Whether the camera is the last fit (no zoom or pan since): then a resized box refits.
+    let fitted = StoredValue::new(false);
 
     let graph_version = ui.select(move |m| m.results.version_at(slot));
     let colour_by = ui.select(|m| m.colour_by());
-    let highlighted = ui.select(|m| m.session.highlighted_classes.clone());
+    let node_highlights = ui.select(move |m| m.node_highlights_at(slot));
     // A selector: selecting a node re-renders the node selected before and the new one, not
     // every node.
     let selected_idx = ui.select(move |m| m.selected_at(slot));
     let selected = Selector::new(move || selected_idx.get());
     let threshold = ui.select(|m| m.session.jaccard_threshold);
+    // Nodes holding the sample whose neighbours are listed, and nodes holding a neighbour.
+    let sample_nodes = ui.select(move |m| super::neighbours::sample_and_neighbour_nodes(m, slot));
     // What each node holds of a selection made elsewhere (None: no such selection); see
     // `AppModel::shading_at`.
     let selection_fractions = ui.select(move |m| m.shading_at(slot));
@@ -107,6 +145,36 @@ pub fn GraphView(
     });
     let position_of =
         move |node_idx: usize| node_positions.with_untracked(|p| p.get(node_idx).copied());
+    // Keyboard: Tab reaches the graph, the arrows move a focus between nodes (nearest in the
+    // arrow's direction), Enter selects the focused node, Escape clears (the page's handler).
+    // The focused node shows its tooltip and a focus ring.
+    let keyboard_focus = RwSignal::new(None::<usize>);
+    let on_key_down = move |event: web_sys::KeyboardEvent| {
+        let key = event.key();
+        let positions: Vec<[f64; 2]> =
+            node_positions.with_untracked(|p| p.iter().map(|s| s.get_untracked()).collect());
+        if let Some(direction) = super::keyboard::arrow_direction(&key) {
+            event.prevent_default();
+            let next = match keyboard_focus
+                .get_untracked()
+                .filter(|&f| f < positions.len())
+            {
+                Some(from) => super::keyboard::nearest_in_direction(&positions, from, direction)
+                    .or(Some(from)),
+                None => super::keyboard::first_node(&positions),
+            };
+            keyboard_focus.set(next);
+            hovered.set(next.and_then(|idx| Some((idx, *positions.get(idx)?))));
+        } else if key == "Enter" || key == " " {
+            if let Some(node_idx) = keyboard_focus.get_untracked() {
+                event.prevent_default();
+                ui.act(UserAction::SelectNode {
+                    slot,
+                    node_idx: Some(node_idx),
+                });
+            }
+        }
+    };
     let bounds = Memo::new(move |_| {
         graph_version.get();
         ui.read_untracked(|m| {
@@ -116,7 +184,8 @@ pub fn GraphView(
     });
     let fit = move || {
         if let Some(bounds) = bounds.get_untracked() {
-            camera.set(Camera::fit(bounds, [VIEW_WIDTH, VIEW_HEIGHT], FIT_MARGIN));
+            camera.set(Camera::fit_in(bounds, view_box.get_untracked(), FIT_MARGIN));
+            fitted.set_value(true);
         }
     };
     // A new graph is fitted, unless a restored link asks for its own camera.
@@ -125,13 +194,25 @@ pub fn GraphView(
             return;
         }
         match signals.and_then(|s| s.take_pending_camera(slot)) {
-            Some(restored) => camera.set(restored),
+            Some(restored) => {
+                camera.set(restored);
+                fitted.set_value(false);
+            }
             None => fit(),
+        }
+    });
+    // A fitted graph stays fitted when its box changes size.
+    Effect::new(move |_| {
+        view_box.track();
+        if fitted.get_value() {
+            fit();
         }
     });
 
     let zoom_by = move |factor: f64| {
-        camera.update(|c| c.zoom_at([VIEW_WIDTH / 2.0, VIEW_HEIGHT / 2.0], factor))
+        fitted.set_value(false);
+        let centre = view_box.get_untracked().centre();
+        camera.update(|c| c.zoom_at(centre, factor))
     };
     // Wheel zoom is previewed by scaling the whole SVG element with a CSS transform (the
     // compositor scales the last picture; no SVG repaint), and committed to the camera once
@@ -153,7 +234,14 @@ pub fn GraphView(
         let Some(svg) = svg_ref.get_untracked() else {
             return;
         };
-        let anchor = point_in_view(&svg, event.client_x() as f64, event.client_y() as f64);
+        let shown = view_box.get_untracked();
+        let anchor = point_in_view(
+            &svg,
+            shown,
+            event.client_x() as f64,
+            event.client_y() as f64,
+        );
+        fitted.set_value(false);
         let delta = match event.delta_mode() {
             1 => event.delta_y() * 16.0,
             2 => event.delta_y() * 400.0,
@@ -163,11 +251,9 @@ pub fn GraphView(
         let mut pending = pending_zoom.get_value().unwrap_or(committed);
         pending.zoom_at(anchor, (-delta * 0.0015).exp());
         pending_zoom.set_value(Some(pending));
-        // screen = k * committed_screen + t, in view units; CSS needs pixels.
-        let k = pending.scale / committed.scale;
-        let px_per_unit = svg.get_bounding_client_rect().width() / VIEW_WIDTH;
-        let tx = (pending.offset[0] - k * committed.offset[0]) * px_per_unit;
-        let ty = (pending.offset[1] - k * committed.offset[1]) * px_per_unit;
+        let rect = svg.get_bounding_client_rect();
+        let ([tx, ty], k) =
+            shown.preview_transform(&committed, &pending, [rect.width(), rect.height()]);
         let _ = svg.style().set_property(
             "transform",
             &format!("translate({tx:.2}px, {ty:.2}px) scale({k:.5})"),
@@ -191,7 +277,12 @@ pub fn GraphView(
             .and_then(|element| element.get_attribute("data-node-idx"))
             .and_then(|idx| idx.parse::<usize>().ok());
         let _ = svg.set_pointer_capture(event.pointer_id());
-        let last_in_view = point_in_view(&svg, event.client_x() as f64, event.client_y() as f64);
+        let last_in_view = point_in_view(
+            &svg,
+            view_box.get_untracked(),
+            event.client_x() as f64,
+            event.client_y() as f64,
+        );
         pan.set_value(Some(PanState {
             last_in_view,
             moved: false,
@@ -205,7 +296,12 @@ pub fn GraphView(
         let Some(svg) = svg_ref.get_untracked() else {
             return;
         };
-        let now = point_in_view(&svg, event.client_x() as f64, event.client_y() as f64);
+        let now = point_in_view(
+            &svg,
+            view_box.get_untracked(),
+            event.client_x() as f64,
+            event.client_y() as f64,
+        );
         let delta = [
             now[0] - state.last_in_view[0],
             now[1] - state.last_in_view[1],
@@ -223,7 +319,10 @@ pub fn GraphView(
                     });
                     hovered.set(None);
                 }
-                None => camera.update(|c| c.pan(delta)),
+                None => {
+                    fitted.set_value(false);
+                    camera.update(|c| c.pan(delta))
+                }
             }
         }
         pan.set_value(Some(state));
@@ -295,14 +394,11 @@ pub fn GraphView(
                     .iter()
                     .enumerate()
                     .map(|(node_idx, node)| {
-                        let fills: Vec<String> = ColourBy::ALL.iter().map(|&c| node_fill(graph, node, c)).collect();
-                        let classes: Vec<u32> = node.top_classes.iter().map(|share| share.class_idx).collect();
-                        let classes_for_dim = classes.clone();
-                        let is_highlighted = move || highlighted.with(|h| !h.is_empty() && classes.iter().any(|c| h.contains(c)));
+                        let is_highlighted = move || node_highlights.with(|h| h.as_ref().is_some_and(|h| h.get(node_idx) == Some(&true)));
                         let selection_fraction = move || selection_fractions.with(|f| f.as_ref().map(|f| f.get(node_idx).copied().unwrap_or(0.0)));
                         let is_dimmed = move || match selection_fraction() {
                             Some(fraction) => fraction == 0.0,
-                            None => highlighted.with(|h| !h.is_empty() && !classes_for_dim.iter().any(|c| h.contains(c))),
+                            None => node_highlights.with(|h| h.as_ref().is_some_and(|h| h.get(node_idx) != Some(&true))),
                         };
                         let selected = selected.clone();
                         let is_selected = move || selected.selected(&Some(node_idx));
@@ -313,12 +409,14 @@ pub fn GraphView(
                                 data-node-id=node.name.clone()
                                 data-node-idx=node_idx
                                 data-size=node.size
-                                fill=move || fills[ColourBy::ALL.iter().position(|&c| c == colour_by.get()).unwrap_or(0)].clone()
+                                fill=move || { colour_by.track(); node_fill_at(ui, slot, node_idx) }
                                 data-highlighted=move || is_highlighted().to_string()
                                 data-selection-fraction=move || selection_fraction().map(|f| format!("{f:.4}"))
                                 fill-opacity=move || selection_fraction().filter(|&f| f > 0.0).map(|f| format!("{:.3}", 0.25 + 0.75 * f))
                                 class:dimmed=is_dimmed
                                 class:selected=is_selected
+                                class:holds-sample=move || sample_nodes.with(|(sample, _)| sample.contains(&node_idx))
+                                class:holds-neighbour=move || sample_nodes.with(|(_, neighbours)| neighbours.contains(&node_idx))
                                 vector-effect="non-scaling-stroke"
                                 on:pointerenter=move |_| {
                                     if pan.with_value(Option::is_none) {
@@ -331,6 +429,62 @@ pub fn GraphView(
                     })
                     .collect_view()
             })
+        })
+    };
+
+    // Outlines of the selected node and the highlighted ones, above every node (a node drawn
+    // later cannot cover them), at least OUTLINE_MIN_RADIUS_PX on screen: visible at any
+    // zoom. Re-rendered when the selection or the highlight changes; each outline follows
+    // its node's position and the zoom.
+    let outlines_view = move || {
+        graph_version.get();
+        let selected_node = selected_idx.get();
+        let shaded = selection_fractions.get();
+        let highlights = node_highlights.get();
+        let (holding_sample, holding_neighbours) = sample_nodes.get();
+        ui.read_untracked(|m| {
+            let graph = m.graph_at(slot)?;
+            let outlined = graph
+                .nodes
+                .iter()
+                .enumerate()
+                .filter_map(|(node_idx, node)| {
+                    // Holding some of a selection made elsewhere (the projection, another
+                    // layer): a lighter outline.
+                    let holds_selection = shaded
+                        .as_ref()
+                        .is_some_and(|fractions| fractions.get(node_idx).is_some_and(|&f| f > 0.0));
+                    let is_highlighted = highlights
+                        .as_ref()
+                        .is_some_and(|h| h.get(node_idx) == Some(&true));
+                    let class = if selected_node == Some(node_idx) {
+                        "node-outline selected"
+                    } else if holding_sample.contains(&node_idx) {
+                        "node-outline holds-sample"
+                    } else if holding_neighbours.contains(&node_idx) {
+                        "node-outline holds-neighbour"
+                    } else if is_highlighted {
+                        "node-outline highlighted"
+                    } else if holds_selection {
+                        "node-outline holds-selection"
+                    } else {
+                        return None;
+                    };
+                    Some((node_idx, node.radius, class))
+                });
+            Some(
+                outlined
+                    .filter_map(|(node_idx, radius, class)| {
+                        let position = position_of(node_idx)?;
+                        let r = move || outline_radius(radius, camera.get().scale);
+                        Some(view! {
+                            <circle class=class data-testid="node-outline" data-node-idx=node_idx
+                                cx=move || position.get()[0] cy=move || position.get()[1] r=r
+                                vector-effect="non-scaling-stroke" />
+                        })
+                    })
+                    .collect_view(),
+            )
         })
     };
 
@@ -377,17 +531,22 @@ pub fn GraphView(
 
     let tooltip = move || {
         let (node_idx, position) = hovered.get()?;
-        let at = camera.get().screen_from_world(position);
+        let element = element_px.get();
+        let at = view_box
+            .get()
+            .element_from_view(camera.get().screen_from_world(position), element);
         ui.read_untracked(|m| {
             let graph = m.graph_at(slot)?;
             let node = graph.nodes.get(node_idx)?;
-            let left = format!("{:.2}%", at[0] / VIEW_WIDTH * 100.0);
-            let top = format!("{:.2}%", at[1] / VIEW_HEIGHT * 100.0);
+            let left = format!("{:.2}%", at[0] / element[0].max(1.0) * 100.0);
+            let top = format!("{:.2}%", at[1] / element[1].max(1.0) * 100.0);
             Some(view! {
                 <div class="tooltip" data-testid="node-tooltip" style:left=left style:top=top>
                     <strong>{node.name.clone()}</strong>
                     <div>{format!("{} samples · mean lens {:.4}", node.size, node.lens_mean)}</div>
                     <ul>{class_share_text(graph, node).into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}</ul>
+                    {super::node_facts::mistakes_line(node, &graph.class_names).map(|line| view! { <div data-testid="tooltip-mistakes">{line}</div> })}
+                    {super::node_facts::column_lines(node, m.dataset.as_ref().map(|d| d.columns.as_slice()).unwrap_or_default()).into_iter().map(|(name, value)| view! { <div class="tooltip-column">{format!("{name}: {value}")}</div> }).collect_view()}
                 </div>
             })
         })
@@ -398,20 +557,15 @@ pub fn GraphView(
     let picture_svg = move || {
         ui.read_untracked(|m| {
             let graph = m.graph_at(slot)?;
-            let caption = match m.colour_by() {
-                ColourBy::MeanLens => format!("Mean lens ({})", graph.request.params.lens.name()),
-                ColourBy::DominantClass => "Dominant class".into(),
-                ColourBy::Purity => "Share of the top class".into(),
-                ColourBy::Size => "Member count (log)".into(),
-            };
             let picture = super::export::GraphPicture {
                 graph,
                 camera: camera.get_untracked(),
-                colour_by: m.colour_by(),
+                view_box: view_box.get_untracked(),
+                colouring: NodeColouring::of(m),
                 jaccard_threshold: m.session.jaccard_threshold,
                 highlighted_classes: &m.session.highlighted_classes,
                 selected_node: m.selected_at(slot),
-                colour_caption: caption,
+                legend: NodeColouring::of(m).legend(Some(graph), &lens_label(m)),
             };
             Some((
                 super::export::graph_svg(&picture),
@@ -443,7 +597,8 @@ pub fn GraphView(
                         }>"SVG picture"</button>
                         <button class="button" data-testid="export-graph-png" on:click=move |_| {
                             if let Some((svg, stem)) = picture_svg() {
-                                super::export::download_svg_as_png(&svg, super::export::EXPORT_WIDTH, super::export::exported_height(), &format!("{stem}.png"));
+                                let height = super::export::exported_height(view_box.get_untracked());
+                                super::export::download_svg_as_png(&svg, super::export::EXPORT_WIDTH, height, &format!("{stem}.png"));
                             }
                         }>"PNG picture"</button>
                         <button class="button" data-testid="export-graph-kmapper" on:click=move |_| export_file(crate::protocol::GraphFileFormat::Kmapper)>"KeplerMapper JSON"</button>
@@ -458,14 +613,31 @@ pub fn GraphView(
             </div>
             <div class="graph-canvas">
                 <svg node_ref=svg_ref class="graph-svg" data-testid="graph-view"
-                    viewBox=format!("0 0 {VIEW_WIDTH} {VIEW_HEIGHT}")
+                    viewBox=move || view_box.get().attribute()
                     data-zoom=move || format!("{:.4}", camera.get().scale)
                     on:wheel=on_wheel on:pointerdown=on_pointer_down on:pointermove=on_pointer_move on:pointerup=on_pointer_up
+                    tabindex="0" role="application" on:keydown=on_key_down
+                    on:blur=move |_| { keyboard_focus.set(None); hovered.set(None); }
+                    aria-label=move || { graph_version.get(); ui.read_untracked(|m| m.graph_at(slot).map(|g| format!(
+                        "Mapper graph of {}: {} nodes, {} edges. Arrow keys move between nodes, Enter selects, Escape clears.",
+                        g.request.layer, g.stats.n_nodes, g.stats.n_edges)).unwrap_or_else(|| "Mapper graph (none yet)".into())) }
                 >
                     <g transform=transform>
                         <g class="links">{edges_view}</g>
                         <g class="nodes">{nodes_view}</g>
                         <g class="glyphs">{glyphs_view}</g>
+                        <g class="outlines">{outlines_view}</g>
+                        <g class="focus-ring">{move || {
+                            let node_idx = keyboard_focus.get()?;
+                            let position = position_of(node_idx)?;
+                            let radius = ui.read_untracked(|m| m.graph_at(slot)?.nodes.get(node_idx).map(|n| n.radius))?;
+                            Some(view! {
+                                <circle class="node-outline focused" data-testid="node-focus" data-node-idx=node_idx
+                                    cx=move || position.get()[0] cy=move || position.get()[1]
+                                    r=move || outline_radius(radius, camera.get().scale) * 1.3
+                                    vector-effect="non-scaling-stroke" />
+                            })
+                        }}</g>
                     </g>
                 </svg>
                 {tooltip}
@@ -485,60 +657,48 @@ fn Legend(graph_slot: GraphSlot) -> impl IntoView {
             view! { <stop offset=format!("{}%", i * 10) stop-color=viridis(t) /> }
         })
         .collect();
-    let caption = ui.select(move |m| {
-        let range = m.graph_at(slot).map(|g| g.lens_range).unwrap_or([0.0, 1.0]);
-        match m.colour_by() {
-            ColourBy::MeanLens => (
-                format!("Mean lens ({})", lens_label(m)),
-                format!("{:.3}", range[0]),
-                format!("{:.3}", range[1]),
-            ),
-            ColourBy::Purity => (
-                "Share of the top class".into(),
-                "0 %".into(),
-                "100 %".into(),
-            ),
-            ColourBy::Size => (
-                "Member count (log)".into(),
-                "1".into(),
-                m.graph_at(slot)
-                    .map(|g| g.nodes.iter().map(|n| n.size).max().unwrap_or(1))
-                    .unwrap_or(1)
-                    .to_string(),
-            ),
-            ColourBy::DominantClass => ("Dominant class".into(), String::new(), String::new()),
-        }
-    });
-    let class_names = ui.select(move |m| {
-        (m.colour_by() == ColourBy::DominantClass).then(|| {
-            m.graph_at(slot)
-                .map(|g| g.class_names.clone())
-                .unwrap_or_default()
+    let legend = ui.select(move |m| NodeColouring::of(m).legend(m.graph_at(slot), &lens_label(m)));
+    let title = move || legend.with(|l| l.title.clone());
+    let range = move || {
+        legend.with(|l| match &l.scale {
+            LegendScale::Sequential { lo, hi } => Some((lo.clone(), hi.clone())),
+            LegendScale::Categorical(_) => None,
         })
-    });
-    let class_legend = move || {
-        class_names.get().map(|names| names.into_iter().enumerate().take(12).map(|(idx, name)| view! {
-            <span class="legend-class"><span class="swatch" style:background=class_colour(idx as u32)></span>{name}</span>
-        }).collect_view())
     };
-    let scale_shown = ui.select(|m| m.colour_by() != ColourBy::DominantClass);
+    let swatches = move || {
+        legend.with(|l| match &l.scale {
+            LegendScale::Categorical(swatches) => swatches.clone(),
+            LegendScale::Sequential { .. } => Vec::new(),
+        })
+    };
     view! {
         <div class="legend" data-testid="legend">
             <div class="legend-scale">
-                <span class="legend-title">{move || caption.get().0}</span>
-                <Show when=move || scale_shown.get()>
-                    <span>{move || caption.get().1}</span>
+                <span class="legend-title" data-testid="legend-title">{title}</span>
+                <Show when=move || range().is_some()>
+                    <span data-testid="legend-low">{move || range().map(|r| r.0)}</span>
                     <svg class="colour-bar" viewBox="0 0 100 10" preserveAspectRatio="none">
                         <defs><linearGradient id="viridis-bar">{stops.clone()}</linearGradient></defs>
                         <rect width="100" height="10" fill="url(#viridis-bar)" />
                     </svg>
-                    <span>{move || caption.get().2}</span>
+                    <span data-testid="legend-high">{move || range().map(|r| r.1)}</span>
                 </Show>
-                {class_legend}
+                {move || swatches().into_iter().map(|(name, colour)| view! {
+                    <span class="legend-class"><span class="swatch" style:background=colour></span>{name}</span>
+                }).collect_view()}
             </div>
             <div class="legend-note">"Node area: log of member count · Link width and colour: Jaccard index"</div>
         </div>
     }
+}
+
+/// Fill of a node of the graph in `slot`, for the session's colour.
+fn node_fill_at(ui: super::context::Ui, slot: GraphSlot, node_idx: usize) -> String {
+    ui.read_untracked(|m| {
+        let graph = m.graph_at(slot)?;
+        Some(NodeColouring::of(m).fill(graph, graph.nodes.get(node_idx)?))
+    })
+    .unwrap_or_else(|| super::graph_style::NO_VALUE_FILL.into())
 }
 
 fn lens_label(model: &AppModel) -> String {
@@ -548,4 +708,31 @@ fn lens_label(model: &AppModel) -> String {
 /// The name exported files of a layer's views start with.
 pub fn file_stem(layer: &str) -> String {
     format!("topoact-{}", crate::format::file_stem(layer))
+}
+
+/// The radius, in world units, of the outline of a node of `radius` at camera `scale`: the
+/// node's own edge, or [`OUTLINE_MIN_RADIUS_PX`] on screen when the node is drawn smaller.
+pub fn outline_radius(radius: f64, scale: f64) -> f64 {
+    radius.max(OUTLINE_MIN_RADIUS_PX / scale.max(1e-12))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outlines_keep_a_visible_size_at_any_zoom() {
+        // Zoomed in, the outline is the node's edge.
+        assert_eq!(outline_radius(4.0, 10.0), 4.0);
+        // Zoomed far out, it keeps OUTLINE_MIN_RADIUS_PX on screen.
+        for scale in [1e-3, 0.05, 0.5] {
+            let on_screen = outline_radius(4.0, scale) * scale;
+            assert!(
+                (on_screen - OUTLINE_MIN_RADIUS_PX).abs() < 1e-9
+                    || on_screen > OUTLINE_MIN_RADIUS_PX
+            );
+            assert!(on_screen >= OUTLINE_MIN_RADIUS_PX - 1e-9);
+        }
+        assert!(outline_radius(4.0, 0.0).is_finite());
+    }
 }

@@ -6,8 +6,8 @@
 //! - Writing: after the view has been still for [`WRITE_AFTER_MS`], the state is encoded
 //!   (`session::encode_checked`) into the fragment. A change of what is shown (data, layer,
 //!   parameters, selection, highlighted classes, projection, mode) adds a history entry, so
-//!   Back and Forward step through them; zoom, pan, colours and thresholds replace the
-//!   current entry. "Copy link" writes at once ([`write_now`]).
+//!   Back and Forward step through them; zoom, pan, colours, thresholds and the graph /
+//!   projection split replace the current entry. "Copy link" writes at once ([`write_now`]).
 //! - Reading: at start-up and on Back / Forward the link's state becomes the session
 //!   ([`UserAction::OpenLink`]); the data it names is then loaded or asked for.
 
@@ -153,8 +153,8 @@ pub fn current_state(session: &SessionState, signals: &ViewSignals) -> SessionSt
     state
 }
 
-/// What makes a history entry: the state without cameras, colours, thresholds and search
-/// text (those replace the current entry).
+/// What makes a history entry: the state without cameras, colours, thresholds, the split and
+/// search text (those replace the current entry).
 fn significant(state: &SessionState) -> SessionState {
     SessionState {
         graph_cameras: Vec::new(),
@@ -166,6 +166,7 @@ fn significant(state: &SessionState) -> SessionState {
         show_ribbons: false,
         show_glyphs: false,
         search_text: String::new(),
+        graph_split: 0.0,
         ..state.clone()
     }
 }

@@ -11,9 +11,13 @@ pub mod diagnostics;
 pub mod export;
 pub mod graph_style;
 pub mod graph_view;
+pub mod keyboard;
+pub mod layout;
 pub mod link;
 pub mod model;
 pub mod multilayer;
+pub mod neighbours;
+pub mod node_facts;
 pub mod projection_export;
 pub mod projection_scene;
 pub mod projection_view;
@@ -28,9 +32,8 @@ use crate::protocol::FailureKind;
 use crate::vocabulary::DatasetRef;
 use crate::worker_client;
 pub use context::{use_ui, Ui};
-use controls::{ClassDirectory, ClassSearch, NodeDetails, ParameterPanel};
+use controls::{ClassDirectory, ClassSearch, ParameterPanel};
 use diagnostics::DiagnosticsPanel;
-use graph_view::GraphView;
 use model::{AppModel, UserAction, ViewMode};
 
 /// The embedded demo dataset, relative to the page.
@@ -127,8 +130,6 @@ pub fn App() -> impl IntoView {
             event.data_transfer().and_then(|transfer| transfer.files()),
         ));
     };
-    let mode = ui.select(|m| m.mode());
-
     view! {
         <div
             class="app"
@@ -139,23 +140,15 @@ pub fn App() -> impl IntoView {
             <ProgressBar />
             <BannerView />
             <main class="workspace">
-                <aside class="side-panel">
+                <layout::SidePanels>
                     <DropZone />
                     <LayerList />
                     <ParameterPanel />
                     <ClassSearch />
                     <ClassDirectory />
-                </aside>
-                <section class="main-view">
-                    <div class="views" class:multilayer-views=move || mode.get() == ViewMode::Multilayer>
-                        <Show when=move || mode.get() == ViewMode::Single>
-                            <GraphView />
-                        </Show>
-                        <Show when=move || mode.get() == ViewMode::Multilayer>
-                            <multilayer::MultilayerView />
-                        </Show>
-                        <projection_view::ProjectionView />
-                    </div>
+                </layout::SidePanels>
+                <div class="main-column">
+                    <layout::ViewsSplit />
                     <comparison::LayerComparisonPanel />
                     <DiagnosticsPanel />
                     <details class="dataset-section">
@@ -163,11 +156,7 @@ pub fn App() -> impl IntoView {
                         <DatasetDetails />
                         <ClassList />
                     </details>
-                </section>
-                <aside class="detail-panel">
-                    <projection_view::SelectionDetails />
-                    <NodeDetails />
-                </aside>
+                </div>
             </main>
             <footer class="status-bar" data-testid="load-status">{move || ui.status.get()}</footer>
         </div>
@@ -206,7 +195,7 @@ fn Header() -> impl IntoView {
         <header class="header">
             <h1 class="brand">"TopoAct"</h1>
             <div class="dataset-title">
-                <span data-testid="dataset-name" class="dataset-name">{move || name.get()}</span>
+                <span data-testid="dataset-name" class="dataset-name" title=move || name.get()>{move || name.get()}</span>
                 <span data-testid="dataset-size" class="dataset-size">{size}</span>
                 <copy_link::CopyLink />
             </div>
@@ -335,7 +324,7 @@ pub fn LayerList() -> impl IntoView {
     view! {
         <nav class="panel">
             <h2>"Layers"</h2>
-            <ul class="layer-list" data-testid="layer-list" role="listbox">
+            <ul class="layer-list" data-testid="layer-list" role="listbox" aria-label="Layers">
                 {move || layers().into_iter().map(|layer| {
                     let name = layer.name.clone();
                     let name_for_click = layer.name.clone();
@@ -390,6 +379,14 @@ pub fn DatasetDetails() -> impl IntoView {
             } else {
                 dataset.projections.iter().map(|(layer, kind)| format!("{layer} {kind:?}")).collect::<Vec<_>>().join(", ")
             };
+            let columns = if dataset.columns.is_empty() {
+                "none".to_string()
+            } else {
+                dataset.columns.iter().map(|column| match column.kind {
+                    topoact_core::columns::ColumnKind::Numeric => format!("{} (numbers)", column.name),
+                    topoact_core::columns::ColumnKind::Categorical => format!("{} ({} categories)", column.name, column.categories.len()),
+                }).collect::<Vec<_>>().join(", ")
+            };
             let throughput = last_load.as_ref().map(|load| {
                 let rate = megabytes_per_second(load.bytes_read, load.elapsed_ms).map(|r| format!(", {r:.0} MB/s")).unwrap_or_default();
                 format!("{} read in {:.2} s{}", byte_size(load.bytes_read), load.elapsed_ms / 1e3, rate)
@@ -404,6 +401,8 @@ pub fn DatasetDetails() -> impl IntoView {
                         <dt>"Activation images"</dt><dd data-testid="fact-actimg">{activation_images}</dd>
                         <dt>"Projections"</dt><dd data-testid="fact-projections">{projections}</dd>
                         <dt>"Load"</dt><dd data-testid="fact-load">{throughput}</dd>
+                        <dt>"Predictions"</dt><dd data-testid="fact-predictions">{yes_no(dataset.has_predictions)}</dd>
+                        <dt>"Columns"</dt><dd data-testid="fact-columns">{columns}</dd>
                     </dl>
                     <table class="layer-table" data-testid="layer-table">
                         <thead><tr><th>"Layer"</th><th>"Dimensions"</th><th>"Stored as"</th></tr></thead>

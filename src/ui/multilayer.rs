@@ -9,9 +9,9 @@
 use leptos::prelude::*;
 
 use super::context::use_ui;
-use super::graph_view::{GraphView, VIEW_WIDTH};
+use super::graph_view::GraphView;
 use super::model::{GraphSlot, UserAction};
-use crate::render::camera::Camera;
+use crate::render::camera::{Camera, ViewBox};
 use crate::render::colour::plasma_links;
 use topoact_core::compare::{cross_layer_links, CrossLayerLink};
 
@@ -50,6 +50,9 @@ pub fn MultilayerView() -> impl IntoView {
         Some(signals) => signals.layer_cameras.to_vec(),
         None => (0..3).map(|_| RwSignal::new(Camera::default())).collect(),
     };
+    // Each view's view box (the views measure their boxes and write it here).
+    let view_boxes: [RwSignal<ViewBox>; 3] =
+        std::array::from_fn(|_| RwSignal::new(ViewBox::REFERENCE));
     let row_ref = NodeRef::<leptos::html::Div>::new();
     let layers = ui.select(|m| m.session.multilayer_layers.clone());
     let all_layers = ui.select(|m| m.layer_names());
@@ -116,18 +119,19 @@ pub fn MultilayerView() -> impl IntoView {
         }
         resized.track();
         let cams: Vec<Camera> = cameras_for_overlay.iter().map(|c| c.get()).collect();
+        let boxes: Vec<ViewBox> = view_boxes.iter().map(|b| b.get()).collect();
         let row = row_ref.get()?;
         let row_rect = row.get_bounding_client_rect();
         let svgs = row.query_selector_all("svg.graph-svg").ok()?;
-        // Each view's top-left and pixels per view unit, relative to the row.
-        let frames: Vec<([f64; 2], f64)> = (0..svgs.length())
+        // Each view's top-left relative to the row, and its size, in pixels.
+        let frames: Vec<([f64; 2], [f64; 2])> = (0..svgs.length())
             .filter_map(|idx| {
                 let element: web_sys::Element =
                     wasm_bindgen::JsCast::dyn_into(svgs.item(idx)?).ok()?;
                 let rect = element.get_bounding_client_rect();
                 Some((
                     [rect.left() - row_rect.left(), rect.top() - row_rect.top()],
-                    rect.width() / VIEW_WIDTH,
+                    [rect.width(), rect.height()],
                 ))
             })
             .collect();
@@ -135,9 +139,10 @@ pub fn MultilayerView() -> impl IntoView {
         let lines = row_positions.with(|positions| {
             let screen = |position: usize, node_idx: usize| -> Option<[f64; 2]> {
                 let world = *positions.get(position)?.get(node_idx)?;
-                let (origin, px) = frames.get(position)?;
+                let (origin, size) = frames.get(position)?;
                 let at = cams.get(position)?.screen_from_world(world);
-                Some([origin[0] + at[0] * px, origin[1] + at[1] * px])
+                let at = boxes.get(position)?.element_from_view(at, *size);
+                Some([origin[0] + at[0], origin[1] + at[1]])
             };
             ribbons.with(|ribbons| {
                 ribbons
@@ -211,12 +216,13 @@ pub fn MultilayerView() -> impl IntoView {
                     let cameras = cameras_for_views.clone();
                     layers.get().into_iter().enumerate().map(|(position, layer)| {
                         let camera = cameras.get(position).copied();
+                        let view_box = view_boxes.get(position).copied();
                         view! {
                             <div class="layer-graph" data-testid="layer-graph" data-layer=layer.clone() data-position=position>
                                 <h3 class="layer-graph-title">{layer.clone()}</h3>
-                                {match camera {
-                                    Some(camera) => view! { <GraphView graph_slot=GraphSlot::Layer(position) camera=camera /> }.into_any(),
-                                    None => view! { <GraphView graph_slot=GraphSlot::Layer(position) /> }.into_any(),
+                                {match (camera, view_box) {
+                                    (Some(camera), Some(view_box)) => view! { <GraphView graph_slot=GraphSlot::Layer(position) camera=camera view_box=view_box /> }.into_any(),
+                                    _ => view! { <GraphView graph_slot=GraphSlot::Layer(position) /> }.into_any(),
                                 }}
                             </div>
                         }

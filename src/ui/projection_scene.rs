@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use super::graph_style::format_value;
 use super::model::{AppModel, PointColour};
-use crate::protocol::DrawnProjection;
+use crate::protocol::{DrawnProjection, SampleValues, SampleValuesOf};
 use crate::render::colour::{class_slots, point_palette, viridis_rgba, OTHER_CLASSES};
 use crate::render::scatter::{bounds, PointGrid, Rgba};
 
@@ -86,8 +87,9 @@ impl Scene {
     }
 }
 
-/// Which points are highlighted: the selected node's members, else the projection
-/// selection, else the highlighted classes; `None` when nothing is.
+/// Which points are highlighted: a sample and its nearest neighbours (while their list is
+/// shown), else the selected node's members, else the projection selection, else the
+/// highlighted classes; `None` when nothing is.
 pub(super) fn highlighted_points(
     m: &AppModel,
     projection: &DrawnProjection,
@@ -105,6 +107,11 @@ pub(super) fn highlighted_points(
         }
         mask
     };
+    if let Some((sample_idx, neighbours)) = m.shown_neighbours() {
+        let mut samples: Vec<u32> = neighbours.iter().map(|n| n.sample_idx).collect();
+        samples.push(sample_idx);
+        return Some(from_samples(&samples));
+    }
     if let Some(node) = m
         .focused_node()
         .and_then(|(graph, idx)| graph.nodes.get(idx))
@@ -264,7 +271,111 @@ pub(super) fn point_colours(
                 ],
             )
         }
+        PointColour::Correctness | PointColour::Column(_) => {
+            let wanted = m.wanted_sample_values();
+            let values = m
+                .results
+                .sample_values
+                .as_ref()
+                .filter(|values| Some(&values.of) == wanted.as_ref());
+            match values {
+                Some(values) => sample_value_colours(projection, values),
+                None => (
+                    vec![OTHER_CLASSES; n],
+                    vec![("values on their way…".into(), OTHER_CLASSES)],
+                ),
+            }
+        }
     }
+}
+
+/// Colour of a point the network classifies right, and of one it gets wrong.
+pub const RIGHT_POINT: Rgba = [190, 196, 204, 255];
+pub const WRONG_POINT: Rgba = [214, 39, 40, 255];
+
+/// Points coloured by one value per sample: a category's palette colour, or Viridis over the
+/// values' range; grey where a sample has none.
+fn sample_value_colours(
+    projection: &DrawnProjection,
+    values: &SampleValues,
+) -> (Vec<Rgba>, Vec<(String, Rgba)>) {
+    let by_sample = values.values();
+    let of_point: Vec<f32> = projection
+        .sample_indices
+        .iter()
+        .map(|&s| by_sample.get(s as usize).copied().unwrap_or(f32::NAN))
+        .collect();
+    let missing = of_point.iter().any(|v| !v.is_finite());
+    let (colours, mut legend): (Vec<Rgba>, Vec<(String, Rgba)>) =
+        if values.of == SampleValuesOf::Correctness {
+            let colours = of_point
+                .iter()
+                .map(|&v| match v {
+                    0.0 => RIGHT_POINT,
+                    1.0 => WRONG_POINT,
+                    _ => OTHER_CLASSES,
+                })
+                .collect();
+            let n_wrong = of_point.iter().filter(|&&v| v == 1.0).count();
+            (
+                colours,
+                vec![
+                    ("right".into(), RIGHT_POINT),
+                    (
+                        format!("wrong ({n_wrong} of {})", of_point.len()),
+                        WRONG_POINT,
+                    ),
+                ],
+            )
+        } else if values.categories.is_empty() {
+            let (lo, hi) = values.range.unwrap_or((0.0, 1.0));
+            let colours = of_point
+                .iter()
+                .map(|&v| {
+                    if v.is_finite() {
+                        viridis_rgba(crate::render::colour::unit(v as f64, [lo, hi]))
+                    } else {
+                        OTHER_CLASSES
+                    }
+                })
+                .collect();
+            let name = match &values.of {
+                SampleValuesOf::Column(name) => name.clone(),
+                SampleValuesOf::Correctness => String::new(),
+            };
+            (
+                colours,
+                vec![
+                    (format!("{name} {}", format_value(lo)), viridis_rgba(0.0)),
+                    (format_value(hi), viridis_rgba(1.0)),
+                ],
+            )
+        } else {
+            let palette = point_palette();
+            let last = palette.len() - 1;
+            let colours = of_point
+                .iter()
+                .map(|&v| {
+                    if v.is_finite() {
+                        palette[(v as usize).min(last)]
+                    } else {
+                        OTHER_CLASSES
+                    }
+                })
+                .collect();
+            let legend = values
+                .categories
+                .iter()
+                .take(palette.len())
+                .enumerate()
+                .map(|(idx, name)| (name.clone(), palette[idx]))
+                .collect();
+            (colours, legend)
+        };
+    if missing {
+        legend.push(("no value".into(), OTHER_CLASSES));
+    }
+    (colours, legend)
 }
 
 pub(super) fn rgba_css(c: Rgba) -> String {

@@ -53,6 +53,8 @@ struct Drag {
     start: [f64; 2],
     last: [f64; 2],
     path: Vec<[f64; 2]>,
+    /// The point under the pointer when the drag began (a click on it lists its neighbours).
+    point_idx: Option<usize>,
 }
 
 #[component]
@@ -68,6 +70,7 @@ pub fn ProjectionView() -> impl IntoView {
     let drag_path = RwSignal::new(None::<(DragMode, Vec<[f64; 2]>)>);
     let hovered = RwSignal::new(None::<(usize, [f64; 2])>);
     let user_moved_camera = StoredValue::new(false);
+    let raster_buffer = StoredValue::new_local(None::<Raster>);
 
     let projection_version = ui.select(|m| m.results.projection_version);
     let scene: Memo<Option<Shared<Scene>>> = Memo::new(move |_| {
@@ -96,11 +99,23 @@ pub fn ProjectionView() -> impl IntoView {
         }
     });
     let colour = ui.select(|m| m.point_colour());
+    let colour_key = ui.select(|m| m.point_colour().key(m.dataset.as_ref()));
+    let colour_choices = ui.select(|m| {
+        let dataset = m.dataset.as_ref();
+        PointColour::choices(dataset)
+            .into_iter()
+            .map(|c| (c.key(dataset), c.label(dataset)))
+            .collect::<Vec<_>>()
+    });
     // What the colours depend on besides the scene and the encoding.
     let colour_inputs = ui.select(|m| {
         (
             m.session.highlighted_classes.clone(),
             m.results.graph_version,
+            m.results
+                .sample_values
+                .as_ref()
+                .map(|values| values.of.clone()),
         )
     });
     let colours = Memo::new(move |_| {
@@ -124,6 +139,7 @@ pub fn ProjectionView() -> impl IntoView {
             m.session.highlighted_classes.clone(),
             m.results.graph_version,
             m.results.row_versions.clone(),
+            m.shown_neighbours().map(|(sample_idx, _)| sample_idx),
         )
     });
     let emphasis = Memo::new(move |_| {
@@ -170,24 +186,35 @@ pub fn ProjectionView() -> impl IntoView {
         let Ok(context) = context.dyn_into::<web_sys::CanvasRenderingContext2d>() else {
             return;
         };
-        let mut raster = Raster::new(CANVAS_WIDTH as usize, CANVAS_HEIGHT as usize);
-        if let (Some(scene), Some(colours), Some(emphasis)) =
-            (scene.get(), colours.get(), emphasis.get())
-        {
-            let point_size = if scene.coords.len() > 100_000 {
-                1
-            } else if scene.coords.len() > 20_000 {
-                2
-            } else {
-                3
-            };
-            raster.draw(&cam, &scene.coords, &colours.0 .0, &emphasis, point_size);
-        }
-        if let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
-            Clamped(&raster.pixels),
-            raster.width as u32,
-            raster.height as u32,
-        ) {
+        let scene_parts = (scene.get(), colours.get(), emphasis.get());
+        // One pixel buffer for the view's life: a frame allocates nothing for the points.
+        let image = raster_buffer
+            .try_update_value(|slot| {
+                let raster = slot.get_or_insert_with(|| {
+                    Raster::new(CANVAS_WIDTH as usize, CANVAS_HEIGHT as usize)
+                });
+                match scene_parts {
+                    (Some(scene), Some(colours), Some(emphasis)) => {
+                        let point_size = if scene.coords.len() > 100_000 {
+                            1
+                        } else if scene.coords.len() > 20_000 {
+                            2
+                        } else {
+                            3
+                        };
+                        raster.draw(&cam, &scene.coords, &colours.0 .0, &emphasis, point_size);
+                    }
+                    _ => raster.pixels.fill(0),
+                }
+                web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+                    Clamped(&raster.pixels),
+                    raster.width as u32,
+                    raster.height as u32,
+                )
+                .ok()
+            })
+            .flatten();
+        if let Some(image) = image {
             let _ = context.put_image_data(&image, 0.0, 0.0);
         }
         if let Some((drag_mode, path)) = drag_path.get() {
@@ -279,6 +306,17 @@ pub fn ProjectionView() -> impl IntoView {
         user_moved_camera.set_value(true);
         camera.update(|c| c.zoom_at(anchor, (-delta * 0.0015).exp()));
     };
+    // The dataset sample a point of the projection on screen stands for.
+    let sample_of = move |point_idx: usize| {
+        ui.read_untracked(|m| {
+            m.results
+                .projection
+                .as_ref()?
+                .sample_indices
+                .get(point_idx)
+                .copied()
+        })
+    };
     let on_pointer_down = move |event: web_sys::PointerEvent| {
         if event.button() != 0 {
             return;
@@ -298,6 +336,7 @@ pub fn ProjectionView() -> impl IntoView {
             start: at,
             last: at,
             path: vec![at],
+            point_idx: hovered.get_untracked().map(|(point_idx, _)| point_idx),
         }));
         hovered.set(None);
     };
@@ -336,17 +375,9 @@ pub fn ProjectionView() -> impl IntoView {
                     Some((point_idx, at))
                 });
                 if found.map(|f| f.0) != hovered.get_untracked().map(|h| h.0) {
-                    if let Some((point_idx, _)) = found {
-                        if let Some(sample_idx) = ui.read_untracked(|m| {
-                            m.results
-                                .projection
-                                .as_ref()?
-                                .sample_indices
-                                .get(point_idx)
-                                .copied()
-                        }) {
-                            ui.request_thumbnail(sample_idx);
-                        }
+                    if let Some(sample_idx) = found.and_then(|(point_idx, _)| sample_of(point_idx))
+                    {
+                        ui.request_thumbnail(sample_idx);
                     }
                 }
                 hovered.set(found);
@@ -359,8 +390,15 @@ pub fn ProjectionView() -> impl IntoView {
         drag_path.set(None);
         let moved = (d.last[0] - d.start[0]).abs() + (d.last[1] - d.start[1]).abs() > 3.0;
         match d.mode {
-            // A click on the background clears the projection selection.
-            DragMode::Pan if !moved => ui.act(UserAction::SelectSamples(Vec::new())),
+            // A click on a point lists its nearest neighbours; on the background, it clears
+            // the projection selection and the neighbour list.
+            DragMode::Pan if !moved => match d.point_idx.and_then(sample_of) {
+                Some(sample_idx) => ui.act(UserAction::ShowNeighbours(Some(sample_idx))),
+                None => ui.act_all([
+                    UserAction::SelectSamples(Vec::new()),
+                    UserAction::ShowNeighbours(None),
+                ]),
+            },
             DragMode::Pan => {}
             DragMode::Rectangle if moved => select_in(DragMode::Rectangle, &[d.start, d.last]),
             DragMode::Lasso if d.path.len() >= 3 => select_in(DragMode::Lasso, &d.path),
@@ -482,44 +520,24 @@ pub fn ProjectionView() -> impl IntoView {
         None => "No projection yet".into(),
     };
     let legend = move || colours.get().map(|c| c.0 .1.clone()).unwrap_or_default();
-    let export_csv = move || -> Option<String> {
-        ui.read_untracked(|m| {
+    // The highlighted points as a CSV, written by the worker (it adds the file's
+    // predictions and columns).
+    let on_export = move |_| {
+        let rows = ui.read_untracked(|m| {
             let projection = m.results.projection.as_ref()?;
             let scene = scene.get_untracked()?;
             let mask = highlighted_points(m, projection, &scene.point_of_sample)?;
             let coords = projection.coords();
-            let class_names = m
-                .dataset
-                .as_ref()
-                .map(|d| d.classes.iter().map(|c| c.name.clone()).collect::<Vec<_>>())
-                .unwrap_or_default();
-            let mut csv = String::from("sample_idx,label,x,y,class\n");
-            for (point_idx, _) in mask.iter().enumerate().filter(|(_, &h)| h) {
-                let label = projection.labels[point_idx];
-                let class = class_names
-                    .get(label as usize)
-                    .map(|name| super::export::csv_field(name))
-                    .unwrap_or_default();
-                let label = if label == u32::MAX {
-                    String::new()
-                } else {
-                    label.to_string()
-                };
-                csv.push_str(&format!(
-                    "{},{},{},{},{}\n",
-                    projection.sample_indices[point_idx],
-                    label,
-                    coords[point_idx][0],
-                    coords[point_idx][1],
-                    class
-                ));
-            }
-            Some(csv)
-        })
-    };
-    let on_export = move |_| {
-        if let Some(csv) = export_csv() {
-            super::export::download_text("topoact-selection.csv", "text/csv", &csv);
+            let (samples, coords): (Vec<u32>, Vec<[f32; 2]>) = mask
+                .iter()
+                .enumerate()
+                .filter(|(_, &h)| h)
+                .map(|(point_idx, _)| (projection.sample_indices[point_idx], coords[point_idx]))
+                .unzip();
+            Some((samples, coords))
+        });
+        if let Some((samples, coords)) = rows {
+            ui.export_samples("topoact-selection.csv", samples, coords);
         }
     };
 
@@ -540,18 +558,22 @@ pub fn ProjectionView() -> impl IntoView {
                     ui.act(UserAction::ChooseProjection(method));
                 }>"Compute"</button>
                 <label>"Colour "
-                    <select data-testid="point-colour" prop:value=move || colour.get().key() on:change=move |event| {
-                        if let Some(c) = PointColour::from_key(&event_target_value(&event)) {
+                    <select data-testid="point-colour" prop:value=move || colour_key.get() on:change=move |event| {
+                        let key = event_target_value(&event);
+                        if let Some(c) = ui.read_untracked(|m| PointColour::from_key(&key, m.dataset.as_ref())) {
                             ui.act(UserAction::SetPointColour(c));
                         }
                     }>
-                        {PointColour::ALL.iter().map(|c| view! { <option value=c.key()>{c.label()}</option> }).collect_view()}
+                        {move || colour_choices.get().into_iter().map(|(key, label)| {
+                            let selected = key.clone();
+                            view! { <option value=key.clone() selected=move || colour_key.with(|c| *c == selected)>{label}</option> }
+                        }).collect_view()}
                     </select>
                 </label>
                 <span class="mode-buttons" role="group" aria-label="Drag mode">
-                    <button class="button" data-testid="mode-pan" class:active=move || mode.get() == DragMode::Pan on:click=move |_| mode.set(DragMode::Pan)>"Pan"</button>
-                    <button class="button" data-testid="mode-rectangle" class:active=move || mode.get() == DragMode::Rectangle on:click=move |_| mode.set(DragMode::Rectangle)>"Rectangle"</button>
-                    <button class="button" data-testid="mode-lasso" class:active=move || mode.get() == DragMode::Lasso on:click=move |_| mode.set(DragMode::Lasso)>"Lasso"</button>
+                    <button class="button" data-testid="mode-pan" title="Pan (P)" class:active=move || mode.get() == DragMode::Pan on:click=move |_| mode.set(DragMode::Pan)>"Pan"</button>
+                    <button class="button" data-testid="mode-rectangle" title="Rectangle selection (R, or Shift+drag)" class:active=move || mode.get() == DragMode::Rectangle on:click=move |_| mode.set(DragMode::Rectangle)>"Rectangle"</button>
+                    <button class="button" data-testid="mode-lasso" title="Lasso selection (L)" class:active=move || mode.get() == DragMode::Lasso on:click=move |_| mode.set(DragMode::Lasso)>"Lasso"</button>
                 </span>
                 <button class="button" data-testid="projection-fit" title="Fit the projection" on:click=move |_| { user_moved_camera.set_value(false); fit() }>"Fit"</button>
                 <button class="button" data-testid="export-projection-png" title="Download the projection as a PNG picture" on:click=move |_| {
@@ -586,6 +608,18 @@ pub fn ProjectionView() -> impl IntoView {
                     data-complete=move || complete.get().to_string()
                     on:wheel=on_wheel on:pointerdown=on_pointer_down on:pointermove=on_pointer_move on:pointerup=on_pointer_up
                     on:pointerleave=move |_| hovered.set(None)
+                    tabindex="0" role="img"
+                    aria-label="Projection of the samples. Wheel zooms, drag pans; keys: P pan, R rectangle, L lasso, F fit, Escape clears."
+                    on:keydown=move |event: web_sys::KeyboardEvent| {
+                        match event.key().as_str() {
+                            "p" | "P" => mode.set(DragMode::Pan),
+                            "r" | "R" => mode.set(DragMode::Rectangle),
+                            "l" | "L" => mode.set(DragMode::Lasso),
+                            "f" | "F" => { user_moved_camera.set_value(false); fit() }
+                            _ => return,
+                        }
+                        event.prevent_default();
+                    }
                 ></canvas>
                 {tooltip}
             </div>

@@ -381,7 +381,7 @@ pub fn read_answer(message: JsValue) -> Result<JsValue, JsError> {
             answer: "Thumbnail",
         },
     };
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let serializer = crate::protocol::boundary_serializer();
     read.serialize(&serializer)
         .map_err(|err| JsError::new(&format!("cannot encode the answer: {err}")))
 }

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use topoact_core::columns::{nearest_neighbours, node_mistakes};
 use topoact_core::compare::{norm_distributions, row_norms};
 use topoact_core::diagnostics::{lens_diagnostics, norm_diagnostics};
 use topoact_core::formats::graph_file::{import_graph, MAX_IMPORT_BYTES};
@@ -22,8 +21,7 @@ use super::runtime::{
 use super::state::{self, with_dataset};
 use crate::protocol::{
     Diagnostics, DrawnGraph, DrawnNode, FromWorker, GraphFileFormat, GraphRequest, LayerComparison,
-    LayerStructure, RequestId, SampleNeighbour, SubsampleChoice, WorkerError,
-    IMPORTED_LAYER_PREFIX,
+    LayerStructure, RequestId, SubsampleChoice, WorkerError, IMPORTED_LAYER_PREFIX,
 };
 use crate::vocabulary::DatasetRef;
 
@@ -128,7 +126,7 @@ pub(super) async fn compute_graph(
         diagnostics,
     );
     drawn.lens_by_sample = lens_by_sample;
-    annotate_with_columns(&mut drawn)?;
+    super::columns::annotate_with_columns(&mut drawn)?;
     Ok(Some(FromWorker::Graph {
         request_id,
         graph: drawn,
@@ -397,65 +395,6 @@ pub(super) fn layout_input(
         edges,
         initial_positions,
     }
-}
-
-/// Adds each node's column statistics and mistakes (labels against predictions), from the
-/// loaded dataset.
-pub(super) fn annotate_with_columns(drawn: &mut DrawnGraph) -> Result<(), WorkerError> {
-    with_dataset(|dataset| {
-        let judged = dataset
-            .labels
-            .as_deref()
-            .zip(dataset.predictions.as_deref());
-        // Each column's categories sort the whole column: once per column, not per node.
-        let categories: Vec<Option<Vec<String>>> = dataset
-            .columns
-            .iter()
-            .map(|column| column.categories())
-            .collect();
-        for node in &mut drawn.nodes {
-            let members: Vec<usize> = node.members.iter().map(|&m| m as usize).collect();
-            node.columns = dataset
-                .columns
-                .iter()
-                .zip(&categories)
-                .map(|(column, categories)| column.node_stat_in(categories.as_deref(), &members))
-                .collect();
-            node.mistakes =
-                judged.map(|(labels, predictions)| node_mistakes(labels, predictions, &members));
-        }
-        Ok(())
-    })
-}
-
-/// `Neighbours`: a sample's exact nearest neighbours in a layer, with their labels.
-pub(super) fn neighbours(
-    request_id: RequestId,
-    layer_name: &str,
-    sample_idx: u32,
-    k: usize,
-) -> Result<FromWorker, WorkerError> {
-    with_dataset(|dataset| {
-        let layer = state::layer(dataset, layer_name)?;
-        let found = nearest_neighbours(&layer.activations, sample_idx as usize, k.min(100))
-            .ok_or(WorkerError::NoSuchSample { sample_idx })?;
-        Ok(FromWorker::Neighbours {
-            request_id,
-            layer: layer_name.to_string(),
-            sample_idx,
-            neighbours: found
-                .into_iter()
-                .map(|neighbour| SampleNeighbour {
-                    sample_idx: neighbour.sample_idx as u32,
-                    distance: neighbour.distance,
-                    label: dataset
-                        .labels
-                        .as_ref()
-                        .and_then(|labels| labels.get(neighbour.sample_idx).copied()),
-                })
-                .collect(),
-        })
-    })
 }
 
 /// The graph as the UI draws it (no activation vectors).

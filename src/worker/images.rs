@@ -19,6 +19,15 @@ pub(super) fn sample_thumbnail(sample_idx: u32) -> FromWorker {
     FromWorker::Thumbnail { sample_idx, url }
 }
 
+/// The input thumbnail of a sample of `dataset` as a `data:` URL (`None` without
+/// thumbnails, or past their end).
+pub(super) fn thumbnail_of(dataset: &Dataset, sample_idx: usize) -> Option<String> {
+    let stack = dataset.images.as_ref()?;
+    (sample_idx < stack.n_images())
+        .then(|| image_url(stack, stack.image(sample_idx)))
+        .flatten()
+}
+
 /// `NodeExamples`: examples of a node's top classes and its mean images.
 pub(super) fn node_examples_answer(
     request_id: RequestId,

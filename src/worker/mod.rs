@@ -12,6 +12,8 @@
 //! - `graph`: mapper graphs, layout, diagnostics, glyphs, export, imports, layer comparison;
 //! - `projection`: t-SNE / UMAP with the shared neighbour graph, precomputed coordinates;
 //! - `images`: thumbnails and a node's examples;
+//! - `columns`: per-sample columns and predictions (node statistics, point values) and a
+//!   sample's nearest neighbours;
 //! - `synthetic`: generated datasets and graphs (synthetic links, `?synthetic-graph=N`);
 //! - `bench` (feature `bench` only): what only the benchmark page asks for.
 //!
@@ -29,6 +31,7 @@ use runtime::{answer, spawn, Lane};
 
 #[cfg(feature = "bench")]
 mod bench;
+mod columns;
 mod graph;
 mod images;
 mod io;
@@ -175,7 +178,24 @@ fn dispatch(request: ToWorker, message: &JsValue) {
             k,
         } => answer(
             request_id,
-            graph::neighbours(request_id, &layer, sample_idx, k),
+            columns::neighbours(request_id, &layer, sample_idx, k),
+        ),
+        ToWorker::SampleValues { request_id, of } => {
+            answer(request_id, columns::sample_values(request_id, of))
+        }
+        ToWorker::ExportSamples {
+            request_id,
+            file_name,
+            samples,
+            coords,
+        } => answer(
+            request_id,
+            columns::samples_csv(&samples, &coords).map(|text| FromWorker::TextFile {
+                request_id,
+                file_name,
+                mime: "text/csv".into(),
+                text,
+            }),
         ),
         #[cfg(feature = "bench")]
         ToWorker::MeasureLayout {

@@ -70,7 +70,7 @@ fn scope() -> DedicatedWorkerGlobalScope {
 
 /// Posts a message to the UI thread.
 pub(super) fn post(message: &FromWorker) {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let serializer = crate::protocol::boundary_serializer();
     match serde::Serialize::serialize(message, &serializer) {
         Ok(value) => {
             if let Err(err) = scope().post_message(&value) {

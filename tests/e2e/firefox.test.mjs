@@ -110,7 +110,7 @@ describe(`${process.env.E2E_BROWSER || 'firefox'}: the main flows`, () => {
     await page.click(testId('export-selection'));
     const { text } = await page.takeDownload();
     const [header, ...rows] = text.trim().split('\n');
-    assert.equal(header, 'sample_idx,label,x,y,class');
+    assert.equal(header, 'sample_idx,label,x,y,class,prediction,predicted_class,confidence');
     assert.deepEqual(rows.map((row) => Number(row.split(',')[0])).sort((a, b) => a - b), [...node.members].sort((a, b) => a - b));
     await page.screenshot('node-members');
     await page.press('Escape');

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inflateRawSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -33,12 +34,34 @@ export function startServer({ isolation = true, root = 'dist' } = {}) {
   });
 }
 
+/** The page keeps the person's choice of open or closed panels (the side bar) here. */
+export const PANELS_STORAGE_KEY = 'topoact.panels';
+
 /** Launches Chromium (playwright gives it a fresh temporary profile); resolves to { browser, stop }.
- *  `args` are added to the command line (e.g. a proxy). */
-export async function launchBrowser({ args = [] } = {}) {
+ *  `args` are added to the command line (e.g. a proxy). With `openPanels` (the default) every
+ *  page starts with the side bar of panels open, as a person who opened it once finds it (the
+ *  page remembers the choice in localStorage), so the tests reach the parameters; a page that
+ *  closes it keeps it closed. layout.test.mjs turns it off to see the page as a first visit
+ *  does. */
+export async function launchBrowser({ args = [], openPanels = true } = {}) {
   // CHROMIUM_EXTRA_ARGS (space-separated) is for diagnosing benchmarks, e.g. V8's tiering.
   const extra = (process.env.CHROMIUM_EXTRA_ARGS || '').split(' ').filter(Boolean);
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...args, ...extra] });
+  if (openPanels) {
+    // browser.newPage makes its context through newContext too.
+    const newContext = browser.newContext.bind(browser);
+    browser.newContext = async (options) => {
+      const context = await newContext(options);
+      await context.addInitScript((key) => {
+        try {
+          if (localStorage.getItem(key) === null) localStorage.setItem(key, 'open');
+        } catch {
+          // Storage refused (an opaque origin): the page keeps its default.
+        }
+      }, PANELS_STORAGE_KEY);
+      return context;
+    };
+  }
   return { browser, stop: () => browser.close() };
 }
 
@@ -286,6 +309,12 @@ export async function launchNeutral(name = process.env.E2E_BROWSER || 'firefox')
         page.onClose = () => pages.delete(page);
         await page.setViewport(viewport);
         await page.goto(url);
+        // As with Chromium (launchBrowser's openPanels): the side bar of panels open.
+        await page.waitForSelector(testId('panels-toggle'), { timeout: 120_000 });
+        await page.evaluate(() => {
+          const toggle = document.querySelector('[data-testid="panels-toggle"]');
+          if (toggle.getAttribute('aria-expanded') === 'false') toggle.click();
+        });
         return page;
       },
       async stop() {
@@ -627,4 +656,75 @@ class FirefoxPage extends NeutralPage {
       this.driver.stop();
     }
   }
+}
+
+/** Reads an `.npz` file (stored or deflated entries) into `{ key: { descr, shape, data } }`,
+ *  `data` a typed array (float16 widened to Float64Array; int64 to Float64Array; strings as
+ *  an array): the tests' own reader, independent of the app's. */
+export function readNpz(filePath) {
+  const zip = readFileSync(filePath);
+  let end = zip.length - 22;
+  while (end >= 0 && zip.readUInt32LE(end) !== 0x06054b50) end -= 1;
+  if (end < 0) throw new Error(`${filePath}: no zip directory`);
+  const entries = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  const arrays = {};
+  for (let i = 0; i < entries; i += 1) {
+    const method = zip.readUInt16LE(at + 10);
+    const compressed = zip.readUInt32LE(at + 20);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const extraLength = zip.readUInt16LE(at + 30);
+    const commentLength = zip.readUInt16LE(at + 32);
+    const localAt = zip.readUInt32LE(at + 42);
+    const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
+    at += 46 + nameLength + extraLength + commentLength;
+    const dataAt = localAt + 30 + zip.readUInt16LE(localAt + 26) + zip.readUInt16LE(localAt + 28);
+    const raw = zip.subarray(dataAt, dataAt + compressed);
+    const npy = method === 0 ? raw : inflateRawSync(raw);
+    arrays[name.replace(/\.npy$/, '')] = parseNpy(npy);
+  }
+  return arrays;
+}
+
+function halfToFloat(h) {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 31) return fraction ? NaN : sign * Infinity;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
+/** One `.npy` array: `{ descr, shape, data }` (C order only). */
+export function parseNpy(bytes) {
+  const major = bytes[6];
+  const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
+  const headerAt = major === 1 ? 10 : 12;
+  const header = bytes.toString('latin1', headerAt, headerAt + headerLength);
+  const descr = /'descr':\s*'([^']+)'/.exec(header)[1];
+  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)[1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (/'fortran_order':\s*True/.test(header)) throw new Error('Fortran order is not read here');
+  const body = bytes.subarray(headerAt + headerLength);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  let data;
+  if (descr === '<f2') data = Float64Array.from({ length: count }, (_, i) => halfToFloat(view.getUint16(2 * i, true)));
+  else if (descr === '<f4') data = Float64Array.from({ length: count }, (_, i) => view.getFloat32(4 * i, true));
+  else if (descr === '<f8') data = Float64Array.from({ length: count }, (_, i) => view.getFloat64(8 * i, true));
+  else if (descr === '<i8') data = Float64Array.from({ length: count }, (_, i) => Number(view.getBigInt64(8 * i, true)));
+  else if (descr === '<i4') data = Float64Array.from({ length: count }, (_, i) => view.getInt32(4 * i, true));
+  else if (descr === '|u1') data = Uint8Array.from(body.subarray(0, count));
+  else if (/^<U\d+$/.test(descr)) {
+    const width = Number(descr.slice(2));
+    data = Array.from({ length: count }, (_, i) => {
+      let text = '';
+      for (let c = 0; c < width; c += 1) {
+        const code = view.getUint32(4 * (i * width + c), true);
+        if (code === 0) break;
+        text += String.fromCodePoint(code);
+      }
+      return text;
+    });
+  } else throw new Error(`dtype ${descr} is not read here`);
+  return { descr, shape, data };
 }

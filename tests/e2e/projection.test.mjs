@@ -38,7 +38,8 @@ async function exportSelection() {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-selection"]')]);
   const text = readFileSync(await download.path(), 'utf8');
   const [header, ...rows] = text.trim().split('\n');
-  assert.equal(header, 'sample_idx,label,x,y,class');
+  // The demo holds predictions and a confidence column: they follow the fixed fields.
+  assert.equal(header, 'sample_idx,label,x,y,class,prediction,predicted_class,confidence');
   return rows.map((row) => {
     const [sample, label, x, y] = row.split(',');
     return { sample: Number(sample), label: label === '' ? null : Number(label), x: Number(x), y: Number(y) };

@@ -298,11 +298,16 @@ describe('graph files over loaded data', () => {
       await notice.waitFor();
       assert.match(await notice.textContent(), /opened on its own.*Back/);
       assert.match(await page.textContent('[data-testid="dataset-name"]'), new RegExp(`session-other-${format}\\.json`));
+      // The mapper panel says what the graph is instead of offering parameters it ignores.
+      const panel = await page.textContent('[data-testid="imported-graph-panel"]');
+      assert.ok(panel.includes(`session-other-${format}.json`) && panel.includes('on its own'), panel);
+      assert.equal(await page.isVisible('[data-testid="param-intervals"]'), false);
       await page.waitForTimeout(700); // its own history entry
       await page.screenshot({ path: path.join(artifactsDir, `session-graph-alone-${format}.png`) });
       await page.goBack();
       await waitForDataset(page, demoName);
       assert.deepEqual(await waitForGraph(page, demoCounts), demoCounts, 'the demo\'s view again');
+      assert.equal(await page.isVisible('[data-testid="param-intervals"]'), true);
     }
     assert.deepEqual(errors, []);
     await page.close();

@@ -168,6 +168,33 @@ impl Column {
         }
     }
 
+    /// One value per sample for colouring points: the value itself (numeric columns; NaN
+    /// for missing), or the index of the sample's category in `categories` (categorical
+    /// columns, with [`Column::categories`] computed once by the caller; NaN when the value
+    /// is in none).
+    pub fn per_sample_codes(&self, categories: Option<&[String]>) -> Vec<f32> {
+        let n_samples = self.values.len();
+        match categories {
+            None => (0..n_samples)
+                .map(|sample_idx| self.number(sample_idx) as f32)
+                .collect(),
+            Some(categories) => {
+                let index: std::collections::HashMap<&str, usize> = categories
+                    .iter()
+                    .enumerate()
+                    .map(|(category_idx, name)| (name.as_str(), category_idx))
+                    .collect();
+                (0..n_samples)
+                    .map(|sample_idx| {
+                        index
+                            .get(self.text(sample_idx).as_str())
+                            .map_or(f32::NAN, |&category_idx| category_idx as f32)
+                    })
+                    .collect()
+            }
+        }
+    }
+
     /// The column over one node's members.
     pub fn node_stat(&self, members: &[usize]) -> NodeColumnStat {
         self.node_stat_in(self.categories().as_deref(), members)
@@ -254,6 +281,10 @@ pub struct NodeMistakes {
     /// The most frequent (label, prediction) pair among the errors; ties go to the smaller
     /// label, then the smaller prediction.
     pub top_confusion: Option<Confusion>,
+    /// Every (label, prediction) pair among the errors, most frequent first (the first is
+    /// `top_confusion`).
+    #[serde(default)]
+    pub confusions: Vec<Confusion>,
 }
 
 /// The mistakes among a node's members. `labels` and `predictions` are per sample.
@@ -272,6 +303,7 @@ pub fn node_mistakes(labels: &[u32], predictions: &[u32], members: &[usize]) -> 
         }
     }
     let n_errors = pairs.len();
+    let confusions = most_frequent_pairs(pairs);
     NodeMistakes {
         error_rate: if n_judged == 0 {
             0.0
@@ -280,8 +312,27 @@ pub fn node_mistakes(labels: &[u32], predictions: &[u32], members: &[usize]) -> 
         },
         n_errors,
         n_judged,
-        top_confusion: most_frequent_pairs(pairs).into_iter().next(),
+        top_confusion: confusions.first().copied(),
+        confusions,
     }
+}
+
+/// Whether the network got each sample right: 0 right, 1 wrong, NaN where the sample has no
+/// label or no prediction (`labels` and `predictions` per sample; `u32::MAX` is no label).
+pub fn correctness(labels: &[u32], predictions: &[u32]) -> Vec<f32> {
+    labels
+        .iter()
+        .zip(predictions)
+        .map(|(&label, &prediction)| {
+            if label == u32::MAX || prediction == u32::MAX {
+                f32::NAN
+            } else if label == prediction {
+                0.0
+            } else {
+                1.0
+            }
+        })
+        .collect()
 }
 
 /// Every (label, prediction) pair that differs, most frequent first (ties: smaller label,
@@ -394,6 +445,20 @@ mod tests {
     }
 
     #[test]
+    fn per_sample_codes_and_correctness() {
+        let confidence = column(
+            "confidence",
+            ColumnValues::Numbers(vec![0.5, f64::NAN, 1.0]),
+        );
+        let codes = confidence.per_sample_codes(None);
+        assert_eq!((codes[0], codes[2]), (0.5, 1.0));
+        assert!(codes[1].is_nan());
+        let right_wrong = correctness(&[1, 2, u32::MAX, 3], &[1, 0, 0, u32::MAX]);
+        assert_eq!(&right_wrong[..2], &[0.0, 1.0]);
+        assert!(right_wrong[2].is_nan() && right_wrong[3].is_nan());
+    }
+
+    #[test]
     fn categorical_node_majority_and_purity() {
         let split = column(
             "split",
@@ -414,6 +479,8 @@ mod tests {
                 purity: 2.0 / 3.0
             }
         );
+        let codes = split.per_sample_codes(split.categories().as_deref());
+        assert_eq!(codes, vec![1.0, 0.0, 1.0, 2.0]);
         // Ties go to the first category in order.
         assert_eq!(
             split.node_stat(&[1, 3]),

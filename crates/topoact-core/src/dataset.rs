@@ -322,6 +322,14 @@ impl Dataset {
             meta: self.meta.clone(),
             columns: self.columns.iter().map(Column::summary).collect(),
             has_predictions: self.predictions.is_some(),
+            top_confusions: match (&self.labels, &self.predictions) {
+                (Some(labels), Some(predictions)) => {
+                    let mut pairs = crate::columns::confused_pairs(labels, predictions);
+                    pairs.truncate(TOP_CONFUSIONS);
+                    pairs
+                }
+                _ => Vec::new(),
+            },
             notices: self.notices.clone(),
         }
     }
@@ -330,6 +338,9 @@ impl Dataset {
         self.columns.iter().find(|column| column.name == name)
     }
 }
+
+/// Confused class pairs a summary lists.
+pub const TOP_CONFUSIONS: usize = 20;
 
 /// What the UI is told about a loaded dataset.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -350,6 +361,10 @@ pub struct DatasetSummary {
     /// Whether the file holds the network's predictions.
     #[serde(default)]
     pub has_predictions: bool,
+    /// The most frequent (label, prediction) pairs that differ, over the whole file (at
+    /// most [`TOP_CONFUSIONS`]).
+    #[serde(default)]
+    pub top_confusions: Vec<crate::columns::Confusion>,
     pub notices: Vec<String>,
 }
 

@@ -461,6 +461,29 @@ fn npy_files_named_like_npz_keys() {
     assert_eq!(dataset.images.as_ref().unwrap().image(1), &[7, 6]);
 }
 
+/// Bad per-sample columns each get a notice and the rest loads: an infinity leaves its
+/// column out, NaN is a missing value, a column of another length is not a column, and
+/// predictions outside the classes are kept as a plain column.
+#[test]
+fn bad_columns_are_named_and_the_rest_loads() {
+    let dataset = load(&["bad_columns.npz"]);
+    assert_eq!(dataset.layers.len(), 1);
+    assert_eq!(dataset.labels.as_deref(), Some(&[0, 1, 0][..]));
+    // Out-of-range predictions are not predictions.
+    assert_eq!(dataset.predictions, None);
+    let names: Vec<&str> = dataset.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["predictions", "loss"]);
+    let notices = dataset.notices.join("\n");
+    for expected in [
+        "7 is outside 0 to 1",
+        "column confidence (bad_columns.npz) holds 1 infinite value(s): it is left out",
+        "column loss (bad_columns.npz): 1 of 3 values are NaN, read as missing",
+        "margin",
+    ] {
+        assert!(notices.contains(expected), "{expected:?} in {notices}");
+    }
+}
+
 #[test]
 fn extra_per_sample_arrays_become_columns_and_preds_the_predictions() {
     use topoact_core::columns::{ColumnKind, ColumnValues};

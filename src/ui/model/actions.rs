@@ -7,7 +7,7 @@ use topoact_core::mapper::MapperParams;
 
 use super::{layers_around, AppModel, ColourBy, GraphSlot, PointColour, ViewMode};
 use crate::protocol::{DrawnGraph, ProjectionMethod, SubsampleChoice};
-use crate::session::SessionState;
+use crate::session::{MistakeHighlight, SessionState};
 use crate::vocabulary::{DatasetRef, NodeRef};
 
 /// One thing a person does to the view.
@@ -41,17 +41,26 @@ pub enum UserAction {
     SelectSamples(Vec<u32>),
     SetColourBy(ColourBy),
     SetPointColour(PointColour),
+    /// Highlight nodes for their mistakes (search "misclassified", a confused pair of the
+    /// class directory); `None` clears it.
+    HighlightMistakes(Option<MistakeHighlight>),
+    /// Click a point of the projection (or an example): its nearest neighbours in the
+    /// layer's full space are listed and highlighted (`None`: the list closes).
+    ShowNeighbours(Option<u32>),
     SetJaccardThreshold(f64),
     SetRibbons(bool),
     SetRibbonThreshold(f64),
     SetGlyphs(bool),
+    /// Drag (or arrow keys on) the divider between the graph and the projection: the
+    /// graph's share of the split, kept within `ui::layout`'s limits.
+    SetGraphSplit(f64),
     /// "Recompute": ask again for what failed or was cancelled.
     Recompute,
     /// Show other data (the demo button, a link's data): a fresh view of it.
     OpenData(DatasetRef),
     /// Open a link (at start-up, or Back / Forward): its state becomes the session.
     OpenLink(SessionState),
-    /// Escape: the banner, else the selected node, else the sample selection, else the
+    /// Escape: the banner, else the neighbour list, else the selected node, else the sample selection, else the
     /// highlighted classes.
     Escape,
     /// The banner's close button.
@@ -85,6 +94,7 @@ impl UserAction {
                 | UserAction::ShowStatus(_)
                 | UserAction::ShowLinkProblem(_)
                 | UserAction::MoveNode { .. }
+                | UserAction::SetGraphSplit(_)
         )
     }
 }
@@ -179,12 +189,21 @@ impl AppModel {
                 session.sample_selection = samples;
                 self.results.selection_examples = None;
             }
-            UserAction::SetColourBy(colour_by) => session.colour_by = colour_by.key().into(),
-            UserAction::SetPointColour(colour) => session.point_colour = colour.key().into(),
+            UserAction::SetColourBy(colour_by) => {
+                session.colour_by = colour_by.key(self.dataset.as_ref())
+            }
+            UserAction::SetPointColour(colour) => {
+                session.point_colour = colour.key(self.dataset.as_ref())
+            }
+            UserAction::ShowNeighbours(sample_idx) => session.neighbours_of = sample_idx,
+            UserAction::HighlightMistakes(highlight) => session.highlighted_mistakes = highlight,
             UserAction::SetJaccardThreshold(t) => session.jaccard_threshold = t.clamp(0.0, 1.0),
             UserAction::SetRibbons(on) => session.show_ribbons = on,
             UserAction::SetRibbonThreshold(t) => session.ribbon_threshold = t.clamp(0.0, 1.0),
             UserAction::SetGlyphs(on) => session.show_glyphs = on,
+            UserAction::SetGraphSplit(share) => {
+                session.graph_split = crate::ui::layout::clamp_split(share)
+            }
             UserAction::Recompute => {
                 self.requests.forgive();
                 self.requests.asked_projection = self.projection_request();
@@ -193,6 +212,7 @@ impl AppModel {
                 if !crate::vocabulary::same_data(&self.session.dataset, &dataset) {
                     let mut fresh = super::initial_session(dataset);
                     fresh.mapper = self.session.mapper.clone();
+                    fresh.graph_split = self.session.graph_split;
                     self.session = fresh;
                     self.link_node_unverified = None;
                     self.awaiting_link_file = false;
@@ -251,12 +271,15 @@ impl AppModel {
     fn escape(&mut self) {
         if self.banner.is_some() {
             self.banner = None;
+        } else if self.session.neighbours_of.is_some() {
+            self.session.neighbours_of = None;
         } else if self.session.selected_node.is_some() {
             self.session.selected_node = None;
         } else if !self.session.sample_selection.is_empty() {
             self.session.sample_selection.clear();
         } else {
             self.session.highlighted_classes.clear();
+            self.session.highlighted_mistakes = None;
         }
     }
 

@@ -206,12 +206,15 @@ impl AppModel {
             // Only the benchmark page asks for layout measures; the worker client reports
             // CouldNotStart through its fatal-error callback.
             FromWorker::LayoutMeasured { .. } | FromWorker::CouldNotStart { .. } => {}
+            // Downloaded by the app as it arrives.
+            FromWorker::TextFile { .. } => {}
             FromWorker::Neighbours {
                 layer,
                 sample_idx,
                 neighbours,
                 ..
             } => self.results.neighbours = Some((layer, sample_idx, neighbours)),
+            FromWorker::SampleValues { values, .. } => self.results.sample_values = Some(values),
             FromWorker::Thumbnail { sample_idx, url } => {
                 self.results.hover_thumbnail = Some((sample_idx, url))
             }
@@ -253,6 +256,7 @@ impl AppModel {
         self.dataset = Some(summary);
         self.dataset_ref = Some(source.clone());
         self.results.clear();
+        self.requests.forget_short_requests();
         self.requests.forgive();
         let awaited_link = std::mem::take(&mut self.awaiting_link_file);
         if self
@@ -384,6 +388,7 @@ impl AppModel {
         self.dataset_ref = Some(source.clone());
         self.last_load = None;
         self.results.clear();
+        self.requests.forget_short_requests();
         self.requests.forgive();
         self.awaiting_link_file = false;
         if self

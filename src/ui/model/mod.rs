@@ -20,6 +20,7 @@
 
 mod actions;
 mod answers;
+mod colours;
 mod requests;
 mod results;
 #[cfg(test)]
@@ -32,7 +33,8 @@ use crate::session::SessionState;
 pub use crate::vocabulary::ViewMode;
 use crate::vocabulary::{DatasetRef, NodeRef, ProjectionMethod, SubsampleChoice};
 pub use actions::UserAction;
-pub use requests::{InFlight, Purpose, RunningRequest};
+pub use colours::{ColourBy, PointColour};
+pub use requests::{InFlight, Purpose, RunningRequest, NEIGHBOURS_LISTED};
 pub use results::{GraphSlot, Results, GRAPH_CACHE_SIZE};
 
 /// A message shown above the views until dismissed or superseded.
@@ -47,94 +49,6 @@ pub struct Banner {
 pub struct LoadStats {
     pub elapsed_ms: f64,
     pub bytes_read: u64,
-}
-
-/// The quantity node colour encodes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ColourBy {
-    /// Mean lens value of the node's members (TopoAct's default).
-    #[default]
-    MeanLens,
-    /// The node's most frequent class.
-    DominantClass,
-    /// The share of the most frequent class.
-    Purity,
-    /// Member count (log scale).
-    Size,
-}
-
-impl ColourBy {
-    pub const ALL: [ColourBy; 4] = [
-        ColourBy::MeanLens,
-        ColourBy::DominantClass,
-        ColourBy::Purity,
-        ColourBy::Size,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            ColourBy::MeanLens => "lens",
-            ColourBy::DominantClass => "class",
-            ColourBy::Purity => "purity",
-            ColourBy::Size => "size",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            ColourBy::MeanLens => "Mean lens",
-            ColourBy::DominantClass => "Dominant class",
-            ColourBy::Purity => "Class purity",
-            ColourBy::Size => "Node size",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|colour_by| colour_by.key() == key)
-    }
-}
-
-/// What the colour of a projected point shows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum PointColour {
-    /// The point's class (a palette of distinguishable colours; highlighted or most frequent
-    /// classes first, the rest grey).
-    #[default]
-    Class,
-    /// The point's L2 norm (the default lens).
-    Lens,
-    /// The mean lens of the first graph node containing the point; grey when no node does.
-    Membership,
-}
-
-impl PointColour {
-    pub const ALL: [PointColour; 3] = [
-        PointColour::Class,
-        PointColour::Lens,
-        PointColour::Membership,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            PointColour::Class => "class",
-            PointColour::Lens => "lens",
-            PointColour::Membership => "membership",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            PointColour::Class => "Class",
-            PointColour::Lens => "Lens value",
-            PointColour::Membership => "Node membership",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.key() == key)
-    }
 }
 
 /// Ribbons between adjacent layers with a Jaccard index at or below this are hidden.
@@ -233,12 +147,16 @@ impl AppModel {
         self.session.layer.as_deref()
     }
 
+    /// The node colour the session asks for (the default when the loaded data has no such
+    /// column).
     pub fn colour_by(&self) -> ColourBy {
-        ColourBy::from_key(&self.session.colour_by).unwrap_or_default()
+        ColourBy::from_key(&self.session.colour_by, self.dataset.as_ref()).unwrap_or_default()
     }
 
+    /// The point colour the session asks for (the default when the loaded data has no
+    /// such column).
     pub fn point_colour(&self) -> PointColour {
-        PointColour::from_key(&self.session.point_colour).unwrap_or_default()
+        PointColour::from_key(&self.session.point_colour, self.dataset.as_ref()).unwrap_or_default()
     }
 
     pub fn subsample(&self) -> SubsampleChoice {
@@ -347,6 +265,32 @@ impl AppModel {
         node.top_classes
             .iter()
             .any(|share| self.session.highlighted_classes.contains(&share.class_idx))
+    }
+
+    /// Which nodes of the graph in `slot` are highlighted: a highlighted class among its top
+    /// three, or the mistakes highlighted (any, or one confused pair). `None` when nothing
+    /// is highlighted.
+    pub fn node_highlights_at(&self, slot: GraphSlot) -> Option<Vec<bool>> {
+        let classes = &self.session.highlighted_classes;
+        let mistakes = self.session.highlighted_mistakes;
+        if classes.is_empty() && mistakes.is_none() {
+            return None;
+        }
+        let graph = self.graph_at(slot)?;
+        Some(
+            graph
+                .nodes
+                .iter()
+                .map(|node| {
+                    node.top_classes
+                        .iter()
+                        .any(|share| classes.contains(&share.class_idx))
+                        || mistakes.is_some_and(|highlight| {
+                            node.mistakes.as_ref().is_some_and(|m| highlight.matches(m))
+                        })
+                })
+                .collect(),
+        )
     }
 
     /// Dismisses the banner (Escape, or its close button).

@@ -6,11 +6,14 @@
 
 use topoact_core::job::Progress;
 
-use super::{AppModel, Banner, ViewMode, AUTO_PROJECT_MAX_POINTS};
+use super::{AppModel, Banner, PointColour, ViewMode, AUTO_PROJECT_MAX_POINTS};
 use crate::protocol::{
-    FailureKind, GraphRequest, ProjectionMethod, ProjectionRequest, RequestId, ToWorker,
-    IMPORTED_LAYER_PREFIX,
+    FailureKind, GraphRequest, ProjectionMethod, ProjectionRequest, RequestId, SampleNeighbour,
+    SampleValuesOf, ToWorker, IMPORTED_LAYER_PREFIX,
 };
+
+/// Nearest neighbours listed for a clicked sample.
+pub const NEIGHBOURS_LISTED: usize = 10;
 use crate::vocabulary::DatasetRef;
 
 /// What a running request is for (so its answer, failure or cancellation lands right).
@@ -53,12 +56,22 @@ pub struct InFlight {
     /// The projection the person or a link asked for: computed whatever its size (larger
     /// projections are otherwise only marked stale, with one click to update).
     pub asked_projection: Option<ProjectionRequest>,
+    /// The neighbour list last asked for: (layer, sample_idx).
+    pub neighbours_asked: Option<(String, u32)>,
+    /// The point values last asked for.
+    pub sample_values_asked: Option<SampleValuesOf>,
 }
 
 impl InFlight {
     fn next_id(&mut self) -> RequestId {
         self.next_request_id += 1;
         self.next_request_id
+    }
+
+    /// Forgets the short requests asked (new data: their answers are gone).
+    pub fn forget_short_requests(&mut self) {
+        self.neighbours_asked = None;
+        self.sample_values_asked = None;
     }
 
     /// Forgets what was given up (the person asked again, or new data arrived).
@@ -112,7 +125,77 @@ impl AppModel {
         self.show_cached_graphs();
         self.request_graph(&mut out);
         self.request_projection(&mut out);
+        self.request_neighbours(&mut out);
+        self.request_sample_values(&mut out);
         out
+    }
+
+    /// The neighbour list the session shows: (layer, sample_idx).
+    pub fn wanted_neighbours(&self) -> Option<(String, u32)> {
+        let sample_idx = self.session.neighbours_of?;
+        let layer = self.session.layer.clone()?;
+        (!layer.starts_with(IMPORTED_LAYER_PREFIX)).then_some((layer, sample_idx))
+    }
+
+    /// The neighbour list on screen: the session's sample and its neighbours, nearest first,
+    /// once the worker sent them.
+    pub fn shown_neighbours(&self) -> Option<(u32, &[SampleNeighbour])> {
+        let (layer, sample_idx) = self.wanted_neighbours()?;
+        let (shown_layer, shown_sample, neighbours) = self.results.neighbours.as_ref()?;
+        (*shown_layer == layer && *shown_sample == sample_idx)
+            .then_some((sample_idx, neighbours.as_slice()))
+    }
+
+    /// Asks for the neighbours of the session's sample, once per (layer, sample).
+    fn request_neighbours(&mut self, out: &mut Vec<ToWorker>) {
+        let Some(wanted) = self.wanted_neighbours() else {
+            return;
+        };
+        let shown = self
+            .results
+            .neighbours
+            .as_ref()
+            .map(|(layer, sample_idx, _)| (layer.clone(), *sample_idx));
+        if shown.as_ref() == Some(&wanted)
+            || self.requests.neighbours_asked.as_ref() == Some(&wanted)
+        {
+            return;
+        }
+        self.requests.neighbours_asked = Some(wanted.clone());
+        let request_id = self.short_request_id();
+        out.push(ToWorker::Neighbours {
+            request_id,
+            layer: wanted.0,
+            sample_idx: wanted.1,
+            k: NEIGHBOURS_LISTED,
+        });
+    }
+
+    /// The per-sample values the projection's point colour needs.
+    pub fn wanted_sample_values(&self) -> Option<SampleValuesOf> {
+        self.session.projection.as_ref()?;
+        let dataset = self.dataset.as_ref();
+        match self.point_colour() {
+            PointColour::Correctness => Some(SampleValuesOf::Correctness),
+            colour => colour.column_needed(dataset).map(SampleValuesOf::Column),
+        }
+    }
+
+    /// Asks for the point values the colour needs, once per column.
+    fn request_sample_values(&mut self, out: &mut Vec<ToWorker>) {
+        let Some(wanted) = self.wanted_sample_values() else {
+            return;
+        };
+        let shown = self.results.sample_values.as_ref().map(|values| &values.of);
+        if shown == Some(&wanted) || self.requests.sample_values_asked.as_ref() == Some(&wanted) {
+            return;
+        }
+        self.requests.sample_values_asked = Some(wanted.clone());
+        let request_id = self.short_request_id();
+        out.push(ToWorker::SampleValues {
+            request_id,
+            of: wanted,
+        });
     }
 
     /// Whether data is being loaded (it replaces everything: nothing else is asked meanwhile).

@@ -4,6 +4,7 @@
 
 use crate::protocol::{
     DrawnGraph, DrawnProjection, GraphRequest, LayerComparison, NodeExamples, SampleNeighbour,
+    SampleValues,
 };
 
 /// Graphs kept for reuse (a layer shown again with the same parameters is not recomputed).
@@ -46,6 +47,8 @@ pub struct Results {
     pub comparison: Option<LayerComparison>,
     /// The nearest neighbours of one sample: (layer, sample_idx, nearest first).
     pub neighbours: Option<(String, u32, Vec<SampleNeighbour>)>,
+    /// One value per sample of the column the projection's points are coloured by.
+    pub sample_values: Option<SampleValues>,
 }
 
 impl Results {

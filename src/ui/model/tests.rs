@@ -10,6 +10,8 @@ use crate::protocol::{DrawnNode, DrawnProjection, FromWorker, ToWorker, WorkerEr
 
 /// The actions that change what is shown beside the session.
 mod beside_the_session;
+/// Neighbours, column colours, mistakes.
+mod researcher;
 
 fn summary(name: &str, layers: &[&str], n_samples: usize) -> DatasetSummary {
     DatasetSummary {
@@ -37,6 +39,7 @@ fn summary(name: &str, layers: &[&str], n_samples: usize) -> DatasetSummary {
         meta: None,
         columns: vec![],
         has_predictions: false,
+        top_confusions: vec![],
         notices: vec![],
     }
 }
@@ -168,6 +171,23 @@ fn a_fresh_page_loads_the_demo_then_asks_for_its_first_graph_and_a_small_project
     answer_graph(&mut model, &messages, &[&[0, 1], &[2]]);
     assert!(model.results.graph.is_some());
     assert!(model.next_requests().is_empty());
+}
+
+/// The divider sets the split within its limits, asks the worker for nothing, and the split
+/// outlives a change of data (it is how the person likes the page laid out).
+#[test]
+fn the_split_is_set_within_its_limits_and_kept_for_other_data() {
+    let (mut model, _) = demo_model(&["a", "b"], 10);
+    model.on_user_action(UserAction::SetGraphSplit(0.55));
+    assert_eq!(model.session.graph_split, 0.55);
+    assert!(model.next_requests().is_empty(), "nothing to compute");
+    model.on_user_action(UserAction::SetGraphSplit(2.0));
+    assert_eq!(model.session.graph_split, crate::ui::layout::SPLIT_MAX);
+    model.on_user_action(UserAction::SetGraphSplit(0.5));
+    model.on_user_action(UserAction::OpenData(DatasetRef::Url {
+        url: "https://example.org/other.npz".into(),
+    }));
+    assert_eq!(model.session.graph_split, 0.5);
 }
 
 #[test]

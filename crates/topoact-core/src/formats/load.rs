@@ -915,6 +915,24 @@ impl<S: ByteSource> LoadJob<S> {
                         ))
                     }
                 };
+                // NaN is a missing value (as pandas writes one); an infinity is not a value
+                // a column can be coloured or averaged by: the column is left out.
+                if let ColumnValues::Numbers(numbers) = &values {
+                    let n_infinite = numbers.iter().filter(|v| v.is_infinite()).count();
+                    let n_missing = numbers.iter().filter(|v| v.is_nan()).count();
+                    if n_infinite > 0 {
+                        self.parts.notices.push(format!(
+                            "column {name} ({file_name}) holds {n_infinite} infinite value(s): it is left out; the rest is loaded"
+                        ));
+                        return Ok(());
+                    }
+                    if n_missing > 0 {
+                        self.parts.notices.push(format!(
+                            "column {name} ({file_name}): {n_missing} of {} values are NaN, read as missing",
+                            numbers.len()
+                        ));
+                    }
+                }
                 self.parts.columns.push(Column { name, values });
             }
             (role, _) => {

@@ -92,7 +92,9 @@ async function checkCases(t, build, query) {
     await waitForDataset(page, kase.data.replace(/\.npy$/, ''));
     await setParameters(page, kase);
     const expectedEdges = Object.values(kase.links).reduce((sum, targets) => sum + targets.length, 0);
-    await waitForGraph(page, [Object.keys(kase.nodes).length, expectedEdges], 120_000);
+    // The graph of these parameters: KeplerMapper's counts, or (a different graph) whatever
+    // the page settles on, which the comparison below then describes.
+    await waitForGraph(page, [Object.keys(kase.nodes).length, expectedEdges], 60_000).catch(() => waitForGraph(page));
     assert.match(await page.textContent('[data-testid="param-eps"]'), kase.eps_adaptive ? /per interval/ : /whole layer/);
     const ours = JSON.parse((await exportKmapper(page)).text);
     assert.deepEqual(nodeOrder(ours), nodeOrder(kase), `${build} ${name}: node names and order`);

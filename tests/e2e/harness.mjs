@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inflateRawSync } from 'node:zlib';
+import { readZip } from './neighbours.mjs';
 import { chromium } from 'playwright-core';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -658,31 +658,12 @@ class FirefoxPage extends NeutralPage {
   }
 }
 
-/** Reads an `.npz` file (stored or deflated entries) into `{ key: { descr, shape, data } }`,
+/** Reads an `.npz` file (stored or deflated entries, zip64 too: `readZip`) into `{ key: { descr, shape, data } }`,
  *  `data` a typed array (float16 widened to Float64Array; int64 to Float64Array; strings as
  *  an array): the tests' own reader, independent of the app's. */
 export function readNpz(filePath) {
-  const zip = readFileSync(filePath);
-  let end = zip.length - 22;
-  while (end >= 0 && zip.readUInt32LE(end) !== 0x06054b50) end -= 1;
-  if (end < 0) throw new Error(`${filePath}: no zip directory`);
-  const entries = zip.readUInt16LE(end + 10);
-  let at = zip.readUInt32LE(end + 16);
   const arrays = {};
-  for (let i = 0; i < entries; i += 1) {
-    const method = zip.readUInt16LE(at + 10);
-    const compressed = zip.readUInt32LE(at + 20);
-    const nameLength = zip.readUInt16LE(at + 28);
-    const extraLength = zip.readUInt16LE(at + 30);
-    const commentLength = zip.readUInt16LE(at + 32);
-    const localAt = zip.readUInt32LE(at + 42);
-    const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
-    at += 46 + nameLength + extraLength + commentLength;
-    const dataAt = localAt + 30 + zip.readUInt16LE(localAt + 26) + zip.readUInt16LE(localAt + 28);
-    const raw = zip.subarray(dataAt, dataAt + compressed);
-    const npy = method === 0 ? raw : inflateRawSync(raw);
-    arrays[name.replace(/\.npy$/, '')] = parseNpy(npy);
-  }
+  for (const [name, npy] of readZip(readFileSync(filePath))) arrays[name.replace(/\.npy$/, '')] = parseNpy(npy);
   return arrays;
 }
 

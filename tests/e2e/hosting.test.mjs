@@ -200,13 +200,19 @@ function startRecordingProxy() {
     const upstream = http.request(
       { host: target.hostname, port: target.port, path: target.pathname + target.search, method: request.method, headers },
       (answer) => {
+        answer.on('error', () => response.destroy());
         response.writeHead(answer.statusCode, answer.headers);
         answer.pipe(response);
       },
     );
+    // The browser may abort a request mid-way (a navigation, a cancelled fetch): a reset on
+    // either side closes the other, never an uncaught error.
     upstream.on('error', () => { if (!response.headersSent) response.writeHead(502); response.end(); });
+    request.on('error', () => upstream.destroy());
+    response.on('error', () => upstream.destroy());
     request.pipe(upstream);
   });
+  server.on('clientError', (_error, socket) => socket.destroy());
   server.on('connect', (request, socket, head) => {
     tunnels.push(request.url);
     const [host, port] = [request.url.slice(0, request.url.lastIndexOf(':')), Number(request.url.slice(request.url.lastIndexOf(':') + 1))];

@@ -1,16 +1,16 @@
 //! wasm-bindgen tests of the core's f32 kernels as the browser runs them: compiled for
 //! wasm32 with simd128 (`.cargo/config.toml`), inside a dedicated worker like the compute
 //! worker. Natively these builds do not exist (x86-64 takes the AVX2+FMA or SSE2 code), so
-//! only here are the explicit simd128 kernels of `embed/dist.rs` (single pair and the
-//! four-target block) and the vectorised loops of the mapper's fast path (squared distance,
-//! its bounded form, the dot product of the pruning projection) compared with a float64
+//! only here are the explicit simd128 kernels of `numeric/kernels.rs` (the dispatched single
+//! pair and the four-target block) and its inline vectorised loops (the mapper's fast path:
+//! 16-accumulator squared distance, its bounded form, the dot product of the pruning
+//! projection) compared with a float64
 //! reference: seeded random inputs of every length 0..=33 (every remainder of the 4-, 8- and
 //! 16-wide loops) and some long ones, values of mixed magnitudes, large magnitudes that stay
 //! finite, zeros and identical vectors.
 #![cfg(target_arch = "wasm32")]
 
-use topoact_core::embed::testing as embed_kernels;
-use topoact_core::mapper::testing as mapper_kernels;
+use topoact_core::numeric::testing as kernels;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
@@ -124,12 +124,12 @@ fn pairs(seed: u64) -> Vec<(String, Vec<f32>, Vec<f32>)> {
     out
 }
 
-/// `embed/dist.rs` single pair: four 4-lane accumulators (16 values per iteration), then a
+/// `numeric/kernels.rs` dispatched single pair: four 4-lane accumulators (16 values per iteration), then a
 /// scalar remainder.
 #[wasm_bindgen_test]
-fn embed_sq_dist_matches_float64() {
+fn dispatched_sq_dist_matches_float64() {
     for (what, a, b) in pairs(1) {
-        let got = embed_kernels::sq_dist_f32(&a, &b);
+        let got = kernels::sq_dist_f32(&a, &b);
         let exact = sq_dist_reference(&a, &b);
         check_sum(&what, got, exact, a.len(), 16, 4 + 15);
         if exact == 0.0 {
@@ -145,7 +145,7 @@ fn embed_sq_dist_matches_float64() {
         let exact = sq_dist_reference(&a[..n], &b[..n]);
         check_sum(
             &format!("lengths {la}, {lb}"),
-            embed_kernels::sq_dist_f32(&a, &b),
+            kernels::sq_dist_f32(&a, &b),
             exact,
             n,
             16,
@@ -154,11 +154,11 @@ fn embed_sq_dist_matches_float64() {
     }
 }
 
-/// `embed/dist.rs` block: four targets per pass (two 4-lane accumulators each, 8 values per
+/// `numeric/kernels.rs` block: four targets per pass (two 4-lane accumulators each, 8 values per
 /// iteration, scalar remainder), leftover targets through the single-pair kernel. Every
 /// dimension 1..=33 and some long ones, 0..=9 targets (every count of leftover targets).
 #[wasm_bindgen_test]
-fn embed_block_distances_match_float64() {
+fn block_distances_match_float64() {
     let mut rng = Rng(3);
     let mut out = Vec::new();
     for dim in lengths().into_iter().filter(|&d| d > 0) {
@@ -171,7 +171,7 @@ fn embed_block_distances_match_float64() {
                     // One target equal to the query: exactly zero.
                     block[dim..2 * dim].copy_from_slice(&q);
                 }
-                embed_kernels::sq_dists_to_block(&q, &block, dim, &mut out);
+                kernels::sq_dists_to_block(&q, &block, dim, &mut out);
                 assert_eq!(
                     out.len(),
                     count,
@@ -191,28 +191,28 @@ fn embed_block_distances_match_float64() {
     }
 }
 
-/// The mapper's fast path: 16 accumulators, a balanced sum of them, a scalar tail; the
+/// The inline kernel of the mapper's fast path: 16 accumulators, a balanced sum of them, a scalar tail; the
 /// bounded form sums it in blocks of 64 and may stop early above the limit.
 #[wasm_bindgen_test]
-fn mapper_sq_dist_and_bounded_form_match_float64() {
+fn lanes16_sq_dist_and_bounded_form_match_float64() {
     for (what, a, b) in pairs(4) {
         let n = a.len();
         let exact = sq_dist_reference(&a, &b);
         check_sum(
             &what,
-            mapper_kernels::sq_dist_f32(&a, &b),
+            kernels::sq_dist_f32_lanes16(&a, &b),
             exact,
             n,
             16,
             4 + 15,
         );
         // Blocks of 64: one more chain per block.
-        let unbounded = mapper_kernels::sq_dist_f32_bounded(&a, &b, f32::INFINITY);
+        let unbounded = kernels::sq_dist_f32_bounded(&a, &b, f32::INFINITY);
         check_sum(&what, unbounded, exact, n, 16, 4 + 15 + n / 64);
         // Stopping early returns a partial sum above the limit, never one below it.
         let limit = (exact / 2.0) as f32;
         if exact > 0.0 && limit > 0.0 {
-            let early = mapper_kernels::sq_dist_f32_bounded(&a, &b, limit);
+            let early = kernels::sq_dist_f32_bounded(&a, &b, limit);
             assert!(
                 early > limit,
                 "{what}: {early:e} not above the limit {limit:e}"
@@ -229,13 +229,13 @@ fn mapper_sq_dist_and_bounded_form_match_float64() {
 /// accumulators added in turn. Products have both signs, so the error bound is relative to
 /// the sum of their magnitudes.
 #[wasm_bindgen_test]
-fn mapper_dot_product_matches_float64() {
+fn dot_product_matches_float64() {
     let mut rng = Rng(5);
     for len in lengths() {
         for kind in [Kind::Unit, Kind::Mixed, Kind::Large, Kind::Zeros] {
             let a = vector(&mut rng, len, kind);
             let b = vector(&mut rng, len, kind);
-            let got = mapper_kernels::dot_f32(&a, &b);
+            let got = kernels::dot_f32(&a, &b);
             let (exact, magnitude) = a.iter().zip(&b).fold((0.0f64, 0.0f64), |(s, m), (&x, &y)| {
                 let p = x as f64 * y as f64;
                 (s + p, m + p.abs())
@@ -256,19 +256,15 @@ fn overflow_gives_infinity_not_nan() {
     for len in [1usize, 3, 4, 8, 15, 16, 17, 33, 64, 100] {
         let a = vec![2e38f32; len];
         let b = vec![-2e38f32; len];
+        assert_eq!(kernels::sq_dist_f32(&a, &b), f32::INFINITY, "len {len}");
         assert_eq!(
-            embed_kernels::sq_dist_f32(&a, &b),
-            f32::INFINITY,
-            "len {len}"
-        );
-        assert_eq!(
-            mapper_kernels::sq_dist_f32(&a, &b),
+            kernels::sq_dist_f32_lanes16(&a, &b),
             f32::INFINITY,
             "len {len}"
         );
         let mut out = Vec::new();
         let block: Vec<f32> = b.iter().cycle().take(len * 5).copied().collect();
-        embed_kernels::sq_dists_to_block(&a, &block, len, &mut out);
+        kernels::sq_dists_to_block(&a, &block, len, &mut out);
         assert!(
             out.iter().all(|&d| d == f32::INFINITY),
             "len {len}: {out:?}"

@@ -15,5 +15,7 @@ pub mod formats;
 pub mod job;
 pub mod layout;
 pub mod mapper;
+pub mod neighbours;
+pub mod numeric;
 pub mod pipeline;
 pub mod subsample;

@@ -11,10 +11,6 @@
 //! (no clocks, no hash-map iteration order, serial and rayon paths agree); no panics on user
 //! data (errors are [`EmbedError`]).
 
-mod dist;
-pub mod knn;
-mod linalg;
-mod pca;
 pub mod quality;
 mod rows;
 pub mod synth;
@@ -23,20 +19,8 @@ pub mod umap;
 
 pub use rows::EmbedRows;
 
-/// The f32 distance kernels, exposed for tests only: `tests/wasm_kernels.rs` (at the
-/// repository root) checks their simd128 builds in wasm against a float64 reference.
-#[doc(hidden)]
-pub mod testing {
-    /// The k-NN search's squared distance (AVX2+FMA / simd128 / portable, as dispatched).
-    pub fn sq_dist_f32(a: &[f32], b: &[f32]) -> f32 {
-        super::dist::sq_dist_f32(a, b)
-    }
-
-    /// The k-NN search's batched squared distances of `q` to each `dim`-long row of `block`.
-    pub fn sq_dists_to_block(q: &[f32], block: &[f32], dim: usize, out: &mut Vec<f32>) {
-        super::dist::sq_dists_to_block(q, block, dim, out)
-    }
-}
+/// The k-NN graph lives in [`crate::neighbours::knn_graph`]; this path is kept for callers.
+pub use crate::neighbours::knn_graph as knn;
 
 use crate::job::Job;
 

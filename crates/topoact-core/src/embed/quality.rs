@@ -17,8 +17,8 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::dist::sq_dist_f32;
 use super::{EmbedRows, KnnGraph};
+use crate::numeric::kernels::sq_dist_f32;
 
 /// Which points are measured: all rows, or a seeded random subset of `n_queries` rows
 /// (without replacement, sorted ascending). `n_queries >= n` means all rows.

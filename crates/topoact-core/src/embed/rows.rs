@@ -99,3 +99,9 @@ impl EmbedRows {
         &self.values[row * self.dim..(row + 1) * self.dim]
     }
 }
+
+impl crate::numeric::pca::F32Rows for EmbedRows {
+    fn row_f32(&self, row_idx: usize) -> &[f32] {
+        self.row(row_idx)
+    }
+}

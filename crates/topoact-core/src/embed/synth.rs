@@ -4,6 +4,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{EmbedError, EmbedRows};
+use crate::numeric::random::standard_normal;
 
 /// `n` points in `dim` dimensions from `n_blobs` isotropic Gaussian blobs of standard
 /// deviation one whose centres are uniform in `[-10, 10]^dim`, like scikit-learn's
@@ -37,13 +38,6 @@ pub fn gaussian_blobs(
         }
     }
     Ok((EmbedRows::from_vec(n, dim, values)?, labels))
-}
-
-/// One standard normal draw (Box-Muller; the second value is discarded for simplicity).
-fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
-    let u2: f64 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 #[cfg(test)]

@@ -1,20 +1,10 @@
 //! Starting positions: pivot MDS for a fresh layout, previous positions for a warm start.
 
-use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
 
 use super::graph::Adjacency;
 use super::stress::PivotDistances;
-
-/// A uniform number in [0, 1) from the top 53 bits of the generator (platform independent).
-pub(crate) fn unit_uniform(rng: &mut ChaCha8Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
-
-/// A uniform number in [-1, 1).
-pub(crate) fn symmetric_uniform(rng: &mut ChaCha8Rng) -> f64 {
-    2.0 * unit_uniform(rng) - 1.0
-}
+pub(crate) use crate::numeric::random::{symmetric_uniform, unit_uniform};
 
 /// A unit vector in a random direction (rejection sampling in the unit disc; only `sqrt`).
 pub(crate) fn random_direction(rng: &mut ChaCha8Rng) -> [f64; 2] {

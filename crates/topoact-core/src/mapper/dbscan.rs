@@ -18,8 +18,8 @@
 //! then full radius searches from core points only.
 //! Time: dominated by the radius searches ([`KdTree`]); memory O(n + pairs).
 
-use super::knn::{KdTree, Projected};
-use super::rows::{EpsTest, ExactRule, Rows};
+use crate::neighbours::kdtree::{KdTree, Projected};
+use crate::neighbours::rows::{EpsTest, ExactRule, Rows};
 
 /// Most neighbour pairs kept in memory by the single-pass method (12 bytes each); beyond
 /// it DBSCAN restarts with the two-pass method, which stores no pairs.

@@ -32,15 +32,18 @@ use super::join::{
     bucket_pairs, clusters_from_pairs, decide_pairs, eps_from_pairs, pilot_radius, storage_limit,
     DecidedPair, FastPair,
 };
-use super::knn::{numpy_quantile, FastBand, KdTree, Projected, TREE_COORDS};
 use super::lens::per_row_lens;
 use super::params::{CoverKind, Epsilon, Lens, MapperError, MapperParams, ValidMapperParams};
-use super::pca::{first_component, Basis};
-use super::rows::{ExactRule, Rows};
+use crate::neighbours::kdtree::{FastBand, KdTree, Projected, TREE_COORDS};
+use crate::neighbours::pruning::Basis;
+use crate::neighbours::quantile::numpy_quantile;
+use crate::neighbours::rows::{ExactRule, Rows};
+use crate::numeric::pca::first_principal_component;
+use crate::numeric::random::SplitMix64;
 
 /// Number of pruning coordinates (principal directions) the neighbour searches use for
 /// `n_rows` rows of `dim` values. The tree splits on the first
-/// [`super::knn::TREE_COORDS`] = 24; more coordinates only sharpen the per-candidate bound,
+/// [`crate::neighbours::kdtree::TREE_COORDS`] = 24; more coordinates only sharpen the per-candidate bound,
 /// at the price of projecting every row on them. Measured on activation-like data (one
 /// thread): at 100K x 1024, 96 coordinates cut the join's full-dimension distances from 54M
 /// to 8M (64: 14M, 128: 6M) and the mapper's time 3x, and 300K x 1024 went from 238 s to
@@ -55,6 +58,8 @@ pub(crate) fn pruning_coords(n_rows: usize, dim: usize) -> usize {
 }
 /// Rows per step for per-row work (projection, lens).
 const ROWS_PER_STEP: usize = 4096;
+/// Seed of the PC1 lens's start vector when there is no pruning basis to start from.
+const PC1_FALLBACK_SEED: u64 = 0xC0FFEE;
 /// k-NN queries per step.
 const KNN_QUERIES_PER_STEP: usize = 256;
 /// Full-dimension distance computations per DBSCAN or join step.
@@ -357,10 +362,19 @@ impl MapperJob {
         let n = self.rows.n_rows;
         let end = match &self.params.lens {
             Lens::FirstPrincipalComponent => {
-                let start: Option<Vec<f64>> = self.basis.as_ref().and_then(|b| {
-                    (b.n_vectors > 0 && b.dim > b.n_vectors).then(|| b.vectors[..b.dim].to_vec())
-                });
-                let (mean, direction) = first_component(&self.rows, start.as_deref());
+                // The pruning basis's first vector (an approximate PC1), else a seeded start.
+                let start: Vec<f64> = match self.basis.as_ref() {
+                    Some(b) if b.n_vectors > 0 && b.dim > b.n_vectors => {
+                        b.vectors[..b.dim].to_vec()
+                    }
+                    _ => {
+                        let mut stream = SplitMix64::new(PC1_FALLBACK_SEED);
+                        (0..self.rows.dim)
+                            .map(|_| stream.centred_uniform())
+                            .collect()
+                    }
+                };
+                let (mean, direction) = first_principal_component(&self.rows, &start);
                 for row_idx in 0..n {
                     let mut s = 0.0;
                     let mut col = 0;

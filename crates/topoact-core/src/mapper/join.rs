@@ -21,8 +21,9 @@
 //! Cost: one pruned self-join at radius `hi` (instead of a k-NN search plus one join per
 //! interval), memory 12 bytes per stored pair.
 
-use super::knn::{numpy_quantile_at, FastBand, KdTree};
-use super::rows::{EpsTest, ExactRule, Rows};
+use crate::neighbours::kdtree::{FastBand, KdTree};
+use crate::neighbours::quantile::numpy_quantile_at;
+use crate::neighbours::rows::{EpsTest, ExactRule, Rows};
 
 /// A stored pair: rows `a < b`... (any order), fast f32 squared distance.
 pub(crate) type FastPair = (u32, u32, f32);

@@ -4,7 +4,7 @@
 //! coordinate order. PC1 and k-NN distance need all rows (see [`super::pca`], [`super::knn`]).
 
 use super::params::Lens;
-use super::rows::Rows;
+use crate::neighbours::rows::Rows;
 
 /// Fills `out[i]` with the lens of row `row_range.start + i` for a per-row lens; returns
 /// false for lenses that are not per-row (PC1, k-NN, custom).

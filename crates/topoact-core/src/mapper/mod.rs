@@ -45,14 +45,9 @@ pub mod export;
 pub(crate) mod graph;
 mod job;
 mod join;
-pub(crate) mod knn;
 mod lens;
 mod params;
 pub mod parts;
-mod pca;
-mod rows;
-#[cfg(target_arch = "x86_64")]
-mod simd;
 pub mod synth;
 
 pub use cover::Interval;
@@ -69,25 +64,11 @@ pub use params::{CoverKind, Epsilon, Lens, MapperError, MapperParams, ValidMappe
 pub mod testing {
     use super::*;
     use crate::dataset::Matrix;
+    use crate::neighbours::quantile::numpy_quantile;
+    use crate::neighbours::{kdtree as knn, pruning as pca, rows};
 
     /// Clusters as lists of row indices.
     pub type Clusters = Vec<Vec<u32>>;
-
-    /// The f32 fast path's squared distance (16 accumulators; LLVM vectorises it: AVX2 or
-    /// SSE2 natively, simd128 in wasm).
-    pub fn sq_dist_f32(a: &[f32], b: &[f32]) -> f32 {
-        rows::sq_dist_f32(a, b)
-    }
-
-    /// [`sq_dist_f32`] in blocks of 64 coordinates, stopping once the sum exceeds `limit`.
-    pub fn sq_dist_f32_bounded(a: &[f32], b: &[f32], limit: f32) -> f32 {
-        rows::sq_dist_f32_bounded(a, b, limit)
-    }
-
-    /// The f32 dot product that projects rows on the pruning basis (16 accumulators).
-    pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
-        pca::dot_f32(a, b)
-    }
 
     /// All rows of `matrix` and their coordinates on `n_coords` pruning directions.
     fn projected_rows(
@@ -219,7 +200,7 @@ pub mod testing {
         let from_pairs = join::eps_from_pairs(&rows, band, &pairs, radius, k, quantile);
         let mut kth = brute_kth_distances(&rows, k);
         kth.sort_by(|x, y| x.total_cmp(y));
-        Ok((from_pairs, knn::numpy_quantile(&kth, quantile)))
+        Ok((from_pairs, numpy_quantile(&kth, quantile)))
     }
 
     /// Exact k-th-NN distances (self excluded) of every row: (fast, brute force), the fast

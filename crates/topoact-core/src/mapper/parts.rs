@@ -29,11 +29,12 @@ use super::job::{
     MAX_JOIN_PAIRS,
 };
 use super::join::{clusters_from_pairs, decide_pairs, storage_limit};
-use super::knn::{numpy_quantile, FastBand, KdTree, Projected};
 use super::lens::per_row_lens;
 use super::params::{CoverKind, Epsilon, Lens, MapperError, ValidMapperParams};
-use super::pca::Basis;
-use super::rows::{ExactRule, Rows};
+use crate::neighbours::kdtree::{FastBand, KdTree, Projected};
+use crate::neighbours::pruning::Basis;
+use crate::neighbours::quantile::numpy_quantile;
+use crate::neighbours::rows::{ExactRule, Rows};
 
 /// The lens of every row of `matrix` (float64), for a per-row lens; `Err` naming the lens
 /// when it needs all rows at once (PC1, k-NN distance) or is a caller's own (custom).

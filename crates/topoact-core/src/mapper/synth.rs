@@ -8,6 +8,8 @@ use ndarray::Array2;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::numeric::random::{box_muller, unit_uniform};
+
 const LATENT: usize = 16;
 const N_BRANCHES: usize = 7;
 
@@ -15,13 +17,12 @@ struct Gauss(ChaCha8Rng);
 
 impl Gauss {
     fn uniform(&mut self) -> f64 {
-        (self.0.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        unit_uniform(&mut self.0)
     }
     fn normal(&mut self) -> f64 {
-        // Box-Muller.
         let u1 = self.uniform().max(1e-300);
         let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+        box_muller(u1, u2)
     }
     fn vector(&mut self, scale: f64) -> Vec<f64> {
         (0..LATENT).map(|_| scale * self.normal()).collect()

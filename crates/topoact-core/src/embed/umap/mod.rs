@@ -53,9 +53,10 @@ use std::sync::Arc;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::pca::Pca2;
 use super::{EmbedError, EmbedRows, Embedding, KnnGraph, ProgressiveEmbedding};
 use crate::job::{Job, Progress, Step};
+use crate::numeric::pca::SubspacePca;
+use crate::numeric::random::standard_normal;
 use fuzzy::SparseGraph;
 use sgd::{Optimiser, SgdSettings};
 pub use spectral::SpectralFailure;
@@ -213,7 +214,7 @@ enum Stage {
         lanczos: Box<SpectralInit>,
     },
     Pca {
-        pca: Box<Pca2>,
+        pca: Box<SubspacePca>,
         spectral_failure: Option<SpectralFailure>,
     },
     Optimise {
@@ -367,12 +368,12 @@ impl UmapJob {
                     lanczos: Box::new(lanczos),
                 },
                 Err(failure) => Stage::Pca {
-                    pca: Box::new(Pca2::new(&self.rows, seed)),
+                    pca: Box::new(pca_start(&self.rows, seed)),
                     spectral_failure: Some(failure),
                 },
             },
             UmapInit::Pca => Stage::Pca {
-                pca: Box::new(Pca2::new(&self.rows, seed)),
+                pca: Box::new(pca_start(&self.rows, seed)),
                 spectral_failure: None,
             },
         };
@@ -409,7 +410,7 @@ impl UmapJob {
             }
             Some(Err(failure)) => {
                 self.stage = Stage::Pca {
-                    pca: Box::new(Pca2::new(&self.rows, self.params.seed)),
+                    pca: Box::new(pca_start(&self.rows, self.params.seed)),
                     spectral_failure: Some(failure),
                 };
                 self.progress("UMAP: PCA start (spectral failed)", 0.0)
@@ -418,7 +419,6 @@ impl UmapJob {
     }
 
     fn pca_step(&mut self) -> Progress {
-        let n = self.rows.n_points;
         let Stage::Pca {
             pca,
             spectral_failure,
@@ -427,9 +427,10 @@ impl UmapJob {
             unreachable!("pca_step outside its stage")
         };
         let failure = *spectral_failure;
-        match pca.advance(&self.rows, INIT_WORK_PER_STEP) {
+        match pca.advance(self.rows.as_ref(), INIT_WORK_PER_STEP) {
             None => {
-                let fraction = pca.fraction(n);
+                let (done, total) = pca.progress();
+                let fraction = done as f64 / total.max(1) as f64;
                 self.progress("UMAP: PCA start", fraction)
             }
             Some(coords) => {
@@ -579,11 +580,17 @@ fn prune(graph: &SparseGraph, threshold: f32) -> SparseGraph {
     }
 }
 
-/// One standard normal draw (Box-Muller).
-fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.random::<f64>();
-    let u2: f64 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+/// Passes of the subspace iteration of UMAP's PCA start.
+const PCA_PASSES: usize = 7;
+
+/// UMAP's PCA start (`init = pca`, and the fallback when the spectral start fails): the rows'
+/// first two principal components ([`SubspacePca`]), from a block of vectors uniform in
+/// [-1, 1) drawn from the seed.
+fn pca_start(rows: &EmbedRows, seed: u64) -> SubspacePca {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7063_615f_7532);
+    SubspacePca::new(rows.n_points, rows.dim, PCA_PASSES, || {
+        rng.random_range(-1.0..1.0)
+    })
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::fuzzy::SparseGraph;
-use crate::embed::linalg::symmetric_eigen;
+use crate::numeric::linalg::symmetric_eigen;
 
 const CHECK_EVERY: usize = 10;
 const MAX_BASIS: usize = 100;

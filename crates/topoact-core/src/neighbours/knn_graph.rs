@@ -23,7 +23,8 @@
 //! latent mapped up) most clusters are skipped; in isotropic Gaussian blobs a query scans its
 //! whole blob. `KnnSearch::Auto` is exact up to 10,000 rows and above caps the scan at
 //! `max(25 k, n / 8, 2000)` rows. The rows are copied in cluster order, so a query streams
-//! each scanned cluster as one contiguous block (four targets per pass, see `dist`). Measured
+//! each scanned cluster as one contiguous block (four targets per pass, see
+//! `numeric::kernels`). Measured
 //! (release, one thread, shared 2-core machine, `tests/embed_knn.rs::measure_knn`, CPU
 //! seconds): k = 150 at 5K / 20K / 50K x 256 in 0.2 / 1.5 / 6.7-6.9 s on activation-like data
 //! and 0.2 / 2.2 / 7.6 s on Gaussian blobs, exact (the cap was not reached; 2,224 and 2,499
@@ -40,9 +41,9 @@ use std::sync::Arc;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::dist::{sq_dist_f32, sq_dists_to_block};
-use super::{EmbedError, EmbedRows, KnnGraph};
+use crate::embed::{EmbedError, EmbedRows, KnnGraph};
 use crate::job::{Job, Progress, Step};
+use crate::numeric::kernels::{sq_dist_f32, sq_dists_to_block};
 
 /// Work per step, in multiply-adds (about 10-40 ms natively, more in wasm).
 const STEP_FLOPS: f64 = 2.5e8;

@@ -1,7 +1,7 @@
 //! Exact neighbour searches: k nearest neighbours and eps-balls, in float64 decisions.
 //!
 //! Method: every row gets coordinates `z` in a fixed orthonormal basis of (approximate)
-//! principal directions ([`super::pca::Basis`]). Since an orthogonal projection never
+//! principal directions ([`super::pruning::Basis`]). Since an orthogonal projection never
 //! lengthens a vector, `|z_a - z_b| <= |a - b|`: distances in `z` are exact lower bounds.
 //! A KD-tree over the leading [`TREE_COORDS`] coordinates of `z` prunes whole boxes with
 //! that bound (minus a slack covering every rounding of `z`), then single rows by their `z`
@@ -19,9 +19,10 @@
 //! O(dim). On activation-like data (a low-dimensional latent mapped up) almost every
 //! candidate is pruned by the bound.
 
-use super::rows::{sq_dist_f32, sq_dist_f32_bounded, EpsTest, Rows};
+use super::rows::{EpsTest, Rows};
 #[cfg(target_arch = "x86_64")]
-use super::simd::has_avx2_fma;
+use crate::numeric::kernels::has_avx2_fma;
+use crate::numeric::kernels::{sq_dist_f32_bounded, sq_dist_f32_lanes16};
 
 /// Coordinates used for the tree's splits and boxes (the largest principal directions);
 /// the rest of a row's coordinates only tighten the per-candidate check.
@@ -45,7 +46,7 @@ fn z_exceeds(q: &[f32], z: &[f32], limit: f32) -> bool {
     let mut start = head;
     let mut end = n.min(TREE_COORDS);
     while start < n {
-        s += sq_dist_f32(&q[start..end], &z[start..end]);
+        s += sq_dist_f32_lanes16(&q[start..end], &z[start..end]);
         if s > limit {
             return true;
         }
@@ -863,38 +864,5 @@ impl KdTree {
         {
             *o = d2.sqrt();
         }
-    }
-}
-
-/// numpy's `np.median` (sorted input): the middle value, or the mean of the two middle ones.
-/// For other `q`: `np.quantile(method="linear")`, including numpy's `lerp` form.
-pub(crate) fn numpy_quantile(sorted: &[f64], q: f64) -> f64 {
-    numpy_quantile_at(sorted.len(), q, |i| sorted[i])
-}
-
-/// [`numpy_quantile`] of a sorted sequence of length `n` given by `value_at` (only the one or
-/// two order statistics needed are read; their indices are <= `floor(q (n-1)) + 1`).
-pub(crate) fn numpy_quantile_at(n: usize, q: f64, value_at: impl Fn(usize) -> f64) -> f64 {
-    if n == 0 {
-        return f64::NAN;
-    }
-    if q == 0.5 {
-        let mid = n / 2;
-        return if n % 2 == 1 {
-            value_at(mid)
-        } else {
-            (value_at(mid - 1) + value_at(mid)) / 2.0
-        };
-    }
-    let pos = q * (n - 1) as f64;
-    let lo = (pos.floor() as usize).min(n - 1);
-    let hi = (lo + 1).min(n - 1);
-    let t = pos - lo as f64;
-    let (a, b) = (value_at(lo), value_at(hi));
-    let diff = b - a;
-    if t >= 0.5 {
-        b - diff * (1.0 - t)
-    } else {
-        a + diff * t
     }
 }

@@ -1,10 +1,10 @@
-//! The rows in use, copied once into a contiguous f32 buffer (plus the exact f64 values
-//! when the input is float64), with the distance kernels and the exact float64 neighbour
-//! rule that DBSCAN decisions must follow.
+//! The rows the exact searches read, copied once into a contiguous f32 buffer (plus the
+//! exact f64 values when the input is float64), with the exact float64 neighbour rule that
+//! DBSCAN decisions must follow ([`ExactRule`], [`EpsTest`]).
 
 use crate::dataset::MatrixView;
-
-use super::params::MapperError;
+use crate::mapper::MapperError;
+use crate::numeric::pca::ExactRows;
 
 /// Rows per parallel task when copying the rows in use.
 #[cfg(feature = "parallel")]
@@ -215,6 +215,18 @@ impl Rows {
     }
 }
 
+impl ExactRows for Rows {
+    fn n_rows(&self) -> usize {
+        self.n_rows
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn for_each_exact(&self, row_idx: usize, visit: impl FnMut(f64)) {
+        Rows::for_each_exact(self, row_idx, visit)
+    }
+}
+
 /// In place, `values[slot] <- old values[source[slot]]` row by row (`source` a permutation),
 /// following cycles with one row of scratch.
 fn permute_rows<T: Copy + Default>(values: &mut [T], dim: usize, source: &[u32]) {
@@ -238,57 +250,6 @@ fn permute_rows<T: Copy + Default>(values: &mut [T], dim: usize, source: &[u32])
             slot = from;
         }
     }
-}
-
-/// Squared euclidean distance of two f32 vectors by differences, with 16 independent
-/// accumulators (vectorises). Error <= (len/16 + 16) * 2^-24 * result.
-#[inline(always)]
-pub(crate) fn sq_dist_f32(a: &[f32], b: &[f32]) -> f32 {
-    const LANES: usize = 16;
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0f32; LANES];
-    let chunks = n / LANES;
-    for c in 0..chunks {
-        let pa = &a[c * LANES..(c + 1) * LANES];
-        let pb = &b[c * LANES..(c + 1) * LANES];
-        for l in 0..LANES {
-            let d = pa[l] - pb[l];
-            acc[l] += d * d;
-        }
-    }
-    let mut tail = 0f32;
-    for i in chunks * LANES..n {
-        let d = a[i] - b[i];
-        tail += d * d;
-    }
-    // Balanced sum of the accumulators (a few vector additions instead of 16 dependent ones).
-    let mut half = [0f32; 8];
-    for i in 0..8 {
-        half[i] = acc[i] + acc[i + 8];
-    }
-    let mut quarter = [0f32; 4];
-    for i in 0..4 {
-        quarter[i] = half[i] + half[i + 4];
-    }
-    tail + ((quarter[0] + quarter[2]) + (quarter[1] + quarter[3]))
-}
-
-/// Squared distance with early exit once `limit` is exceeded (checked every 64 coordinates).
-#[inline(always)]
-pub(crate) fn sq_dist_f32_bounded(a: &[f32], b: &[f32], limit: f32) -> f32 {
-    let n = a.len().min(b.len());
-    let mut s = 0f32;
-    let mut start = 0;
-    while start < n {
-        let end = (start + 64).min(n);
-        s += sq_dist_f32(&a[start..end], &b[start..end]);
-        if s > limit {
-            return s;
-        }
-        start = end;
-    }
-    s
 }
 
 /// Which float64 formula decides `dist <= eps`, chosen exactly as scikit-learn's

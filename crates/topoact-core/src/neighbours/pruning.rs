@@ -1,0 +1,126 @@
+//! The pruning basis of the exact searches: a cheap orthonormal basis of (approximate)
+//! principal directions. Projections on it are exact lower bounds of distances
+//! (`|z_a - z_b| <= |a - b|` for an orthonormal basis), up to the stated [`Basis::slack`].
+
+use super::rows::Rows;
+use crate::numeric::kernels::dot_f32;
+#[cfg(target_arch = "x86_64")]
+use crate::numeric::kernels::has_avx2_fma;
+use crate::numeric::pca::leading_subspace;
+use crate::numeric::random::SplitMix64;
+
+/// Seed of the pruning basis's start vectors.
+const PRUNING_SEED: u64 = 0x5EED;
+/// Rounds of subspace iteration for the pruning basis.
+const PRUNING_ROUNDS: usize = 3;
+
+/// Orthonormal float64 vectors (`n_vectors x dim`, row-major).
+pub(crate) struct Basis {
+    pub dim: usize,
+    pub n_vectors: usize,
+    pub vectors: Vec<f64>,
+    pub mean: Vec<f64>,
+}
+
+impl Basis {
+    /// Top `n_wanted` principal directions of the rows (approximately: 3 rounds of subspace
+    /// iteration, [`leading_subspace`], on at most 1024 evenly spaced rows). Only
+    /// orthonormality matters for pruning, accuracy only affects speed. When
+    /// `dim <= n_wanted` the basis is the identity.
+    /// Cost: O(iterations * sample * dim * n_wanted).
+    pub fn for_pruning(rows: &Rows, n_wanted: usize) -> Basis {
+        let dim = rows.dim;
+        let sample: Vec<usize> = {
+            let n = rows.n_rows;
+            let take = n.min(1024);
+            (0..take).map(|i| i * n / take).collect()
+        };
+        let mut mean = vec![0f64; dim];
+        for &row_idx in &sample {
+            for (m, &v) in mean.iter_mut().zip(rows.row32(row_idx)) {
+                *m += v as f64;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= sample.len() as f64);
+        if dim <= n_wanted {
+            let mut vectors = vec![0f64; dim * dim];
+            for i in 0..dim {
+                vectors[i * dim + i] = 1.0;
+            }
+            return Basis {
+                dim,
+                n_vectors: dim,
+                vectors,
+                mean,
+            };
+        }
+        let mut stream = SplitMix64::new(PRUNING_SEED);
+        let start: Vec<f64> = (0..n_wanted * dim)
+            .map(|_| stream.centred_uniform())
+            .collect();
+        let mut centred = vec![0f64; sample.len() * dim];
+        for (s, &row_idx) in sample.iter().enumerate() {
+            for (col, &v) in rows.row32(row_idx).iter().enumerate() {
+                centred[s * dim + col] = v as f64 - mean[col];
+            }
+        }
+        let vectors = leading_subspace(&centred, dim, start, PRUNING_ROUNDS);
+        Basis {
+            dim,
+            n_vectors: vectors.len() / dim,
+            vectors,
+            mean,
+        }
+    }
+
+    /// Coordinates of every row in the basis, as f32 (`n_rows x n_vectors`), computed in
+    /// f32 with 16 accumulators (AVX2 when available). Their rounding is covered by
+    /// [`Basis::slack`]. Cost O(n_rows * dim * n_vectors).
+    pub fn project_rows(&self, rows: &Rows, row_range: std::ops::Range<usize>, out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+            return unsafe { self.project_rows_avx2(rows, row_range, out) };
+        }
+        self.project_rows_impl(rows, row_range, out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn project_rows_avx2(
+        &self,
+        rows: &Rows,
+        row_range: std::ops::Range<usize>,
+        out: &mut [f32],
+    ) {
+        self.project_rows_impl(rows, row_range, out)
+    }
+
+    #[inline(always)]
+    fn project_rows_impl(&self, rows: &Rows, row_range: std::ops::Range<usize>, out: &mut [f32]) {
+        let k = self.n_vectors;
+        let vectors32: Vec<f32> = self.vectors.iter().map(|&v| v as f32).collect();
+        let mean32: Vec<f32> = self.mean.iter().map(|&v| v as f32).collect();
+        let mut centred = vec![0f32; self.dim];
+        for (local, row_idx) in row_range.enumerate() {
+            for ((c, &v), &m) in centred.iter_mut().zip(rows.row32(row_idx)).zip(&mean32) {
+                *c = v - m;
+            }
+            for v_idx in 0..k {
+                let qv = &vectors32[v_idx * self.dim..(v_idx + 1) * self.dim];
+                out[local * k + v_idx] = dot_f32(&centred, qv);
+            }
+        }
+    }
+
+    /// Absolute slack (distance units) covering every rounding in the projected
+    /// coordinates: f32 centring, f32 basis, f32 dot products, and the float64 input's
+    /// rounding to f32.
+    pub fn slack(&self, rows: &Rows) -> f64 {
+        let mean_norm = self.mean.iter().map(|m| m * m).sum::<f64>().sqrt();
+        let scale = rows.max_norm + mean_norm;
+        let u = f32::EPSILON as f64 / 2.0;
+        let per_coord = (self.dim as f64 / 16.0 + 24.0) * u;
+        (2.0 * (self.n_vectors as f64).sqrt() * per_coord * 2.0 + 1e-6) * scale + f64::MIN_POSITIVE
+    }
+}

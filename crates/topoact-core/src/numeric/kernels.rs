@@ -1,0 +1,522 @@
+//! The f32 and f64 dot-product and squared-distance kernels of the whole crate, with its one
+//! SIMD dispatch.
+//!
+//! # Dispatch
+//! [`has_avx2_fma`] is the crate's only CPU-feature test (x86-64, cached). It is used two
+//! ways:
+//! - the *dispatched* kernels ([`sq_dist_f32`], [`sq_dists_to_block`]) test it per call
+//!   (per batch for the block form) and run explicit AVX2+FMA code when the CPU has it;
+//! - hot loops that call the *inline* kernels ([`sq_dist_f32_lanes16`],
+//!   [`sq_dist_f32_bounded`], [`dot_f32`], [`dot_f64`]) many times per element (the mapper's
+//!   neighbour searches, its pruning projection) are compiled twice, generic and with
+//!   `#[target_feature(enable = "avx2,fma")]`, and test it once per call of the whole loop;
+//!   the inline kernels are written so LLVM vectorises them for whichever build inlines them.
+//!
+//! In wasm32 the workspace enables simd128 at compile time (`.cargo/config.toml`): the
+//! dispatched kernels use explicit simd128 code there, the inline ones are vectorised to
+//! simd128 by LLVM. Elsewhere (x86-64 without AVX2+FMA, other CPUs) the scalar fallback is
+//! the 16-accumulator loop [`sq_dist_f32_lanes16`].
+//!
+//! # Determinism and precision
+//! Every kernel has a fixed summation order, so it is bit-identical run to run on a given
+//! platform and build; builds differ from each other in the last bits (FMA, lane counts).
+//! Callers that need exact answers (the mapper's float64 neighbour rule) use these only as a
+//! fast path inside a proven error band. Error of a sum of `n` non-negative terms with `L`
+//! accumulators: at most about `(n / L + L + 3)` roundings of the result; the inline
+//! kernels' bands are stated on each.
+//!
+//! The batched form (`sq_dists_to_block`) computes four targets per pass over the query
+//! (register blocking: one query load feeds four pairs), so a pair may differ in the last
+//! bits from `sq_dist_f32` of the same vectors; each is deterministic.
+
+/// Squared distance of two equally long vectors (the shorter length if they differ).
+#[inline]
+pub(crate) fn sq_dist_f32(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+        return unsafe { sq_dist_avx2(a, b) };
+    }
+    sq_dist_portable(a, b)
+}
+
+/// `out = [|q - block[j*dim..(j+1)*dim]|^2 for each j]` over a contiguous block of vectors.
+pub(crate) fn sq_dists_to_block(q: &[f32], block: &[f32], dim: usize, out: &mut Vec<f32>) {
+    out.clear();
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+        unsafe { sq_dists_to_block_avx2(q, block, dim, out) };
+        return;
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        sq_dists_to_block_simd128(q, block, dim, out);
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    out.extend(block.chunks_exact(dim).map(|v| sq_dist_portable(q, v)));
+}
+
+/// simd128 block kernel: four targets share each query load (eight 4-lane accumulators, 8
+/// dimensions per iteration); leftover targets use the single-pair kernel.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn sq_dists_to_block_simd128(q: &[f32], block: &[f32], dim: usize, out: &mut Vec<f32>) {
+    use std::arch::wasm32::*;
+    let q = &q[..dim.min(q.len())];
+    let len = q.len();
+    // SAFETY: callers pass `at + 4 <= len` of the slice (checked by the loop condition);
+    // wasm loads may be unaligned.
+    let load = |s: &[f32], at: usize| unsafe { v128_load(s.as_ptr().add(at) as *const v128) };
+    let mut groups = block.chunks_exact(4 * dim);
+    for group in &mut groups {
+        let targets = [
+            &group[..len],
+            &group[dim..dim + len],
+            &group[2 * dim..2 * dim + len],
+            &group[3 * dim..3 * dim + len],
+        ];
+        let mut acc = [[f32x4_splat(0.0); 2]; 4];
+        let mut i = 0;
+        while i + 8 <= len {
+            let q0 = load(q, i);
+            let q1 = load(q, i + 4);
+            for t in 0..4 {
+                let d0 = f32x4_sub(q0, load(targets[t], i));
+                let d1 = f32x4_sub(q1, load(targets[t], i + 4));
+                acc[t][0] = f32x4_add(acc[t][0], f32x4_mul(d0, d0));
+                acc[t][1] = f32x4_add(acc[t][1], f32x4_mul(d1, d1));
+            }
+            i += 8;
+        }
+        for t in 0..4 {
+            let sum = f32x4_add(acc[t][0], acc[t][1]);
+            let mut total = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
+                + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+            for j in i..len {
+                let d = q[j] - targets[t][j];
+                total += d * d;
+            }
+            out.push(total);
+        }
+    }
+    out.extend(
+        groups
+            .remainder()
+            .chunks_exact(dim)
+            .map(|v| sq_dist_portable(q, v)),
+    );
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sq_dists_to_block_avx2(q: &[f32], block: &[f32], dim: usize, out: &mut Vec<f32>) {
+    use std::arch::x86_64::*;
+    let q = &q[..dim.min(q.len())];
+    let len = q.len();
+    let mut groups = block.chunks_exact(4 * dim);
+    for group in &mut groups {
+        // Four targets share each load of the query: eight independent FMA chains (two per
+        // target, 16 dimensions per iteration), one horizontal reduction per four pairs.
+        let pq = q.as_ptr();
+        let pt = [
+            group.as_ptr(),
+            group.as_ptr().add(dim),
+            group.as_ptr().add(2 * dim),
+            group.as_ptr().add(3 * dim),
+        ];
+        let mut acc = [[_mm256_setzero_ps(); 2]; 4];
+        let mut i = 0;
+        // SAFETY (all loads): i + 16 <= len <= dim, within the query and each target row.
+        while i + 16 <= len {
+            let q0 = _mm256_loadu_ps(pq.add(i));
+            let q1 = _mm256_loadu_ps(pq.add(i + 8));
+            for t in 0..4 {
+                let d0 = _mm256_sub_ps(q0, _mm256_loadu_ps(pt[t].add(i)));
+                let d1 = _mm256_sub_ps(q1, _mm256_loadu_ps(pt[t].add(i + 8)));
+                acc[t][0] = _mm256_fmadd_ps(d0, d0, acc[t][0]);
+                acc[t][1] = _mm256_fmadd_ps(d1, d1, acc[t][1]);
+            }
+            i += 16;
+        }
+        let sums = [0, 1, 2, 3].map(|t| _mm256_add_ps(acc[t][0], acc[t][1]));
+        let pairs = _mm256_hadd_ps(
+            _mm256_hadd_ps(sums[0], sums[1]),
+            _mm256_hadd_ps(sums[2], sums[3]),
+        );
+        let four = _mm_add_ps(
+            _mm256_castps256_ps128(pairs),
+            _mm256_extractf128_ps(pairs, 1),
+        );
+        let mut totals = [0f32; 4];
+        _mm_storeu_ps(totals.as_mut_ptr(), four);
+        for (t, total) in totals.iter_mut().enumerate() {
+            let target = &group[t * dim..t * dim + len];
+            for j in i..len {
+                let d = q[j] - target[j];
+                *total += d * d;
+            }
+            out.push(*total);
+        }
+    }
+    for v in groups.remainder().chunks_exact(dim) {
+        out.push(sq_dist_avx2(q, v));
+    }
+}
+
+/// AVX2+FMA kernel: four 8-lane accumulators (32 values per iteration), then 8, then scalar.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn sq_dist_avx2(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    let len = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut acc = [_mm256_setzero_ps(); 4];
+    let mut i = 0;
+    // SAFETY (all loads): i + 8 * (lane + 1) <= len, within both slices.
+    while i + 32 <= len {
+        for (lane, acc_lane) in acc.iter_mut().enumerate() {
+            let d = _mm256_sub_ps(
+                _mm256_loadu_ps(pa.add(i + 8 * lane)),
+                _mm256_loadu_ps(pb.add(i + 8 * lane)),
+            );
+            *acc_lane = _mm256_fmadd_ps(d, d, *acc_lane);
+        }
+        i += 32;
+    }
+    while i + 8 <= len {
+        let d = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
+        acc[0] = _mm256_fmadd_ps(d, d, acc[0]);
+        i += 8;
+    }
+    let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+    let half = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
+    let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
+    let single = _mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1));
+    let mut total = _mm_cvtss_f32(single);
+    while i < len {
+        let d = a[i] - b[i];
+        total += d * d;
+        i += 1;
+    }
+    total
+}
+
+/// Portable kernel: explicit simd128 in wasm, else the 16-accumulator loop.
+#[inline(always)]
+fn sq_dist_portable(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        sq_dist_simd128(a, b)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        sq_dist_f32_lanes16(a, b)
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn sq_dist_simd128(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::wasm32::*;
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[..len], &b[..len]);
+    let mut acc = [f32x4_splat(0.0); 4];
+    let mut i = 0;
+    // SAFETY: callers pass `at + 4 <= len` (checked by the loop condition); wasm loads may be
+    // unaligned.
+    let load = |s: &[f32], at: usize| unsafe { v128_load(s.as_ptr().add(at) as *const v128) };
+    while i + 16 <= len {
+        for (lane, acc_lane) in acc.iter_mut().enumerate() {
+            let d = f32x4_sub(load(a, i + 4 * lane), load(b, i + 4 * lane));
+            *acc_lane = f32x4_add(*acc_lane, f32x4_mul(d, d));
+        }
+        i += 16;
+    }
+    let sum = f32x4_add(f32x4_add(acc[0], acc[1]), f32x4_add(acc[2], acc[3]));
+    let mut total = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
+        + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+    while i < len {
+        let d = a[i] - b[i];
+        total += d * d;
+        i += 1;
+    }
+    total
+}
+
+/// True when the CPU has AVX2 and FMA: the crate's one CPU-feature test (cached after the
+/// first call).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn has_avx2_fma() -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    static STATE: AtomicU8 = AtomicU8::new(0); // 0 unknown, 1 no, 2 yes
+    match STATE.load(Ordering::Relaxed) {
+        0 => {
+            let yes = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+            STATE.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+            yes
+        }
+        state => state == 2,
+    }
+}
+
+/// Squared euclidean distance of two f32 vectors by differences, with 16 independent
+/// accumulators (LLVM vectorises it for the build that inlines it: AVX2 or SSE2 natively,
+/// simd128 in wasm); the shorter length counts. Error <= (len/16 + 16) * 2^-24 * result.
+/// The mapper's fast path (inlined into its AVX2-compiled searches) and the scalar
+/// fallback of [`sq_dist_f32`].
+#[inline(always)]
+pub(crate) fn sq_dist_f32_lanes16(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0f32; LANES];
+    let chunks = n / LANES;
+    for c in 0..chunks {
+        let pa = &a[c * LANES..(c + 1) * LANES];
+        let pb = &b[c * LANES..(c + 1) * LANES];
+        for l in 0..LANES {
+            let d = pa[l] - pb[l];
+            acc[l] += d * d;
+        }
+    }
+    let mut tail = 0f32;
+    for i in chunks * LANES..n {
+        let d = a[i] - b[i];
+        tail += d * d;
+    }
+    // Balanced sum of the accumulators (a few vector additions instead of 16 dependent ones).
+    let mut half = [0f32; 8];
+    for i in 0..8 {
+        half[i] = acc[i] + acc[i + 8];
+    }
+    let mut quarter = [0f32; 4];
+    for i in 0..4 {
+        quarter[i] = half[i] + half[i + 4];
+    }
+    tail + ((quarter[0] + quarter[2]) + (quarter[1] + quarter[3]))
+}
+
+/// [`sq_dist_f32_lanes16`] in blocks of 64 coordinates, stopping once the partial sum exceeds
+/// `limit` (then the result is that partial sum, > `limit`).
+#[inline(always)]
+pub(crate) fn sq_dist_f32_bounded(a: &[f32], b: &[f32], limit: f32) -> f32 {
+    let n = a.len().min(b.len());
+    let mut s = 0f32;
+    let mut start = 0;
+    while start < n {
+        let end = (start + 64).min(n);
+        s += sq_dist_f32_lanes16(&a[start..end], &b[start..end]);
+        if s > limit {
+            return s;
+        }
+        start = end;
+    }
+    s
+}
+
+/// f32 dot product with 16 accumulators (added in turn after the scalar tail); the shorter
+/// length counts. Error <= (len/16 + 32) * 2^-24 * sum of |a_i b_i|. The mapper's pruning
+/// projection.
+#[inline(always)]
+pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let n = a.len().min(b.len());
+    let mut acc = [0f32; LANES];
+    let chunks = n / LANES;
+    for c in 0..chunks {
+        let pa = &a[c * LANES..(c + 1) * LANES];
+        let pb = &b[c * LANES..(c + 1) * LANES];
+        for l in 0..LANES {
+            acc[l] += pa[l] * pb[l];
+        }
+    }
+    let mut s = 0f32;
+    for i in chunks * LANES..n {
+        s += a[i] * b[i];
+    }
+    for v in acc {
+        s += v;
+    }
+    s
+}
+
+/// float64 dot product with four partial sums (a fixed order: `(s0 + s1) + (s2 + s3)`, then
+/// the tail in turn); the shorter length counts. The PCA routines' kernel ([`super::pca`],
+/// [`super::linalg::orthonormalise`]).
+#[inline]
+pub(crate) fn dot_f64(a: &[f64], b: &[f64]) -> f64 {
+    let mut sums = [0.0; 4];
+    let chunks_a = a.chunks_exact(4);
+    let chunks_b = b.chunks_exact(4);
+    let (tail_a, tail_b) = (chunks_a.remainder(), chunks_b.remainder());
+    for (x, y) in chunks_a.zip(chunks_b) {
+        for lane in 0..4 {
+            sums[lane] += x[lane] * y[lane];
+        }
+    }
+    let mut total = (sums[0] + sums[1]) + (sums[2] + sums[3]);
+    for (x, y) in tail_a.iter().zip(tail_b) {
+        total += x * y;
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// f32 unit roundoff.
+    const U: f64 = f32::EPSILON as f64 / 2.0;
+
+    /// Every remainder of the 4-, 8-, 16- and 32-wide loops, then long vectors.
+    fn lengths() -> Vec<usize> {
+        let mut lengths: Vec<usize> = (0..=33).collect();
+        lengths.extend([63, 64, 65, 127, 255, 256, 257, 1000, 1023, 4099]);
+        lengths
+    }
+
+    /// Uniform in [-1, 1], or of mixed magnitudes `±10^e`, e in [-4, 4].
+    fn vector(rng: &mut ChaCha8Rng, len: usize, mixed: bool) -> Vec<f32> {
+        (0..len)
+            .map(|_| {
+                let unit = rng.random_range(-1.0f64..1.0);
+                if mixed {
+                    (unit.signum() * 10f64.powf(8.0 * rng.random::<f64>() - 4.0)) as f32
+                } else {
+                    unit as f32
+                }
+            })
+            .collect()
+    }
+
+    fn sq_dist_reference(a: &[f32], b: &[f32]) -> f64 {
+        a.iter()
+            .zip(b)
+            .map(|(&x, &y)| (x as f64 - y as f64) * (x as f64 - y as f64))
+            .sum()
+    }
+
+    /// `got` within `chain` roundings of the float64 `exact` (relative to `magnitude`).
+    fn check(what: &str, got: f64, exact: f64, magnitude: f64, chain: usize) {
+        let tolerance = (chain + 3) as f64 * U * magnitude + 1e-40;
+        assert!(
+            got.is_finite() && (got - exact).abs() <= tolerance,
+            "{what}: got {got:e}, exact {exact:e}, tolerance {tolerance:e}"
+        );
+    }
+
+    #[test]
+    fn squared_distances_agree_with_a_float64_reference() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for len in lengths() {
+            for mixed in [false, true] {
+                let a = vector(&mut rng, len, mixed);
+                let b = vector(&mut rng, len, mixed);
+                let exact = sq_dist_reference(&a, &b);
+                let chain = len / 8 + 32;
+                let what = format!("len {len} mixed {mixed}");
+                check(&what, sq_dist_f32(&a, &b) as f64, exact, exact, chain);
+                check(&what, sq_dist_portable(&a, &b) as f64, exact, exact, chain);
+                check(
+                    &what,
+                    sq_dist_f32_lanes16(&a, &b) as f64,
+                    exact,
+                    exact,
+                    len / 16 + 16,
+                );
+                let unbounded = sq_dist_f32_bounded(&a, &b, f32::INFINITY);
+                check(
+                    &what,
+                    unbounded as f64,
+                    exact,
+                    exact,
+                    len / 16 + 16 + len / 64,
+                );
+                // Stopping early returns a partial sum above the limit.
+                let limit = (exact / 2.0) as f32;
+                if limit > 0.0 {
+                    assert!(sq_dist_f32_bounded(&a, &b, limit) > limit, "{what}");
+                }
+                // A vector against itself is exactly zero.
+                assert_eq!(sq_dist_f32(&a, &a), 0.0, "{what}");
+                assert_eq!(sq_dist_f32_lanes16(&a, &a), 0.0, "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn block_distances_agree_with_a_float64_reference() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let mut out = Vec::new();
+        for dim in lengths().into_iter().filter(|&d| d > 0) {
+            for count in [0usize, 1, 3, 4, 5, 8, 9] {
+                let q = vector(&mut rng, dim, dim % 2 == 0);
+                let block = vector(&mut rng, dim * count, dim % 2 == 0);
+                sq_dists_to_block(&q, &block, dim, &mut out);
+                assert_eq!(out.len(), count, "dim {dim}: one distance per target");
+                for (t, &got) in out.iter().enumerate() {
+                    let exact = sq_dist_reference(&q, &block[t * dim..(t + 1) * dim]);
+                    let what = format!("dim {dim} target {t} of {count}");
+                    check(&what, got as f64, exact, exact, dim / 8 + 32);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dot_products_agree_with_a_float64_reference() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for len in lengths() {
+            for mixed in [false, true] {
+                let a = vector(&mut rng, len, mixed);
+                let b = vector(&mut rng, len, mixed);
+                let (exact, magnitude) = a.iter().zip(&b).fold((0.0, 0.0), |(s, m), (&x, &y)| {
+                    let p = x as f64 * y as f64;
+                    (s + p, m + p.abs())
+                });
+                let what = format!("len {len} mixed {mixed}");
+                check(
+                    &what,
+                    dot_f32(&a, &b) as f64,
+                    exact,
+                    magnitude,
+                    len / 16 + 32,
+                );
+                // float64: the same inputs, four partial sums.
+                let a64: Vec<f64> = a.iter().map(|&x| x as f64 * 1.000_000_1).collect();
+                let b64: Vec<f64> = b.iter().map(|&x| x as f64).collect();
+                let (exact64, magnitude64) = a64
+                    .iter()
+                    .zip(&b64)
+                    .fold((0.0, 0.0), |(s, m), (x, y)| (s + x * y, m + (x * y).abs()));
+                let got = dot_f64(&a64, &b64);
+                let tolerance = (len / 4 + 8) as f64 * f64::EPSILON * magnitude64 + 1e-300;
+                assert!(
+                    (got - exact64).abs() <= tolerance,
+                    "{what}: {got:e} vs {exact64:e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn overflow_gives_infinity_not_nan() {
+        for len in [1usize, 3, 4, 8, 15, 16, 17, 33, 64, 100] {
+            let a = vec![2e38f32; len];
+            let b = vec![-2e38f32; len];
+            assert_eq!(sq_dist_f32(&a, &b), f32::INFINITY, "len {len}");
+            assert_eq!(sq_dist_f32_lanes16(&a, &b), f32::INFINITY, "len {len}");
+            let mut out = Vec::new();
+            let block: Vec<f32> = b.iter().cycle().take(len * 5).copied().collect();
+            sq_dists_to_block(&a, &block, len, &mut out);
+            assert!(
+                out.iter().all(|&d| d == f32::INFINITY),
+                "len {len}: {out:?}"
+            );
+        }
+    }
+}

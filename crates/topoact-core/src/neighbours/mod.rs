@@ -1,6 +1,7 @@
-//! Neighbour searches: the mapper's exact eps / k-th-NN searches and the projections' k-NN
-//! graph. Both read distances through [`crate::numeric::kernels`]; they differ in what they
-//! promise.
+//! Neighbour searches: the mapper's exact eps / k-th-NN searches, the projections' k-NN
+//! graph, and one sample's exact neighbours ([`of_sample`]: every row compared in float64,
+//! ties to the smaller index). The first two read distances through
+//! [`crate::numeric::kernels`]; they differ in what they promise.
 //!
 //! # Exact searches (the mapper: DBSCAN, the eps join, the k-th-NN epsilon)
 //! [`rows::Rows`] holds the rows in use (f32, plus the float64 values of float64 input);
@@ -51,6 +52,7 @@
 
 pub(crate) mod kdtree;
 pub mod knn_graph;
+pub mod of_sample;
 pub(crate) mod pruning;
 pub(crate) mod quantile;
 pub(crate) mod rows;

@@ -4,6 +4,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::graph::Adjacency;
 use super::stress::PivotDistances;
+use crate::numeric::kernels::dot_f64_in_order;
 pub(crate) use crate::numeric::random::{symmetric_uniform, unit_uniform};
 
 /// A unit vector in a random direction (rejection sampling in the unit disc; only `sqrt`).
@@ -97,7 +98,7 @@ pub(crate) fn pivot_mds(
     let mut positions: Vec<[f64; 2]> = (0..n_nodes)
         .map(|node_idx| {
             let row = &centred[node_idx * n_pivots..(node_idx + 1) * n_pivots];
-            let dot = |vector: &[f64]| row.iter().zip(vector).map(|(a, b)| a * b).sum::<f64>();
+            let dot = |vector: &[f64]| dot_f64_in_order(row, vector);
             [dot(&first), dot(&second)]
         })
         .collect();
@@ -141,7 +142,7 @@ fn leading_eigenvector(
     const ROUNDS: usize = 100;
     let project_out = |vector: &mut [f64]| {
         if let Some(direction) = orthogonal_to {
-            let dot: f64 = vector.iter().zip(direction).map(|(a, b)| a * b).sum();
+            let dot = dot_f64_in_order(vector, direction);
             for (value, d) in vector.iter_mut().zip(direction) {
                 *value -= dot * d;
             }
@@ -164,11 +165,7 @@ fn leading_eigenvector(
     let mut next = vec![0.0; size];
     for _ in 0..ROUNDS {
         for (row_idx, value) in next.iter_mut().enumerate() {
-            *value = matrix[row_idx * size..(row_idx + 1) * size]
-                .iter()
-                .zip(&vector)
-                .map(|(a, b)| a * b)
-                .sum();
+            *value = dot_f64_in_order(&matrix[row_idx * size..(row_idx + 1) * size], &vector);
         }
         project_out(&mut next);
         if !normalise(&mut next) {

@@ -342,6 +342,15 @@ pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
+/// float64 dot product summed in coordinate order (one accumulator, left to right): the
+/// kernel of the power and Lanczos iterations (`first_principal_component`,
+/// `leading_subspace`, UMAP's spectral start, the layout's pivot MDS), whose results are
+/// pinned to this order.
+#[inline]
+pub(crate) fn dot_f64_in_order(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
 /// float64 dot product with four partial sums (a fixed order: `(s0 + s1) + (s2 + s3)`, then
 /// the tail in turn); the shorter length counts. The PCA routines' kernel ([`super::pca`],
 /// [`super::linalg::orthonormalise`]).
@@ -494,6 +503,9 @@ mod tests {
                     .zip(&b64)
                     .fold((0.0, 0.0), |(s, m), (x, y)| (s + x * y, m + (x * y).abs()));
                 let got = dot_f64(&a64, &b64);
+                let in_order = dot_f64_in_order(&a64, &b64);
+                let sequential = a64.iter().zip(&b64).fold(-0.0, |s, (x, y)| s + x * y);
+                assert_eq!(in_order.to_bits(), sequential.to_bits(), "{what}");
                 let tolerance = (len / 4 + 8) as f64 * f64::EPSILON * magnitude64 + 1e-300;
                 assert!(
                     (got - exact64).abs() <= tolerance,

@@ -17,7 +17,7 @@
 //! All deterministic per seed / start (fixed summation orders; the `parallel` feature only
 //! splits independent sums).
 
-use super::kernels::dot_f64;
+use super::kernels::{dot_f64, dot_f64_in_order};
 use super::linalg::{orthonormalise, symmetric_eigen, GramSchmidt, OnDependent};
 
 /// Vectors in the subspace iteration of [`SubspacePca`] (2 wanted + oversampling).
@@ -275,7 +275,7 @@ pub(crate) fn leading_subspace(
             let x = &centred[s * dim..(s + 1) * dim];
             for (v_idx, t_sv) in t_row.iter_mut().enumerate() {
                 let qv = &q[v_idx * dim..(v_idx + 1) * dim];
-                *t_sv = x.iter().zip(qv).map(|(a, b)| a * b).sum();
+                *t_sv = dot_f64_in_order(x, qv);
             }
         };
         let combine = |t: &[f64], v_idx: usize, y: &mut [f64]| {
@@ -347,7 +347,7 @@ pub(crate) fn first_principal_component(
                 centred[col] = x - mean[col];
                 col += 1;
             });
-            let t: f64 = centred.iter().zip(&v).map(|(a, b)| a * b).sum();
+            let t = dot_f64_in_order(&centred, &v);
             next.iter_mut().zip(&centred).for_each(|(o, c)| *o += t * c);
         }
         let next_norm = next.iter().map(|x| x * x).sum::<f64>().sqrt();

@@ -25,6 +25,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::fuzzy::SparseGraph;
+use crate::numeric::kernels::dot_f64_in_order as dot;
 use crate::numeric::linalg::symmetric_eigen;
 
 const CHECK_EVERY: usize = 10;
@@ -205,10 +206,6 @@ impl SpectralInit {
             })
             .collect()
     }
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 fn normalise(v: &mut [f64]) {

@@ -8,6 +8,8 @@
 //! `TOPOACT_TSNE_REPORT=1` instead runs each size once to the end and prints the wall time
 //! of every stage and the mean iteration cost (single thread unless rayon is given more:
 //! run with `RAYON_NUM_THREADS=1` for the browser-like figure).
+//! `TOPOACT_TSNE_NEAR_FIELD=0` turns the exact near field off, `TOPOACT_TSNE_NODES_PER_BOX`
+//! and `TOPOACT_TSNE_BOX_WIDTH` set the grid (to compare).
 //! `TOPOACT_BENCH_SMALL=1` keeps only 5K; `TOPOACT_TSNE_SIZES=20000,50000` picks sizes.
 
 use std::sync::Arc;
@@ -80,7 +82,22 @@ fn report() {
         let started = Instant::now();
         let (rows, knn) = data(n);
         let knn_secs = started.elapsed().as_secs_f64();
-        let params = TsneParams::default();
+        let mut params = TsneParams::default();
+        if let Ok(value) = std::env::var("TOPOACT_TSNE_NEAR_FIELD") {
+            params.interpolation.exact_near_field = value != "0";
+        }
+        if let Some(nodes) = std::env::var("TOPOACT_TSNE_NODES_PER_BOX")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            params.interpolation.points_per_box = nodes;
+        }
+        if let Some(width) = std::env::var("TOPOACT_TSNE_BOX_WIDTH")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            params.interpolation.max_box_width = width;
+        }
         let n_iter = params.n_iter;
         let mut job = TsneJob::new(rows, knn, params).expect("job");
         let cpu_started = cpu_secs();

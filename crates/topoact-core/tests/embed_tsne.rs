@@ -1,6 +1,6 @@
 //! t-SNE: determinism, degenerate inputs, the FFT-interpolated repulsion against the exact
-//! sums, and the 10-NN quality against openTSNE 1.0.4 on the demo file's layers
-//! (`tests/fixtures/embed/peers.json`, provenance in that file).
+//! sums, and the 10-NN quality against openTSNE 1.0.4's seed spread on the demo file's layers
+//! (`tests/fixtures/peers/projection.json`, provenance in `tests/fixtures/peers/`).
 
 use std::sync::Arc;
 
@@ -269,12 +269,20 @@ fn interpolated_repulsion_matches_the_exact_sums() {
         min_boxes: 50,
         max_box_width: 1.0,
         max_fft_side: 2048,
+        exact_near_field: false,
+    };
+    let grid_alone = InterpolationParams {
+        exact_near_field: false,
+        ..InterpolationParams::default()
     };
     // (grid, largest relative error of sum_q, of the forces). openTSNE's own FFT gradient is
-    // off by a few 1e-3 with its grid; our default grid is coarser once boxes reach width 2.
+    // off by a few 1e-3 with its grid; our grid alone (4 nodes per box) is coarser once
+    // boxes reach width 2, and with the near field summed exactly (the default) ten times
+    // closer than openTSNE's.
     let cases = [
         (opentsne_grid, 3e-3, 4e-2),
-        (InterpolationParams::default(), 3e-3, 4e-2),
+        (grid_alone, 3e-3, 1e-1),
+        (InterpolationParams::default(), 3e-4, 4e-3),
     ];
     // From a fresh start (1e-3) to a large embedding (about 120 wide).
     for (grid_params, z_tolerance, force_tolerance) in cases {
@@ -341,56 +349,66 @@ fn demo_layer(name: &str) -> Option<EmbedRows> {
     EmbedRows::gather(&layer.activations, None).ok()
 }
 
-/// openTSNE 1.0.4's 10-NN figure for a demo layer (perplexity 50, 5,000 points) from the
-/// peers fixture (`tools/embed/make_peer_fixtures.py`; same measure, exact neighbours).
-fn opentsne_reference(layer: &str) -> Option<f64> {
+/// openTSNE 1.0.4's floor for a demo layer: the mean of its 10-NN figure over several seeds
+/// minus 3 sample standard deviations (`tests/fixtures/peers/projection.json`, made by
+/// `tools/embed/make_seed_spread.py`; provenance in that folder's PROVENANCE.md), with the
+/// mean and sd for the message.
+fn opentsne_floor(layer: &str) -> Option<(f64, f64, f64)> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/embed/peers.json"
+        "/../../tests/fixtures/peers/projection.json"
     );
     let text = std::fs::read_to_string(path).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     let wanted = format!("act_{layer}");
-    json["datasets"]
+    let peer = &json["layers"]
         .as_array()?
         .iter()
-        .find(|d| d["dataset"]["layer"].as_str() == Some(wanted.as_str()))?["runs"]
-        .as_array()?
-        .iter()
-        .find(|run| run["tool"].as_str() == Some("openTSNE"))?["quality_10nn_kept"]
-        .as_f64()
+        .find(|entry| entry["layer"].as_str() == Some(wanted.as_str()))?["tools"]["openTSNE"];
+    Some((
+        peer["floor"].as_f64()?,
+        peer["mean"].as_f64()?,
+        peer["sd"].as_f64()?,
+    ))
 }
 
+/// Our t-SNE (default parameters, seed 0) keeps at least openTSNE's seed-spread floor of
+/// 10-NN on three demo layers of different width (40, 112 and 1,280 dimensions). The
+/// measure here takes the layer's neighbours from our exact graph (f32 distances of the
+/// float16 values) where the fixture used float64 ones; near-ties may differ, well inside
+/// the floors' 3 sd.
 #[test]
 fn quality_on_the_demo_matches_opentsne() {
-    let layer = "block14";
-    let Some(rows) = demo_layer(layer) else {
-        panic!("the demo file public/demo/fashion-efficientnet-lite0.npz could not be read");
-    };
-    let rows = Arc::new(rows);
-    let params = TsneParams::default();
-    let k = params.neighbours_needed_for(rows.n_points);
-    let knn = Arc::new(
-        knn_graph(
-            rows.clone(),
-            KnnParams {
-                k,
-                seed: 0,
-                search: KnnSearch::Exact,
-            },
-        )
-        .unwrap(),
-    );
-    let coords = tsne(rows.clone(), knn.clone(), params).unwrap().coords;
-    let ours = neighbours_kept(&knn, &coords, 10);
-    let reference = opentsne_reference(layer);
-    eprintln!("demo {layer}: 10-NN kept ours {ours:.4}, openTSNE {reference:?}");
-    let Some(reference) = reference else {
-        panic!("no openTSNE figure for layer {layer} in peers.json")
-    };
-    let floor = reference - 0.01;
-    assert!(
-        ours >= floor,
-        "ours {ours:.4} below openTSNE's {reference:.4} - 0.01"
-    );
+    let mut shortfalls = Vec::new();
+    for layer in ["block4", "block10", "head"] {
+        let Some(rows) = demo_layer(layer) else {
+            panic!("the demo file public/demo/fashion-efficientnet-lite0.npz could not be read");
+        };
+        let Some((floor, mean, sd)) = opentsne_floor(layer) else {
+            panic!("no openTSNE figures for act_{layer} in tests/fixtures/peers/projection.json")
+        };
+        let rows = Arc::new(rows);
+        let params = TsneParams::default();
+        let k = params.neighbours_needed_for(rows.n_points);
+        let knn = Arc::new(
+            knn_graph(
+                rows.clone(),
+                KnnParams {
+                    k,
+                    seed: 0,
+                    search: KnnSearch::Exact,
+                },
+            )
+            .unwrap(),
+        );
+        let coords = tsne(rows.clone(), knn.clone(), params).unwrap().coords;
+        let ours = neighbours_kept(&knn, &coords, 10);
+        eprintln!(
+            "demo {layer}: 10-NN kept ours {ours:.4}, openTSNE mean {mean} sd {sd} floor {floor}"
+        );
+        if ours < floor {
+            shortfalls.push(format!("{layer}: ours {ours:.4} below openTSNE's floor {floor} (mean {mean} - 3 x sd {sd})"));
+        }
+    }
+    assert!(shortfalls.is_empty(), "{shortfalls:?}");
 }

@@ -17,15 +17,17 @@
 //!    (+0.2 on a sign change, x0.8 + 0.01 otherwise); each point's step clipped to norm 5;
 //!    the embedding re-centred after every step.
 //!    The repulsion is exact below [`RepulsionMethod::Auto`]'s threshold and otherwise
-//!    interpolated on a grid with FFT convolutions ([`repulsion`]; 5 nodes per box and boxes
-//!    up to 2 wide rather than openTSNE's 3 and 1, see [`InterpolationParams`]).
+//!    interpolated on a grid with FFT convolutions ([`repulsion`]; 4 nodes per box and boxes
+//!    up to 2 wide rather than openTSNE's 3 and 1, with the pairs in neighbouring boxes
+//!    summed exactly, see [`InterpolationParams`]).
 //!    Internally points are renumbered in breadth-first order over `P` so the attraction
 //!    reads nearby memory; coordinates are reported in row order.
 //!
 //! # Cost
 //! Per iteration O(nnz(P)) for the attraction (about 1.5 n k; `k = 150` at perplexity 50)
 //! plus O(n p^2 + L^2 log L) for the repulsion (`L` = FFT side, `2^k` or `3 * 2^k`: 512 with
-//! the default grid, then 768, 1024, 1536 as the embedding grows); memory O(n k) for `P`
+//! the default grid, then 768, 1024, 1536 as the embedding grows) plus the near field's
+//! pairs (a few hundred per point on clustered data); memory O(n k) for `P`
 //! (8 bytes per entry) and O(L^2) for the grid.
 //!
 //! # Determinism

@@ -89,14 +89,20 @@ def test_ctrl_c_interrupts_a_long_call():
     if full_seconds < 0.2:
         pytest.skip(f"a whole call takes {full_seconds:.2f} s: too short to interrupt")
     delay = min(0.3, full_seconds / 4)
+    # Python's own handler, even when the suite was started with SIGINT ignored (a shell's
+    # background job): then Python installs none and no KeyboardInterrupt could arise.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(delay, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
-    # Calls until the interrupt lands (a loaded machine may finish one call before it
-    # fires); no wall-clock assertion: these machines are shared.
-    with pytest.raises(KeyboardInterrupt):
-        for _ in range(50):
-            topoact.mapper(X, n_intervals=20)
-    timer.join()
+    try:
+        # Calls until the interrupt lands (a loaded machine may finish one call before it
+        # fires); no wall-clock assertion: these machines are shared.
+        with pytest.raises(KeyboardInterrupt):
+            for _ in range(50):
+                topoact.mapper(X, n_intervals=20)
+    finally:
+        timer.join()
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_write_graph_writes_node_link_json_the_app_reads(tmp_path):

@@ -556,8 +556,8 @@ impl InterpolatedRepulsion {
         let occupied = &self.occupied_boxes;
 
         // For each occupied box, the sorted positions of the points in the boxes around it:
-        // one contiguous range per row of three boxes (ids are row-major), and its neighbours'
-        // slots. Boxes not occupied hold no points and no charges.
+        // one contiguous range per row of three boxes (ids are row-major); boxes not occupied
+        // hold no points. Also the pairs in all, for the budget.
         let first_slot_from = |id: usize| occupied.partition_point(|b| (b.0 as usize) < id);
         let mut row_ranges = vec![[(0u32, 0u32); 3]; occupied.len()];
         let mut pairs = 0u64;

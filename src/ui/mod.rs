@@ -271,8 +271,12 @@ pub fn BannerView() -> impl IntoView {
     view! {
         {move || banner().map(|banner| {
             let offer_drop = banner.kind == FailureKind::NonFinite;
+            // A notice or a request to drop a file is not a failure: shown calmly, announced
+            // politely; failures in red, announced at once.
+            let calm = matches!(banner.kind, FailureKind::Notice | FailureKind::NeedsFile);
+            let (class, role) = if calm { ("banner banner-info", "status") } else { ("banner", "alert") };
             view! {
-                <div class="banner" role="alert" data-testid="error-message" data-kind=format!("{:?}", banner.kind)>
+                <div class=class role=role data-testid="error-message" data-kind=format!("{:?}", banner.kind)>
                     <p class="banner-text">{banner.message}</p>
                     <Show when=move || offer_drop>
                         <button data-testid="drop-nonfinite" class="button"

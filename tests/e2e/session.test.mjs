@@ -297,6 +297,9 @@ describe('graph files over loaded data', () => {
       const notice = page.locator('[data-testid="error-message"][data-kind="Notice"]');
       await notice.waitFor();
       assert.match(await notice.textContent(), /opened on its own.*Back/);
+      // A notice is not a failure: announced politely, not in the failure colour.
+      assert.equal(await notice.getAttribute('role'), 'status');
+      assert.match(await notice.getAttribute('class'), /banner-info/);
       assert.match(await page.textContent('[data-testid="dataset-name"]'), new RegExp(`session-other-${format}\\.json`));
       // The mapper panel says what the graph is instead of offering parameters it ignores.
       const panel = await page.textContent('[data-testid="imported-graph-panel"]');

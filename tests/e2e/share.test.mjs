@@ -160,6 +160,8 @@ describe('share links', () => {
       // The message is still there once the default view has been computed.
       assert.match(await fresh.textContent('[data-testid="error-message"]'), message);
       assert.equal(await fresh.getAttribute('[data-testid="error-message"]', 'data-kind'), 'LinkProblem');
+      assert.equal(await fresh.getAttribute('[data-testid="error-message"]', 'role'), 'alert');
+      assert.doesNotMatch(await fresh.getAttribute('[data-testid="error-message"]', 'class'), /banner-info/);
       assert.deepEqual(freshErrors, []);
       await context.close();
     }

@@ -15,7 +15,10 @@ test asserts ours >= floor, i.e. that our figure is within the peer's own run-to
 better.
 
 Run (from the repository root): see tools/embed/README.md. Writes
-tests/fixtures/peers/projection.json (or --out).
+tests/fixtures/peers/projection.json (or --out). `--file` scores the layers of another npz
+(default: the demo file); `--merge` adds the layers to the existing --out file instead of
+replacing it, each new layer entry carrying its own `seeds`, `command` and (when not the demo
+file) `dataset`, and replacing an entry of the same layer and file.
 """
 import argparse
 import hashlib
@@ -84,11 +87,13 @@ def main():
     parser.add_argument("--layer", action="append", help="layer key(s), default act_block4")
     parser.add_argument("--seeds", default="42,1,2,3,4,5,6,7")
     parser.add_argument("--out", default=os.path.join(ROOT, OUT_REL))
+    parser.add_argument("--file", default=DEMO_REL, help="npz relative to the repository root")
+    parser.add_argument("--merge", action="store_true", help="add the layers to the existing --out")
     args = parser.parse_args()
     layers = args.layer or ["act_block4"]
     seeds = [int(s) for s in args.seeds.split(",")]
 
-    demo = os.path.join(ROOT, DEMO_REL)
+    demo = os.path.join(ROOT, args.file)
     with open(demo, "rb") as f:
         sha256 = hashlib.sha256(f.read()).hexdigest()
     data = np.load(demo)
@@ -126,6 +131,27 @@ def main():
                                "runs": runs["umap-learn"], **summary([r["quality"] for r in runs["umap-learn"]])},
             },
         })
+    command = (" ".join(f"{v}={os.environ[v]}" for v in THREAD_VARS if v in os.environ)
+               + " /work/.venv-embed/bin/python tools/embed/make_seed_spread.py " + " ".join(sys.argv[1:]))
+    if args.merge:
+        with open(args.out) as f:
+            doc = json.load(f)
+        for entry in entries:
+            entry["seeds"] = seeds
+            entry["command"] = command
+            if args.file != DEMO_REL:
+                entry["dataset"] = {"file": args.file, "sha256": sha256}
+            same = [i for i, old in enumerate(doc["layers"])
+                    if old["layer"] == entry["layer"]
+                    and old.get("dataset", {}).get("file", DEMO_REL) == args.file]
+            if same:
+                doc["layers"][same[0]] = entry
+            else:
+                doc["layers"].append(entry)
+        with open(args.out, "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+        return
     doc = {
         "description": "10-NN preservation of openTSNE and umap-learn on demo layers over several seeds, for "
                        "tests/e2e/peers.test.mjs. Produced by tools/embed/make_seed_spread.py.",
@@ -135,10 +161,9 @@ def main():
                     "neighbours_sha256_of": "the n x 10 neighbour indices as little-endian int32, row by row"},
         "tolerance": {"rule": f"floor = mean - {SIGMAS} x sd (sample standard deviation over the seeds), per tool",
                       "sigmas": SIGMAS},
-        "command": " ".join(f"{v}={os.environ[v]}" for v in THREAD_VARS if v in os.environ)
-                   + " /work/.venv-embed/bin/python tools/embed/make_seed_spread.py " + " ".join(sys.argv[1:]),
+        "command": command,
         "seeds": seeds,
-        "dataset": {"file": DEMO_REL, "sha256": sha256},
+        "dataset": {"file": args.file, "sha256": sha256},
         "environment": {"python": sys.version.split()[0], "numpy": np.__version__, "scipy": scipy.__version__,
                         "scikit-learn": sklearn.__version__, "openTSNE": openTSNE.__version__,
                         "umap-learn": umap.__version__, "machine": platform.machine(),

@@ -1,6 +1,7 @@
 //! t-SNE: determinism, degenerate inputs, the FFT-interpolated repulsion against the exact
 //! sums, and the 10-NN quality against openTSNE 1.0.4's seed spread on the demo file's layers
-//! (`tests/fixtures/peers/projection.json`, provenance in `tests/fixtures/peers/`).
+//! and on a second network's (`tests/fixtures/peers/projection.json`, provenance in
+//! `tests/fixtures/peers/`).
 
 use std::sync::Arc;
 
@@ -311,7 +312,7 @@ fn interpolated_repulsion_matches_the_exact_sums() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Quality against openTSNE on the demo file.
+// Quality against openTSNE on the demo file and on a second network.
 
 /// Fraction of each point's `k` nearest input neighbours (from an exact graph) kept among its
 /// `k` nearest in 2-D (brute force; ties by the smaller index).
@@ -332,16 +333,20 @@ fn neighbours_kept(high: &KnnGraph, coords: &[f32], k: usize) -> f64 {
     kept as f64 / (n * k) as f64
 }
 
-fn demo_layer(name: &str) -> Option<EmbedRows> {
+const DEMO_FILE: &str = "public/demo/fashion-efficientnet-lite0.npz";
+/// The second network's layers (an MLP trained on Fashion-MNIST; made by
+/// `tools/embed/make_second_network.py`, provenance in `tests/fixtures/embed/PROVENANCE.md`).
+const SECOND_NETWORK_FILE: &str = "crates/topoact-core/tests/fixtures/embed/fashion-mlp.npz";
+
+/// A layer (name without the file's `act_` prefix) of an npz given relative to the
+/// repository root.
+fn layer_rows(file: &str, name: &str) -> Option<EmbedRows> {
     use topoact_core::formats::{load_dataset, LoadOptions, NamedSource, ReadSeekSource};
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../public/demo/fashion-efficientnet-lite0.npz"
-    );
+    let path = format!("{}/../../{file}", env!("CARGO_MANIFEST_DIR"));
     let file = std::fs::File::open(path).ok()?;
     let source = ReadSeekSource::new(file).ok()?;
     let dataset = load_dataset(
-        vec![NamedSource::new("demo.npz".to_string(), source)],
+        vec![NamedSource::new("layers.npz".to_string(), source)],
         &LoadOptions::default(),
     )
     .ok()?;
@@ -349,11 +354,12 @@ fn demo_layer(name: &str) -> Option<EmbedRows> {
     EmbedRows::gather(&layer.activations, None).ok()
 }
 
-/// openTSNE 1.0.4's floor for a demo layer: the mean of its 10-NN figure over several seeds
-/// minus 3 sample standard deviations (`tests/fixtures/peers/projection.json`, made by
+/// openTSNE 1.0.4's floor for a layer of `file`: the mean of its 10-NN figure over several
+/// seeds minus 3 sample standard deviations (`tests/fixtures/peers/projection.json`, made by
 /// `tools/embed/make_seed_spread.py`; provenance in that folder's PROVENANCE.md), with the
-/// mean and sd for the message.
-fn opentsne_floor(layer: &str) -> Option<(f64, f64, f64)> {
+/// mean and sd for the message. A layer entry without its own `dataset` is of the file named
+/// at the top of the fixture (the demo).
+fn opentsne_floor(file: &str, layer: &str) -> Option<(f64, f64, f64)> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/fixtures/peers/projection.json"
@@ -361,10 +367,11 @@ fn opentsne_floor(layer: &str) -> Option<(f64, f64, f64)> {
     let text = std::fs::read_to_string(path).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     let wanted = format!("act_{layer}");
-    let peer = &json["layers"]
-        .as_array()?
-        .iter()
-        .find(|entry| entry["layer"].as_str() == Some(wanted.as_str()))?["tools"]["openTSNE"];
+    let default_file = json["dataset"]["file"].as_str();
+    let peer = &json["layers"].as_array()?.iter().find(|entry| {
+        entry["layer"].as_str() == Some(wanted.as_str())
+            && entry["dataset"]["file"].as_str().or(default_file) == Some(file)
+    })?["tools"]["openTSNE"];
     Some((
         peer["floor"].as_f64()?,
         peer["mean"].as_f64()?,
@@ -372,20 +379,16 @@ fn opentsne_floor(layer: &str) -> Option<(f64, f64, f64)> {
     ))
 }
 
-/// Our t-SNE (default parameters, seed 0) keeps at least openTSNE's seed-spread floor of
-/// 10-NN on three demo layers of different width (40, 112 and 1,280 dimensions). The
-/// measure here takes the layer's neighbours from our exact graph (f32 distances of the
-/// float16 values) where the fixture used float64 ones; near-ties may differ, well inside
-/// the floors' 3 sd.
-#[test]
-fn quality_on_the_demo_matches_opentsne() {
+/// Our t-SNE (default parameters, seed 0) against openTSNE's floor on each layer of `file`;
+/// the shortfalls, if any.
+fn tsne_shortfalls(file: &str, layers: &[&str]) -> Vec<String> {
     let mut shortfalls = Vec::new();
-    for layer in ["block4", "block10", "head"] {
-        let Some(rows) = demo_layer(layer) else {
-            panic!("the demo file public/demo/fashion-efficientnet-lite0.npz could not be read");
+    for &layer in layers {
+        let Some(rows) = layer_rows(file, layer) else {
+            panic!("{file} could not be read (or has no layer act_{layer})");
         };
-        let Some((floor, mean, sd)) = opentsne_floor(layer) else {
-            panic!("no openTSNE figures for act_{layer} in tests/fixtures/peers/projection.json")
+        let Some((floor, mean, sd)) = opentsne_floor(file, layer) else {
+            panic!("no openTSNE figures for act_{layer} of {file} in tests/fixtures/peers/projection.json")
         };
         let rows = Arc::new(rows);
         let params = TsneParams::default();
@@ -404,11 +407,31 @@ fn quality_on_the_demo_matches_opentsne() {
         let coords = tsne(rows.clone(), knn.clone(), params).unwrap().coords;
         let ours = neighbours_kept(&knn, &coords, 10);
         eprintln!(
-            "demo {layer}: 10-NN kept ours {ours:.4}, openTSNE mean {mean} sd {sd} floor {floor}"
+            "{file} {layer}: 10-NN kept ours {ours:.4}, openTSNE mean {mean} sd {sd} floor {floor}"
         );
         if ours < floor {
             shortfalls.push(format!("{layer}: ours {ours:.4} below openTSNE's floor {floor} (mean {mean} - 3 x sd {sd})"));
         }
     }
+    shortfalls
+}
+
+/// Our t-SNE (default parameters, seed 0) keeps at least openTSNE's seed-spread floor of
+/// 10-NN on three demo layers of different width (40, 112 and 1,280 dimensions). The
+/// measure here takes the layer's neighbours from our exact graph (f32 distances of the
+/// float16 values) where the fixture used float64 ones; near-ties may differ, well inside
+/// the floors' 3 sd.
+#[test]
+fn quality_on_the_demo_matches_opentsne() {
+    let shortfalls = tsne_shortfalls(DEMO_FILE, &["block4", "block10", "head"]);
+    assert!(shortfalls.is_empty(), "{shortfalls:?}");
+}
+
+/// The same bar on a second real network (issue 18): the two hidden layers (256 and 128
+/// dimensions, ReLU, most values exactly zero) of an MLP trained from scratch on
+/// Fashion-MNIST, 5,000 test images.
+#[test]
+fn quality_on_a_second_network_matches_opentsne() {
+    let shortfalls = tsne_shortfalls(SECOND_NETWORK_FILE, &["fc1", "fc2"]);
     assert!(shortfalls.is_empty(), "{shortfalls:?}");
 }

@@ -1,7 +1,9 @@
 //! UMAP against umap-learn 0.5.12 on the demo file's layers: our 10-NN preservation must be at
 //! least umap-learn's minus 0.01 (the issue's bar). umap-learn's figures and their provenance
 //! (versions, parameters, the npz's sha256) are in `tests/fixtures/embed/peers.json`, written
-//! by `tools/embed/make_peer_fixtures.py`.
+//! by `tools/embed/make_peer_fixtures.py`. On a second network's layers (an MLP trained on
+//! Fashion-MNIST, `tests/fixtures/embed/fashion-mlp.npz`) ours must reach umap-learn's
+//! seed-spread floor (mean - 3 sd, `tests/fixtures/peers/projection.json`).
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -39,13 +41,19 @@ fn peer_quality(layer: &str, tool: &str) -> f64 {
 
 /// All 5,000 rows of a demo layer.
 fn demo_rows(layer: &str) -> Arc<EmbedRows> {
-    let path = repo_root().join("public/demo/fashion-efficientnet-lite0.npz");
-    let file = File::open(&path).expect("demo file");
-    let source = NamedSource::new(
-        "fashion-efficientnet-lite0.npz",
-        ReadSeekSource::new(file).expect("readable"),
-    );
-    let dataset = load_dataset(vec![source], &LoadOptions::default()).expect("demo loads");
+    rows_of(DEMO_FILE, layer)
+}
+
+const DEMO_FILE: &str = "public/demo/fashion-efficientnet-lite0.npz";
+/// Made by `tools/embed/make_second_network.py` (see `tests/fixtures/embed/PROVENANCE.md`).
+const SECOND_NETWORK_FILE: &str = "crates/topoact-core/tests/fixtures/embed/fashion-mlp.npz";
+
+/// All rows of a layer of an npz given relative to the repository root.
+fn rows_of(file: &str, layer: &str) -> Arc<EmbedRows> {
+    let path = repo_root().join(file);
+    let file = File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let source = NamedSource::new("layers.npz", ReadSeekSource::new(file).expect("readable"));
+    let dataset = load_dataset(vec![source], &LoadOptions::default()).expect("file loads");
     // The loader names layers without the file's `act_` prefix.
     let layer = dataset
         .layer(layer.trim_start_matches("act_"))
@@ -56,7 +64,10 @@ fn demo_rows(layer: &str) -> Arc<EmbedRows> {
 /// Our UMAP quality on a demo layer (exact 19-NN graph; the first 10 are the exact 10-NN the
 /// quality needs).
 fn our_quality(layer: &str, seed: u64) -> f64 {
-    let rows = demo_rows(layer);
+    quality_on(demo_rows(layer), seed)
+}
+
+fn quality_on(rows: Arc<EmbedRows>, seed: u64) -> f64 {
     let params = UmapParams {
         seed,
         ..UmapParams::default()
@@ -92,6 +103,46 @@ fn quality_matches_umap_learn_on_act_block14() {
 #[test]
 fn quality_matches_umap_learn_on_act_head() {
     check_layer("act_head");
+}
+
+/// umap-learn 0.5.12's seed-spread figures for a layer of `file` in
+/// `tests/fixtures/peers/projection.json`: (floor, mean, sd).
+fn umap_learn_spread(file: &str, layer: &str) -> (f64, f64, f64) {
+    let path = repo_root().join("tests/fixtures/peers/projection.json");
+    let text = std::fs::read_to_string(&path).expect("tests/fixtures/peers/projection.json");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let default_file = doc["dataset"]["file"].as_str();
+    let entry = doc["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .find(|e| {
+            e["layer"] == layer && e["dataset"]["file"].as_str().or(default_file) == Some(file)
+        })
+        .unwrap_or_else(|| panic!("no figures for {layer} of {file} in projection.json"));
+    let peer = &entry["tools"]["umap-learn"];
+    let get = |key: &str| peer[key].as_f64().expect("number");
+    (get("floor"), get("mean"), get("sd"))
+}
+
+/// The second network (issue 18): our UMAP (seed 42) keeps at least umap-learn's
+/// seed-spread floor of 10-NN on the MLP's two hidden layers.
+#[test]
+fn quality_on_a_second_network_matches_umap_learn() {
+    let mut shortfalls = Vec::new();
+    for layer in ["act_fc1", "act_fc2"] {
+        let (floor, mean, sd) = umap_learn_spread(SECOND_NETWORK_FILE, layer);
+        let ours = quality_on(rows_of(SECOND_NETWORK_FILE, layer), 42);
+        eprintln!(
+            "second network {layer}: ours {ours:.4}, umap-learn mean {mean} sd {sd} floor {floor}"
+        );
+        if ours < floor {
+            shortfalls.push(format!(
+                "{layer}: ours {ours:.4} below umap-learn's floor {floor} (mean {mean} - 3 x sd {sd})"
+            ));
+        }
+    }
+    assert!(shortfalls.is_empty(), "{shortfalls:?}");
 }
 
 #[test]

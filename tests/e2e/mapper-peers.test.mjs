@@ -147,6 +147,9 @@ async function checkSubsample(t, build, query) {
   assert.deepEqual(used, kase.indices, `${build}: the page's subsample is the fixture's (size ${kase.subsample.size}, seed ${kase.subsample.seed})`);
   assert.match(await page.textContent('[data-testid="param-eps"]'), /whole layer/);
   const ours = JSON.parse((await exportKmapper(page)).text);
+  // Our eps (exact, over the subsample's rows) against scikit-learn's, which KeplerMapper used.
+  const eps = Number(/DBSCAN\(eps=([^,]+),/.exec(ours.meta_data.clusterer)?.[1]);
+  assert.ok(Math.abs(eps - kase.eps) <= 1e-12 * kase.eps, `${build} subsample: eps ${eps} vs scikit-learn's ${kase.eps}`);
   // KeplerMapper's ids are positions in the subsampled array; the page exports sample indices.
   const toSamples = (ids) => ids.map((id) => kase.indices[id]);
   assert.deepEqual(nodeOrder(ours), nodeOrder(kase), `${build} subsample: node names and order`);

@@ -4,6 +4,9 @@ A tree of curves (quadratic Bezier branches), a loop and two islands in a 16-d l
 space, sampled with Gaussian noise, mapped to `dim` dimensions by a random linear map and a
 ReLU whose per-column bias makes about a third of the values exactly zero.
 Deterministic for a given seed. Labels = which component a sample came from.
+`in_order=True` maps latent -> dim by elementwise products summed in latent-coordinate order
+instead of `latent @ w` (no BLAS, whose summation order depends on the CPU), for data sets
+that are regenerated rather than stored (tools/kmapper/make_large_case.py).
 """
 
 import numpy as np
@@ -11,7 +14,7 @@ import numpy as np
 LATENT = 16
 
 
-def activation_like(n, dim, seed=0, noise=0.08, dtype=np.float32):
+def activation_like(n, dim, seed=0, noise=0.08, dtype=np.float32, in_order=False):
     rng = np.random.default_rng(seed)
     # Tree: a root branch, then branches starting at points of earlier ones.
     branches = []
@@ -43,7 +46,12 @@ def activation_like(n, dim, seed=0, noise=0.08, dtype=np.float32):
             latent[i] = islands[c - len(branches) - 1]
     latent += rng.normal(0, noise, latent.shape)
     w = rng.normal(0, 1.0 / np.sqrt(LATENT), (LATENT, dim))
-    pre = latent @ w
+    if in_order:
+        pre = latent[:, :1] * w[0]
+        for j in range(1, LATENT):
+            pre += latent[:, j : j + 1] * w[j]
+    else:
+        pre = latent @ w
     bias = np.quantile(pre[: min(n, 2000)], 1.0 / 3.0, axis=0)
     x = np.maximum(pre - bias, 0.0).astype(dtype)
     names = [f"branch{b}" for b in range(len(branches))] + ["loop", "island0", "island1"]

@@ -27,23 +27,23 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import _core, _graph_from_json, _lens_arg, check_matrix
+from . import _core, _graph_from_json, _lens_arg, _params, check_matrix
 
 __all__ = ["mapper"]
 
 _PER_ROW_LENSES = ("l2", "l2norm", "l1", "l1norm", "mean", "zeros", "fraction_zeros")
 
 
-def _lens_block(block: np.ndarray, lens: str) -> np.ndarray:
-    return _core.lens_of_rows(check_matrix(block, "a row block"), lens)
+def _lens_block(block: np.ndarray, params: Any) -> np.ndarray:
+    return _core.lens_of_rows(check_matrix(block, "a row block"), params)
 
 
 def _stack(*blocks: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(blocks, axis=0))
 
 
-def _kth_shard(reference: np.ndarray, start: int, stop: int, k: int) -> np.ndarray:
-    return _core.kth_neighbour_distances(reference, start, stop, k)
+def _kth_shard(reference: np.ndarray, start: int, stop: int, params: Any) -> np.ndarray:
+    return _core.kth_neighbour_distances(reference, start, stop, params)
 
 
 def _take(block: np.ndarray, local_rows: np.ndarray) -> np.ndarray:
@@ -51,10 +51,10 @@ def _take(block: np.ndarray, local_rows: np.ndarray) -> np.ndarray:
 
 
 def _cluster(
-    eps: Optional[float], min_samples: int, eps_knn: int, eps_quantile: float, *parts: np.ndarray
+    params: Any, eps: Optional[float], *parts: np.ndarray
 ) -> Tuple[List[List[int]], float]:
     rows = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
-    return _core.cluster_interval(rows, eps, min_samples, eps_knn, eps_quantile)
+    return _core.cluster_interval(rows, params, eps)
 
 
 def _row_blocks(client, X, block_rows: Optional[int]):
@@ -153,16 +153,16 @@ def mapper(
             f"the lens '{lens_name}' needs all rows at once; distributed.mapper takes a per-row "
             f"lens ({', '.join(_PER_ROW_LENSES[::2])}) or a 1-D array of lens values"
         )
-    # The parameters, checked before any work (the core's checks and messages).
-    _core.check_params(
-        lens_name, cover, int(n_intervals), float(overlap), None if eps is None else float(eps),
-        int(eps_knn), float(eps_quantile), bool(eps_per_interval), int(min_samples),
-        int(min_intersection), bool(remove_duplicate_nodes),
+    # The parameters, checked once before any work (the core's checks and messages); every
+    # task takes them.
+    params = _params(
+        lens_name, 5, cover, n_intervals, overlap, eps, eps_knn, eps_quantile,
+        eps_per_interval, min_samples, min_intersection, remove_duplicate_nodes,
     )
 
     # 1. The lens.
     if lens_values is None:
-        lens_futures = [client.submit(_lens_block, f, lens_name, pure=True) for f in futures]
+        lens_futures = [client.submit(_lens_block, f, params, pure=True) for f in futures]
         lens_values = np.concatenate(_gather(client, lens_futures, "lens", progress))
     lens_values = np.ascontiguousarray(lens_values, dtype=np.float64)
     if not np.all(np.isfinite(lens_values)):
@@ -170,11 +170,9 @@ def mapper(
         raise ValueError(f"the lens is not finite (NaN or infinite) at sample {bad}")
 
     # 2. The fixed epsilon: every row's exact k-th-NN distance, queries sharded.
-    eps_global = None if eps is None else float(eps)
-    if eps is None and not eps_per_interval:
-        k = int(eps_knn)
-        if k < 1:
-            raise ValueError("the number of nearest neighbours k must be at least 1")
+    eps_global = params.eps
+    k = params.global_eps_knn
+    if k is not None:
         if n_rows <= k:
             raise ValueError(
                 f"k = {k} nearest neighbours need at least {k + 1} samples, got {n_rows}"
@@ -186,21 +184,21 @@ def mapper(
         shards = max(1, min(int(query_shards), n_rows))
         bounds = np.linspace(0, n_rows, shards + 1).astype(np.int64)
         kth_futures = [
-            client.submit(_kth_shard, reference, int(a), int(b), k, pure=True)
+            client.submit(_kth_shard, reference, int(a), int(b), params, pure=True)
             for a, b in zip(bounds[:-1], bounds[1:])
             if b > a
         ]
         kth = np.concatenate(_gather(client, kth_futures, "k-th neighbour distances", progress))
         del reference
-        eps_global = _core.epsilon_from_kth(kth, k, float(eps_quantile))
+        eps_global = _core.epsilon_from_kth(kth, params)
 
     # 3. The cover.
-    members = _core.cover(lens_values, cover, int(n_intervals), float(overlap))
+    members = _core.cover(lens_values, params)
 
     # 4. One DBSCAN task per interval, with the rows of that interval only.
     cluster_futures: Dict[int, Any] = {}
     for interval_idx, rows in enumerate(members):
-        if len(rows) == 0 or len(rows) < int(min_samples):
+        if len(rows) == 0 or len(rows) < params.min_samples:
             continue
         block_of = np.searchsorted(offsets, rows, side="right") - 1
         parts: List[Any] = []
@@ -208,8 +206,7 @@ def mapper(
             local = rows[block_of == block_idx] - offsets[block_idx]
             parts.append(client.submit(_take, futures[block_idx], local, pure=True))
         cluster_futures[interval_idx] = client.submit(
-            _cluster, eps_global, int(min_samples),
-            int(eps_knn), float(eps_quantile), *parts, pure=True,
+            _cluster, params, eps_global, *parts, pure=True,
         )
     order = sorted(cluster_futures)
     results = _gather(client, [cluster_futures[i] for i in order], "clustering intervals", progress)
@@ -220,10 +217,5 @@ def mapper(
         eps_used[interval_idx] = radius
 
     # 5. Nodes and nerve on the client.
-    text = _core.assemble_graph(
-        lens_values, clusters, eps_used, lens_name, cover, int(n_intervals), float(overlap),
-        None if eps is None else float(eps), int(eps_knn), float(eps_quantile),
-        bool(eps_per_interval), int(min_samples), int(min_intersection),
-        bool(remove_duplicate_nodes), eps_global,
-    )
+    text = _core.assemble_graph(lens_values, clusters, eps_used, params, eps_global)
     return _graph_from_json(text, eps_global)

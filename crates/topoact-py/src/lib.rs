@@ -449,6 +449,90 @@ fn kth_neighbour_distances<'py>(
     Ok(kth.into_pyarray(py))
 }
 
+/// The rows (positions among `n`) whose exact k-th-NN distance chooses the join radius
+/// (the one-call mapper's pilot sample).
+#[pyfunction]
+fn pilot_rows<'py>(py: Python<'py>, n: usize) -> Bound<'py, PyArray1<u64>> {
+    let rows: Vec<u64> = parts::pilot_rows(n).into_iter().map(|r| r as u64).collect();
+    rows.into_pyarray(py)
+}
+
+/// The join radius from the pilot rows' exact k-th-NN distances (the parameters' quantile),
+/// or None when there is none.
+#[pyfunction]
+fn join_radius(pilot_kth: PyReadonlyArray1<'_, f64>, params: &PyParams) -> PyResult<Option<f64>> {
+    let (_, quantile) = params.knn_quantile()?;
+    Ok(parts::join_radius(pilot_kth.as_array().to_vec(), quantile))
+}
+
+/// The k smallest exact distances (`n_queries x k`, ascending, +inf padded) from each query
+/// row to the rows of a reference block: `rows` holds the `n_reference` reference rows, then
+/// the queries; `self_of_query[i]` is the reference row that is query `i` itself, or -1.
+#[pyfunction]
+fn block_knn<'py>(
+    py: Python<'py>,
+    rows: &Bound<'py, PyAny>,
+    n_reference: usize,
+    self_of_query: PyReadonlyArray1<'py, i64>,
+    params: &PyParams,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let (k, _) = params.knn_quantile()?;
+    let own: Vec<Option<usize>> = self_of_query
+        .as_array()
+        .iter()
+        .map(|&r| usize::try_from(r).ok())
+        .collect();
+    let held = hold(rows, "the reference and query rows")?;
+    let view = held.view();
+    let values = py
+        .detach(|| parts::block_knn(view, n_reference, &own, k))
+        .map_err(value_error)?;
+    by_k(py, values, k)
+}
+
+/// The join at `radius` of two row blocks (`rows`: the first block's `n_first` rows, then
+/// the second's; `n_first` = all rows for a block with itself): every row's k smallest exact
+/// distances to the other block's rows within the join's candidates (`n x k`, ascending,
+/// +inf padded).
+#[pyfunction]
+fn block_pair_kth<'py>(
+    py: Python<'py>,
+    rows: &Bound<'py, PyAny>,
+    n_first: usize,
+    radius: f64,
+    params: &PyParams,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let (k, _) = params.knn_quantile()?;
+    let held = hold(rows, "the blocks' rows")?;
+    let view = held.view();
+    let values = py
+        .detach(|| parts::block_pair_kth(view, n_first, k, radius))
+        .map_err(value_error)?;
+    by_k(py, values, k)
+}
+
+/// `values` (row-major, `k` a row) as an `n x k` array.
+fn by_k(py: Python<'_>, values: Vec<f64>, k: usize) -> PyResult<Bound<'_, PyArray2<f64>>> {
+    let n = values.len() / k;
+    let array = numpy::ndarray::Array2::from_shape_vec((n, k), values)
+        .map_err(|e| value_error(format!("distances of the wrong size: {e}")))?;
+    Ok(array.into_pyarray(py))
+}
+
+/// The fixed epsilon from k-th-NN distances known up to `radius` (exact when <= radius,
+/// only known to exceed it otherwise): the parameters' quantile when those determine it,
+/// else None.
+#[pyfunction]
+fn epsilon_from_bounded_kth(
+    kth: PyReadonlyArray1<'_, f64>,
+    radius: f64,
+    params: &PyParams,
+) -> PyResult<Option<f64>> {
+    let (k, quantile) = params.knn_quantile()?;
+    parts::epsilon_from_bounded_kth(kth.as_array().to_vec(), radius, k, quantile)
+        .map_err(value_error)
+}
+
 /// The fixed epsilon: numpy's quantile (the parameters') of every row's k-th-NN distance.
 #[pyfunction]
 fn epsilon_from_kth(kth: PyReadonlyArray1<'_, f64>, params: &PyParams) -> PyResult<f64> {
@@ -574,6 +658,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(embed, m)?)?;
     m.add_function(wrap_pyfunction!(kth_neighbour_distances, m)?)?;
     m.add_function(wrap_pyfunction!(epsilon_from_kth, m)?)?;
+    m.add_function(wrap_pyfunction!(pilot_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(join_radius, m)?)?;
+    m.add_function(wrap_pyfunction!(block_knn, m)?)?;
+    m.add_function(wrap_pyfunction!(block_pair_kth, m)?)?;
+    m.add_function(wrap_pyfunction!(epsilon_from_bounded_kth, m)?)?;
     m.add_function(wrap_pyfunction!(lens_of_rows, m)?)?;
     m.add_function(wrap_pyfunction!(cover, m)?)?;
     m.add_function(wrap_pyfunction!(cluster_interval, m)?)?;

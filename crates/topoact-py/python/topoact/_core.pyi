@@ -67,6 +67,33 @@ def kth_neighbour_distances(
 ) -> npt.NDArray[np.float64]:
     """Exact k-th-NN distance (self excluded) of rows ``start:stop`` among all rows."""
 
+def pilot_rows(n: int) -> npt.NDArray[np.uint64]:
+    """The rows whose exact k-th-NN distance chooses the join radius (the mapper's pilot)."""
+
+def join_radius(pilot_kth: npt.NDArray[np.float64], params: MapperParams) -> Optional[float]:
+    """The join radius from the pilot rows' exact k-th-NN distances, or None."""
+
+def block_knn(
+    rows: npt.NDArray[np.floating[Any]],
+    n_reference: int,
+    self_of_query: npt.NDArray[np.int64],
+    params: MapperParams,
+) -> npt.NDArray[np.float64]:
+    """The k smallest exact distances (n_queries x k, +inf padded) from each query (the rows
+    after the first ``n_reference``) to the reference rows; ``self_of_query[i]``: the
+    reference row that is query i itself, or -1."""
+
+def block_pair_kth(
+    rows: npt.NDArray[np.floating[Any]], n_first: int, radius: float, params: MapperParams
+) -> npt.NDArray[np.float64]:
+    """The join at ``radius`` of the first ``n_first`` rows with the rest (or of one block with
+    itself when ``n_first`` is all rows): each row's k smallest exact distances found (n x k)."""
+
+def epsilon_from_bounded_kth(
+    kth: npt.NDArray[np.float64], radius: float, params: MapperParams
+) -> Optional[float]:
+    """The quantile of k-th-NN distances exact up to ``radius``, or None if they do not fix it."""
+
 def epsilon_from_kth(kth: npt.NDArray[np.float64], params: MapperParams) -> float:
     """numpy's quantile of the k-th-NN distances (``np.median`` for 0.5); 0 is an error."""
 

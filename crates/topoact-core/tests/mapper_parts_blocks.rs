@@ -61,7 +61,11 @@ fn check<T: Clone>(x: &Array2<T>, view: impl Fn(&Array2<T>) -> MatrixView<'_>, k
         for a in 0..blocks.len() {
             for b in a..blocks.len() {
                 let (ra, rb) = (blocks[a].clone(), blocks[b].clone());
-                let extra: Vec<usize> = if a == b { Vec::new() } else { rb.clone().collect() };
+                let extra: Vec<usize> = if a == b {
+                    Vec::new()
+                } else {
+                    rb.clone().collect()
+                };
                 let m = stacked(x, ra.clone(), &extra);
                 let out = parts::block_pair_kth(view(&m), ra.len(), k, radius).unwrap();
                 lists[a].push(out[..ra.len() * k].to_vec());

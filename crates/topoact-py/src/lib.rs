@@ -541,18 +541,21 @@ fn epsilon_from_kth(kth: PyReadonlyArray1<'_, f64>, params: &PyParams) -> PyResu
     parts::epsilon_from_kth(values, k, quantile).map_err(value_error)
 }
 
-/// The parameters' per-row lens (l2, l1, mean, zeros) of every row of `x`.
+/// The parameters' per-row lens (l2, l1, mean, zeros) of every row of `x`, a block whose
+/// first row is row `first_row` of the whole array (errors name rows by it).
 #[pyfunction]
+#[pyo3(signature = (x, params, first_row=0))]
 fn lens_of_rows<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     params: &PyParams,
+    first_row: usize,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let lens = &params.params().lens;
     let held = hold(x, "X")?;
     let view = held.view();
     let values = py
-        .detach(|| parts::lens_of_rows(view, lens))
+        .detach(|| parts::lens_of_rows(view, lens, first_row))
         .map_err(value_error)?;
     Ok(values.into_pyarray(py))
 }

@@ -108,6 +108,12 @@ def test_bad_input_and_whole_row_lenses_raise_value_error(dask_client):
         tdist.mapper(da.zeros((20, 3), dtype=np.int32), client=dask_client)
     with pytest.raises(ValueError, match="2-D"):
         tdist.mapper(np.zeros(20, dtype=np.float32), client=dask_client)
+    with_nan = np.ones((40, 3), dtype=np.float32)
+    with_nan[27, 1] = np.nan
+    with pytest.raises(ValueError, match="not finite at sample 27"):
+        tdist.mapper(with_nan, client=dask_client, block_rows=10)
+    with pytest.raises(ValueError, match="not finite at sample 27"):
+        tdist.mapper(da.from_array(with_nan, chunks=(15, -1)), client=dask_client)
     duplicates = np.repeat(np.arange(8, dtype=np.float32)[:, None], 10, axis=0)
     with pytest.raises(ValueError, match="is 0 \\(many exact duplicates\\); set epsilon explicitly"):
         tdist.mapper(np.hstack([duplicates, duplicates]), client=dask_client, n_intervals=3)

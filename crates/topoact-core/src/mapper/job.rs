@@ -962,11 +962,16 @@ pub(super) fn cross_join_block(
     hi: f64,
     limit: f32,
 ) -> (Vec<FastPair>, u64) {
-    join_chunks(queries, rows, 0..queries.len(), |queries, rows, range, pairs| {
-        members.pairs_with(queries, rows, range, hi, limit, |query, other, fast| {
-            pairs.push((queries.row_at[query], members.row_at[other], fast))
-        })
-    })
+    join_chunks(
+        queries,
+        rows,
+        0..queries.len(),
+        |queries, rows, range, pairs| {
+            members.pairs_with(queries, rows, range, hi, limit, |query, other, fast| {
+                pairs.push((queries.row_at[query], members.row_at[other], fast))
+            })
+        },
+    )
 }
 
 /// Runs `join(query_tree, rows, positions, pairs)` over chunks of the query positions

@@ -32,8 +32,8 @@ use super::cover::{interval_members, rank_lens, uniform_intervals, Interval};
 use super::dbscan::IntervalDbscan;
 use super::graph::{graph_stats, nerve, IntervalReport, MapperGraph, MapperNode, ParamsRecord};
 use super::job::{
-    cross_join_block, join_block, knn_block, merge_duplicate_nodes, pruning_coords,
-    IntervalWork, MapperJob, MAX_JOIN_PAIRS,
+    cross_join_block, join_block, knn_block, merge_duplicate_nodes, pruning_coords, IntervalWork,
+    MapperJob, MAX_JOIN_PAIRS,
 };
 use super::join::{
     clusters_from_pairs, decide_pairs, k_smallest_exact, needed_order_stats, radius_from_pilot,
@@ -48,14 +48,25 @@ use crate::neighbours::rows::{ExactRule, Rows};
 
 /// The lens of every row of `matrix` (float64), for a per-row lens; `Err` naming the lens
 /// when it needs all rows at once (PC1, k-NN distance) or is a caller's own (custom).
-pub fn lens_of_rows(matrix: MatrixView<'_>, lens: &Lens) -> Result<Vec<f64>, MapperError> {
+/// `first_row` is the position of the block's first row in the caller's array (errors name
+/// rows by it).
+pub fn lens_of_rows(
+    matrix: MatrixView<'_>,
+    lens: &Lens,
+    first_row: usize,
+) -> Result<Vec<f64>, MapperError> {
     if !matches!(
         lens,
         Lens::L2Norm | Lens::L1Norm | Lens::Mean | Lens::FractionZeros
     ) {
         return Err(MapperError::NotPerRowLens(lens.name()));
     }
-    let rows = Rows::gather(matrix, None)?;
+    let rows = Rows::gather(matrix, None).map_err(|err| match err {
+        MapperError::NonFiniteData { sample_idx } => MapperError::NonFiniteData {
+            sample_idx: sample_idx + first_row,
+        },
+        err => err,
+    })?;
     let mut out = vec![0.0; rows.n_rows];
     per_row_lens(lens, &rows, 0..rows.n_rows, &mut out);
     Ok(out)

@@ -590,7 +590,9 @@ impl KdTree {
         if has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
             return unsafe {
-                self.pairs_with_avx2::<false, V>(query_tree, rows, queries, radius, fast_limit, visit)
+                self.pairs_with_avx2::<false, V>(
+                    query_tree, rows, queries, radius, fast_limit, visit,
+                )
             };
         }
         self.pairs_with_impl::<false, V>(query_tree, rows, queries, radius, fast_limit, visit)

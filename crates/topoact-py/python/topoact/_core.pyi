@@ -97,8 +97,11 @@ def epsilon_from_bounded_kth(
 def epsilon_from_kth(kth: npt.NDArray[np.float64], params: MapperParams) -> float:
     """numpy's quantile of the k-th-NN distances (``np.median`` for 0.5); 0 is an error."""
 
-def lens_of_rows(x: npt.NDArray[np.floating[Any]], params: MapperParams) -> npt.NDArray[np.float64]:
-    """The parameters' per-row lens (l2, l1, mean, zeros) of every row."""
+def lens_of_rows(
+    x: npt.NDArray[np.floating[Any]], params: MapperParams, first_row: int = 0
+) -> npt.NDArray[np.float64]:
+    """The parameters' per-row lens (l2, l1, mean, zeros) of every row of a block whose first
+    row is ``first_row`` (errors name rows by it)."""
 
 def cover(lens: npt.NDArray[np.float64], params: MapperParams) -> List[npt.NDArray[np.uint32]]:
     """The rows of each interval (ascending), one array per interval centre."""

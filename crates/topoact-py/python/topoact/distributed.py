@@ -50,8 +50,8 @@ __all__ = ["mapper"]
 _PER_ROW_LENSES = ("l2", "l2norm", "l1", "l1norm", "mean", "zeros", "fraction_zeros")
 
 
-def _lens_block(block: np.ndarray, params: Any) -> np.ndarray:
-    return _core.lens_of_rows(check_matrix(block, "a row block"), params)
+def _lens_block(block: np.ndarray, params: Any, first_row: int) -> np.ndarray:
+    return _core.lens_of_rows(check_matrix(block, "a row block"), params, first_row)
 
 
 def _stack(*blocks: np.ndarray) -> np.ndarray:
@@ -277,7 +277,10 @@ def mapper(
 
     # 1. The lens.
     if lens_values is None:
-        lens_futures = [client.submit(_lens_block, f, params, pure=True) for f in futures]
+        lens_futures = [
+            client.submit(_lens_block, f, params, int(offsets[i]), pure=True)
+            for i, f in enumerate(futures)
+        ]
         lens_values = np.concatenate(_gather(client, lens_futures, "lens", progress))
     lens_values = np.ascontiguousarray(lens_values, dtype=np.float64)
     if not np.all(np.isfinite(lens_values)):

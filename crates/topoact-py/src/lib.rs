@@ -18,6 +18,7 @@ use half::f16;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
 use topoact_core::dataset::MatrixView;
 use topoact_core::embed::knn::KnnJob;
@@ -131,13 +132,7 @@ fn run<J: Job>(job: &mut J, watcher: &mut Watcher<'_>) -> Result<J::Output, Stop
     }
 }
 
-fn lens_from(name: &str, k: usize, values: Option<Vec<f64>>) -> PyResult<Lens> {
-    if let Some(values_by_sample) = values {
-        return Ok(Lens::Custom {
-            name: "custom".into(),
-            values_by_sample,
-        });
-    }
+fn lens_from(name: &str, k: usize) -> PyResult<Lens> {
     Ok(match name {
         "l2" | "l2norm" => Lens::L2Norm,
         "l1" | "l1norm" => Lens::L1Norm,
@@ -163,11 +158,24 @@ fn cover_from(name: &str) -> PyResult<CoverKind> {
     }
 }
 
-/// The mapper's parameters, as the Python functions take them (one place for all).
-#[allow(clippy::too_many_arguments)]
-fn params_from(
-    lens: Lens,
-    cover: &str,
+/// The mapper's parameters as the Python functions give them, checked once by the core
+/// ([`MapperParams::validate`], its rules and messages) when the object is made; every
+/// entry point that needs a parameter takes this object. Pickled by its arguments, so Dask
+/// ships it to the tasks. The lens is named only (`custom` for values given as an array):
+/// its values are data, passed with the rows to [`mapper`] and [`assemble_graph`].
+#[pyclass(frozen, module = "topoact._core", name = "MapperParams")]
+struct PyParams {
+    valid: ValidMapperParams,
+    /// The constructor's arguments, in order (for pickling).
+    args: ParamArgs,
+}
+
+/// [`PyParams`]'s constructor arguments.
+#[derive(Clone)]
+struct ParamArgs {
+    lens: String,
+    lens_k: usize,
+    cover: String,
     n_intervals: usize,
     overlap: f64,
     eps: Option<f64>,
@@ -177,28 +185,160 @@ fn params_from(
     min_samples: usize,
     min_intersection: usize,
     remove_duplicate_nodes: bool,
-) -> PyResult<ValidMapperParams> {
-    let epsilon = match eps {
-        Some(eps) => Epsilon::Explicit(eps),
-        None => Epsilon::KnnQuantile {
-            k: eps_knn,
-            quantile: eps_quantile,
-            per_interval: eps_per_interval,
-        },
-    };
-    MapperParams {
-        lens,
-        cover: cover_from(cover)?,
-        n_intervals,
-        overlap,
-        epsilon,
-        min_samples,
-        min_intersection,
-        seed: 0,
-        remove_duplicate_nodes,
+}
+
+impl PyParams {
+    fn params(&self) -> &MapperParams {
+        self.valid.params()
     }
-    .validate()
-    .map_err(value_error)
+
+    /// These parameters with a custom lens of the given values (checked by the core again:
+    /// finite values).
+    fn with_lens_values(&self, values_by_sample: Vec<f64>) -> PyResult<ValidMapperParams> {
+        MapperParams {
+            lens: Lens::Custom {
+                name: "custom".into(),
+                values_by_sample,
+            },
+            ..self.params().clone()
+        }
+        .validate()
+        .map_err(value_error)
+    }
+
+    /// `(k, quantile)` of a k-NN quantile epsilon; `ValueError` for an explicit one.
+    fn knn_quantile(&self) -> PyResult<(usize, f64)> {
+        match self.params().epsilon {
+            Epsilon::KnnQuantile { k, quantile, .. } => Ok((k, quantile)),
+            Epsilon::Explicit(_) => Err(PyValueError::new_err(
+                "these parameters give epsilon explicitly: there is no k-NN quantile to compute",
+            )),
+        }
+    }
+}
+
+#[pymethods]
+impl PyParams {
+    #[new]
+    #[pyo3(signature = (lens, lens_k, cover, n_intervals, overlap, eps, eps_knn, eps_quantile,
+        eps_per_interval, min_samples, min_intersection, remove_duplicate_nodes))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        lens: String,
+        lens_k: usize,
+        cover: String,
+        n_intervals: usize,
+        overlap: f64,
+        eps: Option<f64>,
+        eps_knn: usize,
+        eps_quantile: f64,
+        eps_per_interval: bool,
+        min_samples: usize,
+        min_intersection: usize,
+        remove_duplicate_nodes: bool,
+    ) -> PyResult<Self> {
+        let args = ParamArgs {
+            lens,
+            lens_k,
+            cover,
+            n_intervals,
+            overlap,
+            eps,
+            eps_knn,
+            eps_quantile,
+            eps_per_interval,
+            min_samples,
+            min_intersection,
+            remove_duplicate_nodes,
+        };
+        let lens = match args.lens.as_str() {
+            "custom" => Lens::Custom {
+                name: "custom".into(),
+                values_by_sample: Vec::new(),
+            },
+            name => lens_from(name, args.lens_k)?,
+        };
+        let epsilon = match args.eps {
+            Some(eps) => Epsilon::Explicit(eps),
+            None => Epsilon::KnnQuantile {
+                k: args.eps_knn,
+                quantile: args.eps_quantile,
+                per_interval: args.eps_per_interval,
+            },
+        };
+        let valid = MapperParams {
+            lens,
+            cover: cover_from(&args.cover)?,
+            n_intervals: args.n_intervals,
+            overlap: args.overlap,
+            epsilon,
+            min_samples: args.min_samples,
+            min_intersection: args.min_intersection,
+            seed: 0,
+            remove_duplicate_nodes: args.remove_duplicate_nodes,
+        }
+        .validate()
+        .map_err(value_error)?;
+        Ok(PyParams { valid, args })
+    }
+
+    /// Pickling: the class and its constructor's arguments.
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
+        let a = slf.get().args.clone();
+        let args = (
+            a.lens,
+            a.lens_k,
+            a.cover,
+            a.n_intervals,
+            a.overlap,
+            a.eps,
+            a.eps_knn,
+            a.eps_quantile,
+            a.eps_per_interval,
+            a.min_samples,
+            a.min_intersection,
+            a.remove_duplicate_nodes,
+        )
+            .into_pyobject(py)?;
+        Ok((slf.get_type().into_any(), args))
+    }
+
+    /// The lens's name as given (`custom` for lens values).
+    #[getter]
+    fn lens(&self) -> &str {
+        &self.args.lens
+    }
+
+    /// DBSCAN's `min_samples`.
+    #[getter]
+    fn min_samples(&self) -> usize {
+        self.params().min_samples
+    }
+
+    /// The explicit epsilon, or None when it is a k-NN quantile.
+    #[getter]
+    fn eps(&self) -> Option<f64> {
+        match self.params().epsilon {
+            Epsilon::Explicit(eps) => Some(eps),
+            Epsilon::KnnQuantile { .. } => None,
+        }
+    }
+
+    /// The `k` of a fixed (all-rows) k-NN quantile epsilon, else None.
+    #[getter]
+    fn global_eps_knn(&self) -> Option<usize> {
+        match self.params().epsilon {
+            Epsilon::KnnQuantile {
+                k,
+                per_interval: false,
+                ..
+            } => Some(k),
+            _ => None,
+        }
+    }
 }
 
 fn lens_values(values: Option<PyReadonlyArray1<'_, f64>>) -> Option<Vec<f64>> {
@@ -208,43 +348,23 @@ fn lens_values(values: Option<PyReadonlyArray1<'_, f64>>) -> Option<Vec<f64>> {
 /// The mapper graph of `x` as KeplerMapper's `map()` JSON, and the radius used when it is
 /// one for all intervals.
 #[pyfunction]
-#[pyo3(signature = (x, lens, lens_values, lens_k, cover, n_intervals, overlap, eps, eps_knn,
-    eps_quantile, eps_per_interval, min_samples, min_intersection, remove_duplicate_nodes,
-    threads, progress=None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (x, params, lens_values, threads, progress=None))]
 fn mapper(
     py: Python<'_>,
     x: &Bound<'_, PyAny>,
-    lens: &str,
+    params: &PyParams,
     lens_values: Option<PyReadonlyArray1<'_, f64>>,
-    lens_k: usize,
-    cover: &str,
-    n_intervals: usize,
-    overlap: f64,
-    eps: Option<f64>,
-    eps_knn: usize,
-    eps_quantile: f64,
-    eps_per_interval: bool,
-    min_samples: usize,
-    min_intersection: usize,
-    remove_duplicate_nodes: bool,
     threads: usize,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(String, Option<f64>)> {
-    let lens = lens_from(lens, lens_k, self::lens_values(lens_values))?;
-    let params = params_from(
-        lens,
-        cover,
-        n_intervals,
-        overlap,
-        eps,
-        eps_knn,
-        eps_quantile,
-        eps_per_interval,
-        min_samples,
-        min_intersection,
-        remove_duplicate_nodes,
-    )?;
+    let with_values;
+    let params = match self::lens_values(lens_values) {
+        Some(values) => {
+            with_values = params.with_lens_values(values)?;
+            &with_values
+        }
+        None => &params.valid,
+    };
     let held = hold(x, "X")?;
     let view = held.view();
     let progress = progress.as_ref();
@@ -255,7 +375,7 @@ fn mapper(
         } else {
             threads
         };
-        let mut job = MapperJob::from_view(view, &params)
+        let mut job = MapperJob::from_view(view, params)
             .map_err(value_error)?
             .with_step_threads(threads);
         Ok(run(&mut job, &mut watcher)?)
@@ -310,16 +430,17 @@ fn embed<'py>(
     Ok(array.into_pyarray(py))
 }
 
-/// The exact k-th-nearest-neighbour distance (self excluded) of rows `start..stop` of
-/// `reference`, among all its rows.
+/// The exact k-th-nearest-neighbour distance (self excluded; `k` of the parameters' k-NN
+/// quantile epsilon) of rows `start..stop` of `reference`, among all its rows.
 #[pyfunction]
 fn kth_neighbour_distances<'py>(
     py: Python<'py>,
     reference: &Bound<'py, PyAny>,
     start: usize,
     stop: usize,
-    k: usize,
+    params: &PyParams,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let (k, _) = params.knn_quantile()?;
     let held = hold(reference, "the reference rows")?;
     let view = held.view();
     let kth = py
@@ -328,78 +449,147 @@ fn kth_neighbour_distances<'py>(
     Ok(kth.into_pyarray(py))
 }
 
-/// The fixed epsilon: numpy's quantile of every row's k-th-NN distance.
+/// The rows (positions among `n`) whose exact k-th-NN distance chooses the join radius
+/// (the one-call mapper's pilot sample).
 #[pyfunction]
-fn epsilon_from_kth(kth: PyReadonlyArray1<'_, f64>, k: usize, quantile: f64) -> PyResult<f64> {
+fn pilot_rows<'py>(py: Python<'py>, n: usize) -> Bound<'py, PyArray1<u64>> {
+    let rows: Vec<u64> = parts::pilot_rows(n).into_iter().map(|r| r as u64).collect();
+    rows.into_pyarray(py)
+}
+
+/// The join radius from the pilot rows' exact k-th-NN distances (the parameters' quantile),
+/// or None when there is none.
+#[pyfunction]
+fn join_radius(pilot_kth: PyReadonlyArray1<'_, f64>, params: &PyParams) -> PyResult<Option<f64>> {
+    let (_, quantile) = params.knn_quantile()?;
+    Ok(parts::join_radius(pilot_kth.as_array().to_vec(), quantile))
+}
+
+/// The k smallest exact distances (`n_queries x k`, ascending, +inf padded) from each query
+/// row to the rows of a reference block: `rows` holds the `n_reference` reference rows, then
+/// the queries; `self_of_query[i]` is the reference row that is query `i` itself, or -1.
+#[pyfunction]
+fn block_knn<'py>(
+    py: Python<'py>,
+    rows: &Bound<'py, PyAny>,
+    n_reference: usize,
+    self_of_query: PyReadonlyArray1<'py, i64>,
+    params: &PyParams,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let (k, _) = params.knn_quantile()?;
+    let own: Vec<Option<usize>> = self_of_query
+        .as_array()
+        .iter()
+        .map(|&r| usize::try_from(r).ok())
+        .collect();
+    let held = hold(rows, "the reference and query rows")?;
+    let view = held.view();
+    let values = py
+        .detach(|| parts::block_knn(view, n_reference, &own, k))
+        .map_err(value_error)?;
+    by_k(py, values, k)
+}
+
+/// The join at `radius` of two row blocks (`rows`: the first block's `n_first` rows, then
+/// the second's; `n_first` = all rows for a block with itself): every row's k smallest exact
+/// distances to the other block's rows within the join's candidates (`n x k`, ascending,
+/// +inf padded).
+#[pyfunction]
+fn block_pair_kth<'py>(
+    py: Python<'py>,
+    rows: &Bound<'py, PyAny>,
+    n_first: usize,
+    radius: f64,
+    params: &PyParams,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let (k, _) = params.knn_quantile()?;
+    let held = hold(rows, "the blocks' rows")?;
+    let view = held.view();
+    let values = py
+        .detach(|| parts::block_pair_kth(view, n_first, k, radius))
+        .map_err(value_error)?;
+    by_k(py, values, k)
+}
+
+/// `values` (row-major, `k` a row) as an `n x k` array.
+fn by_k(py: Python<'_>, values: Vec<f64>, k: usize) -> PyResult<Bound<'_, PyArray2<f64>>> {
+    let n = values.len() / k;
+    let array = numpy::ndarray::Array2::from_shape_vec((n, k), values)
+        .map_err(|e| value_error(format!("distances of the wrong size: {e}")))?;
+    Ok(array.into_pyarray(py))
+}
+
+/// The fixed epsilon from k-th-NN distances known up to `radius` (exact when <= radius,
+/// only known to exceed it otherwise): the parameters' quantile when those determine it,
+/// else None.
+#[pyfunction]
+fn epsilon_from_bounded_kth(
+    kth: PyReadonlyArray1<'_, f64>,
+    radius: f64,
+    params: &PyParams,
+) -> PyResult<Option<f64>> {
+    let (k, quantile) = params.knn_quantile()?;
+    parts::epsilon_from_bounded_kth(kth.as_array().to_vec(), radius, k, quantile)
+        .map_err(value_error)
+}
+
+/// The fixed epsilon: numpy's quantile (the parameters') of every row's k-th-NN distance.
+#[pyfunction]
+fn epsilon_from_kth(kth: PyReadonlyArray1<'_, f64>, params: &PyParams) -> PyResult<f64> {
+    let (k, quantile) = params.knn_quantile()?;
     let values: Vec<f64> = kth.as_array().iter().copied().collect();
     parts::epsilon_from_kth(values, k, quantile).map_err(value_error)
 }
 
-/// A per-row lens (l2, l1, mean, zeros) of every row of `x`.
+/// The parameters' per-row lens (l2, l1, mean, zeros) of every row of `x`, a block whose
+/// first row is row `first_row` of the whole array (errors name rows by it).
 #[pyfunction]
+#[pyo3(signature = (x, params, first_row=0))]
 fn lens_of_rows<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
-    lens: &str,
+    params: &PyParams,
+    first_row: usize,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let lens = lens_from(lens, 1, None)?;
+    let lens = &params.params().lens;
     let held = hold(x, "X")?;
     let view = held.view();
     let values = py
-        .detach(|| parts::lens_of_rows(view, &lens))
+        .detach(|| parts::lens_of_rows(view, lens, first_row))
         .map_err(value_error)?;
     Ok(values.into_pyarray(py))
 }
 
-/// The cover of the lens values of all rows: the rows of each interval (ascending), as
-/// uint32 arrays, one per interval centre.
+/// The parameters' cover of the lens values of all rows: the rows of each interval
+/// (ascending), as uint32 arrays, one per interval centre.
 #[pyfunction]
 fn cover<'py>(
     py: Python<'py>,
     lens: PyReadonlyArray1<'py, f64>,
-    cover: &str,
-    n_intervals: usize,
-    overlap: f64,
+    params: &PyParams,
 ) -> PyResult<Vec<Bound<'py, PyArray1<u32>>>> {
     let values: Vec<f64> = lens.as_array().iter().copied().collect();
-    let params = params_from(
-        Lens::L2Norm,
-        cover,
-        n_intervals,
-        overlap,
-        Some(1.0),
-        1,
-        0.5,
-        false,
-        1,
-        1,
-        false,
-    )?;
-    let (_, members) = parts::cover(&values, &params).map_err(value_error)?;
+    let (_, members) = parts::cover(&values, &params.valid).map_err(value_error)?;
     Ok(members.into_iter().map(|m| m.into_pyarray(py)).collect())
 }
 
 /// DBSCAN of one interval's rows (all rows of `rows`, in order): the clusters in
-/// scikit-learn's label order as lists of row positions, and the radius used (`eps`, or
-/// the `eps_quantile` of the `eps_knn`-th-NN distance among these rows when `eps` is None).
+/// scikit-learn's label order as lists of row positions, and the radius used: `eps` when
+/// given (the fixed epsilon, explicit or computed over all rows), else the parameters'
+/// epsilon (explicit, or the k-NN quantile among these rows when per interval).
 #[pyfunction]
-#[pyo3(signature = (rows, eps, min_samples, eps_knn=5, eps_quantile=0.5))]
+#[pyo3(signature = (rows, params, eps=None))]
 fn cluster_interval(
     py: Python<'_>,
     rows: &Bound<'_, PyAny>,
+    params: &PyParams,
     eps: Option<f64>,
-    min_samples: usize,
-    eps_knn: usize,
-    eps_quantile: f64,
 ) -> PyResult<(Vec<Vec<u32>>, f64)> {
     let epsilon = match eps {
         Some(eps) => Epsilon::Explicit(eps),
-        None => Epsilon::KnnQuantile {
-            k: eps_knn,
-            quantile: eps_quantile,
-            per_interval: true,
-        },
+        None => params.params().epsilon,
     };
+    let min_samples = params.params().min_samples;
     let held = hold(rows, "the interval's rows")?;
     let view = held.view();
     py.detach(|| parts::cluster_rows(view, epsilon, min_samples))
@@ -409,52 +599,19 @@ fn cluster_interval(
 /// KeplerMapper's `map()` JSON from each interval's clusters (`None` for an interval not
 /// clustered), the cover recomputed from `lens`.
 #[pyfunction]
-#[pyo3(signature = (lens, clusters, eps_used, lens_name, cover, n_intervals, overlap, eps,
-    eps_knn, eps_quantile, eps_per_interval, min_samples, min_intersection,
-    remove_duplicate_nodes, eps_global))]
-#[allow(clippy::too_many_arguments)]
 fn assemble_graph(
     lens: PyReadonlyArray1<'_, f64>,
     clusters: Vec<Option<Vec<Vec<u32>>>>,
     eps_used: Vec<Option<f64>>,
-    lens_name: &str,
-    cover: &str,
-    n_intervals: usize,
-    overlap: f64,
-    eps: Option<f64>,
-    eps_knn: usize,
-    eps_quantile: f64,
-    eps_per_interval: bool,
-    min_samples: usize,
-    min_intersection: usize,
-    remove_duplicate_nodes: bool,
+    params: &PyParams,
     eps_global: Option<f64>,
 ) -> PyResult<String> {
     let values: Vec<f64> = lens.as_array().iter().copied().collect();
     // The lens only names itself in the record; its values are given.
-    let lens_record = match lens_name {
-        "custom" => Lens::Custom {
-            name: "custom".into(),
-            values_by_sample: Vec::new(),
-        },
-        name => lens_from(name, eps_knn, None)?,
-    };
-    let params = params_from(
-        lens_record,
-        cover,
-        n_intervals,
-        overlap,
-        eps,
-        eps_knn,
-        eps_quantile,
-        eps_per_interval,
-        min_samples,
-        min_intersection,
-        remove_duplicate_nodes,
-    )?;
-    let (intervals, members) = parts::cover(&values, &params).map_err(value_error)?;
+    let params = &params.valid;
+    let (intervals, members) = parts::cover(&values, params).map_err(value_error)?;
     let graph = parts::assemble_graph(
-        &params, &values, &intervals, &members, &clusters, &eps_used, eps_global,
+        params, &values, &intervals, &members, &clusters, &eps_used, eps_global,
     )
     .map_err(value_error)?;
     Ok(to_kmapper_json(&graph))
@@ -477,45 +634,6 @@ fn read_graph_file(bytes: &[u8]) -> PyResult<(String, usize, usize)> {
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
     Ok((format, imported.nodes.len(), imported.edges.len()))
-}
-
-/// Checks the mapper's parameters (the core's rules and messages) without data.
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-fn check_params(
-    lens_name: &str,
-    cover: &str,
-    n_intervals: usize,
-    overlap: f64,
-    eps: Option<f64>,
-    eps_knn: usize,
-    eps_quantile: f64,
-    eps_per_interval: bool,
-    min_samples: usize,
-    min_intersection: usize,
-    remove_duplicate_nodes: bool,
-) -> PyResult<()> {
-    let lens = match lens_name {
-        "custom" => Lens::Custom {
-            name: "custom".into(),
-            values_by_sample: Vec::new(),
-        },
-        name => lens_from(name, eps_knn.max(1), None)?,
-    };
-    params_from(
-        lens,
-        cover,
-        n_intervals,
-        overlap,
-        eps,
-        eps_knn,
-        eps_quantile,
-        eps_per_interval,
-        min_samples,
-        min_intersection,
-        remove_duplicate_nodes,
-    )?;
-    Ok(())
 }
 
 /// Rows and their labels, as NumPy arrays.
@@ -543,6 +661,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(embed, m)?)?;
     m.add_function(wrap_pyfunction!(kth_neighbour_distances, m)?)?;
     m.add_function(wrap_pyfunction!(epsilon_from_kth, m)?)?;
+    m.add_function(wrap_pyfunction!(pilot_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(join_radius, m)?)?;
+    m.add_function(wrap_pyfunction!(block_knn, m)?)?;
+    m.add_function(wrap_pyfunction!(block_pair_kth, m)?)?;
+    m.add_function(wrap_pyfunction!(epsilon_from_bounded_kth, m)?)?;
     m.add_function(wrap_pyfunction!(lens_of_rows, m)?)?;
     m.add_function(wrap_pyfunction!(cover, m)?)?;
     m.add_function(wrap_pyfunction!(cluster_interval, m)?)?;
@@ -550,7 +673,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(node_link_json, m)?)?;
     m.add_function(wrap_pyfunction!(read_graph_file, m)?)?;
     m.add_function(wrap_pyfunction!(thread_count, m)?)?;
-    m.add_function(wrap_pyfunction!(check_params, m)?)?;
+    m.add_class::<PyParams>()?;
     m.add_function(wrap_pyfunction!(synth, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -27,7 +27,34 @@ def test_numpy_input_equals_single_machine(dask_client, demo_rows):
     assert_same_graph(spread, single)
     assert spread["meta_data"]["eps"] == single["meta_data"]["eps"]
     assert spread["simplices"] == single["simplices"]
-    assert {c[0] for c in calls} >= {"lens", "k-th neighbour distances", "clustering intervals"}
+    assert {c[0] for c in calls} >= {"lens", "choosing the join radius", "neighbour pairs",
+                                     "clustering intervals"}
+
+
+@pytest.mark.parametrize("scale", [0.3, 2.5])
+def test_eps_search_by_blocks_equals_single_machine_bit_for_bit(dask_client, demo, scale):
+    """The join over groups of rows gives the single-machine eps bit for bit: at the pilot
+    radius, at a radius too small to fix the median (the rows above it are then searched in
+    full) and at a larger one; float16 and float64 rows; uneven dask chunks."""
+    X = demo["act_block7"][:2600]
+    for rows, quantile in ((X, 0.5), (X.astype(np.float64), 0.3)):
+        single = topoact.mapper(rows, eps_quantile=quantile, n_intervals=15)
+        calls = []
+        spread = tdist.mapper(da.from_array(rows, chunks=(500, -1)), client=dask_client,
+                              eps_quantile=quantile, n_intervals=15, eps_blocks=4,
+                              _radius_scale=scale, progress=lambda *a: calls.append(a[0]))
+        assert spread["meta_data"]["eps"] == single["meta_data"]["eps"]
+        assert_same_graph(spread, single)
+        assert ("k-th neighbour distances" in calls) == (scale < 1)
+
+
+def test_the_former_eps_search_gives_the_same_graph(dask_client, demo_rows):
+    single = topoact.mapper(demo_rows, n_intervals=12)
+    spread = tdist.mapper(demo_rows, client=dask_client, n_intervals=12, eps_search="knn")
+    assert spread["meta_data"]["eps"] == single["meta_data"]["eps"]
+    assert_same_graph(spread, single)
+    with pytest.raises(ValueError, match="unknown eps_search 'exact'"):
+        tdist.mapper(demo_rows, client=dask_client, eps_search="exact")
 
 
 def test_dask_array_input_equals_single_machine(dask_client, demo_rows):
@@ -81,6 +108,15 @@ def test_bad_input_and_whole_row_lenses_raise_value_error(dask_client):
         tdist.mapper(da.zeros((20, 3), dtype=np.int32), client=dask_client)
     with pytest.raises(ValueError, match="2-D"):
         tdist.mapper(np.zeros(20, dtype=np.float32), client=dask_client)
+    with_nan = np.ones((40, 3), dtype=np.float32)
+    with_nan[27, 1] = np.nan
+    with pytest.raises(ValueError, match="not finite at sample 27"):
+        tdist.mapper(with_nan, client=dask_client, block_rows=10)
+    with pytest.raises(ValueError, match="not finite at sample 27"):
+        tdist.mapper(da.from_array(with_nan, chunks=(15, -1)), client=dask_client)
+    duplicates = np.repeat(np.arange(8, dtype=np.float32)[:, None], 10, axis=0)
+    with pytest.raises(ValueError, match="is 0 \\(many exact duplicates\\); set epsilon explicitly"):
+        tdist.mapper(np.hstack([duplicates, duplicates]), client=dask_client, n_intervals=3)
 
 
 def test_a_worker_killed_mid_run_gives_the_graph_or_an_error(dask_client, demo_rows):

@@ -168,3 +168,29 @@ def test_embed_bad_input_and_parameters():
         bad = X.copy()
         bad[3, 2] = np.nan
         topoact.embed(bad)
+
+
+def test_the_type_stubs_name_every_function_of_the_extension():
+    """_core.pyi (the type hints) and the compiled module list the same functions and
+    classes."""
+    import ast
+    import pathlib
+
+    stub = pathlib.Path(topoact.__file__).with_name("_core.pyi").read_text()
+    stubbed = {node.name for node in ast.parse(stub).body
+               if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    compiled = {name for name in dir(_core) if not name.startswith("_") and callable(getattr(_core, name))}
+    assert stubbed == compiled
+
+
+def test_mapper_params_are_checked_once_and_pickle():
+    import pickle
+
+    params = topoact._params("l2", 5, "balanced", 12, 0.4, None, 4, 0.3, False, 6, 2, True)
+    again = pickle.loads(pickle.dumps(params))
+    assert (again.lens, again.min_samples, again.eps, again.global_eps_knn) == ("l2", 6, None, 4)
+    assert topoact._params("custom", 5, "uniform", 3, 0.1, 0.5, 5, 0.5, False, 5, 1, False).eps == 0.5
+    with pytest.raises(ValueError, match="overlap must be in"):
+        topoact._params("l2", 5, "uniform", 3, 1.5, None, 5, 0.5, False, 5, 1, False)
+    with pytest.raises(ValueError, match="unknown cover 'x'"):
+        topoact._params("l2", 5, "x", 3, 0.1, None, 5, 0.5, False, 5, 1, False)

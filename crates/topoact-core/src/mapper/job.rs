@@ -945,6 +945,45 @@ pub(super) fn join_block(
     hi: f64,
     limit: f32,
 ) -> (Vec<FastPair>, u64) {
+    join_chunks(tree, rows, range, |tree, rows, queries, pairs| {
+        tree.pairs_within_range(rows, queries, hi, limit, |query, other, fast| {
+            pairs.push((tree.row_at[query], tree.row_at[other], fast))
+        })
+    })
+}
+
+/// The cross join's pairs (query row, member row, fast value) of every member of `queries`
+/// with the members of `members` (two trees of one projection over disjoint rows), as
+/// [`join_block`] (in parallel with the feature, in query position order).
+pub(super) fn cross_join_block(
+    members: &KdTree,
+    queries: &KdTree,
+    rows: &Rows,
+    hi: f64,
+    limit: f32,
+) -> (Vec<FastPair>, u64) {
+    join_chunks(
+        queries,
+        rows,
+        0..queries.len(),
+        |queries, rows, range, pairs| {
+            members.pairs_with(queries, rows, range, hi, limit, |query, other, fast| {
+                pairs.push((queries.row_at[query], members.row_at[other], fast))
+            })
+        },
+    )
+}
+
+/// Runs `join(query_tree, rows, positions, pairs)` over chunks of the query positions
+/// `range` (in parallel with the feature) and concatenates the pairs in position order;
+/// returns them and the work spent (`join`'s count plus one per query).
+fn join_chunks(
+    query_tree: &KdTree,
+    rows: &Rows,
+    range: std::ops::Range<usize>,
+    join: impl Fn(&KdTree, &Rows, std::ops::Range<usize>, &mut Vec<FastPair>) -> u64 + Sync,
+) -> (Vec<FastPair>, u64) {
+    let tree = query_tree;
     // Chunks of about 128 queries that start on leaf starts (whole query leaves).
     const CHUNK: usize = 128;
     let mut bounds = vec![range.start];
@@ -958,10 +997,7 @@ pub(super) fn join_block(
     let run = |chunk: &[usize]| {
         let (start, end) = (chunk[0], chunk[1]);
         let mut pairs: Vec<FastPair> = Vec::new();
-        let spent = (end - start) as u64
-            + tree.pairs_within_range(rows, start..end, hi, limit, |query, other, fast| {
-                pairs.push((tree.row_at[query], tree.row_at[other], fast))
-            });
+        let spent = (end - start) as u64 + join(tree, rows, start..end, &mut pairs);
         (pairs, spent)
     };
     let starts: Vec<&[usize]> = bounds.windows(2).collect();

@@ -37,7 +37,8 @@ pub(crate) fn pilot_radius(
     quantile: f64,
 ) -> Option<f64> {
     let n = tree.len();
-    let s = (n / 16).clamp(n.min(256), 2048);
+    let pilot = pilot_rows(n);
+    let s = pilot.len();
     if s == 0 || n <= k {
         return None;
     }
@@ -46,12 +47,11 @@ pub(crate) fn pilot_radius(
         pos_of_row[row as usize] = pos as u32;
     }
     let kth_of = |d: &mut Vec<f64>, i: usize| {
-        let row = i * n / s;
-        tree.knn_distances(rows, band, pos_of_row[row] as usize, k, d);
+        tree.knn_distances(rows, band, pos_of_row[pilot[i]] as usize, k, d);
         d[k - 1]
     };
     #[cfg(feature = "parallel")]
-    let mut kth: Vec<f64> = {
+    let kth: Vec<f64> = {
         use rayon::prelude::*;
         (0..s)
             .into_par_iter()
@@ -59,16 +59,41 @@ pub(crate) fn pilot_radius(
             .collect()
     };
     #[cfg(not(feature = "parallel"))]
-    let mut kth: Vec<f64> = {
+    let kth: Vec<f64> = {
         let mut d = vec![0f64; k];
         (0..s).map(|i| kth_of(&mut d, i)).collect()
     };
+    radius_from_pilot(kth, quantile)
+}
+
+/// The pilot's rows among `n`: `n / 16` evenly spaced rows (256 to 2048, all when fewer).
+pub(crate) fn pilot_rows(n: usize) -> Vec<usize> {
+    let s = (n / 16).clamp(n.min(256), 2048);
+    (0..s).map(|i| i * n / s).collect()
+}
+
+/// The join radius from the pilot rows' exact k-th-NN distances (any order): their sample
+/// quantile at `q + 3.5 sigma + 2/s`, plus 0.5 %. `None` when it is not a finite radius > 0.
+pub(crate) fn radius_from_pilot(mut kth: Vec<f64>, quantile: f64) -> Option<f64> {
+    let s = kth.len();
+    if s == 0 {
+        return None;
+    }
     kth.sort_by(|a, b| a.total_cmp(b));
     let q_up = (quantile + 3.5 * (quantile * (1.0 - quantile) / s as f64).sqrt() + 2.0 / s as f64)
         .min(1.0);
     let idx = ((q_up * (s - 1) as f64).ceil() as usize).min(s - 1);
     let hi = kth[idx] * 1.005;
     (hi.is_finite() && hi > 0.0).then_some(hi)
+}
+
+/// The order statistics (positions among `n` sorted values) that numpy's quantile `q`
+/// reads, as a range `first..=last` that covers them (see
+/// [`crate::neighbours::quantile::numpy_quantile_at`]).
+pub(crate) fn needed_order_stats(n: usize, quantile: f64) -> (usize, usize) {
+    let pos = quantile * (n - 1) as f64;
+    let first = (pos.floor() as usize).min(n - 1);
+    (first, (first + 1).min(n - 1))
 }
 
 /// The fast-value storage limit for radius `hi`.
@@ -152,6 +177,75 @@ fn k_smallest_fast(n: usize, k: usize, pairs: &[FastPair]) -> Vec<f32> {
     table_of(pairs)
 }
 
+/// The `k` smallest exact distances (float64 by differences, as [`KdTree::knn_distances`])
+/// from every row to the rows it is paired with in `pairs`, ascending (`n x k`; +inf where a
+/// row has fewer than `k` pairs): of each row's candidates only those whose fast value could
+/// hide one of the `k` smallest exact values are re-measured. In parallel over rows with the
+/// `parallel` feature (the same values on any number of threads).
+pub(crate) fn k_smallest_exact(
+    rows: &Rows,
+    band: FastBand,
+    k: usize,
+    pairs: &[FastPair],
+) -> Vec<f64> {
+    let n = rows.n_rows;
+    // Each row's candidates, (fast value, other row), grouped by row.
+    let mut start = vec![0usize; n + 1];
+    for &(a, b, _) in pairs {
+        start[a as usize + 1] += 1;
+        start[b as usize + 1] += 1;
+    }
+    for row in 0..n {
+        start[row + 1] += start[row];
+    }
+    let mut next = start.clone();
+    let mut candidates = vec![(0f32, 0u32); start[n]];
+    for &(a, b, fast) in pairs {
+        candidates[next[a as usize]] = (fast, b);
+        next[a as usize] += 1;
+        candidates[next[b as usize]] = (fast, a);
+        next[b as usize] += 1;
+    }
+    drop(next);
+    let mut out = vec![f64::INFINITY; n * k];
+    let fill = |row: usize, smallest: &mut [f64]| {
+        let mut list: Vec<(f32, u32)> = candidates[start[row]..start[row + 1]].to_vec();
+        if list.is_empty() {
+            return;
+        }
+        // Every one of the k smallest exact values has a fast value <= keep.
+        let keep = if list.len() > k {
+            let kth_fast = *list
+                .select_nth_unstable_by(k - 1, |x, y| x.0.total_cmp(&y.0))
+                .1;
+            band.hi(band.hi(kth_fast.0 as f64))
+        } else {
+            f64::INFINITY
+        };
+        let mut exact: Vec<f64> = list
+            .iter()
+            .filter(|c| (c.0 as f64) <= keep)
+            .map(|c| rows.sq_dist_exact_diff(row, c.1 as usize))
+            .collect();
+        exact.sort_by(|a, b| a.total_cmp(b));
+        for (o, d2) in smallest.iter_mut().zip(&exact) {
+            *o = d2.sqrt();
+        }
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(k)
+            .enumerate()
+            .for_each(|(row, smallest)| fill(row, smallest));
+    }
+    #[cfg(not(feature = "parallel"))]
+    out.chunks_mut(k)
+        .enumerate()
+        .for_each(|(row, smallest)| fill(row, smallest));
+    out
+}
+
 /// The exact quantile of the k-th-NN distance from the stored pairs, or `None` when the
 /// pairs do not determine it (see the module doc).
 ///
@@ -208,11 +302,7 @@ pub(crate) fn eps_from_pairs(
     }
     let n_resolved = lows.len();
     // The order statistics numpy's quantile reads (as positions among all n rows).
-    let (first_needed, needed_max) = {
-        let pos = quantile * (n - 1) as f64;
-        let first = (pos.floor() as usize).min(n - 1);
-        (first, (first + 1).min(n - 1))
-    };
+    let (first_needed, needed_max) = needed_order_stats(n, quantile);
     if n_resolved <= needed_max {
         return None;
     }

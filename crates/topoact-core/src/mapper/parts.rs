@@ -4,9 +4,16 @@
 //! assembled from them is the one-call graph, node for node:
 //!
 //! 1. [`lens_of_rows`]: a per-row lens (L2, L1, mean, fraction of zeros) of a block of rows;
-//! 2. [`kth_neighbour_distances`]: the exact k-th-NN distance (self excluded) of a range of
-//!    query rows among all rows of the reference; [`epsilon_from_kth`]: their quantile, the
-//!    fixed epsilon;
+//! 2. the fixed epsilon, the quantile of every row's exact k-th-NN distance (self
+//!    excluded): [`kth_neighbour_distances`] of a range of query rows among all rows of the
+//!    reference, then [`epsilon_from_kth`]; or, with the rows in blocks (no task holds them
+//!    all), the one-call mapper's join at a pilot radius, block by block:
+//!    [`pilot_rows`] and [`block_knn`] (their exact k nearest in each block, merged: the
+//!    k-th smallest over the blocks) give [`join_radius`]; [`block_pair_kth`] of every pair
+//!    of blocks (and each block with itself) gives each row's k smallest distances within
+//!    the radius, merged the same way; [`epsilon_from_bounded_kth`] takes the quantile when
+//!    those determine it, else the rows above the radius get their exact k-th distance by
+//!    [`block_knn`] and [`epsilon_from_kth`] takes it;
 //! 3. [`cover`]: the intervals and the rows of each, from all lens values;
 //! 4. [`cluster_rows`]: DBSCAN of one interval's rows (explicit epsilon, or the interval's
 //!    own k-NN quantile);
@@ -25,10 +32,13 @@ use super::cover::{interval_members, rank_lens, uniform_intervals, Interval};
 use super::dbscan::IntervalDbscan;
 use super::graph::{graph_stats, nerve, IntervalReport, MapperGraph, MapperNode, ParamsRecord};
 use super::job::{
-    join_block, knn_block, merge_duplicate_nodes, pruning_coords, IntervalWork, MapperJob,
-    MAX_JOIN_PAIRS,
+    cross_join_block, join_block, knn_block, merge_duplicate_nodes, pruning_coords, IntervalWork,
+    MapperJob, MAX_JOIN_PAIRS,
 };
-use super::join::{clusters_from_pairs, decide_pairs, storage_limit};
+use super::join::{
+    clusters_from_pairs, decide_pairs, k_smallest_exact, needed_order_stats, radius_from_pilot,
+    storage_limit,
+};
 use super::lens::per_row_lens;
 use super::params::{CoverKind, Epsilon, Lens, MapperError, ValidMapperParams};
 use crate::neighbours::kdtree::{FastBand, KdTree, Projected};
@@ -38,14 +48,25 @@ use crate::neighbours::rows::{ExactRule, Rows};
 
 /// The lens of every row of `matrix` (float64), for a per-row lens; `Err` naming the lens
 /// when it needs all rows at once (PC1, k-NN distance) or is a caller's own (custom).
-pub fn lens_of_rows(matrix: MatrixView<'_>, lens: &Lens) -> Result<Vec<f64>, MapperError> {
+/// `first_row` is the position of the block's first row in the caller's array (errors name
+/// rows by it).
+pub fn lens_of_rows(
+    matrix: MatrixView<'_>,
+    lens: &Lens,
+    first_row: usize,
+) -> Result<Vec<f64>, MapperError> {
     if !matches!(
         lens,
         Lens::L2Norm | Lens::L1Norm | Lens::Mean | Lens::FractionZeros
     ) {
         return Err(MapperError::NotPerRowLens(lens.name()));
     }
-    let rows = Rows::gather(matrix, None)?;
+    let rows = Rows::gather(matrix, None).map_err(|err| match err {
+        MapperError::NonFiniteData { sample_idx } => MapperError::NonFiniteData {
+            sample_idx: sample_idx + first_row,
+        },
+        err => err,
+    })?;
     let mut out = vec![0.0; rows.n_rows];
     per_row_lens(lens, &rows, 0..rows.n_rows, &mut out);
     Ok(out)
@@ -157,6 +178,184 @@ pub fn epsilon_from_kth(mut kth: Vec<f64>, k: usize, quantile: f64) -> Result<f6
         return Err(MapperError::ZeroEpsilon { k, quantile });
     }
     Ok(eps)
+}
+
+/// The rows (positions among `n`) whose exact k-th-NN distance chooses the join radius:
+/// the one-call mapper's pilot sample (`n / 16` evenly spaced rows, 256 to 2048).
+pub fn pilot_rows(n: usize) -> Vec<usize> {
+    super::join::pilot_rows(n)
+}
+
+/// The join radius from the pilot rows' exact k-th-NN distances, as the one-call mapper
+/// chooses it (a radius above the wanted quantile with high probability); `None` when there
+/// is none (then every row's k-th distance is searched).
+pub fn join_radius(pilot_kth: Vec<f64>, quantile: f64) -> Option<f64> {
+    radius_from_pilot(pilot_kth, quantile)
+}
+
+/// The `k` smallest exact distances (float64 by differences, as every k-NN search of the
+/// mapper measures them) from each query row to the reference rows, ascending (`n_queries x
+/// k`, +inf where the reference has fewer rows). `matrix` holds the `n_reference` reference
+/// rows, then the queries; `self_of_query[i]` is the reference row that is query `i` itself
+/// (not counted; a duplicate elsewhere counts, at distance 0), if any. The k-th smallest of
+/// each query's values over blocks of the reference that hold every row once is its exact
+/// k-th-NN distance.
+pub fn block_knn(
+    matrix: MatrixView<'_>,
+    n_reference: usize,
+    self_of_query: &[Option<usize>],
+    k: usize,
+) -> Result<Vec<f64>, MapperError> {
+    if k == 0 {
+        return Err(MapperError::ZeroNeighbours);
+    }
+    let mut rows = Rows::gather(matrix, None)?;
+    let n = rows.n_rows;
+    if n_reference == 0 || n_reference > n || n - n_reference != self_of_query.len() {
+        return Err(MapperError::LengthMismatch {
+            what: "the reference and query rows",
+            got: n_reference + self_of_query.len(),
+            expected: n,
+        });
+    }
+    if let Some(&bad) = self_of_query.iter().flatten().find(|&&r| r >= n_reference) {
+        return Err(MapperError::SampleOutOfRange {
+            sample_idx: bad as u32,
+            n_samples: n_reference,
+        });
+    }
+    let projected = projected(&rows);
+    let reference: Vec<u32> = (0..n_reference as u32).collect();
+    let tree = KdTree::build(&projected, &reference);
+    let order: Vec<u32> = tree
+        .row_at
+        .iter()
+        .copied()
+        .chain(n_reference as u32..n as u32)
+        .collect();
+    rows.store_in_order(&order);
+    let mut pos_of_row = vec![0usize; n_reference];
+    for (pos, &row) in tree.row_at.iter().enumerate() {
+        pos_of_row[row as usize] = pos;
+    }
+    let band = FastBand::new(&rows);
+    let m = projected.n_coords;
+    let mut out = vec![0f64; self_of_query.len() * k];
+    let search = |query: usize, d: &mut [f64]| {
+        let row = n_reference + query;
+        tree.knn_distances_of(
+            &rows,
+            band,
+            &projected.coords[row * m..(row + 1) * m],
+            row,
+            self_of_query[query].map(|r| pos_of_row[r]),
+            k,
+            d,
+        );
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(k)
+            .enumerate()
+            .for_each(|(query, d)| search(query, d));
+    }
+    #[cfg(not(feature = "parallel"))]
+    out.chunks_mut(k)
+        .enumerate()
+        .for_each(|(query, d)| search(query, d));
+    Ok(out)
+}
+
+/// The one-call mapper's join at `radius` between two blocks of rows: `matrix` holds the
+/// first block's `n_first` rows, then the second's (`n_first` = all rows: one block with
+/// itself). Returns for every row its `k` smallest exact distances (float64 by differences)
+/// to rows of the other block (of its own block, itself excluded, for one block) among a
+/// set of candidates holding every row within `radius`, ascending, +inf padded (`n x k`).
+///
+/// Merged over the blocks that pair a row with every row once (the k-th smallest of its
+/// values), a value <= `radius` is the row's exact k-th-NN distance, and a larger one
+/// means the exact one is above `radius` too.
+pub fn block_pair_kth(
+    matrix: MatrixView<'_>,
+    n_first: usize,
+    k: usize,
+    radius: f64,
+) -> Result<Vec<f64>, MapperError> {
+    if k == 0 {
+        return Err(MapperError::ZeroNeighbours);
+    }
+    if !(radius > 0.0 && radius.is_finite()) {
+        return Err(MapperError::InvalidEpsilon(radius));
+    }
+    let mut rows = Rows::gather(matrix, None)?;
+    let n = rows.n_rows;
+    if n_first == 0 || n_first > n {
+        return Err(MapperError::LengthMismatch {
+            what: "the first block",
+            got: n_first,
+            expected: n,
+        });
+    }
+    // One projection (basis) for both blocks, so the two trees prune against each other.
+    let projected = projected(&rows);
+    let band = FastBand::new(&rows);
+    let limit = storage_limit(band, radius);
+    let first: Vec<u32> = (0..n_first as u32).collect();
+    let pairs = if n_first == n {
+        let tree = KdTree::build(&projected, &first);
+        rows.store_in_order(&tree.row_at);
+        join_block(&tree, &rows, 0..n, radius, limit).0
+    } else {
+        let second: Vec<u32> = (n_first as u32..n as u32).collect();
+        let queries = KdTree::build(&projected, &first);
+        let members = KdTree::build(&projected, &second);
+        let order: Vec<u32> = queries
+            .row_at
+            .iter()
+            .chain(&members.row_at)
+            .copied()
+            .collect();
+        rows.store_in_order(&order);
+        cross_join_block(&members, &queries, &rows, radius, limit).0
+    };
+    Ok(k_smallest_exact(&rows, band, k, &pairs))
+}
+
+/// The fixed epsilon from every row's k-th-NN distance known up to `radius`: `kth[row]`
+/// is exact when <= `radius` and only known to exceed it otherwise (any larger value or
+/// +inf). `Some(numpy's quantile)` when the order statistics it reads are all known (the
+/// same value as [`epsilon_from_kth`] on the exact distances); `None` when they are not
+/// (the caller then needs the exact k-th distance of the rows above `radius`). 0 is
+/// [`MapperError::ZeroEpsilon`], as in [`epsilon_from_kth`].
+pub fn epsilon_from_bounded_kth(
+    kth: Vec<f64>,
+    radius: f64,
+    k: usize,
+    quantile: f64,
+) -> Result<Option<f64>, MapperError> {
+    if !(0.0..=1.0).contains(&quantile) {
+        return Err(MapperError::QuantileOutOfRange(quantile));
+    }
+    if kth.is_empty() {
+        return Err(MapperError::EmptyInput);
+    }
+    let n = kth.len();
+    // Rows above the radius sort after every known value, whatever their exact values.
+    let mut bounded: Vec<f64> = kth
+        .into_iter()
+        .map(|d| if d <= radius { d } else { f64::INFINITY })
+        .collect();
+    bounded.sort_by(|a, b| a.total_cmp(b));
+    let (_, last_needed) = needed_order_stats(n, quantile);
+    if !bounded[last_needed].is_finite() {
+        return Ok(None);
+    }
+    let eps = numpy_quantile(&bounded, quantile);
+    if eps.is_nan() || eps <= 0.0 {
+        return Err(MapperError::ZeroEpsilon { k, quantile });
+    }
+    Ok(Some(eps))
 }
 
 /// The cover of `params` on the lens values of all rows: the intervals (KeplerMapper's

@@ -564,36 +564,68 @@ impl KdTree {
         if has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
             return unsafe {
-                self.pairs_within_range_avx2(rows, queries, radius, fast_limit, visit)
+                self.pairs_with_avx2::<true, V>(self, rows, queries, radius, fast_limit, visit)
             };
         }
-        self.pairs_within_range_impl(rows, queries, radius, fast_limit, visit)
+        self.pairs_with_impl::<true, V>(self, rows, queries, radius, fast_limit, visit)
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn pairs_within_range_avx2<V: FnMut(usize, usize, f32)>(
+    /// The cross join: calls `visit(query_pos, other_pos, fast_sq)` for every pair of a
+    /// member of `query_tree` at a position in `queries` and a member of this tree whose fast
+    /// f32 squared distance is <= `fast_limit`, pruning with `radius` (as
+    /// [`Self::pairs_within_range`], leaf by leaf over the query tree). Both trees must be
+    /// built from the same [`Projected`] coordinates (one basis), over disjoint rows of one
+    /// [`Rows`]. Returns the number of full-dimension distances computed.
+    pub fn pairs_with<V: FnMut(usize, usize, f32)>(
         &self,
+        query_tree: &KdTree,
         rows: &Rows,
         queries: std::ops::Range<usize>,
         radius: f64,
         fast_limit: f32,
         visit: V,
     ) -> u64 {
-        self.pairs_within_range_impl(rows, queries, radius, fast_limit, visit)
+        debug_assert_eq!(self.n_coords, query_tree.n_coords, "one projection");
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+            return unsafe {
+                self.pairs_with_avx2::<false, V>(
+                    query_tree, rows, queries, radius, fast_limit, visit,
+                )
+            };
+        }
+        self.pairs_with_impl::<false, V>(query_tree, rows, queries, radius, fast_limit, visit)
     }
 
-    #[inline(always)]
-    fn pairs_within_range_impl<V: FnMut(usize, usize, f32)>(
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn pairs_with_avx2<const AFTER: bool, V: FnMut(usize, usize, f32)>(
         &self,
+        query_tree: &KdTree,
+        rows: &Rows,
+        queries: std::ops::Range<usize>,
+        radius: f64,
+        fast_limit: f32,
+        visit: V,
+    ) -> u64 {
+        self.pairs_with_impl::<AFTER, V>(query_tree, rows, queries, radius, fast_limit, visit)
+    }
+
+    /// The join of the queries (positions of `query_tree`) with this tree's members; with
+    /// `AFTER` (the self-join, `query_tree` is `self`) only the members at later positions.
+    #[inline(always)]
+    fn pairs_with_impl<const AFTER: bool, V: FnMut(usize, usize, f32)>(
+        &self,
+        query_tree: &KdTree,
         rows: &Rows,
         queries: std::ops::Range<usize>,
         radius: f64,
         fast_limit: f32,
         mut visit: V,
     ) -> u64 {
-        let queries = queries.start..queries.end.min(self.len());
-        if queries.is_empty() {
+        let queries = queries.start..queries.end.min(query_tree.len());
+        if queries.is_empty() || self.len() == 0 {
             return 0;
         }
         let zlimit = self.prune_limit2(radius);
@@ -602,8 +634,8 @@ impl KdTree {
         let mut stack: Vec<u32> = Vec::with_capacity(64);
         let mut candidate_leaves: Vec<u32> = Vec::new();
         let mut query_box = vec![0f32; 2 * m];
-        for &leaf_idx in &self.leaves[self.leaf_rank(queries.start)..] {
-            let leaf = self.nodes[leaf_idx as usize];
+        for &leaf_idx in &query_tree.leaves[query_tree.leaf_rank(queries.start)..] {
+            let leaf = query_tree.nodes[leaf_idx as usize];
             let start = (leaf.start as usize).max(queries.start);
             let end = (leaf.end as usize).min(queries.end);
             if start >= end {
@@ -612,14 +644,14 @@ impl KdTree {
             // The queries' box (the leaf's own when all of it is queried).
             if start == leaf.start as usize && end == leaf.end as usize {
                 query_box.copy_from_slice(
-                    &self.boxes[leaf_idx as usize * 2 * m..(leaf_idx as usize + 1) * 2 * m],
+                    &query_tree.boxes[leaf_idx as usize * 2 * m..(leaf_idx as usize + 1) * 2 * m],
                 );
             } else {
                 let (lo, hi) = query_box.split_at_mut(m);
                 lo.fill(f32::INFINITY);
                 hi.fill(f32::NEG_INFINITY);
                 for pos in start..end {
-                    let z = &self.coords_at(pos)[..m];
+                    let z = &query_tree.coords_at(pos)[..m];
                     for c in 0..m {
                         lo[c] = lo[c].min(z[c]);
                         hi[c] = hi[c].max(z[c]);
@@ -633,7 +665,8 @@ impl KdTree {
             while let Some(node_idx) = stack.pop() {
                 let node_idx = node_idx as usize;
                 let node = self.nodes[node_idx];
-                if node.end as usize <= start + 1 || self.box_box_lb2(node_idx, &query_box) > zlimit
+                if (AFTER && node.end as usize <= start + 1)
+                    || self.box_box_lb2(node_idx, &query_box) > zlimit
                 {
                     continue;
                 }
@@ -647,15 +680,19 @@ impl KdTree {
             for &candidate_idx in &candidate_leaves {
                 let candidate = self.nodes[candidate_idx as usize];
                 for query_pos in start..end {
-                    if candidate.end as usize <= query_pos + 1 {
+                    if AFTER && candidate.end as usize <= query_pos + 1 {
                         break;
                     }
-                    let q = self.coords_at(query_pos);
+                    let q = query_tree.coords_at(query_pos);
                     if self.box_lb2(candidate_idx as usize, q) > zlimit {
                         continue;
                     }
-                    let qv = self.values_at(rows, query_pos);
-                    let first = (candidate.start as usize).max(query_pos + 1);
+                    let qv = query_tree.values_at(rows, query_pos);
+                    let first = if AFTER {
+                        (candidate.start as usize).max(query_pos + 1)
+                    } else {
+                        candidate.start as usize
+                    };
                     let last = candidate.end as usize;
                     let mut tile_start = first - first % TILE;
                     while tile_start < last {
@@ -763,36 +800,84 @@ impl KdTree {
         #[cfg(target_arch = "x86_64")]
         if has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
-            return unsafe { self.knn_distances_avx2(rows, band, query_pos, k, out) };
+            return unsafe {
+                self.knn_distances_avx2(
+                    rows,
+                    band,
+                    self.coords_at(query_pos),
+                    self.row_at[query_pos] as usize,
+                    query_pos,
+                    k,
+                    out,
+                )
+            };
         }
-        self.knn_distances_impl(rows, band, query_pos, k, out)
+        self.knn_distances_impl(
+            rows,
+            band,
+            self.coords_at(query_pos),
+            self.row_at[query_pos] as usize,
+            query_pos,
+            k,
+            out,
+        )
+    }
+
+    /// [`Self::knn_distances`] of a query that need not be a member: row `query_row` of
+    /// `rows`, with projected coordinates `query_coords` (the tree's projection); the member
+    /// at position `skip_pos` (the query's own row, if a member) is not counted. With fewer
+    /// than `k` other members, the missing distances are +inf.
+    #[allow(clippy::too_many_arguments)]
+    pub fn knn_distances_of(
+        &self,
+        rows: &Rows,
+        band: FastBand,
+        query_coords: &[f32],
+        query_row: usize,
+        skip_pos: Option<usize>,
+        k: usize,
+        out: &mut [f64],
+    ) {
+        let skip_pos = skip_pos.unwrap_or(usize::MAX);
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+            return unsafe {
+                self.knn_distances_avx2(rows, band, query_coords, query_row, skip_pos, k, out)
+            };
+        }
+        self.knn_distances_impl(rows, band, query_coords, query_row, skip_pos, k, out)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn knn_distances_avx2(
         &self,
         rows: &Rows,
         band: FastBand,
-        query_pos: usize,
+        q: &[f32],
+        query_row: usize,
+        skip_pos: usize,
         k: usize,
         out: &mut [f64],
     ) {
-        self.knn_distances_impl(rows, band, query_pos, k, out)
+        self.knn_distances_impl(rows, band, q, query_row, skip_pos, k, out)
     }
 
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn knn_distances_impl(
         &self,
         rows: &Rows,
         band: FastBand,
-        query_pos: usize,
+        q: &[f32],
+        query_row: usize,
+        skip_pos: usize,
         k: usize,
         out: &mut [f64],
     ) {
-        let q = self.coords_at(query_pos);
-        let qv = self.values_at(rows, query_pos);
-        let query_row = self.row_at[query_pos] as usize;
+        let qv = rows.row32(query_row);
         // k best fast values, ascending.
         let mut best: Vec<f32> = Vec::with_capacity(k + 1);
         // Every candidate that may still be among the exact k nearest.
@@ -820,7 +905,7 @@ impl KdTree {
                 continue;
             }
             for pos in node.start as usize..node.end as usize {
-                if pos == query_pos {
+                if pos == skip_pos {
                     continue;
                 }
                 if z_exceeds(q, self.coords_at(pos), zlimit) {

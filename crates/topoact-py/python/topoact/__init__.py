@@ -86,6 +86,30 @@ def _lens_arg(lens: Any, n_rows: int):
     return "custom", values
 
 
+def _params(
+    lens_name: str,
+    lens_k: int,
+    cover: str,
+    n_intervals: int,
+    overlap: float,
+    eps: Optional[float],
+    eps_knn: int,
+    eps_quantile: float,
+    eps_per_interval: bool,
+    min_samples: int,
+    min_intersection: int,
+    remove_duplicate_nodes: bool,
+) -> "_core.MapperParams":
+    """The mapper's parameters, checked once by the core (its rules and messages:
+    ``ValueError``); every stage of :func:`mapper` and :mod:`topoact.distributed` takes them."""
+    return _core.MapperParams(
+        lens_name, int(lens_k), cover, int(n_intervals), float(overlap),
+        None if eps is None else float(eps), int(eps_knn), float(eps_quantile),
+        bool(eps_per_interval), int(min_samples), int(min_intersection),
+        bool(remove_duplicate_nodes),
+    )
+
+
 def _graph_from_json(text: str, eps: Optional[float]) -> Dict[str, Any]:
     graph = json.loads(text)
     graph["meta_data"]["eps"] = eps
@@ -154,23 +178,12 @@ def mapper(
     """
     X = check_matrix(X)
     lens_name, lens_values = _lens_arg(lens, X.shape[0])
+    params = _params(
+        lens_name, lens_k, cover, n_intervals, overlap, eps, eps_knn, eps_quantile,
+        eps_per_interval, min_samples, min_intersection, remove_duplicate_nodes,
+    )
     text, eps_used = _core.mapper(
-        X,
-        lens_name,
-        lens_values,
-        int(lens_k),
-        cover,
-        int(n_intervals),
-        float(overlap),
-        None if eps is None else float(eps),
-        int(eps_knn),
-        float(eps_quantile),
-        bool(eps_per_interval),
-        int(min_samples),
-        int(min_intersection),
-        bool(remove_duplicate_nodes),
-        0 if threads is None else int(threads),
-        progress,
+        X, params, lens_values, 0 if threads is None else int(threads), progress
     )
     return _graph_from_json(text, eps_used)
 

@@ -5,10 +5,26 @@ Stages (each task runs the Rust core's code for that stage, ``topoact._core``):
 
 1. **lens**: one task per row block (``lens_of_rows``); the values come back to the client
    (8 bytes a row). A lens array may be given instead.
-2. **epsilon** (when ``eps`` is None and not per interval): the exact k-th-nearest-neighbour
-   distance of every row, queries sharded: ``query_shards`` tasks, each with the whole
-   reference set (gathered once per worker from the row blocks) and a range of query rows
-   (``kth_neighbour_distances``); the client takes the quantile (``epsilon_from_kth``).
+2. **epsilon** (when ``eps`` is None and not per interval): the quantile of every row's
+   exact k-th-nearest-neighbour distance, found as the single-machine mapper finds it (a
+   self-join at a pilot radius), over ``eps_blocks`` groups of consecutive rows, no task
+   holding more than two groups:
+
+   - pilot: the pilot rows (``pilot_rows``, <= 2048) against each group, their exact k
+     nearest there (``block_knn``); merged on the client (the k-th smallest over the
+     groups: the exact k-th distance), they give the join radius (``join_radius``);
+   - join: one task per pair of groups and per group with itself (``block_pair_kth``):
+     every row's k smallest exact distances to the other group within the radius; one
+     merge task per group takes each row's k-th smallest over its tasks, exact when within
+     the radius, else only known to be above it;
+   - the client takes the quantile (``epsilon_from_bounded_kth``) when the rows within the
+     radius determine it (the pilot is chosen so that they do); otherwise the rows above
+     the radius get their exact k-th distance from every group (``block_knn``), and the
+     quantile is taken over all (``epsilon_from_kth``).
+
+   Same bits as the single-machine eps. ``eps_search="knn"`` runs the former search
+   instead: ``query_shards`` tasks, each with all rows (gathered once per worker) and a
+   range of query rows (``kth_neighbour_distances``).
 3. **cover** on the client (``cover``): the rows of each interval.
 4. **clustering**: one task per interval with at least ``min_samples`` rows, which receives
    just the rows of its interval (cut from each row block by small tasks where the blocks
@@ -27,34 +43,125 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import _core, _graph_from_json, _lens_arg, check_matrix
+from . import _core, _graph_from_json, _lens_arg, _params, check_matrix
 
 __all__ = ["mapper"]
 
 _PER_ROW_LENSES = ("l2", "l2norm", "l1", "l1norm", "mean", "zeros", "fraction_zeros")
 
 
-def _lens_block(block: np.ndarray, lens: str) -> np.ndarray:
-    return _core.lens_of_rows(check_matrix(block, "a row block"), lens)
+def _lens_block(block: np.ndarray, params: Any, first_row: int) -> np.ndarray:
+    return _core.lens_of_rows(check_matrix(block, "a row block"), params, first_row)
 
 
 def _stack(*blocks: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(blocks, axis=0))
 
 
-def _kth_shard(reference: np.ndarray, start: int, stop: int, k: int) -> np.ndarray:
-    return _core.kth_neighbour_distances(reference, start, stop, k)
+def _kth_shard(reference: np.ndarray, start: int, stop: int, params: Any) -> np.ndarray:
+    return _core.kth_neighbour_distances(reference, start, stop, params)
 
 
 def _take(block: np.ndarray, local_rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(block[local_rows])
 
 
+def _pair_kth(
+    first: np.ndarray, second: Optional[np.ndarray], radius: float, params: Any
+) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """The join of two groups (or of one with itself): each side's rows' k smallest
+    distances to the other side within the radius."""
+    first = check_matrix(first, "a row group")
+    if second is None:
+        return _core.block_pair_kth(first, len(first), radius, params), None
+    rows = np.concatenate([first, check_matrix(second, "a row group")], axis=0)
+    found = _core.block_pair_kth(rows, len(first), radius, params)
+    return found[: len(first)], found[len(first) :]
+
+
+def _knn_in(reference: np.ndarray, queries: np.ndarray, own: np.ndarray, params: Any) -> np.ndarray:
+    """The queries' k smallest exact distances to the rows of ``reference`` (``own[i]``: the
+    reference row that is query i itself, or -1)."""
+    rows = np.concatenate(
+        [check_matrix(reference, "a row group"), check_matrix(queries, "the query rows")], axis=0
+    )
+    return _core.block_knn(rows, len(reference), own, params)
+
+
+def _kth_of(k: int, found: Sequence[np.ndarray]) -> np.ndarray:
+    """Each row's k-th smallest value over the lists (each n x k): the exact k-th distance
+    when the lists cover every other row once."""
+    return np.sort(np.concatenate(found, axis=1), axis=1)[:, k - 1]
+
+
+def _merge_sides(k: int, sides: Sequence[int], *results: Tuple[np.ndarray, Optional[np.ndarray]]) -> np.ndarray:
+    return _kth_of(k, [result[side] for result, side in zip(results, sides)])
+
+
+def _kth_by_join(client, futures, offsets, n_rows: int, k: int, params, eps_blocks, progress,
+                 radius_scale: float = 1.0) -> float:
+    """The fixed epsilon by the join at a pilot radius over groups of row blocks (see the
+    module doc)."""
+    if eps_blocks is None:
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        eps_blocks = 2 * n_workers
+    n_blocks = len(futures)
+    edges = np.unique(np.round(np.linspace(0, n_blocks, max(1, min(int(eps_blocks), n_blocks)) + 1)).astype(int))
+    groups, starts, stops = [], [], []
+    for a, b in zip(edges[:-1], edges[1:]):
+        groups.append(futures[a] if b - a == 1 else client.submit(_stack, *futures[a:b], pure=True))
+        starts.append(int(offsets[a]))
+        stops.append(int(offsets[b]))
+    n_groups = len(groups)
+
+    def exact_kth(rows: np.ndarray, stage: str) -> np.ndarray:
+        """The exact k-th distance of ``rows`` (ascending global rows), by every group."""
+        parts, owns = [], []
+        for g in range(n_groups):
+            inside = (rows >= starts[g]) & (rows < stops[g])
+            local = rows[inside] - starts[g]
+            if len(local):
+                parts.append(client.submit(_take, groups[g], local, pure=True))
+            owns.append(np.where(inside, rows - starts[g], -1).astype(np.int64))
+        queries = parts[0] if len(parts) == 1 else client.submit(_stack, *parts, pure=True)
+        found = [client.submit(_knn_in, groups[g], queries, owns[g], params, pure=True)
+                 for g in range(n_groups)]
+        return _kth_of(k, _gather(client, found, stage, progress))
+
+    pilot = _core.pilot_rows(n_rows).astype(np.int64)
+    radius = _core.join_radius(exact_kth(pilot, "choosing the join radius"), params)
+    if radius is not None:
+        radius *= radius_scale
+        pairs = {}
+        for a in range(n_groups):
+            for b in range(a, n_groups):
+                pairs[a, b] = client.submit(
+                    _pair_kth, groups[a], None if a == b else groups[b], radius, params, pure=True
+                )
+        merged = []
+        for a in range(n_groups):
+            results = [pairs[a, b] for b in range(a, n_groups)] + [pairs[b, a] for b in range(a)]
+            sides = [0] * (n_groups - a) + [1] * a
+            merged.append(client.submit(_merge_sides, k, sides, *results, pure=True))
+        kth = np.concatenate(_gather(client, merged, "neighbour pairs", progress))
+        del pairs, merged
+        eps = _core.epsilon_from_bounded_kth(kth, radius, params)
+        if eps is not None:
+            return eps
+        above = np.flatnonzero(~(kth <= radius))
+    else:
+        kth = np.full(n_rows, np.inf)
+        above = np.arange(n_rows, dtype=np.int64)
+    # The pilot's radius did not fix the quantile: the rows above it, searched in full.
+    kth[above] = exact_kth(above, "k-th neighbour distances")
+    return _core.epsilon_from_kth(kth, params)
+
+
 def _cluster(
-    eps: Optional[float], min_samples: int, eps_knn: int, eps_quantile: float, *parts: np.ndarray
+    params: Any, eps: Optional[float], *parts: np.ndarray
 ) -> Tuple[List[List[int]], float]:
     rows = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
-    return _core.cluster_interval(rows, eps, min_samples, eps_knn, eps_quantile)
+    return _core.cluster_interval(rows, params, eps)
 
 
 def _row_blocks(client, X, block_rows: Optional[int]):
@@ -130,8 +237,11 @@ def mapper(
     min_intersection: int = 1,
     remove_duplicate_nodes: bool = False,
     block_rows: Optional[int] = None,
+    eps_search: str = "join",
+    eps_blocks: Optional[int] = None,
     query_shards: Optional[int] = None,
     progress: Optional[Any] = None,
+    _radius_scale: float = 1.0,
 ) -> Dict[str, Any]:
     """:func:`topoact.mapper` on a Dask cluster: the same parameters and the same graph.
 
@@ -139,7 +249,10 @@ def mapper(
     ``dask.array`` (its row chunks are used where they are). ``client`` defaults to the
     current ``distributed.Client``. The lens must be per row (l2, l1, mean, zeros) or a 1-D
     array; ``pc1`` and ``knn`` need all rows at once (compute them and pass the values).
-    ``query_shards`` (default: one per worker) is the number of epsilon-search tasks.
+    ``eps_blocks`` (default: two per worker, at most the row blocks) is the number of row
+    groups of the epsilon search (``eps_blocks (eps_blocks + 1) / 2`` join tasks, each
+    holding at most two groups). ``eps_search="knn"``: the former search, ``query_shards``
+    tasks (default: one per worker) each holding all rows.
     ``progress(stage, done, total)`` is called on the client as tasks finish.
     """
     if client is None:
@@ -153,16 +266,21 @@ def mapper(
             f"the lens '{lens_name}' needs all rows at once; distributed.mapper takes a per-row "
             f"lens ({', '.join(_PER_ROW_LENSES[::2])}) or a 1-D array of lens values"
         )
-    # The parameters, checked before any work (the core's checks and messages).
-    _core.check_params(
-        lens_name, cover, int(n_intervals), float(overlap), None if eps is None else float(eps),
-        int(eps_knn), float(eps_quantile), bool(eps_per_interval), int(min_samples),
-        int(min_intersection), bool(remove_duplicate_nodes),
+    # The parameters, checked once before any work (the core's checks and messages); every
+    # task takes them.
+    params = _params(
+        lens_name, 5, cover, n_intervals, overlap, eps, eps_knn, eps_quantile,
+        eps_per_interval, min_samples, min_intersection, remove_duplicate_nodes,
     )
+    if eps_search not in ("join", "knn"):
+        raise ValueError(f"unknown eps_search '{eps_search}'; the searches are: join, knn")
 
     # 1. The lens.
     if lens_values is None:
-        lens_futures = [client.submit(_lens_block, f, lens_name, pure=True) for f in futures]
+        lens_futures = [
+            client.submit(_lens_block, f, params, int(offsets[i]), pure=True)
+            for i, f in enumerate(futures)
+        ]
         lens_values = np.concatenate(_gather(client, lens_futures, "lens", progress))
     lens_values = np.ascontiguousarray(lens_values, dtype=np.float64)
     if not np.all(np.isfinite(lens_values)):
@@ -170,15 +288,16 @@ def mapper(
         raise ValueError(f"the lens is not finite (NaN or infinite) at sample {bad}")
 
     # 2. The fixed epsilon: every row's exact k-th-NN distance, queries sharded.
-    eps_global = None if eps is None else float(eps)
-    if eps is None and not eps_per_interval:
-        k = int(eps_knn)
-        if k < 1:
-            raise ValueError("the number of nearest neighbours k must be at least 1")
-        if n_rows <= k:
-            raise ValueError(
-                f"k = {k} nearest neighbours need at least {k + 1} samples, got {n_rows}"
-            )
+    eps_global = params.eps
+    k = params.global_eps_knn
+    if k is not None and n_rows <= k:
+        raise ValueError(
+            f"k = {k} nearest neighbours need at least {k + 1} samples, got {n_rows}"
+        )
+    if k is not None and eps_search == "join":
+        eps_global = _kth_by_join(client, futures, offsets, n_rows, k, params, eps_blocks,
+                                  progress, float(_radius_scale))
+    elif k is not None:
         reference = client.submit(_stack, *futures, pure=True)
         if query_shards is None:
             n_workers = max(1, len(client.scheduler_info().get("workers", {})))
@@ -186,21 +305,21 @@ def mapper(
         shards = max(1, min(int(query_shards), n_rows))
         bounds = np.linspace(0, n_rows, shards + 1).astype(np.int64)
         kth_futures = [
-            client.submit(_kth_shard, reference, int(a), int(b), k, pure=True)
+            client.submit(_kth_shard, reference, int(a), int(b), params, pure=True)
             for a, b in zip(bounds[:-1], bounds[1:])
             if b > a
         ]
         kth = np.concatenate(_gather(client, kth_futures, "k-th neighbour distances", progress))
         del reference
-        eps_global = _core.epsilon_from_kth(kth, k, float(eps_quantile))
+        eps_global = _core.epsilon_from_kth(kth, params)
 
     # 3. The cover.
-    members = _core.cover(lens_values, cover, int(n_intervals), float(overlap))
+    members = _core.cover(lens_values, params)
 
     # 4. One DBSCAN task per interval, with the rows of that interval only.
     cluster_futures: Dict[int, Any] = {}
     for interval_idx, rows in enumerate(members):
-        if len(rows) == 0 or len(rows) < int(min_samples):
+        if len(rows) == 0 or len(rows) < params.min_samples:
             continue
         block_of = np.searchsorted(offsets, rows, side="right") - 1
         parts: List[Any] = []
@@ -208,8 +327,7 @@ def mapper(
             local = rows[block_of == block_idx] - offsets[block_idx]
             parts.append(client.submit(_take, futures[block_idx], local, pure=True))
         cluster_futures[interval_idx] = client.submit(
-            _cluster, eps_global, int(min_samples),
-            int(eps_knn), float(eps_quantile), *parts, pure=True,
+            _cluster, params, eps_global, *parts, pure=True,
         )
     order = sorted(cluster_futures)
     results = _gather(client, [cluster_futures[i] for i in order], "clustering intervals", progress)
@@ -220,10 +338,5 @@ def mapper(
         eps_used[interval_idx] = radius
 
     # 5. Nodes and nerve on the client.
-    text = _core.assemble_graph(
-        lens_values, clusters, eps_used, lens_name, cover, int(n_intervals), float(overlap),
-        None if eps is None else float(eps), int(eps_knn), float(eps_quantile),
-        bool(eps_per_interval), int(min_samples), int(min_intersection),
-        bool(remove_duplicate_nodes), eps_global,
-    )
+    text = _core.assemble_graph(lens_values, clusters, eps_used, params, eps_global)
     return _graph_from_json(text, eps_global)

@@ -18,22 +18,25 @@
 //!    the embedding re-centred after every step.
 //!    The repulsion is exact below [`RepulsionMethod::Auto`]'s threshold and otherwise
 //!    interpolated on a grid with FFT convolutions ([`repulsion`]; 4 nodes per box and boxes
-//!    up to 2 wide rather than openTSNE's 3 and 1, with the pairs in neighbouring boxes
+//!    up to 3 wide rather than openTSNE's 3 and 1, with the pairs in neighbouring boxes
 //!    summed exactly, see [`InterpolationParams`]).
 //!    Internally points are renumbered in breadth-first order over `P` so the attraction
 //!    reads nearby memory; coordinates are reported in row order.
 //!
 //! # Cost
-//! Per iteration O(nnz(P)) for the attraction (about 1.5 n k; `k = 150` at perplexity 50)
+//! Per iteration O(nnz(P) / 2) for the attraction (each symmetric pair once, [`attraction`];
+//! nnz about 1.5 n k, `k = 150` at perplexity 50)
 //! plus O(n p^2 + L^2 log L) for the repulsion (`L` = FFT side, `2^k` or `3 * 2^k`: 512 with
 //! the default grid, then 768, 1024, 1536 as the embedding grows) plus the near field's
-//! pairs (a few hundred per point on clustered data); memory O(n k) for `P`
-//! (8 bytes per entry) and O(L^2) for the grid.
+//! pairs (a few hundred per point on clustered data); memory O(n k) for `P`'s upper
+//! triangle (8 bytes per pair) plus 8 force accumulators of `2 n` floats, and O(L^2) for the
+//! grid.
 //!
 //! # Determinism
 //! Same rows, kNN graph, parameters and seed give bit-identical coordinates on a platform:
 //! every sum runs in a fixed order, the parallel (`parallel` feature) paths split work by
-//! point and never change an operation's order, and randomness is a seeded ChaCha8 stream.
+//! point, by a fixed number of row runs (the attraction) or by box-row parity (the near
+//! field) and never change an operation's order, and randomness is a seeded ChaCha8 stream.
 //!
 //! # Example
 //! ```
@@ -51,6 +54,7 @@
 //! ```
 
 mod affinity;
+mod attraction;
 mod fft;
 mod pca;
 pub mod repulsion;
@@ -59,7 +63,8 @@ use std::sync::Arc;
 
 use super::{EmbedError, EmbedRows, Embedding, KnnGraph, ProgressiveEmbedding};
 use crate::job::{Job, Progress, Step};
-use affinity::{calibrate_row, SparseAffinities, Symmetriser};
+use affinity::{calibrate_row, Symmetriser};
+use attraction::PairAttraction;
 use pca::PcaInit;
 pub use repulsion::{exact_repulsion, InterpolatedRepulsion, InterpolationParams};
 
@@ -290,7 +295,8 @@ pub struct TsneJob {
     desired_entropy: f64,
     /// `p_{j|i}` for the first `k` neighbours of each row (dropped after symmetrising).
     conditional: Vec<f32>,
-    affinities: Option<SparseAffinities>,
+    /// The attraction over `P`'s pairs, each once (set after symmetrising).
+    attraction_pairs: Option<PairAttraction>,
     optimiser: Option<Optimiser>,
     /// Internal point order: internal point `i` is row `order[i]` (set after symmetrising).
     order: Vec<u32>,
@@ -369,7 +375,7 @@ impl TsneJob {
             k,
             desired_entropy: perplexity.ln(),
             conditional: vec![0.0; n * k],
-            affinities: None,
+            attraction_pairs: None,
             optimiser: None,
             order: Vec::new(),
             coords_f32: Vec::new(),
@@ -416,7 +422,7 @@ impl TsneJob {
             // Renumber points for memory locality (undone when coordinates are reported).
             let affinities = symmetriser.finish();
             let order = affinities.locality_order();
-            self.affinities = Some(affinities.permuted(&order));
+            self.attraction_pairs = Some(PairAttraction::new(&affinities.permuted(&order)));
             self.order = order;
             self.conditional = Vec::new();
             self.stage = Stage::Initialise(Box::new(PcaInit::new(
@@ -460,8 +466,8 @@ impl TsneJob {
 
     /// One gradient-descent iteration (`iteration` is 0-based).
     fn iterate(&mut self, iteration: usize) {
-        let (Some(optimiser), Some(affinities)) =
-            (self.optimiser.as_mut(), self.affinities.as_ref())
+        let (Some(optimiser), Some(attraction_pairs)) =
+            (self.optimiser.as_mut(), self.attraction_pairs.as_mut())
         else {
             return;
         };
@@ -497,12 +503,12 @@ impl TsneJob {
         };
         #[cfg(feature = "parallel")]
         let ((), sum_q) = rayon::join(
-            || attractive_forces(affinities, coords, attraction),
+            || attraction_pairs.attract(coords, attraction),
             || repel(grid, repulsion_forces),
         );
         #[cfg(not(feature = "parallel"))]
         let sum_q = {
-            attractive_forces(affinities, coords, attraction);
+            attraction_pairs.attract(coords, attraction);
             repel(grid, repulsion_forces)
         };
         let inverse_sum_q = if sum_q > 0.0 { 1.0 / sum_q } else { 0.0 };
@@ -558,66 +564,6 @@ fn sign(v: f64) -> i8 {
         -1
     } else {
         0
-    }
-}
-
-/// `out_i = sum_j p_ij q_ij (y_i - y_j)` over the sparse affinities. O(nnz).
-///
-/// Single precision, four neighbours at a time in four lanes (one SIMD128 division for four
-/// `q_ij` in the browser), lanes summed in a fixed order: about `1e-6` relative, far below
-/// the repulsion's interpolation error, and deterministic.
-fn attractive_forces(affinities: &SparseAffinities, coords: &[f64], out: &mut [f64]) {
-    const LANES: usize = 4;
-    let coords32: Vec<f32> = coords.iter().map(|&v| v as f32).collect();
-    let per_point = |i: usize, force: &mut [f64]| {
-        let (xi, yi) = (coords32[2 * i], coords32[2 * i + 1]);
-        let range = affinities.row_starts[i]..affinities.row_starts[i + 1];
-        let columns = &affinities.columns[range.clone()];
-        let values = &affinities.values[range];
-        let mut fx = [0f32; LANES];
-        let mut fy = [0f32; LANES];
-        let mut column_chunks = columns.chunks_exact(LANES);
-        let mut value_chunks = values.chunks_exact(LANES);
-        for (js, ps) in (&mut column_chunks).zip(&mut value_chunks) {
-            let mut dx = [0f32; LANES];
-            let mut dy = [0f32; LANES];
-            for lane in 0..LANES {
-                let j = js[lane] as usize;
-                dx[lane] = xi - coords32[2 * j];
-                dy[lane] = yi - coords32[2 * j + 1];
-            }
-            for lane in 0..LANES {
-                let weight = ps[lane] / (1.0 + dx[lane] * dx[lane] + dy[lane] * dy[lane]);
-                fx[lane] += weight * dx[lane];
-                fy[lane] += weight * dy[lane];
-            }
-        }
-        for (&j, &p) in column_chunks
-            .remainder()
-            .iter()
-            .zip(value_chunks.remainder())
-        {
-            let j = j as usize;
-            let dx = xi - coords32[2 * j];
-            let dy = yi - coords32[2 * j + 1];
-            let weight = p / (1.0 + dx * dx + dy * dy);
-            fx[0] += weight * dx;
-            fy[0] += weight * dy;
-        }
-        force[0] = ((fx[0] + fx[1]) + (fx[2] + fx[3])) as f64;
-        force[1] = ((fy[0] + fy[1]) + (fy[2] + fy[3])) as f64;
-    };
-    #[cfg(feature = "parallel")]
-    {
-        use rayon::prelude::*;
-        out.par_chunks_mut(2)
-            .enumerate()
-            .with_min_len(1024)
-            .for_each(|(i, force)| per_point(i, force));
-    }
-    #[cfg(not(feature = "parallel"))]
-    for (i, force) in out.chunks_mut(2).enumerate() {
-        per_point(i, force);
     }
 }
 

@@ -648,44 +648,41 @@ impl InterpolatedRepulsion {
         let half_ranges = &half_ranges;
         let row_bounds = &row_bounds;
         // Row `by`'s pairs; the slices start at the row's first position `base`.
-        let row_pairs = |by: usize,
-                         own: &mut [[f64; 3]],
-                         px: &mut [f32],
-                         py: &mut [f32],
-                         pq: &mut [f32]| {
-            let base = row_bounds[by];
-            let (xs, ys) = sorted;
-            let slots = first_slot_from(by * boxes)..first_slot_from((by + 1) * boxes);
-            for slot in slots {
-                let (_, start, end) = occupied[slot];
-                for position in start as usize..end as usize {
-                    let (xi, yi) = (xs[position], ys[position]);
-                    let mut sums = [0.0f64; 3];
-                    for (k, &(from, to)) in half_ranges[slot].iter().enumerate() {
-                        // The own row's range starts at the box: keep the points after this one.
-                        let from = if k == 0 { position + 1 } else { from as usize };
-                        let to = to as usize;
-                        if from >= to {
-                            continue;
+        let row_pairs =
+            |by: usize, own: &mut [[f64; 3]], px: &mut [f32], py: &mut [f32], pq: &mut [f32]| {
+                let base = row_bounds[by];
+                let (xs, ys) = sorted;
+                let slots = first_slot_from(by * boxes)..first_slot_from((by + 1) * boxes);
+                for slot in slots {
+                    let (_, start, end) = occupied[slot];
+                    for position in start as usize..end as usize {
+                        let (xi, yi) = (xs[position], ys[position]);
+                        let mut sums = [0.0f64; 3];
+                        for (k, &(from, to)) in half_ranges[slot].iter().enumerate() {
+                            // The own row's range starts at the box: keep the points after this one.
+                            let from = if k == 0 { position + 1 } else { from as usize };
+                            let to = to as usize;
+                            if from >= to {
+                                continue;
+                            }
+                            let (local_from, local_to) = (from - base, to - base);
+                            let (gx, gy, gq) = symmetric_pair_sums(
+                                xi,
+                                yi,
+                                &xs[from..to],
+                                &ys[from..to],
+                                &mut px[local_from..local_to],
+                                &mut py[local_from..local_to],
+                                &mut pq[local_from..local_to],
+                            );
+                            sums[0] += gx;
+                            sums[1] += gy;
+                            sums[2] += gq;
                         }
-                        let (local_from, local_to) = (from - base, to - base);
-                        let (gx, gy, gq) = symmetric_pair_sums(
-                            xi,
-                            yi,
-                            &xs[from..to],
-                            &ys[from..to],
-                            &mut px[local_from..local_to],
-                            &mut py[local_from..local_to],
-                            &mut pq[local_from..local_to],
-                        );
-                        sums[0] += gx;
-                        sums[1] += gy;
-                        sums[2] += gq;
+                        own[position - base] = sums;
                     }
-                    own[position - base] = sums;
                 }
-            }
-        };
+            };
         for parity in 0..2 {
             // Row `by` (of this parity) with the next: positions row_bounds[by]..row_bounds[by + 2].
             let mut tasks = Vec::new();
@@ -867,7 +864,11 @@ impl InterpolatedRepulsion {
                         // The kernel is even, so the value for target node (ax, ay) and
                         // source node (tx, ty) sits at offset (ax - tx - (nx - bx) P, likewise
                         // in y), kernel index offset + 2P - 1: contiguous in ax.
-                        around[count] = (other, 2 * P - 1 + bx * P - nx * P, 2 * P - 1 + by * P - ny * P);
+                        around[count] = (
+                            other,
+                            2 * P - 1 + bx * P - nx * P,
+                            2 * P - 1 + by * P - ny * P,
+                        );
                         count += 1;
                     }
                 }
@@ -886,8 +887,10 @@ impl InterpolatedRepulsion {
                             let b = ty * P + tx;
                             let (q1, qx, qy) = (c1[b], cx[b], cy[b]);
                             let row = row_start - tx;
-                            let k2: &[f32; P] = near_k2[row..row + P].try_into().unwrap_or(&[0.0; P]);
-                            let k1: &[f32; P] = near_k1[row..row + P].try_into().unwrap_or(&[0.0; P]);
+                            let k2: &[f32; P] =
+                                near_k2[row..row + P].try_into().unwrap_or(&[0.0; P]);
+                            let k1: &[f32; P] =
+                                near_k1[row..row + P].try_into().unwrap_or(&[0.0; P]);
                             for ax in 0..P {
                                 acc_1[ax] += k2[ax] * q1;
                                 acc_x[ax] += k2[ax] * qx;
@@ -1011,7 +1014,12 @@ fn symmetric_pair_sums(
     const LANES: usize = 8;
     let (mut fx, mut fy, mut sq) = ([0f32; LANES], [0f32; LANES], [0f32; LANES]);
     let (mut gx, mut gy, mut gq) = ([0f32; PAIR_BLOCK], [0f32; PAIR_BLOCK], [0f32; PAIR_BLOCK]);
-    let len = xs.len().min(ys.len()).min(px.len()).min(py.len()).min(pq.len());
+    let len = xs
+        .len()
+        .min(ys.len())
+        .min(px.len())
+        .min(py.len())
+        .min(pq.len());
     let mut start = 0;
     while start < len {
         let m = (len - start).min(PAIR_BLOCK);

@@ -54,6 +54,16 @@ impl PairAttraction {
             }
             row_starts.push(columns.len());
         }
+        // The unchecked reads and writes in `row_pairs` rest on these two facts.
+        assert!(
+            columns.iter().all(|&j| (j as usize) < n_points),
+            "affinity columns index points"
+        );
+        debug_assert!((0..n_points).all(|i| {
+            columns[row_starts[i]..row_starts[i + 1]]
+                .iter()
+                .all(|&j| j as usize > i)
+        }));
         let total = columns.len();
         let mut run_starts = vec![0usize];
         for b in 1..BLOCKS {
@@ -81,7 +91,8 @@ impl PairAttraction {
 
     /// Writes `F_i` (x, y interleaved) into `out` for the coordinates `coords`.
     pub(crate) fn attract(&mut self, coords: &[f64], out: &mut [f64]) {
-        debug_assert_eq!(coords.len(), 2 * self.n_points);
+        assert_eq!(coords.len(), 2 * self.n_points, "two coordinates per point");
+        assert_eq!(out.len(), 2 * self.n_points, "two forces per point");
         let coords32: Vec<f32> = coords.iter().map(|&v| v as f32).collect();
         let Self {
             row_starts,
@@ -173,8 +184,12 @@ fn row_pairs(
         let mut dy = [0f32; LANES];
         for lane in 0..LANES {
             let j = js[lane] as usize;
-            dx[lane] = xi - coords32[2 * j];
-            dy[lane] = yi - coords32[2 * j + 1];
+            // SAFETY: `j < n_points` (checked in `new`) and `coords32.len() == 2 n_points`
+            // (checked in `attract`). Unchecked: the bounds checks cost 8 % of t-SNE at 50K.
+            unsafe {
+                dx[lane] = xi - *coords32.get_unchecked(2 * j);
+                dy[lane] = yi - *coords32.get_unchecked(2 * j + 1);
+            }
         }
         let mut wx = [0f32; LANES];
         let mut wy = [0f32; LANES];
@@ -187,8 +202,12 @@ fn row_pairs(
         }
         for lane in 0..LANES {
             let slot = 2 * (js[lane] as usize - first);
-            accumulator[slot] -= wx[lane];
-            accumulator[slot + 1] -= wy[lane];
+            // SAFETY: `first <= i < j < n_points` and the accumulator holds `2 (n_points -
+            // first)` floats, so `slot + 1 < accumulator.len()`.
+            unsafe {
+                *accumulator.get_unchecked_mut(slot) -= wx[lane];
+                *accumulator.get_unchecked_mut(slot + 1) -= wy[lane];
+            }
         }
     }
     for (&j, &p) in column_chunks

@@ -15,7 +15,7 @@ zeros), so t-SNE / UMAP are checked on layers they were not developed on.
 * Training: Adam (lr 1e-3, PyTorch defaults otherwise), cross-entropy, batch 128, 5 epochs,
   batches in an order drawn from ``torch.Generator().manual_seed(seed)``; weights from
   ``torch.manual_seed(seed)``; deterministic algorithms; 2 threads.
-* Export: 500 test images per class chosen with ``numpy.random.default_rng(seed)`` (the
+* Export: 500 test images per class (``--per-class``; 1000 exports the whole test split) chosen with ``numpy.random.default_rng(seed)`` (the
   demo's own rule, ``tools/make_demo_dataset.py:stratified_indices``, ascending test index);
   ``act_fc1`` (256, after ReLU) and ``act_fc2`` (128, after ReLU) as float16, ``labels``
   (int64), ``class_names``, ``preds`` (the network's argmax) and ``meta`` (JSON: versions,
@@ -93,6 +93,8 @@ def main():
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--out", default=os.path.join(ROOT, OUT_REL))
+    parser.add_argument("--per-class", type=int, default=PER_CLASS,
+                        help="test images exported per class (1000: the whole test split)")
     args = parser.parse_args()
 
     torch.set_num_threads(THREADS)
@@ -136,7 +138,7 @@ def main():
               flush=True)
     train_seconds = time.perf_counter() - t0
 
-    chosen = stratified_indices(y_test, PER_CLASS, args.seed)
+    chosen = stratified_indices(y_test, args.per_class, args.seed)
     with torch.no_grad():
         logits, h1, h2 = model(xs[torch.from_numpy(chosen)])
     fc1 = h1.numpy().astype(np.float16)
@@ -147,7 +149,7 @@ def main():
 
     meta = {
         "name": "Fashion-MNIST MLP 784-256-128-10 (trained from scratch)",
-        "dataset": f"Fashion-MNIST test split, {PER_CLASS} per class, "
+        "dataset": f"Fashion-MNIST test split, {args.per_class} per class, "
                    f"numpy.random.default_rng({args.seed}), ascending test index",
         "model": "MLP 784 -> 256 ReLU -> 128 ReLU -> 10, trained on the 60,000 training images",
         "layers": ["fc1", "fc2"],
@@ -171,7 +173,7 @@ def main():
     with open(args.out, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     print(json.dumps(meta, indent=1))
-    print(f"test accuracy {accuracy:.4f} (10,000 images), {chosen_accuracy:.4f} on the 5,000 exported")
+    print(f"test accuracy {accuracy:.4f} (10,000 images), {chosen_accuracy:.4f} on the {len(chosen):,} exported")
     print(f"fc1 {fc1.shape}, zeros {float((fc1 == 0).mean()):.3f}; fc2 {fc2.shape}, zeros {float((fc2 == 0).mean()):.3f}")
     print(f"{os.path.relpath(args.out, ROOT)} sha256 {digest}")
 

@@ -47,20 +47,24 @@ SIGMAS = 3
 THREAD_VARS = ["OMP_NUM_THREADS", "NUMBA_NUM_THREADS"]
 
 
-def exact_neighbours(points, k=K):
+def exact_neighbours(points, k=K, block=256):
     """k nearest other rows of every row: float64 squared distances accumulated over the
-    coordinates in index order (vectorised over rows only), ties to the lower index."""
+    coordinates in index order, ties to the lower index. Vectorised over blocks of query rows
+    and all candidate rows; every distance is the same sequence of float64 operations as one
+    row at a time, so the lists do not depend on the block size."""
     x = np.asarray(points, dtype=np.float64)
     n, dim = x.shape
+    columns = np.ascontiguousarray(x.T)
     out = np.empty((n, k), dtype=np.int64)
-    for i in range(n):
-        acc = np.zeros(n, dtype=np.float64)
+    for start in range(0, n, block):
+        rows = np.arange(start, min(start + block, n))
+        acc = np.zeros((len(rows), n), dtype=np.float64)
         for j in range(dim):
-            diff = x[:, j] - x[i, j]
+            diff = columns[j][None, :] - columns[j][rows][:, None]
             acc += diff * diff
-        acc[i] = np.inf
-        order = np.argsort(acc, kind="stable")  # stable: equal distances keep index order
-        out[i] = order[:k]
+        acc[np.arange(len(rows)), rows] = np.inf
+        # stable: equal distances keep index order
+        out[rows] = np.argsort(acc, axis=1, kind="stable")[:, :k]
     return out
 
 

@@ -1,9 +1,10 @@
-//! UMAP against umap-learn 0.5.12 on the demo file's layers: our 10-NN preservation must be at
-//! least umap-learn's minus 0.01 (the issue's bar). umap-learn's figures and their provenance
-//! (versions, parameters, the npz's sha256) are in `tests/fixtures/embed/peers.json`, written
-//! by `tools/embed/make_peer_fixtures.py`. On a second network's layers (an MLP trained on
-//! Fashion-MNIST, `tests/fixtures/embed/fashion-mlp.npz`) ours must reach umap-learn's
-//! seed-spread floor (mean - 3 sd, `tests/fixtures/peers/projection.json`).
+//! UMAP against umap-learn 0.5.12: on the demo file's layers (EfficientNet-Lite0 block4,
+//! block10, block14, head) and on a second network's (an MLP trained on Fashion-MNIST,
+//! `tests/fixtures/embed/fashion-mlp.npz`) our 10-NN preservation must reach umap-learn's
+//! seed-spread floor: the mean of its figure over several seeds minus 3 sample standard
+//! deviations (`tests/fixtures/peers/projection.json`, made by
+//! `tools/embed/make_seed_spread.py`; provenance in `tests/fixtures/peers/PROVENANCE.md`),
+//! the rule `tests/e2e/peers.test.mjs` applies in the page.
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -17,26 +18,6 @@ use topoact_core::formats::{load_dataset, LoadOptions, NamedSource, ReadSeekSour
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The peer figures recorded for `layer`: (tool, quality).
-fn peer_quality(layer: &str, tool: &str) -> f64 {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/embed/peers.json");
-    let text =
-        std::fs::read_to_string(&path).expect("peers.json (run tools/embed/make_peer_fixtures.py)");
-    let doc: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
-    let datasets = doc["datasets"].as_array().expect("datasets");
-    let entry = datasets
-        .iter()
-        .find(|d| d["dataset"]["layer"] == layer)
-        .expect("layer in fixture");
-    let run = entry["runs"]
-        .as_array()
-        .expect("runs")
-        .iter()
-        .find(|r| r["tool"] == tool)
-        .expect("tool in fixture");
-    run["quality_10nn_kept"].as_f64().expect("quality")
 }
 
 /// All 5,000 rows of a demo layer.
@@ -80,19 +61,25 @@ fn quality_on(rows: Arc<EmbedRows>, seed: u64) -> f64 {
     knn_preservation_with_graph(&graph, &embedding.coords, 10, None)
 }
 
+/// Our UMAP (seed 42) against umap-learn's seed-spread floor on a demo layer.
 fn check_layer(layer: &str) {
-    let peer = peer_quality(layer, "umap-learn");
+    let (floor, mean, sd) = umap_learn_spread(DEMO_FILE, layer);
     let ours = our_quality(layer, 42);
-    eprintln!("{layer}: ours {ours:.4}, umap-learn {peer:.4}");
+    eprintln!("{layer}: ours {ours:.4}, umap-learn mean {mean} sd {sd} floor {floor}");
     assert!(
-        ours >= peer - 0.01,
-        "{layer}: UMAP quality {ours:.4} below umap-learn's {peer:.4} - 0.01"
+        ours >= floor,
+        "{layer}: UMAP quality {ours:.4} below umap-learn's floor {floor} (mean {mean} - 3 x sd {sd})"
     );
 }
 
 #[test]
 fn quality_matches_umap_learn_on_act_block4() {
     check_layer("act_block4");
+}
+
+#[test]
+fn quality_matches_umap_learn_on_act_block10() {
+    check_layer("act_block10");
 }
 
 #[test]
@@ -143,6 +130,55 @@ fn quality_on_a_second_network_matches_umap_learn() {
         }
     }
     assert!(shortfalls.is_empty(), "{shortfalls:?}");
+}
+
+/// A held-out layer (issue 18), measured rather than asserted: our UMAP's 10-NN kept (default
+/// parameters) for each seed, and umap-learn's figures if `projection.json` has the layer. Run:
+/// `HELD_OUT_FILE=<npz, absolute or from the repository root> HELD_OUT_LAYERS=fc2 SEEDS=42,1,2
+/// cargo test --release -p topoact-core --test embed_umap -- --ignored --nocapture
+/// measure_held_out` (see `tests/fixtures/peers/PROVENANCE.md`, "A held-out layer").
+#[test]
+#[ignore]
+fn measure_held_out() {
+    let file = std::env::var("HELD_OUT_FILE").expect("HELD_OUT_FILE=<npz>");
+    let layers = std::env::var("HELD_OUT_LAYERS").unwrap_or_else(|_| "fc2".into());
+    let seeds: Vec<u64> = std::env::var("SEEDS")
+        .unwrap_or_else(|_| "42".into())
+        .split(',')
+        .map(|s| s.trim().parse().expect("SEEDS: integers"))
+        .collect();
+    for layer in layers.split(',') {
+        let layer = format!("act_{}", layer.trim_start_matches("act_"));
+        let rows = rows_of(&file, &layer);
+        let k = UmapParams::default().neighbours_needed();
+        let graph = Arc::new(knn_graph(rows.clone(), KnnParams::new(k)).expect("k-NN"));
+        assert!(graph.exact, "the quality needs the exact 10-NN");
+        let mut figures = Vec::new();
+        for &seed in &seeds {
+            let start = std::time::Instant::now();
+            let params = UmapParams {
+                seed,
+                ..UmapParams::default()
+            };
+            let embedding = umap(rows.clone(), graph.clone(), params).expect("UMAP runs");
+            let ours = knn_preservation_with_graph(&graph, &embedding.coords, 10, None);
+            figures.push(ours);
+            eprintln!(
+                "{file} {layer} ({} x {}): seed {seed}: UMAP 10-NN kept {ours:.5} ({:.1} s)",
+                rows.n_points,
+                rows.dim,
+                start.elapsed().as_secs_f64()
+            );
+        }
+        let mean = figures.iter().sum::<f64>() / figures.len() as f64;
+        eprintln!("{file} {layer}: ours mean {mean:.5} over seeds {seeds:?}");
+        if std::fs::read_to_string(repo_root().join("tests/fixtures/peers/projection.json"))
+            .is_ok_and(|text| text.contains(&file))
+        {
+            let (floor, peer_mean, sd) = umap_learn_spread(&file, &layer);
+            eprintln!("{file} {layer}: umap-learn mean {peer_mean} sd {sd} floor {floor}");
+        }
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
 """Shared helpers of the Python package's tests: the repository's KeplerMapper fixtures, a
-live KeplerMapper + scikit-learn reference, and a 2-worker Dask LocalCluster."""
+live KeplerMapper + scikit-learn reference, and a 2-worker Dask LocalCluster
+(test_distributed.py starts its own 4-worker one)."""
 
 import json
 import pathlib

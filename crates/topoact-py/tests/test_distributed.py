@@ -1,6 +1,7 @@
 """topoact.distributed.mapper on a 2-worker LocalCluster (worker processes) equals
 topoact.mapper on the same data, with X as NumPy and as a chunked dask.array; a worker lost
-mid-run never makes it return a different graph."""
+mid-run never makes it return a different graph. Also on 4 worker processes (tasks spread
+over all 4, interleaved on 2 cores)."""
 
 import threading
 
@@ -156,3 +157,47 @@ def test_a_worker_killed_mid_run_gives_the_graph_or_an_error(dask_client, demo_r
         assert_same_graph(spread, expected)
     print(f"worker killed at {killed_at[0]:.2f} s; the call {outcome} at {finished_at:.2f} s")
     assert single["nodes"]
+
+
+@pytest.fixture(scope="module")
+def four_workers():
+    """A LocalCluster of 4 one-thread worker processes (more workers than this machine's
+    cores: tasks interleave and finish out of order), closed at the end of this module."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=4, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=40,
+    )
+    client = distributed.Client(cluster)
+    client.wait_for_workers(4, timeout=120)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def test_four_workers_equal_single_machine(four_workers, demo):
+    """4 workers: NumPy input (eps searched by the join over the default 8 groups, 36 join
+    tasks; blocks scattered over the 4 workers) and a dask.array with uneven row chunks
+    (per-interval eps, balanced cover, merged duplicates); node for node topoact.mapper's
+    graph, and every worker ran tasks."""
+    from distributed import get_task_stream
+
+    assert len(four_workers.scheduler_info()["workers"]) == 4
+    X = demo["act_block14"][:2000]
+    single = topoact.mapper(X, n_intervals=15)
+    with get_task_stream(four_workers) as stream:
+        spread = tdist.mapper(X, client=four_workers, n_intervals=15)
+    assert_same_graph(spread, single)
+    assert spread["meta_data"]["eps"] == single["meta_data"]["eps"]
+    assert spread["simplices"] == single["simplices"]
+    per_worker = {}
+    for task in stream.data:
+        per_worker[task["worker"]] = per_worker.get(task["worker"], 0) + 1
+    assert len(per_worker) == 4, f"tasks per worker: {sorted(per_worker.values())}"
+    print(f"tasks per worker: {sorted(per_worker.values())}")
+
+    X = np.load(FIXTURES / "overlap.npy")
+    kwargs = dict(cover="balanced", n_intervals=12, overlap=0.6, eps_per_interval=True,
+                  eps_knn=4, min_samples=4, remove_duplicate_nodes=True)
+    spread = tdist.mapper(da.from_array(X, chunks=(211, -1)), client=four_workers, **kwargs)
+    assert_same_graph(spread, topoact.mapper(X, **kwargs))

@@ -105,6 +105,80 @@ def test_ctrl_c_interrupts_a_long_call():
         signal.signal(signal.SIGINT, previous)
 
 
+def test_embed_releases_the_gil():
+    X = blobs(3000, 32, seed=2)
+    ticks = 0
+    finished = threading.Event()
+    result = {}
+
+    def run():
+        started = time.perf_counter()
+        try:
+            result["Y"] = topoact.embed(X, method="umap", seed=0)
+        finally:
+            result["seconds"] = time.perf_counter() - started
+            finished.set()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    # Pure-Python work on this thread: it only advances while the embedding's thread has
+    # let go of the GIL.
+    while not finished.is_set():
+        for _ in range(1000):
+            ticks += 1
+        time.sleep(0)
+    worker.join()
+    assert result["Y"].shape == (len(X), 2)
+    assert result["seconds"] > 0.3, "the call must be long enough to tell"
+    assert ticks > 100_000, f"only {ticks} ticks in {result['seconds']:.2f} s"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT to the own process")
+@pytest.mark.parametrize("method", ["umap", "tsne"])
+def test_ctrl_c_interrupts_a_long_embed(method):
+    """SIGINT from another thread in the middle of an embedding (UMAP's epochs, t-SNE's
+    iterations: a progress report per step) raises KeyboardInterrupt at the job's next look
+    at Python, before any further progress report (one may race with the signal). Counted
+    in steps, not seconds: these machines are shared."""
+    X = blobs(2000, 32, seed=2)
+    reports = []
+    sent = []
+    halfway = threading.Event()
+
+    def on_progress(stage, done, total):
+        reports.append(time.perf_counter())
+        if len(reports) == 40:
+            halfway.set()
+
+    def interrupt():
+        # Waits with the GIL released; the embedding's thread runs meanwhile.
+        if halfway.wait(timeout=120):
+            os.kill(os.getpid(), signal.SIGINT)
+            sent.append(time.perf_counter())
+
+    # Python's own handler, even when the suite was started with SIGINT ignored (a shell's
+    # background job): then Python installs none and no KeyboardInterrupt could arise.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    killer = threading.Thread(target=interrupt)
+    killer.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            topoact.embed(X, method=method, seed=0, progress=on_progress)
+        stopped = time.perf_counter()
+    finally:
+        halfway.set()
+        killer.join()
+        signal.signal(signal.SIGINT, previous)
+    assert sent, "the signal was sent"
+    late = [t for t in reports if t > sent[0]]
+    # Without a look at signals between steps the call would run on to its end (UMAP: 500
+    # epochs, t-SNE: 750 iterations) and raise only after returning.
+    assert len(late) <= 1, f"{len(late)} progress reports after the signal"
+    print(f"{method}: KeyboardInterrupt {1000 * (stopped - sent[0]):.1f} ms after the signal, "
+          f"{len(reports)} reports, {stopped - started:.2f} s into the call")
+
+
 def test_write_graph_writes_node_link_json_the_app_reads(tmp_path):
     X = np.load(FIXTURES / "tree.npy")
     graph = topoact.mapper(X, n_intervals=15, eps=0.7)

@@ -275,6 +275,7 @@ async function renderProjectionSuite(page, baseUrl, n, dir) {
   }
   await pointsShown(n);
   const shownMs = Date.now() - started;
+  await waitForGraph(page, undefined, 1_800_000);
   const graphSummary = await page.textContent('[data-testid="graph-summary"]');
   const node = await page.evaluate(() => {
     const nodes = [...document.querySelectorAll('[data-testid="graph-view"] .graph-node')];

@@ -301,7 +301,8 @@ const sizes = process.argv[3];
 const threadRuns = (process.env.BENCH_THREADS || 'auto').split(',').map((t) => t.trim());
 // BENCH_JSON=compact prints each report on one line (benches/table.mjs reads them).
 const printReport = (report) => console.log(process.env.BENCH_JSON === 'compact' ? JSON.stringify(report) : JSON.stringify(report, null, 2));
-const server = await startServer();
+// BENCH_DIST serves another build folder than dist/ (relative to the repository).
+const server = await startServer(process.env.BENCH_DIST ? { root: process.env.BENCH_DIST } : {});
 let scratch;
 for (const threads of threadRuns) {
 const browser = await launchBrowser();

@@ -215,11 +215,12 @@ function chromiumMemory() {
   for (const pid of parentOf.keys()) {
     if (pid === process.pid || !descends(pid)) continue;
     try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (!/chrom/i.test(cmdline[0])) continue;
+      // Chromium rewrites its argv: the arguments may be separated by spaces, not NULs.
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (!/chrom/i.test(cmdline.split(' ')[0])) continue;
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       const kib = (key) => Number((status.match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm')) ?? [])[1] ?? 0);
-      const type = (cmdline.find((arg) => arg.startsWith('--type=')) ?? '--type=browser').slice(7);
+      const type = (cmdline.match(/--type=([\w-]+)/) ?? [null, 'browser'])[1];
       processes.push({ pid, type, vm_hwm_mib: Math.round(kib('VmHWM') / 1024), vm_rss_mib: Math.round(kib('VmRSS') / 1024) });
     } catch { /* gone */ }
   }

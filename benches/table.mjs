@@ -243,7 +243,9 @@ if (wanted) {
   const unknown = wanted.filter((id) => !ROWS.some((row) => row.id === id));
   if (unknown.length) { console.error(`unknown rows: ${unknown.join(', ')}; known: ${ROWS.map((r) => r.id).join(', ')}`); process.exit(2); }
 }
-if (!existsSync(path.join(repoRoot, 'dist/bench.js'))) console.error('[table] dist/ has no bench.js: run TOPOACT_BENCH=1 tools/build.sh first');
+// BENCH_DIST (passed on to browser-bench.mjs) serves another build folder than dist/.
+const distDir = path.resolve(repoRoot, process.env.BENCH_DIST || 'dist');
+if (!existsSync(path.join(distDir, 'bench.js'))) console.error(`[table] ${distDir} has no bench.js: run TOPOACT_BENCH=1 tools/build.sh first`);
 try {
   for (const spec of ROWS.filter((row) => !wanted || wanted.includes(row.id))) {
     let peer = null;

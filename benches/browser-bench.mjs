@@ -259,9 +259,11 @@ function writeProjectionNpz(dir, n) {
 /** The app's projection canvas on `n` points with their own coordinates: opened through the
  *  file input, all samples mapped (Samples: all), the largest node selected so its members
  *  are highlighted; then frame intervals during wheel zoom and drag pan on the canvas. */
-async function renderProjectionSuite(page, baseUrl, n, dir) {
+async function renderProjectionSuite(page, baseUrl, n, dir, threads = 'auto') {
   await page.setViewportSize({ width: 1400, height: 900 });
-  await page.goto(baseUrl);
+  // `?threads=N` reaches the compute worker (1: the single-threaded build); drawing is on the
+  // UI thread either way, but the mapping of all N points before it is not.
+  await page.goto(threads === 'auto' ? baseUrl : `${baseUrl}?threads=${encodeURIComponent(threads)}`);
   await waitForDataset(page);
   const file = writeProjectionNpz(dir, n);
   const started = Date.now();
@@ -317,7 +319,7 @@ try {
         report = { suite, results: await renderSuite(page, server.url, Number(sizes || 5000)) };
       } else {
         scratch = mkdtempSync(path.join(tmpdir(), 'topoact-bench-'));
-        report = { suite, ...(await renderProjectionSuite(page, server.url, Number(sizes || 300_000), scratch)) };
+        report = { suite, threads_asked: threads, ...(await renderProjectionSuite(page, server.url, Number(sizes || 300_000), scratch, threads)) };
       }
     } catch (error) {
       report = { suite, error: String(error) };

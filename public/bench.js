@@ -242,7 +242,8 @@ async function embedSuite() {
       log(JSON.stringify({ n, method: name, ...ours[name] }));
     }
     let umapJs = null;
-    if (n <= 20000) {
+    // The UMAP peers run only when UMAP is measured (`?methods=tsne` is t-SNE alone).
+    if (n <= 20000 && methods.includes('umap')) {
       const [rows, cols, data] = await readNpyF32(file);
       const vectors = Array.from({ length: rows }, (_, i) => Array.from(data.subarray(i * cols, (i + 1) * cols)));
       let state = 1;

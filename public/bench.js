@@ -40,6 +40,7 @@ function startWorker() {
       if (answer.type === 'Progress') return noteStage(answer.request_id, answer.stage);
       if (answer.type === 'Frame') {
         framesSeen.set(answer.request_id, (framesSeen.get(answer.request_id) ?? 0) + 1);
+        if (!firstFrameAt.has(answer.request_id)) firstFrameAt.set(answer.request_id, arrivedAt);
         return;
       }
       if (answer.type === 'Failed' && answer.request_id == null) return reject(new Error(answer.message));
@@ -49,8 +50,10 @@ function startWorker() {
   });
 }
 
-/** Intermediate projection frames received per request (progressive display). */
+/** Intermediate projection frames received per request (progressive display), and when
+ *  the first of them reached this page (performance.now()). */
 const framesSeen = new Map();
+const firstFrameAt = new Map();
 
 /** Time per stage of each request, from its progress messages: request_id ->
  *  { lastAt, times }. A progress message reports a finished step, so the time since the
@@ -132,7 +135,9 @@ async function mapperSuite() {
   const results = [];
   for (const [n, dim] of sizes) {
     expect(await request((id) => protocol.benchLoadSynthetic(id, n, dim, 0, 1)), 'Loaded', `synthetic ${n}x${dim}`);
-    for (const cover of ['uniform', 'balanced']) {
+    // `?covers=uniform` maps with one cover only (the app's default is uniform).
+    const covers = (new URLSearchParams(location.search).get('covers') || 'uniform,balanced').split(',');
+    for (const cover of covers) {
       const started = performance.now();
       const requestId = nextRequestId;
       const graph = expect(await request((id) => protocol.benchComputeGraph(id, 'synthetic', n, cover)), 'Graph', `mapper ${n}x${dim} ${cover}`);
@@ -227,14 +232,18 @@ async function embedSuite() {
       const started = performance.now();
       const requestId = nextRequestId;
       const answer = expect(await request((id) => protocol.benchComputeProjection(id, layer, n, name)), 'Projection', `${name} ${n}`);
+      // first_frame_ms: from the request to the first intermediate frame's arrival on this
+      // page (the app draws a frame as it arrives), null when the job posted none.
       ours[name] = {
         wall_ms: answer.arrivedAt - started, worker_ms: answer.elapsed_ms, knn_ms: answer.knn_ms,
         knn_exact: answer.knn_exact, frames: framesSeen.get(requestId) ?? 0,
+        first_frame_ms: firstFrameAt.has(requestId) ? firstFrameAt.get(requestId) - started : null,
       };
       log(JSON.stringify({ n, method: name, ...ours[name] }));
     }
     let umapJs = null;
-    if (n <= 20000) {
+    // The UMAP peers run only when UMAP is measured (`?methods=tsne` is t-SNE alone).
+    if (n <= 20000 && methods.includes('umap')) {
       const [rows, cols, data] = await readNpyF32(file);
       const vectors = Array.from({ length: rows }, (_, i) => Array.from(data.subarray(i * cols, (i + 1) * cols)));
       let state = 1;
@@ -296,7 +305,30 @@ async function multilayerSuite() {
   return results;
 }
 
-const SUITES = { parse: parseSuite, mapper: mapperSuite, layout: layoutSuite, embed: embedSuite, multilayer: multilayerSuite };
+/** The peak-memory case: the synthetic N x D set (default 300K x 1024) generated in the
+ *  worker, mapped on all rows (uniform cover, eps searched), then projected with UMAP on all
+ *  rows, as a person would in one tab; the driver reads the renderer's peak memory after. */
+async function mapperUmapSuite() {
+  const [n, dim] = (new URLSearchParams(location.search).get('sizes') || '300000x1024').split('x').map(Number);
+  const loadStarted = performance.now();
+  expect(await request((id) => protocol.benchLoadSynthetic(id, n, dim, 0, 1)), 'Loaded', `synthetic ${n}x${dim}`);
+  const loadMs = performance.now() - loadStarted;
+  const started = performance.now();
+  const graph = expect(await request((id) => protocol.benchComputeGraph(id, 'synthetic', n, 'uniform')), 'Graph', `mapper ${n}x${dim}`);
+  const mapperWallMs = graph.arrivedAt - started;
+  const umapStarted = performance.now();
+  const requestId = nextRequestId;
+  const umap = expect(await request((id) => protocol.benchComputeProjection(id, 'synthetic', n, 'umap')), 'Projection', `umap ${n}x${dim}`);
+  const result = {
+    name: `mapper + umap ${n}x${dim}`, n, dim, load_ms: loadMs, mapper_wall_ms: mapperWallMs, nodes: graph.n_nodes, edges: graph.n_edges,
+    umap_wall_ms: umap.arrivedAt - umapStarted, umap_first_frame_ms: firstFrameAt.has(requestId) ? firstFrameAt.get(requestId) - umapStarted : null,
+    wall_ms: umap.arrivedAt - started,
+  };
+  log(JSON.stringify(result));
+  return [result];
+}
+
+const SUITES = { 'mapper-umap': mapperUmapSuite, parse: parseSuite, mapper: mapperSuite, layout: layoutSuite, embed: embedSuite, multilayer: multilayerSuite };
 
 async function main() {
   const suiteName = new URLSearchParams(location.search).get('suite') || 'parse';

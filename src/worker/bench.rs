@@ -380,6 +380,18 @@ pub fn read_answer(message: JsValue) -> Result<JsValue, JsError> {
             request_id: None,
             answer: "Thumbnail",
         },
+        FromWorker::Neighbours { request_id, .. } => BenchAnswer::Other {
+            request_id: Some(request_id),
+            answer: "Neighbours",
+        },
+        FromWorker::SampleValues { request_id, .. } => BenchAnswer::Other {
+            request_id: Some(request_id),
+            answer: "SampleValues",
+        },
+        FromWorker::TextFile { request_id, .. } => BenchAnswer::Other {
+            request_id: Some(request_id),
+            answer: "TextFile",
+        },
     };
     let serializer = crate::protocol::boundary_serializer();
     read.serialize(&serializer)

@@ -31,7 +31,7 @@ import { launchBrowser, npyBytes, npyHeader, npzBytes, startServer, waitForDatas
 function block(dtype) {
   const bytes = Buffer.alloc(4 << 20);
   let state = 12345;
-  const random = () => ((state = (state * 1103515245 + 12345) >>> 0) / 4294967296);
+  const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);
   if (dtype === 'float16') {
     for (let i = 0; i < bytes.length; i += 2) bytes.writeUInt16LE(random() < 0.33 ? 0 : 0x2c00 + Math.floor(random() * 0x1800), i);
   } else {
@@ -236,7 +236,7 @@ function chromiumMemory() {
  *  themselves, so mapping them is cheap), `labels` (the blob) and `proj_points_umap`. */
 function writeProjectionNpz(dir, n) {
   let state = 987654321;
-  const random = () => ((state = (state * 1103515245 + 12345) >>> 0) / 4294967296);
+  const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);
   const coords = new Float32Array(2 * n);
   const labels = new Uint32Array(n);
   for (let i = 0; i < n; i++) {

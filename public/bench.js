@@ -247,7 +247,7 @@ async function embedSuite() {
       const [rows, cols, data] = await readNpyF32(file);
       const vectors = Array.from({ length: rows }, (_, i) => Array.from(data.subarray(i * cols, (i + 1) * cols)));
       let state = 1;
-      const random = () => ((state = (state * 1103515245 + 12345) >>> 0) / 4294967296);
+      const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);
       const started = performance.now();
       new UMAP.UMAP({ nNeighbors: 20, minDist: 0.01, random }).fit(vectors);
       umapJs = { wall_ms: performance.now() - started };

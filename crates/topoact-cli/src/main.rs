@@ -327,14 +327,12 @@ fn run_mapper(args: MapperArgs) -> Result<(), String> {
         LensArg::Pc1 => Lens::FirstPrincipalComponent,
         LensArg::Knn => Lens::KnnDistance { k: args.lens_k },
     };
-    let epsilon = match args.eps {
-        Some(eps) => Epsilon::Explicit(eps),
-        None => Epsilon::KnnQuantile {
-            k: args.eps_knn,
-            quantile: args.eps_quantile,
-            per_interval: args.eps_per_interval,
-        },
-    };
+    let epsilon = Epsilon::explicit_or_searched(
+        args.eps,
+        args.eps_knn,
+        args.eps_quantile,
+        args.eps_per_interval,
+    );
     let params = MapperParams {
         lens,
         cover: match args.cover {

@@ -258,14 +258,12 @@ impl PyParams {
             },
             name => lens_from(name, args.lens_k)?,
         };
-        let epsilon = match args.eps {
-            Some(eps) => Epsilon::Explicit(eps),
-            None => Epsilon::KnnQuantile {
-                k: args.eps_knn,
-                quantile: args.eps_quantile,
-                per_interval: args.eps_per_interval,
-            },
-        };
+        let epsilon = Epsilon::explicit_or_searched(
+            args.eps,
+            args.eps_knn,
+            args.eps_quantile,
+            args.eps_per_interval,
+        );
         let valid = MapperParams {
             lens,
             cover: cover_from(&args.cover)?,

@@ -84,6 +84,27 @@ pub enum Epsilon {
     },
 }
 
+impl Epsilon {
+    /// KeplerMapper-style arguments: `eps` if given, otherwise the `quantile` of the
+    /// `k`-th-neighbour distance (per interval or over the whole layer). The CLI and the
+    /// Python package read their options through this.
+    pub fn explicit_or_searched(
+        eps: Option<f64>,
+        k: usize,
+        quantile: f64,
+        per_interval: bool,
+    ) -> Self {
+        match eps {
+            Some(eps) => Epsilon::Explicit(eps),
+            None => Epsilon::KnnQuantile {
+                k,
+                quantile,
+                per_interval,
+            },
+        }
+    }
+}
+
 impl Default for Epsilon {
     fn default() -> Self {
         Epsilon::KnnQuantile {

@@ -283,7 +283,13 @@ async function renderProjectionSuite(page, baseUrl, n, dir, threads = 'auto') {
   const node = await page.evaluate(() => {
     const nodes = [...document.querySelectorAll('[data-testid="graph-view"] .graph-node')];
     nodes.sort((a, b) => Number(b.getAttribute('data-size')) - Number(a.getAttribute('data-size')));
-    return nodes[0]?.getAttribute('data-node-id');
+    // The largest node a person can click: on big graphs (1M points, thousands of nodes) the
+    // largest may lie under smaller ones, so take the largest that is on top at its centre.
+    const onTop = nodes.find((element) => {
+      const box = element.getBoundingClientRect();
+      return document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2) === element;
+    });
+    return (onTop ?? nodes[0])?.getAttribute('data-node-id');
   });
   if (!node) throw new Error('no graph node to select');
   await page.click(`[data-testid="graph-view"] [data-node-id="${node}"]`);

@@ -114,13 +114,26 @@ async function parseSuite() {
   return results;
 }
 
+/** Milliseconds the browser takes to read `file` with the calls our worker makes and no
+ *  parsing (public/bench-read-worker.js): the ceiling the parse is measured against. */
+function timeRawRead(file) {
+  const reader = new Worker('./bench-read-worker.js');
+  return new Promise((resolve, reject) => {
+    reader.onmessage = (event) => { reader.terminate(); resolve(event.data.read_ms); };
+    reader.onerror = (event) => { reader.terminate(); reject(new Error(`raw read of ${file.name}: ${event.message}`)); };
+    reader.postMessage({ file });
+  });
+}
+
 async function timeParse(file, name) {
+  const rawReadMs = await timeRawRead(file);
   const started = performance.now();
   const answer = expect(await request((id) => protocol.benchLoadFiles(id, [file])), 'Loaded', file.name);
   const wallMs = answer.arrivedAt - started;
   const result = {
     name, bytes: file.size, worker_ms: answer.elapsed_ms, wall_ms: wallMs,
     mb_per_s: file.size / 1e6 / (answer.elapsed_ms / 1e3),
+    raw_read_ms: rawReadMs, raw_read_mb_per_s: file.size / 1e6 / (rawReadMs / 1e3),
   };
   log(JSON.stringify(result));
   return result;

@@ -67,7 +67,7 @@ cp -r public/. dist/
 python3 - <<'PY'
 import hashlib, json, pathlib, re
 dist = pathlib.Path("dist")
-skip = {"service-worker.js", "bench.html", "bench.js"}
+skip = {"service-worker.js", "bench.html", "bench.js", "bench-read-worker.js"}
 files = sorted(
     str(path.relative_to(dist)) for path in dist.rglob("*")
     if path.is_file() and path.name not in skip and path.suffix != ".md"

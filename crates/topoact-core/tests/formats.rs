@@ -422,6 +422,15 @@ fn tiny_chunks_give_the_same_dataset() {
             assert!(steps > 3);
         }
     }
+    // A chunk's CRC-32 is hashed while the next one is read: a damaged entry is still
+    // refused whichever chunk holds the damage.
+    for chunk_bytes in [1, 3, 8, 100] {
+        let mut job = LoadJob::new(vec![fixture("bad_crc.npz")], LoadOptions::default())
+            .unwrap()
+            .with_chunk_bytes(chunk_bytes);
+        let error = run_to_end(&mut job, |_| {}).unwrap_err();
+        assert!(error.to_string().contains("CRC-32"), "{chunk_bytes}: {error}");
+    }
 }
 
 /// A minimal `.npy` writer for in-memory cases the fixtures do not cover.

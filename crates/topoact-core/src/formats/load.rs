@@ -8,7 +8,7 @@ use super::assemble::{self, assemble, LayerData, LayerPart, Parts};
 use super::convert::{convert_chunk, Placement, RowTracker};
 use super::error::{FormatError, KeyLabel};
 use super::npy::{self, ElemKind, ElemType, NpyHeader};
-use super::stream::RawStream;
+use super::stream::{CrcCheck, RawStream};
 use super::zip::{self, Method, ZipEntry};
 use super::{
     labels_file, read_exact_at, safetensors, ByteSource, LoadOptions, NamedSource, CHUNK_BYTES,
@@ -178,6 +178,11 @@ struct ActiveRead {
     n_rows: usize,
     bad_rows: Option<Vec<bool>>,
     raw: Vec<u8>,
+    /// A zip entry's CRC-32 (taken from `stream` once the `.npy` header is skipped), and the
+    /// chunk read in the previous step that it has not hashed yet: it is hashed while the
+    /// next chunk is read (see [`overlap`]).
+    crc: Option<CrcCheck>,
+    unhashed: Vec<u8>,
     /// Decoded values of a Fortran-ordered chunk before they are scattered.
     scratch: Scratch,
 }
@@ -735,9 +740,13 @@ impl<S: ByteSource> LoadJob<S> {
             .collect::<Result<_, _>>()?;
         let n_rows = shape.first().copied().unwrap_or(1);
         let row_len = count.checked_div(n_rows).unwrap_or(0);
+        let mut stream = stream;
+        let crc = stream.take_crc();
         Ok(Box::new(ActiveRead {
             task_idx,
             stream,
+            crc,
+            unhashed: Vec::new(),
             dest,
             placement: Placement::new(&shape, task.fortran_order),
             bytes_left: task.data_bytes,
@@ -764,8 +773,31 @@ impl<S: ByteSource> LoadJob<S> {
         let Some(named) = self.files.get_mut(task.file_idx) else {
             return Ok(true);
         };
+        // The previous chunk is hashed (on another thread where there is one) while this
+        // one is read: in the browser reading a dropped file blocks this thread in the
+        // browser's own code, and the CRC-32 of a stored .npz costs about half as long again.
+        std::mem::swap(&mut read.raw, &mut read.unhashed);
         read.raw.resize(now, 0);
-        read.stream.fill(&mut named.source, &mut read.raw)?;
+        let ActiveRead {
+            stream,
+            raw,
+            crc,
+            unhashed,
+            ..
+        } = read;
+        let (hashed, filled) = overlap(
+            || crc.as_mut().map_or(Ok(()), |crc| crc.update(unhashed)),
+            || stream.fill(&mut named.source, raw),
+        );
+        hashed?;
+        filled?;
+        read.unhashed.clear();
+        if read.bytes_left == now as u64 {
+            // The last chunk: nothing to overlap its hash with.
+            if let Some(crc) = read.crc.as_mut() {
+                crc.update(&read.raw)?;
+            }
+        }
         let rows = RowTracker {
             row_len: read.row_len,
             n_rows: read.n_rows,
@@ -1027,6 +1059,32 @@ impl<S: ByteSource> Job for LoadJob<S> {
             }
             Phase::Finished => Err(FormatError::JobFinished),
         }
+    }
+}
+
+/// Runs `background` and `here` at the same time, `here` on the calling thread (it may use
+/// what only this thread can reach, such as a browser `File`) and `background` on the thread
+/// pool; returns both results. Without the `parallel` feature, one after the other. Either
+/// way each closure sees the same data, so the results do not depend on the threads.
+fn overlap<A: Send, B>(
+    background: impl FnOnce() -> A + Send,
+    here: impl FnOnce() -> B,
+) -> (A, B) {
+    #[cfg(feature = "parallel")]
+    {
+        let mut background_result = None;
+        let here_result = rayon::in_place_scope(|scope| {
+            scope.spawn(|_| background_result = Some(background()));
+            here()
+        });
+        match background_result {
+            Some(result) => (result, here_result),
+            None => unreachable!("a rayon scope ends after its spawned work"),
+        }
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        (background(), here())
     }
 }
 

@@ -27,7 +27,11 @@
 //! - Array data is streamed chunk by chunk (at most [`CHUNK_BYTES`] per job step) straight
 //!   into its final buffer, converting byte order and Fortran order on the way, so no
 //!   matrix ever exists twice. Deflated entries are inflated incrementally and never
-//!   beyond the size their `.npy` header needs.
+//!   beyond the size their `.npy` header needs. A zip entry's CRC-32 is checked over all
+//!   its bytes; under the `parallel` feature each chunk is hashed on a pool thread while the
+//!   next is read (reading a dropped file blocks the worker's thread in the browser), so a
+//!   stored `.npz` loads at about the browser's own read speed on two threads (the CRC
+//!   alone is ~1 GB/s in wasm).
 //! - No input panics; every problem is a [`FormatError`] whose message says how to fix it.
 
 mod assemble;

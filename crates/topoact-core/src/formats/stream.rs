@@ -36,8 +36,39 @@ pub struct RawStream {
     key: KeyLabel,
     /// Bytes still allowed to be produced.
     remaining: u64,
-    /// For zip entries: the running CRC-32 and the expected value.
-    crc: Option<(crc32fast::Hasher, u32)>,
+    /// For zip entries: the running CRC-32, until [`RawStream::take_crc`] hands it over.
+    crc: Option<CrcCheck>,
+}
+
+/// A zip entry's CRC-32, updated with its bytes in order and compared with the stored value
+/// once the last byte is in. Kept apart from the reading so the bytes can be hashed on
+/// another thread than the one that reads them (see `LoadJob`).
+pub struct CrcCheck {
+    hasher: crc32fast::Hasher,
+    expected: u32,
+    /// Bytes of the entry not hashed yet.
+    remaining: u64,
+    file: String,
+    key: KeyLabel,
+}
+
+impl CrcCheck {
+    /// Hashes the next `bytes`; after the entry's last byte, fails if the sum differs.
+    pub fn update(&mut self, bytes: &[u8]) -> Result<(), FormatError> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.hasher.update(bytes);
+        self.remaining = self.remaining.saturating_sub(bytes.len() as u64);
+        if self.remaining == 0 && self.hasher.clone().finalize() != self.expected {
+            return Err(deflate_error(
+                &self.file,
+                &self.key,
+                "the CRC-32 checksum does not match (the data is corrupted)",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl RawStream {
@@ -78,10 +109,22 @@ impl RawStream {
         RawStream {
             kind,
             file: file.to_string(),
-            key,
+            key: key.clone(),
             remaining: entry.uncompressed_size,
-            crc: Some((crc32fast::Hasher::new(), entry.crc32)),
+            crc: Some(CrcCheck {
+                hasher: crc32fast::Hasher::new(),
+                expected: entry.crc32,
+                remaining: entry.uncompressed_size,
+                file: file.to_string(),
+                key,
+            }),
         }
+    }
+
+    /// Hands the CRC-32 check over to the caller: from now on the caller passes it every
+    /// byte this stream produces, in order ([`CrcCheck::update`]); `None` for a plain region.
+    pub fn take_crc(&mut self) -> Option<CrcCheck> {
+        self.crc.take()
     }
 
     /// Bytes not yet produced.
@@ -188,17 +231,10 @@ impl RawStream {
             }
         }
         self.remaining -= out.len() as u64;
-        if let Some((hasher, expected)) = &mut self.crc {
-            hasher.update(out);
-            if self.remaining == 0 && hasher.clone().finalize() != *expected {
-                return Err(deflate_error(
-                    &self.file,
-                    &self.key,
-                    "the CRC-32 checksum does not match (the data is corrupted)",
-                ));
-            }
+        match &mut self.crc {
+            Some(crc) => crc.update(out),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Reads and discards `n` bytes (used to step over a `.npy` header inside an entry).

@@ -202,6 +202,21 @@ fn tile_survivors_simd128(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit: f3
     alive
 }
 
+/// How far `v` lies outside `[lo, hi]` (0 inside; NaN counts as inside, as `f32::max` would
+/// give). Written with comparisons, not `f32::max`: in wasm `f32::max` is a call to `fmaxf`
+/// (its NaN rule is not the instruction's), and the box bounds take two per coordinate.
+#[inline(always)]
+fn outside(v: f32, lo: f32, hi: f32) -> f32 {
+    let below = lo - v;
+    let above = v - hi;
+    let d = if below > above { below } else { above };
+    if d > 0.0 {
+        d
+    } else {
+        0.0
+    }
+}
+
 /// Per-row coordinates in the pruning basis.
 pub(crate) struct Projected {
     pub n_coords: usize,
@@ -294,8 +309,12 @@ fn split_node(projected: &Projected, t: usize, rows: &mut [u32]) -> (Vec<f32>, O
     for &row in rows.iter() {
         let z = &projected.coords[row as usize * m..row as usize * m + t];
         for c in 0..t {
-            lo[c] = lo[c].min(z[c]);
-            hi[c] = hi[c].max(z[c]);
+            if z[c] < lo[c] {
+                lo[c] = z[c];
+            }
+            if z[c] > hi[c] {
+                hi[c] = z[c];
+            }
         }
     }
     if rows.len() <= LEAF_SIZE || t == 0 {
@@ -465,8 +484,7 @@ impl KdTree {
         let b = &self.boxes[node_idx * 2 * m..(node_idx + 1) * 2 * m];
         let mut s = 0f32;
         for c in 0..m {
-            let v = q[c];
-            let d = (b[c] - v).max(v - b[m + c]).max(0.0);
+            let d = outside(q[c], b[c], b[m + c]);
             s += d * d;
         }
         s
@@ -801,8 +819,12 @@ impl KdTree {
                 for pos in start..end {
                     let z = &query_tree.coords_at(pos)[..m];
                     for c in 0..m {
-                        lo[c] = lo[c].min(z[c]);
-                        hi[c] = hi[c].max(z[c]);
+                        if z[c] < lo[c] {
+                            lo[c] = z[c];
+                        }
+                        if z[c] > hi[c] {
+                            hi[c] = z[c];
+                        }
                     }
                 }
             }
@@ -911,7 +933,11 @@ impl KdTree {
         let b = &self.boxes[node_idx * 2 * m..(node_idx + 1) * 2 * m];
         let mut s = 0f32;
         for c in 0..m {
-            let d = (b[c] - other[m + c]).max(other[c] - b[m + c]).max(0.0);
+            // The gap between [b_lo, b_hi] and [o_lo, o_hi] (0 when they overlap).
+            let below = b[c] - other[m + c];
+            let above = other[c] - b[m + c];
+            let gap = if below > above { below } else { above };
+            let d = if gap > 0.0 { gap } else { 0.0 };
             s += d * d;
         }
         s

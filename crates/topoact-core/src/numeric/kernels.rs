@@ -457,6 +457,87 @@ pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
+/// Four f32 dot products of `a` with `b[0..4]` in one pass over `a` (explicit AVX2+FMA):
+/// per vector 16 lanes (two 8-lane FMA accumulators; element `i` in lane `i % 16`), reduced
+/// pairwise, plus the scalar tail; the shorter length counts. Error as [`dot_f32`]:
+/// <= (len/16 + 32) * 2^-24 * sum of |a_i b_i|. The pruning projection's kernel.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA ([`has_avx2_fma`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn dot4_f32_avx2(a: &[f32], b: [&[f32]; 4]) -> [f32; 4] {
+    use std::arch::x86_64::*;
+    let n = b.iter().fold(a.len(), |n, v| n.min(v.len()));
+    let pa = a.as_ptr();
+    let pb = b.map(|v| v.as_ptr());
+    let mut acc = [[_mm256_setzero_ps(); 2]; 4];
+    let mut i = 0;
+    // SAFETY (all loads): i + 16 <= n, within `a` and every `b`.
+    while i + 16 <= n {
+        let a0 = _mm256_loadu_ps(pa.add(i));
+        let a1 = _mm256_loadu_ps(pa.add(i + 8));
+        for t in 0..4 {
+            acc[t][0] = _mm256_fmadd_ps(a0, _mm256_loadu_ps(pb[t].add(i)), acc[t][0]);
+            acc[t][1] = _mm256_fmadd_ps(a1, _mm256_loadu_ps(pb[t].add(i + 8)), acc[t][1]);
+        }
+        i += 16;
+    }
+    let mut out = [0f32; 4];
+    for t in 0..4 {
+        let sum = _mm256_add_ps(acc[t][0], acc[t][1]);
+        let half = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
+        let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
+        let single = _mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1));
+        let mut total = _mm_cvtss_f32(single);
+        for j in i..n {
+            total += a[j] * b[t][j];
+        }
+        out[t] = total;
+    }
+    out
+}
+
+/// Two f32 dot products of `a` with `b[0..2]` in one pass over `a` (explicit simd128): per
+/// vector 16 lanes (four 4-lane accumulators), reduced pairwise, plus the scalar tail; the
+/// shorter length counts. Error as [`dot_f32`]. The pruning projection's kernel in wasm.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+pub(crate) fn dot2_f32_simd128(a: &[f32], b: [&[f32]; 2]) -> [f32; 2] {
+    use std::arch::wasm32::*;
+    let n = a.len().min(b[0].len()).min(b[1].len());
+    let (a, b) = (&a[..n], [&b[0][..n], &b[1][..n]]);
+    // SAFETY: callers pass `at + 4 <= n` (checked by the loop condition); wasm loads may be
+    // unaligned.
+    let load = |s: &[f32], at: usize| unsafe { v128_load(s.as_ptr().add(at) as *const v128) };
+    let mut acc = [[f32x4_splat(0.0); 4]; 2];
+    let mut i = 0;
+    while i + 16 <= n {
+        for lane in 0..4 {
+            let x = load(a, i + 4 * lane);
+            for t in 0..2 {
+                acc[t][lane] = f32x4_add(acc[t][lane], f32x4_mul(x, load(b[t], i + 4 * lane)));
+            }
+        }
+        i += 16;
+    }
+    let mut out = [0f32; 2];
+    for t in 0..2 {
+        let sum = f32x4_add(
+            f32x4_add(acc[t][0], acc[t][2]),
+            f32x4_add(acc[t][1], acc[t][3]),
+        );
+        let mut total = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
+            + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+        for j in i..n {
+            total += a[j] * b[t][j];
+        }
+        out[t] = total;
+    }
+    out
+}
+
 /// float64 dot product summed in coordinate order (one accumulator, left to right): the
 /// kernel of the power and Lanczos iterations (`first_principal_component`,
 /// `leading_subspace`, UMAP's spectral start, the layout's pivot MDS), whose results are
@@ -607,6 +688,35 @@ mod tests {
                     let what = format!("dim {dim} target {t} of {count}");
                     check(&what, got as f64, exact, exact, dim / 8 + 32);
                 }
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn four_dot_products_agree_with_a_float64_reference() {
+        if !has_avx2_fma() {
+            return;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for len in lengths() {
+            let a = vector(&mut rng, len, true);
+            let b: Vec<Vec<f32>> = (0..4).map(|_| vector(&mut rng, len, true)).collect();
+            // SAFETY: the CPU supports AVX2 and FMA (checked).
+            let got = unsafe { dot4_f32_avx2(&a, [&b[0], &b[1], &b[2], &b[3]]) };
+            for t in 0..4 {
+                let exact: f64 = a
+                    .iter()
+                    .zip(&b[t])
+                    .map(|(&x, &y)| x as f64 * y as f64)
+                    .sum();
+                let magnitude: f64 = a
+                    .iter()
+                    .zip(&b[t])
+                    .map(|(&x, &y)| (x as f64 * y as f64).abs())
+                    .sum();
+                let what = format!("len {len} vector {t}");
+                check(&what, got[t] as f64, exact, magnitude, len / 16 + 32);
             }
         }
     }

@@ -9,13 +9,19 @@
 //! - hot loops that call the *inline* kernels ([`sq_dist_f32_lanes16`],
 //!   [`sq_dist_f32_bounded`], [`dot_f32`], [`dot_f64`]) many times per element (the mapper's
 //!   neighbour searches, its pruning projection) are compiled twice, generic and with
-//!   `#[target_feature(enable = "avx2,fma")]`, and test it once per call of the whole loop;
-//!   the inline kernels are written so LLVM vectorises them for whichever build inlines them.
+//!   `#[target_feature(enable = "avx2,fma")]`, and test it once per call of the whole loop.
+//!   The two that carry the mapper's time have explicit forms, because LLVM vectorised their
+//!   lane loops inlined into the AVX2 searches with 2-lane operations (the 1024-d join ran at
+//!   less than half speed): `sq_dist_f32_bounded_avx2` (the searches' full-dimension
+//!   distance) and `dot4_f32_avx2` (the pruning projection, four basis vectors per pass),
+//!   called by the AVX2 builds of those loops; the tile bound of the join has its own
+//!   explicit forms next to the join (`neighbours::kdtree`).
 //!
 //! In wasm32 the workspace enables simd128 at compile time (`.cargo/config.toml`): the
-//! dispatched kernels use explicit simd128 code there, the inline ones are vectorised to
-//! simd128 by LLVM. Elsewhere (x86-64 without AVX2+FMA, other CPUs) the scalar fallback is
-//! the 16-accumulator loop [`sq_dist_f32_lanes16`].
+//! dispatched kernels use explicit simd128 code there, and so do [`sq_dist_f32_bounded`] and
+//! the projection (`dot2_f32_simd128`); the other inline ones are vectorised to simd128 by
+//! LLVM. Elsewhere (x86-64 without AVX2+FMA, other CPUs) the scalar fallback is the
+//! 16-accumulator loop [`sq_dist_f32_lanes16`].
 //!
 //! # Determinism and precision
 //! Every kernel has a fixed summation order, so it is bit-identical run to run on a given

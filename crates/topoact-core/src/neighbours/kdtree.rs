@@ -22,6 +22,8 @@
 use super::rows::{EpsTest, Rows};
 #[cfg(target_arch = "x86_64")]
 use crate::numeric::kernels::has_avx2_fma;
+#[cfg(target_arch = "x86_64")]
+use crate::numeric::kernels::sq_dist_f32_bounded_avx2;
 use crate::numeric::kernels::{sq_dist_f32_bounded, sq_dist_f32_lanes16};
 
 /// Coordinates used for the tree's splits and boxes (the largest principal directions);
@@ -54,6 +56,165 @@ fn z_exceeds(q: &[f32], z: &[f32], limit: f32) -> bool {
         end = (end + 32).min(n);
     }
     false
+}
+
+/// The searches' fast f32 squared distance, stopping above `limit`: the explicit AVX2+FMA
+/// kernel when `AVX`, else the portable one. `AVX` is true only in the searches' `*_avx2`
+/// builds, which run after [`has_avx2_fma`].
+#[inline(always)]
+fn fast_sq_dist<const AVX: bool>(a: &[f32], b: &[f32], limit: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if AVX {
+        // SAFETY: `AVX` is only set by callers that checked `has_avx2_fma`.
+        return unsafe { sq_dist_f32_bounded_avx2(a, b, limit) };
+    }
+    sq_dist_f32_bounded(a, b, limit)
+}
+
+/// The lanes of a tile (`q.len()` coordinates x [`TILE`] lanes, coordinate-major) among
+/// `wanted_lanes` whose squared distance to `q` stays <= `zlimit`, summed a stage of
+/// [`TILE_STAGE`] coordinates at a time (even and odd coordinates in two accumulators per
+/// lane, compared as `even + odd`), stopping when no lane is left. Portable form.
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
+#[inline(always)]
+fn tile_survivors_portable(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit: f32) -> u32 {
+    let m = q.len();
+    let mut even = [0f32; TILE];
+    let mut odd = [0f32; TILE];
+    let mut alive = wanted_lanes;
+    let mut start = 0;
+    while start < m && alive != 0 {
+        let stop = (start + TILE_STAGE).min(m);
+        let columns = tile[start * TILE..stop * TILE].chunks_exact(2 * TILE);
+        for (q_pair, column_pair) in q[start..stop].chunks_exact(2).zip(columns) {
+            let (column_even, column_odd) = column_pair.split_at(TILE);
+            for lane in 0..TILE {
+                let d = q_pair[0] - column_even[lane];
+                even[lane] += d * d;
+                let d = q_pair[1] - column_odd[lane];
+                odd[lane] += d * d;
+            }
+        }
+        if (stop - start) % 2 == 1 {
+            let column = &tile[(stop - 1) * TILE..stop * TILE];
+            for lane in 0..TILE {
+                let d = q[stop - 1] - column[lane];
+                even[lane] += d * d;
+            }
+        }
+        start = stop;
+        let mut within = 0u32;
+        for lane in 0..TILE {
+            within |= ((even[lane] + odd[lane] <= zlimit) as u32) << lane;
+        }
+        alive = wanted_lanes & within;
+    }
+    alive
+}
+
+/// [`tile_survivors_portable`] in explicit AVX2+FMA: one 8-lane vector per coordinate.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn tile_survivors_avx2(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit: f32) -> u32 {
+    use std::arch::x86_64::*;
+    const _: () = assert!(TILE == 8, "one AVX2 vector per tile coordinate");
+    let m = q.len();
+    let tile = &tile[..m * TILE];
+    let pt = tile.as_ptr();
+    let limit = _mm256_set1_ps(zlimit);
+    let mut even = _mm256_setzero_ps();
+    let mut odd = _mm256_setzero_ps();
+    let mut alive = wanted_lanes;
+    let mut start = 0;
+    while start < m && alive != 0 {
+        let stop = (start + TILE_STAGE).min(m);
+        let mut c = start;
+        // SAFETY (all loads): c < stop <= m, so c * TILE + 8 <= tile.len().
+        while c + 2 <= stop {
+            let d0 = _mm256_sub_ps(_mm256_set1_ps(q[c]), _mm256_loadu_ps(pt.add(c * TILE)));
+            let d1 = _mm256_sub_ps(
+                _mm256_set1_ps(q[c + 1]),
+                _mm256_loadu_ps(pt.add((c + 1) * TILE)),
+            );
+            even = _mm256_fmadd_ps(d0, d0, even);
+            odd = _mm256_fmadd_ps(d1, d1, odd);
+            c += 2;
+        }
+        if c < stop {
+            let d0 = _mm256_sub_ps(_mm256_set1_ps(q[c]), _mm256_loadu_ps(pt.add(c * TILE)));
+            even = _mm256_fmadd_ps(d0, d0, even);
+        }
+        start = stop;
+        let within = _mm256_cmp_ps::<_CMP_LE_OQ>(_mm256_add_ps(even, odd), limit);
+        alive = wanted_lanes & _mm256_movemask_ps(within) as u32;
+    }
+    alive
+}
+
+/// [`tile_survivors_portable`] in explicit simd128: two 4-lane vectors per coordinate.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn tile_survivors_simd128(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit: f32) -> u32 {
+    use std::arch::wasm32::*;
+    const _: () = assert!(TILE == 8, "two simd128 vectors per tile coordinate");
+    let m = q.len();
+    let tile = &tile[..m * TILE];
+    // SAFETY: callers pass `at + 4 <= tile.len()` (c < m below); wasm loads may be unaligned.
+    let load = |at: usize| unsafe { v128_load(tile.as_ptr().add(at) as *const v128) };
+    let limit = f32x4_splat(zlimit);
+    let mut even = [f32x4_splat(0.0); 2];
+    let mut odd = [f32x4_splat(0.0); 2];
+    let mut alive = wanted_lanes;
+    let mut start = 0;
+    while start < m && alive != 0 {
+        let stop = (start + TILE_STAGE).min(m);
+        let mut c = start;
+        while c + 2 <= stop {
+            let q0 = f32x4_splat(q[c]);
+            let q1 = f32x4_splat(q[c + 1]);
+            for half in 0..2 {
+                let d0 = f32x4_sub(q0, load(c * TILE + 4 * half));
+                let d1 = f32x4_sub(q1, load((c + 1) * TILE + 4 * half));
+                even[half] = f32x4_add(even[half], f32x4_mul(d0, d0));
+                odd[half] = f32x4_add(odd[half], f32x4_mul(d1, d1));
+            }
+            c += 2;
+        }
+        if c < stop {
+            let q0 = f32x4_splat(q[c]);
+            for half in 0..2 {
+                let d0 = f32x4_sub(q0, load(c * TILE + 4 * half));
+                even[half] = f32x4_add(even[half], f32x4_mul(d0, d0));
+            }
+        }
+        start = stop;
+        let low = i32x4_bitmask(f32x4_le(f32x4_add(even[0], odd[0]), limit)) as u32;
+        let high = i32x4_bitmask(f32x4_le(f32x4_add(even[1], odd[1]), limit)) as u32;
+        alive = wanted_lanes & (low | high << 4);
+    }
+    alive
+}
+
+/// How far `v` lies outside `[lo, hi]` (0 inside; NaN counts as inside, as `f32::max` would
+/// give). Written with comparisons, not `f32::max`: in wasm `f32::max` is a call to `fmaxf`
+/// (its NaN rule is not the instruction's), and the box bounds take two per coordinate.
+#[inline(always)]
+fn outside(v: f32, lo: f32, hi: f32) -> f32 {
+    let below = lo - v;
+    let above = v - hi;
+    let d = if below > above { below } else { above };
+    if d > 0.0 {
+        d
+    } else {
+        0.0
+    }
 }
 
 /// Per-row coordinates in the pruning basis.
@@ -148,8 +309,12 @@ fn split_node(projected: &Projected, t: usize, rows: &mut [u32]) -> (Vec<f32>, O
     for &row in rows.iter() {
         let z = &projected.coords[row as usize * m..row as usize * m + t];
         for c in 0..t {
-            lo[c] = lo[c].min(z[c]);
-            hi[c] = hi[c].max(z[c]);
+            if z[c] < lo[c] {
+                lo[c] = z[c];
+            }
+            if z[c] > hi[c] {
+                hi[c] = z[c];
+            }
         }
     }
     if rows.len() <= LEAF_SIZE || t == 0 {
@@ -319,8 +484,7 @@ impl KdTree {
         let b = &self.boxes[node_idx * 2 * m..(node_idx + 1) * 2 * m];
         let mut s = 0f32;
         for c in 0..m {
-            let v = q[c];
-            let d = (b[c] - v).max(v - b[m + c]).max(0.0);
+            let d = outside(q[c], b[c], b[m + c]);
             s += d * d;
         }
         s
@@ -348,7 +512,7 @@ impl KdTree {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
             return unsafe { self.radius_search_avx2(rows, query_pos, test, visit) };
         }
-        self.radius_search_impl(rows, query_pos, test, visit)
+        self.radius_search_impl::<false, _>(rows, query_pos, test, visit)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -360,11 +524,11 @@ impl KdTree {
         test: &EpsTest,
         visit: V,
     ) -> u64 {
-        self.radius_search_impl(rows, query_pos, test, visit)
+        self.radius_search_impl::<true, _>(rows, query_pos, test, visit)
     }
 
     #[inline(always)]
-    fn radius_search_impl<V: FnMut(usize) -> bool>(
+    fn radius_search_impl<const AVX: bool, V: FnMut(usize) -> bool>(
         &self,
         rows: &Rows,
         query_pos: usize,
@@ -402,7 +566,7 @@ impl KdTree {
                     continue;
                 }
                 n_full += 1;
-                let fast = sq_dist_f32_bounded(qv, self.values_at(rows, pos), reject);
+                let fast = fast_sq_dist::<AVX>(qv, self.values_at(rows, pos), reject);
                 if fast > reject {
                     continue;
                 }
@@ -460,7 +624,7 @@ impl KdTree {
                 self.pairs_within_after_avx2(rows, query_pos, radius, fast_limit, visit)
             };
         }
-        self.pairs_within_after_impl(rows, query_pos, radius, fast_limit, visit)
+        self.pairs_within_after_impl::<false, _>(rows, query_pos, radius, fast_limit, visit)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -473,11 +637,11 @@ impl KdTree {
         fast_limit: f32,
         visit: V,
     ) -> u64 {
-        self.pairs_within_after_impl(rows, query_pos, radius, fast_limit, visit)
+        self.pairs_within_after_impl::<true, _>(rows, query_pos, radius, fast_limit, visit)
     }
 
     #[inline(always)]
-    fn pairs_within_after_impl<V: FnMut(usize, f32)>(
+    fn pairs_within_after_impl<const AVX: bool, V: FnMut(usize, f32)>(
         &self,
         rows: &Rows,
         query_pos: usize,
@@ -507,7 +671,7 @@ impl KdTree {
                     continue;
                 }
                 n_full += 1;
-                let fast = sq_dist_f32_bounded(qv, self.values_at(rows, pos), fast_limit);
+                let fast = fast_sq_dist::<AVX>(qv, self.values_at(rows, pos), fast_limit);
                 if fast <= fast_limit {
                     visit(pos, fast);
                 }
@@ -567,7 +731,7 @@ impl KdTree {
                 self.pairs_with_avx2::<true, V>(self, rows, queries, radius, fast_limit, visit)
             };
         }
-        self.pairs_with_impl::<true, V>(self, rows, queries, radius, fast_limit, visit)
+        self.pairs_with_impl::<true, false, V>(self, rows, queries, radius, fast_limit, visit)
     }
 
     /// The cross join: calls `visit(query_pos, other_pos, fast_sq)` for every pair of a
@@ -595,7 +759,9 @@ impl KdTree {
                 )
             };
         }
-        self.pairs_with_impl::<false, V>(query_tree, rows, queries, radius, fast_limit, visit)
+        self.pairs_with_impl::<false, false, V>(
+            query_tree, rows, queries, radius, fast_limit, visit,
+        )
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -609,13 +775,13 @@ impl KdTree {
         fast_limit: f32,
         visit: V,
     ) -> u64 {
-        self.pairs_with_impl::<AFTER, V>(query_tree, rows, queries, radius, fast_limit, visit)
+        self.pairs_with_impl::<AFTER, true, V>(query_tree, rows, queries, radius, fast_limit, visit)
     }
 
     /// The join of the queries (positions of `query_tree`) with this tree's members; with
     /// `AFTER` (the self-join, `query_tree` is `self`) only the members at later positions.
     #[inline(always)]
-    fn pairs_with_impl<const AFTER: bool, V: FnMut(usize, usize, f32)>(
+    fn pairs_with_impl<const AFTER: bool, const AVX: bool, V: FnMut(usize, usize, f32)>(
         &self,
         query_tree: &KdTree,
         rows: &Rows,
@@ -653,8 +819,12 @@ impl KdTree {
                 for pos in start..end {
                     let z = &query_tree.coords_at(pos)[..m];
                     for c in 0..m {
-                        lo[c] = lo[c].min(z[c]);
-                        hi[c] = hi[c].max(z[c]);
+                        if z[c] < lo[c] {
+                            lo[c] = z[c];
+                        }
+                        if z[c] > hi[c] {
+                            hi[c] = z[c];
+                        }
                     }
                 }
             }
@@ -696,7 +866,8 @@ impl KdTree {
                     let last = candidate.end as usize;
                     let mut tile_start = first - first % TILE;
                     while tile_start < last {
-                        let survivors = self.tile_survivors(q, tile_start, first..last, zlimit);
+                        let survivors =
+                            self.tile_survivors::<AVX>(q, tile_start, first..last, zlimit);
                         for lane in 0..TILE {
                             if survivors & (1 << lane) == 0 {
                                 continue;
@@ -704,7 +875,7 @@ impl KdTree {
                             let pos = tile_start + lane;
                             n_full += 1;
                             let fast =
-                                sq_dist_f32_bounded(qv, self.values_at(rows, pos), fast_limit);
+                                fast_sq_dist::<AVX>(qv, self.values_at(rows, pos), fast_limit);
                             if fast <= fast_limit {
                                 visit(query_pos, pos, fast);
                             }
@@ -723,7 +894,7 @@ impl KdTree {
     /// of [`TILE_STAGE`] coordinates at a time, largest directions first, and the scan stops
     /// as soon as no lane is left.
     #[inline(always)]
-    fn tile_survivors(
+    fn tile_survivors<const AVX: bool>(
         &self,
         q: &[f32],
         tile_start: usize,
@@ -732,43 +903,25 @@ impl KdTree {
     ) -> u32 {
         let m = self.n_coords;
         let tile = &self.tiles[(tile_start / TILE) * m * TILE..(tile_start / TILE + 1) * m * TILE];
+        let q = &q[..m];
         // Lanes outside `wanted` never survive, whatever the sums (`zlimit` may be infinite).
         let mut wanted_lanes = 0u32;
         for lane in 0..TILE {
             wanted_lanes |= (wanted.contains(&(tile_start + lane)) as u32) << lane;
         }
-        // Two accumulators per lane (even and odd coordinates) for independent additions.
-        let mut even = [0f32; TILE];
-        let mut odd = [0f32; TILE];
-        let mut alive = wanted_lanes;
-        let mut start = 0;
-        while start < m && alive != 0 {
-            let stop = (start + TILE_STAGE).min(m);
-            let columns = tile[start * TILE..stop * TILE].chunks_exact(2 * TILE);
-            for (q_pair, column_pair) in q[start..stop].chunks_exact(2).zip(columns) {
-                let (column_even, column_odd) = column_pair.split_at(TILE);
-                for lane in 0..TILE {
-                    let d = q_pair[0] - column_even[lane];
-                    even[lane] += d * d;
-                    let d = q_pair[1] - column_odd[lane];
-                    odd[lane] += d * d;
-                }
-            }
-            if (stop - start) % 2 == 1 {
-                let column = &tile[(stop - 1) * TILE..stop * TILE];
-                for lane in 0..TILE {
-                    let d = q[stop - 1] - column[lane];
-                    even[lane] += d * d;
-                }
-            }
-            start = stop;
-            let mut within = 0u32;
-            for lane in 0..TILE {
-                within |= ((even[lane] + odd[lane] <= zlimit) as u32) << lane;
-            }
-            alive = wanted_lanes & within;
+        #[cfg(target_arch = "x86_64")]
+        if AVX {
+            // SAFETY: `AVX` is only set by callers that checked `has_avx2_fma`.
+            return unsafe { tile_survivors_avx2(tile, q, wanted_lanes, zlimit) };
         }
-        alive
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            tile_survivors_simd128(tile, q, wanted_lanes, zlimit)
+        }
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        {
+            tile_survivors_portable(tile, q, wanted_lanes, zlimit)
+        }
     }
 
     /// Squared distance between a box (lows then highs, [`Self::box_coords`] each) and a
@@ -780,7 +933,11 @@ impl KdTree {
         let b = &self.boxes[node_idx * 2 * m..(node_idx + 1) * 2 * m];
         let mut s = 0f32;
         for c in 0..m {
-            let d = (b[c] - other[m + c]).max(other[c] - b[m + c]).max(0.0);
+            // The gap between [b_lo, b_hi] and [o_lo, o_hi] (0 when they overlap).
+            let below = b[c] - other[m + c];
+            let above = other[c] - b[m + c];
+            let gap = if below > above { below } else { above };
+            let d = if gap > 0.0 { gap } else { 0.0 };
             s += d * d;
         }
         s
@@ -812,7 +969,7 @@ impl KdTree {
                 )
             };
         }
-        self.knn_distances_impl(
+        self.knn_distances_impl::<false>(
             rows,
             band,
             self.coords_at(query_pos),
@@ -846,7 +1003,7 @@ impl KdTree {
                 self.knn_distances_avx2(rows, band, query_coords, query_row, skip_pos, k, out)
             };
         }
-        self.knn_distances_impl(rows, band, query_coords, query_row, skip_pos, k, out)
+        self.knn_distances_impl::<false>(rows, band, query_coords, query_row, skip_pos, k, out)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -862,12 +1019,12 @@ impl KdTree {
         k: usize,
         out: &mut [f64],
     ) {
-        self.knn_distances_impl(rows, band, q, query_row, skip_pos, k, out)
+        self.knn_distances_impl::<true>(rows, band, q, query_row, skip_pos, k, out)
     }
 
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn knn_distances_impl(
+    fn knn_distances_impl<const AVX: bool>(
         &self,
         rows: &Rows,
         band: FastBand,
@@ -911,7 +1068,7 @@ impl KdTree {
                 if z_exceeds(q, self.coords_at(pos), zlimit) {
                     continue;
                 }
-                let fast = sq_dist_f32_bounded(qv, self.values_at(rows, pos), full_limit);
+                let fast = fast_sq_dist::<AVX>(qv, self.values_at(rows, pos), full_limit);
                 if fast > full_limit {
                     continue;
                 }

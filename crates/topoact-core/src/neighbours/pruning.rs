@@ -3,6 +3,10 @@
 //! (`|z_a - z_b| <= |a - b|` for an orthonormal basis), up to the stated [`Basis::slack`].
 
 use super::rows::Rows;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use crate::numeric::kernels::dot2_f32_simd128;
+#[cfg(target_arch = "x86_64")]
+use crate::numeric::kernels::dot4_f32_avx2;
 use crate::numeric::kernels::dot_f32;
 #[cfg(target_arch = "x86_64")]
 use crate::numeric::kernels::has_avx2_fma;
@@ -82,7 +86,7 @@ impl Basis {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
             return unsafe { self.project_rows_avx2(rows, row_range, out) };
         }
-        self.project_rows_impl(rows, row_range, out)
+        self.project_rows_impl::<false>(rows, row_range, out)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -93,11 +97,18 @@ impl Basis {
         row_range: std::ops::Range<usize>,
         out: &mut [f32],
     ) {
-        self.project_rows_impl(rows, row_range, out)
+        self.project_rows_impl::<true>(rows, row_range, out)
     }
 
+    /// With `AVX` (only from [`Self::project_rows_avx2`]) four basis vectors per pass over a
+    /// row, in wasm two; each coordinate has [`dot_f32`]'s lanes and error bound.
     #[inline(always)]
-    fn project_rows_impl(&self, rows: &Rows, row_range: std::ops::Range<usize>, out: &mut [f32]) {
+    fn project_rows_impl<const AVX: bool>(
+        &self,
+        rows: &Rows,
+        row_range: std::ops::Range<usize>,
+        out: &mut [f32],
+    ) {
         let k = self.n_vectors;
         let vectors32: Vec<f32> = self.vectors.iter().map(|&v| v as f32).collect();
         let mean32: Vec<f32> = self.mean.iter().map(|&v| v as f32).collect();
@@ -106,9 +117,33 @@ impl Basis {
             for ((c, &v), &m) in centred.iter_mut().zip(rows.row32(row_idx)).zip(&mean32) {
                 *c = v - m;
             }
-            for v_idx in 0..k {
-                let qv = &vectors32[v_idx * self.dim..(v_idx + 1) * self.dim];
-                out[local * k + v_idx] = dot_f32(&centred, qv);
+            let vector = |v_idx: usize| &vectors32[v_idx * self.dim..(v_idx + 1) * self.dim];
+            let coords = &mut out[local * k..(local + 1) * k];
+            let mut v_idx = 0;
+            #[cfg(target_arch = "x86_64")]
+            if AVX {
+                while v_idx + 4 <= k {
+                    let four = [
+                        vector(v_idx),
+                        vector(v_idx + 1),
+                        vector(v_idx + 2),
+                        vector(v_idx + 3),
+                    ];
+                    // SAFETY: `AVX` is only set by `project_rows_avx2`, after the check.
+                    let dots = unsafe { dot4_f32_avx2(&centred, four) };
+                    coords[v_idx..v_idx + 4].copy_from_slice(&dots);
+                    v_idx += 4;
+                }
+            }
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            while v_idx + 2 <= k {
+                let dots = dot2_f32_simd128(&centred, [vector(v_idx), vector(v_idx + 1)]);
+                coords[v_idx..v_idx + 2].copy_from_slice(&dots);
+                v_idx += 2;
+            }
+            while v_idx < k {
+                coords[v_idx] = dot_f32(&centred, vector(v_idx));
+                v_idx += 1;
             }
         }
     }

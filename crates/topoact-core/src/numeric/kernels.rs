@@ -9,13 +9,19 @@
 //! - hot loops that call the *inline* kernels ([`sq_dist_f32_lanes16`],
 //!   [`sq_dist_f32_bounded`], [`dot_f32`], [`dot_f64`]) many times per element (the mapper's
 //!   neighbour searches, its pruning projection) are compiled twice, generic and with
-//!   `#[target_feature(enable = "avx2,fma")]`, and test it once per call of the whole loop;
-//!   the inline kernels are written so LLVM vectorises them for whichever build inlines them.
+//!   `#[target_feature(enable = "avx2,fma")]`, and test it once per call of the whole loop.
+//!   The two that carry the mapper's time have explicit forms, because LLVM vectorised their
+//!   lane loops inlined into the AVX2 searches with 2-lane operations (the 1024-d join ran at
+//!   less than half speed): `sq_dist_f32_bounded_avx2` (the searches' full-dimension
+//!   distance) and `dot4_f32_avx2` (the pruning projection, four basis vectors per pass),
+//!   called by the AVX2 builds of those loops; the tile bound of the join has its own
+//!   explicit forms next to the join (`neighbours::kdtree`).
 //!
 //! In wasm32 the workspace enables simd128 at compile time (`.cargo/config.toml`): the
-//! dispatched kernels use explicit simd128 code there, the inline ones are vectorised to
-//! simd128 by LLVM. Elsewhere (x86-64 without AVX2+FMA, other CPUs) the scalar fallback is
-//! the 16-accumulator loop [`sq_dist_f32_lanes16`].
+//! dispatched kernels use explicit simd128 code there, and so do [`sq_dist_f32_bounded`] and
+//! the projection (`dot2_f32_simd128`); the other inline ones are vectorised to simd128 by
+//! LLVM. Elsewhere (x86-64 without AVX2+FMA, other CPUs) the scalar fallback is the
+//! 16-accumulator loop [`sq_dist_f32_lanes16`].
 //!
 //! # Determinism and precision
 //! Every kernel has a fixed summation order, so it is bit-identical run to run on a given
@@ -299,15 +305,130 @@ pub(crate) fn sq_dist_f32_lanes16(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// [`sq_dist_f32_lanes16`] in blocks of 64 coordinates, stopping once the partial sum exceeds
-/// `limit` (then the result is that partial sum, > `limit`).
+/// `limit` (then the result is that partial sum, > `limit`). In wasm with simd128 the same
+/// 16 lanes as four explicit 4-lane accumulators (LLVM's own vectorisation of the lane loop
+/// was found to use 2-lane operations on x86-64, see [`sq_dist_f32_bounded_avx2`]).
 #[inline(always)]
 pub(crate) fn sq_dist_f32_bounded(a: &[f32], b: &[f32], limit: f32) -> f32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        sq_dist_bounded_simd128(a, b, limit)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        sq_dist_bounded_lanes16(a, b, limit)
+    }
+}
+
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
+#[inline(always)]
+fn sq_dist_bounded_lanes16(a: &[f32], b: &[f32], limit: f32) -> f32 {
     let n = a.len().min(b.len());
     let mut s = 0f32;
     let mut start = 0;
     while start < n {
         let end = (start + 64).min(n);
         s += sq_dist_f32_lanes16(&a[start..end], &b[start..end]);
+        if s > limit {
+            return s;
+        }
+        start = end;
+    }
+    s
+}
+
+/// [`sq_dist_f32_bounded`] in explicit simd128: per block of 64 coordinates, 16 lanes (four
+/// 4-lane accumulators), reduced pairwise, then the scalar tail; the blocks' sums are added
+/// in turn. Error as [`sq_dist_f32_lanes16`] plus one rounding per block.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn sq_dist_bounded_simd128(a: &[f32], b: &[f32], limit: f32) -> f32 {
+    use std::arch::wasm32::*;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    // SAFETY: callers pass `at + 4 <= n` (checked by the loop conditions); wasm loads may be
+    // unaligned.
+    let load = |s: &[f32], at: usize| unsafe { v128_load(s.as_ptr().add(at) as *const v128) };
+    let mut s = 0f32;
+    let mut start = 0;
+    while start < n {
+        let end = (start + 64).min(n);
+        let mut acc = [f32x4_splat(0.0); 4];
+        let mut i = start;
+        while i + 16 <= end {
+            for (lane, acc_lane) in acc.iter_mut().enumerate() {
+                let d = f32x4_sub(load(a, i + 4 * lane), load(b, i + 4 * lane));
+                *acc_lane = f32x4_add(*acc_lane, f32x4_mul(d, d));
+            }
+            i += 16;
+        }
+        let sum = f32x4_add(f32x4_add(acc[0], acc[2]), f32x4_add(acc[1], acc[3]));
+        let mut block = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
+            + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+        while i < end {
+            let d = a[i] - b[i];
+            block += d * d;
+            i += 1;
+        }
+        s += block;
+        if s > limit {
+            return s;
+        }
+        start = end;
+    }
+    s
+}
+
+/// [`sq_dist_f32_bounded`] in explicit AVX2+FMA, for the searches compiled with AVX2+FMA:
+/// per block of 128 coordinates, 16 lanes (two 8-lane FMA accumulators), reduced pairwise,
+/// then the scalar tail; the blocks' sums are added in turn, stopping once the sum exceeds
+/// `limit`. At most `8 + 4 + 16` roundings per term within a block plus one per block
+/// (`len / 16 + 16 + len / 64` as the generic form). LLVM vectorised the generic lane loop
+/// inlined into the AVX2 searches with 2-lane operations (measured: the 1024-d distances of
+/// the join ran at a quarter of this kernel's speed).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA ([`has_avx2_fma`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn sq_dist_f32_bounded_avx2(a: &[f32], b: &[f32], limit: f32) -> f32 {
+    use std::arch::x86_64::*;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut s = 0f32;
+    let mut start = 0;
+    while start < n {
+        let end = (start + 128).min(n);
+        let mut acc0 = _mm256_setzero_ps();
+        let mut acc1 = _mm256_setzero_ps();
+        let mut i = start;
+        // SAFETY (all loads): i + 16 <= end <= n, within both slices.
+        while i + 16 <= end {
+            let d0 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
+            let d1 = _mm256_sub_ps(
+                _mm256_loadu_ps(pa.add(i + 8)),
+                _mm256_loadu_ps(pb.add(i + 8)),
+            );
+            acc0 = _mm256_fmadd_ps(d0, d0, acc0);
+            acc1 = _mm256_fmadd_ps(d1, d1, acc1);
+            i += 16;
+        }
+        let sum = _mm256_add_ps(acc0, acc1);
+        let half = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
+        let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
+        let single = _mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1));
+        let mut block = _mm_cvtss_f32(single);
+        while i < end {
+            let d = a[i] - b[i];
+            block += d * d;
+            i += 1;
+        }
+        s += block;
         if s > limit {
             return s;
         }
@@ -340,6 +461,87 @@ pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
         s += v;
     }
     s
+}
+
+/// Four f32 dot products of `a` with `b[0..4]` in one pass over `a` (explicit AVX2+FMA):
+/// per vector 16 lanes (two 8-lane FMA accumulators; element `i` in lane `i % 16`), reduced
+/// pairwise, plus the scalar tail; the shorter length counts. Error as [`dot_f32`]:
+/// <= (len/16 + 32) * 2^-24 * sum of |a_i b_i|. The pruning projection's kernel.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA ([`has_avx2_fma`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn dot4_f32_avx2(a: &[f32], b: [&[f32]; 4]) -> [f32; 4] {
+    use std::arch::x86_64::*;
+    let n = b.iter().fold(a.len(), |n, v| n.min(v.len()));
+    let pa = a.as_ptr();
+    let pb = b.map(|v| v.as_ptr());
+    let mut acc = [[_mm256_setzero_ps(); 2]; 4];
+    let mut i = 0;
+    // SAFETY (all loads): i + 16 <= n, within `a` and every `b`.
+    while i + 16 <= n {
+        let a0 = _mm256_loadu_ps(pa.add(i));
+        let a1 = _mm256_loadu_ps(pa.add(i + 8));
+        for t in 0..4 {
+            acc[t][0] = _mm256_fmadd_ps(a0, _mm256_loadu_ps(pb[t].add(i)), acc[t][0]);
+            acc[t][1] = _mm256_fmadd_ps(a1, _mm256_loadu_ps(pb[t].add(i + 8)), acc[t][1]);
+        }
+        i += 16;
+    }
+    let mut out = [0f32; 4];
+    for t in 0..4 {
+        let sum = _mm256_add_ps(acc[t][0], acc[t][1]);
+        let half = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
+        let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
+        let single = _mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1));
+        let mut total = _mm_cvtss_f32(single);
+        for j in i..n {
+            total += a[j] * b[t][j];
+        }
+        out[t] = total;
+    }
+    out
+}
+
+/// Two f32 dot products of `a` with `b[0..2]` in one pass over `a` (explicit simd128): per
+/// vector 16 lanes (four 4-lane accumulators), reduced pairwise, plus the scalar tail; the
+/// shorter length counts. Error as [`dot_f32`]. The pruning projection's kernel in wasm.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+pub(crate) fn dot2_f32_simd128(a: &[f32], b: [&[f32]; 2]) -> [f32; 2] {
+    use std::arch::wasm32::*;
+    let n = a.len().min(b[0].len()).min(b[1].len());
+    let (a, b) = (&a[..n], [&b[0][..n], &b[1][..n]]);
+    // SAFETY: callers pass `at + 4 <= n` (checked by the loop condition); wasm loads may be
+    // unaligned.
+    let load = |s: &[f32], at: usize| unsafe { v128_load(s.as_ptr().add(at) as *const v128) };
+    let mut acc = [[f32x4_splat(0.0); 4]; 2];
+    let mut i = 0;
+    while i + 16 <= n {
+        for lane in 0..4 {
+            let x = load(a, i + 4 * lane);
+            for t in 0..2 {
+                acc[t][lane] = f32x4_add(acc[t][lane], f32x4_mul(x, load(b[t], i + 4 * lane)));
+            }
+        }
+        i += 16;
+    }
+    let mut out = [0f32; 2];
+    for t in 0..2 {
+        let sum = f32x4_add(
+            f32x4_add(acc[t][0], acc[t][2]),
+            f32x4_add(acc[t][1], acc[t][3]),
+        );
+        let mut total = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
+            + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+        for j in i..n {
+            total += a[j] * b[t][j];
+        }
+        out[t] = total;
+    }
+    out
 }
 
 /// float64 dot product summed in coordinate order (one accumulator, left to right): the
@@ -437,6 +639,26 @@ mod tests {
                     exact,
                     len / 16 + 16,
                 );
+                #[cfg(target_arch = "x86_64")]
+                if has_avx2_fma() {
+                    // SAFETY: the CPU supports AVX2 and FMA (checked).
+                    let unbounded = unsafe { sq_dist_f32_bounded_avx2(&a, &b, f32::INFINITY) };
+                    check(
+                        &what,
+                        unbounded as f64,
+                        exact,
+                        exact,
+                        len / 16 + 16 + len / 64,
+                    );
+                    let limit = (exact / 2.0) as f32;
+                    if limit > 0.0 {
+                        // SAFETY: as above.
+                        let early = unsafe { sq_dist_f32_bounded_avx2(&a, &b, limit) };
+                        assert!(early > limit, "{what}");
+                    }
+                    // SAFETY: as above.
+                    assert_eq!(unsafe { sq_dist_f32_bounded_avx2(&a, &a, 1.0) }, 0.0);
+                }
                 let unbounded = sq_dist_f32_bounded(&a, &b, f32::INFINITY);
                 check(
                     &what,
@@ -472,6 +694,35 @@ mod tests {
                     let what = format!("dim {dim} target {t} of {count}");
                     check(&what, got as f64, exact, exact, dim / 8 + 32);
                 }
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn four_dot_products_agree_with_a_float64_reference() {
+        if !has_avx2_fma() {
+            return;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for len in lengths() {
+            let a = vector(&mut rng, len, true);
+            let b: Vec<Vec<f32>> = (0..4).map(|_| vector(&mut rng, len, true)).collect();
+            // SAFETY: the CPU supports AVX2 and FMA (checked).
+            let got = unsafe { dot4_f32_avx2(&a, [&b[0], &b[1], &b[2], &b[3]]) };
+            for t in 0..4 {
+                let exact: f64 = a
+                    .iter()
+                    .zip(&b[t])
+                    .map(|(&x, &y)| x as f64 * y as f64)
+                    .sum();
+                let magnitude: f64 = a
+                    .iter()
+                    .zip(&b[t])
+                    .map(|(&x, &y)| (x as f64 * y as f64).abs())
+                    .sum();
+                let what = format!("len {len} vector {t}");
+                check(&what, got[t] as f64, exact, magnitude, len / 16 + 32);
             }
         }
     }

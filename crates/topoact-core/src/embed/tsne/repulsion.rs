@@ -70,6 +70,12 @@
 //! [`NEAR_FIELD_MAX_PAIRS_PER_POINT`] per point. Both rules depend only on the coordinates,
 //! so runs stay deterministic.
 //!
+//! Every pass is split over the pool with the `parallel` feature without changing a sum's
+//! order: locating and gathering by point, the spreading by stripes of box rows (each
+//! stripe visits the points in order and takes those in its rows, so a node's charge is
+//! summed in point order on any number of threads), the transforms and the spectral
+//! products by grid rows, the near field by box rows (as above) and by box.
+//!
 //! Cost per evaluation: O(n p^2) to spread and gather plus O(L^2 log L) for four 2-D
 //! transforms (five when the kernel changes); memory 6 L^2 f32 (6 MB at L = 512, 14 MB at
 //! 768, 25 MB at 1024). The grid is single precision: charges are spread and potentials
@@ -283,11 +289,24 @@ impl InterpolatedRepulsion {
         if n == 0 {
             return 0.0;
         }
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for &v in coords {
-            lo = lo.min(v);
-            hi = hi.max(v);
-        }
+        // Minimum and maximum are exact, so any split gives the same bounds.
+        let bounds = |values: &[f64]| {
+            values
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                    (lo.min(v), hi.max(v))
+                })
+        };
+        #[cfg(feature = "parallel")]
+        let (lo, hi) = {
+            use rayon::prelude::*;
+            coords.par_chunks(8192).map(bounds).reduce(
+                || (f64::INFINITY, f64::NEG_INFINITY),
+                |a, b| (a.0.min(b.0), a.1.max(b.1)),
+            )
+        };
+        #[cfg(not(feature = "parallel"))]
+        let (lo, hi) = bounds(coords);
         let range = hi - lo;
         // Keep the previous grid (and its kernel spectrum) while it still covers the points
         // and is no coarser than the accuracy rule allows; the origin follows the points.

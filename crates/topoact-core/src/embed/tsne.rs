@@ -35,8 +35,11 @@
 //! # Determinism
 //! Same rows, kNN graph, parameters and seed give bit-identical coordinates on a platform:
 //! every sum runs in a fixed order, the parallel (`parallel` feature) paths split work by
-//! point, by a fixed number of row runs (the attraction) or by box-row parity (the near
-//! field) and never change an operation's order, and randomness is a seeded ChaCha8 stream.
+//! point or row (the perplexity search, symmetrising, the gradient update), by a fixed
+//! number of row runs (the attraction), by stripes of box rows (the spreading: each grid
+//! node still gets its terms in point order) or by box-row parity (the near field) and
+//! never change an operation's order, and randomness is a seeded ChaCha8 stream. Only the
+//! PCA start (shared with UMAP) and the embedding's mean run on one thread.
 //!
 //! # Example
 //! ```
@@ -584,10 +587,9 @@ impl TsneJob {
                             step[1] = step[1] / norm * max_norm;
                         }
                     }
-                    for axis in 0..2 {
-                        update[axis] = step[axis];
-                        point[axis] += step[axis];
-                    }
+                    update.copy_from_slice(&step);
+                    point[0] += step[0];
+                    point[1] += step[1];
                 }
             };
         #[cfg(feature = "parallel")]

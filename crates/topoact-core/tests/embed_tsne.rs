@@ -494,3 +494,83 @@ fn measure_held_out() {
         }
     }
 }
+
+/// Does t-SNE need the exact 150-NN at 50,000 points? Measured rather than asserted: on the
+/// benchmark data (`mapper::synth::activation_like`, 256 dimensions, seed 0, as
+/// `benches/tsne.rs`), the k-NN graph with each scan cap, its recall against the exact graph,
+/// its search's distance evaluations, and t-SNE's 10-NN kept (default parameters, seed 0)
+/// against the exact graph's neighbours on a seeded sample of 5,000 points. Run:
+/// `N=50000 CAPS=0,2000,1000,500 cargo test --release -p topoact-core --test embed_tsne --
+/// --ignored --nocapture measure_knn_cap` (cap 0 = exact).
+#[test]
+#[ignore]
+fn measure_knn_cap() {
+    use topoact_core::embed::knn::{recall, KnnJob};
+    let n: usize = std::env::var("N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
+    let caps: Vec<usize> = std::env::var("CAPS")
+        .unwrap_or_else(|_| "0,2000,1000,500".into())
+        .split(',')
+        .map(|s| s.trim().parse().expect("CAPS: integers"))
+        .collect();
+    let (array, _, _) = topoact_core::mapper::synth::activation_like(n, 256, 0);
+    let rows = Arc::new(EmbedRows::from_array(&array).unwrap());
+    let params = TsneParams::default();
+    let k = params.neighbours_needed_for(n);
+    let graph_with = |search: KnnSearch| {
+        let started = std::time::Instant::now();
+        let mut job = KnnJob::new(rows.clone(), KnnParams { k, seed: 0, search }).unwrap();
+        let graph = topoact_core::job::run_to_end(&mut job, |_| {}).unwrap();
+        (
+            graph,
+            job.distance_evaluations(),
+            started.elapsed().as_secs_f64(),
+        )
+    };
+    let (exact, exact_evaluations, exact_secs) = graph_with(KnnSearch::Exact);
+    eprintln!(
+        "{n} x 256, k = {k}: exact {exact_evaluations} distance evaluations, {exact_secs:.1} s"
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let sample: Vec<usize> = (0..5000.min(n))
+        .map(|_| (rng.next_u64() % n as u64) as usize)
+        .collect();
+    for cap in caps {
+        let (graph, evaluations, secs) = if cap == 0 {
+            (exact.clone(), exact_evaluations, exact_secs)
+        } else {
+            graph_with(KnnSearch::Approximate {
+                max_candidates: cap,
+            })
+        };
+        let started = std::time::Instant::now();
+        let coords = tsne(rows.clone(), Arc::new(graph.clone()), params.clone())
+            .unwrap()
+            .coords;
+        let tsne_secs = started.elapsed().as_secs_f64();
+        let mut kept = 0usize;
+        let mut candidates: Vec<(f64, usize)> = Vec::with_capacity(n);
+        for &i in &sample {
+            candidates.clear();
+            candidates.extend(
+                (0..n)
+                    .filter(|&j| j != i)
+                    .map(|j| (dist2(&coords, i, j), j)),
+            );
+            candidates.select_nth_unstable_by(9, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let low: Vec<usize> = candidates[..10].iter().map(|c| c.1).collect();
+            kept += exact.neighbours(i)[..10]
+                .iter()
+                .filter(|&&j| low.contains(&(j as usize)))
+                .count();
+        }
+        let kept = kept as f64 / (10 * sample.len()) as f64;
+        eprintln!(
+            "cap {cap}: recall {:.4}, {evaluations} distance evaluations ({:.2} of exact), k-NN {secs:.1} s, t-SNE {tsne_secs:.1} s, 10-NN kept {kept:.4}",
+            recall(&graph, &exact),
+            evaluations as f64 / exact_evaluations as f64
+        );
+    }
+}

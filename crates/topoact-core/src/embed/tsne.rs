@@ -35,8 +35,11 @@
 //! # Determinism
 //! Same rows, kNN graph, parameters and seed give bit-identical coordinates on a platform:
 //! every sum runs in a fixed order, the parallel (`parallel` feature) paths split work by
-//! point, by a fixed number of row runs (the attraction) or by box-row parity (the near
-//! field) and never change an operation's order, and randomness is a seeded ChaCha8 stream.
+//! point or row (the perplexity search, symmetrising, the gradient update), by a fixed
+//! number of row runs (the attraction), by stripes of box rows (the spreading: each grid
+//! node still gets its terms in point order) or by box-row parity (the near field) and
+//! never change an operation's order, and randomness is a seeded ChaCha8 stream. Only the
+//! PCA start (shared with UMAP) and the embedding's mean run on one thread.
 //!
 //! # Example
 //! ```
@@ -300,6 +303,8 @@ pub struct TsneJob {
     optimiser: Option<Optimiser>,
     /// Internal point order: internal point `i` is row `order[i]` (set after symmetrising).
     order: Vec<u32>,
+    /// The inverse of `order`: row `r` is internal point `position[r]`.
+    position: Vec<u32>,
     /// Current coordinates in row order (interleaved), for [`ProgressiveEmbedding::current`].
     coords_f32: Vec<f32>,
     use_exact_repulsion: bool,
@@ -378,6 +383,7 @@ impl TsneJob {
             attraction_pairs: None,
             optimiser: None,
             order: Vec::new(),
+            position: Vec::new(),
             coords_f32: Vec::new(),
             use_exact_repulsion,
             params,
@@ -395,15 +401,31 @@ impl TsneJob {
         let k = self.k;
         let rows_per_step = (WORK_PER_STEP / (k * 48)).max(1);
         let end = (next_row + rows_per_step).min(n);
-        let mut scratch = vec![0.0; k];
-        for row in next_row..end {
-            let distances = &self.knn.neighbour_distances(row)[..k];
-            calibrate_row(
-                distances,
-                self.desired_entropy,
-                &mut scratch,
-                &mut self.conditional[row * k..(row + 1) * k],
-            );
+        // Rows are independent: in parallel with the feature, the same bits either way.
+        let (knn, desired_entropy) = (&self.knn, self.desired_entropy);
+        let calibrate = |row: usize, out: &mut [f32], scratch: &mut Vec<f64>| {
+            let distances = &knn.neighbour_distances(row)[..k];
+            calibrate_row(distances, desired_entropy, scratch, out);
+        };
+        let rows_out = &mut self.conditional[next_row * k..end * k];
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            rows_out
+                .par_chunks_mut(k)
+                .enumerate()
+                .with_min_len(64)
+                .for_each_init(
+                    || vec![0.0; k],
+                    |scratch, (offset, out)| calibrate(next_row + offset, out, scratch),
+                );
+        }
+        #[cfg(not(feature = "parallel"))]
+        {
+            let mut scratch = vec![0.0; k];
+            for (offset, out) in rows_out.chunks_mut(k).enumerate() {
+                calibrate(next_row + offset, out, &mut scratch);
+            }
         }
         if end == n {
             self.stage =
@@ -423,6 +445,11 @@ impl TsneJob {
             let affinities = symmetriser.finish();
             let order = affinities.locality_order();
             self.attraction_pairs = Some(PairAttraction::new(&affinities.permuted(&order)));
+            let mut position = vec![0u32; order.len()];
+            for (internal, &row) in order.iter().enumerate() {
+                position[row as usize] = internal as u32;
+            }
+            self.position = position;
             self.order = order;
             self.conditional = Vec::new();
             self.stage = Stage::Initialise(Box::new(PcaInit::new(
@@ -513,49 +540,120 @@ impl TsneJob {
         };
         let inverse_sum_q = if sum_q > 0.0 { 1.0 / sum_q } else { 0.0 };
 
+        // Per point: gains, step and position (independent points, in parallel with the
+        // feature); then the mean in point order (one pass, the same sums on any number of
+        // threads) and the re-centring, again per point.
         let n = self.n_points;
-        let mut mean = [0.0f64; 2];
-        for i in 0..n {
-            let mut step = [0.0f64; 2];
-            for axis in 0..2 {
-                let at = 2 * i + axis;
-                let gradient = exaggeration * optimiser.attraction[at]
-                    - optimiser.repulsion_forces[at] * inverse_sum_q;
-                // numpy.sign semantics: a zero update counts as a sign different from a
-                // non-zero gradient (so the first step raises every gain).
-                let flipped = sign(optimiser.update[at]) != sign(gradient);
-                let gain = &mut optimiser.gains[at];
-                *gain = if flipped {
-                    *gain + 0.2
-                } else {
-                    *gain * 0.8 + params.min_gain
-                };
-                step[axis] = momentum * optimiser.update[at] - learning_rate * *gain * gradient;
-            }
-            if let Some(max_norm) = params.max_step_norm {
-                let norm = (step[0] * step[0] + step[1] * step[1]).sqrt();
-                if norm > max_norm {
-                    step[0] = step[0] / norm * max_norm;
-                    step[1] = step[1] / norm * max_norm;
+        let Optimiser {
+            coords,
+            update,
+            gains,
+            attraction,
+            repulsion_forces,
+            ..
+        } = optimiser;
+        let (attraction, repulsion_forces) = (&*attraction, &*repulsion_forces);
+        let min_gain = params.min_gain;
+        let max_step_norm = params.max_step_norm;
+        let step_points =
+            |first: usize, coords: &mut [f64], update: &mut [f64], gains: &mut [f64]| {
+                for (local, ((point, update), gains)) in coords
+                    .chunks_exact_mut(2)
+                    .zip(update.chunks_exact_mut(2))
+                    .zip(gains.chunks_exact_mut(2))
+                    .enumerate()
+                {
+                    let i = first + local;
+                    let mut step = [0.0f64; 2];
+                    for axis in 0..2 {
+                        let at = 2 * i + axis;
+                        let gradient =
+                            exaggeration * attraction[at] - repulsion_forces[at] * inverse_sum_q;
+                        // numpy.sign semantics: a zero update counts as a sign different from a
+                        // non-zero gradient (so the first step raises every gain).
+                        let flipped = sign(update[axis]) != sign(gradient);
+                        let gain = &mut gains[axis];
+                        *gain = if flipped {
+                            *gain + 0.2
+                        } else {
+                            *gain * 0.8 + min_gain
+                        };
+                        step[axis] = momentum * update[axis] - learning_rate * *gain * gradient;
+                    }
+                    if let Some(max_norm) = max_step_norm {
+                        let norm = (step[0] * step[0] + step[1] * step[1]).sqrt();
+                        if norm > max_norm {
+                            step[0] = step[0] / norm * max_norm;
+                            step[1] = step[1] / norm * max_norm;
+                        }
+                    }
+                    update.copy_from_slice(&step);
+                    point[0] += step[0];
+                    point[1] += step[1];
                 }
-            }
-            for axis in 0..2 {
-                let at = 2 * i + axis;
-                optimiser.update[at] = step[axis];
-                optimiser.coords[at] += step[axis];
-                mean[axis] += optimiser.coords[at];
-            }
+            };
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            coords
+                .par_chunks_mut(2 * UPDATE_CHUNK)
+                .zip(update.par_chunks_mut(2 * UPDATE_CHUNK))
+                .zip(gains.par_chunks_mut(2 * UPDATE_CHUNK))
+                .enumerate()
+                .for_each(|(chunk, ((coords, update), gains))| {
+                    step_points(chunk * UPDATE_CHUNK, coords, update, gains)
+                });
+        }
+        #[cfg(not(feature = "parallel"))]
+        step_points(0, coords, update, gains);
+
+        let mut mean = [0.0f64; 2];
+        for point in coords.chunks_exact(2) {
+            mean[0] += point[0];
+            mean[1] += point[1];
         }
         mean[0] /= n as f64;
         mean[1] /= n as f64;
-        for (point, &row) in optimiser.coords.chunks_exact_mut(2).zip(&self.order) {
+        let recentre = |point: &mut [f64]| {
             point[0] -= mean[0];
             point[1] -= mean[1];
-            self.coords_f32[2 * row as usize] = point[0] as f32;
-            self.coords_f32[2 * row as usize + 1] = point[1] as f32;
+        };
+        // Coordinates in row order: row `r` is internal point `position[r]`.
+        let position = &self.position;
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            coords
+                .par_chunks_mut(2)
+                .with_min_len(UPDATE_CHUNK)
+                .for_each(recentre);
+            let coords = &*coords;
+            let report = |row: usize, out: &mut [f32]| {
+                let at = 2 * position[row] as usize;
+                out[0] = coords[at] as f32;
+                out[1] = coords[at + 1] as f32;
+            };
+            self.coords_f32
+                .par_chunks_mut(2)
+                .enumerate()
+                .with_min_len(UPDATE_CHUNK)
+                .for_each(|(row, out)| report(row, out));
+        }
+        #[cfg(not(feature = "parallel"))]
+        {
+            coords.chunks_exact_mut(2).for_each(recentre);
+            for (row, out) in self.coords_f32.chunks_exact_mut(2).enumerate() {
+                let at = 2 * position[row] as usize;
+                out[0] = coords[at] as f32;
+                out[1] = coords[at + 1] as f32;
+            }
         }
     }
 }
+
+/// Points per task of the gradient update (a fixed split: no sum crosses a chunk).
+#[cfg(feature = "parallel")]
+const UPDATE_CHUNK: usize = 4096;
 
 fn sign(v: f64) -> i8 {
     if v > 0.0 {

@@ -151,24 +151,45 @@ impl SparseAffinities {
         for (new, &old) in order.iter().enumerate() {
             position[old as usize] = new as u32;
         }
+        // Runs of new rows in parallel with the feature, concatenated in order.
+        let position = &position;
+        let permute_run = |new_rows: &[u32]| {
+            let mut row_lengths = Vec::with_capacity(new_rows.len());
+            let mut entries: Vec<(u32, f32)> = Vec::new();
+            let mut run_entries: Vec<(u32, f32)> = Vec::new();
+            for &old in new_rows {
+                let range = self.row_starts[old as usize]..self.row_starts[old as usize + 1];
+                entries.clear();
+                entries.extend(
+                    self.columns[range.clone()]
+                        .iter()
+                        .map(|&c| position[c as usize])
+                        .zip(self.values[range].iter().copied()),
+                );
+                entries.sort_unstable_by_key(|&(c, _)| c);
+                run_entries.extend_from_slice(&entries);
+                row_lengths.push(entries.len());
+            }
+            (row_lengths, run_entries)
+        };
+        #[cfg(feature = "parallel")]
+        let runs: Vec<_> = {
+            use rayon::prelude::*;
+            order.par_chunks(MERGE_RUN).map(permute_run).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let runs: Vec<_> = order.chunks(MERGE_RUN).map(permute_run).collect();
         let mut row_starts = Vec::with_capacity(n + 1);
         let mut columns = Vec::with_capacity(self.columns.len());
         let mut values = Vec::with_capacity(self.values.len());
         row_starts.push(0);
-        let mut entries: Vec<(u32, f32)> = Vec::new();
-        for &old in order {
-            let range = self.row_starts[old as usize]..self.row_starts[old as usize + 1];
-            entries.clear();
-            entries.extend(
-                self.columns[range.clone()]
-                    .iter()
-                    .map(|&c| position[c as usize])
-                    .zip(self.values[range].iter().copied()),
-            );
-            entries.sort_unstable_by_key(|&(c, _)| c);
+        for (row_lengths, entries) in runs {
+            for length in row_lengths {
+                let start = *row_starts.last().unwrap_or(&0);
+                row_starts.push(start + length);
+            }
             columns.extend(entries.iter().map(|e| e.0));
             values.extend(entries.iter().map(|e| e.1));
-            row_starts.push(columns.len());
         }
         SparseAffinities {
             row_starts,
@@ -195,8 +216,10 @@ pub(crate) struct Symmetriser {
     columns: Vec<u32>,
     values: Vec<f64>,
     next_row: usize,
-    outgoing: Vec<(u32, f32)>,
 }
+
+/// Rows per task of [`Symmetriser::merge_rows`].
+const MERGE_RUN: usize = 512;
 
 impl Symmetriser {
     pub(crate) fn new(knn: &KnnGraph, k: usize, conditional: &[f32]) -> Symmetriser {
@@ -236,7 +259,6 @@ impl Symmetriser {
             columns: Vec::with_capacity(total + total / 2),
             values: Vec::with_capacity(total + total / 2),
             next_row: 0,
-            outgoing: Vec::with_capacity(k),
         }
     }
 
@@ -244,7 +266,9 @@ impl Symmetriser {
         self.next_row
     }
 
-    /// Merges up to `max_rows` more rows; returns true when every row is done.
+    /// Merges up to `max_rows` more rows; returns true when every row is done. Rows are
+    /// merged independently in runs of [`MERGE_RUN`] (in parallel with the feature) and
+    /// appended in row order: the same output on any number of threads.
     pub(crate) fn merge_rows(
         &mut self,
         knn: &KnnGraph,
@@ -252,42 +276,76 @@ impl Symmetriser {
         max_rows: usize,
     ) -> bool {
         let end = (self.next_row + max_rows.max(1)).min(self.n_points);
-        for row in self.next_row..end {
-            self.outgoing.clear();
-            let neighbours = &knn.neighbours(row)[..self.k];
-            self.outgoing.extend(
-                neighbours
-                    .iter()
-                    .zip(&conditional[row * self.k..(row + 1) * self.k])
-                    .map(|(&j, &p)| (j, p)),
-            );
-            self.outgoing.sort_unstable_by_key(|&(j, _)| j);
-            let incoming = self.incoming_starts[row]..self.incoming_starts[row + 1];
-            let sources = &self.incoming_sources[incoming.clone()];
-            let incoming_values = &self.incoming_values[incoming];
-            let (mut a, mut b) = (0, 0);
-            // Merge two ascending lists; equal columns are summed (duplicates within a list too).
-            while a < self.outgoing.len() || b < sources.len() {
-                let take_out = b >= sources.len()
-                    || (a < self.outgoing.len() && self.outgoing[a].0 <= sources[b]);
-                let (column, value) = if take_out {
-                    a += 1;
-                    (self.outgoing[a - 1].0, self.outgoing[a - 1].1 as f64)
-                } else {
-                    b += 1;
-                    (sources[b - 1], incoming_values[b - 1] as f64)
-                };
-                let row_begin = *self.row_starts.last().unwrap_or(&0);
-                if self.columns.len() > row_begin && self.columns.last() == Some(&column) {
-                    if let Some(last) = self.values.last_mut() {
-                        *last += value;
+        let k = self.k;
+        let (incoming_starts, incoming_sources, incoming_values) = (
+            &self.incoming_starts,
+            &self.incoming_sources,
+            &self.incoming_values,
+        );
+        // Rows `rows` merged: their columns, values and lengths.
+        let merge_run = |rows: std::ops::Range<usize>| {
+            let mut columns: Vec<u32> = Vec::with_capacity(rows.len() * 2 * k);
+            let mut values: Vec<f64> = Vec::with_capacity(rows.len() * 2 * k);
+            let mut lengths = Vec::with_capacity(rows.len());
+            let mut outgoing: Vec<(u32, f32)> = Vec::with_capacity(k);
+            for row in rows {
+                outgoing.clear();
+                let neighbours = &knn.neighbours(row)[..k];
+                outgoing.extend(
+                    neighbours
+                        .iter()
+                        .zip(&conditional[row * k..(row + 1) * k])
+                        .map(|(&j, &p)| (j, p)),
+                );
+                outgoing.sort_unstable_by_key(|&(j, _)| j);
+                let incoming = incoming_starts[row]..incoming_starts[row + 1];
+                let sources = &incoming_sources[incoming.clone()];
+                let incoming_values = &incoming_values[incoming];
+                let row_begin = columns.len();
+                let (mut a, mut b) = (0, 0);
+                // Merge two ascending lists; equal columns are summed (duplicates within a
+                // list too).
+                while a < outgoing.len() || b < sources.len() {
+                    let take_out =
+                        b >= sources.len() || (a < outgoing.len() && outgoing[a].0 <= sources[b]);
+                    let (column, value) = if take_out {
+                        a += 1;
+                        (outgoing[a - 1].0, outgoing[a - 1].1 as f64)
+                    } else {
+                        b += 1;
+                        (sources[b - 1], incoming_values[b - 1] as f64)
+                    };
+                    if columns.len() > row_begin && columns.last() == Some(&column) {
+                        if let Some(last) = values.last_mut() {
+                            *last += value;
+                        }
+                    } else {
+                        columns.push(column);
+                        values.push(value);
                     }
-                } else {
-                    self.columns.push(column);
-                    self.values.push(value);
                 }
+                lengths.push(columns.len() - row_begin);
             }
-            self.row_starts.push(self.columns.len());
+            (columns, values, lengths)
+        };
+        let runs: Vec<std::ops::Range<usize>> = (self.next_row..end)
+            .step_by(MERGE_RUN)
+            .map(|start| start..(start + MERGE_RUN).min(end))
+            .collect();
+        #[cfg(feature = "parallel")]
+        let merged: Vec<_> = {
+            use rayon::prelude::*;
+            runs.into_par_iter().map(merge_run).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let merged: Vec<_> = runs.into_iter().map(merge_run).collect();
+        for (columns, values, lengths) in merged {
+            for length in lengths {
+                let start = *self.row_starts.last().unwrap_or(&0);
+                self.row_starts.push(start + length);
+            }
+            self.columns.extend_from_slice(&columns);
+            self.values.extend_from_slice(&values);
         }
         self.next_row = end;
         self.next_row >= self.n_points

@@ -70,6 +70,12 @@
 //! [`NEAR_FIELD_MAX_PAIRS_PER_POINT`] per point. Both rules depend only on the coordinates,
 //! so runs stay deterministic.
 //!
+//! Every pass is split over the pool with the `parallel` feature without changing a sum's
+//! order: locating and gathering by point, the spreading by stripes of box rows (each
+//! stripe visits the points in order and takes those in its rows, so a node's charge is
+//! summed in point order on any number of threads), the transforms and the spectral
+//! products by grid rows, the near field by box rows (as above) and by box.
+//!
 //! Cost per evaluation: O(n p^2) to spread and gather plus O(L^2 log L) for four 2-D
 //! transforms (five when the kernel changes); memory 6 L^2 f32 (6 MB at L = 512, 14 MB at
 //! 768, 25 MB at 1024). The grid is single precision: charges are spread and potentials
@@ -178,6 +184,8 @@ pub struct InterpolatedRepulsion {
     b_im: Vec<Real>,
     /// Per point: flat index of its box's first node in the padded grid.
     point_node: Vec<usize>,
+    /// Per point: its box, row-major (`by * boxes_per_axis + bx`).
+    point_box: Vec<u32>,
     /// Per point: `p` weights along x then `p` along y.
     point_weights: Vec<f64>,
     /// Denominators of the Lagrange basis on the nodes `(t + 1/2) / p`.
@@ -191,6 +199,10 @@ pub struct InterpolatedRepulsion {
     /// Near field: `(box, point)` sorted by box, and the occupied boxes `(box, start, end)`.
     points_by_box: Vec<(u32, u32)>,
     occupied_boxes: Vec<(u32, u32, u32)>,
+    /// Near field: the counting sort's per-box counts and offsets.
+    box_counts: Vec<usize>,
+    /// Near field: each point's position in `points_by_box`.
+    sorted_position: Vec<u32>,
 }
 
 /// What one grid evaluation used (for tests and benchmarks).
@@ -229,6 +241,7 @@ impl InterpolatedRepulsion {
             b_re: Vec::new(),
             b_im: Vec::new(),
             point_node: Vec::new(),
+            point_box: Vec::new(),
             point_weights: Vec::new(),
             lagrange_denominators,
             lagrange_nodes: nodes,
@@ -236,6 +249,8 @@ impl InterpolatedRepulsion {
             near_k1: Vec::new(),
             points_by_box: Vec::new(),
             occupied_boxes: Vec::new(),
+            box_counts: Vec::new(),
+            sorted_position: Vec::new(),
         }
     }
 
@@ -274,11 +289,24 @@ impl InterpolatedRepulsion {
         if n == 0 {
             return 0.0;
         }
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for &v in coords {
-            lo = lo.min(v);
-            hi = hi.max(v);
-        }
+        // Minimum and maximum are exact, so any split gives the same bounds.
+        let bounds = |values: &[f64]| {
+            values
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                    (lo.min(v), hi.max(v))
+                })
+        };
+        #[cfg(feature = "parallel")]
+        let (lo, hi) = {
+            use rayon::prelude::*;
+            coords.par_chunks(8192).map(bounds).reduce(
+                || (f64::INFINITY, f64::NEG_INFINITY),
+                |a, b| (a.0.min(b.0), a.1.max(b.1)),
+            )
+        };
+        #[cfg(not(feature = "parallel"))]
+        let (lo, hi) = bounds(coords);
         let range = hi - lo;
         // Keep the previous grid (and its kernel spectrum) while it still covers the points
         // and is no coarser than the accuracy rule allows; the origin follows the points.
@@ -342,11 +370,13 @@ impl InterpolatedRepulsion {
 
         // Locate each point and its Lagrange weights.
         self.point_node.resize(n, 0);
+        self.point_box.resize(n, 0);
         self.point_weights.resize(n * 2 * p, 0.0);
-        let last_box = shape.boxes_per_axis - 1;
+        let boxes = shape.boxes_per_axis;
+        let last_box = boxes - 1;
         let denominators = &self.lagrange_denominators;
         let lagrange_nodes = &self.lagrange_nodes;
-        let locate = |i: usize, weights: &mut [f64], node: &mut usize| {
+        let locate = |i: usize, weights: &mut [f64], (node, box_id): (&mut usize, &mut u32)| {
             let point = &coords[2 * i..2 * i + 2];
             let mut box_index = [0usize; 2];
             for axis in 0..2 {
@@ -362,6 +392,7 @@ impl InterpolatedRepulsion {
                 );
             }
             *node = box_index[1] * p * stride + box_index[0] * p;
+            *box_id = (box_index[1] * boxes + box_index[0]) as u32;
         };
         #[cfg(feature = "parallel")]
         {
@@ -369,55 +400,93 @@ impl InterpolatedRepulsion {
             self.point_weights
                 .par_chunks_mut(2 * p)
                 .zip(self.point_node.par_iter_mut())
+                .zip(self.point_box.par_iter_mut())
                 .enumerate()
                 .with_min_len(1024)
-                .for_each(|(i, (weights, node))| locate(i, weights, node));
+                .for_each(|(i, ((weights, node), box_id))| locate(i, weights, (node, box_id)));
         }
         #[cfg(not(feature = "parallel"))]
-        for (i, (weights, node)) in self
+        for (i, ((weights, node), box_id)) in self
             .point_weights
             .chunks_mut(2 * p)
             .zip(self.point_node.iter_mut())
+            .zip(self.point_box.iter_mut())
             .enumerate()
         {
-            locate(i, weights, node);
+            locate(i, weights, (node, box_id));
         }
 
-        // Spread charges 1 + i x (plane a) and y (plane b) onto the nodes: one pass per
-        // plane (in parallel with the feature), each in point order.
+        // Spread charges 1 + i x (plane a) and y (plane b) onto the nodes, in horizontal
+        // stripes of box rows (in parallel with the feature): a stripe's task zeroes its
+        // rows of the four planes and visits every point in point order, spreading those
+        // whose box lies in the stripe. A point's nodes lie in its box row, so each node
+        // receives its terms in point order whatever the split.
         {
             let point_weights = &self.point_weights;
             let point_node = &self.point_node;
-            let spread = |plane: &mut [Real], charge: &dyn Fn(usize) -> f64| {
-                plane.fill(0.0);
-                for i in 0..n {
-                    let c = charge(i);
+            let box_rows = shape.boxes_per_axis;
+            let rows_per_stripe = box_rows.div_ceil(SPREAD_STRIPES).max(1);
+            // Plane rows `stripe_rows(s)` belong to stripe `s`; the last takes the padding.
+            let stripe_start = |s: usize| (s * rows_per_stripe).min(box_rows) * p * stride;
+            let spread = |stripe: usize, planes: [&mut [Real]; 4]| {
+                let [one, xs, ys, zero] = planes;
+                one.fill(0.0);
+                xs.fill(0.0);
+                ys.fill(0.0);
+                zero.fill(0.0);
+                let (from, to) = (stripe_start(stripe), stripe_start(stripe + 1));
+                if from == to {
+                    return;
+                }
+                for (i, &base) in point_node.iter().enumerate() {
+                    if base < from || base >= to {
+                        continue;
+                    }
+                    let c_x = coords[2 * i] - centre;
+                    let c_y = coords[2 * i + 1] - centre;
                     let (wx, wy) = point_weights[i * 2 * p..(i + 1) * 2 * p].split_at(p);
-                    let base = point_node[i];
                     for (ty, &weight_y) in wy.iter().enumerate() {
-                        let row = base + ty * stride;
+                        let row = base - from + ty * stride;
                         for (tx, &weight_x) in wx.iter().enumerate() {
-                            plane[row + tx] += (weight_x * weight_y * c) as Real;
+                            let w = weight_x * weight_y;
+                            one[row + tx] += (w * 1.0) as Real;
+                            xs[row + tx] += (w * c_x) as Real;
+                            ys[row + tx] += (w * c_y) as Real;
                         }
                     }
                 }
             };
-            let one = |_: usize| 1.0;
-            let x_of = |i: usize| coords[2 * i] - centre;
-            let y_of = |i: usize| coords[2 * i + 1] - centre;
-            let (a_re, a_im, b_re) = (&mut self.a_re, &mut self.a_im, &mut self.b_re);
-            #[cfg(feature = "parallel")]
-            rayon::join(
-                || spread(a_re, &one),
-                || rayon::join(|| spread(a_im, &x_of), || spread(b_re, &y_of)),
+            let mut tasks = Vec::with_capacity(SPREAD_STRIPES);
+            let (mut a_re, mut a_im, mut b_re, mut b_im) = (
+                self.a_re.as_mut_slice(),
+                self.a_im.as_mut_slice(),
+                self.b_re.as_mut_slice(),
+                self.b_im.as_mut_slice(),
             );
-            #[cfg(not(feature = "parallel"))]
-            {
-                spread(a_re, &one);
-                spread(a_im, &x_of);
-                spread(b_re, &y_of);
+            for stripe in 0..SPREAD_STRIPES {
+                let len = if stripe + 1 == SPREAD_STRIPES {
+                    a_re.len()
+                } else {
+                    stripe_start(stripe + 1) - stripe_start(stripe)
+                };
+                let (a_re_here, a_re_rest) = std::mem::take(&mut a_re).split_at_mut(len);
+                let (a_im_here, a_im_rest) = std::mem::take(&mut a_im).split_at_mut(len);
+                let (b_re_here, b_re_rest) = std::mem::take(&mut b_re).split_at_mut(len);
+                let (b_im_here, b_im_rest) = std::mem::take(&mut b_im).split_at_mut(len);
+                tasks.push((stripe, [a_re_here, a_im_here, b_re_here, b_im_here]));
+                (a_re, a_im, b_re, b_im) = (a_re_rest, a_im_rest, b_re_rest, b_im_rest);
             }
-            self.b_im.fill(0.0);
+            #[cfg(feature = "parallel")]
+            {
+                use rayon::prelude::*;
+                tasks
+                    .into_par_iter()
+                    .for_each(|(stripe, planes)| spread(stripe, planes));
+            }
+            #[cfg(not(feature = "parallel"))]
+            for (stripe, planes) in tasks {
+                spread(stripe, planes);
+            }
         }
 
         // Forward transforms.
@@ -465,14 +534,32 @@ impl InterpolatedRepulsion {
                 multiply_row(row, b_re, b_im);
             }
         }
-        for ((re, im), &k2) in self
-            .a_re
-            .iter_mut()
-            .zip(self.a_im.iter_mut())
-            .zip(&self.kernel_k2)
         {
-            *re *= k2;
-            *im *= k2;
+            let scale_row = |(re, im, k2): (&mut [Real], &mut [Real], &[Real])| {
+                for ((re, im), &k2) in re.iter_mut().zip(im.iter_mut()).zip(k2) {
+                    *re *= k2;
+                    *im *= k2;
+                }
+            };
+            #[cfg(feature = "parallel")]
+            {
+                use rayon::prelude::*;
+                self.a_re
+                    .par_chunks_mut(stride)
+                    .zip(self.a_im.par_chunks_mut(stride))
+                    .zip(self.kernel_k2.par_chunks(stride))
+                    .with_min_len(8)
+                    .for_each(|((re, im), k2)| scale_row((re, im, k2)));
+            }
+            #[cfg(not(feature = "parallel"))]
+            for ((re, im), k2) in self
+                .a_re
+                .chunks_mut(stride)
+                .zip(self.a_im.chunks_mut(stride))
+                .zip(self.kernel_k2.chunks(stride))
+            {
+                scale_row((re, im, k2));
+            }
         }
         fft.inverse(&mut self.a_re, &mut self.a_im, used_nodes);
         fft.inverse(&mut self.b_re, &mut self.b_im, used_nodes);
@@ -545,29 +632,35 @@ impl InterpolatedRepulsion {
         let n = coords.len() / 2;
         let p = self.params.points_per_box;
         let boxes = shape.boxes_per_axis;
-        let Some(stride) = self.fft.as_ref().map(|f| f.stride()) else {
+        if self.fft.is_none() {
             return false;
-        };
+        }
 
         // Points sorted by box (row-major box ids), their coordinates in that order, and the
         // runs of the occupied boxes `(box, start, end)` in it.
-        self.points_by_box.clear();
-        self.points_by_box
-            .extend(self.point_node.iter().enumerate().map(|(i, &node)| {
-                let (bx, by) = ((node % stride) / p, node / (p * stride));
-                ((by * boxes + bx) as u32, i as u32)
-            }));
-        self.points_by_box.sort_unstable();
+        // A counting sort by box (stable, so points ascend within a box): O(n + boxes^2).
+        self.box_counts.clear();
+        self.box_counts.resize(boxes * boxes + 1, 0);
+        for &id in &self.point_box {
+            self.box_counts[id as usize + 1] += 1;
+        }
         self.occupied_boxes.clear();
-        let mut start = 0;
-        while start < n {
-            let id = self.points_by_box[start].0;
-            let mut end = start + 1;
-            while end < n && self.points_by_box[end].0 == id {
-                end += 1;
+        for id in 0..boxes * boxes {
+            let (start, count) = (self.box_counts[id], self.box_counts[id + 1]);
+            if count > 0 {
+                self.occupied_boxes
+                    .push((id as u32, start as u32, (start + count) as u32));
             }
-            self.occupied_boxes.push((id, start as u32, end as u32));
-            start = end;
+            self.box_counts[id + 1] = start + count;
+        }
+        self.points_by_box.clear();
+        self.points_by_box.resize(n, (0, 0));
+        self.sorted_position.resize(n, 0);
+        for (i, &id) in self.point_box.iter().enumerate() {
+            let at = &mut self.box_counts[id as usize];
+            self.points_by_box[*at] = (id, i as u32);
+            self.sorted_position[i] = *at as u32;
+            *at += 1;
         }
         let occupied = &self.occupied_boxes;
 
@@ -578,8 +671,8 @@ impl InterpolatedRepulsion {
         // range). Boxes not occupied hold no points.
         let first_slot_from = |id: usize| occupied.partition_point(|b| (b.0 as usize) < id);
         let mut half_ranges = vec![[(0u32, 0u32); 2]; occupied.len()];
-        let mut pairs = 0u64;
-        for (slot, ranges) in half_ranges.iter_mut().enumerate() {
+        let box_ranges = |slot: usize, ranges: &mut [(u32, u32); 2]| -> u64 {
+            let mut pairs = 0u64;
             let id = occupied[slot].0 as usize;
             let (bx, by) = (id % boxes, id / boxes);
             let here = (occupied[slot].2 - occupied[slot].1) as u64;
@@ -600,7 +693,25 @@ impl InterpolatedRepulsion {
                     ranges[1] = (occupied[lo].1, occupied[hi - 1].2);
                 }
             }
-        }
+            pairs
+        };
+        // An integer count: the same whatever the order of the sum.
+        #[cfg(feature = "parallel")]
+        let pairs: u64 = {
+            use rayon::prelude::*;
+            half_ranges
+                .par_iter_mut()
+                .enumerate()
+                .with_min_len(256)
+                .map(|(slot, ranges)| box_ranges(slot, ranges))
+                .sum()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let pairs: u64 = half_ranges
+            .iter_mut()
+            .enumerate()
+            .map(|(slot, ranges)| box_ranges(slot, ranges))
+            .sum();
         if pairs > (NEAR_FIELD_MAX_PAIRS_PER_POINT * n) as u64 {
             return false;
         }
@@ -780,11 +891,28 @@ impl InterpolatedRepulsion {
         for (slot, out) in per_slot.into_iter().enumerate() {
             per_box(slot, out);
         }
-        for (&(_, i), [dx, dy, dk1]) in self.points_by_box.iter().zip(corrections) {
-            let i = i as usize;
-            forces[2 * i] += dx;
-            forces[2 * i + 1] += dy;
-            k1_sums[i] += dk1;
+        // Each point adds its correction (by its sorted position).
+        let sorted_position = &self.sorted_position;
+        let corrections = &corrections;
+        let correct = |i: usize, force: &mut [f64], k1_sum: &mut f64| {
+            let [dx, dy, dk1] = corrections[sorted_position[i] as usize];
+            force[0] += dx;
+            force[1] += dy;
+            *k1_sum += dk1;
+        };
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            forces
+                .par_chunks_mut(2)
+                .zip(k1_sums.par_iter_mut())
+                .enumerate()
+                .with_min_len(4096)
+                .for_each(|(i, (force, k1_sum))| correct(i, force, k1_sum));
+        }
+        #[cfg(not(feature = "parallel"))]
+        for (i, (force, k1_sum)) in forces.chunks_mut(2).zip(k1_sums.iter_mut()).enumerate() {
+            correct(i, force, k1_sum);
         }
         true
     }
@@ -974,6 +1102,10 @@ impl InterpolatedRepulsion {
         self.cached_nodes = nodes;
     }
 }
+
+/// Stripes of box rows the charges are spread in (a fixed split; any split gives the same
+/// sums, see `compute_on`).
+const SPREAD_STRIPES: usize = 16;
 
 /// Below this node spacing (in units of the kernel's scale, 1) the grid alone is accurate
 /// enough and the near field is not summed exactly.

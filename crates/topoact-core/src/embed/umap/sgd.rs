@@ -318,23 +318,23 @@ impl Optimiser {
             alpha: self.alpha(),
         };
         let parts = split_by_vertex(coords, &self.vertex_starts);
+        // One thread: no hand-off to the pool (the blocks are independent within a round, so
+        // the bits are the same either way).
         #[cfg(feature = "parallel")]
-        {
+        if rayon::current_num_threads() > 1 {
             use rayon::prelude::*;
-            self.blocks
+            return self
+                .blocks
                 .par_iter_mut()
                 .zip(parts)
                 .map(|(block, own)| block.advance(own, &view, share))
-                .sum()
+                .sum();
         }
-        #[cfg(not(feature = "parallel"))]
-        {
-            self.blocks
-                .iter_mut()
-                .zip(parts)
-                .map(|(block, own)| block.advance(own, &view, share))
-                .sum()
-        }
+        self.blocks
+            .iter_mut()
+            .zip(parts)
+            .map(|(block, own)| block.advance(own, &view, share))
+            .sum()
     }
 
     /// The learning rate of the current epoch (umap-learn lowers it after each epoch).
@@ -346,8 +346,8 @@ impl Optimiser {
         }) as f32
     }
 
-    /// Ends the round: applies the recorded moves (per owning block, in parallel; the
-    /// blocks' lists in block order, each in the order it was made), takes the snapshot the
+    /// Ends the round: applies the recorded moves (per owning block; the blocks' lists in
+    /// block order, each in the order it was made), takes the snapshot the
     /// next round reads, and moves on to the next round (and epoch).
     fn finish_round(&mut self, coords: &mut [f32]) {
         let blocks = &self.blocks;
@@ -363,18 +363,10 @@ impl Optimiser {
             }
             own_snapshot.copy_from_slice(own);
         };
+        // On the calling thread: a round's moves and copy are a few tens of microseconds at
+        // 50K points, less than waking the pool (twice per round) costs on a busy machine.
         let parts = split_by_vertex(coords, vertex_starts);
         let snapshot_parts = split_by_vertex(&mut self.snapshot, vertex_starts);
-        #[cfg(feature = "parallel")]
-        {
-            use rayon::prelude::*;
-            parts
-                .into_par_iter()
-                .zip(snapshot_parts)
-                .enumerate()
-                .for_each(apply);
-        }
-        #[cfg(not(feature = "parallel"))]
         parts
             .into_iter()
             .zip(snapshot_parts)

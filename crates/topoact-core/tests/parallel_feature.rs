@@ -4,9 +4,10 @@
 //! `--no-default-features` (the single-threaded build that the browser worker runs when the
 //! page is not cross-origin isolated). Each test here drives every single-threaded branch of
 //! one stage — the k-NN search and its recall estimate, t-SNE's attraction and both
-//! repulsions (exact sums; grid + FFT), the 10-NN quality measure, the mapper and the norm
-//! diagnostics — on inputs large enough that the rayon paths split the work, and compares a
-//! fingerprint of the bits with one recorded value, so both builds must give the same bits.
+//! repulsions (exact sums; grid + FFT), UMAP (its SGD's vertex blocks), the 10-NN quality
+//! measure, the mapper and the norm diagnostics — on inputs large enough that the rayon paths
+//! split the work, and compares a fingerprint of the bits with one recorded value, so both
+//! builds must give the same bits.
 //!
 //! The mapper's and the diagnostics' answers are decided in float64 with `+ - * / sqrt` only,
 //! so their fingerprints hold everywhere. The projections go through the f32 distance
@@ -21,6 +22,7 @@ use topoact_core::diagnostics::norm_diagnostics;
 use topoact_core::embed::knn::{estimate_recall, knn_graph, KnnParams, KnnSearch};
 use topoact_core::embed::quality::{knn_preservation, knn_preservation_with_graph};
 use topoact_core::embed::tsne::{tsne, RepulsionMethod, TsneParams};
+use topoact_core::embed::umap::{UmapInit, UmapJob, UmapParams};
 use topoact_core::embed::{EmbedRows, KnnGraph};
 use topoact_core::mapper::synth::activation_like;
 use topoact_core::mapper::{compute_mapper, Epsilon, MapperInput, MapperParams};
@@ -193,6 +195,41 @@ fn tsne_both_repulsions_and_quality() {
     check("t-SNE (exact, FFT) and quality", print, TSNE_RECORDED, true);
 }
 
+/// UMAP (fuzzy graph, spectral start, the SGD's blocks on the pool or one after another),
+/// stepped by the job, and its 10-NN quality.
+#[test]
+fn umap_and_quality() {
+    let rows = rows();
+    let params = UmapParams {
+        n_epochs: Some(60),
+        seed: 13,
+        ..UmapParams::default()
+    };
+    let knn = Arc::new(
+        knn_graph(
+            rows.clone(),
+            KnnParams {
+                k: params.neighbours_needed(),
+                seed: 0,
+                search: KnnSearch::Exact,
+            },
+        )
+        .expect("valid"),
+    );
+    let mut job = UmapJob::new(rows.clone(), knn.clone(), params).expect("valid");
+    let embedding = topoact_core::job::run_to_end(&mut job, |_| {}).expect("UMAP");
+    assert!(embedding.coords.iter().all(|v| v.is_finite()));
+    let kept = knn_preservation_with_graph(&knn, &embedding.coords, 10, None);
+    assert!(kept > 0.2, "10-NN kept {kept}");
+    let used = job.init_used().expect("start known");
+    let print = Fingerprint::new()
+        .u64(matches!(used.init, UmapInit::Spectral) as u64)
+        .u64(job.n_edges().unwrap_or(0) as u64)
+        .f32s(&embedding.coords)
+        .f64(kept);
+    check("UMAP and quality", print, UMAP_RECORDED, true);
+}
+
 /// The mapper with a per-interval k-NN epsilon and with the global one (its exact k-NN, the
 /// PCA pruning basis, DBSCAN and the join), and the norm diagnostics.
 #[test]
@@ -243,3 +280,4 @@ fn mapper_and_diagnostics() {
 const KNN_RECORDED: u64 = 0x7c9e_7c3e_72b2_49e3;
 const TSNE_RECORDED: u64 = 0x2010_9995_8c3d_d7bc;
 const MAPPER_RECORDED: u64 = 0xb352_5474_0c13_ff81;
+const UMAP_RECORDED: u64 = 0xdd74_4c28_66f3_2f3c;

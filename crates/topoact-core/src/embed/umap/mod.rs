@@ -17,19 +17,25 @@
 //!    axis, as umap-learn does.
 //! 4. **SGD** ([`sgd`]): `a`, `b` fitted to `min_dist` and `spread` ([`curve`]), epochs-per-sample
 //!    scheduling, 5 negative samples per positive one, learning rate 1 decaying linearly,
-//!    gradients clipped at 4.
+//!    gradients clipped at 4; the epochs run as rounds of fixed vertex blocks side by side
+//!    (on the rayon pool with the `parallel` feature), each block reading the others' vertices
+//!    from a snapshot taken at the round's start ([`sgd`] has the details and what differs
+//!    from umap-learn's serial loop).
 //!
 //! # Cost
 //! Fuzzy graph O(n k 64); spectral start O(steps * (nnz + basis * n)) with at most a few
 //! hundred Lanczos steps; SGD O(n_epochs * edges * (1 + negative_sample_rate)) updates (the
 //! bulk: about 1.1e8 updates at 5K points and 500 epochs, 4.4e8 at 50K and 200 epochs).
-//! Measured (release, one thread, shared 2-core machine, `tests/embed_umap.rs::measure_umap`,
-//! CPU seconds, k-NN excluded): 5K x 256 2.6-2.8 s (SGD 2.5-2.7 s), 20K 4.8-5.6 s, 50K
-//! 13.7-15 s (SGD 12.3-13.7 s).
+//! Measured before the SGD ran in blocks (release, one thread, shared 2-core machine,
+//! `tests/embed_umap.rs::measure_umap`, CPU seconds, k-NN excluded): 5K x 256 2.6-2.8 s (SGD
+//! 2.5-2.7 s), 20K 4.8-5.6 s, 50K 13.7-15 s (SGD 12.3-13.7 s). The blocks and rounds cost
+//! about 8 % more instructions on one thread (callgrind, 10K x 256, 30 epochs) and divide the
+//! SGD among the threads; `examples/umap_stages.rs` times each stage.
 //!
 //! # Determinism and streaming
-//! Same rows, graph, parameters and seed give bit-identical coordinates on a platform (the
-//! SGD is serial). [`ProgressiveEmbedding::current`] returns the coordinates after the start is
+//! Same rows, graph, parameters and seed give bit-identical coordinates on a platform, on any
+//! number of threads and with or without the `parallel` feature (the SGD's blocks and rounds
+//! are fixed by the graph, not by the threads; `tests/parallel_feature.rs` pins it). [`ProgressiveEmbedding::current`] returns the coordinates after the start is
 //! computed, updated by every step; a step does at most about [`SGD_UPDATES_PER_STEP`] updates.
 //!
 //! ```

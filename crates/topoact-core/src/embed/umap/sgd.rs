@@ -1,7 +1,7 @@
 //! UMAP's layout optimisation: stochastic gradient descent on the fuzzy cross-entropy with
 //! epochs-per-sample scheduling and negative sampling (umap-learn 0.5.12's
-//! `optimize_layout_euclidean`, serial, `move_other = True`, written from its documented
-//! behaviour).
+//! `optimize_layout_euclidean`, `move_other = True`, written from its documented behaviour),
+//! on several threads with the same bits on any number of them.
 //!
 //! Per epoch `n` (0-based), every edge `i` whose `epoch_of_next_sample <= n` pulls its two ends
 //! together with the attractive gradient `-2ab d^(2(b-1)) / (1 + a d^(2b))` (clipped to
@@ -11,17 +11,48 @@
 //! `alpha = 1 - (n - 1) / n_epochs` from epoch 1 on (1 at epochs 0 and 1), as umap-learn
 //! updates it after each epoch.
 //!
-//! Differences from umap-learn: the negative samples of one positive sample are evaluated in
-//! batches of eight from the same head position and their moves summed (umap-learn moves the
-//! head after each; the batch is what lets the arithmetic vectorise, see `repulsion_batch`);
-//! the random vertices come from one xorshift64* stream seeded from ChaCha8 (umap uses a
-//! Tausworthe generator per head vertex); powers use a polynomial `exp2(b log2 x)` accurate
-//! to ~2e-5 relative (umap-learn runs under numba's `fastmath`); the schedule is kept in f32.
-//! Serial, so the result is bit-identical for a given seed and build.
+//! # Blocks and rounds (how the epochs run in parallel, deterministically)
+//! The vertices are cut into [`BLOCKS`] runs of consecutive indices with about equal expected
+//! work per epoch (a function of the graph only, never of the thread count); a block owns its
+//! vertices and the edges whose head it owns (the edges come sorted by head). Each block's
+//! edges are cut into [`ROUNDS`] runs of equal count; in round `r` of an epoch every block
+//! walks its `r`-th run in order, as the serial algorithm would, except that
+//! - the positions of its own vertices are live (read and written as it goes);
+//! - the positions of other blocks' vertices (a tail, a negative sample) are read from the
+//!   snapshot taken when the round began;
+//! - a move of another block's vertex (the tail's half of the attractive update) is recorded,
+//!   in a list per owning block, and applied when the round ends: block by block in
+//!   vertex-block order, each list in the order it was made.
+//!
+//! So a block's round is a function of the snapshot, its own vertices and its own random
+//! stream alone, and the blocks can run at the same time (on the rayon pool with the
+//! `parallel` feature, one after another without it): the coordinates are the same bits on
+//! one thread or many, with or without the feature, and however the work is split into
+//! [`Optimiser::advance`] calls (each block keeps its place between calls; a round ends only
+//! when every block has finished it). With one block the method is the serial one.
+
+//! # Differences from umap-learn
+//! - The blocks: a vertex sees the vertices other blocks move in the same round where they
+//!   stood when the round began, and receives their pulls when it ends (umap-learn, serial
+//!   under a seed, sees every move at once; with `parallel=True` its threads race on the
+//!   coordinates). The order of the updates is also another: round by round, the blocks'
+//!   runs side by side, where umap-learn walks the vertices in index order.
+//! - The negative samples of one positive sample are evaluated in batches of eight from the
+//!   same head position and their moves summed (umap-learn moves the head after each; the
+//!   batch is what lets the arithmetic vectorise, see `repulsion_batch`).
+//! - The random vertices come from one xorshift64* stream per block, seeded from ChaCha8
+//!   (umap uses a Tausworthe generator per head vertex).
+//! - Powers use a polynomial `exp2(b log2 x)` accurate to ~2e-5 relative (umap-learn runs
+//!   under numba's `fastmath`); the schedule is kept in f32.
 //!
 //! Cost: per epoch, one compare per edge, one attractive update per edge sampled (the
 //! heaviest edges every epoch) and `negative_sample_rate` repulsive updates per attractive
-//! one (the bulk: about 5e8 at 50K points and 200 epochs). Memory: 24 bytes per edge.
+//! one (the bulk: about 5e8 at 50K points and 200 epochs); at the end of each round one add
+//! per recorded move and a copy of the coordinates (`ROUNDS` copies per epoch). Memory: 24
+//! bytes per edge, 12 per recorded move (at most one per edge sampled in the round), 9 per
+//! vertex (the snapshot, the owning block).
+
+use std::ops::Range;
 
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -29,28 +60,92 @@ use rand_chacha::ChaCha8Rng;
 /// Negative samples evaluated together from one head position (one SIMD-friendly batch).
 const NEGATIVE_BATCH: usize = 8;
 
-/// The SGD state; the coordinates live with the caller (interleaved x, y).
+/// Vertex blocks of an epoch. A constant, so the result never depends on the thread count;
+/// 32 keeps up to 16 threads evenly busy (two blocks each, at least) while a block's tails
+/// are almost all elsewhere anyway (so more blocks would change little).
+const BLOCKS: usize = 32;
+
+/// Rounds per epoch: each block's edges are cut into this many runs of equal count, and the
+/// blocks meet after each run (the recorded moves applied, the snapshot renewed). A vertex
+/// then sees stale positions only of the vertices other blocks move in the same round, a
+/// 1 / `ROUNDS` share of the epoch's work: with one round per epoch the staleness cost about
+/// 0.005 of 10-NN preservation on the demo layers (below umap-learn's floor on two of them);
+/// with 64 every layer is within umap-learn's seed spread (`tests/embed_umap.rs`).
+const ROUNDS: usize = 64;
+
+/// The kernel's constants.
+#[derive(Clone, Copy)]
+struct Kernel {
+    a: f32,
+    b: f32,
+    /// `2 a b` (attraction) and `2 gamma b` (repulsion), precomputed.
+    two_ab: f32,
+    two_gamma_b: f32,
+}
+
+/// A move of another block's vertex, applied at the end of the epoch.
+#[derive(Clone, Copy)]
+struct Move {
+    vertex: u32,
+    dx: f32,
+    dy: f32,
+}
+
+/// One block: its vertices, the edges whose head it owns, its place in the current epoch,
+/// its negative-sample stream and the moves it made of other blocks' vertices this epoch.
 ///
-/// Invariant: the per-edge arrays all have `head.len()` entries; an edge of weight 0 has
-/// `epoch_of_next_sample = +inf` and is never sampled.
-pub(crate) struct Optimiser {
+/// Invariant: the per-edge arrays all have `head.len()` entries, heads ascending within
+/// `vertices`; an edge of weight 0 has `epoch_of_next_sample = +inf` and is never sampled.
+struct Block {
+    vertices: Range<usize>,
     head: Vec<u32>,
     tail: Vec<u32>,
     epochs_per_sample: Vec<f32>,
     epoch_of_next_sample: Vec<f32>,
     epochs_per_negative_sample: Vec<f32>,
     epoch_of_next_negative_sample: Vec<f32>,
-    a: f32,
-    b: f32,
-    /// `2 a b` (attraction) and `2 gamma b` (repulsion), precomputed.
-    two_ab: f32,
-    two_gamma_b: f32,
-    initial_alpha: f64,
-    pub n_epochs: usize,
-    /// Current epoch and the next edge to visit in it.
-    pub epoch: usize,
+    /// The next edge to visit in the current epoch (`head.len()` once the block's epoch is
+    /// done).
     next_edge: usize,
+    /// Where the current round of the epoch ends.
+    round_end: usize,
     rng: SampleRng,
+    /// `deferred[c]`: moves of block `c`'s vertices, in the order they were made.
+    deferred: Vec<Vec<Move>>,
+}
+
+/// What a block reads besides its own state during an epoch.
+#[derive(Clone, Copy)]
+struct EpochView<'a> {
+    /// Every vertex's position at the start of the epoch (interleaved x, y).
+    snapshot: &'a [f32],
+    /// The block owning each vertex.
+    owner: &'a [u8],
+    kernel: Kernel,
+    /// The epoch, as the schedule compares it.
+    n: f32,
+    alpha: f32,
+}
+
+/// The SGD state; the coordinates live with the caller (interleaved x, y).
+pub(crate) struct Optimiser {
+    blocks: Vec<Block>,
+    /// Block `b` owns the vertices `vertex_starts[b]..vertex_starts[b + 1]`.
+    vertex_starts: Vec<usize>,
+    owner: Vec<u8>,
+    /// The coordinates at the start of the current round.
+    snapshot: Vec<f32>,
+    /// Whether `snapshot` holds the start of the current round (the first is taken from the
+    /// caller's coordinates at the first call, the others at the end of each round).
+    snapshot_taken: bool,
+    kernel: Kernel,
+    initial_alpha: f64,
+    n_edges: usize,
+    /// The current round of the epoch.
+    round: usize,
+    pub n_epochs: usize,
+    /// Current epoch.
+    pub epoch: usize,
 }
 
 /// Parameters of the optimisation.
@@ -65,60 +160,110 @@ pub(crate) struct SgdSettings {
 }
 
 impl Optimiser {
-    /// Edges `(head, tail, weight)` in the graph's order (each undirected edge twice).
+    /// Edges `(head, tail, weight)` (each undirected edge twice), heads ascending (the
+    /// graph's row order; other input is sorted by head first, keeping the order of each
+    /// head's edges). Every vertex index must be below `n_vertices`.
     pub(crate) fn new(
         n_vertices: usize,
         edges: &[(u32, u32, f32)],
         settings: &SgdSettings,
     ) -> Optimiser {
+        let mut sorted;
+        let edges = if edges.windows(2).all(|w| w[0].0 <= w[1].0) {
+            edges
+        } else {
+            sorted = edges.to_vec();
+            sorted.sort_by_key(|e| e.0);
+            &sorted[..]
+        };
+        assert!(
+            edges
+                .iter()
+                .all(|e| (e.0 as usize) < n_vertices && (e.1 as usize) < n_vertices),
+            "edges index vertices"
+        );
         let max_weight = edges.iter().map(|e| e.2 as f64).fold(0.0, f64::max);
         let n_epochs = settings.n_epochs;
         let rate = settings.negative_sample_rate as f64;
-        let mut epochs_per_sample = Vec::with_capacity(edges.len());
-        let mut epoch_of_next_sample = Vec::with_capacity(edges.len());
-        let mut epochs_per_negative_sample = Vec::with_capacity(edges.len());
-        for e in edges {
-            // umap-learn's make_epochs_per_sample: n_epochs / (n_epochs * w / max_w), -1 when 0.
-            let n_samples = if max_weight > 0.0 {
-                n_epochs as f64 * (e.2 as f64 / max_weight)
-            } else {
-                0.0
-            };
-            let (per_sample, per_negative) = if n_samples > 0.0 {
-                let per_sample = n_epochs as f64 / n_samples;
-                (
-                    per_sample,
-                    if rate > 0.0 {
-                        per_sample / rate
-                    } else {
-                        f64::INFINITY
-                    },
-                )
-            } else {
-                (f64::INFINITY, f64::INFINITY)
-            };
-            epochs_per_sample.push(per_sample as f32);
-            epoch_of_next_sample.push(per_sample as f32);
-            epochs_per_negative_sample.push(per_negative as f32);
+        // umap-learn's make_epochs_per_sample: n_epochs / (n_epochs * w / max_w), -1 when 0.
+        let schedule: Vec<(f32, f32)> = edges
+            .iter()
+            .map(|e| {
+                let n_samples = if max_weight > 0.0 {
+                    n_epochs as f64 * (e.2 as f64 / max_weight)
+                } else {
+                    0.0
+                };
+                let (per_sample, per_negative) = if n_samples > 0.0 {
+                    let per_sample = n_epochs as f64 / n_samples;
+                    (
+                        per_sample,
+                        if rate > 0.0 {
+                            per_sample / rate
+                        } else {
+                            f64::INFINITY
+                        },
+                    )
+                } else {
+                    (f64::INFINITY, f64::INFINITY)
+                };
+                (per_sample as f32, per_negative as f32)
+            })
+            .collect();
+        let vertex_starts = vertex_blocks(n_vertices, edges, &schedule, rate);
+        let mut owner = vec![0u8; n_vertices];
+        for (b, range) in vertex_starts.windows(2).enumerate() {
+            owner[range[0]..range[1]].fill(b as u8);
         }
-        let (a, b, gamma) = (settings.a as f32, settings.b as f32, settings.gamma as f32);
         let mut seeder = ChaCha8Rng::seed_from_u64(settings.seed ^ 0x756d_6170_5f73_6764);
+        let mut first_edge = 0usize;
+        let blocks = vertex_starts
+            .windows(2)
+            .map(|range| {
+                let end_vertex = range[1];
+                let end_edge = first_edge
+                    + edges[first_edge..].partition_point(|e| (e.0 as usize) < end_vertex);
+                let part = first_edge..end_edge;
+                first_edge = end_edge;
+                let own = &edges[part.clone()];
+                let own_schedule = &schedule[part];
+                Block {
+                    vertices: range[0]..range[1],
+                    head: own.iter().map(|e| e.0).collect(),
+                    tail: own.iter().map(|e| e.1).collect(),
+                    epochs_per_sample: own_schedule.iter().map(|s| s.0).collect(),
+                    epoch_of_next_sample: own_schedule.iter().map(|s| s.0).collect(),
+                    epochs_per_negative_sample: own_schedule.iter().map(|s| s.1).collect(),
+                    epoch_of_next_negative_sample: own_schedule.iter().map(|s| s.1).collect(),
+                    next_edge: 0,
+                    rng: SampleRng::new(seeder.next_u64(), n_vertices),
+                    deferred: vec![Vec::new(); BLOCKS],
+                    round_end: 0,
+                }
+            })
+            .collect();
+        let (a, b, gamma) = (settings.a as f32, settings.b as f32, settings.gamma as f32);
+        let mut blocks: Vec<Block> = blocks;
+        for block in &mut blocks {
+            block.round_end = block.head.len() / ROUNDS;
+        }
         Optimiser {
-            head: edges.iter().map(|e| e.0).collect(),
-            tail: edges.iter().map(|e| e.1).collect(),
-            epoch_of_next_negative_sample: epochs_per_negative_sample.clone(),
-            epochs_per_sample,
-            epoch_of_next_sample,
-            epochs_per_negative_sample,
-            a,
-            b,
-            two_ab: 2.0 * a * b,
-            two_gamma_b: 2.0 * gamma * b,
+            blocks,
+            vertex_starts,
+            owner,
+            snapshot: vec![0.0; 2 * n_vertices],
+            snapshot_taken: false,
+            kernel: Kernel {
+                a,
+                b,
+                two_ab: 2.0 * a * b,
+                two_gamma_b: 2.0 * gamma * b,
+            },
             initial_alpha: settings.initial_alpha,
+            n_edges: edges.len(),
+            round: 0,
             n_epochs,
             epoch: 0,
-            next_edge: 0,
-            rng: SampleRng::new(seeder.next_u64(), n_vertices),
         }
     }
 
@@ -128,41 +273,194 @@ impl Optimiser {
 
     /// Fraction of the epochs done.
     pub(crate) fn fraction(&self) -> f64 {
-        (self.epoch as f64 + self.next_edge as f64 / self.head.len().max(1) as f64)
+        let visited: usize = self.blocks.iter().map(|b| b.next_edge).sum();
+        (self.epoch as f64 + visited as f64 / self.n_edges.max(1) as f64)
             / self.n_epochs.max(1) as f64
     }
 
     /// Processes edges until about `budget` updates (attractive + repulsive, a skipped edge
     /// counting as one) were made or the optimisation ends. Returns true when every epoch is
-    /// done. The result does not depend on how the work is split into calls.
+    /// done. The result does not depend on how the work is split into calls, nor on the
+    /// number of threads.
     pub(crate) fn advance(&mut self, coords: &mut [f32], budget: usize) -> bool {
+        assert_eq!(
+            coords.len(),
+            self.snapshot.len(),
+            "two coordinates per vertex"
+        );
         let mut spent = 0usize;
-        let n_edges = self.head.len();
-        while !self.is_done() && spent < budget {
-            let n = self.epoch as f32;
-            let alpha = if self.epoch == 0 {
-                self.initial_alpha
-            } else {
-                self.initial_alpha * (1.0 - (self.epoch - 1) as f64 / self.n_epochs as f64)
-            } as f32;
-            // Edges due this epoch; the scan of the others is a cheap compare per edge.
-            let mut i = self.next_edge;
-            while i < n_edges && spent < budget {
-                if self.epoch_of_next_sample[i] > n {
-                    i += 1;
-                    spent += 1;
-                    continue;
-                }
-                spent += 1 + self.update_edge(coords, i, n, alpha);
-                i += 1;
+        while !self.is_done() {
+            if self.blocks.iter().all(Block::round_done) {
+                self.finish_round(coords);
+                continue;
             }
-            self.next_edge = i;
-            if i == n_edges {
-                self.next_edge = 0;
-                self.epoch += 1;
+            if spent >= budget {
+                break;
             }
+            if !self.snapshot_taken {
+                self.snapshot.copy_from_slice(coords);
+                self.snapshot_taken = true;
+            }
+            let active = self.blocks.iter().filter(|b| !b.round_done()).count();
+            let share = ((budget - spent) / active).max(1);
+            spent += self.run_blocks(coords, share);
         }
         self.is_done()
+    }
+
+    /// Every block on with the epoch by up to `share` updates; returns the updates made.
+    fn run_blocks(&mut self, coords: &mut [f32], share: usize) -> usize {
+        let view = EpochView {
+            snapshot: &self.snapshot,
+            owner: &self.owner,
+            kernel: self.kernel,
+            n: self.epoch as f32,
+            alpha: self.alpha(),
+        };
+        let parts = split_by_vertex(coords, &self.vertex_starts);
+        // One thread: no hand-off to the pool (the blocks are independent within a round, so
+        // the bits are the same either way).
+        #[cfg(feature = "parallel")]
+        if rayon::current_num_threads() > 1 {
+            use rayon::prelude::*;
+            return self
+                .blocks
+                .par_iter_mut()
+                .zip(parts)
+                .map(|(block, own)| block.advance(own, &view, share))
+                .sum();
+        }
+        self.blocks
+            .iter_mut()
+            .zip(parts)
+            .map(|(block, own)| block.advance(own, &view, share))
+            .sum()
+    }
+
+    /// The learning rate of the current epoch (umap-learn lowers it after each epoch).
+    fn alpha(&self) -> f32 {
+        (if self.epoch == 0 {
+            self.initial_alpha
+        } else {
+            self.initial_alpha * (1.0 - (self.epoch - 1) as f64 / self.n_epochs as f64)
+        }) as f32
+    }
+
+    /// Ends the round: applies the recorded moves (per owning block; the blocks' lists in
+    /// block order, each in the order it was made), takes the snapshot the
+    /// next round reads, and moves on to the next round (and epoch).
+    fn finish_round(&mut self, coords: &mut [f32]) {
+        let blocks = &self.blocks;
+        let vertex_starts = &self.vertex_starts;
+        let apply = |(owner, (own, own_snapshot)): (usize, (&mut [f32], &mut [f32]))| {
+            let first = vertex_starts[owner];
+            for block in blocks {
+                for m in &block.deferred[owner] {
+                    let local = 2 * (m.vertex as usize - first);
+                    own[local] += m.dx;
+                    own[local + 1] += m.dy;
+                }
+            }
+            own_snapshot.copy_from_slice(own);
+        };
+        // On the calling thread: a round's moves and copy are a few tens of microseconds at
+        // 50K points, less than waking the pool (twice per round) costs on a busy machine.
+        let parts = split_by_vertex(coords, vertex_starts);
+        let snapshot_parts = split_by_vertex(&mut self.snapshot, vertex_starts);
+        parts
+            .into_iter()
+            .zip(snapshot_parts)
+            .enumerate()
+            .for_each(apply);
+        self.snapshot_taken = true;
+        self.round += 1;
+        if self.round == ROUNDS {
+            self.round = 0;
+            self.epoch += 1;
+        }
+        let round = self.round;
+        for block in &mut self.blocks {
+            if round == 0 {
+                block.next_edge = 0;
+            }
+            block.round_end = block.head.len() * (round + 1) / ROUNDS;
+            block.deferred.iter_mut().for_each(Vec::clear);
+        }
+    }
+}
+
+/// The blocks' vertex ranges: [`BLOCKS`] runs of consecutive vertices (some empty when there
+/// are few vertices) of about equal expected work per epoch, an edge costing one compare plus
+/// `(1 + rate) / epochs_per_sample` updates. Returns the `BLOCKS + 1` boundaries.
+fn vertex_blocks(
+    n_vertices: usize,
+    edges: &[(u32, u32, f32)],
+    schedule: &[(f32, f32)],
+    rate: f64,
+) -> Vec<usize> {
+    // Work of the vertices before each vertex (edges sorted by head).
+    let mut before = vec![0f64; n_vertices + 1];
+    for (e, s) in edges.iter().zip(schedule) {
+        let per_sample = s.0 as f64;
+        let updates = if per_sample.is_finite() {
+            (1.0 + rate) / per_sample
+        } else {
+            0.0
+        };
+        before[e.0 as usize + 1] += 1.0 + updates;
+    }
+    for v in 0..n_vertices {
+        before[v + 1] += before[v];
+    }
+    let total = before[n_vertices];
+    let mut starts = Vec::with_capacity(BLOCKS + 1);
+    starts.push(0);
+    for b in 1..BLOCKS {
+        let target = total * b as f64 / BLOCKS as f64;
+        let previous = *starts.last().unwrap_or(&0);
+        starts.push(
+            before[..n_vertices]
+                .partition_point(|&w| w < target)
+                .clamp(previous, n_vertices),
+        );
+    }
+    starts.push(n_vertices);
+    starts
+}
+
+/// The coordinates cut into the blocks' parts.
+fn split_by_vertex<'a>(mut coords: &'a mut [f32], vertex_starts: &[usize]) -> Vec<&'a mut [f32]> {
+    let mut parts = Vec::with_capacity(vertex_starts.len() - 1);
+    for range in vertex_starts.windows(2) {
+        let (part, rest) = std::mem::take(&mut coords).split_at_mut(2 * (range[1] - range[0]));
+        parts.push(part);
+        coords = rest;
+    }
+    parts
+}
+
+impl Block {
+    fn round_done(&self) -> bool {
+        self.next_edge == self.round_end
+    }
+
+    /// Goes on with the epoch by up to about `share` updates (a skipped edge counting as
+    /// one); `own` holds this block's vertices' live coordinates. Returns the updates made.
+    fn advance(&mut self, own: &mut [f32], view: &EpochView, share: usize) -> usize {
+        let mut spent = 0usize;
+        let n_edges = self.round_end;
+        let mut i = self.next_edge;
+        while i < n_edges && spent < share {
+            if self.epoch_of_next_sample[i] > view.n {
+                i += 1;
+                spent += 1;
+                continue;
+            }
+            spent += 1 + self.update_edge(own, view, i);
+            i += 1;
+        }
+        self.next_edge = i;
+        spent
     }
 
     /// One attractive update of edge `i` and its negative samples; returns the number of
@@ -174,24 +472,47 @@ impl Optimiser {
     /// SIMD throughput instead of at the latency of one long dependent chain. The schedule
     /// (which edges, how many samples) is umap-learn's.
     #[inline]
-    fn update_edge(&mut self, coords: &mut [f32], i: usize, n: f32, alpha: f32) -> usize {
-        let (a, b) = (self.a, self.b);
+    fn update_edge(&mut self, own: &mut [f32], view: &EpochView, i: usize) -> usize {
+        let Kernel {
+            a,
+            b,
+            two_ab,
+            two_gamma_b,
+        } = view.kernel;
+        let (n, alpha) = (view.n, view.alpha);
+        let first = self.vertices.start;
+        let own_count = self.vertices.len();
         let j = self.head[i] as usize;
+        let j_local = j - first;
         let k = self.tail[i] as usize;
-        let (mut cx, mut cy) = (coords[2 * j], coords[2 * j + 1]);
-        let (ox, oy) = (coords[2 * k], coords[2 * k + 1]);
+        let k_local = k.wrapping_sub(first);
+        let tail_is_own = k_local < own_count;
+        let (mut cx, mut cy) = (own[2 * j_local], own[2 * j_local + 1]);
+        let (ox, oy) = if tail_is_own {
+            (own[2 * k_local], own[2 * k_local + 1])
+        } else {
+            (view.snapshot[2 * k], view.snapshot[2 * k + 1])
+        };
         let (dx, dy) = (cx - ox, cy - oy);
         let dist_sq = dx * dx + dy * dy;
         if dist_sq > 0.0 {
             let pow_b = fast_pow(dist_sq, b);
             // -2ab d^(b-1) / (a d^b + 1), with d^(b-1) = d^b / d (d standing for dist_sq).
-            let grad_coeff = -self.two_ab * pow_b / (dist_sq * (a * pow_b + 1.0));
+            let grad_coeff = -two_ab * pow_b / (dist_sq * (a * pow_b + 1.0));
             let gx = clip(grad_coeff * dx) * alpha;
             let gy = clip(grad_coeff * dy) * alpha;
             cx += gx;
             cy += gy;
-            coords[2 * k] = ox - gx;
-            coords[2 * k + 1] = oy - gy;
+            if tail_is_own {
+                own[2 * k_local] = ox - gx;
+                own[2 * k_local + 1] = oy - gy;
+            } else {
+                self.deferred[view.owner[k] as usize].push(Move {
+                    vertex: k as u32,
+                    dx: -gx,
+                    dy: -gy,
+                });
+            }
         }
         // (No update at distance 0: umap-learn's gradient is 0 there.)
         self.epoch_of_next_sample[i] += self.epochs_per_sample[i];
@@ -205,32 +526,30 @@ impl Optimiser {
             let drawn = self.rng.next_batch(batch);
             // Every lane gathers (the drawn vertices are in range); lanes past `batch` and
             // draws of the head itself (its stored position is stale; umap-learn's distance
-            // is 0 there) are masked out.
+            // is 0 there) are masked out. Own vertices are read live, others from the
+            // snapshot.
             let mut other_x = [0f32; NEGATIVE_BATCH];
             let mut other_y = [0f32; NEGATIVE_BATCH];
             let mut live = [0f32; NEGATIVE_BATCH];
             for lane in 0..NEGATIVE_BATCH {
                 let other = drawn[lane] as usize;
-                other_x[lane] = coords[2 * other];
-                other_y[lane] = coords[2 * other + 1];
+                let other_local = other.wrapping_sub(first);
+                let (x, y) = if other_local < own_count {
+                    (own[2 * other_local], own[2 * other_local + 1])
+                } else {
+                    (view.snapshot[2 * other], view.snapshot[2 * other + 1])
+                };
+                other_x[lane] = x;
+                other_y[lane] = y;
                 live[lane] = if lane < batch && other != j { 1.0 } else { 0.0 };
             }
-            let (step_x, step_y) = repulsion_batch(
-                cx,
-                cy,
-                &other_x,
-                &other_y,
-                &live,
-                a,
-                b,
-                self.two_gamma_b,
-                alpha,
-            );
+            let (step_x, step_y) =
+                repulsion_batch(cx, cy, &other_x, &other_y, &live, a, b, two_gamma_b, alpha);
             cx += step_x;
             cy += step_y;
         }
-        coords[2 * j] = cx;
-        coords[2 * j + 1] = cy;
+        own[2 * j_local] = cx;
+        own[2 * j_local + 1] = cy;
         self.epoch_of_next_negative_sample[i] += n_negative as f32 * per_negative;
         n_negative
     }
@@ -432,5 +751,136 @@ mod tests {
         let mut coords = vec![0.0f32, 0.0, 5.0, 0.0];
         assert!(opt.advance(&mut coords, usize::MAX));
         assert!((coords[2] - coords[0]).abs() < 5.0);
+    }
+
+    /// A symmetric random graph of `n` vertices (8 random partners each, so most tails lie
+    /// in another block), its edges by head, and random start coordinates in [0, 10).
+    fn random_graph(n: usize, seed: u64) -> (Vec<(u32, u32, f32)>, Vec<f32>) {
+        use crate::numeric::random::SplitMix64;
+        let mut rng = SplitMix64::new(seed);
+        let mut pairs = std::collections::BTreeMap::new();
+        for i in 0..n as u64 {
+            for _ in 0..8 {
+                let j = rng.next_u64() % n as u64;
+                if j != i {
+                    let weight = 0.05 + 0.95 * (rng.centred_uniform() + 0.5) as f32;
+                    pairs.insert((i.min(j) as u32, i.max(j) as u32), weight);
+                }
+            }
+        }
+        let mut edges: Vec<(u32, u32, f32)> = pairs
+            .iter()
+            .flat_map(|(&(i, j), &w)| [(i, j, w), (j, i, w)])
+            .collect();
+        edges.sort_by_key(|e| (e.0, e.1));
+        let coords = (0..2 * n)
+            .map(|_| 10.0 * (rng.centred_uniform() + 0.5) as f32)
+            .collect();
+        (edges, coords)
+    }
+
+    fn settings(n_epochs: usize) -> SgdSettings {
+        SgdSettings {
+            a: 1.93,
+            b: 0.79,
+            gamma: 1.0,
+            initial_alpha: 1.0,
+            negative_sample_rate: 5,
+            n_epochs,
+            seed: 9,
+        }
+    }
+
+    fn run(edges: &[(u32, u32, f32)], start: &[f32], budget: usize) -> Vec<f32> {
+        let mut opt = Optimiser::new(start.len() / 2, edges, &settings(12));
+        let mut coords = start.to_vec();
+        let mut calls = 0;
+        while !opt.advance(&mut coords, budget) {
+            calls += 1;
+            assert!(opt.fraction() < 1.0);
+        }
+        assert!(
+            budget > 1_000_000 || calls > 10,
+            "the budget splits the work"
+        );
+        coords
+    }
+
+    #[test]
+    fn the_result_does_not_depend_on_the_steps() {
+        let (edges, start) = random_graph(700, 4);
+        let whole = run(&edges, &start, usize::MAX);
+        assert!(whole.iter().all(|v| v.is_finite()));
+        assert_ne!(whole, start);
+        for budget in [1, 37, 5_000] {
+            let stepped = run(&edges, &start, budget);
+            assert!(
+                whole
+                    .iter()
+                    .zip(&stepped)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "budget {budget}"
+            );
+        }
+    }
+
+    /// The blocks run on rayon's pool with the `parallel` feature: the same bits on 1, 2 and
+    /// 3 threads (and, by `tests/parallel_feature.rs`, without the feature).
+    #[cfg(feature = "parallel")]
+    #[test]
+    fn the_result_does_not_depend_on_the_threads() {
+        let (edges, start) = random_graph(900, 5);
+        let on = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a pool")
+                .install(|| run(&edges, &start, 20_000))
+        };
+        let one = on(1);
+        for threads in [2, 3] {
+            let many = on(threads);
+            assert!(
+                one.iter()
+                    .zip(&many)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{threads} threads"
+            );
+        }
+    }
+
+    #[test]
+    fn blocks_share_the_work_and_own_their_heads() {
+        let (edges, _) = random_graph(1_000, 6);
+        let opt = Optimiser::new(1_000, &edges, &settings(200));
+        assert_eq!(opt.blocks.len(), BLOCKS);
+        assert_eq!(opt.vertex_starts.first(), Some(&0));
+        assert_eq!(opt.vertex_starts.last(), Some(&1_000));
+        let mut seen = 0;
+        for (b, block) in opt.blocks.iter().enumerate() {
+            assert_eq!(
+                block.vertices,
+                opt.vertex_starts[b]..opt.vertex_starts[b + 1]
+            );
+            assert!(block
+                .head
+                .iter()
+                .all(|&h| block.vertices.contains(&(h as usize))));
+            assert!(block.vertices.clone().all(|v| opt.owner[v] as usize == b));
+            // About 1,000 / 32 vertices each (equal work, similar degrees).
+            assert!(
+                (15..=50).contains(&block.vertices.len()),
+                "{:?}",
+                block.vertices
+            );
+            seen += block.head.len();
+        }
+        assert_eq!(seen, edges.len());
+        // Fewer vertices than blocks: empty blocks, still a valid run.
+        let (small, start) = random_graph(10, 7);
+        let mut opt = Optimiser::new(10, &small, &settings(5));
+        let mut coords = start.clone();
+        assert!(opt.advance(&mut coords, usize::MAX));
+        assert!(coords.iter().all(|v| v.is_finite()));
     }
 }

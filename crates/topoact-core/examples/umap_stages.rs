@@ -1,0 +1,85 @@
+//! UMAP's stages timed one by one (wall time per step, charged to the stage the step's
+//! progress names) on the benchmark's activation-like data, with a fingerprint of the
+//! coordinates, for comparing builds and thread counts. Not a test: timings are printed, never
+//! asserted.
+//!
+//! Run: `cargo run --release -p topoact-core --example umap_stages` with `N` (points, default
+//! 50000), `DIM` (256), `EPOCHS` (UMAP's default when unset), `SEED` (1) and
+//! `RAYON_NUM_THREADS` in the environment.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use topoact_core::embed::knn::{knn_graph, KnnParams};
+use topoact_core::embed::quality::knn_preservation;
+use topoact_core::embed::umap::{UmapJob, UmapParams};
+use topoact_core::embed::EmbedRows;
+use topoact_core::job::{Job, Step};
+use topoact_core::mapper::synth::activation_like;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let n: usize = env_or("N", 50_000);
+    let dim: usize = env_or("DIM", 256);
+    let seed: u64 = env_or("SEED", 1);
+    let epochs: Option<usize> = std::env::var("EPOCHS").ok().and_then(|v| v.parse().ok());
+    let (array, _, _) = activation_like(n, dim, 1);
+    let rows = Arc::new(EmbedRows::from_array(&array).expect("finite"));
+    let params = UmapParams {
+        seed,
+        n_epochs: epochs,
+        ..Default::default()
+    };
+    let start = Instant::now();
+    let graph = Arc::new(
+        knn_graph(rows.clone(), KnnParams::new(params.neighbours_needed())).expect("k-NN"),
+    );
+    let knn_secs = start.elapsed().as_secs_f64();
+    let mut job = UmapJob::new(rows.clone(), graph, params).expect("valid");
+    let mut stages: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    let umap_start = Instant::now();
+    let embedding = loop {
+        let step_start = Instant::now();
+        let step = job.step().expect("runs");
+        let secs = step_start.elapsed().as_secs_f64();
+        let stage = match &step {
+            Step::Running(p) if p.stage.contains("epoch") => "sgd".to_string(),
+            Step::Running(p) => p.stage.clone(),
+            Step::Done(_) => "sgd".to_string(),
+        };
+        let entry = stages.entry(stage).or_insert((0.0, 0));
+        entry.0 += secs;
+        entry.1 += 1;
+        if let Step::Done(e) = step {
+            break e;
+        }
+    };
+    let umap_secs = umap_start.elapsed().as_secs_f64();
+    let mut print = 0xcbf2_9ce4_8422_2325u64;
+    for v in &embedding.coords {
+        for byte in v.to_bits().to_le_bytes() {
+            print = (print ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    println!(
+        "{n} x {dim}, seed {seed}, {} epochs, {} edges, threads {}: k-NN {knn_secs:.2} s, UMAP after k-NN {umap_secs:.2} s",
+        job.n_epochs(),
+        job.n_edges().unwrap_or(0),
+        std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "default".into())
+    );
+    for (stage, (secs, steps)) in &stages {
+        println!("  {stage:<40} {secs:8.3} s  ({steps} steps)");
+    }
+    println!("  fingerprint {print:#018x}");
+    if std::env::var("QUALITY").is_ok() {
+        let quality = knn_preservation(&rows, &embedding.coords, 10, Some((1000, 5)));
+        println!("  10-NN kept (1000 sampled) {quality:.4}");
+    }
+}

@@ -429,7 +429,10 @@ fn tiny_chunks_give_the_same_dataset() {
             .unwrap()
             .with_chunk_bytes(chunk_bytes);
         let error = run_to_end(&mut job, |_| {}).unwrap_err();
-        assert!(error.to_string().contains("CRC-32"), "{chunk_bytes}: {error}");
+        assert!(
+            error.to_string().contains("CRC-32"),
+            "{chunk_bytes}: {error}"
+        );
     }
 }
 

@@ -171,20 +171,66 @@ enum DestBuffer {
 struct ActiveRead {
     task_idx: usize,
     stream: RawStream,
+    bytes_left: u64,
+    /// The chunk being read.
+    raw: Vec<u8>,
+    /// The chunk read in the previous step, not hashed nor converted yet: it is, while the
+    /// next chunk is read (see [`overlap`]).
+    pending: Vec<u8>,
+    decode: Decode,
+}
+
+/// What becomes of an array's bytes once read: a zip entry's CRC-32 (taken from the stream
+/// once the `.npy` header is skipped) and the conversion into the destination buffer.
+struct Decode {
+    crc: Option<CrcCheck>,
     dest: DestBuffer,
     placement: Placement,
-    bytes_left: u64,
     row_len: usize,
     n_rows: usize,
     bad_rows: Option<Vec<bool>>,
-    raw: Vec<u8>,
-    /// A zip entry's CRC-32 (taken from `stream` once the `.npy` header is skipped), and the
-    /// chunk read in the previous step that it has not hashed yet: it is hashed while the
-    /// next chunk is read (see [`overlap`]).
-    crc: Option<CrcCheck>,
-    unhashed: Vec<u8>,
     /// Decoded values of a Fortran-ordered chunk before they are scattered.
     scratch: Scratch,
+}
+
+impl Decode {
+    /// Hashes and converts the next `raw` bytes of the array (whole elements); `Ok(false)`
+    /// if the dtype cannot go where the array's role puts it.
+    fn digest(&mut self, elem: &ElemType, raw: &[u8]) -> Result<bool, FormatError> {
+        if raw.is_empty() {
+            return Ok(true);
+        }
+        if let Some(crc) = self.crc.as_mut() {
+            crc.update(raw)?;
+        }
+        let rows = RowTracker {
+            row_len: self.row_len,
+            n_rows: self.n_rows,
+            bad_rows: &mut self.bad_rows,
+        };
+        let (placement, scratch) = (&mut self.placement, &mut self.scratch);
+        Ok(match &mut self.dest {
+            DestBuffer::Bytes(bytes) => {
+                bytes.extend_from_slice(raw);
+                true
+            }
+            DestBuffer::F16(dest) => {
+                convert_chunk(elem, raw, placement, dest, &mut scratch.f16, rows)
+            }
+            DestBuffer::F32(dest) => {
+                convert_chunk(elem, raw, placement, dest, &mut scratch.f32, rows)
+            }
+            DestBuffer::F64(dest) => {
+                convert_chunk(elem, raw, placement, dest, &mut scratch.f64, rows)
+            }
+            DestBuffer::I64(dest) => {
+                convert_chunk(elem, raw, placement, dest, &mut scratch.i64, rows)
+            }
+            DestBuffer::U8(dest) => {
+                convert_chunk(elem, raw, placement, dest, &mut scratch.u8, rows)
+            }
+        })
+    }
 }
 
 #[derive(Default)]
@@ -745,20 +791,29 @@ impl<S: ByteSource> LoadJob<S> {
         Ok(Box::new(ActiveRead {
             task_idx,
             stream,
-            crc,
-            unhashed: Vec::new(),
-            dest,
-            placement: Placement::new(&shape, task.fortran_order),
             bytes_left: task.data_bytes,
-            row_len,
-            n_rows,
-            bad_rows: None,
             raw: Vec::new(),
-            scratch: Scratch::default(),
+            pending: Vec::new(),
+            decode: Decode {
+                crc,
+                dest,
+                placement: Placement::new(&shape, task.fortran_order),
+                row_len,
+                n_rows,
+                bad_rows: None,
+                scratch: Scratch::default(),
+            },
         }))
     }
 
-    /// Converts the next chunk; returns whether the array is complete.
+    /// Reads the next chunk; returns whether the array is complete.
+    ///
+    /// The chunk read in the previous step is hashed and converted (on another thread where
+    /// there is one) while this one is read: in the browser, reading a dropped file blocks
+    /// this thread in the browser's own code, and the CRC-32 of a stored `.npz` plus the
+    /// conversion cost about as long again. Chunks are still hashed and converted in file
+    /// order, so the result does not depend on the threads; the last chunk is hashed and
+    /// converted at once.
     fn read_chunk(&mut self, read: &mut ActiveRead) -> Result<bool, FormatError> {
         let Some(task) = self.tasks.get(read.task_idx) else {
             return Ok(true);
@@ -773,63 +828,32 @@ impl<S: ByteSource> LoadJob<S> {
         let Some(named) = self.files.get_mut(task.file_idx) else {
             return Ok(true);
         };
-        // The previous chunk is hashed (on another thread where there is one) while this
-        // one is read: in the browser reading a dropped file blocks this thread in the
-        // browser's own code, and the CRC-32 of a stored .npz costs about half as long again.
-        std::mem::swap(&mut read.raw, &mut read.unhashed);
+        std::mem::swap(&mut read.raw, &mut read.pending);
         read.raw.resize(now, 0);
         let ActiveRead {
             stream,
             raw,
-            crc,
-            unhashed,
+            pending,
+            decode,
             ..
         } = read;
-        let (hashed, filled) = overlap(
-            || crc.as_mut().map_or(Ok(()), |crc| crc.update(unhashed)),
+        let (digested, filled) = overlap(
+            || decode.digest(&task.elem, pending),
             || stream.fill(&mut named.source, raw),
         );
-        hashed?;
-        filled?;
-        read.unhashed.clear();
-        if read.bytes_left == now as u64 {
-            // The last chunk: nothing to overlap its hash with.
-            if let Some(crc) = read.crc.as_mut() {
-                crc.update(&read.raw)?;
-            }
-        }
-        let rows = RowTracker {
-            row_len: read.row_len,
-            n_rows: read.n_rows,
-            bad_rows: &mut read.bad_rows,
-        };
-        let (raw, placement, scratch) = (&read.raw, &mut read.placement, &mut read.scratch);
-        let placed = match &mut read.dest {
-            DestBuffer::Bytes(bytes) => {
-                bytes.extend_from_slice(raw);
-                true
-            }
-            DestBuffer::F16(dest) => {
-                convert_chunk(&task.elem, raw, placement, dest, &mut scratch.f16, rows)
-            }
-            DestBuffer::F32(dest) => {
-                convert_chunk(&task.elem, raw, placement, dest, &mut scratch.f32, rows)
-            }
-            DestBuffer::F64(dest) => {
-                convert_chunk(&task.elem, raw, placement, dest, &mut scratch.f64, rows)
-            }
-            DestBuffer::I64(dest) => {
-                convert_chunk(&task.elem, raw, placement, dest, &mut scratch.i64, rows)
-            }
-            DestBuffer::U8(dest) => {
-                convert_chunk(&task.elem, raw, placement, dest, &mut scratch.u8, rows)
-            }
-        };
-        if !placed {
+        if !digested? {
             return Err(unsupported(task, &named.file_name));
         }
+        filled?;
+        read.pending.clear();
         read.bytes_left -= now as u64;
         self.done_bytes += now as u64;
+        if read.bytes_left == 0 {
+            // The last chunk: nothing to overlap it with.
+            if !read.decode.digest(&task.elem, &read.raw)? {
+                return Err(unsupported(task, &named.file_name));
+            }
+        }
         Ok(read.bytes_left == 0)
     }
 
@@ -845,7 +869,13 @@ impl<S: ByteSource> LoadJob<S> {
             .unwrap_or_default();
         let source_name = format!("'{file_name}' (array '{}')", task.key);
         let shape: Vec<usize> = task.shape.iter().map(|&d| d as usize).collect();
-        match (task.role, read.dest) {
+        let Decode {
+            dest,
+            n_rows,
+            bad_rows,
+            ..
+        } = read.decode;
+        match (task.role, dest) {
             (Role::Layer(name), dest) => {
                 let data = match dest {
                     DestBuffer::F16(values) => LayerData::F16(values),
@@ -864,10 +894,10 @@ impl<S: ByteSource> LoadJob<S> {
                 self.parts.layers.push(LayerPart {
                     name,
                     source: source_name,
-                    n_rows: read.n_rows,
+                    n_rows,
                     n_cols,
                     data,
-                    bad_rows: read.bad_rows,
+                    bad_rows,
                 });
             }
             (Role::Labels, DestBuffer::I64(values)) => {
@@ -1066,10 +1096,7 @@ impl<S: ByteSource> Job for LoadJob<S> {
 /// what only this thread can reach, such as a browser `File`) and `background` on the thread
 /// pool; returns both results. Without the `parallel` feature, one after the other. Either
 /// way each closure sees the same data, so the results do not depend on the threads.
-fn overlap<A: Send, B>(
-    background: impl FnOnce() -> A + Send,
-    here: impl FnOnce() -> B,
-) -> (A, B) {
+fn overlap<A: Send, B>(background: impl FnOnce() -> A + Send, here: impl FnOnce() -> B) -> (A, B) {
     #[cfg(feature = "parallel")]
     {
         let mut background_result = None;

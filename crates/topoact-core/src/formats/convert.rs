@@ -230,7 +230,12 @@ pub(crate) fn convert_chunk<T: Element>(
             return false;
         }
         placement.next_pos = start + count;
-        if !out.iter().all(Element::is_finite_value) {
+        // Blocks folded without an early exit, so the check vectorises (`all` on its own
+        // stops at the first miss and runs one element at a time).
+        let all_finite = out
+            .chunks(1024)
+            .all(|block| block.iter().fold(true, |ok, v| ok & v.is_finite_value()));
+        if !all_finite {
             for (offset, value) in out.iter().enumerate() {
                 if !value.is_finite_value() {
                     mark_row(rows.bad_rows, rows.n_rows, start + offset, rows.row_len);

@@ -51,13 +51,13 @@ pub(super) async fn load_synthetic(
     let (activations, labels, class_names) = activation_like(n_samples, dim, seed);
     let mut layers = vec![Layer {
         name: "synthetic".into(),
-        activations: Matrix::F32(activations),
+        activations: Matrix::F32(activations.into()),
     }];
     for layer_idx in 1..n_layers {
         let (activations, _, _) = activation_like(n_samples, dim, seed + layer_idx as u64);
         layers.push(Layer {
             name: format!("synthetic-{}", layer_idx + 1),
-            activations: Matrix::F32(activations),
+            activations: Matrix::F32(activations.into()),
         });
     }
     let dataset = Dataset {

@@ -21,7 +21,7 @@ fn bench_mapper(c: &mut Criterion) {
     group.sample_size(10);
     for (n, dim, seed) in sizes {
         let (x, _, _) = synth::activation_like(n, dim, seed);
-        let matrix = Matrix::F32(x);
+        let matrix = Matrix::F32(x.into());
         for cover in [CoverKind::Uniform, CoverKind::Balanced] {
             let params = MapperParams {
                 cover,

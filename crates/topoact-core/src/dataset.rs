@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use half::f16;
-use ndarray::{Array2, ArrayView2};
+use ndarray::{ArcArray2, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::columns::{Column, ColumnSummary};
@@ -19,11 +19,13 @@ use crate::columns::{Column, ColumnSummary};
 /// A sample-by-feature matrix in the precision the file stored it in.
 ///
 /// float16 stays float16 in memory (half the bytes); float64 stays float64 so that the
-/// mapper's decisions match KeplerMapper's to the bit.
+/// mapper's decisions match KeplerMapper's to the bit. float32 values are reference-counted
+/// (`ArcArray2`, copy on write): a projection's rows share them when they are every row in
+/// order ([`crate::embed::EmbedRows::gather`]), instead of a second copy of the layer.
 #[derive(Clone, Debug)]
 pub enum Matrix {
     F16(Array2<f16>),
-    F32(Array2<f32>),
+    F32(ArcArray2<f32>),
     F64(Array2<f64>),
 }
 

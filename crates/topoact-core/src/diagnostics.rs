@@ -306,7 +306,7 @@ mod tests {
         // Rows: half the coordinates zero; norms differ across rows.
         let n = 200;
         let dim = 16;
-        let matrix = Matrix::F32(Array2::from_shape_fn((n, dim), |(i, j)| {
+        let matrix = Matrix::F32(ndarray::ArcArray2::from_shape_fn((n, dim), |(i, j)| {
             if j % 2 == 0 {
                 0.0
             } else {
@@ -334,7 +334,7 @@ mod tests {
     fn balanced_cover_intervals_hold_equal_counts_and_map_back_to_lens_units() {
         use crate::mapper::{compute_mapper, synth, MapperInput, MapperParams};
         let (values, _, _) = synth::activation_like(2000, 32, 3);
-        let matrix = Matrix::F32(values);
+        let matrix = Matrix::F32(values.into());
         for cover in [CoverKind::Uniform, CoverKind::Balanced] {
             let params = MapperParams {
                 cover,
@@ -383,7 +383,7 @@ mod tests {
     fn rows_with_non_finite_values_are_skipped() {
         let mut a = Array2::<f32>::ones((10, 4));
         a[[3, 1]] = f32::NAN;
-        let d = norm_diagnostics(&Matrix::F32(a), Some(&[0, 3, 5, 99]), 10, 10, 0);
+        let d = norm_diagnostics(&Matrix::F32(a.into()), Some(&[0, 3, 5, 99]), 10, 10, 0);
         assert_eq!(d.n_vectors, 2);
         assert_eq!(d.zero_fraction, 0.0);
     }

@@ -307,11 +307,11 @@ mod tests {
             layers: vec![
                 Layer {
                     name: "block1".into(),
-                    activations: Matrix::F32(values.clone()),
+                    activations: Matrix::F32(values.clone().into()),
                 },
                 Layer {
                     name: "block2".into(),
-                    activations: Matrix::F32(values * 2.0),
+                    activations: Matrix::F32((values * 2.0).into()),
                 },
             ],
             labels,
@@ -460,7 +460,7 @@ mod tests {
         let values = Array2::from_shape_fn((60, 4), |(row, col)| {
             ((row * 13 + col * 5) % 17) as f32 + (row % 3) as f32 * 10.0
         });
-        let rows = ProjectionRows::gather(&Matrix::F32(values), None).expect("rows");
+        let rows = ProjectionRows::gather(&Matrix::F32(values.into()), None).expect("rows");
         let setup = EmbedSetup {
             method: EmbedMethod::Umap {
                 n_neighbors: 10,

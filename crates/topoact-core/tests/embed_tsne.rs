@@ -138,8 +138,8 @@ fn dist2(coords: &[f32], a: usize, b: usize) -> f64 {
 fn degenerate_inputs_give_finite_coordinates() {
     // Half the rows duplicated.
     let base = clusters(200, 5, 2, 4);
-    let mut values = base.values.clone();
-    values.extend_from_slice(&base.values);
+    let mut values = base.values().to_vec();
+    values.extend_from_slice(base.values());
     let duplicated = Arc::new(EmbedRows::from_vec(400, 5, values).unwrap());
     // Every row equal.
     let equal = Arc::new(EmbedRows::from_vec(200, 4, vec![0.25; 800]).unwrap());

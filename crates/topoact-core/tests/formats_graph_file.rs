@@ -25,7 +25,7 @@ fn small_graph() -> MapperGraph {
             (i % 2) as f32 * 0.5
         }
     });
-    let matrix = Matrix::F32(data);
+    let matrix = Matrix::F32(data.into());
     let labels: Vec<u32> = (0..90).map(|i| (i / 30) as u32).collect();
     let class_names: Vec<String> = vec!["cat <script>".into(), "dog".into(), "bird".into()];
     let subset: Vec<u32> = (0..88).collect();

@@ -23,7 +23,7 @@ fn matrix_from(values: Vec<i8>, dim: usize, scale: f32, as_f64: bool) -> Matrix 
     if as_f64 {
         Matrix::F64(a.mapv(|v| v as f64))
     } else {
-        Matrix::F32(a)
+        Matrix::F32(a.into())
     }
 }
 
@@ -176,7 +176,7 @@ fn random_real_data_agrees_with_brute_force() {
     let data: Vec<f32> = (0..n * dim)
         .map(|i| ((i / dim) % 7) as f32 * 0.8 + next() as f32)
         .collect();
-    let matrix = Matrix::F32(Array2::from_shape_vec((n, dim), data).expect("shape"));
+    let matrix = Matrix::F32(Array2::from_shape_vec((n, dim), data).expect("shape").into());
     for (eps, min_samples) in [(1.2, 4), (1.5, 5), (2.0, 10)] {
         // 24 coordinates: all in the tree; 36: the last 12 only in the per-candidate bound.
         for (two_pass, n_coords) in [(false, 24), (true, 24), (false, 36), (true, 36)] {
@@ -192,7 +192,7 @@ fn random_real_data_agrees_with_brute_force() {
 }
 
 fn tiny() -> Matrix {
-    Matrix::F32(Array2::from_shape_fn((30, 3), |(i, c)| {
+    Matrix::F32(ndarray::ArcArray2::from_shape_fn((30, 3), |(i, c)| {
         (i * (c + 1)) as f32
     }))
 }
@@ -315,17 +315,17 @@ fn parameter_errors_are_typed_and_clear() {
         }),
         MapperError::LengthMismatch { .. }
     ));
-    let empty = Matrix::F32(Array2::zeros((0, 4)));
+    let empty = Matrix::F32(Array2::zeros((0, 4)).into());
     assert_eq!(
         run(MapperParams::default(), &empty),
         Err(MapperError::EmptyInput)
     );
-    let few = Matrix::F32(Array2::from_shape_fn((4, 2), |(i, _)| i as f32));
+    let few = Matrix::F32(ndarray::ArcArray2::from_shape_fn((4, 2), |(i, _)| i as f32));
     assert!(matches!(
         run(MapperParams::default(), &few),
         Err(MapperError::TooFewSamplesForKnn { .. })
     ));
-    let dup = Matrix::F32(Array2::from_shape_fn((20, 2), |(i, _)| (i / 10) as f32));
+    let dup = Matrix::F32(ndarray::ArcArray2::from_shape_fn((20, 2), |(i, _)| (i / 10) as f32));
     assert!(matches!(
         run(MapperParams::default(), &dup),
         Err(MapperError::ZeroEpsilon { .. })
@@ -355,7 +355,7 @@ fn parameter_errors_are_typed_and_clear() {
 
 #[test]
 fn every_lens_and_cover_runs() {
-    let m = Matrix::F32(Array2::from_shape_fn((200, 6), |(i, c)| {
+    let m = Matrix::F32(ndarray::ArcArray2::from_shape_fn((200, 6), |(i, c)| {
         (((i * 7 + c * 13) % 17) as f32 - 5.0).max(0.0) + (i / 50) as f32
     }));
     for lens in [
@@ -409,7 +409,7 @@ fn every_lens_and_cover_runs() {
 fn a_constant_lens_fails_before_the_neighbour_search() {
     use topoact_core::job::run_to_end;
     use topoact_core::mapper::MapperJob;
-    let identical = Matrix::F32(Array2::from_elem((3_000, 16), 0.25));
+    let identical = Matrix::F32(Array2::from_elem((3_000, 16), 0.25).into());
     let params = MapperParams::default()
         .validate()
         .expect("default parameters are valid");
@@ -437,7 +437,7 @@ fn non_finite_rows_are_refused_with_the_first_sample() {
     let params = MapperParams::default().validate().expect("valid");
     for matrix in [
         Matrix::F64(a.clone()),
-        Matrix::F32(a.mapv(|v| v as f32)),
+        Matrix::F32(a.mapv(|v| v as f32).into()),
         Matrix::F16(a.mapv(half::f16::from_f64)),
     ] {
         let all = compute_mapper(MapperInput::new(&matrix), &params).map(|_| ());

@@ -82,7 +82,11 @@ fn read_matrix(name: &str) -> Matrix {
             Matrix::F16(Array2::from_shape_vec((shape[0], shape[1]), v).expect("shape"))
         }
         Npy::F32(v, shape) => {
-            Matrix::F32(Array2::from_shape_vec((shape[0], shape[1]), v).expect("shape"))
+            Matrix::F32(
+                Array2::from_shape_vec((shape[0], shape[1]), v)
+                    .expect("shape")
+                    .into(),
+            )
         }
         Npy::F64(v, shape) => {
             Matrix::F64(Array2::from_shape_vec((shape[0], shape[1]), v).expect("shape"))
@@ -556,7 +560,7 @@ fn labels_and_subsets() {
         panic!("f32")
     };
     let sub_rows: Vec<usize> = subset.iter().map(|&s| s as usize).collect();
-    let sub = Matrix::F32(full.select(ndarray::Axis(0), &sub_rows));
+    let sub = Matrix::F32(full.select(ndarray::Axis(0), &sub_rows).into());
     let graph_sub = compute_mapper(MapperInput::new(&sub), &params).expect("graph");
     assert_eq!(graph.nodes.len(), graph_sub.nodes.len());
     for (a, b) in graph.nodes.iter().zip(&graph_sub.nodes) {

@@ -235,7 +235,7 @@ fn umap_and_quality() {
 #[test]
 fn mapper_and_diagnostics() {
     let (array, _, _) = activation_like(3000, 48, 5);
-    let matrix = topoact_core::dataset::Matrix::F32(array);
+    let matrix = topoact_core::dataset::Matrix::F32(array.into());
     let mut print = Fingerprint::new();
     for per_interval in [false, true] {
         let params = MapperParams {

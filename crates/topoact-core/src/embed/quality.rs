@@ -414,7 +414,7 @@ mod tests {
     #[test]
     fn identity_projection_of_2d_data_keeps_everything() {
         let (rows, _) = random_case(200, 2, 9, false);
-        let coords = rows.values.clone();
+        let coords = rows.values().to_vec();
         assert_eq!(knn_preservation(&rows, &coords, 10, None), 1.0);
     }
 

@@ -48,10 +48,10 @@ mod tests {
     fn blobs_are_seeded_and_shaped() {
         let (a, labels) = gaussian_blobs(100, 8, 20, 3).expect("valid");
         let (b, _) = gaussian_blobs(100, 8, 20, 3).expect("valid");
-        assert_eq!(a.values, b.values);
+        assert_eq!(a.values(), b.values());
         assert_eq!((a.n_points, a.dim), (100, 8));
         assert_eq!(labels[21], 1);
-        let mean: f32 = a.values.iter().sum::<f32>() / a.values.len() as f32;
+        let mean: f32 = a.values().iter().sum::<f32>() / a.values().len() as f32;
         assert!(mean.abs() < 3.0);
     }
 }

@@ -31,7 +31,7 @@
 //!
 //! // Two well separated lines of points along the lens.
 //! let data = Array2::from_shape_fn((40, 2), |(i, c)| if c == 0 { (i % 20) as f32 } else { (i / 20) as f32 * 100.0 });
-//! let matrix = Matrix::F32(data);
+//! let matrix = Matrix::F32(data.into());
 //! let params = MapperParams { n_intervals: 3, overlap: 0.2, epsilon: Epsilon::Explicit(1.5), min_samples: 2, ..Default::default() }
 //!     .validate()
 //!     .expect("valid parameters");

@@ -60,7 +60,7 @@ mod tests {
         let values: Vec<f32> = (0..60 * 3)
             .map(|i| ((i * 7919) % 13) as f32 * 0.5 - ((i / 3) % 4) as f32)
             .collect();
-        let matrix = Matrix::F32(Array2::from_shape_vec((60, 3), values).unwrap());
+        let matrix = Matrix::F32(Array2::from_shape_vec((60, 3), values).unwrap().into());
         for sample_idx in [0, 17, 59] {
             let got = nearest_neighbours(&matrix, sample_idx, 10).unwrap();
             let mut all: Vec<(f64, usize)> = (0..60)

@@ -2,8 +2,12 @@
 //! in C order, marking rows that hold NaN or infinity.
 //!
 //! The dtype is matched once per chunk; each arm is a tight loop the compiler can
-//! vectorise. Fortran-ordered arrays are decoded into a scratch buffer (at most one
-//! chunk) and scattered to their row-major positions, so no full second copy exists.
+//! vectorise. A C-ordered array is appended to its destination chunk by chunk (the
+//! destination is reserved, not zeroed: zeroing 600 MB up front costs a pass over fresh
+//! memory on the reading thread, where the page faults cannot overlap the read).
+//! Fortran-ordered arrays are decoded into a scratch buffer (at most one chunk) and
+//! scattered to their row-major positions in a zeroed destination, so no full second copy
+//! exists.
 
 use half::f16;
 
@@ -11,9 +15,9 @@ use super::npy::{ElemKind, ElemType};
 
 /// An element type of a destination buffer.
 pub(crate) trait Element: Copy + Default {
-    /// Decodes `out.len()` elements of `elem` from `raw`; `false` if `elem` cannot become
-    /// `Self`.
-    fn decode_chunk(elem: &ElemType, raw: &[u8], out: &mut [Self]) -> bool;
+    /// Appends the whole elements of `elem` in `raw` to `out`; `false` (and nothing
+    /// appended) if `elem` cannot become `Self`.
+    fn decode_extend(elem: &ElemType, raw: &[u8], out: &mut Vec<Self>) -> bool;
     fn is_finite_value(&self) -> bool {
         true
     }
@@ -21,19 +25,19 @@ pub(crate) trait Element: Copy + Default {
 
 fn decode_with<T, const N: usize>(
     raw: &[u8],
-    out: &mut [T],
+    out: &mut Vec<T>,
     decode: impl Fn([u8; N]) -> T,
 ) -> bool {
-    for (slot, bytes) in out.iter_mut().zip(raw.chunks_exact(N)) {
+    out.extend(raw.chunks_exact(N).map(|bytes| {
         let mut array = [0u8; N];
         array.copy_from_slice(bytes);
-        *slot = decode(array);
-    }
+        decode(array)
+    }));
     true
 }
 
 impl Element for f16 {
-    fn decode_chunk(elem: &ElemType, raw: &[u8], out: &mut [Self]) -> bool {
+    fn decode_extend(elem: &ElemType, raw: &[u8], out: &mut Vec<Self>) -> bool {
         match (elem.kind, elem.size, elem.big_endian) {
             (ElemKind::Float, 2, false) => {
                 decode_with(raw, out, |b| f16::from_bits(u16::from_le_bytes(b)))
@@ -52,7 +56,7 @@ impl Element for f16 {
 impl Element for f32 {
     /// float32 exactly, bfloat16 widened exactly; projections also take float16 (exact)
     /// and float64 (rounded).
-    fn decode_chunk(elem: &ElemType, raw: &[u8], out: &mut [Self]) -> bool {
+    fn decode_extend(elem: &ElemType, raw: &[u8], out: &mut Vec<Self>) -> bool {
         match (elem.kind, elem.size, elem.big_endian) {
             (ElemKind::Float, 4, false) => decode_with(raw, out, f32::from_le_bytes),
             (ElemKind::Float, 4, true) => decode_with(raw, out, f32::from_be_bytes),
@@ -79,7 +83,7 @@ impl Element for f32 {
 }
 
 impl Element for f64 {
-    fn decode_chunk(elem: &ElemType, raw: &[u8], out: &mut [Self]) -> bool {
+    fn decode_extend(elem: &ElemType, raw: &[u8], out: &mut Vec<Self>) -> bool {
         match (elem.kind, elem.size, elem.big_endian) {
             (ElemKind::Float, 8, false) => decode_with(raw, out, f64::from_le_bytes),
             (ElemKind::Float, 8, true) => decode_with(raw, out, f64::from_be_bytes),
@@ -93,7 +97,7 @@ impl Element for f64 {
 
 impl Element for i64 {
     /// Any integer width; uint64 above `i64::MAX` saturates (it is out of range anyway).
-    fn decode_chunk(elem: &ElemType, raw: &[u8], out: &mut [Self]) -> bool {
+    fn decode_extend(elem: &ElemType, raw: &[u8], out: &mut Vec<Self>) -> bool {
         let big = elem.big_endian;
         match (elem.kind, elem.size) {
             (ElemKind::Int, 1) => decode_with(raw, out, |b: [u8; 1]| b[0] as i8 as i64),
@@ -120,11 +124,10 @@ impl Element for i64 {
 }
 
 impl Element for u8 {
-    fn decode_chunk(elem: &ElemType, raw: &[u8], out: &mut [Self]) -> bool {
+    fn decode_extend(elem: &ElemType, raw: &[u8], out: &mut Vec<Self>) -> bool {
         match (elem.kind, elem.size) {
             (ElemKind::UInt | ElemKind::Bool, 1) => {
-                let n = out.len().min(raw.len());
-                out[..n].copy_from_slice(&raw[..n]);
+                out.extend_from_slice(raw);
                 true
             }
             _ => false,
@@ -139,6 +142,8 @@ pub(crate) struct Placement {
     c_strides: Vec<usize>,
     index: Vec<usize>,
     next_pos: usize,
+    /// Elements in the array (`usize::MAX` if the product overflows).
+    total: usize,
 }
 
 impl Placement {
@@ -155,7 +160,17 @@ impl Placement {
             c_strides,
             index: vec![0; shape.len()],
             next_pos: 0,
+            total: shape
+                .iter()
+                .try_fold(1usize, |product, &len| product.checked_mul(len))
+                .unwrap_or(usize::MAX),
         }
+    }
+
+    /// Whether elements arrive in destination order (C order, or 0-d / 1-d), so the
+    /// destination is appended to and need not be zeroed first.
+    pub fn in_order(&self) -> bool {
+        !self.fortran_order
     }
 
     /// Destination position of the next element of a Fortran-ordered array.
@@ -207,29 +222,29 @@ pub(crate) struct RowTracker<'a> {
     pub bad_rows: &'a mut Option<Vec<bool>>,
 }
 
-/// Decodes whole elements from `raw` into `dest` at the positions `placement` gives.
-/// Returns `false` when the dtype cannot become `T` or a position falls outside `dest`.
+/// Decodes whole elements from `raw` into `dest`: appended when the array arrives in order
+/// (`dest` then holds exactly the elements decoded so far), else at the positions
+/// `placement` gives in a `dest` of full length. Returns `false` when the dtype cannot
+/// become `T` or a position falls outside the array.
 pub(crate) fn convert_chunk<T: Element>(
     elem: &ElemType,
     raw: &[u8],
     placement: &mut Placement,
-    dest: &mut [T],
+    dest: &mut Vec<T>,
     scratch: &mut Vec<T>,
     rows: RowTracker<'_>,
 ) -> bool {
     let count = raw.len() / elem.size.max(1);
     if !placement.fortran_order {
         let start = placement.next_pos;
-        let Some(out) = start
+        let fits = start
             .checked_add(count)
-            .and_then(|end| dest.get_mut(start..end))
-        else {
-            return false;
-        };
-        if !T::decode_chunk(elem, raw, out) {
+            .is_some_and(|end| end <= placement.total);
+        if dest.len() != start || !fits || !T::decode_extend(elem, raw, dest) {
             return false;
         }
-        placement.next_pos = start + count;
+        placement.next_pos = dest.len();
+        let out = &dest[start..];
         // Blocks folded without an early exit, so the check vectorises (`all` on its own
         // stops at the first miss and runs one element at a time).
         let all_finite = out
@@ -245,8 +260,7 @@ pub(crate) fn convert_chunk<T: Element>(
         return true;
     }
     scratch.clear();
-    scratch.resize(count, T::default());
-    if !T::decode_chunk(elem, raw, scratch) {
+    if !T::decode_extend(elem, raw, scratch) {
         return false;
     }
     for value in scratch.iter() {

@@ -760,18 +760,29 @@ impl<S: ByteSource> LoadJob<S> {
             needed_bytes: task.dest_bytes(),
             budget_bytes: self.options.max_total_bytes,
         };
-        fn zeroed<T: Clone + Default>(count: usize) -> Option<Vec<T>> {
+        let shape: Vec<usize> = task
+            .shape
+            .iter()
+            .map(|&d| usize_of(d, &file_name, &task.key))
+            .collect::<Result<_, _>>()?;
+        let placement = Placement::new(&shape, task.fortran_order);
+        // Reserved only when the elements arrive in order (they are appended); zeroed for
+        // a Fortran-ordered array, whose elements are scattered.
+        fn buffer<T: Clone + Default>(count: usize, in_order: bool) -> Option<Vec<T>> {
             let mut values = Vec::new();
             values.try_reserve_exact(count).ok()?;
-            values.resize(count, T::default());
+            if !in_order {
+                values.resize(count, T::default());
+            }
             Some(values)
         }
+        let in_order = placement.in_order();
         let dest = match task.dest {
-            DestKind::F16 => DestBuffer::F16(zeroed(count).ok_or_else(too_large)?),
-            DestKind::F32 => DestBuffer::F32(zeroed(count).ok_or_else(too_large)?),
-            DestKind::F64 => DestBuffer::F64(zeroed(count).ok_or_else(too_large)?),
-            DestKind::I64 => DestBuffer::I64(zeroed(count).ok_or_else(too_large)?),
-            DestKind::U8 => DestBuffer::U8(zeroed(count).ok_or_else(too_large)?),
+            DestKind::F16 => DestBuffer::F16(buffer(count, in_order).ok_or_else(too_large)?),
+            DestKind::F32 => DestBuffer::F32(buffer(count, in_order).ok_or_else(too_large)?),
+            DestKind::F64 => DestBuffer::F64(buffer(count, in_order).ok_or_else(too_large)?),
+            DestKind::I64 => DestBuffer::I64(buffer(count, in_order).ok_or_else(too_large)?),
+            DestKind::U8 => DestBuffer::U8(buffer(count, in_order).ok_or_else(too_large)?),
             DestKind::Bytes => {
                 let len = usize_of(task.data_bytes, &file_name, &task.key)?;
                 let mut bytes = Vec::new();
@@ -779,11 +790,6 @@ impl<S: ByteSource> LoadJob<S> {
                 DestBuffer::Bytes(bytes)
             }
         };
-        let shape: Vec<usize> = task
-            .shape
-            .iter()
-            .map(|&d| usize_of(d, &file_name, &task.key))
-            .collect::<Result<_, _>>()?;
         let n_rows = shape.first().copied().unwrap_or(1);
         let row_len = count.checked_div(n_rows).unwrap_or(0);
         let mut stream = stream;
@@ -797,7 +803,7 @@ impl<S: ByteSource> LoadJob<S> {
             decode: Decode {
                 crc,
                 dest,
-                placement: Placement::new(&shape, task.fortran_order),
+                placement,
                 row_len,
                 n_rows,
                 bad_rows: None,

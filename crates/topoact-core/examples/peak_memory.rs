@@ -252,7 +252,9 @@ fn main() {
         (gathered.rows, labels_by_row, norms)
     });
     setup.validate(rows.n_points).expect("valid projection");
-    let k = setup.neighbours_needed(rows.n_points).min(rows.n_points - 1);
+    let k = setup
+        .neighbours_needed(rows.n_points)
+        .min(rows.n_points - 1);
     let mut knn_job = KnnJob::new(rows.clone(), KnnParams::new(k)).expect("k-NN parameters");
     let knn = Arc::new(run(&mut stages, "k-NN: ", &mut knn_job));
     stages.once("k-NN: dropping the job", || drop(knn_job));

@@ -257,9 +257,8 @@ mod tests {
 
     #[test]
     fn row_norms_skip_non_finite_rows_and_out_of_range_samples() {
-        let matrix = Matrix::F32(
-            ndarray::arr2(&[[3.0f32, 4.0], [f32::NAN, 1.0], [0.0, 2.0]]).into(),
-        );
+        let matrix =
+            Matrix::F32(ndarray::arr2(&[[3.0f32, 4.0], [f32::NAN, 1.0], [0.0, 2.0]]).into());
         assert_eq!(row_norms(&matrix, None), vec![5.0, 2.0]);
         assert_eq!(row_norms(&matrix, Some(&[2, 9])), vec![2.0]);
     }

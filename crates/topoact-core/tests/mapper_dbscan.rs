@@ -176,7 +176,11 @@ fn random_real_data_agrees_with_brute_force() {
     let data: Vec<f32> = (0..n * dim)
         .map(|i| ((i / dim) % 7) as f32 * 0.8 + next() as f32)
         .collect();
-    let matrix = Matrix::F32(Array2::from_shape_vec((n, dim), data).expect("shape").into());
+    let matrix = Matrix::F32(
+        Array2::from_shape_vec((n, dim), data)
+            .expect("shape")
+            .into(),
+    );
     for (eps, min_samples) in [(1.2, 4), (1.5, 5), (2.0, 10)] {
         // 24 coordinates: all in the tree; 36: the last 12 only in the per-candidate bound.
         for (two_pass, n_coords) in [(false, 24), (true, 24), (false, 36), (true, 36)] {
@@ -325,7 +329,9 @@ fn parameter_errors_are_typed_and_clear() {
         run(MapperParams::default(), &few),
         Err(MapperError::TooFewSamplesForKnn { .. })
     ));
-    let dup = Matrix::F32(ndarray::ArcArray2::from_shape_fn((20, 2), |(i, _)| (i / 10) as f32));
+    let dup = Matrix::F32(ndarray::ArcArray2::from_shape_fn((20, 2), |(i, _)| {
+        (i / 10) as f32
+    }));
     assert!(matches!(
         run(MapperParams::default(), &dup),
         Err(MapperError::ZeroEpsilon { .. })

@@ -81,13 +81,11 @@ fn read_matrix(name: &str) -> Matrix {
         Npy::F16(v, shape) => {
             Matrix::F16(Array2::from_shape_vec((shape[0], shape[1]), v).expect("shape"))
         }
-        Npy::F32(v, shape) => {
-            Matrix::F32(
-                Array2::from_shape_vec((shape[0], shape[1]), v)
-                    .expect("shape")
-                    .into(),
-            )
-        }
+        Npy::F32(v, shape) => Matrix::F32(
+            Array2::from_shape_vec((shape[0], shape[1]), v)
+                .expect("shape")
+                .into(),
+        ),
         Npy::F64(v, shape) => {
             Matrix::F64(Array2::from_shape_vec((shape[0], shape[1]), v).expect("shape"))
         }

@@ -412,13 +412,11 @@ pub(crate) fn assemble(
             LayerData::F16(values) => {
                 Matrix::F16(Array2::from_shape_vec(shape, values).map_err(|_| shape_error())?)
             }
-            LayerData::F32(values) => {
-                Matrix::F32(
-                    Array2::from_shape_vec(shape, values)
-                        .map_err(|_| shape_error())?
-                        .into(),
-                )
-            }
+            LayerData::F32(values) => Matrix::F32(
+                Array2::from_shape_vec(shape, values)
+                    .map_err(|_| shape_error())?
+                    .into(),
+            ),
             LayerData::F64(values) => {
                 Matrix::F64(Array2::from_shape_vec(shape, values).map_err(|_| shape_error())?)
             }

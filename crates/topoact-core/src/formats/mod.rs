@@ -36,6 +36,7 @@
 
 mod assemble;
 mod convert;
+mod crc32;
 mod error;
 pub mod graph_file;
 mod labels_file;

@@ -7,6 +7,7 @@
 use miniz_oxide::inflate::stream::{inflate, InflateState};
 use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
 
+use super::crc32;
 use super::error::{FormatError, KeyLabel};
 use super::zip::{Method, ZipEntry};
 use super::{read_exact_at, ByteSource};
@@ -44,7 +45,8 @@ pub struct RawStream {
 /// once the last byte is in. Kept apart from the reading so the bytes can be hashed on
 /// another thread than the one that reads them (see `LoadJob`).
 pub struct CrcCheck {
-    hasher: crc32fast::Hasher,
+    /// CRC-32 of the bytes hashed so far.
+    sum: u32,
     expected: u32,
     /// Bytes of the entry not hashed yet.
     remaining: u64,
@@ -58,9 +60,9 @@ impl CrcCheck {
         if bytes.is_empty() {
             return Ok(());
         }
-        self.hasher.update(bytes);
+        self.sum = crc32::update(self.sum, bytes);
         self.remaining = self.remaining.saturating_sub(bytes.len() as u64);
-        if self.remaining == 0 && self.hasher.clone().finalize() != self.expected {
+        if self.remaining == 0 && self.sum != self.expected {
             return Err(deflate_error(
                 &self.file,
                 &self.key,
@@ -112,7 +114,7 @@ impl RawStream {
             key: key.clone(),
             remaining: entry.uncompressed_size,
             crc: Some(CrcCheck {
-                hasher: crc32fast::Hasher::new(),
+                sum: 0,
                 expected: entry.crc32,
                 remaining: entry.uncompressed_size,
                 file: file.to_string(),

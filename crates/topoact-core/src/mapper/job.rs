@@ -37,7 +37,7 @@ use super::params::{CoverKind, Epsilon, Lens, MapperError, MapperParams, ValidMa
 use crate::neighbours::kdtree::{FastBand, KdTree, Projected, TREE_COORDS};
 use crate::neighbours::pruning::Basis;
 use crate::neighbours::quantile::numpy_quantile;
-use crate::neighbours::rows::{ExactRule, Rows};
+use crate::neighbours::rows::{ExactRule, Rows, SHARE_ABOVE_BYTES};
 use crate::numeric::pca::first_principal_component;
 use crate::numeric::random::SplitMix64;
 
@@ -116,7 +116,8 @@ pub(super) struct IntervalWork {
 }
 
 /// The mapper as a [`Job`]: bounded work per [`Job::step`], cancellable between steps.
-/// Owns a copy of the rows in use (f32, plus f64 for float64 input), so it borrows nothing.
+/// Owns the rows in use (a float32 layer's values shared with the dataset, else a copy in
+/// f32, plus f64 for float64 input), so it borrows nothing.
 pub struct MapperJob {
     params: MapperParams,
     rows: Rows,
@@ -170,14 +171,16 @@ fn knn_needed(params: &MapperParams) -> usize {
 }
 
 impl MapperJob {
-    /// Checks the input against the parameters and copies the rows in use.
+    /// Checks the input against the parameters and copies the rows in use (above 512 MiB of
+    /// them, a float32 layer in standard layout is shared instead: [`Rows::gather_matrix`]).
     /// Cost O(n_rows * dim).
     pub fn new(
         input: MapperInput<'_>,
         params: &ValidMapperParams,
     ) -> Result<MapperJob, MapperError> {
         Self::from_parts(
-            input.matrix.view(),
+            input.matrix.n_rows(),
+            |sample_indices| Rows::gather_matrix(input.matrix, sample_indices, SHARE_ABOVE_BYTES),
             input.sample_indices,
             input.labels,
             input.class_names,
@@ -185,24 +188,56 @@ impl MapperJob {
         )
     }
 
+    /// [`MapperJob::new`] sharing a float32 layer's values when the rows in use hold more
+    /// than `share_above` bytes (0: always). For tests comparing the two storages.
+    #[doc(hidden)]
+    pub fn new_sharing_above(
+        input: MapperInput<'_>,
+        params: &ValidMapperParams,
+        share_above: usize,
+    ) -> Result<MapperJob, MapperError> {
+        Self::from_parts(
+            input.matrix.n_rows(),
+            |sample_indices| Rows::gather_matrix(input.matrix, sample_indices, share_above),
+            input.sample_indices,
+            input.labels,
+            input.class_names,
+            params,
+        )
+    }
+
+    /// Whether the job reads a float32 layer's own values (no copy of the rows).
+    #[doc(hidden)]
+    pub fn shares_rows(&self) -> bool {
+        self.rows.shares_values()
+    }
+
     /// [`MapperJob::new`] on every row of a borrowed matrix (values owned elsewhere, e.g. a
-    /// NumPy array; any strides), without labels. The rows are copied here, as in `new`.
+    /// NumPy array; any strides), without labels. The rows are copied here.
     pub fn from_view(
         matrix: MatrixView<'_>,
         params: &ValidMapperParams,
     ) -> Result<MapperJob, MapperError> {
-        Self::from_parts(matrix, None, None, &[], params)
+        Self::from_parts(
+            matrix.n_rows(),
+            |sample_indices| Rows::gather(matrix, sample_indices),
+            None,
+            None,
+            &[],
+            params,
+        )
     }
 
+    /// `gather` copies (or shares) the rows in use of a matrix of `n_total` rows.
     fn from_parts(
-        matrix: MatrixView<'_>,
+        n_total: usize,
+        gather: impl FnOnce(Option<&[u32]>) -> Result<Rows, MapperError>,
         sample_indices: Option<&[u32]>,
         labels: Option<&[u32]>,
         class_names: &[String],
         params: &ValidMapperParams,
     ) -> Result<MapperJob, MapperError> {
         let params = params.params().clone();
-        let n_total = matrix.n_rows();
         if let Some(labels) = labels {
             if labels.len() != n_total {
                 return Err(MapperError::LengthMismatch {
@@ -224,7 +259,7 @@ impl MapperJob {
                 });
             }
         }
-        let rows = Rows::gather(matrix, sample_indices)?;
+        let rows = gather(sample_indices)?;
         let sample_of_row: Vec<u32> = match sample_indices {
             Some(s) => s.to_vec(),
             None => (0..n_total as u32).collect(),

@@ -30,7 +30,7 @@ use super::graph::{
 };
 use super::join::{
     bucket_pairs, clusters_from_pairs, decide_pairs, eps_from_pairs, pilot_radius, storage_limit,
-    DecidedPair, FastPair,
+    DecidedPair, FastPair, Segments,
 };
 use super::lens::per_row_lens;
 use super::params::{CoverKind, Epsilon, Lens, MapperError, MapperParams, ValidMapperParams};
@@ -143,7 +143,7 @@ pub struct MapperJob {
     /// Fixed-epsilon fast path ([`super::join`]): the join radius, the stored pairs, and
     /// after the cover the decided pairs per interval.
     join_radius: Option<f64>,
-    fast_pairs: Vec<FastPair>,
+    fast_pairs: Segments<FastPair>,
     interval_pairs: Option<Vec<Vec<DecidedPair>>>,
     intervals: Vec<Interval>,
     members: Vec<Vec<u32>>,
@@ -306,7 +306,7 @@ impl MapperJob {
             knn: Vec::new(),
             eps_global: None,
             join_radius: None,
-            fast_pairs: Vec::new(),
+            fast_pairs: Segments::new(),
             interval_pairs: None,
             intervals: Vec::new(),
             members: Vec::new(),
@@ -571,7 +571,9 @@ impl MapperJob {
                 .max(next_pos + 1)
                 .min(n);
             let (pairs, spent) = join_block(tree, &self.rows, next_pos..end, hi, limit);
-            self.fast_pairs.extend_from_slice(&pairs);
+            for part in pairs.into_parts() {
+                self.fast_pairs.push(part);
+            }
             // Aim the next step at the budget; the pairs do not depend on the step lengths.
             let target = DISTANCES_PER_STEP * self.step_threads as u64;
             let scaled = (self.join_step_len as u64).saturating_mul(target) / spent.max(1);
@@ -581,9 +583,9 @@ impl MapperJob {
             // Whole leaves (about 32 queries) at a time, until the budget is spent.
             let mut spent = 0u64;
             let mut pos = next_pos;
+            let mut pairs: Vec<FastPair> = Vec::new();
             while pos < n && spent < DISTANCES_PER_STEP {
                 let end = tree.leaf_end(pos).max(pos + 1).min(n);
-                let pairs = &mut self.fast_pairs;
                 spent += (end - pos) as u64
                     + tree.pairs_within_range(
                         &self.rows,
@@ -596,10 +598,11 @@ impl MapperJob {
                     );
                 pos = end;
             }
+            self.fast_pairs.push(pairs);
             pos
         };
         if self.fast_pairs.len() > MAX_JOIN_PAIRS {
-            self.fast_pairs = Vec::new();
+            self.fast_pairs = Segments::new();
             self.stage = Stage::Knn { next_pos: 0 };
             return Ok(self.progress("neighbour pairs", n, n));
         }
@@ -615,7 +618,7 @@ impl MapperJob {
             }
             Some(_) => return Err(MapperError::ZeroEpsilon { k, quantile }),
             None => {
-                self.fast_pairs = Vec::new();
+                self.fast_pairs = Segments::new();
                 self.stage = Stage::Knn { next_pos: 0 };
             }
         }
@@ -639,9 +642,9 @@ impl MapperJob {
             uniform_intervals(&cover_lens, self.params.n_intervals, self.params.overlap)?;
         self.members = interval_members(&cover_lens, &self.intervals);
         if let (Some(eps), false) = (self.eps_global, self.fast_pairs.is_empty()) {
-            let decided = decide_pairs(&self.rows, &self.fast_pairs, eps);
-            self.fast_pairs = Vec::new();
-            self.interval_pairs = Some(bucket_pairs(self.rows.n_rows, &self.members, &decided));
+            let pairs = std::mem::take(&mut self.fast_pairs);
+            let decided = decide_pairs(&self.rows, pairs, eps);
+            self.interval_pairs = Some(bucket_pairs(self.rows.n_rows, &self.members, decided));
         }
         self.stage = Stage::Intervals;
         Ok(self.progress("cover", 1, 1))
@@ -979,7 +982,7 @@ pub(super) fn join_block(
     range: std::ops::Range<usize>,
     hi: f64,
     limit: f32,
-) -> (Vec<FastPair>, u64) {
+) -> (Segments<FastPair>, u64) {
     join_chunks(tree, rows, range, |tree, rows, queries, pairs| {
         tree.pairs_within_range(rows, queries, hi, limit, |query, other, fast| {
             pairs.push((tree.row_at[query], tree.row_at[other], fast))
@@ -996,7 +999,7 @@ pub(super) fn cross_join_block(
     rows: &Rows,
     hi: f64,
     limit: f32,
-) -> (Vec<FastPair>, u64) {
+) -> (Segments<FastPair>, u64) {
     join_chunks(
         queries,
         rows,
@@ -1010,14 +1013,14 @@ pub(super) fn cross_join_block(
 }
 
 /// Runs `join(query_tree, rows, positions, pairs)` over chunks of the query positions
-/// `range` (in parallel with the feature) and concatenates the pairs in position order;
-/// returns them and the work spent (`join`'s count plus one per query).
+/// `range` (in parallel with the feature) and keeps the pairs in position order, one
+/// segment per chunk; returns them and the work spent (`join`'s count plus one per query).
 fn join_chunks(
     query_tree: &KdTree,
     rows: &Rows,
     range: std::ops::Range<usize>,
     join: impl Fn(&KdTree, &Rows, std::ops::Range<usize>, &mut Vec<FastPair>) -> u64 + Sync,
-) -> (Vec<FastPair>, u64) {
+) -> (Segments<FastPair>, u64) {
     let tree = query_tree;
     // Chunks of about 128 queries that start on leaf starts (whole query leaves).
     const CHUNK: usize = 128;
@@ -1044,9 +1047,9 @@ fn join_chunks(
     #[cfg(not(feature = "parallel"))]
     let parts: Vec<(Vec<FastPair>, u64)> = starts.into_iter().map(run).collect();
     let spent = parts.iter().map(|(_, spent)| spent).sum();
-    let mut pairs = Vec::with_capacity(parts.iter().map(|(p, _)| p.len()).sum());
+    let mut pairs = Segments::new();
     for (part, _) in parts {
-        pairs.extend_from_slice(&part);
+        pairs.push(part);
     }
     (pairs, spent)
 }

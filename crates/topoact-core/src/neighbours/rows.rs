@@ -72,10 +72,7 @@ impl Rows {
     }
 
     /// Rows reading `values` (standard layout, checked by the caller) at `sample_indices`.
-    fn shared(
-        values: ArcArray2<f32>,
-        sample_indices: Option<&[u32]>,
-    ) -> Result<Rows, MapperError> {
+    fn shared(values: ArcArray2<f32>, sample_indices: Option<&[u32]>) -> Result<Rows, MapperError> {
         let (n_total, dim) = values.dim();
         let n_rows = sample_indices.map_or(n_total, |s| s.len());
         if n_rows == 0 {

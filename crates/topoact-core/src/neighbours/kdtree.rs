@@ -12,7 +12,8 @@
 //!
 //! The tree holds no copy of the rows: it reads them through [`Rows`]. The mapper moves the
 //! rows' storage into the tree order of its all-rows tree ([`Rows::store_in_order`]), so a
-//! search reads neighbouring memory.
+//! search reads neighbouring memory, unless the rows are a large float32 layer's own values,
+//! read where they are ([`Rows::gather_matrix`]).
 //!
 //! Cost: building is O(n log n * n_coords) plus a copy of the coordinates; a query
 //! visits O(log n + candidates) nodes; each candidate costs O(n_coords) and each survivor

@@ -458,3 +458,55 @@ fn non_finite_rows_are_refused_with_the_first_sample() {
         assert_eq!(some, Err(MapperError::NonFiniteData { sample_idx: 2500 }));
     }
 }
+
+/// A float32 layer's own values (shared, read in dataset order) give the same graph as the
+/// copy stored in the tree's order: all rows and a shuffled subset, the join (global eps),
+/// per-interval eps and the k-NN lens, sequential steps, threaded steps and whole stages.
+#[test]
+fn shared_rows_give_the_same_graph_as_the_copy() {
+    use topoact_core::job::run_to_end;
+    use topoact_core::mapper::synth::activation_like;
+    use topoact_core::mapper::MapperJob;
+    let (array, labels, class_names) = activation_like(3000, 48, 5);
+    let matrix = Matrix::F32(array.into());
+    let subset: Vec<u32> = (0..3000u32).rev().filter(|s| s % 3 != 1).collect();
+    for sample_indices in [None, Some(subset.as_slice())] {
+        let input = MapperInput {
+            matrix: &matrix,
+            sample_indices,
+            labels: Some(&labels),
+            class_names: &class_names,
+        };
+        for (lens, per_interval) in [
+            (Lens::L2Norm, false),
+            (Lens::L2Norm, true),
+            (Lens::KnnDistance { k: 4 }, false),
+        ] {
+            let params = MapperParams {
+                lens,
+                epsilon: Epsilon::KnnQuantile {
+                    k: 5,
+                    quantile: 0.5,
+                    per_interval,
+                },
+                ..MapperParams::default()
+            }
+            .validate()
+            .expect("valid");
+            let graph = |share_above: usize, threads: Option<usize>| {
+                let job = MapperJob::new_sharing_above(input, &params, share_above).expect("job");
+                assert_eq!(job.shares_rows(), share_above == 0);
+                let mut job = match threads {
+                    Some(threads) => job.with_step_threads(threads),
+                    None => job.with_whole_stages(),
+                };
+                run_to_end(&mut job, |_| {}).expect("graph")
+            };
+            let copied = graph(usize::MAX, Some(1));
+            assert!(copied.nodes.len() > 5, "{} nodes", copied.nodes.len());
+            for threads in [Some(1), Some(2), None] {
+                assert_eq!(graph(0, threads), copied, "threads {threads:?}");
+            }
+        }
+    }
+}

@@ -30,14 +30,14 @@ use super::graph::{
 };
 use super::join::{
     bucket_pairs, clusters_from_pairs, decide_pairs, eps_from_pairs, pilot_radius, storage_limit,
-    DecidedPair, FastPair,
+    DecidedPair, FastPair, Segments,
 };
 use super::lens::per_row_lens;
 use super::params::{CoverKind, Epsilon, Lens, MapperError, MapperParams, ValidMapperParams};
 use crate::neighbours::kdtree::{FastBand, KdTree, Projected, TREE_COORDS};
 use crate::neighbours::pruning::Basis;
 use crate::neighbours::quantile::numpy_quantile;
-use crate::neighbours::rows::{ExactRule, Rows};
+use crate::neighbours::rows::{ExactRule, Rows, SHARE_ABOVE_BYTES};
 use crate::numeric::pca::first_principal_component;
 use crate::numeric::random::SplitMix64;
 
@@ -116,7 +116,8 @@ pub(super) struct IntervalWork {
 }
 
 /// The mapper as a [`Job`]: bounded work per [`Job::step`], cancellable between steps.
-/// Owns a copy of the rows in use (f32, plus f64 for float64 input), so it borrows nothing.
+/// Owns the rows in use (a float32 layer's values shared with the dataset, else a copy in
+/// f32, plus f64 for float64 input), so it borrows nothing.
 pub struct MapperJob {
     params: MapperParams,
     rows: Rows,
@@ -142,7 +143,7 @@ pub struct MapperJob {
     /// Fixed-epsilon fast path ([`super::join`]): the join radius, the stored pairs, and
     /// after the cover the decided pairs per interval.
     join_radius: Option<f64>,
-    fast_pairs: Vec<FastPair>,
+    fast_pairs: Segments<FastPair>,
     interval_pairs: Option<Vec<Vec<DecidedPair>>>,
     intervals: Vec<Interval>,
     members: Vec<Vec<u32>>,
@@ -170,14 +171,16 @@ fn knn_needed(params: &MapperParams) -> usize {
 }
 
 impl MapperJob {
-    /// Checks the input against the parameters and copies the rows in use.
+    /// Checks the input against the parameters and copies the rows in use (above 512 MiB of
+    /// them, a float32 layer in standard layout is shared instead: [`Rows::gather_matrix`]).
     /// Cost O(n_rows * dim).
     pub fn new(
         input: MapperInput<'_>,
         params: &ValidMapperParams,
     ) -> Result<MapperJob, MapperError> {
         Self::from_parts(
-            input.matrix.view(),
+            input.matrix.n_rows(),
+            |sample_indices| Rows::gather_matrix(input.matrix, sample_indices, SHARE_ABOVE_BYTES),
             input.sample_indices,
             input.labels,
             input.class_names,
@@ -185,24 +188,56 @@ impl MapperJob {
         )
     }
 
+    /// [`MapperJob::new`] sharing a float32 layer's values when the rows in use hold more
+    /// than `share_above` bytes (0: always). For tests comparing the two storages.
+    #[doc(hidden)]
+    pub fn new_sharing_above(
+        input: MapperInput<'_>,
+        params: &ValidMapperParams,
+        share_above: usize,
+    ) -> Result<MapperJob, MapperError> {
+        Self::from_parts(
+            input.matrix.n_rows(),
+            |sample_indices| Rows::gather_matrix(input.matrix, sample_indices, share_above),
+            input.sample_indices,
+            input.labels,
+            input.class_names,
+            params,
+        )
+    }
+
+    /// Whether the job reads a float32 layer's own values (no copy of the rows).
+    #[doc(hidden)]
+    pub fn shares_rows(&self) -> bool {
+        self.rows.shares_values()
+    }
+
     /// [`MapperJob::new`] on every row of a borrowed matrix (values owned elsewhere, e.g. a
-    /// NumPy array; any strides), without labels. The rows are copied here, as in `new`.
+    /// NumPy array; any strides), without labels. The rows are copied here.
     pub fn from_view(
         matrix: MatrixView<'_>,
         params: &ValidMapperParams,
     ) -> Result<MapperJob, MapperError> {
-        Self::from_parts(matrix, None, None, &[], params)
+        Self::from_parts(
+            matrix.n_rows(),
+            |sample_indices| Rows::gather(matrix, sample_indices),
+            None,
+            None,
+            &[],
+            params,
+        )
     }
 
+    /// `gather` copies (or shares) the rows in use of a matrix of `n_total` rows.
     fn from_parts(
-        matrix: MatrixView<'_>,
+        n_total: usize,
+        gather: impl FnOnce(Option<&[u32]>) -> Result<Rows, MapperError>,
         sample_indices: Option<&[u32]>,
         labels: Option<&[u32]>,
         class_names: &[String],
         params: &ValidMapperParams,
     ) -> Result<MapperJob, MapperError> {
         let params = params.params().clone();
-        let n_total = matrix.n_rows();
         if let Some(labels) = labels {
             if labels.len() != n_total {
                 return Err(MapperError::LengthMismatch {
@@ -224,7 +259,7 @@ impl MapperJob {
                 });
             }
         }
-        let rows = Rows::gather(matrix, sample_indices)?;
+        let rows = gather(sample_indices)?;
         let sample_of_row: Vec<u32> = match sample_indices {
             Some(s) => s.to_vec(),
             None => (0..n_total as u32).collect(),
@@ -271,7 +306,7 @@ impl MapperJob {
             knn: Vec::new(),
             eps_global: None,
             join_radius: None,
-            fast_pairs: Vec::new(),
+            fast_pairs: Segments::new(),
             interval_pairs: None,
             intervals: Vec::new(),
             members: Vec::new(),
@@ -310,7 +345,17 @@ impl MapperJob {
         self.knn_tree = Some(tree);
     }
 
-    fn progress(&self, stage: &str, done: usize, total: usize) -> Progress {
+    /// The projected coordinates by row again, from the all-rows tree, when the join path
+    /// released them (the per-interval DBSCAN builds its trees from them).
+    fn restore_projected(&mut self) {
+        if let Some(tree) = &self.knn_tree {
+            if self.projected.coords.is_empty() && self.projected.n_coords > 0 {
+                self.projected.coords = tree.coords_by_row(self.rows.n_rows);
+            }
+        }
+    }
+
+        fn progress(&self, stage: &str, done: usize, total: usize) -> Progress {
         Progress::new(stage, done as u64, total as u64)
     }
 
@@ -478,6 +523,7 @@ impl MapperJob {
             self.stage = Stage::Knn { next_pos: end };
             return Ok(self.progress(&format!("{k}-NN distances"), end, n));
         }
+        self.restore_projected();
         self.knn_tree = None;
         if let Lens::KnnDistance { k: kl } = self.params.lens {
             for row_idx in 0..n {
@@ -517,6 +563,10 @@ impl MapperJob {
         let band = FastBand::new(&self.rows);
         let Some(tree) = &self.knn_tree else {
             self.build_global_tree();
+            // The tree holds the coordinates (in its order): the join does not need them by
+            // row, and intervals clustered without pairs get them back from the tree
+            // (`restore_projected`). 110 MiB at 300K rows x 96 coordinates.
+            self.projected.coords = Vec::new();
             return Ok(self.progress("building the search tree", n, n));
         };
         let Some(hi) = self.join_radius else {
@@ -536,7 +586,9 @@ impl MapperJob {
                 .max(next_pos + 1)
                 .min(n);
             let (pairs, spent) = join_block(tree, &self.rows, next_pos..end, hi, limit);
-            self.fast_pairs.extend_from_slice(&pairs);
+            for part in pairs.into_parts() {
+                self.fast_pairs.push(part);
+            }
             // Aim the next step at the budget; the pairs do not depend on the step lengths.
             let target = DISTANCES_PER_STEP * self.step_threads as u64;
             let scaled = (self.join_step_len as u64).saturating_mul(target) / spent.max(1);
@@ -546,9 +598,9 @@ impl MapperJob {
             // Whole leaves (about 32 queries) at a time, until the budget is spent.
             let mut spent = 0u64;
             let mut pos = next_pos;
+            let mut pairs: Vec<FastPair> = Vec::new();
             while pos < n && spent < DISTANCES_PER_STEP {
                 let end = tree.leaf_end(pos).max(pos + 1).min(n);
-                let pairs = &mut self.fast_pairs;
                 spent += (end - pos) as u64
                     + tree.pairs_within_range(
                         &self.rows,
@@ -561,10 +613,11 @@ impl MapperJob {
                     );
                 pos = end;
             }
+            self.fast_pairs.push(pairs);
             pos
         };
         if self.fast_pairs.len() > MAX_JOIN_PAIRS {
-            self.fast_pairs = Vec::new();
+            self.fast_pairs = Segments::new();
             self.stage = Stage::Knn { next_pos: 0 };
             return Ok(self.progress("neighbour pairs", n, n));
         }
@@ -575,12 +628,16 @@ impl MapperJob {
         match eps_from_pairs(&self.rows, band, &self.fast_pairs, hi, k, quantile) {
             Some(eps) if eps > 0.0 => {
                 self.eps_global = Some(eps);
+                if self.fast_pairs.is_empty() {
+                    // No pair at all: the intervals run the pruned DBSCAN.
+                    self.restore_projected();
+                }
                 self.knn_tree = None;
                 self.stage = Stage::Cover;
             }
             Some(_) => return Err(MapperError::ZeroEpsilon { k, quantile }),
             None => {
-                self.fast_pairs = Vec::new();
+                self.fast_pairs = Segments::new();
                 self.stage = Stage::Knn { next_pos: 0 };
             }
         }
@@ -604,9 +661,9 @@ impl MapperJob {
             uniform_intervals(&cover_lens, self.params.n_intervals, self.params.overlap)?;
         self.members = interval_members(&cover_lens, &self.intervals);
         if let (Some(eps), false) = (self.eps_global, self.fast_pairs.is_empty()) {
-            let decided = decide_pairs(&self.rows, &self.fast_pairs, eps);
-            self.fast_pairs = Vec::new();
-            self.interval_pairs = Some(bucket_pairs(self.rows.n_rows, &self.members, &decided));
+            let pairs = std::mem::take(&mut self.fast_pairs);
+            let decided = decide_pairs(&self.rows, pairs, eps);
+            self.interval_pairs = Some(bucket_pairs(self.rows.n_rows, &self.members, decided));
         }
         self.stage = Stage::Intervals;
         Ok(self.progress("cover", 1, 1))
@@ -944,7 +1001,7 @@ pub(super) fn join_block(
     range: std::ops::Range<usize>,
     hi: f64,
     limit: f32,
-) -> (Vec<FastPair>, u64) {
+) -> (Segments<FastPair>, u64) {
     join_chunks(tree, rows, range, |tree, rows, queries, pairs| {
         tree.pairs_within_range(rows, queries, hi, limit, |query, other, fast| {
             pairs.push((tree.row_at[query], tree.row_at[other], fast))
@@ -961,7 +1018,7 @@ pub(super) fn cross_join_block(
     rows: &Rows,
     hi: f64,
     limit: f32,
-) -> (Vec<FastPair>, u64) {
+) -> (Segments<FastPair>, u64) {
     join_chunks(
         queries,
         rows,
@@ -975,14 +1032,14 @@ pub(super) fn cross_join_block(
 }
 
 /// Runs `join(query_tree, rows, positions, pairs)` over chunks of the query positions
-/// `range` (in parallel with the feature) and concatenates the pairs in position order;
-/// returns them and the work spent (`join`'s count plus one per query).
+/// `range` (in parallel with the feature) and keeps the pairs in position order, one
+/// segment per chunk; returns them and the work spent (`join`'s count plus one per query).
 fn join_chunks(
     query_tree: &KdTree,
     rows: &Rows,
     range: std::ops::Range<usize>,
     join: impl Fn(&KdTree, &Rows, std::ops::Range<usize>, &mut Vec<FastPair>) -> u64 + Sync,
-) -> (Vec<FastPair>, u64) {
+) -> (Segments<FastPair>, u64) {
     let tree = query_tree;
     // Chunks of about 128 queries that start on leaf starts (whole query leaves).
     const CHUNK: usize = 128;
@@ -1009,9 +1066,9 @@ fn join_chunks(
     #[cfg(not(feature = "parallel"))]
     let parts: Vec<(Vec<FastPair>, u64)> = starts.into_iter().map(run).collect();
     let spent = parts.iter().map(|(_, spent)| spent).sum();
-    let mut pairs = Vec::with_capacity(parts.iter().map(|(p, _)| p.len()).sum());
+    let mut pairs = Segments::new();
     for (part, _) in parts {
-        pairs.extend_from_slice(&part);
+        pairs.push(part);
     }
     (pairs, spent)
 }

@@ -19,7 +19,7 @@
 //!    intervals holding both rows, and each interval's DBSCAN is a union-find over its pairs.
 //!
 //! Cost: one pruned self-join at radius `hi` (instead of a k-NN search plus one join per
-//! interval), memory 12 bytes per stored pair.
+//! interval), memory 12 bytes per stored pair, kept in segments of exact length ([`Segments`]).
 
 use crate::neighbours::kdtree::{FastBand, KdTree};
 use crate::neighbours::quantile::numpy_quantile_at;
@@ -27,6 +27,68 @@ use crate::neighbours::rows::{EpsTest, ExactRule, Rows};
 
 /// A stored pair: rows `a < b`... (any order), fast f32 squared distance.
 pub(crate) type FastPair = (u32, u32, f32);
+
+/// A list kept as the segments it was made in, each of exact length: no growth by doubling
+/// and no concatenation, so a list of `L` bytes costs `L` bytes (the join's pairs at 300K x
+/// 1024 are ~200 MiB; a growing `Vec` held up to 3x that while it moved). The order is the
+/// segments' order.
+pub(crate) struct Segments<T> {
+    parts: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T> Segments<T> {
+    pub fn new() -> Self {
+        Segments {
+            parts: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// Appends `part` (its spare capacity released).
+    pub fn push(&mut self, mut part: Vec<T>) {
+        if part.is_empty() {
+            return;
+        }
+        part.shrink_to_fit();
+        self.len += part.len();
+        self.parts.push(part);
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.parts.iter().flatten()
+    }
+
+    pub fn parts(&self) -> &[Vec<T>] {
+        &self.parts
+    }
+
+    pub fn into_parts(self) -> Vec<Vec<T>> {
+        self.parts
+    }
+}
+
+impl<T> Default for Segments<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> From<Vec<T>> for Segments<T> {
+    fn from(list: Vec<T>) -> Self {
+        let mut segments = Segments::new();
+        segments.push(list);
+        segments
+    }
+}
 
 /// Pilot radius for the join (see the module doc). `None` when it cannot be chosen.
 pub(crate) fn pilot_radius(
@@ -135,7 +197,7 @@ fn exact_kth(
 /// The `k` smallest fast values among every row's stored pairs, ascending (`n x k`; +inf
 /// where a row has fewer than `k` pairs). The same multiset whatever the split of the
 /// pairs, so the parallel form (one table per thread, merged) gives the same table.
-fn k_smallest_fast(n: usize, k: usize, pairs: &[FastPair]) -> Vec<f32> {
+fn k_smallest_fast(n: usize, k: usize, pairs: &Segments<FastPair>) -> Vec<f32> {
     let insert = |table: &mut [f32], row: usize, fast: f32| {
         let smallest = &mut table[row * k..(row + 1) * k];
         if fast < smallest[k - 1] {
@@ -147,8 +209,7 @@ fn k_smallest_fast(n: usize, k: usize, pairs: &[FastPair]) -> Vec<f32> {
             smallest[i] = fast;
         }
     };
-    let table_of = |chunk: &[FastPair]| {
-        let mut table = vec![f32::INFINITY; n * k];
+    let add = |mut table: Vec<f32>, chunk: &Vec<FastPair>| {
         for &(a, b, fast) in chunk {
             insert(&mut table, a as usize, fast);
             insert(&mut table, b as usize, fast);
@@ -158,11 +219,13 @@ fn k_smallest_fast(n: usize, k: usize, pairs: &[FastPair]) -> Vec<f32> {
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
+        // One table per thread (a table per rayon split would hold many n x k tables).
         let threads = rayon::current_num_threads().max(1);
-        let chunk_len = pairs.len().div_ceil(threads).max(1);
+        let group = pairs.parts().len().div_ceil(threads).max(1);
         pairs
-            .par_chunks(chunk_len)
-            .map(table_of)
+            .parts()
+            .par_chunks(group)
+            .map(|parts| parts.iter().fold(vec![f32::INFINITY; n * k], add))
             .reduce_with(|mut merged, other| {
                 for (row, other_smallest) in other.chunks_exact(k).enumerate() {
                     for &fast in other_smallest.iter().take_while(|f| f.is_finite()) {
@@ -174,7 +237,7 @@ fn k_smallest_fast(n: usize, k: usize, pairs: &[FastPair]) -> Vec<f32> {
             .unwrap_or_else(|| vec![f32::INFINITY; n * k])
     }
     #[cfg(not(feature = "parallel"))]
-    table_of(pairs)
+    pairs.parts().iter().fold(vec![f32::INFINITY; n * k], add)
 }
 
 /// The `k` smallest exact distances (float64 by differences, as [`KdTree::knn_distances`])
@@ -186,12 +249,12 @@ pub(crate) fn k_smallest_exact(
     rows: &Rows,
     band: FastBand,
     k: usize,
-    pairs: &[FastPair],
+    pairs: &Segments<FastPair>,
 ) -> Vec<f64> {
     let n = rows.n_rows;
     // Each row's candidates, (fast value, other row), grouped by row.
     let mut start = vec![0usize; n + 1];
-    for &(a, b, _) in pairs {
+    for &(a, b, _) in pairs.iter() {
         start[a as usize + 1] += 1;
         start[b as usize + 1] += 1;
     }
@@ -200,7 +263,7 @@ pub(crate) fn k_smallest_exact(
     }
     let mut next = start.clone();
     let mut candidates = vec![(0f32, 0u32); start[n]];
-    for &(a, b, fast) in pairs {
+    for &(a, b, fast) in pairs.iter() {
         candidates[next[a as usize]] = (fast, b);
         next[a as usize] += 1;
         candidates[next[b as usize]] = (fast, a);
@@ -258,7 +321,7 @@ pub(crate) fn k_smallest_exact(
 pub(crate) fn eps_from_pairs(
     rows: &Rows,
     band: FastBand,
-    pairs: &[FastPair],
+    pairs: &Segments<FastPair>,
     hi: f64,
     k: usize,
     quantile: f64,
@@ -330,7 +393,7 @@ pub(crate) fn eps_from_pairs(
         slot_of_row[row] = slot as u32;
     }
     let mut lists: Vec<Vec<(f32, u32)>> = vec![Vec::new(); ambiguous.len()];
-    for &(a, b, fast) in pairs {
+    for &(a, b, fast) in pairs.iter() {
         if let Some(list) = lists.get_mut(slot_of_row[a as usize] as usize) {
             list.push((fast, b));
         }
@@ -370,14 +433,20 @@ pub(crate) fn eps_from_pairs(
 pub(crate) type DecidedPair = (u32, u32, u8);
 
 /// Decides every stored pair at `eps` under both of scikit-learn's float64 rules; keeps the
-/// pairs that are neighbours in some direction under some rule.
-pub(crate) fn decide_pairs(rows: &Rows, pairs: &[FastPair], eps: f64) -> Vec<DecidedPair> {
+/// pairs that are neighbours in some direction under some rule, segment by segment (in
+/// parallel with the feature; the same list on any number of threads). Each segment of
+/// `pairs` is freed once decided.
+pub(crate) fn decide_pairs(
+    rows: &Rows,
+    pairs: Segments<FastPair>,
+    eps: f64,
+) -> Segments<DecidedPair> {
     let by_diff = EpsTest::new(rows, eps, ExactRule::Differences);
     let by_expansion = EpsTest::new(rows, eps, ExactRule::Expansion);
     let reject = by_diff
         .reject_above_f32()
         .max(by_expansion.reject_above_f32());
-    let decide = |chunk: &[FastPair]| -> Vec<DecidedPair> {
+    let decide = |chunk: Vec<FastPair>| -> Vec<DecidedPair> {
         chunk
             .iter()
             .filter(|p| p.2 <= reject)
@@ -389,16 +458,18 @@ pub(crate) fn decide_pairs(rows: &Rows, pairs: &[FastPair], eps: f64) -> Vec<Dec
             })
             .collect()
     };
-    // In fixed blocks, concatenated in order: the same list on any number of threads.
-    const BLOCK: usize = 1 << 16;
     #[cfg(feature = "parallel")]
     let parts: Vec<Vec<DecidedPair>> = {
         use rayon::prelude::*;
-        pairs.par_chunks(BLOCK).map(decide).collect()
+        pairs.into_parts().into_par_iter().map(decide).collect()
     };
     #[cfg(not(feature = "parallel"))]
-    let parts: Vec<Vec<DecidedPair>> = pairs.chunks(BLOCK).map(decide).collect();
-    parts.concat()
+    let parts: Vec<Vec<DecidedPair>> = pairs.into_parts().into_iter().map(decide).collect();
+    let mut decided = Segments::new();
+    for part in parts {
+        decided.push(part);
+    }
+    decided
 }
 
 /// Buckets decided pairs into the intervals containing both rows. `interval_members[i]`
@@ -408,7 +479,7 @@ pub(crate) fn decide_pairs(rows: &Rows, pairs: &[FastPair], eps: f64) -> Vec<Dec
 pub(crate) fn bucket_pairs(
     n_rows: usize,
     interval_members: &[Vec<u32>],
-    pairs: &[DecidedPair],
+    pairs: Segments<DecidedPair>,
 ) -> Vec<Vec<DecidedPair>> {
     let mut first = vec![u32::MAX; n_rows];
     let mut last = vec![0u32; n_rows];
@@ -418,15 +489,35 @@ pub(crate) fn bucket_pairs(
             last[row as usize] = interval_idx as u32;
         }
     }
-    let mut buckets: Vec<Vec<DecidedPair>> = vec![Vec::new(); interval_members.len()];
-    for &(a, b, flags) in pairs {
+    // The intervals holding both rows of a pair (`lo > hi`: none).
+    let span = |a: u32, b: u32| {
         let lo = first[a as usize].max(first[b as usize]);
         let hi = last[a as usize].min(last[b as usize]);
         if lo == u32::MAX {
-            continue;
+            (1, 0)
+        } else {
+            (lo, hi)
         }
+    };
+    // Counted first, so each bucket is allocated once at its size.
+    let mut counts = vec![0usize; interval_members.len()];
+    for &(a, b, _) in pairs.iter() {
+        let (lo, hi) = span(a, b);
         for interval_idx in lo..=hi {
-            buckets[interval_idx as usize].push((a, b, flags));
+            counts[interval_idx as usize] += 1;
+        }
+    }
+    let mut buckets: Vec<Vec<DecidedPair>> = counts
+        .iter()
+        .map(|&count| Vec::with_capacity(count))
+        .collect();
+    drop(counts);
+    for part in pairs.into_parts() {
+        for &(a, b, flags) in &part {
+            let (lo, hi) = span(a, b);
+            for interval_idx in lo..=hi {
+                buckets[interval_idx as usize].push((a, b, flags));
+            }
         }
     }
     // Rows -> local indices, one interval at a time through a row-indexed table.

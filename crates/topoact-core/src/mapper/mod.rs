@@ -197,6 +197,7 @@ pub mod testing {
             limit,
             |query, other, fast| pairs.push((tree.row_at[query], tree.row_at[other], fast)),
         );
+        let pairs = join::Segments::from(pairs);
         let from_pairs = join::eps_from_pairs(&rows, band, &pairs, radius, k, quantile);
         let mut kth = brute_kth_distances(&rows, k);
         kth.sort_by(|x, y| x.total_cmp(y));

@@ -37,7 +37,7 @@ use super::job::{
 };
 use super::join::{
     clusters_from_pairs, decide_pairs, k_smallest_exact, needed_order_stats, radius_from_pilot,
-    storage_limit,
+    storage_limit, DecidedPair,
 };
 use super::lens::per_row_lens;
 use super::params::{CoverKind, Epsilon, Lens, MapperError, ValidMapperParams};
@@ -456,8 +456,7 @@ fn clusters_by_join(
     if pairs.len() > MAX_JOIN_PAIRS {
         return None;
     }
-    let decided = decide_pairs(rows, &pairs, eps);
-    drop(pairs);
+    let decided: Vec<DecidedPair> = decide_pairs(rows, pairs, eps).iter().copied().collect();
     let rule = ExactRule::for_interval(rows.dim, rows.n_rows);
     Some(clusters_from_pairs(members, &decided, min_samples, rule))
 }

@@ -12,7 +12,8 @@
 //!
 //! The tree holds no copy of the rows: it reads them through [`Rows`]. The mapper moves the
 //! rows' storage into the tree order of its all-rows tree ([`Rows::store_in_order`]), so a
-//! search reads neighbouring memory.
+//! search reads neighbouring memory, unless the rows are a large float32 layer's own values,
+//! read where they are ([`Rows::gather_matrix`]).
 //!
 //! Cost: building is O(n log n * n_coords) plus a copy of the coordinates; a query
 //! visits O(log n + candidates) nodes; each candidate costs O(n_coords) and each survivor
@@ -465,6 +466,20 @@ impl KdTree {
 
     pub fn len(&self) -> usize {
         self.row_at.len()
+    }
+
+    /// The coordinates by row index (`n_rows x n_coords`, rows not in the tree zero): the
+    /// [`Projected`] coordinates the tree was built from, for its members.
+    pub fn coords_by_row(&self, n_rows: usize) -> Vec<f32> {
+        let m = self.n_coords;
+        let mut out = vec![0f32; n_rows * m];
+        for (pos, &row) in self.row_at.iter().enumerate() {
+            let row = row as usize;
+            if row < n_rows {
+                out[row * m..(row + 1) * m].copy_from_slice(self.coords_at(pos));
+            }
+        }
+        out
     }
 
     #[inline(always)]
@@ -1105,6 +1120,37 @@ impl KdTree {
             .zip(exact.iter().chain(std::iter::repeat(&f64::INFINITY)))
         {
             *o = d2.sqrt();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The coordinates by row from a tree over some rows are the ones it was built from.
+    #[test]
+    fn coords_by_row_give_back_the_projection() {
+        let (n, m) = (300, 30);
+        let coords: Vec<f32> = (0..n * m)
+            .map(|i| ((i * 7919) % 1009) as f32 / 97.0 - 5.0)
+            .collect();
+        let projected = Projected {
+            n_coords: m,
+            coords: coords.clone(),
+            slack: 0.0,
+        };
+        let all: Vec<u32> = (0..n as u32).collect();
+        assert_eq!(KdTree::build(&projected, &all).coords_by_row(n), coords);
+        let some: Vec<u32> = (0..n as u32).filter(|r| r % 3 == 0).collect();
+        let by_row = KdTree::build(&projected, &some).coords_by_row(n);
+        for row in 0..n {
+            let expected: &[f32] = if row % 3 == 0 {
+                &coords[row * m..(row + 1) * m]
+            } else {
+                &[0.0; 30]
+            };
+            assert_eq!(&by_row[row * m..(row + 1) * m], expected, "row {row}");
         }
     }
 }

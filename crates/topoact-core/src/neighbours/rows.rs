@@ -1,14 +1,31 @@
-//! The rows the exact searches read, copied once into a contiguous f32 buffer (plus the
-//! exact f64 values when the input is float64), with the exact float64 neighbour rule that
-//! DBSCAN decisions must follow ([`ExactRule`], [`EpsTest`]).
+//! The rows the exact searches read: a float32 layer's own values (shared, any subset), or a
+//! copy into a contiguous f32 buffer (plus the exact f64 values when the input is float64),
+//! with the exact float64 neighbour rule that DBSCAN decisions must follow ([`ExactRule`],
+//! [`EpsTest`]).
 
-use crate::dataset::MatrixView;
+use ndarray::ArcArray2;
+
+use crate::dataset::{Matrix, MatrixView};
 use crate::mapper::MapperError;
 use crate::numeric::pca::ExactRows;
+
+/// Above this many bytes of f32 values the mapper reads a float32 layer's own values
+/// instead of a copy in its tree's order ([`Rows::gather_matrix`]). The copy makes the join
+/// read neighbouring memory (measured natively on 100K x 1024, one thread, on a loaded
+/// 2-core VM: 3.9-4.8 s with it, 4.2-5.4 s without); above this size the memory matters
+/// more (300K x 1024: 1.1 GiB, a third of the mapper's peak).
+pub(crate) const SHARE_ABOVE_BYTES: usize = 512 << 20;
 
 /// Rows per parallel task when copying the rows in use.
 #[cfg(feature = "parallel")]
 const GATHER_BLOCK: usize = 1024;
+
+/// Where the f32 values live: a copy, or a float32 layer's values shared with the dataset
+/// (standard layout, checked when shared, so the slice is its rows in order).
+enum Values32 {
+    Owned(Vec<f32>),
+    Shared(ArcArray2<f32>),
+}
 
 /// `n_rows x dim` rows in mapper row order (row `row_idx` is the `row_idx`-th sample in use).
 pub(crate) struct Rows {
@@ -16,7 +33,7 @@ pub(crate) struct Rows {
     pub dim: usize,
     /// f32 values, one row after another in storage order (see `slot_of_row`): exact for
     /// float16/float32 input, rounded for float64 input.
-    values_f32: Vec<f32>,
+    values_f32: Values32,
     /// Exact values in the same order, only for float64 input (else the f32 values are exact).
     values_f64: Option<Vec<f64>>,
     /// Squared norms in float64 (sequential sum), as scikit-learn's `|x|^2`.
@@ -24,10 +41,111 @@ pub(crate) struct Rows {
     /// Largest row norm (for error bands).
     pub max_norm: f64,
     /// Where each row's values are stored (`None`: in row order); see [`Rows::store_in_order`].
+    /// For shared values, the row's sample index in the layer.
     slot_of_row: Option<Vec<u32>>,
 }
 
 impl Rows {
+    /// The rows `sample_indices` (or all rows) of `matrix`, checking finiteness. When the
+    /// rows in use hold more than `share_above` bytes of f32 values, a float32 matrix in
+    /// standard layout is shared, whatever the subset (no copy: a 300K x 1024 layer is
+    /// 1.1 GiB), and its rows are then read where they are ([`Rows::store_in_order`] leaves
+    /// them); otherwise the rows are copied as [`Rows::gather`] does. The values are the
+    /// same either way.
+    pub fn gather_matrix(
+        matrix: &Matrix,
+        sample_indices: Option<&[u32]>,
+        share_above: usize,
+    ) -> Result<Rows, MapperError> {
+        let n_rows = sample_indices.map_or(matrix.n_rows(), <[u32]>::len);
+        let bytes = n_rows.saturating_mul(matrix.n_cols()).saturating_mul(4);
+        match matrix {
+            Matrix::F32(values)
+                if bytes > share_above
+                    && values.is_standard_layout()
+                    && values.as_slice().is_some() =>
+            {
+                Self::shared(values.clone(), sample_indices)
+            }
+            _ => Self::gather(matrix.view(), sample_indices),
+        }
+    }
+
+    /// Rows reading `values` (standard layout, checked by the caller) at `sample_indices`.
+    fn shared(values: ArcArray2<f32>, sample_indices: Option<&[u32]>) -> Result<Rows, MapperError> {
+        let (n_total, dim) = values.dim();
+        let n_rows = sample_indices.map_or(n_total, |s| s.len());
+        if n_rows == 0 {
+            return Err(MapperError::EmptyInput);
+        }
+        if dim == 0 {
+            return Err(MapperError::ZeroDimension);
+        }
+        if let Some(subset) = sample_indices {
+            if let Some(&bad) = subset.iter().find(|&&s| s as usize >= n_total) {
+                return Err(MapperError::SampleOutOfRange {
+                    sample_idx: bad,
+                    n_samples: n_total,
+                });
+            }
+        }
+        let sample_of = |row_idx: usize| sample_indices.map_or(row_idx, |s| s[row_idx] as usize);
+        let flat = values.as_slice().unwrap_or(&[]);
+        let mut sq_norms = vec![0f64; n_rows];
+        // The float64 squared norm of each row summed in coordinate order, as `gather`.
+        let fill = |first_row: usize, norms: &mut [f64]| {
+            for (local, norm) in norms.iter_mut().enumerate() {
+                let sample_idx = sample_of(first_row + local);
+                let mut s = 0.0f64;
+                flat[sample_idx * dim..(sample_idx + 1) * dim]
+                    .iter()
+                    .for_each(|&v| s += v as f64 * v as f64);
+                *norm = s;
+            }
+        };
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            sq_norms
+                .par_chunks_mut(GATHER_BLOCK)
+                .enumerate()
+                .for_each(|(block, norms)| fill(block * GATHER_BLOCK, norms));
+        }
+        #[cfg(not(feature = "parallel"))]
+        fill(0, &mut sq_norms);
+        if let Some(row_idx) = sq_norms.iter().position(|s| !s.is_finite()) {
+            return Err(MapperError::NonFiniteData {
+                sample_idx: sample_of(row_idx),
+            });
+        }
+        let mut rows = Rows {
+            n_rows,
+            dim,
+            values_f32: Values32::Shared(values),
+            values_f64: None,
+            sq_norms,
+            max_norm: 0.0,
+            slot_of_row: sample_indices.map(<[u32]>::to_vec),
+        };
+        rows.max_norm = rows.sq_norms.iter().cloned().fold(0.0, f64::max).sqrt();
+        Ok(rows)
+    }
+
+    /// Whether the values are shared with a dataset's float32 layer rather than copied.
+    pub fn shares_values(&self) -> bool {
+        matches!(self.values_f32, Values32::Shared(_))
+    }
+
+    /// All stored f32 values.
+    #[inline(always)]
+    fn values32(&self) -> &[f32] {
+        match &self.values_f32 {
+            Values32::Owned(values) => values,
+            // Standard layout was checked when the values were shared.
+            Values32::Shared(values) => values.as_slice().unwrap_or(&[]),
+        }
+    }
+
     /// Copies the rows `sample_indices` (or all rows) of `matrix`. Checks finiteness.
     /// Cost: O(n_rows * dim) time and 4 (or 12 for float64) bytes per value.
     pub fn gather(
@@ -106,7 +224,7 @@ impl Rows {
         let mut rows = Rows {
             n_rows,
             dim,
-            values_f32,
+            values_f32: Values32::Owned(values_f32),
             values_f64,
             sq_norms,
             max_norm: 0.0,
@@ -124,7 +242,7 @@ impl Rows {
     #[inline(always)]
     pub fn row32(&self, row_idx: usize) -> &[f32] {
         let slot = self.slot(row_idx);
-        &self.values_f32[slot * self.dim..(slot + 1) * self.dim]
+        &self.values32()[slot * self.dim..(slot + 1) * self.dim]
     }
 
     #[inline(always)]
@@ -156,18 +274,22 @@ impl Rows {
     /// Moves the stored values so that the rows `order[0], order[1], ...` lie one after
     /// another in memory (a search tree's order: neighbours then share cache lines and
     /// pages). Row indices keep their meaning. In place: one row of scratch, O(n_rows * dim).
+    /// Shared values are not moved (they are the dataset's): the rows stay where they are.
     pub fn store_in_order(&mut self, order: &[u32]) {
+        let Values32::Owned(values_f32) = &mut self.values_f32 else {
+            return;
+        };
         let n = self.n_rows;
         debug_assert_eq!(order.len(), n, "store_in_order takes every row once");
         if order.len() != n {
             return;
         }
         // The slot each new slot takes its values from.
-        let source: Vec<u32> = order
-            .iter()
-            .map(|&row| self.slot(row as usize) as u32)
-            .collect();
-        permute_rows(&mut self.values_f32, self.dim, &source);
+        let source: Vec<u32> = match &self.slot_of_row {
+            Some(slots) => order.iter().map(|&row| slots[row as usize]).collect(),
+            None => order.to_vec(),
+        };
+        permute_rows(values_f32, self.dim, &source);
         if let Some(v64) = self.values_f64.as_mut() {
             permute_rows(v64, self.dim, &source);
         }

@@ -4,8 +4,9 @@
 //! asserted.
 //!
 //! Run: `cargo run --release -p topoact-core --example umap_stages` with `N` (points, default
-//! 50000), `DIM` (256), `EPOCHS` (UMAP's default when unset), `SEED` (1) and
-//! `RAYON_NUM_THREADS` in the environment.
+//! 50000), `DIM` (256), `EPOCHS` (UMAP's default when unset), `SEED` (1), `DATA_SEED` (the
+//! data's seed, 1; the browser benchmark's file is `topoact synth --seed 0`, projected with
+//! seed 0: `DATA_SEED=0 SEED=0`) and `RAYON_NUM_THREADS` in the environment.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,7 +31,8 @@ fn main() {
     let dim: usize = env_or("DIM", 256);
     let seed: u64 = env_or("SEED", 1);
     let epochs: Option<usize> = std::env::var("EPOCHS").ok().and_then(|v| v.parse().ok());
-    let (array, _, _) = activation_like(n, dim, 1);
+    let data_seed: u64 = env_or("DATA_SEED", 1);
+    let (array, _, _) = activation_like(n, dim, data_seed);
     let rows = Arc::new(EmbedRows::from_array(&array).expect("finite"));
     let params = UmapParams {
         seed,

@@ -4,8 +4,11 @@
 //! asserted.
 //!
 //! Run: `cargo run --release -p topoact-core --example umap_stages` with `N` (points, default
-//! 50000), `DIM` (256), `EPOCHS` (UMAP's default when unset), `SEED` (1) and
-//! `RAYON_NUM_THREADS` in the environment.
+//! 50000), `DIM` (256), `EPOCHS` (UMAP's default when unset), `SEED` (1), `DATA_SEED` (the
+//! data's seed, 1; the browser benchmark's file is `topoact synth --seed 0`, projected with
+//! seed 0: `DATA_SEED=0 SEED=0`) and `RAYON_NUM_THREADS` in the environment. `KNN_CACHE=<file>`
+//! reads the k-NN graph from that file if it exists, else writes it there (so a profiler
+//! run of the later stages does not wait for the search).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,7 +17,7 @@ use std::time::Instant;
 use topoact_core::embed::knn::{knn_graph, KnnParams};
 use topoact_core::embed::quality::knn_preservation;
 use topoact_core::embed::umap::{UmapJob, UmapParams};
-use topoact_core::embed::EmbedRows;
+use topoact_core::embed::{EmbedRows, KnnGraph};
 use topoact_core::job::{Job, Step};
 use topoact_core::mapper::synth::activation_like;
 
@@ -25,12 +28,45 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+/// The graph as bytes: n, k, exact (u64 each), indices, distances (little-endian).
+fn write_graph(graph: &KnnGraph) -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in [graph.n_points as u64, graph.k as u64, graph.exact as u64] {
+        out.extend(v.to_le_bytes());
+    }
+    out.extend(graph.indices.iter().flat_map(|v| v.to_le_bytes()));
+    out.extend(graph.distances.iter().flat_map(|v| v.to_le_bytes()));
+    out
+}
+
+fn read_graph(bytes: &[u8]) -> KnnGraph {
+    let word = |i: usize| u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8 bytes"));
+    let (n_points, k) = (word(0) as usize, word(1) as usize);
+    let values = |from: usize| {
+        bytes[from..from + 4 * n_points * k]
+            .chunks_exact(4)
+            .map(|c| [c[0], c[1], c[2], c[3]])
+            .collect::<Vec<_>>()
+    };
+    KnnGraph {
+        n_points,
+        k,
+        exact: word(2) != 0,
+        indices: values(24).into_iter().map(u32::from_le_bytes).collect(),
+        distances: values(24 + 4 * n_points * k)
+            .into_iter()
+            .map(f32::from_le_bytes)
+            .collect(),
+    }
+}
+
 fn main() {
     let n: usize = env_or("N", 50_000);
     let dim: usize = env_or("DIM", 256);
     let seed: u64 = env_or("SEED", 1);
     let epochs: Option<usize> = std::env::var("EPOCHS").ok().and_then(|v| v.parse().ok());
-    let (array, _, _) = activation_like(n, dim, 1);
+    let data_seed: u64 = env_or("DATA_SEED", 1);
+    let (array, _, _) = activation_like(n, dim, data_seed);
     let rows = Arc::new(EmbedRows::from_array(&array).expect("finite"));
     let params = UmapParams {
         seed,
@@ -38,9 +74,23 @@ fn main() {
         ..Default::default()
     };
     let start = Instant::now();
-    let graph = Arc::new(
-        knn_graph(rows.clone(), KnnParams::new(params.neighbours_needed())).expect("k-NN"),
-    );
+    let cache = std::env::var("KNN_CACHE").ok();
+    let cached = cache
+        .as_deref()
+        .and_then(|path| std::fs::read(path).ok())
+        .map(|bytes| read_graph(&bytes));
+    let graph = Arc::new(match cached {
+        Some(graph) => graph,
+        None => {
+            let graph = knn_graph(rows.clone(), KnnParams::new(params.neighbours_needed()))
+                .expect("k-NN");
+            if let Some(path) = &cache {
+                std::fs::write(path, write_graph(&graph)).expect("cache written");
+            }
+            graph
+        }
+    });
+    assert_eq!(graph.n_points, n, "the cached graph is of this data");
     let knn_secs = start.elapsed().as_secs_f64();
     let mut job = UmapJob::new(rows.clone(), graph, params).expect("valid");
     let mut stages: BTreeMap<String, (f64, usize)> = BTreeMap::new();

@@ -280,4 +280,4 @@ fn mapper_and_diagnostics() {
 const KNN_RECORDED: u64 = 0x7c9e_7c3e_72b2_49e3;
 const TSNE_RECORDED: u64 = 0x2010_9995_8c3d_d7bc;
 const MAPPER_RECORDED: u64 = 0xb352_5474_0c13_ff81;
-const UMAP_RECORDED: u64 = 0xdd74_4c28_66f3_2f3c;
+const UMAP_RECORDED: u64 = 0x11bc_b265_c2c7_3c80;

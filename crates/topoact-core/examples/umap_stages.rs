@@ -82,8 +82,8 @@ fn main() {
     let graph = Arc::new(match cached {
         Some(graph) => graph,
         None => {
-            let graph = knn_graph(rows.clone(), KnnParams::new(params.neighbours_needed()))
-                .expect("k-NN");
+            let graph =
+                knn_graph(rows.clone(), KnnParams::new(params.neighbours_needed())).expect("k-NN");
             if let Some(path) = &cache {
                 std::fs::write(path, write_graph(&graph)).expect("cache written");
             }

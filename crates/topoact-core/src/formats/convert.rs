@@ -222,6 +222,9 @@ pub(crate) struct RowTracker<'a> {
     pub bad_rows: &'a mut Option<Vec<bool>>,
 }
 
+/// Elements decoded and checked for NaN / infinity at a time (16-64 KiB of output).
+const FINITE_CHECK_BLOCK: usize = 8192;
+
 /// Decodes whole elements from `raw` into `dest`: appended when the array arrives in order
 /// (`dest` then holds exactly the elements decoded so far), else at the positions
 /// `placement` gives in a `dest` of full length. Returns `false` when the dtype cannot
@@ -240,23 +243,35 @@ pub(crate) fn convert_chunk<T: Element>(
         let fits = start
             .checked_add(count)
             .is_some_and(|end| end <= placement.total);
-        if dest.len() != start || !fits || !T::decode_extend(elem, raw, dest) {
+        if dest.len() != start || !fits {
             return false;
         }
-        placement.next_pos = dest.len();
-        let out = &dest[start..];
-        // Blocks folded without an early exit, so the check vectorises (`all` on its own
-        // stops at the first miss and runs one element at a time).
-        let all_finite = out
-            .chunks(1024)
-            .all(|block| block.iter().fold(true, |ok, v| ok & v.is_finite_value()));
-        if !all_finite {
-            for (offset, value) in out.iter().enumerate() {
-                if !value.is_finite_value() {
-                    mark_row(rows.bad_rows, rows.n_rows, start + offset, rows.row_len);
+        // Decoded and checked 8192 elements at a time, so the check reads what was just
+        // written from the cache rather than a whole chunk back from memory.
+        let block_bytes = FINITE_CHECK_BLOCK * elem.size.max(1);
+        for raw_block in raw.chunks(block_bytes) {
+            let block_start = dest.len();
+            if !T::decode_extend(elem, raw_block, dest) {
+                dest.truncate(start);
+                return false;
+            }
+            let out = &dest[block_start..];
+            // Folded without an early exit, so the check vectorises (`all` on its own stops
+            // at the first miss and runs one element at a time).
+            if !out.iter().fold(true, |ok, v| ok & v.is_finite_value()) {
+                for (offset, value) in out.iter().enumerate() {
+                    if !value.is_finite_value() {
+                        mark_row(
+                            rows.bad_rows,
+                            rows.n_rows,
+                            block_start + offset,
+                            rows.row_len,
+                        );
+                    }
                 }
             }
         }
+        placement.next_pos = dest.len();
         return true;
     }
     scratch.clear();

@@ -60,8 +60,8 @@ pub const MAX_CLASSES: usize = 1 << 20;
 /// Raw bytes of array data read and converted per job step. In the browser each step is
 /// one `FileReaderSync` read, whose fixed cost is paid per call: Chromium reads a 614 MB
 /// file at about 570 MB/s in 8 MiB slices, 650 in 16, 705 in 32 and 735 in 64 (same page,
-/// alternated, six rounds each), so 32 MiB (two such buffers live during a load).
-pub const CHUNK_BYTES: usize = 32 << 20;
+/// alternated, six rounds each), so 64 MiB (two such buffers live during a load).
+pub const CHUNK_BYTES: usize = 64 << 20;
 
 /// A random-access, read-only sequence of bytes (a file, a JS `File`, a buffer).
 pub trait ByteSource {

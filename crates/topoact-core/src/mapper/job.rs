@@ -355,7 +355,7 @@ impl MapperJob {
         }
     }
 
-        fn progress(&self, stage: &str, done: usize, total: usize) -> Progress {
+    fn progress(&self, stage: &str, done: usize, total: usize) -> Progress {
         Progress::new(stage, done as u64, total as u64)
     }
 

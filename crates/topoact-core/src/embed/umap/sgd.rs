@@ -582,7 +582,9 @@ fn repel(
     rng: &mut SampleRng,
     view: &EpochView,
 ) -> (f32, f32) {
-    let Kernel { a, b, two_gamma_b, .. } = view.kernel;
+    let Kernel {
+        a, b, two_gamma_b, ..
+    } = view.kernel;
     let alpha = view.alpha;
     let drawn = rng.next_batch();
     let mut other_x = [0f32; NEGATIVE_BATCH];

@@ -75,20 +75,7 @@ impl Rows {
     fn shared(values: ArcArray2<f32>, sample_indices: Option<&[u32]>) -> Result<Rows, MapperError> {
         let (n_total, dim) = values.dim();
         let n_rows = sample_indices.map_or(n_total, |s| s.len());
-        if n_rows == 0 {
-            return Err(MapperError::EmptyInput);
-        }
-        if dim == 0 {
-            return Err(MapperError::ZeroDimension);
-        }
-        if let Some(subset) = sample_indices {
-            if let Some(&bad) = subset.iter().find(|&&s| s as usize >= n_total) {
-                return Err(MapperError::SampleOutOfRange {
-                    sample_idx: bad,
-                    n_samples: n_total,
-                });
-            }
-        }
+        check_selection(n_rows, n_total, dim, sample_indices)?;
         let sample_of = |row_idx: usize| sample_indices.map_or(row_idx, |s| s[row_idx] as usize);
         let flat = values.as_slice().unwrap_or(&[]);
         let mut sq_norms = vec![0f64; n_rows];
@@ -155,20 +142,7 @@ impl Rows {
         let n_total = matrix.n_rows();
         let dim = matrix.n_cols();
         let n_rows = sample_indices.map_or(n_total, |s| s.len());
-        if n_rows == 0 {
-            return Err(MapperError::EmptyInput);
-        }
-        if dim == 0 {
-            return Err(MapperError::ZeroDimension);
-        }
-        if let Some(subset) = sample_indices {
-            if let Some(&bad) = subset.iter().find(|&&s| s as usize >= n_total) {
-                return Err(MapperError::SampleOutOfRange {
-                    sample_idx: bad,
-                    n_samples: n_total,
-                });
-            }
-        }
+        check_selection(n_rows, n_total, dim, sample_indices)?;
         let sample_of = |row_idx: usize| sample_indices.map_or(row_idx, |s| s[row_idx] as usize);
         let mut values_f32 = vec![0f32; n_rows * dim];
         let mut values_f64 = match matrix {
@@ -475,4 +449,30 @@ impl EpsTest {
     pub fn reject_above_f32(&self) -> f32 {
         ((self.eps2 + self.band) * (1.0 + 1e-6)) as f32
     }
+}
+
+/// Fails on no rows, no columns or a sample index past `n_total`.
+fn check_selection(
+    n_rows: usize,
+    n_total: usize,
+    dim: usize,
+    sample_indices: Option<&[u32]>,
+) -> Result<(), MapperError> {
+    if n_rows == 0 {
+        return Err(MapperError::EmptyInput);
+    }
+    if dim == 0 {
+        return Err(MapperError::ZeroDimension);
+    }
+    if let Some(&bad) = sample_indices
+        .unwrap_or(&[])
+        .iter()
+        .find(|&&s| s as usize >= n_total)
+    {
+        return Err(MapperError::SampleOutOfRange {
+            sample_idx: bad,
+            n_samples: n_total,
+        });
+    }
+    Ok(())
 }

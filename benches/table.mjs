@@ -222,7 +222,7 @@ const ROWS = [
     size: Q('300000x1024', '20000x1024'), unit: 'MB/s', target: () => '>= 400 MB/s', met: (v) => v >= 400,
     // The ceiling: the browser reading the same file with the worker's calls, no parsing
     // (public/bench-read-worker.js), just before each of our parses. ratio = ours / it.
-    peerName: "the browser's own read of the same file (FileReaderSync, 64 MiB slices, no parsing), same page",
+    peerName: "the browser's own read of the same file (FileReaderSync, 32 MiB slices, no parsing), same page",
     higherIsBetter: true,
     measure(threads) {
       const report = browserRun('parse', `npz:${this.size}:float16`, threads);

@@ -1,8 +1,8 @@
 // The parse benchmark's reference: the browser's own read of a dropped file, with the same
-// calls the compute worker makes (FileReaderSync over 64 MiB slices, each copied out of its
+// calls the compute worker makes (FileReaderSync over 32 MiB slices, each copied out of its
 // ArrayBuffer) and nothing else, so `parse` can report its throughput against the ceiling
 // the browser sets for reading that file on this machine, measured in the same run.
-const SLICE_BYTES = 64 << 20; // topoact_core::formats::CHUNK_BYTES
+const SLICE_BYTES = 32 << 20; // topoact_core::formats::CHUNK_BYTES
 onmessage = (event) => {
   const file = event.data.file;
   const reader = new FileReaderSync();

@@ -60,8 +60,10 @@ pub const MAX_CLASSES: usize = 1 << 20;
 /// Raw bytes of array data read and converted per job step. In the browser each step is
 /// one `FileReaderSync` read, whose fixed cost is paid per call: Chromium reads a 614 MB
 /// file at about 570 MB/s in 8 MiB slices, 650 in 16, 705 in 32 and 735 in 64 (same page,
-/// alternated, six rounds each), so 64 MiB (two such buffers live during a load).
-pub const CHUNK_BYTES: usize = 64 << 20;
+/// alternated, six rounds each). 32 MiB: in the parse benchmark 64 MiB slices read no faster
+/// than 32 (558-607 against 699-737 MB/s, separate runs) and raised the renderer's peak by
+/// 210 MiB (two such buffers are live during a load).
+pub const CHUNK_BYTES: usize = 32 << 20;
 
 /// A random-access, read-only sequence of bytes (a file, a JS `File`, a buffer).
 pub trait ByteSource {

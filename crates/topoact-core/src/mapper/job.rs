@@ -178,14 +178,7 @@ impl MapperJob {
         input: MapperInput<'_>,
         params: &ValidMapperParams,
     ) -> Result<MapperJob, MapperError> {
-        Self::from_parts(
-            input.matrix.n_rows(),
-            |sample_indices| Rows::gather_matrix(input.matrix, sample_indices, SHARE_ABOVE_BYTES),
-            input.sample_indices,
-            input.labels,
-            input.class_names,
-            params,
-        )
+        Self::new_sharing_above(input, params, SHARE_ABOVE_BYTES)
     }
 
     /// [`MapperJob::new`] sharing a float32 layer's values when the rows in use hold more

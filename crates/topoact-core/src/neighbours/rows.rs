@@ -100,22 +100,42 @@ impl Rows {
         }
         #[cfg(not(feature = "parallel"))]
         fill(0, &mut sq_norms);
+        let slot_of_row = sample_indices.map(<[u32]>::to_vec);
+        Rows::finish(
+            dim,
+            Values32::Shared(values),
+            None,
+            sq_norms,
+            slot_of_row,
+            sample_of,
+        )
+    }
+
+    /// Rows from their values and float64 squared norms; fails on the first row whose
+    /// norm is not finite (naming its sample through `sample_of`).
+    fn finish(
+        dim: usize,
+        values_f32: Values32,
+        values_f64: Option<Vec<f64>>,
+        sq_norms: Vec<f64>,
+        slot_of_row: Option<Vec<u32>>,
+        sample_of: impl Fn(usize) -> usize,
+    ) -> Result<Rows, MapperError> {
         if let Some(row_idx) = sq_norms.iter().position(|s| !s.is_finite()) {
             return Err(MapperError::NonFiniteData {
                 sample_idx: sample_of(row_idx),
             });
         }
-        let mut rows = Rows {
-            n_rows,
+        let max_norm = sq_norms.iter().cloned().fold(0.0, f64::max).sqrt();
+        Ok(Rows {
+            n_rows: sq_norms.len(),
             dim,
-            values_f32: Values32::Shared(values),
-            values_f64: None,
+            values_f32,
+            values_f64,
             sq_norms,
-            max_norm: 0.0,
-            slot_of_row: sample_indices.map(<[u32]>::to_vec),
-        };
-        rows.max_norm = rows.sq_norms.iter().cloned().fold(0.0, f64::max).sqrt();
-        Ok(rows)
+            max_norm,
+            slot_of_row,
+        })
     }
 
     /// Whether the values are shared with a dataset's float32 layer rather than copied.
@@ -190,22 +210,14 @@ impl Rows {
         }
         #[cfg(not(feature = "parallel"))]
         fill(0, &mut values_f32, values_f64.as_deref_mut(), &mut sq_norms);
-        if let Some(row_idx) = sq_norms.iter().position(|s| !s.is_finite()) {
-            return Err(MapperError::NonFiniteData {
-                sample_idx: sample_of(row_idx),
-            });
-        }
-        let mut rows = Rows {
-            n_rows,
+        Rows::finish(
             dim,
-            values_f32: Values32::Owned(values_f32),
+            Values32::Owned(values_f32),
             values_f64,
             sq_norms,
-            max_norm: 0.0,
-            slot_of_row: None,
-        };
-        rows.max_norm = rows.sq_norms.iter().cloned().fold(0.0, f64::max).sqrt();
-        Ok(rows)
+            None,
+            sample_of,
+        )
     }
 
     pub fn is_f64(&self) -> bool {

@@ -168,7 +168,7 @@ const ROWS = [
       return {
         value: seconds(r.ours.umap.wall_ms),
         peer: r.embedding_atlas_0_26?.wall_ms != null ? seconds(r.embedding_atlas_0_26.wall_ms) : null,
-        detail: { compute_threads: report.compute_threads, knn_ms: r.ours.umap.knn_ms, first_frame_ms: r.ours.umap.first_frame_ms, embedding_atlas: r.embedding_atlas_0_26, renderer_peak_mib: report.memory?.renderer_peak_mib },
+        detail: { compute_threads: report.compute_threads, knn_ms: r.ours.umap.knn_ms, first_frame_ms: r.ours.umap.first_frame_ms, first_projection_frame_ms: r.ours.umap.first_projection_frame_ms, embedding_atlas: r.embedding_atlas_0_26, renderer_peak_mib: report.memory?.renderer_peak_mib },
       };
     },
     peerName: 'Embedding Atlas 0.26 UMAP (WASM, CPU) on the same page',
@@ -179,7 +179,7 @@ const ROWS = [
     measure(threads) {
       const report = browserRun('embed', this.size, threads, { BENCH_METHODS: 'tsne' });
       const r = report.results[0];
-      return { value: seconds(r.ours.tsne.wall_ms), detail: { compute_threads: report.compute_threads, knn_ms: r.ours.tsne.knn_ms, first_frame_ms: r.ours.tsne.first_frame_ms, renderer_peak_mib: report.memory?.renderer_peak_mib } };
+      return { value: seconds(r.ours.tsne.wall_ms), detail: { compute_threads: report.compute_threads, knn_ms: r.ours.tsne.knn_ms, first_frame_ms: r.ours.tsne.first_frame_ms, first_projection_frame_ms: r.ours.tsne.first_projection_frame_ms, renderer_peak_mib: report.memory?.renderer_peak_mib } };
     },
   },
   {
@@ -188,7 +188,7 @@ const ROWS = [
     measure(threads) {
       const report = browserRun('embed', this.size, threads, { BENCH_METHODS: 'umap' });
       const r = report.results[0];
-      return { value: seconds(r.ours.umap.wall_ms), detail: { compute_threads: report.compute_threads, first_frame_ms: r.ours.umap.first_frame_ms, frames: r.ours.umap.frames, renderer_peak_mib: report.memory?.renderer_peak_mib } };
+      return { value: seconds(r.ours.umap.wall_ms), detail: { compute_threads: report.compute_threads, first_frame_ms: r.ours.umap.first_frame_ms, first_projection_frame_ms: r.ours.umap.first_projection_frame_ms, frames: r.ours.umap.frames, renderer_peak_mib: report.memory?.renderer_peak_mib } };
     },
   },
   {
@@ -197,7 +197,7 @@ const ROWS = [
     measure(threads) {
       const report = browserRun('embed', this.size, threads, { BENCH_METHODS: 'tsne' });
       const r = report.results[0];
-      return { value: seconds(r.ours.tsne.wall_ms), detail: { compute_threads: report.compute_threads, first_frame_ms: r.ours.tsne.first_frame_ms, frames: r.ours.tsne.frames, renderer_peak_mib: report.memory?.renderer_peak_mib } };
+      return { value: seconds(r.ours.tsne.wall_ms), detail: { compute_threads: report.compute_threads, first_frame_ms: r.ours.tsne.first_frame_ms, first_projection_frame_ms: r.ours.tsne.first_projection_frame_ms, frames: r.ours.tsne.frames, renderer_peak_mib: report.memory?.renderer_peak_mib } };
     },
   },
   ...[['scatter-300k', Q('300000', '20000'), 60], ['scatter-1m', Q('1000000', '60000'), 30]].map(([id, size, fps]) => ({

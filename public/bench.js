@@ -41,6 +41,7 @@ function startWorker() {
       if (answer.type === 'Frame') {
         framesSeen.set(answer.request_id, (framesSeen.get(answer.request_id) ?? 0) + 1);
         if (!firstFrameAt.has(answer.request_id)) firstFrameAt.set(answer.request_id, arrivedAt);
+        if (!answer.stage.startsWith('preview') && !firstOwnFrameAt.has(answer.request_id)) firstOwnFrameAt.set(answer.request_id, arrivedAt);
         return;
       }
       if (answer.type === 'Failed' && answer.request_id == null) return reject(new Error(answer.message));
@@ -54,6 +55,9 @@ function startWorker() {
  *  the first of them reached this page (performance.now()). */
 const framesSeen = new Map();
 const firstFrameAt = new Map();
+/** The first frame of the projection itself (not the preview of the rows sent while the
+ *  neighbours are searched). */
+const firstOwnFrameAt = new Map();
 
 /** Time per stage of each request, from its progress messages: request_id ->
  *  { lastAt, times }. A progress message reports a finished step, so the time since the
@@ -251,6 +255,7 @@ async function embedSuite() {
         wall_ms: answer.arrivedAt - started, worker_ms: answer.elapsed_ms, knn_ms: answer.knn_ms,
         knn_exact: answer.knn_exact, frames: framesSeen.get(requestId) ?? 0,
         first_frame_ms: firstFrameAt.has(requestId) ? firstFrameAt.get(requestId) - started : null,
+        first_projection_frame_ms: firstOwnFrameAt.has(requestId) ? firstOwnFrameAt.get(requestId) - started : null,
       };
       log(JSON.stringify({ n, method: name, ...ours[name] }));
     }

@@ -235,6 +235,8 @@ enum BenchAnswer {
     },
     Frame {
         request_id: RequestId,
+        /// The frame's stage (the preview's names itself as one).
+        stage: String,
     },
     Loaded {
         request_id: RequestId,
@@ -293,7 +295,13 @@ pub fn read_answer(message: JsValue) -> Result<JsValue, JsError> {
             request_id,
             stage: progress.stage,
         },
-        FromWorker::ProjectionFrame { request_id, .. } => BenchAnswer::Frame { request_id },
+        FromWorker::ProjectionFrame {
+            request_id,
+            projection,
+        } => BenchAnswer::Frame {
+            request_id,
+            stage: projection.stage,
+        },
         FromWorker::Loaded {
             request_id,
             summary,

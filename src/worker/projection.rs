@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use topoact_core::dataset::{Dataset, ProjectionKind};
 use topoact_core::embed::knn::{KnnJob, KnnParams};
+use topoact_core::embed::preview::PreviewJob;
 use topoact_core::embed::{EmbedRows, KnnGraph, ProgressiveEmbedding};
 use topoact_core::pipeline::{EmbedMethod, EmbedSetup, ProjectionRows, UNLABELLED};
 
@@ -28,6 +29,13 @@ const CACHED_PROJECTIONS: usize = 6;
 /// for what it needs and a larger cached graph is reused.
 const SHARED_NEIGHBOURS: usize = 150;
 const SHARED_NEIGHBOURS_MAX_POINTS: usize = 20_000;
+/// From this many points a projection whose neighbour graph is not cached first sends a
+/// preview frame (the rows on two principal axes, `topoact_core::embed::preview`): the
+/// neighbour search takes seconds at 50K and minutes at 300K x 1024, the preview about a
+/// second.
+const PREVIEW_MIN_POINTS: usize = 20_000;
+/// Stage named by the preview frame.
+pub(crate) const PREVIEW_STAGE: &str = "preview: principal components (neighbour search running)";
 
 /// The rows of one (layer, subsample) with what every frame carries about them.
 #[derive(Clone)]
@@ -101,7 +109,24 @@ pub(super) async fn compute_projection(
     let in_use = rows_for(&request)?;
     let n_points = in_use.rows.n_points;
     setup.validate(n_points)?;
-    let Some((knn, knn_ms)) = neighbours(request_id, &setup, &in_use.rows).await? else {
+    let preview = |coords: &[f32]| {
+        post(&FromWorker::ProjectionFrame {
+            request_id,
+            projection: DrawnProjection {
+                request: request.clone(),
+                sample_indices: in_use.sample_indices.clone(),
+                labels: in_use.labels.clone(),
+                coords_le: coords_to_le_bytes(coords),
+                norms: in_use.norms.clone(),
+                complete: false,
+                stage: PREVIEW_STAGE.into(),
+                knn_ms: 0.0,
+                elapsed_ms: now_ms() - started_ms,
+                knn_exact: true,
+            },
+        })
+    };
+    let Some((knn, knn_ms)) = neighbours(request_id, &setup, &in_use.rows, preview).await? else {
         return Ok(None);
     };
     let frame = |coords: &[f32], complete: bool, stage: String| DrawnProjection {
@@ -146,11 +171,13 @@ pub(super) async fn compute_projection(
 }
 
 /// The neighbour graph for `setup` on `rows`: the cached one when it holds enough neighbours,
-/// else computed (and cached). `Ok(None)` when cancelled.
+/// else computed (and cached), after a preview of the rows handed to `preview` when there
+/// are at least [`PREVIEW_MIN_POINTS`]. `Ok(None)` when cancelled.
 async fn neighbours(
     request_id: RequestId,
     setup: &EmbedSetup,
     rows: &Arc<EmbedRows>,
+    preview: impl FnOnce(&[f32]),
 ) -> Result<Option<(Arc<KnnGraph>, f64)>, WorkerError> {
     let n_points = rows.n_points;
     let needed = setup.neighbours_needed(n_points);
@@ -168,6 +195,13 @@ async fn neighbours(
     });
     if let Some(hit) = cached.filter(|(graph, _)| graph.k >= needed.min(k)) {
         return Ok(Some(hit));
+    }
+    if n_points >= PREVIEW_MIN_POINTS {
+        let mut job = PreviewJob::new(rows.clone(), 0)?;
+        let Some(coords) = run_job(request_id, &mut job).await? else {
+            return Ok(None);
+        };
+        preview(&coords);
     }
     let started_ms = now_ms();
     // Seed 0 whatever the projection's seed: the graph is shared by every projection of

@@ -2,12 +2,13 @@
 // UMAP and t-SNE are computed in the tab with progress and intermediate frames; a selected
 // node lights up exactly its members (checked through the exported selection); a rectangle
 // and a lasso select samples and the graph shades the nodes holding them by the right share;
-// hovering a point shows its thumbnail, label and sample index.
+// hovering a point shows its thumbnail, label and sample index; from 20,000 points a preview
+// of the rows is drawn while the neighbour search runs, then replaced by the projection.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { artifactsDir, cliGraph, demoPath, launchBrowser, openPage, startServer, waitForDataset, waitForGraph } from './harness.mjs';
+import { artifactsDir, cliGraph, demoPath, dropFiles, launchBrowser, npyBytes, npzBytes, openPage, startServer, synthRows, waitForDataset, waitForGraph } from './harness.mjs';
 
 let server;
 let browser;
@@ -183,6 +184,38 @@ describe('projections', () => {
     await page.waitForFunction(() => (document.querySelector('[data-testid="projection-legend"]')?.textContent ?? '').includes('pc1'));
     assert.doesNotMatch(await legend(), /l2norm/);
     await shot('colour-by-pc1-lens');
+    assert.deepEqual(errors, []);
+  });
+});
+
+describe('a projection of many points', () => {
+  test('a preview of the rows is drawn while the neighbours are searched, then the projection replaces it', async () => {
+    const n = 24_000;
+    const { rows, labels } = synthRows(n, 32, 11);
+    const bytes = npzBytes({
+      act_wide: npyBytes('<f4', [n, 32], rows),
+      labels: npyBytes('<u4', [n], labels),
+    });
+    await dropFiles(page, [{ name: 'many-points.npz', bytes }]);
+    await waitForDataset(page, 'many-points');
+    await waitForGraph(page);
+    const versionBefore = Number(await page.getAttribute('[data-testid="projection-view"]', 'data-version'));
+    await page.selectOption('[data-testid="projection-method"]', 'umap');
+    // The preview: a drawn frame, not complete, whose stage says what it is.
+    await page.waitForFunction(
+      (before) => {
+        const canvas = document.querySelector('[data-testid="projection-view"]');
+        const stage = document.querySelector('[data-testid="projection-stage"]')?.textContent ?? '';
+        return Number(canvas.getAttribute('data-version')) > before && canvas.getAttribute('data-complete') === 'false' && stage.includes('preview: principal components');
+      },
+      versionBefore,
+      { timeout: 120_000 },
+    );
+    assert.match(await summary(), /of 24000 points highlighted/);
+    await shot('preview');
+    await waitForProjection('UMAP (20 neighbours');
+    assert.doesNotMatch(await page.textContent('[data-testid="projection-stage"]'), /preview/);
+    assert.match(await summary(), /of 24000 points highlighted/);
     assert.deepEqual(errors, []);
   });
 });

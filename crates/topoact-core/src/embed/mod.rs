@@ -11,6 +11,7 @@
 //! (no clocks, no hash-map iteration order, serial and rayon paths agree); no panics on user
 //! data (errors are [`EmbedError`]).
 
+pub mod preview;
 pub mod quality;
 mod rows;
 pub mod synth;

@@ -113,9 +113,13 @@ impl SubspacePca {
     }
 
     /// The two principal axes (`2 x dim`, row-major), once the passes are done.
-    #[cfg(test)]
     pub(crate) fn axes(&self) -> &[f64] {
         &self.axes
+    }
+
+    /// The rows' mean (`dim`), once the first visit is done.
+    pub(crate) fn mean(&self) -> &[f64] {
+        &self.mean
     }
 
     /// Processes rows for about `work` multiply-adds; returns the `n x 2` coordinates

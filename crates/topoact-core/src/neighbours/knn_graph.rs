@@ -43,6 +43,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::embed::{EmbedError, EmbedRows, KnnGraph};
 use crate::job::{Job, Progress, Step};
+use crate::neighbours::rows::SHARE_ABOVE_BYTES;
 use crate::numeric::kernels::{sq_dist_f32, sq_dists_to_block};
 
 /// Work per step, in multiply-adds (about 10-40 ms natively, more in wasm).
@@ -109,7 +110,9 @@ struct Partition {
     start: Vec<usize>,
     /// The rows copied in `members` order, so a cluster's rows are one contiguous block
     /// (`n x dim` f32: the search streams blocks from cache instead of gathering rows).
-    sorted_rows: Vec<f32>,
+    /// `None` above [`SHARE_ABOVE_BYTES`] of values: then each scanned cluster is gathered
+    /// into a scratch block of the task that scans it (same values, same bits).
+    sorted_rows: Option<Vec<f32>>,
     dim: usize,
     /// `n_clusters x dim` centroids.
     centroids: Vec<f32>,
@@ -126,9 +129,24 @@ impl Partition {
     fn cluster(&self, c: usize) -> &[u32] {
         &self.members[self.start[c]..self.start[c + 1]]
     }
-    /// The rows of cluster `c`, contiguous (`cluster(c).len() x dim`).
-    fn cluster_block(&self, c: usize) -> &[f32] {
-        &self.sorted_rows[self.start[c] * self.dim..self.start[c + 1] * self.dim]
+    /// The rows of cluster `c`, contiguous (`cluster(c).len() x dim`): a slice of the
+    /// cluster-ordered copy, or else gathered into `scratch`.
+    fn cluster_block<'a>(
+        &'a self,
+        rows: &EmbedRows,
+        c: usize,
+        scratch: &'a mut Vec<f32>,
+    ) -> &'a [f32] {
+        match &self.sorted_rows {
+            Some(sorted) => &sorted[self.start[c] * self.dim..self.start[c + 1] * self.dim],
+            None => {
+                scratch.clear();
+                for &row in self.cluster(c) {
+                    scratch.extend_from_slice(rows.row(row as usize));
+                }
+                scratch
+            }
+        }
     }
     fn centroid_distance(&self, a: usize, b: usize) -> f32 {
         self.separations[a * self.n_clusters() + b]
@@ -164,6 +182,9 @@ pub struct KnnJob {
     k: usize,
     max_candidates: usize,
     n_clusters: usize,
+    /// Up to this many bytes of values the rows are copied in cluster order
+    /// ([`SHARE_ABOVE_BYTES`]; above, each scanned cluster is gathered per task).
+    copy_max_bytes: usize,
     stage: Stage,
     /// Whether some query stopped at the cap.
     capped: bool,
@@ -213,12 +234,21 @@ impl KnnJob {
             k,
             max_candidates,
             n_clusters,
+            copy_max_bytes: SHARE_ABOVE_BYTES,
             stage,
             capped: false,
             evaluations: 0,
             indices: vec![0; n * k],
             distances: vec![0.0; n * k],
         })
+    }
+
+    /// Copies the rows in cluster order only up to `bytes` of values (tests and measurements
+    /// of the path that gathers each cluster instead; the graph is the same either way).
+    #[doc(hidden)]
+    pub fn with_copy_max_bytes(mut self, bytes: usize) -> KnnJob {
+        self.copy_max_bytes = bytes;
+        self
     }
 
     /// Row-to-row distance evaluations so far (the search's main cost; `n * (n - 1)` would be
@@ -273,6 +303,7 @@ impl KnnJob {
                     assignment_sq,
                     n_clusters,
                     std::mem::take(centroids),
+                    self.copy_max_bytes,
                 );
                 self.stage = Stage::Searching {
                     partition,
@@ -428,6 +459,7 @@ fn group_by_cluster(
     assignment_sq: &[f32],
     n_clusters: usize,
     centroids: Vec<f32>,
+    copy_max_bytes: usize,
 ) -> Partition {
     let mut start = vec![0usize; n_clusters + 1];
     for &c in assignment {
@@ -445,10 +477,13 @@ fn group_by_cluster(
         radius[c as usize] = radius[c as usize].max(assignment_sq[row].sqrt());
     }
     let dim = rows.dim;
-    let mut sorted_rows = Vec::with_capacity(members.len() * dim);
-    for &row in &members {
-        sorted_rows.extend_from_slice(rows.row(row as usize));
-    }
+    let sorted_rows = (members.len() * dim * 4 <= copy_max_bytes).then(|| {
+        let mut sorted_rows = Vec::with_capacity(members.len() * dim);
+        for &row in &members {
+            sorted_rows.extend_from_slice(rows.row(row as usize));
+        }
+        sorted_rows
+    });
     let mut separations = Vec::with_capacity(n_clusters * n_clusters);
     let mut dists = Vec::with_capacity(n_clusters);
     for c in 0..n_clusters {
@@ -502,7 +537,8 @@ fn search_cluster(
 ) -> ClusterResult {
     let dim = rows.dim;
     let queries = partition.cluster(cluster);
-    let own_block = partition.cluster_block(cluster);
+    let mut own_scratch = Vec::new();
+    let own_block = partition.cluster_block(rows, cluster, &mut own_scratch);
     let n_clusters = partition.n_clusters();
     let own = cluster;
     // Per query: squared distances to every centroid, and the clusters by that distance.
@@ -551,22 +587,33 @@ fn search_cluster(
     let mut prefix_len = vec![0usize; queries.len()];
     let mut scanners: Vec<Vec<u32>> = vec![Vec::new(); n_clusters];
     let mut target_dists = Vec::new();
+    let mut target_scratch = Vec::new();
+    let mut active = Vec::new();
     let mut evaluations = 0u64;
     let mut scan_all = |scanners: &mut Vec<Vec<u32>>, heaps: &mut Vec<MaxHeap>, recheck: bool| {
         for (c, scanning) in scanners.iter_mut().enumerate() {
+            // A query's heap changes only by its own scans, so checking every bound before
+            // scanning decides as checking each just before its scan would.
+            active.clear();
+            active.extend(scanning.drain(..).filter(|&pos| {
+                let pos = pos as usize;
+                let heap = &heaps[pos];
+                !(recheck && heap.is_full() && {
+                    let bound = lower_bound(pos, c);
+                    bound * bound > heap.worst() as f64
+                })
+            }));
+            if active.is_empty() {
+                continue;
+            }
             let targets = partition.cluster(c);
-            for &pos in scanning.iter() {
+            let block = partition.cluster_block(rows, c, &mut target_scratch);
+            for &pos in &active {
                 let pos = pos as usize;
                 let heap = &mut heaps[pos];
-                if recheck && heap.is_full() {
-                    let bound = lower_bound(pos, c);
-                    if bound * bound > heap.worst() as f64 {
-                        continue;
-                    }
-                }
                 let query_row = queries[pos];
                 let query = &own_block[pos * dim..(pos + 1) * dim];
-                sq_dists_to_block(query, partition.cluster_block(c), dim, &mut target_dists);
+                sq_dists_to_block(query, block, dim, &mut target_dists);
                 evaluations += targets.len() as u64;
                 for (&target, &d) in targets.iter().zip(&target_dists) {
                     if target != query_row {
@@ -574,7 +621,6 @@ fn search_cluster(
                     }
                 }
             }
-            scanning.clear();
         }
     };
     // Phase 1: the nearest clusters until every query has k candidates (a first k-th distance).
@@ -844,6 +890,32 @@ mod tests {
         assert_eq!(graph.indices, reference.indices);
         for (a, b) in graph.distances.iter().zip(&reference.distances) {
             assert!((a - b).abs() <= 1e-5 * b.max(1.0));
+        }
+    }
+
+    #[test]
+    fn gathering_clusters_gives_the_copys_graph() {
+        let rows = Arc::new(random_rows(1500, 37, 8));
+        for search in [
+            KnnSearch::Exact,
+            KnnSearch::Approximate {
+                max_candidates: 200,
+            },
+        ] {
+            let params = KnnParams {
+                k: 9,
+                seed: 2,
+                search,
+            };
+            let copied = knn_graph(rows.clone(), params).expect("valid");
+            let mut job = KnnJob::new(rows.clone(), params)
+                .expect("valid")
+                .with_copy_max_bytes(0);
+            let gathered = crate::job::run_to_end(&mut job, |_| {}).expect("valid");
+            assert_eq!(copied.indices, gathered.indices);
+            let bits = |g: &KnnGraph| g.distances.iter().map(|d| d.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&copied), bits(&gathered));
+            assert_eq!(copied.exact, gathered.exact);
         }
     }
 

@@ -52,11 +52,12 @@ fn main() {
     };
     let secs = start.elapsed().as_secs_f64();
     let mut print = 0xcbf2_9ce4_8422_2325u64;
-    let bytes = graph
-        .indices
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .chain(graph.distances.iter().flat_map(|v| v.to_bits().to_le_bytes()));
+    let bytes = graph.indices.iter().flat_map(|v| v.to_le_bytes()).chain(
+        graph
+            .distances
+            .iter()
+            .flat_map(|v| v.to_bits().to_le_bytes()),
+    );
     for byte in bytes {
         print = (print ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
     }

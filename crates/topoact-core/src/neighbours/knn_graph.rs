@@ -44,7 +44,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::embed::{EmbedError, EmbedRows, KnnGraph};
 use crate::job::{Job, Progress, Step};
 use crate::neighbours::rows::SHARE_ABOVE_BYTES;
-use crate::numeric::kernels::{sq_dist_f32, sq_dists_to_block, sq_dists_to_tile};
+use crate::numeric::kernels::{sq_dist_f32, sq_dists_to_tile};
 
 /// Work per step, in multiply-adds (about 10-40 ms natively, more in wasm).
 const STEP_FLOPS: f64 = 2.5e8;
@@ -485,17 +485,17 @@ fn group_by_cluster(
         }
         sorted_rows
     });
-    let mut separations = Vec::with_capacity(n_clusters * n_clusters);
-    let mut dists = Vec::with_capacity(n_clusters);
-    for c in 0..n_clusters {
-        sq_dists_to_block(
-            &centroids[c * dim..(c + 1) * dim],
-            &centroids,
-            dim,
-            &mut dists,
-        );
-        separations.extend(dists.iter().map(|d| d.sqrt()));
-    }
+    // Each centroid against all (the bits of `sq_dists_to_block` per pair, tiled).
+    let centroid_refs: Vec<&[f32]> = centroids.chunks_exact(dim).collect();
+    let (mut separations, mut scratch) = (Vec::new(), Vec::new());
+    blocked_sq_dists(
+        &centroid_refs,
+        &centroids,
+        dim,
+        &mut separations,
+        &mut scratch,
+    );
+    separations.iter_mut().for_each(|d| *d = d.sqrt());
     Partition {
         members,
         start,

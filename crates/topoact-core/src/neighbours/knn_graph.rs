@@ -22,14 +22,21 @@
 //! bound lets a query skip depends on the data: on activation-like data (a low-dimensional
 //! latent mapped up) most clusters are skipped; in isotropic Gaussian blobs a query scans its
 //! whole blob. `KnnSearch::Auto` is exact up to 10,000 rows and above caps the scan at
-//! `max(25 k, n / 8, 2000)` rows. The rows are copied in cluster order, so a query streams
-//! each scanned cluster as one contiguous block (four targets per pass, see
-//! `numeric::kernels`). Measured
+//! `max(25 k, n / 8, 2000)` rows. The queries of one cluster scan each target cluster
+//! together, four queries per pass over its contiguous block (`sq_dists_to_tile`, in groups
+//! of 16 queries x 64 targets; per pair the bits of the one-query kernel), with the rows
+//! copied in cluster order up to [`SHARE_ABOVE_BYTES`] of values; above, each scanned cluster
+//! is gathered into a scratch block of the task (one gather per cluster and query cluster).
+//! Per query only the nearest 16 clusters are sorted up front; the rest only as far as the
+//! bound keeps them. Measured
 //! (release, one thread, shared 2-core machine, `tests/embed_knn.rs::measure_knn`, CPU
 //! seconds): k = 150 at 5K / 20K / 50K x 256 in 0.2 / 1.5 / 6.7-6.9 s on activation-like data
 //! and 0.2 / 2.2 / 7.6 s on Gaussian blobs, exact (the cap was not reached; 2,224 and 2,499
-//! rows scanned per query at 50K). Memory: the output (`n * k * 8` bytes), the cluster-ordered
-//! copy of the rows (`n * dim * 4`, freed with the job), the centroids
+//! rows scanned per query at 50K). With the tiles (`examples/knn_stages.rs`, 50K x 256, k = 20,
+//! one thread, load ~5.3 on 2 cores): search 3.8-4.1 -> 2.5-3.0 s, partition 0.8 -> 0.65 s,
+//! same graph. Memory: the output (`n * k * 8` bytes), the cluster-ordered copy of the rows
+//! (`n * dim * 4`, freed with the job; none above 512 MiB of values: at 300K x 1024 the
+//! k-NN's live peak 2413 -> 1241 MiB), the centroids
 //! (`n_clusters * dim * 4`) and their pairwise distances (`n_clusters^2 * 4`).
 //!
 //! Deterministic: the partition depends only on the rows and the seed; under the `parallel`

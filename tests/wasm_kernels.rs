@@ -193,6 +193,32 @@ fn block_distances_match_float64() {
 
 /// The inline kernel of the mapper's fast path: 16 accumulators, a balanced sum of them, a scalar tail; the
 /// bounded form sums it in blocks of 64 and may stop early above the limit.
+/// The four-query tile: the block kernel's bits for every query (and so its float64 bound).
+#[wasm_bindgen_test]
+fn tile_distances_are_the_block_kernels() {
+    let mut rng = Rng(7);
+    let (mut tile, mut one) = (Vec::new(), Vec::new());
+    for dim in lengths().into_iter().filter(|&d| d > 0 && d <= 1023) {
+        for count in [0usize, 1, 3, 4, 5, 9] {
+            for n_queries in [1usize, 4, 6] {
+                let kind = if dim % 2 == 0 { Kind::Unit } else { Kind::Mixed };
+                let queries: Vec<Vec<f32>> =
+                    (0..n_queries).map(|_| vector(&mut rng, dim, kind)).collect();
+                let block = vector(&mut rng, dim * count, kind);
+                let refs: Vec<&[f32]> = queries.iter().map(|q| q.as_slice()).collect();
+                kernels::sq_dists_to_tile(&refs, &block, dim, &mut tile);
+                assert_eq!(tile.len(), n_queries * count, "dim {dim}");
+                for (q, query) in queries.iter().enumerate() {
+                    kernels::sq_dists_to_block(query, &block, dim, &mut one);
+                    for (t, (&a, &b)) in tile[q * count..(q + 1) * count].iter().zip(&one).enumerate() {
+                        assert_eq!(a.to_bits(), b.to_bits(), "dim {dim}, query {q}, target {t}");
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[wasm_bindgen_test]
 fn lanes16_sq_dist_and_bounded_form_match_float64() {
     for (what, a, b) in pairs(4) {

@@ -9,7 +9,9 @@
 //! Run: `cargo run --release -p topoact-core --example peak_memory` with `N` (rows, default
 //! 50000), `DIM` (1024), `THREADS` (the mapper's step threads, default 2),
 //! `RAYON_NUM_THREADS`, `SKIP_UMAP=1` to stop after the k-NN graph, `MAPPER_ONLY=1` to stop after the
-//! mapper, `STEPS=prefix` to print
+//! mapper, `SKIP_MAPPER=1` to go straight to the projection, `KNN_SEARCH_STEPS=s` to stop the
+//! k-NN search after `s` of its steps (its peak is reached when the search starts; implies
+//! `SKIP_UMAP`), `STEPS=prefix` to print
 //! every step of the stages whose name starts with `prefix` (e.g. `mapper: neighbour`).
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -225,13 +227,15 @@ fn main() {
             .expect("mapper input")
             .with_step_threads(threads)
     });
-    let graph = run(&mut stages, "mapper: ", &mut job);
+    if std::env::var("SKIP_MAPPER").is_err() {
+        let graph = run(&mut stages, "mapper: ", &mut job);
+        println!(
+            "graph: {} nodes, {} edges",
+            graph.nodes.len(),
+            graph.edges.len()
+        );
+    }
     stages.once("mapper: dropping the job", || drop(job));
-    println!(
-        "graph: {} nodes, {} edges",
-        graph.nodes.len(),
-        graph.edges.len()
-    );
     if std::env::var("MAPPER_ONLY").is_ok() {
         stages.print_last();
         return;
@@ -256,6 +260,32 @@ fn main() {
         .neighbours_needed(rows.n_points)
         .min(rows.n_points - 1);
     let mut knn_job = KnnJob::new(rows.clone(), KnnParams::new(k)).expect("k-NN parameters");
+    if let Some(limit) = std::env::var("KNN_SEARCH_STEPS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let mut searched = 0;
+        while searched < limit {
+            let since = Stages::begin_step();
+            match knn_job.step().expect("the job runs") {
+                Step::Running(progress) => {
+                    searched += usize::from(progress.stage.contains("searching"));
+                    stages.charge(&format!("k-NN: {}", stage_key(&progress.stage)), since);
+                }
+                Step::Done(_) => {
+                    stages.charge("k-NN: done", since);
+                    break;
+                }
+            }
+        }
+        stages.print_last();
+        let overall = stages.rows.iter().map(|row| row.1).max().unwrap_or(0);
+        println!(
+            "stopped after {searched} search steps; overall peak {:.1} MiB",
+            mib(overall)
+        );
+        return;
+    }
     let knn = Arc::new(run(&mut stages, "k-NN: ", &mut knn_job));
     stages.once("k-NN: dropping the job", || drop(knn_job));
     let mut fingerprint = 0xcbf2_9ce4_8422_2325u64;

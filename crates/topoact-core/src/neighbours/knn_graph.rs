@@ -22,14 +22,21 @@
 //! bound lets a query skip depends on the data: on activation-like data (a low-dimensional
 //! latent mapped up) most clusters are skipped; in isotropic Gaussian blobs a query scans its
 //! whole blob. `KnnSearch::Auto` is exact up to 10,000 rows and above caps the scan at
-//! `max(25 k, n / 8, 2000)` rows. The rows are copied in cluster order, so a query streams
-//! each scanned cluster as one contiguous block (four targets per pass, see
-//! `numeric::kernels`). Measured
+//! `max(25 k, n / 8, 2000)` rows. The queries of one cluster scan each target cluster
+//! together, four queries per pass over its contiguous block (`sq_dists_to_tile`, in groups
+//! of 16 queries x 64 targets; per pair the bits of the one-query kernel), with the rows
+//! copied in cluster order up to [`SHARE_ABOVE_BYTES`] of values; above, each scanned cluster
+//! is gathered into a scratch block of the task (one gather per cluster and query cluster).
+//! Per query only the nearest 16 clusters are sorted up front; the rest only as far as the
+//! bound keeps them. Measured
 //! (release, one thread, shared 2-core machine, `tests/embed_knn.rs::measure_knn`, CPU
 //! seconds): k = 150 at 5K / 20K / 50K x 256 in 0.2 / 1.5 / 6.7-6.9 s on activation-like data
 //! and 0.2 / 2.2 / 7.6 s on Gaussian blobs, exact (the cap was not reached; 2,224 and 2,499
-//! rows scanned per query at 50K). Memory: the output (`n * k * 8` bytes), the cluster-ordered
-//! copy of the rows (`n * dim * 4`, freed with the job), the centroids
+//! rows scanned per query at 50K). With the tiles (`examples/knn_stages.rs`, 50K x 256, k = 20,
+//! one thread, load ~5.3 on 2 cores): search 3.8-4.1 -> 2.5-3.0 s, partition 0.8 -> 0.65 s,
+//! same graph. Memory: the output (`n * k * 8` bytes), the cluster-ordered copy of the rows
+//! (`n * dim * 4`, freed with the job; none above 512 MiB of values: at 300K x 1024 the
+//! k-NN's live peak 2413 -> 1241 MiB), the centroids
 //! (`n_clusters * dim * 4`) and their pairwise distances (`n_clusters^2 * 4`).
 //!
 //! Deterministic: the partition depends only on the rows and the seed; under the `parallel`
@@ -43,7 +50,8 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::embed::{EmbedError, EmbedRows, KnnGraph};
 use crate::job::{Job, Progress, Step};
-use crate::numeric::kernels::{sq_dist_f32, sq_dists_to_block};
+use crate::neighbours::rows::SHARE_ABOVE_BYTES;
+use crate::numeric::kernels::{sq_dist_f32, sq_dists_to_tile};
 
 /// Work per step, in multiply-adds (about 10-40 ms natively, more in wasm).
 const STEP_FLOPS: f64 = 2.5e8;
@@ -109,7 +117,9 @@ struct Partition {
     start: Vec<usize>,
     /// The rows copied in `members` order, so a cluster's rows are one contiguous block
     /// (`n x dim` f32: the search streams blocks from cache instead of gathering rows).
-    sorted_rows: Vec<f32>,
+    /// `None` above [`SHARE_ABOVE_BYTES`] of values: then each scanned cluster is gathered
+    /// into a scratch block of the task that scans it (same values, same bits).
+    sorted_rows: Option<Vec<f32>>,
     dim: usize,
     /// `n_clusters x dim` centroids.
     centroids: Vec<f32>,
@@ -126,9 +136,24 @@ impl Partition {
     fn cluster(&self, c: usize) -> &[u32] {
         &self.members[self.start[c]..self.start[c + 1]]
     }
-    /// The rows of cluster `c`, contiguous (`cluster(c).len() x dim`).
-    fn cluster_block(&self, c: usize) -> &[f32] {
-        &self.sorted_rows[self.start[c] * self.dim..self.start[c + 1] * self.dim]
+    /// The rows of cluster `c`, contiguous (`cluster(c).len() x dim`): a slice of the
+    /// cluster-ordered copy, or else gathered into `scratch`.
+    fn cluster_block<'a>(
+        &'a self,
+        rows: &EmbedRows,
+        c: usize,
+        scratch: &'a mut Vec<f32>,
+    ) -> &'a [f32] {
+        match &self.sorted_rows {
+            Some(sorted) => &sorted[self.start[c] * self.dim..self.start[c + 1] * self.dim],
+            None => {
+                scratch.clear();
+                for &row in self.cluster(c) {
+                    scratch.extend_from_slice(rows.row(row as usize));
+                }
+                scratch
+            }
+        }
     }
     fn centroid_distance(&self, a: usize, b: usize) -> f32 {
         self.separations[a * self.n_clusters() + b]
@@ -164,6 +189,9 @@ pub struct KnnJob {
     k: usize,
     max_candidates: usize,
     n_clusters: usize,
+    /// Up to this many bytes of values the rows are copied in cluster order
+    /// ([`SHARE_ABOVE_BYTES`]; above, each scanned cluster is gathered per task).
+    copy_max_bytes: usize,
     stage: Stage,
     /// Whether some query stopped at the cap.
     capped: bool,
@@ -213,12 +241,21 @@ impl KnnJob {
             k,
             max_candidates,
             n_clusters,
+            copy_max_bytes: SHARE_ABOVE_BYTES,
             stage,
             capped: false,
             evaluations: 0,
             indices: vec![0; n * k],
             distances: vec![0.0; n * k],
         })
+    }
+
+    /// Copies the rows in cluster order only up to `bytes` of values (tests and measurements
+    /// of the path that gathers each cluster instead; the graph is the same either way).
+    #[doc(hidden)]
+    pub fn with_copy_max_bytes(mut self, bytes: usize) -> KnnJob {
+        self.copy_max_bytes = bytes;
+        self
     }
 
     /// Row-to-row distance evaluations so far (the search's main cost; `n * (n - 1)` would be
@@ -247,7 +284,8 @@ impl KnnJob {
         };
         let last_iteration = *iteration + 1 == PARTITION_ITERATIONS;
         let visit_len = if last_iteration { n } else { *sample_len };
-        let chunk = ((STEP_FLOPS / (n_clusters * dim) as f64) as usize).max(1);
+        let chunk =
+            ((STEP_FLOPS * parallel_width() as f64 / (n_clusters * dim) as f64) as usize).max(1);
         let end = (*next_row + chunk).min(visit_len);
         let visited = &visit_order[*next_row..end];
         let nearest = nearest_centroids(rows, centroids, visited);
@@ -273,6 +311,7 @@ impl KnnJob {
                     assignment_sq,
                     n_clusters,
                     std::mem::take(centroids),
+                    self.copy_max_bytes,
                 );
                 self.stage = Stage::Searching {
                     partition,
@@ -428,6 +467,7 @@ fn group_by_cluster(
     assignment_sq: &[f32],
     n_clusters: usize,
     centroids: Vec<f32>,
+    copy_max_bytes: usize,
 ) -> Partition {
     let mut start = vec![0usize; n_clusters + 1];
     for &c in assignment {
@@ -445,21 +485,24 @@ fn group_by_cluster(
         radius[c as usize] = radius[c as usize].max(assignment_sq[row].sqrt());
     }
     let dim = rows.dim;
-    let mut sorted_rows = Vec::with_capacity(members.len() * dim);
-    for &row in &members {
-        sorted_rows.extend_from_slice(rows.row(row as usize));
-    }
-    let mut separations = Vec::with_capacity(n_clusters * n_clusters);
-    let mut dists = Vec::with_capacity(n_clusters);
-    for c in 0..n_clusters {
-        sq_dists_to_block(
-            &centroids[c * dim..(c + 1) * dim],
-            &centroids,
-            dim,
-            &mut dists,
-        );
-        separations.extend(dists.iter().map(|d| d.sqrt()));
-    }
+    let sorted_rows = (members.len() * dim * 4 <= copy_max_bytes).then(|| {
+        let mut sorted_rows = Vec::with_capacity(members.len() * dim);
+        for &row in &members {
+            sorted_rows.extend_from_slice(rows.row(row as usize));
+        }
+        sorted_rows
+    });
+    // Each centroid against all (the bits of `sq_dists_to_block` per pair, tiled).
+    let centroid_refs: Vec<&[f32]> = centroids.chunks_exact(dim).collect();
+    let (mut separations, mut scratch) = (Vec::new(), Vec::new());
+    blocked_sq_dists(
+        &centroid_refs,
+        &centroids,
+        dim,
+        &mut separations,
+        &mut scratch,
+    );
+    separations.iter_mut().for_each(|d| *d = d.sqrt());
     Partition {
         members,
         start,
@@ -471,24 +514,71 @@ fn group_by_cluster(
     }
 }
 
-/// The nearest centroid of each row in `range` (ties: smaller cluster index) and the squared
-/// distance to it.
+/// Queries per group and targets per chunk of [`blocked_sq_dists`]: at 1024 dimensions a group
+/// and a chunk together are 320 KiB, so each chunk is read from cache by the group's tiles.
+const GROUP_QUERIES: usize = 16;
+const CHUNK_TARGETS: usize = 64;
+
+/// `out[q * m + j]`: squared distances of every query to each of the block's `m` rows, as
+/// `sq_dists_to_tile` of all queries with the whole block (the same bits: chunks hold a
+/// multiple of four targets, so every target keeps its place in its group of four), computed
+/// a group of queries by a chunk of targets at a time.
+fn blocked_sq_dists(
+    queries: &[&[f32]],
+    block: &[f32],
+    dim: usize,
+    out: &mut Vec<f32>,
+    scratch: &mut Vec<f32>,
+) {
+    let m = block.len() / dim;
+    out.clear();
+    out.resize(queries.len() * m, 0.0);
+    for (g, group) in queries.chunks(GROUP_QUERIES).enumerate() {
+        for (c, chunk) in block.chunks(CHUNK_TARGETS * dim).enumerate() {
+            let width = chunk.len() / dim;
+            sq_dists_to_tile(group, chunk, dim, scratch);
+            for (q, dists) in scratch.chunks_exact(width).enumerate() {
+                let at = (g * GROUP_QUERIES + q) * m + c * CHUNK_TARGETS;
+                out[at..at + width].copy_from_slice(dists);
+            }
+        }
+    }
+}
+
+/// The nearest centroid of each row of `visited` (ties: smaller cluster index) and the
+/// squared distance to it. Rows in tiles of four (`blocked_sq_dists`: each row's distances
+/// have the bits of its own pass), groups of tiles side by side under the `parallel` feature (each row's
+/// answer depends only on the row, so the thread count does not matter).
 fn nearest_centroids(rows: &EmbedRows, centroids: &[f32], visited: &[u32]) -> Vec<(u32, f32)> {
     let dim = rows.dim;
-    let mut dists = Vec::with_capacity(centroids.len() / dim);
-    visited
-        .iter()
-        .map(|&row| {
-            sq_dists_to_block(rows.row(row as usize), centroids, dim, &mut dists);
-            let mut best = (f32::INFINITY, 0u32);
-            for (c, &d) in dists.iter().enumerate() {
-                if d < best.0 {
-                    best = (d, c as u32);
+    let n_centroids = centroids.len() / dim;
+    let nearest_of_tile = |tile: &[u32]| -> Vec<(u32, f32)> {
+        let queries: Vec<&[f32]> = tile.iter().map(|&row| rows.row(row as usize)).collect();
+        let (mut dists, mut scratch) = (Vec::new(), Vec::new());
+        blocked_sq_dists(&queries, centroids, dim, &mut dists, &mut scratch);
+        dists
+            .chunks_exact(n_centroids)
+            .map(|dists| {
+                let mut best = (f32::INFINITY, 0u32);
+                for (c, &d) in dists.iter().enumerate() {
+                    if d < best.0 {
+                        best = (d, c as u32);
+                    }
                 }
-            }
-            (best.1, best.0)
-        })
-        .collect()
+                (best.1, best.0)
+            })
+            .collect()
+    };
+    // Rows per task: one group of `blocked_sq_dists`.
+    const TASK_ROWS: usize = GROUP_QUERIES;
+    #[cfg(feature = "parallel")]
+    let nearest: Vec<Vec<(u32, f32)>> = {
+        use rayon::prelude::*;
+        visited.par_chunks(TASK_ROWS).map(nearest_of_tile).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let nearest: Vec<Vec<(u32, f32)>> = visited.chunks(TASK_ROWS).map(nearest_of_tile).collect();
+    nearest.into_iter().flatten().collect()
 }
 
 /// The `k` nearest candidates of every row of cluster `cluster`, as `(row, [(sq, idx)])`
@@ -502,31 +592,41 @@ fn search_cluster(
 ) -> ClusterResult {
     let dim = rows.dim;
     let queries = partition.cluster(cluster);
-    let own_block = partition.cluster_block(cluster);
+    let mut own_scratch = Vec::new();
+    let own_block = partition.cluster_block(rows, cluster, &mut own_scratch);
     let n_clusters = partition.n_clusters();
     let own = cluster;
     // Per query: squared distances to every centroid, and the clusters by that distance.
-    let mut centroid_sq: Vec<f32> = Vec::with_capacity(queries.len() * n_clusters);
-    let mut orders: Vec<Vec<u32>> = Vec::with_capacity(queries.len());
-    let mut dists = Vec::with_capacity(n_clusters);
-    for &query_row in queries {
-        sq_dists_to_block(
-            rows.row(query_row as usize),
-            &partition.centroids,
-            dim,
-            &mut dists,
-        );
-        let mut order: Vec<u32> = (0..n_clusters as u32)
-            .filter(|&c| !partition.cluster(c as usize).is_empty())
-            .collect();
-        order.sort_unstable_by(|&a, &b| {
-            dists[a as usize]
-                .total_cmp(&dists[b as usize])
-                .then(a.cmp(&b))
-        });
-        centroid_sq.extend_from_slice(&dists);
-        orders.push(order);
-    }
+    let query_refs: Vec<&[f32]> = own_block.chunks_exact(dim).collect();
+    let mut centroid_sq: Vec<f32> = Vec::new();
+    let mut tile_scratch = Vec::new();
+    blocked_sq_dists(
+        &query_refs,
+        &partition.centroids,
+        dim,
+        &mut centroid_sq,
+        &mut tile_scratch,
+    );
+    let non_empty: Vec<u32> = (0..n_clusters as u32)
+        .filter(|&c| !partition.cluster(c as usize).is_empty())
+        .collect();
+    // Per query the non-empty clusters with the nearest `NEAREST_SORTED` first, in order of
+    // their centroid's distance (ties: the smaller index), the rest in no order, and how many
+    // lead in order. Phase 1 needs only the nearest few; phase 2 sorts only the clusters the
+    // bound does not rule out (where the skipped ones stand does not matter): the clusters are
+    // visited as after a full sort of every query's order.
+    let mut orders: Vec<(Vec<u32>, usize)> = centroid_sq
+        .chunks_exact(n_clusters)
+        .map(|dists| {
+            let mut order = non_empty.clone();
+            let head = NEAREST_SORTED.min(order.len());
+            if head < order.len() {
+                order.select_nth_unstable_by(head, by_distance(dists));
+            }
+            order[..head].sort_unstable_by(by_distance(dists));
+            (order, head)
+        })
+        .collect();
     // A lower bound on the distance from query `pos` to any row of cluster `c` (0 when unknown).
     let lower_bound = |pos: usize, c: usize| -> f64 {
         let to_c = centroid_sq[pos * n_clusters + c];
@@ -551,53 +651,87 @@ fn search_cluster(
     let mut prefix_len = vec![0usize; queries.len()];
     let mut scanners: Vec<Vec<u32>> = vec![Vec::new(); n_clusters];
     let mut target_dists = Vec::new();
+    let mut target_scratch = Vec::new();
+    let mut active = Vec::new();
+    let mut tile_queries: Vec<&[f32]> = Vec::new();
     let mut evaluations = 0u64;
     let mut scan_all = |scanners: &mut Vec<Vec<u32>>, heaps: &mut Vec<MaxHeap>, recheck: bool| {
         for (c, scanning) in scanners.iter_mut().enumerate() {
+            // A query's heap changes only by its own scans, so checking every bound before
+            // scanning decides as checking each just before its scan would.
+            active.clear();
+            active.extend(scanning.drain(..).filter(|&pos| {
+                let pos = pos as usize;
+                let heap = &heaps[pos];
+                !(recheck && heap.is_full() && {
+                    let bound = lower_bound(pos, c);
+                    bound * bound > heap.worst() as f64
+                })
+            }));
+            if active.is_empty() {
+                continue;
+            }
             let targets = partition.cluster(c);
-            for &pos in scanning.iter() {
+            let block = partition.cluster_block(rows, c, &mut target_scratch);
+            // Four queries per pass over the block (`sq_dists_to_tile`: each query's
+            // distances have the bits of its own pass).
+            tile_queries.clear();
+            tile_queries.extend(active.iter().map(|&pos| query_refs[pos as usize]));
+            blocked_sq_dists(
+                &tile_queries,
+                block,
+                dim,
+                &mut target_dists,
+                &mut tile_scratch,
+            );
+            evaluations += (targets.len() * active.len()) as u64;
+            for (&pos, dists) in active.iter().zip(target_dists.chunks_exact(targets.len())) {
                 let pos = pos as usize;
                 let heap = &mut heaps[pos];
-                if recheck && heap.is_full() {
-                    let bound = lower_bound(pos, c);
-                    if bound * bound > heap.worst() as f64 {
-                        continue;
-                    }
-                }
                 let query_row = queries[pos];
-                let query = &own_block[pos * dim..(pos + 1) * dim];
-                sq_dists_to_block(query, partition.cluster_block(c), dim, &mut target_dists);
-                evaluations += targets.len() as u64;
-                for (&target, &d) in targets.iter().zip(&target_dists) {
+                for (&target, &d) in targets.iter().zip(dists) {
                     if target != query_row {
                         heap.offer(d, target);
                     }
                 }
             }
-            scanning.clear();
         }
     };
     // Phase 1: the nearest clusters until every query has k candidates (a first k-th distance).
-    for (pos, order) in orders.iter().enumerate() {
-        for &c in order {
+    for (pos, (order, in_order)) in orders.iter_mut().enumerate() {
+        let dists = &centroid_sq[pos * n_clusters..(pos + 1) * n_clusters];
+        let mut next = 0;
+        // Every row is in some cluster and n > k, so the scan passes k before the end.
+        while next < order.len() {
+            if next == *in_order {
+                // More than the nearest few: the rest in order too.
+                order[next..].sort_unstable_by(by_distance(dists));
+                *in_order = order.len();
+            }
+            let c = order[next];
+            next += 1;
             scanners[c as usize].push(pos as u32);
-            prefix_len[pos] += 1;
             scanned[pos] += partition.cluster(c as usize).len();
             if scanned[pos] > k {
                 break;
             }
         }
+        prefix_len[pos] = next;
     }
     scan_all(&mut scanners, &mut heaps, false);
     // Phase 2: every other cluster the bound cannot rule out, nearest first, up to the cap.
     let mut capped = false;
-    for (pos, order) in orders.iter().enumerate() {
+    let mut kept: Vec<u32> = Vec::new();
+    for (pos, (order, _)) in orders.iter().enumerate() {
+        let dists = &centroid_sq[pos * n_clusters..(pos + 1) * n_clusters];
         let worst = heaps[pos].worst() as f64;
-        for &c in &order[prefix_len[pos]..] {
+        kept.clear();
+        kept.extend(order[prefix_len[pos]..].iter().copied().filter(|&c| {
             let bound = lower_bound(pos, c as usize);
-            if bound * bound > worst {
-                continue;
-            }
+            bound * bound <= worst
+        }));
+        kept.sort_unstable_by(by_distance(dists));
+        for &c in &kept {
             let size = partition.cluster(c as usize).len();
             if scanned[pos] + size > max_candidates {
                 capped = true;
@@ -617,6 +751,20 @@ fn search_cluster(
         lists,
         capped,
         evaluations,
+    }
+}
+
+/// Clusters put in order of their centroid's distance up front (phase 1 of a query needs the
+/// nearest few; more are sorted when it needs more).
+const NEAREST_SORTED: usize = 16;
+
+/// The order of clusters by `dists` (a query's squared distances to the centroids), ties by
+/// the smaller index.
+fn by_distance(dists: &[f32]) -> impl Fn(&u32, &u32) -> std::cmp::Ordering + '_ {
+    move |&a, &b| {
+        dists[a as usize]
+            .total_cmp(&dists[b as usize])
+            .then(a.cmp(&b))
     }
 }
 
@@ -844,6 +992,46 @@ mod tests {
         assert_eq!(graph.indices, reference.indices);
         for (a, b) in graph.distances.iter().zip(&reference.distances) {
             assert!((a - b).abs() <= 1e-5 * b.max(1.0));
+        }
+    }
+
+    #[test]
+    fn exact_when_a_query_needs_more_than_the_nearest_sorted_clusters() {
+        // ~35 clusters of ~9 rows: 120 neighbours need more than `NEAREST_SORTED` clusters.
+        let rows = Arc::new(random_rows(300, 5, 11));
+        let reference = knn_brute_force(&rows, 120).expect("enough rows");
+        let params = KnnParams {
+            k: 120,
+            seed: 1,
+            search: KnnSearch::Exact,
+        };
+        let graph = knn_graph(rows.clone(), params).expect("valid");
+        assert_eq!(graph.indices, reference.indices);
+    }
+
+    #[test]
+    fn gathering_clusters_gives_the_copys_graph() {
+        let rows = Arc::new(random_rows(1500, 37, 8));
+        for search in [
+            KnnSearch::Exact,
+            KnnSearch::Approximate {
+                max_candidates: 200,
+            },
+        ] {
+            let params = KnnParams {
+                k: 9,
+                seed: 2,
+                search,
+            };
+            let copied = knn_graph(rows.clone(), params).expect("valid");
+            let mut job = KnnJob::new(rows.clone(), params)
+                .expect("valid")
+                .with_copy_max_bytes(0);
+            let gathered = crate::job::run_to_end(&mut job, |_| {}).expect("valid");
+            assert_eq!(copied.indices, gathered.indices);
+            let bits = |g: &KnnGraph| g.distances.iter().map(|d| d.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&copied), bits(&gathered));
+            assert_eq!(copied.exact, gathered.exact);
         }
     }
 

@@ -63,6 +63,201 @@ pub(crate) fn sq_dists_to_block(q: &[f32], block: &[f32], dim: usize, out: &mut 
     out.extend(block.chunks_exact(dim).map(|v| sq_dist_portable(q, v)));
 }
 
+/// Queries at a time of [`sq_dists_to_tile`].
+pub(crate) const TILE_QUERIES: usize = 4;
+
+/// `out[q * m + j] = |queries[q] - block[j*dim..(j+1)*dim]|^2` for every query and each of the
+/// block's `m` vectors: [`sq_dists_to_block`] of each query, **with the same bits** (per pair
+/// the same accumulators, added in the same order), computed [`TILE_QUERIES`] queries at a
+/// time so that each load of a target feeds four pairs. Queries shorter than `dim` are not
+/// allowed here (every query holds at least `dim` values).
+pub(crate) fn sq_dists_to_tile(queries: &[&[f32]], block: &[f32], dim: usize, out: &mut Vec<f32>) {
+    out.clear();
+    let m = if dim == 0 { 0 } else { block.len() / dim };
+    let mut one = Vec::new();
+    let mut tiles = queries.chunks_exact(TILE_QUERIES);
+    for tile in &mut tiles {
+        let tile: [&[f32]; TILE_QUERIES] = [tile[0], tile[1], tile[2], tile[3]];
+        let at = out.len();
+        out.resize(at + TILE_QUERIES * m, 0.0);
+        if m == 0 {
+            continue;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+            unsafe { sq_dists_tile_avx2(tile, block, dim, &mut out[at..]) };
+            continue;
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            sq_dists_tile_simd128(tile, block, dim, &mut out[at..]);
+        }
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        for (q, query) in tile.iter().enumerate() {
+            sq_dists_to_block(query, block, dim, &mut one);
+            out[at + q * m..at + (q + 1) * m].copy_from_slice(&one);
+        }
+    }
+    for query in tiles.remainder() {
+        sq_dists_to_block(query, block, dim, &mut one);
+        out.extend_from_slice(&one);
+    }
+}
+
+/// AVX2 tile: for each group of four targets, the accumulators of [`sq_dists_to_block_avx2`]
+/// (per pair two 8-lane FMA chains: dimensions `16j..16j+8` and `16j+8..16j+16`) are formed a
+/// pair of targets and one chain at a time for all four queries (eight accumulators: each target
+/// load feeds four pairs, each query load two), then reduced as there; targets past the last
+/// group of four use [`sq_dist_avx2`], as there.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sq_dists_tile_avx2(
+    queries: [&[f32]; TILE_QUERIES],
+    block: &[f32],
+    dim: usize,
+    out: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    let m = block.len() / dim;
+    let len = dim;
+    let pq = queries.map(|q| q[..len].as_ptr());
+    let groups = m / 4;
+    let full = len / 16 * 16;
+    for g in 0..groups {
+        let group = &block[4 * g * dim..4 * (g + 1) * dim];
+        // sums[q][t] = the two chains of pair (q, t) added (as `acc[t][0] + acc[t][1]`).
+        let mut chains = [[[_mm256_setzero_ps(); 2]; 4]; TILE_QUERIES];
+        for pair in 0..2 {
+            let pt = [
+                group.as_ptr().add(2 * pair * dim),
+                group.as_ptr().add((2 * pair + 1) * dim),
+            ];
+            for half in 0..2 {
+                let mut acc = [[_mm256_setzero_ps(); 2]; TILE_QUERIES];
+                let mut i = 8 * half;
+                // SAFETY (all loads): i + 8 <= full <= len = dim, within every query and
+                // target row.
+                while i < full {
+                    let x0 = _mm256_loadu_ps(pt[0].add(i));
+                    let x1 = _mm256_loadu_ps(pt[1].add(i));
+                    for q in 0..TILE_QUERIES {
+                        let v = _mm256_loadu_ps(pq[q].add(i));
+                        let d0 = _mm256_sub_ps(v, x0);
+                        let d1 = _mm256_sub_ps(v, x1);
+                        acc[q][0] = _mm256_fmadd_ps(d0, d0, acc[q][0]);
+                        acc[q][1] = _mm256_fmadd_ps(d1, d1, acc[q][1]);
+                    }
+                    i += 16;
+                }
+                for q in 0..TILE_QUERIES {
+                    chains[q][2 * pair][half] = acc[q][0];
+                    chains[q][2 * pair + 1][half] = acc[q][1];
+                }
+            }
+        }
+        for q in 0..TILE_QUERIES {
+            let sums = [0, 1, 2, 3].map(|t| _mm256_add_ps(chains[q][t][0], chains[q][t][1]));
+            let pairs = _mm256_hadd_ps(
+                _mm256_hadd_ps(sums[0], sums[1]),
+                _mm256_hadd_ps(sums[2], sums[3]),
+            );
+            let four = _mm_add_ps(
+                _mm256_castps256_ps128(pairs),
+                _mm256_extractf128_ps(pairs, 1),
+            );
+            let mut totals = [0f32; 4];
+            _mm_storeu_ps(totals.as_mut_ptr(), four);
+            let query = &queries[q][..len];
+            for (t, total) in totals.iter_mut().enumerate() {
+                let target = &group[t * dim..t * dim + len];
+                for j in full..len {
+                    let d = query[j] - target[j];
+                    *total += d * d;
+                }
+                out[q * m + 4 * g + t] = *total;
+            }
+        }
+    }
+    for (j, v) in block[4 * groups * dim..].chunks_exact(dim).enumerate() {
+        for q in 0..TILE_QUERIES {
+            out[q * m + 4 * groups + j] = sq_dist_avx2(&queries[q][..len], v);
+        }
+    }
+}
+
+/// simd128 tile: as [`sq_dists_tile_avx2`] for [`sq_dists_to_block_simd128`]'s accumulators
+/// (per pair two 4-lane chains: dimensions `8j..8j+4` and `8j+4..8j+8`, `acc + d * d`), formed
+/// a pair of targets and one chain at a time for all four queries; targets past the last group
+/// of four use the single-pair kernel, as there.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn sq_dists_tile_simd128(
+    queries: [&[f32]; TILE_QUERIES],
+    block: &[f32],
+    dim: usize,
+    out: &mut [f32],
+) {
+    use std::arch::wasm32::*;
+    let m = block.len() / dim;
+    let len = dim;
+    let queries = queries.map(|q| &q[..len]);
+    // SAFETY: callers pass `at + 4 <= len` of the slice (checked by the loop condition);
+    // wasm loads may be unaligned.
+    let load = |s: &[f32], at: usize| unsafe { v128_load(s.as_ptr().add(at) as *const v128) };
+    let groups = m / 4;
+    let full = len / 8 * 8;
+    for g in 0..groups {
+        let group = &block[4 * g * dim..4 * (g + 1) * dim];
+        let targets = [
+            &group[..len],
+            &group[dim..dim + len],
+            &group[2 * dim..2 * dim + len],
+            &group[3 * dim..3 * dim + len],
+        ];
+        let mut chains = [[[f32x4_splat(0.0); 2]; 4]; TILE_QUERIES];
+        for pair in 0..2 {
+            let (t0, t1) = (targets[2 * pair], targets[2 * pair + 1]);
+            for half in 0..2 {
+                let mut acc = [[f32x4_splat(0.0); 2]; TILE_QUERIES];
+                let mut i = 4 * half;
+                while i < full {
+                    let x0 = load(t0, i);
+                    let x1 = load(t1, i);
+                    for q in 0..TILE_QUERIES {
+                        let v = load(queries[q], i);
+                        let d0 = f32x4_sub(v, x0);
+                        let d1 = f32x4_sub(v, x1);
+                        acc[q][0] = f32x4_add(acc[q][0], f32x4_mul(d0, d0));
+                        acc[q][1] = f32x4_add(acc[q][1], f32x4_mul(d1, d1));
+                    }
+                    i += 8;
+                }
+                for q in 0..TILE_QUERIES {
+                    chains[q][2 * pair][half] = acc[q][0];
+                    chains[q][2 * pair + 1][half] = acc[q][1];
+                }
+            }
+        }
+        for q in 0..TILE_QUERIES {
+            for t in 0..4 {
+                let sum = f32x4_add(chains[q][t][0], chains[q][t][1]);
+                let mut total = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
+                    + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+                for j in full..len {
+                    let d = queries[q][j] - targets[t][j];
+                    total += d * d;
+                }
+                out[q * m + 4 * g + t] = total;
+            }
+        }
+    }
+    for (j, v) in block[4 * groups * dim..].chunks_exact(dim).enumerate() {
+        for q in 0..TILE_QUERIES {
+            out[q * m + 4 * groups + j] = sq_dist_portable(queries[q], v);
+        }
+    }
+}
+
 /// simd128 block kernel: four targets share each query load (eight 4-lane accumulators, 8
 /// dimensions per iteration); leftover targets use the single-pair kernel.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -693,6 +888,35 @@ mod tests {
                     let exact = sq_dist_reference(&q, &block[t * dim..(t + 1) * dim]);
                     let what = format!("dim {dim} target {t} of {count}");
                     check(&what, got as f64, exact, exact, dim / 8 + 32);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tiles_give_the_block_kernels_bits() {
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        let (mut tile, mut one) = (Vec::new(), Vec::new());
+        for dim in lengths().into_iter().filter(|&d| d > 0) {
+            for count in [0usize, 1, 3, 4, 5, 8, 9, 14] {
+                for n_queries in [1usize, 3, 4, 5, 9] {
+                    let mixed = dim % 2 == 1;
+                    let queries: Vec<Vec<f32>> = (0..n_queries)
+                        .map(|_| vector(&mut rng, dim, mixed))
+                        .collect();
+                    let block = vector(&mut rng, dim * count, mixed);
+                    let refs: Vec<&[f32]> = queries.iter().map(|q| q.as_slice()).collect();
+                    sq_dists_to_tile(&refs, &block, dim, &mut tile);
+                    assert_eq!(tile.len(), n_queries * count, "dim {dim}");
+                    for (q, query) in queries.iter().enumerate() {
+                        sq_dists_to_block(query, &block, dim, &mut one);
+                        let bits = |v: &[f32]| v.iter().map(|d| d.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(
+                            bits(&tile[q * count..(q + 1) * count]),
+                            bits(&one),
+                            "dim {dim}, {count} targets, query {q} of {n_queries}"
+                        );
+                    }
                 }
             }
         }

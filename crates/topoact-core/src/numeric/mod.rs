@@ -39,6 +39,12 @@ pub mod testing {
         super::kernels::sq_dists_to_block(q, block, dim, out)
     }
 
+    /// Squared distances of several queries (four per pass) to each `dim`-long row of
+    /// `block`, query-major; the same bits as [`sq_dists_to_block`] of each query.
+    pub fn sq_dists_to_tile(queries: &[&[f32]], block: &[f32], dim: usize, out: &mut Vec<f32>) {
+        super::kernels::sq_dists_to_tile(queries, block, dim, out)
+    }
+
     /// The inline 16-accumulator squared distance (the mapper's fast path).
     pub fn sq_dist_f32_lanes16(a: &[f32], b: &[f32]) -> f32 {
         super::kernels::sq_dist_f32_lanes16(a, b)

@@ -72,7 +72,14 @@ fn cached_knn(path: &str, rows: &Arc<EmbedRows>, k: usize) -> KnnGraph {
 /// instrumentation, 5 stops it. A no-op outside valgrind.
 #[cfg(target_arch = "x86_64")]
 fn callgrind_request(offset: u64) {
-    let args: [u64; 6] = [(u64::from(b'C') << 24 | u64::from(b'T') << 16) + offset, 0, 0, 0, 0, 0];
+    let args: [u64; 6] = [
+        (u64::from(b'C') << 24 | u64::from(b'T') << 16) + offset,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ];
     let mut result: u64 = 0;
     // SAFETY: valgrind's "special instruction" preamble for amd64: four rotations of rdi
     // by 128 bits in all (rdi unchanged) and `xchg rbx, rbx` (a no-op); valgrind reads the

@@ -11,6 +11,11 @@
 //! the first 250, or all of them if fewer), `PERPLEXITY` (50), `QUALITY` (set: 10-NN kept,
 //! 1000 sampled) and `RAYON_NUM_THREADS` in the environment; `KNN_CACHE=<file>` keeps the
 //! k-NN graph in a file (written the first time, read afterwards) for profiling t-SNE alone.
+//! `PROFILE=<i>-<j>,<k>-<l>,...` (x86-64 only) switches callgrind's instrumentation on
+//! before iteration `i` and off after iteration `j - 1` (0-based), and dumps the window's
+//! counts, for each window in turn: run under `valgrind --tool=callgrind
+//! --instr-atstart=no` (one output file per window). Outside valgrind the requests do
+//! nothing.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -63,6 +68,40 @@ fn cached_knn(path: &str, rows: &Arc<EmbedRows>, k: usize) -> KnnGraph {
     graph
 }
 
+/// A callgrind client request (`VG_USERREQ_TOOL_BASE('C', 'T') + offset`): 4 starts the
+/// instrumentation, 5 stops it. A no-op outside valgrind.
+#[cfg(target_arch = "x86_64")]
+fn callgrind_request(offset: u64) {
+    let args: [u64; 6] = [
+        (u64::from(b'C') << 24 | u64::from(b'T') << 16) + offset,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ];
+    let mut result: u64 = 0;
+    // SAFETY: valgrind's "special instruction" preamble for amd64: four rotations of rdi
+    // by 128 bits in all (rdi unchanged) and `xchg rbx, rbx` (a no-op); valgrind reads the
+    // request from the block `rax` points to and writes its result to `rdx`.
+    unsafe {
+        std::arch::asm!(
+            "rol rdi, 3",
+            "rol rdi, 13",
+            "rol rdi, 61",
+            "rol rdi, 51",
+            "xchg rbx, rbx",
+            inout("rdx") result,
+            in("rax") args.as_ptr(),
+            inout("rdi") 0u64 => _,
+        );
+    }
+    let _ = result;
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn callgrind_request(_offset: u64) {}
+
 fn main() {
     let n: usize = env_or("N", 50_000);
     let dim: usize = env_or("DIM", 256);
@@ -70,6 +109,15 @@ fn main() {
     let seed: u64 = env_or("SEED", 0);
     let iters: usize = env_or("ITERS", 750);
     let perplexity: f64 = env_or("PERPLEXITY", 50.0);
+    let mut windows: Vec<(usize, usize)> = std::env::var("PROFILE")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|w| {
+            let (from, to) = w.split_once('-')?;
+            Some((from.trim().parse().ok()?, to.trim().parse().ok()?))
+        })
+        .collect();
+    windows.reverse();
     let (array, _, _) = activation_like(n, dim, data_seed);
     let rows = Arc::new(EmbedRows::from_array(&array).expect("finite"));
     let params = TsneParams {
@@ -92,7 +140,22 @@ fn main() {
     let tsne_start = Instant::now();
     let mut first_iteration_at = None;
     let mut iteration = 0usize;
+    let mut profiling = false;
     let embedding = loop {
+        // `iteration` iterations are done: the next step is iteration `iteration` (0-based)
+        // once the set-up is over (from 0, the set-up is profiled too).
+        if let Some(&(from, to)) = windows.last() {
+            if !profiling && iteration == from {
+                callgrind_request(4);
+                profiling = true;
+            }
+            if profiling && iteration >= to {
+                callgrind_request(5);
+                callgrind_request(0);
+                profiling = false;
+                windows.pop();
+            }
+        }
         let step_start = Instant::now();
         let step = job.step().expect("runs");
         let secs = step_start.elapsed().as_secs_f64();

@@ -51,8 +51,9 @@
 //! (a box meets its own points after each one, the next box in its row and the three
 //! boxes of the next row; box rows in two passes, even then odd, so the rows of a pass
 //! write disjoint points and every point gets its terms in one order on any number of
-//! threads). The box potentials run in single precision too, one row of target nodes at a
-//! time held in registers.
+//! threads; the pair sums by hand in SSE2 / SIMD128, eight partners per step). The box
+//! potentials run in single precision too, one row of target nodes at a time held in
+//! registers.
 //!
 //! With the near field exact, wider boxes cost fewer transforms and lose no accuracy: the
 //! far field then starts farther out, where the kernel is smoother. Hence boxes up to 3
@@ -1133,6 +1134,115 @@ fn smallest_fft_side(n: usize) -> usize {
 /// vectorise on SSE2, AVX2 and wasm SIMD alike (the terms, the partners' updates, this
 /// point's sums over eight lanes); the lanes are added in double precision at the end, in a
 /// fixed order.
+/// [`symmetric_pair_sums`] by hand in SSE2 (x86-64) and SIMD128 (wasm32 with `simd128`, the
+/// browser): the eight lanes as two 4-wide vectors per sum, each partner's terms computed,
+/// applied to it and added to this point's lanes in one pass (no scratch block). The same
+/// operations lane by lane as the plain version (kept for other targets), so the same bits.
+/// Callgrind, 50,000 x 256, iterations 600-609 on one thread: the near field's pair sums
+/// 145 to 107 million instructions per evaluation (the whole iteration 517 to 480 million).
+#[cfg(any(
+    target_arch = "x86_64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+))]
+#[inline(never)]
+fn symmetric_pair_sums(
+    xi: f32,
+    yi: f32,
+    xs: &[f32],
+    ys: &[f32],
+    px: &mut [f32],
+    py: &mut [f32],
+    pq: &mut [f32],
+) -> (f64, f64, f64) {
+    #[cfg(target_arch = "wasm32")]
+    use std::arch::wasm32::{
+        f32x4_add as add, f32x4_div as div, f32x4_mul as mul, f32x4_splat as splat,
+        f32x4_sub as sub, v128 as Vector,
+    };
+    #[cfg(target_arch = "x86_64")]
+    use std::arch::x86_64::{
+        __m128 as Vector, _mm_add_ps as add, _mm_div_ps as div, _mm_mul_ps as mul,
+        _mm_set1_ps as splat, _mm_sub_ps as sub,
+    };
+    /// Four floats from `at` (no alignment needed).
+    #[inline(always)]
+    unsafe fn load(at: *const f32) -> Vector {
+        #[cfg(target_arch = "wasm32")]
+        return std::arch::wasm32::v128_load(at as *const Vector);
+        #[cfg(target_arch = "x86_64")]
+        return std::arch::x86_64::_mm_loadu_ps(at);
+    }
+    #[inline(always)]
+    unsafe fn store(at: *mut f32, value: Vector) {
+        #[cfg(target_arch = "wasm32")]
+        std::arch::wasm32::v128_store(at as *mut Vector, value);
+        #[cfg(target_arch = "x86_64")]
+        std::arch::x86_64::_mm_storeu_ps(at, value);
+    }
+    const LANES: usize = 8;
+    let len = xs
+        .len()
+        .min(ys.len())
+        .min(px.len())
+        .min(py.len())
+        .min(pq.len());
+    let whole = len / LANES * LANES;
+    let (mut fx, mut fy, mut sq) = ([0f32; LANES], [0f32; LANES], [0f32; LANES]);
+    // SAFETY: SSE2 is part of x86-64 and the wasm build has simd128 (the cfg). Every access
+    // is at `j + 4 half + 0..4 < whole <= len`, within all five slices.
+    #[allow(unused_unsafe)]
+    unsafe {
+        let (own_x, own_y, one) = (splat(xi), splat(yi), splat(1.0));
+        let zero = splat(0.0);
+        let (mut sum_x, mut sum_y, mut sum_q) = ([zero; 2], [zero; 2], [zero; 2]);
+        let (xs_at, ys_at) = (xs.as_ptr(), ys.as_ptr());
+        let (px_at, py_at, pq_at) = (px.as_mut_ptr(), py.as_mut_ptr(), pq.as_mut_ptr());
+        let mut j = 0;
+        while j < whole {
+            for half in 0..2 {
+                let at = j + 4 * half;
+                let dx = sub(own_x, load(xs_at.add(at)));
+                let dy = sub(own_y, load(ys_at.add(at)));
+                let q = div(one, add(add(one, mul(dx, dx)), mul(dy, dy)));
+                let q2 = mul(q, q);
+                let (gx, gy) = (mul(q2, dx), mul(q2, dy));
+                store(px_at.add(at), sub(load(px_at.add(at)), gx));
+                store(py_at.add(at), sub(load(py_at.add(at)), gy));
+                store(pq_at.add(at), add(load(pq_at.add(at)), q));
+                sum_x[half] = add(sum_x[half], gx);
+                sum_y[half] = add(sum_y[half], gy);
+                sum_q[half] = add(sum_q[half], q);
+            }
+            j += LANES;
+        }
+        for half in 0..2 {
+            store(fx.as_mut_ptr().add(4 * half), sum_x[half]);
+            store(fy.as_mut_ptr().add(4 * half), sum_y[half]);
+            store(sq.as_mut_ptr().add(4 * half), sum_q[half]);
+        }
+    }
+    for lane in 0..len - whole {
+        let j = whole + lane;
+        let dx = xi - xs[j];
+        let dy = yi - ys[j];
+        let q = 1.0 / (1.0 + dx * dx + dy * dy);
+        let q2 = q * q;
+        let (gx, gy) = (q2 * dx, q2 * dy);
+        px[j] -= gx;
+        py[j] -= gy;
+        pq[j] += q;
+        fx[lane] += gx;
+        fy[lane] += gy;
+        sq[lane] += q;
+    }
+    let sum = |v: [f32; LANES]| v.iter().map(|&x| x as f64).sum::<f64>();
+    (sum(fx), sum(fy), sum(sq))
+}
+
+#[cfg(not(any(
+    target_arch = "x86_64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+)))]
 #[inline(never)]
 fn symmetric_pair_sums(
     xi: f32,
@@ -1199,7 +1309,11 @@ fn symmetric_pair_sums(
     (sum(fx), sum(fy), sum(sq))
 }
 
-/// Partners per block of [`symmetric_pair_sums`] (its scratch lives on the stack).
+/// Partners per block of the plain [`symmetric_pair_sums`] (its scratch lives on the stack).
+#[cfg(not(any(
+    target_arch = "x86_64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+)))]
 const PAIR_BLOCK: usize = 64;
 
 /// Lagrange basis on `nodes` (`(t + 1/2) / p`, with their `denominators`) evaluated at `u`.

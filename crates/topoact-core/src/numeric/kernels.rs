@@ -73,7 +73,7 @@ pub(crate) const TILE_QUERIES: usize = 4;
 /// allowed here (every query holds at least `dim` values).
 pub(crate) fn sq_dists_to_tile(queries: &[&[f32]], block: &[f32], dim: usize, out: &mut Vec<f32>) {
     out.clear();
-    let m = if dim == 0 { 0 } else { block.len() / dim };
+    let m = block.len().checked_div(dim).unwrap_or(0);
     let mut one = Vec::new();
     let mut tiles = queries.chunks_exact(TILE_QUERIES);
     for tile in &mut tiles {
@@ -112,6 +112,7 @@ pub(crate) fn sq_dists_to_tile(queries: &[&[f32]], block: &[f32], dim: usize, ou
 /// group of four use [`sq_dist_avx2`], as there.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::needless_range_loop)] // indices name the pair (query, target, chain)
 unsafe fn sq_dists_tile_avx2(
     queries: [&[f32]; TILE_QUERIES],
     block: &[f32],
@@ -191,6 +192,7 @@ unsafe fn sq_dists_tile_avx2(
 /// a pair of targets and one chain at a time for all four queries; targets past the last group
 /// of four use the single-pair kernel, as there.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[allow(clippy::needless_range_loop)] // indices name the pair (query, target, chain)
 fn sq_dists_tile_simd128(
     queries: [&[f32]; TILE_QUERIES],
     block: &[f32],

@@ -45,6 +45,8 @@ pub mod export;
 pub(crate) mod graph;
 mod job;
 mod join;
+#[cfg(test)]
+mod join_probe;
 mod lens;
 mod params;
 pub mod parts;

@@ -883,10 +883,11 @@ impl KdTree {
                     while tile_start < last {
                         let survivors =
                             self.tile_survivors::<AVX>(q, tile_start, first..last, zlimit);
-                        for lane in 0..TILE {
-                            if survivors & (1 << lane) == 0 {
-                                continue;
-                            }
+                        // The surviving lanes, lowest first.
+                        let mut left = survivors;
+                        while left != 0 {
+                            let lane = left.trailing_zeros() as usize;
+                            left &= left - 1;
                             let pos = tile_start + lane;
                             n_full += 1;
                             let fast =
@@ -920,10 +921,9 @@ impl KdTree {
         let tile = &self.tiles[(tile_start / TILE) * m * TILE..(tile_start / TILE + 1) * m * TILE];
         let q = &q[..m];
         // Lanes outside `wanted` never survive, whatever the sums (`zlimit` may be infinite).
-        let mut wanted_lanes = 0u32;
-        for lane in 0..TILE {
-            wanted_lanes |= (wanted.contains(&(tile_start + lane)) as u32) << lane;
-        }
+        let below = wanted.start.saturating_sub(tile_start).min(TILE);
+        let upto = wanted.end.saturating_sub(tile_start).min(TILE);
+        let wanted_lanes = ((1u32 << upto) - 1) & !((1u32 << below) - 1);
         #[cfg(target_arch = "x86_64")]
         if AVX {
             // SAFETY: `AVX` is only set by callers that checked `has_avx2_fma`.

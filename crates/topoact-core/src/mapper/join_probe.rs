@@ -1,0 +1,154 @@
+//! A probe of the fixed-epsilon join's stages, not a test: `cargo test --release -p
+//! topoact-core --lib join_probe -- --ignored --nocapture` with `N` (rows, default 20000),
+//! `DIM` (256), `COORDS` (the pruning coordinates, default as the mapper) and
+//! `RAYON_NUM_THREADS`. On `synth::activation_like(N, DIM, 0)` (the data of
+//! `topoact synth --seed 0`) it runs the join path as `MapperJob` does with whole stages
+//! (eps = median 5th-NN) and prints each stage's wall time and the join's counts: full-
+//! dimension distances, stored pairs, pairs within eps. Counts do not depend on the load.
+
+use std::time::Instant;
+
+use super::job::{join_block, pruning_coords};
+use super::join::{eps_from_pairs, pilot_radius, storage_limit};
+use super::synth::activation_like;
+use crate::dataset::Matrix;
+use crate::neighbours::kdtree::{FastBand, KdTree, Projected};
+use crate::neighbours::pruning::Basis;
+use crate::neighbours::rows::{Rows, SHARE_ABOVE_BYTES};
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[test]
+#[ignore = "a probe with timings; run by hand"]
+fn join_probe() {
+    let (n, dim) = (env_or("N", 20_000), env_or("DIM", 256));
+    let (k, quantile) = (5usize, 0.5f64);
+    let (x, _, _) = activation_like(n, dim, 0);
+    let matrix = Matrix::F32(x.into());
+    let clock = Instant::now();
+    let lap = |what: &str, since: &mut f64| {
+        let now = clock.elapsed().as_secs_f64();
+        eprintln!("{what:<28} {:8.3} s", now - *since);
+        *since = now;
+    };
+    let mut t = 0.0;
+    let mut rows = Rows::gather_matrix(&matrix, None, SHARE_ABOVE_BYTES).expect("rows");
+    lap("rows", &mut t);
+    let basis = Basis::for_pruning(&rows, env_or("COORDS", pruning_coords(n, dim)));
+    let m = basis.n_vectors;
+    let mut projected = Projected {
+        n_coords: m,
+        coords: vec![0.0; n * m],
+        slack: basis.slack(&rows),
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        let rows = &rows;
+        projected
+            .coords
+            .par_chunks_mut(4096 * m)
+            .enumerate()
+            .for_each(|(i, chunk)| {
+                basis.project_rows(rows, i * 4096..i * 4096 + chunk.len() / m, chunk)
+            });
+    }
+    #[cfg(not(feature = "parallel"))]
+    basis.project_rows(&rows, 0..n, &mut projected.coords);
+    lap("basis + projection", &mut t);
+    let all: Vec<u32> = (0..n as u32).collect();
+    let tree = KdTree::build(&projected, &all);
+    rows.store_in_order(&tree.row_at);
+    lap("tree", &mut t);
+    let band = FastBand::new(&rows);
+    let hi = pilot_radius(&tree, &rows, band, k, quantile).expect("a pilot radius");
+    lap("pilot", &mut t);
+    let limit = storage_limit(band, hi);
+    let (pairs, spent) = join_block(&tree, &rows, 0..n, hi, limit);
+    lap("join", &mut t);
+    let eps = eps_from_pairs(&rows, band, &pairs, hi, k, quantile).expect("eps from the pairs");
+    lap("eps from pairs", &mut t);
+    let eps2 = (eps * eps) as f32;
+    let within = pairs.iter().filter(|p| p.2 <= eps2).count();
+    eprintln!(
+        "n {n} dim {dim} coords {m} slack {:.3e}: eps {eps:.6} hi {hi:.6} (hi/eps {:.4}), \
+         full distances {}, stored pairs {}, within eps {within}",
+        projected.slack,
+        hi / eps,
+        spent - n as u64,
+        pairs.len(),
+    );
+}
+
+/// How the join's full-dimension candidates (projected distance <= `hi + slack`) shrink
+/// with the radius and the slack: the count with projected distance <= r for r between eps
+/// and `hi + slack`. `N`, `DIM`, `COORDS` as [`join_probe`].
+#[test]
+#[ignore = "a probe; run by hand"]
+fn radius_probe() {
+    let (n, dim) = (env_or("N", 20_000), env_or("DIM", 256));
+    let (k, quantile) = (5usize, 0.5f64);
+    let (x, _, _) = activation_like(n, dim, 0);
+    let matrix = Matrix::F32(x.into());
+    let mut rows = Rows::gather_matrix(&matrix, None, SHARE_ABOVE_BYTES).expect("rows");
+    let basis = Basis::for_pruning(&rows, env_or("COORDS", pruning_coords(n, dim)));
+    let m = basis.n_vectors;
+    let mut projected = Projected {
+        n_coords: m,
+        coords: vec![0.0; n * m],
+        slack: basis.slack(&rows),
+    };
+    basis.project_rows(&rows, 0..n, &mut projected.coords);
+    let all: Vec<u32> = (0..n as u32).collect();
+    let tree = KdTree::build(&projected, &all);
+    rows.store_in_order(&tree.row_at);
+    let band = FastBand::new(&rows);
+    let hi = pilot_radius(&tree, &rows, band, k, quantile).expect("a pilot radius");
+    let limit = storage_limit(band, hi);
+    let z = tree.coords_by_row(n);
+    let mut dz: Vec<f64> = Vec::new();
+    let mut fast_values: Vec<f32> = Vec::new();
+    tree.pairs_within_range(&rows, 0..n, hi, f32::INFINITY, |a, b, fast| {
+        let (a, b) = (tree.row_at[a] as usize, tree.row_at[b] as usize);
+        let d2: f64 = (0..m)
+            .map(|c| {
+                let d = z[a * m + c] as f64 - z[b * m + c] as f64;
+                d * d
+            })
+            .sum();
+        dz.push(d2.sqrt());
+        fast_values.push(fast);
+    });
+    let (pairs, spent) = join_block(&tree, &rows, 0..n, hi, limit);
+    let eps = eps_from_pairs(&rows, band, &pairs, hi, k, quantile).expect("eps");
+    drop(pairs);
+    let slack = projected.slack;
+    eprintln!(
+        "n {n} dim {dim} coords {m}: eps {eps:.4} hi {hi:.4} slack {slack:.4}; full distances {} \
+         (candidates {})",
+        spent - n as u64,
+        dz.len()
+    );
+    let count = |r: f64| dz.iter().filter(|&&d| d <= r).count();
+    let within = |r: f64| fast_values.iter().filter(|&&f| (f as f64) <= r * r).count();
+    for (what, r) in [
+        ("eps", eps),
+        ("eps + slack / 4", eps + slack / 4.0),
+        ("eps + slack", eps + slack),
+        ("hi", hi),
+        ("hi + slack / 4", hi + slack / 4.0),
+        ("hi + slack / 2", hi + slack / 2.0),
+        ("hi + slack", hi + slack),
+    ] {
+        eprintln!(
+            "projected distance <= {what:<16} ({r:.4}): {:>10} candidates; pairs within it {:>10}",
+            count(r),
+            within(r)
+        );
+    }
+}

@@ -201,16 +201,25 @@ fn tile_distances_are_the_block_kernels() {
     for dim in lengths().into_iter().filter(|&d| d > 0 && d <= 1023) {
         for count in [0usize, 1, 3, 4, 5, 9] {
             for n_queries in [1usize, 4, 6] {
-                let kind = if dim % 2 == 0 { Kind::Unit } else { Kind::Mixed };
-                let queries: Vec<Vec<f32>> =
-                    (0..n_queries).map(|_| vector(&mut rng, dim, kind)).collect();
+                let kind = if dim % 2 == 0 {
+                    Kind::Unit
+                } else {
+                    Kind::Mixed
+                };
+                let queries: Vec<Vec<f32>> = (0..n_queries)
+                    .map(|_| vector(&mut rng, dim, kind))
+                    .collect();
                 let block = vector(&mut rng, dim * count, kind);
                 let refs: Vec<&[f32]> = queries.iter().map(|q| q.as_slice()).collect();
                 kernels::sq_dists_to_tile(&refs, &block, dim, &mut tile);
                 assert_eq!(tile.len(), n_queries * count, "dim {dim}");
                 for (q, query) in queries.iter().enumerate() {
                     kernels::sq_dists_to_block(query, &block, dim, &mut one);
-                    for (t, (&a, &b)) in tile[q * count..(q + 1) * count].iter().zip(&one).enumerate() {
+                    for (t, (&a, &b)) in tile[q * count..(q + 1) * count]
+                        .iter()
+                        .zip(&one)
+                        .enumerate()
+                    {
                         assert_eq!(a.to_bits(), b.to_bits(), "dim {dim}, query {q}, target {t}");
                     }
                 }

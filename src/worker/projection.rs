@@ -109,37 +109,32 @@ pub(super) async fn compute_projection(
     let in_use = rows_for(&request)?;
     let n_points = in_use.rows.n_points;
     setup.validate(n_points)?;
+    // Every frame of this request: the rows' constants with `coords` and what is known so far.
+    let drawn = |coords: &[f32], complete: bool, stage: String, knn_ms: f64, knn_exact: bool| {
+        DrawnProjection {
+            request: request.clone(),
+            sample_indices: in_use.sample_indices.clone(),
+            labels: in_use.labels.clone(),
+            coords_le: coords_to_le_bytes(coords),
+            norms: in_use.norms.clone(),
+            complete,
+            stage,
+            knn_ms,
+            elapsed_ms: now_ms() - started_ms,
+            knn_exact,
+        }
+    };
     let preview = |coords: &[f32]| {
         post(&FromWorker::ProjectionFrame {
             request_id,
-            projection: DrawnProjection {
-                request: request.clone(),
-                sample_indices: in_use.sample_indices.clone(),
-                labels: in_use.labels.clone(),
-                coords_le: coords_to_le_bytes(coords),
-                norms: in_use.norms.clone(),
-                complete: false,
-                stage: PREVIEW_STAGE.into(),
-                knn_ms: 0.0,
-                elapsed_ms: now_ms() - started_ms,
-                knn_exact: true,
-            },
+            projection: drawn(coords, false, PREVIEW_STAGE.into(), 0.0, true),
         })
     };
     let Some((knn, knn_ms)) = neighbours(request_id, &setup, &in_use.rows, preview).await? else {
         return Ok(None);
     };
-    let frame = |coords: &[f32], complete: bool, stage: String| DrawnProjection {
-        request: request.clone(),
-        sample_indices: in_use.sample_indices.clone(),
-        labels: in_use.labels.clone(),
-        coords_le: coords_to_le_bytes(coords),
-        norms: in_use.norms.clone(),
-        complete,
-        stage,
-        knn_ms,
-        elapsed_ms: now_ms() - started_ms,
-        knn_exact: knn.exact,
+    let frame = |coords: &[f32], complete: bool, stage: String| {
+        drawn(coords, complete, stage, knn_ms, knn.exact)
     };
     let mut job = setup.job(in_use.rows.clone(), knn.clone())?;
     let mut last_frame_ms = now_ms();

@@ -11,6 +11,7 @@
 //! the first 250, or all of them if fewer), `PERPLEXITY` (50), `QUALITY` (set: 10-NN kept,
 //! 1000 sampled) and `RAYON_NUM_THREADS` in the environment; `KNN_CACHE=<file>` keeps the
 //! k-NN graph in a file (written the first time, read afterwards) for profiling t-SNE alone.
+//! `GRID_P` and `GRID_WIDTH` override the grid's nodes per box and widest box.
 //! `PROFILE=<i>-<j>,<k>-<l>,...` (x86-64 only) switches callgrind's instrumentation on
 //! before iteration `i` and off after iteration `j - 1` (0-based), and dumps the window's
 //! counts, for each window in turn: run under `valgrind --tool=callgrind
@@ -120,13 +121,16 @@ fn main() {
     windows.reverse();
     let (array, _, _) = activation_like(n, dim, data_seed);
     let rows = Arc::new(EmbedRows::from_array(&array).expect("finite"));
-    let params = TsneParams {
+    let mut params = TsneParams {
         perplexity,
         seed,
         n_iter: iters,
         early_exaggeration_iter: TsneParams::default().early_exaggeration_iter.min(iters),
         ..Default::default()
     };
+    // Grid experiments: `GRID_P` nodes per box, `GRID_WIDTH` the widest box.
+    params.interpolation.points_per_box = env_or("GRID_P", params.interpolation.points_per_box);
+    params.interpolation.max_box_width = env_or("GRID_WIDTH", params.interpolation.max_box_width);
     let early = params.early_exaggeration_iter;
     let start = Instant::now();
     let k = params.neighbours_needed_for(n);

@@ -3,8 +3,9 @@
 //!
 //! # Steps ([`TsneJob`], each in bounded steps)
 //! 1. **Affinities**: for each point, a Gaussian over its first `k` neighbours of the shared
-//!    [`KnnGraph`] (`k = min(floor(3 perplexity), n - 1)`), bandwidth found by bisection so the
-//!    conditional distribution has the requested perplexity (entropy within 1e-8 nats).
+//!    [`KnnGraph`] (`k = min(floor(3 perplexity), n - 1)`), bandwidth found by a bracketed
+//!    Newton search so the conditional distribution has the requested perplexity (entropy
+//!    within 1e-8 nats).
 //!    If `perplexity > k` (small `n`), `k / 3` is used instead, as openTSNE does.
 //! 2. **Symmetrise**: `P = (P_cond + P_cond^T) / sum`, sparse (about 1.5 `n k` entries).
 //! 3. **PCA start**: the rows' first two principal components, first coordinate scaled to

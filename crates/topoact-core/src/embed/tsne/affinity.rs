@@ -1,9 +1,10 @@
 //! Input affinities: a Gaussian per point over its k nearest neighbours, bandwidth chosen
-//! by bisection so the conditional distribution has the requested perplexity, then the
+//! by a safeguarded Newton search so the conditional distribution has the requested
+//! perplexity, then the
 //! sparse symmetrisation `P = (P_cond + P_cond^T) / sum`.
 //!
 //! This follows openTSNE 1.0.4 (`compute_gaussian_perplexity`, `joint_probabilities_nn`):
-//! entropy tolerance 1e-8 nats, at most 200 bisection steps, `P` normalised by its total
+//! entropy tolerance 1e-8 nats, at most 200 search steps, `P` normalised by its total
 //! (which is `n` before halving). One difference: squared distances are shifted by the row's
 //! smallest one before `exp`, which leaves the normalised row unchanged but means the sum
 //! never underflows (openTSNE clamps it at 1e-8 instead), so far-apart data cannot give
@@ -13,14 +14,21 @@ use super::super::KnnGraph;
 
 /// Entropy tolerance of the bandwidth search (nats), as openTSNE.
 const ENTROPY_TOLERANCE: f64 = 1e-8;
-/// Bisection steps per row at most, as openTSNE.
-const MAX_BISECTION_STEPS: usize = 200;
+/// Search steps per row at most, as openTSNE's bisection.
+const MAX_SEARCH_STEPS: usize = 200;
 
 /// Calibrates one row: writes `p_{j|i}` (summing to 1) for the given neighbour distances
 /// (Euclidean, any order) into `out`, so that `exp(entropy) == perplexity` within the
 /// tolerance. `scratch` must have the length of `distances`.
 ///
-/// Cost: O(k) per bisection step, at most 200 steps (typically 20-60).
+/// The search keeps a bracket of `beta` as openTSNE's bisection does, but steps by Newton
+/// on the entropy (`dH / d beta = -beta Var(s)`, one more sum per step) whenever that lands
+/// inside the bracket, else halves or doubles as bisection would. The answer meets the same
+/// tolerance; it is not the same `beta` to the last bit. Callgrind, 50,000 x 256 at
+/// perplexity 50 (150 neighbours), the set-up on one thread: about 33 steps per row by
+/// bisection, `exp` 11.3 billion instructions of 22.8 billion.
+///
+/// Cost: O(k) per step, at most 200 steps (typically 3-6).
 /// If every distance is equal the row is uniform whatever the perplexity (the search runs
 /// to its limit and stops without error).
 pub(crate) fn calibrate_row(
@@ -58,37 +66,47 @@ pub(crate) fn calibrate_row(
     let mut beta_low = f64::NEG_INFINITY;
     let mut beta_high = f64::INFINITY;
     let mut best_beta = beta;
-    for _ in 0..MAX_BISECTION_STEPS {
+    for _ in 0..MAX_SEARCH_STEPS {
         let mut sum_p = 0.0;
         let mut sum_sp = 0.0;
+        let mut sum_ssp = 0.0;
         for &s in scratch.iter() {
             let p = (-beta * s).exp();
+            let sp = s * p;
             sum_p += p;
-            sum_sp += s * p;
+            sum_sp += sp;
+            sum_ssp += s * sp;
         }
         // sum_p >= 1 (the nearest neighbour's term), so the log and division are safe.
-        let entropy = sum_p.ln() + beta * sum_sp / sum_p;
+        let mean = sum_sp / sum_p;
+        let entropy = sum_p.ln() + beta * mean;
         best_beta = beta;
         let excess = entropy - desired_entropy;
         if excess.abs() <= ENTROPY_TOLERANCE {
             break;
         }
+        // Too flat (excess > 0): sharpen, beta goes up; else down.
         if excess > 0.0 {
-            // Too flat: sharpen.
             beta_low = beta;
-            beta = if beta_high == f64::INFINITY {
+        } else {
+            beta_high = beta;
+        }
+        // Newton on H(beta): H' = -beta Var(s) < 0 unless the row is flat.
+        let slope = -beta * (sum_ssp / sum_p - mean * mean);
+        let newton = beta - excess / slope;
+        beta = if slope < 0.0 && newton > beta_low && newton < beta_high && newton > 0.0 {
+            newton
+        } else if excess > 0.0 {
+            if beta_high == f64::INFINITY {
                 beta * 2.0
             } else {
                 0.5 * (beta + beta_high)
-            };
+            }
+        } else if beta_low == f64::NEG_INFINITY {
+            beta * 0.5
         } else {
-            beta_high = beta;
-            beta = if beta_low == f64::NEG_INFINITY {
-                beta * 0.5
-            } else {
-                0.5 * (beta + beta_low)
-            };
-        }
+            0.5 * (beta + beta_low)
+        };
         if !beta.is_finite() || beta == 0.0 {
             break;
         }

@@ -38,10 +38,14 @@
 //! 1.1e-1 with 4, on a 5,000-point embedding 134 wide; openTSNE's finer grid, 3 nodes in
 //! boxes of width 1, 2.4e-2). With [`InterpolationParams::exact_near_field`] the pairs whose
 //! boxes touch (the 3 x 3 boxes around a point's own) are summed exactly and what the grid
-//! gave for them is taken away again: each occupied box's node charges are rebuilt from its
-//! points, its node potentials from the charges of the 3 x 3 boxes around it (the same
-//! kernel values the convolution uses, `p^4` products per neighbouring box), and each point
-//! subtracts its interpolated share of them. The far field, at least one box away, is
+//! gave for them is taken away again: each occupied box's node charges are read from the
+//! planes as spread (a node belongs to one box), its node potentials from the charges of the
+//! 3 x 3 boxes around it (the same kernel values the convolution uses, `p^4` products per
+//! neighbouring box) are subtracted from the transformed planes, so the one gathering
+//! interpolates the far field alone, and each point adds its exact pair sums. (Before,
+//! each box's charges were summed again from its points and each point interpolated its
+//! box's near potentials a second time: callgrind, 50,000 x 256, iteration 600 on one
+//! thread, see `examples/tsne_stages.rs`.) The far field, at least one box away, is
 //! smooth on the grid: the median force error falls to 1.4e-3 with 4 nodes per box (5.5e-4
 //! with 5), the sum over all pairs to 7e-5. 10-NN kept on the demo's block4, 3 seeds each:
 //! 0.4846 (default grid), exact repulsion 0.4838, openTSNE 0.4844 over 8 seeds, the grid
@@ -73,8 +77,8 @@
 //!
 //! Every pass is split over the pool with the `parallel` feature without changing a sum's
 //! order: locating and gathering by point, the spreading by stripes of box rows (each
-//! stripe visits the points in order and takes those in its rows, so a node's charge is
-//! summed in point order on any number of threads), the transforms and the spectral
+//! stripe visits its rows' points sorted by box, a stable counting sort, so a node's
+//! charge is summed in point order on any number of threads), the transforms and the spectral
 //! products by grid rows, the near field by box rows (as above) and by box.
 //!
 //! Cost per evaluation: O(n p^2) to spread and gather plus O(L^2 log L) for four 2-D
@@ -204,6 +208,8 @@ pub struct InterpolatedRepulsion {
     box_counts: Vec<usize>,
     /// Near field: each point's position in `points_by_box`.
     sorted_position: Vec<u32>,
+    /// Where each box row's points start in `points_by_box` (`boxes + 1` entries).
+    box_row_starts: Vec<usize>,
 }
 
 /// What one grid evaluation used (for tests and benchmarks).
@@ -252,6 +258,7 @@ impl InterpolatedRepulsion {
             occupied_boxes: Vec::new(),
             box_counts: Vec::new(),
             sorted_position: Vec::new(),
+            box_row_starts: Vec::new(),
         }
     }
 
@@ -416,15 +423,30 @@ impl InterpolatedRepulsion {
         {
             locate(i, weights, (node, box_id));
         }
+        self.sort_by_box(boxes);
+        // The near field's pairs (see the module's "Near field"), if it is summed this time.
+        let near_ranges = if self.params.exact_near_field
+            && spacing >= NEAR_FIELD_MIN_SPACING
+            && (1..=8).contains(&p)
+        {
+            self.near_field_ranges(n, boxes)
+        } else {
+            None
+        };
+        let Some(fft) = self.fft.as_ref() else {
+            return 0.0;
+        };
 
         // Spread charges 1 + i x (plane a) and y (plane b) onto the nodes, in horizontal
         // stripes of box rows (in parallel with the feature): a stripe's task zeroes its
-        // rows of the four planes and visits every point in point order, spreading those
-        // whose box lies in the stripe. A point's nodes lie in its box row, so each node
-        // receives its terms in point order whatever the split.
+        // rows of the four planes and visits its points in the order sorted by box (ascending
+        // within a box). A node belongs to one box, so each node receives its terms in point
+        // order whatever the split.
         {
             let point_weights = &self.point_weights;
             let point_node = &self.point_node;
+            let points_by_box = &self.points_by_box;
+            let box_row_starts = &self.box_row_starts;
             let box_rows = shape.boxes_per_axis;
             let rows_per_stripe = box_rows.div_ceil(SPREAD_STRIPES).max(1);
             // Plane rows `stripe_rows(s)` belong to stripe `s`; the last takes the padding.
@@ -435,14 +457,13 @@ impl InterpolatedRepulsion {
                 xs.fill(0.0);
                 ys.fill(0.0);
                 zero.fill(0.0);
-                let (from, to) = (stripe_start(stripe), stripe_start(stripe + 1));
-                if from == to {
-                    return;
-                }
-                for (i, &base) in point_node.iter().enumerate() {
-                    if base < from || base >= to {
-                        continue;
-                    }
+                let from = stripe_start(stripe);
+                let first_row = (stripe * rows_per_stripe).min(box_rows);
+                let last_row = ((stripe + 1) * rows_per_stripe).min(box_rows);
+                let sorted = &points_by_box[box_row_starts[first_row]..box_row_starts[last_row]];
+                for &(_, i) in sorted {
+                    let i = i as usize;
+                    let base = point_node[i];
                     let c_x = coords[2 * i] - centre;
                     let c_y = coords[2 * i + 1] - centre;
                     let (wx, wy) = point_weights[i * 2 * p..(i + 1) * 2 * p].split_at(p);
@@ -489,6 +510,11 @@ impl InterpolatedRepulsion {
                 spread(stripe, planes);
             }
         }
+
+        // The occupied boxes' node charges, as spread, for the near field's box potentials.
+        let near_charges = near_ranges
+            .as_ref()
+            .map(|_| self.box_charges(boxes, stride));
 
         // Forward transforms.
         fft.forward(&mut self.a_re, &mut self.a_im, used_nodes);
@@ -564,6 +590,42 @@ impl InterpolatedRepulsion {
         }
         fft.inverse(&mut self.a_re, &mut self.a_im, used_nodes);
         fft.inverse(&mut self.b_re, &mut self.b_im, used_nodes);
+        // With the near field summed exactly: take from each occupied box's node potentials
+        // what the convolution gave them from the 3 x 3 boxes around it, so the gathering
+        // below interpolates the far field alone.
+        if let Some(charges) = &near_charges {
+            let potentials = match p {
+                1 => self.near_potentials::<1>(charges, boxes),
+                2 => self.near_potentials::<2>(charges, boxes),
+                3 => self.near_potentials::<3>(charges, boxes),
+                4 => self.near_potentials::<4>(charges, boxes),
+                5 => self.near_potentials::<5>(charges, boxes),
+                6 => self.near_potentials::<6>(charges, boxes),
+                7 => self.near_potentials::<7>(charges, boxes),
+                _ => self.near_potentials::<8>(charges, boxes),
+            };
+            let nodes_per_box = p * p;
+            let (a_re, a_im, b_re, b_im) = (
+                &mut self.a_re,
+                &mut self.a_im,
+                &mut self.b_re,
+                &mut self.b_im,
+            );
+            for (slot, &(id, _, _)) in self.occupied_boxes.iter().enumerate() {
+                let (bx, by) = (id as usize % boxes, id as usize / boxes);
+                let here = &potentials[slot * 4 * nodes_per_box..(slot + 1) * 4 * nodes_per_box];
+                for ty in 0..p {
+                    let row = (by * p + ty) * stride + bx * p;
+                    for tx in 0..p {
+                        let (node, a) = (row + tx, ty * p + tx);
+                        a_re[node] -= here[a];
+                        a_im[node] -= here[nodes_per_box + a];
+                        b_re[node] -= here[2 * nodes_per_box + a];
+                        b_im[node] -= here[3 * nodes_per_box + a];
+                    }
+                }
+            }
+        }
 
         // Gather potentials at the points.
         let mut sum_k1 = vec![0.0; n];
@@ -608,9 +670,13 @@ impl InterpolatedRepulsion {
                 gather(i, force, k1_sum);
             }
         }
-        let near_field_done = self.params.exact_near_field
-            && spacing >= NEAR_FIELD_MIN_SPACING
-            && self.near_field(coords, forces, &mut sum_k1, centre, shape);
+        let near_field_done = match near_ranges {
+            Some(half_ranges) => {
+                self.near_pairs(coords, forces, &mut sum_k1, centre, boxes, &half_ranges);
+                true
+            }
+            None => false,
+        };
         let total: f64 = sum_k1.iter().sum();
         // Remove the self terms q_ii = 1 (the near field has already left them out); never
         // let sum_q reach zero.
@@ -618,51 +684,11 @@ impl InterpolatedRepulsion {
         (total - self_terms).max(f64::MIN_POSITIVE)
     }
 
-    /// Replaces the interpolated interactions between points in the same or adjacent boxes
-    /// by exact ones: adds to `forces` and `k1_sums` the exact sums over those pairs minus
-    /// what the grid gave for them. Returns false, changing nothing, when the pairs would
-    /// exceed [`NEAR_FIELD_MAX_PAIRS_PER_POINT`] per point (a dense clump on a coarse grid).
-    fn near_field(
-        &mut self,
-        coords: &[f64],
-        forces: &mut [f64],
-        k1_sums: &mut [f64],
-        centre: f64,
-        shape: GridShape,
-    ) -> bool {
-        let n = coords.len() / 2;
-        let p = self.params.points_per_box;
-        let boxes = shape.boxes_per_axis;
-        if self.fft.is_none() {
-            return false;
-        }
-
-        // Points sorted by box (row-major box ids), their coordinates in that order, and the
-        // runs of the occupied boxes `(box, start, end)` in it.
-        // A counting sort by box (stable, so points ascend within a box): O(n + boxes^2).
-        self.box_counts.clear();
-        self.box_counts.resize(boxes * boxes + 1, 0);
-        for &id in &self.point_box {
-            self.box_counts[id as usize + 1] += 1;
-        }
-        self.occupied_boxes.clear();
-        for id in 0..boxes * boxes {
-            let (start, count) = (self.box_counts[id], self.box_counts[id + 1]);
-            if count > 0 {
-                self.occupied_boxes
-                    .push((id as u32, start as u32, (start + count) as u32));
-            }
-            self.box_counts[id + 1] = start + count;
-        }
-        self.points_by_box.clear();
-        self.points_by_box.resize(n, (0, 0));
-        self.sorted_position.resize(n, 0);
-        for (i, &id) in self.point_box.iter().enumerate() {
-            let at = &mut self.box_counts[id as usize];
-            self.points_by_box[*at] = (id, i as u32);
-            self.sorted_position[i] = *at as u32;
-            *at += 1;
-        }
+    /// The near field's plan (after [`Self::sort_by_box`]): for each occupied box, the
+    /// ranges of sorted positions its points meet, each pair once (see below); `None` when
+    /// the pairs would exceed [`NEAR_FIELD_MAX_PAIRS_PER_POINT`] per point (a dense clump on
+    /// a coarse grid), and the grid alone is used.
+    fn near_field_ranges(&self, n: usize, boxes: usize) -> Option<Vec<[(u32, u32); 2]>> {
         let occupied = &self.occupied_boxes;
 
         // For each occupied box, the pairs with the points in the 3 x 3 boxes around it (for
@@ -713,9 +739,23 @@ impl InterpolatedRepulsion {
             .enumerate()
             .map(|(slot, ranges)| box_ranges(slot, ranges))
             .sum();
-        if pairs > (NEAR_FIELD_MAX_PAIRS_PER_POINT * n) as u64 {
-            return false;
-        }
+        (pairs <= (NEAR_FIELD_MAX_PAIRS_PER_POINT * n) as u64).then_some(half_ranges)
+    }
+
+    /// Adds to `forces` and `k1_sums` the exact sums over the pairs in touching boxes (the
+    /// grid's share of them was taken from the node potentials before the gathering).
+    fn near_pairs(
+        &self,
+        coords: &[f64],
+        forces: &mut [f64],
+        k1_sums: &mut [f64],
+        centre: f64,
+        boxes: usize,
+        half_ranges: &[[(u32, u32); 2]],
+    ) {
+        let n = coords.len() / 2;
+        let occupied = &self.occupied_boxes;
+        let first_slot_from = |id: usize| occupied.partition_point(|b| (b.0 as usize) < id);
         // Single precision, relative to the grid's centre, for the pair sums: their rounding
         // (about 1e-6 of a force) is far below the grid's error they replace.
         let sorted_x: Vec<f32> = self
@@ -728,19 +768,6 @@ impl InterpolatedRepulsion {
             .iter()
             .map(|&(_, i)| (coords[2 * i as usize + 1] - centre) as f32)
             .collect();
-
-        // What the grid gave each occupied box's nodes from the boxes around it.
-        let potentials = match p {
-            1 => self.near_potentials::<1>(coords, centre, boxes),
-            2 => self.near_potentials::<2>(coords, centre, boxes),
-            3 => self.near_potentials::<3>(coords, centre, boxes),
-            4 => self.near_potentials::<4>(coords, centre, boxes),
-            5 => self.near_potentials::<5>(coords, centre, boxes),
-            6 => self.near_potentials::<6>(coords, centre, boxes),
-            7 => self.near_potentials::<7>(coords, centre, boxes),
-            8 => self.near_potentials::<8>(coords, centre, boxes),
-            _ => return false,
-        };
 
         // The exact sums over the pairs in touching boxes, each pair once (see
         // `symmetric_pair_sums`), per sorted position: the point's own half in double
@@ -757,7 +784,6 @@ impl InterpolatedRepulsion {
         let (mut partner_x, mut partner_y, mut partner_q) =
             (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
         let sorted = (&sorted_x, &sorted_y);
-        let half_ranges = &half_ranges;
         let row_bounds = &row_bounds;
         // Row `by`'s pairs; the slices start at the row's first position `base`.
         let row_pairs =
@@ -831,75 +857,16 @@ impl InterpolatedRepulsion {
             }
         }
 
-        // Per point (by sorted position): the exact sums minus its interpolated share of its
-        // box's near potentials: (force x, force y, sum of q).
-        let occupied = &self.occupied_boxes;
-        let points_by_box = &self.points_by_box;
-        let point_weights = &self.point_weights;
-        let nodes_per_box = p * p;
-        let mut corrections = vec![[0.0f64; 3]; n];
-        let (own, partner_x, partner_y, partner_q) = (&own, &partner_x, &partner_y, &partner_q);
-        let per_box = |slot: usize, out: &mut [[f64; 3]]| {
-            let (_, start, _) = occupied[slot];
-            let here = &potentials[slot * 4 * nodes_per_box..(slot + 1) * 4 * nodes_per_box];
-            for (offset, correction) in out.iter_mut().enumerate() {
-                let position = start as usize + offset;
-                let i = points_by_box[position].1 as usize;
-                let (xi, yi) = (coords[2 * i], coords[2 * i + 1]);
-                let [own_x, own_y, own_q] = own[position];
-                let fx = own_x + partner_x[position] as f64;
-                let fy = own_y + partner_y[position] as f64;
-                let sum_q = own_q + partner_q[position] as f64;
-                let (wx, wy) = point_weights[i * 2 * p..(i + 1) * 2 * p].split_at(p);
-                let (mut phi_1, mut phi_x, mut phi_y, mut phi_k1) = (0.0, 0.0, 0.0, 0.0);
-                for (ty, &weight_y) in wy.iter().enumerate() {
-                    for (tx, &weight_x) in wx.iter().enumerate() {
-                        let w = weight_x * weight_y;
-                        let a = ty * p + tx;
-                        phi_1 += w * here[a];
-                        phi_x += w * here[nodes_per_box + a];
-                        phi_y += w * here[2 * nodes_per_box + a];
-                        phi_k1 += w * here[3 * nodes_per_box + a];
-                    }
-                }
-                let x = xi - centre;
-                let y = yi - centre;
-                *correction = [
-                    fx - (x * phi_1 - phi_x),
-                    fy - (y * phi_1 - phi_y),
-                    sum_q - phi_k1,
-                ];
-            }
-        };
-        // Split the corrections by box (each box's points are one run of positions).
-        let mut per_slot: Vec<&mut [[f64; 3]]> = Vec::with_capacity(occupied.len());
-        let mut rest = corrections.as_mut_slice();
-        for &(_, start, end) in occupied.iter() {
-            let (head, tail) = rest.split_at_mut((end - start) as usize);
-            per_slot.push(head);
-            rest = tail;
-        }
-        #[cfg(feature = "parallel")]
-        {
-            use rayon::prelude::*;
-            per_slot
-                .into_par_iter()
-                .enumerate()
-                .with_min_len(8)
-                .for_each(|(slot, out)| per_box(slot, out));
-        }
-        #[cfg(not(feature = "parallel"))]
-        for (slot, out) in per_slot.into_iter().enumerate() {
-            per_box(slot, out);
-        }
-        // Each point adds its correction (by its sorted position).
+        // Each point adds its exact sums (by its sorted position): its own half in double
+        // precision plus what its partners added in single.
         let sorted_position = &self.sorted_position;
-        let corrections = &corrections;
-        let correct = |i: usize, force: &mut [f64], k1_sum: &mut f64| {
-            let [dx, dy, dk1] = corrections[sorted_position[i] as usize];
-            force[0] += dx;
-            force[1] += dy;
-            *k1_sum += dk1;
+        let (own, partner_x, partner_y, partner_q) = (&own, &partner_x, &partner_y, &partner_q);
+        let add = |i: usize, force: &mut [f64], k1_sum: &mut f64| {
+            let at = sorted_position[i] as usize;
+            let [own_x, own_y, own_q] = own[at];
+            force[0] += own_x + partner_x[at] as f64;
+            force[1] += own_y + partner_y[at] as f64;
+            *k1_sum += own_q + partner_q[at] as f64;
         };
         #[cfg(feature = "parallel")]
         {
@@ -909,79 +876,86 @@ impl InterpolatedRepulsion {
                 .zip(k1_sums.par_iter_mut())
                 .enumerate()
                 .with_min_len(4096)
-                .for_each(|(i, (force, k1_sum))| correct(i, force, k1_sum));
+                .for_each(|(i, (force, k1_sum))| add(i, force, k1_sum));
         }
         #[cfg(not(feature = "parallel"))]
         for (i, (force, k1_sum)) in forces.chunks_mut(2).zip(k1_sums.iter_mut()).enumerate() {
-            correct(i, force, k1_sum);
+            add(i, force, k1_sum);
         }
-        true
+    }
+
+    /// Points sorted by box (row-major box ids; a counting sort, stable, so points ascend
+    /// within a box), the runs of the occupied boxes `(box, start, end)` in that order, each
+    /// point's sorted position, and where each box row's points start: O(n + boxes^2).
+    fn sort_by_box(&mut self, boxes: usize) {
+        let n = self.point_box.len();
+        self.box_counts.clear();
+        self.box_counts.resize(boxes * boxes + 1, 0);
+        for &id in &self.point_box {
+            self.box_counts[id as usize + 1] += 1;
+        }
+        self.occupied_boxes.clear();
+        for id in 0..boxes * boxes {
+            let (start, count) = (self.box_counts[id], self.box_counts[id + 1]);
+            if count > 0 {
+                self.occupied_boxes
+                    .push((id as u32, start as u32, (start + count) as u32));
+            }
+            self.box_counts[id + 1] = start + count;
+        }
+        self.box_row_starts.clear();
+        self.box_row_starts
+            .extend((0..=boxes).map(|by| self.box_counts[by * boxes]));
+        self.points_by_box.clear();
+        self.points_by_box.resize(n, (0, 0));
+        self.sorted_position.resize(n, 0);
+        for (i, &id) in self.point_box.iter().enumerate() {
+            let at = &mut self.box_counts[id as usize];
+            self.points_by_box[*at] = (id, i as u32);
+            self.sorted_position[i] = *at as u32;
+            *at += 1;
+        }
+    }
+
+    /// Each occupied box's node charges `1`, `x`, `y` (slot order, `3 p^2` values) read
+    /// from the planes as spread (before the forward transforms). A node belongs to one box,
+    /// so these are the charges the convolution sees from that box.
+    fn box_charges(&self, boxes: usize, stride: usize) -> Vec<f32> {
+        let p = self.params.points_per_box;
+        let nodes_per_box = p * p;
+        let mut charges = vec![0f32; self.occupied_boxes.len() * 3 * nodes_per_box];
+        for (&(id, _, _), out) in self
+            .occupied_boxes
+            .iter()
+            .zip(charges.chunks_exact_mut(3 * nodes_per_box))
+        {
+            let (bx, by) = (id as usize % boxes, id as usize / boxes);
+            for ty in 0..p {
+                let row = (by * p + ty) * stride + bx * p;
+                for tx in 0..p {
+                    let (node, a) = (row + tx, ty * p + tx);
+                    out[a] = self.a_re[node];
+                    out[nodes_per_box + a] = self.a_im[node];
+                    out[2 * nodes_per_box + a] = self.b_re[node];
+                }
+            }
+        }
+        charges
     }
 
     /// For each occupied box (slot order), its `p^2` node potentials `K2 * 1`, `K2 * x`,
-    /// `K2 * y` and `K1 * 1` (`4 p^2` values) from the node charges of the occupied boxes
-    /// around it, itself included: what the convolution gave those nodes from those boxes.
-    /// `P` is the nodes per box and axis (the loops unroll for it).
-    fn near_potentials<const P: usize>(
-        &self,
-        coords: &[f64],
-        centre: f64,
-        boxes: usize,
-    ) -> Vec<f64> {
+    /// `K2 * y` and `K1 * 1` (`4 p^2` values) from the node `charges` of the occupied boxes
+    /// around it ([`Self::box_charges`]), itself included: what the convolution gave those
+    /// nodes from those boxes. `P` is the nodes per box and axis (the loops unroll for it).
+    fn near_potentials<const P: usize>(&self, charges: &[f32], boxes: usize) -> Vec<f32> {
         let nodes_per_box = P * P;
         let occupied = &self.occupied_boxes;
-        let points_by_box = &self.points_by_box;
-        let point_weights = &self.point_weights;
-        // Each occupied box's node charges (1, x, y), as the spreading puts them.
-        let mut charges = vec![0f32; occupied.len() * 3 * nodes_per_box];
-        let box_charges = |slot: usize, out: &mut [f32]| {
-            let (_, start, end) = occupied[slot];
-            // Summed in double precision, stored in single (the box potentials' precision).
-            let (mut c1, mut cx, mut cy) = ([[0f64; P]; P], [[0f64; P]; P], [[0f64; P]; P]);
-            for &(_, i) in &points_by_box[start as usize..end as usize] {
-                let i = i as usize;
-                let (wx, wy) = point_weights[i * 2 * P..(i + 1) * 2 * P].split_at(P);
-                let x = coords[2 * i] - centre;
-                let y = coords[2 * i + 1] - centre;
-                for ty in 0..P {
-                    for tx in 0..P {
-                        let w = wx[tx] * wy[ty];
-                        c1[ty][tx] += w;
-                        cx[ty][tx] += w * x;
-                        cy[ty][tx] += w * y;
-                    }
-                }
-            }
-            for ty in 0..P {
-                for tx in 0..P {
-                    let node = ty * P + tx;
-                    out[node] = c1[ty][tx] as f32;
-                    out[nodes_per_box + node] = cx[ty][tx] as f32;
-                    out[2 * nodes_per_box + node] = cy[ty][tx] as f32;
-                }
-            }
-        };
-        #[cfg(feature = "parallel")]
-        {
-            use rayon::prelude::*;
-            charges
-                .par_chunks_mut(3 * nodes_per_box)
-                .enumerate()
-                .with_min_len(64)
-                .for_each(|(slot, out)| box_charges(slot, out));
-        }
-        #[cfg(not(feature = "parallel"))]
-        for (slot, out) in charges.chunks_mut(3 * nodes_per_box).enumerate() {
-            box_charges(slot, out);
-        }
-
         let kernel_side = 4 * P - 1;
         let (near_k2, near_k1) = (&self.near_k2, &self.near_k1);
-        let charges = &charges;
         let slot_of = |id: usize| occupied.binary_search_by_key(&(id as u32), |b| b.0).ok();
         // Single precision, one row of target nodes at a time: its four potentials (P lanes
         // each) stay in registers while the sources of the 3 x 3 boxes stream past.
-        let box_potentials = |slot: usize, out: &mut [f64]| {
+        let box_potentials = |slot: usize, out: &mut [f32]| {
             let id = occupied[slot].0 as usize;
             let (bx, by) = (id % boxes, id / boxes);
             // The occupied boxes around this one: (slot, kernel offset of node (0, 0)).
@@ -1031,14 +1005,14 @@ impl InterpolatedRepulsion {
                 }
                 let at = ay * P;
                 for ax in 0..P {
-                    out[at + ax] = acc_1[ax] as f64;
-                    out[nodes_per_box + at + ax] = acc_x[ax] as f64;
-                    out[2 * nodes_per_box + at + ax] = acc_y[ax] as f64;
-                    out[3 * nodes_per_box + at + ax] = acc_k1[ax] as f64;
+                    out[at + ax] = acc_1[ax];
+                    out[nodes_per_box + at + ax] = acc_x[ax];
+                    out[2 * nodes_per_box + at + ax] = acc_y[ax];
+                    out[3 * nodes_per_box + at + ax] = acc_k1[ax];
                 }
             }
         };
-        let mut potentials = vec![0.0; occupied.len() * 4 * nodes_per_box];
+        let mut potentials = vec![0f32; occupied.len() * 4 * nodes_per_box];
         #[cfg(feature = "parallel")]
         {
             use rayon::prelude::*;
@@ -1317,8 +1291,47 @@ fn symmetric_pair_sums(
 const PAIR_BLOCK: usize = 64;
 
 /// Lagrange basis on `nodes` (`(t + 1/2) / p`, with their `denominators`) evaluated at `u`.
+/// The usual node counts unroll ([`lagrange_weights_of`]); the same products in the same
+/// order either way, so the same bits.
 #[inline]
 fn lagrange_weights(u: f64, nodes: &[f64], denominators: &[f64], out: &mut [f64]) {
+    match nodes.len() {
+        3 => lagrange_weights_of::<3>(u, nodes, denominators, out),
+        4 => lagrange_weights_of::<4>(u, nodes, denominators, out),
+        5 => lagrange_weights_of::<5>(u, nodes, denominators, out),
+        _ => lagrange_weights_any(u, nodes, denominators, out),
+    }
+}
+
+/// [`lagrange_weights`] for `P` nodes: each difference `u - node` once, then per weight the
+/// product of the others from the first on, divided by its denominator.
+#[inline(always)]
+fn lagrange_weights_of<const P: usize>(
+    u: f64,
+    nodes: &[f64],
+    denominators: &[f64],
+    out: &mut [f64],
+) {
+    let (Ok(nodes), Ok(denominators), Ok(out)) = (
+        <&[f64; P]>::try_from(nodes),
+        <&[f64; P]>::try_from(denominators),
+        <&mut [f64; P]>::try_from(out),
+    ) else {
+        return;
+    };
+    let differences: [f64; P] = std::array::from_fn(|s| u - nodes[s]);
+    for t in 0..P {
+        let mut numerator = 1.0;
+        for (s, &difference) in differences.iter().enumerate() {
+            if s != t {
+                numerator *= difference;
+            }
+        }
+        out[t] = numerator / denominators[t];
+    }
+}
+
+fn lagrange_weights_any(u: f64, nodes: &[f64], denominators: &[f64], out: &mut [f64]) {
     for (t, (out, &denominator)) in out.iter_mut().zip(denominators).enumerate() {
         let mut numerator = 1.0;
         for (s, &node) in nodes.iter().enumerate() {

@@ -46,7 +46,7 @@
 //! each box's charges were summed again from its points and each point interpolated its
 //! box's near potentials a second time. Callgrind, 50,000 x 256, one thread,
 //! `examples/tsne_stages.rs`: iteration 600 479.5 to 410.3 million instructions, iteration
-//! 100 (exaggerated, no near field) 283.9 to 259.1 million, with the spreading in
+//! 100 (exaggerated) 283.9 to 259.1 million, with the spreading in
 //! box-sorted order and unrolled Lagrange weights.) The far field, at least one box away, is
 //! smooth on the grid: the median force error falls to 1.4e-3 with 4 nodes per box (5.5e-4
 //! with 5), the sum over all pairs to 7e-5. 10-NN kept on the demo's block4, 3 seeds each:

@@ -814,46 +814,30 @@ fn search_cluster(
     let non_empty: Vec<u32> = (0..n_clusters as u32)
         .filter(|&c| !partition.cluster(c as usize).is_empty())
         .collect();
-    // Per query the non-empty clusters with the nearest `NEAREST_SORTED` first, in order of
-    // their centroid's distance (ties: the smaller index), the rest in no order, and how many
-    // lead in order. Phase 1 needs only the nearest few; phase 2 sorts only the clusters the
-    // bound does not rule out (where the skipped ones stand does not matter): the clusters are
-    // visited as after a full sort of every query's order.
-    let mut orders: Vec<(Vec<u32>, usize)> = centroid_sq
-        .chunks_exact(n_clusters)
-        .map(|dists| {
-            let mut order = non_empty.clone();
-            let head = NEAREST_SORTED.min(order.len());
-            if head < order.len() {
-                order.select_nth_unstable_by(head, by_distance(dists));
-            }
-            order[..head].sort_unstable_by(by_distance(dists));
-            (order, head)
-        })
-        .collect();
-    // A lower bound on the distance from query `pos` to any row of cluster `c` (0 when unknown).
-    let lower_bound = |pos: usize, c: usize| -> f64 {
-        let to_c = centroid_sq[pos * n_clusters + c];
-        let to_own = centroid_sq[pos * n_clusters + own];
-        // Voronoi: rows of c are at least as close to mu_c as to mu_own. The slack covers the
-        // f32 rounding of the squared distances.
-        let gap = (to_c - to_own) as f64 - 1e-5 * (to_c + to_own) as f64;
+    // Whether a row of cluster `c` may lie within `reach` (a distance) of query `pos`, by two
+    // lower bounds on the distance from the query to any row of `c`:
+    // - Voronoi: rows of c are at least as close to mu_c as to mu_own, so at least
+    //   gap / (2 |mu_c - mu_own|) from the query, gap = |q - mu_c|^2 - |q - mu_own|^2;
+    // - triangle: rows of c are within radius_c of mu_c.
+    // The 1e-5 slacks cover the f32 rounding of the squared distances; with projected rows
+    // the exact rows are within `projection_slack` of these bounds. Written without square
+    // roots or divisions: it runs for every cluster and query.
+    let may_hold = |pos: usize, c: usize, reach: f64| -> bool {
+        let to_c = centroid_sq[pos * n_clusters + c] as f64;
+        let to_own = centroid_sq[pos * n_clusters + own] as f64;
+        let reach = reach + projection_slack;
+        let gap = (to_c - to_own) - 1e-5 * (to_c + to_own);
         let separation = partition.centroid_distance(c, own) as f64;
-        let by_cell = if gap > 0.0 && separation > 0.0 {
-            gap / (2.0 * separation)
-        } else {
-            0.0
-        };
-        // Triangle: rows of c are within radius_c of mu_c.
-        let by_ball =
-            (to_c as f64).sqrt() * (1.0 - 1e-5) - partition.radius[c] as f64 * (1.0 + 1e-5);
-        // Projected rows: the exact rows are within `projection_slack` of these bounds.
-        (by_cell.max(by_ball) - projection_slack).max(0.0)
+        let cell_ok = !(gap > 0.0 && separation > 0.0) || gap <= 2.0 * separation * reach;
+        let ball_reach = reach + partition.radius[c] as f64 * (1.0 + 1e-5);
+        let ball_ok = to_c * (1.0 - 1e-5) * (1.0 - 1e-5) <= ball_reach * ball_reach;
+        cell_ok && ball_ok
     };
     let mut heaps: Vec<MaxHeap> = (0..queries.len()).map(|_| MaxHeap::new(k)).collect();
     let mut scanned = vec![0usize; queries.len()];
-    // Clusters already scanned per query: a prefix of its order (phase 1) plus a set (phase 2).
-    let mut prefix_len = vec![0usize; queries.len()];
+    // The clusters each query scans in phase 1 (its own, and the next nearest while it has
+    // fewer than k other rows).
+    let mut first_scanned: Vec<Vec<u32>> = vec![Vec::new(); queries.len()];
     let mut scanners: Vec<Vec<u32>> = vec![Vec::new(); n_clusters];
     let mut target_dists = Vec::new();
     let mut target_scratch = Vec::new();
@@ -870,10 +854,7 @@ fn search_cluster(
             active.extend(scanning.drain(..).filter(|&pos| {
                 let pos = pos as usize;
                 let heap = &heaps[pos];
-                !(recheck && heap.is_full() && {
-                    let bound = lower_bound(pos, c);
-                    bound * bound > heap.worst() as f64
-                })
+                !(recheck && heap.is_full() && !may_hold(pos, c, (heap.worst() as f64).sqrt()))
             }));
             if active.is_empty() {
                 continue;
@@ -916,11 +897,14 @@ fn search_cluster(
                         .filter(|&(&target, &d)| d <= limit && target != query_row)
                         .map(|(&target, &d)| (d, target)),
                 );
-                candidates.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                if !heap.is_full() {
+                    // Nearest first, so the heap's worst tightens soonest.
+                    candidates.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                }
                 let query = full_rows.row(query_row as usize);
                 for &(d, target) in &candidates {
                     if d > limit {
-                        break;
+                        continue;
                     }
                     full_evaluations += 1;
                     if heap.offer(sq_dist_f32(query, full_rows.row(target as usize)), target) {
@@ -930,39 +914,44 @@ fn search_cluster(
             }
         }
     };
-    // Phase 1: the nearest clusters until every query has k candidates (a first k-th distance).
-    for (pos, (order, in_order)) in orders.iter_mut().enumerate() {
+    // Phase 1: the query's own cluster (the nearest), then the next nearest while it has
+    // fewer than k other rows (a first k-th distance).
+    for (pos, first) in first_scanned.iter_mut().enumerate() {
         let dists = &centroid_sq[pos * n_clusters..(pos + 1) * n_clusters];
-        let mut next = 0;
+        let mut c = own as u32;
         // Every row is in some cluster and n > k, so the scan passes k before the end.
-        while next < order.len() {
-            if next == *in_order {
-                // More than the nearest few: the rest in order too.
-                order[next..].sort_unstable_by(by_distance(dists));
-                *in_order = order.len();
-            }
-            let c = order[next];
-            next += 1;
+        loop {
+            first.push(c);
             scanners[c as usize].push(pos as u32);
             scanned[pos] += partition.cluster(c as usize).len();
             if scanned[pos] > k {
                 break;
             }
+            let nearest_other = non_empty
+                .iter()
+                .copied()
+                .filter(|c| !first.contains(c))
+                .min_by(by_distance(dists));
+            match nearest_other {
+                Some(next) => c = next,
+                None => break,
+            }
         }
-        prefix_len[pos] = next;
     }
     scan_all(&mut scanners, &mut heaps, false);
     // Phase 2: every other cluster the bound cannot rule out, nearest first, up to the cap.
     let mut capped = false;
     let mut kept: Vec<u32> = Vec::new();
-    for (pos, (order, _)) in orders.iter().enumerate() {
+    for (pos, first) in first_scanned.iter().enumerate() {
         let dists = &centroid_sq[pos * n_clusters..(pos + 1) * n_clusters];
-        let worst = heaps[pos].worst() as f64;
+        let reach = (heaps[pos].worst() as f64).sqrt();
         kept.clear();
-        kept.extend(order[prefix_len[pos]..].iter().copied().filter(|&c| {
-            let bound = lower_bound(pos, c as usize);
-            bound * bound <= worst
-        }));
+        kept.extend(
+            non_empty
+                .iter()
+                .copied()
+                .filter(|&c| may_hold(pos, c as usize, reach) && !first.contains(&c)),
+        );
         kept.sort_unstable_by(by_distance(dists));
         for &c in &kept {
             let size = partition.cluster(c as usize).len();
@@ -1008,10 +997,6 @@ fn projected_limit(heap: &MaxHeap, slack: f64) -> f32 {
         limit32
     }
 }
-
-/// Clusters put in order of their centroid's distance up front (phase 1 of a query needs the
-/// nearest few; more are sorted when it needs more).
-const NEAREST_SORTED: usize = 16;
 
 /// The order of clusters by `dists` (a query's squared distances to the centroids), ties by
 /// the smaller index.
@@ -1316,7 +1301,7 @@ mod tests {
 
     #[test]
     fn exact_when_a_query_needs_more_than_the_nearest_sorted_clusters() {
-        // ~35 clusters of ~9 rows: 120 neighbours need more than `NEAREST_SORTED` clusters.
+        // ~35 clusters of ~9 rows: 120 neighbours need many clusters in phase 1.
         let rows = Arc::new(random_rows(300, 5, 11));
         let reference = knn_brute_force(&rows, 120).expect("enough rows");
         let params = KnnParams {

@@ -74,6 +74,10 @@ fn main() {
         job.distance_evaluations() as f64 / n as f64,
         graph.exact
     );
+    println!(
+        "full distances (projected rows) per query: {:.0}",
+        job.full_distance_evaluations() as f64 / n as f64
+    );
     if std::env::var("RECALL").is_ok() {
         let r = topoact_core::neighbours::knn_graph::estimate_recall(&rows, &graph, k, 1000, 7);
         println!("recall (1000 queries) {r:.4}");

@@ -62,12 +62,14 @@ const PARTITION_ITERATIONS: usize = 4;
 /// Above this many dimensions the partition, the bounds and a first distance of every
 /// scanned pair work on the rows projected onto [`PROJECTED_DIM`] principal directions;
 /// only the pairs whose projected distance does not rule them out get a full distance.
-const PROJECT_ABOVE_DIM: usize = 64;
-/// Coordinates of the projection (measured on activation-like 50K x 256 at k = 20: of the
-/// 50,000 rows, 638 / 140 / 69 / 45 per query lie within the final k-th distance when
-/// projected onto 16 / 32 / 48 / 64 directions, against ~1,980 rows the full-space bound
-/// had to scan).
-const PROJECTED_DIM: usize = 32;
+const PROJECT_ABOVE_DIM: usize = 128;
+/// Coordinates of the projection. Measured on activation-like 50K x 256 (`knn_stages`): of
+/// the 50,000 rows, 638 / 140 / 69 / 45 per query lie within the final 20th-NN distance when
+/// projected onto 16 / 32 / 48 / 64 directions, against ~1,980 rows the bound has the search
+/// scan; full distances per query at k = 20 / 150: 206 / 724 (32), 112 / 521 (48), 76 / 424
+/// (64); one thread's CPU seconds (data generation included, load ~9): k = 20: 2.00 / 1.86 /
+/// 1.83 s, k = 150: 3.80 / 3.55 / 3.42 s (without projection 2.9-3.3 and 3.46 s).
+const PROJECTED_DIM: usize = 64;
 /// Evenly spaced rows the projection's basis is fitted on, and its rounds of subspace
 /// iteration (the basis only needs to be orthonormal for exactness; its fit only buys speed).
 const PROJECTION_SAMPLE: usize = 2048;
@@ -287,6 +289,7 @@ pub struct KnnJob {
     /// Whether some query stopped at the cap.
     capped: bool,
     evaluations: u64,
+    full_evaluations: u64,
     indices: Vec<u32>,
     distances: Vec<f32>,
 }
@@ -335,6 +338,7 @@ impl KnnJob {
             stage,
             capped: false,
             evaluations: 0,
+            full_evaluations: 0,
             indices: vec![0; n * k],
             distances: vec![0.0; n * k],
         })
@@ -352,6 +356,12 @@ impl KnnJob {
     /// brute force).
     pub fn distance_evaluations(&self) -> u64 {
         self.evaluations
+    }
+
+    /// Of [`Self::distance_evaluations`], on projected rows, the pairs that also needed a full
+    /// distance (0 without projection).
+    pub fn full_distance_evaluations(&self) -> u64 {
+        self.full_evaluations
     }
 
     /// Projects the next rows (the first step fits the basis).
@@ -571,6 +581,7 @@ impl KnnJob {
         for result in results {
             self.capped |= result.capped;
             self.evaluations += result.evaluations;
+            self.full_evaluations += result.full_evaluations;
             for (row, list) in result.lists {
                 let out = row as usize * k;
                 for (slot, (sq, idx)) in list.into_iter().enumerate() {
@@ -973,6 +984,7 @@ fn search_cluster(
         lists,
         capped,
         evaluations,
+        full_evaluations,
     }
 }
 
@@ -1014,6 +1026,8 @@ struct ClusterResult {
     capped: bool,
     /// Query-row distance evaluations (centroids excluded).
     evaluations: u64,
+    /// Of those, on projected rows: the pairs given a full distance.
+    full_evaluations: u64,
 }
 
 /// A bounded max-heap of `(sq distance, row)` keeping the `capacity` smallest pairs in the
@@ -1276,8 +1290,8 @@ mod tests {
         // (strong pruning, exact ties from duplicates) and uniform ones (a flat spectrum: weak
         // pruning) give the brute force's lists.
         for (rows, k) in [
-            (low_rank_rows(1200, 96, 6, 7, 21), 15),
-            (random_rows(900, 80, 5), 10),
+            (low_rank_rows(1200, 160, 6, 7, 21), 15),
+            (random_rows(900, 140, 5), 10),
         ] {
             assert!(rows.dim > PROJECT_ABOVE_DIM);
             let rows = Arc::new(rows);
@@ -1315,7 +1329,7 @@ mod tests {
 
     #[test]
     fn gathering_clusters_gives_the_copys_graph() {
-        for rows in [random_rows(1500, 37, 8), random_rows(800, 70, 8)] {
+        for rows in [random_rows(1500, 37, 8), random_rows(800, 140, 8)] {
             let rows = Arc::new(rows);
             for search in [
                 KnnSearch::Exact,

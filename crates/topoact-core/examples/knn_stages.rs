@@ -30,7 +30,13 @@ fn main() {
     let (array, _, _) = activation_like(n, dim, data_seed);
     let rows = Arc::new(EmbedRows::from_array(&array).expect("finite"));
     drop(array);
-    let mut job = KnnJob::new(rows, KnnParams::new(k)).expect("k-NN parameters");
+    let mut params = KnnParams::new(k);
+    if let Some(cap) = std::env::var("MAX_CAND").ok().and_then(|v| v.parse().ok()) {
+        params.search = topoact_core::embed::knn::KnnSearch::Approximate {
+            max_candidates: cap,
+        };
+    }
+    let mut job = KnnJob::new(rows.clone(), params).expect("k-NN parameters");
     if let Some(bytes) = std::env::var("COPY_MAX_BYTES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -68,4 +74,12 @@ fn main() {
         job.distance_evaluations() as f64 / n as f64,
         graph.exact
     );
+    println!(
+        "full distances (projected rows) per query: {:.0}",
+        job.full_distance_evaluations() as f64 / n as f64
+    );
+    if std::env::var("RECALL").is_ok() {
+        let r = topoact_core::neighbours::knn_graph::estimate_recall(&rows, &graph, k, 1000, 7);
+        println!("recall (1000 queries) {r:.4}");
+    }
 }

@@ -147,6 +147,38 @@ fn knn_search_and_recall_estimate() {
     );
 }
 
+/// The k-NN search above 128 dimensions (partition and scans on projected rows, full
+/// distances where the projection does not rule a pair out), exact and capped.
+#[test]
+fn knn_search_on_projected_rows() {
+    let (array, _, _) = activation_like(2500, 160, 7);
+    let rows = Arc::new(EmbedRows::from_array(&array).expect("finite synthetic data"));
+    let mut print = Fingerprint::new();
+    for search in [
+        KnnSearch::Exact,
+        KnnSearch::Approximate {
+            max_candidates: 100,
+        },
+    ] {
+        let graph = knn_graph(
+            rows.clone(),
+            KnnParams {
+                k: 12,
+                seed: 4,
+                search,
+            },
+        )
+        .expect("valid");
+        print = print.u64(graph_fingerprint(&graph).0);
+    }
+    check(
+        "k-NN graphs on projected rows",
+        print,
+        KNN_PROJECTED_RECORDED,
+        true,
+    );
+}
+
 fn short_tsne(repulsion: RepulsionMethod) -> TsneParams {
     TsneParams {
         perplexity: 20.0,
@@ -277,6 +309,7 @@ fn mapper_and_diagnostics() {
 }
 
 // Recorded with rustc 1.95 on x86-64 Linux (AVX2+FMA), the same in both builds.
+const KNN_PROJECTED_RECORDED: u64 = 0x74a5_011b_d06b_759c;
 const KNN_RECORDED: u64 = 0x7c9e_7c3e_72b2_49e3;
 const TSNE_RECORDED: u64 = 0x1d54_0757_d839_0b58;
 const MAPPER_RECORDED: u64 = 0xb352_5474_0c13_ff81;

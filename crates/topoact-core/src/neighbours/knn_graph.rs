@@ -12,6 +12,18 @@
 //! relative slack of 1e-5 in the bound). With `max_candidates` a query stops after scanning
 //! that many rows: approximate, and then the graph is marked `exact: false`.
 //!
+//! Above [`PROJECT_ABOVE_DIM`] dimensions everything but the distances kept works on the rows
+//! projected onto [`PROJECTED_DIM`] approximate principal directions (an orthonormal basis
+//! fitted on an evenly spaced sample; f32 dot products): the partition, the centroids, the
+//! bounds, and a first distance of every scanned pair. Projection onto an orthonormal basis
+//! never lengthens a difference, so a projected distance, less a slack covering every f32
+//! rounding of the projection, is a lower bound of the full one: a pair whose bound exceeds
+//! the query's current k-th distance is ruled out, and only the others get a full distance
+//! (`sq_dist_f32`, the kernel the graph's distances are reported in). The search stays exact;
+//! on activation-like 50K x 256 about 76 of the ~2,000 rows a query scans need a full
+//! distance at k = 20 (424 at k = 150). The bounds on projected rows are bounds on projected
+//! distances, so they are lowered by the same slack.
+//!
 //! Distances use one f32 kernel (differences; AVX2+FMA when the CPU has it, simd128 in
 //! wasm). Ties are kept by the smaller row index; distances reported are euclidean.
 //!
@@ -24,11 +36,14 @@
 //! whole blob. `KnnSearch::Auto` is exact up to 10,000 rows and above caps the scan at
 //! `max(25 k, n / 8, 2000)` rows. The queries of one cluster scan each target cluster
 //! together, four queries per pass over its contiguous block (`sq_dists_to_tile`, in groups
-//! of 16 queries x 64 targets; per pair the bits of the one-query kernel), with the rows
-//! copied in cluster order up to [`SHARE_ABOVE_BYTES`] of values; above, each scanned cluster
-//! is gathered into a scratch block of the task (one gather per cluster and query cluster).
-//! Per query only the nearest 16 clusters are sorted up front; the rest only as far as the
-//! bound keeps them. Measured
+//! of 16 queries x 64 targets; per pair the bits of the one-query kernel), with the rows (the
+//! projected ones when projected) copied in cluster order up to [`SHARE_ABOVE_BYTES`] of
+//! values; above, each scanned cluster is gathered into a scratch block of the task (one
+//! gather per cluster and query cluster). Phase 1 scans the query's own cluster (more only
+//! while it has fewer than k other rows); phase 2 every cluster the bounds cannot rule out,
+//! nearest first. Projection: `n * dim * PROJECTED_DIM` multiply-adds once, and
+//! `n * PROJECTED_DIM * 4` bytes (twice: the projected rows and their cluster-ordered copy).
+//! Measured before the projection
 //! (release, one thread, shared 2-core machine, `tests/embed_knn.rs::measure_knn`, CPU
 //! seconds): k = 150 at 5K / 20K / 50K x 256 in 0.2 / 1.5 / 6.7-6.9 s on activation-like data
 //! and 0.2 / 2.2 / 7.6 s on Gaussian blobs, exact (the cap was not reached; 2,224 and 2,499
@@ -51,12 +66,31 @@ use rand_chacha::ChaCha8Rng;
 use crate::embed::{EmbedError, EmbedRows, KnnGraph};
 use crate::job::{Job, Progress, Step};
 use crate::neighbours::rows::SHARE_ABOVE_BYTES;
-use crate::numeric::kernels::{sq_dist_f32, sq_dists_to_tile};
+use crate::numeric::kernels::{dot_f32, sq_dist_f32, sq_dists_to_tile};
+use crate::numeric::pca::leading_subspace;
+use crate::numeric::random::SplitMix64;
 
 /// Work per step, in multiply-adds (about 10-40 ms natively, more in wasm).
 const STEP_FLOPS: f64 = 2.5e8;
 /// Lloyd iterations of the partition.
 const PARTITION_ITERATIONS: usize = 4;
+/// Above this many dimensions the partition, the bounds and a first distance of every
+/// scanned pair work on the rows projected onto [`PROJECTED_DIM`] principal directions;
+/// only the pairs whose projected distance does not rule them out get a full distance.
+const PROJECT_ABOVE_DIM: usize = 128;
+/// Coordinates of the projection. Measured on activation-like 50K x 256 (`knn_stages`): of
+/// the 50,000 rows, 638 / 140 / 69 / 45 per query lie within the final 20th-NN distance when
+/// projected onto 16 / 32 / 48 / 64 directions, against ~1,980 rows the bound has the search
+/// scan; full distances per query at k = 20 / 150: 206 / 724 (32), 112 / 521 (48), 76 / 424
+/// (64); one thread's CPU seconds (data generation included, load ~9): k = 20: 2.00 / 1.86 /
+/// 1.83 s, k = 150: 3.80 / 3.55 / 3.42 s (without projection 2.9-3.3 and 3.46 s).
+const PROJECTED_DIM: usize = 64;
+/// Evenly spaced rows the projection's basis is fitted on, and its rounds of subspace
+/// iteration (the basis only needs to be orthonormal for exactness; its fit only buys speed).
+const PROJECTION_SAMPLE: usize = 2048;
+const PROJECTION_ROUNDS: usize = 3;
+/// Seed of the basis's start vectors.
+const PROJECTION_SEED: u64 = 0x6b6e_6e5f_7072_6f6a;
 
 /// How exhaustively to search.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -161,6 +195,14 @@ impl Partition {
 }
 
 enum Stage {
+    /// Rows before `next_row` are projected (`values`, `n x PROJECTED_DIM`); the basis is
+    /// fitted by the first step.
+    Projecting {
+        basis: Option<Basis32>,
+        next_row: usize,
+        values: Vec<f32>,
+        max_centred_sq: f64,
+    },
     /// Lloyd iterations; rows before `next_row` are assigned in this iteration.
     /// Iterations before the last visit only the first `sample_len` rows of `visit_order`;
     /// the last one assigns every row.
@@ -182,10 +224,76 @@ enum Stage {
     Finished,
 }
 
+/// The projection's orthonormal basis (`n_vectors x dim`, f32) and centre.
+struct Basis32 {
+    vectors: Vec<f32>,
+    mean: Vec<f32>,
+    n_vectors: usize,
+}
+
+impl Basis32 {
+    /// The top principal directions of an evenly spaced sample of the rows (approximately:
+    /// [`PROJECTION_ROUNDS`] rounds of subspace iteration from seeded start vectors).
+    fn fit(rows: &EmbedRows, n_wanted: usize) -> Basis32 {
+        let (n, dim) = (rows.n_points, rows.dim);
+        let take = n.min(PROJECTION_SAMPLE);
+        let sample: Vec<usize> = (0..take).map(|i| i * n / take).collect();
+        let mut mean = vec![0f64; dim];
+        for &row in &sample {
+            for (m, &v) in mean.iter_mut().zip(rows.row(row)) {
+                *m += v as f64;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= take as f64);
+        let mut centred = vec![0f64; take * dim];
+        for (s, &row) in sample.iter().enumerate() {
+            for (col, &v) in rows.row(row).iter().enumerate() {
+                centred[s * dim + col] = v as f64 - mean[col];
+            }
+        }
+        let mut stream = SplitMix64::new(PROJECTION_SEED);
+        let start: Vec<f64> = (0..n_wanted * dim)
+            .map(|_| stream.centred_uniform())
+            .collect();
+        let vectors = leading_subspace(&centred, dim, start, PROJECTION_ROUNDS);
+        Basis32 {
+            n_vectors: vectors.len() / dim,
+            vectors: vectors.iter().map(|&v| v as f32).collect(),
+            mean: mean.iter().map(|&m| m as f32).collect(),
+        }
+    }
+
+    /// Row `row` projected into `out` (`n_vectors` values); returns the squared norm of the
+    /// centred row (f64, for the error bound).
+    fn project(&self, row: &[f32], centred: &mut [f32], out: &mut [f32]) -> f64 {
+        let mut norm_sq = 0f64;
+        for ((c, &v), &m) in centred.iter_mut().zip(row).zip(&self.mean) {
+            *c = v - m;
+            norm_sq += (*c as f64) * (*c as f64);
+        }
+        let dim = row.len();
+        for (v_idx, o) in out.iter_mut().enumerate() {
+            *o = dot_f32(centred, &self.vectors[v_idx * dim..(v_idx + 1) * dim]);
+        }
+        norm_sq
+    }
+}
+
+/// The rows projected onto [`Basis32`], and how far any projected row may stand from its
+/// exact projection (distance units, covering every f32 rounding of the projection).
+struct Projected {
+    rows: EmbedRows,
+    row_error: f64,
+}
+
 /// Stepwise k-NN graph computation. Each [`Job::step`] does a bounded amount of work
 /// (about [`STEP_FLOPS`] multiply-adds, at least one cluster) and reports progress in rows.
 pub struct KnnJob {
     rows: Arc<EmbedRows>,
+    /// The rows projected (above [`PROJECT_ABOVE_DIM`] dimensions), once projected: the
+    /// partition and the scans work on them, the full rows give the distances kept.
+    projected: Option<Projected>,
+    seed: u64,
     k: usize,
     max_candidates: usize,
     n_clusters: usize,
@@ -196,6 +304,7 @@ pub struct KnnJob {
     /// Whether some query stopped at the cap.
     capped: bool,
     evaluations: u64,
+    full_evaluations: u64,
     indices: Vec<u32>,
     distances: Vec<f32>,
 }
@@ -223,21 +332,20 @@ impl KnnJob {
             KnnSearch::Approximate { max_candidates } => max_candidates.max(k + 1),
         };
         let n_clusters = ((2.0 * (n as f64).sqrt()).round() as usize).clamp(1, n);
-        let (centroids, visit_order) = initial_centroids(&rows, n_clusters, params.seed);
-        let sample_len = (40 * n_clusters).max(n / 4).min(n);
-        let stage = Stage::Partitioning {
-            iteration: 0,
-            next_row: 0,
-            visit_order,
-            sample_len,
-            centroids,
-            sums: vec![0.0; n_clusters * rows.dim],
-            counts: vec![0; n_clusters],
-            assignment: vec![0; n],
-            assignment_sq: vec![0.0; n],
+        let stage = if rows.dim > PROJECT_ABOVE_DIM {
+            Stage::Projecting {
+                basis: None,
+                next_row: 0,
+                values: Vec::new(),
+                max_centred_sq: 0.0,
+            }
+        } else {
+            start_partition(&rows, n_clusters, params.seed)
         };
         Ok(KnnJob {
             rows,
+            projected: None,
+            seed: params.seed,
             k,
             max_candidates,
             n_clusters,
@@ -245,6 +353,7 @@ impl KnnJob {
             stage,
             capped: false,
             evaluations: 0,
+            full_evaluations: 0,
             indices: vec![0; n * k],
             distances: vec![0.0; n * k],
         })
@@ -264,8 +373,103 @@ impl KnnJob {
         self.evaluations
     }
 
+    /// Of [`Self::distance_evaluations`], on projected rows, the pairs that also needed a full
+    /// distance (0 without projection).
+    pub fn full_distance_evaluations(&self) -> u64 {
+        self.full_evaluations
+    }
+
+    /// Projects the next rows (the first step fits the basis).
+    fn projection_step(&mut self) -> Progress {
+        let rows = &*self.rows;
+        let (n, dim) = (rows.n_points, rows.dim);
+        let total = self.total_work();
+        let Stage::Projecting {
+            basis,
+            next_row,
+            values,
+            max_centred_sq,
+        } = &mut self.stage
+        else {
+            unreachable!("projection_step outside the projecting stage")
+        };
+        let Some(fitted) = basis else {
+            let fitted = Basis32::fit(rows, PROJECTED_DIM.min(dim));
+            values.reserve_exact(n * fitted.n_vectors);
+            *basis = Some(fitted);
+            return Progress::new("nearest neighbours: projecting", 0, total);
+        };
+        let width = fitted.n_vectors;
+        let chunk = ((STEP_FLOPS * parallel_width() as f64 / (width * dim) as f64) as usize)
+            .clamp(1, n - *next_row);
+        let range = *next_row..*next_row + chunk;
+        let project_part = |part: std::ops::Range<usize>| -> (Vec<f32>, f64) {
+            let mut out = vec![0f32; part.len() * width];
+            let mut centred = vec![0f32; dim];
+            let mut max_sq = 0f64;
+            for (local, row) in part.enumerate() {
+                let sq = fitted.project(
+                    rows.row(row),
+                    &mut centred,
+                    &mut out[local * width..(local + 1) * width],
+                );
+                max_sq = max_sq.max(sq);
+            }
+            (out, max_sq)
+        };
+        const TASK_ROWS: usize = 64;
+        let parts: Vec<std::ops::Range<usize>> = range
+            .clone()
+            .step_by(TASK_ROWS)
+            .map(|from| from..(from + TASK_ROWS).min(range.end))
+            .collect();
+        #[cfg(feature = "parallel")]
+        let projected: Vec<(Vec<f32>, f64)> = {
+            use rayon::prelude::*;
+            parts.into_par_iter().map(project_part).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let projected: Vec<(Vec<f32>, f64)> = parts.into_iter().map(project_part).collect();
+        for (part, sq) in projected {
+            values.extend_from_slice(&part);
+            *max_centred_sq = max_centred_sq.max(sq);
+        }
+        *next_row = range.end;
+        if *next_row < n {
+            return Progress::new("nearest neighbours: projecting", *next_row as u64, total);
+        }
+        // Each projected coordinate is a dot product of the centred row with a unit vector:
+        // `dot_f32`'s error (dim / 16 + 32 roundings of the sum of |products|, at most the
+        // centred norm) plus the centring's and the f32 basis's roundings (one each); a
+        // projected row then stands within sqrt(width) times that of its exact projection.
+        let u = f32::EPSILON as f64 / 2.0;
+        let per_coord = (dim as f64 / 16.0 + 34.0) * u * max_centred_sq.sqrt() * (1.0 + 1e-6);
+        let row_error = (width as f64).sqrt() * per_coord + f64::MIN_POSITIVE;
+        let projected_rows = EmbedRows::from_vec(n, width, std::mem::take(values))
+            .expect("projections of finite rows are finite");
+        self.stage = start_partition(&projected_rows, self.n_clusters, self.seed);
+        self.projected = Some(Projected {
+            rows: projected_rows,
+            row_error,
+        });
+        Progress::new("nearest neighbours: partitioning", n as u64, total)
+    }
+
+    /// Progress units of the projection: one per row (none without projection).
+    fn projection_work(&self) -> u64 {
+        if self.rows.dim > PROJECT_ABOVE_DIM {
+            self.rows.n_points as u64
+        } else {
+            0
+        }
+    }
+
     fn partition_step(&mut self) -> Progress {
-        let rows = &self.rows;
+        let projection_work = self.projection_work();
+        let rows = match &self.projected {
+            Some(projected) => &projected.rows,
+            None => &*self.rows,
+        };
         let (n, dim, n_clusters) = (rows.n_points, rows.dim, self.n_clusters);
         let total = self.total_work();
         let Stage::Partitioning {
@@ -319,7 +523,7 @@ impl KnnJob {
                 };
                 return Progress::new(
                     "nearest neighbours: searching",
-                    self.partition_work(),
+                    self.projection_work() + self.partition_work(),
                     total,
                 );
             }
@@ -336,7 +540,7 @@ impl KnnJob {
             counts.iter_mut().for_each(|c| *c = 0);
             *next_row = 0;
         }
-        let done = (*iteration * *sample_len + *next_row) as u64;
+        let done = projection_work + (*iteration * *sample_len + *next_row) as u64;
         Progress::new("nearest neighbours: partitioning", done, total)
     }
 
@@ -349,12 +553,12 @@ impl KnnJob {
 
     /// Progress units: rows visited by the partition, then rows searched (of cost ~2 visits).
     fn total_work(&self) -> u64 {
-        self.partition_work() + 2 * self.rows.n_points as u64
+        self.projection_work() + self.partition_work() + 2 * self.rows.n_points as u64
     }
 
     fn search_step(&mut self) -> Result<Step<KnnGraph>, EmbedError> {
         let total = self.total_work();
-        let partition_work = self.partition_work();
+        let partition_work = self.projection_work() + self.partition_work();
         let Stage::Searching {
             partition,
             next_cluster,
@@ -362,8 +566,12 @@ impl KnnJob {
         else {
             unreachable!("search_step outside the searching stage")
         };
-        let rows = &*self.rows;
-        let (n, dim, k) = (rows.n_points, rows.dim, self.k);
+        let full = &*self.rows;
+        let (space, exact) = match &self.projected {
+            Some(projected) => (&projected.rows, Some((full, 2.0 * projected.row_error))),
+            None => (full, None),
+        };
+        let (n, dim, k) = (space.n_points, space.dim, self.k);
         // Estimated work per query: centroid distances plus a typical scan.
         let per_query = partition.n_clusters() + self.max_candidates.min(n).min(8 * k + 1000);
         // Clusters in this step: at least one, up to the work budget (times the threads).
@@ -377,7 +585,7 @@ impl KnnJob {
         }
         let max_candidates = self.max_candidates;
         let search_one =
-            |cluster: usize| search_cluster(rows, partition, cluster, k, max_candidates);
+            |cluster: usize| search_cluster(space, exact, partition, cluster, k, max_candidates);
         #[cfg(feature = "parallel")]
         let results: Vec<ClusterResult> = {
             use rayon::prelude::*;
@@ -388,6 +596,7 @@ impl KnnJob {
         for result in results {
             self.capped |= result.capped;
             self.evaluations += result.evaluations;
+            self.full_evaluations += result.full_evaluations;
             for (row, list) in result.lists {
                 let out = row as usize * k;
                 for (slot, (sq, idx)) in list.into_iter().enumerate() {
@@ -422,6 +631,7 @@ impl Job for KnnJob {
 
     fn step(&mut self) -> Result<Step<KnnGraph>, EmbedError> {
         match self.stage {
+            Stage::Projecting { .. } => Ok(Step::Running(self.projection_step())),
             Stage::Partitioning { .. } => Ok(Step::Running(self.partition_step())),
             Stage::Searching { .. } => self.search_step(),
             Stage::Finished => Err(EmbedError::InvalidParameter {
@@ -441,6 +651,24 @@ fn parallel_width() -> usize {
     #[cfg(not(feature = "parallel"))]
     {
         1
+    }
+}
+
+/// The partition's first stage: seeded initial centroids, nothing assigned yet.
+fn start_partition(rows: &EmbedRows, n_clusters: usize, seed: u64) -> Stage {
+    let n = rows.n_points;
+    let (centroids, visit_order) = initial_centroids(rows, n_clusters, seed);
+    let sample_len = (40 * n_clusters).max(n / 4).min(n);
+    Stage::Partitioning {
+        iteration: 0,
+        next_row: 0,
+        visit_order,
+        sample_len,
+        centroids,
+        sums: vec![0.0; n_clusters * rows.dim],
+        counts: vec![0; n_clusters],
+        assignment: vec![0; n],
+        assignment_sq: vec![0.0; n],
     }
 }
 
@@ -585,6 +813,7 @@ fn nearest_centroids(rows: &EmbedRows, centroids: &[f32], visited: &[u32]) -> Ve
 /// sorted ascending by `(sq, idx)`.
 fn search_cluster(
     rows: &EmbedRows,
+    exact: Option<(&EmbedRows, f64)>,
     partition: &Partition,
     cluster: usize,
     k: usize,
@@ -596,6 +825,7 @@ fn search_cluster(
     let own_block = partition.cluster_block(rows, cluster, &mut own_scratch);
     let n_clusters = partition.n_clusters();
     let own = cluster;
+    let projection_slack = exact.map_or(0.0, |(_, slack)| slack);
     // Per query: squared distances to every centroid, and the clusters by that distance.
     let query_refs: Vec<&[f32]> = own_block.chunks_exact(dim).collect();
     let mut centroid_sq: Vec<f32> = Vec::new();
@@ -610,51 +840,38 @@ fn search_cluster(
     let non_empty: Vec<u32> = (0..n_clusters as u32)
         .filter(|&c| !partition.cluster(c as usize).is_empty())
         .collect();
-    // Per query the non-empty clusters with the nearest `NEAREST_SORTED` first, in order of
-    // their centroid's distance (ties: the smaller index), the rest in no order, and how many
-    // lead in order. Phase 1 needs only the nearest few; phase 2 sorts only the clusters the
-    // bound does not rule out (where the skipped ones stand does not matter): the clusters are
-    // visited as after a full sort of every query's order.
-    let mut orders: Vec<(Vec<u32>, usize)> = centroid_sq
-        .chunks_exact(n_clusters)
-        .map(|dists| {
-            let mut order = non_empty.clone();
-            let head = NEAREST_SORTED.min(order.len());
-            if head < order.len() {
-                order.select_nth_unstable_by(head, by_distance(dists));
-            }
-            order[..head].sort_unstable_by(by_distance(dists));
-            (order, head)
-        })
-        .collect();
-    // A lower bound on the distance from query `pos` to any row of cluster `c` (0 when unknown).
-    let lower_bound = |pos: usize, c: usize| -> f64 {
-        let to_c = centroid_sq[pos * n_clusters + c];
-        let to_own = centroid_sq[pos * n_clusters + own];
-        // Voronoi: rows of c are at least as close to mu_c as to mu_own. The slack covers the
-        // f32 rounding of the squared distances.
-        let gap = (to_c - to_own) as f64 - 1e-5 * (to_c + to_own) as f64;
+    // Whether a row of cluster `c` may lie within `reach` (a distance) of query `pos`, by two
+    // lower bounds on the distance from the query to any row of `c`:
+    // - Voronoi: rows of c are at least as close to mu_c as to mu_own, so at least
+    //   gap / (2 |mu_c - mu_own|) from the query, gap = |q - mu_c|^2 - |q - mu_own|^2;
+    // - triangle: rows of c are within radius_c of mu_c.
+    // The 1e-5 slacks cover the f32 rounding of the squared distances; with projected rows
+    // the exact rows are within `projection_slack` of these bounds. Written without square
+    // roots or divisions: it runs for every cluster and query.
+    let may_hold = |pos: usize, c: usize, reach: f64| -> bool {
+        let to_c = centroid_sq[pos * n_clusters + c] as f64;
+        let to_own = centroid_sq[pos * n_clusters + own] as f64;
+        let reach = reach + projection_slack;
+        let gap = (to_c - to_own) - 1e-5 * (to_c + to_own);
         let separation = partition.centroid_distance(c, own) as f64;
-        let by_cell = if gap > 0.0 && separation > 0.0 {
-            gap / (2.0 * separation)
-        } else {
-            0.0
-        };
-        // Triangle: rows of c are within radius_c of mu_c.
-        let by_ball =
-            (to_c as f64).sqrt() * (1.0 - 1e-5) - partition.radius[c] as f64 * (1.0 + 1e-5);
-        by_cell.max(by_ball).max(0.0)
+        let cell_ok = !(gap > 0.0 && separation > 0.0) || gap <= 2.0 * separation * reach;
+        let ball_reach = reach + partition.radius[c] as f64 * (1.0 + 1e-5);
+        let ball_ok = to_c * (1.0 - 1e-5) * (1.0 - 1e-5) <= ball_reach * ball_reach;
+        cell_ok && ball_ok
     };
     let mut heaps: Vec<MaxHeap> = (0..queries.len()).map(|_| MaxHeap::new(k)).collect();
     let mut scanned = vec![0usize; queries.len()];
-    // Clusters already scanned per query: a prefix of its order (phase 1) plus a set (phase 2).
-    let mut prefix_len = vec![0usize; queries.len()];
+    // The clusters each query scans in phase 1 (its own, and the next nearest while it has
+    // fewer than k other rows).
+    let mut first_scanned: Vec<Vec<u32>> = vec![Vec::new(); queries.len()];
     let mut scanners: Vec<Vec<u32>> = vec![Vec::new(); n_clusters];
     let mut target_dists = Vec::new();
     let mut target_scratch = Vec::new();
     let mut active = Vec::new();
     let mut tile_queries: Vec<&[f32]> = Vec::new();
     let mut evaluations = 0u64;
+    let mut full_evaluations = 0u64;
+    let mut candidates: Vec<(f32, u32)> = Vec::new();
     let mut scan_all = |scanners: &mut Vec<Vec<u32>>, heaps: &mut Vec<MaxHeap>, recheck: bool| {
         for (c, scanning) in scanners.iter_mut().enumerate() {
             // A query's heap changes only by its own scans, so checking every bound before
@@ -663,10 +880,7 @@ fn search_cluster(
             active.extend(scanning.drain(..).filter(|&pos| {
                 let pos = pos as usize;
                 let heap = &heaps[pos];
-                !(recheck && heap.is_full() && {
-                    let bound = lower_bound(pos, c);
-                    bound * bound > heap.worst() as f64
-                })
+                !(recheck && heap.is_full() && !may_hold(pos, c, (heap.worst() as f64).sqrt()))
             }));
             if active.is_empty() {
                 continue;
@@ -689,47 +903,81 @@ fn search_cluster(
                 let pos = pos as usize;
                 let heap = &mut heaps[pos];
                 let query_row = queries[pos];
-                for (&target, &d) in targets.iter().zip(dists) {
-                    if target != query_row {
-                        heap.offer(d, target);
+                let Some((full_rows, slack)) = exact else {
+                    for (&target, &d) in targets.iter().zip(dists) {
+                        if target != query_row {
+                            heap.offer(d, target);
+                        }
+                    }
+                    continue;
+                };
+                // Projected distances are lower bounds (less `slack`): the candidates the
+                // heap's current worst does not rule out, nearest first, get a full distance
+                // until one is ruled out (then every later one is too).
+                let mut limit = projected_limit(heap, slack);
+                candidates.clear();
+                candidates.extend(
+                    targets
+                        .iter()
+                        .zip(dists)
+                        .filter(|&(&target, &d)| d <= limit && target != query_row)
+                        .map(|(&target, &d)| (d, target)),
+                );
+                if !heap.is_full() {
+                    // Nearest first, so the heap's worst tightens soonest.
+                    candidates.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                }
+                let query = full_rows.row(query_row as usize);
+                for &(d, target) in &candidates {
+                    if d > limit {
+                        continue;
+                    }
+                    full_evaluations += 1;
+                    if heap.offer(sq_dist_f32(query, full_rows.row(target as usize)), target) {
+                        limit = projected_limit(heap, slack);
                     }
                 }
             }
         }
     };
-    // Phase 1: the nearest clusters until every query has k candidates (a first k-th distance).
-    for (pos, (order, in_order)) in orders.iter_mut().enumerate() {
+    // Phase 1: the query's own cluster (the nearest), then the next nearest while it has
+    // fewer than k other rows (a first k-th distance).
+    for (pos, first) in first_scanned.iter_mut().enumerate() {
         let dists = &centroid_sq[pos * n_clusters..(pos + 1) * n_clusters];
-        let mut next = 0;
+        let mut c = own as u32;
         // Every row is in some cluster and n > k, so the scan passes k before the end.
-        while next < order.len() {
-            if next == *in_order {
-                // More than the nearest few: the rest in order too.
-                order[next..].sort_unstable_by(by_distance(dists));
-                *in_order = order.len();
-            }
-            let c = order[next];
-            next += 1;
+        loop {
+            first.push(c);
             scanners[c as usize].push(pos as u32);
             scanned[pos] += partition.cluster(c as usize).len();
             if scanned[pos] > k {
                 break;
             }
+            let nearest_other = non_empty
+                .iter()
+                .copied()
+                .filter(|c| !first.contains(c))
+                .min_by(by_distance(dists));
+            match nearest_other {
+                Some(next) => c = next,
+                None => break,
+            }
         }
-        prefix_len[pos] = next;
     }
     scan_all(&mut scanners, &mut heaps, false);
     // Phase 2: every other cluster the bound cannot rule out, nearest first, up to the cap.
     let mut capped = false;
     let mut kept: Vec<u32> = Vec::new();
-    for (pos, (order, _)) in orders.iter().enumerate() {
+    for (pos, first) in first_scanned.iter().enumerate() {
         let dists = &centroid_sq[pos * n_clusters..(pos + 1) * n_clusters];
-        let worst = heaps[pos].worst() as f64;
+        let reach = (heaps[pos].worst() as f64).sqrt();
         kept.clear();
-        kept.extend(order[prefix_len[pos]..].iter().copied().filter(|&c| {
-            let bound = lower_bound(pos, c as usize);
-            bound * bound <= worst
-        }));
+        kept.extend(
+            non_empty
+                .iter()
+                .copied()
+                .filter(|&c| may_hold(pos, c as usize, reach) && !first.contains(&c)),
+        );
         kept.sort_unstable_by(by_distance(dists));
         for &c in &kept {
             let size = partition.cluster(c as usize).len();
@@ -751,12 +999,31 @@ fn search_cluster(
         lists,
         capped,
         evaluations,
+        full_evaluations,
     }
 }
 
-/// Clusters put in order of their centroid's distance up front (phase 1 of a query needs the
-/// nearest few; more are sorted when it needs more).
-const NEAREST_SORTED: usize = 16;
+/// The largest projected squared distance that does not rule a pair out for `heap` (+inf
+/// until it is full): a pair whose projected squared distance `p` exceeds it has a full
+/// distance of at least `sqrt(p (1 - 1e-5)) - slack` (the projection is a contraction, the
+/// rows stand within `slack / 2` of their exact projections, `1e-5` covers the f32 rounding of
+/// `p`), whose square is, with a further `1e-5` for the full distance's rounding, above the
+/// heap's worst: the pair could not enter.
+fn projected_limit(heap: &MaxHeap, slack: f64) -> f32 {
+    if !heap.is_full() {
+        return f32::INFINITY;
+    }
+    let worst = heap.worst() as f64;
+    let reach = (worst / (1.0 - 1e-5)).sqrt() + slack;
+    let limit = reach * reach / (1.0 - 1e-5);
+    // Rounded up to an f32 (never below the exact limit).
+    let limit32 = limit as f32;
+    if (limit32 as f64) < limit {
+        limit32.next_up()
+    } else {
+        limit32
+    }
+}
 
 /// The order of clusters by `dists` (a query's squared distances to the centroids), ties by
 /// the smaller index.
@@ -774,6 +1041,8 @@ struct ClusterResult {
     capped: bool,
     /// Query-row distance evaluations (centroids excluded).
     evaluations: u64,
+    /// Of those, on projected rows: the pairs given a full distance.
+    full_evaluations: u64,
 }
 
 /// A bounded max-heap of `(sq distance, row)` keeping the `capacity` smallest pairs in the
@@ -805,8 +1074,10 @@ impl MaxHeap {
         self.items[0].0
     }
 
+    /// Keeps `(dist, idx)` if it is among the `capacity` smallest so far; returns whether it
+    /// was kept.
     #[inline(always)]
-    fn offer(&mut self, dist: f32, idx: u32) {
+    fn offer(&mut self, dist: f32, idx: u32) -> bool {
         let item = (dist, idx);
         let len = self.items.len();
         if len < self.capacity {
@@ -842,7 +1113,10 @@ impl MaxHeap {
                     break;
                 }
             }
+        } else {
+            return false;
         }
+        true
     }
 
     fn into_sorted(mut self) -> Vec<(f32, u32)> {
@@ -995,9 +1269,68 @@ mod tests {
         }
     }
 
+    /// `n` rows near a `latent`-dimensional subspace of `dim` dimensions (a low-rank signal
+    /// plus a little noise, as activations are), every `dup_every`-th row a copy of the
+    /// previous one (exact ties).
+    fn low_rank_rows(
+        n: usize,
+        dim: usize,
+        latent: usize,
+        dup_every: usize,
+        seed: u64,
+    ) -> EmbedRows {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mixing: Vec<f32> = (0..latent * dim)
+            .map(|_| rng.random::<f32>() - 0.5)
+            .collect();
+        let mut values = Vec::with_capacity(n * dim);
+        for row in 0..n {
+            if row > 0 && row % dup_every == 0 {
+                values.extend_from_within((row - 1) * dim..row * dim);
+                continue;
+            }
+            let z: Vec<f32> = (0..latent).map(|_| rng.random::<f32>() * 4.0).collect();
+            for col in 0..dim {
+                let signal: f32 = (0..latent).map(|l| z[l] * mixing[l * dim + col]).sum();
+                values.push(signal + 0.01 * (rng.random::<f32>() - 0.5));
+            }
+        }
+        EmbedRows::from_vec(n, dim, values).expect("finite")
+    }
+
+    #[test]
+    fn projected_search_matches_brute_force() {
+        // Above `PROJECT_ABOVE_DIM` dimensions: the partition and the scans on projected rows,
+        // full distances only where the projection does not rule a pair out. Low-rank rows
+        // (strong pruning, exact ties from duplicates) and uniform ones (a flat spectrum: weak
+        // pruning) give the brute force's lists.
+        for (rows, k) in [
+            (low_rank_rows(1200, 160, 6, 7, 21), 15),
+            (random_rows(900, 140, 5), 10),
+        ] {
+            assert!(rows.dim > PROJECT_ABOVE_DIM);
+            let rows = Arc::new(rows);
+            let reference = knn_brute_force(&rows, k).expect("enough rows");
+            let graph = knn_graph(
+                rows.clone(),
+                KnnParams {
+                    k,
+                    seed: 4,
+                    search: KnnSearch::Exact,
+                },
+            )
+            .expect("valid");
+            assert!(graph.exact);
+            assert_eq!(graph.indices, reference.indices);
+            for (a, b) in graph.distances.iter().zip(&reference.distances) {
+                assert!((a - b).abs() <= 1e-5 * b.max(1.0), "{a} vs {b}");
+            }
+        }
+    }
+
     #[test]
     fn exact_when_a_query_needs_more_than_the_nearest_sorted_clusters() {
-        // ~35 clusters of ~9 rows: 120 neighbours need more than `NEAREST_SORTED` clusters.
+        // ~35 clusters of ~9 rows: 120 neighbours need many clusters in phase 1.
         let rows = Arc::new(random_rows(300, 5, 11));
         let reference = knn_brute_force(&rows, 120).expect("enough rows");
         let params = KnnParams {
@@ -1011,27 +1344,30 @@ mod tests {
 
     #[test]
     fn gathering_clusters_gives_the_copys_graph() {
-        let rows = Arc::new(random_rows(1500, 37, 8));
-        for search in [
-            KnnSearch::Exact,
-            KnnSearch::Approximate {
-                max_candidates: 200,
-            },
-        ] {
-            let params = KnnParams {
-                k: 9,
-                seed: 2,
-                search,
-            };
-            let copied = knn_graph(rows.clone(), params).expect("valid");
-            let mut job = KnnJob::new(rows.clone(), params)
-                .expect("valid")
-                .with_copy_max_bytes(0);
-            let gathered = crate::job::run_to_end(&mut job, |_| {}).expect("valid");
-            assert_eq!(copied.indices, gathered.indices);
-            let bits = |g: &KnnGraph| g.distances.iter().map(|d| d.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&copied), bits(&gathered));
-            assert_eq!(copied.exact, gathered.exact);
+        for rows in [random_rows(1500, 37, 8), random_rows(800, 140, 8)] {
+            let rows = Arc::new(rows);
+            for search in [
+                KnnSearch::Exact,
+                KnnSearch::Approximate {
+                    max_candidates: 200,
+                },
+            ] {
+                let params = KnnParams {
+                    k: 9,
+                    seed: 2,
+                    search,
+                };
+                let copied = knn_graph(rows.clone(), params).expect("valid");
+                let mut job = KnnJob::new(rows.clone(), params)
+                    .expect("valid")
+                    .with_copy_max_bytes(0);
+                let gathered = crate::job::run_to_end(&mut job, |_| {}).expect("valid");
+                assert_eq!(copied.indices, gathered.indices);
+                let bits =
+                    |g: &KnnGraph| g.distances.iter().map(|d| d.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&copied), bits(&gathered));
+                assert_eq!(copied.exact, gathered.exact);
+            }
         }
     }
 

@@ -47,15 +47,22 @@ use crate::numeric::random::SplitMix64;
 /// at the price of projecting every row on them. Measured on activation-like data (one
 /// thread): at 100K x 1024, 96 coordinates cut the join's full-dimension distances from 54M
 /// to 8M (64: 14M, 128: 6M) and the mapper's time 3x, and 300K x 1024 went from 238 s to
-/// 89 s; at 20K x 1024 and 50K x 256 they cost 10-30 % more than 24. Hence 24 below 60K
-/// rows, else `dim / 8` between 24 and 96.
+/// 89 s; at 20K x 1024 and 50K x 256 they cost 10-30 % more than 24 (before the join's tile
+/// kernel). With the tile kernel, at 50K x 256 48 coordinates cut the join's full-dimension
+/// distances from 12.9M (24) to 5.1M (32: 8.9M, 64: 3.5M) and the whole process's
+/// instructions (see ARCHITECTURE.md); at 20K x 256 no net gain. Hence 24 below 30K rows,
+/// 48 below 60K, else `dim / 8` between 24 and 96.
 pub(crate) fn pruning_coords(n_rows: usize, dim: usize) -> usize {
-    if n_rows < 60_000 {
+    if n_rows < 30_000 {
         TREE_COORDS
+    } else if n_rows < 60_000 {
+        MID_SIZE_COORDS
     } else {
         (dim / 8).clamp(TREE_COORDS, 96)
     }
 }
+/// Pruning coordinates from 30K to 60K rows ([`pruning_coords`]).
+const MID_SIZE_COORDS: usize = 48;
 /// Rows per step for per-row work (projection, lens).
 const ROWS_PER_STEP: usize = 4096;
 /// Seed of the PC1 lens's start vector when there is no pruning basis to start from.
@@ -664,9 +671,13 @@ impl MapperJob {
 
     /// Starts interval `interval_idx`: returns the finished outcome when there is nothing to
     /// cluster, else the work to advance.
+    ///
+    /// `ready`: the interval's clusters from the decided pairs when the caller computed them
+    /// already ([`Self::clusters_of_pairs`], the parallel path computes all intervals' at once).
     fn begin_interval(
         &mut self,
         interval_idx: usize,
+        ready: Option<Vec<Vec<u32>>>,
     ) -> Result<IntervalOutcome, Box<IntervalWork>> {
         let members = &self.members[interval_idx];
         let mut report = IntervalReport {
@@ -692,14 +703,11 @@ impl MapperJob {
                 clusters: Vec::new(),
             });
         }
-        if let (Some(buckets), Some(eps)) = (&self.interval_pairs, self.eps_global) {
-            let rule = ExactRule::for_interval(self.rows.dim, members.len());
-            let clusters = clusters_from_pairs(
-                members,
-                &buckets[interval_idx],
-                self.params.min_samples,
-                rule,
-            );
+        if let (Some(_), Some(eps)) = (&self.interval_pairs, self.eps_global) {
+            let clusters = match ready {
+                Some(clusters) => clusters,
+                None => self.clusters_of_pairs(interval_idx).unwrap_or_default(),
+            };
             report.eps = Some(eps);
             report.n_clusters = clusters.len();
             return Ok(IntervalOutcome { report, clusters });
@@ -722,6 +730,24 @@ impl MapperJob {
             eps_search,
             eps,
         }))
+    }
+
+    /// The clusters of interval `interval_idx` from its decided pairs, when the join path
+    /// bucketed them and the interval has at least `min_samples` members; else `None`.
+    fn clusters_of_pairs(&self, interval_idx: usize) -> Option<Vec<Vec<u32>>> {
+        let buckets = self.interval_pairs.as_ref()?;
+        self.eps_global?;
+        let members = &self.members[interval_idx];
+        if members.is_empty() || members.len() < self.params.min_samples {
+            return None;
+        }
+        let rule = ExactRule::for_interval(self.rows.dim, members.len());
+        Some(clusters_from_pairs(
+            members,
+            &buckets[interval_idx],
+            self.params.min_samples,
+            rule,
+        ))
     }
 
     fn finish_interval(&self, work: IntervalWork) -> IntervalOutcome {
@@ -792,9 +818,22 @@ impl MapperJob {
         if self.parallel {
             let mut pending: Vec<(usize, IntervalWork)> = Vec::new();
             let mut slots: Vec<Option<IntervalOutcome>> = Vec::new();
+            // The join path's clusters of every interval at once (each interval's union-find
+            // is independent); the intervals are then numbered in order as before.
+            #[cfg(feature = "parallel")]
+            let mut ready: Vec<Option<Vec<Vec<u32>>>> = {
+                use rayon::prelude::*;
+                let this = &*self;
+                (0..total)
+                    .into_par_iter()
+                    .map(|interval_idx| this.clusters_of_pairs(interval_idx))
+                    .collect()
+            };
+            #[cfg(not(feature = "parallel"))]
+            let mut ready: Vec<Option<Vec<Vec<u32>>>> = vec![None; total];
             for interval_idx in 0..total {
                 let cube_idx = self.next_cube_idx;
-                match self.begin_interval(interval_idx) {
+                match self.begin_interval(interval_idx, ready[interval_idx].take()) {
                     Ok(outcome) => slots.push(Some(outcome)),
                     Err(work) => {
                         pending.push((cube_idx, *work));
@@ -832,7 +871,7 @@ impl MapperJob {
             let interval_idx = self.next_interval;
             self.next_interval += 1;
             let cube_idx = self.next_cube_idx;
-            match self.begin_interval(interval_idx) {
+            match self.begin_interval(interval_idx, None) {
                 Ok(outcome) => self.outcomes.push(outcome),
                 Err(work) => {
                     self.current.push((self.outcomes.len(), *work));

@@ -1076,37 +1076,47 @@ impl KdTree {
                 }
                 continue;
             }
-            for pos in node.start as usize..node.end as usize {
-                if pos == skip_pos {
-                    continue;
+            // The leaf's rows a tile of [`TILE`] positions at a time: the projected bound for
+            // all lanes at once (with the `zlimit` of the tile's start; a lane that a later,
+            // lower `zlimit` would have pruned only costs its full distance), then the
+            // surviving lanes in position order.
+            let (leaf_start, leaf_end) = (node.start as usize, node.end as usize);
+            let mut tile_start = leaf_start - leaf_start % TILE;
+            while tile_start < leaf_end {
+                let mut left =
+                    self.tile_survivors::<AVX>(q, tile_start, leaf_start..leaf_end, zlimit);
+                if skip_pos >= tile_start && skip_pos < tile_start + TILE {
+                    left &= !(1u32 << (skip_pos - tile_start));
                 }
-                if z_exceeds(q, self.coords_at(pos), zlimit) {
-                    continue;
-                }
-                let fast = fast_sq_dist::<AVX>(qv, self.values_at(rows, pos), full_limit);
-                if fast > full_limit {
-                    continue;
-                }
-                candidates.push((fast, pos as u32));
-                let at = best.partition_point(|&b| b <= fast);
-                if at < k {
-                    best.insert(at, fast);
-                    best.truncate(k);
-                }
-                if best.len() == k {
-                    // Anything whose exact value could be <= the exact k-th must have a fast
-                    // value <= keep_below.
-                    let kth_hi = band.hi(best[k - 1] as f64);
-                    let new_keep = band.hi(kth_hi);
-                    if new_keep < keep_below {
-                        keep_below = new_keep;
-                        full_limit = (new_keep * (1.0 + 1e-7)) as f32;
-                        zlimit = self.prune_limit2(new_keep.sqrt());
-                        if candidates.len() > 8 * k + 32 {
-                            candidates.retain(|&(v, _)| (v as f64) <= keep_below);
+                while left != 0 {
+                    let pos = tile_start + left.trailing_zeros() as usize;
+                    left &= left - 1;
+                    let fast = fast_sq_dist::<AVX>(qv, self.values_at(rows, pos), full_limit);
+                    if fast > full_limit {
+                        continue;
+                    }
+                    candidates.push((fast, pos as u32));
+                    let at = best.partition_point(|&b| b <= fast);
+                    if at < k {
+                        best.insert(at, fast);
+                        best.truncate(k);
+                    }
+                    if best.len() == k {
+                        // Anything whose exact value could be <= the exact k-th must have a
+                        // fast value <= keep_below.
+                        let kth_hi = band.hi(best[k - 1] as f64);
+                        let new_keep = band.hi(kth_hi);
+                        if new_keep < keep_below {
+                            keep_below = new_keep;
+                            full_limit = (new_keep * (1.0 + 1e-7)) as f32;
+                            zlimit = self.prune_limit2(new_keep.sqrt());
+                            if candidates.len() > 8 * k + 32 {
+                                candidates.retain(|&(v, _)| (v as f64) <= keep_below);
+                            }
                         }
                     }
                 }
+                tile_start += TILE;
             }
         }
         let mut exact: Vec<f64> = candidates

@@ -1249,15 +1249,16 @@ mod tests {
         EmbedRows::from_vec(n, dim, values).expect("finite")
     }
 
-    #[test]
-    fn exact_search_matches_brute_force() {
-        let rows = Arc::new(random_rows(700, 9, 3));
-        let reference = knn_brute_force(&rows, 12).expect("enough rows");
+    /// The exact search's graph is the brute force's: the same lists, distances within f32
+    /// rounding.
+    fn assert_matches_brute_force(rows: EmbedRows, k: usize, seed: u64) {
+        let rows = Arc::new(rows);
+        let reference = knn_brute_force(&rows, k).expect("enough rows");
         let graph = knn_graph(
             rows.clone(),
             KnnParams {
-                k: 12,
-                seed: 5,
+                k,
+                seed,
                 search: KnnSearch::Exact,
             },
         )
@@ -1265,8 +1266,13 @@ mod tests {
         assert!(graph.exact);
         assert_eq!(graph.indices, reference.indices);
         for (a, b) in graph.distances.iter().zip(&reference.distances) {
-            assert!((a - b).abs() <= 1e-5 * b.max(1.0));
+            assert!((a - b).abs() <= 1e-5 * b.max(1.0), "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn exact_search_matches_brute_force() {
+        assert_matches_brute_force(random_rows(700, 9, 3), 12, 5);
     }
 
     /// `n` rows near a `latent`-dimensional subspace of `dim` dimensions (a low-rank signal
@@ -1304,28 +1310,13 @@ mod tests {
         // full distances only where the projection does not rule a pair out. Low-rank rows
         // (strong pruning, exact ties from duplicates) and uniform ones (a flat spectrum: weak
         // pruning) give the brute force's lists.
-        for (rows, k) in [
-            (low_rank_rows(1200, 160, 6, 7, 21), 15),
-            (random_rows(900, 140, 5), 10),
-        ] {
+        let low_rank = low_rank_rows(1200, 160, 6, 7, 21);
+        let uniform = random_rows(900, 140, 5);
+        for rows in [&low_rank, &uniform] {
             assert!(rows.dim > PROJECT_ABOVE_DIM);
-            let rows = Arc::new(rows);
-            let reference = knn_brute_force(&rows, k).expect("enough rows");
-            let graph = knn_graph(
-                rows.clone(),
-                KnnParams {
-                    k,
-                    seed: 4,
-                    search: KnnSearch::Exact,
-                },
-            )
-            .expect("valid");
-            assert!(graph.exact);
-            assert_eq!(graph.indices, reference.indices);
-            for (a, b) in graph.distances.iter().zip(&reference.distances) {
-                assert!((a - b).abs() <= 1e-5 * b.max(1.0), "{a} vs {b}");
-            }
         }
+        assert_matches_brute_force(low_rank, 15, 4);
+        assert_matches_brute_force(uniform, 10, 4);
     }
 
     #[test]

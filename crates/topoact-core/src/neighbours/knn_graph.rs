@@ -65,10 +65,9 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::embed::{EmbedError, EmbedRows, KnnGraph};
 use crate::job::{Job, Progress, Step};
+use crate::neighbours::pruning::Basis;
 use crate::neighbours::rows::SHARE_ABOVE_BYTES;
 use crate::numeric::kernels::{dot_f32, sq_dist_f32, sq_dists_to_tile};
-use crate::numeric::pca::leading_subspace;
-use crate::numeric::random::SplitMix64;
 
 /// Work per step, in multiply-adds (about 10-40 ms natively, more in wasm).
 const STEP_FLOPS: f64 = 2.5e8;
@@ -85,10 +84,10 @@ const PROJECT_ABOVE_DIM: usize = 128;
 /// (64); one thread's CPU seconds (data generation included, load ~9): k = 20: 2.00 / 1.86 /
 /// 1.83 s, k = 150: 3.80 / 3.55 / 3.42 s (without projection 2.9-3.3 and 3.46 s).
 const PROJECTED_DIM: usize = 64;
-/// Evenly spaced rows the projection's basis is fitted on, and its rounds of subspace
-/// iteration (the basis only needs to be orthonormal for exactness; its fit only buys speed).
+/// Evenly spaced rows the projection's basis is fitted on (the basis only needs to be
+/// orthonormal for exactness; its fit only buys speed). [`Basis::fit`] runs 3 rounds of
+/// subspace iteration.
 const PROJECTION_SAMPLE: usize = 2048;
-const PROJECTION_ROUNDS: usize = 3;
 /// Seed of the basis's start vectors.
 const PROJECTION_SEED: u64 = 0x6b6e_6e5f_7072_6f6a;
 
@@ -232,34 +231,21 @@ struct Basis32 {
 }
 
 impl Basis32 {
-    /// The top principal directions of an evenly spaced sample of the rows (approximately:
-    /// [`PROJECTION_ROUNDS`] rounds of subspace iteration from seeded start vectors).
+    /// The top principal directions of an evenly spaced sample of the rows
+    /// ([`Basis::fit`]), in f32.
     fn fit(rows: &EmbedRows, n_wanted: usize) -> Basis32 {
-        let (n, dim) = (rows.n_points, rows.dim);
-        let take = n.min(PROJECTION_SAMPLE);
-        let sample: Vec<usize> = (0..take).map(|i| i * n / take).collect();
-        let mut mean = vec![0f64; dim];
-        for &row in &sample {
-            for (m, &v) in mean.iter_mut().zip(rows.row(row)) {
-                *m += v as f64;
-            }
-        }
-        mean.iter_mut().for_each(|m| *m /= take as f64);
-        let mut centred = vec![0f64; take * dim];
-        for (s, &row) in sample.iter().enumerate() {
-            for (col, &v) in rows.row(row).iter().enumerate() {
-                centred[s * dim + col] = v as f64 - mean[col];
-            }
-        }
-        let mut stream = SplitMix64::new(PROJECTION_SEED);
-        let start: Vec<f64> = (0..n_wanted * dim)
-            .map(|_| stream.centred_uniform())
-            .collect();
-        let vectors = leading_subspace(&centred, dim, start, PROJECTION_ROUNDS);
+        let basis = Basis::fit(
+            rows,
+            rows.n_points,
+            rows.dim,
+            n_wanted,
+            PROJECTION_SAMPLE,
+            PROJECTION_SEED,
+        );
         Basis32 {
-            n_vectors: vectors.len() / dim,
-            vectors: vectors.iter().map(|&v| v as f32).collect(),
-            mean: mean.iter().map(|&m| m as f32).collect(),
+            n_vectors: basis.n_vectors,
+            vectors: basis.vectors.iter().map(|&v| v as f32).collect(),
+            mean: basis.mean.iter().map(|&m| m as f32).collect(),
         }
     }
 

@@ -10,7 +10,7 @@ use crate::numeric::kernels::dot4_f32_avx2;
 use crate::numeric::kernels::dot_f32;
 #[cfg(target_arch = "x86_64")]
 use crate::numeric::kernels::has_avx2_fma;
-use crate::numeric::pca::leading_subspace;
+use crate::numeric::pca::{leading_subspace, F32Rows};
 use crate::numeric::random::SplitMix64;
 
 /// Seed of the pruning basis's start vectors.
@@ -26,6 +26,12 @@ pub(crate) struct Basis {
     pub mean: Vec<f64>,
 }
 
+impl F32Rows for Rows {
+    fn row_f32(&self, row_idx: usize) -> &[f32] {
+        self.row32(row_idx)
+    }
+}
+
 impl Basis {
     /// Top `n_wanted` principal directions of the rows (approximately: 3 rounds of subspace
     /// iteration, [`leading_subspace`], on at most 1024 evenly spaced rows). Only
@@ -33,15 +39,26 @@ impl Basis {
     /// `dim <= n_wanted` the basis is the identity.
     /// Cost: O(iterations * sample * dim * n_wanted).
     pub fn for_pruning(rows: &Rows, n_wanted: usize) -> Basis {
-        let dim = rows.dim;
+        Basis::fit(rows, rows.n_rows, rows.dim, n_wanted, 1024, PRUNING_SEED)
+    }
+
+    /// [`Basis::for_pruning`]'s fit for any f32 rows (`n_rows x dim`): at most `max_sample`
+    /// evenly spaced rows, start vectors from `seed` (also the k-NN graph's projection).
+    pub(crate) fn fit(
+        rows: &impl F32Rows,
+        n_rows: usize,
+        dim: usize,
+        n_wanted: usize,
+        max_sample: usize,
+        seed: u64,
+    ) -> Basis {
         let sample: Vec<usize> = {
-            let n = rows.n_rows;
-            let take = n.min(1024);
-            (0..take).map(|i| i * n / take).collect()
+            let take = n_rows.min(max_sample);
+            (0..take).map(|i| i * n_rows / take).collect()
         };
         let mut mean = vec![0f64; dim];
         for &row_idx in &sample {
-            for (m, &v) in mean.iter_mut().zip(rows.row32(row_idx)) {
+            for (m, &v) in mean.iter_mut().zip(rows.row_f32(row_idx)) {
                 *m += v as f64;
             }
         }
@@ -58,13 +75,13 @@ impl Basis {
                 mean,
             };
         }
-        let mut stream = SplitMix64::new(PRUNING_SEED);
+        let mut stream = SplitMix64::new(seed);
         let start: Vec<f64> = (0..n_wanted * dim)
             .map(|_| stream.centred_uniform())
             .collect();
         let mut centred = vec![0f64; sample.len() * dim];
         for (s, &row_idx) in sample.iter().enumerate() {
-            for (col, &v) in rows.row32(row_idx).iter().enumerate() {
+            for (col, &v) in rows.row_f32(row_idx).iter().enumerate() {
                 centred[s * dim + col] = v as f64 - mean[col];
             }
         }

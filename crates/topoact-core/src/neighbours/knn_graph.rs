@@ -431,13 +431,18 @@ impl KnnJob {
         let u = f32::EPSILON as f64 / 2.0;
         let per_coord = (dim as f64 / 16.0 + 34.0) * u * max_centred_sq.sqrt() * (1.0 + 1e-6);
         let row_error = (width as f64).sqrt() * per_coord + f64::MIN_POSITIVE;
-        let projected_rows = EmbedRows::from_vec(n, width, std::mem::take(values))
-            .expect("projections of finite rows are finite");
-        self.stage = start_partition(&projected_rows, self.n_clusters, self.seed);
-        self.projected = Some(Projected {
-            rows: projected_rows,
-            row_error,
-        });
+        match EmbedRows::from_vec(n, width, std::mem::take(values)) {
+            Ok(projected_rows) if row_error.is_finite() => {
+                self.stage = start_partition(&projected_rows, self.n_clusters, self.seed);
+                self.projected = Some(Projected {
+                    rows: projected_rows,
+                    row_error,
+                });
+            }
+            // Rows near the ends of f32's range can project past them: the search then works
+            // on the full rows, as below `PROJECT_ABOVE_DIM` dimensions.
+            _ => self.stage = start_partition(&self.rows, self.n_clusters, self.seed),
+        }
         Progress::new("nearest neighbours: partitioning", n as u64, total)
     }
 
@@ -1303,6 +1308,24 @@ mod tests {
         }
         assert_matches_brute_force(low_rank, 15, 4);
         assert_matches_brute_force(uniform, 10, 4);
+    }
+
+    #[test]
+    fn rows_too_large_to_project_are_searched_in_full() {
+        // Finite values whose centred differences overflow f32: no projection, no panic.
+        let (n, dim) = (300, 160);
+        let values = (0..n * dim)
+            .map(|i| {
+                if (i / dim + i % 3) % 2 == 0 {
+                    3.0e38
+                } else {
+                    -3.0e38
+                }
+            })
+            .collect();
+        let rows = Arc::new(EmbedRows::from_vec(n, dim, values).expect("finite"));
+        let graph = knn_graph(rows, KnnParams::new(5)).expect("a graph");
+        assert_eq!(graph.indices.len(), n * 5);
     }
 
     #[test]

@@ -203,7 +203,34 @@ struct SynthArgs {
     labels_out: Option<PathBuf>,
 }
 
+/// glibc's allocator settings for this short-lived process: allocations up to 32 MiB come
+/// from the heap instead of fresh `mmap`s, and freed memory stays with the process. Large
+/// buffers are allocated and freed in turn (the file's bytes, the rows, the projection, the
+/// join's pairs); each fresh mapping is zero-filled by the kernel a page fault per 4 KiB
+/// page. At 20K x 256 (mapper, eps searched) this cut the page faults from 20.3K to 15.3K
+/// and the mean wall time over 20 interleaved runs from 0.228 to 0.212 s (sys 0.066 ->
+/// 0.051 s). The results do not depend on it.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_allocator() {
+    // From glibc's <malloc.h>.
+    const M_TRIM_THRESHOLD: i32 = -1;
+    const M_MMAP_THRESHOLD: i32 = -3;
+    extern "C" {
+        fn mallopt(param: i32, value: i32) -> i32;
+    }
+    // SAFETY: `mallopt` only changes the allocator's parameters; called before any thread
+    // starts. A refused value (return 0) leaves the default, which is only slower.
+    unsafe {
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);
+        mallopt(M_TRIM_THRESHOLD, i32::MAX);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Mapper(args) => run_mapper(args),

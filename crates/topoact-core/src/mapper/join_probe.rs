@@ -152,3 +152,84 @@ fn radius_probe() {
         );
     }
 }
+
+/// The steps of a [`super::MapperJob`] as the browser worker runs it (bounded steps of
+/// `THREADS` threads each, called from a thread outside the pool): per stage the number of
+/// steps (each one parallel call into the pool) and the wall time, then the whole-stages
+/// run's total for comparison. `N`, `DIM` as [`join_probe`]; the benchmark's parameters.
+#[test]
+#[ignore = "a probe with timings; run by hand"]
+fn step_probe() {
+    use super::params::{CoverKind, Epsilon, Lens, MapperParams};
+    use super::MapperInput;
+    use crate::job::{Job, Step};
+    let (n, dim) = (env_or("N", 20_000), env_or("DIM", 256));
+    let threads = env_or("THREADS", 2);
+    let (x, _, _) = activation_like(n, dim, 0);
+    let matrix = Matrix::F32(x.into());
+    let params = MapperParams {
+        lens: Lens::L2Norm,
+        cover: CoverKind::Uniform,
+        n_intervals: 30,
+        overlap: 0.3,
+        epsilon: Epsilon::KnnQuantile {
+            k: 5,
+            quantile: 0.5,
+            per_interval: false,
+        },
+        min_samples: 5,
+        min_intersection: 1,
+        seed: 0,
+        remove_duplicate_nodes: false,
+    }
+    .validate()
+    .expect("valid parameters");
+    let run = |stepwise: bool| {
+        let job = super::MapperJob::new(MapperInput::new(&matrix), &params).expect("job");
+        let mut job = if stepwise {
+            job.with_step_threads(threads)
+        } else {
+            job.with_whole_stages()
+        };
+        let mut stages: Vec<(String, usize, f64)> = Vec::new();
+        let clock = Instant::now();
+        let mut last = 0.0;
+        let graph = loop {
+            let step = job.step().expect("step");
+            let now = clock.elapsed().as_secs_f64();
+            match step {
+                Step::Running(progress) => {
+                    let label: String = progress
+                        .stage
+                        .chars()
+                        .filter(|c| !c.is_ascii_digit() && *c != '/')
+                        .collect();
+                    match stages.last_mut() {
+                        Some(s) if s.0 == label => {
+                            s.1 += 1;
+                            s.2 += now - last;
+                        }
+                        _ => stages.push((label, 1, now - last)),
+                    }
+                }
+                Step::Done(graph) => {
+                    stages.push(("finish".into(), 1, now - last));
+                    break graph;
+                }
+            }
+            last = now;
+        };
+        let total = clock.elapsed().as_secs_f64();
+        eprintln!(
+            "{}: {total:.3} s, {} nodes {} edges",
+            if stepwise { "stepwise" } else { "whole stages" },
+            graph.nodes.len(),
+            graph.edges.len()
+        );
+        for (label, steps, secs) in stages {
+            eprintln!("  {label:<32} {steps:>6} steps {secs:8.3} s");
+        }
+    };
+    run(true);
+    run(false);
+}

@@ -25,11 +25,15 @@
 //!   vertex-block order, each list in the order it was made.
 //!
 //! So a block's round is a function of the snapshot, its own vertices and its own random
-//! stream alone, and the blocks can run at the same time (on the rayon pool with the
-//! `parallel` feature, one after another without it): the coordinates are the same bits on
-//! one thread or many, with or without the feature, and however the work is split into
-//! [`Optimiser::advance`] calls (each block keeps its place between calls; a round ends only
-//! when every block has finished it). With one block the method is the serial one.
+//! stream alone, and the blocks can run at the same time; so can the round's end per owning
+//! block (its incoming moves applied, its part of the snapshot renewed). With the `parallel`
+//! feature and more than one thread, an [`Optimiser::advance`] call hands one team of tasks
+//! to the rayon pool, which take the round's blocks, then its owners, as they come, meeting
+//! at the phase's end by an atomic count (one hand-off to the pool per call, not two
+//! barriers and a serial tail per round); without it, one after another. The coordinates
+//! are the same bits on one thread or many, with or without the feature, and however the
+//! work is split into calls (a call runs whole rounds). With one block the method is the
+//! serial one.
 
 //! # Differences from umap-learn
 //! - The blocks: a vertex sees the vertices other blocks move in the same round where they
@@ -57,6 +61,8 @@
 //! vertex (the snapshot, the owning block).
 
 use std::ops::Range;
+#[cfg(feature = "parallel")]
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -110,11 +116,6 @@ struct Block {
     epoch_of_next_sample: Vec<f32>,
     epochs_per_negative_sample: Vec<f32>,
     epoch_of_next_negative_sample: Vec<f32>,
-    /// The next edge to visit in the current epoch (`head.len()` once the block's epoch is
-    /// done).
-    next_edge: usize,
-    /// Where the current round of the epoch ends.
-    round_end: usize,
     rng: SampleRng,
     /// Negative samples due to `pending_head` and not drawn yet (fewer than
     /// [`NEGATIVE_BATCH`]); drawn when its last edge sampled in the round is done.
@@ -122,6 +123,8 @@ struct Block {
     pending_head: u32,
     /// `deferred[c]`: moves of block `c`'s vertices, in the order they were made.
     deferred: Vec<Vec<Move>>,
+    /// The updates made in the block's last round.
+    round_spent: usize,
 }
 
 /// What a block reads besides its own state during an epoch.
@@ -152,7 +155,6 @@ pub(crate) struct Optimiser {
     snapshot_taken: bool,
     kernel: Kernel,
     initial_alpha: f64,
-    n_edges: usize,
     /// The current round of the epoch.
     round: usize,
     pub n_epochs: usize,
@@ -247,20 +249,15 @@ impl Optimiser {
                     epoch_of_next_sample: own_schedule.iter().map(|s| s.0).collect(),
                     epochs_per_negative_sample: own_schedule.iter().map(|s| s.1).collect(),
                     epoch_of_next_negative_sample: own_schedule.iter().map(|s| s.1).collect(),
-                    next_edge: 0,
                     rng: SampleRng::new(&mut seeder, n_vertices),
                     pending: 0,
                     pending_head: 0,
                     deferred: vec![Vec::new(); BLOCKS],
-                    round_end: 0,
+                    round_spent: 0,
                 }
             })
             .collect();
         let (a, b, gamma) = (settings.a as f32, settings.b as f32, settings.gamma as f32);
-        let mut blocks: Vec<Block> = blocks;
-        for block in &mut blocks {
-            block.round_end = block.head.len() / ROUNDS;
-        }
         Optimiser {
             blocks,
             vertex_starts,
@@ -274,7 +271,6 @@ impl Optimiser {
                 two_gamma_b: 2.0 * gamma * b,
             },
             initial_alpha: settings.initial_alpha,
-            n_edges: edges.len(),
             round: 0,
             n_epochs,
             epoch: 0,
@@ -287,120 +283,296 @@ impl Optimiser {
 
     /// Fraction of the epochs done.
     pub(crate) fn fraction(&self) -> f64 {
-        let visited: usize = self.blocks.iter().map(|b| b.next_edge).sum();
-        (self.epoch as f64 + visited as f64 / self.n_edges.max(1) as f64)
-            / self.n_epochs.max(1) as f64
+        (self.epoch as f64 + self.round as f64 / ROUNDS as f64) / self.n_epochs.max(1) as f64
     }
 
-    /// Processes whole rounds until at least `budget` updates (attractive + repulsive, a
-    /// skipped edge counting as one) were made or the optimisation ends. Returns true when every epoch is
-    /// done. The result does not depend on how the work is split into calls, nor on the
-    /// number of threads.
+    /// Runs whole rounds until about `budget` updates (attractive + repulsive, a skipped
+    /// edge counting as one) were made or the optimisation ends (at least one round when
+    /// `budget > 0`). Returns true when every epoch is done. The result does not depend on
+    /// how the work is split into calls, nor on the number of threads.
     pub(crate) fn advance(&mut self, coords: &mut [f32], budget: usize) -> bool {
         assert_eq!(
             coords.len(),
             self.snapshot.len(),
             "two coordinates per vertex"
         );
-        let mut spent = 0usize;
-        while !self.is_done() {
-            if self.blocks.iter().all(Block::round_done) {
-                self.finish_round(coords);
-                continue;
-            }
-            if spent >= budget {
-                break;
-            }
-            if !self.snapshot_taken {
-                self.snapshot.copy_from_slice(coords);
-                self.snapshot_taken = true;
-            }
-            // Whole rounds: a call hands the blocks to the pool once per round (ending a call
-            // mid-round cost another hand-off to finish it: 1,888 more than the 12,800
-            // rounds of a 50K run). A round is 1 / (ROUNDS * n_epochs) of the work.
-            spent += self.run_blocks(coords, usize::MAX);
+        if self.is_done() {
+            return true;
         }
+        if !self.snapshot_taken {
+            self.snapshot.copy_from_slice(coords);
+            self.snapshot_taken = true;
+        }
+        let first_round = self.epoch * ROUNDS + self.round;
+        let rounds_left = self.n_epochs * ROUNDS - first_round;
+        let rounds = self.run_rounds(coords, first_round, rounds_left, budget);
+        let reached = first_round + rounds;
+        self.epoch = reached / ROUNDS;
+        self.round = reached % ROUNDS;
         self.is_done()
     }
 
-    /// Every block on with the epoch by up to `share` updates; returns the updates made.
-    fn run_blocks(&mut self, coords: &mut [f32], share: usize) -> usize {
-        let view = EpochView {
-            snapshot: &self.snapshot,
-            snapshot_xy: self.snapshot.as_chunks::<2>().0,
-            owner: &self.owner,
-            kernel: self.kernel,
-            n: self.epoch as f32,
-            alpha: self.alpha(),
-        };
-        let parts = split_by_vertex(coords, &self.vertex_starts);
-        // One thread: no hand-off to the pool (the blocks are independent within a round, so
-        // the bits are the same either way).
-        #[cfg(feature = "parallel")]
-        if rayon::current_num_threads() > 1 {
-            use rayon::prelude::*;
-            return self
-                .blocks
-                .par_iter_mut()
-                .zip(parts)
-                .map(|(block, own)| block.advance(own, &view, share))
-                .sum();
-        }
-        self.blocks
-            .iter_mut()
-            .zip(parts)
-            .map(|(block, own)| block.advance(own, &view, share))
-            .sum()
-    }
-
-    /// The learning rate of the current epoch (umap-learn lowers it after each epoch).
-    fn alpha(&self) -> f32 {
-        (if self.epoch == 0 {
+    /// What the blocks read in global round `g` (`epoch * ROUNDS + round`).
+    fn round_setting(&self, g: usize) -> RoundSetting {
+        let epoch = g / ROUNDS;
+        let alpha = if epoch == 0 {
             self.initial_alpha
         } else {
-            self.initial_alpha * (1.0 - (self.epoch - 1) as f64 / self.n_epochs as f64)
-        }) as f32
+            self.initial_alpha * (1.0 - (epoch - 1) as f64 / self.n_epochs as f64)
+        };
+        RoundSetting {
+            round: g % ROUNDS,
+            n: epoch as f32,
+            alpha: alpha as f32,
+        }
     }
 
-    /// Ends the round: applies the recorded moves (per owning block; the blocks' lists in
-    /// block order, each in the order it was made), takes the snapshot the
-    /// next round reads, and moves on to the next round (and epoch).
-    fn finish_round(&mut self, coords: &mut [f32]) {
-        let blocks = &self.blocks;
-        let vertex_starts = &self.vertex_starts;
-        let apply = |(owner, (own, own_snapshot)): (usize, (&mut [f32], &mut [f32]))| {
-            let first = vertex_starts[owner];
-            for block in blocks {
-                for m in &block.deferred[owner] {
-                    let local = 2 * (m.vertex as usize - first);
-                    own[local] += m.dx;
-                    own[local + 1] += m.dy;
-                }
+    /// Runs rounds `first_round..` (at most `rounds_left`) while fewer than `budget` updates
+    /// were made; returns the rounds run.
+    fn run_rounds(
+        &mut self,
+        coords: &mut [f32],
+        first_round: usize,
+        rounds_left: usize,
+        budget: usize,
+    ) -> usize {
+        #[cfg(feature = "parallel")]
+        {
+            let threads = rayon::current_num_threads().min(BLOCKS);
+            if threads > 1 {
+                return self.run_rounds_on_team(coords, first_round, rounds_left, budget, threads);
             }
-            own_snapshot.copy_from_slice(own);
-        };
-        // On the calling thread: a round's moves and copy are a few tens of microseconds at
-        // 50K points, less than waking the pool (twice per round) costs on a busy machine.
-        let parts = split_by_vertex(coords, vertex_starts);
-        let snapshot_parts = split_by_vertex(&mut self.snapshot, vertex_starts);
-        parts
-            .into_iter()
-            .zip(snapshot_parts)
-            .enumerate()
-            .for_each(apply);
-        self.snapshot_taken = true;
-        self.round += 1;
-        if self.round == ROUNDS {
-            self.round = 0;
-            self.epoch += 1;
         }
-        let round = self.round;
-        for block in &mut self.blocks {
-            if round == 0 {
-                block.next_edge = 0;
+        let mut spent = 0usize;
+        let mut rounds = 0usize;
+        while rounds < rounds_left && spent < budget {
+            let setting = self.round_setting(first_round + rounds);
+            let view = EpochView {
+                snapshot: &self.snapshot,
+                snapshot_xy: self.snapshot.as_chunks::<2>().0,
+                owner: &self.owner,
+                kernel: self.kernel,
+                n: setting.n,
+                alpha: setting.alpha,
+            };
+            let parts = split_by_vertex(coords, &self.vertex_starts);
+            for (block, own) in self.blocks.iter_mut().zip(parts) {
+                block.round_spent = block.run_round(own, &view, setting.round);
+                spent += block.round_spent;
             }
-            block.round_end = block.head.len() * (round + 1) / ROUNDS;
-            block.deferred.iter_mut().for_each(Vec::clear);
+            let parts = split_by_vertex(coords, &self.vertex_starts);
+            let snapshot_parts = split_by_vertex(&mut self.snapshot, &self.vertex_starts);
+            for (owner, (own, own_snapshot)) in parts.into_iter().zip(snapshot_parts).enumerate() {
+                apply_moves(
+                    owner,
+                    &self.blocks,
+                    self.vertex_starts[owner],
+                    own,
+                    own_snapshot,
+                );
+            }
+            rounds += 1;
+        }
+        rounds
+    }
+
+    /// [`Self::run_rounds`] on a team of `threads` tasks on the rayon pool, each taking the
+    /// next block (then the next owner) of the round as it comes: one hand-off to the pool
+    /// per call instead of one per round, and the rounds' ends (the moves applied, the
+    /// snapshot renewed) per owner block on every thread. A task that never starts leaves
+    /// its share to the others (the blocks are claimed, not assigned), so the team cannot
+    /// wait on it.
+    #[cfg(feature = "parallel")]
+    fn run_rounds_on_team(
+        &mut self,
+        coords: &mut [f32],
+        first_round: usize,
+        rounds_left: usize,
+        budget: usize,
+        threads: usize,
+    ) -> usize {
+        let settings: Vec<RoundSetting> = (0..rounds_left.min(budget.saturating_add(1)))
+            .map(|k| self.round_setting(first_round + k))
+            .collect();
+        let team = Team {
+            blocks: self.blocks.as_mut_ptr(),
+            coords: coords.as_mut_ptr(),
+            snapshot: self.snapshot.as_mut_ptr(),
+            len: coords.len(),
+            vertex_starts: &self.vertex_starts,
+            owner: &self.owner,
+            kernel: self.kernel,
+            settings: &settings,
+            budget,
+            ticket: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+            spent: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+        };
+        rayon::scope(|scope| {
+            for _ in 1..threads {
+                scope.spawn(|_| team.work());
+            }
+            team.work();
+        });
+        team.done.load(Ordering::Acquire) / (2 * BLOCKS)
+    }
+}
+
+/// The epoch and learning rate of one round.
+#[derive(Clone, Copy)]
+struct RoundSetting {
+    /// The round within the epoch.
+    round: usize,
+    n: f32,
+    alpha: f32,
+}
+
+/// Ends a round for one owner block: applies the moves of its vertices recorded by every
+/// block (the blocks' lists in block order, each in the order it was made) to `own`, its
+/// vertices' coordinates (`first` the first of them), and copies them to `own_snapshot`,
+/// its part of the snapshot the next round reads.
+fn apply_moves(
+    owner: usize,
+    blocks: &[Block],
+    first: usize,
+    own: &mut [f32],
+    own_snapshot: &mut [f32],
+) {
+    for block in blocks {
+        for m in &block.deferred[owner] {
+            let local = 2 * (m.vertex as usize - first);
+            own[local] += m.dx;
+            own[local + 1] += m.dy;
+        }
+    }
+    own_snapshot.copy_from_slice(own);
+}
+
+/// The rounds of one [`Optimiser::run_rounds_on_team`] call, shared by its tasks.
+///
+/// The work is a sequence of phases, two per round: the blocks' runs, then the owners'
+/// ends of the round ([`apply_moves`]), [`BLOCKS`] items each. A task takes the next item by
+/// a ticket (`ticket` counts the items taken, so item `t` is item `t % BLOCKS` of phase
+/// `t / BLOCKS`), waits until every item of the earlier phases is done (`done` counts
+/// them), runs it, and counts it done. So in a blocks phase each block's state and
+/// coordinates are touched by the one task holding its ticket, with the snapshot and the
+/// other blocks' states untouched; in an owners phase each owner's coordinates and part
+/// of the snapshot by the one task holding its ticket, every block's recorded moves read
+/// only. The release on `done` and the acquire in the wait order the phases.
+#[cfg(feature = "parallel")]
+struct Team<'a> {
+    blocks: *mut Block,
+    coords: *mut f32,
+    snapshot: *mut f32,
+    /// The length of the coordinates and of the snapshot.
+    len: usize,
+    vertex_starts: &'a [usize],
+    owner: &'a [u8],
+    kernel: Kernel,
+    /// Round `k` of the call (the call runs at most `settings.len()`).
+    settings: &'a [RoundSetting],
+    budget: usize,
+    ticket: AtomicUsize,
+    done: AtomicUsize,
+    /// Updates made by the finished rounds' blocks (counted in the owners phases).
+    spent: AtomicUsize,
+    /// Set once a round is not to run: every task then stops.
+    stop: AtomicBool,
+}
+
+// SAFETY: the pointers are used only as `Team`'s protocol describes (disjoint mutable
+// access per item, phases ordered by `done`); they point into the optimiser's blocks and
+// snapshot and the caller's coordinates, all borrowed mutably by `run_rounds_on_team` for
+// the team's whole life.
+#[cfg(feature = "parallel")]
+unsafe impl Sync for Team<'_> {}
+
+#[cfg(feature = "parallel")]
+impl Team<'_> {
+    /// One task: items until the team stops.
+    fn work(&self) {
+        loop {
+            let ticket = self.ticket.fetch_add(1, Ordering::Relaxed);
+            let (phase, item) = (ticket / BLOCKS, ticket % BLOCKS);
+            if !self.wait_for(phase * BLOCKS) {
+                return;
+            }
+            let k = phase / 2;
+            if phase % 2 == 0 {
+                if k >= self.settings.len() || self.spent.load(Ordering::Relaxed) >= self.budget {
+                    self.stop.store(true, Ordering::Release);
+                    return;
+                }
+                let setting = self.settings[k];
+                let range = self.vertex_starts[item]..self.vertex_starts[item + 1];
+                // SAFETY: see `Team`: the blocks phase; this task holds block `item`'s
+                // ticket, so it alone touches the block and its coordinates, and nothing
+                // writes the snapshot.
+                let (block, own, snapshot) = unsafe {
+                    (
+                        &mut *self.blocks.add(item),
+                        std::slice::from_raw_parts_mut(
+                            self.coords.add(2 * range.start),
+                            2 * range.len(),
+                        ),
+                        std::slice::from_raw_parts(self.snapshot, self.len),
+                    )
+                };
+                let view = EpochView {
+                    snapshot,
+                    snapshot_xy: snapshot.as_chunks::<2>().0,
+                    owner: self.owner,
+                    kernel: self.kernel,
+                    n: setting.n,
+                    alpha: setting.alpha,
+                };
+                block.round_spent = block.run_round(own, &view, setting.round);
+            } else {
+                let range = self.vertex_starts[item]..self.vertex_starts[item + 1];
+                // SAFETY: see `Team`: the owners phase; this task holds owner `item`'s
+                // ticket, so it alone touches its coordinates and part of the snapshot, and
+                // the blocks are only read.
+                let (blocks, own, own_snapshot) = unsafe {
+                    (
+                        std::slice::from_raw_parts(self.blocks.cast_const(), BLOCKS),
+                        std::slice::from_raw_parts_mut(
+                            self.coords.add(2 * range.start),
+                            2 * range.len(),
+                        ),
+                        std::slice::from_raw_parts_mut(
+                            self.snapshot.add(2 * range.start),
+                            2 * range.len(),
+                        ),
+                    )
+                };
+                apply_moves(item, blocks, range.start, own, own_snapshot);
+                // Counted here, not in the blocks phase: the round's blocks all see the
+                // count of the rounds before it.
+                self.spent
+                    .fetch_add(blocks[item].round_spent, Ordering::Relaxed);
+            }
+            self.done.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// Waits until `target` items are done (true) or the team stops (false). Spins, then
+    /// yields: a phase is tens of microseconds, less than a sleeping thread takes to wake.
+    fn wait_for(&self, target: usize) -> bool {
+        let mut spins = 0u32;
+        loop {
+            if self.done.load(Ordering::Acquire) >= target {
+                return true;
+            }
+            if self.stop.load(Ordering::Acquire) {
+                return false;
+            }
+            if spins < 256 {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
         }
     }
 }
@@ -456,19 +628,14 @@ fn split_by_vertex<'a>(mut coords: &'a mut [f32], vertex_starts: &[usize]) -> Ve
 }
 
 impl Block {
-    fn round_done(&self) -> bool {
-        self.next_edge == self.round_end
-    }
-
-    /// Goes on with the epoch by up to about `share` updates (a skipped edge counting as
-    /// one); `own` holds this block's vertices' live coordinates. Returns the updates made.
-    fn advance(&mut self, own: &mut [f32], view: &EpochView, share: usize) -> usize {
+    /// Round `round` of the epoch: this block's run of edges, in order; `own` holds its
+    /// vertices' live coordinates. Returns the updates made (a skipped edge counting as one).
+    fn run_round(&mut self, own: &mut [f32], view: &EpochView, round: usize) -> usize {
+        self.deferred.iter_mut().for_each(Vec::clear);
+        let n_edges = self.head.len();
         let mut spent = 0usize;
-        let n_edges = self.round_end;
-        let mut i = self.next_edge;
-        while i < n_edges && spent < share {
+        for i in n_edges * round / ROUNDS..n_edges * (round + 1) / ROUNDS {
             if self.epoch_of_next_sample[i] > view.n {
-                i += 1;
                 spent += 1;
                 continue;
             }
@@ -476,10 +643,8 @@ impl Block {
                 self.flush_pending(own, view);
             }
             spent += 1 + self.update_edge(own, view, i);
-            i += 1;
         }
-        self.next_edge = i;
-        if i == n_edges && self.pending > 0 {
+        if self.pending > 0 {
             self.flush_pending(own, view);
         }
         spent

@@ -118,6 +118,7 @@ struct Move {
 ///
 /// Invariant: the per-edge arrays all have `head.len()` entries, heads ascending within
 /// `vertices`; an edge of weight 0 has `epoch_of_next_sample = +inf` and is never sampled.
+#[repr(align(128))]
 struct Block {
     vertices: Range<usize>,
     head: Vec<u32>,
@@ -510,6 +511,13 @@ unsafe impl Sync for Team<'_> {}
 impl Team<'_> {
     /// One task: items until the team stops.
     fn work(&self) {
+        // This task's copy of the round's snapshot, and the blocks phase it is a copy for.
+        // The blocks read the snapshot at random (the negative samples, the tails): read
+        // from the shared snapshot, most of those reads missed in this core's cache, since
+        // the owners phase (any thread) rewrote the snapshot each round; a copy per round
+        // moves the same lines once, in order, where the hardware streams them.
+        let mut replica: Vec<f32> = Vec::new();
+        let mut replica_phase = usize::MAX;
         loop {
             let ticket = self.ticket.fetch_add(1, Ordering::Relaxed);
             let (phase, item) = (ticket / BLOCKS, ticket % BLOCKS);
@@ -528,16 +536,22 @@ impl Team<'_> {
                 // SAFETY: see `Team`: the blocks phase; this task holds block `item`'s
                 // ticket, so it alone touches the block and its coordinates, and nothing
                 // writes the snapshot.
-                let (block, own, snapshot) = unsafe {
+                if replica_phase != phase {
+                    let snapshot = unsafe { std::slice::from_raw_parts(self.snapshot, self.len) };
+                    replica.clear();
+                    replica.extend_from_slice(snapshot);
+                    replica_phase = phase;
+                }
+                let (block, own) = unsafe {
                     (
                         &mut *self.blocks.add(item),
                         std::slice::from_raw_parts_mut(
                             self.coords.add(2 * range.start),
                             2 * range.len(),
                         ),
-                        std::slice::from_raw_parts(self.snapshot, self.len),
                     )
                 };
+                let snapshot = &replica[..];
                 let view = EpochView {
                     snapshot,
                     snapshot_xy: snapshot.as_chunks::<2>().0,

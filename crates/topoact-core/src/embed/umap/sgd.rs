@@ -586,7 +586,7 @@ impl Team<'_> {
                     .fetch_add(blocks[item].round_spent, Ordering::Relaxed);
             }
             let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
-            if done % BLOCKS == 0 {
+            if done.is_multiple_of(BLOCKS) {
                 self.wake_sleepers();
             }
         }
@@ -904,6 +904,9 @@ const DUE_GROUP: usize = 64;
 
 /// Bit `e` set when edge `e` of `next_sample` (at most [`DUE_GROUP`]) is due at epoch `n`
 /// (`!(next > n)`, the serial test), eight lanes at a time.
+// `!(next > n)` on purpose: the serial skip test is `next > n`, and its negation is what
+// makes an edge due (a NaN schedule would be due in both).
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
 #[inline(always)]
 fn due_mask(next_sample: &[f32], n: f32) -> u64 {
     let mut mask = 0u64;

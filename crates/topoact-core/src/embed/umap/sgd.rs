@@ -25,11 +25,15 @@
 //!   vertex-block order, each list in the order it was made.
 //!
 //! So a block's round is a function of the snapshot, its own vertices and its own random
-//! stream alone, and the blocks can run at the same time (on the rayon pool with the
-//! `parallel` feature, one after another without it): the coordinates are the same bits on
-//! one thread or many, with or without the feature, and however the work is split into
-//! [`Optimiser::advance`] calls (each block keeps its place between calls; a round ends only
-//! when every block has finished it). With one block the method is the serial one.
+//! stream alone, and the blocks can run at the same time; so can the round's end per owning
+//! block (its incoming moves applied, its part of the snapshot renewed). With the `parallel`
+//! feature and more than one thread, an [`Optimiser::advance`] call hands one team of tasks
+//! to the rayon pool, which take the round's blocks, then its owners, as they come, meeting
+//! at the phase's end by an atomic count (one hand-off to the pool per call, not two
+//! barriers and a serial tail per round); without it, one after another. The coordinates
+//! are the same bits on one thread or many, with or without the feature, and however the
+//! work is split into calls (a call runs whole rounds). With one block the method is the
+//! serial one.
 
 //! # Differences from umap-learn
 //! - The blocks: a vertex sees the vertices other blocks move in the same round where they
@@ -57,6 +61,10 @@
 //! vertex (the snapshot, the owning block).
 
 use std::ops::Range;
+#[cfg(feature = "parallel")]
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+#[cfg(feature = "parallel")]
+use std::sync::{Condvar, Mutex};
 
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -78,6 +86,14 @@ const BLOCKS: usize = 32;
 /// with the shared negative batches (seed 42): 16 rounds put block14 at 0.2444, below the
 /// floor 0.2448; 32 pass, but five of the six layers keep 0.001-0.003 less than with 64.
 const ROUNDS: usize = 64;
+
+/// How long a team task spins before it sleeps, waiting for a phase to end (see
+/// [`Team::wait_for`]): about 20-40 µs. A spin is a `pause` natively (tens of cycles on
+/// x86), next to nothing in wasm (two atomic loads), hence two counts.
+#[cfg(all(feature = "parallel", target_arch = "wasm32"))]
+const SPINS_BEFORE_SLEEP: usize = 1 << 14;
+#[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+const SPINS_BEFORE_SLEEP: usize = 1 << 10;
 
 /// The kernel's constants.
 #[derive(Clone, Copy)]
@@ -102,6 +118,7 @@ struct Move {
 ///
 /// Invariant: the per-edge arrays all have `head.len()` entries, heads ascending within
 /// `vertices`; an edge of weight 0 has `epoch_of_next_sample = +inf` and is never sampled.
+#[repr(align(128))]
 struct Block {
     vertices: Range<usize>,
     head: Vec<u32>,
@@ -110,11 +127,6 @@ struct Block {
     epoch_of_next_sample: Vec<f32>,
     epochs_per_negative_sample: Vec<f32>,
     epoch_of_next_negative_sample: Vec<f32>,
-    /// The next edge to visit in the current epoch (`head.len()` once the block's epoch is
-    /// done).
-    next_edge: usize,
-    /// Where the current round of the epoch ends.
-    round_end: usize,
     rng: SampleRng,
     /// Negative samples due to `pending_head` and not drawn yet (fewer than
     /// [`NEGATIVE_BATCH`]); drawn when its last edge sampled in the round is done.
@@ -122,6 +134,8 @@ struct Block {
     pending_head: u32,
     /// `deferred[c]`: moves of block `c`'s vertices, in the order they were made.
     deferred: Vec<Vec<Move>>,
+    /// The updates made in the block's last round.
+    round_spent: usize,
 }
 
 /// What a block reads besides its own state during an epoch.
@@ -152,7 +166,6 @@ pub(crate) struct Optimiser {
     snapshot_taken: bool,
     kernel: Kernel,
     initial_alpha: f64,
-    n_edges: usize,
     /// The current round of the epoch.
     round: usize,
     pub n_epochs: usize,
@@ -247,20 +260,15 @@ impl Optimiser {
                     epoch_of_next_sample: own_schedule.iter().map(|s| s.0).collect(),
                     epochs_per_negative_sample: own_schedule.iter().map(|s| s.1).collect(),
                     epoch_of_next_negative_sample: own_schedule.iter().map(|s| s.1).collect(),
-                    next_edge: 0,
                     rng: SampleRng::new(&mut seeder, n_vertices),
                     pending: 0,
                     pending_head: 0,
                     deferred: vec![Vec::new(); BLOCKS],
-                    round_end: 0,
+                    round_spent: 0,
                 }
             })
             .collect();
         let (a, b, gamma) = (settings.a as f32, settings.b as f32, settings.gamma as f32);
-        let mut blocks: Vec<Block> = blocks;
-        for block in &mut blocks {
-            block.round_end = block.head.len() / ROUNDS;
-        }
         Optimiser {
             blocks,
             vertex_starts,
@@ -274,7 +282,6 @@ impl Optimiser {
                 two_gamma_b: 2.0 * gamma * b,
             },
             initial_alpha: settings.initial_alpha,
-            n_edges: edges.len(),
             round: 0,
             n_epochs,
             epoch: 0,
@@ -287,120 +294,351 @@ impl Optimiser {
 
     /// Fraction of the epochs done.
     pub(crate) fn fraction(&self) -> f64 {
-        let visited: usize = self.blocks.iter().map(|b| b.next_edge).sum();
-        (self.epoch as f64 + visited as f64 / self.n_edges.max(1) as f64)
-            / self.n_epochs.max(1) as f64
+        (self.epoch as f64 + self.round as f64 / ROUNDS as f64) / self.n_epochs.max(1) as f64
     }
 
-    /// Processes whole rounds until at least `budget` updates (attractive + repulsive, a
-    /// skipped edge counting as one) were made or the optimisation ends. Returns true when every epoch is
-    /// done. The result does not depend on how the work is split into calls, nor on the
-    /// number of threads.
+    /// Runs whole rounds until about `budget` updates (attractive + repulsive, a skipped
+    /// edge counting as one) were made or the optimisation ends (at least one round when
+    /// `budget > 0`). Returns true when every epoch is done. The result does not depend on
+    /// how the work is split into calls, nor on the number of threads.
     pub(crate) fn advance(&mut self, coords: &mut [f32], budget: usize) -> bool {
         assert_eq!(
             coords.len(),
             self.snapshot.len(),
             "two coordinates per vertex"
         );
-        let mut spent = 0usize;
-        while !self.is_done() {
-            if self.blocks.iter().all(Block::round_done) {
-                self.finish_round(coords);
-                continue;
-            }
-            if spent >= budget {
-                break;
-            }
-            if !self.snapshot_taken {
-                self.snapshot.copy_from_slice(coords);
-                self.snapshot_taken = true;
-            }
-            // Whole rounds: a call hands the blocks to the pool once per round (ending a call
-            // mid-round cost another hand-off to finish it: 1,888 more than the 12,800
-            // rounds of a 50K run). A round is 1 / (ROUNDS * n_epochs) of the work.
-            spent += self.run_blocks(coords, usize::MAX);
+        if self.is_done() {
+            return true;
         }
+        if !self.snapshot_taken {
+            self.snapshot.copy_from_slice(coords);
+            self.snapshot_taken = true;
+        }
+        let first_round = self.epoch * ROUNDS + self.round;
+        let rounds_left = self.n_epochs * ROUNDS - first_round;
+        let rounds = self.run_rounds(coords, first_round, rounds_left, budget);
+        let reached = first_round + rounds;
+        self.epoch = reached / ROUNDS;
+        self.round = reached % ROUNDS;
         self.is_done()
     }
 
-    /// Every block on with the epoch by up to `share` updates; returns the updates made.
-    fn run_blocks(&mut self, coords: &mut [f32], share: usize) -> usize {
-        let view = EpochView {
-            snapshot: &self.snapshot,
-            snapshot_xy: self.snapshot.as_chunks::<2>().0,
-            owner: &self.owner,
-            kernel: self.kernel,
-            n: self.epoch as f32,
-            alpha: self.alpha(),
-        };
-        let parts = split_by_vertex(coords, &self.vertex_starts);
-        // One thread: no hand-off to the pool (the blocks are independent within a round, so
-        // the bits are the same either way).
-        #[cfg(feature = "parallel")]
-        if rayon::current_num_threads() > 1 {
-            use rayon::prelude::*;
-            return self
-                .blocks
-                .par_iter_mut()
-                .zip(parts)
-                .map(|(block, own)| block.advance(own, &view, share))
-                .sum();
-        }
-        self.blocks
-            .iter_mut()
-            .zip(parts)
-            .map(|(block, own)| block.advance(own, &view, share))
-            .sum()
-    }
-
-    /// The learning rate of the current epoch (umap-learn lowers it after each epoch).
-    fn alpha(&self) -> f32 {
-        (if self.epoch == 0 {
+    /// What the blocks read in global round `g` (`epoch * ROUNDS + round`).
+    fn round_setting(&self, g: usize) -> RoundSetting {
+        let epoch = g / ROUNDS;
+        let alpha = if epoch == 0 {
             self.initial_alpha
         } else {
-            self.initial_alpha * (1.0 - (self.epoch - 1) as f64 / self.n_epochs as f64)
-        }) as f32
+            self.initial_alpha * (1.0 - (epoch - 1) as f64 / self.n_epochs as f64)
+        };
+        RoundSetting {
+            round: g % ROUNDS,
+            n: epoch as f32,
+            alpha: alpha as f32,
+        }
     }
 
-    /// Ends the round: applies the recorded moves (per owning block; the blocks' lists in
-    /// block order, each in the order it was made), takes the snapshot the
-    /// next round reads, and moves on to the next round (and epoch).
-    fn finish_round(&mut self, coords: &mut [f32]) {
-        let blocks = &self.blocks;
-        let vertex_starts = &self.vertex_starts;
-        let apply = |(owner, (own, own_snapshot)): (usize, (&mut [f32], &mut [f32]))| {
-            let first = vertex_starts[owner];
-            for block in blocks {
-                for m in &block.deferred[owner] {
-                    let local = 2 * (m.vertex as usize - first);
-                    own[local] += m.dx;
-                    own[local + 1] += m.dy;
-                }
+    /// Runs rounds `first_round..` (at most `rounds_left`) while fewer than `budget` updates
+    /// were made; returns the rounds run.
+    fn run_rounds(
+        &mut self,
+        coords: &mut [f32],
+        first_round: usize,
+        rounds_left: usize,
+        budget: usize,
+    ) -> usize {
+        #[cfg(feature = "parallel")]
+        {
+            let threads = rayon::current_num_threads().min(BLOCKS);
+            if threads > 1 {
+                return self.run_rounds_on_team(coords, first_round, rounds_left, budget, threads);
             }
-            own_snapshot.copy_from_slice(own);
-        };
-        // On the calling thread: a round's moves and copy are a few tens of microseconds at
-        // 50K points, less than waking the pool (twice per round) costs on a busy machine.
-        let parts = split_by_vertex(coords, vertex_starts);
-        let snapshot_parts = split_by_vertex(&mut self.snapshot, vertex_starts);
-        parts
-            .into_iter()
-            .zip(snapshot_parts)
-            .enumerate()
-            .for_each(apply);
-        self.snapshot_taken = true;
-        self.round += 1;
-        if self.round == ROUNDS {
-            self.round = 0;
-            self.epoch += 1;
         }
-        let round = self.round;
-        for block in &mut self.blocks {
-            if round == 0 {
-                block.next_edge = 0;
+        let mut spent = 0usize;
+        let mut rounds = 0usize;
+        while rounds < rounds_left && spent < budget {
+            let setting = self.round_setting(first_round + rounds);
+            let view = EpochView {
+                snapshot: &self.snapshot,
+                snapshot_xy: self.snapshot.as_chunks::<2>().0,
+                owner: &self.owner,
+                kernel: self.kernel,
+                n: setting.n,
+                alpha: setting.alpha,
+            };
+            let parts = split_by_vertex(coords, &self.vertex_starts);
+            for (block, own) in self.blocks.iter_mut().zip(parts) {
+                block.round_spent = block.run_round(own, &view, setting.round);
+                spent += block.round_spent;
             }
-            block.round_end = block.head.len() * (round + 1) / ROUNDS;
-            block.deferred.iter_mut().for_each(Vec::clear);
+            let parts = split_by_vertex(coords, &self.vertex_starts);
+            let snapshot_parts = split_by_vertex(&mut self.snapshot, &self.vertex_starts);
+            for (owner, (own, own_snapshot)) in parts.into_iter().zip(snapshot_parts).enumerate() {
+                apply_moves(
+                    owner,
+                    &self.blocks,
+                    self.vertex_starts[owner],
+                    own,
+                    own_snapshot,
+                );
+            }
+            rounds += 1;
+        }
+        rounds
+    }
+
+    /// [`Self::run_rounds`] on a team of `threads` tasks on the rayon pool, each taking the
+    /// next block (then the next owner) of the round as it comes: one hand-off to the pool
+    /// per call instead of one per round, and the rounds' ends (the moves applied, the
+    /// snapshot renewed) per owner block on every thread. A task that never starts leaves
+    /// its share to the others (the blocks are claimed, not assigned), so the team cannot
+    /// wait on it.
+    #[cfg(feature = "parallel")]
+    fn run_rounds_on_team(
+        &mut self,
+        coords: &mut [f32],
+        first_round: usize,
+        rounds_left: usize,
+        budget: usize,
+        threads: usize,
+    ) -> usize {
+        let settings: Vec<RoundSetting> = (0..rounds_left.min(budget.saturating_add(1)))
+            .map(|k| self.round_setting(first_round + k))
+            .collect();
+        let team = Team {
+            blocks: self.blocks.as_mut_ptr(),
+            coords: coords.as_mut_ptr(),
+            snapshot: self.snapshot.as_mut_ptr(),
+            len: coords.len(),
+            vertex_starts: &self.vertex_starts,
+            owner: &self.owner,
+            kernel: self.kernel,
+            settings: &settings,
+            budget,
+            ticket: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+            spent: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            sleepers: AtomicUsize::new(0),
+            bed: Mutex::new(()),
+            wake: Condvar::new(),
+        };
+        rayon::scope(|scope| {
+            for _ in 1..threads {
+                scope.spawn(|_| team.work());
+            }
+            team.work();
+        });
+        team.done.load(Ordering::Acquire) / (2 * BLOCKS)
+    }
+}
+
+/// The epoch and learning rate of one round.
+#[derive(Clone, Copy)]
+struct RoundSetting {
+    /// The round within the epoch.
+    round: usize,
+    n: f32,
+    alpha: f32,
+}
+
+/// Ends a round for one owner block: applies the moves of its vertices recorded by every
+/// block (the blocks' lists in block order, each in the order it was made) to `own`, its
+/// vertices' coordinates (`first` the first of them), and copies them to `own_snapshot`,
+/// its part of the snapshot the next round reads.
+fn apply_moves(
+    owner: usize,
+    blocks: &[Block],
+    first: usize,
+    own: &mut [f32],
+    own_snapshot: &mut [f32],
+) {
+    for block in blocks {
+        for m in &block.deferred[owner] {
+            let local = 2 * (m.vertex as usize - first);
+            own[local] += m.dx;
+            own[local + 1] += m.dy;
+        }
+    }
+    own_snapshot.copy_from_slice(own);
+}
+
+/// The rounds of one [`Optimiser::run_rounds_on_team`] call, shared by its tasks.
+///
+/// The work is a sequence of phases, two per round: the blocks' runs, then the owners'
+/// ends of the round ([`apply_moves`]), [`BLOCKS`] items each. A task takes the next item by
+/// a ticket (`ticket` counts the items taken, so item `t` is item `t % BLOCKS` of phase
+/// `t / BLOCKS`), waits until every item of the earlier phases is done (`done` counts
+/// them), runs it, and counts it done. So in a blocks phase each block's state and
+/// coordinates are touched by the one task holding its ticket, with the snapshot and the
+/// other blocks' states untouched; in an owners phase each owner's coordinates and part
+/// of the snapshot by the one task holding its ticket, every block's recorded moves read
+/// only. The release on `done` and the acquire in the wait order the phases.
+#[cfg(feature = "parallel")]
+struct Team<'a> {
+    blocks: *mut Block,
+    coords: *mut f32,
+    snapshot: *mut f32,
+    /// The length of the coordinates and of the snapshot.
+    len: usize,
+    vertex_starts: &'a [usize],
+    owner: &'a [u8],
+    kernel: Kernel,
+    /// Round `k` of the call (the call runs at most `settings.len()`).
+    settings: &'a [RoundSetting],
+    budget: usize,
+    ticket: AtomicUsize,
+    done: AtomicUsize,
+    /// Updates made by the finished rounds' blocks (counted in the owners phases).
+    spent: AtomicUsize,
+    /// Set once a round is not to run: every task then stops.
+    stop: AtomicBool,
+    /// Tasks asleep in [`Team::wait_for`] (or about to be): a task ending a phase, or
+    /// stopping the team, wakes them through `bed` and `wake` only when there are any.
+    sleepers: AtomicUsize,
+    bed: Mutex<()>,
+    wake: Condvar,
+}
+
+// SAFETY: the pointers are used only as `Team`'s protocol describes (disjoint mutable
+// access per item, phases ordered by `done`); they point into the optimiser's blocks and
+// snapshot and the caller's coordinates, all borrowed mutably by `run_rounds_on_team` for
+// the team's whole life.
+#[cfg(feature = "parallel")]
+unsafe impl Sync for Team<'_> {}
+
+#[cfg(feature = "parallel")]
+impl Team<'_> {
+    /// One task: items until the team stops.
+    fn work(&self) {
+        // This task's copy of the round's snapshot, and the blocks phase it is a copy for.
+        // The blocks read the snapshot at random (the negative samples, the tails): read
+        // from the shared snapshot, most of those reads missed in this core's cache, since
+        // the owners phase (any thread) rewrote the snapshot each round; a copy per round
+        // moves the same lines once, in order, where the hardware streams them.
+        let mut replica: Vec<f32> = Vec::new();
+        let mut replica_phase = usize::MAX;
+        loop {
+            let ticket = self.ticket.fetch_add(1, Ordering::Relaxed);
+            let (phase, item) = (ticket / BLOCKS, ticket % BLOCKS);
+            if !self.wait_for(phase * BLOCKS) {
+                return;
+            }
+            let k = phase / 2;
+            if phase % 2 == 0 {
+                if k >= self.settings.len() || self.spent.load(Ordering::Relaxed) >= self.budget {
+                    self.stop.store(true, Ordering::SeqCst);
+                    self.wake_sleepers();
+                    return;
+                }
+                let setting = self.settings[k];
+                let range = self.vertex_starts[item]..self.vertex_starts[item + 1];
+                // SAFETY: see `Team`: the blocks phase; this task holds block `item`'s
+                // ticket, so it alone touches the block and its coordinates, and nothing
+                // writes the snapshot.
+                if replica_phase != phase {
+                    let snapshot = unsafe { std::slice::from_raw_parts(self.snapshot, self.len) };
+                    replica.clear();
+                    replica.extend_from_slice(snapshot);
+                    replica_phase = phase;
+                }
+                let (block, own) = unsafe {
+                    (
+                        &mut *self.blocks.add(item),
+                        std::slice::from_raw_parts_mut(
+                            self.coords.add(2 * range.start),
+                            2 * range.len(),
+                        ),
+                    )
+                };
+                let snapshot = &replica[..];
+                let view = EpochView {
+                    snapshot,
+                    snapshot_xy: snapshot.as_chunks::<2>().0,
+                    owner: self.owner,
+                    kernel: self.kernel,
+                    n: setting.n,
+                    alpha: setting.alpha,
+                };
+                block.round_spent = block.run_round(own, &view, setting.round);
+            } else {
+                let range = self.vertex_starts[item]..self.vertex_starts[item + 1];
+                // SAFETY: see `Team`: the owners phase; this task holds owner `item`'s
+                // ticket, so it alone touches its coordinates and part of the snapshot, and
+                // the blocks are only read.
+                let (blocks, own, own_snapshot) = unsafe {
+                    (
+                        std::slice::from_raw_parts(self.blocks.cast_const(), BLOCKS),
+                        std::slice::from_raw_parts_mut(
+                            self.coords.add(2 * range.start),
+                            2 * range.len(),
+                        ),
+                        std::slice::from_raw_parts_mut(
+                            self.snapshot.add(2 * range.start),
+                            2 * range.len(),
+                        ),
+                    )
+                };
+                apply_moves(item, blocks, range.start, own, own_snapshot);
+                // Counted here, not in the blocks phase: the round's blocks all see the
+                // count of the rounds before it.
+                self.spent
+                    .fetch_add(blocks[item].round_spent, Ordering::Relaxed);
+            }
+            let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+            if done.is_multiple_of(BLOCKS) {
+                self.wake_sleepers();
+            }
+        }
+    }
+
+    /// Waits until `target` items are done (true) or the team stops (false).
+    ///
+    /// Spins a while, then sleeps. Most waits are short: a phase ends when its last item
+    /// does, and an item is 1 / `BLOCKS` of a round (about 15 µs at 50K points on 2 threads),
+    /// so a wait that spins catches it without the tens of microseconds a sleeping thread
+    /// takes to wake. But spinning must not go on: on a machine busier than its cores (or
+    /// in a browser, where yielding does nothing) the spinner would burn the time slice the
+    /// task it waits for needs. Sleeping is by a condition variable (futex natively,
+    /// `memory.atomic.wait32` in wasm), entered only after registering in `sleepers`: the
+    /// registration and the re-check of `done` under the lock, against the `SeqCst`
+    /// increment of `done` (or store of `stop`) followed by the read of `sleepers` in
+    /// [`Team::wake_sleepers`]'s caller, mean either the sleeper sees the new count or the
+    /// waker sees the sleeper (and takes the lock to wake it), never neither.
+    fn wait_for(&self, target: usize) -> bool {
+        let ready = || {
+            if self.done.load(Ordering::SeqCst) >= target {
+                Some(true)
+            } else if self.stop.load(Ordering::SeqCst) {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        for _ in 0..SPINS_BEFORE_SLEEP {
+            if let Some(outcome) = ready() {
+                return outcome;
+            }
+            std::hint::spin_loop();
+        }
+        // A poisoned lock only means another task panicked; the unit it guards holds no data.
+        let mut guard = self.bed.lock().unwrap_or_else(|e| e.into_inner());
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        let outcome = loop {
+            if let Some(outcome) = ready() {
+                break outcome;
+            }
+            guard = self.wake.wait(guard).unwrap_or_else(|e| e.into_inner());
+        };
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+        outcome
+    }
+
+    /// Wakes the sleeping tasks, if any (after a phase's last item, or the stop).
+    fn wake_sleepers(&self) {
+        if self.sleepers.load(Ordering::SeqCst) > 0 {
+            let _guard = self.bed.lock().unwrap_or_else(|e| e.into_inner());
+            self.wake.notify_all();
         }
     }
 }
@@ -456,30 +694,33 @@ fn split_by_vertex<'a>(mut coords: &'a mut [f32], vertex_starts: &[usize]) -> Ve
 }
 
 impl Block {
-    fn round_done(&self) -> bool {
-        self.next_edge == self.round_end
-    }
-
-    /// Goes on with the epoch by up to about `share` updates (a skipped edge counting as
-    /// one); `own` holds this block's vertices' live coordinates. Returns the updates made.
-    fn advance(&mut self, own: &mut [f32], view: &EpochView, share: usize) -> usize {
-        let mut spent = 0usize;
-        let n_edges = self.round_end;
-        let mut i = self.next_edge;
-        while i < n_edges && spent < share {
-            if self.epoch_of_next_sample[i] > view.n {
-                i += 1;
-                spent += 1;
-                continue;
+    /// Round `round` of the epoch: this block's run of edges, in order; `own` holds its
+    /// vertices' live coordinates. Returns the updates made (a skipped edge counting as one).
+    fn run_round(&mut self, own: &mut [f32], view: &EpochView, round: usize) -> usize {
+        self.deferred.iter_mut().for_each(Vec::clear);
+        let n_edges = self.head.len();
+        let (start, end) = (n_edges * round / ROUNDS, n_edges * (round + 1) / ROUNDS);
+        // Skipped edges count one each; sampled ones add their updates below.
+        let mut spent = end - start;
+        // The edges due, found [`DUE_GROUP`] at a time as a bit mask (compares without
+        // branches, then one visit per set bit) instead of a branch per edge that the
+        // predictor misses on about one edge in four. An edge's update changes only its own
+        // schedule, so the mask taken before the group's updates is the serial one.
+        let mut group = start;
+        while group < end {
+            let group_end = (group + DUE_GROUP).min(end);
+            let mut due = due_mask(&self.epoch_of_next_sample[group..group_end], view.n);
+            while due != 0 {
+                let i = group + due.trailing_zeros() as usize;
+                due &= due - 1;
+                if self.pending > 0 && self.head[i] != self.pending_head {
+                    self.flush_pending(own, view);
+                }
+                spent += self.update_edge(own, view, i);
             }
-            if self.pending > 0 && self.head[i] != self.pending_head {
-                self.flush_pending(own, view);
-            }
-            spent += 1 + self.update_edge(own, view, i);
-            i += 1;
+            group = group_end;
         }
-        self.next_edge = i;
-        if i == n_edges && self.pending > 0 {
+        if self.pending > 0 {
             self.flush_pending(own, view);
         }
         spent
@@ -656,6 +897,31 @@ impl SampleRng {
         }
         out
     }
+}
+
+/// Edges whose schedule is tested at once by [`due_mask`].
+const DUE_GROUP: usize = 64;
+
+/// Bit `e` set when edge `e` of `next_sample` (at most [`DUE_GROUP`]) is due at epoch `n`
+/// (`!(next > n)`, the serial test), eight lanes at a time.
+// `!(next > n)` on purpose: the serial skip test is `next > n`, and its negation is what
+// makes an edge due (a NaN schedule would be due in both).
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
+#[inline(always)]
+fn due_mask(next_sample: &[f32], n: f32) -> u64 {
+    let mut mask = 0u64;
+    let (chunks, rest) = next_sample.as_chunks::<8>();
+    for (c, chunk) in chunks.iter().enumerate() {
+        let mut bits = 0u32;
+        for (lane, &next) in chunk.iter().enumerate() {
+            bits |= u32::from(!(next > n)) << lane;
+        }
+        mask |= u64::from(bits) << (8 * c);
+    }
+    for (lane, &next) in rest.iter().enumerate() {
+        mask |= u64::from(!(next > n)) << (8 * chunks.len() + lane);
+    }
+    mask
 }
 
 #[inline(always)]

@@ -670,7 +670,24 @@ impl Job for TsneJob {
     type Output = Embedding;
     type Error = EmbedError;
 
+    /// With the `parallel` feature the whole step runs inside rayon's pool: a caller outside
+    /// it (the browser's compute worker, a native main thread) hands the step over once and
+    /// sleeps until it ends, instead of once per parallel loop in it (an iteration has four
+    /// such loops outside its attraction / repulsion `join`), and the serial code between
+    /// the loops runs on a pool thread that is already awake. Same operations, same bits.
     fn step(&mut self) -> Result<Step<Embedding>, EmbedError> {
+        #[cfg(feature = "parallel")]
+        {
+            rayon::scope(|_| self.step_here())
+        }
+        #[cfg(not(feature = "parallel"))]
+        self.step_here()
+    }
+}
+
+impl TsneJob {
+    /// [`Job::step`]'s work, on whatever thread calls it.
+    fn step_here(&mut self) -> Result<Step<Embedding>, EmbedError> {
         let stage = std::mem::replace(&mut self.stage, Stage::Finished);
         let progress = match stage {
             Stage::Affinities { next_row } => self.step_affinities(next_row),

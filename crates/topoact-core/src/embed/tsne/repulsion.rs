@@ -81,7 +81,10 @@
 //! order: locating and gathering by point, the spreading by stripes of box rows (each
 //! stripe visits its rows' points sorted by box, a stable counting sort, so a node's
 //! charge is summed in point order on any number of threads), the transforms and the spectral
-//! products by grid rows, the near field by box rows (as above) and by box.
+//! products by grid rows, the near field by box rows (as above) and by box. Independent
+//! passes run side by side (`rayon::join`): the two planes' transforms, and the near
+//! field's box potentials (which need only the spread charges) with the whole convolution,
+//! so the pool's threads wait for each other fewer times per evaluation.
 //!
 //! Cost per evaluation: O(n p^2) to spread and gather plus O(L^2 log L) for four 2-D
 //! transforms (five when the kernel changes); memory 6 L^2 f32 (6 MB at L = 512, 14 MB at

@@ -40,7 +40,9 @@
 //! number of row runs (the attraction), by stripes of box rows (the spreading: each grid
 //! node still gets its terms in point order) or by box-row parity (the near field) and
 //! never change an operation's order, and randomness is a seeded ChaCha8 stream. Only the
-//! PCA start (shared with UMAP) and the embedding's mean run on one thread.
+//! PCA start (shared with UMAP) and the embedding's mean run on one thread; with the
+//! feature the PCA start runs beside the affinity and symmetrising steps (it needs only the
+//! rows, and its sums go row by row whatever the split), so it is mostly done when they end.
 //!
 //! # Example
 //! ```
@@ -77,6 +79,12 @@ pub const MIN_POINTS: usize = 5;
 
 /// Approximate multiply-adds per [`Job::step`] in the set-up stages (a few ms natively).
 const WORK_PER_STEP: usize = 6_000_000;
+
+/// Multiply-adds of the PCA start done beside each affinity or symmetrising step with the
+/// `parallel` feature (the PCA is serial: one thread runs it while the others calibrate or
+/// merge rows). At 50K x 256 the PCA then ends with the symmetrising.
+#[cfg(feature = "parallel")]
+const EARLY_PCA_WORK: usize = 4 * WORK_PER_STEP;
 
 /// How the repulsive forces are computed.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -308,6 +316,11 @@ pub struct TsneJob {
     position: Vec<u32>,
     /// Current coordinates in row order (interleaved), for [`ProgressiveEmbedding::current`].
     coords_f32: Vec<f32>,
+    /// With the `parallel` feature, the PCA start runs beside the affinity and symmetrising
+    /// steps (it needs only the rows): in progress, then its coordinates (row order) once
+    /// done. Its result does not depend on how its work is split, so the same bits.
+    early_pca: Option<Box<PcaInit>>,
+    early_pca_coords: Option<Vec<f64>>,
     use_exact_repulsion: bool,
     stage: Stage,
 }
@@ -374,6 +387,8 @@ impl TsneJob {
             RepulsionMethod::Exact => true,
             RepulsionMethod::Interpolated => false,
         };
+        #[cfg(feature = "parallel")]
+        let dim = rows.dim;
         Ok(TsneJob {
             rows,
             knn,
@@ -386,6 +401,11 @@ impl TsneJob {
             order: Vec::new(),
             position: Vec::new(),
             coords_f32: Vec::new(),
+            #[cfg(feature = "parallel")]
+            early_pca: Some(Box::new(PcaInit::new(n, dim, params.seed))),
+            #[cfg(not(feature = "parallel"))]
+            early_pca: None,
+            early_pca_coords: None,
             use_exact_repulsion,
             params,
             stage: Stage::Affinities { next_row: 0 },
@@ -412,14 +432,21 @@ impl TsneJob {
         #[cfg(feature = "parallel")]
         {
             use rayon::prelude::*;
-            rows_out
-                .par_chunks_mut(k)
-                .enumerate()
-                .with_min_len(64)
-                .for_each_init(
-                    || vec![0.0; k],
-                    |scratch, (offset, out)| calibrate(next_row + offset, out, scratch),
-                );
+            let (rows, pca, pca_coords) =
+                (&self.rows, &mut self.early_pca, &mut self.early_pca_coords);
+            rayon::join(
+                || {
+                    rows_out
+                        .par_chunks_mut(k)
+                        .enumerate()
+                        .with_min_len(64)
+                        .for_each_init(
+                            || vec![0.0; k],
+                            |scratch, (offset, out)| calibrate(next_row + offset, out, scratch),
+                        )
+                },
+                || advance_early_pca(pca, pca_coords, rows),
+            );
         }
         #[cfg(not(feature = "parallel"))]
         {
@@ -439,6 +466,17 @@ impl TsneJob {
 
     fn step_symmetrise(&mut self, mut symmetriser: Box<Symmetriser>) -> Progress {
         let rows_per_step = (WORK_PER_STEP / (self.k * 16)).max(1);
+        #[cfg(feature = "parallel")]
+        let (finished, ()) = {
+            let (rows, pca, pca_coords) =
+                (&self.rows, &mut self.early_pca, &mut self.early_pca_coords);
+            let (knn, conditional) = (&self.knn, &self.conditional);
+            rayon::join(
+                || symmetriser.merge_rows(knn, conditional, rows_per_step),
+                || advance_early_pca(pca, pca_coords, rows),
+            )
+        };
+        #[cfg(not(feature = "parallel"))]
         let finished = symmetriser.merge_rows(&self.knn, &self.conditional, rows_per_step);
         let done = symmetriser.rows_done() as u64;
         if finished {
@@ -453,11 +491,10 @@ impl TsneJob {
             self.position = position;
             self.order = order;
             self.conditional = Vec::new();
-            self.stage = Stage::Initialise(Box::new(PcaInit::new(
-                self.n_points,
-                self.rows.dim,
-                self.params.seed,
-            )));
+            let pca = self.early_pca.take().unwrap_or_else(|| {
+                Box::new(PcaInit::new(self.n_points, self.rows.dim, self.params.seed))
+            });
+            self.stage = Stage::Initialise(pca);
         } else {
             self.stage = Stage::Symmetrise(symmetriser);
         }
@@ -465,7 +502,10 @@ impl TsneJob {
     }
 
     fn step_initialise(&mut self, mut pca: Box<PcaInit>) -> Progress {
-        let coords = pca.advance(&self.rows, WORK_PER_STEP);
+        let coords = match self.early_pca_coords.take() {
+            Some(coords) => Some(coords),
+            None => pca.advance(&self.rows, WORK_PER_STEP),
+        };
         let (done, total) = pca.progress();
         match coords {
             Some(coords_by_row) => {
@@ -652,6 +692,22 @@ impl TsneJob {
     }
 }
 
+/// Advances the PCA start run beside the set-up steps (see `TsneJob::early_pca`), keeping
+/// its coordinates once it ends.
+#[cfg(feature = "parallel")]
+fn advance_early_pca(
+    pca: &mut Option<Box<PcaInit>>,
+    coords: &mut Option<Vec<f64>>,
+    rows: &EmbedRows,
+) {
+    if coords.is_some() {
+        return;
+    }
+    if let Some(pca) = pca {
+        *coords = pca.advance(rows, EARLY_PCA_WORK);
+    }
+}
+
 /// Points per task of the gradient update (a fixed split: no sum crosses a chunk).
 #[cfg(feature = "parallel")]
 const UPDATE_CHUNK: usize = 4096;
@@ -670,7 +726,24 @@ impl Job for TsneJob {
     type Output = Embedding;
     type Error = EmbedError;
 
+    /// With the `parallel` feature the whole step runs inside rayon's pool: a caller outside
+    /// it (the browser's compute worker, a native main thread) hands the step over once and
+    /// sleeps until it ends, instead of once per parallel loop in it (an iteration has four
+    /// such loops outside its attraction / repulsion `join`), and the serial code between
+    /// the loops runs on a pool thread that is already awake. Same operations, same bits.
     fn step(&mut self) -> Result<Step<Embedding>, EmbedError> {
+        #[cfg(feature = "parallel")]
+        {
+            rayon::scope(|_| self.step_here())
+        }
+        #[cfg(not(feature = "parallel"))]
+        self.step_here()
+    }
+}
+
+impl TsneJob {
+    /// [`Job::step`]'s work, on whatever thread calls it.
+    fn step_here(&mut self) -> Result<Step<Embedding>, EmbedError> {
         let stage = std::mem::replace(&mut self.stage, Stage::Finished);
         let progress = match stage {
             Stage::Affinities { next_row } => self.step_affinities(next_row),

@@ -81,7 +81,10 @@
 //! order: locating and gathering by point, the spreading by stripes of box rows (each
 //! stripe visits its rows' points sorted by box, a stable counting sort, so a node's
 //! charge is summed in point order on any number of threads), the transforms and the spectral
-//! products by grid rows, the near field by box rows (as above) and by box.
+//! products by grid rows, the near field by box rows (as above) and by box. Independent
+//! passes run side by side (`rayon::join`): the two planes' transforms, and the near
+//! field's box potentials (which need only the spread charges) with the whole convolution,
+//! so the pool's threads wait for each other fewer times per evaluation.
 //!
 //! Cost per evaluation: O(n p^2) to spread and gather plus O(L^2 log L) for four 2-D
 //! transforms (five when the kernel changes); memory 6 L^2 f32 (6 MB at L = 512, 14 MB at
@@ -518,94 +521,35 @@ impl InterpolatedRepulsion {
             .as_ref()
             .map(|_| self.box_charges(boxes, stride));
 
-        // Forward transforms.
-        fft.forward(&mut self.a_re, &mut self.a_im, used_nodes);
-        fft.forward(&mut self.b_re, &mut self.b_im, used_nodes);
-
-        // b <- B K2 + i C1 K1, where C1 (the spectrum of charge 1) = (A[k] + conj A[-k]) / 2.
-        // Spectra are held in scrambled positions; `mirror` maps a position to the one of the
-        // negated frequency.
-        let mirror_of = fft.mirror();
-        {
-            let (a_re, a_im) = (&self.a_re, &self.a_im);
-            let (kernel_k1, kernel_k2) = (&self.kernel_k1, &self.kernel_k2);
-            let multiply_row = |row: usize, b_re: &mut [Real], b_im: &mut [Real]| {
-                let mirror_row = mirror_of[row];
-                for col in 0..side {
-                    let at = row * stride + col;
-                    let mirror = mirror_row * stride + mirror_of[col];
-                    let c1_re = 0.5 * (a_re[at] + a_re[mirror]);
-                    let c1_im = 0.5 * (a_im[at] - a_im[mirror]);
-                    let k1 = kernel_k1[at];
-                    let k2 = kernel_k2[at];
-                    // i * (c1 * k1) = -c1_im k1 + i c1_re k1
-                    b_re[col] = b_re[col] * k2 - c1_im * k1;
-                    b_im[col] = b_im[col] * k2 + c1_re * k1;
-                }
-            };
-            #[cfg(feature = "parallel")]
-            {
-                use rayon::prelude::*;
-                self.b_re
-                    .par_chunks_mut(stride)
-                    .zip(self.b_im.par_chunks_mut(stride))
-                    .enumerate()
-                    .with_min_len(8)
-                    .for_each(|(row, (b_re, b_im))| multiply_row(row, b_re, b_im));
-            }
-            #[cfg(not(feature = "parallel"))]
-            for (row, (b_re, b_im)) in self
-                .b_re
-                .chunks_mut(stride)
-                .zip(self.b_im.chunks_mut(stride))
-                .enumerate()
-            {
-                multiply_row(row, b_re, b_im);
-            }
-        }
-        {
-            let scale_row = |(re, im, k2): (&mut [Real], &mut [Real], &[Real])| {
-                for ((re, im), &k2) in re.iter_mut().zip(im.iter_mut()).zip(k2) {
-                    *re *= k2;
-                    *im *= k2;
-                }
-            };
-            #[cfg(feature = "parallel")]
-            {
-                use rayon::prelude::*;
-                self.a_re
-                    .par_chunks_mut(stride)
-                    .zip(self.a_im.par_chunks_mut(stride))
-                    .zip(self.kernel_k2.par_chunks(stride))
-                    .with_min_len(8)
-                    .for_each(|((re, im), k2)| scale_row((re, im, k2)));
-            }
-            #[cfg(not(feature = "parallel"))]
-            for ((re, im), k2) in self
-                .a_re
-                .chunks_mut(stride)
-                .zip(self.a_im.chunks_mut(stride))
-                .zip(self.kernel_k2.chunks(stride))
-            {
-                scale_row((re, im, k2));
-            }
-        }
-        fft.inverse(&mut self.a_re, &mut self.a_im, used_nodes);
-        fft.inverse(&mut self.b_re, &mut self.b_im, used_nodes);
+        // The convolution, and (with the near field) the box potentials to take from its
+        // result, which need only the spread charges: side by side with the feature.
+        let (occupied, near_k2, near_k1) = (&self.occupied_boxes, &self.near_k2, &self.near_k1);
+        let box_potentials = || {
+            near_charges
+                .as_ref()
+                .map(|charges| near_potentials(p, occupied, near_k2, near_k1, charges, boxes))
+        };
+        let planes = [
+            &mut self.a_re[..],
+            &mut self.a_im[..],
+            &mut self.b_re[..],
+            &mut self.b_im[..],
+        ];
+        let (kernel_k1, kernel_k2) = (&self.kernel_k1[..], &self.kernel_k2[..]);
+        #[cfg(feature = "parallel")]
+        let ((), potentials) = rayon::join(
+            || convolve(fft, planes, kernel_k1, kernel_k2, used_nodes),
+            box_potentials,
+        );
+        #[cfg(not(feature = "parallel"))]
+        let potentials = {
+            convolve(fft, planes, kernel_k1, kernel_k2, used_nodes);
+            box_potentials()
+        };
         // With the near field summed exactly: take from each occupied box's node potentials
         // what the convolution gave them from the 3 x 3 boxes around it, so the gathering
         // below interpolates the far field alone.
-        if let Some(charges) = &near_charges {
-            let potentials = match p {
-                1 => self.near_potentials::<1>(charges, boxes),
-                2 => self.near_potentials::<2>(charges, boxes),
-                3 => self.near_potentials::<3>(charges, boxes),
-                4 => self.near_potentials::<4>(charges, boxes),
-                5 => self.near_potentials::<5>(charges, boxes),
-                6 => self.near_potentials::<6>(charges, boxes),
-                7 => self.near_potentials::<7>(charges, boxes),
-                _ => self.near_potentials::<8>(charges, boxes),
-            };
+        if let Some(potentials) = &potentials {
             let nodes_per_box = p * p;
             let (a_re, a_im, b_re, b_im) = (
                 &mut self.a_re,
@@ -949,11 +893,15 @@ impl InterpolatedRepulsion {
     /// `K2 * y` and `K1 * 1` (`4 p^2` values) from the node `charges` of the occupied boxes
     /// around it ([`Self::box_charges`]), itself included: what the convolution gave those
     /// nodes from those boxes. `P` is the nodes per box and axis (the loops unroll for it).
-    fn near_potentials<const P: usize>(&self, charges: &[f32], boxes: usize) -> Vec<f32> {
+    fn near_potentials<const P: usize>(
+        occupied: &[(u32, u32, u32)],
+        near_k2: &[f32],
+        near_k1: &[f32],
+        charges: &[f32],
+        boxes: usize,
+    ) -> Vec<f32> {
         let nodes_per_box = P * P;
-        let occupied = &self.occupied_boxes;
         let kernel_side = 4 * P - 1;
-        let (near_k2, near_k1) = (&self.near_k2, &self.near_k1);
         let slot_of = |id: usize| occupied.binary_search_by_key(&(id as u32), |b| b.0).ok();
         // Single precision, one row of target nodes at a time: its four potentials (P lanes
         // each) stay in registers while the sources of the 3 x 3 boxes stream past.
@@ -1077,6 +1025,132 @@ impl InterpolatedRepulsion {
         }
         self.cached_spacing = spacing;
         self.cached_nodes = nodes;
+    }
+}
+
+/// [`InterpolatedRepulsion::near_potentials`] for `p` nodes per box and axis (1 to 8).
+fn near_potentials(
+    p: usize,
+    occupied: &[(u32, u32, u32)],
+    near_k2: &[f32],
+    near_k1: &[f32],
+    charges: &[f32],
+    boxes: usize,
+) -> Vec<f32> {
+    let run = match p {
+        1 => InterpolatedRepulsion::near_potentials::<1>,
+        2 => InterpolatedRepulsion::near_potentials::<2>,
+        3 => InterpolatedRepulsion::near_potentials::<3>,
+        4 => InterpolatedRepulsion::near_potentials::<4>,
+        5 => InterpolatedRepulsion::near_potentials::<5>,
+        6 => InterpolatedRepulsion::near_potentials::<6>,
+        7 => InterpolatedRepulsion::near_potentials::<7>,
+        _ => InterpolatedRepulsion::near_potentials::<8>,
+    };
+    run(occupied, near_k2, near_k1, charges, boxes)
+}
+
+/// The grid's convolution in place: forward transforms of plane `a` (charges `1 + i x`)
+/// and plane `b` (`y`), `a <- A K2` and `b <- B K2 + i C1 K1`, inverse transforms (planes
+/// `[a_re, a_im, b_re, b_im]`, kernel spectra `K1`, `K2` in the transforms' scrambled order).
+fn convolve(
+    fft: &SquareFft,
+    [a_re, a_im, b_re, b_im]: [&mut [Real]; 4],
+    kernel_k1: &[Real],
+    kernel_k2: &[Real],
+    used_nodes: usize,
+) {
+    let (side, stride) = (fft.side(), fft.stride());
+    // Forward transforms (the two planes side by side with the feature: one wait for
+    // both instead of one per pass of each; each transform's operations are unchanged).
+    {
+        #[cfg(feature = "parallel")]
+        rayon::join(
+            || fft.forward(a_re, a_im, used_nodes),
+            || fft.forward(b_re, b_im, used_nodes),
+        );
+        #[cfg(not(feature = "parallel"))]
+        {
+            fft.forward(a_re, a_im, used_nodes);
+            fft.forward(b_re, b_im, used_nodes);
+        }
+    }
+
+    // b <- B K2 + i C1 K1, where C1 (the spectrum of charge 1) = (A[k] + conj A[-k]) / 2.
+    // Spectra are held in scrambled positions; `mirror` maps a position to the one of the
+    // negated frequency.
+    let mirror_of = fft.mirror();
+    {
+        let (a_re, a_im) = (&*a_re, &*a_im);
+        let (kernel_k1, kernel_k2) = (kernel_k1, kernel_k2);
+        let multiply_row = |row: usize, b_re: &mut [Real], b_im: &mut [Real]| {
+            let mirror_row = mirror_of[row];
+            for col in 0..side {
+                let at = row * stride + col;
+                let mirror = mirror_row * stride + mirror_of[col];
+                let c1_re = 0.5 * (a_re[at] + a_re[mirror]);
+                let c1_im = 0.5 * (a_im[at] - a_im[mirror]);
+                let k1 = kernel_k1[at];
+                let k2 = kernel_k2[at];
+                // i * (c1 * k1) = -c1_im k1 + i c1_re k1
+                b_re[col] = b_re[col] * k2 - c1_im * k1;
+                b_im[col] = b_im[col] * k2 + c1_re * k1;
+            }
+        };
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            b_re.par_chunks_mut(stride)
+                .zip(b_im.par_chunks_mut(stride))
+                .enumerate()
+                .with_min_len(8)
+                .for_each(|(row, (b_re, b_im))| multiply_row(row, b_re, b_im));
+        }
+        #[cfg(not(feature = "parallel"))]
+        for (row, (b_re, b_im)) in b_re
+            .chunks_mut(stride)
+            .zip(b_im.chunks_mut(stride))
+            .enumerate()
+        {
+            multiply_row(row, b_re, b_im);
+        }
+    }
+    {
+        let scale_row = |(re, im, k2): (&mut [Real], &mut [Real], &[Real])| {
+            for ((re, im), &k2) in re.iter_mut().zip(im.iter_mut()).zip(k2) {
+                *re *= k2;
+                *im *= k2;
+            }
+        };
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            a_re.par_chunks_mut(stride)
+                .zip(a_im.par_chunks_mut(stride))
+                .zip(kernel_k2.par_chunks(stride))
+                .with_min_len(8)
+                .for_each(|((re, im), k2)| scale_row((re, im, k2)));
+        }
+        #[cfg(not(feature = "parallel"))]
+        for ((re, im), k2) in a_re
+            .chunks_mut(stride)
+            .zip(a_im.chunks_mut(stride))
+            .zip(kernel_k2.chunks(stride))
+        {
+            scale_row((re, im, k2));
+        }
+    }
+    {
+        #[cfg(feature = "parallel")]
+        rayon::join(
+            || fft.inverse(a_re, a_im, used_nodes),
+            || fft.inverse(b_re, b_im, used_nodes),
+        );
+        #[cfg(not(feature = "parallel"))]
+        {
+            fft.inverse(a_re, a_im, used_nodes);
+            fft.inverse(b_re, b_im, used_nodes);
+        }
     }
 }
 

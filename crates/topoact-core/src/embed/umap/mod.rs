@@ -331,17 +331,30 @@ impl UmapJob {
             unreachable!("fuzzy_step outside its stage")
         };
         let end = (*next_row + FUZZY_ROWS_PER_STEP).min(n);
-        for row in *next_row..end {
-            let distances = &self.knn.neighbour_distances(row)[..used];
-            let (rho, sigma) =
-                fuzzy::smooth_knn_dist(distances, n_neighbors, self.mean_all_distances);
-            self.rho_sigma.push((rho, sigma));
-            let list = self.knn.neighbours(row)[..used]
+        // Each row's smoothing and memberships depend on that row's neighbours alone: in
+        // parallel with the feature, in runs collected in row order (the same bits).
+        let knn = self.knn.as_ref();
+        let mean_all = self.mean_all_distances;
+        let fuzzy_row = |row: usize| {
+            let distances = &knn.neighbour_distances(row)[..used];
+            let (rho, sigma) = fuzzy::smooth_knn_dist(distances, n_neighbors, mean_all);
+            let list: Vec<(u32, f32)> = knn.neighbours(row)[..used]
                 .iter()
                 .zip(distances)
                 .filter(|(&j, _)| j as usize != row)
                 .map(|(&j, &d)| (j, fuzzy::membership(d, rho, sigma)))
                 .collect();
+            ((rho, sigma), list)
+        };
+        #[cfg(feature = "parallel")]
+        let rows: Vec<((f64, f64), Vec<(u32, f32)>)> = {
+            use rayon::prelude::*;
+            (*next_row..end).into_par_iter().map(fuzzy_row).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let rows: Vec<((f64, f64), Vec<(u32, f32)>)> = (*next_row..end).map(fuzzy_row).collect();
+        for (rho_sigma, list) in rows {
+            self.rho_sigma.push(rho_sigma);
             directed.push(list);
         }
         *next_row = end;

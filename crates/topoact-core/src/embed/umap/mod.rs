@@ -76,6 +76,10 @@ use spectral::SpectralInit;
 pub const SGD_UPDATES_PER_STEP: usize = 1_600_000;
 /// Rows of the fuzzy graph per step.
 const FUZZY_ROWS_PER_STEP: usize = 4_000;
+
+/// A row of the fuzzy graph as its step computes it: `(rho, sigma)` and its directed
+/// memberships `(neighbour, weight)`.
+type FuzzyRow = ((f64, f64), Vec<(u32, f32)>);
 /// Multiply-adds per step for the start (Lanczos or PCA).
 const INIT_WORK_PER_STEP: usize = 30_000_000;
 
@@ -347,12 +351,12 @@ impl UmapJob {
             ((rho, sigma), list)
         };
         #[cfg(feature = "parallel")]
-        let rows: Vec<((f64, f64), Vec<(u32, f32)>)> = {
+        let rows: Vec<FuzzyRow> = {
             use rayon::prelude::*;
             (*next_row..end).into_par_iter().map(fuzzy_row).collect()
         };
         #[cfg(not(feature = "parallel"))]
-        let rows: Vec<((f64, f64), Vec<(u32, f32)>)> = (*next_row..end).map(fuzzy_row).collect();
+        let rows: Vec<FuzzyRow> = (*next_row..end).map(fuzzy_row).collect();
         for (rho_sigma, list) in rows {
             self.rho_sigma.push(rho_sigma);
             directed.push(list);

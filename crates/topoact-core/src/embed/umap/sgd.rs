@@ -969,6 +969,7 @@ fn fast_log2(x: f32) -> f32 {
 /// 2^y for `y` clamped to [-125, 125]: integer part into the exponent bits, fraction in
 /// [-0.5, 0.5] by a degree-4 polynomial (Chebyshev interpolation, relative error 2.8e-6).
 #[inline(always)]
+#[allow(clippy::excessive_precision)] // the polynomial's coefficients as fitted (their f32 values)
 fn fast_exp2(y: f32) -> f32 {
     let y = if y < -125.0 { -125.0 } else { y };
     let y = if y > 125.0 { 125.0 } else { y };

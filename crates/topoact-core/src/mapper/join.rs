@@ -21,6 +21,8 @@
 //! Cost: one pruned self-join at radius `hi` (instead of a k-NN search plus one join per
 //! interval), memory 12 bytes per stored pair, kept in segments of exact length ([`Segments`]).
 
+use std::mem::MaybeUninit;
+
 use crate::neighbours::kdtree::{FastBand, KdTree};
 use crate::neighbours::quantile::numpy_quantile_at;
 use crate::neighbours::rows::{EpsTest, ExactRule, Rows};
@@ -392,15 +394,33 @@ pub(crate) fn eps_from_pairs(
     for (slot, &(row, _)) in ambiguous.iter().enumerate() {
         slot_of_row[row] = slot as u32;
     }
+    // Each segment's hits (slot, fast value, other row), found in parallel with the
+    // feature, then appended in the pairs' order.
+    let hits_of = |part: &Vec<FastPair>| {
+        let mut hits: Vec<(u32, f32, u32)> = Vec::new();
+        for &(a, b, fast) in part {
+            let (slot_a, slot_b) = (slot_of_row[a as usize], slot_of_row[b as usize]);
+            if slot_a != u32::MAX {
+                hits.push((slot_a, fast, b));
+            }
+            if slot_b != u32::MAX {
+                hits.push((slot_b, fast, a));
+            }
+        }
+        hits
+    };
+    #[cfg(feature = "parallel")]
+    let part_hits: Vec<Vec<(u32, f32, u32)>> = {
+        use rayon::prelude::*;
+        pairs.parts().par_iter().map(hits_of).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let part_hits: Vec<Vec<(u32, f32, u32)>> = pairs.parts().iter().map(hits_of).collect();
     let mut lists: Vec<Vec<(f32, u32)>> = vec![Vec::new(); ambiguous.len()];
-    for &(a, b, fast) in pairs.iter() {
-        if let Some(list) = lists.get_mut(slot_of_row[a as usize] as usize) {
-            list.push((fast, b));
-        }
-        if let Some(list) = lists.get_mut(slot_of_row[b as usize] as usize) {
-            list.push((fast, a));
-        }
+    for &(slot, fast, other) in part_hits.iter().flatten() {
+        lists[slot as usize].push((fast, other));
     }
+    drop(part_hits);
     let exact_of = |(&(row, kth_hi), list): (&(usize, f64), &Vec<(f32, u32)>)| {
         exact_kth(rows, band, row, list, k, kth_hi)
     };
@@ -475,18 +495,39 @@ pub(crate) fn decide_pairs(
 /// Buckets decided pairs into the intervals containing both rows. `interval_members[i]`
 /// lists interval i's rows; every row's intervals must be consecutive (true for a 1-D
 /// cover with increasing centres and one radius). Returns per interval its pairs as
-/// (local index a, local index b, flags) with local = position in the interval's list.
+/// (local index a, local index b, flags) with local = position in the interval's list, in
+/// the order of `pairs`. Each bucket is allocated once at its counted size; the segments
+/// are counted, then written, in parallel with the feature (each segment into its own
+/// range of every bucket, so the buckets are the same on any number of threads).
 pub(crate) fn bucket_pairs(
     n_rows: usize,
     interval_members: &[Vec<u32>],
     pairs: Segments<DecidedPair>,
 ) -> Vec<Vec<DecidedPair>> {
+    let n_intervals = interval_members.len();
     let mut first = vec![u32::MAX; n_rows];
     let mut last = vec![0u32; n_rows];
     for (interval_idx, members) in interval_members.iter().enumerate() {
         for &row in members {
             first[row as usize] = first[row as usize].min(interval_idx as u32);
             last[row as usize] = interval_idx as u32;
+        }
+    }
+    // Each row's local index in each of its intervals: `local[base[row] + i - first[row]]`.
+    let mut base = vec![0u32; n_rows + 1];
+    for row in 0..n_rows {
+        let held = if first[row] == u32::MAX {
+            0
+        } else {
+            last[row] - first[row] + 1
+        };
+        base[row + 1] = base[row] + held;
+    }
+    let mut local = vec![0u32; base[n_rows] as usize];
+    for (interval_idx, members) in interval_members.iter().enumerate() {
+        for (local_idx, &row) in members.iter().enumerate() {
+            let at = base[row as usize] + interval_idx as u32 - first[row as usize];
+            local[at as usize] = local_idx as u32;
         }
     }
     // The intervals holding both rows of a pair (`lo > hi`: none).
@@ -499,41 +540,68 @@ pub(crate) fn bucket_pairs(
             (lo, hi)
         }
     };
-    // Counted first, so each bucket is allocated once at its size.
-    let mut counts = vec![0usize; interval_members.len()];
-    for &(a, b, _) in pairs.iter() {
-        let (lo, hi) = span(a, b);
-        for interval_idx in lo..=hi {
-            counts[interval_idx as usize] += 1;
-        }
-    }
-    let mut buckets: Vec<Vec<DecidedPair>> = counts
-        .iter()
-        .map(|&count| Vec::with_capacity(count))
-        .collect();
-    drop(counts);
-    for part in pairs.into_parts() {
-        for &(a, b, flags) in &part {
+    let local_in = |row: u32, interval_idx: u32| {
+        local[(base[row as usize] + interval_idx - first[row as usize]) as usize]
+    };
+    let count = |part: &Vec<DecidedPair>| {
+        let mut counts = vec![0usize; n_intervals];
+        for &(a, b, _) in part {
             let (lo, hi) = span(a, b);
             for interval_idx in lo..=hi {
-                buckets[interval_idx as usize].push((a, b, flags));
+                counts[interval_idx as usize] += 1;
             }
         }
-    }
-    // Rows -> local indices, one interval at a time through a row-indexed table.
-    let mut local_of_row = first;
+        counts
+    };
+    let parts = pairs.into_parts();
+    #[cfg(feature = "parallel")]
+    let part_counts: Vec<Vec<usize>> = {
+        use rayon::prelude::*;
+        parts.par_iter().map(count).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let part_counts: Vec<Vec<usize>> = parts.iter().map(count).collect();
+    let totals: Vec<usize> = (0..n_intervals)
+        .map(|interval_idx| part_counts.iter().map(|c| c[interval_idx]).sum())
+        .collect();
+    let mut buckets: Vec<Vec<DecidedPair>> =
+        totals.iter().map(|&total| Vec::with_capacity(total)).collect();
+    // Every part's range of every bucket (not zero-filled first), as `outs[part][interval]`.
+    let mut outs: Vec<Vec<&mut [MaybeUninit<DecidedPair>]>> = (0..parts.len())
+        .map(|_| Vec::with_capacity(n_intervals))
+        .collect();
     for (interval_idx, bucket) in buckets.iter_mut().enumerate() {
-        let members = &interval_members[interval_idx];
-        for (local, &row) in members.iter().enumerate() {
-            local_of_row[row as usize] = local as u32;
+        let mut rest = &mut bucket.spare_capacity_mut()[..totals[interval_idx]];
+        for (part_idx, counts) in part_counts.iter().enumerate() {
+            let (mine, after) = rest.split_at_mut(counts[interval_idx]);
+            outs[part_idx].push(mine);
+            rest = after;
         }
-        for pair in bucket.iter_mut() {
-            *pair = (
-                local_of_row[pair.0 as usize],
-                local_of_row[pair.1 as usize],
-                pair.2,
-            );
+    }
+    let write = |(part, mut out): (&Vec<DecidedPair>, Vec<&mut [MaybeUninit<DecidedPair>]>)| {
+        let mut next = vec![0usize; n_intervals];
+        for &(a, b, flags) in part {
+            let (lo, hi) = span(a, b);
+            for interval_idx in lo..=hi {
+                let i = interval_idx as usize;
+                out[i][next[i]].write((local_in(a, interval_idx), local_in(b, interval_idx), flags));
+                next[i] += 1;
+            }
         }
+        // Every slot of the part's ranges was written: the ranges were cut at its counts.
+        assert!(next.iter().zip(&out).all(|(&n, range)| n == range.len()));
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        parts.par_iter().zip(outs).for_each(write);
+    }
+    #[cfg(not(feature = "parallel"))]
+    parts.iter().zip(outs).for_each(write);
+    for (bucket, &total) in buckets.iter_mut().zip(&totals) {
+        // SAFETY: the first `total` slots were all written: the parts' ranges tile them and
+        // `write` checked that it filled each range.
+        unsafe { bucket.set_len(total) };
     }
     buckets
 }

@@ -43,6 +43,9 @@ pub(crate) struct Rows {
     /// Where each row's values are stored (`None`: in row order); see [`Rows::store_in_order`].
     /// For shared values, the row's sample index in the layer.
     slot_of_row: Option<Vec<u32>>,
+    /// Shared values to be copied, in order, by [`Rows::store_in_order`] (a float32 layer
+    /// below the sharing threshold: read in place until then, so it is copied once).
+    copy_when_ordered: bool,
 }
 
 impl Rows {
@@ -60,12 +63,13 @@ impl Rows {
         let n_rows = sample_indices.map_or(matrix.n_rows(), <[u32]>::len);
         let bytes = n_rows.saturating_mul(matrix.n_cols()).saturating_mul(4);
         match matrix {
-            Matrix::F32(values)
-                if bytes > share_above
-                    && values.is_standard_layout()
-                    && values.as_slice().is_some() =>
-            {
-                Self::shared(values.clone(), sample_indices)
+            Matrix::F32(values) if values.is_standard_layout() && values.as_slice().is_some() => {
+                // Below the threshold the values are read in place only until the search
+                // tree's order is known, then copied in that order (one copy, not a copy in
+                // row order moved again).
+                let mut rows = Self::shared(values.clone(), sample_indices)?;
+                rows.copy_when_ordered = bytes <= share_above;
+                Ok(rows)
             }
             _ => Self::gather(matrix.view(), sample_indices),
         }
@@ -135,12 +139,14 @@ impl Rows {
             sq_norms,
             max_norm,
             slot_of_row,
+            copy_when_ordered: false,
         })
     }
 
     /// Whether the values are shared with a dataset's float32 layer rather than copied.
+    /// (Values to be copied once the search tree's order is known count as a copy.)
     pub fn shares_values(&self) -> bool {
-        matches!(self.values_f32, Values32::Shared(_))
+        matches!(self.values_f32, Values32::Shared(_)) && !self.copy_when_ordered
     }
 
     /// All stored f32 values.
@@ -262,6 +268,10 @@ impl Rows {
     /// pages). Row indices keep their meaning. In place: one row of scratch, O(n_rows * dim).
     /// Shared values are not moved (they are the dataset's): the rows stay where they are.
     pub fn store_in_order(&mut self, order: &[u32]) {
+        if self.copy_when_ordered {
+            self.copy_in_order(order);
+            return;
+        }
         let Values32::Owned(values_f32) = &mut self.values_f32 else {
             return;
         };
@@ -284,6 +294,54 @@ impl Rows {
             slots[row as usize] = slot as u32;
         }
         self.slot_of_row = Some(slots);
+    }
+
+    /// [`Rows::store_in_order`] of shared values to be copied: the rows `order[0],
+    /// order[1], ...` copied one after another into a buffer of their own (in parallel with
+    /// the feature, in blocks of rows), not zero-filled first.
+    fn copy_in_order(&mut self, order: &[u32]) {
+        let n = self.n_rows;
+        let dim = self.dim;
+        debug_assert_eq!(order.len(), n, "store_in_order takes every row once");
+        if order.len() != n || self.values_f64.is_some() {
+            return;
+        }
+        let Values32::Shared(shared) = &self.values_f32 else {
+            return;
+        };
+        let flat = shared.as_slice().unwrap_or(&[]);
+        let slot_of_row = self.slot_of_row.as_deref();
+        let mut values: Vec<f32> = Vec::with_capacity(n * dim);
+        let fill = |first_slot: usize, out: &mut [std::mem::MaybeUninit<f32>]| {
+            for (local, out_row) in out.chunks_exact_mut(dim.max(1)).enumerate() {
+                let row = order[first_slot + local] as usize;
+                let at = slot_of_row.map_or(row, |s| s[row] as usize);
+                for (o, &v) in out_row.iter_mut().zip(&flat[at * dim..(at + 1) * dim]) {
+                    o.write(v);
+                }
+            }
+        };
+        let spare = &mut values.spare_capacity_mut()[..n * dim];
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            spare
+                .par_chunks_mut(GATHER_BLOCK * dim.max(1))
+                .enumerate()
+                .for_each(|(block, out)| fill(block * GATHER_BLOCK, out));
+        }
+        #[cfg(not(feature = "parallel"))]
+        fill(0, spare);
+        // SAFETY: the `n * dim` values were all written above (`order` has `n` rows, each
+        // block writes each of its rows' `dim` values).
+        unsafe { values.set_len(n * dim) };
+        let mut slots = vec![0u32; n];
+        for (slot, &row) in order.iter().enumerate() {
+            slots[row as usize] = slot as u32;
+        }
+        self.values_f32 = Values32::Owned(values);
+        self.slot_of_row = Some(slots);
+        self.copy_when_ordered = false;
     }
 
     /// Float64 squared distance by differences, summed in coordinate order

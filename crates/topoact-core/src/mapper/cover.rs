@@ -88,25 +88,37 @@ pub fn uniform_intervals(
 /// Cost O(n log n + total members * log).
 pub fn interval_members(lens: &[f64], intervals: &[Interval]) -> Vec<Vec<u32>> {
     let mut by_lens: Vec<u32> = (0..lens.len() as u32).collect();
-    by_lens.sort_unstable_by(|&a, &b| {
-        lens[a as usize]
-            .total_cmp(&lens[b as usize])
-            .then(a.cmp(&b))
-    });
-    intervals
-        .iter()
-        .map(|interval| {
-            let first = by_lens.partition_point(|&r| lens[r as usize] < interval.lower);
-            let end = by_lens.partition_point(|&r| lens[r as usize] <= interval.upper);
-            let mut members: Vec<u32> = if first < end {
-                by_lens[first..end].to_vec()
-            } else {
-                Vec::new()
-            };
-            members.sort_unstable();
-            members
-        })
-        .collect()
+    // A total order (ties by row), so the parallel sort gives the one sorted list.
+    let by_lens_then_row = |a: &u32, b: &u32| {
+        lens[*a as usize]
+            .total_cmp(&lens[*b as usize])
+            .then(a.cmp(b))
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        by_lens.par_sort_unstable_by(by_lens_then_row);
+    }
+    #[cfg(not(feature = "parallel"))]
+    by_lens.sort_unstable_by(by_lens_then_row);
+    let members_of = |interval: &Interval| {
+        let first = by_lens.partition_point(|&r| lens[r as usize] < interval.lower);
+        let end = by_lens.partition_point(|&r| lens[r as usize] <= interval.upper);
+        let mut members: Vec<u32> = if first < end {
+            by_lens[first..end].to_vec()
+        } else {
+            Vec::new()
+        };
+        members.sort_unstable();
+        members
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        intervals.par_iter().map(members_of).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    intervals.iter().map(members_of).collect()
 }
 
 /// The rank lens `rank / (N - 1)`: ordinal ranks of the lens, ties broken by row order

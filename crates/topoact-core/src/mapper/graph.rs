@@ -1,7 +1,5 @@
 //! The mapper graph: nodes with their statistics, nerve edges, graph-level statistics.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::cover::Interval;
@@ -152,22 +150,44 @@ impl MapperGraph {
 /// Nerve: every pair of nodes (insertion order) sharing >= `min_intersection` members.
 /// Cost O(total members * nodes per sample^2) via an inverted index, not O(V^2).
 pub(crate) fn nerve(members: &[&[u32]], min_intersection: usize) -> Vec<MapperEdge> {
-    let mut nodes_of_sample: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
-    for (node_id, m) in members.iter().enumerate() {
+    // Each sample's nodes (ascending), as one table indexed through `start`.
+    let n_samples = members
+        .iter()
+        .flat_map(|m| m.iter())
+        .max()
+        .map_or(0, |&s| s as usize + 1);
+    let mut start = vec![0usize; n_samples + 1];
+    for m in members {
         for &sample_idx in m.iter() {
-            nodes_of_sample.entry(sample_idx).or_default().push(node_id);
+            start[sample_idx as usize + 1] += 1;
         }
     }
-    let mut shared: BTreeMap<(usize, usize), usize> = BTreeMap::new();
-    for nodes in nodes_of_sample.values() {
+    for s in 0..n_samples {
+        start[s + 1] += start[s];
+    }
+    let mut next = start.clone();
+    let mut node_at = vec![0usize; start[n_samples]];
+    for (node_id, m) in members.iter().enumerate() {
+        for &sample_idx in m.iter() {
+            node_at[next[sample_idx as usize]] = node_id;
+            next[sample_idx as usize] += 1;
+        }
+    }
+    drop(next);
+    // One entry per shared sample of every pair of nodes, then counted in pair order.
+    let mut shared: Vec<(usize, usize)> = Vec::new();
+    for s in 0..n_samples {
+        let nodes = &node_at[start[s]..start[s + 1]];
         for (i, &a) in nodes.iter().enumerate() {
             for &b in &nodes[i + 1..] {
-                *shared.entry((a.min(b), a.max(b))).or_insert(0) += 1;
+                shared.push((a.min(b), a.max(b)));
             }
         }
     }
+    shared.sort_unstable();
     shared
-        .into_iter()
+        .chunk_by(|x, y| x == y)
+        .map(|run| (run[0], run.len()))
         .filter(|&(_, inter)| inter >= min_intersection)
         .map(|((source, target), intersection)| {
             let union = members[source].len() + members[target].len() - intersection;

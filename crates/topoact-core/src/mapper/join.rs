@@ -564,8 +564,10 @@ pub(crate) fn bucket_pairs(
     let totals: Vec<usize> = (0..n_intervals)
         .map(|interval_idx| part_counts.iter().map(|c| c[interval_idx]).sum())
         .collect();
-    let mut buckets: Vec<Vec<DecidedPair>> =
-        totals.iter().map(|&total| Vec::with_capacity(total)).collect();
+    let mut buckets: Vec<Vec<DecidedPair>> = totals
+        .iter()
+        .map(|&total| Vec::with_capacity(total))
+        .collect();
     // Every part's range of every bucket (not zero-filled first), as `outs[part][interval]`.
     let mut outs: Vec<Vec<&mut [MaybeUninit<DecidedPair>]>> = (0..parts.len())
         .map(|_| Vec::with_capacity(n_intervals))
@@ -584,7 +586,11 @@ pub(crate) fn bucket_pairs(
             let (lo, hi) = span(a, b);
             for interval_idx in lo..=hi {
                 let i = interval_idx as usize;
-                out[i][next[i]].write((local_in(a, interval_idx), local_in(b, interval_idx), flags));
+                out[i][next[i]].write((
+                    local_in(a, interval_idx),
+                    local_in(b, interval_idx),
+                    flags,
+                ));
                 next[i] += 1;
             }
         }

@@ -13,7 +13,7 @@ use js_sys::Array;
 use serde::Serialize;
 use topoact_core::layout::synthetic::mapper_like_graph_with_counts;
 use topoact_core::layout::{measure_quality, LayoutQuality};
-use topoact_core::mapper::{CoverKind, Epsilon, Lens, MapperParams};
+use topoact_core::mapper::{CoverKind, MapperParams};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::File;
@@ -51,30 +51,14 @@ fn subsample(size: Option<u32>) -> SubsampleChoice {
     }
 }
 
-/// The app's default mapper parameters, written out so the benchmark's figures do not move
-/// with the defaults: L2 lens, 30 intervals, 30 % overlap, eps = median 5th-NN distance
-/// (one for all intervals), min_samples 5; `cover` is `uniform` or `balanced`.
+/// [`MapperParams::benchmark`] with `cover` named `uniform` or `balanced`.
 fn mapper_params(cover: &str) -> Result<MapperParams, JsError> {
     let cover = match cover {
         "uniform" => CoverKind::Uniform,
         "balanced" => CoverKind::Balanced,
         other => return Err(JsError::new(&format!("unknown cover '{other}'"))),
     };
-    Ok(MapperParams {
-        lens: Lens::L2Norm,
-        cover,
-        n_intervals: 30,
-        overlap: 0.3,
-        epsilon: Epsilon::KnnQuantile {
-            k: 5,
-            quantile: 0.5,
-            per_interval: false,
-        },
-        min_samples: 5,
-        min_intersection: 1,
-        seed: 0,
-        remove_duplicate_nodes: false,
-    })
+    Ok(MapperParams::benchmark(cover))
 }
 
 /// `LoadFiles` with `files` (an array of `File`s) attached.

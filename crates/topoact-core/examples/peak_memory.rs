@@ -23,7 +23,7 @@ use topoact_core::dataset::{Dataset, Layer, Matrix};
 use topoact_core::embed::knn::{KnnJob, KnnParams};
 use topoact_core::job::{Job, Step};
 use topoact_core::mapper::synth::activation_like;
-use topoact_core::mapper::{CoverKind, Epsilon, Lens, MapperJob, MapperParams};
+use topoact_core::mapper::{CoverKind, MapperJob, MapperParams};
 use topoact_core::pipeline::{
     choose_samples, find_layer, mapper_input, EmbedMethod, EmbedSetup, ProjectionRows,
 };
@@ -202,24 +202,10 @@ fn main() {
         }
     });
 
-    // The mapper as the bench page asks for it (bench.rs `mapper_params("uniform")`).
-    let params = MapperParams {
-        lens: Lens::L2Norm,
-        cover: CoverKind::Uniform,
-        n_intervals: 30,
-        overlap: 0.3,
-        epsilon: Epsilon::KnnQuantile {
-            k: 5,
-            quantile: 0.5,
-            per_interval: false,
-        },
-        min_samples: 5,
-        min_intersection: 1,
-        seed: 0,
-        remove_duplicate_nodes: false,
-    }
-    .validate()
-    .expect("valid parameters");
+    // The mapper as the bench page asks for it (`MapperParams::benchmark`, uniform cover).
+    let params = MapperParams::benchmark(CoverKind::Uniform)
+        .validate()
+        .expect("valid parameters");
     let layer = find_layer(&dataset, "synthetic").expect("the layer");
     let subset = choose_samples(dataset.labels.as_deref(), n, Some(n), 0);
     let mut job = stages.once("mapper: copying rows (MapperJob::new)", || {

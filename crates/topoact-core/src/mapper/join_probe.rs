@@ -160,30 +160,16 @@ fn radius_probe() {
 #[test]
 #[ignore = "a probe with timings; run by hand"]
 fn step_probe() {
-    use super::params::{CoverKind, Epsilon, Lens, MapperParams};
+    use super::params::{CoverKind, MapperParams};
     use super::MapperInput;
     use crate::job::{Job, Step};
     let (n, dim) = (env_or("N", 20_000), env_or("DIM", 256));
     let threads = env_or("THREADS", 2);
     let (x, _, _) = activation_like(n, dim, 0);
     let matrix = Matrix::F32(x.into());
-    let params = MapperParams {
-        lens: Lens::L2Norm,
-        cover: CoverKind::Uniform,
-        n_intervals: 30,
-        overlap: 0.3,
-        epsilon: Epsilon::KnnQuantile {
-            k: 5,
-            quantile: 0.5,
-            per_interval: false,
-        },
-        min_samples: 5,
-        min_intersection: 1,
-        seed: 0,
-        remove_duplicate_nodes: false,
-    }
-    .validate()
-    .expect("valid parameters");
+    let params = MapperParams::benchmark(CoverKind::Uniform)
+        .validate()
+        .expect("valid parameters");
     let run = |stepwise: bool| {
         let job = super::MapperJob::new(MapperInput::new(&matrix), &params).expect("job");
         let mut job = if stepwise {

@@ -167,6 +167,27 @@ impl ValidMapperParams {
 }
 
 impl MapperParams {
+    /// The benchmarks' settings (issue 22's table, the bench page, the native probes), written
+    /// out so their figures do not move with the app's defaults: L2 lens, 30 intervals, 30 %
+    /// overlap, eps = median 5th-NN distance (one for all intervals), `min_samples` 5.
+    pub fn benchmark(cover: CoverKind) -> MapperParams {
+        MapperParams {
+            lens: Lens::L2Norm,
+            cover,
+            n_intervals: 30,
+            overlap: 0.3,
+            epsilon: Epsilon::KnnQuantile {
+                k: 5,
+                quantile: 0.5,
+                per_interval: false,
+            },
+            min_samples: 5,
+            min_intersection: 1,
+            seed: 0,
+            remove_duplicate_nodes: false,
+        }
+    }
+
     /// Checks every constraint that does not depend on the data.
     pub fn validate(self) -> Result<ValidMapperParams, MapperError> {
         if self.n_intervals == 0 {

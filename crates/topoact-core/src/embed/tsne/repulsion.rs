@@ -472,14 +472,13 @@ impl InterpolatedRepulsion {
                     let c_x = coords[2 * i] - centre;
                     let c_y = coords[2 * i + 1] - centre;
                     let (wx, wy) = point_weights[i * 2 * p..(i + 1) * 2 * p].split_at(p);
-                    for (ty, &weight_y) in wy.iter().enumerate() {
-                        let row = base - from + ty * stride;
-                        for (tx, &weight_x) in wx.iter().enumerate() {
-                            let w = weight_x * weight_y;
-                            one[row + tx] += (w * 1.0) as Real;
-                            xs[row + tx] += (w * c_x) as Real;
-                            ys[row + tx] += (w * c_y) as Real;
-                        }
+                    let planes = [&mut one[..], &mut xs[..], &mut ys[..]];
+                    let at = base - from;
+                    match p {
+                        3 => spread_point::<3>(wx, wy, (c_x, c_y), at, stride, planes),
+                        4 => spread_point::<4>(wx, wy, (c_x, c_y), at, stride, planes),
+                        5 => spread_point::<5>(wx, wy, (c_x, c_y), at, stride, planes),
+                        _ => spread_point_any(wx, wy, (c_x, c_y), at, stride, planes),
                     }
                 }
             };
@@ -583,18 +582,13 @@ impl InterpolatedRepulsion {
                 let weights = &point_weights[i * 2 * p..(i + 1) * 2 * p];
                 let (wx, wy) = weights.split_at(p);
                 let base = point_node[i];
-                let (mut phi_1, mut phi_x, mut phi_y, mut phi_k1) = (0.0, 0.0, 0.0, 0.0);
-                for (ty, &weight_y) in wy.iter().enumerate() {
-                    let row = base + ty * stride;
-                    for (tx, &weight_x) in wx.iter().enumerate() {
-                        let w = weight_x * weight_y;
-                        let node = row + tx;
-                        phi_1 += w * a_re[node] as f64;
-                        phi_x += w * a_im[node] as f64;
-                        phi_y += w * b_re[node] as f64;
-                        phi_k1 += w * b_im[node] as f64;
-                    }
-                }
+                let planes = [&a_re[..], &a_im[..], &b_re[..], &b_im[..]];
+                let [phi_1, phi_x, phi_y, phi_k1] = match p {
+                    3 => gather_point::<3>(wx, wy, base, stride, planes),
+                    4 => gather_point::<4>(wx, wy, base, stride, planes),
+                    5 => gather_point::<5>(wx, wy, base, stride, planes),
+                    _ => gather_point_any(wx, wy, base, stride, planes),
+                };
                 let x = coords[2 * i] - centre;
                 let y = coords[2 * i + 1] - centre;
                 force[0] = x * phi_1 - phi_x;
@@ -1152,6 +1146,117 @@ fn convolve(
             fft.inverse(b_re, b_im, used_nodes);
         }
     }
+}
+
+/// Adds one point's charges `1`, `c_x`, `c_y` (`charges`) with the tensor weights `wx[tx]
+/// wy[ty]` to the `P x P` nodes from `at` (rows `stride` apart) of the planes `[one, xs,
+/// ys]`: each product in double precision, rounded to single and added to its node, in
+/// row order. `P` known, so the loops unroll and the node rows are one bounds check each
+/// (the same operations as [`spread_point_any`], so the same bits).
+#[inline(always)]
+fn spread_point<const P: usize>(
+    wx: &[f64],
+    wy: &[f64],
+    (c_x, c_y): (f64, f64),
+    at: usize,
+    stride: usize,
+    [one, xs, ys]: [&mut [Real]; 3],
+) {
+    let (Ok(wx), Ok(wy)) = (<&[f64; P]>::try_from(wx), <&[f64; P]>::try_from(wy)) else {
+        return;
+    };
+    for (ty, &weight_y) in wy.iter().enumerate() {
+        let row = at + ty * stride;
+        let (Ok(one), Ok(xs), Ok(ys)) = (
+            <&mut [Real; P]>::try_from(&mut one[row..row + P]),
+            <&mut [Real; P]>::try_from(&mut xs[row..row + P]),
+            <&mut [Real; P]>::try_from(&mut ys[row..row + P]),
+        ) else {
+            return;
+        };
+        let w: [f64; P] = std::array::from_fn(|tx| wx[tx] * weight_y);
+        for tx in 0..P {
+            one[tx] += (w[tx] * 1.0) as Real;
+        }
+        for tx in 0..P {
+            xs[tx] += (w[tx] * c_x) as Real;
+        }
+        for tx in 0..P {
+            ys[tx] += (w[tx] * c_y) as Real;
+        }
+    }
+}
+
+/// [`spread_point`] for any number of nodes per box.
+fn spread_point_any(
+    wx: &[f64],
+    wy: &[f64],
+    (c_x, c_y): (f64, f64),
+    at: usize,
+    stride: usize,
+    [one, xs, ys]: [&mut [Real]; 3],
+) {
+    for (ty, &weight_y) in wy.iter().enumerate() {
+        let row = at + ty * stride;
+        for (tx, &weight_x) in wx.iter().enumerate() {
+            let w = weight_x * weight_y;
+            one[row + tx] += (w * 1.0) as Real;
+            xs[row + tx] += (w * c_x) as Real;
+            ys[row + tx] += (w * c_y) as Real;
+        }
+    }
+}
+
+/// One point's potentials from the four `planes` at its `P x P` nodes from `at`: per plane
+/// `sum (wx[tx] wy[ty]) value` in double precision, the nodes in row order (products first,
+/// then the sums in that order: the same bits as [`gather_point_any`]).
+#[inline(always)]
+fn gather_point<const P: usize>(
+    wx: &[f64],
+    wy: &[f64],
+    at: usize,
+    stride: usize,
+    planes: [&[Real]; 4],
+) -> [f64; 4] {
+    let mut phi = [0.0f64; 4];
+    let (Ok(wx), Ok(wy)) = (<&[f64; P]>::try_from(wx), <&[f64; P]>::try_from(wy)) else {
+        return phi;
+    };
+    for (ty, &weight_y) in wy.iter().enumerate() {
+        let row = at + ty * stride;
+        let w: [f64; P] = std::array::from_fn(|tx| wx[tx] * weight_y);
+        for (phi, plane) in phi.iter_mut().zip(planes) {
+            let Ok(values) = <&[Real; P]>::try_from(&plane[row..row + P]) else {
+                continue;
+            };
+            let products: [f64; P] = std::array::from_fn(|tx| w[tx] * values[tx] as f64);
+            for product in products {
+                *phi += product;
+            }
+        }
+    }
+    phi
+}
+
+/// [`gather_point`] for any number of nodes per box.
+fn gather_point_any(
+    wx: &[f64],
+    wy: &[f64],
+    at: usize,
+    stride: usize,
+    planes: [&[Real]; 4],
+) -> [f64; 4] {
+    let mut phi = [0.0f64; 4];
+    for (ty, &weight_y) in wy.iter().enumerate() {
+        let row = at + ty * stride;
+        for (tx, &weight_x) in wx.iter().enumerate() {
+            let w = weight_x * weight_y;
+            for (phi, plane) in phi.iter_mut().zip(planes) {
+                *phi += w * plane[row + tx] as f64;
+            }
+        }
+    }
+    phi
 }
 
 /// Stripes of box rows the charges are spread in (a fixed split; any split gives the same

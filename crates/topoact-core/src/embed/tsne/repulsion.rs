@@ -515,17 +515,16 @@ impl InterpolatedRepulsion {
             }
         }
 
-        // The occupied boxes' node charges, as spread, for the near field's box potentials.
-        let near_charges = near_ranges
-            .as_ref()
-            .map(|_| self.box_charges(boxes, stride));
+        // The occupied boxes' node charges, as spread: for the near field's box potentials,
+        // and (charge 1) for the grid's share of `sum_q` below.
+        let charges = self.box_charges(boxes, stride);
+        let near_charges = near_ranges.as_ref().map(|_| &charges);
 
         // The convolution, and (with the near field) the box potentials to take from its
         // result, which need only the spread charges: side by side with the feature.
         let (occupied, near_k2, near_k1) = (&self.occupied_boxes, &self.near_k2, &self.near_k1);
         let box_potentials = || {
             near_charges
-                .as_ref()
                 .map(|charges| near_potentials(p, occupied, near_k2, near_k1, charges, boxes))
         };
         let planes = [
@@ -572,18 +571,41 @@ impl InterpolatedRepulsion {
             }
         }
 
+        // The grid's share of `sum_q`: `sum_i phi_K1(i)` is `sum_node C1(node) phi_K1(node)`
+        // (the gathering's weights of a node add up to its charge `C1`), so it is summed over
+        // the occupied boxes' nodes (slot order, then node order) instead of gathered per
+        // point. The near field's share is the pairs' own sums below.
+        let grid_k1: f64 = {
+            let nodes_per_box = p * p;
+            let b_im = &self.b_im;
+            let mut total = 0.0;
+            for (&(id, _, _), here) in self
+                .occupied_boxes
+                .iter()
+                .zip(charges.chunks_exact(3 * nodes_per_box))
+            {
+                let (bx, by) = (id as usize % boxes, id as usize / boxes);
+                for ty in 0..p {
+                    let row = (by * p + ty) * stride + bx * p;
+                    for tx in 0..p {
+                        total += here[ty * p + tx] as f64 * b_im[row + tx] as f64;
+                    }
+                }
+            }
+            total
+        };
+
         // Gather potentials at the points.
-        let mut sum_k1 = vec![0.0; n];
         {
-            let (a_re, a_im, b_re, b_im) = (&self.a_re, &self.a_im, &self.b_re, &self.b_im);
+            let (a_re, a_im, b_re) = (&self.a_re, &self.a_im, &self.b_re);
             let point_node = &self.point_node;
             let point_weights = &self.point_weights;
-            let gather = |i: usize, force: &mut [f64], k1_sum: &mut f64| {
+            let gather = |i: usize, force: &mut [f64]| {
                 let weights = &point_weights[i * 2 * p..(i + 1) * 2 * p];
                 let (wx, wy) = weights.split_at(p);
                 let base = point_node[i];
-                let planes = [&a_re[..], &a_im[..], &b_re[..], &b_im[..]];
-                let [phi_1, phi_x, phi_y, phi_k1] = match p {
+                let planes = [&a_re[..], &a_im[..], &b_re[..]];
+                let [phi_1, phi_x, phi_y] = match p {
                     3 => gather_point::<3>(wx, wy, base, stride, planes),
                     4 => gather_point::<4>(wx, wy, base, stride, planes),
                     5 => gather_point::<5>(wx, wy, base, stride, planes),
@@ -593,35 +615,32 @@ impl InterpolatedRepulsion {
                 let y = coords[2 * i + 1] - centre;
                 force[0] = x * phi_1 - phi_x;
                 force[1] = y * phi_1 - phi_y;
-                *k1_sum = phi_k1;
             };
             #[cfg(feature = "parallel")]
             {
                 use rayon::prelude::*;
                 forces
                     .par_chunks_mut(2)
-                    .zip(sum_k1.par_iter_mut())
                     .enumerate()
                     .with_min_len(1024)
-                    .for_each(|(i, (force, k1_sum))| gather(i, force, k1_sum));
+                    .for_each(|(i, force)| gather(i, force));
             }
             #[cfg(not(feature = "parallel"))]
-            for (i, (force, k1_sum)) in forces.chunks_mut(2).zip(sum_k1.iter_mut()).enumerate() {
-                gather(i, force, k1_sum);
+            for (i, force) in forces.chunks_mut(2).enumerate() {
+                gather(i, force);
             }
         }
-        let near_field_done = match near_ranges {
-            Some(half_ranges) => {
-                self.near_pairs(coords, forces, &mut sum_k1, centre, boxes, &half_ranges);
-                true
-            }
-            None => false,
+        let (near_k1, self_terms) = match near_ranges {
+            // The near field leaves the self terms out.
+            Some(half_ranges) => (
+                self.near_pairs(coords, forces, centre, boxes, &half_ranges),
+                0.0,
+            ),
+            // Remove the grid's self terms q_ii = 1.
+            None => (0.0, n as f64),
         };
-        let total: f64 = sum_k1.iter().sum();
-        // Remove the self terms q_ii = 1 (the near field has already left them out); never
-        // let sum_q reach zero.
-        let self_terms = if near_field_done { 0.0 } else { n as f64 };
-        (total - self_terms).max(f64::MIN_POSITIVE)
+        // Never let sum_q reach zero.
+        (grid_k1 + near_k1 - self_terms).max(f64::MIN_POSITIVE)
     }
 
     /// The near field's plan (after [`Self::sort_by_box`]): for each occupied box, the
@@ -682,17 +701,18 @@ impl InterpolatedRepulsion {
         (pairs <= (NEAR_FIELD_MAX_PAIRS_PER_POINT * n) as u64).then_some(half_ranges)
     }
 
-    /// Adds to `forces` and `k1_sums` the exact sums over the pairs in touching boxes (the
-    /// grid's share of them was taken from the node potentials before the gathering).
+    /// Adds to `forces` the exact sums over the pairs in touching boxes (the grid's share of
+    /// them was taken from the node potentials before the gathering); returns their share of
+    /// `sum_q`, `sum q_ij` over those pairs in both directions (twice each point's own half,
+    /// summed in sorted order).
     fn near_pairs(
         &self,
         coords: &[f64],
         forces: &mut [f64],
-        k1_sums: &mut [f64],
         centre: f64,
         boxes: usize,
         half_ranges: &[[(u32, u32); 2]],
-    ) {
+    ) -> f64 {
         let n = coords.len() / 2;
         let occupied = &self.occupied_boxes;
         let first_slot_from = |id: usize| occupied.partition_point(|b| (b.0 as usize) < id);
@@ -721,55 +741,51 @@ impl InterpolatedRepulsion {
         };
         let row_bounds: Vec<usize> = (0..=boxes).map(row_start).collect();
         let mut own = vec![[0.0f64; 3]; n];
-        let (mut partner_x, mut partner_y, mut partner_q) =
-            (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+        let (mut partner_x, mut partner_y) = (vec![0f32; n], vec![0f32; n]);
         let sorted = (&sorted_x, &sorted_y);
         let row_bounds = &row_bounds;
         // Row `by`'s pairs; the slices start at the row's first position `base`.
-        let row_pairs =
-            |by: usize, own: &mut [[f64; 3]], px: &mut [f32], py: &mut [f32], pq: &mut [f32]| {
-                let base = row_bounds[by];
-                let (xs, ys) = sorted;
-                let slots = first_slot_from(by * boxes)..first_slot_from((by + 1) * boxes);
-                for slot in slots {
-                    let (_, start, end) = occupied[slot];
-                    for position in start as usize..end as usize {
-                        let (xi, yi) = (xs[position], ys[position]);
-                        let mut sums = [0.0f64; 3];
-                        for (k, &(from, to)) in half_ranges[slot].iter().enumerate() {
-                            // The own row's range starts at the box: keep the points after this one.
-                            let from = if k == 0 { position + 1 } else { from as usize };
-                            let to = to as usize;
-                            if from >= to {
-                                continue;
-                            }
-                            let (local_from, local_to) = (from - base, to - base);
-                            let (gx, gy, gq) = symmetric_pair_sums(
-                                xi,
-                                yi,
-                                &xs[from..to],
-                                &ys[from..to],
-                                &mut px[local_from..local_to],
-                                &mut py[local_from..local_to],
-                                &mut pq[local_from..local_to],
-                            );
-                            sums[0] += gx;
-                            sums[1] += gy;
-                            sums[2] += gq;
+        let row_pairs = |by: usize, own: &mut [[f64; 3]], px: &mut [f32], py: &mut [f32]| {
+            let base = row_bounds[by];
+            let (xs, ys) = sorted;
+            let slots = first_slot_from(by * boxes)..first_slot_from((by + 1) * boxes);
+            for slot in slots {
+                let (_, start, end) = occupied[slot];
+                for position in start as usize..end as usize {
+                    let (xi, yi) = (xs[position], ys[position]);
+                    let mut sums = [0.0f64; 3];
+                    for (k, &(from, to)) in half_ranges[slot].iter().enumerate() {
+                        // The own row's range starts at the box: keep the points after this one.
+                        let from = if k == 0 { position + 1 } else { from as usize };
+                        let to = to as usize;
+                        if from >= to {
+                            continue;
                         }
-                        own[position - base] = sums;
+                        let (local_from, local_to) = (from - base, to - base);
+                        let (gx, gy, gq) = symmetric_pair_sums(
+                            xi,
+                            yi,
+                            &xs[from..to],
+                            &ys[from..to],
+                            &mut px[local_from..local_to],
+                            &mut py[local_from..local_to],
+                        );
+                        sums[0] += gx;
+                        sums[1] += gy;
+                        sums[2] += gq;
                     }
+                    own[position - base] = sums;
                 }
-            };
+            }
+        };
         for parity in 0..2 {
             // Row `by` (of this parity) with the next: positions row_bounds[by]..row_bounds[by + 2].
             let mut tasks = Vec::new();
             let first = row_bounds[parity.min(boxes)];
-            let (mut own_rest, mut x_rest, mut y_rest, mut q_rest) = (
+            let (mut own_rest, mut x_rest, mut y_rest) = (
                 &mut own[first..],
                 &mut partner_x[first..],
                 &mut partner_y[first..],
-                &mut partner_q[first..],
             );
             let mut by = parity;
             while by < boxes {
@@ -777,11 +793,10 @@ impl InterpolatedRepulsion {
                 let (own_here, own_tail) = own_rest.split_at_mut(len);
                 let (x_here, x_tail) = x_rest.split_at_mut(len);
                 let (y_here, y_tail) = y_rest.split_at_mut(len);
-                let (q_here, q_tail) = q_rest.split_at_mut(len);
                 if row_bounds[by + 1] > row_bounds[by] {
-                    tasks.push((by, own_here, x_here, y_here, q_here));
+                    tasks.push((by, own_here, x_here, y_here));
                 }
-                (own_rest, x_rest, y_rest, q_rest) = (own_tail, x_tail, y_tail, q_tail);
+                (own_rest, x_rest, y_rest) = (own_tail, x_tail, y_tail);
                 by += 2;
             }
             #[cfg(feature = "parallel")]
@@ -789,39 +804,39 @@ impl InterpolatedRepulsion {
                 use rayon::prelude::*;
                 tasks
                     .into_par_iter()
-                    .for_each(|(by, own, px, py, pq)| row_pairs(by, own, px, py, pq));
+                    .for_each(|(by, own, px, py)| row_pairs(by, own, px, py));
             }
             #[cfg(not(feature = "parallel"))]
-            for (by, own, px, py, pq) in tasks {
-                row_pairs(by, own, px, py, pq);
+            for (by, own, px, py) in tasks {
+                row_pairs(by, own, px, py);
             }
         }
 
         // Each point adds its exact sums (by its sorted position): its own half in double
         // precision plus what its partners added in single.
         let sorted_position = &self.sorted_position;
-        let (own, partner_x, partner_y, partner_q) = (&own, &partner_x, &partner_y, &partner_q);
-        let add = |i: usize, force: &mut [f64], k1_sum: &mut f64| {
+        let (own, partner_x, partner_y) = (&own, &partner_x, &partner_y);
+        let add = |i: usize, force: &mut [f64]| {
             let at = sorted_position[i] as usize;
-            let [own_x, own_y, own_q] = own[at];
+            let [own_x, own_y, _] = own[at];
             force[0] += own_x + partner_x[at] as f64;
             force[1] += own_y + partner_y[at] as f64;
-            *k1_sum += own_q + partner_q[at] as f64;
         };
         #[cfg(feature = "parallel")]
         {
             use rayon::prelude::*;
             forces
                 .par_chunks_mut(2)
-                .zip(k1_sums.par_iter_mut())
                 .enumerate()
                 .with_min_len(4096)
-                .for_each(|(i, (force, k1_sum))| add(i, force, k1_sum));
+                .for_each(|(i, force)| add(i, force));
         }
         #[cfg(not(feature = "parallel"))]
-        for (i, (force, k1_sum)) in forces.chunks_mut(2).zip(k1_sums.iter_mut()).enumerate() {
-            add(i, force, k1_sum);
+        for (i, force) in forces.chunks_mut(2).enumerate() {
+            add(i, force);
         }
+        // Each pair's q once per point of it.
+        2.0 * own.iter().map(|sums| sums[2]).sum::<f64>()
     }
 
     /// Points sorted by box (row-major box ids; a counting sort, stable, so points ascend
@@ -1207,7 +1222,7 @@ fn spread_point_any(
     }
 }
 
-/// One point's potentials from the four `planes` at its `P x P` nodes from `at`: per plane
+/// One point's potentials from the three `planes` at its `P x P` nodes from `at`: per plane
 /// `sum (wx[tx] wy[ty]) value` in double precision, the nodes in row order (products first,
 /// then the sums in that order: the same bits as [`gather_point_any`]).
 #[inline(always)]
@@ -1216,9 +1231,9 @@ fn gather_point<const P: usize>(
     wy: &[f64],
     at: usize,
     stride: usize,
-    planes: [&[Real]; 4],
-) -> [f64; 4] {
-    let mut phi = [0.0f64; 4];
+    planes: [&[Real]; 3],
+) -> [f64; 3] {
+    let mut phi = [0.0f64; 3];
     let (Ok(wx), Ok(wy)) = (<&[f64; P]>::try_from(wx), <&[f64; P]>::try_from(wy)) else {
         return phi;
     };
@@ -1244,9 +1259,9 @@ fn gather_point_any(
     wy: &[f64],
     at: usize,
     stride: usize,
-    planes: [&[Real]; 4],
-) -> [f64; 4] {
-    let mut phi = [0.0f64; 4];
+    planes: [&[Real]; 3],
+) -> [f64; 3] {
+    let mut phi = [0.0f64; 3];
     for (ty, &weight_y) in wy.iter().enumerate() {
         let row = at + ty * stride;
         for (tx, &weight_x) in wx.iter().enumerate() {
@@ -1283,8 +1298,9 @@ fn smallest_fft_side(n: usize) -> usize {
 }
 
 /// `sum_j (q^2 dx, q^2 dy, q)` over the points `(xs[j], ys[j])` for the point `(xi, yi)`,
-/// `q = 1 / (1 + dx^2 + dy^2)`, `dx = xi - xs[j]`, and the opposite terms added to each
-/// partner's `(px[j], py[j], pq[j])`: each pair's kernel evaluated once for both points.
+/// `q = 1 / (1 + dx^2 + dy^2)`, `dx = xi - xs[j]`, and the opposite forces added to each
+/// partner's `(px[j], py[j])`: each pair's kernel evaluated once for both points (its `q`
+/// counts for both in `sum_q`, which needs only the total: the partners get no share).
 /// Single precision, in blocks of [`PAIR_BLOCK`] partners, each in three plain loops that
 /// vectorise on SSE2, AVX2 and wasm SIMD alike (the terms, the partners' updates, this
 /// point's sums over eight lanes); the lanes are added in double precision at the end, in a
@@ -1307,7 +1323,6 @@ fn symmetric_pair_sums(
     ys: &[f32],
     px: &mut [f32],
     py: &mut [f32],
-    pq: &mut [f32],
 ) -> (f64, f64, f64) {
     #[cfg(target_arch = "wasm32")]
     use std::arch::wasm32::{
@@ -1335,12 +1350,7 @@ fn symmetric_pair_sums(
         std::arch::x86_64::_mm_storeu_ps(at, value);
     }
     const LANES: usize = 8;
-    let len = xs
-        .len()
-        .min(ys.len())
-        .min(px.len())
-        .min(py.len())
-        .min(pq.len());
+    let len = xs.len().min(ys.len()).min(px.len()).min(py.len());
     let whole = len / LANES * LANES;
     let (mut fx, mut fy, mut sq) = ([0f32; LANES], [0f32; LANES], [0f32; LANES]);
     // SAFETY: SSE2 is part of x86-64 and the wasm build has simd128 (the cfg). Every access
@@ -1351,7 +1361,7 @@ fn symmetric_pair_sums(
         let zero = splat(0.0);
         let (mut sum_x, mut sum_y, mut sum_q) = ([zero; 2], [zero; 2], [zero; 2]);
         let (xs_at, ys_at) = (xs.as_ptr(), ys.as_ptr());
-        let (px_at, py_at, pq_at) = (px.as_mut_ptr(), py.as_mut_ptr(), pq.as_mut_ptr());
+        let (px_at, py_at) = (px.as_mut_ptr(), py.as_mut_ptr());
         let mut j = 0;
         while j < whole {
             for half in 0..2 {
@@ -1363,7 +1373,6 @@ fn symmetric_pair_sums(
                 let (gx, gy) = (mul(q2, dx), mul(q2, dy));
                 store(px_at.add(at), sub(load(px_at.add(at)), gx));
                 store(py_at.add(at), sub(load(py_at.add(at)), gy));
-                store(pq_at.add(at), add(load(pq_at.add(at)), q));
                 sum_x[half] = add(sum_x[half], gx);
                 sum_y[half] = add(sum_y[half], gy);
                 sum_q[half] = add(sum_q[half], q);
@@ -1385,7 +1394,6 @@ fn symmetric_pair_sums(
         let (gx, gy) = (q2 * dx, q2 * dy);
         px[j] -= gx;
         py[j] -= gy;
-        pq[j] += q;
         fx[lane] += gx;
         fy[lane] += gy;
         sq[lane] += q;
@@ -1406,17 +1414,11 @@ fn symmetric_pair_sums(
     ys: &[f32],
     px: &mut [f32],
     py: &mut [f32],
-    pq: &mut [f32],
 ) -> (f64, f64, f64) {
     const LANES: usize = 8;
     let (mut fx, mut fy, mut sq) = ([0f32; LANES], [0f32; LANES], [0f32; LANES]);
     let (mut gx, mut gy, mut gq) = ([0f32; PAIR_BLOCK], [0f32; PAIR_BLOCK], [0f32; PAIR_BLOCK]);
-    let len = xs
-        .len()
-        .min(ys.len())
-        .min(px.len())
-        .min(py.len())
-        .min(pq.len());
+    let len = xs.len().min(ys.len()).min(px.len()).min(py.len());
     let mut start = 0;
     while start < len {
         let m = (len - start).min(PAIR_BLOCK);
@@ -1431,15 +1433,10 @@ fn symmetric_pair_sums(
             gyb[j] = q2 * dy;
             gqb[j] = q;
         }
-        let (pxb, pyb, pqb) = (
-            &mut px[start..start + m],
-            &mut py[start..start + m],
-            &mut pq[start..start + m],
-        );
+        let (pxb, pyb) = (&mut px[start..start + m], &mut py[start..start + m]);
         for j in 0..m {
             pxb[j] -= gxb[j];
             pyb[j] -= gyb[j];
-            pqb[j] += gqb[j];
         }
         let whole = m / LANES * LANES;
         for ((x8, y8), q8) in gxb[..whole]

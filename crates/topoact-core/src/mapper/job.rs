@@ -831,9 +831,9 @@ impl MapperJob {
             };
             #[cfg(not(feature = "parallel"))]
             let mut ready: Vec<Option<Vec<Vec<u32>>>> = vec![None; total];
-            for interval_idx in 0..total {
+            for (interval_idx, clusters) in ready.iter_mut().enumerate() {
                 let cube_idx = self.next_cube_idx;
-                match self.begin_interval(interval_idx, ready[interval_idx].take()) {
+                match self.begin_interval(interval_idx, clusters.take()) {
                     Ok(outcome) => slots.push(Some(outcome)),
                     Err(work) => {
                         pending.push((cube_idx, *work));

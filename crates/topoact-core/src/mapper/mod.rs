@@ -137,6 +137,9 @@ pub mod testing {
         Ok((fast.clusters(), brute))
     }
 
+    /// The fast join's pairs and the brute force's, each sorted.
+    pub type PairsFastAndBrute = (Vec<(u32, u32)>, Vec<(u32, u32)>);
+
     /// The join's pairs within `radius` (exact float64 distance by differences): (fast,
     /// brute force), each as sorted `(row_a, row_b)` with `row_a < row_b`. The fast one runs
     /// the leaf-by-leaf join over query blocks of `block` positions (not aligned to leaves)
@@ -147,7 +150,7 @@ pub mod testing {
         radius: f64,
         n_coords: usize,
         block: usize,
-    ) -> Result<(Vec<(u32, u32)>, Vec<(u32, u32)>), String> {
+    ) -> Result<PairsFastAndBrute, String> {
         let (rows, tree) = tree_over_all_rows(matrix, n_coords).map_err(|e| e.to_string())?;
         let band = knn::FastBand::new(&rows);
         let limit = join::storage_limit(band, radius);

@@ -91,7 +91,16 @@ impl SparseGraph {
 /// distinct j, j != i). Cost O(nnz log k) for the per-row sorts plus O(nnz).
 pub(crate) fn fuzzy_union(n: usize, directed: &[Vec<(u32, f32)>]) -> SparseGraph {
     // A in compressed rows with sorted columns.
+    // (Columns are distinct, so the sorted rows are the same in parallel or not.)
     let mut a_rows: Vec<Vec<(u32, f32)>> = directed.to_vec();
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        a_rows
+            .par_iter_mut()
+            .for_each(|row| row.sort_unstable_by_key(|&(j, _)| j));
+    }
+    #[cfg(not(feature = "parallel"))]
     for row in &mut a_rows {
         row.sort_unstable_by_key(|&(j, _)| j);
     }

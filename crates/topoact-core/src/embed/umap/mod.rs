@@ -76,6 +76,10 @@ use spectral::SpectralInit;
 pub const SGD_UPDATES_PER_STEP: usize = 1_600_000;
 /// Rows of the fuzzy graph per step.
 const FUZZY_ROWS_PER_STEP: usize = 4_000;
+
+/// A row of the fuzzy graph as its step computes it: `(rho, sigma)` and its directed
+/// memberships `(neighbour, weight)`.
+type FuzzyRow = ((f64, f64), Vec<(u32, f32)>);
 /// Multiply-adds per step for the start (Lanczos or PCA).
 const INIT_WORK_PER_STEP: usize = 30_000_000;
 
@@ -331,17 +335,30 @@ impl UmapJob {
             unreachable!("fuzzy_step outside its stage")
         };
         let end = (*next_row + FUZZY_ROWS_PER_STEP).min(n);
-        for row in *next_row..end {
-            let distances = &self.knn.neighbour_distances(row)[..used];
-            let (rho, sigma) =
-                fuzzy::smooth_knn_dist(distances, n_neighbors, self.mean_all_distances);
-            self.rho_sigma.push((rho, sigma));
-            let list = self.knn.neighbours(row)[..used]
+        // Each row's smoothing and memberships depend on that row's neighbours alone: in
+        // parallel with the feature, in runs collected in row order (the same bits).
+        let knn = self.knn.as_ref();
+        let mean_all = self.mean_all_distances;
+        let fuzzy_row = |row: usize| {
+            let distances = &knn.neighbour_distances(row)[..used];
+            let (rho, sigma) = fuzzy::smooth_knn_dist(distances, n_neighbors, mean_all);
+            let list: Vec<(u32, f32)> = knn.neighbours(row)[..used]
                 .iter()
                 .zip(distances)
                 .filter(|(&j, _)| j as usize != row)
                 .map(|(&j, &d)| (j, fuzzy::membership(d, rho, sigma)))
                 .collect();
+            ((rho, sigma), list)
+        };
+        #[cfg(feature = "parallel")]
+        let rows: Vec<FuzzyRow> = {
+            use rayon::prelude::*;
+            (*next_row..end).into_par_iter().map(fuzzy_row).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let rows: Vec<FuzzyRow> = (*next_row..end).map(fuzzy_row).collect();
+        for (rho_sigma, list) in rows {
+            self.rho_sigma.push(rho_sigma);
             directed.push(list);
         }
         *next_row = end;

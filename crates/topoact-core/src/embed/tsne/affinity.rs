@@ -442,17 +442,17 @@ mod tests {
         assert!(sym.merge_rows(&knn, &conditional, 3));
         let p = sym.finish();
         let mut dense = [[0f32; 4]; 4];
-        for i in 0..4 {
+        for (i, row) in dense.iter_mut().enumerate() {
             for e in p.row_starts[i]..p.row_starts[i + 1] {
-                dense[i][p.columns[e] as usize] = p.values[e];
+                row[p.columns[e] as usize] = p.values[e];
             }
         }
         let total: f32 = dense.iter().flatten().sum();
         assert!((total - 1.0).abs() < 1e-6);
-        for i in 0..4 {
-            assert_eq!(dense[i][i], 0.0);
-            for j in 0..4 {
-                assert_eq!(dense[i][j], dense[j][i]);
+        for (i, row) in dense.iter().enumerate() {
+            assert_eq!(row[i], 0.0);
+            for (j, value) in row.iter().enumerate() {
+                assert_eq!(*value, dense[j][i]);
             }
         }
         assert!((dense[0][1] - (0.75 + 0.5) / 8.0).abs() < 1e-7);

@@ -1338,6 +1338,43 @@ fn smallest_fft_side(n: usize) -> usize {
     }
 }
 
+/// The 4-wide single-precision operations the hand-written pair sums use, under one set of
+/// names: SSE2 on x86-64, SIMD128 on wasm32 (with `simd128`, the browser).
+#[cfg(any(
+    target_arch = "x86_64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+))]
+mod simd4 {
+    #[cfg(target_arch = "wasm32")]
+    pub(super) use std::arch::wasm32::{
+        f32x4_add as add, f32x4_div as div, f32x4_mul as mul, f32x4_splat as splat,
+        f32x4_sub as sub, v128 as Vector,
+    };
+    #[cfg(target_arch = "x86_64")]
+    pub(super) use std::arch::x86_64::{
+        __m128 as Vector, _mm_add_ps as add, _mm_div_ps as div, _mm_mul_ps as mul,
+        _mm_set1_ps as splat, _mm_sub_ps as sub,
+    };
+
+    /// Four floats from `at` (no alignment needed).
+    #[inline(always)]
+    pub(super) unsafe fn load(at: *const f32) -> Vector {
+        #[cfg(target_arch = "wasm32")]
+        return std::arch::wasm32::v128_load(at as *const Vector);
+        #[cfg(target_arch = "x86_64")]
+        return std::arch::x86_64::_mm_loadu_ps(at);
+    }
+
+    /// Four floats to `at` (no alignment needed).
+    #[inline(always)]
+    pub(super) unsafe fn store(at: *mut f32, value: Vector) {
+        #[cfg(target_arch = "wasm32")]
+        std::arch::wasm32::v128_store(at as *mut Vector, value);
+        #[cfg(target_arch = "x86_64")]
+        std::arch::x86_64::_mm_storeu_ps(at, value);
+    }
+}
+
 /// `sum_j (q^2 dx, q^2 dy, q)` over the points `(xs[j], ys[j])` for the point `(xi, yi)`,
 /// `q = 1 / (1 + dx^2 + dy^2)`, `dx = xi - xs[j]`, and the opposite forces added to each
 /// partner's `(px[j], py[j])`: each pair's kernel evaluated once for both points (its `q`
@@ -1365,31 +1402,7 @@ fn symmetric_pair_sums(
     px: &mut [f32],
     py: &mut [f32],
 ) -> (f64, f64, f64) {
-    #[cfg(target_arch = "wasm32")]
-    use std::arch::wasm32::{
-        f32x4_add as add, f32x4_div as div, f32x4_mul as mul, f32x4_splat as splat,
-        f32x4_sub as sub, v128 as Vector,
-    };
-    #[cfg(target_arch = "x86_64")]
-    use std::arch::x86_64::{
-        __m128 as Vector, _mm_add_ps as add, _mm_div_ps as div, _mm_mul_ps as mul,
-        _mm_set1_ps as splat, _mm_sub_ps as sub,
-    };
-    /// Four floats from `at` (no alignment needed).
-    #[inline(always)]
-    unsafe fn load(at: *const f32) -> Vector {
-        #[cfg(target_arch = "wasm32")]
-        return std::arch::wasm32::v128_load(at as *const Vector);
-        #[cfg(target_arch = "x86_64")]
-        return std::arch::x86_64::_mm_loadu_ps(at);
-    }
-    #[inline(always)]
-    unsafe fn store(at: *mut f32, value: Vector) {
-        #[cfg(target_arch = "wasm32")]
-        std::arch::wasm32::v128_store(at as *mut Vector, value);
-        #[cfg(target_arch = "x86_64")]
-        std::arch::x86_64::_mm_storeu_ps(at, value);
-    }
+    use simd4::*;
     const LANES: usize = 8;
     let len = xs.len().min(ys.len()).min(px.len()).min(py.len());
     let whole = len / LANES * LANES;
@@ -1522,31 +1535,7 @@ fn symmetric_pair_sums_two(
     px: &mut [f32],
     py: &mut [f32],
 ) -> [(f64, f64, f64); 2] {
-    #[cfg(target_arch = "wasm32")]
-    use std::arch::wasm32::{
-        f32x4_add as add, f32x4_div as div, f32x4_mul as mul, f32x4_splat as splat,
-        f32x4_sub as sub, v128 as Vector,
-    };
-    #[cfg(target_arch = "x86_64")]
-    use std::arch::x86_64::{
-        __m128 as Vector, _mm_add_ps as add, _mm_div_ps as div, _mm_mul_ps as mul,
-        _mm_set1_ps as splat, _mm_sub_ps as sub,
-    };
-    /// Four floats from `at` (no alignment needed).
-    #[inline(always)]
-    unsafe fn load(at: *const f32) -> Vector {
-        #[cfg(target_arch = "wasm32")]
-        return std::arch::wasm32::v128_load(at as *const Vector);
-        #[cfg(target_arch = "x86_64")]
-        return std::arch::x86_64::_mm_loadu_ps(at);
-    }
-    #[inline(always)]
-    unsafe fn store(at: *mut f32, value: Vector) {
-        #[cfg(target_arch = "wasm32")]
-        std::arch::wasm32::v128_store(at as *mut Vector, value);
-        #[cfg(target_arch = "x86_64")]
-        std::arch::x86_64::_mm_storeu_ps(at, value);
-    }
+    use simd4::*;
     /// `(q^2 dx, q^2 dy, q)` of one pair, as [`symmetric_pair_sums`] computes it.
     #[inline(always)]
     fn term(xi: f32, yi: f32, x: f32, y: f32) -> (f32, f32, f32) {

@@ -1,5 +1,5 @@
 //! UMAP's stages timed one by one (wall time per step, charged to the stage the step's
-//! progress names) on the benchmark's activation-like data, with a fingerprint of the
+//! progress names, and the CPU time of all threads in it) on the benchmark's activation-like data, with a fingerprint of the
 //! coordinates, for comparing builds and thread counts. Not a test: timings are printed, never
 //! asserted.
 //!
@@ -60,6 +60,26 @@ fn read_graph(bytes: &[u8]) -> KnnGraph {
     }
 }
 
+/// CPU seconds of every thread of this process so far (Linux: the sum over
+/// `/proc/self/task/*/schedstat`; 0 elsewhere), so a stage's cost can be read on a loaded
+/// machine, where wall time includes waiting.
+fn process_cpu_secs() -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    let mut nanos = 0u64;
+    for task in tasks.flatten() {
+        if let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) {
+            nanos += stat
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    nanos as f64 * 1e-9
+}
+
 fn main() {
     let n: usize = env_or("N", 50_000);
     let dim: usize = env_or("DIM", 256);
@@ -93,20 +113,23 @@ fn main() {
     assert_eq!(graph.n_points, n, "the cached graph is of this data");
     let knn_secs = start.elapsed().as_secs_f64();
     let mut job = UmapJob::new(rows.clone(), graph, params).expect("valid");
-    let mut stages: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    let mut stages: BTreeMap<String, (f64, f64, usize)> = BTreeMap::new();
     let umap_start = Instant::now();
     let embedding = loop {
         let step_start = Instant::now();
+        let cpu_start = process_cpu_secs();
         let step = job.step().expect("runs");
         let secs = step_start.elapsed().as_secs_f64();
+        let cpu_secs = process_cpu_secs() - cpu_start;
         let stage = match &step {
             Step::Running(p) if p.stage.contains("epoch") => "sgd".to_string(),
             Step::Running(p) => p.stage.clone(),
             Step::Done(_) => "sgd".to_string(),
         };
-        let entry = stages.entry(stage).or_insert((0.0, 0));
+        let entry = stages.entry(stage).or_insert((0.0, 0.0, 0));
         entry.0 += secs;
-        entry.1 += 1;
+        entry.1 += cpu_secs;
+        entry.2 += 1;
         if let Step::Done(e) = step {
             break e;
         }
@@ -124,8 +147,8 @@ fn main() {
         job.n_edges().unwrap_or(0),
         std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "default".into())
     );
-    for (stage, (secs, steps)) in &stages {
-        println!("  {stage:<40} {secs:8.3} s  ({steps} steps)");
+    for (stage, (secs, cpu_secs, steps)) in &stages {
+        println!("  {stage:<40} {secs:8.3} s wall {cpu_secs:8.3} s CPU  ({steps} steps)");
     }
     println!("  fingerprint {print:#018x}");
     if std::env::var("QUALITY").is_ok() {

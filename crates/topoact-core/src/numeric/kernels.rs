@@ -771,6 +771,39 @@ pub(crate) fn dot_f64(a: &[f64], b: &[f64]) -> f64 {
     total
 }
 
+/// [`dot_f64`] of `a` with each of the `K` vectors of `vectors` (`K * a.len()` values,
+/// vector-major), side by side: each dot is the same operations in the same order as
+/// [`dot_f64`]'s (four lane sums over the chunks of four, `(s0 + s1) + (s2 + s3)`, the tail in
+/// turn), so the same bits, but the `K` dependency chains overlap instead of each waiting on
+/// its own adds (the PCA's passes: 6 dots per row).
+#[inline]
+pub(crate) fn dots_f64<const K: usize>(a: &[f64], vectors: &[f64]) -> [f64; K] {
+    let dim = a.len();
+    assert_eq!(vectors.len(), K * dim, "K vectors of a's length");
+    let (chunks_a, tail_a) = a.as_chunks::<4>();
+    let full = chunks_a.len();
+    let chunks: [&[[f64; 4]]; K] =
+        std::array::from_fn(|j| &vectors[j * dim..(j + 1) * dim].as_chunks::<4>().0[..full]);
+    let mut sums = [[0.0f64; 4]; K];
+    for (c, x) in chunks_a.iter().enumerate() {
+        for (sum, vector) in sums.iter_mut().zip(&chunks) {
+            let y = &vector[c];
+            for lane in 0..4 {
+                sum[lane] += x[lane] * y[lane];
+            }
+        }
+    }
+    std::array::from_fn(|j| {
+        let sum = &sums[j];
+        let mut total = (sum[0] + sum[1]) + (sum[2] + sum[3]);
+        let tail_b = &vectors[j * dim + 4 * full..(j + 1) * dim];
+        for (x, y) in tail_a.iter().zip(tail_b) {
+            total += x * y;
+        }
+        total
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -988,6 +1021,28 @@ mod tests {
                     (got - exact64).abs() <= tolerance,
                     "{what}: {got:e} vs {exact64:e}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn side_by_side_dots_are_the_bits_of_dot_f64() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for len in lengths() {
+            for mixed in [false, true] {
+                let a: Vec<f64> = vector(&mut rng, len, mixed)
+                    .iter()
+                    .map(|&x| x as f64 * 1.000_000_1)
+                    .collect();
+                let vectors: Vec<f64> = vector(&mut rng, 6 * len, mixed)
+                    .iter()
+                    .map(|&x| x as f64)
+                    .collect();
+                let one = |j: usize| dot_f64(&a, &vectors[j * len..(j + 1) * len]).to_bits();
+                let six = dots_f64::<6>(&a, &vectors).map(f64::to_bits);
+                assert_eq!(six, std::array::from_fn(one), "len {len} mixed {mixed}");
+                let two = dots_f64::<2>(&a, &vectors[..2 * len]).map(f64::to_bits);
+                assert_eq!(two, [one(0), one(1)], "len {len} mixed {mixed}");
             }
         }
     }

@@ -7,8 +7,11 @@
 //!   passes `W = X_c^T X_c V` over the rows, each followed by modified Gram-Schmidt, then a
 //!   Rayleigh-Ritz step (Jacobi on `V^T W`) and the projection of every row on the two
 //!   leading directions. The covariance is never formed: memory O(dim * BLOCK) besides the
-//!   output, cost O((passes + 2) * n * dim * BLOCK). Signs fixed: each axis's
-//!   largest-magnitude loading positive (the first on ties).
+//!   output, cost O((passes + 2) * n * dim * BLOCK). A row's dots are taken side by side
+//!   ([`super::kernels::dots_f64`]); with the `parallel` feature a pass splits the vectors
+//!   among the threads (each part reads every row) and the projection splits the rows, the
+//!   same bits. Signs fixed: each axis's largest-magnitude loading positive (the first on
+//!   ties).
 //! - [`leading_subspace`]: a few rounds of the same iteration on a small centred sample, all
 //!   at once (the mapper's pruning basis: only its orthonormality matters).
 //! - [`first_principal_component`]: power iteration in float64 over all rows to convergence
@@ -17,7 +20,7 @@
 //! All deterministic per seed / start (fixed summation orders; the `parallel` feature only
 //! splits independent sums).
 
-use super::kernels::{dot_f64, dot_f64_in_order};
+use super::kernels::{dot_f64, dot_f64_in_order, dots_f64};
 use super::linalg::{orthonormalise, symmetric_eigen, GramSchmidt, OnDependent};
 
 /// Vectors in the subspace iteration of [`SubspacePca`] (2 wanted + oversampling).
@@ -30,8 +33,9 @@ const PCA_GRAM_SCHMIDT: GramSchmidt = GramSchmidt {
     on_dependent: OnDependent::ReplaceWithAxis,
 };
 
-/// Rows of f32 values, read by index (the projections' rows).
-pub(crate) trait F32Rows {
+/// Rows of f32 values, read by index (the projections' rows); shared by the threads of a
+/// [`SubspacePca`] pass.
+pub(crate) trait F32Rows: Sync {
     fn row_f32(&self, row_idx: usize) -> &[f32];
 }
 
@@ -147,20 +151,45 @@ impl SubspacePca {
                 }
             }
             Phase::Power(pass) => {
-                let mut projections = [0.0; BLOCK];
-                for row in self.next_row..end {
-                    self.centre(rows.row_f32(row));
-                    for (j, projection) in projections.iter_mut().enumerate().take(self.block) {
-                        *projection =
-                            dot_f64(&self.centred_row, &self.basis[j * dim..(j + 1) * dim]);
-                    }
-                    for (j, &projection) in projections.iter().enumerate().take(self.block) {
-                        for (a, &c) in self.accumulated[j * dim..(j + 1) * dim]
-                            .iter_mut()
-                            .zip(&self.centred_row)
-                        {
-                            *a += projection * c;
+                let (mean, basis) = (&self.mean, &self.basis);
+                // The vectors `first..` of `accumulated` (`part`), every row of the step in
+                // order: each accumulator's sum runs over the rows in order and each dot is
+                // `dot_f64`'s, whichever vectors a part holds, so any split gives the same bits.
+                let accumulate = |first: usize, part: &mut [f64], centred: &mut [f64]| {
+                    let count = part.len() / dim;
+                    let vectors = &basis[first * dim..(first + count) * dim];
+                    let mut projections = [0.0; BLOCK];
+                    for row in self.next_row..end {
+                        centre(rows.row_f32(row), mean, centred);
+                        dots_into(centred, vectors, &mut projections[..count]);
+                        for (sums, &projection) in part.chunks_exact_mut(dim).zip(&projections) {
+                            for (a, &c) in sums.iter_mut().zip(centred.iter()) {
+                                *a += projection * c;
+                            }
                         }
+                    }
+                };
+                let groups = power_groups(self.block);
+                if groups <= 1 {
+                    accumulate(0, &mut self.accumulated, &mut self.centred_row);
+                } else {
+                    #[cfg(feature = "parallel")]
+                    {
+                        use rayon::prelude::*;
+                        let mut parts = Vec::with_capacity(groups);
+                        let mut rest: &mut [f64] = &mut self.accumulated;
+                        let mut first = 0;
+                        for group in 0..groups {
+                            let count =
+                                self.block * (group + 1) / groups - self.block * group / groups;
+                            let (part, tail) = rest.split_at_mut(count * dim);
+                            parts.push((first, part));
+                            first += count;
+                            rest = tail;
+                        }
+                        parts
+                            .into_par_iter()
+                            .for_each(|(first, part)| accumulate(first, part, &mut vec![0.0; dim]));
                     }
                 }
                 if end == n {
@@ -178,10 +207,28 @@ impl SubspacePca {
                 }
             }
             Phase::Project => {
-                for row in self.next_row..end {
-                    self.centre(rows.row_f32(row));
-                    self.coords[2 * row] = dot_f64(&self.centred_row, &self.axes[..dim]);
-                    self.coords[2 * row + 1] = dot_f64(&self.centred_row, &self.axes[dim..]);
+                // Rows are independent: in parallel with the feature, the same bits.
+                let (mean, axes) = (&self.mean, &self.axes);
+                let start = self.next_row;
+                let project = |offset: usize, out: &mut [f64], centred: &mut Vec<f64>| {
+                    centre(rows.row_f32(start + offset), mean, centred);
+                    out.copy_from_slice(&dots_f64::<2>(centred, axes));
+                };
+                let out = &mut self.coords[2 * start..2 * end];
+                #[cfg(feature = "parallel")]
+                {
+                    use rayon::prelude::*;
+                    out.par_chunks_mut(2)
+                        .enumerate()
+                        .with_min_len(256)
+                        .for_each_init(
+                            || vec![0.0; dim],
+                            |centred, (offset, out)| project(offset, out, centred),
+                        );
+                }
+                #[cfg(not(feature = "parallel"))]
+                for (offset, out) in out.chunks_mut(2).enumerate() {
+                    project(offset, out, &mut self.centred_row);
                 }
                 if end == n {
                     self.phase = Phase::Done;
@@ -193,12 +240,6 @@ impl SubspacePca {
         }
         self.next_row = end;
         None
-    }
-
-    fn centre(&mut self, row: &[f32]) {
-        for ((c, &v), &m) in self.centred_row.iter_mut().zip(row).zip(&self.mean) {
-            *c = v as f64 - m;
-        }
     }
 
     /// Rayleigh-Ritz: eigenvectors of `H = V^T (C V)` give the two leading axes `V e`.
@@ -243,6 +284,47 @@ impl SubspacePca {
                 out.iter_mut().for_each(|v| *v = -*v);
             }
         }
+    }
+}
+
+/// `row - mean` in float64.
+fn centre(row: &[f32], mean: &[f64], centred: &mut [f64]) {
+    for ((c, &v), &m) in centred.iter_mut().zip(row).zip(mean) {
+        *c = v as f64 - m;
+    }
+}
+
+/// `out[j] = dot_f64(centred, vector j)` for the `out.len()` (at most [`BLOCK`]) vectors of
+/// `vectors`, side by side ([`dots_f64`], the same bits).
+fn dots_into(centred: &[f64], vectors: &[f64], out: &mut [f64]) {
+    match out.len() {
+        6 => out.copy_from_slice(&dots_f64::<6>(centred, vectors)),
+        5 => out.copy_from_slice(&dots_f64::<5>(centred, vectors)),
+        4 => out.copy_from_slice(&dots_f64::<4>(centred, vectors)),
+        3 => out.copy_from_slice(&dots_f64::<3>(centred, vectors)),
+        2 => out.copy_from_slice(&dots_f64::<2>(centred, vectors)),
+        1 => out.copy_from_slice(&dots_f64::<1>(centred, vectors)),
+        _ => {
+            let dim = centred.len();
+            for (j, o) in out.iter_mut().enumerate() {
+                *o = dot_f64(centred, &vectors[j * dim..(j + 1) * dim]);
+            }
+        }
+    }
+}
+
+/// Parts the vectors of a pass are split into: one per thread up to one per vector (each
+/// part reads every row once; the parts run side by side), one without the `parallel`
+/// feature or on one thread.
+fn power_groups(block: usize) -> usize {
+    #[cfg(feature = "parallel")]
+    {
+        rayon::current_num_threads().min(block)
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        let _ = block;
+        1
     }
 }
 

@@ -24,7 +24,7 @@ use super::rows::{EpsTest, Rows};
 #[cfg(target_arch = "x86_64")]
 use crate::numeric::kernels::has_avx2_fma;
 #[cfg(target_arch = "x86_64")]
-use crate::numeric::kernels::sq_dist_f32_bounded_avx2;
+use crate::numeric::kernels::{sq_dist4_f32_bounded_avx2, sq_dist_f32_bounded_avx2};
 use crate::numeric::kernels::{sq_dist_f32_bounded, sq_dist_f32_lanes16};
 
 /// Coordinates used for the tree's splits and boxes (the largest principal directions);
@@ -216,6 +216,42 @@ fn outside(v: f32, lo: f32, hi: f32) -> f32 {
     } else {
         0.0
     }
+}
+
+/// The squared distance from `q` to the box `[lo, hi]` ([`outside`] per coordinate), eight
+/// coordinates per vector operation, the lanes' sums added pairwise, then the scalar tail.
+/// `max(below, above)` then `max(d, 0)` are `outside`'s selections (`maxps` returns its
+/// second operand unless the first is greater).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn box_lb2_avx2(q: &[f32], lo: &[f32], hi: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    let m = q.len().min(lo.len()).min(hi.len());
+    let zero = _mm256_setzero_ps();
+    let mut acc = zero;
+    let mut c = 0;
+    // SAFETY (all loads): c + 8 <= m, within the three slices.
+    while c + 8 <= m {
+        let v = _mm256_loadu_ps(q.as_ptr().add(c));
+        let below = _mm256_sub_ps(_mm256_loadu_ps(lo.as_ptr().add(c)), v);
+        let above = _mm256_sub_ps(v, _mm256_loadu_ps(hi.as_ptr().add(c)));
+        let d = _mm256_max_ps(_mm256_max_ps(below, above), zero);
+        acc = _mm256_fmadd_ps(d, d, acc);
+        c += 8;
+    }
+    let half = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
+    let mut s = _mm_cvtss_f32(_mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1)));
+    while c < m {
+        let d = outside(q[c], lo[c], hi[c]);
+        s += d * d;
+        c += 1;
+    }
+    s
 }
 
 /// Per-row coordinates in the pruning basis.
@@ -503,6 +539,22 @@ impl KdTree {
             s += d * d;
         }
         s
+    }
+
+    /// [`Self::box_lb2`], with `AVX` one 8-lane vector per 8 coordinates ([`box_lb2_avx2`]:
+    /// the same terms summed in another order, within the rounding that
+    /// [`Self::prune_limit2`]'s margin covers, so still a lower bound for pruning).
+    #[inline(always)]
+    fn box_lb2_fast<const AVX: bool>(&self, node_idx: usize, q: &[f32]) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if AVX {
+            let m = self.box_coords;
+            let b = &self.boxes[node_idx * 2 * m..(node_idx + 1) * 2 * m];
+            let (lo, hi) = b.split_at(m);
+            // SAFETY: `AVX` is only set by callers that checked `has_avx2_fma`.
+            return unsafe { box_lb2_avx2(&q[..m], lo, hi) };
+        }
+        self.box_lb2(node_idx, q)
     }
 
     /// Squared projected distance above which the true distance certainly exceeds `r`.
@@ -814,6 +866,7 @@ impl KdTree {
         let mut n_full = 0u64;
         let mut stack: Vec<u32> = Vec::with_capacity(64);
         let mut candidate_leaves: Vec<u32> = Vec::new();
+        let mut survivors: Vec<u32> = Vec::with_capacity(LEAF_SIZE + TILE);
         let mut query_box = vec![0f32; 2 * m];
         for &leaf_idx in &query_tree.leaves[query_tree.leaf_rank(queries.start)..] {
             let leaf = query_tree.nodes[leaf_idx as usize];
@@ -869,7 +922,7 @@ impl KdTree {
                         break;
                     }
                     let q = query_tree.coords_at(query_pos);
-                    if self.box_lb2(candidate_idx as usize, q) > zlimit {
+                    if self.box_lb2_fast::<AVX>(candidate_idx as usize, q) > zlimit {
                         continue;
                     }
                     let qv = query_tree.values_at(rows, query_pos);
@@ -879,24 +932,44 @@ impl KdTree {
                         candidate.start as usize
                     };
                     let last = candidate.end as usize;
+                    // The surviving positions of the whole candidate leaf, ascending.
+                    survivors.clear();
                     let mut tile_start = first - first % TILE;
                     while tile_start < last {
-                        let survivors =
+                        let mut left =
                             self.tile_survivors::<AVX>(q, tile_start, first..last, zlimit);
-                        // The surviving lanes, lowest first.
-                        let mut left = survivors;
                         while left != 0 {
-                            let lane = left.trailing_zeros() as usize;
+                            survivors.push((tile_start + left.trailing_zeros() as usize) as u32);
                             left &= left - 1;
-                            let pos = tile_start + lane;
-                            n_full += 1;
-                            let fast =
-                                fast_sq_dist::<AVX>(qv, self.values_at(rows, pos), fast_limit);
-                            if fast <= fast_limit {
-                                visit(query_pos, pos, fast);
-                            }
                         }
                         tile_start += TILE;
+                    }
+                    n_full += survivors.len() as u64;
+                    // Their full-dimension distances, four per pass with AVX2 (each value
+                    // <= `fast_limit` has the single kernel's bits), visited in order.
+                    let batched = if AVX && cfg!(target_arch = "x86_64") {
+                        survivors.len() / 4 * 4
+                    } else {
+                        0
+                    };
+                    #[cfg(target_arch = "x86_64")]
+                    for group in survivors[..batched].chunks_exact(4) {
+                        let values = [0, 1, 2, 3].map(|j| self.values_at(rows, group[j] as usize));
+                        // SAFETY: `batched > 0` only with `AVX`, which only callers that
+                        // checked `has_avx2_fma` set; every row has the query's length.
+                        let fast = unsafe { sq_dist4_f32_bounded_avx2(qv, values, fast_limit) };
+                        for (&pos, &fast) in group.iter().zip(&fast) {
+                            if fast <= fast_limit {
+                                visit(query_pos, pos as usize, fast);
+                            }
+                        }
+                    }
+                    for &pos in &survivors[batched..] {
+                        let pos = pos as usize;
+                        let fast = fast_sq_dist::<AVX>(qv, self.values_at(rows, pos), fast_limit);
+                        if fast <= fast_limit {
+                            visit(query_pos, pos, fast);
+                        }
                     }
                 }
             }
@@ -1065,8 +1138,8 @@ impl KdTree {
             }
             let node = self.nodes[node_idx as usize];
             if node.left != NO_CHILD {
-                let l = self.box_lb2(node.left as usize, q);
-                let r = self.box_lb2(node.right as usize, q);
+                let l = self.box_lb2_fast::<AVX>(node.left as usize, q);
+                let r = self.box_lb2_fast::<AVX>(node.right as usize, q);
                 if l <= r {
                     stack.push((node.right, r));
                     stack.push((node.left, l));

@@ -134,9 +134,29 @@ unsafe fn tile_survivors_avx2(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit
     let mut odd = _mm256_setzero_ps();
     let mut alive = wanted_lanes;
     let mut start = 0;
+    let pq = q.as_ptr();
     while start < m && alive != 0 {
         let stop = (start + TILE_STAGE).min(m);
         let mut c = start;
+        if stop - start == TILE_STAGE {
+            // A whole stage, unrolled, without index checks: the loop below's operations in
+            // its order (coordinates `start + 2j` to `even`, `start + 2j + 1` to `odd`).
+            for j in 0..TILE_STAGE / 2 {
+                let c = start + 2 * j;
+                // SAFETY: c + 1 < stop <= m = q.len(), and (c + 1) * TILE + 8 <= tile.len().
+                let d0 = _mm256_sub_ps(
+                    _mm256_set1_ps(*pq.add(c)),
+                    _mm256_loadu_ps(pt.add(c * TILE)),
+                );
+                let d1 = _mm256_sub_ps(
+                    _mm256_set1_ps(*pq.add(c + 1)),
+                    _mm256_loadu_ps(pt.add((c + 1) * TILE)),
+                );
+                even = _mm256_fmadd_ps(d0, d0, even);
+                odd = _mm256_fmadd_ps(d1, d1, odd);
+            }
+            c = stop;
+        }
         // SAFETY (all loads): c < stop <= m, so c * TILE + 8 <= tile.len().
         while c + 2 <= stop {
             let d0 = _mm256_sub_ps(_mm256_set1_ps(q[c]), _mm256_loadu_ps(pt.add(c * TILE)));
@@ -178,8 +198,9 @@ fn tile_survivors_simd128(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit: f3
         let stop = (start + TILE_STAGE).min(m);
         let mut c = start;
         while c + 2 <= stop {
-            let q0 = f32x4_splat(q[c]);
-            let q1 = f32x4_splat(q[c + 1]);
+            // SAFETY: c + 1 < stop <= m = q.len().
+            let (q0, q1) = unsafe { (*q.get_unchecked(c), *q.get_unchecked(c + 1)) };
+            let (q0, q1) = (f32x4_splat(q0), f32x4_splat(q1));
             for half in 0..2 {
                 let d0 = f32x4_sub(q0, load(c * TILE + 4 * half));
                 let d1 = f32x4_sub(q1, load((c + 1) * TILE + 4 * half));

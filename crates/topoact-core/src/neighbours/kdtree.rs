@@ -24,7 +24,7 @@ use super::rows::{EpsTest, Rows};
 #[cfg(target_arch = "x86_64")]
 use crate::numeric::kernels::has_avx2_fma;
 #[cfg(target_arch = "x86_64")]
-use crate::numeric::kernels::sq_dist_f32_bounded_avx2;
+use crate::numeric::kernels::{sq_dist4_f32_bounded_avx2, sq_dist_f32_bounded_avx2};
 use crate::numeric::kernels::{sq_dist_f32_bounded, sq_dist_f32_lanes16};
 
 /// Coordinates used for the tree's splits and boxes (the largest principal directions);
@@ -134,9 +134,29 @@ unsafe fn tile_survivors_avx2(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit
     let mut odd = _mm256_setzero_ps();
     let mut alive = wanted_lanes;
     let mut start = 0;
+    let pq = q.as_ptr();
     while start < m && alive != 0 {
         let stop = (start + TILE_STAGE).min(m);
         let mut c = start;
+        if stop - start == TILE_STAGE {
+            // A whole stage, unrolled, without index checks: the loop below's operations in
+            // its order (coordinates `start + 2j` to `even`, `start + 2j + 1` to `odd`).
+            for j in 0..TILE_STAGE / 2 {
+                let c = start + 2 * j;
+                // SAFETY: c + 1 < stop <= m = q.len(), and (c + 1) * TILE + 8 <= tile.len().
+                let d0 = _mm256_sub_ps(
+                    _mm256_set1_ps(*pq.add(c)),
+                    _mm256_loadu_ps(pt.add(c * TILE)),
+                );
+                let d1 = _mm256_sub_ps(
+                    _mm256_set1_ps(*pq.add(c + 1)),
+                    _mm256_loadu_ps(pt.add((c + 1) * TILE)),
+                );
+                even = _mm256_fmadd_ps(d0, d0, even);
+                odd = _mm256_fmadd_ps(d1, d1, odd);
+            }
+            c = stop;
+        }
         // SAFETY (all loads): c < stop <= m, so c * TILE + 8 <= tile.len().
         while c + 2 <= stop {
             let d0 = _mm256_sub_ps(_mm256_set1_ps(q[c]), _mm256_loadu_ps(pt.add(c * TILE)));
@@ -178,8 +198,9 @@ fn tile_survivors_simd128(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit: f3
         let stop = (start + TILE_STAGE).min(m);
         let mut c = start;
         while c + 2 <= stop {
-            let q0 = f32x4_splat(q[c]);
-            let q1 = f32x4_splat(q[c + 1]);
+            // SAFETY: c + 1 < stop <= m = q.len().
+            let (q0, q1) = unsafe { (*q.get_unchecked(c), *q.get_unchecked(c + 1)) };
+            let (q0, q1) = (f32x4_splat(q0), f32x4_splat(q1));
             for half in 0..2 {
                 let d0 = f32x4_sub(q0, load(c * TILE + 4 * half));
                 let d1 = f32x4_sub(q1, load((c + 1) * TILE + 4 * half));
@@ -216,6 +237,42 @@ fn outside(v: f32, lo: f32, hi: f32) -> f32 {
     } else {
         0.0
     }
+}
+
+/// The squared distance from `q` to the box `[lo, hi]` ([`outside`] per coordinate), eight
+/// coordinates per vector operation, the lanes' sums added pairwise, then the scalar tail.
+/// `max(below, above)` then `max(d, 0)` are `outside`'s selections (`maxps` returns its
+/// second operand unless the first is greater).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn box_lb2_avx2(q: &[f32], lo: &[f32], hi: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    let m = q.len().min(lo.len()).min(hi.len());
+    let zero = _mm256_setzero_ps();
+    let mut acc = zero;
+    let mut c = 0;
+    // SAFETY (all loads): c + 8 <= m, within the three slices.
+    while c + 8 <= m {
+        let v = _mm256_loadu_ps(q.as_ptr().add(c));
+        let below = _mm256_sub_ps(_mm256_loadu_ps(lo.as_ptr().add(c)), v);
+        let above = _mm256_sub_ps(v, _mm256_loadu_ps(hi.as_ptr().add(c)));
+        let d = _mm256_max_ps(_mm256_max_ps(below, above), zero);
+        acc = _mm256_fmadd_ps(d, d, acc);
+        c += 8;
+    }
+    let half = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
+    let mut s = _mm_cvtss_f32(_mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1)));
+    while c < m {
+        let d = outside(q[c], lo[c], hi[c]);
+        s += d * d;
+        c += 1;
+    }
+    s
 }
 
 /// Per-row coordinates in the pruning basis.
@@ -503,6 +560,22 @@ impl KdTree {
             s += d * d;
         }
         s
+    }
+
+    /// [`Self::box_lb2`], with `AVX` one 8-lane vector per 8 coordinates ([`box_lb2_avx2`]:
+    /// the same terms summed in another order, within the rounding that
+    /// [`Self::prune_limit2`]'s margin covers, so still a lower bound for pruning).
+    #[inline(always)]
+    fn box_lb2_fast<const AVX: bool>(&self, node_idx: usize, q: &[f32]) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if AVX {
+            let m = self.box_coords;
+            let b = &self.boxes[node_idx * 2 * m..(node_idx + 1) * 2 * m];
+            let (lo, hi) = b.split_at(m);
+            // SAFETY: `AVX` is only set by callers that checked `has_avx2_fma`.
+            return unsafe { box_lb2_avx2(&q[..m], lo, hi) };
+        }
+        self.box_lb2(node_idx, q)
     }
 
     /// Squared projected distance above which the true distance certainly exceeds `r`.
@@ -814,6 +887,7 @@ impl KdTree {
         let mut n_full = 0u64;
         let mut stack: Vec<u32> = Vec::with_capacity(64);
         let mut candidate_leaves: Vec<u32> = Vec::new();
+        let mut survivors: Vec<u32> = Vec::with_capacity(LEAF_SIZE + TILE);
         let mut query_box = vec![0f32; 2 * m];
         for &leaf_idx in &query_tree.leaves[query_tree.leaf_rank(queries.start)..] {
             let leaf = query_tree.nodes[leaf_idx as usize];
@@ -869,7 +943,7 @@ impl KdTree {
                         break;
                     }
                     let q = query_tree.coords_at(query_pos);
-                    if self.box_lb2(candidate_idx as usize, q) > zlimit {
+                    if self.box_lb2_fast::<AVX>(candidate_idx as usize, q) > zlimit {
                         continue;
                     }
                     let qv = query_tree.values_at(rows, query_pos);
@@ -879,24 +953,51 @@ impl KdTree {
                         candidate.start as usize
                     };
                     let last = candidate.end as usize;
+                    // The surviving positions of the whole candidate leaf, ascending.
+                    survivors.clear();
                     let mut tile_start = first - first % TILE;
                     while tile_start < last {
-                        let survivors =
+                        let mut left =
                             self.tile_survivors::<AVX>(q, tile_start, first..last, zlimit);
-                        // The surviving lanes, lowest first.
-                        let mut left = survivors;
                         while left != 0 {
-                            let lane = left.trailing_zeros() as usize;
+                            survivors.push((tile_start + left.trailing_zeros() as usize) as u32);
                             left &= left - 1;
-                            let pos = tile_start + lane;
-                            n_full += 1;
-                            let fast =
-                                fast_sq_dist::<AVX>(qv, self.values_at(rows, pos), fast_limit);
-                            if fast <= fast_limit {
-                                visit(query_pos, pos, fast);
-                            }
                         }
                         tile_start += TILE;
+                    }
+                    n_full += survivors.len() as u64;
+                    // Their full-dimension distances, four per pass with AVX2 (each value
+                    // <= `fast_limit` has the single kernel's bits), visited in order.
+                    let batched = if AVX && cfg!(target_arch = "x86_64") {
+                        survivors.len() / 4 * 4
+                    } else {
+                        0
+                    };
+                    #[cfg(target_arch = "x86_64")]
+                    for group in survivors[..batched].chunks_exact(4) {
+                        // Written out: `[_; 4].map` was not inlined here (38 instructions
+                        // a row).
+                        let values = [
+                            self.values_at(rows, group[0] as usize),
+                            self.values_at(rows, group[1] as usize),
+                            self.values_at(rows, group[2] as usize),
+                            self.values_at(rows, group[3] as usize),
+                        ];
+                        // SAFETY: `batched > 0` only with `AVX`, which only callers that
+                        // checked `has_avx2_fma` set; every row has the query's length.
+                        let fast = unsafe { sq_dist4_f32_bounded_avx2(qv, values, fast_limit) };
+                        for (&pos, &fast) in group.iter().zip(&fast) {
+                            if fast <= fast_limit {
+                                visit(query_pos, pos as usize, fast);
+                            }
+                        }
+                    }
+                    for &pos in &survivors[batched..] {
+                        let pos = pos as usize;
+                        let fast = fast_sq_dist::<AVX>(qv, self.values_at(rows, pos), fast_limit);
+                        if fast <= fast_limit {
+                            visit(query_pos, pos, fast);
+                        }
                     }
                 }
             }
@@ -1065,8 +1166,8 @@ impl KdTree {
             }
             let node = self.nodes[node_idx as usize];
             if node.left != NO_CHILD {
-                let l = self.box_lb2(node.left as usize, q);
-                let r = self.box_lb2(node.right as usize, q);
+                let l = self.box_lb2_fast::<AVX>(node.left as usize, q);
+                let r = self.box_lb2_fast::<AVX>(node.right as usize, q);
                 if l <= r {
                     stack.push((node.right, r));
                     stack.push((node.left, l));

@@ -634,6 +634,65 @@ pub(crate) unsafe fn sq_dist_f32_bounded_avx2(a: &[f32], b: &[f32], limit: f32) 
     s
 }
 
+/// [`sq_dist_f32_bounded_avx2`] of one vector `a` to four vectors `b` in one pass (each
+/// load of `a` feeds four candidates): per candidate the same operations in the same order,
+/// so every result that is <= `limit` has the single kernel's bits, and every result that
+/// the single kernel puts above `limit` stays above it (the blocks' sums only grow). Stops
+/// once all four exceed `limit`. All of `b` must be at least as long as `a`.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA ([`has_avx2_fma`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn sq_dist4_f32_bounded_avx2(a: &[f32], b: [&[f32]; 4], limit: f32) -> [f32; 4] {
+    use std::arch::x86_64::*;
+    let n = a.len();
+    assert!(
+        b.iter().all(|v| v.len() >= n),
+        "candidates as long as the query"
+    );
+    let pa = a.as_ptr();
+    let pb = [b[0].as_ptr(), b[1].as_ptr(), b[2].as_ptr(), b[3].as_ptr()];
+    let mut s = [0f32; 4];
+    let mut start = 0;
+    while start < n {
+        let end = (start + 128).min(n);
+        let mut acc0 = [_mm256_setzero_ps(); 4];
+        let mut acc1 = [_mm256_setzero_ps(); 4];
+        let mut i = start;
+        // SAFETY (all loads): i + 16 <= end <= n, within `a` and every `b`.
+        while i + 16 <= end {
+            let a0 = _mm256_loadu_ps(pa.add(i));
+            let a1 = _mm256_loadu_ps(pa.add(i + 8));
+            for j in 0..4 {
+                let d0 = _mm256_sub_ps(a0, _mm256_loadu_ps(pb[j].add(i)));
+                let d1 = _mm256_sub_ps(a1, _mm256_loadu_ps(pb[j].add(i + 8)));
+                acc0[j] = _mm256_fmadd_ps(d0, d0, acc0[j]);
+                acc1[j] = _mm256_fmadd_ps(d1, d1, acc1[j]);
+            }
+            i += 16;
+        }
+        for j in 0..4 {
+            let sum = _mm256_add_ps(acc0[j], acc1[j]);
+            let half = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
+            let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
+            let single = _mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1));
+            let mut block = _mm_cvtss_f32(single);
+            for k in i..end {
+                let d = a[k] - b[j][k];
+                block += d * d;
+            }
+            s[j] += block;
+        }
+        if s.iter().all(|&v| v > limit) {
+            return s;
+        }
+        start = end;
+    }
+    s
+}
+
 /// f32 dot product with 16 accumulators (added in turn after the scalar tail); the shorter
 /// length counts. Error <= (len/16 + 32) * 2^-24 * sum of |a_i b_i|. The mapper's pruning
 /// projection.
@@ -888,6 +947,22 @@ mod tests {
                     }
                     // SAFETY: as above.
                     assert_eq!(unsafe { sq_dist_f32_bounded_avx2(&a, &a, 1.0) }, 0.0);
+                    // Four candidates at once: the single kernel's bits below the limit.
+                    let c = vector(&mut rng, len, !mixed);
+                    for limit in [f32::INFINITY, (exact / 2.0) as f32, (exact * 2.0) as f32] {
+                        // SAFETY: as above.
+                        let four =
+                            unsafe { sq_dist4_f32_bounded_avx2(&a, [&b, &a, &c, &b], limit) };
+                        for (got, other) in four.iter().zip([&b, &a, &c, &b]) {
+                            // SAFETY: as above.
+                            let single = unsafe { sq_dist_f32_bounded_avx2(&a, other, limit) };
+                            if single <= limit {
+                                assert_eq!(got.to_bits(), single.to_bits(), "{what}");
+                            } else {
+                                assert!(*got > limit, "{what}");
+                            }
+                        }
+                    }
                 }
                 let unbounded = sq_dist_f32_bounded(&a, &b, f32::INFINITY);
                 check(

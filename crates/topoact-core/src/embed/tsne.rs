@@ -729,8 +729,8 @@ impl Job for TsneJob {
 
     /// With the `parallel` feature the whole step runs inside rayon's pool: a caller outside
     /// it (the browser's compute worker, a native main thread) hands the step over once and
-    /// sleeps until it ends, instead of once per parallel loop in it (an iteration has four
-    /// such loops outside its attraction / repulsion `join`), and the serial code between
+    /// sleeps until it ends, instead of once per parallel loop in it (an iteration has two
+    /// such loops outside its attraction / repulsion `join`: the update, the re-centring), and the serial code between
     /// the loops runs on a pool thread that is already awake. Same operations, same bits.
     fn step(&mut self) -> Result<Step<Embedding>, EmbedError> {
         #[cfg(feature = "parallel")]

@@ -65,7 +65,7 @@ mod fft;
 mod pca;
 pub mod repulsion;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::{EmbedError, EmbedRows, Embedding, KnnGraph, ProgressiveEmbedding};
 use crate::job::{Job, Progress, Step};
@@ -314,8 +314,10 @@ pub struct TsneJob {
     order: Vec<u32>,
     /// The inverse of `order`: row `r` is internal point `position[r]`.
     position: Vec<u32>,
-    /// Current coordinates in row order (interleaved), for [`ProgressiveEmbedding::current`].
-    coords_f32: Vec<f32>,
+    /// Current coordinates in row order (interleaved), for [`ProgressiveEmbedding::current`]:
+    /// written when first asked for after an iteration (the worker asks every few hundred
+    /// milliseconds, not after every iteration), emptied by each iteration.
+    coords_f32: OnceLock<Vec<f32>>,
     /// With the `parallel` feature, the PCA start runs beside the affinity and symmetrising
     /// steps (it needs only the rows): in progress, then its coordinates (row order) once
     /// done. Its result does not depend on how its work is split, so the same bits.
@@ -400,7 +402,7 @@ impl TsneJob {
             optimiser: None,
             order: Vec::new(),
             position: Vec::new(),
-            coords_f32: Vec::new(),
+            coords_f32: OnceLock::new(),
             #[cfg(feature = "parallel")]
             early_pca: Some(Box::new(PcaInit::new(n, dim, params.seed))),
             #[cfg(not(feature = "parallel"))]
@@ -510,7 +512,8 @@ impl TsneJob {
         match coords {
             Some(coords_by_row) => {
                 let n2 = coords_by_row.len();
-                self.coords_f32 = coords_by_row.iter().map(|&v| v as f32).collect();
+                self.coords_f32 =
+                    OnceLock::from(coords_by_row.iter().map(|&v| v as f32).collect::<Vec<_>>());
                 let mut coords = vec![0.0; n2];
                 for (internal, &row) in self.order.iter().enumerate() {
                     coords[2 * internal] = coords_by_row[2 * row as usize];
@@ -659,8 +662,6 @@ impl TsneJob {
             point[0] -= mean[0];
             point[1] -= mean[1];
         };
-        // Coordinates in row order: row `r` is internal point `position[r]`.
-        let position = &self.position;
         #[cfg(feature = "parallel")]
         {
             use rayon::prelude::*;
@@ -668,27 +669,27 @@ impl TsneJob {
                 .par_chunks_mut(2)
                 .with_min_len(UPDATE_CHUNK)
                 .for_each(recentre);
-            let coords = &*coords;
-            let report = |row: usize, out: &mut [f32]| {
-                let at = 2 * position[row] as usize;
-                out[0] = coords[at] as f32;
-                out[1] = coords[at + 1] as f32;
-            };
-            self.coords_f32
-                .par_chunks_mut(2)
-                .enumerate()
-                .with_min_len(UPDATE_CHUNK)
-                .for_each(|(row, out)| report(row, out));
         }
         #[cfg(not(feature = "parallel"))]
-        {
-            coords.chunks_exact_mut(2).for_each(recentre);
-            for (row, out) in self.coords_f32.chunks_exact_mut(2).enumerate() {
-                let at = 2 * position[row] as usize;
-                out[0] = coords[at] as f32;
-                out[1] = coords[at + 1] as f32;
-            }
+        coords.chunks_exact_mut(2).for_each(recentre);
+        // The row-order copy is written when next asked for.
+        self.coords_f32.take();
+    }
+
+    /// The optimiser's coordinates in row order (row `r` is internal point `position[r]`),
+    /// as single precision; empty before the PCA start.
+    fn coords_by_row(&self) -> Vec<f32> {
+        let Some(optimiser) = &self.optimiser else {
+            return Vec::new();
+        };
+        let coords = &optimiser.coords;
+        let mut out = vec![0f32; coords.len()];
+        for (out, &at) in out.chunks_exact_mut(2).zip(&self.position) {
+            let at = 2 * at as usize;
+            out[0] = coords[at] as f32;
+            out[1] = coords[at + 1] as f32;
         }
+        out
     }
 }
 
@@ -728,8 +729,8 @@ impl Job for TsneJob {
 
     /// With the `parallel` feature the whole step runs inside rayon's pool: a caller outside
     /// it (the browser's compute worker, a native main thread) hands the step over once and
-    /// sleeps until it ends, instead of once per parallel loop in it (an iteration has four
-    /// such loops outside its attraction / repulsion `join`), and the serial code between
+    /// sleeps until it ends, instead of once per parallel loop in it (an iteration has two
+    /// such loops outside its attraction / repulsion `join`: the update, the re-centring), and the serial code between
     /// the loops runs on a pool thread that is already awake. Same operations, same bits.
     fn step(&mut self) -> Result<Step<Embedding>, EmbedError> {
         #[cfg(feature = "parallel")]
@@ -756,7 +757,7 @@ impl TsneJob {
                     self.stage = Stage::Finished;
                     return Ok(Step::Done(Embedding {
                         n_points: self.n_points,
-                        coords: self.coords_f32.clone(),
+                        coords: self.coords_by_row(),
                     }));
                 }
                 self.stage = Stage::Iterate { iteration: done };
@@ -776,7 +777,8 @@ impl TsneJob {
 
 impl ProgressiveEmbedding for TsneJob {
     fn current(&self) -> Option<&[f32]> {
-        (!self.coords_f32.is_empty()).then_some(self.coords_f32.as_slice())
+        let coords = self.coords_f32.get_or_init(|| self.coords_by_row());
+        (!coords.is_empty()).then_some(coords.as_slice())
     }
 }
 

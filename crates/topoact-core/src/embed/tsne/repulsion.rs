@@ -549,27 +549,58 @@ impl InterpolatedRepulsion {
         // With the near field summed exactly: take from each occupied box's node potentials
         // what the convolution gave them from the 3 x 3 boxes around it, so the gathering
         // below interpolates the far field alone.
+        // A box's nodes lie in its box row's `p` plane rows, so the box rows run side by
+        // side (with the feature); each node is written once, so the same bits.
         if let Some(potentials) = &potentials {
             let nodes_per_box = p * p;
-            let (a_re, a_im, b_re, b_im) = (
-                &mut self.a_re,
-                &mut self.a_im,
-                &mut self.b_re,
-                &mut self.b_im,
-            );
-            for (slot, &(id, _, _)) in self.occupied_boxes.iter().enumerate() {
-                let (bx, by) = (id as usize % boxes, id as usize / boxes);
-                let here = &potentials[slot * 4 * nodes_per_box..(slot + 1) * 4 * nodes_per_box];
-                for ty in 0..p {
-                    let row = (by * p + ty) * stride + bx * p;
-                    for tx in 0..p {
-                        let (node, a) = (row + tx, ty * p + tx);
-                        a_re[node] -= here[a];
-                        a_im[node] -= here[nodes_per_box + a];
-                        b_re[node] -= here[2 * nodes_per_box + a];
-                        b_im[node] -= here[3 * nodes_per_box + a];
+            let occupied = &self.occupied_boxes;
+            let first_slot_from = |id: usize| occupied.partition_point(|b| (b.0 as usize) < id);
+            let box_row = |by: usize, [a_re, a_im, b_re, b_im]: [&mut [Real]; 4]| {
+                for slot in first_slot_from(by * boxes)..first_slot_from((by + 1) * boxes) {
+                    let bx = occupied[slot].0 as usize % boxes;
+                    let here =
+                        &potentials[slot * 4 * nodes_per_box..(slot + 1) * 4 * nodes_per_box];
+                    for ty in 0..p {
+                        let row = ty * stride + bx * p;
+                        for tx in 0..p {
+                            let (node, a) = (row + tx, ty * p + tx);
+                            a_re[node] -= here[a];
+                            a_im[node] -= here[nodes_per_box + a];
+                            b_re[node] -= here[2 * nodes_per_box + a];
+                            b_im[node] -= here[3 * nodes_per_box + a];
+                        }
                     }
                 }
+            };
+            let rows_len = boxes * p * stride;
+            let (a_re, a_im, b_re, b_im) = (
+                &mut self.a_re[..rows_len],
+                &mut self.a_im[..rows_len],
+                &mut self.b_re[..rows_len],
+                &mut self.b_im[..rows_len],
+            );
+            #[cfg(feature = "parallel")]
+            {
+                use rayon::prelude::*;
+                a_re.par_chunks_mut(p * stride)
+                    .zip(a_im.par_chunks_mut(p * stride))
+                    .zip(b_re.par_chunks_mut(p * stride))
+                    .zip(b_im.par_chunks_mut(p * stride))
+                    .enumerate()
+                    .with_min_len(4)
+                    .for_each(|(by, (((a_re, a_im), b_re), b_im))| {
+                        box_row(by, [a_re, a_im, b_re, b_im])
+                    });
+            }
+            #[cfg(not(feature = "parallel"))]
+            for (by, (((a_re, a_im), b_re), b_im)) in a_re
+                .chunks_mut(p * stride)
+                .zip(a_im.chunks_mut(p * stride))
+                .zip(b_re.chunks_mut(p * stride))
+                .zip(b_im.chunks_mut(p * stride))
+                .enumerate()
+            {
+                box_row(by, [a_re, a_im, b_re, b_im]);
             }
         }
 
@@ -720,16 +751,26 @@ impl InterpolatedRepulsion {
         let first_slot_from = |id: usize| occupied.partition_point(|b| (b.0 as usize) < id);
         // Single precision, relative to the grid's centre, for the pair sums: their rounding
         // (about 1e-6 of a force) is far below the grid's error they replace.
-        let sorted_x: Vec<f32> = self
-            .points_by_box
-            .iter()
-            .map(|&(_, i)| (coords[2 * i as usize] - centre) as f32)
-            .collect();
-        let sorted_y: Vec<f32> = self
-            .points_by_box
-            .iter()
-            .map(|&(_, i)| (coords[2 * i as usize + 1] - centre) as f32)
-            .collect();
+        // (Point by point, in parallel with the feature: the same values.)
+        let (mut sorted_x, mut sorted_y) = (vec![0f32; n], vec![0f32; n]);
+        let by_box = &self.points_by_box;
+        let relative = |from: usize, xs: &mut [f32], ys: &mut [f32]| {
+            for ((x, y), &(_, i)) in xs.iter_mut().zip(ys.iter_mut()).zip(&by_box[from..]) {
+                *x = (coords[2 * i as usize] - centre) as f32;
+                *y = (coords[2 * i as usize + 1] - centre) as f32;
+            }
+        };
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            sorted_x
+                .par_chunks_mut(4096)
+                .zip(sorted_y.par_chunks_mut(4096))
+                .enumerate()
+                .for_each(|(chunk, (xs, ys))| relative(chunk * 4096, xs, ys));
+        }
+        #[cfg(not(feature = "parallel"))]
+        relative(0, &mut sorted_x, &mut sorted_y);
 
         // The exact sums over the pairs in touching boxes, each pair once (see
         // `symmetric_pair_sums`), per sorted position: the point's own half in double
@@ -920,21 +961,36 @@ impl InterpolatedRepulsion {
         let p = self.params.points_per_box;
         let nodes_per_box = p * p;
         let mut charges = vec![0f32; self.occupied_boxes.len() * 3 * nodes_per_box];
-        for (&(id, _, _), out) in self
-            .occupied_boxes
-            .iter()
-            .zip(charges.chunks_exact_mut(3 * nodes_per_box))
-        {
+        let (a_re, a_im, b_re) = (&self.a_re, &self.a_im, &self.b_re);
+        let one_box = |&(id, _, _): &(u32, u32, u32), out: &mut [f32]| {
             let (bx, by) = (id as usize % boxes, id as usize / boxes);
             for ty in 0..p {
                 let row = (by * p + ty) * stride + bx * p;
                 for tx in 0..p {
                     let (node, a) = (row + tx, ty * p + tx);
-                    out[a] = self.a_re[node];
-                    out[nodes_per_box + a] = self.a_im[node];
-                    out[2 * nodes_per_box + a] = self.b_re[node];
+                    out[a] = a_re[node];
+                    out[nodes_per_box + a] = a_im[node];
+                    out[2 * nodes_per_box + a] = b_re[node];
                 }
             }
+        };
+        // Box by box (in parallel with the feature): copies, so the same values.
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            self.occupied_boxes
+                .par_iter()
+                .zip(charges.par_chunks_exact_mut(3 * nodes_per_box))
+                .with_min_len(64)
+                .for_each(|(slot, out)| one_box(slot, out));
+        }
+        #[cfg(not(feature = "parallel"))]
+        for (slot, out) in self
+            .occupied_boxes
+            .iter()
+            .zip(charges.chunks_exact_mut(3 * nodes_per_box))
+        {
+            one_box(slot, out);
         }
         charges
     }

@@ -137,16 +137,18 @@ pub(super) async fn compute_projection(
         drawn(coords, complete, stage, knn_ms, knn.exact)
     };
     let mut job = setup.job(in_use.rows.clone(), knn.clone())?;
-    let mut last_frame_ms = now_ms();
+    // The first frame goes out as soon as the job has coordinates (its start), then one
+    // every FRAME_EVERY_MS: the clock starts at the first frame, not at the job's creation.
+    let mut last_frame_ms: Option<f64> = None;
     let embedding = run_job_observed(request_id, &mut job, |job, progress| {
         let now = now_ms();
-        if now - last_frame_ms >= FRAME_EVERY_MS {
+        if last_frame_ms.is_none_or(|last| now - last >= FRAME_EVERY_MS) {
             if let Some(coords) = job.current() {
                 post(&FromWorker::ProjectionFrame {
                     request_id,
                     projection: frame(coords, false, progress.stage.clone()),
                 });
-                last_frame_ms = now;
+                last_frame_ms = Some(now);
             }
         }
     })

@@ -6,7 +6,8 @@
 //! then every row's dot products with the two axes (`2 n dim` multiply-adds, in f32). It is
 //! a picture, not the projection's start: t-SNE's start is a PCA of every row (the same
 //! axes up to the sample's noise) and UMAP's is spectral, so the worker labels these frames
-//! as a preview and replaces them with the projection's own.
+//! as a preview and replaces them with the projection's own. (UMAP's PCA start, its
+//! fallback when the spectral start fails, is this job with the projection's seed.)
 //!
 //! Deterministic: the sample is fixed by `n`, the PCA by its seed.
 

@@ -931,56 +931,86 @@ impl MapperJob {
         )
     }
 
-    fn finish(&mut self) -> MapperGraph {
+    /// One node: its members as samples (ascending), lens mean, class histogram and mean
+    /// activation (each summed in member order, as before: the same bits on any thread count).
+    fn make_node(
+        &self,
+        cube_idx: usize,
+        interval_idx: usize,
+        cluster_idx: usize,
+        rows_of_cluster: &[u32],
+    ) -> MapperNode {
         let dim = self.rows.dim;
-        let mut nodes: Vec<MapperNode> = Vec::new();
-        for outcome in &self.outcomes {
-            let Some(cube_idx) = outcome.report.cube_idx else {
-                continue;
-            };
-            for (cluster_idx, rows_of_cluster) in outcome.clusters.iter().enumerate() {
-                let mut members: Vec<u32> = rows_of_cluster
-                    .iter()
-                    .map(|&r| self.sample_of_row[r as usize])
-                    .collect();
-                members.sort_unstable();
-                let size = members.len();
-                let lens_mean = rows_of_cluster
-                    .iter()
-                    .map(|&r| self.lens[r as usize])
-                    .sum::<f64>()
-                    / size as f64;
-                let mut class_histogram = Vec::new();
-                if let Some(labels) = &self.labels_by_row {
-                    class_histogram = vec![0usize; self.n_classes];
-                    for &r in rows_of_cluster {
-                        class_histogram[labels[r as usize] as usize] += 1;
-                    }
-                }
-                let mut sum = vec![0f64; dim];
-                for &r in rows_of_cluster {
-                    let mut col = 0;
-                    self.rows.for_each_exact(r as usize, |v| {
-                        sum[col] += v;
-                        col += 1;
-                    });
-                }
-                let mean_activation: Vec<f32> =
-                    sum.iter().map(|s| (s / size as f64) as f32).collect();
-                nodes.push(MapperNode {
-                    node_id: nodes.len(),
-                    name: format!("cube{cube_idx}_cluster{cluster_idx}"),
-                    cube_idx,
-                    interval_idx: outcome.report.interval.centre_idx,
-                    cluster_idx,
-                    top_classes: top_classes(&class_histogram, size),
-                    class_histogram,
-                    members,
-                    size,
-                    lens_mean,
-                    mean_activation,
-                });
+        let mut members: Vec<u32> = rows_of_cluster
+            .iter()
+            .map(|&r| self.sample_of_row[r as usize])
+            .collect();
+        members.sort_unstable();
+        let size = members.len();
+        let lens_mean = rows_of_cluster
+            .iter()
+            .map(|&r| self.lens[r as usize])
+            .sum::<f64>()
+            / size as f64;
+        let mut class_histogram = Vec::new();
+        if let Some(labels) = &self.labels_by_row {
+            class_histogram = vec![0usize; self.n_classes];
+            for &r in rows_of_cluster {
+                class_histogram[labels[r as usize] as usize] += 1;
             }
+        }
+        let mut sum = vec![0f64; dim];
+        for &r in rows_of_cluster {
+            let mut col = 0;
+            self.rows.for_each_exact(r as usize, |v| {
+                sum[col] += v;
+                col += 1;
+            });
+        }
+        let mean_activation: Vec<f32> = sum.iter().map(|s| (s / size as f64) as f32).collect();
+        MapperNode {
+            node_id: 0, // numbered by the caller
+            name: format!("cube{cube_idx}_cluster{cluster_idx}"),
+            cube_idx,
+            interval_idx,
+            cluster_idx,
+            top_classes: top_classes(&class_histogram, size),
+            class_histogram,
+            members,
+            size,
+            lens_mean,
+            mean_activation,
+        }
+    }
+
+    fn finish(&mut self) -> MapperGraph {
+        // Every node's (cube, interval, cluster index, rows) in KeplerMapper's order; the
+        // nodes are then made independently (in parallel with the feature: on 2 threads at
+        // 20K x 256 this was a serial ~5 ms of member sums at the end of the process).
+        let mut wanted: Vec<(usize, &IntervalOutcome, usize)> = Vec::new();
+        for outcome in &self.outcomes {
+            if let Some(cube_idx) = outcome.report.cube_idx {
+                wanted.extend((0..outcome.clusters.len()).map(|c| (cube_idx, outcome, c)));
+            }
+        }
+        let make = |&(cube_idx, outcome, cluster_idx): &(usize, &IntervalOutcome, usize)| {
+            self.make_node(
+                cube_idx,
+                outcome.report.interval.centre_idx,
+                cluster_idx,
+                &outcome.clusters[cluster_idx],
+            )
+        };
+        #[cfg(feature = "parallel")]
+        let mut nodes: Vec<MapperNode> = {
+            use rayon::prelude::*;
+            wanted.par_iter().map(make).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let mut nodes: Vec<MapperNode> = wanted.iter().map(make).collect();
+        drop(wanted);
+        for (node_id, node) in nodes.iter_mut().enumerate() {
+            node.node_id = node_id;
         }
         if self.params.remove_duplicate_nodes {
             nodes = merge_duplicate_nodes(nodes);

@@ -193,6 +193,7 @@ unsafe fn tile_survivors_avx2(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit
 /// [`tile_survivors_portable`] in explicit simd128: two 4-lane vectors per coordinate.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // `half` names the vector of lanes
 pub(crate) fn tile_survivors_simd128(
     tile: &[f32],
     q: &[f32],

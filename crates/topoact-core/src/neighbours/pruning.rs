@@ -123,9 +123,9 @@ impl Basis {
         self.project_rows_impl::<false>(rows, row_range, out)
     }
 
-    /// [`Self::project_rows_impl`] in wasm with the same bits ([`dot2_f32_simd128`](crate::numeric::kernels::dot2_f32_simd128)'s for the
-    /// coordinates of whole pairs of basis vectors, [`dot_f32`]'s for an odd last one),
-    /// register-tiled: [`PROJECT_ROWS`] rows by [`PROJECT_VECTORS`] basis vectors per pass
+    /// The projection in wasm, with the bits of the two-vectors-per-pass kernel it replaced
+    /// (`dot2_f32_simd128`'s for the coordinates of whole pairs of basis vectors,
+    /// [`dot_f32`]'s for an odd last one), register-tiled: [`PROJECT_ROWS`] rows by [`PROJECT_VECTORS`] basis vectors per pass
     /// ([`dots_f32_simd128`]), so each basis vector is read once per [`PROJECT_ROWS`] rows.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn project_rows_simd128(

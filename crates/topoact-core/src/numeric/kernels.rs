@@ -18,10 +18,12 @@
 //!   explicit forms next to the join (`neighbours::kdtree`).
 //!
 //! In wasm32 the workspace enables simd128 at compile time (`.cargo/config.toml`): the
-//! dispatched kernels use explicit simd128 code there, and so do [`sq_dist_f32_bounded`] and
-//! the projection (`dot2_f32_simd128`); the other inline ones are vectorised to simd128 by
-//! LLVM. Elsewhere (x86-64 without AVX2+FMA, other CPUs) the scalar fallback is the
-//! 16-accumulator loop [`sq_dist_f32_lanes16`].
+//! dispatched kernels use explicit simd128 code there, and so do [`sq_dist_f32_bounded`] (and
+//! its four-candidates form for the join's survivors, `sq_distn_f32_bounded_simd128`) and
+//! the projection (`dots_f32_simd128`: rows x basis vectors per pass, the bits of
+//! `dot2_f32_simd128`); the other inline ones are vectorised to simd128 by LLVM. Elsewhere
+//! (x86-64 without AVX2+FMA, other CPUs) the scalar fallback is the 16-accumulator loop
+//! [`sq_dist_f32_lanes16`].
 //!
 //! # Determinism and precision
 //! Every kernel has a fixed summation order, so it is bit-identical run to run on a given
@@ -823,9 +825,11 @@ pub(crate) unsafe fn dot4_f32_avx2(a: &[f32], b: [&[f32]; 4]) -> [f32; 4] {
 
 /// Two f32 dot products of `a` with `b[0..2]` in one pass over `a` (explicit simd128): per
 /// vector 16 lanes (four 4-lane accumulators), reduced pairwise, plus the scalar tail; the
-/// shorter length counts. Error as [`dot_f32`]. The pruning projection's kernel in wasm.
+/// shorter length counts. Error as [`dot_f32`]. The reference of the wasm projection's
+/// [`dots_f32_simd128`] (its bits), kept for the wasm kernel tests.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // indices name the vector and the lane
 pub(crate) fn dot2_f32_simd128(a: &[f32], b: [&[f32]; 2]) -> [f32; 2] {
     use std::arch::wasm32::*;
     let n = a.len().min(b[0].len()).min(b[1].len());

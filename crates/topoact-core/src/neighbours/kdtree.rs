@@ -29,7 +29,8 @@ use crate::numeric::kernels::sq_distn_f32_bounded_simd128;
 use crate::numeric::kernels::{sq_dist4_f32_bounded_avx2, sq_dist_f32_bounded_avx2};
 use crate::numeric::kernels::{sq_dist_f32_bounded, sq_dist_f32_lanes16};
 
-/// Survivors per pass of the join's full-dimension distances in wasm.
+/// Survivors per pass of the join's full-dimension distances in wasm (node, one thread, the
+/// whole process at 20K x 256: 9.68G instructions with 4, 10.04G with 2; callgrind).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 const N_WASM: usize = 4;
 

@@ -306,3 +306,150 @@ fn overflow_gives_infinity_not_nan() {
         );
     }
 }
+
+/// The join's survivors in wasm: four candidates per pass with the single bounded kernel's
+/// bits wherever a value is kept (<= the limit), and above the limit wherever the single
+/// kernel is.
+#[wasm_bindgen_test]
+fn four_bounded_distances_are_the_single_kernels() {
+    let mut rng = Rng(8);
+    for len in lengths() {
+        for kind in [Kind::Unit, Kind::Mixed, Kind::Large, Kind::Zeros] {
+            let a = vector(&mut rng, len, kind);
+            let others: Vec<Vec<f32>> = (0..3).map(|_| vector(&mut rng, len + 3, kind)).collect();
+            // Candidates may be longer than the query (rows of a wider layer are not).
+            let b = [&others[0][..], &a[..], &others[1][..], &others[2][..len]];
+            let exact = sq_dist_reference(&a, &others[0][..len]);
+            for limit in [
+                f32::INFINITY,
+                (exact / 2.0) as f32,
+                (exact * 2.0) as f32,
+                0.0,
+            ] {
+                let four = kernels::sq_dist4_f32_bounded(&a, b, limit);
+                for (j, (&got, other)) in four.iter().zip(b).enumerate() {
+                    let single = kernels::sq_dist_f32_bounded(&a, &other[..len], limit);
+                    let what = format!("len {len} {kind:?} limit {limit:e} candidate {j}");
+                    if single <= limit {
+                        assert_eq!(got.to_bits(), single.to_bits(), "{what}");
+                    } else {
+                        assert!(got > limit, "{what}: {got:e} vs {single:e}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The wasm projection's register-tiled dot products (two rows by four vectors, and the
+/// single leftover form): the bits of the two-vector kernel it replaced.
+#[wasm_bindgen_test]
+fn tiled_dot_products_are_the_two_vector_kernels() {
+    let mut rng = Rng(9);
+    for len in lengths() {
+        for kind in [Kind::Unit, Kind::Mixed, Kind::Large, Kind::Zeros] {
+            let rows: Vec<Vec<f32>> = (0..2).map(|_| vector(&mut rng, len, kind)).collect();
+            let vectors: Vec<Vec<f32>> = (0..4).map(|_| vector(&mut rng, len, kind)).collect();
+            let a = [&rows[0][..], &rows[1][..]];
+            let b = [
+                &vectors[0][..],
+                &vectors[1][..],
+                &vectors[2][..],
+                &vectors[3][..],
+            ];
+            let tiled = kernels::dots_f32_2x4(a, b);
+            for (r, row) in rows.iter().enumerate() {
+                for pair in 0..2 {
+                    let two = kernels::dot2_f32(row, [b[2 * pair], b[2 * pair + 1]]);
+                    for t in 0..2 {
+                        let v = 2 * pair + t;
+                        let what = format!("len {len} {kind:?} row {r} vector {v}");
+                        assert_eq!(tiled[r][v].to_bits(), two[t].to_bits(), "{what}");
+                        let one = kernels::dots_f32_1x1(row, b[v]);
+                        assert_eq!(one.to_bits(), two[t].to_bits(), "{what}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The join's tile test (8 candidates per vector operation, early exit a stage of 8
+/// coordinates at a time): the portable form's mask, for every number of coordinates,
+/// every wanted range and limits around the lanes' sums.
+#[wasm_bindgen_test]
+fn tile_survivors_are_the_portable_forms() {
+    let mut rng = Rng(10);
+    for m in (1..=40).chain([47, 48, 49, 96]) {
+        for kind in [Kind::Unit, Kind::Mixed, Kind::Zeros] {
+            let tile = vector(&mut rng, m * 8, kind);
+            let q = vector(&mut rng, m, kind);
+            // Each lane's float64 distance, to put limits between and at the lanes.
+            let mut sums: Vec<f64> = (0..8)
+                .map(|lane| {
+                    (0..m)
+                        .map(|c| {
+                            let d = q[c] as f64 - tile[c * 8 + lane] as f64;
+                            d * d
+                        })
+                        .sum()
+                })
+                .collect();
+            sums.sort_by(|a, b| a.total_cmp(b));
+            let mut limits: Vec<f32> = vec![0.0, f32::INFINITY, f32::NAN];
+            limits.extend(sums.iter().map(|&s| s as f32));
+            limits.extend(sums.iter().map(|&s| (s * 0.5) as f32));
+            limits.extend(sums.iter().map(|&s| (s * (1.0 + 1e-6)) as f32));
+            for wanted in [0xffu32, 0x0f, 0xf0, 0x81, 0x3c, 0] {
+                for &limit in &limits {
+                    let [fast, portable] = kernels::tile_survivors(&tile, &q, wanted, limit);
+                    assert_eq!(
+                        fast, portable,
+                        "{m} coordinates {kind:?} wanted {wanted:#x} limit {limit:e}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The join's point-to-box bound in wasm: 4 lanes summed pairwise then the tail, so within
+/// a few roundings of the float64 sum of the same terms (`outside` per coordinate: 0 inside
+/// or on the box, NaN counted as inside); exactly 0 inside the box.
+#[wasm_bindgen_test]
+fn box_bound_matches_float64() {
+    let mut rng = Rng(11);
+    for m in (0..=33).chain([47, 48, 96]) {
+        for kind in [Kind::Unit, Kind::Mixed, Kind::Large, Kind::Zeros] {
+            let a = vector(&mut rng, m, kind);
+            let b = vector(&mut rng, m, kind);
+            let lo: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x.min(*y)).collect();
+            let hi: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x.max(*y)).collect();
+            let mut q = vector(&mut rng, m, kind);
+            if m > 2 {
+                q[1] = f32::NAN;
+            }
+            let exact: f64 = (0..m)
+                .map(|c| {
+                    let v = q[c] as f64;
+                    let d = if v.is_nan() {
+                        0.0
+                    } else {
+                        (lo[c] as f64 - v).max(v - hi[c] as f64).max(0.0)
+                    };
+                    d * d
+                })
+                .sum();
+            let got = kernels::box_lb2(&q, &lo, &hi);
+            let what = format!("{m} coordinates {kind:?}");
+            let tolerance = (m / 4 + 8) as f64 * U * exact + 1e-44;
+            assert!(
+                !got.is_nan() && (got as f64 - exact).abs() <= tolerance,
+                "{what}: got {got:e}, exact {exact:e}"
+            );
+            // A point inside the box (its centre) is at distance 0.
+            let centre: Vec<f32> = lo.iter().zip(&hi).map(|(l, h)| l / 2.0 + h / 2.0).collect();
+            assert_eq!(kernels::box_lb2(&centre, &lo, &hi), 0.0, "{what}");
+        }
+    }
+}

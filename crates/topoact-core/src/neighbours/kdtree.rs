@@ -23,9 +23,16 @@
 use super::rows::{EpsTest, Rows};
 #[cfg(target_arch = "x86_64")]
 use crate::numeric::kernels::has_avx2_fma;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use crate::numeric::kernels::sq_distn_f32_bounded_simd128;
 #[cfg(target_arch = "x86_64")]
 use crate::numeric::kernels::{sq_dist4_f32_bounded_avx2, sq_dist_f32_bounded_avx2};
 use crate::numeric::kernels::{sq_dist_f32_bounded, sq_dist_f32_lanes16};
+
+/// Survivors per pass of the join's full-dimension distances in wasm (node, one thread, the
+/// whole process at 20K x 256: 9.68G instructions with 4, 10.04G with 2; callgrind).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+const N_WASM: usize = 4;
 
 /// Coordinates used for the tree's splits and boxes (the largest principal directions);
 /// the rest of a row's coordinates only tighten the per-candidate check.
@@ -81,7 +88,12 @@ fn fast_sq_dist<const AVX: bool>(a: &[f32], b: &[f32], limit: f32) -> f32 {
     allow(dead_code)
 )]
 #[inline(always)]
-fn tile_survivors_portable(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit: f32) -> u32 {
+pub(crate) fn tile_survivors_portable(
+    tile: &[f32],
+    q: &[f32],
+    wanted_lanes: u32,
+    zlimit: f32,
+) -> u32 {
     let m = q.len();
     let mut even = [0f32; TILE];
     let mut odd = [0f32; TILE];
@@ -182,13 +194,24 @@ unsafe fn tile_survivors_avx2(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit
 /// [`tile_survivors_portable`] in explicit simd128: two 4-lane vectors per coordinate.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
-fn tile_survivors_simd128(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit: f32) -> u32 {
+#[allow(clippy::needless_range_loop)] // `half` names the vector of lanes
+pub(crate) fn tile_survivors_simd128(
+    tile: &[f32],
+    q: &[f32],
+    wanted_lanes: u32,
+    zlimit: f32,
+) -> u32 {
     use std::arch::wasm32::*;
     const _: () = assert!(TILE == 8, "two simd128 vectors per tile coordinate");
     let m = q.len();
     let tile = &tile[..m * TILE];
-    // SAFETY: callers pass `at + 4 <= tile.len()` (c < m below); wasm loads may be unaligned.
-    let load = |at: usize| unsafe { v128_load(tile.as_ptr().add(at) as *const v128) };
+    let (pt, pq) = (tile.as_ptr(), q.as_ptr());
+    // SAFETY: callers pass `c < m`, so `c * TILE + 8 <= tile.len()`; wasm loads may be
+    // unaligned.
+    let load =
+        |c: usize, half: usize| unsafe { v128_load(pt.add(c * TILE + 4 * half) as *const v128) };
+    // SAFETY: callers pass `c < m = q.len()`.
+    let splat = |c: usize| f32x4_splat(unsafe { *pq.add(c) });
     let limit = f32x4_splat(zlimit);
     let mut even = [f32x4_splat(0.0); 2];
     let mut odd = [f32x4_splat(0.0); 2];
@@ -197,22 +220,35 @@ fn tile_survivors_simd128(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit: f3
     while start < m && alive != 0 {
         let stop = (start + TILE_STAGE).min(m);
         let mut c = start;
+        if stop - start == TILE_STAGE {
+            // A whole stage, unrolled: the loop below's operations in its order
+            // (coordinates `start + 2j` to `even`, `start + 2j + 1` to `odd`).
+            for j in 0..TILE_STAGE / 2 {
+                let c = start + 2 * j;
+                let (q0, q1) = (splat(c), splat(c + 1));
+                for half in 0..2 {
+                    let d0 = f32x4_sub(q0, load(c, half));
+                    let d1 = f32x4_sub(q1, load(c + 1, half));
+                    even[half] = f32x4_add(even[half], f32x4_mul(d0, d0));
+                    odd[half] = f32x4_add(odd[half], f32x4_mul(d1, d1));
+                }
+            }
+            c = stop;
+        }
         while c + 2 <= stop {
-            // SAFETY: c + 1 < stop <= m = q.len().
-            let (q0, q1) = unsafe { (*q.get_unchecked(c), *q.get_unchecked(c + 1)) };
-            let (q0, q1) = (f32x4_splat(q0), f32x4_splat(q1));
+            let (q0, q1) = (splat(c), splat(c + 1));
             for half in 0..2 {
-                let d0 = f32x4_sub(q0, load(c * TILE + 4 * half));
-                let d1 = f32x4_sub(q1, load((c + 1) * TILE + 4 * half));
+                let d0 = f32x4_sub(q0, load(c, half));
+                let d1 = f32x4_sub(q1, load(c + 1, half));
                 even[half] = f32x4_add(even[half], f32x4_mul(d0, d0));
                 odd[half] = f32x4_add(odd[half], f32x4_mul(d1, d1));
             }
             c += 2;
         }
         if c < stop {
-            let q0 = f32x4_splat(q[c]);
+            let q0 = splat(c);
             for half in 0..2 {
-                let d0 = f32x4_sub(q0, load(c * TILE + 4 * half));
+                let d0 = f32x4_sub(q0, load(c, half));
                 even[half] = f32x4_add(even[half], f32x4_mul(d0, d0));
             }
         }
@@ -267,6 +303,39 @@ unsafe fn box_lb2_avx2(q: &[f32], lo: &[f32], hi: &[f32]) -> f32 {
     let half = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
     let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
     let mut s = _mm_cvtss_f32(_mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1)));
+    while c < m {
+        let d = outside(q[c], lo[c], hi[c]);
+        s += d * d;
+        c += 1;
+    }
+    s
+}
+
+/// The squared distance from `q` to the box `[lo, hi]` ([`outside`] per coordinate), four
+/// coordinates per vector operation, the lanes' sums added pairwise, then the scalar tail
+/// (as [`box_lb2_avx2`], with 4 lanes). `f32x4_pmax(x, y)` is `if x < y { y } else { x }`,
+/// so `pmax(above, below)` then `pmax(0, d)` are `outside`'s selections, NaN included.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+pub(crate) fn box_lb2_simd128(q: &[f32], lo: &[f32], hi: &[f32]) -> f32 {
+    use std::arch::wasm32::*;
+    let m = q.len().min(lo.len()).min(hi.len());
+    // SAFETY: callers pass `c + 4 <= m`, within the three slices; wasm loads may be
+    // unaligned.
+    let load = |s: &[f32], c: usize| unsafe { v128_load(s.as_ptr().add(c) as *const v128) };
+    let zero = f32x4_splat(0.0);
+    let mut acc = zero;
+    let mut c = 0;
+    while c + 4 <= m {
+        let v = load(q, c);
+        let below = f32x4_sub(load(lo, c), v);
+        let above = f32x4_sub(v, load(hi, c));
+        let d = f32x4_pmax(zero, f32x4_pmax(above, below));
+        acc = f32x4_add(acc, f32x4_mul(d, d));
+        c += 4;
+    }
+    let mut s = (f32x4_extract_lane::<0>(acc) + f32x4_extract_lane::<2>(acc))
+        + (f32x4_extract_lane::<1>(acc) + f32x4_extract_lane::<3>(acc));
     while c < m {
         let d = outside(q[c], lo[c], hi[c]);
         s += d * d;
@@ -562,9 +631,10 @@ impl KdTree {
         s
     }
 
-    /// [`Self::box_lb2`], with `AVX` one 8-lane vector per 8 coordinates ([`box_lb2_avx2`]:
-    /// the same terms summed in another order, within the rounding that
-    /// [`Self::prune_limit2`]'s margin covers, so still a lower bound for pruning).
+    /// [`Self::box_lb2`], with `AVX` one 8-lane vector per 8 coordinates ([`box_lb2_avx2`]),
+    /// in wasm one 4-lane vector per 4 ([`box_lb2_simd128`]): the same terms summed in
+    /// another order, within the rounding that [`Self::prune_limit2`]'s margin covers, so
+    /// still a lower bound for pruning.
     #[inline(always)]
     fn box_lb2_fast<const AVX: bool>(&self, node_idx: usize, q: &[f32]) -> f32 {
         #[cfg(target_arch = "x86_64")]
@@ -575,6 +645,14 @@ impl KdTree {
             // SAFETY: `AVX` is only set by callers that checked `has_avx2_fma`.
             return unsafe { box_lb2_avx2(&q[..m], lo, hi) };
         }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            let m = self.box_coords;
+            let b = &self.boxes[node_idx * 2 * m..(node_idx + 1) * 2 * m];
+            let (lo, hi) = b.split_at(m);
+            box_lb2_simd128(&q[..m], lo, hi)
+        }
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
         self.box_lb2(node_idx, q)
     }
 
@@ -968,6 +1046,7 @@ impl KdTree {
                     n_full += survivors.len() as u64;
                     // Their full-dimension distances, four per pass with AVX2 (each value
                     // <= `fast_limit` has the single kernel's bits), visited in order.
+                    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
                     let batched = if AVX && cfg!(target_arch = "x86_64") {
                         survivors.len() / 4 * 4
                     } else {
@@ -992,6 +1071,22 @@ impl KdTree {
                             }
                         }
                     }
+                    // In wasm the same, N_WASM per pass (simd128: the single kernel's bits).
+                    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                    let batched = {
+                        let batched = survivors.len() / N_WASM * N_WASM;
+                        for group in survivors[..batched].chunks_exact(N_WASM) {
+                            let values: [&[f32]; N_WASM] =
+                                std::array::from_fn(|j| self.values_at(rows, group[j] as usize));
+                            let fast = sq_distn_f32_bounded_simd128(qv, values, fast_limit);
+                            for (&pos, &fast) in group.iter().zip(&fast) {
+                                if fast <= fast_limit {
+                                    visit(query_pos, pos as usize, fast);
+                                }
+                            }
+                        }
+                        batched
+                    };
                     for &pos in &survivors[batched..] {
                         let pos = pos as usize;
                         let fast = fast_sq_dist::<AVX>(qv, self.values_at(rows, pos), fast_limit);

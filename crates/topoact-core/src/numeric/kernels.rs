@@ -18,10 +18,12 @@
 //!   explicit forms next to the join (`neighbours::kdtree`).
 //!
 //! In wasm32 the workspace enables simd128 at compile time (`.cargo/config.toml`): the
-//! dispatched kernels use explicit simd128 code there, and so do [`sq_dist_f32_bounded`] and
-//! the projection (`dot2_f32_simd128`); the other inline ones are vectorised to simd128 by
-//! LLVM. Elsewhere (x86-64 without AVX2+FMA, other CPUs) the scalar fallback is the
-//! 16-accumulator loop [`sq_dist_f32_lanes16`].
+//! dispatched kernels use explicit simd128 code there, and so do [`sq_dist_f32_bounded`] (and
+//! its four-candidates form for the join's survivors, `sq_distn_f32_bounded_simd128`) and
+//! the projection (`dots_f32_simd128`: rows x basis vectors per pass, the bits of
+//! `dot2_f32_simd128`); the other inline ones are vectorised to simd128 by LLVM. Elsewhere
+//! (x86-64 without AVX2+FMA, other CPUs) the scalar fallback is the 16-accumulator loop
+//! [`sq_dist_f32_lanes16`].
 //!
 //! # Determinism and precision
 //! Every kernel has a fixed summation order, so it is bit-identical run to run on a given
@@ -579,6 +581,66 @@ fn sq_dist_bounded_simd128(a: &[f32], b: &[f32], limit: f32) -> f32 {
     s
 }
 
+/// [`sq_dist_f32_bounded`] of one vector `a` to `N` vectors `b` in one pass, in explicit
+/// simd128 (each load of `a` feeds `N` candidates): per candidate the operations of
+/// [`sq_dist_bounded_simd128`] in its order, so every result that is <= `limit` has the
+/// single kernel's bits, and every result that the single kernel puts above `limit` stays
+/// above it (the blocks' sums only grow). Stops once all `N` exceed `limit`. All of `b`
+/// must be at least as long as `a`.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // indices name the candidate and the lane
+pub(crate) fn sq_distn_f32_bounded_simd128<const N: usize>(
+    a: &[f32],
+    b: [&[f32]; N],
+    limit: f32,
+) -> [f32; N] {
+    use std::arch::wasm32::*;
+    let n = a.len();
+    assert!(
+        b.iter().all(|v| v.len() >= n),
+        "candidates as long as the query"
+    );
+    let pa = a.as_ptr();
+    let pb = b.map(|v| v.as_ptr());
+    // SAFETY: callers pass `at + 4 <= n`, within `a` and every `b`; wasm loads may be
+    // unaligned.
+    let load = |p: *const f32, at: usize| unsafe { v128_load(p.add(at) as *const v128) };
+    let mut s = [0f32; N];
+    let mut start = 0;
+    while start < n {
+        let end = (start + 64).min(n);
+        let mut acc = [[f32x4_splat(0.0); 4]; N];
+        let mut i = start;
+        while i + 16 <= end {
+            for lane in 0..4 {
+                let x = load(pa, i + 4 * lane);
+                for j in 0..N {
+                    let d = f32x4_sub(x, load(pb[j], i + 4 * lane));
+                    acc[j][lane] = f32x4_add(acc[j][lane], f32x4_mul(d, d));
+                }
+            }
+            i += 16;
+        }
+        for j in 0..N {
+            let acc = &acc[j];
+            let sum = f32x4_add(f32x4_add(acc[0], acc[2]), f32x4_add(acc[1], acc[3]));
+            let mut block = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
+                + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+            for k in i..end {
+                let d = a[k] - b[j][k];
+                block += d * d;
+            }
+            s[j] += block;
+        }
+        if s.iter().all(|&v| v > limit) {
+            return s;
+        }
+        start = end;
+    }
+    s
+}
+
 /// [`sq_dist_f32_bounded`] in explicit AVX2+FMA, for the searches compiled with AVX2+FMA:
 /// per block of 128 coordinates, 16 lanes (two 8-lane FMA accumulators), reduced pairwise,
 /// then the scalar tail; the blocks' sums are added in turn, stopping once the sum exceeds
@@ -763,9 +825,11 @@ pub(crate) unsafe fn dot4_f32_avx2(a: &[f32], b: [&[f32]; 4]) -> [f32; 4] {
 
 /// Two f32 dot products of `a` with `b[0..2]` in one pass over `a` (explicit simd128): per
 /// vector 16 lanes (four 4-lane accumulators), reduced pairwise, plus the scalar tail; the
-/// shorter length counts. Error as [`dot_f32`]. The pruning projection's kernel in wasm.
+/// shorter length counts. Error as [`dot_f32`]. The reference of the wasm projection's
+/// [`dots_f32_simd128`] (its bits), kept for the wasm kernel tests.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // indices name the vector and the lane
 pub(crate) fn dot2_f32_simd128(a: &[f32], b: [&[f32]; 2]) -> [f32; 2] {
     use std::arch::wasm32::*;
     let n = a.len().min(b[0].len()).min(b[1].len());
@@ -798,6 +862,73 @@ pub(crate) fn dot2_f32_simd128(a: &[f32], b: [&[f32]; 2]) -> [f32; 2] {
         out[t] = total;
     }
     out
+}
+
+/// The dot products of `R` vectors `a` with `V` vectors `b` in one pass (explicit simd128,
+/// register tiling: each load of an `a` feeds `V` products, each load of a `b` feeds `R`),
+/// `out[r][v]` with **the bits of [`dot2_f32_simd128`]** for that pair: per pair the four
+/// 4-lane accumulators (element `i` in accumulator `(i / 4) % 4`), reduced as there, then the
+/// scalar tail. The accumulators are formed `4 / PASSES` at a time (`PASSES` passes over the
+/// vectors, each pass touching its share of every 16 values) so that `R * V * 4 / PASSES`
+/// stay in registers. All vectors must hold at least `a[0].len()` values.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // indices name the row, the vector and the lane
+pub(crate) fn dots_f32_simd128<const R: usize, const V: usize, const PASSES: usize>(
+    a: [&[f32]; R],
+    b: [&[f32]; V],
+    out: &mut [[f32; V]; R],
+) {
+    use std::arch::wasm32::*;
+    const { assert!(PASSES == 1 || PASSES == 2 || PASSES == 4) };
+    let n = if R > 0 { a[0].len() } else { 0 };
+    assert!(
+        a.iter().all(|v| v.len() >= n) && b.iter().all(|v| v.len() >= n),
+        "vectors as long as the first"
+    );
+    let pa = a.map(|v| v.as_ptr());
+    let pb = b.map(|v| v.as_ptr());
+    // SAFETY: callers pass `at + 4 <= n`, within every vector; wasm loads may be unaligned.
+    let load = |p: *const f32, at: usize| unsafe { v128_load(p.add(at) as *const v128) };
+    let full = n / 16 * 16;
+    let per_pass = 4 / PASSES;
+    let mut acc = [[[f32x4_splat(0.0); 4]; V]; R];
+    for pass in 0..PASSES {
+        let lanes = pass * per_pass..(pass + 1) * per_pass;
+        let mut part = [[[f32x4_splat(0.0); 4]; V]; R];
+        let mut i = 0;
+        while i < full {
+            for lane in lanes.clone() {
+                let x: [v128; R] = std::array::from_fn(|r| load(pa[r], i + 4 * lane));
+                for v in 0..V {
+                    let y = load(pb[v], i + 4 * lane);
+                    for r in 0..R {
+                        part[r][v][lane] = f32x4_add(part[r][v][lane], f32x4_mul(x[r], y));
+                    }
+                }
+            }
+            i += 16;
+        }
+        for r in 0..R {
+            for v in 0..V {
+                for lane in lanes.clone() {
+                    acc[r][v][lane] = part[r][v][lane];
+                }
+            }
+        }
+    }
+    for r in 0..R {
+        for v in 0..V {
+            let acc = &acc[r][v];
+            let sum = f32x4_add(f32x4_add(acc[0], acc[2]), f32x4_add(acc[1], acc[3]));
+            let mut total = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
+                + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+            for j in full..n {
+                total += a[r][j] * b[v][j];
+            }
+            out[r][v] = total;
+        }
+    }
 }
 
 /// float64 dot product summed in coordinate order (one accumulator, left to right): the

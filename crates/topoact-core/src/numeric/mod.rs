@@ -60,4 +60,55 @@ pub mod testing {
     pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
         super::kernels::dot_f32(a, b)
     }
+
+    /// Four [`sq_dist_f32_bounded`] in one pass (the join's survivors in wasm): the single
+    /// kernel's bits wherever a value is <= `limit`.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    pub fn sq_dist4_f32_bounded(a: &[f32], b: [&[f32]; 4], limit: f32) -> [f32; 4] {
+        super::kernels::sq_distn_f32_bounded_simd128(a, b, limit)
+    }
+
+    /// Two dot products in one pass (the pruning projection's kernel in wasm before the
+    /// register tiling; the reference of [`dots_f32_2x2`]).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    pub fn dot2_f32(a: &[f32], b: [&[f32]; 2]) -> [f32; 2] {
+        super::kernels::dot2_f32_simd128(a, b)
+    }
+
+    /// The dot products of two rows with four vectors in one pass, `out[row][vector]`, as
+    /// the wasm projection forms them (four passes of one accumulator lane each): [`dot2_f32`]'s
+    /// bits.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    pub fn dots_f32_2x4(a: [&[f32]; 2], b: [&[f32]; 4]) -> [[f32; 4]; 2] {
+        let mut out = [[0f32; 4]; 2];
+        super::kernels::dots_f32_simd128::<2, 4, 4>(a, b, &mut out);
+        out
+    }
+
+    /// One dot product as the wasm projection forms the leftover ones: [`dot2_f32`]'s bits.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    pub fn dots_f32_1x1(a: &[f32], b: &[f32]) -> f32 {
+        let mut out = [[0f32; 1]; 1];
+        super::kernels::dots_f32_simd128::<1, 1, 1>([a], [b], &mut out);
+        out[0][0]
+    }
+
+    /// The mapper join's tile test (`tile`: `q.len()` coordinates x 8 lanes, coordinate-
+    /// major): the bit mask of the lanes among `wanted_lanes` whose squared distance to `q`
+    /// stays <= `zlimit`, in explicit simd128 and in the portable form.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    pub fn tile_survivors(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit: f32) -> [u32; 2] {
+        use crate::neighbours::kdtree::{tile_survivors_portable, tile_survivors_simd128};
+        [
+            tile_survivors_simd128(tile, q, wanted_lanes, zlimit),
+            tile_survivors_portable(tile, q, wanted_lanes, zlimit),
+        ]
+    }
+
+    /// The squared distance from `q` to the box `[lo, hi]` in explicit simd128 (the join's
+    /// point-to-box bound in wasm).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    pub fn box_lb2(q: &[f32], lo: &[f32], hi: &[f32]) -> f32 {
+        crate::neighbours::kdtree::box_lb2_simd128(q, lo, hi)
+    }
 }

@@ -443,7 +443,7 @@ impl TsneJob {
                         .enumerate()
                         .with_min_len(64)
                         .for_each_init(
-                            || vec![0.0; k],
+                            || vec![0.0; 2 * k],
                             |scratch, (offset, out)| calibrate(next_row + offset, out, scratch),
                         )
                 },
@@ -452,7 +452,7 @@ impl TsneJob {
         }
         #[cfg(not(feature = "parallel"))]
         {
-            let mut scratch = vec![0.0; k];
+            let mut scratch = vec![0.0; 2 * k];
             for (offset, out) in rows_out.chunks_mut(k).enumerate() {
                 calibrate(next_row + offset, out, &mut scratch);
             }

@@ -19,7 +19,7 @@ const MAX_SEARCH_STEPS: usize = 200;
 
 /// Calibrates one row: writes `p_{j|i}` (summing to 1) for the given neighbour distances
 /// (Euclidean, any order) into `out`, so that `exp(entropy) == perplexity` within the
-/// tolerance. `scratch` must have the length of `distances`.
+/// tolerance. `scratch` must have twice the length of `distances`.
 ///
 /// The search keeps a bracket of `beta` as openTSNE's bisection does, but steps by Newton
 /// on the entropy (`dH / d beta = -beta Var(s)`, one more sum per step) whenever that lands
@@ -27,7 +27,8 @@ const MAX_SEARCH_STEPS: usize = 200;
 /// tolerance; it is not the same `beta` to the last bit. Callgrind, 50,000 x 256 at
 /// perplexity 50 (150 neighbours), the set-up (affinities, symmetrising, PCA start) on one
 /// thread: `exp` 10.6 billion instructions by bisection, 2.7 billion by this search (3.9
-/// times fewer calls); the set-up 22.8 to 12.6 billion.
+/// times fewer calls); the set-up 22.8 to 12.6 billion. The last step's terms are kept as the
+/// row (no final `exp` pass): `exp` 2.91 to 2.53 billion instructions, the same bits.
 ///
 /// Cost: O(k) per step, at most 200 steps (typically under 10).
 /// If every distance is equal the row is uniform whatever the perplexity (the search runs
@@ -39,11 +40,12 @@ pub(crate) fn calibrate_row(
     out: &mut [f32],
 ) {
     let k = distances.len();
-    debug_assert_eq!(scratch.len(), k);
+    debug_assert_eq!(scratch.len(), 2 * k);
     debug_assert_eq!(out.len(), k);
     if k == 0 {
         return;
     }
+    let (scratch, terms) = scratch.split_at_mut(k);
     // Shifted squared distances: s_j = d_j^2 - min d^2 >= 0, so one term is exp(0) = 1.
     let mut min_squared = f64::INFINITY;
     for (s, &d) in scratch.iter_mut().zip(distances) {
@@ -66,22 +68,24 @@ pub(crate) fn calibrate_row(
     };
     let mut beta_low = f64::NEG_INFINITY;
     let mut beta_high = f64::INFINITY;
-    let mut best_beta = beta;
+    // The last step's terms `exp(-beta s_j)` and their sum: the row's answer.
+    let mut last_sum_p = 1.0;
     for _ in 0..MAX_SEARCH_STEPS {
         let mut sum_p = 0.0;
         let mut sum_sp = 0.0;
         let mut sum_ssp = 0.0;
-        for &s in scratch.iter() {
+        for (&s, term) in scratch.iter().zip(terms.iter_mut()) {
             let p = (-beta * s).exp();
+            *term = p;
             let sp = s * p;
             sum_p += p;
             sum_sp += sp;
             sum_ssp += s * sp;
         }
+        last_sum_p = sum_p;
         // sum_p >= 1 (the nearest neighbour's term), so the log and division are safe.
         let mean = sum_sp / sum_p;
         let entropy = sum_p.ln() + beta * mean;
-        best_beta = beta;
         let excess = entropy - desired_entropy;
         if excess.abs() <= ENTROPY_TOLERANCE {
             break;
@@ -112,13 +116,10 @@ pub(crate) fn calibrate_row(
             break;
         }
     }
-    let mut sum_p = 0.0;
-    for s in scratch.iter_mut() {
-        *s = (-best_beta * *s).exp();
-        sum_p += *s;
-    }
-    for (o, &s) in out.iter_mut().zip(scratch.iter()) {
-        *o = (s / sum_p) as f32;
+    // The search ends right after a step (within the tolerance, at the step limit, or with
+    // no finite next `beta`): that step's `beta` is the answer, and its terms are kept.
+    for (o, &p) in out.iter_mut().zip(terms.iter()) {
+        *o = (p / last_sum_p) as f32;
     }
 }
 
@@ -398,7 +399,7 @@ mod tests {
     #[test]
     fn calibrated_row_has_the_requested_perplexity() {
         let distances: Vec<f32> = (0..90).map(|j| 3.0 + 0.1 * j as f32).collect();
-        let mut scratch = vec![0.0; 90];
+        let mut scratch = vec![0.0; 180];
         let mut out = vec![0.0; 90];
         calibrate_row(&distances, 30f64.ln(), &mut scratch, &mut out);
         let total: f64 = out.iter().map(|&v| v as f64).sum();
@@ -417,7 +418,7 @@ mod tests {
         let equal = vec![2.5f32; 30];
         let zero = vec![0f32; 30];
         for distances in [far, equal, zero] {
-            let mut scratch = vec![0.0; 30];
+            let mut scratch = vec![0.0; 60];
             let mut out = vec![0.0; 30];
             calibrate_row(&distances, 5f64.ln(), &mut scratch, &mut out);
             assert!(out.iter().all(|v| v.is_finite() && *v >= 0.0));

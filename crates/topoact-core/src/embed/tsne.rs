@@ -443,7 +443,7 @@ impl TsneJob {
                         .enumerate()
                         .with_min_len(64)
                         .for_each_init(
-                            || vec![0.0; k],
+                            || vec![0.0; 2 * k],
                             |scratch, (offset, out)| calibrate(next_row + offset, out, scratch),
                         )
                 },
@@ -452,14 +452,14 @@ impl TsneJob {
         }
         #[cfg(not(feature = "parallel"))]
         {
-            let mut scratch = vec![0.0; k];
+            let mut scratch = vec![0.0; 2 * k];
             for (offset, out) in rows_out.chunks_mut(k).enumerate() {
                 calibrate(next_row + offset, out, &mut scratch);
             }
         }
         if end == n {
-            self.stage =
-                Stage::Symmetrise(Box::new(Symmetriser::new(&self.knn, k, &self.conditional)));
+            let conditional = std::mem::take(&mut self.conditional);
+            self.stage = Stage::Symmetrise(Box::new(Symmetriser::new(&self.knn, k, conditional)));
         } else {
             self.stage = Stage::Affinities { next_row: end };
         }
@@ -472,20 +472,20 @@ impl TsneJob {
         let (finished, ()) = {
             let (rows, pca, pca_coords) =
                 (&self.rows, &mut self.early_pca, &mut self.early_pca_coords);
-            let (knn, conditional) = (&self.knn, &self.conditional);
+            let knn = &self.knn;
             rayon::join(
-                || symmetriser.merge_rows(knn, conditional, rows_per_step),
+                || symmetriser.advance(knn, rows_per_step),
                 || advance_early_pca(pca, pca_coords, rows),
             )
         };
         #[cfg(not(feature = "parallel"))]
-        let finished = symmetriser.merge_rows(&self.knn, &self.conditional, rows_per_step);
+        let finished = symmetriser.advance(&self.knn, rows_per_step);
         let done = symmetriser.rows_done() as u64;
         if finished {
-            // Renumber points for memory locality (undone when coordinates are reported).
-            let affinities = symmetriser.finish();
-            let order = affinities.locality_order();
-            self.attraction_pairs = Some(PairAttraction::new(&affinities.permuted(&order)));
+            // Points renumbered for memory locality (undone when coordinates are reported).
+            let (attraction_pairs, order) =
+                symmetriser.finish().expect("the symmetriser has finished");
+            self.attraction_pairs = Some(attraction_pairs);
             let mut position = vec![0u32; order.len()];
             for (internal, &row) in order.iter().enumerate() {
                 position[row as usize] = internal as u32;

@@ -974,15 +974,7 @@ pub(crate) fn dots_f64<const K: usize>(a: &[f64], vectors: &[f64]) -> [f64; K] {
     let full = chunks_a.len();
     let chunks: [&[[f64; 4]]; K] =
         std::array::from_fn(|j| &vectors[j * dim..(j + 1) * dim].as_chunks::<4>().0[..full]);
-    let mut sums = [[0.0f64; 4]; K];
-    for (c, x) in chunks_a.iter().enumerate() {
-        for (sum, vector) in sums.iter_mut().zip(&chunks) {
-            let y = &vector[c];
-            for lane in 0..4 {
-                sum[lane] += x[lane] * y[lane];
-            }
-        }
-    }
+    let sums = lane_sums_f64(chunks_a, &chunks);
     std::array::from_fn(|j| {
         let sum = &sums[j];
         let mut total = (sum[0] + sum[1]) + (sum[2] + sum[3]);
@@ -992,6 +984,84 @@ pub(crate) fn dots_f64<const K: usize>(a: &[f64], vectors: &[f64]) -> [f64; K] {
         }
         total
     })
+}
+
+/// The four lane sums of [`dots_f64`]: `sums[j][lane] = sum_c x[c][lane] * y_j[c][lane]`,
+/// `c` ascending (every `y_j` has `x`'s length). Two lanes per SSE2 / SIMD128 register (the
+/// compiler left the plain loop scalar with six vectors: 24 sums spill), each lane the same
+/// multiply and add in the same order as the plain loop other targets keep: the same bits.
+#[inline]
+fn lane_sums_f64<const K: usize>(x: &[[f64; 4]], y: &[&[[f64; 4]]; K]) -> [[f64; 4]; K] {
+    let mut sums = [[0.0f64; 4]; K];
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128d, _mm_add_pd, _mm_loadu_pd, _mm_mul_pd, _mm_setzero_pd, _mm_storeu_pd,
+        };
+        // SAFETY: SSE2 is part of x86-64's baseline; every load reads a whole `[f64; 4]`
+        // of a slice at least as long as `x` (the index is checked), every store writes one
+        // of `sums`.
+        unsafe {
+            let mut low: [__m128d; K] = [_mm_setzero_pd(); K];
+            let mut high: [__m128d; K] = [_mm_setzero_pd(); K];
+            for (c, chunk) in x.iter().enumerate() {
+                let x_low = _mm_loadu_pd(chunk.as_ptr());
+                let x_high = _mm_loadu_pd(chunk.as_ptr().add(2));
+                for j in 0..K {
+                    let y_chunk = &y[j][c];
+                    low[j] = _mm_add_pd(low[j], _mm_mul_pd(x_low, _mm_loadu_pd(y_chunk.as_ptr())));
+                    high[j] = _mm_add_pd(
+                        high[j],
+                        _mm_mul_pd(x_high, _mm_loadu_pd(y_chunk.as_ptr().add(2))),
+                    );
+                }
+            }
+            for j in 0..K {
+                _mm_storeu_pd(sums[j].as_mut_ptr(), low[j]);
+                _mm_storeu_pd(sums[j].as_mut_ptr().add(2), high[j]);
+            }
+        }
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use std::arch::wasm32::{f64x2, f64x2_add, f64x2_extract_lane, f64x2_mul, v128, v128_load};
+        let load = |pair: &[f64]| {
+            assert!(pair.len() == 2);
+            // SAFETY: `pair` is two f64 (16 bytes); wasm loads need no alignment.
+            unsafe { v128_load(pair.as_ptr() as *const v128) }
+        };
+        let mut low: [v128; K] = [f64x2(0.0, 0.0); K];
+        let mut high: [v128; K] = [f64x2(0.0, 0.0); K];
+        for (c, chunk) in x.iter().enumerate() {
+            let (x_low, x_high) = (load(&chunk[..2]), load(&chunk[2..]));
+            for j in 0..K {
+                let y_chunk = &y[j][c];
+                low[j] = f64x2_add(low[j], f64x2_mul(x_low, load(&y_chunk[..2])));
+                high[j] = f64x2_add(high[j], f64x2_mul(x_high, load(&y_chunk[2..])));
+            }
+        }
+        for j in 0..K {
+            sums[j] = [
+                f64x2_extract_lane::<0>(low[j]),
+                f64x2_extract_lane::<1>(low[j]),
+                f64x2_extract_lane::<0>(high[j]),
+                f64x2_extract_lane::<1>(high[j]),
+            ];
+        }
+    }
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )))]
+    for (c, chunk) in x.iter().enumerate() {
+        for (sum, vector) in sums.iter_mut().zip(y) {
+            let y_chunk = &vector[c];
+            for lane in 0..4 {
+                sum[lane] += chunk[lane] * y_chunk[lane];
+            }
+        }
+    }
+    sums
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! Precision: single precision throughout (four lanes per row, accumulators in f32), about
 //! `1e-6` relative, far below the repulsion's interpolation error (~`1e-3`).
 
+#[cfg(test)]
 use super::affinity::SparseAffinities;
 
 /// Runs of rows, each with its own accumulator (a constant, so results do not depend on the
@@ -37,6 +38,8 @@ pub(crate) struct PairAttraction {
 }
 
 impl PairAttraction {
+    /// From the whole symmetric matrix (its upper triangle is kept).
+    #[cfg(test)]
     pub(crate) fn new(affinities: &SparseAffinities) -> Self {
         let n_points = affinities.row_starts.len() - 1;
         let mut row_starts = Vec::with_capacity(n_points + 1);
@@ -56,6 +59,13 @@ impl PairAttraction {
             }
             row_starts.push(columns.len());
         }
+        Self::from_upper(row_starts, columns, values)
+    }
+
+    /// From the upper triangle of `P` in compressed-row form: row `i`'s pairs `(j, p_ij)`,
+    /// `j > i` ascending, are `row_starts[i]..row_starts[i + 1]` of `columns` and `values`.
+    pub(crate) fn from_upper(row_starts: Vec<usize>, columns: Vec<u32>, values: Vec<f32>) -> Self {
+        let n_points = row_starts.len() - 1;
         // The unchecked reads and writes in `row_pairs` rest on these two facts.
         assert!(
             columns.iter().all(|&j| (j as usize) < n_points),
@@ -89,6 +99,12 @@ impl PairAttraction {
             run_starts,
             accumulators,
         }
+    }
+
+    /// The upper triangle held: row starts, columns, values.
+    #[cfg(test)]
+    pub(crate) fn upper(&self) -> (&[usize], &[u32], &[f32]) {
+        (&self.row_starts, &self.columns, &self.values)
     }
 
     /// Writes `F_i` (x, y interleaved) into `out` for the coordinates `coords`.

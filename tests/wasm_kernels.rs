@@ -374,6 +374,30 @@ fn tiled_dot_products_are_the_two_vector_kernels() {
     }
 }
 
+/// The PCA passes' six float64 dot products side by side (two lanes per simd128 register)
+/// are each the bits of the single float64 dot product.
+#[wasm_bindgen_test]
+fn side_by_side_f64_dots_are_the_single_ones() {
+    let mut rng = Rng(13);
+    for len in lengths() {
+        for kind in [Kind::Unit, Kind::Mixed, Kind::Large, Kind::Zeros] {
+            let widen =
+                |v: Vec<f32>| -> Vec<f64> { v.iter().map(|&x| x as f64 * 1.000_000_1).collect() };
+            let a = widen(vector(&mut rng, len, kind));
+            let vectors = widen(vector(&mut rng, 6 * len, kind));
+            let six = kernels::dots_f64_6(&a, &vectors);
+            for (j, got) in six.iter().enumerate() {
+                let one = kernels::dot_f64(&a, &vectors[j * len..(j + 1) * len]);
+                assert_eq!(
+                    got.to_bits(),
+                    one.to_bits(),
+                    "len {len} {kind:?} vector {j}"
+                );
+            }
+        }
+    }
+}
+
 /// The join's tile test (8 candidates per vector operation, early exit a stage of 8
 /// coordinates at a time): the portable form's mask, for every number of coordinates,
 /// every wanted range and limits around the lanes' sums.

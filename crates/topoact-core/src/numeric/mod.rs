@@ -61,6 +61,17 @@ pub mod testing {
         super::kernels::dot_f32(a, b)
     }
 
+    /// The float64 dot product in four lane sums (the PCA's reference order).
+    pub fn dot_f64(a: &[f64], b: &[f64]) -> f64 {
+        super::kernels::dot_f64(a, b)
+    }
+
+    /// [`dot_f64`] of `a` with six vectors side by side (the PCA passes; two lanes per
+    /// SSE2 / simd128 register): each the bits of [`dot_f64`].
+    pub fn dots_f64_6(a: &[f64], vectors: &[f64]) -> [f64; 6] {
+        super::kernels::dots_f64::<6>(a, vectors)
+    }
+
     /// Four [`sq_dist_f32_bounded`] in one pass (the join's survivors in wasm): the single
     /// kernel's bits wherever a value is <= `limit`.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

@@ -613,7 +613,7 @@ mod tests {
                     let j = if next() % 4 == 0 {
                         next() % n
                     } else {
-                        (i + n - 8 + next() % 17) % n
+                        (i + 8 * n + next() % 17 - 8) % n
                     };
                     if j != i && !row.contains(&(j as u32)) {
                         row.push(j as u32);

@@ -499,6 +499,7 @@ fn apply_moves(owner: usize, blocks: &[Block], parity: usize, first: usize, own:
 /// Every vertex's recorded moves of the round run with `parity` added to `coords` (all
 /// vertices): per vertex in the order [`apply_moves`] adds them (block order, then each
 /// list's), so the same bits.
+#[cfg(feature = "parallel")]
 fn apply_all_moves(blocks: &[Block], parity: usize, coords: &mut [f32]) {
     for block in blocks {
         for list in &block.deferred[parity] {

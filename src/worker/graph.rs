@@ -8,7 +8,7 @@ use topoact_core::compare::{norm_distributions, row_norms};
 use topoact_core::diagnostics::{lens_diagnostics, norm_diagnostics};
 use topoact_core::formats::graph_file::{import_graph, MAX_IMPORT_BYTES};
 use topoact_core::formats::{ByteSource, NamedSource};
-use topoact_core::job::PartOfSequence;
+use topoact_core::job::{PartOfSequence, Progress};
 use topoact_core::layout::{topoact_radii, LayoutEdge, LayoutInput, LayoutJob, LayoutParams};
 use topoact_core::mapper::export::{to_kmapper_json, to_node_link_json};
 use topoact_core::mapper::{MapperGraph, MapperJob, MapperParams};
@@ -16,7 +16,7 @@ use topoact_core::pipeline::mapper_input;
 
 use super::images::mean_image_url;
 use super::runtime::{
-    compute_threads, is_cancelled, now_ms, run_job, yield_to_event_loop, Outcome,
+    compute_threads, is_cancelled, now_ms, post, run_job, yield_to_event_loop, Outcome,
 };
 use super::state::{self, with_dataset};
 use crate::protocol::{
@@ -99,6 +99,15 @@ pub(super) async fn lay_out(
         .map(|layout| (layout.positions, now_ms() - started_ms)))
 }
 
+/// Tells the UI (and the benchmark page's stage clocks) that the graph's stage `stage` has
+/// finished, as a job's progress does after each step.
+fn post_stage_done(request_id: RequestId, stage: &str) {
+    post(&FromWorker::Progress {
+        request_id,
+        progress: Progress::new(stage, 1, 1),
+    });
+}
+
 /// `ComputeGraph`: the mapper graph of a layer, laid out, with its diagnostics.
 pub(super) async fn compute_graph(
     request_id: RequestId,
@@ -111,11 +120,14 @@ pub(super) async fn compute_graph(
     };
     state::keep_mapper_graph(&request, &graph);
     let mapper_ms = now_ms() - started_ms;
+    post_stage_done(request_id, "finishing the mapper graph");
     let input = layout_input(&graph, &previous_positions);
     let Some((positions, layout_ms)) = lay_out(request_id, input).await? else {
         return Ok(None);
     };
+    post_stage_done(request_id, "laying out the graph");
     let diagnostics = Some(graph_diagnostics(&request, &graph)?);
+    post_stage_done(request_id, "summarising the layer's norms");
     let lens_by_sample = samples.lens_by_sample(&graph.lens_by_row);
     let mut drawn = drawn_graph(
         request,
@@ -127,6 +139,7 @@ pub(super) async fn compute_graph(
     );
     drawn.lens_by_sample = lens_by_sample;
     super::columns::annotate_with_columns(&mut drawn)?;
+    post_stage_done(request_id, "preparing the graph for drawing");
     Ok(Some(FromWorker::Graph {
         request_id,
         graph: drawn,

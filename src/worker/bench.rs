@@ -237,6 +237,8 @@ enum BenchAnswer {
         eps_global: Option<f64>,
         positions: Vec<[f64; 2]>,
         links: Vec<[usize; 2]>,
+        /// The layer's norms follow in a `LayerNorms` answer to the same request.
+        norms_pending: bool,
     },
     Projection {
         request_id: RequestId,
@@ -310,6 +312,10 @@ pub fn read_answer(message: JsValue) -> Result<JsValue, JsError> {
                 .iter()
                 .map(|edge| [edge.source, edge.target])
                 .collect(),
+            norms_pending: graph
+                .diagnostics
+                .as_ref()
+                .is_some_and(|d| d.norms.is_none()),
         },
         FromWorker::Projection {
             request_id,
@@ -355,6 +361,10 @@ pub fn read_answer(message: JsValue) -> Result<JsValue, JsError> {
         FromWorker::Imported { request_id, .. } => BenchAnswer::Other {
             request_id: Some(request_id),
             answer: "Imported",
+        },
+        FromWorker::LayerNorms { request_id, .. } => BenchAnswer::Other {
+            request_id: Some(request_id),
+            answer: "LayerNorms",
         },
         FromWorker::Glyphs { request_id, .. } => BenchAnswer::Other {
             request_id: Some(request_id),

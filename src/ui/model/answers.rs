@@ -148,6 +148,26 @@ impl AppModel {
                     self.on_graph(graph);
                 }
             }
+            FromWorker::LayerNorms {
+                layer,
+                subsample,
+                norms,
+                ..
+            } => {
+                // They belong to the graph shown if it is of that layer and subsample (the
+                // graph's request has ended: it was answered before its norms).
+                let diagnostics = self
+                    .results
+                    .graph
+                    .as_mut()
+                    .filter(|graph| {
+                        graph.request.layer == layer && graph.request.subsample == subsample
+                    })
+                    .and_then(|graph| graph.diagnostics.as_mut());
+                if let Some(diagnostics) = diagnostics {
+                    diagnostics.norms = Some(norms);
+                }
+            }
             FromWorker::Imported {
                 request_id,
                 graph,

@@ -6,7 +6,7 @@ use topoact_core::dataset::{ClassSummary, DatasetSummary, Dtype, LayerSummary};
 use topoact_core::job::Progress;
 
 use super::*;
-use crate::protocol::{DrawnNode, DrawnProjection, FromWorker, ToWorker, WorkerError};
+use crate::protocol::{Diagnostics, DrawnNode, DrawnProjection, FromWorker, ToWorker, WorkerError};
 
 /// The actions that change what is shown beside the session.
 mod beside_the_session;
@@ -721,4 +721,90 @@ fn classes_are_highlighted_once_toggled_and_removed_through_actions() {
     assert_eq!(model.session.highlighted_classes, vec![1]);
     model.on_user_action(UserAction::UnhighlightClass(1));
     assert!(model.session.highlighted_classes.is_empty());
+}
+
+/// A graph comes before its layer's norms (the worker summarises them after sending it): the
+/// norms then fill the shown graph's diagnostics if they are of its layer and subsample, and
+/// are dropped otherwise.
+#[test]
+fn a_layers_norms_arriving_after_its_graph_fill_its_diagnostics_and_no_other() {
+    use topoact_core::diagnostics::{Histogram, LensDiagnostics, NormDiagnostics};
+    let histogram = Histogram {
+        lower: 0.0,
+        upper: 1.0,
+        counts: vec![1, 2],
+    };
+    let norms = NormDiagnostics {
+        dim: 4,
+        n_vectors: 10,
+        n_random: 10,
+        activation: histogram.clone(),
+        random: histogram.clone(),
+        activation_mean: 1.0,
+        activation_std: 0.5,
+        random_mean: 2.0,
+        random_std: 0.25,
+        zero_fraction: 0.3,
+    };
+    let (mut model, messages) = demo_model(&["a", "b"], 10);
+    let ToWorker::ComputeGraph {
+        request_id,
+        request,
+        ..
+    } = messages
+        .iter()
+        .find(|m| matches!(m, ToWorker::ComputeGraph { .. }))
+        .expect("a graph request")
+        .clone()
+    else {
+        unreachable!()
+    };
+    let mut graph = drawn_graph(request.clone(), &[&[0, 1], &[2]]);
+    graph.diagnostics = Some(Diagnostics {
+        lens: LensDiagnostics {
+            lens: "l2norm".into(),
+            cover: "uniform".into(),
+            histogram,
+            intervals: vec![[0.0, 1.0]],
+            interval_sizes: vec![3],
+        },
+        norms: None,
+    });
+    model.on_worker_answer(FromWorker::Graph { request_id, graph });
+    assert!(
+        model.requests.running.is_none(),
+        "the graph ends what the person waits for"
+    );
+    let shown_norms = |model: &AppModel| {
+        model
+            .results
+            .graph
+            .as_ref()
+            .and_then(|g| g.diagnostics.as_ref())
+            .and_then(|d| d.norms.clone())
+    };
+    // Norms of another layer, or of another subsample, are not this graph's.
+    model.on_worker_answer(FromWorker::LayerNorms {
+        request_id,
+        layer: "b".into(),
+        subsample: request.subsample,
+        norms: norms.clone(),
+    });
+    let mut other_subsample = request.subsample;
+    other_subsample.size = Some(other_subsample.size.map_or(5, |size| size + 1));
+    model.on_worker_answer(FromWorker::LayerNorms {
+        request_id,
+        layer: request.layer.clone(),
+        subsample: other_subsample,
+        norms: norms.clone(),
+    });
+    assert_eq!(shown_norms(&model), None);
+    model.on_worker_answer(FromWorker::LayerNorms {
+        request_id,
+        layer: request.layer.clone(),
+        subsample: request.subsample,
+        norms: norms.clone(),
+    });
+    assert_eq!(shown_norms(&model), Some(norms));
+    assert!(model.next_requests().is_empty(), "nothing is asked again");
 }

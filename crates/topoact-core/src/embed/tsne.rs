@@ -469,7 +469,7 @@ impl TsneJob {
     fn step_symmetrise(&mut self, mut symmetriser: Box<Symmetriser>) -> Progress {
         let rows_per_step = (WORK_PER_STEP / (self.k * 16)).max(1);
         #[cfg(feature = "parallel")]
-        let (finished, ()) = {
+        let (symmetrised, ()) = {
             let (rows, pca, pca_coords) =
                 (&self.rows, &mut self.early_pca, &mut self.early_pca_coords);
             let knn = &self.knn;
@@ -479,12 +479,10 @@ impl TsneJob {
             )
         };
         #[cfg(not(feature = "parallel"))]
-        let finished = symmetriser.advance(&self.knn, rows_per_step);
+        let symmetrised = symmetriser.advance(&self.knn, rows_per_step);
         let done = symmetriser.rows_done() as u64;
-        if finished {
+        if let Some((attraction_pairs, order)) = symmetrised {
             // Points renumbered for memory locality (undone when coordinates are reported).
-            let (attraction_pairs, order) =
-                symmetriser.finish().expect("the symmetriser has finished");
             self.attraction_pairs = Some(attraction_pairs);
             let mut position = vec![0u32; order.len()];
             for (internal, &row) in order.iter().enumerate() {

@@ -277,7 +277,6 @@ pub(crate) struct Symmetriser {
     order: Vec<u32>,
     position: Vec<u32>,
     upper_starts: Vec<usize>,
-    attraction: Option<PairAttraction>,
     phase: Phase,
 }
 
@@ -324,7 +323,6 @@ impl Symmetriser {
             order: Vec::new(),
             position: Vec::new(),
             upper_starts: Vec::new(),
-            attraction: None,
             phase: Phase::Scatter { next_column: 0 },
         }
     }
@@ -344,9 +342,14 @@ impl Symmetriser {
     }
 
     /// Does the next part of the work: up to `max_columns` columns of the scatter, else one
-    /// of the later passes (each O(n k), a scan). Returns true when the upper triangle is
-    /// ready ([`Self::finish`]).
-    pub(crate) fn advance(&mut self, knn: &KnnGraph, max_columns: usize) -> bool {
+    /// of the later passes (each O(n k), a scan). The last pass returns `P`'s upper triangle
+    /// in the breadth-first numbering, normalised, and the numbering (`order[new] = old`);
+    /// `None` before (and after).
+    pub(crate) fn advance(
+        &mut self,
+        knn: &KnnGraph,
+        max_columns: usize,
+    ) -> Option<(PairAttraction, Vec<u32>)> {
         let n = self.n_points;
         let k = self.k;
         match self.phase {
@@ -453,18 +456,13 @@ impl Symmetriser {
                 self.sum_starts = Vec::new();
                 self.sum_columns = Vec::new();
                 self.sum_values = Vec::new();
-                self.attraction = Some(PairAttraction::from_upper(upper_starts, columns, values));
                 self.phase = Phase::Done;
+                let attraction = PairAttraction::from_upper(upper_starts, columns, values);
+                return Some((attraction, std::mem::take(&mut self.order)));
             }
             Phase::Done => {}
         }
-        matches!(self.phase, Phase::Done)
-    }
-
-    /// `P`'s upper triangle in the breadth-first numbering, normalised, and the numbering
-    /// (`order[new] = old`). Call once [`Self::advance`] has returned true.
-    pub(crate) fn finish(self) -> Option<(PairAttraction, Vec<u32>)> {
-        Some((self.attraction?, self.order))
+        None
     }
 }
 
@@ -555,11 +553,13 @@ mod tests {
     ) -> (PairAttraction, Vec<u32>) {
         let mut sym = Symmetriser::new(knn, k, conditional.to_vec());
         let mut steps = 0;
-        while !sym.advance(knn, step) {
+        loop {
+            if let Some(symmetrised) = sym.advance(knn, step) {
+                return symmetrised;
+            }
             steps += 1;
             assert!(steps < 10 * knn.n_points + 10);
         }
-        sym.finish().expect("finished")
     }
 
     #[test]

@@ -861,11 +861,14 @@ impl Block {
         // (No update at distance 0: umap-learn's gradient is 0 there.)
         self.epoch_of_next_sample[i] += self.epochs_per_sample[i];
         let per_negative = self.epochs_per_negative_sample[i];
-        let n_negative =
-            ((n - self.epoch_of_next_negative_sample[i]) / per_negative).max(0.0) as usize;
+        // umap-learn's `int(max(0, due))`, through u32 and a compare (the same values: a NaN
+        // or negative due is 0, and a round never has 2^32 samples due): `f32::max` is a libm
+        // call in wasm and a float-to-u64 conversion a dozen x86 instructions.
+        let due = (n - self.epoch_of_next_negative_sample[i]) / per_negative;
+        let n_negative = if due > 0.0 { due as u32 } else { 0 };
         // The head's earlier edges' pending samples (if any) are the head's too.
         self.pending_head = j as u32;
-        self.pending += n_negative;
+        self.pending += n_negative as usize;
         while self.pending >= NEGATIVE_BATCH {
             (cx, cy) = repel(cx, cy, j as u32, NEGATIVE_BATCH, &mut self.rng, view);
             self.pending -= NEGATIVE_BATCH;
@@ -873,7 +876,7 @@ impl Block {
         own[2 * j_local] = cx;
         own[2 * j_local + 1] = cy;
         self.epoch_of_next_negative_sample[i] += n_negative as f32 * per_negative;
-        n_negative
+        n_negative as usize
     }
 }
 
@@ -900,10 +903,15 @@ fn repel(
     } = view.kernel;
     let alpha = view.alpha;
     let drawn = rng.next_batch();
+    // One check per batch instead of one per draw: every draw is below `rng.n_vertices`.
+    assert!(rng.n_vertices as usize <= view.snapshot_xy.len());
     let mut other_x = [0f32; NEGATIVE_BATCH];
     let mut other_y = [0f32; NEGATIVE_BATCH];
     for lane in 0..NEGATIVE_BATCH {
-        let [x, y] = view.snapshot_xy[drawn[lane] as usize];
+        debug_assert!(drawn[lane] < rng.n_vertices);
+        // SAFETY: `next_batch` reduces each draw to `0..n_vertices` (a multiply-shift of a
+        // u32 by `n_vertices`, below it), checked against the snapshot's length above.
+        let [x, y] = unsafe { *view.snapshot_xy.get_unchecked(drawn[lane] as usize) };
         other_x[lane] = x;
         other_y[lane] = y;
     }

@@ -164,9 +164,7 @@ struct Block {
 /// What a block reads besides its own state during an epoch.
 #[derive(Clone, Copy)]
 struct EpochView<'a> {
-    /// Every vertex's position at the start of the epoch (interleaved x, y).
-    snapshot: &'a [f32],
-    /// The same, as (x, y) pairs.
+    /// Every vertex's position at the start of the round, as (x, y) pairs.
     snapshot_xy: &'a [[f32; 2]],
     /// The block owning each vertex.
     owner: &'a [u8],
@@ -388,7 +386,6 @@ impl Optimiser {
         while rounds < rounds_left && spent < budget {
             let setting = self.round_setting(first_round + rounds);
             let view = EpochView {
-                snapshot: &self.snapshot,
                 snapshot_xy: self.snapshot.as_chunks::<2>().0,
                 owner: &self.owner,
                 kernel: self.kernel,
@@ -625,7 +622,6 @@ impl Team<'_> {
             own.copy_from_slice(&replica[2 * range.start..2 * range.end]);
             let snapshot = &replica[..];
             let view = EpochView {
-                snapshot,
                 snapshot_xy: snapshot.as_chunks::<2>().0,
                 owner: self.owner,
                 kernel: self.kernel,
@@ -830,11 +826,14 @@ impl Block {
         let k = self.tail[i] as usize;
         let k_local = k.wrapping_sub(first);
         let tail_is_own = k_local < own_count;
-        let (mut cx, mut cy) = (own[2 * j_local], own[2 * j_local + 1]);
-        let (ox, oy) = if tail_is_own {
-            (own[2 * k_local], own[2 * k_local + 1])
+        // As (x, y) pairs, one bounds check per vertex (`own_count` of them, so a tail found
+        // to be the block's own needs none).
+        let own = &mut own.as_chunks_mut::<2>().0[..own_count];
+        let [mut cx, mut cy] = own[j_local];
+        let [ox, oy] = if tail_is_own {
+            own[k_local]
         } else {
-            (view.snapshot[2 * k], view.snapshot[2 * k + 1])
+            view.snapshot_xy[k]
         };
         let (dx, dy) = (cx - ox, cy - oy);
         let dist_sq = dx * dx + dy * dy;
@@ -846,12 +845,13 @@ impl Block {
             let gy = clip(grad_coeff * dy) * alpha;
             cx += gx;
             cy += gy;
+            // (`parity` is 0 or 1; the mask spares the bounds check.)
+            let parity = self.parity & 1;
             if tail_is_own {
-                own[2 * k_local] = ox - gx;
-                own[2 * k_local + 1] = oy - gy;
-                self.own_tails[self.parity].push(k as u32);
+                own[k_local] = [ox - gx, oy - gy];
+                self.own_tails[parity].push(k as u32);
             } else {
-                self.deferred[self.parity][view.owner[k] as usize].push(Move {
+                self.deferred[parity][view.owner[k] as usize].push(Move {
                     vertex: k as u32,
                     dx: -gx,
                     dy: -gy,
@@ -873,8 +873,7 @@ impl Block {
             (cx, cy) = repel(cx, cy, j as u32, NEGATIVE_BATCH, &mut self.rng, view);
             self.pending -= NEGATIVE_BATCH;
         }
-        own[2 * j_local] = cx;
-        own[2 * j_local + 1] = cy;
+        own[j_local] = [cx, cy];
         self.epoch_of_next_negative_sample[i] += n_negative as f32 * per_negative;
         n_negative as usize
     }

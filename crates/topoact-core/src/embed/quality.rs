@@ -135,9 +135,10 @@ pub fn trustworthiness(
         let mut penalty = 0usize;
         for &j in &plane.nearest(query, k) {
             let (j, dj) = (j as usize, dist[j as usize]);
-            let rank = 1 + (0..n)
-                .filter(|&o| o != query && (dist[o] < dj || (dist[o] == dj && o < j)))
-                .count();
+            let rank = 1
+                + (0..n)
+                    .filter(|&o| o != query && (dist[o] < dj || (dist[o] == dj && o < j)))
+                    .count();
             penalty += rank.saturating_sub(k);
         }
         penalty

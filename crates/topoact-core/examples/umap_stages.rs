@@ -6,7 +6,7 @@
 //! Run: `cargo run --release -p topoact-core --example umap_stages` with `N` (points, default
 //! 50000), `DIM` (256), `EPOCHS` (UMAP's default when unset), `SEED` (1), `DATA_SEED` (the
 //! data's seed, 1; the browser benchmark's file is `topoact synth --seed 0`, projected with
-//! seed 0: `DATA_SEED=0 SEED=0`) and `RAYON_NUM_THREADS` in the environment. `KNN_CACHE=<file>`
+//! seed 0: `DATA_SEED=0 SEED=0`), `QUALITY` (set: 10-NN kept and trustworthiness at k = 10, 1,000 sampled points) and `RAYON_NUM_THREADS` in the environment. `KNN_CACHE=<file>`
 //! reads the k-NN graph from that file if it exists, else writes it there (so a profiler
 //! run of the later stages does not wait for the search).
 
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use topoact_core::embed::knn::{knn_graph, KnnParams};
-use topoact_core::embed::quality::knn_preservation;
+use topoact_core::embed::quality::{knn_preservation, trustworthiness};
 use topoact_core::embed::umap::{UmapJob, UmapParams};
 use topoact_core::embed::{EmbedRows, KnnGraph};
 use topoact_core::job::{Job, Step};
@@ -154,5 +154,7 @@ fn main() {
     if std::env::var("QUALITY").is_ok() {
         let quality = knn_preservation(&rows, &embedding.coords, 10, Some((1000, 5)));
         println!("  10-NN kept (1000 sampled) {quality:.4}");
+        let trust = trustworthiness(&rows, &embedding.coords, 10, Some((1000, 5)));
+        println!("  trustworthiness (k 10, 1000 sampled) {trust:.4}");
     }
 }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use topoact_core::embed::knn::{knn_graph, KnnParams};
-use topoact_core::embed::quality::knn_preservation_with_graph;
+use topoact_core::embed::quality::{knn_preservation_with_graph, trustworthiness};
 use topoact_core::embed::umap::{umap, UmapInit, UmapJob, UmapParams};
 use topoact_core::embed::{EmbedRows, ProgressiveEmbedding};
 use topoact_core::formats::{load_dataset, LoadOptions, NamedSource, ReadSeekSource};
@@ -57,7 +57,12 @@ fn quality_on(rows: Arc<EmbedRows>, seed: u64) -> f64 {
         knn_graph(rows.clone(), KnnParams::new(params.neighbours_needed())).expect("k-NN"),
     );
     assert!(graph.exact, "5,000 points are searched exactly");
-    let embedding = umap(rows, graph.clone(), params).expect("UMAP runs");
+    let embedding = umap(rows.clone(), graph.clone(), params).expect("UMAP runs");
+    if std::env::var("TRUST").is_ok() {
+        // A second figure for reports (`TRUST=1 ... --nocapture`): brute force, 1,000 points.
+        let trust = trustworthiness(&rows, &embedding.coords, 10, Some((1000, 5)));
+        eprintln!("trustworthiness (k 10, 1000 sampled) {trust:.4}");
+    }
     knn_preservation_with_graph(&graph, &embedding.coords, 10, None)
 }
 

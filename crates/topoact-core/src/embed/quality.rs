@@ -105,6 +105,48 @@ pub fn knn_preservation_with_graph(
     kept as f64 / (queries.len() * k) as f64
 }
 
+/// Trustworthiness (Venna and Kaski 2001): how few of each point's `k` nearest 2-D
+/// neighbours are strangers in the input, penalised by their input rank beyond `k`:
+/// `1 - 2 / (k (2n - 3k - 1)) * mean_i(sum over j in B_i outside A_i of (r(i, j) - k))`,
+/// with `r(i, j)` the rank of `j` among `i`'s input neighbours (1-based, ties by the smaller
+/// index) and the mean over all points or a seeded sample (scikit-learn's figure when all
+/// points are queried). In `[0, 1]`; 1.0 when `2n <= 3k + 1`. Cost O(n_queries * n * dim),
+/// brute force; a measure for reports, not used by the projections.
+///
+/// # Panics
+/// If `coords.len() != 2 * high.n_points`.
+pub fn trustworthiness(
+    high: &EmbedRows,
+    coords: &[f32],
+    k: usize,
+    sample: Option<(usize, u64)>,
+) -> f64 {
+    let n = high.n_points;
+    assert_eq!(coords.len(), 2 * n, "coords must hold x, y for every row");
+    let k = k.min(n.saturating_sub(1));
+    if k == 0 || 2 * n <= 3 * k + 1 {
+        return 1.0;
+    }
+    let queries = query_rows(n, sample);
+    let plane = PlaneTree::build(coords);
+    let per_query = |&query: &usize| -> usize {
+        let q = high.row(query);
+        let dist: Vec<f32> = (0..n).map(|o| sq_dist_f32(q, high.row(o))).collect();
+        let mut penalty = 0usize;
+        for &j in &plane.nearest(query, k) {
+            let (j, dj) = (j as usize, dist[j as usize]);
+            let rank = 1
+                + (0..n)
+                    .filter(|&o| o != query && (dist[o] < dj || (dist[o] == dj && o < j)))
+                    .count();
+            penalty += rank.saturating_sub(k);
+        }
+        penalty
+    };
+    let total = sum_over(&queries, per_query) as f64;
+    1.0 - 2.0 * total / (queries.len() as f64 * k as f64 * (2 * n - 3 * k - 1) as f64)
+}
+
 /// Sum of an integer count over the queries (parallel under the `parallel` feature; the sum
 /// of integers is the same in any order).
 fn sum_over(queries: &[usize], per_query: impl Fn(&usize) -> usize + Sync + Send) -> usize {
@@ -416,6 +458,23 @@ mod tests {
         let (rows, _) = random_case(200, 2, 9, false);
         let coords = rows.values().to_vec();
         assert_eq!(knn_preservation(&rows, &coords, 10, None), 1.0);
+    }
+
+    #[test]
+    fn trustworthiness_is_one_for_an_identity_and_lower_for_noise() {
+        let (rows, noisy) = random_case(200, 2, 9, false);
+        let coords = rows.values().to_vec();
+        assert_eq!(trustworthiness(&rows, &coords, 10, None), 1.0);
+        let t = trustworthiness(&rows, &noisy, 10, None);
+        assert!((0.5..1.0).contains(&t), "{t}");
+        // Five points on a line at 0, 1, 2, 3, 10, placed at 0, 2.6, 2, 0.9, 5 (k = 1). 2-D
+        // neighbours and their input ranks: 0 -> 3 (rank 3), 1 -> 2 (rank 2: 0 and 2 tie at
+        // distance 1, the smaller index first), 2 -> 1 (rank 1), 3 -> 0 (rank 3), 10 -> 1
+        // (rank 3): penalties 2 + 1 + 0 + 2 + 2 over k (2n - 3k - 1) n = 6 * 5.
+        let rows = EmbedRows::from_vec(5, 1, vec![0.0, 1.0, 2.0, 3.0, 10.0]).expect("finite");
+        let coords = [0.0, 0.0, 2.6, 0.0, 2.0, 0.0, 0.9, 0.0, 5.0, 0.0];
+        let t = trustworthiness(&rows, &coords, 1, None);
+        assert!((t - (1.0 - 2.0 * 7.0 / 30.0)).abs() < 1e-12, "{t}");
     }
 
     #[test]

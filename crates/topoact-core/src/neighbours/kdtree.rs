@@ -155,16 +155,19 @@ unsafe fn tile_survivors_avx2(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit
         if stop - start == TILE_STAGE {
             // A whole stage, unrolled, without index checks: the loop below's operations in
             // its order (coordinates `start + 2j` to `even`, `start + 2j + 1` to `odd`).
+            // The stage's first coordinate and tile column as base pointers, so each load's
+            // offset is a constant (the indices cost two address instructions a coordinate).
+            let (stage_q, stage_tile) = (pq.add(start), pt.add(start * TILE));
             for j in 0..TILE_STAGE / 2 {
-                let c = start + 2 * j;
-                // SAFETY: c + 1 < stop <= m = q.len(), and (c + 1) * TILE + 8 <= tile.len().
+                // SAFETY: start + 2j + 1 < stop <= m = q.len(), and
+                // (start + 2j + 1) * TILE + 8 <= tile.len().
                 let d0 = _mm256_sub_ps(
-                    _mm256_set1_ps(*pq.add(c)),
-                    _mm256_loadu_ps(pt.add(c * TILE)),
+                    _mm256_set1_ps(*stage_q.add(2 * j)),
+                    _mm256_loadu_ps(stage_tile.add(2 * j * TILE)),
                 );
                 let d1 = _mm256_sub_ps(
-                    _mm256_set1_ps(*pq.add(c + 1)),
-                    _mm256_loadu_ps(pt.add((c + 1) * TILE)),
+                    _mm256_set1_ps(*stage_q.add(2 * j + 1)),
+                    _mm256_loadu_ps(stage_tile.add((2 * j + 1) * TILE)),
                 );
                 even = _mm256_fmadd_ps(d0, d0, even);
                 odd = _mm256_fmadd_ps(d1, d1, odd);
@@ -225,12 +228,21 @@ pub(crate) fn tile_survivors_simd128(
         if stop - start == TILE_STAGE {
             // A whole stage, unrolled: the loop below's operations in its order
             // (coordinates `start + 2j` to `even`, `start + 2j + 1` to `odd`).
+            // The stage's first coordinate and tile column as base pointers, so each load's
+            // offset is a constant (wasm loads carry it; indices cost instructions).
+            // SAFETY: start < stop <= m, within `q` and `tile`.
+            let (stage_q, stage_tile) = unsafe { (pq.add(start), pt.add(start * TILE)) };
+            // SAFETY: callers pass `j < TILE_STAGE` with `start + j < stop <= m`.
+            let stage_load = |j: usize, half: usize| unsafe {
+                v128_load(stage_tile.add(j * TILE + 4 * half) as *const v128)
+            };
+            // SAFETY: as `stage_load`.
+            let stage_splat = |j: usize| f32x4_splat(unsafe { *stage_q.add(j) });
             for j in 0..TILE_STAGE / 2 {
-                let c = start + 2 * j;
-                let (q0, q1) = (splat(c), splat(c + 1));
+                let (q0, q1) = (stage_splat(2 * j), stage_splat(2 * j + 1));
                 for half in 0..2 {
-                    let d0 = f32x4_sub(q0, load(c, half));
-                    let d1 = f32x4_sub(q1, load(c + 1, half));
+                    let d0 = f32x4_sub(q0, stage_load(2 * j, half));
+                    let d1 = f32x4_sub(q1, stage_load(2 * j + 1, half));
                     even[half] = f32x4_add(even[half], f32x4_mul(d0, d0));
                     odd[half] = f32x4_add(odd[half], f32x4_mul(d1, d1));
                 }

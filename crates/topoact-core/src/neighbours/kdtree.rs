@@ -151,7 +151,6 @@ unsafe fn tile_survivors_avx2(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit
     let pq = q.as_ptr();
     while start < m && alive != 0 {
         let stop = (start + TILE_STAGE).min(m);
-        let mut c = start;
         if stop - start == TILE_STAGE {
             // A whole stage, unrolled, without index checks: the loop below's operations in
             // its order (coordinates `start + 2j` to `even`, `start + 2j + 1` to `odd`).
@@ -172,22 +171,24 @@ unsafe fn tile_survivors_avx2(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit
                 even = _mm256_fmadd_ps(d0, d0, even);
                 odd = _mm256_fmadd_ps(d1, d1, odd);
             }
-            c = stop;
-        }
-        // SAFETY (all loads): c < stop <= m, so c * TILE + 8 <= tile.len().
-        while c + 2 <= stop {
-            let d0 = _mm256_sub_ps(_mm256_set1_ps(q[c]), _mm256_loadu_ps(pt.add(c * TILE)));
-            let d1 = _mm256_sub_ps(
-                _mm256_set1_ps(q[c + 1]),
-                _mm256_loadu_ps(pt.add((c + 1) * TILE)),
-            );
-            even = _mm256_fmadd_ps(d0, d0, even);
-            odd = _mm256_fmadd_ps(d1, d1, odd);
-            c += 2;
-        }
-        if c < stop {
-            let d0 = _mm256_sub_ps(_mm256_set1_ps(q[c]), _mm256_loadu_ps(pt.add(c * TILE)));
-            even = _mm256_fmadd_ps(d0, d0, even);
+        } else {
+            // A last, partial stage (a whole one skips these loops' checks).
+            let mut c = start;
+            // SAFETY (all loads): c < stop <= m, so c * TILE + 8 <= tile.len().
+            while c + 2 <= stop {
+                let d0 = _mm256_sub_ps(_mm256_set1_ps(q[c]), _mm256_loadu_ps(pt.add(c * TILE)));
+                let d1 = _mm256_sub_ps(
+                    _mm256_set1_ps(q[c + 1]),
+                    _mm256_loadu_ps(pt.add((c + 1) * TILE)),
+                );
+                even = _mm256_fmadd_ps(d0, d0, even);
+                odd = _mm256_fmadd_ps(d1, d1, odd);
+                c += 2;
+            }
+            if c < stop {
+                let d0 = _mm256_sub_ps(_mm256_set1_ps(q[c]), _mm256_loadu_ps(pt.add(c * TILE)));
+                even = _mm256_fmadd_ps(d0, d0, even);
+            }
         }
         start = stop;
         let within = _mm256_cmp_ps::<_CMP_LE_OQ>(_mm256_add_ps(even, odd), limit);
@@ -224,7 +225,6 @@ pub(crate) fn tile_survivors_simd128(
     let mut start = 0;
     while start < m && alive != 0 {
         let stop = (start + TILE_STAGE).min(m);
-        let mut c = start;
         if stop - start == TILE_STAGE {
             // A whole stage, unrolled: the loop below's operations in its order
             // (coordinates `start + 2j` to `even`, `start + 2j + 1` to `odd`).
@@ -247,23 +247,25 @@ pub(crate) fn tile_survivors_simd128(
                     odd[half] = f32x4_add(odd[half], f32x4_mul(d1, d1));
                 }
             }
-            c = stop;
-        }
-        while c + 2 <= stop {
-            let (q0, q1) = (splat(c), splat(c + 1));
-            for half in 0..2 {
-                let d0 = f32x4_sub(q0, load(c, half));
-                let d1 = f32x4_sub(q1, load(c + 1, half));
-                even[half] = f32x4_add(even[half], f32x4_mul(d0, d0));
-                odd[half] = f32x4_add(odd[half], f32x4_mul(d1, d1));
+        } else {
+            // A last, partial stage (a whole one skips these loops' checks).
+            let mut c = start;
+            while c + 2 <= stop {
+                let (q0, q1) = (splat(c), splat(c + 1));
+                for half in 0..2 {
+                    let d0 = f32x4_sub(q0, load(c, half));
+                    let d1 = f32x4_sub(q1, load(c + 1, half));
+                    even[half] = f32x4_add(even[half], f32x4_mul(d0, d0));
+                    odd[half] = f32x4_add(odd[half], f32x4_mul(d1, d1));
+                }
+                c += 2;
             }
-            c += 2;
-        }
-        if c < stop {
-            let q0 = splat(c);
-            for half in 0..2 {
-                let d0 = f32x4_sub(q0, load(c, half));
-                even[half] = f32x4_add(even[half], f32x4_mul(d0, d0));
+            if c < stop {
+                let q0 = splat(c);
+                for half in 0..2 {
+                    let d0 = f32x4_sub(q0, load(c, half));
+                    even[half] = f32x4_add(even[half], f32x4_mul(d0, d0));
+                }
             }
         }
         start = stop;

@@ -20,7 +20,7 @@
 //! O(dim). On activation-like data (a low-dimensional latent mapped up) almost every
 //! candidate is pruned by the bound.
 
-use super::rows::{EpsTest, Rows};
+use super::rows::{EpsTest, Rows, RowsF32};
 #[cfg(target_arch = "x86_64")]
 use crate::numeric::kernels::has_avx2_fma;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -129,12 +129,14 @@ pub(crate) fn tile_survivors_portable(
 }
 
 /// [`tile_survivors_portable`] in explicit AVX2+FMA: one 8-lane vector per coordinate.
+/// Without `#[target_feature]` so that it can be `inline(always)`: its only callers are the
+/// searches' `*_avx2` builds (AVX2+FMA enabled), where its intrinsics inline after it (a call
+/// per tile cost ~35 instructions, ~3 % of the join at 20K x 256).
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA.
+/// The CPU must support AVX2 and FMA, and the caller must be compiled with them.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[inline]
+#[inline(always)]
 unsafe fn tile_survivors_avx2(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit: f32) -> u32 {
     use std::arch::x86_64::*;
     const _: () = assert!(TILE == 8, "one AVX2 vector per tile coordinate");
@@ -149,40 +151,44 @@ unsafe fn tile_survivors_avx2(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit
     let pq = q.as_ptr();
     while start < m && alive != 0 {
         let stop = (start + TILE_STAGE).min(m);
-        let mut c = start;
         if stop - start == TILE_STAGE {
             // A whole stage, unrolled, without index checks: the loop below's operations in
             // its order (coordinates `start + 2j` to `even`, `start + 2j + 1` to `odd`).
+            // The stage's first coordinate and tile column as base pointers, so each load's
+            // offset is a constant (the indices cost two address instructions a coordinate).
+            let (stage_q, stage_tile) = (pq.add(start), pt.add(start * TILE));
             for j in 0..TILE_STAGE / 2 {
-                let c = start + 2 * j;
-                // SAFETY: c + 1 < stop <= m = q.len(), and (c + 1) * TILE + 8 <= tile.len().
+                // SAFETY: start + 2j + 1 < stop <= m = q.len(), and
+                // (start + 2j + 1) * TILE + 8 <= tile.len().
                 let d0 = _mm256_sub_ps(
-                    _mm256_set1_ps(*pq.add(c)),
-                    _mm256_loadu_ps(pt.add(c * TILE)),
+                    _mm256_set1_ps(*stage_q.add(2 * j)),
+                    _mm256_loadu_ps(stage_tile.add(2 * j * TILE)),
                 );
                 let d1 = _mm256_sub_ps(
-                    _mm256_set1_ps(*pq.add(c + 1)),
-                    _mm256_loadu_ps(pt.add((c + 1) * TILE)),
+                    _mm256_set1_ps(*stage_q.add(2 * j + 1)),
+                    _mm256_loadu_ps(stage_tile.add((2 * j + 1) * TILE)),
                 );
                 even = _mm256_fmadd_ps(d0, d0, even);
                 odd = _mm256_fmadd_ps(d1, d1, odd);
             }
-            c = stop;
-        }
-        // SAFETY (all loads): c < stop <= m, so c * TILE + 8 <= tile.len().
-        while c + 2 <= stop {
-            let d0 = _mm256_sub_ps(_mm256_set1_ps(q[c]), _mm256_loadu_ps(pt.add(c * TILE)));
-            let d1 = _mm256_sub_ps(
-                _mm256_set1_ps(q[c + 1]),
-                _mm256_loadu_ps(pt.add((c + 1) * TILE)),
-            );
-            even = _mm256_fmadd_ps(d0, d0, even);
-            odd = _mm256_fmadd_ps(d1, d1, odd);
-            c += 2;
-        }
-        if c < stop {
-            let d0 = _mm256_sub_ps(_mm256_set1_ps(q[c]), _mm256_loadu_ps(pt.add(c * TILE)));
-            even = _mm256_fmadd_ps(d0, d0, even);
+        } else {
+            // A last, partial stage (a whole one skips these loops' checks).
+            let mut c = start;
+            // SAFETY (all loads): c < stop <= m, so c * TILE + 8 <= tile.len().
+            while c + 2 <= stop {
+                let d0 = _mm256_sub_ps(_mm256_set1_ps(q[c]), _mm256_loadu_ps(pt.add(c * TILE)));
+                let d1 = _mm256_sub_ps(
+                    _mm256_set1_ps(q[c + 1]),
+                    _mm256_loadu_ps(pt.add((c + 1) * TILE)),
+                );
+                even = _mm256_fmadd_ps(d0, d0, even);
+                odd = _mm256_fmadd_ps(d1, d1, odd);
+                c += 2;
+            }
+            if c < stop {
+                let d0 = _mm256_sub_ps(_mm256_set1_ps(q[c]), _mm256_loadu_ps(pt.add(c * TILE)));
+                even = _mm256_fmadd_ps(d0, d0, even);
+            }
         }
         start = stop;
         let within = _mm256_cmp_ps::<_CMP_LE_OQ>(_mm256_add_ps(even, odd), limit);
@@ -219,12 +225,32 @@ pub(crate) fn tile_survivors_simd128(
     let mut start = 0;
     while start < m && alive != 0 {
         let stop = (start + TILE_STAGE).min(m);
-        let mut c = start;
         if stop - start == TILE_STAGE {
             // A whole stage, unrolled: the loop below's operations in its order
             // (coordinates `start + 2j` to `even`, `start + 2j + 1` to `odd`).
+            // The stage's first coordinate and tile column as base pointers, so each load's
+            // offset is a constant (wasm loads carry it; indices cost instructions).
+            // SAFETY: start < stop <= m, within `q` and `tile`.
+            let (stage_q, stage_tile) = unsafe { (pq.add(start), pt.add(start * TILE)) };
+            // SAFETY: callers pass `j < TILE_STAGE` with `start + j < stop <= m`.
+            let stage_load = |j: usize, half: usize| unsafe {
+                v128_load(stage_tile.add(j * TILE + 4 * half) as *const v128)
+            };
+            // SAFETY: as `stage_load`.
+            let stage_splat = |j: usize| f32x4_splat(unsafe { *stage_q.add(j) });
             for j in 0..TILE_STAGE / 2 {
-                let c = start + 2 * j;
+                let (q0, q1) = (stage_splat(2 * j), stage_splat(2 * j + 1));
+                for half in 0..2 {
+                    let d0 = f32x4_sub(q0, stage_load(2 * j, half));
+                    let d1 = f32x4_sub(q1, stage_load(2 * j + 1, half));
+                    even[half] = f32x4_add(even[half], f32x4_mul(d0, d0));
+                    odd[half] = f32x4_add(odd[half], f32x4_mul(d1, d1));
+                }
+            }
+        } else {
+            // A last, partial stage (a whole one skips these loops' checks).
+            let mut c = start;
+            while c + 2 <= stop {
                 let (q0, q1) = (splat(c), splat(c + 1));
                 for half in 0..2 {
                     let d0 = f32x4_sub(q0, load(c, half));
@@ -232,24 +258,14 @@ pub(crate) fn tile_survivors_simd128(
                     even[half] = f32x4_add(even[half], f32x4_mul(d0, d0));
                     odd[half] = f32x4_add(odd[half], f32x4_mul(d1, d1));
                 }
+                c += 2;
             }
-            c = stop;
-        }
-        while c + 2 <= stop {
-            let (q0, q1) = (splat(c), splat(c + 1));
-            for half in 0..2 {
-                let d0 = f32x4_sub(q0, load(c, half));
-                let d1 = f32x4_sub(q1, load(c + 1, half));
-                even[half] = f32x4_add(even[half], f32x4_mul(d0, d0));
-                odd[half] = f32x4_add(odd[half], f32x4_mul(d1, d1));
-            }
-            c += 2;
-        }
-        if c < stop {
-            let q0 = splat(c);
-            for half in 0..2 {
-                let d0 = f32x4_sub(q0, load(c, half));
-                even[half] = f32x4_add(even[half], f32x4_mul(d0, d0));
+            if c < stop {
+                let q0 = splat(c);
+                for half in 0..2 {
+                    let d0 = f32x4_sub(q0, load(c, half));
+                    even[half] = f32x4_add(even[half], f32x4_mul(d0, d0));
+                }
             }
         }
         start = stop;
@@ -361,6 +377,8 @@ const LEAF_SIZE: usize = 64;
 const NO_CHILD: u32 = u32::MAX;
 /// Positions per tile of [`KdTree::tiles`] (two SIMD128 vectors).
 const TILE: usize = 8;
+/// Every lane of a tile.
+const ALL_LANES: u32 = (1 << TILE) - 1;
 /// Coordinates added between two checks of a tile's bound (its early exit).
 const TILE_STAGE: usize = 8;
 
@@ -433,14 +451,34 @@ fn split_node(projected: &Projected, t: usize, rows: &mut [u32]) -> (Vec<f32>, O
     let (lo, hi) = node_box.split_at_mut(t);
     lo.fill(f32::INFINITY);
     hi.fill(f32::NEG_INFINITY);
-    for &row in rows.iter() {
-        let z = &projected.coords[row as usize * m..row as usize * m + t];
-        for c in 0..t {
-            if z[c] < lo[c] {
-                lo[c] = z[c];
+    if t == TREE_COORDS {
+        // The usual box (every tree coordinate), held in fixed-size arrays the compiler keeps
+        // in vector registers (simd128: 6 + 6; the loop below kept it in memory, scalar in
+        // wasm); the same comparisons, so the same box.
+        let mut lo_t = [f32::INFINITY; TREE_COORDS];
+        let mut hi_t = [f32::NEG_INFINITY; TREE_COORDS];
+        for &row in rows.iter() {
+            let start = row as usize * m;
+            let z: &[f32; TREE_COORDS] = projected.coords[start..start + TREE_COORDS]
+                .try_into()
+                .expect("TREE_COORDS coordinates");
+            for ((l, h), &v) in lo_t.iter_mut().zip(hi_t.iter_mut()).zip(z) {
+                *l = if v < *l { v } else { *l };
+                *h = if v > *h { v } else { *h };
             }
-            if z[c] > hi[c] {
-                hi[c] = z[c];
+        }
+        lo.copy_from_slice(&lo_t);
+        hi.copy_from_slice(&hi_t);
+    } else {
+        for &row in rows.iter() {
+            let z = &projected.coords[row as usize * m..row as usize * m + t];
+            for c in 0..t {
+                if z[c] < lo[c] {
+                    lo[c] = z[c];
+                }
+                if z[c] > hi[c] {
+                    hi[c] = z[c];
+                }
             }
         }
     }
@@ -614,8 +652,8 @@ impl KdTree {
     }
 
     #[inline(always)]
-    fn values_at<'r>(&self, rows: &'r Rows, pos: usize) -> &'r [f32] {
-        rows.row32(self.row_at[pos] as usize)
+    fn values_at<'r>(&self, rows: RowsF32<'r>, pos: usize) -> &'r [f32] {
+        rows.row(self.row_at[pos] as usize)
     }
 
     /// Squared distance from `q` to node's box in the projected coordinates.
@@ -702,7 +740,8 @@ impl KdTree {
         mut visit: V,
     ) -> u64 {
         let q = self.coords_at(query_pos);
-        let qv = self.values_at(rows, query_pos);
+        let rows32 = rows.f32_rows();
+        let qv = self.values_at(rows32, query_pos);
         let query_row = self.row_at[query_pos] as usize;
         let zlimit = self.prune_limit2(test.eps);
         let reject = test.reject_above_f32();
@@ -732,7 +771,7 @@ impl KdTree {
                     continue;
                 }
                 n_full += 1;
-                let fast = fast_sq_dist::<AVX>(qv, self.values_at(rows, pos), reject);
+                let fast = fast_sq_dist::<AVX>(qv, self.values_at(rows32, pos), reject);
                 if fast > reject {
                     continue;
                 }
@@ -816,7 +855,8 @@ impl KdTree {
         mut visit: V,
     ) -> u64 {
         let q = self.coords_at(query_pos);
-        let qv = self.values_at(rows, query_pos);
+        let rows32 = rows.f32_rows();
+        let qv = self.values_at(rows32, query_pos);
         let zlimit = self.prune_limit2(radius);
         let mut n_full = 0u64;
         let mut stack: Vec<u32> = Vec::with_capacity(64);
@@ -837,7 +877,7 @@ impl KdTree {
                     continue;
                 }
                 n_full += 1;
-                let fast = fast_sq_dist::<AVX>(qv, self.values_at(rows, pos), fast_limit);
+                let fast = fast_sq_dist::<AVX>(qv, self.values_at(rows32, pos), fast_limit);
                 if fast <= fast_limit {
                     visit(pos, fast);
                 }
@@ -962,6 +1002,9 @@ impl KdTree {
         }
         let zlimit = self.prune_limit2(radius);
         let m = self.box_coords;
+        let rows32 = rows.f32_rows();
+        let n_coords = self.n_coords;
+        let tile_len = n_coords * TILE;
         let mut n_full = 0u64;
         let mut stack: Vec<u32> = Vec::with_capacity(64);
         let mut candidate_leaves: Vec<u32> = Vec::new();
@@ -1024,7 +1067,7 @@ impl KdTree {
                     if self.box_lb2_fast::<AVX>(candidate_idx as usize, q) > zlimit {
                         continue;
                     }
-                    let qv = query_tree.values_at(rows, query_pos);
+                    let qv = query_tree.values_at(rows32, query_pos);
                     let first = if AFTER {
                         (candidate.start as usize).max(query_pos + 1)
                     } else {
@@ -1032,16 +1075,24 @@ impl KdTree {
                     };
                     let last = candidate.end as usize;
                     // The surviving positions of the whole candidate leaf, ascending.
+                    // The leaf's tiles in one slice: every lane wanted but those before
+                    // `first` in the first tile and from `last` on in the last.
                     survivors.clear();
-                    let mut tile_start = first - first % TILE;
-                    while tile_start < last {
-                        let mut left =
-                            self.tile_survivors::<AVX>(q, tile_start, first..last, zlimit);
+                    let (first_tile, end_tile) = (first / TILE, last.div_ceil(TILE));
+                    let leaf_tiles = &self.tiles[first_tile * tile_len..end_tile * tile_len];
+                    let q_tile = &q[..n_coords];
+                    let mut wanted_lanes = ALL_LANES & !((1u32 << (first % TILE)) - 1);
+                    for (t, tile) in leaf_tiles.chunks_exact(tile_len).enumerate() {
+                        let tile_start = (first_tile + t) * TILE;
+                        if tile_start + TILE > last {
+                            wanted_lanes &= (1u32 << (last - tile_start)) - 1;
+                        }
+                        let mut left = Self::tile_test::<AVX>(tile, q_tile, wanted_lanes, zlimit);
                         while left != 0 {
                             survivors.push((tile_start + left.trailing_zeros() as usize) as u32);
                             left &= left - 1;
                         }
-                        tile_start += TILE;
+                        wanted_lanes = ALL_LANES;
                     }
                     n_full += survivors.len() as u64;
                     // Their full-dimension distances, four per pass with AVX2 (each value
@@ -1057,10 +1108,10 @@ impl KdTree {
                         // Written out: `[_; 4].map` was not inlined here (38 instructions
                         // a row).
                         let values = [
-                            self.values_at(rows, group[0] as usize),
-                            self.values_at(rows, group[1] as usize),
-                            self.values_at(rows, group[2] as usize),
-                            self.values_at(rows, group[3] as usize),
+                            self.values_at(rows32, group[0] as usize),
+                            self.values_at(rows32, group[1] as usize),
+                            self.values_at(rows32, group[2] as usize),
+                            self.values_at(rows32, group[3] as usize),
                         ];
                         // SAFETY: `batched > 0` only with `AVX`, which only callers that
                         // checked `has_avx2_fma` set; every row has the query's length.
@@ -1077,7 +1128,7 @@ impl KdTree {
                         let batched = survivors.len() / N_WASM * N_WASM;
                         for group in survivors[..batched].chunks_exact(N_WASM) {
                             let values: [&[f32]; N_WASM] =
-                                std::array::from_fn(|j| self.values_at(rows, group[j] as usize));
+                                std::array::from_fn(|j| self.values_at(rows32, group[j] as usize));
                             let fast = sq_distn_f32_bounded_simd128(qv, values, fast_limit);
                             for (&pos, &fast) in group.iter().zip(&fast) {
                                 if fast <= fast_limit {
@@ -1089,7 +1140,7 @@ impl KdTree {
                     };
                     for &pos in &survivors[batched..] {
                         let pos = pos as usize;
-                        let fast = fast_sq_dist::<AVX>(qv, self.values_at(rows, pos), fast_limit);
+                        let fast = fast_sq_dist::<AVX>(qv, self.values_at(rows32, pos), fast_limit);
                         if fast <= fast_limit {
                             visit(query_pos, pos, fast);
                         }
@@ -1115,11 +1166,18 @@ impl KdTree {
     ) -> u32 {
         let m = self.n_coords;
         let tile = &self.tiles[(tile_start / TILE) * m * TILE..(tile_start / TILE + 1) * m * TILE];
-        let q = &q[..m];
         // Lanes outside `wanted` never survive, whatever the sums (`zlimit` may be infinite).
         let below = wanted.start.saturating_sub(tile_start).min(TILE);
         let upto = wanted.end.saturating_sub(tile_start).min(TILE);
         let wanted_lanes = ((1u32 << upto) - 1) & !((1u32 << below) - 1);
+        Self::tile_test::<AVX>(tile, &q[..m], wanted_lanes, zlimit)
+    }
+
+    /// The lanes among `wanted_lanes` of `tile` (`q.len()` coordinates x [`TILE`] lanes,
+    /// coordinate-major) whose projected squared distance to `q` is <= `zlimit`: the
+    /// platform's form of [`tile_survivors_portable`].
+    #[inline(always)]
+    fn tile_test<const AVX: bool>(tile: &[f32], q: &[f32], wanted_lanes: u32, zlimit: f32) -> u32 {
         #[cfg(target_arch = "x86_64")]
         if AVX {
             // SAFETY: `AVX` is only set by callers that checked `has_avx2_fma`.
@@ -1245,7 +1303,8 @@ impl KdTree {
         k: usize,
         out: &mut [f64],
     ) {
-        let qv = rows.row32(query_row);
+        let rows32 = rows.f32_rows();
+        let qv = rows32.row(query_row);
         // k best fast values, ascending.
         let mut best: Vec<f32> = Vec::with_capacity(k + 1);
         // Every candidate that may still be among the exact k nearest.
@@ -1287,7 +1346,7 @@ impl KdTree {
                 while left != 0 {
                     let pos = tile_start + left.trailing_zeros() as usize;
                     left &= left - 1;
-                    let fast = fast_sq_dist::<AVX>(qv, self.values_at(rows, pos), full_limit);
+                    let fast = fast_sq_dist::<AVX>(qv, self.values_at(rows32, pos), full_limit);
                     if fast > full_limit {
                         continue;
                     }

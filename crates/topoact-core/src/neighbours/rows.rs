@@ -27,6 +27,28 @@ enum Values32 {
     Shared(ArcArray2<f32>),
 }
 
+/// [`Rows::row32`] with the storage (copy or shared layer, slots) looked up once: a search
+/// reading many rows pays no storage match, and no layout check of a shared layer, per row.
+#[derive(Clone, Copy)]
+pub(crate) struct RowsF32<'a> {
+    values: &'a [f32],
+    slots: Option<&'a [u32]>,
+    dim: usize,
+}
+
+impl<'a> RowsF32<'a> {
+    /// Row as f32 (the values of [`Rows::row32`]).
+    #[inline(always)]
+    pub fn row(&self, row_idx: usize) -> &'a [f32] {
+        let slot = match self.slots {
+            Some(slots) => slots[row_idx] as usize,
+            None => row_idx,
+        };
+        let start = slot * self.dim;
+        &self.values[start..start + self.dim]
+    }
+}
+
 /// `n_rows x dim` rows in mapper row order (row `row_idx` is the `row_idx`-th sample in use).
 pub(crate) struct Rows {
     pub n_rows: usize,
@@ -228,6 +250,17 @@ impl Rows {
 
     pub fn is_f64(&self) -> bool {
         self.values_f64.is_some()
+    }
+
+    /// The f32 rows with their storage resolved once ([`RowsF32`]), for a search's inner
+    /// loops.
+    #[inline]
+    pub fn f32_rows(&self) -> RowsF32<'_> {
+        RowsF32 {
+            values: self.values32(),
+            slots: self.slot_of_row.as_deref(),
+            dim: self.dim,
+        }
     }
 
     /// Row as f32.

@@ -930,20 +930,49 @@ fn search_cluster(
                         .filter(|&(&target, &d)| d <= limit && target != query_row)
                         .map(|(&target, &d)| (d, target)),
                 );
-                if !heap.is_full() {
-                    // Nearest first, so the heap's worst tightens soonest.
-                    candidates.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                }
                 let query = full_rows.row(query_row as usize);
-                for &(d, target) in &candidates {
-                    if d > limit {
-                        continue;
+                let mut offer_all = |heap: &mut MaxHeap, limit: &mut f32, list: &[(f32, u32)]| {
+                    for &(d, target) in list {
+                        if d > *limit {
+                            continue;
+                        }
+                        full_evaluations += 1;
+                        if heap.offer(sq_dist_f32(query, full_rows.row(target as usize)), target) {
+                            *limit = projected_limit(heap, slack);
+                        }
                     }
-                    full_evaluations += 1;
-                    if heap.offer(sq_dist_f32(query, full_rows.row(target as usize)), target) {
-                        limit = projected_limit(heap, slack);
+                };
+                if heap.is_full() {
+                    offer_all(heap, &mut limit, &candidates);
+                    continue;
+                }
+                // Nearest first, so the heap's worst tightens soonest: the `need` nearest
+                // (which fill the heap) in order, then those of the others the full heap does
+                // not rule out, in order. The same full distances as offering every
+                // candidate nearest first: the others dropped here exceed the limit then, so
+                // every later one too. (A whole sort of the candidates, ~100 per query in
+                // phase 1, cost ~5 % of the search's instructions.)
+                let by_pair =
+                    |a: &(f32, u32), b: &(f32, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+                let need = heap.vacancies();
+                if candidates.len() <= need {
+                    candidates.sort_unstable_by(by_pair);
+                    offer_all(heap, &mut limit, &candidates);
+                    continue;
+                }
+                candidates.select_nth_unstable_by(need - 1, by_pair);
+                candidates[..need].sort_unstable_by(by_pair);
+                offer_all(heap, &mut limit, &candidates[..need]);
+                let mut kept = need;
+                for i in need..candidates.len() {
+                    if candidates[i].0 <= limit {
+                        candidates.swap(kept, i);
+                        kept += 1;
                     }
                 }
+                candidates.truncate(kept);
+                candidates[need..].sort_unstable_by(by_pair);
+                offer_all(heap, &mut limit, &candidates[need..]);
             }
         }
     };
@@ -1074,6 +1103,11 @@ impl MaxHeap {
 
     fn is_full(&self) -> bool {
         self.items.len() == self.capacity
+    }
+
+    /// Offers still accepted whatever their distance.
+    fn vacancies(&self) -> usize {
+        self.capacity - self.items.len()
     }
 
     /// The largest kept distance (call only when full).

@@ -138,20 +138,24 @@ fn demo_model(layers: &[&str], n_samples: usize) -> (AppModel, Vec<ToWorker>) {
     (model, messages)
 }
 
+/// The id and request of the graph request among `messages`.
+fn graph_request(messages: &[ToWorker]) -> (RequestId, GraphRequest) {
+    messages
+        .iter()
+        .find_map(|m| match m {
+            ToWorker::ComputeGraph {
+                request_id,
+                request,
+                ..
+            } => Some((*request_id, request.clone())),
+            _ => None,
+        })
+        .expect("a graph request")
+}
+
 /// Answers the model's running graph request with a graph of `members`.
 fn answer_graph(model: &mut AppModel, messages: &[ToWorker], members: &[&[u32]]) {
-    let ToWorker::ComputeGraph {
-        request_id,
-        request,
-        ..
-    } = messages
-        .iter()
-        .find(|m| matches!(m, ToWorker::ComputeGraph { .. }))
-        .expect("a graph request")
-        .clone()
-    else {
-        unreachable!()
-    };
+    let (request_id, request) = graph_request(messages);
     model.on_worker_answer(FromWorker::Graph {
         request_id,
         graph: drawn_graph(request, members),
@@ -747,18 +751,7 @@ fn a_layers_norms_arriving_after_its_graph_fill_its_diagnostics_and_no_other() {
         zero_fraction: 0.3,
     };
     let (mut model, messages) = demo_model(&["a", "b"], 10);
-    let ToWorker::ComputeGraph {
-        request_id,
-        request,
-        ..
-    } = messages
-        .iter()
-        .find(|m| matches!(m, ToWorker::ComputeGraph { .. }))
-        .expect("a graph request")
-        .clone()
-    else {
-        unreachable!()
-    };
+    let (request_id, request) = graph_request(&messages);
     let mut graph = drawn_graph(request.clone(), &[&[0, 1], &[2]]);
     graph.diagnostics = Some(Diagnostics {
         lens: LensDiagnostics {

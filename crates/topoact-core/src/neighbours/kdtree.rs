@@ -21,10 +21,10 @@
 //! candidate is pruned by the bound.
 
 use super::rows::{EpsTest, Rows, RowsF32};
-#[cfg(target_arch = "x86_64")]
-use crate::numeric::kernels::has_avx2_fma;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use crate::numeric::kernels::sq_distn_f32_bounded_simd128;
+#[cfg(target_arch = "x86_64")]
+use crate::numeric::kernels::{has_avx2_fma, hsum_avx2};
 #[cfg(target_arch = "x86_64")]
 use crate::numeric::kernels::{sq_dist4_f32_bounded_avx2, sq_dist_f32_bounded_avx2};
 use crate::numeric::kernels::{sq_dist_f32_bounded, sq_dist_f32_lanes16};
@@ -316,9 +316,7 @@ unsafe fn box_lb2_avx2(q: &[f32], lo: &[f32], hi: &[f32]) -> f32 {
         acc = _mm256_fmadd_ps(d, d, acc);
         c += 8;
     }
-    let half = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
-    let mut s = _mm_cvtss_f32(_mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1)));
+    let mut s = hsum_avx2(acc);
     while c < m {
         let d = outside(q[c], lo[c], hi[c]);
         s += d * d;

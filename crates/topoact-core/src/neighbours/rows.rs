@@ -266,8 +266,7 @@ impl Rows {
     /// Row as f32.
     #[inline(always)]
     pub fn row32(&self, row_idx: usize) -> &[f32] {
-        let slot = self.slot(row_idx);
-        &self.values32()[slot * self.dim..(slot + 1) * self.dim]
+        self.f32_rows().row(row_idx)
     }
 
     #[inline(always)]

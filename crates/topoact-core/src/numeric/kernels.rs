@@ -393,6 +393,36 @@ unsafe fn sq_dists_to_block_avx2(q: &[f32], block: &[f32], dim: usize, out: &mut
     }
 }
 
+/// The lanes of `v` added as every AVX2 kernel here reduces its accumulator: the two halves,
+/// then the upper pair onto the lower, then lane 1 onto lane 0.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA ([`has_avx2_fma`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn hsum_avx2(v: std::arch::x86_64::__m256) -> f32 {
+    use std::arch::x86_64::*;
+    let half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
+    _mm_cvtss_f32(_mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1)))
+}
+
+/// `block` plus the squared differences of `a` and `b` at `range`, added in order: the
+/// scalar tail of a block in the bounded distance kernels.
+#[cfg(any(
+    target_arch = "x86_64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+))]
+#[inline(always)]
+fn add_squared_tail(mut block: f32, a: &[f32], b: &[f32], range: std::ops::Range<usize>) -> f32 {
+    for k in range {
+        let d = a[k] - b[k];
+        block += d * d;
+    }
+    block
+}
+
 /// AVX2+FMA kernel: four 8-lane accumulators (32 values per iteration), then 8, then scalar.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
@@ -420,10 +450,7 @@ unsafe fn sq_dist_avx2(a: &[f32], b: &[f32]) -> f32 {
         i += 8;
     }
     let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
-    let half = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
-    let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
-    let single = _mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1));
-    let mut total = _mm_cvtss_f32(single);
+    let mut total = hsum_avx2(sum);
     while i < len {
         let d = a[i] - b[i];
         total += d * d;
@@ -590,14 +617,9 @@ fn sq_dist_bounded_simd128(a: &[f32], b: &[f32], limit: f32) -> f32 {
             i += 16;
         }
         let sum = f32x4_add(f32x4_add(acc[0], acc[2]), f32x4_add(acc[1], acc[3]));
-        let mut block = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
+        let block = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
             + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
-        while i < end {
-            let d = a[i] - b[i];
-            block += d * d;
-            i += 1;
-        }
-        s += block;
+        s += add_squared_tail(block, a, b, i..end);
         if s > limit {
             return s;
         }
@@ -650,13 +672,9 @@ pub(crate) fn sq_distn_f32_bounded_simd128<const N: usize>(
         for j in 0..N {
             let acc = &acc[j];
             let sum = f32x4_add(f32x4_add(acc[0], acc[2]), f32x4_add(acc[1], acc[3]));
-            let mut block = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
+            let block = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
                 + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
-            for k in i..end {
-                let d = a[k] - b[j][k];
-                block += d * d;
-            }
-            s[j] += block;
+            s[j] += add_squared_tail(block, a, b[j], i..end);
         }
         if s.iter().all(|&v| v > limit) {
             return s;
@@ -703,16 +721,8 @@ pub(crate) unsafe fn sq_dist_f32_bounded_avx2(a: &[f32], b: &[f32], limit: f32) 
             i += 16;
         }
         let sum = _mm256_add_ps(acc0, acc1);
-        let half = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
-        let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
-        let single = _mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1));
-        let mut block = _mm_cvtss_f32(single);
-        while i < end {
-            let d = a[i] - b[i];
-            block += d * d;
-            i += 1;
-        }
-        s += block;
+        let block = hsum_avx2(sum);
+        s += add_squared_tail(block, a, b, i..end);
         if s > limit {
             return s;
         }
@@ -762,15 +772,8 @@ pub(crate) unsafe fn sq_dist4_f32_bounded_avx2(a: &[f32], b: [&[f32]; 4], limit:
         }
         for j in 0..4 {
             let sum = _mm256_add_ps(acc0[j], acc1[j]);
-            let half = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
-            let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
-            let single = _mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1));
-            let mut block = _mm_cvtss_f32(single);
-            for k in i..end {
-                let d = a[k] - b[j][k];
-                block += d * d;
-            }
-            s[j] += block;
+            let block = hsum_avx2(sum);
+            s[j] += add_squared_tail(block, a, b[j], i..end);
         }
         if s.iter().all(|&v| v > limit) {
             return s;
@@ -836,10 +839,7 @@ pub(crate) unsafe fn dot4_f32_avx2(a: &[f32], b: [&[f32]; 4]) -> [f32; 4] {
     let mut out = [0f32; 4];
     for t in 0..4 {
         let sum = _mm256_add_ps(acc[t][0], acc[t][1]);
-        let half = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
-        let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
-        let single = _mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1));
-        let mut total = _mm_cvtss_f32(single);
+        let mut total = hsum_avx2(sum);
         for j in i..n {
             total += a[j] * b[t][j];
         }

@@ -14,9 +14,9 @@
 // figures say nothing about the targets. Needs the benchmark build (`TOPOACT_BENCH=1
 // tools/build.sh`), the release CLI (`cargo build --release -p topoact-cli`) and, for the
 // KeplerMapper peers, the venv `.venv-py` of tools/setup.sh (or KMAPPER_PYTHON).
-// Peers that do not depend on our thread count (KeplerMapper + scikit-learn natively) are
-// run BENCH_RUNS times once per row and reported with each thread setting
-// (`peer.shared_across_threads`); Embedding Atlas runs on the same page as each of our runs.
+// The native peer (KeplerMapper + scikit-learn) runs once just before each of our runs, under
+// every thread setting, so each (peer, ours) pair sees the same machine: `peer.paired_ratios`
+// are the pairs' ratios; Embedding Atlas runs on the same page as each of our runs.
 // No timing is asserted anywhere: `met` is informational.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -73,34 +73,45 @@ function synth(n, dim) {
   return synthCache.get(key);
 }
 
-/** KeplerMapper 2.1 + scikit-learn natively on the same data: BENCH_RUNS runs of
- *  tools/kmapper/bench_kmapper.py (lens + exact 5th-NN eps search + map, data in memory). */
-const kmapperCache = new Map();
-function kmapperPeer(n, dim) {
-  const key = `${n}x${dim}`;
-  if (kmapperCache.has(key)) return kmapperCache.get(key);
+/** One run of KeplerMapper 2.1 + scikit-learn natively on the same data
+ *  (tools/kmapper/bench_kmapper.py: lens + exact 5th-NN eps search + map, data in memory).
+ *  The first run of a size writes its graph (`peerGraph`), for the CLI row's identity check. */
+const peerGraphs = new Map();
+function kmapperRun(n, dim) {
   if (!existsSync(python)) throw new Error(`no Python with kmapper at ${python} (run tools/setup.sh or set KMAPPER_PYTHON)`);
+  const key = `${n}x${dim}`;
   const data = synth(n, dim);
-  const out = path.join(scratch, `kmapper-${key}.json`);
-  const results = [];
-  const processSeconds = [];
-  for (let i = 0; i < runs; i++) {
-    const started = process.hrtime.bigint();
-    const run = spawnSync(python, [path.join(repoRoot, 'tools/kmapper/bench_kmapper.py'), data, '--cover', 'uniform', ...(i === 0 ? ['--out', out] : [])], { encoding: 'utf8', maxBuffer: 64 << 20 });
-    processSeconds.push(Number(process.hrtime.bigint() - started) / 1e9);
-    if (run.status !== 0) throw new Error(`bench_kmapper.py failed: ${run.stderr.trim().split('\n').slice(-2).join(' | ')}`);
-    results.push(JSON.parse(run.stdout.trim().split('\n').pop()));
-  }
-  const peer = {
+  const out = peerGraphs.has(key) ? null : path.join(scratch, `kmapper-${key}.json`);
+  const started = process.hrtime.bigint();
+  const run = spawnSync(python, [path.join(repoRoot, 'tools/kmapper/bench_kmapper.py'), data, '--cover', 'uniform', ...(out ? ['--out', out] : [])], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const processSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (run.status !== 0) throw new Error(`bench_kmapper.py failed: ${run.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+  if (out) peerGraphs.set(key, out);
+  const result = JSON.parse(run.stdout.trim().split('\n').pop());
+  return { seconds: result.total_s, process_seconds: processSeconds, nodes: result.nodes, edges: result.edges, eps: result.eps };
+}
+
+/** The graph file KeplerMapper wrote for this size (after its first run). */
+function peerGraph(n, dim) {
+  const file = peerGraphs.get(`${n}x${dim}`);
+  if (!file) throw new Error(`no KeplerMapper graph for ${n}x${dim} yet`);
+  return file;
+}
+
+/** The native peer's figures from its runs (one before each of ours, so each pair of runs
+ *  sees the same machine), with the ratio of each adjacent pair. */
+function kmapperSummary(peerRuns, ours) {
+  const paired = peerRuns.map((p, i) => (ours[i] ? round(p.seconds / ours[i]) : null));
+  return {
     name: 'KeplerMapper 2.1.0 + scikit-learn (native, .venv-py; lens + eps search + map, data in memory)',
-    runs: results.map((r) => round(r.total_s)), median: round(median(results.map((r) => r.total_s))), unit: 's',
+    runs: peerRuns.map((r) => round(r.seconds)), median: round(median(peerRuns.map((r) => r.seconds))), unit: 's',
     // The whole Python process too (interpreter start, imports, np.load, the graph's JSON
     // for the first run): the like-for-like figure for the CLI row's whole-process timing.
-    whole_process_runs: processSeconds.map((s) => round(s)), whole_process_median: round(median(processSeconds)),
-    nodes: results[0].nodes, edges: results[0].edges, eps: results[0].eps, graph_file: out, shared_across_threads: true,
+    whole_process_runs: peerRuns.map((r) => round(r.process_seconds)),
+    whole_process_median: round(median(peerRuns.map((r) => r.process_seconds))),
+    paired_ratios: paired, paired_ratio_median: round(median(paired)),
+    nodes: peerRuns[0]?.nodes, edges: peerRuns[0]?.edges, eps: peerRuns[0]?.eps,
   };
-  kmapperCache.set(key, peer);
-  return peer;
 }
 
 /** Whether two KeplerMapper-format graphs have the same nodes (member sets) and links. */
@@ -134,9 +145,9 @@ const ROWS = [
     measure(threads) {
       const report = browserRun('mapper', this.size, threads, { BENCH_COVERS: 'uniform' });
       const r = report.results[0];
-      return { value: seconds(r.wall_ms), detail: { compute_threads: report.compute_threads, nodes: r.nodes, edges: r.edges, eps: r.eps } };
+      return { value: seconds(r.wall_ms), detail: { compute_threads: report.compute_threads, nodes: r.nodes, edges: r.edges, eps: r.eps, mapper_ms: r.mapper_ms, layout_ms: r.layout_ms, stages_ms: r.stages_ms } };
     },
-    peer() { return kmapperPeer(...mapperSize(this.size)); },
+    nativePeer() { return kmapperRun(...mapperSize(this.size)); },
   },
   {
     id: 'cli-20k-vs-kmapper', row: 'mapper natively (topoact CLI, whole process) vs KeplerMapper + scikit-learn, 20K x 256, eps searched',
@@ -154,10 +165,9 @@ const ROWS = [
         '--min-samples', '5', '--subsample', '0', '--format', 'kmapper', '--out', out], { encoding: 'utf8', env });
       const wall = Number(process.hrtime.bigint() - started) / 1e9;
       if (run.status !== 0) throw new Error(`topoact mapper failed: ${run.stderr}`);
-      const peer = kmapperPeer(n, dim);
-      return { value: wall, detail: { rayon_threads: threads, identical_to_kmapper: sameGraph(out, peer.graph_file) } };
+      return { value: wall, detail: { rayon_threads: threads, identical_to_kmapper: sameGraph(out, peerGraph(n, dim)) } };
     },
-    peer() { return kmapperPeer(...mapperSize(this.size)); },
+    nativePeer() { return kmapperRun(...mapperSize(this.size)); },
   },
   {
     id: 'umap-50k', row: 'UMAP 50K x 256 (20 neighbours, min_dist 0.01) vs Embedding Atlas WASM UMAP in the same run',
@@ -252,16 +262,21 @@ const distDir = path.resolve(repoRoot, process.env.BENCH_DIST || 'dist');
 if (!existsSync(path.join(distDir, 'bench.js'))) console.error(`[table] ${distDir} has no bench.js: run TOPOACT_BENCH=1 tools/build.sh first`);
 try {
   for (const spec of ROWS.filter((row) => !wanted || wanted.includes(row.id))) {
-    let peer = null;
-    let peerError = null;
     for (const threads of threadSettings) {
       const base = { row: spec.row, id: spec.id, size: spec.size, quick, threads };
       const loadBefore = load();
       const values = [];
       const details = [];
       const pagePeer = [];
+      const peerRuns = [];
       let error = null;
+      let peerError = null;
       for (let i = 0; i < runs && !error; i++) {
+        // The native peer runs just before each of ours: a drift of the machine's speed
+        // (these hosts are shared) then touches both sides of each pair alike.
+        if (spec.nativePeer && !peerError) {
+          try { peerRuns.push(spec.nativePeer()); } catch (e) { peerError = String(e.message ?? e); }
+        }
         try {
           const run = spec.measure(threads);
           values.push(round(run.value));
@@ -271,15 +286,11 @@ try {
           error = String(e.message ?? e);
         }
       }
-      if (spec.peer && !peer && !peerError) {
-        try { peer = spec.peer(); } catch (e) { peerError = String(e.message ?? e); }
-      }
       const out = { ...base, runs: values, median: round(median(values)), unit: spec.unit, target: spec.target(threads) };
       if (spec.peerName) {
         out.peer = { name: spec.peerName, runs: pagePeer, median: round(median(pagePeer)), unit: spec.unit };
-      } else if (spec.peer) {
-        out.peer = peer ? { ...peer } : { error: peerError };
-        if (out.peer.graph_file) delete out.peer.graph_file;
+      } else if (spec.nativePeer) {
+        out.peer = peerError ? { error: peerError } : kmapperSummary(peerRuns, values);
       } else {
         out.peer = null;
       }

@@ -154,19 +154,11 @@ impl AppModel {
                 norms,
                 ..
             } => {
-                // They belong to the graph shown if it is of that layer and subsample (the
-                // graph's request has ended: it was answered before its norms).
-                let diagnostics = self
-                    .results
-                    .graph
-                    .as_mut()
-                    .filter(|graph| {
-                        graph.request.layer == layer && graph.request.subsample == subsample
-                    })
-                    .and_then(|graph| graph.diagnostics.as_mut());
-                if let Some(diagnostics) = diagnostics {
-                    diagnostics.norms = Some(norms);
-                }
+                // They belong to every graph of that layer and subsample (they do not depend
+                // on the mapper's parameters): the one shown, the multilayer row's, and the
+                // cached ones a later view shows again (the graph's request has ended: it was
+                // answered before its norms).
+                self.results.fill_layer_norms(&layer, subsample, &norms);
             }
             FromWorker::Imported {
                 request_id,

@@ -6,6 +6,8 @@ use crate::protocol::{
     DrawnGraph, DrawnProjection, GraphRequest, LayerComparison, NodeExamples, SampleNeighbour,
     SampleValues,
 };
+use crate::vocabulary::SubsampleChoice;
+use topoact_core::diagnostics::NormDiagnostics;
 
 /// Graphs kept for reuse (a layer shown again with the same parameters is not recomputed).
 pub const GRAPH_CACHE_SIZE: usize = 12;
@@ -89,6 +91,29 @@ impl Results {
         self.graph_cache.push(graph);
         if self.graph_cache.len() > GRAPH_CACHE_SIZE {
             self.graph_cache.remove(0);
+        }
+    }
+
+    /// Gives the norm diagnostics of `layer` over `subsample` to every graph of that layer
+    /// and subsample still waiting for them (shown, in the multilayer row, or cached).
+    pub(super) fn fill_layer_norms(
+        &mut self,
+        layer: &str,
+        subsample: SubsampleChoice,
+        norms: &NormDiagnostics,
+    ) {
+        let graphs = self
+            .graph
+            .iter_mut()
+            .chain(self.row_graphs.iter_mut().flatten())
+            .chain(self.graph_cache.iter_mut());
+        for graph in graphs {
+            if graph.request.layer != layer || graph.request.subsample != subsample {
+                continue;
+            }
+            if let Some(diagnostics) = graph.diagnostics.as_mut() {
+                diagnostics.norms.get_or_insert_with(|| norms.clone());
+            }
         }
     }
 

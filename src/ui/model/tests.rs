@@ -798,6 +798,28 @@ fn a_layers_norms_arriving_after_its_graph_fill_its_diagnostics_and_no_other() {
         subsample: request.subsample,
         norms: norms.clone(),
     });
-    assert_eq!(shown_norms(&model), Some(norms));
+    assert_eq!(shown_norms(&model), Some(norms.clone()));
     assert!(model.next_requests().is_empty(), "nothing is asked again");
+    // Other parameters, then back: the cached graph is shown again, with its norms (it was
+    // cached before they came).
+    let first_params = model.session.mapper.clone();
+    let mut params = first_params.clone();
+    params.n_intervals += 1;
+    model.on_user_action(UserAction::SetMapperParams(params));
+    let (second_id, second_request) = graph_request(&model.next_requests());
+    let second = drawn_graph(second_request, &[&[0, 1, 2]]);
+    model.on_worker_answer(FromWorker::Graph {
+        request_id: second_id,
+        graph: second,
+    });
+    model.on_user_action(UserAction::SetMapperParams(first_params));
+    assert!(
+        model.next_requests().is_empty(),
+        "the first graph comes from the cache"
+    );
+    assert_eq!(
+        model.results.graph.as_ref().map(|g| &g.request),
+        Some(&request)
+    );
+    assert_eq!(shown_norms(&model), Some(norms));
 }

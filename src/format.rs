@@ -20,7 +20,7 @@ pub fn thousands(value: usize) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (idx, ch) in digits.chars().enumerate() {
-        if idx > 0 && (digits.len() - idx) % 3 == 0 {
+        if idx > 0 && (digits.len() - idx).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -48,6 +48,21 @@ pub fn byte_size(bytes: u64) -> String {
 /// Throughput in MB/s, or `None` for a zero duration.
 pub fn megabytes_per_second(bytes: u64, elapsed_ms: f64) -> Option<f64> {
     (elapsed_ms > 0.0).then(|| bytes as f64 / 1e6 / (elapsed_ms / 1e3))
+}
+
+/// A file name stem from a layer name: letters, digits, `-` and `_` kept, anything else `_`
+/// (layer names come from files and may hold path separators or markup).
+pub fn file_stem(layer: &str) -> String {
+    layer
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -79,19 +94,4 @@ mod tests {
         assert_eq!(megabytes_per_second(10_000_000, 0.0), None);
         assert_eq!(megabytes_per_second(10_000_000, 1000.0), Some(10.0));
     }
-}
-
-/// A file name stem from a layer name: letters, digits, `-` and `_` kept, anything else `_`
-/// (layer names come from files and may hold path separators or markup).
-pub fn file_stem(layer: &str) -> String {
-    layer
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

@@ -153,19 +153,10 @@ pub use topoact_core::pipeline::DEFAULT_MAX_SAMPLES;
 /// Which samples a graph is computed on: the first `size` of the seeded, class-stratified,
 /// nested order (`None`: all up to [`DEFAULT_MAX_SAMPLES`], else that many; `Some(0)`: all),
 /// as `topoact_core::pipeline::choose_samples` picks them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubsampleChoice {
     pub size: Option<usize>,
     pub seed: u64,
-}
-
-impl Default for SubsampleChoice {
-    fn default() -> Self {
-        Self {
-            size: None,
-            seed: 0,
-        }
-    }
 }
 
 impl SubsampleChoice {

@@ -206,7 +206,7 @@ pub fn node_size_chart(stats: &GraphStats) -> ChartResult {
             .x_labels(n_bins + 1)
             .x_label_formatter(&|x| {
                 let b = x.round();
-                if (x - b).abs() < 1e-6 && b >= 0.0 && b < 63.0 {
+                if (x - b).abs() < 1e-6 && (0.0..63.0).contains(&b) {
                     crate::format::thousands(1usize << b as u32)
                 } else {
                     String::new()

@@ -266,7 +266,7 @@ fn adopt_view_signals(signals: ViewSignals, state: &SessionState) {
 /// (the data it names is then loaded, or asked for, by the requests that follow).
 pub fn open_link(ui: Ui, signals: ViewSignals, state: SessionState) {
     adopt_view_signals(signals, &state);
-    ui.act(UserAction::OpenLink(state));
+    ui.act(UserAction::OpenLink(Box::new(state)));
 }
 
 /// Back / Forward: the fragment's state becomes the session (unless it is what was just

@@ -186,8 +186,7 @@ pub(super) fn point_colours(
                 .into_iter()
                 .map(|(_, name, colour)| (name, colour))
                 .collect();
-            if slots.iter().any(Option::is_none) || projection.labels.iter().any(|&l| l == u32::MAX)
-            {
+            if slots.iter().any(Option::is_none) || projection.labels.contains(&u32::MAX) {
                 legend.push(("other classes".into(), OTHER_CLASSES));
             }
             (colours, legend)

@@ -59,7 +59,7 @@ pub enum UserAction {
     /// Show other data (the demo button, a link's data): a fresh view of it.
     OpenData(DatasetRef),
     /// Open a link (at start-up, or Back / Forward): its state becomes the session.
-    OpenLink(SessionState),
+    OpenLink(Box<SessionState>),
     /// Escape: the banner, else the neighbour list, else the selected node, else the sample selection, else the
     /// highlighted classes.
     Escape,
@@ -219,7 +219,7 @@ impl AppModel {
                     self.requests.forgive();
                 }
             }
-            UserAction::OpenLink(state) => self.open_link(state),
+            UserAction::OpenLink(state) => self.open_link(*state),
             UserAction::Escape => self.escape(),
             UserAction::DismissBanner => self.dismiss_banner(),
             UserAction::ForgetExamples => self.results.examples = None,

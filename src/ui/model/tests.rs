@@ -479,7 +479,7 @@ proptest! {
         let decoded = crate::session::decode(&link).expect("decodes");
         // At start-up: the link's data is loaded first.
         let mut model = AppModel::with_session(initial_session(DatasetRef::Demo));
-        model.on_user_action(UserAction::OpenLink(decoded.clone()));
+        model.on_user_action(UserAction::OpenLink(Box::new(decoded.clone())));
         let load = model.next_requests()[0].request_id();
         prop_assert_eq!(&model.session, &decoded, "the link is the session before anything loads");
         model.on_worker_answer(loaded(load, summary("demo", &["a", "b", "c"], 10), DatasetRef::Demo));
@@ -488,7 +488,7 @@ proptest! {
         prop_assert_eq!(crate::session::encode_checked(&model.session), Ok(link.clone()));
         // Over loaded data (Back / Forward), while a graph computes.
         let (mut other, _) = demo_model(&["a", "b", "c"], 10);
-        other.on_user_action(UserAction::OpenLink(decoded.clone()));
+        other.on_user_action(UserAction::OpenLink(Box::new(decoded.clone())));
         prop_assert_eq!(&other.session, &decoded);
         prop_assert!(!messages.is_empty());
     }
@@ -506,7 +506,7 @@ fn a_link_selects_its_node_when_the_graph_arrives_and_says_so_when_it_is_missing
         ..initial_session(DatasetRef::Demo)
     };
     let (mut model, _) = demo_model(&["a", "b"], 10);
-    model.on_user_action(UserAction::OpenLink(state.clone()));
+    model.on_user_action(UserAction::OpenLink(Box::new(state.clone())));
     let messages = model.next_requests();
     assert_eq!(
         model.session.highlighted_classes,
@@ -523,7 +523,7 @@ fn a_link_selects_its_node_when_the_graph_arrives_and_says_so_when_it_is_missing
         node_name: "cube99_cluster7".into(),
     });
     missing.mapper.n_intervals = 7;
-    model.on_user_action(UserAction::OpenLink(missing));
+    model.on_user_action(UserAction::OpenLink(Box::new(missing)));
     let messages = model.next_requests();
     answer_graph(&mut model, &messages, &[&[0, 1]]);
     assert_eq!(model.selected_at(GraphSlot::Main), None);
@@ -548,7 +548,7 @@ fn a_link_to_a_file_waits_for_it_and_refuses_a_different_one() {
         ..initial_session(file.clone())
     };
     let mut model = AppModel::default();
-    model.on_user_action(UserAction::OpenLink(state.clone()));
+    model.on_user_action(UserAction::OpenLink(Box::new(state.clone())));
     assert!(
         model.next_requests().is_empty(),
         "a dropped file cannot be fetched"
@@ -575,7 +575,7 @@ fn a_link_to_a_file_waits_for_it_and_refuses_a_different_one() {
         .is_some_and(|b| b.message.contains("not the data the link was made with")));
     assert_eq!(model.session.layer.as_deref(), Some("a"), "not applied");
     // The link again, then the same file (renamed) is accepted.
-    model.on_user_action(UserAction::OpenLink(state));
+    model.on_user_action(UserAction::OpenLink(Box::new(state)));
     model.next_requests();
     let load = model.begin("the file", Purpose::Load(None));
     model.on_worker_answer(loaded(
@@ -599,7 +599,7 @@ fn parts_of_a_link_that_do_not_fit_the_data_are_named_and_the_rest_applied() {
         sample_selection: vec![2, 50],
         ..model.session.clone()
     };
-    model.on_user_action(UserAction::OpenLink(state));
+    model.on_user_action(UserAction::OpenLink(Box::new(state)));
     let banner = model.banner.clone().expect("banner");
     assert!(banner.message.contains("gone"), "{banner:?}");
     assert_eq!(model.session.layer.as_deref(), Some("a"));
@@ -642,7 +642,7 @@ fn a_graph_file_that_does_not_fit_opens_on_its_own_and_back_returns_to_the_data(
     assert_eq!(kinds(&model.next_requests()), ["Cancel"]);
     assert!(model.next_requests().is_empty());
     // Back: the demo's view, its data loaded again, its graph asked for.
-    model.on_user_action(UserAction::OpenLink(demo_view.clone()));
+    model.on_user_action(UserAction::OpenLink(Box::new(demo_view.clone())));
     let messages = model.next_requests();
     assert_eq!(kinds(&messages), ["LoadUrl"]);
     model.on_worker_answer(loaded(

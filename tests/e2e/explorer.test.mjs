@@ -168,6 +168,19 @@ describe('single-layer explorer', () => {
     assert.ok(summary.includes(`max ${Math.max(...sizes).toLocaleString('en-US')}.`), summary);
     assert.ok((await page.textContent('[data-testid="node-size-chart"] svg')).includes(`Node sizes (${sizes.length} nodes)`));
     await shot('diagnostics');
+    // Other parameters, then back: the first graph comes again from the page's cache (it was
+    // cached before its norms came) and still charts them.
+    const other = cliGraph([demoPath, '--intervals', '25']);
+    const setIntervals = async (value) => {
+      await page.fill('[data-testid="param-intervals"]', value);
+      await page.locator('[data-testid="param-intervals"]').dispatchEvent('change');
+    };
+    await setIntervals('25');
+    await waitForGraph(page, [other.nodes.length, other.edges.length]);
+    await setIntervals('30');
+    await waitForGraph(page, [reference.nodes.length, reference.edges.length]);
+    await page.locator('[data-testid="norm-chart"] svg').waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('[data-testid="norms-pending"]').count(), 0);
     await page.evaluate(() => window.scrollTo(0, 0));
   });
 

@@ -15,6 +15,8 @@
 // the driver started (Linux /proc), read before the page closes; each BENCH_THREADS entry
 // runs in a browser of its own, so the renderer's peak is that page's.
 // BENCH_COVERS=uniform limits the mapper suite's covers (default uniform,balanced).
+// BENCH_PEERS=none skips the embed suite's peers on the page (umap-js, Embedding Atlas): for
+// comparing two builds of ours (BENCH_DIST) without the peers' minutes.
 // `embed` writes activation-like N x 256 data with the native CLI (`topoact synth`), hands the
 // same file to our worker (UMAP, t-SNE) and to umap-js on the page (same browser run).
 // `layout` compares our layout with d3-force (served to the page from node_modules) in the
@@ -339,7 +341,8 @@ try {
   const sizesQuery = sizes && suite !== 'parse' ? `&sizes=${encodeURIComponent(sizes)}` : '';
   const threadsQuery = (threads === 'auto' ? '' : `&threads=${encodeURIComponent(threads)}`)
     + (process.env.BENCH_METHODS ? `&methods=${encodeURIComponent(process.env.BENCH_METHODS)}` : '')
-    + (process.env.BENCH_COVERS ? `&covers=${encodeURIComponent(process.env.BENCH_COVERS)}` : '');
+    + (process.env.BENCH_COVERS ? `&covers=${encodeURIComponent(process.env.BENCH_COVERS)}` : '')
+    + (process.env.BENCH_PEERS === 'none' ? '&peers=none' : '');
   await page.goto(`${server.url}bench.html?suite=${encodeURIComponent(suite)}${sizesQuery}${threadsQuery}`);
   if (suite === 'embed') {
     scratch = mkdtempSync(path.join(tmpdir(), 'topoact-bench-'));

@@ -276,8 +276,10 @@ async function embedSuite() {
       log(JSON.stringify({ n, method: name, ...ours[name] }));
     }
     let umapJs = null;
-    // The UMAP peers run only when UMAP is measured (`?methods=tsne` is t-SNE alone).
-    if (n <= 20000 && methods.includes('umap')) {
+    // The UMAP peers run only when UMAP is measured (`?methods=tsne` is t-SNE alone), and
+    // not at all with `?peers=none` (comparing two builds of ours).
+    const peers = new URLSearchParams(location.search).get('peers') !== 'none';
+    if (peers && n <= 20000 && methods.includes('umap')) {
       const [rows, cols, data] = await readNpyF32(file);
       const vectors = Array.from({ length: rows }, (_, i) => Array.from(data.subarray(i * cols, (i + 1) * cols)));
       let state = 1;
@@ -290,7 +292,7 @@ async function embedSuite() {
     // Embedding Atlas 0.26's UMAP (Rust -> WASM; NN-descent, then its layout), same
     // neighbours and min_dist, on the CPU (its WebGPU path is off by default).
     let atlas = null;
-    if (n <= 50000 && methods.includes('umap')) {
+    if (peers && n <= 50000 && methods.includes('umap')) {
       try {
         const { createUMAP } = await import('./vendor/embedding-atlas/umap.js');
         const [rows, cols, data] = await readNpyF32(file);

@@ -50,17 +50,25 @@ use crate::numeric::random::SplitMix64;
 /// 89 s; at 20K x 1024 and 50K x 256 they cost 10-30 % more than 24 (before the join's tile
 /// kernel). With the tile kernel, at 50K x 256 48 coordinates cut the join's full-dimension
 /// distances from 12.9M (24) to 5.1M (32: 8.9M, 64: 3.5M) and the whole process's
-/// instructions (see ARCHITECTURE.md); at 20K x 256 no net gain. Hence 24 below 30K rows,
-/// 48 below 60K, else `dim / 8` between 24 and 96.
+/// instructions (see ARCHITECTURE.md). With the join's four-per-pass distances, the whole
+/// CLI process (one thread, callgrind) at 20K x 256 took 1.397G instructions with 24, 1.339G
+/// with 32, 1.314G with 40, 1.316G with 48 and 1.366G with 64 (full distances 3.07M / 2.43M
+/// / 1.95M / 1.60M / 1.17M); at 15K 0.859G (24) against 0.828G (40), at 10K 0.478G against
+/// 0.496G, at 5K x 1024 0.583G against 0.740G (the projection's cost). Hence 24 below 12K
+/// rows, 40 below 30K, 48 below 60K, else `dim / 8` between 24 and 96.
 pub(crate) fn pruning_coords(n_rows: usize, dim: usize) -> usize {
-    if n_rows < 30_000 {
+    if n_rows < 12_000 {
         TREE_COORDS
+    } else if n_rows < 30_000 {
+        SMALL_SIZE_COORDS
     } else if n_rows < 60_000 {
         MID_SIZE_COORDS
     } else {
         (dim / 8).clamp(TREE_COORDS, 96)
     }
 }
+/// Pruning coordinates from 12K to 30K rows ([`pruning_coords`]).
+const SMALL_SIZE_COORDS: usize = 40;
 /// Pruning coordinates from 30K to 60K rows ([`pruning_coords`]).
 const MID_SIZE_COORDS: usize = 48;
 /// Rows per step for per-row work (projection, lens).

@@ -179,76 +179,91 @@ impl SparseGraph {
     }
 }
 
-/// The fuzzy union of the directed membership lists: `w_ij = a + b - a b` with `a = A_ij`,
-/// `b = A_ji`; zero entries dropped. `directed[i]` holds `(j, A_ij)` pairs (any order,
-/// distinct j, j != i). Cost O(nnz log k) for the per-row sorts plus O(nnz).
-pub(crate) fn fuzzy_union(n: usize, directed: &[Vec<(u32, f32)>]) -> SparseGraph {
-    // A in compressed rows with sorted columns.
-    // (Columns are distinct, so the sorted rows are the same in parallel or not.)
-    let mut a_rows: Vec<Vec<(u32, f32)>> = directed.to_vec();
+/// Rows per task in the row-parallel passes (a run of consecutive rows each).
+const ROWS_PER_TASK: usize = 1024;
+
+/// `f` of each run of at most [`ROWS_PER_TASK`] consecutive rows of `rows`, in row order
+/// (on the rayon pool with the `parallel` feature: the same runs, so the same results).
+pub(crate) fn map_row_runs<T: Send>(
+    rows: std::ops::Range<usize>,
+    f: impl Fn(std::ops::Range<usize>) -> T + Sync + Send,
+) -> Vec<T> {
+    let runs = rows.len().div_ceil(ROWS_PER_TASK);
+    let run = |r: usize| {
+        let start = rows.start + r * ROWS_PER_TASK;
+        f(start..(start + ROWS_PER_TASK).min(rows.end))
+    };
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
-        a_rows
-            .par_iter_mut()
-            .for_each(|row| row.sort_unstable_by_key(|&(j, _)| j));
+        (0..runs).into_par_iter().map(run).collect()
     }
     #[cfg(not(feature = "parallel"))]
-    for row in &mut a_rows {
-        row.sort_unstable_by_key(|&(j, _)| j);
+    {
+        (0..runs).map(run).collect()
     }
-    // A^T by counting: rows of A visited in order, so each A^T row is sorted.
-    let mut t_start = vec![0usize; n + 1];
-    for row in &a_rows {
-        for &(j, _) in row {
-            t_start[j as usize + 1] += 1;
+}
+
+/// Directed memberships in compressed rows: row `i`'s `(j, A_ij)` pairs are
+/// `entries[row_start[i]..row_start[i + 1]]` (any order, distinct `j`, `j != i`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Directed {
+    pub row_start: Vec<usize>,
+    pub entries: Vec<(u32, f32)>,
+}
+
+impl Directed {
+    /// No rows yet.
+    pub(crate) fn with_capacity(rows: usize, entries: usize) -> Directed {
+        let mut row_start = Vec::with_capacity(rows + 1);
+        row_start.push(0);
+        Directed {
+            row_start,
+            entries: Vec::with_capacity(entries),
         }
     }
-    for i in 0..n {
-        t_start[i + 1] += t_start[i];
-    }
-    let mut fill = t_start.clone();
-    let mut t_entries = vec![(0u32, 0f32); t_start[n]];
-    for (i, row) in a_rows.iter().enumerate() {
-        for &(j, w) in row {
-            t_entries[fill[j as usize]] = (i as u32, w);
-            fill[j as usize] += 1;
+
+    /// Appends rows: `entries` holds them one after another, `lengths` their lengths.
+    pub(crate) fn extend(&mut self, entries: &[(u32, f32)], lengths: &[usize]) {
+        self.entries.extend_from_slice(entries);
+        for &len in lengths {
+            let end = self.row_start[self.row_start.len() - 1] + len;
+            self.row_start.push(end);
         }
     }
+
+    #[cfg(test)]
+    pub(crate) fn from_lists(lists: &[Vec<(u32, f32)>]) -> Directed {
+        let mut directed = Directed::with_capacity(lists.len(), 0);
+        for list in lists {
+            directed.extend(list, &[list.len()]);
+        }
+        directed
+    }
+}
+
+/// Rows `first..` of a sparse matrix as one run computes them: columns and weights one row
+/// after another, and each row's length.
+#[derive(Default)]
+struct RowRun {
+    cols: Vec<u32>,
+    weights: Vec<f32>,
+    lengths: Vec<usize>,
+}
+
+/// The runs' rows, in order, as one matrix of `n` rows.
+fn join_runs(n: usize, runs: Vec<RowRun>) -> SparseGraph {
+    let nnz = runs.iter().map(|r| r.cols.len()).sum();
     let mut row_start = Vec::with_capacity(n + 1);
-    let mut cols = Vec::with_capacity(2 * t_start[n]);
-    let mut weights = Vec::with_capacity(2 * t_start[n]);
+    let mut cols = Vec::with_capacity(nnz);
+    let mut weights = Vec::with_capacity(nnz);
     row_start.push(0);
-    for (i, a_row) in a_rows.iter().enumerate() {
-        let t_row = &t_entries[t_start[i]..t_start[i + 1]];
-        let (mut p, mut q) = (0, 0);
-        while p < a_row.len() || q < t_row.len() {
-            let (col, w) = match (a_row.get(p), t_row.get(q)) {
-                (Some(&(ja, wa)), Some(&(jt, wt))) if ja == jt => {
-                    p += 1;
-                    q += 1;
-                    (ja, wa + wt - wa * wt)
-                }
-                (Some(&(ja, wa)), Some(&(jt, _))) if ja < jt => {
-                    p += 1;
-                    (ja, wa)
-                }
-                (Some(&(ja, wa)), None) => {
-                    p += 1;
-                    (ja, wa)
-                }
-                (_, Some(&(jt, wt))) => {
-                    q += 1;
-                    (jt, wt)
-                }
-                (None, None) => unreachable!("loop condition"),
-            };
-            if w != 0.0 {
-                cols.push(col);
-                weights.push(w);
-            }
+    for run in runs {
+        for len in run.lengths {
+            row_start.push(row_start[row_start.len() - 1] + len);
         }
-        row_start.push(cols.len());
+        cols.extend_from_slice(&run.cols);
+        weights.extend_from_slice(&run.weights);
     }
     SparseGraph {
         n,
@@ -256,6 +271,130 @@ pub(crate) fn fuzzy_union(n: usize, directed: &[Vec<(u32, f32)>]) -> SparseGraph
         cols,
         weights,
     }
+}
+
+/// The fuzzy union of the directed membership lists: `w_ij = a + b - a b` with `a = A_ij`,
+/// `b = A_ji`; zero entries dropped. Cost O(nnz log k) for the per-row sorts plus O(nnz); the
+/// sorts and the merge run on row runs side by side with the `parallel` feature (each row's
+/// result is its own, so the same bits), the transpose by counting is serial.
+pub(crate) fn fuzzy_union(n: usize, mut directed: Directed) -> SparseGraph {
+    // A with sorted columns (distinct, so the sorted rows are the same in parallel or not),
+    // sorted in place run by run.
+    let row_start = &directed.row_start;
+    {
+        let mut parts = Vec::with_capacity(n.div_ceil(ROWS_PER_TASK));
+        let mut rest = &mut directed.entries[..];
+        for first in (0..n).step_by(ROWS_PER_TASK) {
+            let end = (first + ROWS_PER_TASK).min(n);
+            let (part, tail) =
+                std::mem::take(&mut rest).split_at_mut(row_start[end] - row_start[first]);
+            parts.push((first..end, part));
+            rest = tail;
+        }
+        let sort = |(rows, part): (std::ops::Range<usize>, &mut [(u32, f32)])| {
+            let base = row_start[rows.start];
+            for i in rows {
+                part[row_start[i] - base..row_start[i + 1] - base]
+                    .sort_unstable_by_key(|&(j, _)| j);
+            }
+        };
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            parts.into_par_iter().for_each(sort);
+        }
+        #[cfg(not(feature = "parallel"))]
+        parts.into_iter().for_each(sort);
+    }
+    let a_entries = &directed.entries;
+    let a_row = |i: usize| &a_entries[row_start[i]..row_start[i + 1]];
+    // A^T by counting: rows of A visited in order, so each A^T row is sorted.
+    let mut t_start = vec![0usize; n + 1];
+    for &(j, _) in a_entries {
+        t_start[j as usize + 1] += 1;
+    }
+    for i in 0..n {
+        t_start[i + 1] += t_start[i];
+    }
+    let mut fill = t_start.clone();
+    let mut t_entries = vec![(0u32, 0f32); t_start[n]];
+    for i in 0..n {
+        for &(j, w) in a_row(i) {
+            t_entries[fill[j as usize]] = (i as u32, w);
+            fill[j as usize] += 1;
+        }
+    }
+    drop(fill);
+    let runs = map_row_runs(0..n, |rows| {
+        let mut run = RowRun::default();
+        for i in rows {
+            let (a_row, t_row) = (a_row(i), &t_entries[t_start[i]..t_start[i + 1]]);
+            let before = run.cols.len();
+            let (mut p, mut q) = (0, 0);
+            while p < a_row.len() || q < t_row.len() {
+                let (col, w) = match (a_row.get(p), t_row.get(q)) {
+                    (Some(&(ja, wa)), Some(&(jt, wt))) if ja == jt => {
+                        p += 1;
+                        q += 1;
+                        (ja, wa + wt - wa * wt)
+                    }
+                    (Some(&(ja, wa)), Some(&(jt, _))) if ja < jt => {
+                        p += 1;
+                        (ja, wa)
+                    }
+                    (Some(&(ja, wa)), None) => {
+                        p += 1;
+                        (ja, wa)
+                    }
+                    (_, Some(&(jt, wt))) => {
+                        q += 1;
+                        (jt, wt)
+                    }
+                    (None, None) => unreachable!("loop condition"),
+                };
+                if w != 0.0 {
+                    run.cols.push(col);
+                    run.weights.push(w);
+                }
+            }
+            run.lengths.push(run.cols.len() - before);
+        }
+        run
+    });
+    join_runs(n, runs)
+}
+
+/// The graph without entries below `threshold` (umap-learn sets them to 0 and eliminates
+/// them), row runs side by side with the `parallel` feature.
+pub(crate) fn prune(graph: &SparseGraph, threshold: f32) -> SparseGraph {
+    let runs = map_row_runs(0..graph.n, |rows| {
+        let mut run = RowRun::default();
+        for i in rows {
+            let (cols, weights) = graph.row(i);
+            let before = run.cols.len();
+            for (&col, &weight) in cols.iter().zip(weights) {
+                if weight >= threshold {
+                    run.cols.push(col);
+                    run.weights.push(weight);
+                }
+            }
+            run.lengths.push(run.cols.len() - before);
+        }
+        run
+    });
+    join_runs(graph.n, runs)
+}
+
+/// The largest weight (0 for none), the same on any split: the maximum of finite values does
+/// not depend on their order.
+pub(crate) fn max_weight(graph: &SparseGraph) -> f32 {
+    let runs = map_row_runs(0..graph.n, |rows| {
+        graph.weights[graph.row_start[rows.start]..graph.row_start[rows.end]]
+            .iter()
+            .copied()
+            .fold(0f32, f32::max)
+    });
+    runs.into_iter().fold(0f32, f32::max)
 }
 
 #[cfg(test)]
@@ -290,7 +429,10 @@ mod tests {
         while x > -720.0 {
             let (approx, exact) = (exp_approx(x), x.exp());
             if x >= -700.0 {
-                assert!((approx - exact).abs() <= 4e-13 * exact, "{x}: {approx} {exact}");
+                assert!(
+                    (approx - exact).abs() <= 4e-13 * exact,
+                    "{x}: {approx} {exact}"
+                );
             } else {
                 assert!(approx < 1e-303, "{x}");
             }
@@ -313,7 +455,7 @@ mod tests {
     #[test]
     fn union_is_symmetric_probabilistic_or() {
         let directed = vec![vec![(1u32, 0.5f32), (2, 1.0)], vec![(0, 0.5)], vec![]];
-        let g = fuzzy_union(3, &directed);
+        let g = fuzzy_union(3, Directed::from_lists(&directed));
         assert_eq!(g.row(0), (&[1u32, 2][..], &[0.75f32, 1.0][..]));
         assert_eq!(g.row(1), (&[0u32][..], &[0.75f32][..]));
         assert_eq!(g.row(2), (&[0u32][..], &[1.0f32][..]));

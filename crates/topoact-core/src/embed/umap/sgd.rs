@@ -223,56 +223,72 @@ impl Optimiser {
         edges: &[(u32, u32, f32)],
         settings: &SgdSettings,
     ) -> Optimiser {
+        // The set-up's passes over the edges run on the rayon pool with the `parallel`
+        // feature (each edge's values are its own; the checks and the maximum do not depend
+        // on the order), so the same state on any thread count.
         let mut sorted;
-        let edges = if edges.windows(2).all(|w| w[0].0 <= w[1].0) {
+        let in_order = edge_runs(edges.len(), |run| {
+            edges[run.start.saturating_sub(1)..run.end]
+                .windows(2)
+                .all(|w| w[0].0 <= w[1].0)
+        });
+        let edges = if !in_order.contains(&false) {
             edges
         } else {
             sorted = edges.to_vec();
             sorted.sort_by_key(|e| e.0);
             &sorted[..]
         };
-        assert!(
-            edges
+        let in_range = edge_runs(edges.len(), |run| {
+            edges[run]
                 .iter()
-                .all(|e| (e.0 as usize) < n_vertices && (e.1 as usize) < n_vertices),
-            "edges index vertices"
-        );
-        let max_weight = edges.iter().map(|e| e.2 as f64).fold(0.0, f64::max);
+                .all(|e| (e.0 as usize) < n_vertices && (e.1 as usize) < n_vertices)
+        });
+        assert!(!in_range.contains(&false), "edges index vertices");
+        let max_weight = edge_runs(edges.len(), |run| {
+            edges[run].iter().map(|e| e.2 as f64).fold(0.0, f64::max)
+        })
+        .into_iter()
+        .fold(0.0, f64::max);
         let n_epochs = settings.n_epochs;
         let rate = settings.negative_sample_rate as f64;
         // umap-learn's make_epochs_per_sample: n_epochs / (n_epochs * w / max_w), -1 when 0.
-        let schedule: Vec<(f32, f32)> = edges
-            .iter()
-            .map(|e| {
-                let n_samples = if max_weight > 0.0 {
-                    n_epochs as f64 * (e.2 as f64 / max_weight)
-                } else {
-                    0.0
-                };
-                let (per_sample, per_negative) = if n_samples > 0.0 {
-                    let per_sample = n_epochs as f64 / n_samples;
-                    (
-                        per_sample,
-                        if rate > 0.0 {
-                            per_sample / rate
-                        } else {
-                            f64::INFINITY
-                        },
-                    )
-                } else {
-                    (f64::INFINITY, f64::INFINITY)
-                };
-                (per_sample as f32, per_negative as f32)
-            })
-            .collect();
+        let schedule_of = |e: &(u32, u32, f32)| {
+            let n_samples = if max_weight > 0.0 {
+                n_epochs as f64 * (e.2 as f64 / max_weight)
+            } else {
+                0.0
+            };
+            let (per_sample, per_negative) = if n_samples > 0.0 {
+                let per_sample = n_epochs as f64 / n_samples;
+                (
+                    per_sample,
+                    if rate > 0.0 {
+                        per_sample / rate
+                    } else {
+                        f64::INFINITY
+                    },
+                )
+            } else {
+                (f64::INFINITY, f64::INFINITY)
+            };
+            (per_sample as f32, per_negative as f32)
+        };
+        let mut schedule: Vec<(f32, f32)> = Vec::with_capacity(edges.len());
+        for run in edge_runs(edges.len(), |run| {
+            edges[run].iter().map(schedule_of).collect::<Vec<_>>()
+        }) {
+            schedule.extend_from_slice(&run);
+        }
         let vertex_starts = vertex_blocks(n_vertices, edges, &schedule, rate);
         let mut owner = vec![0u8; n_vertices];
         for (b, range) in vertex_starts.windows(2).enumerate() {
             owner[range[0]..range[1]].fill(b as u8);
         }
         let mut seeder = ChaCha8Rng::seed_from_u64(settings.seed ^ 0x756d_6170_5f73_6764);
+        // Each block's vertices, edges and stream (drawn in block order), then its arrays.
         let mut first_edge = 0usize;
-        let blocks = vertex_starts
+        let parts: Vec<(Range<usize>, Range<usize>, SampleRng)> = vertex_starts
             .windows(2)
             .map(|range| {
                 let end_vertex = range[1];
@@ -280,25 +296,39 @@ impl Optimiser {
                     + edges[first_edge..].partition_point(|e| (e.0 as usize) < end_vertex);
                 let part = first_edge..end_edge;
                 first_edge = end_edge;
-                let own = &edges[part.clone()];
-                let own_schedule = &schedule[part];
-                Block {
-                    vertices: range[0]..range[1],
-                    head: own.iter().map(|e| e.0).collect(),
-                    tail: own.iter().map(|e| e.1).collect(),
-                    epochs_per_sample: own_schedule.iter().map(|s| s.0).collect(),
-                    epoch_of_next_sample: own_schedule.iter().map(|s| s.0).collect(),
-                    epochs_per_negative_sample: own_schedule.iter().map(|s| s.1).collect(),
-                    epoch_of_next_negative_sample: own_schedule.iter().map(|s| s.1).collect(),
-                    rng: SampleRng::new(&mut seeder, n_vertices),
-                    pending: 0,
-                    pending_head: 0,
-                    deferred: [vec![Vec::new(); BLOCKS], vec![Vec::new(); BLOCKS]],
-                    own_tails: [Vec::new(), Vec::new()],
-                    parity: 0,
-                }
+                (
+                    range[0]..range[1],
+                    part,
+                    SampleRng::new(&mut seeder, n_vertices),
+                )
             })
             .collect();
+        let block = |(vertices, part, rng): (Range<usize>, Range<usize>, SampleRng)| {
+            let own = &edges[part.clone()];
+            let own_schedule = &schedule[part];
+            Block {
+                vertices,
+                head: own.iter().map(|e| e.0).collect(),
+                tail: own.iter().map(|e| e.1).collect(),
+                epochs_per_sample: own_schedule.iter().map(|s| s.0).collect(),
+                epoch_of_next_sample: own_schedule.iter().map(|s| s.0).collect(),
+                epochs_per_negative_sample: own_schedule.iter().map(|s| s.1).collect(),
+                epoch_of_next_negative_sample: own_schedule.iter().map(|s| s.1).collect(),
+                rng,
+                pending: 0,
+                pending_head: 0,
+                deferred: [vec![Vec::new(); BLOCKS], vec![Vec::new(); BLOCKS]],
+                own_tails: [Vec::new(), Vec::new()],
+                parity: 0,
+            }
+        };
+        #[cfg(feature = "parallel")]
+        let blocks: Vec<Block> = {
+            use rayon::prelude::*;
+            parts.into_par_iter().map(block).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let blocks: Vec<Block> = parts.into_iter().map(block).collect();
         let (a, b, gamma) = (settings.a as f32, settings.b as f32, settings.gamma as f32);
         Optimiser {
             blocks,
@@ -691,6 +721,26 @@ impl Team<'_> {
             let _guard = self.bed.lock().unwrap_or_else(|e| e.into_inner());
             self.wake.notify_all();
         }
+    }
+}
+
+/// Edges per task of the set-up's passes.
+const EDGES_PER_TASK: usize = 32_768;
+
+/// `f` of each run of at most [`EDGES_PER_TASK`] consecutive edge indices of `0..n_edges`,
+/// in order (on the rayon pool with the `parallel` feature: the same runs, so the same
+/// results).
+fn edge_runs<T: Send>(n_edges: usize, f: impl Fn(Range<usize>) -> T + Sync + Send) -> Vec<T> {
+    let run = |r: usize| r * EDGES_PER_TASK..((r + 1) * EDGES_PER_TASK).min(n_edges);
+    let runs = n_edges.div_ceil(EDGES_PER_TASK);
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        (0..runs).into_par_iter().map(|r| f(run(r))).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        (0..runs).map(|r| f(run(r))).collect()
     }
 }
 

@@ -54,6 +54,12 @@ mod fuzzy;
 mod sgd;
 mod spectral;
 
+/// Exposed for `tests/wasm_kernels.rs` only.
+#[doc(hidden)]
+pub mod testing {
+    pub use super::sgd::sample_draws;
+}
+
 use std::sync::Arc;
 
 use rand::SeedableRng;

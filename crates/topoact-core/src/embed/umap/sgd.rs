@@ -724,6 +724,18 @@ impl Team<'_> {
     }
 }
 
+/// The negative-sample stream's first `batches` batches from lanes `seeds` (made odd as
+/// [`SampleRng::new`] makes them) over `n_vertices`, for `tests/wasm_kernels.rs` (the simd128
+/// draw against a scalar reference).
+#[doc(hidden)]
+pub fn sample_draws(seeds: [u32; NEGATIVE_BATCH], n_vertices: u32, batches: usize) -> Vec<u32> {
+    let mut rng = SampleRng {
+        lanes: seeds.map(|s| s | 1),
+        n_vertices,
+    };
+    (0..batches).flat_map(|_| rng.next_batch()).collect()
+}
+
 /// Edges per task of the set-up's passes.
 const EDGES_PER_TASK: usize = 32_768;
 
@@ -1023,6 +1035,52 @@ impl SampleRng {
     /// The next [`NEGATIVE_BATCH`] draws, each in `0..n_vertices`.
     #[inline(always)]
     fn next_batch(&mut self) -> [u32; NEGATIVE_BATCH] {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            self.next_batch_simd128()
+        }
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        {
+            self.next_batch_portable()
+        }
+    }
+
+    /// [`Self::next_batch`] in explicit simd128, the same bits: two 4-lane xorshift32 steps
+    /// and each draw's multiply-high by `u64x2.extmul` (LLVM left the portable loop scalar in
+    /// wasm, a 64-bit multiply per draw through memory).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn next_batch_simd128(&mut self) -> [u32; NEGATIVE_BATCH] {
+        use std::arch::wasm32::*;
+        let n = u32x4_splat(self.n_vertices);
+        let step = |x: v128| {
+            let x = v128_xor(x, i32x4_shl(x, 13));
+            let x = v128_xor(x, u32x4_shr(x, 17));
+            v128_xor(x, i32x4_shl(x, 5))
+        };
+        // The high halves of the four 64-bit products: u32 lanes 1 and 3 of each.
+        let draw = |x: v128| {
+            i32x4_shuffle::<1, 3, 5, 7>(u64x2_extmul_low_u32x4(x, n), u64x2_extmul_high_u32x4(x, n))
+        };
+        let lanes = self.lanes.as_mut_ptr() as *mut v128;
+        let mut out = [0u32; NEGATIVE_BATCH];
+        let drawn = out.as_mut_ptr() as *mut v128;
+        // SAFETY: `lanes` and `out` are eight u32 each, two 16-byte vectors; wasm loads and
+        // stores may be unaligned.
+        unsafe {
+            for half in 0..2 {
+                let x = step(v128_load(lanes.add(half)));
+                v128_store(lanes.add(half), x);
+                v128_store(drawn.add(half), draw(x));
+            }
+        }
+        out
+    }
+
+    /// [`Self::next_batch`] lane by lane (every build but wasm's simd128 one).
+    #[cfg_attr(all(target_arch = "wasm32", target_feature = "simd128"), allow(dead_code))]
+    #[inline(always)]
+    fn next_batch_portable(&mut self) -> [u32; NEGATIVE_BATCH] {
         let mut out = [0u32; NEGATIVE_BATCH];
         let n = u64::from(self.n_vertices);
         for (lane, slot) in self.lanes.iter_mut().zip(&mut out) {

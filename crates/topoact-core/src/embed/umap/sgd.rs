@@ -1047,7 +1047,10 @@ impl SampleRng {
 
     /// [`Self::next_batch`] in explicit simd128, the same bits: two 4-lane xorshift32 steps
     /// and each draw's multiply-high by `u64x2.extmul` (LLVM left the portable loop scalar in
-    /// wasm, a 64-bit multiply per draw through memory).
+    /// wasm, a 64-bit multiply per draw through memory). LLVM emits `extmul_low` for lanes
+    /// 0-1 but a widening and an `i64x2.mul` (which V8 emulates) for lanes 2-3; moving them
+    /// down by a shuffle first gave the same, and a multiplier loaded from memory instead of
+    /// splatted gave `i64x2.mul` for all four.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[inline(always)]
     fn next_batch_simd128(&mut self) -> [u32; NEGATIVE_BATCH] {

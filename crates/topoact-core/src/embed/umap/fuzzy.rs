@@ -122,8 +122,9 @@ fn approx_psum(distances: &[f32], rho: f64, mid: f64, excess: &mut [f64; EXCESS_
 /// `1e-304`. Relative error below 4e-13 otherwise.
 #[inline(always)]
 fn exp_approx(x: f64) -> f64 {
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    // ln 2 in two parts (fdlibm's): the high one's low 32 bits zero, so `k * LN2_HI` is exact.
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
     // 1.5 * 2^52: adding it rounds to an integer, held in the low bits of the sum.
     const ROUNDER: f64 = 6_755_399_441_055_744.0;
     let x = x.max(-700.0);

@@ -1081,7 +1081,10 @@ impl SampleRng {
     }
 
     /// [`Self::next_batch`] lane by lane (every build but wasm's simd128 one).
-    #[cfg_attr(all(target_arch = "wasm32", target_feature = "simd128"), allow(dead_code))]
+    #[cfg_attr(
+        all(target_arch = "wasm32", target_feature = "simd128"),
+        allow(dead_code)
+    )]
     #[inline(always)]
     fn next_batch_portable(&mut self) -> [u32; NEGATIVE_BATCH] {
         let mut out = [0u32; NEGATIVE_BATCH];

@@ -477,3 +477,27 @@ fn box_bound_matches_float64() {
         }
     }
 }
+
+/// UMAP's negative-sample draws (eight xorshift32 lanes, each draw `(x * n) >> 32`): the
+/// simd128 batch against the scalar definition, bit for bit, for several vertex counts.
+#[wasm_bindgen_test]
+fn umap_sample_draws_are_the_scalar_ones() {
+    let mut rng = Rng(11);
+    for n_vertices in [1u32, 2, 7, 1000, 50_000, 65_537, 1 << 24, u32::MAX] {
+        let seeds: [u32; 8] = std::array::from_fn(|_| rng.next() as u32);
+        let drawn = topoact_core::embed::umap::testing::sample_draws(seeds, n_vertices, 100);
+        let mut lanes = seeds.map(|s| s | 1);
+        let mut expected = Vec::new();
+        for _ in 0..100 {
+            for lane in &mut lanes {
+                let mut x = *lane;
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                *lane = x;
+                expected.push(((u64::from(x) * u64::from(n_vertices)) >> 32) as u32);
+            }
+        }
+        assert_eq!(drawn, expected, "n_vertices {n_vertices}");
+    }
+}

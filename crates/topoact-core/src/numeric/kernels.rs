@@ -226,13 +226,9 @@ fn sq_dists_tile_simd128(
     dim: usize,
     out: &mut [f32],
 ) {
-    use std::arch::wasm32::*;
     let m = block.len() / dim;
     let len = dim;
     let queries = queries.map(|q| &q[..len]);
-    // SAFETY: callers pass `at + 4 <= len` of the slice (checked by the loop condition);
-    // wasm loads may be unaligned.
-    let load = |s: &[f32], at: usize| unsafe { v128_load(s.as_ptr().add(at) as *const v128) };
     let groups = m / 4;
     let full = len / 8 * 8;
     for g in 0..groups {
@@ -243,46 +239,82 @@ fn sq_dists_tile_simd128(
             &group[2 * dim..2 * dim + len],
             &group[3 * dim..3 * dim + len],
         ];
-        let mut chains = [[[f32x4_splat(0.0); 2]; 4]; TILE_QUERIES];
+        // A pair of targets at a time, its chains reduced at once into `out`: a zero-filled
+        // array of all 32 chains, filled in place, cost a `memory.fill` of 432 bytes on the
+        // stack per group of four targets.
         for pair in 0..2 {
-            let (t0, t1) = (targets[2 * pair], targets[2 * pair + 1]);
-            for half in 0..2 {
-                let mut acc = [[f32x4_splat(0.0); 2]; TILE_QUERIES];
-                let mut i = 4 * half;
-                while i < full {
-                    let x0 = load(t0, i);
-                    let x1 = load(t1, i);
-                    for q in 0..TILE_QUERIES {
-                        let v = load(queries[q], i);
-                        let d0 = f32x4_sub(v, x0);
-                        let d1 = f32x4_sub(v, x1);
-                        acc[q][0] = f32x4_add(acc[q][0], f32x4_mul(d0, d0));
-                        acc[q][1] = f32x4_add(acc[q][1], f32x4_mul(d1, d1));
-                    }
-                    i += 8;
-                }
-                for q in 0..TILE_QUERIES {
-                    chains[q][2 * pair][half] = acc[q][0];
-                    chains[q][2 * pair + 1][half] = acc[q][1];
-                }
-            }
-        }
-        for q in 0..TILE_QUERIES {
-            for t in 0..4 {
-                let sum = f32x4_add(chains[q][t][0], chains[q][t][1]);
-                let mut total = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
-                    + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
-                for j in full..len {
-                    let d = queries[q][j] - targets[t][j];
-                    total += d * d;
-                }
-                out[q * m + 4 * g + t] = total;
-            }
+            let pair_targets = [targets[2 * pair], targets[2 * pair + 1]];
+            tile_pair_simd128(queries, pair_targets, full, out, m, 4 * g + 2 * pair);
         }
     }
     for (j, v) in block[4 * groups * dim..].chunks_exact(dim).enumerate() {
         for q in 0..TILE_QUERIES {
             out[q * m + 4 * groups + j] = sq_dist_portable(queries[q], v);
+        }
+    }
+}
+
+/// The pairs of four queries with two targets (columns `col`, `col + 1` of `out`'s rows of
+/// `m`), for [`sq_dists_tile_simd128`]: per pair the two chains (dimensions `8j..8j+4` and
+/// `8j+4..8j+8`, `acc + d * d`), each formed for the four queries at once, then added and
+/// reduced as [`sq_dists_to_block_simd128`] does, the tail past `full` added one by one.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // indices name the pair (query, target)
+fn tile_pair_simd128(
+    queries: [&[f32]; TILE_QUERIES],
+    targets: [&[f32]; 2],
+    full: usize,
+    out: &mut [f32],
+    m: usize,
+    col: usize,
+) {
+    use std::arch::wasm32::*;
+    // SAFETY: `at + 4 <= full <= len` of every query and target (checked by the loop
+    // condition); wasm loads may be unaligned.
+    let load = |s: &[f32], at: usize| unsafe { v128_load(s.as_ptr().add(at) as *const v128) };
+    // One chain for the four queries: `acc[q][slot]`, written out for each half so that no
+    // array of chains outlives a loop (each stays in locals).
+    macro_rules! chain {
+        ($start:expr) => {{
+            let mut acc = [[f32x4_splat(0.0); 2]; TILE_QUERIES];
+            let mut i = $start;
+            while i < full {
+                let x0 = load(targets[0], i);
+                let x1 = load(targets[1], i);
+                for q in 0..TILE_QUERIES {
+                    let v = load(queries[q], i);
+                    let d0 = f32x4_sub(v, x0);
+                    let d1 = f32x4_sub(v, x1);
+                    acc[q][0] = f32x4_add(acc[q][0], f32x4_mul(d0, d0));
+                    acc[q][1] = f32x4_add(acc[q][1], f32x4_mul(d1, d1));
+                }
+                i += 8;
+            }
+            acc
+        }};
+    }
+    let h0 = chain!(0);
+    let h1 = chain!(4);
+    // The reductions first, in a loop without inner loops (unrolled, so the chains are
+    // indexed by constants and stay in locals), then the tails.
+    let mut totals = [[0f32; 2]; TILE_QUERIES];
+    for q in 0..TILE_QUERIES {
+        for slot in 0..2 {
+            let sum = f32x4_add(h0[q][slot], h1[q][slot]);
+            totals[q][slot] = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
+                + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+        }
+    }
+    let len = queries[0].len();
+    for q in 0..TILE_QUERIES {
+        for slot in 0..2 {
+            let mut total = totals[q][slot];
+            for j in full..len {
+                let d = queries[q][j] - targets[slot][j];
+                total += d * d;
+            }
+            out[q * m + col + slot] = total;
         }
     }
 }

@@ -54,6 +54,12 @@ mod fuzzy;
 mod sgd;
 mod spectral;
 
+/// Exposed for `tests/wasm_kernels.rs` only.
+#[doc(hidden)]
+pub mod testing {
+    pub use super::sgd::sample_draws;
+}
+
 use std::sync::Arc;
 
 use rand::SeedableRng;
@@ -63,7 +69,7 @@ use super::preview::PreviewJob;
 use super::{EmbedError, EmbedRows, Embedding, KnnGraph, ProgressiveEmbedding};
 use crate::job::{Job, Progress, Step};
 use crate::numeric::random::standard_normal;
-use fuzzy::SparseGraph;
+use fuzzy::{Directed, SparseGraph};
 use sgd::{Optimiser, SgdSettings};
 pub use spectral::SpectralFailure;
 use spectral::SpectralInit;
@@ -77,9 +83,6 @@ pub const SGD_UPDATES_PER_STEP: usize = 1_600_000;
 /// Rows of the fuzzy graph per step.
 const FUZZY_ROWS_PER_STEP: usize = 4_000;
 
-/// A row of the fuzzy graph as its step computes it: `(rho, sigma)` and its directed
-/// memberships `(neighbour, weight)`.
-type FuzzyRow = ((f64, f64), Vec<(u32, f32)>);
 /// Multiply-adds per step for the start (Lanczos or PCA).
 const INIT_WORK_PER_STEP: usize = 30_000_000;
 
@@ -219,10 +222,10 @@ pub struct InitUsed {
 enum Stage {
     Fuzzy {
         next_row: usize,
-        directed: Vec<Vec<(u32, f32)>>,
+        directed: Directed,
     },
     Union {
-        directed: Vec<Vec<(u32, f32)>>,
+        directed: Directed,
     },
     Spectral {
         lanczos: Box<SpectralInit>,
@@ -293,7 +296,7 @@ impl UmapJob {
             graph: None,
             stage: Stage::Fuzzy {
                 next_row: 0,
-                directed: Vec::with_capacity(n),
+                directed: Directed::with_capacity(n, n * used),
             },
             coords: None,
             init_used: None,
@@ -336,31 +339,33 @@ impl UmapJob {
             unreachable!("fuzzy_step outside its stage")
         };
         let end = (*next_row + FUZZY_ROWS_PER_STEP).min(n);
-        // Each row's smoothing and memberships depend on that row's neighbours alone: in
-        // parallel with the feature, in runs collected in row order (the same bits).
+        // Each row's smoothing and memberships depend on that row's neighbours alone: runs of
+        // rows side by side with the feature, collected in row order (the same bits).
         let knn = self.knn.as_ref();
         let mean_all = self.mean_all_distances;
-        let fuzzy_row = |row: usize| {
-            let distances = &knn.neighbour_distances(row)[..used];
-            let (rho, sigma) = fuzzy::smooth_knn_dist(distances, n_neighbors, mean_all);
-            let list: Vec<(u32, f32)> = knn.neighbours(row)[..used]
-                .iter()
-                .zip(distances)
-                .filter(|(&j, _)| j as usize != row)
-                .map(|(&j, &d)| (j, fuzzy::membership(d, rho, sigma)))
-                .collect();
-            ((rho, sigma), list)
-        };
-        #[cfg(feature = "parallel")]
-        let rows: Vec<FuzzyRow> = {
-            use rayon::prelude::*;
-            (*next_row..end).into_par_iter().map(fuzzy_row).collect()
-        };
-        #[cfg(not(feature = "parallel"))]
-        let rows: Vec<FuzzyRow> = (*next_row..end).map(fuzzy_row).collect();
-        for (rho_sigma, list) in rows {
-            self.rho_sigma.push(rho_sigma);
-            directed.push(list);
+        let runs = fuzzy::map_row_runs(*next_row..end, |rows| {
+            let mut rho_sigma = Vec::with_capacity(rows.len());
+            let mut entries = Vec::with_capacity(rows.len() * used);
+            let mut lengths = Vec::with_capacity(rows.len());
+            for row in rows {
+                let distances = &knn.neighbour_distances(row)[..used];
+                let (rho, sigma) = fuzzy::smooth_knn_dist(distances, n_neighbors, mean_all);
+                let before = entries.len();
+                entries.extend(
+                    knn.neighbours(row)[..used]
+                        .iter()
+                        .zip(distances)
+                        .filter(|(&j, _)| j as usize != row)
+                        .map(|(&j, &d)| (j, fuzzy::membership(d, rho, sigma))),
+                );
+                rho_sigma.push((rho, sigma));
+                lengths.push(entries.len() - before);
+            }
+            (rho_sigma, entries, lengths)
+        });
+        for (rho_sigma, entries, lengths) in runs {
+            self.rho_sigma.extend(rho_sigma);
+            directed.extend(&entries, &lengths);
         }
         *next_row = end;
         let fraction = end as f64 / n as f64;
@@ -376,10 +381,10 @@ impl UmapJob {
         let Stage::Union { directed } = &mut self.stage else {
             unreachable!("union_step outside its stage")
         };
-        let mut graph = fuzzy::fuzzy_union(n, directed);
+        let mut graph = fuzzy::fuzzy_union(n, std::mem::take(directed));
         // Drop edges lighter than max / n_epochs (umap-learn; for n_epochs <= 10 it uses the
         // default epoch count there).
-        let max_weight = graph.weights.iter().copied().fold(0f32, f32::max);
+        let max_weight = fuzzy::max_weight(&graph);
         let prune_epochs = if self.n_epochs > 10 {
             self.n_epochs
         } else if n <= 10_000 {
@@ -388,7 +393,7 @@ impl UmapJob {
             200
         };
         let threshold = max_weight / prune_epochs as f32;
-        graph = prune(&graph, threshold);
+        graph = fuzzy::prune(&graph, threshold);
         let seed = self.params.seed;
         self.stage = match self.params.init {
             UmapInit::Spectral => match SpectralInit::new(&graph, seed) {
@@ -504,10 +509,18 @@ impl UmapJob {
             }
         }
         let graph = self.graph.as_ref().expect("graph built before the start");
+        let runs = fuzzy::map_row_runs(0..n, |rows| {
+            let mut run =
+                Vec::with_capacity(graph.row_start[rows.end] - graph.row_start[rows.start]);
+            for i in rows {
+                let (cols, weights) = graph.row(i);
+                run.extend(cols.iter().zip(weights).map(|(&j, &w)| (i as u32, j, w)));
+            }
+            run
+        });
         let mut edges = Vec::with_capacity(graph.cols.len());
-        for i in 0..n {
-            let (cols, weights) = graph.row(i);
-            edges.extend(cols.iter().zip(weights).map(|(&j, &w)| (i as u32, j, w)));
+        for run in runs {
+            edges.extend_from_slice(&run);
         }
         let (a, b) = curve::find_ab_params(self.params.spread, self.params.min_dist);
         let settings = SgdSettings {
@@ -586,30 +599,6 @@ pub fn umap(
 ) -> Result<Embedding, EmbedError> {
     let mut job = UmapJob::new(rows, knn, params)?;
     crate::job::run_to_end(&mut job, |_| {})
-}
-
-/// The graph without entries below `threshold` (umap-learn sets them to 0 and eliminates them).
-fn prune(graph: &SparseGraph, threshold: f32) -> SparseGraph {
-    let mut row_start = Vec::with_capacity(graph.n + 1);
-    let mut cols = Vec::with_capacity(graph.cols.len());
-    let mut weights = Vec::with_capacity(graph.cols.len());
-    row_start.push(0);
-    for i in 0..graph.n {
-        let (c, w) = graph.row(i);
-        for (&col, &weight) in c.iter().zip(w) {
-            if weight >= threshold {
-                cols.push(col);
-                weights.push(weight);
-            }
-        }
-        row_start.push(cols.len());
-    }
-    SparseGraph {
-        n: graph.n,
-        row_start,
-        cols,
-        weights,
-    }
 }
 
 /// UMAP's PCA start (`init = pca`, and the fallback when the spectral start fails): the rows

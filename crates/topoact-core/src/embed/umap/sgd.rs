@@ -223,56 +223,72 @@ impl Optimiser {
         edges: &[(u32, u32, f32)],
         settings: &SgdSettings,
     ) -> Optimiser {
+        // The set-up's passes over the edges run on the rayon pool with the `parallel`
+        // feature (each edge's values are its own; the checks and the maximum do not depend
+        // on the order), so the same state on any thread count.
         let mut sorted;
-        let edges = if edges.windows(2).all(|w| w[0].0 <= w[1].0) {
+        let in_order = edge_runs(edges.len(), |run| {
+            edges[run.start.saturating_sub(1)..run.end]
+                .windows(2)
+                .all(|w| w[0].0 <= w[1].0)
+        });
+        let edges = if !in_order.contains(&false) {
             edges
         } else {
             sorted = edges.to_vec();
             sorted.sort_by_key(|e| e.0);
             &sorted[..]
         };
-        assert!(
-            edges
+        let in_range = edge_runs(edges.len(), |run| {
+            edges[run]
                 .iter()
-                .all(|e| (e.0 as usize) < n_vertices && (e.1 as usize) < n_vertices),
-            "edges index vertices"
-        );
-        let max_weight = edges.iter().map(|e| e.2 as f64).fold(0.0, f64::max);
+                .all(|e| (e.0 as usize) < n_vertices && (e.1 as usize) < n_vertices)
+        });
+        assert!(!in_range.contains(&false), "edges index vertices");
+        let max_weight = edge_runs(edges.len(), |run| {
+            edges[run].iter().map(|e| e.2 as f64).fold(0.0, f64::max)
+        })
+        .into_iter()
+        .fold(0.0, f64::max);
         let n_epochs = settings.n_epochs;
         let rate = settings.negative_sample_rate as f64;
         // umap-learn's make_epochs_per_sample: n_epochs / (n_epochs * w / max_w), -1 when 0.
-        let schedule: Vec<(f32, f32)> = edges
-            .iter()
-            .map(|e| {
-                let n_samples = if max_weight > 0.0 {
-                    n_epochs as f64 * (e.2 as f64 / max_weight)
-                } else {
-                    0.0
-                };
-                let (per_sample, per_negative) = if n_samples > 0.0 {
-                    let per_sample = n_epochs as f64 / n_samples;
-                    (
-                        per_sample,
-                        if rate > 0.0 {
-                            per_sample / rate
-                        } else {
-                            f64::INFINITY
-                        },
-                    )
-                } else {
-                    (f64::INFINITY, f64::INFINITY)
-                };
-                (per_sample as f32, per_negative as f32)
-            })
-            .collect();
+        let schedule_of = |e: &(u32, u32, f32)| {
+            let n_samples = if max_weight > 0.0 {
+                n_epochs as f64 * (e.2 as f64 / max_weight)
+            } else {
+                0.0
+            };
+            let (per_sample, per_negative) = if n_samples > 0.0 {
+                let per_sample = n_epochs as f64 / n_samples;
+                (
+                    per_sample,
+                    if rate > 0.0 {
+                        per_sample / rate
+                    } else {
+                        f64::INFINITY
+                    },
+                )
+            } else {
+                (f64::INFINITY, f64::INFINITY)
+            };
+            (per_sample as f32, per_negative as f32)
+        };
+        let mut schedule: Vec<(f32, f32)> = Vec::with_capacity(edges.len());
+        for run in edge_runs(edges.len(), |run| {
+            edges[run].iter().map(schedule_of).collect::<Vec<_>>()
+        }) {
+            schedule.extend_from_slice(&run);
+        }
         let vertex_starts = vertex_blocks(n_vertices, edges, &schedule, rate);
         let mut owner = vec![0u8; n_vertices];
         for (b, range) in vertex_starts.windows(2).enumerate() {
             owner[range[0]..range[1]].fill(b as u8);
         }
         let mut seeder = ChaCha8Rng::seed_from_u64(settings.seed ^ 0x756d_6170_5f73_6764);
+        // Each block's vertices, edges and stream (drawn in block order), then its arrays.
         let mut first_edge = 0usize;
-        let blocks = vertex_starts
+        let parts: Vec<(Range<usize>, Range<usize>, SampleRng)> = vertex_starts
             .windows(2)
             .map(|range| {
                 let end_vertex = range[1];
@@ -280,25 +296,39 @@ impl Optimiser {
                     + edges[first_edge..].partition_point(|e| (e.0 as usize) < end_vertex);
                 let part = first_edge..end_edge;
                 first_edge = end_edge;
-                let own = &edges[part.clone()];
-                let own_schedule = &schedule[part];
-                Block {
-                    vertices: range[0]..range[1],
-                    head: own.iter().map(|e| e.0).collect(),
-                    tail: own.iter().map(|e| e.1).collect(),
-                    epochs_per_sample: own_schedule.iter().map(|s| s.0).collect(),
-                    epoch_of_next_sample: own_schedule.iter().map(|s| s.0).collect(),
-                    epochs_per_negative_sample: own_schedule.iter().map(|s| s.1).collect(),
-                    epoch_of_next_negative_sample: own_schedule.iter().map(|s| s.1).collect(),
-                    rng: SampleRng::new(&mut seeder, n_vertices),
-                    pending: 0,
-                    pending_head: 0,
-                    deferred: [vec![Vec::new(); BLOCKS], vec![Vec::new(); BLOCKS]],
-                    own_tails: [Vec::new(), Vec::new()],
-                    parity: 0,
-                }
+                (
+                    range[0]..range[1],
+                    part,
+                    SampleRng::new(&mut seeder, n_vertices),
+                )
             })
             .collect();
+        let block = |(vertices, part, rng): (Range<usize>, Range<usize>, SampleRng)| {
+            let own = &edges[part.clone()];
+            let own_schedule = &schedule[part];
+            Block {
+                vertices,
+                head: own.iter().map(|e| e.0).collect(),
+                tail: own.iter().map(|e| e.1).collect(),
+                epochs_per_sample: own_schedule.iter().map(|s| s.0).collect(),
+                epoch_of_next_sample: own_schedule.iter().map(|s| s.0).collect(),
+                epochs_per_negative_sample: own_schedule.iter().map(|s| s.1).collect(),
+                epoch_of_next_negative_sample: own_schedule.iter().map(|s| s.1).collect(),
+                rng,
+                pending: 0,
+                pending_head: 0,
+                deferred: [vec![Vec::new(); BLOCKS], vec![Vec::new(); BLOCKS]],
+                own_tails: [Vec::new(), Vec::new()],
+                parity: 0,
+            }
+        };
+        #[cfg(feature = "parallel")]
+        let blocks: Vec<Block> = {
+            use rayon::prelude::*;
+            parts.into_par_iter().map(block).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let blocks: Vec<Block> = parts.into_iter().map(block).collect();
         let (a, b, gamma) = (settings.a as f32, settings.b as f32, settings.gamma as f32);
         Optimiser {
             blocks,
@@ -694,6 +724,38 @@ impl Team<'_> {
     }
 }
 
+/// The negative-sample stream's first `batches` batches from lanes `seeds` (made odd as
+/// [`SampleRng::new`] makes them) over `n_vertices`, for `tests/wasm_kernels.rs` (the simd128
+/// draw against a scalar reference).
+#[doc(hidden)]
+pub fn sample_draws(seeds: [u32; NEGATIVE_BATCH], n_vertices: u32, batches: usize) -> Vec<u32> {
+    let mut rng = SampleRng {
+        lanes: seeds.map(|s| s | 1),
+        n_vertices,
+    };
+    (0..batches).flat_map(|_| rng.next_batch()).collect()
+}
+
+/// Edges per task of the set-up's passes.
+const EDGES_PER_TASK: usize = 32_768;
+
+/// `f` of each run of at most [`EDGES_PER_TASK`] consecutive edge indices of `0..n_edges`,
+/// in order (on the rayon pool with the `parallel` feature: the same runs, so the same
+/// results).
+fn edge_runs<T: Send>(n_edges: usize, f: impl Fn(Range<usize>) -> T + Sync + Send) -> Vec<T> {
+    let run = |r: usize| r * EDGES_PER_TASK..((r + 1) * EDGES_PER_TASK).min(n_edges);
+    let runs = n_edges.div_ceil(EDGES_PER_TASK);
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        (0..runs).into_par_iter().map(|r| f(run(r))).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        (0..runs).map(|r| f(run(r))).collect()
+    }
+}
+
 /// The blocks' vertex ranges: [`BLOCKS`] runs of consecutive vertices (some empty when there
 /// are few vertices) of about equal expected work per epoch, an edge costing one compare plus
 /// `(1 + rate) / epochs_per_sample` updates. Returns the `BLOCKS + 1` boundaries.
@@ -973,6 +1035,58 @@ impl SampleRng {
     /// The next [`NEGATIVE_BATCH`] draws, each in `0..n_vertices`.
     #[inline(always)]
     fn next_batch(&mut self) -> [u32; NEGATIVE_BATCH] {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            self.next_batch_simd128()
+        }
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        {
+            self.next_batch_portable()
+        }
+    }
+
+    /// [`Self::next_batch`] in explicit simd128, the same bits: two 4-lane xorshift32 steps
+    /// and each draw's multiply-high by `u64x2.extmul` (LLVM left the portable loop scalar in
+    /// wasm, a 64-bit multiply per draw through memory). LLVM emits `extmul_low` for lanes
+    /// 0-1 but a widening and an `i64x2.mul` (which V8 emulates) for lanes 2-3; moving them
+    /// down by a shuffle first gave the same, and a multiplier loaded from memory instead of
+    /// splatted gave `i64x2.mul` for all four.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn next_batch_simd128(&mut self) -> [u32; NEGATIVE_BATCH] {
+        use std::arch::wasm32::*;
+        let n = u32x4_splat(self.n_vertices);
+        let step = |x: v128| {
+            let x = v128_xor(x, i32x4_shl(x, 13));
+            let x = v128_xor(x, u32x4_shr(x, 17));
+            v128_xor(x, i32x4_shl(x, 5))
+        };
+        // The high halves of the four 64-bit products: u32 lanes 1 and 3 of each.
+        let draw = |x: v128| {
+            i32x4_shuffle::<1, 3, 5, 7>(u64x2_extmul_low_u32x4(x, n), u64x2_extmul_high_u32x4(x, n))
+        };
+        let lanes = self.lanes.as_mut_ptr() as *mut v128;
+        let mut out = [0u32; NEGATIVE_BATCH];
+        let drawn = out.as_mut_ptr() as *mut v128;
+        // SAFETY: `lanes` and `out` are eight u32 each, two 16-byte vectors; wasm loads and
+        // stores may be unaligned.
+        unsafe {
+            for half in 0..2 {
+                let x = step(v128_load(lanes.add(half)));
+                v128_store(lanes.add(half), x);
+                v128_store(drawn.add(half), draw(x));
+            }
+        }
+        out
+    }
+
+    /// [`Self::next_batch`] lane by lane (every build but wasm's simd128 one).
+    #[cfg_attr(
+        all(target_arch = "wasm32", target_feature = "simd128"),
+        allow(dead_code)
+    )]
+    #[inline(always)]
+    fn next_batch_portable(&mut self) -> [u32; NEGATIVE_BATCH] {
         let mut out = [0u32; NEGATIVE_BATCH];
         let n = u64::from(self.n_vertices);
         for (lane, slot) in self.lanes.iter_mut().zip(&mut out) {

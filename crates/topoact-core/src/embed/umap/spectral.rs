@@ -220,8 +220,8 @@ fn project_out(w: &mut [f64], unit: &[f64]) {
     w.iter_mut().zip(unit).for_each(|(x, u)| *x -= c * u);
 }
 
-/// Connected components of the graph (union-find with path halving); isolated vertices
-/// count as components.
+/// Connected components of the symmetric graph (union-find with path halving, each edge
+/// once); isolated vertices count as components.
 pub(crate) fn count_components(graph: &SparseGraph) -> usize {
     let n = graph.n;
     let mut parent: Vec<u32> = (0..n as u32).collect();
@@ -234,7 +234,8 @@ pub(crate) fn count_components(graph: &SparseGraph) -> usize {
     }
     let mut components = n;
     for i in 0..n {
-        for &j in graph.row(i).0 {
+        // The graph is symmetric: each edge once, from its larger end (the same components).
+        for &j in graph.row(i).0.iter().take_while(|&&j| (j as usize) < i) {
             let (a, b) = (find(&mut parent, i as u32), find(&mut parent, j));
             if a != b {
                 parent[a.max(b) as usize] = a.min(b);
@@ -261,7 +262,10 @@ mod tests {
                 row.push(((i + 1) as u32, 1.0f32));
             }
         }
-        let graph = super::super::fuzzy::fuzzy_union(n, &directed);
+        let graph = super::super::fuzzy::fuzzy_union(
+            n,
+            super::super::fuzzy::Directed::from_lists(&directed),
+        );
         let mut init = SpectralInit::new(&graph, 1).expect("connected");
         let coords = loop {
             if let Some(result) = init.advance(&graph) {
@@ -278,7 +282,10 @@ mod tests {
     #[test]
     fn disconnected_graph_is_refused() {
         let directed = vec![vec![(1u32, 1.0f32)], vec![], vec![(3, 1.0)], vec![]];
-        let graph = super::super::fuzzy::fuzzy_union(4, &directed);
+        let graph = super::super::fuzzy::fuzzy_union(
+            4,
+            super::super::fuzzy::Directed::from_lists(&directed),
+        );
         assert_eq!(
             SpectralInit::new(&graph, 1).err(),
             Some(SpectralFailure::Disconnected { n_components: 2 })

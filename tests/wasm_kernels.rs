@@ -478,8 +478,9 @@ fn box_bound_matches_float64() {
     }
 }
 
-/// UMAP's negative-sample draws (eight xorshift32 lanes, each draw `(x * n) >> 32`): the
-/// simd128 batch against the scalar definition, bit for bit, for several vertex counts.
+/// UMAP's negative-sample draws (eight xorshift32 lanes, each draw `(x * n) >> 32`) in the
+/// wasm build against the definition written out here, bit for bit, for several vertex
+/// counts (a guard for any faster form of the draw; a simd128 one was tried and was slower).
 #[wasm_bindgen_test]
 fn umap_sample_draws_are_the_scalar_ones() {
     let mut rng = Rng(11);

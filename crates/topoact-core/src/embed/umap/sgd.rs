@@ -725,8 +725,8 @@ impl Team<'_> {
 }
 
 /// The negative-sample stream's first `batches` batches from lanes `seeds` (made odd as
-/// [`SampleRng::new`] makes them) over `n_vertices`, for `tests/wasm_kernels.rs` (the simd128
-/// draw against a scalar reference).
+/// [`SampleRng::new`] makes them) over `n_vertices`, for `tests/wasm_kernels.rs` (the wasm
+/// build's draws against the definition).
 #[doc(hidden)]
 pub fn sample_draws(seeds: [u32; NEGATIVE_BATCH], n_vertices: u32, batches: usize) -> Vec<u32> {
     let mut rng = SampleRng {
@@ -1032,61 +1032,13 @@ impl SampleRng {
         }
     }
 
-    /// The next [`NEGATIVE_BATCH`] draws, each in `0..n_vertices`.
+    /// The next [`NEGATIVE_BATCH`] draws, each in `0..n_vertices`. In wasm this stays the
+    /// scalar loop LLVM makes of it (a 64-bit multiply per draw): an explicit simd128 form
+    /// (two 4-lane xorshift steps, `u64x2.extmul`) was slower in V8, whose `i64x2.mul` LLVM
+    /// emitted for two of the four lanes: node, 20K x 256, one thread, SGD 2.95 s against
+    /// 2.54 s for this loop (four interleaved runs each, same bits).
     #[inline(always)]
     fn next_batch(&mut self) -> [u32; NEGATIVE_BATCH] {
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        {
-            self.next_batch_simd128()
-        }
-        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-        {
-            self.next_batch_portable()
-        }
-    }
-
-    /// [`Self::next_batch`] in explicit simd128, the same bits: two 4-lane xorshift32 steps
-    /// and each draw's multiply-high by `u64x2.extmul` (LLVM left the portable loop scalar in
-    /// wasm, a 64-bit multiply per draw through memory). LLVM emits `extmul_low` for lanes
-    /// 0-1 but a widening and an `i64x2.mul` (which V8 emulates) for lanes 2-3; moving them
-    /// down by a shuffle first gave the same, and a multiplier loaded from memory instead of
-    /// splatted gave `i64x2.mul` for all four.
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    #[inline(always)]
-    fn next_batch_simd128(&mut self) -> [u32; NEGATIVE_BATCH] {
-        use std::arch::wasm32::*;
-        let n = u32x4_splat(self.n_vertices);
-        let step = |x: v128| {
-            let x = v128_xor(x, i32x4_shl(x, 13));
-            let x = v128_xor(x, u32x4_shr(x, 17));
-            v128_xor(x, i32x4_shl(x, 5))
-        };
-        // The high halves of the four 64-bit products: u32 lanes 1 and 3 of each.
-        let draw = |x: v128| {
-            i32x4_shuffle::<1, 3, 5, 7>(u64x2_extmul_low_u32x4(x, n), u64x2_extmul_high_u32x4(x, n))
-        };
-        let lanes = self.lanes.as_mut_ptr() as *mut v128;
-        let mut out = [0u32; NEGATIVE_BATCH];
-        let drawn = out.as_mut_ptr() as *mut v128;
-        // SAFETY: `lanes` and `out` are eight u32 each, two 16-byte vectors; wasm loads and
-        // stores may be unaligned.
-        unsafe {
-            for half in 0..2 {
-                let x = step(v128_load(lanes.add(half)));
-                v128_store(lanes.add(half), x);
-                v128_store(drawn.add(half), draw(x));
-            }
-        }
-        out
-    }
-
-    /// [`Self::next_batch`] lane by lane (every build but wasm's simd128 one).
-    #[cfg_attr(
-        all(target_arch = "wasm32", target_feature = "simd128"),
-        allow(dead_code)
-    )]
-    #[inline(always)]
-    fn next_batch_portable(&mut self) -> [u32; NEGATIVE_BATCH] {
         let mut out = [0u32; NEGATIVE_BATCH];
         let n = u64::from(self.n_vertices);
         for (lane, slot) in self.lanes.iter_mut().zip(&mut out) {

@@ -23,6 +23,51 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The join's inputs as `MapperJob` makes them on `synth::activation_like(N, DIM, 0)`: the
+/// rows (stored in the tree's order), the pruning basis (`COORDS` vectors, default as the
+/// mapper), its slack, the tree over the projected rows, and the pilot's join radius for
+/// eps = median 5th-NN.
+struct JoinSetUp {
+    n: usize,
+    dim: usize,
+    rows: Rows,
+    basis: Basis,
+    slack: f64,
+    tree: KdTree,
+    band: FastBand,
+    hi: f64,
+}
+
+fn join_set_up() -> JoinSetUp {
+    let (n, dim) = (env_or("N", 20_000), env_or("DIM", 256));
+    let (x, _, _) = activation_like(n, dim, 0);
+    let matrix = Matrix::F32(x.into());
+    let mut rows = Rows::gather_matrix(&matrix, None, SHARE_ABOVE_BYTES).expect("rows");
+    let basis = Basis::for_pruning(&rows, env_or("COORDS", pruning_coords(n, dim)));
+    let m = basis.n_vectors;
+    let mut projected = Projected {
+        n_coords: m,
+        coords: vec![0.0; n * m],
+        slack: basis.slack(&rows),
+    };
+    basis.project_rows(&rows, 0..n, &mut projected.coords);
+    let all: Vec<u32> = (0..n as u32).collect();
+    let tree = KdTree::build(&projected, &all);
+    rows.store_in_order(&tree.row_at);
+    let band = FastBand::new(&rows);
+    let hi = pilot_radius(&tree, &rows, band, 5, 0.5).expect("a pilot radius");
+    JoinSetUp {
+        n,
+        dim,
+        rows,
+        basis,
+        slack: projected.slack,
+        tree,
+        band,
+        hi,
+    }
+}
+
 #[test]
 #[ignore = "a probe with timings; run by hand"]
 fn join_probe() {
@@ -91,24 +136,18 @@ fn join_probe() {
 #[test]
 #[ignore = "a probe; run by hand"]
 fn radius_probe() {
-    let (n, dim) = (env_or("N", 20_000), env_or("DIM", 256));
+    let JoinSetUp {
+        n,
+        dim,
+        rows,
+        basis,
+        slack,
+        tree,
+        band,
+        hi,
+    } = join_set_up();
     let (k, quantile) = (5usize, 0.5f64);
-    let (x, _, _) = activation_like(n, dim, 0);
-    let matrix = Matrix::F32(x.into());
-    let mut rows = Rows::gather_matrix(&matrix, None, SHARE_ABOVE_BYTES).expect("rows");
-    let basis = Basis::for_pruning(&rows, env_or("COORDS", pruning_coords(n, dim)));
     let m = basis.n_vectors;
-    let mut projected = Projected {
-        n_coords: m,
-        coords: vec![0.0; n * m],
-        slack: basis.slack(&rows),
-    };
-    basis.project_rows(&rows, 0..n, &mut projected.coords);
-    let all: Vec<u32> = (0..n as u32).collect();
-    let tree = KdTree::build(&projected, &all);
-    rows.store_in_order(&tree.row_at);
-    let band = FastBand::new(&rows);
-    let hi = pilot_radius(&tree, &rows, band, k, quantile).expect("a pilot radius");
     let limit = storage_limit(band, hi);
     let z = tree.coords_by_row(n);
     let mut dz: Vec<f64> = Vec::new();
@@ -127,7 +166,6 @@ fn radius_probe() {
     let (pairs, spent) = join_block(&tree, &rows, 0..n, hi, limit);
     let eps = eps_from_pairs(&rows, band, &pairs, hi, k, quantile).expect("eps");
     drop(pairs);
-    let slack = projected.slack;
     eprintln!(
         "n {n} dim {dim} coords {m}: eps {eps:.4} hi {hi:.4} slack {slack:.4}; full distances {} \
          (candidates {})",
@@ -230,19 +268,17 @@ fn step_probe() {
 #[test]
 #[ignore = "a probe; run by hand"]
 fn residual_probe() {
-    let (n, dim) = (env_or("N", 20_000), env_or("DIM", 256));
-    let (k, quantile) = (5usize, 0.5f64);
-    let (x, _, _) = activation_like(n, dim, 0);
-    let matrix = Matrix::F32(x.into());
-    let mut rows = Rows::gather_matrix(&matrix, None, SHARE_ABOVE_BYTES).expect("rows");
-    let basis = Basis::for_pruning(&rows, env_or("COORDS", pruning_coords(n, dim)));
+    let JoinSetUp {
+        n,
+        dim,
+        rows,
+        basis,
+        slack,
+        tree,
+        band,
+        hi,
+    } = join_set_up();
     let m = basis.n_vectors;
-    let mut projected = Projected {
-        n_coords: m,
-        coords: vec![0.0; n * m],
-        slack: basis.slack(&rows),
-    };
-    basis.project_rows(&rows, 0..n, &mut projected.coords);
     // Residual vectors in float64, per row.
     let residual = |row: &[f32]| -> Vec<f64> {
         let c: Vec<f64> = row
@@ -276,14 +312,8 @@ fn residual_probe() {
             out
         })
         .collect();
-    let all: Vec<u32> = (0..n as u32).collect();
-    let tree = KdTree::build(&projected, &all);
     let z = tree.coords_by_row(n);
-    rows.store_in_order(&tree.row_at);
-    let band = FastBand::new(&rows);
-    let hi = pilot_radius(&tree, &rows, band, k, quantile).expect("a pilot radius");
     let limit = storage_limit(band, hi);
-    let slack = projected.slack;
     let zl = ((hi + slack) / (1.0 - 1e-5)).powi(2);
     let mut n_cand = 0u64;
     let mut n_kept = 0u64;
@@ -339,24 +369,17 @@ fn residual_probe() {
 #[test]
 #[ignore = "a probe; run by hand"]
 fn exit_probe() {
-    let (n, dim) = (env_or("N", 20_000), env_or("DIM", 256));
-    let (k, quantile) = (5usize, 0.5f64);
-    let (x, _, _) = activation_like(n, dim, 0);
-    let matrix = Matrix::F32(x.into());
-    let mut rows = Rows::gather_matrix(&matrix, None, SHARE_ABOVE_BYTES).expect("rows");
-    let basis = Basis::for_pruning(&rows, env_or("COORDS", pruning_coords(n, dim)));
+    let JoinSetUp {
+        n,
+        dim,
+        rows,
+        basis,
+        slack: _,
+        tree,
+        band,
+        hi,
+    } = join_set_up();
     let m = basis.n_vectors;
-    let mut projected = Projected {
-        n_coords: m,
-        coords: vec![0.0; n * m],
-        slack: basis.slack(&rows),
-    };
-    basis.project_rows(&rows, 0..n, &mut projected.coords);
-    let all: Vec<u32> = (0..n as u32).collect();
-    let tree = KdTree::build(&projected, &all);
-    rows.store_in_order(&tree.row_at);
-    let band = FastBand::new(&rows);
-    let hi = pilot_radius(&tree, &rows, band, k, quantile).expect("a pilot radius");
     let limit = storage_limit(band, hi) as f64;
     let grains = [16usize, 32, 64, 128];
     // Per grain: coordinates summed per candidate (single), per group of four (max).

@@ -184,25 +184,12 @@ impl SparseGraph {
 const ROWS_PER_TASK: usize = 1024;
 
 /// `f` of each run of at most [`ROWS_PER_TASK`] consecutive rows of `rows`, in row order
-/// (on the rayon pool with the `parallel` feature: the same runs, so the same results).
+/// ([`super::map_runs`]).
 pub(crate) fn map_row_runs<T: Send>(
     rows: std::ops::Range<usize>,
     f: impl Fn(std::ops::Range<usize>) -> T + Sync + Send,
 ) -> Vec<T> {
-    let runs = rows.len().div_ceil(ROWS_PER_TASK);
-    let run = |r: usize| {
-        let start = rows.start + r * ROWS_PER_TASK;
-        f(start..(start + ROWS_PER_TASK).min(rows.end))
-    };
-    #[cfg(feature = "parallel")]
-    {
-        use rayon::prelude::*;
-        (0..runs).into_par_iter().map(run).collect()
-    }
-    #[cfg(not(feature = "parallel"))]
-    {
-        (0..runs).map(run).collect()
-    }
+    super::map_runs(rows, ROWS_PER_TASK, f)
 }
 
 /// Directed memberships in compressed rows: row `i`'s `(j, A_ij)` pairs are

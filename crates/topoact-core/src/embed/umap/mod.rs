@@ -601,6 +601,31 @@ pub fn umap(
     crate::job::run_to_end(&mut job, |_| {})
 }
 
+/// `f` of each run of at most `per_run` consecutive indices of `items`, in order (on the
+/// rayon pool with the `parallel` feature: the same runs, so the same results). The fuzzy
+/// graph's row passes and the SGD set-up's edge passes.
+fn map_runs<T: Send>(
+    items: std::ops::Range<usize>,
+    per_run: usize,
+    f: impl Fn(std::ops::Range<usize>) -> T + Sync + Send,
+) -> Vec<T> {
+    let per_run = per_run.max(1);
+    let runs = items.len().div_ceil(per_run);
+    let run = |r: usize| {
+        let start = items.start + r * per_run;
+        f(start..(start + per_run).min(items.end))
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        (0..runs).into_par_iter().map(run).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        (0..runs).map(run).collect()
+    }
+}
+
 /// UMAP's PCA start (`init = pca`, and the fallback when the spectral start fails): the rows
 /// on their first two principal axes, found on an evenly spaced sample of at most
 /// [`PREVIEW_SAMPLE`](super::preview::PREVIEW_SAMPLE) rows (the preview's computation, seeded by the projection's seed).

@@ -740,20 +740,9 @@ pub fn sample_draws(seeds: [u32; NEGATIVE_BATCH], n_vertices: u32, batches: usiz
 const EDGES_PER_TASK: usize = 32_768;
 
 /// `f` of each run of at most [`EDGES_PER_TASK`] consecutive edge indices of `0..n_edges`,
-/// in order (on the rayon pool with the `parallel` feature: the same runs, so the same
-/// results).
+/// in order ([`super::map_runs`]).
 fn edge_runs<T: Send>(n_edges: usize, f: impl Fn(Range<usize>) -> T + Sync + Send) -> Vec<T> {
-    let run = |r: usize| r * EDGES_PER_TASK..((r + 1) * EDGES_PER_TASK).min(n_edges);
-    let runs = n_edges.div_ceil(EDGES_PER_TASK);
-    #[cfg(feature = "parallel")]
-    {
-        use rayon::prelude::*;
-        (0..runs).into_par_iter().map(|r| f(run(r))).collect()
-    }
-    #[cfg(not(feature = "parallel"))]
-    {
-        (0..runs).map(|r| f(run(r))).collect()
-    }
+    super::map_runs(0..n_edges, EDGES_PER_TASK, f)
 }
 
 /// The blocks' vertex ranges: [`BLOCKS`] runs of consecutive vertices (some empty when there

@@ -302,19 +302,14 @@ fn tile_pair_simd128(
     for q in 0..TILE_QUERIES {
         for slot in 0..2 {
             let sum = f32x4_add(h0[q][slot], h1[q][slot]);
-            totals[q][slot] = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
-                + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+            totals[q][slot] = hsum_simd128(sum);
         }
     }
     let len = queries[0].len();
     for q in 0..TILE_QUERIES {
         for slot in 0..2 {
-            let mut total = totals[q][slot];
-            for j in full..len {
-                let d = queries[q][j] - targets[slot][j];
-                total += d * d;
-            }
-            out[q * m + col + slot] = total;
+            out[q * m + col + slot] =
+                add_squared_tail(totals[q][slot], queries[q], targets[slot], full..len);
         }
     }
 }
@@ -352,8 +347,7 @@ fn sq_dists_to_block_simd128(q: &[f32], block: &[f32], dim: usize, out: &mut Vec
         }
         for t in 0..4 {
             let sum = f32x4_add(acc[t][0], acc[t][1]);
-            let mut total = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
-                + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+            let mut total = hsum_simd128(sum);
             for j in i..len {
                 let d = q[j] - targets[t][j];
                 total += d * d;
@@ -440,6 +434,16 @@ pub(crate) unsafe fn hsum_avx2(v: std::arch::x86_64::__m256) -> f32 {
     _mm_cvtss_f32(_mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1)))
 }
 
+/// The lanes of `v` added as every simd128 kernel here reduces its accumulator: lanes 0 and
+/// 2, lanes 1 and 3, then the two sums.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn hsum_simd128(v: std::arch::wasm32::v128) -> f32 {
+    use std::arch::wasm32::*;
+    (f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<2>(v))
+        + (f32x4_extract_lane::<1>(v) + f32x4_extract_lane::<3>(v))
+}
+
 /// `block` plus the squared differences of `a` and `b` at `range`, added in order: the
 /// scalar tail of a block in the bounded distance kernels.
 #[cfg(any(
@@ -523,8 +527,7 @@ fn sq_dist_simd128(a: &[f32], b: &[f32]) -> f32 {
         i += 16;
     }
     let sum = f32x4_add(f32x4_add(acc[0], acc[1]), f32x4_add(acc[2], acc[3]));
-    let mut total = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
-        + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+    let mut total = hsum_simd128(sum);
     while i < len {
         let d = a[i] - b[i];
         total += d * d;
@@ -649,8 +652,7 @@ fn sq_dist_bounded_simd128(a: &[f32], b: &[f32], limit: f32) -> f32 {
             i += 16;
         }
         let sum = f32x4_add(f32x4_add(acc[0], acc[2]), f32x4_add(acc[1], acc[3]));
-        let block = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
-            + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+        let block = hsum_simd128(sum);
         s += add_squared_tail(block, a, b, i..end);
         if s > limit {
             return s;
@@ -704,8 +706,7 @@ pub(crate) fn sq_distn_f32_bounded_simd128<const N: usize>(
         for j in 0..N {
             let acc = &acc[j];
             let sum = f32x4_add(f32x4_add(acc[0], acc[2]), f32x4_add(acc[1], acc[3]));
-            let block = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
-                + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+            let block = hsum_simd128(sum);
             s[j] += add_squared_tail(block, a, b[j], i..end);
         }
         if s.iter().all(|&v| v > limit) {
@@ -911,8 +912,7 @@ pub(crate) fn dot2_f32_simd128(a: &[f32], b: [&[f32]; 2]) -> [f32; 2] {
             f32x4_add(acc[t][0], acc[t][2]),
             f32x4_add(acc[t][1], acc[t][3]),
         );
-        let mut total = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
-            + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+        let mut total = hsum_simd128(sum);
         for j in i..n {
             total += a[j] * b[t][j];
         }
@@ -978,8 +978,7 @@ pub(crate) fn dots_f32_simd128<const R: usize, const V: usize, const PASSES: usi
         for v in 0..V {
             let acc = &acc[r][v];
             let sum = f32x4_add(f32x4_add(acc[0], acc[2]), f32x4_add(acc[1], acc[3]));
-            let mut total = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
-                + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+            let mut total = hsum_simd128(sum);
             for j in full..n {
                 total += a[r][j] * b[v][j];
             }
